@@ -1,0 +1,397 @@
+/* Batch model: columnar rows of one stream with a copied schema, strings in one arena.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cell {
+    union {
+        int64_t i;
+        double d;
+    } v;
+    uint32_t off; /* text offset in the arena (STRING, DECIMAL) */
+    uint32_t len; /* text length */
+};
+
+struct column {
+    struct cell *cells;
+    uint8_t *null;
+};
+
+struct cp_batch {
+    atomic_int refs;
+    cp_schema schema;     /* names point into `names` */
+    cp_field *fields;
+    char *names;
+    size_t rows, cap;
+    struct column *cols;
+    char *arena;
+    size_t alen, acap;
+};
+
+static bool valid_name(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static bool valid_type(cp_type t) { return t >= CP_T_INT64 && t <= CP_T_BOOL; }
+
+cp_batch *core_batch_new(const cp_schema *schema, size_t rows_hint)
+{
+    if (!schema || !valid_name(schema->stream) || schema->nfields == 0 || !schema->fields)
+        return NULL;
+    size_t nlen = strlen(schema->stream) + 1;
+    for (size_t i = 0; i < schema->nfields; i++) {
+        if (!valid_name(schema->fields[i].name) || !valid_type(schema->fields[i].type))
+            return NULL;
+        nlen += strlen(schema->fields[i].name) + 1;
+    }
+    cp_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->fields = calloc(schema->nfields, sizeof *b->fields);
+    b->names = malloc(nlen);
+    b->cols = calloc(schema->nfields, sizeof *b->cols);
+    if (!b->fields || !b->names || !b->cols) {
+        core_batch_unref(b);
+        return NULL;
+    }
+    char *p = b->names;
+    size_t l = strlen(schema->stream) + 1;
+    memcpy(p, schema->stream, l);
+    b->schema.stream = p;
+    p += l;
+    for (size_t i = 0; i < schema->nfields; i++) {
+        l = strlen(schema->fields[i].name) + 1;
+        memcpy(p, schema->fields[i].name, l);
+        b->fields[i] = schema->fields[i];
+        b->fields[i].name = p;
+        if (b->fields[i].flags & CP_FIELD_KEY)
+            b->fields[i].flags &= ~CP_FIELD_NULLABLE;
+        p += l;
+    }
+    b->schema.nfields = schema->nfields;
+    b->schema.fields = b->fields;
+    if (rows_hint && core_batch_reserve(b, rows_hint) != CP_OK) {
+        core_batch_unref(b);
+        return NULL;
+    }
+    return b;
+}
+
+cp_status core_batch_reserve(cp_batch *b, size_t rows)
+{
+    if (rows <= b->cap)
+        return CP_OK;
+    for (size_t c = 0; c < b->schema.nfields; c++) {
+        struct cell *cells = realloc(b->cols[c].cells, rows * sizeof *cells);
+        if (!cells)
+            return CP_ERR_NOMEM;
+        b->cols[c].cells = cells;
+        uint8_t *nul = realloc(b->cols[c].null, rows);
+        if (!nul)
+            return CP_ERR_NOMEM;
+        b->cols[c].null = nul;
+    }
+    b->cap = rows;
+    return CP_OK;
+}
+
+void core_batch_ref(cp_batch *b)
+{
+    if (b)
+        atomic_fetch_add(&b->refs, 1);
+}
+
+void core_batch_unref(cp_batch *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    if (b->cols)
+        for (size_t c = 0; c < b->schema.nfields; c++) {
+            free(b->cols[c].cells);
+            free(b->cols[c].null);
+        }
+    free(b->cols);
+    free(b->fields);
+    free(b->names);
+    free(b->arena);
+    free(b);
+}
+
+cp_batch *core_batch_copy(const cp_batch *src)
+{
+    if (!src)
+        return NULL;
+    cp_batch *b = core_batch_new(&src->schema, src->rows);
+    if (!b)
+        return NULL;
+    for (size_t c = 0; c < src->schema.nfields; c++) {
+        if (src->rows) {
+            memcpy(b->cols[c].cells, src->cols[c].cells, src->rows * sizeof(struct cell));
+            memcpy(b->cols[c].null, src->cols[c].null, src->rows);
+        }
+    }
+    if (src->alen) {
+        b->arena = malloc(src->alen);
+        if (!b->arena) {
+            core_batch_unref(b);
+            return NULL;
+        }
+        memcpy(b->arena, src->arena, src->alen);
+        b->alen = b->acap = src->alen;
+    }
+    b->rows = src->rows;
+    return b;
+}
+
+size_t core_batch_add_row(cp_batch *b)
+{
+    if (!b)
+        return SIZE_MAX;
+    if (b->rows == b->cap && core_batch_reserve(b, b->cap ? b->cap * 2 : 16) != CP_OK)
+        return SIZE_MAX;
+    size_t r = b->rows++;
+    for (size_t c = 0; c < b->schema.nfields; c++) {
+        b->cols[c].null[r] = 1;
+        b->cols[c].cells[r] = (struct cell){0};
+    }
+    return r;
+}
+
+void core_batch_drop_last_row(cp_batch *b)
+{
+    if (b && b->rows)
+        b->rows--;
+}
+
+static struct cell *cell_for(cp_batch *b, size_t row, size_t col, int t1, int t2)
+{
+    if (!b || row >= b->rows || col >= b->schema.nfields)
+        return NULL;
+    int t = (int)b->fields[col].type;
+    if (t != t1 && t != t2)
+        return NULL;
+    return &b->cols[col].cells[row];
+}
+
+cp_status core_batch_set_int(cp_batch *b, size_t row, size_t col, int64_t v)
+{
+    struct cell *c = cell_for(b, row, col, CP_T_INT64, CP_T_TIMESTAMP);
+    if (!c)
+        return CP_ERR_INVALID;
+    c->v.i = v;
+    b->cols[col].null[row] = 0;
+    return CP_OK;
+}
+
+cp_status core_batch_set_double(cp_batch *b, size_t row, size_t col, double v)
+{
+    struct cell *c = cell_for(b, row, col, CP_T_DOUBLE, CP_T_DOUBLE);
+    if (!c)
+        return CP_ERR_INVALID;
+    c->v.d = v;
+    b->cols[col].null[row] = isfinite(v) ? 0 : 1;
+    return CP_OK;
+}
+
+cp_status core_batch_set_bool(cp_batch *b, size_t row, size_t col, bool v)
+{
+    struct cell *c = cell_for(b, row, col, CP_T_BOOL, CP_T_BOOL);
+    if (!c)
+        return CP_ERR_INVALID;
+    c->v.i = v ? 1 : 0;
+    b->cols[col].null[row] = 0;
+    return CP_OK;
+}
+
+cp_status core_batch_set_null(cp_batch *b, size_t row, size_t col)
+{
+    if (!b || row >= b->rows || col >= b->schema.nfields)
+        return CP_ERR_INVALID;
+    b->cols[col].null[row] = 1;
+    return CP_OK;
+}
+
+/* Appends text + NUL to the arena; returns the offset or UINT32_MAX. */
+static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
+{
+    if (len >= UINT32_MAX / 2 || b->alen + len + 1 >= UINT32_MAX)
+        return UINT32_MAX;
+    if (b->alen + len + 1 > b->acap) {
+        size_t cap = b->acap ? b->acap * 2 : 256;
+        while (cap < b->alen + len + 1)
+            cap *= 2;
+        char *a = realloc(b->arena, cap);
+        if (!a)
+            return UINT32_MAX;
+        b->arena = a;
+        b->acap = cap;
+    }
+    uint32_t off = (uint32_t)b->alen;
+    if (len)
+        memcpy(b->arena + off, text, len);
+    b->arena[off + len] = '\0';
+    b->alen += len + 1;
+    return off;
+}
+
+bool core_decimal_valid(const char *s, size_t len)
+{
+    size_t i = 0, digits = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+    }
+    if (!digits)
+        return false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+            i++;
+        size_t ed = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++, ed++;
+        if (!ed)
+            return false;
+    }
+    return i == len;
+}
+
+cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len)
+{
+    struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
+    if (!c || !text)
+        return CP_ERR_INVALID;
+    if (len > 64 || !core_decimal_valid(text, len))
+        return CP_ERR_PARSE;
+    char tmp[72];
+    memcpy(tmp, text, len);
+    tmp[len] = '\0';
+    double d = strtod(tmp, NULL);
+    uint32_t off = arena_put(b, text, len);
+    if (off == UINT32_MAX)
+        return CP_ERR_NOMEM;
+    c = &b->cols[col].cells[row];
+    c->v.d = d;
+    c->off = off;
+    c->len = (uint32_t)len;
+    b->cols[col].null[row] = 0;
+    return CP_OK;
+}
+
+cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len)
+{
+    struct cell *c = cell_for(b, row, col, CP_T_STRING, CP_T_STRING);
+    if (!c || !text)
+        return CP_ERR_INVALID;
+    uint32_t off = arena_put(b, text, len);
+    if (off == UINT32_MAX)
+        return CP_ERR_NOMEM;
+    c = &b->cols[col].cells[row];
+    c->off = off;
+    c->len = (uint32_t)len;
+    b->cols[col].null[row] = 0;
+    return CP_OK;
+}
+
+const cp_schema *core_batch_schema(const cp_batch *b) { return b ? &b->schema : NULL; }
+size_t core_batch_rows(const cp_batch *b) { return b ? b->rows : 0; }
+
+int core_batch_col(const cp_batch *b, const char *name)
+{
+    if (!b || !name)
+        return -1;
+    for (size_t i = 0; i < b->schema.nfields; i++)
+        if (strcmp(b->fields[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool core_batch_is_null(const cp_batch *b, size_t row, size_t col)
+{
+    if (!b || row >= b->rows || col >= b->schema.nfields)
+        return true;
+    return b->cols[col].null[row] != 0;
+}
+
+int64_t core_batch_get_int(const cp_batch *b, size_t row, size_t col)
+{
+    if (core_batch_is_null(b, row, col))
+        return 0;
+    const struct cell *c = &b->cols[col].cells[row];
+    switch (b->fields[col].type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP:
+    case CP_T_BOOL:
+        return c->v.i;
+    case CP_T_DOUBLE:
+    case CP_T_DECIMAL:
+        return (int64_t)c->v.d;
+    default:
+        return 0;
+    }
+}
+
+double core_batch_get_double(const cp_batch *b, size_t row, size_t col)
+{
+    if (core_batch_is_null(b, row, col))
+        return NAN;
+    const struct cell *c = &b->cols[col].cells[row];
+    switch (b->fields[col].type) {
+    case CP_T_DOUBLE:
+    case CP_T_DECIMAL:
+        return c->v.d;
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP:
+    case CP_T_BOOL:
+        return (double)c->v.i;
+    default:
+        return NAN;
+    }
+}
+
+const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len)
+{
+    if (core_batch_is_null(b, row, col))
+        return NULL;
+    cp_type t = b->fields[col].type;
+    if (t != CP_T_STRING && t != CP_T_DECIMAL)
+        return NULL;
+    const struct cell *c = &b->cols[col].cells[row];
+    if (len)
+        *len = c->len;
+    return b->arena + c->off;
+}
+
+bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col)
+{
+    return core_batch_get_int(b, row, col) != 0;
+}
+
+bool core_schema_equal(const cp_schema *a, const cp_schema *b)
+{
+    if (strcmp(a->stream, b->stream) != 0 || a->nfields != b->nfields)
+        return false;
+    for (size_t i = 0; i < a->nfields; i++)
+        if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || a->fields[i].type != b->fields[i].type ||
+            a->fields[i].flags != b->fields[i].flags)
+            return false;
+    return true;
+}

@@ -1,0 +1,260 @@
+/* Core-internal declarations shared by the daemon's modules (not installed, not for plugins).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_H
+#define COINPIPE_CORE_H
+
+#include <coinpipe/coinpipe.h>
+
+#include <libconfig.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#ifndef COINPIPE_VERSION
+#define COINPIPE_VERSION "0.0.0"
+#endif
+
+/* ---- util.c ---------------------------------------------------------------------- */
+int64_t core_util_now_ms(void);  /* wall clock, UTC ms (tests may pin it: core_util_pin_clock) */
+int64_t core_util_mono_ms(void); /* monotonic ms */
+void core_util_pin_clock(int64_t ms); /* 0 unpins */
+int core_util_parse_duration(const char *s, int64_t *ms);  /* 0 ok, -1 bad */
+int core_util_parse_size(const char *s, int64_t *bytes);   /* 0 ok, -1 bad */
+void core_util_format_duration(int64_t ms, char *buf, size_t len);
+void core_util_iso8601(int64_t ms, char *buf, size_t len); /* 2026-11-21T10:55:44.123Z */
+int core_util_mkdirs(const char *path, unsigned mode);       /* mkdir -p; 0 ok, -1 errno */
+int core_util_write_file_atomic(const char *path, const void *data, size_t len); /* tmp+fsync+rename */
+char *core_util_read_file(const char *path, size_t *len);   /* malloc'd, NUL-terminated; NULL on error */
+double core_util_random(void);                              /* uniform [0,1), thread-safe */
+char *core_util_strdup(const char *s);                      /* NULL-safe strdup; NULL on OOM */
+char *core_util_strndup(const char *s, size_t n);
+
+/* growable string buffer */
+typedef struct core_buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} core_buf;
+void core_buf_put(core_buf *b, const char *s, size_t n);
+void core_buf_puts(core_buf *b, const char *s);
+void core_buf_putc(core_buf *b, char c);
+void core_buf_printf(core_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
+void core_buf_free(core_buf *b);
+
+/* ---- log.c ----------------------------------------------------------------------- */
+typedef enum core_log_format { CORE_LOG_LOGFMT = 0, CORE_LOG_JSON = 1, CORE_LOG_TEXT = 2 } core_log_format;
+typedef struct core_log_tag {
+    const char *pipeline;
+    const char *kind;     /* "source", "transform", "sink", NULL for the core */
+    const char *plugin;
+    const char *instance;
+} core_log_tag;
+void core_log_setup(cp_log_level level, core_log_format format);
+cp_log_level core_log_level(void);
+bool core_log_would(cp_log_level level);
+void core_log_tagged(const core_log_tag *tag, cp_log_level level, const char *fmt, ...) CP_PRINTF(3, 4);
+void core_log_vtagged(const core_log_tag *tag, cp_log_level level, const char *fmt, va_list ap);
+/* tests: receive every formatted line (without newline) too */
+typedef void (*core_log_hook)(cp_log_level level, const char *line, void *user);
+void core_log_set_hook(core_log_hook hook, void *user);
+int core_log_parse_level(const char *s, cp_log_level *out);
+int core_log_parse_format(const char *s, core_log_format *out);
+#define LOG_ERROR(...) core_log_tagged(NULL, CP_LOG_ERROR, __VA_ARGS__)
+#define LOG_WARN(...) core_log_tagged(NULL, CP_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...) core_log_tagged(NULL, CP_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(...) core_log_tagged(NULL, CP_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- batch.c --------------------------------------------------------------------- */
+cp_batch *core_batch_new(const cp_schema *schema, size_t rows_hint);
+cp_status core_batch_reserve(cp_batch *b, size_t rows);
+void core_batch_ref(cp_batch *b);
+void core_batch_unref(cp_batch *b); /* frees at zero; this is cp_batch_free */
+cp_batch *core_batch_copy(const cp_batch *b);
+size_t core_batch_add_row(cp_batch *b);
+void core_batch_drop_last_row(cp_batch *b);
+cp_status core_batch_set_int(cp_batch *b, size_t row, size_t col, int64_t v);
+cp_status core_batch_set_double(cp_batch *b, size_t row, size_t col, double v);
+cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+cp_status core_batch_set_bool(cp_batch *b, size_t row, size_t col, bool v);
+cp_status core_batch_set_null(cp_batch *b, size_t row, size_t col);
+const cp_schema *core_batch_schema(const cp_batch *b);
+size_t core_batch_rows(const cp_batch *b);
+int core_batch_col(const cp_batch *b, const char *name);
+bool core_batch_is_null(const cp_batch *b, size_t row, size_t col);
+int64_t core_batch_get_int(const cp_batch *b, size_t row, size_t col);
+double core_batch_get_double(const cp_batch *b, size_t row, size_t col);
+const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len);
+bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
+bool core_decimal_valid(const char *s, size_t len);
+bool core_schema_equal(const cp_schema *a, const cp_schema *b);
+
+/* ---- loader.c (the only file that calls libltdl) --------------------------------- */
+typedef struct core_plugin {
+    char *name;            /* descriptor name */
+    char *path;            /* file it was loaded from */
+    void *handle;          /* lt_dlhandle */
+    cp_plugin desc;        /* the descriptor's fields up to its declared size, rest zero */
+    int refs;
+    struct core_plugin *next;
+} core_plugin;
+typedef struct core_search_path {
+    size_t n;
+    char **dirs;
+} core_search_path;
+int core_loader_init(void);
+void core_loader_shutdown(void); /* after every thread has joined */
+/* builds the search path: config plugin_path, $COINPIPE_PLUGIN_PATH, build tree, install dir */
+void core_loader_search_path(const cp_strlist *config_dirs, core_search_path *out);
+void core_loader_search_path_free(core_search_path *sp);
+/* loads (or reuses) plugin `name`; on error writes a one-line reason to err */
+core_plugin *core_loader_get(const core_search_path *sp, const char *name, char *err, size_t errlen);
+/* loads a plugin from an explicit file path */
+core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen);
+void core_loader_put(core_plugin *p);
+/* calls fn for each loadable plugin file found on the search path (first wins by name) */
+typedef void (*core_loader_visit_fn)(core_plugin *p, void *user);
+int core_loader_each(const core_search_path *sp, core_loader_visit_fn fn, void *user, bool report_errors);
+const char *core_kind_name(cp_kind k);
+
+/* ---- options.c ------------------------------------------------------------------- */
+typedef struct core_errors {
+    size_t n;
+    char **msgs;
+} core_errors;
+void core_errors_add(core_errors *e, const char *fmt, ...) CP_PRINTF(2, 3);
+void core_errors_print(const core_errors *e, FILE *out);
+void core_errors_free(core_errors *e);
+/* validates `group` against `opts` and fills `cfg`; `reserved` are keys the core handles */
+int core_options_fill(const cp_option *opts, const config_setting_t *group, void *cfg,
+                      const char *const *reserved, const char *what, core_errors *errs);
+void core_options_free(const cp_option *opts, void *cfg);
+void core_options_describe(const cp_option *opts, FILE *out);
+const char *core_opt_type_name(cp_opt_type t);
+
+/* ---- state.c --------------------------------------------------------------------- */
+typedef struct core_state core_state;
+core_state *core_state_open(const char *state_dir, const char *pipeline, const char *instance);
+void core_state_close(core_state *s);
+cp_status core_state_get(core_state *s, const char *key, char **value);
+cp_status core_state_set(core_state *s, const char *key, const char *value);
+
+/* ---- http.c ---------------------------------------------------------------------- */
+int core_http_init(void);
+void core_http_shutdown(void);
+cp_status core_http_limits(const char *host, const cp_http_limits *limits);
+cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
+                            size_t n);
+void core_http_response_clear(cp_http_response *r);
+const char *core_http_header(const cp_http_response *r, const char *name, size_t *len);
+void core_http_set_stop(atomic_bool *stop); /* requests end early with CP_ERR_STOPPED */
+
+/* ---- host.c: the host table and per-instance contexts ------------------------------ */
+struct core_ctx;
+typedef cp_status (*core_emit_fn)(struct core_ctx *ctx, cp_batch *b);
+typedef struct core_ctx {
+    cp_ctx pub;            /* must be first */
+    core_log_tag tag;
+    core_emit_fn emit;     /* where cp_emit goes */
+    void *emit_user;
+    size_t stage;          /* position of this instance in its pipeline */
+    bool drop_input;       /* set by cp_drop_input during process() */
+    core_state *state;
+    atomic_bool *stopping;
+} core_ctx;
+extern const cp_host core_host;
+void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance);
+
+/* ---- config.c -------------------------------------------------------------------- */
+typedef struct core_element_cfg {
+    char *name;            /* instance name (config `name`, default the plugin name) */
+    char *plugin_name;
+    core_plugin *plugin;
+    void *cfg;             /* the plugin's filled config struct */
+    int line;
+    /* sink-only core options */
+    int64_t queue_size;
+    int64_t retry_initial_ms, retry_max_ms, retry_max_attempts;
+} core_element_cfg;
+
+typedef struct core_cron {
+    uint64_t minute;   /* bit per minute 0-59 */
+    uint32_t hour;     /* 0-23 */
+    uint32_t dom;      /* 1-31 */
+    uint16_t month;    /* 1-12 */
+    uint8_t dow;       /* 0-6, Sunday 0 */
+    bool dom_star, dow_star;
+} core_cron;
+
+typedef struct core_pipeline_cfg {
+    char *name;
+    int line;
+    int64_t interval_ms;   /* 0 when cron */
+    char *schedule;        /* cron text or NULL */
+    core_cron cron;
+    int64_t jitter_ms;
+    bool enabled;
+    core_element_cfg source;
+    size_t ntransforms, nsinks;
+    core_element_cfg *transforms, *sinks;
+} core_pipeline_cfg;
+
+typedef struct core_config {
+    char *file;
+    char *state_dir;
+    cp_log_level log_level;
+    core_log_format log_format;
+    cp_strlist plugin_path;
+    int64_t workers;
+    int64_t shutdown_timeout_ms;
+    core_search_path search;
+    size_t npipelines;
+    core_pipeline_cfg *pipelines;
+} core_config;
+/* parses and validates `file`; all errors go to errs; NULL when any error */
+core_config *core_config_load(const char *file, core_errors *errs);
+void core_config_free(core_config *c);
+
+/* ---- sched.c --------------------------------------------------------------------- */
+int core_sched_cron_parse(const char *text, core_cron *out, char *err, size_t errlen);
+int64_t core_sched_cron_next(const core_cron *c, int64_t after_ms); /* first match > after_ms */
+int64_t core_sched_interval_next(int64_t interval_ms, int64_t after_ms);
+
+/* ---- sink.c: per-sink bounded queue and worker ------------------------------------ */
+typedef struct core_sink core_sink;
+typedef struct core_sink_stats {
+    uint64_t batches_in, rows_in, batches_out, rows_out, retries, rejected, dropped;
+    int64_t last_success_ms;
+    size_t queued;
+} core_sink_stats;
+core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *ec, atomic_bool *stopping,
+                           const char *state_dir, char *err, size_t errlen);
+/* takes a reference on b; blocks while the queue is full (returns CP_ERR_STOPPED on shutdown) */
+cp_status core_sink_enqueue(core_sink *s, cp_batch *b);
+/* waits until the queue is empty and everything confirmed, or deadline (mono ms; 0 = none).
+ * returns true when fully drained */
+bool core_sink_drain(core_sink *s, int64_t deadline_mono_ms);
+/* stops the worker (force-flushing) and frees; what is still queued is counted as dropped
+ * unless handed over with core_sink_handover first */
+void core_sink_stop(core_sink *s);
+void core_sink_stats_get(core_sink *s, core_sink_stats *out);
+const char *core_sink_id(const core_sink *s);   /* "pipeline/sink" */
+/* moves queued batches of `from` (stopped worker) into `to` */
+void core_sink_handover(core_sink *from, core_sink *to);
+bool core_sink_failed(core_sink *s); /* a batch was rejected or given up on */
+
+/* ---- runtime.c: pipelines, cycles, the scheduler loop ------------------------------ */
+typedef struct core_runtime core_runtime;
+typedef struct core_run_opts {
+    bool once;
+    const char *only_pipeline;
+} core_run_opts;
+core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char *err, size_t errlen);
+/* --once: run each pipeline one cycle, drain and flush every sink; 0 all ok, 1 a stage failed */
+int core_runtime_run_once(core_runtime *rt);
+/* runs until SIGTERM/SIGINT; SIGHUP reloads; returns the exit code */
+int core_runtime_run(core_runtime *rt, const char *config_file);
+void core_runtime_free(core_runtime *rt);
+
+#endif /* COINPIPE_CORE_H */

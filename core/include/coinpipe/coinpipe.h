@@ -1,0 +1,536 @@
+/* coinpipe plugin SDK: the only API a plugin sees (descriptor, host table, batches, HTTP).
+ * SPDX-License-Identifier: MIT
+ *
+ * ABI rules
+ * ---------
+ * - A plugin exports one data symbol, `coinpipe_plugin`, defined with CP_PLUGIN_DEFINE().
+ *   The macro stamps CP_ABI_MAJOR, CP_ABI_MINOR and sizeof(cp_plugin) from this header.
+ *   The core refuses a plugin whose major differs from its own or whose minor is newer,
+ *   and reads no field beyond the size the plugin declares.
+ * - The plugin reaches the core only through the host table (`ctx->host`). The host table
+ *   and every struct with a `size` member are append-only: a field added later is marked
+ *   "since ABI 1.N" and a plugin checks `host->size` before using it.
+ * - Status codes (cp_status) are never renumbered.
+ * - Threads: the core never calls one instance's callbacks concurrently. A source and the
+ *   transforms of a pipeline run on one worker thread per cycle; each sink instance runs on
+ *   its own thread. Plugins therefore need no locks for their own instance state.
+ *
+ * Ownership rules in one place (each function repeats its own):
+ * - A batch passed to cp_emit() belongs to the core from then on, on success and on error.
+ * - A batch passed to process() or write() is borrowed and read-only until the callback
+ *   returns; a plugin copies (cp_batch_copy) what it keeps.
+ * - Strings the core returns from a batch stay valid as long as the batch.
+ * - Config structs are filled and owned by the core; they stay valid until destroy().
+ */
+#ifndef COINPIPE_COINPIPE_H
+#define COINPIPE_COINPIPE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CP_ABI_MAJOR 1
+#define CP_ABI_MINOR 0
+
+#if defined(__GNUC__)
+#define CP_EXPORT __attribute__((visibility("default")))
+#define CP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CP_EXPORT
+#define CP_PRINTF(a, b)
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------- */
+
+/** Result of every fallible SDK call and plugin callback. Values never change. */
+typedef enum cp_status {
+    CP_OK = 0,            /**< success */
+    CP_RETRY = 1,         /**< transient failure (network, server down): try again later */
+    CP_REJECT = 2,        /**< permanent failure: this batch can never be written */
+    CP_PENDING = 3,       /**< sink only: batch accepted into the sink's own buffer, not yet durable */
+    CP_ERR_NOMEM = 4,     /**< out of memory */
+    CP_ERR_INVALID = 5,   /**< invalid argument (bad column index, wrong type, NULL) */
+    CP_ERR_CONFIG = 6,    /**< configuration error */
+    CP_ERR_IO = 7,        /**< file or socket I/O error */
+    CP_ERR_PARSE = 8,     /**< malformed input (JSON, numbers, truncated body) */
+    CP_ERR_HTTP = 9,      /**< HTTP request failed after all retries, or non-2xx status */
+    CP_ERR_TIMEOUT = 10,  /**< timed out */
+    CP_ERR_NOT_FOUND = 11,/**< key, column or file not found */
+    CP_ERR_BANNED = 12,   /**< host refuses us (HTTP 418 IP ban) until its Retry-After */
+    CP_ERR_STOPPED = 13,  /**< the core is shutting down; the call was not carried out */
+    CP_ERR_UNSUPPORTED = 14, /**< not supported by this core or plugin */
+    CP_ERR_INTERNAL = 15, /**< a bug: please report */
+} cp_status;
+
+/** Returns a static, human-readable string for a status code; never NULL. */
+static inline const char *cp_strerror(cp_status s)
+{
+    switch (s) {
+    case CP_OK: return "ok";
+    case CP_RETRY: return "transient failure, will retry";
+    case CP_REJECT: return "permanent failure, batch rejected";
+    case CP_PENDING: return "accepted, pending flush";
+    case CP_ERR_NOMEM: return "out of memory";
+    case CP_ERR_INVALID: return "invalid argument";
+    case CP_ERR_CONFIG: return "configuration error";
+    case CP_ERR_IO: return "I/O error";
+    case CP_ERR_PARSE: return "malformed input";
+    case CP_ERR_HTTP: return "HTTP request failed";
+    case CP_ERR_TIMEOUT: return "timed out";
+    case CP_ERR_NOT_FOUND: return "not found";
+    case CP_ERR_BANNED: return "host has banned us until Retry-After";
+    case CP_ERR_STOPPED: return "shutting down";
+    case CP_ERR_UNSUPPORTED: return "not supported";
+    case CP_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+/* ------------------------------------------------------------------------- */
+/* Batches: one stream, a schema, N rows                                     */
+/* ------------------------------------------------------------------------- */
+
+/** Column types (SCHEMA.md: int, dbl, dec, text, ts, bool). Values never change. */
+typedef enum cp_type {
+    CP_T_INT64 = 1,     /**< int64_t */
+    CP_T_DOUBLE = 2,    /**< double */
+    CP_T_DECIMAL = 3,   /**< exact decimal text as the exchange wrote it, plus a parsed double */
+    CP_T_STRING = 4,    /**< UTF-8 text */
+    CP_T_TIMESTAMP = 5, /**< int64_t UTC milliseconds since the epoch */
+    CP_T_BOOL = 6,      /**< bool */
+} cp_type;
+
+#define CP_FIELD_KEY 0x1u      /**< part of the stream's natural primary key */
+#define CP_FIELD_NULLABLE 0x2u /**< may be NULL (key fields never are) */
+
+/** One column of a schema. */
+typedef struct cp_field {
+    const char *name; /**< column name, [a-z0-9_]+ */
+    cp_type type;
+    unsigned flags;   /**< CP_FIELD_* */
+} cp_field;
+
+/** A stream's schema: its name and ordered columns. Plugins usually declare it static const. */
+typedef struct cp_schema {
+    const char *stream;      /**< stream name, e.g. "ticker" (a table name / S3 path segment) */
+    size_t nfields;
+    const cp_field *fields;
+} cp_schema;
+
+/** Opaque batch of rows. Created by cp_batch_new(), owned as each function documents. */
+typedef struct cp_batch cp_batch;
+
+/* ------------------------------------------------------------------------- */
+/* Options: the declarative table the core validates config against         */
+/* ------------------------------------------------------------------------- */
+
+/** Option types and the C type each fills at `offset` in the plugin's config struct. */
+typedef enum cp_opt_type {
+    CP_OPT_BOOL = 1,     /**< bool */
+    CP_OPT_INT = 2,      /**< int64_t */
+    CP_OPT_DOUBLE = 3,   /**< double (an int in the config is accepted) */
+    CP_OPT_STRING = 4,   /**< char * (core-owned, NULL when unset without default) */
+    CP_OPT_ENUM = 5,     /**< char * holding one of `choices` */
+    CP_OPT_DURATION = 6, /**< int64_t milliseconds; config "250ms", "30s", "5m", "1h", "1d" or an int of seconds */
+    CP_OPT_SIZE = 7,     /**< int64_t bytes; config "512", "64k", "4M", "1G" or an int of bytes */
+    CP_OPT_STRLIST = 8,  /**< cp_strlist */
+} cp_opt_type;
+
+#define CP_OPT_REQUIRED 0x1u /**< must be present in the config */
+#define CP_OPT_SECRET 0x2u   /**< value is redacted in logs and --describe output */
+
+/** A list of strings as filled for CP_OPT_STRLIST. Core-owned. */
+typedef struct cp_strlist {
+    size_t n;
+    char **v;
+} cp_strlist;
+
+/** One option. Tables end with an entry whose name is NULL. */
+typedef struct cp_option {
+    const char *name;   /**< config key, [a-z0-9_]+ */
+    cp_opt_type type;
+    const char *def;    /**< default written as config text ("5m", "true", "[\"a\", \"b\"]"), or NULL */
+    unsigned flags;     /**< CP_OPT_* */
+    double min, max;    /**< inclusive bounds for INT/DOUBLE/DURATION(ms)/SIZE/STRLIST(count); both 0 = none */
+    size_t offset;      /**< offsetof(your_config, field) */
+    const char *const *choices; /**< CP_OPT_ENUM: NULL-terminated list of accepted values */
+    const char *doc;    /**< one sentence for --describe and the man page */
+} cp_option;
+
+/* ------------------------------------------------------------------------- */
+/* HTTP service                                                              */
+/* ------------------------------------------------------------------------- */
+
+/** One HTTP request a source (or sink) asks the core to perform. Zero-initialise, then fill. */
+typedef struct cp_http_request {
+    const char *method;   /**< "GET" when NULL */
+    const char *url;      /**< absolute URL */
+    const char *const *headers; /**< NULL-terminated "Name: value" strings, or NULL */
+    const void *body;     /**< request body or NULL */
+    size_t body_len;
+    unsigned weight;      /**< rate-limit weight of this request (Binance request weight); 0 = 1 */
+    long timeout_ms;      /**< total timeout per attempt; 0 = core default (10 s) */
+    int max_attempts;     /**< attempts including the first; 0 = core default (4) */
+    const char *aws_sigv4;/**< if set, sign with libcurl's CURLOPT_AWS_SIGV4 (e.g. "aws:amz:us-east-1:s3") */
+    const char *userpwd;  /**< "user:password" for aws_sigv4 (access key id : secret key); secret */
+    unsigned no_retry_4xx;/**< reserved, set 0 */
+} cp_http_request;
+
+/** The result of one request, filled by the core. Release with cp_http_response_clear(). */
+typedef struct cp_http_response {
+    cp_status status;     /**< CP_OK when a response arrived (any HTTP code); else why not */
+    long code;            /**< HTTP status code (0 when no response arrived) */
+    char *body;           /**< response body, NUL-terminated (also when binary), core-allocated */
+    size_t body_len;
+    char *headers;        /**< raw header block of the final response, core-allocated */
+    int attempts;         /**< attempts made */
+    int64_t received_at;  /**< UTC ms when the final response completed */
+    char error[256];      /**< one-line reason when status != CP_OK or code >= 400 */
+} cp_http_response;
+
+/** Per-host limits a plugin declares for the hosts it talks to. Zero-initialise, then fill. */
+typedef struct cp_http_limits {
+    size_t size;          /**< sizeof(cp_http_limits) */
+    int max_concurrent;   /**< requests in flight to this host; 0 = 4 */
+    double weight_per_minute; /**< token bucket capacity and refill per minute; 0 = unlimited */
+    const char *used_weight_header; /**< e.g. "X-MBX-USED-WEIGHT-1m": server's count of used weight */
+} cp_http_limits;
+
+/* ------------------------------------------------------------------------- */
+/* Host table and context                                                    */
+/* ------------------------------------------------------------------------- */
+
+typedef enum cp_log_level {
+    CP_LOG_ERROR = 0,
+    CP_LOG_WARN = 1,
+    CP_LOG_INFO = 2,
+    CP_LOG_DEBUG = 3,
+} cp_log_level;
+
+typedef struct cp_host cp_host;
+
+/** Per-instance context handed to every callback. Its head is public; the rest is the core's. */
+typedef struct cp_ctx {
+    const cp_host *host; /**< the core's services */
+} cp_ctx;
+
+/** Flags for the sink flush callback. */
+#define CP_FLUSH_FORCE 0x1u /**< write everything buffered now (shutdown, --once, reload) */
+
+/**
+ * The core's services. Append-only; check `size` before using a field added after 1.0.
+ * Every function is thread-safe unless stated otherwise.
+ */
+struct cp_host {
+    size_t size;          /**< sizeof(cp_host) in the core */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    const char *version;  /**< the core's version string, e.g. "0.1.0" */
+
+    /* logging */
+    void (*logv)(cp_ctx *ctx, cp_log_level level, const char *fmt, va_list ap);
+    bool (*log_enabled)(cp_ctx *ctx, cp_log_level level);
+
+    /* batches */
+    cp_batch *(*batch_new)(cp_ctx *ctx, const cp_schema *schema, size_t rows_hint);
+    void (*batch_free)(cp_batch *b);
+    cp_batch *(*batch_copy)(const cp_batch *b);
+    size_t (*batch_add_row)(cp_batch *b);
+    cp_status (*batch_set_int)(cp_batch *b, size_t row, size_t col, int64_t v);
+    cp_status (*batch_set_double)(cp_batch *b, size_t row, size_t col, double v);
+    cp_status (*batch_set_decimal)(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+    cp_status (*batch_set_string)(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+    cp_status (*batch_set_bool)(cp_batch *b, size_t row, size_t col, bool v);
+    cp_status (*batch_set_null)(cp_batch *b, size_t row, size_t col);
+    void (*batch_drop_last_row)(cp_batch *b);
+    const cp_schema *(*batch_schema)(const cp_batch *b);
+    size_t (*batch_rows)(const cp_batch *b);
+    int (*batch_col)(const cp_batch *b, const char *name);
+    bool (*batch_is_null)(const cp_batch *b, size_t row, size_t col);
+    int64_t (*batch_get_int)(const cp_batch *b, size_t row, size_t col);
+    double (*batch_get_double)(const cp_batch *b, size_t row, size_t col);
+    const char *(*batch_get_text)(const cp_batch *b, size_t row, size_t col, size_t *len);
+    bool (*batch_get_bool)(const cp_batch *b, size_t row, size_t col);
+
+    /* pipeline */
+    cp_status (*emit)(cp_ctx *ctx, cp_batch *b);
+    void (*drop_input)(cp_ctx *ctx);
+    bool (*stopping)(cp_ctx *ctx);
+    const char *(*pipeline_name)(cp_ctx *ctx);
+    const char *(*instance_name)(cp_ctx *ctx);
+
+    /* state store */
+    cp_status (*state_get)(cp_ctx *ctx, const char *key, char **value);
+    cp_status (*state_set)(cp_ctx *ctx, const char *key, const char *value);
+    void (*free)(void *p);
+
+    /* clock */
+    int64_t (*now_ms)(cp_ctx *ctx);
+    void (*sleep_ms)(cp_ctx *ctx, int64_t ms);
+
+    /* HTTP */
+    cp_status (*http_limits)(cp_ctx *ctx, const char *host, const cp_http_limits *limits);
+    cp_status (*http_perform)(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n);
+    void (*http_response_clear)(cp_http_response *r);
+    const char *(*http_header)(const cp_http_response *r, const char *name, size_t *len);
+};
+
+/* ------------------------------------------------------------------------- */
+/* The plugin descriptor                                                     */
+/* ------------------------------------------------------------------------- */
+
+typedef enum cp_kind {
+    CP_SOURCE = 1,
+    CP_TRANSFORM = 2,
+    CP_SINK = 3,
+} cp_kind;
+
+/**
+ * What a plugin exports as `coinpipe_plugin`. Define it with CP_PLUGIN_DEFINE().
+ * Callbacks a kind does not use stay NULL; the core refuses a plugin that lacks one its
+ * kind needs (create, destroy, and collect | process | write).
+ */
+typedef struct cp_plugin {
+    uint32_t abi_major;   /**< CP_ABI_MAJOR the plugin was built against */
+    uint32_t abi_minor;   /**< CP_ABI_MINOR the plugin was built against */
+    uint32_t size;        /**< sizeof(cp_plugin) the plugin was built against */
+    uint32_t reserved;
+    const char *name;     /**< config `plugin = "name"`; file name with '-' mapped to '_' */
+    cp_kind kind;
+    const char *version;  /**< the plugin's own version */
+    const char *description; /**< one line */
+    const cp_option *options; /**< NULL-name-terminated table, or NULL for none */
+    size_t config_size;   /**< size of the config struct the options fill */
+
+    /**
+     * Creates an instance. `config` is the filled config struct (core-owned, valid until
+     * destroy). On success store the instance in *instance and return CP_OK; on failure log
+     * why (cp_log_error) and return an error: the pipeline does not start.
+     */
+    cp_status (*create)(cp_ctx *ctx, const void *config, void **instance);
+    /** Frees an instance. Called once, after the last callback, never concurrently. */
+    void (*destroy)(void *instance);
+    /** Source: collect one cycle and cp_emit() the batches. An error marks the cycle failed. */
+    cp_status (*collect)(void *instance, cp_ctx *ctx);
+    /**
+     * Transform: read the borrowed `batch`, cp_emit() derived batches. The input is passed
+     * on unchanged after the call unless the plugin calls cp_drop_input(ctx).
+     */
+    cp_status (*process)(void *instance, cp_ctx *ctx, const cp_batch *batch);
+    /**
+     * Sink: write the borrowed `batch`. Return CP_OK once it is durably stored (this also
+     * confirms every earlier CP_PENDING batch), CP_PENDING if it is only buffered, CP_RETRY
+     * on a transient failure (the core re-delivers it and every pending batch later; the sink
+     * must have discarded them), CP_REJECT if it can never be written.
+     */
+    cp_status (*write)(void *instance, cp_ctx *ctx, const cp_batch *batch);
+    /**
+     * Sink, optional: write out buffered batches. Called about once a second while batches
+     * are pending, and with CP_FLUSH_FORCE at shutdown, reload and the end of --once.
+     * Returns as write() does: CP_OK confirms all pending; CP_PENDING keeps them pending.
+     */
+    cp_status (*flush)(void *instance, cp_ctx *ctx, unsigned flags);
+} cp_plugin;
+
+/**
+ * Defines the descriptor with the ABI fields stamped from this header, e.g.
+ *   CP_PLUGIN_DEFINE(.name = "stdout", .kind = CP_SINK, .write = my_write, ...);
+ */
+#define CP_PLUGIN_DEFINE(...)                                                              \
+    CP_EXPORT extern const cp_plugin coinpipe_plugin;                                      \
+    CP_EXPORT const cp_plugin coinpipe_plugin = {.abi_major = CP_ABI_MAJOR,                \
+                                                 .abi_minor = CP_ABI_MINOR,                \
+                                                 .size = (uint32_t)sizeof(cp_plugin),      \
+                                                 __VA_ARGS__}
+
+/* ------------------------------------------------------------------------- */
+/* Readable wrappers over the host table                                     */
+/* ------------------------------------------------------------------------- */
+
+/** Logs at `level`, tagged with pipeline and [kind:plugin:instance]. Never fails. */
+static inline CP_PRINTF(3, 4) void cp_log(cp_ctx *ctx, cp_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ctx->host->logv(ctx, level, fmt, ap);
+    va_end(ap);
+}
+#define cp_log_error(ctx, ...) cp_log((ctx), CP_LOG_ERROR, __VA_ARGS__)
+#define cp_log_warn(ctx, ...) cp_log((ctx), CP_LOG_WARN, __VA_ARGS__)
+#define cp_log_info(ctx, ...) cp_log((ctx), CP_LOG_INFO, __VA_ARGS__)
+#define cp_log_debug(ctx, ...) cp_log((ctx), CP_LOG_DEBUG, __VA_ARGS__)
+
+/** True when `level` would be logged: skip building expensive messages otherwise. */
+static inline bool cp_log_enabled(cp_ctx *ctx, cp_log_level level)
+{
+    return ctx->host->log_enabled(ctx, level);
+}
+
+/**
+ * Creates an empty batch for `schema`. The core copies the schema, so a static or
+ * stack schema is fine. `rows_hint` preallocates. Returns NULL when out of memory.
+ * The caller owns the batch until it passes it to cp_emit() or cp_batch_free().
+ */
+static inline cp_batch *cp_batch_new(cp_ctx *ctx, const cp_schema *schema, size_t rows_hint)
+{
+    return ctx->host->batch_new(ctx, schema, rows_hint);
+}
+/** Frees a batch the caller owns. NULL is a no-op. */
+static inline void cp_batch_free(cp_ctx *ctx, cp_batch *b) { ctx->host->batch_free(b); }
+/** Deep-copies a batch (e.g. a borrowed one); the caller owns the copy. NULL when out of memory. */
+static inline cp_batch *cp_batch_copy(cp_ctx *ctx, const cp_batch *b) { return ctx->host->batch_copy(b); }
+/** Appends a row with every column NULL; returns its index, or SIZE_MAX when out of memory. Amortised O(1). */
+static inline size_t cp_batch_add_row(cp_ctx *ctx, cp_batch *b) { return ctx->host->batch_add_row(b); }
+/** Removes the last row (e.g. when parsing it failed half-way). No-op on an empty batch. */
+static inline void cp_batch_drop_last_row(cp_ctx *ctx, cp_batch *b) { ctx->host->batch_drop_last_row(b); }
+/** Sets an INT64 or TIMESTAMP cell. CP_ERR_INVALID on a bad index or another column type. */
+static inline cp_status cp_batch_set_int(cp_ctx *ctx, cp_batch *b, size_t row, size_t col, int64_t v)
+{
+    return ctx->host->batch_set_int(b, row, col, v);
+}
+/** Sets a DOUBLE cell. A non-finite value stores NULL. CP_ERR_INVALID on a bad index or type. */
+static inline cp_status cp_batch_set_double(cp_ctx *ctx, cp_batch *b, size_t row, size_t col, double v)
+{
+    return ctx->host->batch_set_double(b, row, col, v);
+}
+/**
+ * Sets a DECIMAL cell from its exact text (copied; need not be NUL-terminated), which must be
+ * a plain decimal number ("-0.00012300", "42", "1.5e-7"); the core keeps the text verbatim
+ * and parses a double alongside. CP_ERR_PARSE for text that is not a number (cell unchanged).
+ */
+static inline cp_status cp_batch_set_decimal(cp_ctx *ctx, cp_batch *b, size_t row, size_t col,
+                                             const char *text, size_t len)
+{
+    return ctx->host->batch_set_decimal(b, row, col, text, len);
+}
+/** Sets a STRING cell (text copied; need not be NUL-terminated). CP_ERR_INVALID on a bad index or type. */
+static inline cp_status cp_batch_set_string(cp_ctx *ctx, cp_batch *b, size_t row, size_t col,
+                                            const char *text, size_t len)
+{
+    return ctx->host->batch_set_string(b, row, col, text, len);
+}
+/** Sets a BOOL cell. CP_ERR_INVALID on a bad index or type. */
+static inline cp_status cp_batch_set_bool(cp_ctx *ctx, cp_batch *b, size_t row, size_t col, bool v)
+{
+    return ctx->host->batch_set_bool(b, row, col, v);
+}
+/** Sets a cell to NULL (any type). CP_ERR_INVALID on a bad index. */
+static inline cp_status cp_batch_set_null(cp_ctx *ctx, cp_batch *b, size_t row, size_t col)
+{
+    return ctx->host->batch_set_null(b, row, col);
+}
+/** The batch's schema (owned by the batch). */
+static inline const cp_schema *cp_batch_schema(cp_ctx *ctx, const cp_batch *b) { return ctx->host->batch_schema(b); }
+/** Number of rows. */
+static inline size_t cp_batch_rows(cp_ctx *ctx, const cp_batch *b) { return ctx->host->batch_rows(b); }
+/** Index of the column named `name`, or -1. */
+static inline int cp_batch_col(cp_ctx *ctx, const cp_batch *b, const char *name) { return ctx->host->batch_col(b, name); }
+/** True when the cell is NULL (or the index is out of range). */
+static inline bool cp_batch_is_null(cp_ctx *ctx, const cp_batch *b, size_t row, size_t col)
+{
+    return ctx->host->batch_is_null(b, row, col);
+}
+/** INT64/TIMESTAMP value (BOOL as 0/1, DOUBLE/DECIMAL truncated); 0 for NULL. */
+static inline int64_t cp_batch_get_int(cp_ctx *ctx, const cp_batch *b, size_t row, size_t col)
+{
+    return ctx->host->batch_get_int(b, row, col);
+}
+/** DOUBLE value, or a DECIMAL's parsed double, or an INT64/TIMESTAMP converted; NAN for NULL. */
+static inline double cp_batch_get_double(cp_ctx *ctx, const cp_batch *b, size_t row, size_t col)
+{
+    return ctx->host->batch_get_double(b, row, col);
+}
+/**
+ * Text of a STRING or the exact text of a DECIMAL, NUL-terminated, valid as long as the
+ * batch; its length in *len if len is not NULL. NULL for a NULL cell or another type.
+ */
+static inline const char *cp_batch_get_text(cp_ctx *ctx, const cp_batch *b, size_t row, size_t col, size_t *len)
+{
+    return ctx->host->batch_get_text(b, row, col, len);
+}
+/** BOOL value; false for NULL. */
+static inline bool cp_batch_get_bool(cp_ctx *ctx, const cp_batch *b, size_t row, size_t col)
+{
+    return ctx->host->batch_get_bool(b, row, col);
+}
+
+/**
+ * Sends a batch downstream (the next transforms, then every sink's queue). Takes ownership
+ * of `b` in every case, success or error. An empty batch is freed and ignored. Returns
+ * CP_ERR_STOPPED when shutting down with the policy refusing new data, else CP_OK.
+ */
+static inline cp_status cp_emit(cp_ctx *ctx, cp_batch *b) { return ctx->host->emit(ctx, b); }
+/** Transform only, inside process(): do not pass the input batch on. */
+static inline void cp_drop_input(cp_ctx *ctx) { ctx->host->drop_input(ctx); }
+/** True once shutdown has begun: long loops (backfill) should return soon. */
+static inline bool cp_stopping(cp_ctx *ctx) { return ctx->host->stopping(ctx); }
+/** Name of the instance's pipeline (valid as long as the instance). */
+static inline const char *cp_pipeline_name(cp_ctx *ctx) { return ctx->host->pipeline_name(ctx); }
+/** Name of the instance (its config `name`, default the plugin name). */
+static inline const char *cp_instance_name(cp_ctx *ctx) { return ctx->host->instance_name(ctx); }
+
+/**
+ * Reads `key` from the instance's persistent key-value store (namespaced by pipeline and
+ * instance, survives restarts). On CP_OK *value is a NUL-terminated copy the caller frees
+ * with cp_free(); CP_ERR_NOT_FOUND when absent.
+ */
+static inline cp_status cp_state_get(cp_ctx *ctx, const char *key, char **value)
+{
+    return ctx->host->state_get(ctx, key, value);
+}
+/** Stores `value` under `key` durably (fsync'd before return); NULL deletes. Copies both. */
+static inline cp_status cp_state_set(cp_ctx *ctx, const char *key, const char *value)
+{
+    return ctx->host->state_set(ctx, key, value);
+}
+/** Frees memory the core allocated for the caller (cp_state_get values). NULL is a no-op. */
+static inline void cp_free(cp_ctx *ctx, void *p) { ctx->host->free(p); }
+
+/** Current UTC time in milliseconds (tests may pin it; use it, not time()). */
+static inline int64_t cp_now_ms(cp_ctx *ctx) { return ctx->host->now_ms(ctx); }
+/** Sleeps up to `ms`, returning early when shutdown begins. */
+static inline void cp_sleep_ms(cp_ctx *ctx, int64_t ms) { ctx->host->sleep_ms(ctx, ms); }
+
+/**
+ * Declares limits for `host` (a host name as in the URL, e.g. "api.binance.com"), shared by
+ * every instance that talks to it. Copies `limits`. Later calls for the same host take the
+ * tighter values.
+ */
+static inline cp_status cp_http_limits_set(cp_ctx *ctx, const char *host, const cp_http_limits *limits)
+{
+    return ctx->host->http_limits(ctx, host, limits);
+}
+/**
+ * Performs `n` requests concurrently within the per-host limits, retrying timeouts,
+ * connection errors, 5xx and 429 with exponential backoff and jitter (honouring
+ * Retry-After), and blocks until all have finished. Fills resps[i] for reqs[i]; the caller
+ * releases each with cp_http_response_clear(). Returns CP_OK when every request got a
+ * response (check each `code`), else the first failure's status. A 418 stops all requests
+ * to that host until its Retry-After: those fail with CP_ERR_BANNED.
+ */
+static inline cp_status cp_http_perform(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n)
+{
+    return ctx->host->http_perform(ctx, reqs, resps, n);
+}
+/** Frees the body and headers of a response and zeroes it. Safe to call twice. */
+static inline void cp_http_response_clear(cp_ctx *ctx, cp_http_response *r) { ctx->host->http_response_clear(r); }
+/**
+ * Value of header `name` (case-insensitive) in a response, not NUL-terminated: its length
+ * goes to *len. Points into r->headers; NULL when absent.
+ */
+static inline const char *cp_http_header(cp_ctx *ctx, const cp_http_response *r, const char *name, size_t *len)
+{
+    return ctx->host->http_header(r, name, len);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* COINPIPE_COINPIPE_H */
