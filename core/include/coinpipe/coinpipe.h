@@ -280,6 +280,9 @@ struct cp_host {
     cp_status (*http_perform)(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n);
     void (*http_response_clear)(cp_http_response *r);
     const char *(*http_header)(const cp_http_response *r, const char *name, size_t *len);
+
+    /* progress of long operations (backfill) */
+    void (*progress)(cp_ctx *ctx, double fraction, uint64_t rows);
 };
 
 /* ------------------------------------------------------------------------- */
@@ -337,6 +340,13 @@ typedef struct cp_plugin {
      * Returns as write() does: CP_OK confirms all pending; CP_PENDING keeps them pending.
      */
     cp_status (*flush)(void *instance, cp_ctx *ctx, unsigned flags);
+    /**
+     * Source, optional: collect history for [from_ms, to_ms) (UTC ms) and cp_emit() it like
+     * collect() does, paging within the rate limits. Checkpoint progress with cp_state_set()
+     * so an interrupted run resumes; report it with cp_progress(); return early with
+     * CP_ERR_STOPPED when cp_stopping() turns true. `coinpipe backfill` calls it.
+     */
+    cp_status (*backfill)(void *instance, cp_ctx *ctx, int64_t from_ms, int64_t to_ms);
 } cp_plugin;
 
 /**
@@ -529,6 +539,13 @@ static inline const char *cp_http_header(cp_ctx *ctx, const cp_http_response *r,
 {
     return ctx->host->http_header(r, name, len);
 }
+
+/**
+ * Reports progress of a long operation (backfill): `fraction` of the work done (0..1) and
+ * rows emitted so far. The core shows it on a TTY (rows, percent, ETA) or logs it at info
+ * level now and then. Cheap: call it after every page.
+ */
+static inline void cp_progress(cp_ctx *ctx, double fraction, uint64_t rows) { ctx->host->progress(ctx, fraction, rows); }
 
 #ifdef __cplusplus
 }

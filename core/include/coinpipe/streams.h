@@ -1,0 +1,429 @@
+/* The stream catalog of SCHEMA.md as ready-made schemas and column indexes.
+ * SPDX-License-Identifier: MIT
+ *
+ * Generated from the data contract (../shared/SCHEMA.md) by tools/gen-streams.py; edit that
+ * script, not this file. Sources build batches with these schemas so that a pipeline's
+ * output never changes shape when an exchange is swapped. Column index constants are
+ * CP_<STREAM>_<COLUMN>. A plugin may append columns to a copy of a schema; it never
+ * renames or drops one. Header-only: nothing here is an ABI entry point.
+ */
+#ifndef COINPIPE_STREAMS_H
+#define COINPIPE_STREAMS_H
+
+#include <coinpipe/coinpipe.h>
+
+/** Columns of stream `ticker`. */
+enum cp_ticker_col {
+    CP_TICKER_EXCHANGE = 0,
+    CP_TICKER_SYMBOL = 1,
+    CP_TICKER_NATIVE_SYMBOL = 2,
+    CP_TICKER_TS = 3,
+    CP_TICKER_RECEIVED_AT = 4,
+    CP_TICKER_LAST = 5,
+    CP_TICKER_BID = 6,
+    CP_TICKER_BID_SIZE = 7,
+    CP_TICKER_ASK = 8,
+    CP_TICKER_ASK_SIZE = 9,
+    CP_TICKER_OPEN = 10,
+    CP_TICKER_HIGH = 11,
+    CP_TICKER_LOW = 12,
+    CP_TICKER_PREV_CLOSE = 13,
+    CP_TICKER_CHANGE = 14,
+    CP_TICKER_CHANGE_PCT = 15,
+    CP_TICKER_VWAP = 16,
+    CP_TICKER_BASE_VOLUME = 17,
+    CP_TICKER_QUOTE_VOLUME = 18,
+    CP_TICKER_OPEN_TIME = 19,
+    CP_TICKER_CLOSE_TIME = 20,
+    CP_TICKER_TRADE_COUNT = 21,
+    CP_TICKER_NCOLS = 22
+};
+static const cp_field cp_ticker_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"last", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"bid", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"bid_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ask", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ask_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"open", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"high", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"low", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"prev_close", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"change", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"change_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"vwap", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"base_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"quote_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"open_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"close_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"trade_count", CP_T_INT64, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `ticker` (SCHEMA.md). */
+static const cp_schema cp_ticker_schema = {"ticker", CP_TICKER_NCOLS, cp_ticker_fields};
+
+/** Columns of stream `ohlcv`. */
+enum cp_ohlcv_col {
+    CP_OHLCV_EXCHANGE = 0,
+    CP_OHLCV_SYMBOL = 1,
+    CP_OHLCV_NATIVE_SYMBOL = 2,
+    CP_OHLCV_INTERVAL = 3,
+    CP_OHLCV_OPEN_TIME = 4,
+    CP_OHLCV_CLOSE_TIME = 5,
+    CP_OHLCV_OPEN = 6,
+    CP_OHLCV_HIGH = 7,
+    CP_OHLCV_LOW = 8,
+    CP_OHLCV_CLOSE = 9,
+    CP_OHLCV_VOLUME = 10,
+    CP_OHLCV_QUOTE_VOLUME = 11,
+    CP_OHLCV_TRADE_COUNT = 12,
+    CP_OHLCV_TAKER_BUY_BASE_VOLUME = 13,
+    CP_OHLCV_TAKER_BUY_QUOTE_VOLUME = 14,
+    CP_OHLCV_RECEIVED_AT = 15,
+    CP_OHLCV_NCOLS = 16
+};
+static const cp_field cp_ohlcv_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"interval", CP_T_STRING, CP_FIELD_KEY},
+    {"open_time", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"close_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"open", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"high", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"low", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"close", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"quote_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"trade_count", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"taker_buy_base_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"taker_buy_quote_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `ohlcv` (SCHEMA.md). */
+static const cp_schema cp_ohlcv_schema = {"ohlcv", CP_OHLCV_NCOLS, cp_ohlcv_fields};
+
+/** Columns of stream `book_top`. */
+enum cp_book_top_col {
+    CP_BOOK_TOP_EXCHANGE = 0,
+    CP_BOOK_TOP_SYMBOL = 1,
+    CP_BOOK_TOP_NATIVE_SYMBOL = 2,
+    CP_BOOK_TOP_TS = 3,
+    CP_BOOK_TOP_RECEIVED_AT = 4,
+    CP_BOOK_TOP_SEQUENCE = 5,
+    CP_BOOK_TOP_BID = 6,
+    CP_BOOK_TOP_BID_SIZE = 7,
+    CP_BOOK_TOP_ASK = 8,
+    CP_BOOK_TOP_ASK_SIZE = 9,
+    CP_BOOK_TOP_LEVELS = 10,
+    CP_BOOK_TOP_NCOLS = 11
+};
+static const cp_field cp_book_top_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"sequence", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"bid", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"bid_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ask", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ask_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"levels", CP_T_INT64, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `book_top` (SCHEMA.md). */
+static const cp_schema cp_book_top_schema = {"book_top", CP_BOOK_TOP_NCOLS, cp_book_top_fields};
+
+/** Columns of stream `book_level`. */
+enum cp_book_level_col {
+    CP_BOOK_LEVEL_EXCHANGE = 0,
+    CP_BOOK_LEVEL_SYMBOL = 1,
+    CP_BOOK_LEVEL_TS = 2,
+    CP_BOOK_LEVEL_SEQUENCE = 3,
+    CP_BOOK_LEVEL_SIDE = 4,
+    CP_BOOK_LEVEL_LEVEL = 5,
+    CP_BOOK_LEVEL_PRICE = 6,
+    CP_BOOK_LEVEL_SIZE = 7,
+    CP_BOOK_LEVEL_NCOLS = 8
+};
+static const cp_field cp_book_level_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"sequence", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"side", CP_T_STRING, CP_FIELD_KEY},
+    {"level", CP_T_INT64, CP_FIELD_KEY},
+    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `book_level` (SCHEMA.md). */
+static const cp_schema cp_book_level_schema = {"book_level", CP_BOOK_LEVEL_NCOLS, cp_book_level_fields};
+
+/** Columns of stream `trade`. */
+enum cp_trade_col {
+    CP_TRADE_EXCHANGE = 0,
+    CP_TRADE_SYMBOL = 1,
+    CP_TRADE_NATIVE_SYMBOL = 2,
+    CP_TRADE_TRADE_ID = 3,
+    CP_TRADE_TS = 4,
+    CP_TRADE_RECEIVED_AT = 5,
+    CP_TRADE_PRICE = 6,
+    CP_TRADE_SIZE = 7,
+    CP_TRADE_QUOTE_SIZE = 8,
+    CP_TRADE_SIDE = 9,
+    CP_TRADE_NCOLS = 10
+};
+static const cp_field cp_trade_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"trade_id", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"quote_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"side", CP_T_STRING, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `trade` (SCHEMA.md). */
+static const cp_schema cp_trade_schema = {"trade", CP_TRADE_NCOLS, cp_trade_fields};
+
+/** Columns of stream `funding`. */
+enum cp_funding_col {
+    CP_FUNDING_EXCHANGE = 0,
+    CP_FUNDING_SYMBOL = 1,
+    CP_FUNDING_NATIVE_SYMBOL = 2,
+    CP_FUNDING_TS = 3,
+    CP_FUNDING_RECEIVED_AT = 4,
+    CP_FUNDING_MARK_PRICE = 5,
+    CP_FUNDING_INDEX_PRICE = 6,
+    CP_FUNDING_ESTIMATED_SETTLE_PRICE = 7,
+    CP_FUNDING_FUNDING_RATE = 8,
+    CP_FUNDING_INTEREST_RATE = 9,
+    CP_FUNDING_NEXT_FUNDING_TIME = 10,
+    CP_FUNDING_NCOLS = 11
+};
+static const cp_field cp_funding_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"mark_price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"index_price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"estimated_settle_price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"funding_rate", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"interest_rate", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"next_funding_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `funding` (SCHEMA.md). */
+static const cp_schema cp_funding_schema = {"funding", CP_FUNDING_NCOLS, cp_funding_fields};
+
+/** Columns of stream `open_interest`. */
+enum cp_open_interest_col {
+    CP_OPEN_INTEREST_EXCHANGE = 0,
+    CP_OPEN_INTEREST_SYMBOL = 1,
+    CP_OPEN_INTEREST_NATIVE_SYMBOL = 2,
+    CP_OPEN_INTEREST_TS = 3,
+    CP_OPEN_INTEREST_RECEIVED_AT = 4,
+    CP_OPEN_INTEREST_OPEN_INTEREST = 5,
+    CP_OPEN_INTEREST_NCOLS = 6
+};
+static const cp_field cp_open_interest_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"open_interest", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `open_interest` (SCHEMA.md). */
+static const cp_schema cp_open_interest_schema = {"open_interest", CP_OPEN_INTEREST_NCOLS, cp_open_interest_fields};
+
+/** Columns of stream `market`. */
+enum cp_market_col {
+    CP_MARKET_SOURCE = 0,
+    CP_MARKET_COIN_ID = 1,
+    CP_MARKET_VS_CURRENCY = 2,
+    CP_MARKET_TS = 3,
+    CP_MARKET_RECEIVED_AT = 4,
+    CP_MARKET_SYMBOL = 5,
+    CP_MARKET_NAME = 6,
+    CP_MARKET_PRICE = 7,
+    CP_MARKET_MARKET_CAP = 8,
+    CP_MARKET_MARKET_CAP_RANK = 9,
+    CP_MARKET_FULLY_DILUTED_VALUATION = 10,
+    CP_MARKET_TOTAL_VOLUME = 11,
+    CP_MARKET_HIGH_24H = 12,
+    CP_MARKET_LOW_24H = 13,
+    CP_MARKET_PRICE_CHANGE_24H = 14,
+    CP_MARKET_PRICE_CHANGE_PCT_24H = 15,
+    CP_MARKET_MARKET_CAP_CHANGE_24H = 16,
+    CP_MARKET_MARKET_CAP_CHANGE_PCT_24H = 17,
+    CP_MARKET_CIRCULATING_SUPPLY = 18,
+    CP_MARKET_TOTAL_SUPPLY = 19,
+    CP_MARKET_MAX_SUPPLY = 20,
+    CP_MARKET_ATH = 21,
+    CP_MARKET_ATH_CHANGE_PCT = 22,
+    CP_MARKET_ATH_DATE = 23,
+    CP_MARKET_ATL = 24,
+    CP_MARKET_ATL_CHANGE_PCT = 25,
+    CP_MARKET_ATL_DATE = 26,
+    CP_MARKET_NCOLS = 27
+};
+static const cp_field cp_market_fields[] = {
+    {"source", CP_T_STRING, CP_FIELD_KEY},
+    {"coin_id", CP_T_STRING, CP_FIELD_KEY},
+    {"vs_currency", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"name", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap_rank", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"fully_diluted_valuation", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"total_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"high_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"low_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"price_change_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"price_change_pct_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap_change_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap_change_pct_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"circulating_supply", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"total_supply", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"max_supply", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ath", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ath_change_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ath_date", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"atl", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"atl_change_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"atl_date", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `market` (SCHEMA.md). */
+static const cp_schema cp_market_schema = {"market", CP_MARKET_NCOLS, cp_market_fields};
+
+/** Columns of stream `spot_price`. */
+enum cp_spot_price_col {
+    CP_SPOT_PRICE_SOURCE = 0,
+    CP_SPOT_PRICE_COIN_ID = 1,
+    CP_SPOT_PRICE_VS_CURRENCY = 2,
+    CP_SPOT_PRICE_TS = 3,
+    CP_SPOT_PRICE_RECEIVED_AT = 4,
+    CP_SPOT_PRICE_PRICE = 5,
+    CP_SPOT_PRICE_MARKET_CAP = 6,
+    CP_SPOT_PRICE_VOLUME_24H = 7,
+    CP_SPOT_PRICE_CHANGE_24H_PCT = 8,
+    CP_SPOT_PRICE_NCOLS = 9
+};
+static const cp_field cp_spot_price_fields[] = {
+    {"source", CP_T_STRING, CP_FIELD_KEY},
+    {"coin_id", CP_T_STRING, CP_FIELD_KEY},
+    {"vs_currency", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"volume_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"change_24h_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `spot_price` (SCHEMA.md). */
+static const cp_schema cp_spot_price_schema = {"spot_price", CP_SPOT_PRICE_NCOLS, cp_spot_price_fields};
+
+/** Columns of stream `global`. */
+enum cp_global_col {
+    CP_GLOBAL_SOURCE = 0,
+    CP_GLOBAL_TS = 1,
+    CP_GLOBAL_RECEIVED_AT = 2,
+    CP_GLOBAL_ACTIVE_CRYPTOCURRENCIES = 3,
+    CP_GLOBAL_MARKETS = 4,
+    CP_GLOBAL_TOTAL_MARKET_CAP_USD = 5,
+    CP_GLOBAL_TOTAL_VOLUME_USD = 6,
+    CP_GLOBAL_BTC_DOMINANCE_PCT = 7,
+    CP_GLOBAL_ETH_DOMINANCE_PCT = 8,
+    CP_GLOBAL_MARKET_CAP_CHANGE_PCT_24H_USD = 9,
+    CP_GLOBAL_NCOLS = 10
+};
+static const cp_field cp_global_fields[] = {
+    {"source", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"active_cryptocurrencies", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"markets", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"total_market_cap_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"total_volume_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"btc_dominance_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"eth_dominance_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap_change_pct_24h_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `global` (SCHEMA.md). */
+static const cp_schema cp_global_schema = {"global", CP_GLOBAL_NCOLS, cp_global_fields};
+
+/** Columns of stream `spread`. */
+enum cp_spread_col {
+    CP_SPREAD_EXCHANGE = 0,
+    CP_SPREAD_SYMBOL = 1,
+    CP_SPREAD_TS = 2,
+    CP_SPREAD_RECEIVED_AT = 3,
+    CP_SPREAD_BID = 4,
+    CP_SPREAD_ASK = 5,
+    CP_SPREAD_MID = 6,
+    CP_SPREAD_SPREAD = 7,
+    CP_SPREAD_SPREAD_BPS = 8,
+    CP_SPREAD_MICROPRICE = 9,
+    CP_SPREAD_IMBALANCE = 10,
+    CP_SPREAD_BID_DEPTH = 11,
+    CP_SPREAD_ASK_DEPTH = 12,
+    CP_SPREAD_NCOLS = 13
+};
+static const cp_field cp_spread_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"bid", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"ask", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"mid", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"spread", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"spread_bps", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"microprice", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"imbalance", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"bid_depth", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"ask_depth", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `spread` (SCHEMA.md). */
+static const cp_schema cp_spread_schema = {"spread", CP_SPREAD_NCOLS, cp_spread_fields};
+
+/** Every schema of the catalog, NULL-terminated (the indicator stream is built per config). */
+static const cp_schema *const cp_stream_catalog[] = {
+    &cp_ticker_schema,
+    &cp_ohlcv_schema,
+    &cp_book_top_schema,
+    &cp_book_level_schema,
+    &cp_trade_schema,
+    &cp_funding_schema,
+    &cp_open_interest_schema,
+    &cp_market_schema,
+    &cp_spot_price_schema,
+    &cp_global_schema,
+    &cp_spread_schema,
+    NULL,
+};
+
+/** Looks up a catalog schema by stream name; NULL when unknown. */
+static inline const cp_schema *cp_stream_find(const char *stream)
+{
+    for (size_t i = 0; cp_stream_catalog[i]; i++) {
+        const char *a = cp_stream_catalog[i]->stream, *b = stream;
+        while (*a && *a == *b)
+            a++, b++;
+        if (*a == *b)
+            return cp_stream_catalog[i];
+    }
+    return NULL;
+}
+
+#endif /* COINPIPE_STREAMS_H */
