@@ -126,7 +126,8 @@ typedef struct core_errors {
 void core_errors_add(core_errors *e, const char *fmt, ...) CP_PRINTF(2, 3);
 void core_errors_print(const core_errors *e, FILE *out);
 void core_errors_free(core_errors *e);
-/* validates `group` against `opts` and fills `cfg`; `reserved` are keys the core handles */
+/* validates `group` against `opts` and fills `cfg`; `reserved` are keys handled elsewhere
+ * (NULL-terminated); with reserved == NULL unknown keys are not reported */
 int core_options_fill(const cp_option *opts, const config_setting_t *group, void *cfg,
                       const char *const *reserved, const char *what, core_errors *errs);
 void core_options_free(const cp_option *opts, void *cfg);
@@ -162,6 +163,7 @@ typedef struct core_ctx {
     bool drop_input;       /* set by cp_drop_input during process() */
     core_state *state;
     atomic_bool *stopping;
+    int64_t progress_start, progress_last; /* cp_progress display */
 } core_ctx;
 extern const cp_host core_host;
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance);
@@ -215,6 +217,7 @@ typedef struct core_config {
 /* parses and validates `file`; all errors go to errs; NULL when any error */
 core_config *core_config_load(const char *file, core_errors *errs);
 void core_config_free(core_config *c);
+const cp_option *core_config_sink_options(void); /* queue_size, retry_* (for --describe and docs) */
 
 /* ---- sched.c --------------------------------------------------------------------- */
 int core_sched_cron_parse(const char *text, core_cron *out, char *err, size_t errlen);
@@ -235,8 +238,10 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b);
 /* waits until the queue is empty and everything confirmed, or deadline (mono ms; 0 = none).
  * returns true when fully drained */
 bool core_sink_drain(core_sink *s, int64_t deadline_mono_ms);
-/* stops the worker (force-flushing) and frees; what is still queued is counted as dropped
- * unless handed over with core_sink_handover first */
+/* stops the worker (force-flushing what is pending) and joins it; idempotent */
+void core_sink_halt(core_sink *s);
+/* halts, then frees; what is still queued is counted as dropped and logged, unless it was
+ * moved with core_sink_handover first */
 void core_sink_stop(core_sink *s);
 void core_sink_stats_get(core_sink *s, core_sink_stats *out);
 const char *core_sink_id(const core_sink *s);   /* "pipeline/sink" */
@@ -255,6 +260,10 @@ core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char
 int core_runtime_run_once(core_runtime *rt);
 /* runs until SIGTERM/SIGINT; SIGHUP reloads; returns the exit code */
 int core_runtime_run(core_runtime *rt, const char *config_file);
+/* backfill: calls the only pipeline's source backfill for [from_ms, to_ms), then drains */
+int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms);
+/* signals the runtime blocks and waits for (SIGINT, SIGTERM, SIGHUP); call before any thread starts */
+void core_runtime_block_signals(void);
 void core_runtime_free(core_runtime *rt);
 
 #endif /* COINPIPE_CORE_H */

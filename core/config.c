@@ -1,0 +1,376 @@
+/* Config: parses the libconfig file, validates every group against its option table, loads plugins.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- global ---------------------------------------------------------------------- */
+typedef struct global_opts {
+    char *state_dir;
+    char *log_level;
+    char *log_format;
+    cp_strlist plugin_path;
+    int64_t workers;
+    int64_t shutdown_timeout;
+} global_opts;
+
+static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
+static const char *const format_choices[] = {"auto", "logfmt", "json", "text", NULL};
+
+static const cp_option global_options[] = {
+    {"state_dir", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, state_dir), NULL,
+     "Directory for checkpoints and the sink spool (default $STATE_DIRECTORY or /var/lib/coinpipe)."},
+    {"log_level", CP_OPT_ENUM, "\"info\"", 0, 0, 0, offsetof(global_opts, log_level), level_choices,
+     "Least severe level logged."},
+    {"log_format", CP_OPT_ENUM, "\"auto\"", 0, 0, 0, offsetof(global_opts, log_format), format_choices,
+     "Log line format on stderr; auto is text on a terminal and logfmt otherwise."},
+    {"plugin_path", CP_OPT_STRLIST, NULL, 0, 0, 0, offsetof(global_opts, plugin_path), NULL,
+     "Directories searched for plugins before $COINPIPE_PLUGIN_PATH, the build tree and the install directory."},
+    {"workers", CP_OPT_INT, "4", 0, 1, 256, offsetof(global_opts, workers), NULL,
+     "Threads that run pipeline cycles concurrently."},
+    {"shutdown_timeout", CP_OPT_DURATION, "\"30s\"", 0, 0, 86400000, offsetof(global_opts, shutdown_timeout),
+     NULL, "How long SIGTERM waits for in-flight cycles and sink queues to drain."},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* ---- pipeline -------------------------------------------------------------------- */
+typedef struct pipeline_opts {
+    char *name;
+    int64_t interval;
+    char *schedule;
+    int64_t jitter;
+    bool enabled;
+} pipeline_opts;
+
+static const cp_option pipeline_options[] = {
+    {"name", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(pipeline_opts, name), NULL,
+     "Unique name of the pipeline (used in logs, state and spool paths)."},
+    {"interval", CP_OPT_DURATION, NULL, 0, 100, 31 * 86400000.0, offsetof(pipeline_opts, interval), NULL,
+     "Run every interval, aligned to the wall clock (5m fires at :00, :05, ...)."},
+    {"schedule", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(pipeline_opts, schedule), NULL,
+     "5-field cron expression in UTC (minute hour day-of-month month day-of-week), instead of interval."},
+    {"jitter", CP_OPT_DURATION, "\"0s\"", 0, 0, 3600000, offsetof(pipeline_opts, jitter), NULL,
+     "Random delay up to this long added to each tick, to spread load."},
+    {"enabled", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pipeline_opts, enabled), NULL,
+     "Set to false to keep a pipeline in the file without running it."},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+static const char *const pipeline_reserved[] = {"source", "transforms", "sinks", NULL};
+
+/* ---- sink options the core handles for every sink --------------------------------- */
+typedef struct sink_core_opts {
+    int64_t queue_size;
+    int64_t retry_initial;
+    int64_t retry_max;
+    int64_t retry_max_attempts;
+} sink_core_opts;
+
+static const cp_option sink_core_options[] = {
+    {"queue_size", CP_OPT_INT, "1000", 0, 1, 10000000, offsetof(sink_core_opts, queue_size), NULL,
+     "Batches the sink's queue holds before the pipeline waits."},
+    {"retry_initial_interval", CP_OPT_DURATION, "\"1s\"", 0, 1, 86400000, offsetof(sink_core_opts, retry_initial),
+     NULL, "First wait after a failed write; doubles on each further failure (with full jitter)."},
+    {"retry_max_interval", CP_OPT_DURATION, "\"5m\"", 0, 1, 86400000, offsetof(sink_core_opts, retry_max), NULL,
+     "Longest wait between write attempts."},
+    {"retry_max_attempts", CP_OPT_INT, "0", 0, 0, 1000000, offsetof(sink_core_opts, retry_max_attempts), NULL,
+     "Write attempts per batch before it is given up on; 0 retries forever."},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const cp_option *core_config_sink_options(void) { return sink_core_options; }
+
+static const char *setting_file(const config_setting_t *s)
+{
+    const char *f = config_setting_source_file(s);
+    return f ? f : "<config>";
+}
+
+static void element_free(core_element_cfg *e)
+{
+    if (e->plugin) {
+        core_options_free(e->plugin->desc.options, e->cfg);
+        core_loader_put(e->plugin);
+    }
+    free(e->cfg);
+    free(e->name);
+    free(e->plugin_name);
+    *e = (core_element_cfg){0};
+}
+
+/* Parses one source/transform/sink group. */
+static void parse_element(core_config *c, const char *pipeline, const config_setting_t *g, cp_kind want,
+                          core_element_cfg *e, core_errors *errs)
+{
+    const char *file = setting_file(g);
+    e->line = config_setting_source_line(g);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        core_errors_add(errs, "%s:%d: pipeline '%s': a %s must be a group { plugin = \"...\"; ... }", file, e->line,
+                        pipeline, core_kind_name(want));
+        return;
+    }
+    const char *plugin = NULL;
+    if (!config_setting_lookup_string(g, "plugin", &plugin)) {
+        core_errors_add(errs, "%s:%d: pipeline '%s': %s has no 'plugin = \"NAME\";'", file, e->line, pipeline,
+                        core_kind_name(want));
+        return;
+    }
+    const char *name = NULL;
+    config_setting_lookup_string(g, "name", &name);
+    e->plugin_name = strdup(plugin);
+    e->name = strdup(name ? name : plugin);
+    char err[768];
+    e->plugin = core_loader_get(&c->search, plugin, err, sizeof err);
+    if (!e->plugin) {
+        core_errors_add(errs, "%s:%d: %s", file, config_setting_source_line(config_setting_get_member(g, "plugin")),
+                        err);
+        return;
+    }
+    const cp_plugin *d = &e->plugin->desc;
+    if (d->kind != want) {
+        core_errors_add(errs, "%s:%d: plugin '%s' is a %s, but it is used as a %s here", file, e->line, plugin,
+                        core_kind_name(d->kind), core_kind_name(want));
+        return;
+    }
+    e->cfg = calloc(1, d->config_size ? d->config_size : 1);
+    if (!e->cfg) {
+        core_errors_add(errs, "%s:%d: out of memory", file, e->line);
+        return;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "plugin '%s'", plugin);
+    if (want == CP_SINK) {
+        const char *reserved[16] = {"plugin", "name"};
+        size_t k = 2;
+        for (const cp_option *o = sink_core_options; o->name && k < 15; o++)
+            reserved[k++] = o->name;
+        reserved[k] = NULL;
+        core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+        sink_core_opts so = {0};
+        core_options_fill(sink_core_options, g, &so, NULL, what, errs);
+        e->queue_size = so.queue_size;
+        e->retry_initial_ms = so.retry_initial;
+        e->retry_max_ms = so.retry_max;
+        e->retry_max_attempts = so.retry_max_attempts;
+    } else {
+        static const char *const reserved[] = {"plugin", "name", NULL};
+        core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+    }
+}
+
+/* Makes instance names unique within a pipeline: a second "stdout" becomes "stdout-2". */
+static void unique_names(core_pipeline_cfg *p)
+{
+    size_t total = 1 + p->ntransforms + p->nsinks;
+    core_element_cfg **all = calloc(total, sizeof *all);
+    if (!all)
+        return;
+    size_t n = 0;
+    all[n++] = &p->source;
+    for (size_t i = 0; i < p->ntransforms; i++)
+        all[n++] = &p->transforms[i];
+    for (size_t i = 0; i < p->nsinks; i++)
+        all[n++] = &p->sinks[i];
+    for (size_t i = 1; i < n; i++) {
+        if (!all[i]->name)
+            continue;
+        int suffix = 2;
+        for (size_t j = 0; j < i; j++) {
+            if (!all[j]->name || strcmp(all[i]->name, all[j]->name) != 0)
+                continue;
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s-%d", all[i]->plugin_name ? all[i]->plugin_name : all[i]->name, suffix++);
+            free(all[i]->name);
+            all[i]->name = strdup(buf);
+            j = (size_t)-1; /* rescan */
+        }
+    }
+    free(all);
+}
+
+static void parse_list(core_config *c, const char *pname, const config_setting_t *list, cp_kind kind,
+                       core_element_cfg **out, size_t *nout, core_errors *errs)
+{
+    int t = config_setting_type(list);
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_GROUP) {
+        core_errors_add(errs, "%s:%d: pipeline '%s': '%s' must be a list ( { plugin = \"...\"; }, ... )",
+                        setting_file(list), config_setting_source_line(list), pname, config_setting_name(list));
+        return;
+    }
+    if (t == CONFIG_TYPE_GROUP) { /* a single group is accepted as a list of one */
+        *out = calloc(1, sizeof **out);
+        if (!*out)
+            return;
+        *nout = 1;
+        parse_element(c, pname, list, kind, &(*out)[0], errs);
+        return;
+    }
+    int n = config_setting_length(list);
+    *out = calloc((size_t)(n ? n : 1), sizeof **out);
+    if (!*out)
+        return;
+    *nout = (size_t)n;
+    for (int i = 0; i < n; i++)
+        parse_element(c, pname, config_setting_get_elem(list, (unsigned)i), kind, &(*out)[i], errs);
+}
+
+static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipeline_cfg *p, core_errors *errs)
+{
+    const char *file = setting_file(g);
+    p->line = config_setting_source_line(g);
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        core_errors_add(errs, "%s:%d: each pipeline must be a group { name = \"...\"; ... }", file, p->line);
+        return;
+    }
+    pipeline_opts po = {0};
+    core_options_fill(pipeline_options, g, &po, pipeline_reserved, "pipeline", errs);
+    p->name = po.name;
+    p->interval_ms = po.interval;
+    p->schedule = po.schedule;
+    p->jitter_ms = po.jitter;
+    p->enabled = po.enabled;
+    const char *pname = p->name ? p->name : "?";
+    if (!p->schedule && !p->interval_ms)
+        core_errors_add(errs, "%s:%d: pipeline '%s' needs interval = \"1m\"; or schedule = \"*/5 * * * *\";", file,
+                        p->line, pname);
+    if (p->schedule && p->interval_ms)
+        core_errors_add(errs, "%s:%d: pipeline '%s' has both interval and schedule; keep one", file, p->line, pname);
+    if (p->schedule) {
+        char err[256];
+        if (core_sched_cron_parse(p->schedule, &p->cron, err, sizeof err) != 0)
+            core_errors_add(errs, "%s:%d: pipeline '%s': schedule \"%s\": %s", file,
+                            config_setting_source_line(config_setting_get_member(g, "schedule")), pname, p->schedule,
+                            err);
+    }
+    if (p->interval_ms && p->jitter_ms >= p->interval_ms)
+        core_errors_add(errs, "%s:%d: pipeline '%s': jitter must be shorter than the interval", file, p->line, pname);
+    const config_setting_t *src = config_setting_get_member(g, "source");
+    if (!src)
+        core_errors_add(errs, "%s:%d: pipeline '%s' has no source = { plugin = \"...\"; };", file, p->line, pname);
+    else
+        parse_element(c, pname, src, CP_SOURCE, &p->source, errs);
+    const config_setting_t *tr = config_setting_get_member(g, "transforms");
+    if (tr)
+        parse_list(c, pname, tr, CP_TRANSFORM, &p->transforms, &p->ntransforms, errs);
+    const config_setting_t *sk = config_setting_get_member(g, "sinks");
+    if (!sk || (config_setting_type(sk) == CONFIG_TYPE_LIST && config_setting_length(sk) == 0))
+        core_errors_add(errs, "%s:%d: pipeline '%s' has no sinks = ( { plugin = \"...\"; } );", file, p->line, pname);
+    else
+        parse_list(c, pname, sk, CP_SINK, &p->sinks, &p->nsinks, errs);
+    unique_names(p);
+}
+
+core_config *core_config_load(const char *file, core_errors *errs)
+{
+    core_config *c = calloc(1, sizeof *c);
+    if (!c) {
+        core_errors_add(errs, "%s: out of memory", file);
+        return NULL;
+    }
+    c->file = strdup(file);
+    config_t lc;
+    config_init(&lc);
+    char *dircopy = strdup(file);
+    if (dircopy)
+        config_set_include_dir(&lc, dirname(dircopy));
+    if (config_read_file(&lc, file) != CONFIG_TRUE) {
+        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+            core_errors_add(errs, "%s: cannot read config file", file);
+        else
+            core_errors_add(errs, "%s:%d: syntax error: %s", config_error_file(&lc) ? config_error_file(&lc) : file,
+                            config_error_line(&lc), config_error_text(&lc));
+        goto fail;
+    }
+    config_setting_t *root = config_root_setting(&lc);
+    for (int i = 0; i < config_setting_length(root); i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *n = config_setting_name(s);
+        if (n && strcmp(n, "global") != 0 && strcmp(n, "pipelines") != 0)
+            core_errors_add(errs, "%s:%d: unknown top-level setting '%s' (valid: global, pipelines)", setting_file(s),
+                            config_setting_source_line(s), n);
+    }
+    global_opts go = {0};
+    const config_setting_t *gs = config_lookup(&lc, "global");
+    if (gs && config_setting_type(gs) != CONFIG_TYPE_GROUP) {
+        core_errors_add(errs, "%s:%d: 'global' must be a group { ... }", setting_file(gs),
+                        config_setting_source_line(gs));
+        gs = NULL;
+    }
+    static const char *const no_reserved[] = {NULL};
+    core_options_fill(global_options, gs, &go, no_reserved, "global", errs);
+    const char *sd = go.state_dir ? go.state_dir : getenv("STATE_DIRECTORY");
+    c->state_dir = strdup(sd && *sd ? sd : "/var/lib/coinpipe");
+    free(go.state_dir);
+    c->log_level = CP_LOG_INFO;
+    if (go.log_level)
+        core_log_parse_level(go.log_level, &c->log_level);
+    c->log_format = CORE_LOG_LOGFMT;
+    if (go.log_format)
+        core_log_parse_format(go.log_format, &c->log_format);
+    free(go.log_level);
+    free(go.log_format);
+    c->plugin_path = go.plugin_path;
+    c->workers = go.workers;
+    c->shutdown_timeout_ms = go.shutdown_timeout;
+    core_loader_search_path(&c->plugin_path, &c->search);
+
+    const config_setting_t *pl = config_lookup(&lc, "pipelines");
+    if (!pl) {
+        core_errors_add(errs, "%s: no 'pipelines = ( { name = \"...\"; ... } );' list", file);
+    } else if (config_setting_type(pl) != CONFIG_TYPE_LIST) {
+        core_errors_add(errs, "%s:%d: 'pipelines' must be a list ( {...}, {...} )", setting_file(pl),
+                        config_setting_source_line(pl));
+    } else {
+        int n = config_setting_length(pl);
+        if (n == 0)
+            core_errors_add(errs, "%s:%d: 'pipelines' is empty", setting_file(pl), config_setting_source_line(pl));
+        c->pipelines = calloc((size_t)(n ? n : 1), sizeof *c->pipelines);
+        if (c->pipelines) {
+            c->npipelines = (size_t)n;
+            for (int i = 0; i < n; i++)
+                parse_pipeline(c, config_setting_get_elem(pl, (unsigned)i), &c->pipelines[i], errs);
+            for (size_t i = 0; i < c->npipelines; i++)
+                for (size_t j = 0; j < i; j++)
+                    if (c->pipelines[i].name && c->pipelines[j].name &&
+                        strcmp(c->pipelines[i].name, c->pipelines[j].name) == 0)
+                        core_errors_add(errs, "%s:%d: duplicate pipeline name '%s' (first at line %d)", file,
+                                        c->pipelines[i].line, c->pipelines[i].name, c->pipelines[j].line);
+        }
+    }
+fail:
+    free(dircopy);
+    config_destroy(&lc);
+    if (errs->n) {
+        core_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void core_config_free(core_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->npipelines; i++) {
+        core_pipeline_cfg *p = &c->pipelines[i];
+        element_free(&p->source);
+        for (size_t k = 0; k < p->ntransforms; k++)
+            element_free(&p->transforms[k]);
+        for (size_t k = 0; k < p->nsinks; k++)
+            element_free(&p->sinks[k]);
+        free(p->transforms);
+        free(p->sinks);
+        free(p->name);
+        free(p->schedule);
+    }
+    free(c->pipelines);
+    core_loader_search_path_free(&c->search);
+    for (size_t i = 0; i < c->plugin_path.n; i++)
+        free(c->plugin_path.v[i]);
+    free(c->plugin_path.v);
+    free(c->state_dir);
+    free(c->file);
+    free(c);
+}

@@ -1,0 +1,189 @@
+/* The host table: the services the core offers plugins, bound to per-instance contexts.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static core_ctx *cx(cp_ctx *c) { return (core_ctx *)c; }
+
+static void h_logv(cp_ctx *c, cp_log_level level, const char *fmt, va_list ap)
+{
+    core_log_vtagged(c ? &cx(c)->tag : NULL, level, fmt, ap);
+}
+
+static bool h_log_enabled(cp_ctx *c, cp_log_level level) { return core_log_would(level); }
+
+static cp_batch *h_batch_new(cp_ctx *c, const cp_schema *schema, size_t rows_hint)
+{
+    cp_batch *b = core_batch_new(schema, rows_hint);
+    if (!b && c)
+        core_log_tagged(&cx(c)->tag, CP_LOG_ERROR, "cannot create a batch for stream '%s': %s",
+                        schema && schema->stream ? schema->stream : "?",
+                        schema ? "invalid schema (names must be [a-z0-9_]) or out of memory" : "no schema");
+    return b;
+}
+
+static cp_status h_emit(cp_ctx *c, cp_batch *b)
+{
+    if (!b)
+        return CP_ERR_INVALID;
+    core_ctx *k = cx(c);
+    if (core_batch_rows(b) == 0 || !k->emit) {
+        core_batch_unref(b);
+        return k->emit ? CP_OK : CP_ERR_UNSUPPORTED;
+    }
+    return k->emit(k, b);
+}
+
+static void h_drop_input(cp_ctx *c) { cx(c)->drop_input = true; }
+static bool h_stopping(cp_ctx *c) { return cx(c)->stopping && atomic_load(cx(c)->stopping); }
+static const char *h_pipeline_name(cp_ctx *c) { return cx(c)->tag.pipeline; }
+static const char *h_instance_name(cp_ctx *c) { return cx(c)->tag.instance; }
+
+static cp_status h_state_get(cp_ctx *c, const char *key, char **value)
+{
+    if (!cx(c)->state) {
+        if (value)
+            *value = NULL;
+        return CP_ERR_UNSUPPORTED;
+    }
+    return core_state_get(cx(c)->state, key, value);
+}
+
+static cp_status h_state_set(cp_ctx *c, const char *key, const char *value)
+{
+    return cx(c)->state ? core_state_set(cx(c)->state, key, value) : CP_ERR_UNSUPPORTED;
+}
+
+static void h_free(void *p) { free(p); }
+static int64_t h_now_ms(cp_ctx *c) { return core_util_now_ms(); }
+
+static void h_sleep_ms(cp_ctx *c, int64_t ms)
+{
+    int64_t end = core_util_mono_ms() + ms;
+    for (;;) {
+        if (h_stopping(c))
+            return;
+        int64_t left = end - core_util_mono_ms();
+        if (left <= 0)
+            return;
+        int64_t step = left < 100 ? left : 100;
+        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static cp_status h_http_limits(cp_ctx *c, const char *host, const cp_http_limits *l)
+{
+    return core_http_limits(host, l);
+}
+
+static cp_status h_http_perform(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n)
+{
+    return core_http_perform(c ? &cx(c)->tag : NULL, reqs, resps, n);
+}
+
+/* Progress of a backfill: a redrawn line on a TTY, an info log line every 10 s otherwise. */
+static void h_progress(cp_ctx *c, double fraction, uint64_t rows)
+{
+    core_ctx *k = cx(c);
+    int64_t now = core_util_mono_ms();
+    if (!k->progress_start)
+        k->progress_start = now;
+    if (fraction < 0)
+        fraction = 0;
+    if (fraction > 1)
+        fraction = 1;
+    bool tty = isatty(STDERR_FILENO);
+    bool done = fraction >= 1.0;
+    if (!done && now - k->progress_last < (tty ? 200 : 10000))
+        return;
+    k->progress_last = now;
+    double elapsed = (double)(now - k->progress_start) / 1000.0;
+    double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+    if (tty) {
+        fprintf(stderr, "\r%s/%s: %llu rows, %5.1f%%, ETA %.0fs   %s", k->tag.pipeline ? k->tag.pipeline : "-",
+                k->tag.instance ? k->tag.instance : "-", (unsigned long long)rows, fraction * 100, eta,
+                done ? "\n" : "");
+        fflush(stderr);
+    } else {
+        core_log_tagged(&k->tag, CP_LOG_INFO, "backfill progress: %llu rows, %.1f%%, ETA %.0fs",
+                        (unsigned long long)rows, fraction * 100, eta);
+    }
+}
+
+const cp_host core_host = {
+    .size = sizeof(cp_host),
+    .abi_major = CP_ABI_MAJOR,
+    .abi_minor = CP_ABI_MINOR,
+    .version = COINPIPE_VERSION,
+    .logv = h_logv,
+    .log_enabled = h_log_enabled,
+    .batch_new = h_batch_new,
+    .batch_free = core_batch_unref,
+    .batch_copy = core_batch_copy,
+    .batch_add_row = core_batch_add_row,
+    .batch_set_int = core_batch_set_int,
+    .batch_set_double = core_batch_set_double,
+    .batch_set_decimal = core_batch_set_decimal,
+    .batch_set_string = core_batch_set_string,
+    .batch_set_bool = core_batch_set_bool,
+    .batch_set_null = core_batch_set_null,
+    .batch_drop_last_row = core_batch_drop_last_row,
+    .batch_schema = core_batch_schema,
+    .batch_rows = core_batch_rows,
+    .batch_col = core_batch_col,
+    .batch_is_null = core_batch_is_null,
+    .batch_get_int = core_batch_get_int,
+    .batch_get_double = core_batch_get_double,
+    .batch_get_text = core_batch_get_text,
+    .batch_get_bool = core_batch_get_bool,
+    .emit = h_emit,
+    .drop_input = h_drop_input,
+    .stopping = h_stopping,
+    .pipeline_name = h_pipeline_name,
+    .instance_name = h_instance_name,
+    .state_get = h_state_get,
+    .state_set = h_state_set,
+    .free = h_free,
+    .now_ms = h_now_ms,
+    .sleep_ms = h_sleep_ms,
+    .http_limits = h_http_limits,
+    .http_perform = h_http_perform,
+    .http_response_clear = core_http_response_clear,
+    .http_header = core_http_header,
+    .progress = h_progress,
+};
+
+void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)
+{
+    memset(c, 0, sizeof *c);
+    c->pub.host = &core_host;
+    c->tag.pipeline = pipeline;
+    c->tag.kind = core_kind_name(kind);
+    c->tag.plugin = plugin;
+    c->tag.instance = instance;
+}
+
+#ifndef COINPIPE_HAVE_HTTP
+/* Until core/http.c lands: the HTTP service reports itself unavailable. */
+int core_http_init(void) { return 0; }
+void core_http_shutdown(void) {}
+void core_http_set_stop(atomic_bool *stop) { (void)stop; }
+cp_status core_http_limits(const char *host, const cp_http_limits *limits) { return CP_OK; }
+cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&resps[i], 0, sizeof resps[i]);
+        resps[i].status = CP_ERR_UNSUPPORTED;
+        snprintf(resps[i].error, sizeof resps[i].error, "HTTP service not built");
+    }
+    return CP_ERR_UNSUPPORTED;
+}
+void core_http_response_clear(cp_http_response *r) { (void)r; }
+const char *core_http_header(const cp_http_response *r, const char *name, size_t *len) { return NULL; }
+#endif

@@ -1,0 +1,379 @@
+/* Plugin loader: finds, opens and validates plugin shared objects (the only libltdl user).
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <ltdl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef COINPIPE_PLUGIN_DIR
+#define COINPIPE_PLUGIN_DIR "/usr/local/lib/coinpipe/plugins"
+#endif
+
+static core_plugin *g_loaded; /* every plugin opened so far; closed at shutdown */
+static bool g_inited;
+
+int core_loader_init(void)
+{
+    if (g_inited)
+        return 0;
+    if (lt_dlinit() != 0)
+        return -1;
+    g_inited = true;
+    return 0;
+}
+
+void core_loader_shutdown(void)
+{
+    while (g_loaded) {
+        core_plugin *p = g_loaded;
+        g_loaded = p->next;
+        if (p->handle)
+            lt_dlclose((lt_dlhandle)p->handle);
+        free(p->name);
+        free(p->path);
+        free(p);
+    }
+    if (g_inited)
+        lt_dlexit();
+    g_inited = false;
+}
+
+const char *core_kind_name(cp_kind k)
+{
+    switch (k) {
+    case CP_SOURCE: return "source";
+    case CP_TRANSFORM: return "transform";
+    case CP_SINK: return "sink";
+    }
+    return "unknown";
+}
+
+static void sp_add(core_search_path *sp, const char *dir)
+{
+    if (!dir || !*dir)
+        return;
+    for (size_t i = 0; i < sp->n; i++)
+        if (strcmp(sp->dirs[i], dir) == 0)
+            return;
+    char **d = realloc(sp->dirs, (sp->n + 1) * sizeof *d);
+    if (!d)
+        return;
+    sp->dirs = d;
+    sp->dirs[sp->n] = strdup(dir);
+    if (sp->dirs[sp->n])
+        sp->n++;
+}
+
+void core_loader_search_path(const cp_strlist *config_dirs, core_search_path *out)
+{
+    *out = (core_search_path){0};
+    for (size_t i = 0; config_dirs && i < config_dirs->n; i++)
+        sp_add(out, config_dirs->v[i]);
+    const char *env = getenv("COINPIPE_PLUGIN_PATH");
+    if (env) {
+        char *copy = strdup(env), *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok; tok = strtok_r(NULL, ":", &save))
+            sp_add(out, tok);
+        free(copy);
+    }
+    /* the build tree: <dir of the executable>/plugins, so `make run` works uninstalled */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 16);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            strcpy(slash, "/plugins");
+            if (access(exe, R_OK | X_OK) == 0)
+                sp_add(out, exe);
+        }
+    }
+    sp_add(out, COINPIPE_PLUGIN_DIR);
+}
+
+void core_loader_search_path_free(core_search_path *sp)
+{
+    for (size_t i = 0; i < sp->n; i++)
+        free(sp->dirs[i]);
+    free(sp->dirs);
+    *sp = (core_search_path){0};
+}
+
+static bool valid_plugin_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* plugin name → file stem: '-' becomes '_' */
+static void file_stem(const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s", name);
+    for (char *p = out; *p; p++)
+        if (*p == '-')
+            *p = '_';
+}
+
+/* Checks the descriptor's callbacks and option table; 0 ok, else err filled. */
+static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t errlen)
+{
+    if (!valid_plugin_name(d->name)) {
+        snprintf(err, errlen, "%s: invalid plugin name (use [a-z0-9_-])", path);
+        return -1;
+    }
+    if (d->kind != CP_SOURCE && d->kind != CP_TRANSFORM && d->kind != CP_SINK) {
+        snprintf(err, errlen, "%s: plugin '%s' has an unknown kind %d", path, d->name, (int)d->kind);
+        return -1;
+    }
+    const char *missing = NULL;
+    if (!d->create)
+        missing = "create";
+    else if (!d->destroy)
+        missing = "destroy";
+    else if (d->kind == CP_SOURCE && !d->collect && !d->backfill)
+        missing = "collect";
+    else if (d->kind == CP_TRANSFORM && !d->process)
+        missing = "process";
+    else if (d->kind == CP_SINK && !d->write)
+        missing = "write";
+    if (missing) {
+        snprintf(err, errlen, "%s: %s plugin '%s' has no %s callback", path, core_kind_name(d->kind), d->name,
+                 missing);
+        return -1;
+    }
+    for (const cp_option *o = d->options; o && o->name; o++) {
+        size_t need = 0;
+        switch (o->type) {
+        case CP_OPT_BOOL: need = sizeof(bool); break;
+        case CP_OPT_INT:
+        case CP_OPT_DURATION:
+        case CP_OPT_SIZE: need = sizeof(int64_t); break;
+        case CP_OPT_DOUBLE: need = sizeof(double); break;
+        case CP_OPT_STRING:
+        case CP_OPT_ENUM: need = sizeof(char *); break;
+        case CP_OPT_STRLIST: need = sizeof(cp_strlist); break;
+        default:
+            snprintf(err, errlen, "%s: option '%s' of plugin '%s' has an unknown type %d", path, o->name, d->name,
+                     (int)o->type);
+            return -1;
+        }
+        if (o->offset + need > d->config_size) {
+            snprintf(err, errlen, "%s: option '%s' of plugin '%s' lies outside its config struct (%zu bytes)", path,
+                     o->name, d->name, d->config_size);
+            return -1;
+        }
+        if (o->type == CP_OPT_ENUM && (!o->choices || !o->choices[0])) {
+            snprintf(err, errlen, "%s: enum option '%s' of plugin '%s' has no choices", path, o->name, d->name);
+            return -1;
+        }
+        if (!o->doc || !*o->doc) {
+            snprintf(err, errlen, "%s: option '%s' of plugin '%s' is undocumented", path, o->name, d->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen)
+{
+    for (core_plugin *p = g_loaded; p; p = p->next)
+        if (strcmp(p->path, path) == 0) {
+            p->refs++;
+            return p;
+        }
+    if (core_loader_init() != 0) {
+        snprintf(err, errlen, "%s: cannot initialise libltdl", path);
+        return NULL;
+    }
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    lt_dladvise adv;
+    lt_dladvise_init(&adv);
+    lt_dladvise_local(&adv);
+    lt_dlhandle h = lt_dlopenadvise(path, adv);
+    lt_dladvise_destroy(&adv);
+    if (!h) {
+        const char *e = lt_dlerror();
+        snprintf(err, errlen, "%s: cannot load: %s", path, e ? e : "unknown error");
+        return NULL;
+    }
+    const void *sym = lt_dlsym(h, "coinpipe_plugin");
+    if (!sym) {
+        snprintf(err, errlen, "%s: no 'coinpipe_plugin' symbol: not a coinpipe plugin", path);
+        lt_dlclose(h);
+        return NULL;
+    }
+    /* read the three version fields first; trust nothing else until they check out */
+    uint32_t head[3];
+    memcpy(head, sym, sizeof head);
+    if (head[0] != CP_ABI_MAJOR) {
+        snprintf(err, errlen, "%s: plugin ABI %u.%u is incompatible with this coinpipe's ABI %u.%u (major differs): "
+                 "rebuild the plugin against this version", path, head[0], head[1], CP_ABI_MAJOR, CP_ABI_MINOR);
+        lt_dlclose(h);
+        return NULL;
+    }
+    if (head[1] > CP_ABI_MINOR) {
+        snprintf(err, errlen, "%s: plugin needs ABI %u.%u but this coinpipe provides %u.%u: upgrade coinpipe", path,
+                 head[0], head[1], CP_ABI_MAJOR, CP_ABI_MINOR);
+        lt_dlclose(h);
+        return NULL;
+    }
+    size_t min_size = offsetof(cp_plugin, collect);
+    if (head[2] < min_size) {
+        snprintf(err, errlen, "%s: plugin descriptor is %u bytes, smaller than the %zu of ABI %u.0: corrupt or "
+                 "truncated descriptor", path, head[2], min_size, CP_ABI_MAJOR);
+        lt_dlclose(h);
+        return NULL;
+    }
+    core_plugin *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        lt_dlclose(h);
+        return NULL;
+    }
+    size_t take = head[2] < sizeof(cp_plugin) ? head[2] : sizeof(cp_plugin);
+    memcpy(&p->desc, sym, take); /* fields the plugin does not know stay zero */
+    if (validate_desc(path, &p->desc, err, errlen) != 0) {
+        free(p);
+        lt_dlclose(h);
+        return NULL;
+    }
+    for (core_plugin *q = g_loaded; q; q = q->next)
+        if (strcmp(q->name, p->desc.name) == 0) {
+            snprintf(err, errlen, "%s: duplicate plugin name '%s' (already loaded from %s)", path, p->desc.name,
+                     q->path);
+            free(p);
+            lt_dlclose(h);
+            return NULL;
+        }
+    p->name = strdup(p->desc.name);
+    p->path = strdup(path);
+    p->handle = h;
+    p->refs = 1;
+    if (!p->name || !p->path) {
+        free(p->name);
+        free(p->path);
+        free(p);
+        lt_dlclose(h);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    p->next = g_loaded;
+    g_loaded = p;
+    return p;
+}
+
+core_plugin *core_loader_get(const core_search_path *sp, const char *name, char *err, size_t errlen)
+{
+    if (!valid_plugin_name(name)) {
+        snprintf(err, errlen, "invalid plugin name '%s' (use [a-z0-9_-])", name ? name : "");
+        return NULL;
+    }
+    for (core_plugin *p = g_loaded; p; p = p->next)
+        if (strcmp(p->name, name) == 0) {
+            p->refs++;
+            return p;
+        }
+    char stem[80];
+    file_stem(name, stem, sizeof stem);
+    core_buf searched = {0};
+    for (size_t i = 0; i < sp->n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s.so", sp->dirs[i], stem);
+        core_buf_printf(&searched, "%s%s", searched.len ? ", " : "", sp->dirs[i]);
+        if (access(path, F_OK) != 0)
+            continue;
+        core_buf_free(&searched);
+        core_plugin *p = core_loader_open_file(path, err, errlen);
+        if (p && strcmp(p->name, name) != 0) {
+            snprintf(err, errlen, "%s: declares plugin name '%s', expected '%s'", path, p->name, name);
+            core_loader_put(p);
+            return NULL;
+        }
+        return p;
+    }
+    snprintf(err, errlen, "plugin '%s' not found: no %s.so in %s (set global.plugin_path or COINPIPE_PLUGIN_PATH)",
+             name, stem, searched.p ? searched.p : "(empty search path)");
+    core_buf_free(&searched);
+    return NULL;
+}
+
+void core_loader_put(core_plugin *p)
+{
+    if (p && p->refs > 0)
+        p->refs--; /* handles stay open until core_loader_shutdown: threads may still run their code */
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int core_loader_each(const core_search_path *sp, core_loader_visit_fn fn, void *user, bool report_errors)
+{
+    int errors = 0;
+    char **seen = NULL;
+    size_t nseen = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        DIR *d = opendir(sp->dirs[i]);
+        if (!d)
+            continue;
+        char **files = NULL;
+        size_t nf = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t l = strlen(e->d_name);
+            if (l < 4 || strcmp(e->d_name + l - 3, ".so") != 0)
+                continue;
+            char **f = realloc(files, (nf + 1) * sizeof *f);
+            if (!f)
+                break;
+            files = f;
+            files[nf] = strdup(e->d_name);
+            if (files[nf])
+                nf++;
+        }
+        closedir(d);
+        if (nf)
+            qsort(files, nf, sizeof *files, cmp_str);
+        for (size_t k = 0; k < nf; k++) {
+            bool dup = false;
+            for (size_t s = 0; s < nseen; s++)
+                if (strcmp(seen[s], files[k]) == 0)
+                    dup = true;
+            if (!dup) {
+                char **ns = realloc(seen, (nseen + 1) * sizeof *ns);
+                if (ns) {
+                    seen = ns;
+                    seen[nseen++] = strdup(files[k]);
+                }
+                char path[PATH_MAX], err[512];
+                snprintf(path, sizeof path, "%s/%s", sp->dirs[i], files[k]);
+                core_plugin *p = core_loader_open_file(path, err, sizeof err);
+                if (p) {
+                    fn(p, user);
+                    core_loader_put(p);
+                } else {
+                    errors++;
+                    if (report_errors)
+                        fprintf(stderr, "coinpipe: %s\n", err);
+                }
+            }
+            free(files[k]);
+        }
+        free(files);
+    }
+    for (size_t s = 0; s < nseen; s++)
+        free(seen[s]);
+    free(seen);
+    return errors;
+}

@@ -1,0 +1,613 @@
+/* Runtime: builds pipelines from a config, runs cycles on a worker pool, schedules ticks,
+ * routes batches through transforms to the sink queues, and handles signals and reloads.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct instance {
+    core_ctx ctx;
+    const core_element_cfg *ec;
+    void *inst;
+} instance;
+
+typedef struct pipeline {
+    struct core_runtime *rt;
+    const core_pipeline_cfg *cfg;
+    instance source;
+    size_t ntransforms, nsinks;
+    instance *transforms;
+    core_sink **sinks;
+    atomic_bool running;
+    bool cycle_failed; /* touched only by the thread running the cycle */
+    int64_t next_fire;
+    uint64_t cycles, failures, skipped;
+    int64_t last_ok_ms;
+} pipeline;
+
+typedef struct pipeline_set {
+    core_config *cfg;
+    size_t n;
+    pipeline *p;
+} pipeline_set;
+
+struct core_runtime {
+    pipeline_set set;
+    core_run_opts opts;
+    atomic_bool stopping;
+    atomic_int failures;
+    /* worker pool */
+    pthread_mutex_t lock;
+    pthread_cond_t cv_job, cv_idle;
+    pipeline **jobs;
+    size_t njobs, cap_jobs, busy;
+    bool pool_quit;
+    size_t nthreads;
+    pthread_t *threads;
+};
+
+/* ---- routing --------------------------------------------------------------------- */
+
+static void route(pipeline *p, size_t stage, cp_batch *b)
+{
+    if (stage < p->ntransforms) {
+        instance *t = &p->transforms[stage];
+        t->ctx.drop_input = false;
+        cp_status st = t->ec->plugin->desc.process(t->inst, &t->ctx.pub, b);
+        if (st != CP_OK) {
+            core_log_tagged(&t->ctx.tag, CP_LOG_ERROR, "processing stream '%s' (%zu rows) failed: %s; passing it on",
+                            core_batch_schema(b)->stream, core_batch_rows(b), cp_strerror(st));
+            p->cycle_failed = true;
+        }
+        if (st == CP_OK && t->ctx.drop_input)
+            core_batch_unref(b);
+        else
+            route(p, stage + 1, b);
+        return;
+    }
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (core_sink_enqueue(p->sinks[i], b) != CP_OK) {
+            core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "sink '%s' is stopping: batch of '%s' not queued",
+                            core_sink_id(p->sinks[i]), core_batch_schema(b)->stream);
+            p->cycle_failed = true;
+        }
+    core_batch_unref(b);
+}
+
+static cp_status emit_cb(core_ctx *c, cp_batch *b)
+{
+    route((pipeline *)c->emit_user, c->stage, b);
+    return CP_OK;
+}
+
+/* ---- building and tearing down pipelines ------------------------------------------ */
+
+static int instance_create(core_runtime *rt, pipeline *p, instance *in, const core_element_cfg *ec, size_t stage,
+                           char *err, size_t errlen)
+{
+    in->ec = ec;
+    core_ctx_init(&in->ctx, p->cfg->name, ec->plugin->desc.kind, ec->plugin->name, ec->name);
+    in->ctx.stopping = &rt->stopping;
+    in->ctx.emit = emit_cb;
+    in->ctx.emit_user = p;
+    in->ctx.stage = stage;
+    in->ctx.state = core_state_open(p->rt->set.cfg->state_dir, p->cfg->name, ec->name);
+    cp_status st = ec->plugin->desc.create(&in->ctx.pub, ec->cfg, &in->inst);
+    if (st != CP_OK) {
+        snprintf(err, errlen, "pipeline '%s': %s '%s' (plugin %s) could not start: %s", p->cfg->name,
+                 core_kind_name(ec->plugin->desc.kind), ec->name, ec->plugin->name, cp_strerror(st));
+        in->inst = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void instance_destroy(instance *in)
+{
+    if (in->inst)
+        in->ec->plugin->desc.destroy(in->inst);
+    in->inst = NULL;
+    core_state_close(in->ctx.state);
+    in->ctx.state = NULL;
+}
+
+static void pipeline_free(pipeline *p)
+{
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (p->sinks[i])
+            core_sink_stop(p->sinks[i]);
+    instance_destroy(&p->source);
+    for (size_t i = 0; i < p->ntransforms; i++)
+        instance_destroy(&p->transforms[i]);
+    free(p->transforms);
+    free(p->sinks);
+    memset(p, 0, sizeof *p);
+}
+
+static void set_free(pipeline_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        pipeline_free(&s->p[i]);
+    free(s->p);
+    s->p = NULL;
+    s->n = 0;
+}
+
+static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, char *err, size_t errlen)
+{
+    out->cfg = cfg;
+    out->p = calloc(cfg->npipelines ? cfg->npipelines : 1, sizeof *out->p);
+    if (!out->p) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    bool found = !rt->opts.only_pipeline;
+    for (size_t i = 0; i < cfg->npipelines; i++) {
+        const core_pipeline_cfg *pc = &cfg->pipelines[i];
+        if (rt->opts.only_pipeline) {
+            if (strcmp(pc->name, rt->opts.only_pipeline) != 0)
+                continue;
+            found = true;
+        } else if (!pc->enabled) {
+            continue;
+        }
+        pipeline *p = &out->p[out->n++];
+        p->rt = rt;
+        p->cfg = pc;
+        atomic_init(&p->running, false);
+        p->ntransforms = pc->ntransforms;
+        p->nsinks = pc->nsinks;
+        p->transforms = calloc(pc->ntransforms ? pc->ntransforms : 1, sizeof *p->transforms);
+        p->sinks = calloc(pc->nsinks ? pc->nsinks : 1, sizeof *p->sinks);
+        if (!p->transforms || !p->sinks) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        /* sinks first, so nothing a source emits can miss them */
+        for (size_t k = 0; k < pc->nsinks; k++) {
+            p->sinks[k] = core_sink_start(pc, &pc->sinks[k], &rt->stopping, cfg->state_dir, err, errlen);
+            if (!p->sinks[k])
+                return -1;
+        }
+        for (size_t k = 0; k < pc->ntransforms; k++)
+            if (instance_create(rt, p, &p->transforms[k], &pc->transforms[k], k + 1, err, errlen) != 0)
+                return -1;
+        if (instance_create(rt, p, &p->source, &pc->source, 0, err, errlen) != 0)
+            return -1;
+    }
+    if (!found) {
+        snprintf(err, errlen, "no pipeline named '%s' in %s", rt->opts.only_pipeline, cfg->file);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the worker pool --------------------------------------------------------------- */
+
+static void run_cycle(pipeline *p)
+{
+    int64_t t0 = core_util_mono_ms();
+    p->cycle_failed = false;
+    const cp_plugin *d = &p->source.ec->plugin->desc;
+    cp_status st = d->collect ? d->collect(p->source.inst, &p->source.ctx.pub) : CP_ERR_UNSUPPORTED;
+    if (st != CP_OK) {
+        core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cycle failed: %s", cp_strerror(st));
+        p->cycle_failed = true;
+    }
+    p->cycles++;
+    if (p->cycle_failed) {
+        p->failures++;
+        atomic_fetch_add(&p->rt->failures, 1);
+    } else {
+        p->last_ok_ms = core_util_now_ms();
+    }
+    core_log_tagged(&p->source.ctx.tag, CP_LOG_DEBUG, "cycle %llu done in %lld ms", (unsigned long long)p->cycles,
+                    (long long)(core_util_mono_ms() - t0));
+}
+
+static void *pool_thread(void *arg)
+{
+    core_runtime *rt = arg;
+    pthread_mutex_lock(&rt->lock);
+    for (;;) {
+        while (!rt->njobs && !rt->pool_quit)
+            pthread_cond_wait(&rt->cv_job, &rt->lock);
+        if (!rt->njobs && rt->pool_quit)
+            break;
+        pipeline *p = rt->jobs[0];
+        memmove(rt->jobs, rt->jobs + 1, (rt->njobs - 1) * sizeof *rt->jobs);
+        rt->njobs--;
+        rt->busy++;
+        pthread_mutex_unlock(&rt->lock);
+        run_cycle(p);
+        atomic_store(&p->running, false);
+        pthread_mutex_lock(&rt->lock);
+        rt->busy--;
+        pthread_cond_broadcast(&rt->cv_idle);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    return NULL;
+}
+
+static void submit(core_runtime *rt, pipeline *p)
+{
+    pthread_mutex_lock(&rt->lock);
+    if (rt->njobs == rt->cap_jobs) {
+        size_t cap = rt->cap_jobs ? rt->cap_jobs * 2 : 16;
+        pipeline **j = realloc(rt->jobs, cap * sizeof *j);
+        if (!j) {
+            pthread_mutex_unlock(&rt->lock);
+            atomic_store(&p->running, false);
+            LOG_ERROR("out of memory: cycle of pipeline '%s' skipped", p->cfg->name);
+            return;
+        }
+        rt->jobs = j;
+        rt->cap_jobs = cap;
+    }
+    rt->jobs[rt->njobs++] = p;
+    pthread_cond_signal(&rt->cv_job);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+/* waits until no cycle runs or is queued; false if the deadline (mono ms, 0 = none) passed */
+static bool pool_wait_idle(core_runtime *rt, int64_t deadline)
+{
+    pthread_mutex_lock(&rt->lock);
+    while (rt->njobs || rt->busy) {
+        if (deadline && core_util_mono_ms() >= deadline)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&rt->cv_idle, &rt->lock, &ts);
+    }
+    bool idle = !rt->njobs && !rt->busy;
+    pthread_mutex_unlock(&rt->lock);
+    return idle;
+}
+
+core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char *err, size_t errlen)
+{
+    core_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (opts)
+        rt->opts = *opts;
+    atomic_init(&rt->stopping, false);
+    atomic_init(&rt->failures, 0);
+    pthread_mutex_init(&rt->lock, NULL);
+    pthread_cond_init(&rt->cv_job, NULL);
+    pthread_cond_init(&rt->cv_idle, NULL);
+    core_http_init();
+    core_http_set_stop(&rt->stopping);
+    if (set_build(rt, cfg, &rt->set, err, errlen) != 0) {
+        set_free(&rt->set);
+        rt->set.cfg = NULL; /* the caller still owns cfg on failure */
+        core_runtime_free(rt);
+        return NULL;
+    }
+    rt->nthreads = (size_t)(cfg->workers > 0 ? cfg->workers : 4);
+    if (rt->nthreads > rt->set.n && rt->set.n > 0)
+        rt->nthreads = rt->set.n;
+    rt->threads = calloc(rt->nthreads, sizeof *rt->threads);
+    for (size_t i = 0; rt->threads && i < rt->nthreads; i++)
+        if (pthread_create(&rt->threads[i], NULL, pool_thread, rt) != 0) {
+            rt->nthreads = i;
+            break;
+        }
+    if (!rt->threads || !rt->nthreads) {
+        snprintf(err, errlen, "cannot start worker threads");
+        set_free(&rt->set);
+        rt->set.cfg = NULL; /* the caller still owns cfg on failure */
+        core_runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+static void log_stats(pipeline_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pipeline *p = &s->p[i];
+        core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "pipeline stats: cycles=%llu failed=%llu skipped_ticks=%llu",
+                        (unsigned long long)p->cycles, (unsigned long long)p->failures,
+                        (unsigned long long)p->skipped);
+        for (size_t k = 0; k < p->nsinks; k++) {
+            core_sink_stats st;
+            core_sink_stats_get(p->sinks[k], &st);
+            core_log_tagged(NULL, CP_LOG_INFO,
+                            "sink %s stats: batches_in=%llu rows_in=%llu batches_out=%llu rows_out=%llu retries=%llu "
+                            "rejected=%llu dropped=%llu queued=%zu",
+                            core_sink_id(p->sinks[k]), (unsigned long long)st.batches_in,
+                            (unsigned long long)st.rows_in, (unsigned long long)st.batches_out,
+                            (unsigned long long)st.rows_out, (unsigned long long)st.retries,
+                            (unsigned long long)st.rejected, (unsigned long long)st.dropped, st.queued);
+        }
+    }
+}
+
+/* drains every sink of the set until the deadline; returns false if any is left non-empty */
+static bool drain_sinks(pipeline_set *s, int64_t deadline)
+{
+    bool ok = true;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < s->p[i].nsinks; k++)
+            if (!core_sink_drain(s->p[i].sinks[k], deadline))
+                ok = false;
+    return ok;
+}
+
+static bool any_sink_failed(pipeline_set *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < s->p[i].nsinks; k++)
+            if (core_sink_failed(s->p[i].sinks[k]))
+                return true;
+    return false;
+}
+
+/* ---- signals ------------------------------------------------------------------------- */
+
+static sigset_t signal_set(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+void core_runtime_block_signals(void)
+{
+    sigset_t set = signal_set();
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* In --once and backfill modes a helper thread turns SIGINT/SIGTERM into `stopping`. */
+typedef struct sigwatch {
+    pthread_t thread;
+    core_runtime *rt;
+    atomic_bool done;
+} sigwatch;
+
+static void *sigwatch_thread(void *arg)
+{
+    sigwatch *w = arg;
+    sigset_t set = signal_set();
+    while (!atomic_load(&w->done)) {
+        struct timespec ts = {0, 200 * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            LOG_WARN("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&w->rt->stopping, true);
+        }
+    }
+    return NULL;
+}
+
+/* ---- modes ------------------------------------------------------------------------- */
+
+int core_runtime_run_once(core_runtime *rt)
+{
+    sigwatch w = {.rt = rt};
+    atomic_init(&w.done, false);
+    bool watching = pthread_create(&w.thread, NULL, sigwatch_thread, &w) == 0;
+    for (size_t i = 0; i < rt->set.n; i++) {
+        atomic_store(&rt->set.p[i].running, true);
+        submit(rt, &rt->set.p[i]);
+    }
+    pool_wait_idle(rt, 0);
+    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
+    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0);
+    if (!drained)
+        LOG_ERROR("sinks did not finish writing within shutdown_timeout");
+    for (size_t i = 0; i < rt->set.n; i++)
+        for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
+            core_sink_halt(rt->set.p[i].sinks[k]);
+    log_stats(&rt->set);
+    atomic_store(&w.done, true);
+    if (watching)
+        pthread_join(w.thread, NULL);
+    return (atomic_load(&rt->failures) || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
+}
+
+int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms)
+{
+    if (rt->set.n != 1) {
+        LOG_ERROR("backfill needs exactly one pipeline (use --pipeline NAME)");
+        return 2;
+    }
+    pipeline *p = &rt->set.p[0];
+    const cp_plugin *d = &p->source.ec->plugin->desc;
+    if (!d->backfill) {
+        LOG_ERROR("plugin '%s' of pipeline '%s' cannot backfill (no backfill callback)", p->source.ec->plugin->name,
+                  p->cfg->name);
+        return 2;
+    }
+    sigwatch w = {.rt = rt};
+    atomic_init(&w.done, false);
+    bool watching = pthread_create(&w.thread, NULL, sigwatch_thread, &w) == 0;
+    char a[40], b[40];
+    core_util_iso8601(from_ms, a, sizeof a);
+    core_util_iso8601(to_ms, b, sizeof b);
+    core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "backfill from %s to %s", a, b);
+    p->cycle_failed = false;
+    cp_status st = d->backfill(p->source.inst, &p->source.ctx.pub, from_ms, to_ms);
+    if (st != CP_OK)
+        core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),
+                        st == CP_ERR_STOPPED ? " (run the same command again to resume)" : "");
+    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
+    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0);
+    for (size_t k = 0; k < p->nsinks; k++)
+        core_sink_halt(p->sinks[k]);
+    log_stats(&rt->set);
+    atomic_store(&w.done, true);
+    if (watching)
+        pthread_join(w.thread, NULL);
+    return (st != CP_OK || p->cycle_failed || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
+}
+
+static void schedule_next(pipeline *p, int64_t now)
+{
+    const core_pipeline_cfg *c = p->cfg;
+    int64_t base = c->schedule ? core_sched_cron_next(&c->cron, now) : core_sched_interval_next(c->interval_ms, now);
+    if (base < 0)
+        base = now + 86400000; /* a cron that never matches: look again tomorrow */
+    int64_t jitter = c->jitter_ms ? (int64_t)(core_util_random() * (double)c->jitter_ms) : 0;
+    p->next_fire = base + jitter;
+}
+
+/* SIGHUP: validate the new config and swap pipelines, handing sink queues over by identity. */
+static void reload(core_runtime *rt, const char *file)
+{
+    LOG_INFO("SIGHUP: reloading %s", file);
+    core_errors errs = {0};
+    core_config *cfg = core_config_load(file, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.n; i++)
+            LOG_ERROR("reload refused: %s", errs.msgs[i]);
+        LOG_ERROR("reload refused (%zu errors): the running config stays in force", errs.n);
+        core_errors_free(&errs);
+        return;
+    }
+    /* nothing new is scheduled while we are here; let in-flight cycles finish */
+    pool_wait_idle(rt, 0);
+    pipeline_set next = {0};
+    char err[768];
+    if (set_build(rt, cfg, &next, err, sizeof err) != 0) {
+        LOG_ERROR("reload refused: %s; the running config stays in force", err);
+        set_free(&next);
+        core_config_free(cfg);
+        return;
+    }
+    for (size_t i = 0; i < rt->set.n; i++) {
+        pipeline *old = &rt->set.p[i];
+        for (size_t k = 0; k < old->nsinks; k++) {
+            core_sink *os = old->sinks[k], *ns = NULL;
+            for (size_t j = 0; j < next.n && !ns; j++)
+                for (size_t m = 0; m < next.p[j].nsinks; m++)
+                    if (strcmp(core_sink_id(next.p[j].sinks[m]), core_sink_id(os)) == 0)
+                        ns = next.p[j].sinks[m];
+            if (!ns) {
+                int64_t t = rt->set.cfg->shutdown_timeout_ms;
+                core_sink_drain(os, t ? core_util_mono_ms() + t : 0);
+            }
+            core_sink_halt(os);
+            if (ns)
+                core_sink_handover(os, ns);
+        }
+    }
+    for (size_t j = 0; j < next.n; j++) /* keep counters of pipelines that survive */
+        for (size_t i = 0; i < rt->set.n; i++)
+            if (strcmp(next.p[j].cfg->name, rt->set.p[i].cfg->name) == 0) {
+                next.p[j].cycles = rt->set.p[i].cycles;
+                next.p[j].failures = rt->set.p[i].failures;
+                next.p[j].skipped = rt->set.p[i].skipped;
+                next.p[j].last_ok_ms = rt->set.p[i].last_ok_ms;
+            }
+    core_config *oldcfg = rt->set.cfg;
+    set_free(&rt->set);
+    core_config_free(oldcfg);
+    rt->set = next;
+    core_log_setup(cfg->log_level, cfg->log_format);
+    int64_t now = core_util_now_ms();
+    for (size_t i = 0; i < rt->set.n; i++)
+        schedule_next(&rt->set.p[i], now);
+    LOG_INFO("reload done: %zu pipelines running", rt->set.n);
+}
+
+int core_runtime_run(core_runtime *rt, const char *config_file)
+{
+    sigset_t set = signal_set();
+    int64_t now = core_util_now_ms();
+    for (size_t i = 0; i < rt->set.n; i++)
+        schedule_next(&rt->set.p[i], now);
+    LOG_INFO("coinpipe %s running %zu pipelines", COINPIPE_VERSION, rt->set.n);
+    for (;;) {
+        now = core_util_now_ms();
+        int64_t wait = 1000;
+        for (size_t i = 0; i < rt->set.n; i++)
+            if (rt->set.p[i].next_fire - now < wait)
+                wait = rt->set.p[i].next_fire - now;
+        if (wait < 0)
+            wait = 0;
+        struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            LOG_INFO("received %s: stopping (finishing cycles, draining sinks)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+        if (sig == SIGHUP) {
+            reload(rt, config_file);
+            continue;
+        }
+        now = core_util_now_ms();
+        for (size_t i = 0; i < rt->set.n; i++) {
+            pipeline *p = &rt->set.p[i];
+            if (now < p->next_fire)
+                continue;
+            if (atomic_load(&p->running)) {
+                p->skipped++;
+                core_log_tagged(&p->source.ctx.tag, CP_LOG_WARN,
+                                "tick skipped: the previous cycle is still running (%llu skipped so far)",
+                                (unsigned long long)p->skipped);
+            } else {
+                atomic_store(&p->running, true);
+                submit(rt, p);
+            }
+            schedule_next(p, now);
+        }
+    }
+    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
+    int64_t deadline = timeout ? core_util_mono_ms() + timeout : 0;
+    if (!pool_wait_idle(rt, deadline)) {
+        LOG_WARN("cycles still running after shutdown_timeout: asking them to stop");
+        atomic_store(&rt->stopping, true);
+        pool_wait_idle(rt, 0);
+    }
+    bool drained = drain_sinks(&rt->set, deadline);
+    if (!drained)
+        LOG_ERROR("sinks did not finish writing within shutdown_timeout");
+    atomic_store(&rt->stopping, true);
+    for (size_t i = 0; i < rt->set.n; i++)
+        for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
+            core_sink_halt(rt->set.p[i].sinks[k]);
+    log_stats(&rt->set);
+    return drained ? 0 : 1;
+}
+
+void core_runtime_free(core_runtime *rt)
+{
+    if (!rt)
+        return;
+    atomic_store(&rt->stopping, true);
+    pthread_mutex_lock(&rt->lock);
+    rt->pool_quit = true;
+    pthread_cond_broadcast(&rt->cv_job);
+    pthread_mutex_unlock(&rt->lock);
+    for (size_t i = 0; i < rt->nthreads; i++)
+        pthread_join(rt->threads[i], NULL);
+    free(rt->threads);
+    free(rt->jobs);
+    core_config *cfg = rt->set.cfg;
+    set_free(&rt->set);
+    core_config_free(cfg);
+    core_http_shutdown();
+    pthread_mutex_destroy(&rt->lock);
+    pthread_cond_destroy(&rt->cv_job);
+    pthread_cond_destroy(&rt->cv_idle);
+    free(rt);
+}

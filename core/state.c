@@ -1,0 +1,222 @@
+/* Persistent key-value state per plugin instance (checkpoints), one small file each.
+ * SPDX-License-Identifier: MIT
+ *
+ * File: <state_dir>/state/<pipeline>/<instance>.kv, lines "key=value" with '%', '=', CR and
+ * LF percent-encoded. Every set rewrites the file atomically (tmp + fsync + rename), so a
+ * crash leaves either the old or the new version, never a torn one.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct core_state {
+    pthread_mutex_t lock;
+    char *dir, *path;
+    size_t n;
+    char **keys, **vals;
+};
+
+static void encode(core_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '%' || c == '=' || c == '\n' || c == '\r')
+            core_buf_printf(b, "%%%02X", c);
+        else
+            core_buf_putc(b, (char)c);
+    }
+}
+
+static char *decode(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            char *end;
+            long v = strtol(hex, &end, 16);
+            if (*end == '\0' && hex[1]) {
+                *o++ = (char)v;
+                i += 2;
+                continue;
+            }
+        }
+        *o++ = s[i];
+    }
+    *o = '\0';
+    return out;
+}
+
+static void safe_component(core_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        char c = *s;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.';
+        if (ok && !(c == '.' && (s[1] == '.' || s[1] == '\0')))
+            core_buf_putc(b, c);
+        else
+            core_buf_printf(b, "%%%02X", (unsigned char)c);
+    }
+}
+
+core_state *core_state_open(const char *state_dir, const char *pipeline, const char *instance)
+{
+    core_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->lock, NULL);
+    core_buf d = {0};
+    core_buf_printf(&d, "%s/state/", state_dir ? state_dir : ".");
+    safe_component(&d, pipeline ? pipeline : "_");
+    core_buf p = {0};
+    core_buf_put(&p, d.p, d.len);
+    core_buf_putc(&p, '/');
+    safe_component(&p, instance ? instance : "_");
+    core_buf_puts(&p, ".kv");
+    if (d.oom || p.oom) {
+        core_buf_free(&d);
+        core_buf_free(&p);
+        core_state_close(s);
+        return NULL;
+    }
+    s->dir = d.p;
+    s->path = p.p;
+    size_t len;
+    char *text = core_util_read_file(s->path, &len);
+    if (text) {
+        char *line = text, *nl;
+        for (; *line; line = nl ? nl + 1 : line + strlen(line)) {
+            nl = strchr(line, '\n');
+            size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+            char *eq = memchr(line, '=', ll);
+            if (!eq)
+                continue;
+            char **k = realloc(s->keys, (s->n + 1) * sizeof *k);
+            if (k)
+                s->keys = k;
+            char **v = realloc(s->vals, (s->n + 1) * sizeof *v);
+            if (v)
+                s->vals = v;
+            if (!k || !v)
+                break;
+            s->keys[s->n] = decode(line, (size_t)(eq - line));
+            s->vals[s->n] = decode(eq + 1, ll - (size_t)(eq - line) - 1);
+            if (s->keys[s->n] && s->vals[s->n])
+                s->n++;
+            if (!nl)
+                break;
+        }
+        free(text);
+    }
+    return s;
+}
+
+void core_state_close(core_state *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->keys[i]);
+        free(s->vals[i]);
+    }
+    free(s->keys);
+    free(s->vals);
+    free(s->dir);
+    free(s->path);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+cp_status core_state_get(core_state *s, const char *key, char **value)
+{
+    if (!s || !key || !value)
+        return CP_ERR_INVALID;
+    *value = NULL;
+    cp_status st = CP_ERR_NOT_FOUND;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0) {
+            *value = strdup(s->vals[i]);
+            st = *value ? CP_OK : CP_ERR_NOMEM;
+            break;
+        }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+static cp_status persist(core_state *s)
+{
+    core_buf b = {0};
+    for (size_t i = 0; i < s->n; i++) {
+        encode(&b, s->keys[i]);
+        core_buf_putc(&b, '=');
+        encode(&b, s->vals[i]);
+        core_buf_putc(&b, '\n');
+    }
+    if (b.oom) {
+        core_buf_free(&b);
+        return CP_ERR_NOMEM;
+    }
+    cp_status st = CP_OK;
+    if (core_util_mkdirs(s->dir, 0755) != 0 || core_util_write_file_atomic(s->path, b.p ? b.p : "", b.len) != 0) {
+        LOG_ERROR("cannot write state file %s: %s", s->path, strerror(errno));
+        st = CP_ERR_IO;
+    }
+    core_buf_free(&b);
+    return st;
+}
+
+cp_status core_state_set(core_state *s, const char *key, const char *value)
+{
+    if (!s || !key || !*key)
+        return CP_ERR_INVALID;
+    pthread_mutex_lock(&s->lock);
+    size_t i;
+    for (i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0)
+            break;
+    cp_status st = CP_OK;
+    if (!value) {
+        if (i < s->n) {
+            free(s->keys[i]);
+            free(s->vals[i]);
+            s->keys[i] = s->keys[s->n - 1];
+            s->vals[i] = s->vals[s->n - 1];
+            s->n--;
+        }
+    } else if (i < s->n) {
+        char *v = strdup(value);
+        if (!v)
+            st = CP_ERR_NOMEM;
+        else {
+            free(s->vals[i]);
+            s->vals[i] = v;
+        }
+    } else {
+        char **k = realloc(s->keys, (s->n + 1) * sizeof *k);
+        if (k)
+            s->keys = k;
+        char **v = realloc(s->vals, (s->n + 1) * sizeof *v);
+        if (v)
+            s->vals = v;
+        char *kc = strdup(key), *vc = strdup(value);
+        if (!k || !v || !kc || !vc) {
+            free(kc);
+            free(vc);
+            st = CP_ERR_NOMEM;
+        } else {
+            s->keys[s->n] = kc;
+            s->vals[s->n] = vc;
+            s->n++;
+        }
+    }
+    if (st == CP_OK)
+        st = persist(s);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}

@@ -1,0 +1,293 @@
+/* Small utilities: clocks, durations and sizes, files, a growable buffer.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Atomic int64_t pinned_clock;
+
+int64_t core_util_now_ms(void)
+{
+    int64_t p = atomic_load(&pinned_clock);
+    if (p)
+        return p;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void core_util_pin_clock(int64_t ms) { atomic_store(&pinned_clock, ms); }
+
+int64_t core_util_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parses "<number><unit>" where unit is looked up in `units`; bare numbers use `bare`. */
+struct unit {
+    const char *name;
+    double mult;
+};
+
+static int parse_with_units(const char *s, const struct unit *units, double bare, int64_t *out)
+{
+    if (!s)
+        return -1;
+    while (*s == ' ')
+        s++;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || v < 0 || v != v)
+        return -1;
+    while (*end == ' ')
+        end++;
+    double mult = bare;
+    if (*end) {
+        mult = -1;
+        for (const struct unit *u = units; u->name; u++)
+            if (strcmp(end, u->name) == 0) {
+                mult = u->mult;
+                break;
+            }
+        if (mult < 0)
+            return -1;
+    }
+    double r = v * mult;
+    if (r > 9.2e18)
+        return -1;
+    *out = (int64_t)(r + 0.5);
+    return 0;
+}
+
+int core_util_parse_duration(const char *s, int64_t *ms)
+{
+    static const struct unit units[] = {{"ms", 1},       {"s", 1000},       {"m", 60000}, {"min", 60000},
+                                        {"h", 3600000},  {"d", 86400000},   {NULL, 0}};
+    return parse_with_units(s, units, 1000, ms);
+}
+
+int core_util_parse_size(const char *s, int64_t *bytes)
+{
+    static const struct unit units[] = {{"k", 1024.0},          {"K", 1024.0},         {"KB", 1024.0},
+                                        {"KiB", 1024.0},        {"M", 1048576.0},      {"MB", 1048576.0},
+                                        {"MiB", 1048576.0},     {"G", 1073741824.0},   {"GB", 1073741824.0},
+                                        {"GiB", 1073741824.0},  {"B", 1},              {NULL, 0}};
+    return parse_with_units(s, units, 1, bytes);
+}
+
+void core_util_format_duration(int64_t ms, char *buf, size_t len)
+{
+    if (ms % 86400000 == 0 && ms)
+        snprintf(buf, len, "%lldd", (long long)(ms / 86400000));
+    else if (ms % 3600000 == 0 && ms)
+        snprintf(buf, len, "%lldh", (long long)(ms / 3600000));
+    else if (ms % 60000 == 0 && ms)
+        snprintf(buf, len, "%lldm", (long long)(ms / 60000));
+    else if (ms % 1000 == 0)
+        snprintf(buf, len, "%llds", (long long)(ms / 1000));
+    else
+        snprintf(buf, len, "%lldms", (long long)ms);
+}
+
+void core_util_iso8601(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int frac = (int)(ms - (int64_t)t * 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+int core_util_mkdirs(const char *path, unsigned mode)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int core_util_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            errno = e;
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    /* make the rename durable */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        int dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+    }
+    return 0;
+}
+
+char *core_util_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    core_buf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        core_buf_put(&b, chunk, n);
+    bool err = ferror(f);
+    fclose(f);
+    if (err || b.oom) {
+        core_buf_free(&b);
+        return NULL;
+    }
+    core_buf_putc(&b, '\0');
+    if (b.oom) {
+        core_buf_free(&b);
+        return NULL;
+    }
+    if (len)
+        *len = b.len - 1;
+    return b.p;
+}
+
+double core_util_random(void)
+{
+    static _Thread_local uint64_t s;
+    if (!s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = (uint64_t)ts.tv_nsec ^ ((uint64_t)(uintptr_t)&s << 16) ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15ull;
+    }
+    /* xorshift64* */
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return (double)((s * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+}
+
+char *core_util_strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+char *core_util_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static bool buf_grow(core_buf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+void core_buf_put(core_buf *b, const char *s, size_t n)
+{
+    if (!buf_grow(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void core_buf_puts(core_buf *b, const char *s) { core_buf_put(b, s, strlen(s)); }
+void core_buf_putc(core_buf *b, char c) { core_buf_put(b, &c, 1); }
+
+void core_buf_printf(core_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        core_buf_put(b, small, (size_t)n);
+        return;
+    }
+    if (!buf_grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void core_buf_free(core_buf *b)
+{
+    free(b->p);
+    *b = (core_buf){0};
+}

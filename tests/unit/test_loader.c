@@ -1,0 +1,84 @@
+/* Unit tests for the plugin loader (core/loader.c): good plugins load, broken ones are refused.
+ * SPDX-License-Identifier: MIT
+ */
+#include "testkit.h"
+
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char path[4096], err[1024];
+
+static core_plugin *open_bad(const char *name)
+{
+    snprintf(path, sizeof path, "%s/bad/%s.so", getenv("COINPIPE_TEST_PLUGIN_DIR"), name);
+    err[0] = '\0';
+    return core_loader_open_file(path, err, sizeof err);
+}
+
+static void test_refuses_broken_plugins(void **state)
+{
+    core_loader_init();
+    assert_null(open_bad("bad_abi"));
+    assert_non_null(strstr(err, "bad_abi.so"));
+    assert_non_null(strstr(err, "ABI 99.0"));
+    assert_non_null(strstr(err, "major differs"));
+    assert_null(open_bad("newer_minor"));
+    assert_non_null(strstr(err, "needs ABI 1.99"));
+    assert_null(open_bad("short_struct"));
+    assert_non_null(strstr(err, "16 bytes"));
+    assert_null(open_bad("no_write"));
+    assert_non_null(strstr(err, "has no write callback"));
+    assert_null(open_bad("no_symbol"));
+    assert_non_null(strstr(err, "no 'coinpipe_plugin' symbol"));
+    assert_null(open_bad("does_not_exist"));
+    assert_non_null(strstr(err, "No such file"));
+}
+
+static void test_finds_by_name(void **state)
+{
+    core_search_path sp;
+    char *dirs[] = {getenv("COINPIPE_TEST_PLUGIN_DIR"), getenv("COINPIPE_BUILD_PLUGIN_DIR")};
+    cp_strlist l = {2, dirs};
+    core_loader_search_path(&l, &sp);
+    core_plugin *p = core_loader_get(&sp, "fake-source", err, sizeof err);
+    assert_non_null(p);
+    assert_string_equal(p->name, "fake-source");
+    assert_int_equal(p->desc.kind, CP_SOURCE);
+    assert_non_null(strstr(p->path, "fake_source.so"));
+    core_loader_put(p);
+    assert_null(core_loader_get(&sp, "nonexistent", err, sizeof err));
+    assert_non_null(strstr(err, "plugin 'nonexistent' not found"));
+    assert_null(core_loader_get(&sp, "../etc", err, sizeof err));
+    assert_non_null(strstr(err, "invalid plugin name"));
+    core_loader_search_path_free(&sp);
+}
+
+static void test_state_roundtrip(void **state)
+{
+    const char *dir = tk_tmpdir();
+    core_state *s = core_state_open(dir, "pipe/1", "inst");
+    assert_int_equal(core_state_set(s, "last=open_time\n", "line1\nline2=%x"), CP_OK);
+    assert_int_equal(core_state_set(s, "k2", "v2"), CP_OK);
+    assert_int_equal(core_state_set(s, "k2", NULL), CP_OK);
+    core_state_close(s);
+    s = core_state_open(dir, "pipe/1", "inst");
+    char *v = NULL;
+    assert_int_equal(core_state_get(s, "last=open_time\n", &v), CP_OK);
+    assert_string_equal(v, "line1\nline2=%x");
+    free(v);
+    assert_int_equal(core_state_get(s, "k2", &v), CP_ERR_NOT_FOUND);
+    assert_null(v);
+    core_state_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refuses_broken_plugins),
+        cmocka_unit_test(test_finds_by_name),
+        cmocka_unit_test(test_state_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
