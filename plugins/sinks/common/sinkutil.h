@@ -1,0 +1,427 @@
+/* Helpers shared by the sinks and `coinpipe ddl`: buffers, ISO-8601, CSV cells, SQL types.
+ * SPDX-License-Identifier: MIT
+ *
+ * Header-only (static inline) so that each sink .so and the core's ddl.c compile the one
+ * copy without a shared library between them. Nothing here allocates except sk_buf.
+ */
+#ifndef COINPIPE_SINKUTIL_H
+#define COINPIPE_SINKUTIL_H
+
+#include <coinpipe/coinpipe.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- growable byte buffer ------------------------------------------------------------ */
+
+typedef struct sk_buf {
+    char *p;
+    size_t len, cap;
+    bool oom; /* an allocation failed: contents are incomplete */
+} sk_buf;
+
+/** Makes room for `n` more bytes (plus a NUL). False (and oom set) when out of memory. */
+static inline bool sk_buf_reserve(sk_buf *b, size_t n)
+{
+    if (b->oom)
+        return false;
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static inline void sk_buf_put(sk_buf *b, const char *s, size_t n)
+{
+    if (!sk_buf_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static inline void sk_buf_puts(sk_buf *b, const char *s) { sk_buf_put(b, s, strlen(s)); }
+
+static inline void sk_buf_putc(sk_buf *b, char c)
+{
+    if (!sk_buf_reserve(b, 1))
+        return;
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+}
+
+static inline CP_PRINTF(2, 3) void sk_buf_printf(sk_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        sk_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (!sk_buf_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static inline void sk_buf_reset(sk_buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static inline void sk_buf_free(sk_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+/** UTC calendar date of a day number (days since 1970-01-01), Howard Hinnant's algorithm. */
+static inline void sk_civil(int64_t days, int *y, int *m, int *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/** Floor division of epoch milliseconds into UTC days. */
+static inline int64_t sk_day_of(int64_t ms)
+{
+    return ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+}
+
+static inline void sk_put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/** Writes `ms` as "2026-11-21T10:55:44.123Z" (24 chars + NUL) into out[25]. Years 0-9999. */
+static inline size_t sk_iso8601(int64_t ms, char out[25])
+{
+    int64_t day = sk_day_of(ms);
+    int64_t rem = ms - day * 86400000;
+    int y, mo, d;
+    sk_civil(day, &y, &mo, &d);
+    if (y < 0 || y > 9999)
+        return (size_t)snprintf(out, 25, "%lld", (long long)ms);
+    int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), s = (int)(rem / 1000 % 60);
+    int msec = (int)(rem % 1000);
+    sk_put2(out, y / 100);
+    sk_put2(out + 2, y % 100);
+    out[4] = '-';
+    sk_put2(out + 5, mo);
+    out[7] = '-';
+    sk_put2(out + 8, d);
+    out[10] = 'T';
+    sk_put2(out + 11, h);
+    out[13] = ':';
+    sk_put2(out + 14, mi);
+    out[16] = ':';
+    sk_put2(out + 17, s);
+    out[19] = '.';
+    out[20] = (char)('0' + msec / 100);
+    sk_put2(out + 21, msec % 100);
+    out[23] = 'Z';
+    out[24] = '\0';
+    return 24;
+}
+
+/* ---- numbers and CSV cells ------------------------------------------------------------- */
+
+/** Decimal digits of an int64 into out[21]; returns the length. */
+static inline size_t sk_i64(int64_t v, char out[21])
+{
+    char tmp[21];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t o = 0;
+    if (v < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o] = '\0';
+    return o;
+}
+
+/** Shortest of %.15g / %.17g that reads back as `v`. */
+static inline size_t sk_dbl(double v, char out[32])
+{
+    int n = snprintf(out, 32, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        n = snprintf(out, 32, "%.17g", v);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/** Appends a text cell, quoted per RFC 4180 when it holds a comma, quote, CR or LF. */
+static inline void sk_csv_text(sk_buf *b, const char *s, size_t n)
+{
+    if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
+        sk_buf_put(b, s, n);
+        return;
+    }
+    sk_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            sk_buf_putc(b, '"');
+        sk_buf_putc(b, s[i]);
+    }
+    sk_buf_putc(b, '"');
+}
+
+/**
+ * Appends one cell of a batch as CSV (decimals verbatim, times ISO-8601 UTC with ms, bools
+ * true/false, NULL empty). The batch is borrowed.
+ */
+static inline void sk_csv_cell(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col,
+                               cp_type type)
+{
+    if (cp_batch_is_null(ctx, batch, row, col))
+        return;
+    char tmp[32];
+    size_t n;
+    switch (type) {
+    case CP_T_INT64:
+        n = sk_i64(cp_batch_get_int(ctx, batch, row, col), tmp);
+        sk_buf_put(b, tmp, n);
+        break;
+    case CP_T_TIMESTAMP:
+        n = sk_iso8601(cp_batch_get_int(ctx, batch, row, col), tmp);
+        sk_buf_put(b, tmp, n);
+        break;
+    case CP_T_DOUBLE:
+        n = sk_dbl(cp_batch_get_double(ctx, batch, row, col), tmp);
+        sk_buf_put(b, tmp, n);
+        break;
+    case CP_T_BOOL:
+        sk_buf_puts(b, cp_batch_get_bool(ctx, batch, row, col) ? "true" : "false");
+        break;
+    case CP_T_DECIMAL:
+    case CP_T_STRING: {
+        const char *s = cp_batch_get_text(ctx, batch, row, col, &n);
+        if (s)
+            sk_csv_text(b, s, n);
+        break;
+    }
+    }
+}
+
+/* ---- SQL ------------------------------------------------------------------------------- */
+
+/** Column type of `t` in a SQL dialect: "postgresql", "sqlite" (decimal as REAL unless
+ *  decimal_text), "athena" or "snowflake". Never NULL. */
+static inline const char *sk_sql_type(cp_type t, const char *dialect, bool decimal_text)
+{
+    enum { PG, LITE, ATHENA, SNOW } d = PG;
+    if (!strcmp(dialect, "sqlite"))
+        d = LITE;
+    else if (!strcmp(dialect, "athena"))
+        d = ATHENA;
+    else if (!strcmp(dialect, "snowflake"))
+        d = SNOW;
+    static const char *const names[4][7] = {
+        /*            -, INT64,     DOUBLE,             DECIMAL,          STRING,    TIMESTAMP,      BOOL */
+        [PG] = {"TEXT", "BIGINT", "DOUBLE PRECISION", "NUMERIC", "TEXT", "TIMESTAMPTZ", "BOOLEAN"},
+        [LITE] = {"TEXT", "INTEGER", "REAL", "REAL", "TEXT", "INTEGER", "INTEGER"},
+        /* OpenCSVSerde does not parse ISO-8601 times: they stay strings (from_iso8601_timestamp) */
+        [ATHENA] = {"string", "bigint", "double", "decimal(38,18)", "string", "string", "boolean"},
+        [SNOW] = {"VARCHAR", "NUMBER(19,0)", "FLOAT", "NUMBER(38,18)", "VARCHAR", "TIMESTAMP_TZ", "BOOLEAN"},
+    };
+    if (d == LITE && t == CP_T_DECIMAL && decimal_text)
+        return "TEXT";
+    if (t < CP_T_INT64 || t > CP_T_BOOL)
+        return names[d][0];
+    return names[d][t];
+}
+
+/** Appends `name` as a double-quoted SQL identifier (quotes doubled). */
+static inline void sk_sql_ident(sk_buf *b, const char *name)
+{
+    sk_buf_putc(b, '"');
+    for (; *name; name++) {
+        if (*name == '"')
+            sk_buf_putc(b, '"');
+        sk_buf_putc(b, *name);
+    }
+    sk_buf_putc(b, '"');
+}
+
+/**
+ * Appends "CREATE TABLE IF NOT EXISTS <qualified> (cols..., PRIMARY KEY (keys))" for a
+ * schema in `dialect` ("postgresql" or "sqlite"). `qualified` is already quoted.
+ */
+static inline void sk_sql_create_table(sk_buf *b, const char *qualified, const cp_schema *s, const char *dialect,
+                                       bool decimal_text)
+{
+    sk_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s (\n", qualified);
+    size_t nkeys = 0;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cp_field *f = &s->fields[i];
+        sk_buf_puts(b, "    ");
+        sk_sql_ident(b, f->name);
+        sk_buf_putc(b, ' ');
+        sk_buf_puts(b, sk_sql_type(f->type, dialect, decimal_text));
+        if (f->flags & CP_FIELD_KEY) {
+            sk_buf_puts(b, " NOT NULL");
+            nkeys++;
+        }
+        sk_buf_puts(b, i + 1 < s->nfields || nkeys ? ",\n" : "\n");
+    }
+    if (nkeys) {
+        sk_buf_puts(b, "    PRIMARY KEY (");
+        size_t k = 0;
+        for (size_t i = 0; i < s->nfields; i++) {
+            if (!(s->fields[i].flags & CP_FIELD_KEY))
+                continue;
+            if (k++)
+                sk_buf_puts(b, ", ");
+            sk_sql_ident(b, s->fields[i].name);
+        }
+        sk_buf_puts(b, ")\n");
+    }
+    /* SQLite: one B-tree keyed by the primary key instead of a rowid table plus an index */
+    sk_buf_puts(b, nkeys && !strcmp(dialect, "sqlite") ? ") WITHOUT ROWID" : ")");
+}
+
+/** Appends the comma-separated quoted column names of a schema. */
+static inline void sk_sql_columns(sk_buf *b, const cp_schema *s, const char *prefix)
+{
+    for (size_t i = 0; i < s->nfields; i++) {
+        if (i)
+            sk_buf_puts(b, ", ");
+        if (prefix)
+            sk_buf_puts(b, prefix);
+        sk_sql_ident(b, s->fields[i].name);
+    }
+}
+
+/**
+ * Appends the conflict clause for a schema: "ON CONFLICT (keys) DO UPDATE SET c = excluded.c, ..."
+ * when `latest_wins`, else "ON CONFLICT DO NOTHING". No keys: nothing appended.
+ */
+static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest_wins)
+{
+    size_t nkeys = 0;
+    for (size_t i = 0; i < s->nfields; i++)
+        nkeys += (s->fields[i].flags & CP_FIELD_KEY) != 0;
+    if (!nkeys)
+        return;
+    if (!latest_wins || nkeys == s->nfields) {
+        sk_buf_puts(b, " ON CONFLICT DO NOTHING");
+        return;
+    }
+    sk_buf_puts(b, " ON CONFLICT (");
+    size_t k = 0;
+    for (size_t i = 0; i < s->nfields; i++)
+        if (s->fields[i].flags & CP_FIELD_KEY) {
+            if (k++)
+                sk_buf_puts(b, ", ");
+            sk_sql_ident(b, s->fields[i].name);
+        }
+    sk_buf_puts(b, ") DO UPDATE SET ");
+    k = 0;
+    for (size_t i = 0; i < s->nfields; i++)
+        if (!(s->fields[i].flags & CP_FIELD_KEY)) {
+            if (k++)
+                sk_buf_puts(b, ", ");
+            sk_sql_ident(b, s->fields[i].name);
+            sk_buf_puts(b, " = excluded.");
+            sk_sql_ident(b, s->fields[i].name);
+        }
+}
+
+/**
+ * Streams whose rows are updated in place while they are still moving (the open candle,
+ * indicators computed from it): the latest delivery wins instead of the first.
+ */
+static inline bool sk_latest_wins(const char *stream)
+{
+    return !strcmp(stream, "ohlcv") || !strcmp(stream, "indicator");
+}
+
+/** Copies a libpq conninfo into out with every password value replaced by "***". */
+static inline void sk_redact_conninfo(const char *in, char *out, size_t outlen)
+{
+    if (!outlen)
+        return;
+    size_t o = 0;
+    const char *p = in ? in : "";
+    while (*p && o + 1 < outlen) {
+        /* keyword form: password=value or password = 'va lue'; URI form: user:pass@ */
+        if (!strncmp(p, "password", 8) && (p == in || p[-1] == ' ' || p[-1] == '?' || p[-1] == '&')) {
+            const char *q = p + 8;
+            while (*q == ' ')
+                q++;
+            if (*q == '=') {
+                q++;
+                while (*q == ' ')
+                    q++;
+                if (*q == '\'') {
+                    for (q++; *q && *q != '\''; q++)
+                        if (*q == '\\' && q[1])
+                            q++;
+                    if (*q)
+                        q++;
+                } else {
+                    while (*q && *q != ' ' && *q != '&')
+                        q++;
+                }
+                const char *rep = "password=***";
+                for (const char *r = rep; *r && o + 1 < outlen; r++)
+                    out[o++] = *r;
+                p = q;
+                continue;
+            }
+        }
+        if (!strncmp(p, "://", 3)) {
+            /* scheme://user:secret@host → scheme://user:***@host */
+            const char *at = strchr(p + 3, '@');
+            const char *slash = strchr(p + 3, '/');
+            const char *colon = strchr(p + 3, ':');
+            if (at && (!slash || at < slash) && colon && colon < at) {
+                for (const char *r = p; r <= colon && o + 1 < outlen; r++)
+                    out[o++] = *r;
+                for (const char *r = "***"; *r && o + 1 < outlen; r++)
+                    out[o++] = *r;
+                p = at;
+                continue;
+            }
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+}
+
+#endif /* COINPIPE_SINKUTIL_H */

@@ -1,0 +1,422 @@
+/* Sink "sqlite": writes every stream into a table of one SQLite database file (`path`).
+ * SPDX-License-Identifier: MIT
+ *
+ * One table per stream, created from the batch schema with the key columns as PRIMARY KEY;
+ * a column that appears in a later batch is added with ALTER TABLE ADD COLUMN. Each batch is
+ * one transaction through a prepared, reused INSERT ... ON CONFLICT DO NOTHING (DO UPDATE for
+ * ohlcv and indicator, whose still-moving rows are re-delivered with newer values). Times are
+ * stored as INTEGER UTC milliseconds, decimals as REAL (or their exact TEXT with
+ * decimal_as = "text"). WAL by default so readers (sqlite3 shell, dashboards) read while it writes.
+ */
+#include "common/sinkutil.h"
+
+#include <coinpipe/coinpipe.h>
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+typedef struct sq_config {
+    char *path;
+    char *journal_mode;
+    char *synchronous;
+    int64_t busy_timeout;
+    char *decimal_as;
+} sq_config;
+
+static const char *const journal_modes[] = {"wal", "delete", "truncate", "persist", "memory", "off", NULL};
+static const char *const sync_modes[] = {"off", "normal", "full", "extra", NULL};
+static const char *const decimal_modes[] = {"real", "text", NULL};
+
+static const cp_option sq_options[] = {
+    {"path", CP_OPT_STRING, "data/coinpipe.db", 0, 0, 0, offsetof(sq_config, path), NULL,
+     "Database file; its parent directory is created when missing."},
+    {"journal_mode", CP_OPT_ENUM, "wal", 0, 0, 0, offsetof(sq_config, journal_mode), journal_modes,
+     "SQLite journal mode; wal lets readers read while coinpipe writes."},
+    {"synchronous", CP_OPT_ENUM, "normal", 0, 0, 0, offsetof(sq_config, synchronous), sync_modes,
+     "SQLite synchronous setting (normal is durable across crashes of coinpipe in WAL mode)."},
+    {"busy_timeout", CP_OPT_DURATION, "5s", 0, 0, 3600000, offsetof(sq_config, busy_timeout), NULL,
+     "How long a write waits for another connection's lock before the batch is retried."},
+    {"decimal_as", CP_OPT_ENUM, "real", 0, 0, 0, offsetof(sq_config, decimal_as), decimal_modes,
+     "Store decimals as REAL (easy to compute with) or as their exact TEXT."},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* a stream's table and the INSERT prepared for the schema last seen on it */
+typedef struct sq_table {
+    char *stream;
+    size_t nfields;
+    cp_field *fields; /* copy of the schema the statement was prepared for */
+    char *names;
+    sqlite3_stmt *ins;
+} sq_table;
+
+typedef struct sq {
+    const sq_config *cfg;
+    sqlite3 *db;
+    bool decimal_text;
+    size_t ntables;
+    sq_table *tables;
+} sq;
+
+/* transient (disk, locks, memory) vs permanent (the data or schema can never fit) */
+static cp_status classify(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+    case SQLITE_ERROR:
+        return CP_REJECT;
+    default:
+        return CP_RETRY;
+    }
+}
+
+static int mkdirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+static int make_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return -1;
+    int rc = mkdirs(dir);
+    free(dir);
+    return rc;
+}
+
+static cp_status exec(cp_ctx *ctx, sq *s, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        cp_log_error(ctx, "sqlite %s: %s (%s)", s->cfg->path, err ? err : sqlite3_errstr(rc), sql);
+        sqlite3_free(err);
+        return classify(rc);
+    }
+    return CP_OK;
+}
+
+static void table_clear(sq_table *t)
+{
+    sqlite3_finalize(t->ins);
+    free(t->fields);
+    free(t->names);
+    t->ins = NULL;
+    t->fields = NULL;
+    t->names = NULL;
+    t->nfields = 0;
+}
+
+static bool schema_same(const sq_table *t, const cp_schema *s)
+{
+    if (!t->ins || t->nfields != s->nfields)
+        return false;
+    for (size_t i = 0; i < s->nfields; i++)
+        if (t->fields[i].type != s->fields[i].type || strcmp(t->fields[i].name, s->fields[i].name))
+            return false;
+    return true;
+}
+
+static bool remember_schema(sq_table *t, const cp_schema *s)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < s->nfields; i++)
+        len += strlen(s->fields[i].name) + 1;
+    t->fields = calloc(s->nfields, sizeof *t->fields);
+    t->names = malloc(len);
+    if (!t->fields || !t->names)
+        return false;
+    char *p = t->names;
+    for (size_t i = 0; i < s->nfields; i++) {
+        size_t n = strlen(s->fields[i].name) + 1;
+        memcpy(p, s->fields[i].name, n);
+        t->fields[i] = s->fields[i];
+        t->fields[i].name = p;
+        p += n;
+    }
+    t->nfields = s->nfields;
+    return true;
+}
+
+/* declared SQLite types a column of type `t` may already have */
+static bool type_fits(cp_type t, const char *declared)
+{
+    switch (t) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP:
+    case CP_T_BOOL:
+        return !strcasecmp(declared, "INTEGER");
+    case CP_T_DOUBLE:
+        return !strcasecmp(declared, "REAL");
+    case CP_T_DECIMAL: /* decimal_as may have changed since the table was made */
+        return !strcasecmp(declared, "REAL") || !strcasecmp(declared, "TEXT") || !strcasecmp(declared, "NUMERIC");
+    case CP_T_STRING:
+        return !strcasecmp(declared, "TEXT");
+    }
+    return false;
+}
+
+/* creates or evolves the table of `schema`, then prepares its INSERT */
+static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema *schema)
+{
+    table_clear(t);
+    sk_buf sql = {0};
+    sk_buf qname = {0};
+    sk_sql_ident(&qname, schema->stream);
+    sk_sql_create_table(&sql, qname.p, schema, "sqlite", s->decimal_text);
+    cp_status st = sql.oom || qname.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
+
+    /* existing columns: add the missing ones, refuse a type conflict */
+    sqlite3_stmt *info = NULL;
+    if (st == CP_OK) {
+        sk_buf_reset(&sql);
+        sk_buf_printf(&sql, "PRAGMA table_info(%s)", qname.p);
+        int rc = sqlite3_prepare_v2(s->db, sql.p, -1, &info, NULL);
+        if (rc != SQLITE_OK) {
+            cp_log_error(ctx, "sqlite %s: %s", s->cfg->path, sqlite3_errmsg(s->db));
+            st = classify(rc);
+        }
+    }
+    bool *have = calloc(schema->nfields, sizeof *have);
+    if (!have)
+        st = CP_ERR_NOMEM;
+    int rc = SQLITE_DONE;
+    while (st == CP_OK && (rc = sqlite3_step(info)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(info, 1);
+        const char *decl = (const char *)sqlite3_column_text(info, 2);
+        for (size_t i = 0; name && i < schema->nfields; i++) {
+            const cp_field *f = &schema->fields[i];
+            if (strcmp(f->name, name))
+                continue;
+            have[i] = true;
+            if (!type_fits(f->type, decl ? decl : "")) {
+                cp_log_error(ctx,
+                             "sqlite %s: table \"%s\" column \"%s\" is %s but the stream now has it as %s; "
+                             "rename or drop the column (or the table) to go on",
+                             s->cfg->path, schema->stream, name, decl ? decl : "untyped",
+                             sk_sql_type(f->type, "sqlite", s->decimal_text));
+                st = CP_REJECT;
+            }
+        }
+    }
+    if (st == CP_OK && rc != SQLITE_DONE) {
+        cp_log_error(ctx, "sqlite %s: %s", s->cfg->path, sqlite3_errmsg(s->db));
+        st = classify(rc);
+    }
+    sqlite3_finalize(info);
+    for (size_t i = 0; st == CP_OK && i < schema->nfields; i++) {
+        if (have[i])
+            continue;
+        const cp_field *f = &schema->fields[i];
+        sk_buf_reset(&sql);
+        sk_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN ", qname.p);
+        sk_sql_ident(&sql, f->name);
+        sk_buf_printf(&sql, " %s", sk_sql_type(f->type, "sqlite", s->decimal_text));
+        st = sql.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
+        if (st == CP_OK)
+            cp_log_info(ctx, "sqlite %s: added column \"%s\" to table \"%s\"%s", s->cfg->path, f->name,
+                        schema->stream, f->flags & CP_FIELD_KEY ? " (not part of the existing primary key)" : "");
+    }
+    free(have);
+
+    if (st == CP_OK) {
+        sk_buf_reset(&sql);
+        sk_buf_printf(&sql, "INSERT INTO %s (", qname.p);
+        sk_sql_columns(&sql, schema, NULL);
+        sk_buf_puts(&sql, ") VALUES (");
+        for (size_t i = 0; i < schema->nfields; i++)
+            sk_buf_puts(&sql, i ? ", ?" : "?");
+        sk_buf_putc(&sql, ')');
+        sk_sql_on_conflict(&sql, schema, sk_latest_wins(schema->stream));
+        rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, &t->ins, NULL);
+        if (rc != SQLITE_OK) {
+            cp_log_error(ctx, "sqlite %s: cannot prepare the insert into \"%s\": %s", s->cfg->path, schema->stream,
+                         sqlite3_errmsg(s->db));
+            st = classify(rc);
+        } else if (!remember_schema(t, schema)) {
+            st = CP_ERR_NOMEM;
+        }
+    }
+    if (st != CP_OK)
+        table_clear(t);
+    sk_buf_free(&sql);
+    sk_buf_free(&qname);
+    return st;
+}
+
+static sq_table *table_for(sq *s, const char *stream)
+{
+    for (size_t i = 0; i < s->ntables; i++)
+        if (!strcmp(s->tables[i].stream, stream))
+            return &s->tables[i];
+    sq_table *n = realloc(s->tables, (s->ntables + 1) * sizeof *n);
+    if (!n)
+        return NULL;
+    s->tables = n;
+    sq_table *t = &n[s->ntables];
+    memset(t, 0, sizeof *t);
+    if (!(t->stream = strdup(stream)))
+        return NULL;
+    s->ntables++;
+    return t;
+}
+
+static int bind_cell(sq *s, cp_ctx *ctx, sqlite3_stmt *st, const cp_batch *b, size_t row, size_t col, cp_type type)
+{
+    int i = (int)col + 1;
+    if (cp_batch_is_null(ctx, b, row, col))
+        return sqlite3_bind_null(st, i);
+    switch (type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP:
+        return sqlite3_bind_int64(st, i, cp_batch_get_int(ctx, b, row, col));
+    case CP_T_BOOL:
+        return sqlite3_bind_int(st, i, cp_batch_get_bool(ctx, b, row, col));
+    case CP_T_DOUBLE:
+        return sqlite3_bind_double(st, i, cp_batch_get_double(ctx, b, row, col));
+    case CP_T_DECIMAL:
+        if (!s->decimal_text)
+            return sqlite3_bind_double(st, i, cp_batch_get_double(ctx, b, row, col));
+        /* fall through */
+    case CP_T_STRING: {
+        size_t n = 0;
+        const char *text = cp_batch_get_text(ctx, b, row, col, &n);
+        return text ? sqlite3_bind_text(st, i, text, (int)n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+    }
+    }
+    return SQLITE_MISMATCH;
+}
+
+static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
+{
+    sq *s = instance;
+    const cp_schema *schema = cp_batch_schema(ctx, batch);
+    size_t rows = cp_batch_rows(ctx, batch);
+    if (!rows)
+        return CP_OK;
+    sq_table *t = table_for(s, schema->stream);
+    if (!t)
+        return CP_ERR_NOMEM;
+
+    cp_status st = exec(ctx, s, "BEGIN IMMEDIATE");
+    if (st != CP_OK)
+        return st == CP_REJECT ? CP_RETRY : st; /* a failed BEGIN is a lock or I/O matter */
+    if (!schema_same(t, schema) && (st = prepare_table(ctx, s, t, schema)) != CP_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return st;
+    }
+    int rc = SQLITE_OK;
+    for (size_t r = 0; r < rows && rc == SQLITE_OK; r++) {
+        for (size_t c = 0; c < schema->nfields && rc == SQLITE_OK; c++)
+            rc = bind_cell(s, ctx, t->ins, batch, r, c, schema->fields[c].type);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(t->ins)) == SQLITE_DONE)
+            rc = SQLITE_OK;
+        if (rc != SQLITE_OK)
+            cp_log_error(ctx, "sqlite %s: insert into \"%s\" (row %zu of %zu): %s", s->cfg->path, schema->stream,
+                         r + 1, rows, sqlite3_errmsg(s->db));
+        sqlite3_reset(t->ins);
+    }
+    sqlite3_clear_bindings(t->ins);
+    if (rc == SQLITE_OK && (st = exec(ctx, s, "COMMIT")) == CP_OK)
+        return CP_OK;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc != SQLITE_OK ? classify(rc) : (st == CP_REJECT ? CP_RETRY : st);
+}
+
+static void sq_destroy(void *instance)
+{
+    sq *s = instance;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->ntables; i++) {
+        table_clear(&s->tables[i]);
+        free(s->tables[i].stream);
+    }
+    free(s->tables);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+static cp_status sq_create(cp_ctx *ctx, const void *config, void **instance)
+{
+    const sq_config *cfg = config;
+    if (!cfg->path || !*cfg->path) {
+        cp_log_error(ctx, "sqlite: path is empty");
+        return CP_ERR_CONFIG;
+    }
+    sq *s = calloc(1, sizeof *s);
+    if (!s)
+        return CP_ERR_NOMEM;
+    s->cfg = cfg;
+    s->decimal_text = cfg->decimal_as && !strcmp(cfg->decimal_as, "text");
+    bool special = !strcmp(cfg->path, ":memory:") || !strncmp(cfg->path, "file:", 5);
+    if (!special && make_parent(cfg->path) != 0) {
+        cp_log_error(ctx, "sqlite: cannot create the directory of %s: %s", cfg->path, strerror(errno));
+        free(s);
+        return CP_ERR_IO;
+    }
+    int rc = sqlite3_open_v2(cfg->path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
+    if (rc != SQLITE_OK) {
+        cp_log_error(ctx, "sqlite: cannot open %s: %s", cfg->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        sq_destroy(s);
+        return CP_ERR_IO;
+    }
+    sqlite3_busy_timeout(s->db, (int)cfg->busy_timeout);
+    sqlite3_extended_result_codes(s->db, 1);
+    char sql[96];
+    snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode ? cfg->journal_mode : "wal");
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        if (mode && cfg->journal_mode && strcasecmp(mode, cfg->journal_mode))
+            cp_log_warn(ctx, "sqlite %s: journal_mode is %s, not %s", cfg->path, mode, cfg->journal_mode);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK) {
+        snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", cfg->synchronous ? cfg->synchronous : "normal");
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        cp_log_error(ctx, "sqlite: cannot set up %s: %s", cfg->path, sqlite3_errmsg(s->db));
+        sq_destroy(s);
+        return CP_ERR_IO;
+    }
+    cp_log_debug(ctx, "sqlite: writing to %s", cfg->path);
+    *instance = s;
+    return CP_OK;
+}
+
+CP_PLUGIN_DEFINE(.name = "sqlite", .kind = CP_SINK, .version = "0.1.0",
+                 .description = "Writes each stream into a table of a SQLite database file",
+                 .options = sq_options, .config_size = sizeof(sq_config), .create = sq_create,
+                 .destroy = sq_destroy, .write = sq_write);
