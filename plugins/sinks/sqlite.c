@@ -49,9 +49,7 @@ static const cp_option sq_options[] = {
 /* a stream's table and the INSERT prepared for the schema last seen on it */
 typedef struct sq_table {
     char *stream;
-    size_t nfields;
-    cp_field *fields; /* copy of the schema the statement was prepared for */
-    char *names;
+    cp_schema *schema; /* copy of the schema the statement was prepared for */
     sqlite3_stmt *ins;
 } sq_table;
 
@@ -126,43 +124,9 @@ static cp_status exec(cp_ctx *ctx, sq *s, const char *sql)
 static void table_clear(sq_table *t)
 {
     sqlite3_finalize(t->ins);
-    free(t->fields);
-    free(t->names);
+    free(t->schema);
     t->ins = NULL;
-    t->fields = NULL;
-    t->names = NULL;
-    t->nfields = 0;
-}
-
-static bool schema_same(const sq_table *t, const cp_schema *s)
-{
-    if (!t->ins || t->nfields != s->nfields)
-        return false;
-    for (size_t i = 0; i < s->nfields; i++)
-        if (t->fields[i].type != s->fields[i].type || strcmp(t->fields[i].name, s->fields[i].name))
-            return false;
-    return true;
-}
-
-static bool remember_schema(sq_table *t, const cp_schema *s)
-{
-    size_t len = 0;
-    for (size_t i = 0; i < s->nfields; i++)
-        len += strlen(s->fields[i].name) + 1;
-    t->fields = calloc(s->nfields, sizeof *t->fields);
-    t->names = malloc(len);
-    if (!t->fields || !t->names)
-        return false;
-    char *p = t->names;
-    for (size_t i = 0; i < s->nfields; i++) {
-        size_t n = strlen(s->fields[i].name) + 1;
-        memcpy(p, s->fields[i].name, n);
-        t->fields[i] = s->fields[i];
-        t->fields[i].name = p;
-        p += n;
-    }
-    t->nfields = s->nfields;
-    return true;
+    t->schema = NULL;
 }
 
 /* declared SQLite types a column of type `t` may already have */
@@ -260,7 +224,7 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
             cp_log_error(ctx, "sqlite %s: cannot prepare the insert into \"%s\": %s", s->cfg->path, schema->stream,
                          sqlite3_errmsg(s->db));
             st = classify(rc);
-        } else if (!remember_schema(t, schema)) {
+        } else if (!(t->schema = sk_schema_copy(schema))) {
             st = CP_ERR_NOMEM;
         }
     }
@@ -328,7 +292,7 @@ static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
     cp_status st = exec(ctx, s, "BEGIN IMMEDIATE");
     if (st != CP_OK)
         return st == CP_REJECT ? CP_RETRY : st; /* a failed BEGIN is a lock or I/O matter */
-    if (!schema_same(t, schema) && (st = prepare_table(ctx, s, t, schema)) != CP_OK) {
+    if (!(t->ins && sk_schema_same(t->schema, schema)) && (st = prepare_table(ctx, s, t, schema)) != CP_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return st;
     }

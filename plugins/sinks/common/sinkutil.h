@@ -96,6 +96,47 @@ static inline void sk_buf_free(sk_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+/* ---- schema copies (sinks keep the schema they prepared statements for) ---------------- */
+
+/** A deep copy of a cp_schema in one allocation; free with free(). NULL when out of memory. */
+static inline cp_schema *sk_schema_copy(const cp_schema *s)
+{
+    size_t len = sizeof(cp_schema) + s->nfields * sizeof(cp_field) + strlen(s->stream) + 1;
+    for (size_t i = 0; i < s->nfields; i++)
+        len += strlen(s->fields[i].name) + 1;
+    cp_schema *c = malloc(len);
+    if (!c)
+        return NULL;
+    cp_field *f = (cp_field *)(c + 1);
+    char *p = (char *)(f + s->nfields);
+    size_t n = strlen(s->stream) + 1;
+    memcpy(p, s->stream, n);
+    c->stream = p;
+    p += n;
+    for (size_t i = 0; i < s->nfields; i++) {
+        n = strlen(s->fields[i].name) + 1;
+        memcpy(p, s->fields[i].name, n);
+        f[i] = s->fields[i];
+        f[i].name = p;
+        p += n;
+    }
+    c->nfields = s->nfields;
+    c->fields = f;
+    return c;
+}
+
+/** True when both schemas have the same columns (names, types, flags) in the same order. */
+static inline bool sk_schema_same(const cp_schema *a, const cp_schema *b)
+{
+    if (!a || !b || a->nfields != b->nfields)
+        return false;
+    for (size_t i = 0; i < a->nfields; i++)
+        if (a->fields[i].type != b->fields[i].type || a->fields[i].flags != b->fields[i].flags ||
+            strcmp(a->fields[i].name, b->fields[i].name))
+            return false;
+    return true;
+}
+
 /* ---- time ------------------------------------------------------------------------------ */
 
 /** UTC calendar date of a day number (days since 1970-01-01), Howard Hinnant's algorithm. */
