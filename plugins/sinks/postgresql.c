@@ -28,11 +28,11 @@ typedef struct pg_config {
 } pg_config;
 
 static const cp_option pg_options[] = {
-    {"conninfo", CP_OPT_STRING, "", CP_OPT_SECRET, 0, 0, offsetof(pg_config, conninfo), NULL,
+    {"conninfo", CP_OPT_STRING, "\"\"", CP_OPT_SECRET, 0, 0, offsetof(pg_config, conninfo), NULL,
      "libpq connection string or URI; empty uses the PG* environment variables and service files."},
-    {"schema", CP_OPT_STRING, "public", 0, 0, 0, offsetof(pg_config, schema), NULL,
+    {"schema", CP_OPT_STRING, "\"public\"", 0, 0, 0, offsetof(pg_config, schema), NULL,
      "Database schema the tables live in (created when missing and create_tables is on)."},
-    {"table_prefix", CP_OPT_STRING, "", 0, 0, 0, offsetof(pg_config, table_prefix), NULL,
+    {"table_prefix", CP_OPT_STRING, "\"\"", 0, 0, 0, offsetof(pg_config, table_prefix), NULL,
      "Prefix of every table name (the stream name follows it)."},
     {"create_tables", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pg_config, create_tables), NULL,
      "Create missing tables and add missing columns; off expects them to exist."},

@@ -33,15 +33,15 @@ static const char *const sync_modes[] = {"off", "normal", "full", "extra", NULL}
 static const char *const decimal_modes[] = {"real", "text", NULL};
 
 static const cp_option sq_options[] = {
-    {"path", CP_OPT_STRING, "data/coinpipe.db", 0, 0, 0, offsetof(sq_config, path), NULL,
+    {"path", CP_OPT_STRING, "\"data/coinpipe.db\"", 0, 0, 0, offsetof(sq_config, path), NULL,
      "Database file; its parent directory is created when missing."},
-    {"journal_mode", CP_OPT_ENUM, "wal", 0, 0, 0, offsetof(sq_config, journal_mode), journal_modes,
+    {"journal_mode", CP_OPT_ENUM, "\"wal\"", 0, 0, 0, offsetof(sq_config, journal_mode), journal_modes,
      "SQLite journal mode; wal lets readers read while coinpipe writes."},
-    {"synchronous", CP_OPT_ENUM, "normal", 0, 0, 0, offsetof(sq_config, synchronous), sync_modes,
+    {"synchronous", CP_OPT_ENUM, "\"normal\"", 0, 0, 0, offsetof(sq_config, synchronous), sync_modes,
      "SQLite synchronous setting (normal is durable across crashes of coinpipe in WAL mode)."},
-    {"busy_timeout", CP_OPT_DURATION, "5s", 0, 0, 3600000, offsetof(sq_config, busy_timeout), NULL,
+    {"busy_timeout", CP_OPT_DURATION, "\"5s\"", 0, 0, 3600000, offsetof(sq_config, busy_timeout), NULL,
      "How long a write waits for another connection's lock before the batch is retried."},
-    {"decimal_as", CP_OPT_ENUM, "real", 0, 0, 0, offsetof(sq_config, decimal_as), decimal_modes,
+    {"decimal_as", CP_OPT_ENUM, "\"real\"", 0, 0, 0, offsetof(sq_config, decimal_as), decimal_modes,
      "Store decimals as REAL (easy to compute with) or as their exact TEXT."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };

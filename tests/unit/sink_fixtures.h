@@ -1,0 +1,78 @@
+/* Batches the sink tests write: ohlcv candles with exact decimals, and small custom schemas.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_SINK_FIXTURES_H
+#define COINPIPE_SINK_FIXTURES_H
+
+#include "testkit.h"
+
+#include <coinpipe/streams.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FX_T0 1795258544123LL /* 2026-11-21T10:55:44.123Z */
+
+/* Appends one 1m BTC-USDT candle opening at `open_time` with close price `close` (exact text). */
+static inline void fx_add_candle(cp_batch *b, int64_t open_time, const char *close)
+{
+    const cp_host *h = tk_host();
+    size_t r = h->batch_add_row(b);
+    assert_int_equal(h->batch_set_string(b, r, CP_OHLCV_EXCHANGE, "binance", 7), CP_OK);
+    h->batch_set_string(b, r, CP_OHLCV_SYMBOL, "BTC-USDT", 8);
+    h->batch_set_string(b, r, CP_OHLCV_NATIVE_SYMBOL, "BTCUSDT", 7);
+    h->batch_set_string(b, r, CP_OHLCV_INTERVAL, "1m", 2);
+    h->batch_set_int(b, r, CP_OHLCV_OPEN_TIME, open_time);
+    h->batch_set_int(b, r, CP_OHLCV_CLOSE_TIME, open_time + 59999);
+    const char *p = "91234.56000000";
+    for (int c = CP_OHLCV_OPEN; c <= CP_OHLCV_LOW; c++)
+        h->batch_set_decimal(b, r, (size_t)c, p, strlen(p));
+    assert_int_equal(h->batch_set_decimal(b, r, CP_OHLCV_CLOSE, close, strlen(close)), CP_OK);
+    h->batch_set_decimal(b, r, CP_OHLCV_VOLUME, "12.345678901234567890123", 24);
+    /* quote_volume stays NULL */
+    h->batch_set_int(b, r, CP_OHLCV_TRADE_COUNT, 1234);
+    h->batch_set_decimal(b, r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, "0.00000001", 10);
+    h->batch_set_decimal(b, r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, "1e-8", 4);
+    h->batch_set_int(b, r, CP_OHLCV_RECEIVED_AT, open_time + 60500);
+}
+
+/* A batch of `n` consecutive candles from `t0`, closes "100.5", "101.5", ... */
+static inline cp_batch *fx_candles(int64_t t0, size_t n)
+{
+    cp_batch *b = tk_batch_new(&cp_ohlcv_schema);
+    for (size_t i = 0; i < n; i++) {
+        char close[32];
+        snprintf(close, sizeof close, "%zu.5", 100 + i);
+        fx_add_candle(b, t0 + (int64_t)i * 60000, close);
+    }
+    return b;
+}
+
+#define FX_NOTE "a, \"quoted\"\nnote"
+
+/* A stream "evo" with key "id" (text) and the first `ncols` of: note text, qty int, px dec. */
+static const cp_field fx_evo_fields[] = {
+    {"id", CP_T_STRING, CP_FIELD_KEY},
+    {"note", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"qty", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"px", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+
+static inline cp_batch *fx_evo(size_t ncols, const char *id)
+{
+    cp_schema s = {"evo", ncols, fx_evo_fields};
+    cp_batch *b = tk_batch_new(&s);
+    const cp_host *h = tk_host();
+    size_t r = h->batch_add_row(b);
+    h->batch_set_string(b, r, 0, id, strlen(id));
+    if (ncols > 1)
+        h->batch_set_string(b, r, 1, FX_NOTE, strlen(FX_NOTE));
+    if (ncols > 2)
+        h->batch_set_int(b, r, 2, 7);
+    if (ncols > 3)
+        h->batch_set_decimal(b, r, 3, "0.123456789012345678901", 23);
+    return b;
+}
+
+#endif

@@ -1,0 +1,165 @@
+/* Tests of the sqlite sink on real database files: rows, keys, upserts, WAL readers, schema evolution.
+ * SPDX-License-Identifier: MIT
+ */
+#include "sink_fixtures.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char g_path[512];
+
+static tk_instance *open_sink(const char *extra, const char *sub)
+{
+    if (sub) /* NULL: the same file as last time */
+        snprintf(g_path, sizeof g_path, "%s/%s/coinpipe.db", tk_tmpdir(), sub);
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "path = \"%s\"; %s", g_path, extra ? extra : "");
+    return tk_create("sqlite", cfg);
+}
+
+static sqlite3 *reader(void)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    return db;
+}
+
+static int64_t scalar_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static char *scalar_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    char *v = strdup(t ? (const char *)t : "(null)");
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void assert_text(sqlite3 *db, const char *sql, const char *want)
+{
+    char *got = scalar_text(db, sql);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_rows_keys_and_upsert(void **state)
+{
+    tk_instance *t = open_sink(NULL, "nested/dirs"); /* parent directories are created */
+    cp_batch *b = fx_candles(FX_T0, 3);
+    assert_int_equal(tk_write(t, b), CP_OK);
+    assert_int_equal(tk_write(t, b), CP_OK); /* re-delivery: no duplicates */
+    sqlite3 *db = reader();
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
+    assert_text(db, "PRAGMA journal_mode", "wal");
+    assert_text(db, "SELECT group_concat(name) FROM pragma_table_info('ohlcv') WHERE pk > 0 ORDER BY pk",
+                "exchange,symbol,interval,open_time");
+    assert_int_equal(scalar_int(db, "SELECT open_time FROM ohlcv ORDER BY open_time LIMIT 1"), FX_T0);
+    assert_int_equal(scalar_int(db, "SELECT quote_volume IS NULL FROM ohlcv LIMIT 1"), 1);
+    assert_int_equal(scalar_int(db, "SELECT typeof(close) = 'real' FROM ohlcv LIMIT 1"), 1);
+
+    /* the still-open candle comes again with a new close: the latest wins for ohlcv */
+    cp_batch *moved = tk_batch_new(&cp_ohlcv_schema);
+    fx_add_candle(moved, FX_T0 + 2 * 60000, "99999.25");
+    assert_int_equal(tk_write(t, moved), CP_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
+    assert_text(db, "SELECT close FROM ohlcv ORDER BY open_time DESC LIMIT 1", "99999.25");
+    sqlite3_close(db);
+    tk_batch_free(moved);
+    tk_batch_free(b);
+    tk_destroy(t);
+}
+
+static void test_decimal_as_text_is_exact(void **state)
+{
+    tk_instance *t = open_sink("decimal_as = \"text\";", "text");
+    cp_batch *b = fx_candles(FX_T0, 1);
+    assert_int_equal(tk_write(t, b), CP_OK);
+    sqlite3 *db = reader();
+    assert_text(db, "SELECT volume FROM ohlcv", "12.345678901234567890123");
+    assert_text(db, "SELECT taker_buy_quote_volume FROM ohlcv", "1e-8");
+    assert_text(db, "SELECT typeof(volume) FROM ohlcv", "text");
+    sqlite3_close(db);
+    tk_batch_free(b);
+    tk_destroy(t);
+}
+
+static void test_reader_reads_while_writing(void **state)
+{
+    tk_instance *t = open_sink(NULL, "wal");
+    cp_batch *b1 = fx_candles(FX_T0, 2), *b2 = fx_candles(FX_T0 + 3600000, 5);
+    assert_int_equal(tk_write(t, b1), CP_OK);
+    sqlite3 *db = reader();
+    /* an open read transaction (a dashboard's long query) does not block the writer */
+    assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 2);
+    assert_int_equal(tk_write(t, b2), CP_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 2); /* its snapshot */
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 7);
+
+    /* another writer holding the lock past busy_timeout: the batch is retried, not lost */
+    tk_destroy(t);
+    t = open_sink("busy_timeout = \"100ms\";", NULL);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    cp_batch *b3 = fx_candles(FX_T0 + 7200000, 1);
+    assert_int_equal(tk_write(t, b3), CP_RETRY);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(tk_write(t, b3), CP_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 8);
+    sqlite3_close(db);
+    tk_batch_free(b1);
+    tk_batch_free(b2);
+    tk_batch_free(b3);
+    tk_destroy(t);
+}
+
+static void test_schema_evolution_and_conflict(void **state)
+{
+    tk_instance *t = open_sink(NULL, "evo");
+    cp_batch *b2 = fx_evo(2, "a"), *b4 = fx_evo(4, "b");
+    assert_int_equal(tk_write(t, b2), CP_OK);
+    assert_int_equal(tk_write(t, b4), CP_OK); /* qty and px are added */
+    assert_int_equal(tk_write(t, b2), CP_OK); /* an older batch still fits */
+    sqlite3 *db = reader();
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM evo"), 2);
+    assert_int_equal(scalar_int(db, "SELECT qty FROM evo WHERE id = 'b'"), 7);
+    assert_text(db, "SELECT note FROM evo WHERE id = 'a'", FX_NOTE);
+    sqlite3_close(db);
+
+    /* "note" turning into an integer is a permanent conflict, named clearly */
+    static const cp_field bad_fields[] = {{"id", CP_T_STRING, CP_FIELD_KEY}, {"note", CP_T_INT64, 0}};
+    cp_schema bad = {"evo", 2, bad_fields};
+    cp_batch *b = tk_batch_new(&bad);
+    size_t r = tk_host()->batch_add_row(b);
+    tk_host()->batch_set_string(b, r, 0, "c", 1);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, b), CP_REJECT);
+    tk_assert_log_contains("column \\\"note\\\" is TEXT");
+    tk_batch_free(b);
+    tk_batch_free(b2);
+    tk_batch_free(b4);
+    tk_destroy(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rows_keys_and_upsert),
+        cmocka_unit_test(test_decimal_as_text_is_exact),
+        cmocka_unit_test(test_reader_reads_while_writing),
+        cmocka_unit_test(test_schema_evolution_and_conflict),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
