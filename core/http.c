@@ -1,0 +1,771 @@
+/* HTTP service: concurrent libcurl-multi requests with per-host limits, retries, backoff and 418 bans.
+ * SPDX-License-Identifier: MIT
+ *
+ * Every source reaches the network through core_http_perform() (cp_http_perform in the SDK):
+ *  - one curl multi handle per call, so several pipelines may call it at once; the per-host
+ *    state (concurrency, weight budget, pauses, bans) is shared under one mutex;
+ *  - per-host weight budget: a sliding window of the weights sent in the last minute (never
+ *    more than `weight_per_minute` in any window, which also bounds Binance's calendar-minute
+ *    count), tightened by the server's own count when the host reports one in a header such
+ *    as X-MBX-USED-WEIGHT-1m;
+ *  - retries of timeouts, connection errors, 5xx and 429 with exponential backoff and full
+ *    jitter, never sooner than the server's Retry-After (seconds or an HTTP date); a 429 also
+ *    pauses the whole host for that long;
+ *  - 418 (IP ban): every request to the host fails fast with CP_ERR_BANNED until the ban's
+ *    Retry-After has passed; logged once at error level;
+ *  - the final failure is logged with host, path, status and the server's error message.
+ * Environment (tests): COINPIPE_HTTP_BACKOFF_MS (base backoff, default 500),
+ * COINPIPE_HTTP_RATE_WINDOW_MS (length of the weight window, default 60000).
+ */
+#include "core.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DEFAULT_TIMEOUT_MS 10000L
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define DEFAULT_ATTEMPTS 4
+#define DEFAULT_CONCURRENCY 4
+#define DEFAULT_BAN_MS 120000
+#define MAX_BACKOFF_MS 30000
+#define MAX_BODY (64u << 20)
+#define POLL_SLICE_MS 50
+
+struct sent {
+    int64_t at; /* mono ms */
+    unsigned weight;
+};
+
+struct host {
+    char *name;
+    int max_concurrent;
+    int in_flight;
+    double budget;            /* weight per window; 0 = unlimited */
+    char *used_header;
+    struct sent *log;         /* requests sent within the window, oldest first */
+    size_t nlog, caplog;
+    double server_used;       /* the server's count from its header ... */
+    int64_t server_at;        /* ... reported at this mono time (0 = none) */
+    double sent_since_report; /* weight we sent after that report */
+    int64_t pause_until;      /* mono: 429 Retry-After */
+    int64_t ban_until;        /* mono: 418 */
+    int64_t ban_until_wall;
+    bool ban_logged;
+    struct host *next;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct host *g_hosts;
+static atomic_bool *g_stop;
+static int64_t g_backoff_ms = 500;
+static int64_t g_window_ms = 60000;
+static bool g_inited;
+
+static int64_t env_ms(const char *name, int64_t def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    return (*end || x < 0) ? def : (int64_t)x;
+}
+
+int core_http_init(void)
+{
+    pthread_mutex_lock(&g_lock);
+    if (!g_inited) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            pthread_mutex_unlock(&g_lock);
+            LOG_ERROR("http: curl_global_init failed");
+            return -1;
+        }
+        g_inited = true;
+    }
+    g_backoff_ms = env_ms("COINPIPE_HTTP_BACKOFF_MS", 500);
+    g_window_ms = env_ms("COINPIPE_HTTP_RATE_WINDOW_MS", 60000);
+    if (g_window_ms < 100)
+        g_window_ms = 100;
+    pthread_mutex_unlock(&g_lock);
+    return 0;
+}
+
+void core_http_shutdown(void)
+{
+    pthread_mutex_lock(&g_lock);
+    while (g_hosts) {
+        struct host *h = g_hosts;
+        g_hosts = h->next;
+        free(h->name);
+        free(h->used_header);
+        free(h->log);
+        free(h);
+    }
+    if (g_inited)
+        curl_global_cleanup();
+    g_inited = false;
+    pthread_mutex_unlock(&g_lock);
+}
+
+void core_http_set_stop(atomic_bool *stop) { g_stop = stop; }
+
+static bool stopping(void) { return g_stop && atomic_load(g_stop); }
+
+/* under g_lock */
+static struct host *host_get(const char *name)
+{
+    for (struct host *h = g_hosts; h; h = h->next)
+        if (strcasecmp(h->name, name) == 0)
+            return h;
+    struct host *h = calloc(1, sizeof *h);
+    if (!h || !(h->name = core_util_strdup(name))) {
+        free(h);
+        return NULL;
+    }
+    h->max_concurrent = DEFAULT_CONCURRENCY;
+    h->next = g_hosts;
+    g_hosts = h;
+    return h;
+}
+
+cp_status core_http_limits(const char *hostname, const cp_http_limits *limits)
+{
+    if (!hostname || !*hostname || !limits || limits->size < offsetof(cp_http_limits, used_weight_header))
+        return CP_ERR_INVALID;
+    pthread_mutex_lock(&g_lock);
+    bool fresh = true;
+    for (struct host *x = g_hosts; x; x = x->next)
+        if (strcasecmp(x->name, hostname) == 0)
+            fresh = false;
+    struct host *h = host_get(hostname);
+    if (!h) {
+        pthread_mutex_unlock(&g_lock);
+        return CP_ERR_NOMEM;
+    }
+    if (limits->max_concurrent > 0 && (fresh || limits->max_concurrent < h->max_concurrent))
+        h->max_concurrent = limits->max_concurrent;
+    if (limits->weight_per_minute > 0 && (h->budget <= 0 || limits->weight_per_minute < h->budget))
+        h->budget = limits->weight_per_minute;
+    if (limits->size >= sizeof(cp_http_limits) && limits->used_weight_header && !h->used_header)
+        h->used_header = core_util_strdup(limits->used_weight_header);
+    pthread_mutex_unlock(&g_lock);
+    return CP_OK;
+}
+
+/* ---- weight budget (under g_lock) ---------------------------------------------------- */
+
+static double window_used(struct host *h, int64_t now)
+{
+    size_t drop = 0;
+    while (drop < h->nlog && h->log[drop].at <= now - g_window_ms)
+        drop++;
+    if (drop) {
+        memmove(h->log, h->log + drop, (h->nlog - drop) * sizeof *h->log);
+        h->nlog -= drop;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < h->nlog; i++)
+        sum += h->log[i].weight;
+    return sum;
+}
+
+/* Can `w` be sent now? If not, *wake gets the mono time worth looking again. */
+static bool budget_admits(struct host *h, unsigned w, int64_t now, int64_t *wake)
+{
+    if (h->budget <= 0)
+        return true;
+    double need = w > h->budget ? h->budget : w; /* a request heavier than the budget still goes alone */
+    double used = window_used(h, now);
+    if (used + need > h->budget) {
+        /* wait until enough old entries leave the window */
+        double freed = used;
+        int64_t t = now + g_window_ms;
+        for (size_t i = 0; i < h->nlog; i++) {
+            freed -= h->log[i].weight;
+            if (freed + need <= h->budget) {
+                t = h->log[i].at + g_window_ms + 1;
+                break;
+            }
+        }
+        if (t < *wake)
+            *wake = t;
+        return false;
+    }
+    if (h->server_at && now - h->server_at < g_window_ms) {
+        if (h->server_used + h->sent_since_report + need > h->budget) {
+            int64_t t = h->server_at + g_window_ms + 1;
+            if (t < *wake)
+                *wake = t;
+            return false;
+        }
+    }
+    return true;
+}
+
+static void budget_record(struct host *h, unsigned w, int64_t now)
+{
+    if (h->budget <= 0)
+        return;
+    if (h->nlog == h->caplog) {
+        size_t cap = h->caplog ? h->caplog * 2 : 64;
+        struct sent *p = realloc(h->log, cap * sizeof *p);
+        if (!p)
+            return; /* out of memory: the budget becomes approximate, never a crash */
+        h->log = p;
+        h->caplog = cap;
+    }
+    h->log[h->nlog++] = (struct sent){now, w};
+    if (h->server_at)
+        h->sent_since_report += w;
+}
+
+/* ---- responses ------------------------------------------------------------------------ */
+
+const char *core_http_header(const cp_http_response *r, const char *name, size_t *len)
+{
+    if (!r || !r->headers || !name)
+        return NULL;
+    size_t nl = strlen(name);
+    const char *p = r->headers;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            eol = p + strlen(p);
+        if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *e = eol;
+            while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+                e--;
+            if (len)
+                *len = (size_t)(e - v);
+            return v;
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    return NULL;
+}
+
+void core_http_response_clear(cp_http_response *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+/* Retry-After as ms from now: delta seconds or an HTTP date; -1 when absent or unreadable. */
+static int64_t retry_after_ms(const cp_http_response *r)
+{
+    size_t len;
+    const char *v = core_http_header(r, "Retry-After", &len);
+    if (!v || !len || len > 63)
+        return -1;
+    char buf[64];
+    memcpy(buf, v, len);
+    buf[len] = 0;
+    char *end;
+    long long s = strtoll(buf, &end, 10);
+    if (end != buf && *end == 0)
+        return s < 0 ? 0 : s * 1000;
+    time_t t = curl_getdate(buf, NULL);
+    if (t == (time_t)-1)
+        return -1;
+    int64_t d = (int64_t)t * 1000 - core_util_now_ms();
+    return d < 0 ? 0 : d;
+}
+
+/* The server's error message: Binance {"code","msg"}, Coinbase {"message"}, CoinGecko
+ * {"error"} or {"status":{"error_message"}}; else the body's first line, shortened. */
+static void error_message(const char *body, size_t len, char *out, size_t outlen)
+{
+    out[0] = 0;
+    if (!body || !len)
+        return;
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)(len > INT_MAX ? INT_MAX : len)) : NULL;
+    if (tok)
+        json_tokener_free(tok);
+    if (o && json_object_is_type(o, json_type_object)) {
+        json_object *m = NULL, *c = NULL, *st = NULL;
+        if (json_object_object_get_ex(o, "msg", &m) || json_object_object_get_ex(o, "message", &m) ||
+            json_object_object_get_ex(o, "error_message", &m) || json_object_object_get_ex(o, "error", &m) ||
+            (json_object_object_get_ex(o, "status", &st) && json_object_is_type(st, json_type_object) &&
+             json_object_object_get_ex(st, "error_message", &m))) {
+            const char *s = json_object_is_type(m, json_type_string) ? json_object_get_string(m)
+                                                                     : json_object_to_json_string(m);
+            if (json_object_object_get_ex(o, "code", &c))
+                snprintf(out, outlen, "%s (code %s)", s, json_object_get_string(c));
+            else
+                snprintf(out, outlen, "%s", s);
+            json_object_put(o);
+            return;
+        }
+    }
+    if (o)
+        json_object_put(o);
+    /* not JSON (an HTML error page, a proxy's text): the first readable 120 bytes on one line */
+    size_t j = 0;
+    bool space = false;
+    for (size_t i = 0; i < len && j + 1 < outlen && j < 120; i++) {
+        unsigned char ch = (unsigned char)body[i];
+        if (ch < 0x20 || ch == 0x7f) {
+            if (!space && j)
+                out[j++] = ' ';
+            space = true;
+            continue;
+        }
+        space = false;
+        out[j++] = (char)ch;
+    }
+    out[j] = 0;
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+struct job {
+    const cp_http_request *rq;
+    cp_http_response *rs;
+    struct host *h;
+    char hostname[256];
+    char path[512];
+    CURL *easy;
+    struct curl_slist *hl;
+    core_buf body, hdrs;
+    bool too_big;
+    bool active, done;
+    int attempts, max_attempts;
+    int64_t next_at; /* mono */
+    unsigned weight;
+    char cerr[CURL_ERROR_SIZE];
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *user)
+{
+    struct job *j = user;
+    size_t len = sz * n;
+    if (j->body.len + len > MAX_BODY) {
+        j->too_big = true;
+        return 0;
+    }
+    core_buf_put(&j->body, p, len);
+    return j->body.oom ? 0 : len;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *user)
+{
+    struct job *j = user;
+    size_t len = sz * n;
+    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
+        j->hdrs.len = 0; /* a new response (after 100-continue or a redirect): keep only the last */
+    core_buf_put(&j->hdrs, p, len);
+    return j->hdrs.oom ? 0 : len;
+}
+
+static void split_url(struct job *j)
+{
+    snprintf(j->hostname, sizeof j->hostname, "?");
+    snprintf(j->path, sizeof j->path, "?");
+    CURLU *u = curl_url();
+    if (!u)
+        return;
+    if (curl_url_set(u, CURLUPART_URL, j->rq->url, 0) == CURLUE_OK) {
+        char *s = NULL;
+        if (curl_url_get(u, CURLUPART_HOST, &s, 0) == CURLUE_OK && s) {
+            snprintf(j->hostname, sizeof j->hostname, "%s", s);
+            curl_free(s);
+        }
+        s = NULL;
+        if (curl_url_get(u, CURLUPART_PATH, &s, 0) == CURLUE_OK && s) {
+            snprintf(j->path, sizeof j->path, "%s", s);
+            curl_free(s);
+        }
+    }
+    curl_url_cleanup(u);
+}
+
+static void finish(struct job *j, cp_status st, long code)
+{
+    j->done = true;
+    j->rs->status = st;
+    j->rs->code = code;
+    j->rs->attempts = j->attempts;
+    j->rs->received_at = core_util_now_ms();
+}
+
+static void job_reset_buffers(struct job *j)
+{
+    core_buf_free(&j->body);
+    core_buf_free(&j->hdrs);
+    j->too_big = false;
+}
+
+static bool start(struct job *j, CURLM *multi)
+{
+    const cp_http_request *rq = j->rq;
+    job_reset_buffers(j);
+    j->cerr[0] = 0;
+    CURL *e = curl_easy_init();
+    if (!e)
+        return false;
+    long timeout = rq->timeout_ms > 0 ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
+    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "coinpipe/" COINPIPE_VERSION);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < DEFAULT_CONNECT_TIMEOUT_MS ? timeout
+                                                                                       : DEFAULT_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->cerr);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    if (rq->method && strcmp(rq->method, "GET") != 0) {
+        if (strcmp(rq->method, "HEAD") == 0)
+            curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        else
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
+    }
+    if (rq->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)rq->body);
+    }
+    if (!j->hl && rq->headers) {
+        for (size_t i = 0; rq->headers[i]; i++) {
+            struct curl_slist *n = curl_slist_append(j->hl, rq->headers[i]);
+            if (!n) {
+                curl_easy_cleanup(e);
+                return false;
+            }
+            j->hl = n;
+        }
+    }
+    if (j->hl)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hl);
+    if (rq->aws_sigv4) {
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, rq->aws_sigv4);
+        if (rq->userpwd)
+            curl_easy_setopt(e, CURLOPT_USERPWD, rq->userpwd);
+    }
+    if (curl_multi_add_handle(multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        return false;
+    }
+    j->easy = e;
+    j->active = true;
+    j->attempts++;
+    return true;
+}
+
+static bool retryable_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int64_t backoff_ms(int attempt)
+{
+    int64_t cap = g_backoff_ms;
+    for (int i = 1; i < attempt && cap < MAX_BACKOFF_MS; i++)
+        cap *= 2;
+    if (cap > MAX_BACKOFF_MS)
+        cap = MAX_BACKOFF_MS;
+    return (int64_t)(core_util_random() * (double)(cap + 1)); /* full jitter */
+}
+
+static void log_final(const core_log_tag *tag, struct job *j)
+{
+    cp_http_response *r = j->rs;
+    if (r->code)
+        core_log_tagged(tag, CP_LOG_ERROR, "http: GET %s%s failed: HTTP %ld after %d attempt%s: %s", j->hostname,
+                        j->path, r->code, j->attempts, j->attempts == 1 ? "" : "s", r->error);
+    else
+        core_log_tagged(tag, CP_LOG_ERROR, "http: GET %s%s failed after %d attempt%s: %s", j->hostname, j->path,
+                        j->attempts, j->attempts == 1 ? "" : "s", r->error);
+}
+
+/* Takes the body and headers of the finished attempt into the response. */
+static void take_buffers(struct job *j)
+{
+    free(j->rs->body);
+    free(j->rs->headers);
+    j->rs->body = j->body.p ? j->body.p : calloc(1, 1);
+    j->rs->body_len = j->body.len;
+    j->rs->headers = j->hdrs.p ? j->hdrs.p : calloc(1, 1);
+    memset(&j->body, 0, sizeof j->body);
+    memset(&j->hdrs, 0, sizeof j->hdrs);
+}
+
+/* An attempt completed: decide done or retry. Called without g_lock. */
+static void completed(const core_log_tag *tag, struct job *j, CURLcode rc, int64_t now)
+{
+    long code = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+    take_buffers(j);
+    cp_http_response *r = j->rs;
+    r->error[0] = 0;
+    int64_t ra = rc == CURLE_OK ? retry_after_ms(r) : -1;
+
+    pthread_mutex_lock(&g_lock);
+    struct host *h = j->h;
+    h->in_flight--;
+    if (rc == CURLE_OK && h->used_header) {
+        size_t len;
+        const char *v = core_http_header(r, h->used_header, &len);
+        if (v && len && len < 32) {
+            char buf[32];
+            memcpy(buf, v, len);
+            buf[len] = 0;
+            char *end;
+            double used = strtod(buf, &end);
+            if (end != buf) {
+                h->server_used = used;
+                h->server_at = now;
+                h->sent_since_report = 0;
+            }
+        }
+    }
+    bool banned_now = false;
+    if (code == 418) {
+        int64_t d = ra >= 0 ? ra : DEFAULT_BAN_MS;
+        if (now + d > h->ban_until) {
+            banned_now = !h->ban_logged || h->ban_until <= now;
+            h->ban_until = now + d;
+            h->ban_until_wall = core_util_now_ms() + d;
+            h->ban_logged = true;
+        }
+    }
+    if (code == 429 && ra > 0 && now + ra > h->pause_until)
+        h->pause_until = now + ra;
+    int64_t ban_wall = h->ban_until_wall;
+    pthread_mutex_unlock(&g_lock);
+
+    char msg[200];
+    if (rc != CURLE_OK) {
+        snprintf(r->error, sizeof r->error, "%s", j->too_big ? "response body larger than 64 MiB"
+                                                  : j->cerr[0] ? j->cerr
+                                                               : curl_easy_strerror(rc));
+    } else if (code >= 400) {
+        error_message(r->body, r->body_len, msg, sizeof msg);
+        snprintf(r->error, sizeof r->error, "%s", msg[0] ? msg : "(empty body)");
+    }
+
+    if (code == 418) {
+        if (banned_now) {
+            char iso[40];
+            core_util_iso8601(ban_wall, iso, sizeof iso);
+            core_log_tagged(tag, CP_LOG_ERROR,
+                            "http: %s has banned this IP (HTTP 418): no requests to it until %s (%s)", j->hostname,
+                            iso, r->error);
+        }
+        finish(j, CP_ERR_BANNED, code);
+        return;
+    }
+    bool retry = rc != CURLE_OK ? retryable_curl(rc) && !j->too_big : (code == 429 || code >= 500);
+    if (retry && j->attempts < j->max_attempts && !stopping()) {
+        int64_t d = backoff_ms(j->attempts);
+        if (ra > d)
+            d = ra;
+        char what[280];
+        if (code)
+            snprintf(what, sizeof what, "HTTP %ld %s", code, r->error);
+        else
+            snprintf(what, sizeof what, "%s", r->error);
+        core_log_tagged(tag, CP_LOG_WARN, "http: GET %s%s: %s; retry %d/%d in %lld ms", j->hostname, j->path, what,
+                        j->attempts + 1, j->max_attempts, (long long)d);
+        j->next_at = now + d;
+        return;
+    }
+    if (rc != CURLE_OK) {
+        finish(j, rc == CURLE_OPERATION_TIMEDOUT ? CP_ERR_TIMEOUT : CP_ERR_HTTP, 0);
+        log_final(tag, j);
+        return;
+    }
+    finish(j, CP_OK, code);
+    if (code >= 400)
+        log_final(tag, j);
+}
+
+static void fail_now(const core_log_tag *tag, struct job *j, cp_status st, const char *why)
+{
+    snprintf(j->rs->error, sizeof j->rs->error, "%s", why);
+    finish(j, st, 0);
+    if (st != CP_ERR_STOPPED && st != CP_ERR_BANNED)
+        log_final(tag, j);
+}
+
+cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
+                            size_t n)
+{
+    if (n == 0)
+        return CP_OK;
+    if (!reqs || !resps)
+        return CP_ERR_INVALID;
+    struct job *jobs = calloc(n, sizeof *jobs);
+    CURLM *multi = curl_multi_init();
+    if (!jobs || !multi) {
+        free(jobs);
+        if (multi)
+            curl_multi_cleanup(multi);
+        return CP_ERR_NOMEM;
+    }
+    size_t left = n;
+    int64_t now = core_util_mono_ms();
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = &jobs[i];
+        j->rq = &reqs[i];
+        j->rs = &resps[i];
+        memset(j->rs, 0, sizeof *j->rs);
+        j->max_attempts = reqs[i].max_attempts > 0 ? reqs[i].max_attempts : DEFAULT_ATTEMPTS;
+        j->weight = reqs[i].weight ? reqs[i].weight : 1;
+        j->next_at = now;
+        if (!reqs[i].url) {
+            fail_now(tag, j, CP_ERR_INVALID, "no URL");
+            left--;
+            continue;
+        }
+        split_url(j);
+        pthread_mutex_lock(&g_lock);
+        j->h = host_get(j->hostname);
+        pthread_mutex_unlock(&g_lock);
+        if (!j->h) {
+            fail_now(tag, j, CP_ERR_NOMEM, "out of memory");
+            left--;
+        }
+    }
+
+    while (left > 0) {
+        now = core_util_mono_ms();
+        if (stopping()) {
+            for (size_t i = 0; i < n; i++) {
+                struct job *j = &jobs[i];
+                if (j->done)
+                    continue;
+                if (j->active) {
+                    curl_multi_remove_handle(multi, j->easy);
+                    curl_easy_cleanup(j->easy);
+                    j->easy = NULL;
+                    j->active = false;
+                    pthread_mutex_lock(&g_lock);
+                    j->h->in_flight--;
+                    pthread_mutex_unlock(&g_lock);
+                }
+                fail_now(tag, j, CP_ERR_STOPPED, "shutting down");
+                left--;
+            }
+            break;
+        }
+        int64_t wake = now + 1000;
+        for (size_t i = 0; i < n; i++) {
+            struct job *j = &jobs[i];
+            if (j->done || j->active)
+                continue;
+            if (j->next_at > now) {
+                if (j->next_at < wake)
+                    wake = j->next_at;
+                continue;
+            }
+            pthread_mutex_lock(&g_lock);
+            struct host *h = j->h;
+            bool go = false, banned = false;
+            int64_t ban_wall = h->ban_until_wall;
+            if (h->ban_until > now)
+                banned = true;
+            else if (h->pause_until > now) {
+                if (h->pause_until < wake)
+                    wake = h->pause_until;
+            } else if (h->in_flight < h->max_concurrent && budget_admits(h, j->weight, now, &wake)) {
+                budget_record(h, j->weight, now);
+                h->in_flight++;
+                go = true;
+            } else if (now + POLL_SLICE_MS < wake) {
+                wake = now + POLL_SLICE_MS;
+            }
+            pthread_mutex_unlock(&g_lock);
+            if (banned) {
+                char iso[40], why[120];
+                core_util_iso8601(ban_wall, iso, sizeof iso);
+                snprintf(why, sizeof why, "host banned us (HTTP 418) until %s", iso);
+                fail_now(tag, j, CP_ERR_BANNED, why);
+                core_log_tagged(tag, CP_LOG_DEBUG, "http: GET %s%s not sent: %s", j->hostname, j->path, why);
+                left--;
+            } else if (go && !start(j, multi)) {
+                pthread_mutex_lock(&g_lock);
+                j->h->in_flight--;
+                pthread_mutex_unlock(&g_lock);
+                fail_now(tag, j, CP_ERR_NOMEM, "cannot create a curl handle");
+                left--;
+            }
+        }
+        if (left == 0)
+            break;
+
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        CURLMsg *m;
+        int q;
+        while ((m = curl_multi_info_read(multi, &q))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            struct job *j = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+            CURLcode rc = m->data.result;
+            completed(tag, j, rc, core_util_mono_ms());
+            curl_multi_remove_handle(multi, j->easy);
+            curl_easy_cleanup(j->easy);
+            j->easy = NULL;
+            j->active = false;
+            if (j->done)
+                left--;
+        }
+        if (left == 0)
+            break;
+        now = core_util_mono_ms();
+        int64_t t = wake - now;
+        if (t > POLL_SLICE_MS * 2)
+            t = POLL_SLICE_MS * 2; /* look at the stop flag and other threads' releases often */
+        if (t < 0)
+            t = 0;
+        if (running > 0 || t > 0)
+            curl_multi_poll(multi, NULL, 0, (int)t, NULL);
+    }
+
+    cp_status ret = CP_OK;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = &jobs[i];
+        curl_slist_free_all(j->hl);
+        job_reset_buffers(j);
+        if (ret == CP_OK && j->rs->status != CP_OK)
+            ret = j->rs->status;
+    }
+    curl_multi_cleanup(multi);
+    free(jobs);
+    return ret;
+}

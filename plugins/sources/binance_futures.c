@@ -1,0 +1,45 @@
+/* binance-futures source: Binance USD-M perpetual and delivery futures over the REST API.
+ * SPDX-License-Identifier: MIT
+ *
+ * Collects (streams option):
+ *   ticker         GET /fapi/v1/ticker/24hr   (per symbol, or all in one request above 20 symbols)
+ *   book_top       GET /fapi/v1/depth          (best bid/ask at transaction time T)
+ *   book_level     GET /fapi/v1/depth          (top `depth` levels per side)
+ *   trade          GET /fapi/v1/trades
+ *   ohlcv          GET /fapi/v1/klines         (closed candles, incremental from a checkpoint)
+ *   funding        GET /fapi/v1/premiumIndex   (mark, index, settle price, funding rate, next funding)
+ *   open_interest  GET /fapi/v1/openInterest
+ * Backfill: ohlcv from /fapi/v1/klines (1000 per request) and funding history from
+ * /fapi/v1/fundingRate. Symbols are validated against /fapi/v1/exchangeInfo and normalized
+ * BTCUSDT → BTC-USDT-PERP (delivery contracts: BTC-USDT-240628). Budget 2400 weight/min.
+ */
+#include "common/binance.h"
+
+#include <stdlib.h>
+
+static const char *const fut_streams[] = {"ticker", "book_top", "book_level", "trade", "ohlcv", "funding",
+                                          "open_interest", NULL};
+
+static const cp_option fut_options[] = {
+    BN_COMMON_OPTIONS("\"https://fapi.binance.com\"", "2400", "[\"ticker\", \"funding\", \"open_interest\"]"),
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const bn_api fut_api = {"binance-futures", "/fapi/v1", true};
+
+static cp_status fut_create(cp_ctx *ctx, const void *config, void **instance)
+{
+    return bn_create(ctx, config, &fut_api, fut_streams, (bn **)instance);
+}
+
+static void fut_destroy(void *instance) { bn_destroy(instance); }
+static cp_status fut_collect(void *instance, cp_ctx *ctx) { return bn_collect(instance, ctx); }
+static cp_status fut_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
+{
+    return bn_backfill(instance, ctx, from_ms, to_ms);
+}
+
+CP_PLUGIN_DEFINE(.name = "binance-futures", .kind = CP_SOURCE, .version = "0.1.0",
+                 .description = "Binance USD-M futures: ticker, book, trade, ohlcv, funding, open_interest (/fapi/v1)",
+                 .options = fut_options, .config_size = sizeof(bn_cfg), .create = fut_create,
+                 .destroy = fut_destroy, .collect = fut_collect, .backfill = fut_backfill);

@@ -1,0 +1,1040 @@
+/* Binance REST client shared by the binance-spot and binance-futures sources.
+ * SPDX-License-Identifier: MIT
+ *
+ * Endpoints (P = /api/v3 on spot, /fapi/v1 on USD-M futures):
+ *   P/exchangeInfo          symbol validation, base/quote assets for normalization
+ *   P/ticker/24hr           ticker (spot: up to 100 symbols per request via symbols=[...])
+ *   P/depth                 book_top, book_level
+ *   P/trades                trade
+ *   P/klines                ohlcv (incremental from a checkpoint; backfill 1000 per page)
+ *   /fapi/v1/premiumIndex   funding (futures)
+ *   /fapi/v1/openInterest   open_interest (futures)
+ *   /fapi/v1/fundingRate    funding history (futures backfill)
+ */
+#include "binance.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_TICKER, ST_BOOK_TOP, ST_BOOK_LEVEL, ST_TRADE, ST_OHLCV, ST_FUNDING, ST_OI, ST_COUNT };
+static const char *const stream_names[ST_COUNT] = {"ticker", "book_top", "book_level", "trade",
+                                                   "ohlcv",  "funding",  "open_interest"};
+static const cp_schema *const stream_schemas[ST_COUNT] = {
+    &cp_ticker_schema, &cp_book_top_schema, &cp_book_level_schema, &cp_trade_schema,
+    &cp_ohlcv_schema,  &cp_funding_schema,  &cp_open_interest_schema};
+
+struct bn {
+    const bn_cfg *cfg;
+    const bn_api *api;
+    bool want[ST_COUNT];
+    int64_t interval_ms;
+    size_t n;
+    bn_sym *sym;
+    bool resolved;
+    char host[256];
+};
+
+/* ---- parsers ------------------------------------------------------------------------------ */
+
+static void row_common(su_row *r, const bn_api *api, const bn_sym *s, size_t c_exchange, size_t c_symbol,
+                       size_t c_native)
+{
+    su_cstr(r, c_exchange, api->exchange);
+    su_cstr(r, c_symbol, s->norm);
+    if (c_native != SIZE_MAX)
+        su_cstr(r, c_native, s->native);
+}
+
+static cp_status bad_row(cp_ctx *ctx, const char *endpoint, const su_row *r, cp_batch *b, size_t keep)
+{
+    cp_log_error(ctx, "%s: unexpected payload (field %s); no rows kept from this response", endpoint,
+                 r->bad ? r->bad : "?");
+    su_truncate(ctx, b, keep);
+    return CP_ERR_PARSE;
+}
+
+static const bn_sym *find_sym(const bn_sym *syms, size_t n, const char *native)
+{
+    for (size_t i = 0; native && i < n; i++)
+        if (strcmp(syms[i].native, native) == 0)
+            return &syms[i];
+    return NULL;
+}
+
+static bool ticker_row(cp_ctx *ctx, const bn_api *api, json_object *t, const bn_sym *s, int64_t received_at,
+                       cp_batch *out, su_row *r)
+{
+    *r = su_row_add(ctx, out);
+    row_common(r, api, s, CP_TICKER_EXCHANGE, CP_TICKER_SYMBOL, CP_TICKER_NATIVE_SYMBOL);
+    json_object *ts = su_get(t, "closeTime");
+    su_require(r, ts, "closeTime");
+    su_int(r, CP_TICKER_TS, ts, "closeTime");
+    su_i64(r, CP_TICKER_RECEIVED_AT, received_at);
+    su_dec(r, CP_TICKER_LAST, su_get(t, "lastPrice"), "lastPrice");
+    su_dec(r, CP_TICKER_BID, su_get(t, "bidPrice"), "bidPrice");
+    su_dec(r, CP_TICKER_BID_SIZE, su_get(t, "bidQty"), "bidQty");
+    su_dec(r, CP_TICKER_ASK, su_get(t, "askPrice"), "askPrice");
+    su_dec(r, CP_TICKER_ASK_SIZE, su_get(t, "askQty"), "askQty");
+    su_dec(r, CP_TICKER_OPEN, su_get(t, "openPrice"), "openPrice");
+    su_dec(r, CP_TICKER_HIGH, su_get(t, "highPrice"), "highPrice");
+    su_dec(r, CP_TICKER_LOW, su_get(t, "lowPrice"), "lowPrice");
+    su_dec(r, CP_TICKER_PREV_CLOSE, su_get(t, "prevClosePrice"), "prevClosePrice");
+    su_dec(r, CP_TICKER_CHANGE, su_get(t, "priceChange"), "priceChange");
+    su_dec(r, CP_TICKER_CHANGE_PCT, su_get(t, "priceChangePercent"), "priceChangePercent");
+    su_dec(r, CP_TICKER_VWAP, su_get(t, "weightedAvgPrice"), "weightedAvgPrice");
+    su_dec(r, CP_TICKER_BASE_VOLUME, su_get(t, "volume"), "volume");
+    su_dec(r, CP_TICKER_QUOTE_VOLUME, su_get(t, "quoteVolume"), "quoteVolume");
+    su_int(r, CP_TICKER_OPEN_TIME, su_get(t, "openTime"), "openTime");
+    su_int(r, CP_TICKER_CLOSE_TIME, su_get(t, "closeTime"), "closeTime");
+    su_int(r, CP_TICKER_TRADE_COUNT, su_get(t, "count"), "count");
+    return r->ok;
+}
+
+typedef bool (*row_fn)(cp_ctx *ctx, const bn_api *api, json_object *t, const bn_sym *s, int64_t received_at,
+                       cp_batch *out, su_row *r);
+
+/* One object or an array of objects, each naming its symbol: a row for each of ours. */
+static cp_status each_symbol(cp_ctx *ctx, const char *endpoint, const bn_api *api, json_object *root,
+                             const bn_sym *syms, size_t n, int64_t received_at, cp_batch *out, row_fn fn)
+{
+    size_t keep = cp_batch_rows(ctx, out);
+    bool single = json_object_is_type(root, json_type_object);
+    if (!single && !json_object_is_type(root, json_type_array)) {
+        cp_log_error(ctx, "%s: expected an object or array; response ignored", endpoint);
+        return CP_ERR_PARSE;
+    }
+    size_t len = single ? 1 : json_object_array_length(root);
+    for (size_t i = 0; i < len; i++) {
+        json_object *t = single ? root : json_object_array_get_idx(root, i);
+        json_object *js = su_get(t, "symbol");
+        if (!js || !json_object_is_type(js, json_type_string)) {
+            su_row bad = {.bad = "symbol"};
+            return bad_row(ctx, endpoint, &bad, out, keep);
+        }
+        const bn_sym *s = find_sym(syms, n, json_object_get_string(js));
+        if (!s)
+            continue; /* an all-symbols response: not one of ours */
+        su_row r;
+        if (!fn(ctx, api, t, s, received_at, out, &r))
+            return bad_row(ctx, endpoint, &r, out, keep);
+    }
+    return CP_OK;
+}
+
+cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
+                          int64_t received_at, cp_batch *out)
+{
+    return each_symbol(ctx, "ticker/24hr", api, root, syms, n, received_at, out, ticker_row);
+}
+
+static bool level(json_object *side, size_t i, json_object **price, json_object **qty)
+{
+    json_object *l = json_object_array_get_idx(side, i);
+    if (!l || !json_object_is_type(l, json_type_array) || json_object_array_length(l) < 2)
+        return false;
+    *price = json_object_array_get_idx(l, 0);
+    *qty = json_object_array_get_idx(l, 1);
+    return *price && *qty;
+}
+
+cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, size_t levels,
+                         int64_t received_at, cp_batch *top, cp_batch *lvl)
+{
+    size_t keep_top = top ? cp_batch_rows(ctx, top) : 0, keep_lvl = lvl ? cp_batch_rows(ctx, lvl) : 0;
+    json_object *bids = su_get(root, "bids"), *asks = su_get(root, "asks"), *seq = su_get(root, "lastUpdateId");
+    if (!bids || !asks || !json_object_is_type(bids, json_type_array) || !json_object_is_type(asks, json_type_array) ||
+        !seq) {
+        cp_log_error(ctx, "depth %s: expected lastUpdateId, bids and asks; response ignored", s->native);
+        return CP_ERR_PARSE;
+    }
+    /* futures carry the transaction time T; spot has none: the snapshot time is when we got it */
+    json_object *jt = su_get(root, "T");
+    int64_t ts = received_at;
+    if (jt) {
+        if (!json_object_is_type(jt, json_type_int)) {
+            cp_log_error(ctx, "depth %s: bad T; response ignored", s->native);
+            return CP_ERR_PARSE;
+        }
+        ts = json_object_get_int64(jt);
+    }
+    size_t nb = json_object_array_length(bids), na = json_object_array_length(asks);
+    su_row r = {.ok = true};
+    if (top) {
+        r = su_row_add(ctx, top);
+        row_common(&r, api, s, CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
+        su_i64(&r, CP_BOOK_TOP_TS, ts);
+        su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, received_at);
+        su_int(&r, CP_BOOK_TOP_SEQUENCE, seq, "lastUpdateId");
+        json_object *p, *q;
+        if (nb) {
+            if (!level(bids, 0, &p, &q))
+                r.ok = false, r.bad = "bids[0]";
+            else
+                su_dec(&r, CP_BOOK_TOP_BID, p, "bids[0][0]"), su_dec(&r, CP_BOOK_TOP_BID_SIZE, q, "bids[0][1]");
+        }
+        if (na) {
+            if (!level(asks, 0, &p, &q))
+                r.ok = false, r.bad = "asks[0]";
+            else
+                su_dec(&r, CP_BOOK_TOP_ASK, p, "asks[0][0]"), su_dec(&r, CP_BOOK_TOP_ASK_SIZE, q, "asks[0][1]");
+        }
+        su_i64(&r, CP_BOOK_TOP_LEVELS, (int64_t)(nb > na ? nb : na));
+    }
+    for (int side = 0; lvl && r.ok && side < 2; side++) {
+        json_object *arr = side ? asks : bids;
+        size_t cnt = side ? na : nb;
+        for (size_t i = 0; i < cnt && i < levels && r.ok; i++) {
+            json_object *p, *q;
+            if (!level(arr, i, &p, &q)) {
+                r.ok = false;
+                r.bad = side ? "asks" : "bids";
+                break;
+            }
+            r = su_row_add(ctx, lvl);
+            su_cstr(&r, CP_BOOK_LEVEL_EXCHANGE, api->exchange);
+            su_cstr(&r, CP_BOOK_LEVEL_SYMBOL, s->norm);
+            su_i64(&r, CP_BOOK_LEVEL_TS, ts);
+            su_int(&r, CP_BOOK_LEVEL_SEQUENCE, seq, "lastUpdateId");
+            su_cstr(&r, CP_BOOK_LEVEL_SIDE, side ? "ask" : "bid");
+            su_i64(&r, CP_BOOK_LEVEL_LEVEL, (int64_t)i);
+            su_dec(&r, CP_BOOK_LEVEL_PRICE, p, "price");
+            su_dec(&r, CP_BOOK_LEVEL_SIZE, q, "qty");
+        }
+    }
+    if (!r.ok) {
+        su_truncate(ctx, lvl, keep_lvl);
+        return bad_row(ctx, "depth", &r, top, keep_top);
+    }
+    return CP_OK;
+}
+
+cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, int64_t received_at,
+                          cp_batch *out)
+{
+    size_t keep = cp_batch_rows(ctx, out);
+    if (!json_object_is_type(root, json_type_array)) {
+        cp_log_error(ctx, "trades %s: expected an array; response ignored", s->native);
+        return CP_ERR_PARSE;
+    }
+    for (size_t i = 0; i < json_object_array_length(root); i++) {
+        json_object *t = json_object_array_get_idx(root, i);
+        su_row r = su_row_add(ctx, out);
+        row_common(&r, api, s, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
+        json_object *id = su_get(t, "id"), *maker = su_get(t, "isBuyerMaker");
+        su_require(&r, id, "id");
+        su_str(&r, CP_TRADE_TRADE_ID, id, "id");
+        su_int(&r, CP_TRADE_TS, su_get(t, "time"), "time");
+        su_i64(&r, CP_TRADE_RECEIVED_AT, received_at);
+        su_dec(&r, CP_TRADE_PRICE, su_get(t, "price"), "price");
+        su_dec(&r, CP_TRADE_SIZE, su_get(t, "qty"), "qty");
+        su_dec(&r, CP_TRADE_QUOTE_SIZE, su_get(t, "quoteQty"), "quoteQty");
+        if (maker && !json_object_is_type(maker, json_type_boolean))
+            r.ok = false, r.bad = "isBuyerMaker";
+        else if (maker) /* the buyer was the maker: the taker sold */
+            su_cstr(&r, CP_TRADE_SIDE, json_object_get_boolean(maker) ? "sell" : "buy");
+        if (!r.ok)
+            return bad_row(ctx, "trades", &r, out, keep);
+    }
+    return CP_OK;
+}
+
+cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, const char *interval,
+                          int64_t now, bool include_open, int64_t min_open, int64_t max_open, int64_t received_at,
+                          cp_batch *out, int64_t *last_closed, size_t *count)
+{
+    size_t keep = cp_batch_rows(ctx, out);
+    int64_t newest = *last_closed;
+    if (!json_object_is_type(root, json_type_array)) {
+        cp_log_error(ctx, "klines %s: expected an array; response ignored", s->native);
+        return CP_ERR_PARSE;
+    }
+    size_t len = json_object_array_length(root);
+    *count = len;
+    for (size_t i = 0; i < len; i++) {
+        json_object *k = json_object_array_get_idx(root, i);
+        json_object *ot = json_object_array_get_idx(k, 0), *ct = json_object_array_get_idx(k, 6);
+        if (!json_object_is_type(k, json_type_array) || json_object_array_length(k) < 11 ||
+            !json_object_is_type(ot, json_type_int) || !json_object_is_type(ct, json_type_int)) {
+            su_row bad = {.bad = "kline array"};
+            return bad_row(ctx, "klines", &bad, out, keep);
+        }
+        int64_t open_time = json_object_get_int64(ot), close_time = json_object_get_int64(ct);
+        bool closed = close_time < now;
+        if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
+            continue;
+        su_row r = su_row_add(ctx, out);
+        row_common(&r, api, s, CP_OHLCV_EXCHANGE, CP_OHLCV_SYMBOL, CP_OHLCV_NATIVE_SYMBOL);
+        su_cstr(&r, CP_OHLCV_INTERVAL, interval);
+        su_i64(&r, CP_OHLCV_OPEN_TIME, open_time);
+        su_i64(&r, CP_OHLCV_CLOSE_TIME, close_time);
+        su_dec(&r, CP_OHLCV_OPEN, json_object_array_get_idx(k, 1), "open");
+        su_dec(&r, CP_OHLCV_HIGH, json_object_array_get_idx(k, 2), "high");
+        su_dec(&r, CP_OHLCV_LOW, json_object_array_get_idx(k, 3), "low");
+        su_dec(&r, CP_OHLCV_CLOSE, json_object_array_get_idx(k, 4), "close");
+        su_dec(&r, CP_OHLCV_VOLUME, json_object_array_get_idx(k, 5), "volume");
+        su_dec(&r, CP_OHLCV_QUOTE_VOLUME, json_object_array_get_idx(k, 7), "quote volume");
+        su_int(&r, CP_OHLCV_TRADE_COUNT, json_object_array_get_idx(k, 8), "trades");
+        su_dec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, json_object_array_get_idx(k, 9), "taker buy base");
+        su_dec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, json_object_array_get_idx(k, 10), "taker buy quote");
+        su_i64(&r, CP_OHLCV_RECEIVED_AT, received_at);
+        if (!r.ok)
+            return bad_row(ctx, "klines", &r, out, keep);
+        if (closed && open_time > newest)
+            newest = open_time;
+    }
+    *last_closed = newest;
+    return CP_OK;
+}
+
+static bool premium_row(cp_ctx *ctx, const bn_api *api, json_object *t, const bn_sym *s, int64_t received_at,
+                        cp_batch *out, su_row *r)
+{
+    *r = su_row_add(ctx, out);
+    row_common(r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
+    json_object *ts = su_get(t, "time");
+    su_require(r, ts, "time");
+    su_int(r, CP_FUNDING_TS, ts, "time");
+    su_i64(r, CP_FUNDING_RECEIVED_AT, received_at);
+    su_dec(r, CP_FUNDING_MARK_PRICE, su_get(t, "markPrice"), "markPrice");
+    su_dec(r, CP_FUNDING_INDEX_PRICE, su_get(t, "indexPrice"), "indexPrice");
+    su_dec(r, CP_FUNDING_ESTIMATED_SETTLE_PRICE, su_get(t, "estimatedSettlePrice"), "estimatedSettlePrice");
+    su_dec(r, CP_FUNDING_FUNDING_RATE, su_get(t, "lastFundingRate"), "lastFundingRate");
+    su_dec(r, CP_FUNDING_INTEREST_RATE, su_get(t, "interestRate"), "interestRate");
+    su_int(r, CP_FUNDING_NEXT_FUNDING_TIME, su_get(t, "nextFundingTime"), "nextFundingTime");
+    return r->ok;
+}
+
+cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
+                           int64_t received_at, cp_batch *out)
+{
+    return each_symbol(ctx, "premiumIndex", api, root, syms, n, received_at, out, premium_row);
+}
+
+cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
+                                 int64_t received_at, cp_batch *out)
+{
+    size_t keep = cp_batch_rows(ctx, out);
+    su_row r = su_row_add(ctx, out);
+    row_common(&r, api, s, CP_OPEN_INTEREST_EXCHANGE, CP_OPEN_INTEREST_SYMBOL, CP_OPEN_INTEREST_NATIVE_SYMBOL);
+    json_object *ts = su_get(root, "time");
+    su_require(&r, ts, "time");
+    su_int(&r, CP_OPEN_INTEREST_TS, ts, "time");
+    su_i64(&r, CP_OPEN_INTEREST_RECEIVED_AT, received_at);
+    su_dec(&r, CP_OPEN_INTEREST_OPEN_INTEREST, su_get(root, "openInterest"), "openInterest");
+    if (!r.ok)
+        return bad_row(ctx, "openInterest", &r, out, keep);
+    return CP_OK;
+}
+
+cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
+                                   int64_t min_ts, int64_t max_ts, int64_t received_at, cp_batch *out,
+                                   int64_t *last_ts, size_t *count)
+{
+    size_t keep = cp_batch_rows(ctx, out);
+    if (!json_object_is_type(root, json_type_array)) {
+        cp_log_error(ctx, "fundingRate %s: expected an array; response ignored", s->native);
+        return CP_ERR_PARSE;
+    }
+    size_t len = json_object_array_length(root);
+    *count = len;
+    int64_t newest = *last_ts;
+    for (size_t i = 0; i < len; i++) {
+        json_object *t = json_object_array_get_idx(root, i), *jt = su_get(t, "fundingTime");
+        if (!jt || !json_object_is_type(jt, json_type_int)) {
+            su_row bad = {.bad = "fundingTime"};
+            return bad_row(ctx, "fundingRate", &bad, out, keep);
+        }
+        int64_t ts = json_object_get_int64(jt);
+        if (ts < min_ts || ts >= max_ts)
+            continue;
+        su_row r = su_row_add(ctx, out);
+        row_common(&r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
+        su_i64(&r, CP_FUNDING_TS, ts);
+        su_i64(&r, CP_FUNDING_RECEIVED_AT, received_at);
+        su_dec(&r, CP_FUNDING_FUNDING_RATE, su_get(t, "fundingRate"), "fundingRate");
+        su_dec(&r, CP_FUNDING_MARK_PRICE, su_get(t, "markPrice"), "markPrice");
+        if (!r.ok)
+            return bad_row(ctx, "fundingRate", &r, out, keep);
+        if (ts > newest)
+            newest = ts;
+    }
+    *last_ts = newest;
+    return CP_OK;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out)
+{
+    if (!su_streams_valid(ctx, &cfg->streams, streams))
+        return CP_ERR_CONFIG;
+    int64_t iv = su_interval_ms(cfg->kline_interval);
+    if (iv < 60000) {
+        cp_log_error(ctx, "kline_interval: \"%s\" is not a Binance interval (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h "
+                          "1d 3d 1w)",
+                     cfg->kline_interval ? cfg->kline_interval : "");
+        return CP_ERR_CONFIG;
+    }
+    bn *b = calloc(1, sizeof *b);
+    if (!b)
+        return CP_ERR_NOMEM;
+    b->cfg = cfg;
+    b->api = api;
+    b->interval_ms = iv;
+    for (size_t i = 0; i < ST_COUNT; i++)
+        b->want[i] = su_list_has(&cfg->streams, stream_names[i]);
+    su_url_host(cfg->base_url, b->host, sizeof b->host);
+    if (!b->host[0]) {
+        cp_log_error(ctx, "base_url: \"%s\" is not an absolute URL", cfg->base_url ? cfg->base_url : "");
+        free(b);
+        return CP_ERR_CONFIG;
+    }
+    cp_http_limits lim = {.size = sizeof lim,
+                          .max_concurrent = (int)cfg->max_concurrent,
+                          .weight_per_minute = cfg->weight_per_minute,
+                          .used_weight_header = "X-MBX-USED-WEIGHT-1m"};
+    cp_http_limits_set(ctx, b->host, &lim);
+    *out = b;
+    return CP_OK;
+}
+
+void bn_destroy(bn *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->sym[i].native);
+        free(b->sym[i].norm);
+    }
+    free(b->sym);
+    free(b);
+}
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    return p ? memcpy(p, s, n) : NULL;
+}
+
+/* BTCUSDT, BTC-USDT, btc-usdt, BTC-USDT-PERP → BTCUSDT */
+static void native_of(const char *in, bool futures, char *out, size_t len)
+{
+    size_t j = 0, n = strlen(in);
+    if (futures && n > 5 && strcmp(in + n - 5, "-PERP") == 0)
+        n -= 5;
+    for (size_t i = 0; i < n && j + 1 < len; i++) {
+        char c = in[i];
+        if (c == '-' || c == '/')
+            continue;
+        out[j++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    out[j] = 0;
+}
+
+/* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. */
+static cp_status resolve(bn *b, cp_ctx *ctx)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s/exchangeInfo", b->cfg->base_url, b->api->prefix);
+    cp_http_request rq = {.url = url, .weight = b->api->futures ? 1 : 20};
+    cp_http_response rs;
+    cp_http_perform(ctx, &rq, &rs, 1);
+    cp_status st = su_check(ctx, "exchangeInfo", &rs);
+    json_object *root = st == CP_OK ? su_parse(ctx, "exchangeInfo", &rs) : NULL;
+    cp_http_response_clear(ctx, &rs);
+    if (st != CP_OK) {
+        cp_log_error(ctx, "cannot validate symbols: exchangeInfo failed (%s); will retry next cycle", cp_strerror(st));
+        return st;
+    }
+    json_object *list = su_get(root, "symbols");
+    if (!list || !json_object_is_type(list, json_type_array)) {
+        cp_log_error(ctx, "exchangeInfo: no symbols array; will retry next cycle");
+        json_object_put(root);
+        return CP_ERR_PARSE;
+    }
+    /* index the wanted natives */
+    size_t n = b->cfg->symbols.n;
+    bn_sym *sym = calloc(n, sizeof *sym);
+    json_object *want = json_object_new_object();
+    if (!sym || !want) {
+        free(sym);
+        json_object_put(want);
+        json_object_put(root);
+        return CP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char nat[64];
+        native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
+        json_object_object_add(want, nat, json_object_new_int((int)i));
+    }
+    size_t found = 0;
+    for (size_t k = 0; k < json_object_array_length(list); k++) {
+        json_object *e = json_object_array_get_idx(list, k), *idx = NULL;
+        json_object *js = su_get(e, "symbol"), *base = su_get(e, "baseAsset"), *quote = su_get(e, "quoteAsset");
+        if (!js || !base || !quote || !json_object_object_get_ex(want, json_object_get_string(js), &idx))
+            continue;
+        size_t i = (size_t)json_object_get_int(idx);
+        if (sym[i].native)
+            continue;
+        char norm[128];
+        const char *native = json_object_get_string(js);
+        const char *ct = json_object_get_string(su_get(e, "contractType"));
+        const char *us = strchr(native, '_');
+        if (b->api->futures && (!ct || strcmp(ct, "PERPETUAL") == 0))
+            snprintf(norm, sizeof norm, "%s-%s-PERP", json_object_get_string(base), json_object_get_string(quote));
+        else if (b->api->futures && us)
+            snprintf(norm, sizeof norm, "%s-%s-%s", json_object_get_string(base), json_object_get_string(quote),
+                     us + 1);
+        else
+            snprintf(norm, sizeof norm, "%s-%s", json_object_get_string(base), json_object_get_string(quote));
+        sym[i].native = dupstr(native);
+        sym[i].norm = dupstr(norm);
+        found++;
+    }
+    json_object_put(want);
+    json_object_put(root);
+    cp_status ret = CP_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (!sym[i].native) {
+            cp_log_error(ctx, "symbols: unknown symbol \"%s\" (not listed by %s%s/exchangeInfo)", b->cfg->symbols.v[i],
+                         b->cfg->base_url, b->api->prefix);
+            ret = CP_ERR_CONFIG;
+        } else if (!sym[i].norm) {
+            ret = CP_ERR_NOMEM;
+        }
+    }
+    if (ret != CP_OK) {
+        for (size_t i = 0; i < n; i++)
+            free(sym[i].native), free(sym[i].norm);
+        free(sym);
+        return ret;
+    }
+    b->sym = sym;
+    b->n = n;
+    b->resolved = true;
+    cp_log_debug(ctx, "exchangeInfo: %zu symbols validated", found);
+    return CP_OK;
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+enum kind { K_TICKER, K_DEPTH, K_TRADES, K_KLINES, K_PREMIUM, K_OI, K_FUNDING_HIST };
+static const char *const kind_names[] = {"ticker/24hr", "depth", "trades", "klines", "premiumIndex", "openInterest",
+                                         "fundingRate"};
+
+struct req {
+    enum kind kind;
+    size_t sym;      /* SIZE_MAX: several symbols */
+    int64_t min_ts;  /* klines/funding: first open_time/ts wanted */
+    int64_t max_ts;  /* exclusive upper bound */
+    size_t limit;
+};
+
+typedef struct reqs {
+    size_t n, cap;
+    struct req *r;
+    cp_http_request *h;
+    cp_http_response *s;
+    char **urls;
+} reqs;
+
+static void reqs_free(cp_ctx *ctx, reqs *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->urls[i]);
+        if (q->s)
+            cp_http_response_clear(ctx, &q->s[i]);
+    }
+    free(q->r);
+    free(q->h);
+    free(q->s);
+    free(q->urls);
+    memset(q, 0, sizeof *q);
+}
+
+static bool reqs_add(reqs *q, struct req r, unsigned weight, su_buf *url)
+{
+    if (url->oom || !url->p)
+        return false;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        struct req *nr = realloc(q->r, cap * sizeof *nr);
+        if (nr)
+            q->r = nr;
+        cp_http_request *nh = realloc(q->h, cap * sizeof *nh);
+        if (nh)
+            q->h = nh;
+        char **nu = realloc(q->urls, cap * sizeof *nu);
+        if (nu)
+            q->urls = nu;
+        if (!nr || !nh || !nu)
+            return false;
+        q->cap = cap;
+    }
+    q->r[q->n] = r;
+    q->urls[q->n] = url->p;
+    q->h[q->n] = (cp_http_request){.url = url->p, .weight = weight};
+    memset(url, 0, sizeof *url);
+    q->n++;
+    return true;
+}
+
+static bool perform(cp_ctx *ctx, reqs *q)
+{
+    q->s = calloc(q->n ? q->n : 1, sizeof *q->s);
+    if (!q->s)
+        return false;
+    cp_http_perform(ctx, q->h, q->s, q->n);
+    return true;
+}
+
+static unsigned depth_limit(const bn *b, unsigned *weight)
+{
+    unsigned d = (unsigned)b->cfg->depth;
+    if (b->api->futures) {
+        static const unsigned ok[] = {5, 10, 20, 50, 100, 500, 1000};
+        unsigned lim = 1000;
+        for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+            if (ok[i] >= d) {
+                lim = ok[i];
+                break;
+            }
+        *weight = lim <= 50 ? 2 : lim <= 100 ? 5 : lim <= 500 ? 10 : 20;
+        return lim;
+    }
+    unsigned lim = d < 5 ? 5 : d;
+    *weight = lim <= 100 ? 5 : lim <= 500 ? 25 : lim <= 1000 ? 50 : 250;
+    return lim;
+}
+
+static unsigned kline_weight(const bn *b, size_t limit)
+{
+    if (!b->api->futures)
+        return 2;
+    return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+}
+
+static void ohlcv_key(const bn *b, size_t i, char *key, size_t len)
+{
+    snprintf(key, len, "ohlcv/%s/%s", b->sym[i].native, b->cfg->kline_interval);
+}
+
+static bool add_klines(bn *b, reqs *q, size_t i, int64_t start, int64_t end, size_t limit)
+{
+    su_buf u = {0};
+    su_buf_printf(&u, "%s%s/klines?symbol=%s&interval=%s", b->cfg->base_url, b->api->prefix, b->sym[i].native,
+                  b->cfg->kline_interval);
+    if (start >= 0)
+        su_buf_printf(&u, "&startTime=%" PRId64, start);
+    if (end > 0)
+        su_buf_printf(&u, "&endTime=%" PRId64, end - 1);
+    su_buf_printf(&u, "&limit=%zu", limit);
+    struct req r = {K_KLINES, i, start >= 0 ? start : INT64_MIN, end > 0 ? end : INT64_MAX, limit};
+    bool ok = reqs_add(q, r, kline_weight(b, limit), &u);
+    su_buf_free(&u);
+    return ok;
+}
+
+/* symbols=["A","B"] percent-encoded, for spot's multi-symbol ticker */
+static void symbols_param(const bn *b, size_t from, size_t to, su_buf *u)
+{
+    su_buf arr = {0};
+    su_buf_printf(&arr, "[");
+    for (size_t i = from; i < to; i++)
+        su_buf_printf(&arr, "%s\"%s\"", i > from ? "," : "", b->sym[i].native);
+    su_buf_printf(&arr, "]");
+    char *enc = arr.p ? su_urlencode(arr.p) : NULL;
+    if (enc)
+        su_buf_printf(u, "symbols=%s", enc);
+    else
+        u->oom = true;
+    free(enc);
+    su_buf_free(&arr);
+}
+
+static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
+{
+    bool ok = true;
+    const char *base = b->cfg->base_url, *pre = b->api->prefix;
+    if (b->want[ST_TICKER]) {
+        if (!b->api->futures) {
+            for (size_t i = 0; i < b->n && ok; i += 100) {
+                size_t to = i + 100 < b->n ? i + 100 : b->n, cnt = to - i;
+                su_buf u = {0};
+                su_buf_printf(&u, "%s%s/ticker/24hr?", base, pre);
+                symbols_param(b, i, to, &u);
+                ok = reqs_add(q, (struct req){K_TICKER, SIZE_MAX, 0, 0, 0}, cnt <= 20 ? 2 : cnt <= 100 ? 40 : 80, &u);
+                su_buf_free(&u);
+            }
+        } else if (b->n > 20) { /* all symbols in one request (weight 40) beats n requests */
+            su_buf u = {0};
+            su_buf_printf(&u, "%s%s/ticker/24hr", base, pre);
+            ok = reqs_add(q, (struct req){K_TICKER, SIZE_MAX, 0, 0, 0}, 40, &u);
+            su_buf_free(&u);
+        } else {
+            for (size_t i = 0; i < b->n && ok; i++) {
+                su_buf u = {0};
+                su_buf_printf(&u, "%s%s/ticker/24hr?symbol=%s", base, pre, b->sym[i].native);
+                ok = reqs_add(q, (struct req){K_TICKER, i, 0, 0, 0}, 1, &u);
+                su_buf_free(&u);
+            }
+        }
+    }
+    if (b->want[ST_BOOK_TOP] || b->want[ST_BOOK_LEVEL]) {
+        unsigned w;
+        unsigned lim = depth_limit(b, &w);
+        for (size_t i = 0; i < b->n && ok; i++) {
+            su_buf u = {0};
+            su_buf_printf(&u, "%s%s/depth?symbol=%s&limit=%u", base, pre, b->sym[i].native, lim);
+            ok = reqs_add(q, (struct req){K_DEPTH, i, 0, 0, lim}, w, &u);
+            su_buf_free(&u);
+        }
+    }
+    if (b->want[ST_TRADE]) {
+        for (size_t i = 0; i < b->n && ok; i++) {
+            su_buf u = {0};
+            su_buf_printf(&u, "%s%s/trades?symbol=%s&limit=%" PRId64, base, pre, b->sym[i].native,
+                          b->cfg->trade_limit);
+            ok = reqs_add(q, (struct req){K_TRADES, i, 0, 0, 0}, b->api->futures ? 5 : 25, &u);
+            su_buf_free(&u);
+        }
+    }
+    if (b->want[ST_OHLCV]) {
+        for (size_t i = 0; i < b->n && ok; i++) {
+            char key[160];
+            int64_t last;
+            ohlcv_key(b, i, key, sizeof key);
+            if (su_state_get_i64(ctx, key, &last))
+                ok = add_klines(b, q, i, last + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
+            else /* first poll of this series: the latest `warmup` closed candles (+ the open one) */
+                ok = add_klines(b, q, i, -1, 0, (size_t)b->cfg->warmup + 1);
+        }
+    }
+    if (b->want[ST_FUNDING]) {
+        su_buf u = {0};
+        if (b->n > 10) {
+            su_buf_printf(&u, "%s%s/premiumIndex", base, pre);
+            ok = ok && reqs_add(q, (struct req){K_PREMIUM, SIZE_MAX, 0, 0, 0}, 10, &u);
+        } else {
+            for (size_t i = 0; i < b->n && ok; i++) {
+                su_buf_free(&u);
+                su_buf_printf(&u, "%s%s/premiumIndex?symbol=%s", base, pre, b->sym[i].native);
+                ok = reqs_add(q, (struct req){K_PREMIUM, i, 0, 0, 0}, 1, &u);
+            }
+        }
+        su_buf_free(&u);
+    }
+    if (b->want[ST_OI]) {
+        for (size_t i = 0; i < b->n && ok; i++) {
+            su_buf u = {0};
+            su_buf_printf(&u, "%s%s/openInterest?symbol=%s", base, pre, b->sym[i].native);
+            ok = reqs_add(q, (struct req){K_OI, i, 0, 0, 0}, 1, &u);
+            su_buf_free(&u);
+        }
+    }
+    (void)now;
+    return ok;
+}
+
+typedef struct outs {
+    cp_batch *b[ST_COUNT];
+} outs;
+
+static bool outs_new(bn *b, cp_ctx *ctx, outs *o)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < ST_COUNT; i++) {
+        if (!b->want[i])
+            continue;
+        o->b[i] = cp_batch_new(ctx, stream_schemas[i], b->n);
+        if (!o->b[i])
+            return false;
+    }
+    return true;
+}
+
+static void outs_free(cp_ctx *ctx, outs *o)
+{
+    for (size_t i = 0; i < ST_COUNT; i++)
+        cp_batch_free(ctx, o->b[i]);
+    memset(o, 0, sizeof *o);
+}
+
+/* Parses response i of q into o. For klines, last_closed and count tell whether to page on. */
+static cp_status dispatch(bn *b, cp_ctx *ctx, reqs *q, size_t i, outs *o, int64_t now, int64_t *last_closed,
+                          size_t *count)
+{
+    const struct req *r = &q->r[i];
+    const char *ep = kind_names[r->kind];
+    cp_http_response *rs = &q->s[i];
+    cp_status st = su_check(ctx, ep, rs);
+    if (st != CP_OK)
+        return st;
+    json_object *root = su_parse(ctx, ep, rs);
+    if (!root)
+        return CP_ERR_PARSE;
+    const bn_sym *s = r->sym == SIZE_MAX ? NULL : &b->sym[r->sym];
+    int64_t at = rs->received_at;
+    switch (r->kind) {
+    case K_TICKER:
+        st = bn_parse_ticker(ctx, b->api, root, s ? s : b->sym, s ? 1 : b->n, at, o->b[ST_TICKER]);
+        break;
+    case K_DEPTH:
+        st = bn_parse_depth(ctx, b->api, root, s, (size_t)b->cfg->depth, at, o->b[ST_BOOK_TOP], o->b[ST_BOOK_LEVEL]);
+        break;
+    case K_TRADES:
+        st = bn_parse_trades(ctx, b->api, root, s, at, o->b[ST_TRADE]);
+        break;
+    case K_KLINES:
+        st = bn_parse_klines(ctx, b->api, root, s, b->cfg->kline_interval, now, b->cfg->include_open_candle,
+                             r->min_ts, r->max_ts, at, o->b[ST_OHLCV], last_closed, count);
+        break;
+    case K_PREMIUM:
+        st = bn_parse_premium(ctx, b->api, root, s ? s : b->sym, s ? 1 : b->n, at, o->b[ST_FUNDING]);
+        break;
+    case K_OI:
+        st = bn_parse_open_interest(ctx, b->api, root, s, at, o->b[ST_OI]);
+        break;
+    case K_FUNDING_HIST:
+        st = bn_parse_funding_history(ctx, b->api, root, s, r->min_ts, r->max_ts, at, o->b[ST_FUNDING], last_closed,
+                                      count);
+        break;
+    }
+    json_object_put(root);
+    return st;
+}
+
+static cp_status emit_all(cp_ctx *ctx, outs *o)
+{
+    cp_status ret = CP_OK;
+    for (size_t i = 0; i < ST_COUNT; i++) {
+        cp_status st = su_emit(ctx, o->b[i]);
+        o->b[i] = NULL;
+        if (st != CP_OK && ret == CP_OK)
+            ret = st;
+    }
+    return ret;
+}
+
+cp_status bn_collect(bn *b, cp_ctx *ctx)
+{
+    if (!b->resolved) {
+        cp_status st = resolve(b, ctx);
+        if (st != CP_OK)
+            return st;
+    }
+    int64_t now = cp_now_ms(ctx);
+    int64_t *last = calloc(b->n, sizeof *last);
+    int64_t *before = calloc(b->n, sizeof *before);
+    outs o = {0};
+    reqs q = {0};
+    cp_status ret = CP_OK;
+    if (!last || !before || !outs_new(b, ctx, &o)) {
+        outs_free(ctx, &o);
+        free(last);
+        free(before);
+        return CP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        char key[160];
+        ohlcv_key(b, i, key, sizeof key);
+        if (!su_state_get_i64(ctx, key, &last[i]))
+            last[i] = INT64_MIN;
+        before[i] = last[i];
+    }
+    bool ok = build_cycle(b, ctx, &q, now);
+    for (int64_t page = 0; ok && q.n > 0; page++) {
+        if (!perform(ctx, &q)) {
+            ok = false;
+            break;
+        }
+        reqs next = {0};
+        for (size_t i = 0; i < q.n; i++) {
+            size_t count = 0;
+            size_t si = q.r[i].sym;
+            int64_t lc = q.r[i].kind == K_KLINES ? last[si] : 0;
+            cp_status st = dispatch(b, ctx, &q, i, &o, now, &lc, &count);
+            if (st != CP_OK) {
+                if (ret == CP_OK)
+                    ret = st;
+                continue;
+            }
+            if (q.r[i].kind != K_KLINES)
+                continue;
+            last[si] = lc;
+            /* a full page that ends in closed candles: there may be more to catch up on */
+            if (count >= q.r[i].limit && q.r[i].min_ts != INT64_MIN && lc != INT64_MIN &&
+                lc + 2 * b->interval_ms <= now && page + 1 < b->cfg->max_pages)
+                ok = add_klines(b, &next, si, lc + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
+        }
+        reqs_free(ctx, &q);
+        q = next;
+    }
+    reqs_free(ctx, &q);
+    if (!ok && ret == CP_OK)
+        ret = CP_ERR_NOMEM;
+    cp_status est = emit_all(ctx, &o);
+    if (est != CP_OK && ret == CP_OK)
+        ret = est;
+    if (est == CP_OK) {
+        for (size_t i = 0; i < b->n; i++) {
+            if (last[i] == before[i])
+                continue;
+            char key[160];
+            ohlcv_key(b, i, key, sizeof key);
+            su_state_set_i64(ctx, key, last[i]);
+        }
+    }
+    free(last);
+    free(before);
+    return ret;
+}
+
+/* ---- backfill ----------------------------------------------------------------------------- */
+
+cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
+{
+    if (!b->resolved) {
+        cp_status st = resolve(b, ctx);
+        if (st != CP_OK)
+            return st;
+    }
+    bool do_k = b->want[ST_OHLCV], do_f = b->api->futures && b->want[ST_FUNDING];
+    if (!do_k && !do_f) {
+        cp_log_error(ctx, "backfill: nothing to do (streams need ohlcv%s)", b->api->futures ? " or funding" : "");
+        return CP_ERR_UNSUPPORTED;
+    }
+    if (to_ms <= from_ms)
+        return CP_OK;
+    /* one series per (symbol, kind): next start, checkpointed under a key naming the range */
+    size_t ns = b->n * 2;
+    int64_t *next = calloc(ns, sizeof *next);
+    if (!next)
+        return CP_ERR_NOMEM;
+    char key[224];
+#define BF_KEY(k, i)                                                                                           \
+    snprintf(key, sizeof key, "backfill/%s/%s/%s/%" PRId64 "-%" PRId64, (k) ? "funding" : "ohlcv",            \
+             b->sym[i].native, (k) ? "8h" : b->cfg->kline_interval, from_ms, to_ms)
+    for (size_t s = 0; s < ns; s++) {
+        size_t i = s % b->n, k = s / b->n;
+        bool on = k ? do_f : do_k;
+        next[s] = on ? from_ms : to_ms;
+        int64_t v;
+        BF_KEY(k, i);
+        if (on && su_state_get_i64(ctx, key, &v) && v > from_ms && v <= to_ms) {
+            next[s] = v;
+            cp_log_info(ctx, "backfill: %s %s resumes at checkpoint %" PRId64, k ? "funding" : "ohlcv",
+                        b->sym[i].native, v);
+        }
+    }
+    uint64_t rows = 0;
+    cp_status ret = CP_OK;
+    int64_t now = cp_now_ms(ctx);
+    for (;;) {
+        if (cp_stopping(ctx)) {
+            ret = CP_ERR_STOPPED;
+            break;
+        }
+        reqs q = {0};
+        bool ok = true;
+        for (size_t s = 0; s < ns && ok; s++) {
+            if (next[s] >= to_ms)
+                continue;
+            size_t i = s % b->n;
+            if (s < b->n) {
+                ok = add_klines(b, &q, i, next[s], to_ms, (size_t)b->cfg->ohlcv_limit);
+            } else {
+                su_buf u = {0};
+                su_buf_printf(&u, "%s%s/fundingRate?symbol=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=1000",
+                              b->cfg->base_url, b->api->prefix, b->sym[i].native, next[s], to_ms - 1);
+                ok = reqs_add(&q, (struct req){K_FUNDING_HIST, i, next[s], to_ms, 1000}, 1, &u);
+                su_buf_free(&u);
+            }
+        }
+        if (!ok || q.n == 0) {
+            if (!ok)
+                ret = CP_ERR_NOMEM;
+            reqs_free(ctx, &q);
+            break;
+        }
+        outs o = {0};
+        if (!perform(ctx, &q) || !outs_new(b, ctx, &o)) {
+            outs_free(ctx, &o);
+            reqs_free(ctx, &q);
+            ret = CP_ERR_NOMEM;
+            break;
+        }
+        int64_t *adv = calloc(ns, sizeof *adv);
+        for (size_t j = 0; adv && j < q.n; j++) {
+            size_t i = q.r[j].sym, k = q.r[j].kind == K_FUNDING_HIST, s = k * b->n + i;
+            size_t count = 0;
+            int64_t lc = INT64_MIN;
+            cp_status st = dispatch(b, ctx, &q, j, &o, now, &lc, &count);
+            if (st != CP_OK) {
+                if (ret == CP_OK)
+                    ret = st;
+                adv[s] = -1;
+                continue;
+            }
+            /* past the newest row; nothing returned means the range holds no more */
+            adv[s] = lc != INT64_MIN && count >= q.r[j].limit ? lc + (k ? 1 : b->interval_ms) : to_ms;
+        }
+        rows += (o.b[ST_OHLCV] ? cp_batch_rows(ctx, o.b[ST_OHLCV]) : 0) +
+                (o.b[ST_FUNDING] ? cp_batch_rows(ctx, o.b[ST_FUNDING]) : 0);
+        for (size_t i = 0; i < ST_COUNT; i++)
+            if (i != ST_OHLCV && i != ST_FUNDING) {
+                cp_batch_free(ctx, o.b[i]);
+                o.b[i] = NULL;
+            }
+        cp_status est = emit_all(ctx, &o);
+        reqs_free(ctx, &q);
+        if (!adv) {
+            ret = CP_ERR_NOMEM;
+            break;
+        }
+        if (est != CP_OK) {
+            free(adv);
+            ret = est;
+            break;
+        }
+        bool failed = false;
+        for (size_t s = 0; s < ns; s++) {
+            if (adv[s] == 0)
+                continue;
+            if (adv[s] < 0) {
+                failed = true;
+                continue;
+            }
+            next[s] = adv[s];
+            size_t i = s % b->n, k = s / b->n;
+            BF_KEY(k, i);
+            su_state_set_i64(ctx, key, next[s] >= to_ms ? to_ms : next[s]);
+        }
+        free(adv);
+        double done = 0;
+        size_t active = 0;
+        for (size_t s = 0; s < ns; s++) {
+            bool on = s < b->n ? do_k : do_f;
+            if (!on)
+                continue;
+            active++;
+            done += (double)((next[s] < to_ms ? next[s] : to_ms) - from_ms) / (double)(to_ms - from_ms);
+        }
+        cp_progress(ctx, active ? done / (double)active : 1.0, rows);
+        if (failed)
+            break; /* the checkpoints keep what was done: a rerun resumes */
+    }
+    if (ret == CP_OK) { /* finished: the range's checkpoints are no longer needed */
+        for (size_t s = 0; s < ns; s++) {
+            size_t i = s % b->n, k = s / b->n;
+            BF_KEY(k, i);
+            cp_state_set(ctx, key, NULL);
+        }
+    }
+#undef BF_KEY
+    free(next);
+    return ret;
+}

@@ -1,0 +1,99 @@
+/* Binance REST client shared by the binance-spot and binance-futures sources.
+ * SPDX-License-Identifier: MIT
+ *
+ * Spot (/api/v3) and USD-M futures (/fapi/v1) speak the same dialect: the same ticker,
+ * depth, trade and kline payloads, the same exchangeInfo and X-MBX-USED-WEIGHT-1m header.
+ * The two plugins differ only in their bn_api description and option defaults.
+ */
+#ifndef COINPIPE_SRC_BINANCE_H
+#define COINPIPE_SRC_BINANCE_H
+
+#include "srcutil.h"
+
+/** The config struct both Binance plugins fill from their option tables. */
+typedef struct bn_cfg {
+    char *base_url;
+    cp_strlist symbols;
+    cp_strlist streams;
+    int64_t depth;
+    char *kline_interval;
+    int64_t ohlcv_limit;
+    bool include_open_candle;
+    int64_t warmup;
+    int64_t trade_limit;
+    double weight_per_minute;
+    int64_t max_concurrent;
+    int64_t max_pages;
+} bn_cfg;
+
+/* Option entries common to both plugins (defaults differ: base URL and weight budget). */
+#define BN_COMMON_OPTIONS(DEF_BASE, DEF_WEIGHT, DEF_STREAMS)                                                        \
+    {"base_url", CP_OPT_STRING, DEF_BASE, 0, 0, 0, offsetof(bn_cfg, base_url), NULL,                                \
+     "Base URL of the REST API (point it at a testnet, Binance.US or a mock)."},                                    \
+        {"symbols", CP_OPT_STRLIST, NULL, CP_OPT_REQUIRED, 1, 10000, offsetof(bn_cfg, symbols), NULL,               \
+         "Symbols to collect, native (BTCUSDT) or normalized (BTC-USDT); validated against exchangeInfo."},         \
+        {"streams", CP_OPT_STRLIST, DEF_STREAMS, 0, 1, 16, offsetof(bn_cfg, streams), NULL,                         \
+         "Streams to collect each cycle (see the plugin description for the list)."},                              \
+        {"depth", CP_OPT_INT, "5", 0, 1, 1000, offsetof(bn_cfg, depth), NULL,                                       \
+         "Order book levels per side requested for book_top and written as book_level rows."},                      \
+        {"kline_interval", CP_OPT_STRING, "\"1m\"", 0, 0, 0, offsetof(bn_cfg, kline_interval), NULL,                \
+         "Candle interval for ohlcv: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w."},                               \
+        {"ohlcv_limit", CP_OPT_INT, "1000", 0, 1, 1000, offsetof(bn_cfg, ohlcv_limit), NULL,                        \
+         "Candles per klines request when catching up or backfilling (Binance allows up to 1000)."},               \
+        {"include_open_candle", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(bn_cfg, include_open_candle), NULL,         \
+         "Also write the still-moving current candle (updated on each poll by its key)."},                         \
+        {"warmup", CP_OPT_INT, "60", 0, 1, 1000, offsetof(bn_cfg, warmup), NULL,                                    \
+         "Closed candles fetched on the first poll of a series that has no checkpoint yet."},                      \
+        {"trade_limit", CP_OPT_INT, "100", 0, 1, 1000, offsetof(bn_cfg, trade_limit), NULL,                         \
+         "Recent trades fetched per symbol and cycle for the trade stream."},                                      \
+        {"weight_per_minute", CP_OPT_DOUBLE, DEF_WEIGHT, 0, 1, 1000000, offsetof(bn_cfg, weight_per_minute), NULL,  \
+         "Request-weight budget per minute for the API host (Binance's documented IP limit)."},                    \
+        {"max_concurrent", CP_OPT_INT, "8", 0, 1, 64, offsetof(bn_cfg, max_concurrent), NULL,                       \
+         "Requests in flight at once to the API host."},                                                           \
+        {"max_pages", CP_OPT_INT, "10", 0, 1, 1000, offsetof(bn_cfg, max_pages), NULL,                              \
+         "Kline pages fetched per series and cycle when catching up after a gap."}
+
+/** What distinguishes spot from USD-M futures. */
+typedef struct bn_api {
+    const char *exchange; /* "binance" or "binance-futures" */
+    const char *prefix;   /* "/api/v3" or "/fapi/v1" */
+    bool futures;
+} bn_api;
+
+typedef struct bn bn;
+
+/* Validates the config, declares the host's limits and creates the client. */
+cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out);
+void bn_destroy(bn *b);
+/* One collection cycle of every configured stream. */
+cp_status bn_collect(bn *b, cp_ctx *ctx);
+/* History of ohlcv (klines) and, on futures, funding (fundingRate) for [from, to). */
+cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms);
+
+/* Response parsers (also driven by the fuzz targets). Each appends the rows of one response
+ * to the batch(es) and returns CP_OK, or CP_ERR_PARSE leaving the batches as they were. */
+typedef struct bn_sym {
+    char *native; /* BTCUSDT */
+    char *norm;   /* BTC-USDT, BTC-USDT-PERP */
+} bn_sym;
+cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
+                          int64_t received_at, cp_batch *out);
+cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, size_t levels,
+                         int64_t received_at, cp_batch *top, cp_batch *lvl);
+cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, int64_t received_at,
+                          cp_batch *out);
+/* Appends candles with open_time in [min_open, max_open) and, unless include_open, only closed
+ * ones (close_time < now). *last_closed gets the newest closed open_time appended (or stays),
+ * *count the number of array elements in the response. */
+cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, const char *interval,
+                          int64_t now, bool include_open, int64_t min_open, int64_t max_open, int64_t received_at,
+                          cp_batch *out, int64_t *last_closed, size_t *count);
+cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
+                           int64_t received_at, cp_batch *out);
+cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
+                                 int64_t received_at, cp_batch *out);
+cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
+                                   int64_t min_ts, int64_t max_ts, int64_t received_at, cp_batch *out,
+                                   int64_t *last_ts, size_t *count);
+
+#endif

@@ -1,0 +1,416 @@
+/* Helpers shared by the exchange sources: response checks, JSON to exact decimal text, rows, checkpoints.
+ * SPDX-License-Identifier: MIT
+ */
+#include "srcutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
+{
+    /* the core has logged the failure with host, path, status and message (a ban once) */
+    if (r->status != CP_OK) {
+        cp_log_debug(ctx, "%s: no response: %s (%s)", endpoint, cp_strerror(r->status), r->error);
+        return r->status;
+    }
+    if (r->code < 200 || r->code > 299) {
+        cp_log_debug(ctx, "%s: HTTP %ld: %s", endpoint, r->code, r->error[0] ? r->error : "(no message)");
+        return CP_ERR_HTTP;
+    }
+    return CP_OK;
+}
+
+json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
+{
+    if (!r->body || r->body_len == 0 || r->body_len > INT_MAX) {
+        cp_log_error(ctx, "%s: empty response body (HTTP %ld)", endpoint, r->code);
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return NULL;
+    json_object *o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
+    enum json_tokener_error err = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!o || err != json_tokener_success) {
+        cp_log_error(ctx, "%s: malformed or truncated JSON (%zu bytes, HTTP %ld): %s; response ignored", endpoint,
+                     r->body_len, r->code,
+                     err == json_tokener_continue ? "unexpected end of body" : json_tokener_error_desc(err));
+        json_object_put(o);
+        return NULL;
+    }
+    for (size_t i = used; i < r->body_len; i++) {
+        if (!isspace((unsigned char)r->body[i])) {
+            cp_log_error(ctx, "%s: trailing data after the JSON value at byte %zu; response ignored", endpoint, i);
+            json_object_put(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+json_object *su_get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v; /* json null is a NULL pointer in json-c */
+}
+
+const char *su_num_text(json_object *v, size_t *len)
+{
+    if (!v)
+        return NULL;
+    const char *s = NULL;
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        s = json_object_get_string(v);
+        *len = (size_t)json_object_get_string_len(v);
+        return *len ? s : NULL;
+    case json_type_double:
+        s = json_object_get_string(v); /* the original token text */
+        break;
+    case json_type_int: {
+        int64_t i = json_object_get_int64(v);
+        uint64_t u = json_object_get_uint64(v);
+        if (i == INT64_MIN || u == UINT64_MAX)
+            return NULL; /* saturated: the real value was out of range */
+        s = json_object_get_string(v);
+        break;
+    }
+    default:
+        return NULL;
+    }
+    if (!s)
+        return NULL;
+    *len = strlen(s);
+    return s;
+}
+
+su_row su_row_add(cp_ctx *ctx, cp_batch *b)
+{
+    su_row r = {ctx, b, 0, true, NULL};
+    r.row = cp_batch_add_row(ctx, b);
+    if (r.row == SIZE_MAX) {
+        r.ok = false;
+        r.bad = "(out of memory)";
+    }
+    return r;
+}
+
+static void fail(su_row *r, const char *field)
+{
+    if (r->ok) {
+        r->ok = false;
+        r->bad = field;
+    }
+}
+
+void su_require(su_row *r, json_object *v, const char *field)
+{
+    if (!v)
+        fail(r, field);
+}
+
+void su_dec(su_row *r, size_t col, json_object *v, const char *field)
+{
+    if (!r->ok)
+        return;
+    if (v && json_object_is_type(v, json_type_boolean)) {
+        fail(r, field);
+        return;
+    }
+    size_t len = 0;
+    const char *s = su_num_text(v, &len);
+    if (!s) {
+        if (v && !json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int))
+            fail(r, field); /* an object or array where a number belongs */
+        return;
+    }
+    if (cp_batch_set_decimal(r->ctx, r->b, r->row, col, s, len) != CP_OK)
+        fail(r, field);
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (*end || errno)
+        return false;
+    *out = x;
+    return true;
+}
+
+void su_int(su_row *r, size_t col, json_object *v, const char *field)
+{
+    if (!r->ok || !v)
+        return;
+    int64_t x;
+    if (json_object_is_type(v, json_type_int)) {
+        x = json_object_get_int64(v);
+        if (x == INT64_MIN || x == INT64_MAX) {
+            fail(r, field);
+            return;
+        }
+    } else if (!json_object_is_type(v, json_type_string) || !parse_i64(json_object_get_string(v), &x)) {
+        fail(r, field);
+        return;
+    }
+    if (cp_batch_set_int(r->ctx, r->b, r->row, col, x) != CP_OK)
+        fail(r, field);
+}
+
+void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field)
+{
+    if (!r->ok || !v)
+        return;
+    int64_t ms = json_object_is_type(v, json_type_string) ? su_parse_iso8601(json_object_get_string(v)) : -1;
+    if (ms < 0 || cp_batch_set_int(r->ctx, r->b, r->row, col, ms) != CP_OK)
+        fail(r, field);
+}
+
+void su_str(su_row *r, size_t col, json_object *v, const char *field)
+{
+    if (!r->ok || !v)
+        return;
+    if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int)) {
+        fail(r, field);
+        return;
+    }
+    const char *s = json_object_get_string(v);
+    if (cp_batch_set_string(r->ctx, r->b, r->row, col, s, strlen(s)) != CP_OK)
+        fail(r, field);
+}
+
+void su_cstr(su_row *r, size_t col, const char *s)
+{
+    if (r->ok && s && cp_batch_set_string(r->ctx, r->b, r->row, col, s, strlen(s)) != CP_OK)
+        fail(r, "(string)");
+}
+
+void su_i64(su_row *r, size_t col, int64_t v)
+{
+    if (r->ok && cp_batch_set_int(r->ctx, r->b, r->row, col, v) != CP_OK)
+        fail(r, "(int)");
+}
+
+void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows)
+{
+    while (b && cp_batch_rows(ctx, b) > nrows)
+        cp_batch_drop_last_row(ctx, b);
+}
+
+cp_status su_emit(cp_ctx *ctx, cp_batch *b)
+{
+    if (!b)
+        return CP_OK;
+    if (cp_batch_rows(ctx, b) == 0) {
+        cp_batch_free(ctx, b);
+        return CP_OK;
+    }
+    return cp_emit(ctx, b);
+}
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t su_parse_iso8601(const char *s)
+{
+    int Y, M, D, h, mi, sec, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &mi, &sec, &n) != 6 || n != 19)
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60 || Y < 1970)
+        return -1;
+    const char *p = s + n;
+    int64_t ms = 0;
+    if (*p == '.') {
+        p++;
+        int digits = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+            digits++;
+            p++;
+        }
+        if (!digits)
+            return -1;
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    int64_t off = 0;
+    if (*p == 'Z')
+        p++;
+    else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+            return -1;
+        off = (oh * 60 + om) * 60000LL * (*p == '+' ? 1 : -1);
+        p += 6;
+    }
+    if (*p)
+        return -1;
+    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
+    return ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + ms - off;
+}
+
+int64_t su_interval_ms(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (n <= 0 || end == s || end[0] == 0 || end[1] != 0)
+        return -1;
+    switch (end[0]) {
+    case 's': return n * 1000LL;
+    case 'm': return n * 60000LL;
+    case 'h': return n * 3600000LL;
+    case 'd': return n * 86400000LL;
+    case 'w': return n * 7 * 86400000LL;
+    default: return -1;
+    }
+}
+
+char *su_urlencode(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = malloc(n * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+void su_url_host(const char *url, char *buf, size_t len)
+{
+    buf[0] = 0;
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p || !len)
+        return;
+    p += 3;
+    const char *at = p;
+    while (*at && *at != '/' && *at != '@')
+        at++;
+    if (*at == '@')
+        p = at + 1;
+    size_t n = 0;
+    if (*p == '[') { /* IPv6 literal */
+        p++;
+        while (p[n] && p[n] != ']')
+            n++;
+    } else {
+        while (p[n] && p[n] != '/' && p[n] != ':' && p[n] != '?')
+            n++;
+    }
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+}
+
+bool su_state_get_i64(cp_ctx *ctx, const char *key, int64_t *v)
+{
+    char *s = NULL;
+    if (cp_state_get(ctx, key, &s) != CP_OK)
+        return false;
+    bool ok = parse_i64(s, v);
+    cp_free(ctx, s);
+    return ok;
+}
+
+cp_status su_state_set_i64(cp_ctx *ctx, const char *key, int64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    return cp_state_set(ctx, key, buf);
+}
+
+bool su_list_has(const cp_strlist *l, const char *name)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        if (strcmp(l->v[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported)
+{
+    bool ok = true;
+    for (size_t i = 0; streams && i < streams->n; i++) {
+        size_t k = 0;
+        while (supported[k] && strcmp(supported[k], streams->v[i]) != 0)
+            k++;
+        if (!supported[k]) {
+            su_buf list = {0};
+            for (k = 0; supported[k]; k++)
+                su_buf_printf(&list, "%s%s", k ? ", " : "", supported[k]);
+            cp_log_error(ctx, "streams: unknown stream \"%s\" (this source collects: %s)", streams->v[i],
+                         list.p ? list.p : "");
+            su_buf_free(&list);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+void su_buf_printf(su_buf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void su_buf_free(su_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,93 @@
+/* Helpers shared by the exchange sources: response checks, JSON to exact decimal text, rows, checkpoints.
+ * SPDX-License-Identifier: MIT
+ *
+ * Compiled into each source plugin (a static helper, not a library of its own). Every row
+ * setter keeps the exchange's exact text: strings are taken as they are, JSON numbers by
+ * their original token text (json-c keeps it for doubles parsed from text), so no digit is
+ * lost on the way to a DECIMAL column.
+ */
+#ifndef COINPIPE_SRCUTIL_H
+#define COINPIPE_SRCUTIL_H
+
+#include <coinpipe/coinpipe.h>
+#include <coinpipe/streams.h>
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Checks that a response arrived with a 2xx code. Otherwise returns why: the response's
+ * status, or CP_ERR_HTTP for a non-2xx code (logged at debug level only: the core has already
+ * logged host, path, status and the server's message, and a ban only once). */
+cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r);
+
+/* Parses the whole body as one JSON value. A truncated or malformed body, or trailing
+ * garbage, logs an error naming the endpoint and returns NULL. The caller puts the result. */
+json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response *r);
+
+/* Member `key` of object `o`, or NULL when `o` is not an object, the key is absent or null. */
+json_object *su_get(json_object *o, const char *key);
+
+/* Exact text of a JSON number or numeric string; NULL for null, "" or other types. For an
+ * integer too large for int64 (json-c saturates it) returns NULL: better no value than a wrong one. */
+const char *su_num_text(json_object *v, size_t *len);
+
+/* A row being filled from one JSON element. `ok` turns false on the first bad value;
+ * the caller then drops the rows of the whole response (no partial rows). */
+typedef struct su_row {
+    cp_ctx *ctx;
+    cp_batch *b;
+    size_t row;
+    bool ok;
+    const char *bad; /* name of the first bad field, for the log */
+} su_row;
+
+/* Starts a row in `b`; ok is false when out of memory. */
+su_row su_row_add(cp_ctx *ctx, cp_batch *b);
+/* DECIMAL from a JSON number or numeric string; NULL when absent/null/"". */
+void su_dec(su_row *r, size_t col, json_object *v, const char *field);
+/* INT64/TIMESTAMP from a JSON integer or integer string; NULL when absent. */
+void su_int(su_row *r, size_t col, json_object *v, const char *field);
+/* TIMESTAMP from an ISO-8601 UTC text ("2024-04-07T15:24:51.021Z"); NULL when absent. */
+void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field);
+/* STRING from a JSON string; NULL when absent. */
+void su_str(su_row *r, size_t col, json_object *v, const char *field);
+/* STRING / INT64 constants. */
+void su_cstr(su_row *r, size_t col, const char *s);
+void su_i64(su_row *r, size_t col, int64_t v);
+/* Fails the row when a required value is missing (key columns). */
+void su_require(su_row *r, json_object *v, const char *field);
+
+/* Drops rows of `b` back to `nrows` (the rows of a response that turned out bad). */
+void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows);
+/* Emits `b` if it has rows, else frees it; NULL is a no-op. */
+cp_status su_emit(cp_ctx *ctx, cp_batch *b);
+
+/* "2024-04-07T15:24:51.021Z" (fraction and zone optional; "+00:00" accepted) → UTC ms; -1 if bad. */
+int64_t su_parse_iso8601(const char *s);
+/* Candle interval "1m" "5m" "1h" "1d" "1w" … → ms; -1 if unknown. */
+int64_t su_interval_ms(const char *s);
+/* Percent-encodes `s` for a query string into a malloc'd string (NULL on OOM). */
+char *su_urlencode(const char *s);
+/* Host part of an absolute URL into buf ("" if none). */
+void su_url_host(const char *url, char *buf, size_t len);
+
+/* Checkpoints in the state store as int64 text. get returns false when absent or bad. */
+bool su_state_get_i64(cp_ctx *ctx, const char *key, int64_t *v);
+cp_status su_state_set_i64(cp_ctx *ctx, const char *key, int64_t v);
+
+/* Whether `name` is in the list. */
+bool su_list_has(const cp_strlist *l, const char *name);
+/* Validates every entry of `streams` against `supported` (NULL-terminated); logs and returns false otherwise. */
+bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported);
+
+/* A growable text buffer (plugins have no access to the core's). */
+typedef struct su_buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} su_buf;
+void su_buf_printf(su_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
+void su_buf_free(su_buf *b);
+
+#endif
