@@ -19,7 +19,7 @@
 #       kind   status (HTTP `status`, default 500, with Retry-After when given), slow (delay_ms
 #              then the normal answer), truncate (half the JSON), malformed, html (an HTML 502
 #              page), empty ([]), unknown_symbol (Binance 400 {"code":-1121,...})
-#       count  how many requests it hits (default 1; -1 = forever)
+#       count  how many requests it hits (default 1; -1 = forever), after letting `skip` pass
 import argparse
 import json
 import os
@@ -255,6 +255,9 @@ class Handler(BaseHTTPRequestHandler):
                 if f["count"] != 0 and path.startswith(f["path"]) and (
                         not f.get("symbol") or q.get("symbol", [""])[0] == f["symbol"]
                         or f["symbol"] in path):
+                    if f["skip"] > 0:
+                        f["skip"] -= 1
+                        continue
                     if f["count"] > 0:
                         f["count"] -= 1
                     fault = dict(f)
@@ -385,7 +388,8 @@ class Handler(BaseHTTPRequestHandler):
                 out = {"ok": True}
             elif path == "/_mock/fault":
                 f = {"path": one["path"], "kind": one.get("kind", "status"), "count": int(one.get("count", 1)),
-                     "status": int(one.get("status", 500)), "symbol": one.get("symbol")}
+                     "status": int(one.get("status", 500)), "symbol": one.get("symbol"),
+                     "skip": int(one.get("skip", 0))}
                 if "retry_after" in one:
                     f["retry_after"] = one["retry_after"]
                 if "delay_ms" in one:

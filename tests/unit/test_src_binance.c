@@ -1,0 +1,279 @@
+/* binance-spot source and the HTTP service against the mock exchange: values, retries, bans, bad bodies, OHLCV, backfill.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+#include "testkit.h"
+#include "mockex.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char cfgbuf[2048];
+
+static const char *spot_cfg(const char *extra)
+{
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BNBBTC\", \"ETH-BTC\"]; %s", mockex_base, extra);
+    return cfgbuf;
+}
+
+static int setup(void **state)
+{
+    mockex_ctl("/_mock/reset");
+    tk_pin_clock(0);
+    tk_log_clear();
+    return 0;
+}
+
+static void test_values(void **state)
+{
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\", \"book_top\", \"book_level\", "
+                                                        "\"trade\"]; depth = 2;"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "ticker", 0);
+    assert_non_null(b);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_assert_text(b, 0, "exchange", "binance");
+    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+    tk_assert_text(b, 0, "native_symbol", "BNBBTC");
+    assert_int_equal(tk_int(b, 0, "ts"), 1499869899040LL);
+    assert_true(tk_int(b, 0, "received_at") > 1700000000000LL);
+    tk_assert_text(b, 0, "last", "4.00000200");
+    tk_assert_text(b, 0, "bid", "4.00000000");
+    tk_assert_text(b, 0, "bid_size", "100.00000000");
+    tk_assert_text(b, 0, "ask", "4.00000200");
+    tk_assert_text(b, 0, "ask_size", "100.00000000");
+    tk_assert_text(b, 0, "open", "99.00000000");
+    tk_assert_text(b, 0, "high", "100.00000000");
+    tk_assert_text(b, 0, "low", "0.10000000");
+    tk_assert_text(b, 0, "prev_close", "0.10002000");
+    tk_assert_text(b, 0, "change", "-94.99999800");
+    tk_assert_text(b, 0, "change_pct", "-95.960");
+    tk_assert_text(b, 0, "vwap", "0.29628482");
+    tk_assert_text(b, 0, "base_volume", "8913.30000000");
+    tk_assert_text(b, 0, "quote_volume", "15.30000000");
+    assert_int_equal(tk_int(b, 0, "open_time"), 1499783499040LL);
+    assert_int_equal(tk_int(b, 0, "close_time"), 1499869899040LL);
+    assert_int_equal(tk_int(b, 0, "trade_count"), 76);
+    tk_assert_text(b, 1, "symbol", "ETH-BTC");
+    tk_assert_text(b, 1, "native_symbol", "ETHBTC");
+
+    b = tk_find(t, "book_top", 0);
+    assert_non_null(b);
+    assert_int_equal(tk_rows(t, "book_top"), 2);
+    tk_assert_text(b, 0, "exchange", "binance");
+    tk_assert_text(b, 0, "native_symbol", "BNBBTC");
+    assert_int_equal(tk_int(b, 0, "ts"), tk_int(b, 0, "received_at")); /* spot depth has no time */
+    assert_int_equal(tk_int(b, 0, "sequence"), 1027024);
+    tk_assert_text(b, 0, "bid", "4.00000000");
+    tk_assert_text(b, 0, "bid_size", "431.00000000");
+    tk_assert_text(b, 0, "ask", "4.00000200");
+    tk_assert_text(b, 0, "ask_size", "12.00000000");
+    assert_int_equal(tk_int(b, 0, "levels"), 2);
+
+    b = tk_find(t, "book_level", 0);
+    assert_int_equal(tk_rows(t, "book_level"), 8);
+    tk_assert_text(b, 1, "side", "bid");
+    assert_int_equal(tk_int(b, 1, "level"), 1);
+    tk_assert_text(b, 1, "price", "3.99000000");
+    tk_assert_text(b, 1, "size", "9.00000000");
+    tk_assert_text(b, 3, "side", "ask");
+    tk_assert_text(b, 3, "price", "4.00000300");
+    tk_assert_text(b, 3, "size", "0.50000000");
+    assert_int_equal(tk_int(b, 3, "sequence"), 1027024);
+
+    b = tk_find(t, "trade", 0);
+    assert_int_equal(tk_rows(t, "trade"), 4);
+    tk_assert_text(b, 0, "trade_id", "28457");
+    assert_int_equal(tk_int(b, 0, "ts"), 1499865549590LL);
+    tk_assert_text(b, 0, "price", "4.00000100");
+    tk_assert_text(b, 0, "size", "12.00000000");
+    tk_assert_text(b, 0, "quote_size", "48.000012");
+    tk_assert_text(b, 0, "side", "sell"); /* isBuyerMaker true: the taker sold */
+    tk_assert_text(b, 1, "side", "buy");
+    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+
+    /* one ticker request for both symbols, with the URL-encoded symbols array */
+    assert_int_equal(mockex_count("/api/v3/ticker/24hr"), 1);
+    char *q = mockex_query("/api/v3/ticker/24hr", 0);
+    assert_string_equal(q, "symbols=%5B%22BNBBTC%22%2C%22ETHBTC%22%5D");
+    free(q);
+    tk_destroy(t);
+}
+
+static void test_unknown_symbol(void **state)
+{
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BNBBTC\", \"FOOBAR\"];", mockex_base);
+    tk_instance *t = tk_create("binance-spot", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_ERR_CONFIG);
+    tk_assert_log_contains("unknown symbol \\\"FOOBAR\\\"");
+    assert_int_equal(tk_emitted_count(t), 0);
+    tk_destroy(t);
+}
+
+static void test_retry_5xx_and_429(void **state)
+{
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"book_top\"];"));
+    assert_int_equal(tk_collect(t), CP_OK); /* resolves symbols */
+    mockex_ctl("/_mock/reset");
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=status&status=500&count=2&symbol=BNBBTC");
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=status&status=429&retry_after=1&count=1&symbol=ETHBTC");
+    int64_t t0 = core_util_mono_ms();
+    assert_int_equal(tk_collect(t), CP_OK);
+    int64_t took = core_util_mono_ms() - t0;
+    assert_int_equal(tk_rows(t, "book_top"), 4);
+    assert_int_equal(mockex_count("/api/v3/depth"), 5); /* 3 for BNBBTC, 2 for ETHBTC */
+    assert_true(took >= 1000);                          /* Retry-After: 1 honoured */
+    tk_assert_log_contains("HTTP 500");
+    tk_assert_log_contains("retry 2/4");
+
+    /* bounded attempts; the final failure names host, path, status and the exchange's message */
+    mockex_ctl("/_mock/reset");
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=unknown_symbol&count=1&symbol=BNBBTC");
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=status&status=503&count=-1&symbol=ETHBTC");
+    tk_log_clear();
+    tk_clear_emitted(t);
+    assert_int_not_equal(tk_collect(t), CP_OK);
+    assert_int_equal(mockex_count("/api/v3/depth"), 1 + 4);
+    tk_assert_log_contains("127.0.0.1/api/v3/depth failed: HTTP 400 after 1 attempt: Invalid symbol. (code -1121)");
+    tk_assert_log_contains("HTTP 503 after 4 attempts");
+    assert_int_equal(tk_rows(t, "book_top"), 0);
+    tk_destroy(t);
+}
+
+static void test_bad_bodies(void **state)
+{
+    const char *kinds[] = {"truncate", "malformed", "html", "empty"};
+    for (size_t k = 0; k < 4; k++) {
+        tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\", \"book_top\"];"));
+        char path[200];
+        /* an HTML 502 is a 5xx: retried, so it must persist to reach the parser's caller */
+        snprintf(path, sizeof path, "/_mock/fault?path=/api/v3/ticker/24hr&kind=%s&count=%d", kinds[k],
+                 k == 2 ? -1 : 1);
+        mockex_ctl(path);
+        tk_log_clear();
+        cp_status st = tk_collect(t);
+        assert_int_equal(tk_rows(t, "ticker"), 0);   /* no partial rows */
+        assert_int_equal(tk_rows(t, "book_top"), 2); /* the other stream is unaffected */
+        if (k < 2) {
+            assert_int_equal(st, CP_ERR_PARSE);
+            tk_assert_log_contains("ticker/24hr: malformed or truncated JSON");
+        } else if (k == 2) {
+            assert_int_not_equal(st, CP_OK);
+            tk_assert_log_contains("502 Bad Gateway");
+        } else {
+            assert_int_equal(st, CP_OK); /* an empty array is a valid answer with no rows */
+        }
+        tk_destroy(t);
+        mockex_ctl("/_mock/reset");
+    }
+}
+
+static void test_ban_418(void **state)
+{
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\"];"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    mockex_ctl("/_mock/reset");
+    mockex_ctl("/_mock/fault?path=/api/v3/ticker/24hr&kind=status&status=418&retry_after=2&count=1");
+    tk_log_clear();
+    assert_int_equal(tk_collect(t), CP_ERR_BANNED);
+    assert_int_equal(tk_collect(t), CP_ERR_BANNED); /* fails fast: nothing sent */
+    assert_int_equal(tk_collect(t), CP_ERR_BANNED);
+    assert_int_equal(mockex_count("/api/v3/ticker/24hr"), 1);
+    const char *log = tk_log();
+    const char *first = strstr(log, "has banned this IP (HTTP 418)");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "has banned this IP")); /* said once */
+    sleep(2);
+    assert_int_equal(tk_collect(t), CP_OK); /* the ban has passed */
+    assert_int_equal(mockex_count("/api/v3/ticker/24hr"), 2);
+    tk_destroy(t);
+}
+
+static int64_t kline_start(const char *q)
+{
+    const char *s = q ? strstr(q, "startTime=") : NULL;
+    return s ? atoll(s + 10) : -1;
+}
+
+static void test_incremental_ohlcv(void **state)
+{
+    const int64_t m = 60000, t0 = 1767225600000LL + 30000; /* 2026-01-01T00:00:30Z */
+    char ctl[128];
+    snprintf(ctl, sizeof ctl, "/_mock/config?now_ms=%lld", (long long)t0);
+    mockex_ctl(ctl);
+    tk_pin_clock(t0);
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ohlcv\"]; warmup = 5;"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "ohlcv", 0);
+    assert_int_equal(tk_rows(t, "ohlcv"), 10); /* 5 closed candles per symbol, the open one held back */
+    assert_int_equal(tk_int(b, 4, "open_time"), t0 - 30000 - m);
+    assert_int_equal(tk_int(b, 4, "close_time"), t0 - 30000 - 1);
+    tk_assert_text(b, 0, "interval", "1m");
+    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+    /* the mock's kline for open time T: k = (T / 60000) % 97, open 100+k, close +0.5 */
+    int64_t ot = tk_int(b, 0, "open_time"), k = (ot / m) % 97;
+    char want[32];
+    snprintf(want, sizeof want, "%lld.00000000", (long long)(100 + k));
+    tk_assert_text(b, 0, "open", want);
+    snprintf(want, sizeof want, "%lld.50000000", (long long)(100 + k));
+    tk_assert_text(b, 0, "close", want);
+    snprintf(want, sizeof want, "%lld.50000000", (long long)(101 + k));
+    tk_assert_text(b, 0, "high", want);
+    snprintf(want, sizeof want, "%lld.00000000", (long long)(99 + k));
+    tk_assert_text(b, 0, "low", want);
+    snprintf(want, sizeof want, "%lld.00000000", (long long)(10 + k));
+    tk_assert_text(b, 0, "volume", want);
+    assert_int_equal(tk_int(b, 0, "trade_count"), 10 + k);
+    int64_t last = t0 - 30000 - m;
+
+    /* a missed hour: the next poll asks from the checkpoint and gets exactly the 60 missing candles */
+    mockex_ctl("/_mock/reset");
+    tk_clear_emitted(t);
+    int64_t t1 = t0 + 60 * m;
+    snprintf(ctl, sizeof ctl, "/_mock/config?now_ms=%lld", (long long)t1);
+    mockex_ctl(ctl);
+    tk_pin_clock(t1);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "ohlcv"), 120);
+    b = tk_find(t, "ohlcv", 0);
+    assert_int_equal(tk_int(b, 0, "open_time"), last + m);
+    assert_int_equal(tk_int(b, 59, "open_time"), last + 60 * m);
+    char *q = mockex_query("/api/v3/klines", 0);
+    assert_int_equal(kline_start(q), last + m);
+    free(q);
+
+    /* nothing new: nothing emitted */
+    tk_clear_emitted(t);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "ohlcv"), 0);
+    tk_destroy(t);
+    mockex_ctl("/_mock/config?now_ms=0");
+    tk_pin_clock(0);
+}
+
+static int group_setup(void **state)
+{
+    setenv("COINPIPE_HTTP_BACKOFF_MS", "20", 1);
+    core_http_init();
+    mockex_start();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    mockex_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_values, setup),
+        cmocka_unit_test_setup(test_unknown_symbol, setup),
+        cmocka_unit_test_setup(test_retry_5xx_and_429, setup),
+        cmocka_unit_test_setup(test_bad_bodies, setup),
+        cmocka_unit_test_setup(test_ban_418, setup),
+        cmocka_unit_test_setup(test_incremental_ohlcv, setup),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
