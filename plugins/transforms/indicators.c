@@ -1,0 +1,528 @@
+/* indicators transform: consumes ohlcv batches, emits `indicator` rows equal to TA-Lib's values.
+ * SPDX-License-Identifier: MIT
+ *
+ * Consumes: ohlcv. Emits: indicator (SCHEMA.md), one row per new candle keyed like the candle
+ * (exchange, symbol, interval, open_time) with its close (exact text) and one column per
+ * configured indicator: sma_N, ema_N, rsi_N, macd/macd_signal/macd_hist, bb_upper/bb_middle/
+ * bb_lower, atr_N, pivot r1 s1 r2 s2 r3 s3, fib_236 … fib_786 (non-default parameters are
+ * appended to the name: macd_5_35_5, bb_upper_20_2_5, fib_236_50). A column is NULL until its
+ * lookback is filled. Input batches pass through unchanged. The math is in ta.c.
+ *
+ * Series and ordering. Each (exchange, symbol, interval) is its own series, updated in
+ * open_time order at O(1) per candle and indicator; the rows of a batch are sorted by series
+ * and open_time first, so a batch may list candles in any order (Coinbase: newest first).
+ * A candle whose open_time is not after the series' last one is not fed again:
+ * - a re-delivery (same open_time as one of the last 32 candles: overlapping polls) is a
+ *   silent no-op;
+ * - a late candle (an open_time never seen, older than the last: it fell in a hole) is
+ *   skipped with a warning; indicators are never recomputed backwards;
+ * - a candle older than the last 32 (the warm-up poll after a restart) is skipped at debug.
+ * A still-open candle (close_time >= now) gets a provisional row computed on a copy of the
+ * state, which is left untouched: the closed candle later replaces the row by its key.
+ * A candle with a NULL high, low or close is skipped with a warning.
+ *
+ * State. After each batch the state of every series it advanced is saved through the core's
+ * state store (one key per series, text with %.17g doubles: a restart continues with exactly
+ * the values of an uninterrupted run). The saved state names the indicator settings; after a
+ * settings change the series warms up anew.
+ */
+#include <coinpipe/coinpipe.h>
+
+#include "ta.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NRECENT 32 /* open_times remembered per series to tell re-deliveries from late candles */
+#define STATE_MAGIC "coinpipe-indicators 1"
+
+typedef struct ind_config {
+    cp_strlist sma, ema, rsi, macd, bbands, atr;
+    bool pivots;
+    int64_t fib_lookback;
+} ind_config;
+
+static const cp_option ind_options[] = {
+    {.name = "sma", .type = CP_OPT_STRLIST, .def = "[20]", .max = TA_MAX_LIST, .offset = offsetof(ind_config, sma),
+     .doc = "Simple moving average periods of the close, one column sma_N each; [] for none."},
+    {.name = "ema", .type = CP_OPT_STRLIST, .def = "[20]", .max = TA_MAX_LIST, .offset = offsetof(ind_config, ema),
+     .doc = "Exponential moving average periods (seeded with the SMA of the first N closes), one column ema_N each."},
+    {.name = "rsi", .type = CP_OPT_STRLIST, .def = "[14]", .max = TA_MAX_LIST, .offset = offsetof(ind_config, rsi),
+     .doc = "Relative strength index periods (Wilder smoothing), one column rsi_N each."},
+    {.name = "macd", .type = CP_OPT_STRLIST, .def = "[12, 26, 9]", .max = 3, .offset = offsetof(ind_config, macd),
+     .doc = "MACD [fast, slow, signal] periods: columns macd, macd_signal, macd_hist; [] for none."},
+    {.name = "bbands", .type = CP_OPT_STRLIST, .def = "[20, 2.0]", .max = 2, .offset = offsetof(ind_config, bbands),
+     .doc = "Bollinger bands [period, k] (SMA +- k population standard deviations): bb_upper, bb_middle, bb_lower."},
+    {.name = "atr", .type = CP_OPT_STRLIST, .def = "[14]", .max = TA_MAX_LIST, .offset = offsetof(ind_config, atr),
+     .doc = "Average true range periods (Wilder smoothing), one column atr_N each."},
+    {.name = "pivots", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(ind_config, pivots),
+     .doc = "Classic floor pivots from the previous candle: pivot, r1, s1, r2, s2, r3, s3."},
+    {.name = "fib_lookback", .type = CP_OPT_INT, .def = "20", .min = 0, .max = TA_MAX_PERIOD,
+     .offset = offsetof(ind_config, fib_lookback),
+     .doc = "Candles whose high-low range the Fibonacci levels fib_236 ... fib_786 retrace; 0 for none."},
+    {0},
+};
+
+typedef struct series {
+    unsigned id;                           /* creation order: sort key */
+    char *exchange, *symbol, *interval;   /* one allocation */
+    char *state_key;
+    bool has_last, dirty;
+    int64_t last_open_time;
+    int64_t recent[NRECENT];              /* ring of the last open_times */
+    unsigned nrecent;                     /* candles in the ring (<= NRECENT) */
+    unsigned recent_pos;                  /* next slot */
+    ta_series *ta;
+} series;
+
+typedef struct indicators {
+    ta_engine eng;
+    cp_field *fields;
+    cp_schema schema;
+    void *tree;         /* tsearch tree of series * */
+    series *cached;
+    unsigned nseries;
+    ta_series *scratch; /* provisional updates of open candles */
+    double out[TA_MAX_COLS];
+} indicators;
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+static bool parse_int(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < -1000000 || v > 1000000)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static int parse_periods(cp_ctx *ctx, const char *name, const cp_strlist *l, int *v, int *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < l->n && i < TA_MAX_LIST; i++) {
+        if (!parse_int(l->v[i], &v[i])) {
+            cp_log_error(ctx, "option %s: '%s' is not a whole number of candles", name, l->v[i]);
+            return -1;
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+static int build_config(cp_ctx *ctx, const ind_config *c, ta_config *t)
+{
+    memset(t, 0, sizeof *t);
+    if (parse_periods(ctx, "sma", &c->sma, t->sma, &t->nsma) || parse_periods(ctx, "ema", &c->ema, t->ema, &t->nema) ||
+        parse_periods(ctx, "rsi", &c->rsi, t->rsi, &t->nrsi) || parse_periods(ctx, "atr", &c->atr, t->atr, &t->natr))
+        return -1;
+    if (c->macd.n) {
+        int v[3];
+        if (c->macd.n != 3 || !parse_int(c->macd.v[0], &v[0]) || !parse_int(c->macd.v[1], &v[1]) ||
+            !parse_int(c->macd.v[2], &v[2])) {
+            cp_log_error(ctx, "option macd: want [fast, slow, signal], three whole numbers, or [] for none");
+            return -1;
+        }
+        t->macd_fast = v[0], t->macd_slow = v[1], t->macd_signal = v[2];
+    }
+    if (c->bbands.n) {
+        char *end = NULL;
+        t->bb_k = 2.0;
+        if (!parse_int(c->bbands.v[0], &t->bb_period) ||
+            (c->bbands.n == 2 && ((t->bb_k = strtod(c->bbands.v[1], &end)), end == c->bbands.v[1] || *end))) {
+            cp_log_error(ctx, "option bbands: want [period, k] (k defaults to 2.0), or [] for none");
+            return -1;
+        }
+    }
+    t->pivots = c->pivots;
+    t->fib_lookback = (int)c->fib_lookback;
+    return 0;
+}
+
+/* ---- series ---------------------------------------------------------------------------- */
+
+static int series_cmp(const void *a, const void *b)
+{
+    const series *x = a, *y = b;
+    int c = strcmp(x->exchange, y->exchange);
+    if (!c)
+        c = strcmp(x->symbol, y->symbol);
+    return c ? c : strcmp(x->interval, y->interval);
+}
+
+static void series_free(void *p)
+{
+    series *s = p;
+    if (!s)
+        return;
+    free(s->exchange);
+    free(s->state_key);
+    free(s->ta);
+    free(s);
+}
+
+static void series_remember(series *s, int64_t open_time)
+{
+    s->recent[s->recent_pos] = open_time;
+    s->recent_pos = (s->recent_pos + 1) % NRECENT;
+    if (s->nrecent < NRECENT)
+        s->nrecent++;
+    s->last_open_time = open_time;
+    s->has_last = true;
+}
+
+static void series_reset(indicators *in, series *s)
+{
+    memset(s->ta, 0, ta_series_size(&in->eng));
+    s->has_last = false;
+    s->nrecent = s->recent_pos = 0;
+}
+
+/* Saves the state of `s`; logs and returns the status. */
+static cp_status series_save(indicators *in, cp_ctx *ctx, series *s)
+{
+    size_t tlen = ta_series_format(&in->eng, s->ta, NULL, 0);
+    size_t cap = tlen + strlen(in->eng.signature) + 64 + NRECENT * 24;
+    char *buf = malloc(cap);
+    if (!buf)
+        return CP_ERR_NOMEM;
+    int n = snprintf(buf, cap, STATE_MAGIC "\n%s\n%" PRId64 " %u", in->eng.signature, s->last_open_time, s->nrecent);
+    size_t len = (size_t)n;
+    /* the ring oldest first, as distances back from the last open_time */
+    for (unsigned k = 0; k < s->nrecent; k++) {
+        unsigned slot = (s->recent_pos + NRECENT - s->nrecent + k) % NRECENT;
+        n = snprintf(buf + len, cap - len, " %" PRId64, s->last_open_time - s->recent[slot]);
+        len += (size_t)n;
+    }
+    buf[len++] = '\n';
+    ta_series_format(&in->eng, s->ta, buf + len, cap - len);
+    cp_status st = cp_state_set(ctx, s->state_key, buf);
+    free(buf);
+    if (st != CP_OK)
+        cp_log_warn(ctx, "cannot save the indicator state of %s/%s/%s: %s", s->exchange, s->symbol, s->interval,
+                    cp_strerror(st));
+    s->dirty = false;
+    return st;
+}
+
+/* Parses saved state text into `s`; false when it does not fit. */
+static bool series_parse(indicators *in, series *s, const char *text, bool *settings_changed)
+{
+    size_t ml = strlen(STATE_MAGIC), sl = strlen(in->eng.signature);
+    *settings_changed = false;
+    if (strncmp(text, STATE_MAGIC "\n", ml + 1) != 0)
+        return false;
+    text += ml + 1;
+    if (strncmp(text, in->eng.signature, sl) != 0 || text[sl] != '\n') {
+        *settings_changed = true;
+        return false;
+    }
+    text += sl + 1;
+    char *end;
+    long long last = strtoll(text, &end, 10);
+    unsigned long nrec = strtoul(end, &end, 10);
+    if (nrec > NRECENT)
+        return false;
+    s->nrecent = s->recent_pos = 0;
+    int64_t recent[NRECENT];
+    for (unsigned long k = 0; k < nrec; k++) {
+        const char *p = end;
+        recent[k] = last - strtoll(p, &end, 10);
+        if (end == p)
+            return false;
+    }
+    for (unsigned long k = 0; k < nrec; k++)
+        series_remember(s, recent[k]);
+    s->last_open_time = last;
+    s->has_last = true;
+    return ta_series_parse(&in->eng, s->ta, end) != NULL;
+}
+
+/* Restores the saved state of a new series, if any. */
+static void series_load(indicators *in, cp_ctx *ctx, series *s)
+{
+    char *text = NULL;
+    cp_status st = cp_state_get(ctx, s->state_key, &text);
+    if (st == CP_ERR_NOT_FOUND)
+        return;
+    bool changed = false;
+    if (st != CP_OK) {
+        cp_log_warn(ctx, "cannot read the indicator state of %s/%s/%s: %s; warming up anew", s->exchange, s->symbol,
+                    s->interval, cp_strerror(st));
+    } else if (!series_parse(in, s, text, &changed)) {
+        series_reset(in, s);
+        if (changed)
+            cp_log_info(ctx, "indicator settings changed since the state of %s/%s/%s was saved; warming up anew",
+                        s->exchange, s->symbol, s->interval);
+        else
+            cp_log_warn(ctx, "saved indicator state of %s/%s/%s is malformed; warming up anew", s->exchange,
+                        s->symbol, s->interval);
+    } else {
+        cp_log_debug(ctx, "restored %s/%s/%s at open_time %" PRId64 " (%" PRId64 " candles)", s->exchange, s->symbol,
+                     s->interval, s->last_open_time, ta_series_count(s->ta));
+    }
+    cp_free(ctx, text);
+}
+
+/* Finds or creates (and restores) the series; NULL when out of memory. */
+static series *series_get(indicators *in, cp_ctx *ctx, const char *ex, const char *sym, const char *iv)
+{
+    series *c = in->cached;
+    if (c && strcmp(c->symbol, sym) == 0 && strcmp(c->interval, iv) == 0 && strcmp(c->exchange, ex) == 0)
+        return c;
+    series key = {.exchange = (char *)ex, .symbol = (char *)sym, .interval = (char *)iv};
+    void *found = tfind(&key, &in->tree, series_cmp);
+    if (found)
+        return in->cached = *(series **)found;
+    size_t le = strlen(ex) + 1, ls = strlen(sym) + 1, li = strlen(iv) + 1;
+    series *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->exchange = malloc(le + ls + li);
+    s->state_key = malloc(le + ls + li + 16);
+    s->ta = ta_series_new(&in->eng);
+    if (!s->exchange || !s->state_key || !s->ta) {
+        series_free(s);
+        return NULL;
+    }
+    memcpy(s->exchange, ex, le);
+    s->symbol = s->exchange + le;
+    memcpy(s->symbol, sym, ls);
+    s->interval = s->symbol + ls;
+    memcpy(s->interval, iv, li);
+    sprintf(s->state_key, "series/%s/%s/%s", ex, sym, iv);
+    s->id = in->nseries++;
+    if (!tsearch(s, &in->tree, series_cmp)) {
+        series_free(s);
+        return NULL;
+    }
+    series_load(in, ctx, s);
+    return in->cached = s;
+}
+
+/* ---- processing ------------------------------------------------------------------------ */
+
+typedef struct item {
+    series *s;
+    int64_t open_time;
+    size_t row;
+} item;
+
+static int item_cmp(const void *a, const void *b)
+{
+    const item *x = a, *y = b;
+    if (x->s->id != y->s->id)
+        return x->s->id < y->s->id ? -1 : 1;
+    if (x->open_time != y->open_time)
+        return x->open_time < y->open_time ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+typedef struct in_cols {
+    int exchange, symbol, interval, open_time, close_time, high, low, close;
+} in_cols;
+
+static bool resolve_cols(cp_ctx *ctx, const cp_batch *b, in_cols *c)
+{
+    c->exchange = cp_batch_col(ctx, b, "exchange");
+    c->symbol = cp_batch_col(ctx, b, "symbol");
+    c->interval = cp_batch_col(ctx, b, "interval");
+    c->open_time = cp_batch_col(ctx, b, "open_time");
+    c->close_time = cp_batch_col(ctx, b, "close_time");
+    c->high = cp_batch_col(ctx, b, "high");
+    c->low = cp_batch_col(ctx, b, "low");
+    c->close = cp_batch_col(ctx, b, "close");
+    return c->exchange >= 0 && c->symbol >= 0 && c->interval >= 0 && c->open_time >= 0 && c->high >= 0 &&
+           c->low >= 0 && c->close >= 0;
+}
+
+static bool seen_recently(const series *s, int64_t open_time, int64_t *oldest)
+{
+    *oldest = INT64_MAX;
+    for (unsigned k = 0; k < s->nrecent; k++) {
+        int64_t t = s->recent[(s->recent_pos + NRECENT - 1 - k) % NRECENT];
+        if (t == open_time)
+            return true;
+        if (t < *oldest)
+            *oldest = t;
+    }
+    return false;
+}
+
+/* Appends one indicator row; false when out of memory. */
+static bool add_row(indicators *in, cp_ctx *ctx, cp_batch *out, const series *s, int64_t open_time,
+                    const char *close_text, size_t close_len)
+{
+    size_t r = cp_batch_add_row(ctx, out);
+    if (r == SIZE_MAX)
+        return false;
+    unsigned bad = 0;
+    bad |= cp_batch_set_string(ctx, out, r, 0, s->exchange, strlen(s->exchange)) != CP_OK;
+    bad |= cp_batch_set_string(ctx, out, r, 1, s->symbol, strlen(s->symbol)) != CP_OK;
+    bad |= cp_batch_set_string(ctx, out, r, 2, s->interval, strlen(s->interval)) != CP_OK;
+    bad |= cp_batch_set_int(ctx, out, r, 3, open_time) != CP_OK;
+    bad |= cp_batch_set_decimal(ctx, out, r, 4, close_text, close_len) != CP_OK;
+    for (size_t k = 0; k < in->eng.ncols; k++)
+        cp_batch_set_double(ctx, out, r, 5 + k, in->out[k]); /* NAN stores NULL */
+    if (bad)
+        cp_batch_drop_last_row(ctx, out);
+    return true;
+}
+
+static cp_status ind_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
+{
+    indicators *in = instance;
+    if (strcmp(cp_batch_schema(ctx, batch)->stream, "ohlcv") != 0)
+        return CP_OK;
+    in_cols c;
+    if (!resolve_cols(ctx, batch, &c)) {
+        cp_log_warn(ctx, "ohlcv batch without the SCHEMA.md columns; ignored");
+        return CP_OK;
+    }
+    size_t n = cp_batch_rows(ctx, batch);
+    if (!n)
+        return CP_OK;
+    item *items = malloc(n * sizeof *items);
+    if (!items)
+        return CP_ERR_NOMEM;
+    size_t ni = 0;
+    cp_status st = CP_OK;
+    for (size_t r = 0; r < n; r++) {
+        const char *ex = cp_batch_get_text(ctx, batch, r, (size_t)c.exchange, NULL);
+        const char *sym = cp_batch_get_text(ctx, batch, r, (size_t)c.symbol, NULL);
+        const char *iv = cp_batch_get_text(ctx, batch, r, (size_t)c.interval, NULL);
+        if (!ex || !sym || !iv || cp_batch_is_null(ctx, batch, r, (size_t)c.open_time)) {
+            cp_log_warn(ctx, "ohlcv row %zu has no exchange, symbol, interval or open_time; skipped", r);
+            continue;
+        }
+        series *s = series_get(in, ctx, ex, sym, iv);
+        if (!s) {
+            st = CP_ERR_NOMEM;
+            break;
+        }
+        items[ni++] = (item){s, cp_batch_get_int(ctx, batch, r, (size_t)c.open_time), r};
+    }
+    cp_batch *out = st == CP_OK ? cp_batch_new(ctx, &in->schema, ni) : NULL;
+    if (st == CP_OK && !out)
+        st = CP_ERR_NOMEM;
+    if (st != CP_OK) {
+        free(items);
+        cp_log_error(ctx, "out of memory");
+        return st;
+    }
+    qsort(items, ni, sizeof *items, item_cmp);
+
+    int64_t now = cp_now_ms(ctx);
+    size_t redelivered = 0, old = 0;
+    for (size_t i = 0; i < ni && st == CP_OK; i++) {
+        series *s = items[i].s;
+        int64_t ot = items[i].open_time;
+        size_t r = items[i].row;
+        if (s->has_last && ot <= s->last_open_time) {
+            int64_t oldest;
+            if (seen_recently(s, ot, &oldest))
+                redelivered++;
+            else if (s->nrecent < NRECENT || ot > oldest)
+                cp_log_warn(ctx, "late candle %s/%s/%s open_time=%" PRId64 " is older than the last one (%" PRId64
+                            "); skipped, indicators are computed in open_time order",
+                            s->exchange, s->symbol, s->interval, ot, s->last_open_time);
+            else
+                old++;
+            continue;
+        }
+        double h = cp_batch_get_double(ctx, batch, r, (size_t)c.high);
+        double l = cp_batch_get_double(ctx, batch, r, (size_t)c.low);
+        double cl = cp_batch_get_double(ctx, batch, r, (size_t)c.close);
+        size_t close_len = 0;
+        const char *close_text = cp_batch_get_text(ctx, batch, r, (size_t)c.close, &close_len);
+        if (!isfinite(h) || !isfinite(l) || !isfinite(cl) || !close_text) {
+            cp_log_warn(ctx, "candle %s/%s/%s open_time=%" PRId64 " lacks high, low or close; skipped", s->exchange,
+                        s->symbol, s->interval, ot);
+            continue;
+        }
+        bool open = c.close_time >= 0 && !cp_batch_is_null(ctx, batch, r, (size_t)c.close_time) &&
+                    cp_batch_get_int(ctx, batch, r, (size_t)c.close_time) >= now;
+        if (open) { /* provisional: the state stays as it was */
+            memcpy(in->scratch, s->ta, ta_series_size(&in->eng));
+            ta_update(&in->eng, in->scratch, h, l, cl, in->out);
+        } else {
+            ta_update(&in->eng, s->ta, h, l, cl, in->out);
+            series_remember(s, ot);
+            s->dirty = true;
+        }
+        if (!add_row(in, ctx, out, s, ot, close_text, close_len))
+            st = CP_ERR_NOMEM;
+    }
+    if (redelivered || old)
+        cp_log_debug(ctx, "skipped %zu re-delivered and %zu old candles", redelivered, old);
+
+    /* persist every series this batch advanced: one state write per series and batch */
+    for (size_t i = 0; i < ni; i++)
+        if (items[i].s->dirty)
+            series_save(in, ctx, items[i].s);
+    free(items);
+    if (st != CP_OK) {
+        cp_batch_free(ctx, out);
+        cp_log_error(ctx, "out of memory");
+        return st;
+    }
+    return cp_emit(ctx, out);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void ind_destroy(void *instance)
+{
+    indicators *in = instance;
+    if (!in)
+        return;
+    tdestroy(in->tree, series_free);
+    free(in->fields);
+    free(in->scratch);
+    free(in);
+}
+
+static cp_status ind_create(cp_ctx *ctx, const void *config, void **instance)
+{
+    ta_config tc;
+    if (build_config(ctx, config, &tc) != 0)
+        return CP_ERR_CONFIG;
+    indicators *in = calloc(1, sizeof *in);
+    if (!in)
+        return CP_ERR_NOMEM;
+    char err[256];
+    if (ta_engine_init(&in->eng, &tc, err, sizeof err) != 0) {
+        cp_log_error(ctx, "%s", err);
+        free(in);
+        return CP_ERR_CONFIG;
+    }
+    size_t nf = 5 + in->eng.ncols;
+    in->fields = calloc(nf, sizeof *in->fields);
+    in->scratch = ta_series_new(&in->eng);
+    if (!in->fields || !in->scratch) {
+        ind_destroy(in);
+        return CP_ERR_NOMEM;
+    }
+    in->fields[0] = (cp_field){"exchange", CP_T_STRING, CP_FIELD_KEY};
+    in->fields[1] = (cp_field){"symbol", CP_T_STRING, CP_FIELD_KEY};
+    in->fields[2] = (cp_field){"interval", CP_T_STRING, CP_FIELD_KEY};
+    in->fields[3] = (cp_field){"open_time", CP_T_TIMESTAMP, CP_FIELD_KEY};
+    in->fields[4] = (cp_field){"close", CP_T_DECIMAL, CP_FIELD_NULLABLE};
+    for (size_t k = 0; k < in->eng.ncols; k++)
+        in->fields[5 + k] = (cp_field){in->eng.names[k], CP_T_DOUBLE, CP_FIELD_NULLABLE};
+    in->schema = (cp_schema){"indicator", nf, in->fields};
+    *instance = in;
+    return CP_OK;
+}
+
+CP_PLUGIN_DEFINE(.name = "indicators", .kind = CP_TRANSFORM, .version = "1.0.0",
+                 .description = "SMA, EMA, RSI, MACD, Bollinger, ATR (TA-Lib exact), pivots and Fibonacci per candle",
+                 .options = ind_options, .config_size = sizeof(ind_config), .create = ind_create,
+                 .destroy = ind_destroy, .process = ind_process);
