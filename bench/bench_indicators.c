@@ -3,23 +3,22 @@
  *
  * Usage: bench_indicators [candles]   (default 2000000; not run by ctest)
  * Prints one line per scenario: the math alone (ta_update on one series, and round-robin
- * over 1000 series so the state is not always in L1).
+ * over 1000 series so the state is not always in L1), then the whole plugin loaded through
+ * the core (process(): reading the ohlcv batch, sorting, the math, building and emitting the
+ * indicator batch, saving the state): backfill-like batches of 1000 candles of one series,
+ * and live-like batches with one new candle for each of 100 series (100 fsync'd state
+ * writes per batch: the state store's cost shows).
  */
-#define _GNU_SOURCE
+#include "bench_transforms.h"
 #include "ta.h"
+
+#include <coinpipe/streams.h>
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 typedef struct candle {
     double high, low, close;
@@ -47,8 +46,55 @@ static candle *make_candles(size_t n)
 
 static void report(const char *what, size_t updates, double secs, double checksum)
 {
-    printf("%-48s %12.0f candle-updates/s  (%zu in %.3f s, checksum %.6g)\n", what, (double)updates / secs, updates,
+    printf("%-56s %12.0f candle-updates/s  (%zu in %.3f s, checksum %.6g)\n", what, (double)updates / secs, updates,
            secs, checksum);
+}
+
+/* An ohlcv batch of candles [from, from + n) of series `series`, each candle's open_time = index. */
+static cp_batch *ohlcv_batch(const candle *c, size_t from, size_t n, int nseries)
+{
+    cp_batch *b = core_batch_new(&cp_ohlcv_schema, n * (size_t)nseries);
+    char txt[64];
+    for (size_t i = from; i < from + n; i++)
+        for (int s = 0; s < nseries; s++) {
+            size_t r = core_batch_add_row(b);
+            snprintf(txt, sizeof txt, "SYM%d-USDT", s);
+            bench_set(b, r, CP_OHLCV_EXCHANGE, "binance");
+            bench_set(b, r, CP_OHLCV_SYMBOL, txt);
+            bench_set(b, r, CP_OHLCV_INTERVAL, "1m");
+            core_batch_set_int(b, r, CP_OHLCV_OPEN_TIME, (int64_t)i * 60000);
+            core_batch_set_int(b, r, CP_OHLCV_CLOSE_TIME, (int64_t)i * 60000 + 59999);
+            snprintf(txt, sizeof txt, "%.2f", c[i].close);
+            bench_set(b, r, CP_OHLCV_OPEN, txt);
+            bench_set(b, r, CP_OHLCV_CLOSE, txt);
+            snprintf(txt, sizeof txt, "%.2f", c[i].high);
+            bench_set(b, r, CP_OHLCV_HIGH, txt);
+            snprintf(txt, sizeof txt, "%.2f", c[i].low);
+            bench_set(b, r, CP_OHLCV_LOW, txt);
+        }
+    return b;
+}
+
+/* Feeds nbatches batches of per_batch candles x nseries series through the plugin. */
+static void run_plugin(const char *what, const candle *c, size_t nbatches, size_t per_batch, int nseries)
+{
+    bench_plugin bp;
+    bench_plugin_open(&bp, "indicators");
+    cp_batch **in = malloc(nbatches * sizeof *in);
+    for (size_t k = 0; k < nbatches; k++)
+        in[k] = ohlcv_batch(c, k * per_batch, per_batch, nseries);
+    double t0 = bench_now();
+    for (size_t k = 0; k < nbatches; k++)
+        bench_plugin_process(&bp, in[k]);
+    double secs = bench_now() - t0;
+    size_t updates = nbatches * per_batch * (size_t)nseries;
+    if (bp.rows_out != updates)
+        fprintf(stderr, "%s: %zu rows out for %zu candles in\n", what, bp.rows_out, updates);
+    report(what, updates, secs, (double)bp.rows_out);
+    for (size_t k = 0; k < nbatches; k++)
+        core_batch_unref(in[k]);
+    free(in);
+    bench_plugin_close(&bp);
 }
 
 int main(int argc, char **argv)
@@ -67,12 +113,12 @@ int main(int argc, char **argv)
 
     /* one series */
     ta_series *s = ta_series_new(&e);
-    double t0 = now_s();
+    double t0 = bench_now();
     for (size_t i = 0; i < n; i++) {
         ta_update(&e, s, c[i].high, c[i].low, c[i].close, out);
         sum += isnan(out[0]) ? 0 : out[0];
     }
-    report("ta_update, default set (22 columns), 1 series", n, now_s() - t0, sum);
+    report("ta_update, default set (22 columns), 1 series", n, bench_now() - t0, sum);
     free(s);
 
     /* 1000 series round-robin */
@@ -81,15 +127,19 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < NS; k++)
         ss[k] = ta_series_new(&e);
     sum = 0;
-    t0 = now_s();
+    t0 = bench_now();
     for (size_t i = 0; i < n; i++) {
         ta_update(&e, ss[i % NS], c[i].high, c[i].low, c[i].close, out);
         sum += isnan(out[0]) ? 0 : out[0];
     }
-    report("ta_update, default set, 1000 series round-robin", n, now_s() - t0, sum);
+    report("ta_update, default set, 1000 series round-robin", n, bench_now() - t0, sum);
     for (size_t k = 0; k < NS; k++)
         free(ss[k]);
     free(ss);
+
+    size_t nb = n / 1000 < 200 ? n / 1000 : 200;
+    run_plugin("plugin process(), 1000 candles x 1 series per batch", c, nb, 1000, 1);
+    run_plugin("plugin process(), 1 candle x 100 series per batch", c, 50, 1, 100);
     free(c);
     return 0;
 }

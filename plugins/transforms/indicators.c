@@ -56,8 +56,10 @@ static const cp_option ind_options[] = {
      .doc = "Relative strength index periods (Wilder smoothing), one column rsi_N each."},
     {.name = "macd", .type = CP_OPT_STRLIST, .def = "[12, 26, 9]", .max = 3, .offset = offsetof(ind_config, macd),
      .doc = "MACD [fast, slow, signal] periods: columns macd, macd_signal, macd_hist; [] for none."},
-    {.name = "bbands", .type = CP_OPT_STRLIST, .def = "[20, 2.0]", .max = 2, .offset = offsetof(ind_config, bbands),
-     .doc = "Bollinger bands [period, k] (SMA +- k population standard deviations): bb_upper, bb_middle, bb_lower."},
+    {.name = "bbands", .type = CP_OPT_STRLIST, .def = "[20.0, 2.0]", .max = 2,
+     .offset = offsetof(ind_config, bbands),
+     .doc = "Bollinger bands [period, k] (SMA +- k population standard deviations): bb_upper, bb_middle, bb_lower; "
+            "libconfig arrays take one type, so write [20.0, 2.5] or the list (20, 2.5)."},
     {.name = "atr", .type = CP_OPT_STRLIST, .def = "[14]", .max = TA_MAX_LIST, .offset = offsetof(ind_config, atr),
      .doc = "Average true range periods (Wilder smoothing), one column atr_N each."},
     {.name = "pivots", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(ind_config, pivots),
