@@ -21,10 +21,12 @@
  * state, which is left untouched: the closed candle later replaces the row by its key.
  * A candle with a NULL high, low or close is skipped with a warning.
  *
- * State. After each batch the state of every series it advanced is saved through the core's
- * state store (one key per series, text with %.17g doubles: a restart continues with exactly
- * the values of an uninterrupted run). The saved state names the indicator settings; after a
- * settings change the series warms up anew.
+ * State. Before process() returns, the state of every series is saved through the core's
+ * state store when the batch advanced any: one key for the instance, one write per batch
+ * (the store rewrites and fsyncs its file on every write, so one key per series would cost
+ * one fsync per series and batch). Doubles are written with %.17g, so a restart continues
+ * with exactly the values of an uninterrupted run. The saved state names the indicator
+ * settings; after a settings change every series warms up anew.
  */
 #include <coinpipe/coinpipe.h>
 
@@ -40,6 +42,7 @@
 
 #define NRECENT 32 /* open_times remembered per series to tell re-deliveries from late candles */
 #define STATE_MAGIC "coinpipe-indicators 1"
+#define STATE_KEY "series"
 
 typedef struct ind_config {
     cp_strlist sma, ema, rsi, macd, bbands, atr;
@@ -71,24 +74,26 @@ static const cp_option ind_options[] = {
 };
 
 typedef struct series {
-    unsigned id;                           /* creation order: sort key */
-    char *exchange, *symbol, *interval;   /* one allocation */
-    char *state_key;
+    unsigned id;                         /* creation order: sort key */
+    char *exchange, *symbol, *interval; /* one allocation */
     bool has_last, dirty;
     int64_t last_open_time;
-    int64_t recent[NRECENT];              /* ring of the last open_times */
-    unsigned nrecent;                     /* candles in the ring (<= NRECENT) */
-    unsigned recent_pos;                  /* next slot */
+    int64_t recent[NRECENT];            /* ring of the last open_times */
+    unsigned nrecent;                   /* candles in the ring (<= NRECENT) */
+    unsigned recent_pos;                /* next slot */
     ta_series *ta;
+    char *text;                         /* saved form, kept while the series is not dirty */
+    size_t text_len;
 } series;
 
 typedef struct indicators {
     ta_engine eng;
     cp_field *fields;
     cp_schema schema;
-    void *tree;         /* tsearch tree of series * */
+    void *tree;         /* tsearch tree of series *, for lookups */
+    series **all;       /* every series, in creation order (owns them) */
+    size_t nall, capall;
     series *cached;
-    unsigned nseries;
     ta_series *scratch; /* provisional updates of open candles */
     double out[TA_MAX_COLS];
 } indicators;
@@ -159,14 +164,13 @@ static int series_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->interval, y->interval);
 }
 
-static void series_free(void *p)
+static void series_free(series *s)
 {
-    series *s = p;
     if (!s)
         return;
     free(s->exchange);
-    free(s->state_key);
     free(s->ta);
+    free(s->text);
     free(s);
 }
 
@@ -180,101 +184,46 @@ static void series_remember(series *s, int64_t open_time)
     s->has_last = true;
 }
 
-static void series_reset(indicators *in, series *s)
+/* Creates a series without candles; NULL when out of memory. */
+static series *series_new(indicators *in, const char *ex, size_t le, const char *sym, size_t ls, const char *iv,
+                          size_t li)
 {
-    memset(s->ta, 0, ta_series_size(&in->eng));
-    s->has_last = false;
-    s->nrecent = s->recent_pos = 0;
+    if (in->nall == in->capall) {
+        size_t cap = in->capall ? in->capall * 2 : 16;
+        series **all = realloc(in->all, cap * sizeof *all);
+        if (!all)
+            return NULL;
+        in->all = all;
+        in->capall = cap;
+    }
+    series *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->exchange = malloc(le + ls + li + 3);
+    s->ta = ta_series_new(&in->eng);
+    if (!s->exchange || !s->ta) {
+        series_free(s);
+        return NULL;
+    }
+    memcpy(s->exchange, ex, le);
+    s->exchange[le] = '\0';
+    s->symbol = s->exchange + le + 1;
+    memcpy(s->symbol, sym, ls);
+    s->symbol[ls] = '\0';
+    s->interval = s->symbol + ls + 1;
+    memcpy(s->interval, iv, li);
+    s->interval[li] = '\0';
+    if (!tsearch(s, &in->tree, series_cmp)) {
+        series_free(s);
+        return NULL;
+    }
+    s->id = (unsigned)in->nall;
+    in->all[in->nall++] = s;
+    return s;
 }
 
-/* Saves the state of `s`; logs and returns the status. */
-static cp_status series_save(indicators *in, cp_ctx *ctx, series *s)
-{
-    size_t tlen = ta_series_format(&in->eng, s->ta, NULL, 0);
-    size_t cap = tlen + strlen(in->eng.signature) + 64 + NRECENT * 24;
-    char *buf = malloc(cap);
-    if (!buf)
-        return CP_ERR_NOMEM;
-    int n = snprintf(buf, cap, STATE_MAGIC "\n%s\n%" PRId64 " %u", in->eng.signature, s->last_open_time, s->nrecent);
-    size_t len = (size_t)n;
-    /* the ring oldest first, as distances back from the last open_time */
-    for (unsigned k = 0; k < s->nrecent; k++) {
-        unsigned slot = (s->recent_pos + NRECENT - s->nrecent + k) % NRECENT;
-        n = snprintf(buf + len, cap - len, " %" PRId64, s->last_open_time - s->recent[slot]);
-        len += (size_t)n;
-    }
-    buf[len++] = '\n';
-    ta_series_format(&in->eng, s->ta, buf + len, cap - len);
-    cp_status st = cp_state_set(ctx, s->state_key, buf);
-    free(buf);
-    if (st != CP_OK)
-        cp_log_warn(ctx, "cannot save the indicator state of %s/%s/%s: %s", s->exchange, s->symbol, s->interval,
-                    cp_strerror(st));
-    s->dirty = false;
-    return st;
-}
-
-/* Parses saved state text into `s`; false when it does not fit. */
-static bool series_parse(indicators *in, series *s, const char *text, bool *settings_changed)
-{
-    size_t ml = strlen(STATE_MAGIC), sl = strlen(in->eng.signature);
-    *settings_changed = false;
-    if (strncmp(text, STATE_MAGIC "\n", ml + 1) != 0)
-        return false;
-    text += ml + 1;
-    if (strncmp(text, in->eng.signature, sl) != 0 || text[sl] != '\n') {
-        *settings_changed = true;
-        return false;
-    }
-    text += sl + 1;
-    char *end;
-    long long last = strtoll(text, &end, 10);
-    unsigned long nrec = strtoul(end, &end, 10);
-    if (nrec > NRECENT)
-        return false;
-    s->nrecent = s->recent_pos = 0;
-    int64_t recent[NRECENT];
-    for (unsigned long k = 0; k < nrec; k++) {
-        const char *p = end;
-        recent[k] = last - strtoll(p, &end, 10);
-        if (end == p)
-            return false;
-    }
-    for (unsigned long k = 0; k < nrec; k++)
-        series_remember(s, recent[k]);
-    s->last_open_time = last;
-    s->has_last = true;
-    return ta_series_parse(&in->eng, s->ta, end) != NULL;
-}
-
-/* Restores the saved state of a new series, if any. */
-static void series_load(indicators *in, cp_ctx *ctx, series *s)
-{
-    char *text = NULL;
-    cp_status st = cp_state_get(ctx, s->state_key, &text);
-    if (st == CP_ERR_NOT_FOUND)
-        return;
-    bool changed = false;
-    if (st != CP_OK) {
-        cp_log_warn(ctx, "cannot read the indicator state of %s/%s/%s: %s; warming up anew", s->exchange, s->symbol,
-                    s->interval, cp_strerror(st));
-    } else if (!series_parse(in, s, text, &changed)) {
-        series_reset(in, s);
-        if (changed)
-            cp_log_info(ctx, "indicator settings changed since the state of %s/%s/%s was saved; warming up anew",
-                        s->exchange, s->symbol, s->interval);
-        else
-            cp_log_warn(ctx, "saved indicator state of %s/%s/%s is malformed; warming up anew", s->exchange,
-                        s->symbol, s->interval);
-    } else {
-        cp_log_debug(ctx, "restored %s/%s/%s at open_time %" PRId64 " (%" PRId64 " candles)", s->exchange, s->symbol,
-                     s->interval, s->last_open_time, ta_series_count(s->ta));
-    }
-    cp_free(ctx, text);
-}
-
-/* Finds or creates (and restores) the series; NULL when out of memory. */
-static series *series_get(indicators *in, cp_ctx *ctx, const char *ex, const char *sym, const char *iv)
+/* Finds or creates the series; NULL when out of memory. */
+static series *series_get(indicators *in, const char *ex, const char *sym, const char *iv)
 {
     series *c = in->cached;
     if (c && strcmp(c->symbol, sym) == 0 && strcmp(c->interval, iv) == 0 && strcmp(c->exchange, ex) == 0)
@@ -283,30 +232,149 @@ static series *series_get(indicators *in, cp_ctx *ctx, const char *ex, const cha
     void *found = tfind(&key, &in->tree, series_cmp);
     if (found)
         return in->cached = *(series **)found;
-    size_t le = strlen(ex) + 1, ls = strlen(sym) + 1, li = strlen(iv) + 1;
-    series *s = calloc(1, sizeof *s);
+    return in->cached = series_new(in, ex, strlen(ex), sym, strlen(sym), iv, strlen(iv));
+}
+
+/* ---- state: one key holding every series, written once per batch -----------------------
+ * STATE_MAGIC "\n" signature "\n", then per series three lines:
+ *   exchange TAB symbol TAB interval
+ *   last_open_time nrecent distance... (the remembered open_times, oldest first, as
+ *                                       distances back from last_open_time)
+ *   ta_series_format() text
+ */
+
+/* Renders the saved form of `s` into s->text; false when out of memory. */
+static bool series_render(indicators *in, series *s)
+{
+    size_t tlen = ta_series_format(&in->eng, s->ta, NULL, 0);
+    size_t cap = strlen(s->exchange) + strlen(s->symbol) + strlen(s->interval) + tlen + 64 + NRECENT * 24;
+    char *buf = malloc(cap);
+    if (!buf)
+        return false;
+    int n = snprintf(buf, cap, "%s\t%s\t%s\n%" PRId64 " %u", s->exchange, s->symbol, s->interval, s->last_open_time,
+                     s->nrecent);
+    size_t len = (size_t)n;
+    for (unsigned k = 0; k < s->nrecent; k++) {
+        unsigned slot = (s->recent_pos + NRECENT - s->nrecent + k) % NRECENT;
+        len += (size_t)snprintf(buf + len, cap - len, " %" PRId64, s->last_open_time - s->recent[slot]);
+    }
+    buf[len++] = '\n';
+    len += ta_series_format(&in->eng, s->ta, buf + len, cap - len);
+    buf[len++] = '\n';
+    buf[len] = '\0';
+    free(s->text);
+    s->text = buf;
+    s->text_len = len;
+    return true;
+}
+
+/* Saves every series if any changed. */
+static void state_save(indicators *in, cp_ctx *ctx)
+{
+    bool any = false;
+    size_t total = strlen(STATE_MAGIC) + strlen(in->eng.signature) + 3;
+    for (size_t i = 0; i < in->nall; i++) {
+        series *s = in->all[i];
+        if (s->dirty) {
+            any = true;
+            if (!series_render(in, s)) {
+                cp_log_error(ctx, "out of memory saving the indicator state");
+                return;
+            }
+            s->dirty = false;
+        }
+        total += s->text_len;
+    }
+    if (!any)
+        return;
+    char *buf = malloc(total), *p = buf;
+    if (!buf) {
+        cp_log_error(ctx, "out of memory saving the indicator state");
+        return;
+    }
+    p += sprintf(p, STATE_MAGIC "\n%s\n", in->eng.signature);
+    for (size_t i = 0; i < in->nall; i++)
+        if (in->all[i]->text) {
+            memcpy(p, in->all[i]->text, in->all[i]->text_len);
+            p += in->all[i]->text_len;
+        }
+    *p = '\0';
+    cp_status st = cp_state_set(ctx, STATE_KEY, buf);
+    free(buf);
+    if (st != CP_OK)
+        cp_log_warn(ctx, "cannot save the indicator state: %s; a restart will warm up anew", cp_strerror(st));
+}
+
+/* Parses one series (three lines) at *pp; false when malformed. */
+static bool parse_series(indicators *in, const char **pp)
+{
+    const char *p = *pp, *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    const char *nl = t2 ? strchr(t2 + 1, '\n') : NULL;
+    if (!nl || memchr(p, '\n', (size_t)(t2 - p)))
+        return false;
+    series *s = series_new(in, p, (size_t)(t1 - p), t1 + 1, (size_t)(t2 - t1 - 1), t2 + 1, (size_t)(nl - t2 - 1));
     if (!s)
-        return NULL;
-    s->exchange = malloc(le + ls + li);
-    s->state_key = malloc(le + ls + li + 16);
-    s->ta = ta_series_new(&in->eng);
-    if (!s->exchange || !s->state_key || !s->ta) {
-        series_free(s);
-        return NULL;
+        return false;
+    char *end;
+    long long last = strtoll(nl + 1, &end, 10);
+    const char *q0 = end;
+    unsigned long nrec = strtoul(q0, &end, 10);
+    if (end == q0 || nrec > NRECENT)
+        return false;
+    int64_t recent[NRECENT];
+    for (unsigned long k = 0; k < nrec; k++) {
+        const char *q = end;
+        recent[k] = last - strtoll(q, &end, 10);
+        if (end == q)
+            return false;
     }
-    memcpy(s->exchange, ex, le);
-    s->symbol = s->exchange + le;
-    memcpy(s->symbol, sym, ls);
-    s->interval = s->symbol + ls;
-    memcpy(s->interval, iv, li);
-    sprintf(s->state_key, "series/%s/%s/%s", ex, sym, iv);
-    s->id = in->nseries++;
-    if (!tsearch(s, &in->tree, series_cmp)) {
-        series_free(s);
-        return NULL;
+    for (unsigned long k = 0; k < nrec; k++)
+        series_remember(s, recent[k]);
+    s->last_open_time = last;
+    s->has_last = true;
+    const char *rest = ta_series_parse(&in->eng, s->ta, end);
+    if (!rest || *rest != '\n')
+        return false;
+    if (!series_render(in, s))
+        return false;
+    *pp = rest + 1;
+    return true;
+}
+
+/* Restores every saved series (at create). */
+static void state_load(indicators *in, cp_ctx *ctx)
+{
+    char *text = NULL;
+    cp_status st = cp_state_get(ctx, STATE_KEY, &text);
+    if (st == CP_ERR_NOT_FOUND)
+        return;
+    if (st != CP_OK) {
+        cp_log_warn(ctx, "cannot read the indicator state: %s; warming up anew", cp_strerror(st));
+        return;
     }
-    series_load(in, ctx, s);
-    return in->cached = s;
+    size_t ml = strlen(STATE_MAGIC), sl = strlen(in->eng.signature);
+    const char *p = text;
+    if (strncmp(p, STATE_MAGIC "\n", ml + 1) != 0) {
+        cp_log_warn(ctx, "the saved indicator state is not ours or malformed; warming up anew");
+    } else if (p += ml + 1, strncmp(p, in->eng.signature, sl) != 0 || p[sl] != '\n') {
+        cp_log_info(ctx, "indicator settings changed since the state was saved; every series warms up anew");
+    } else {
+        p += sl + 1;
+        while (*p && parse_series(in, &p))
+            ;
+        if (*p) {
+            cp_log_warn(ctx, "the saved indicator state is malformed after %zu series; the others warm up anew",
+                        in->nall ? in->nall - 1 : 0);
+            if (in->nall) { /* the half-parsed one */
+                series *s = in->all[--in->nall];
+                tdelete(s, &in->tree, series_cmp);
+                series_free(s);
+            }
+        } else {
+            cp_log_debug(ctx, "restored %zu indicator series", in->nall);
+        }
+    }
+    cp_free(ctx, text);
 }
 
 /* ---- processing ------------------------------------------------------------------------ */
@@ -404,7 +472,7 @@ static cp_status ind_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
             cp_log_warn(ctx, "ohlcv row %zu has no exchange, symbol, interval or open_time; skipped", r);
             continue;
         }
-        series *s = series_get(in, ctx, ex, sym, iv);
+        series *s = series_get(in, ex, sym, iv);
         if (!s) {
             st = CP_ERR_NOMEM;
             break;
@@ -465,10 +533,7 @@ static cp_status ind_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
     if (redelivered || old)
         cp_log_debug(ctx, "skipped %zu re-delivered and %zu old candles", redelivered, old);
 
-    /* persist every series this batch advanced: one state write per series and batch */
-    for (size_t i = 0; i < ni; i++)
-        if (items[i].s->dirty)
-            series_save(in, ctx, items[i].s);
+    state_save(in, ctx); /* one state write per batch, before it goes on */
     free(items);
     if (st != CP_OK) {
         cp_batch_free(ctx, out);
@@ -480,12 +545,17 @@ static cp_status ind_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
+static void free_nothing(void *p) { (void)p; }
+
 static void ind_destroy(void *instance)
 {
     indicators *in = instance;
     if (!in)
         return;
-    tdestroy(in->tree, series_free);
+    tdestroy(in->tree, free_nothing);
+    for (size_t i = 0; i < in->nall; i++)
+        series_free(in->all[i]);
+    free(in->all);
     free(in->fields);
     free(in->scratch);
     free(in);
@@ -520,6 +590,7 @@ static cp_status ind_create(cp_ctx *ctx, const void *config, void **instance)
     for (size_t k = 0; k < in->eng.ncols; k++)
         in->fields[5 + k] = (cp_field){in->eng.names[k], CP_T_DOUBLE, CP_FIELD_NULLABLE};
     in->schema = (cp_schema){"indicator", nf, in->fields};
+    state_load(in, ctx);
     *instance = in;
     return CP_OK;
 }

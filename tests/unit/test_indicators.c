@@ -339,6 +339,31 @@ static void test_settings_change_restarts_warmup(void **st)
     tk_destroy(b);
 }
 
+static void test_malformed_state_is_ignored(void **st)
+{
+    (void)st;
+    const char *dir = tk_tmpdir();
+    tk_instance *a = tk_create_in("indicators", "", dir);
+    assert_int_equal(cp_state_set(tk_ctx(a), "series", "coinpipe-indicators 1\nnot a signature\n"), CP_OK);
+    tk_destroy(a);
+    tk_log_clear();
+    tk_instance *b = tk_create_in("indicators", "", dir);
+    tk_assert_log_contains("indicator settings changed");
+    tk_destroy(b);
+    a = tk_create_in("indicators", "", dir);
+    assert_int_equal(cp_state_set(tk_ctx(a), "series", "garbage"), CP_OK);
+    tk_destroy(a);
+    tk_log_clear();
+    b = tk_create_in("indicators", "", dir);
+    tk_assert_log_contains("not ours or malformed");
+    feed(b, 0, 100, 100, false); /* warms up from scratch */
+    results res = {0};
+    collect(b, &res);
+    compare_talib(&res, 0, 100, false);
+    results_free(&res);
+    tk_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_other_parameters),
         cmocka_unit_test(test_bad_options_are_refused),
         cmocka_unit_test(test_settings_change_restarts_warmup),
+        cmocka_unit_test(test_malformed_state_is_ignored),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
