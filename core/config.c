@@ -232,7 +232,7 @@ static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipel
     p->jitter_ms = po.jitter;
     p->enabled = po.enabled;
     const char *pname = p->name ? p->name : "?";
-    if (!p->schedule && !p->interval_ms)
+    if (!config_setting_get_member(g, "schedule") && !config_setting_get_member(g, "interval"))
         core_errors_add(errs, "%s:%d: pipeline '%s' needs interval = \"1m\"; or schedule = \"*/5 * * * *\";", file,
                         p->line, pname);
     if (p->schedule && p->interval_ms)

@@ -15,14 +15,14 @@ int64_t core_sched_interval_next(int64_t interval_ms, int64_t after_ms)
 }
 
 static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                          "jul", "aug", "sep", "oct", "nov", "dec"};
-static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+                                          "jul", "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 static int parse_value(const char **p, int lo, int hi, const char *const *names, int name_base, int *out)
 {
     const char *s = *p;
     if (names) {
-        for (int i = 0; i <= hi - lo && names[i]; i++)
+        for (int i = 0; names[i]; i++)
             if (strncasecmp(s, names[i], 3) == 0) {
                 *out = i + name_base;
                 *p = s + 3;
