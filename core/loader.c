@@ -89,9 +89,18 @@ void core_loader_search_path(const cp_strlist *config_dirs, core_search_path *ou
         exe[n] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash) {
-            strcpy(slash, "/plugins");
-            if (access(exe, R_OK | X_OK) == 0)
-                sp_add(out, exe);
+            *slash = '\0';
+            char dir[PATH_MAX + 64];
+            snprintf(dir, sizeof dir, "%s/plugins", exe);
+            if (access(dir, R_OK | X_OK) == 0)
+                sp_add(out, dir);
+#ifdef COINPIPE_PLUGIN_RELDIR
+            /* a relocated install: <prefix>/bin/coinpipe finds <prefix>/<libdir>/coinpipe/plugins */
+            snprintf(dir, sizeof dir, "%s/../%s", exe, COINPIPE_PLUGIN_RELDIR);
+            char real[PATH_MAX];
+            if (realpath(dir, real) && access(real, R_OK | X_OK) == 0)
+                sp_add(out, real);
+#endif
         }
     }
     sp_add(out, COINPIPE_PLUGIN_DIR);
