@@ -266,4 +266,9 @@ int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms);
 void core_runtime_block_signals(void);
 void core_runtime_free(core_runtime *rt);
 
+/* ---- ddl.c (owned by the sinks work): `coinpipe ddl DIALECT -c FILE` ------------------ */
+/* prints CREATE statements for the streams the config's pipelines write, in dialect
+ * athena | snowflake | postgresql; 0 ok, 1 nothing to print, 2 unknown dialect (errs says why) */
+int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs);
+
 #endif /* COINPIPE_CORE_H */

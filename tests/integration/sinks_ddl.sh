@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `coinpipe ddl` prints DDL for the streams a config writes; the PostgreSQL DDL runs on a real
+# server (COINPIPE_TEST_PG, set by tests/services/run.sh) and --once writes the same tables.
+set -euo pipefail
+: "${COINPIPE_BIN:?run through ctest}"
+if [ -z "${COINPIPE_TEST_PG:-}" ]; then
+    echo "sinks_ddl: COINPIPE_TEST_PG is not set: run under tests/services/run.sh (make test)" >&2
+    exit 1
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+schema="ddl_$$"
+cat >"$dir/c.conf" <<CONF
+global = { state_dir = "$dir/state"; plugin_path = ["$COINPIPE_TEST_PLUGIN_DIR"]; };
+pipelines = (
+  { name = "spot"; interval = "1m";
+    source = { plugin = "binance-spot"; symbols = ["BTCUSDT"]; streams = ["ticker", "ohlcv"]; };
+    sinks = ( { plugin = "s3-csv"; bucket = "my-bucket"; prefix = "lake/raw"; },
+              { plugin = "postgresql"; conninfo = "$COINPIPE_TEST_PG"; schema = "$schema"; } ); }
+);
+CONF
+"$COINPIPE_BIN" ddl athena -c "$dir/c.conf" >"$dir/athena.sql"
+grep -q "CREATE EXTERNAL TABLE IF NOT EXISTS \`ohlcv\`" "$dir/athena.sql"
+grep -q "'skip.header.line.count' = '1'" "$dir/athena.sql"
+grep -q "LOCATION 's3://my-bucket/lake/raw/ticker/'" "$dir/athena.sql"
+grep -q "storage.location.template' = 's3://my-bucket/lake/raw/ohlcv/year=\${year}/month=\${month}/day=\${day}/'" "$dir/athena.sql"
+"$COINPIPE_BIN" ddl snowflake -c "$dir/c.conf" >"$dir/snowflake.sql"
+grep -q "AUTO_INGEST = TRUE" "$dir/snowflake.sql"
+grep -q "COPY INTO \"ticker\" FROM @coinpipe_stage/ticker/" "$dir/snowflake.sql"
+"$COINPIPE_BIN" ddl postgresql -c "$dir/c.conf" >"$dir/pg.sql"
+if "$COINPIPE_BIN" ddl nosuch -c "$dir/c.conf" >/dev/null 2>"$dir/err"; then exit 1; fi
+grep -q "unknown dialect 'nosuch'" "$dir/err"
+psql "$COINPIPE_TEST_PG" -v ON_ERROR_STOP=1 -q -f "$dir/pg.sql"
+got=$(psql "$COINPIPE_TEST_PG" -At -c "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '$schema'")
+psql "$COINPIPE_TEST_PG" -q -c "DROP SCHEMA $schema CASCADE"
+[ "$got" = "ohlcv,ticker" ] || { echo "sinks_ddl: tables in $schema: '$got'" >&2; exit 1; }
+echo "sinks_ddl: ok"
