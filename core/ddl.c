@@ -158,12 +158,7 @@ static void snowflake(FILE *out, const cp_schema *s)
                       s->fields[i].flags & CP_FIELD_KEY ? " NOT NULL" : "");
     }
     sk_buf_puts(&b, "    PRIMARY KEY (");
-    for (size_t i = 0, k = 0; i < s->nfields; i++)
-        if (s->fields[i].flags & CP_FIELD_KEY) {
-            if (k++)
-                sk_buf_puts(&b, ", ");
-            sk_sql_ident(&b, s->fields[i].name);
-        }
+    sk_sql_keys(&b, s);
     sk_buf_puts(&b, ")\n);\n");
     fprintf(out, "%s", b.p ? b.p : "");
     fprintf(out, "CREATE PIPE IF NOT EXISTS \"%s_pipe\" AUTO_INGEST = TRUE AS\n"

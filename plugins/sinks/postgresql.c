@@ -254,24 +254,15 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
         sk_buf_puts(&ins, ") SELECT ");
         if (latest) {
             sk_buf_puts(&ins, "DISTINCT ON (");
-            for (size_t i = 0, k = 0; i < s->nfields; i++)
-                if (s->fields[i].flags & CP_FIELD_KEY) {
-                    if (k++)
-                        sk_buf_puts(&ins, ", ");
-                    sk_sql_ident(&ins, s->fields[i].name);
-                }
+            sk_sql_keys(&ins, s);
             sk_buf_puts(&ins, ") ");
         }
         sk_sql_columns(&ins, s, NULL);
         sk_buf_printf(&ins, " FROM %s", stage.p);
         if (latest) {
             sk_buf_puts(&ins, " ORDER BY ");
-            for (size_t i = 0; i < s->nfields; i++)
-                if (s->fields[i].flags & CP_FIELD_KEY) {
-                    sk_sql_ident(&ins, s->fields[i].name);
-                    sk_buf_puts(&ins, ", ");
-                }
-            sk_buf_puts(&ins, "cp_ord DESC");
+            sk_sql_keys(&ins, s);
+            sk_buf_puts(&ins, ", cp_ord DESC");
         }
         sk_sql_on_conflict(&ins, s, latest);
         t->copy_sql = copy.p;

@@ -319,6 +319,19 @@ static inline void sk_sql_ident(sk_buf *b, const char *name)
     sk_buf_putc(b, '"');
 }
 
+/** Appends the comma-separated quoted names of the key columns; returns how many. */
+static inline size_t sk_sql_keys(sk_buf *b, const cp_schema *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->nfields; i++)
+        if (s->fields[i].flags & CP_FIELD_KEY) {
+            if (k++)
+                sk_buf_puts(b, ", ");
+            sk_sql_ident(b, s->fields[i].name);
+        }
+    return k;
+}
+
 /**
  * Appends "CREATE TABLE IF NOT EXISTS <qualified> (cols..., PRIMARY KEY (keys))" for a
  * schema in `dialect` ("postgresql" or "sqlite"). `qualified` is already quoted.
@@ -342,14 +355,7 @@ static inline void sk_sql_create_table(sk_buf *b, const char *qualified, const c
     }
     if (nkeys) {
         sk_buf_puts(b, "    PRIMARY KEY (");
-        size_t k = 0;
-        for (size_t i = 0; i < s->nfields; i++) {
-            if (!(s->fields[i].flags & CP_FIELD_KEY))
-                continue;
-            if (k++)
-                sk_buf_puts(b, ", ");
-            sk_sql_ident(b, s->fields[i].name);
-        }
+        sk_sql_keys(b, s);
         sk_buf_puts(b, ")\n");
     }
     /* SQLite: one B-tree keyed by the primary key instead of a rowid table plus an index */
@@ -384,15 +390,9 @@ static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest
         return;
     }
     sk_buf_puts(b, " ON CONFLICT (");
-    size_t k = 0;
-    for (size_t i = 0; i < s->nfields; i++)
-        if (s->fields[i].flags & CP_FIELD_KEY) {
-            if (k++)
-                sk_buf_puts(b, ", ");
-            sk_sql_ident(b, s->fields[i].name);
-        }
+    sk_sql_keys(b, s);
     sk_buf_puts(b, ") DO UPDATE SET ");
-    k = 0;
+    size_t k = 0;
     for (size_t i = 0; i < s->nfields; i++)
         if (!(s->fields[i].flags & CP_FIELD_KEY)) {
             if (k++)
