@@ -3,13 +3,19 @@
 # Idempotent and fast when everything is present (no apt-get update then).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$here/deps-debian.txt" | grep -v '^$')
+# A line is "package" or "package cmd=COMMAND": the second form is skipped when COMMAND is
+# already on the PATH (e.g. npm, which NodeSource's nodejs package provides and Debian's npm
+# package would conflict with).
 missing=()
-for p in "${wanted[@]}"; do
+while read -r p opt; do
+    [ -n "$p" ] || continue
+    if [ "${opt#cmd=}" != "$opt" ] && command -v "${opt#cmd=}" >/dev/null 2>&1; then
+        continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")
     fi
-done
+done < <(sed -e 's/#.*//' "$here/deps-debian.txt")
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
