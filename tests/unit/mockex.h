@@ -25,14 +25,14 @@ extern char **environ;
 static pid_t mockex_pid;
 static char mockex_base[64];
 
-static size_t mockex_write(char *p, size_t sz, size_t n, void *user)
+static inline size_t mockex_write(char *p, size_t sz, size_t n, void *user)
 {
     FILE *f = user;
     return fwrite(p, sz, n, f);
 }
 
 /* GET base+path; returns the malloc'd body (NULL on failure). */
-static char *mockex_get(const char *path)
+static inline char *mockex_get(const char *path)
 {
     char url[2048];
     snprintf(url, sizeof url, "%s%s", mockex_base, path);
@@ -54,7 +54,7 @@ static char *mockex_get(const char *path)
     return buf;
 }
 
-static void mockex_ctl(const char *path)
+static inline void mockex_ctl(const char *path)
 {
     char *b = mockex_get(path);
     if (!b) {
@@ -64,7 +64,7 @@ static void mockex_ctl(const char *path)
     free(b);
 }
 
-static const char *mockex_start(void)
+static inline const char *mockex_start(void)
 {
     char pf[256];
     snprintf(pf, sizeof pf, "%s/mock-port", tk_tmpdir());
@@ -101,7 +101,7 @@ static const char *mockex_start(void)
     abort();
 }
 
-static void mockex_stop(void)
+static inline void mockex_stop(void)
 {
     if (mockex_pid > 0) {
         kill(mockex_pid, SIGTERM);
@@ -111,7 +111,7 @@ static void mockex_stop(void)
 }
 
 /* The recorded requests as a json-c array (caller puts the root it gets in *root). */
-static json_object *mockex_requests(json_object **root)
+static inline json_object *mockex_requests(json_object **root)
 {
     char *b = mockex_get("/_mock/requests");
     *root = b ? json_tokener_parse(b) : NULL;
@@ -123,7 +123,7 @@ static json_object *mockex_requests(json_object **root)
 }
 
 /* How many requests had exactly this path. */
-static size_t mockex_count(const char *path)
+static inline size_t mockex_count(const char *path)
 {
     json_object *root, *a = mockex_requests(&root);
     size_t n = 0;
@@ -137,7 +137,7 @@ static size_t mockex_count(const char *path)
 }
 
 /* Query string of the nth request with this path (malloc'd), or NULL. */
-static char *mockex_query(const char *path, size_t nth)
+static inline char *mockex_query(const char *path, size_t nth)
 {
     json_object *root, *a = mockex_requests(&root);
     char *out = NULL;

@@ -1,0 +1,111 @@
+/* coingecko source against the mock exchange: exact number text of market, spot_price and global rows; pagination.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core.h"
+#include "testkit.h"
+#include "mockex.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void test_values(void **state)
+{
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "base_url = \"%s/api/v3\"; coins = [\"bitcoin\", \"ethereum\"]; "
+                              "vs_currencies = [\"usd\", \"eur\"]; streams = [\"market\", \"spot_price\", \"global\"]; "
+                              "api_key = \"k123\";", mockex_base);
+    tk_instance *t = tk_create("coingecko", cfg);
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "market", 0);
+    assert_int_equal(tk_rows(t, "market"), 4);
+    tk_assert_text(b, 0, "source", "coingecko");
+    tk_assert_text(b, 0, "coin_id", "bitcoin");
+    tk_assert_text(b, 0, "vs_currency", "usd");
+    assert_int_equal(tk_int(b, 0, "ts"), 1712508571736LL); /* 2024-04-07T16:49:31.736Z */
+    tk_assert_text(b, 0, "symbol", "btc");
+    tk_assert_text(b, 0, "name", "Bitcoin");
+    tk_assert_text(b, 0, "price", "70187");
+    tk_assert_text(b, 0, "market_cap", "1381651251183");
+    assert_int_equal(tk_int(b, 0, "market_cap_rank"), 1);
+    tk_assert_text(b, 0, "fully_diluted_valuation", "1474623675796");
+    tk_assert_text(b, 0, "total_volume", "20154184933");
+    tk_assert_text(b, 0, "high_24h", "70215");
+    tk_assert_text(b, 0, "low_24h", "68060");
+    tk_assert_text(b, 0, "price_change_24h", "2126.88");
+    tk_assert_text(b, 0, "price_change_pct_24h", "3.12502");
+    tk_assert_text(b, 0, "market_cap_change_24h", "44287678051");
+    tk_assert_text(b, 0, "market_cap_change_pct_24h", "3.31157");
+    tk_assert_text(b, 0, "circulating_supply", "19675987");
+    tk_assert_text(b, 0, "total_supply", "21000000");
+    tk_assert_text(b, 0, "max_supply", "21000000");
+    tk_assert_text(b, 0, "ath", "73738");
+    tk_assert_text(b, 0, "ath_change_pct", "-4.77063");
+    assert_int_equal(tk_int(b, 0, "ath_date"), 1710400236635LL);
+    tk_assert_text(b, 0, "atl", "67.81");
+    tk_assert_text(b, 0, "atl_change_pct", "103455.83335");
+    assert_int_equal(tk_int(b, 0, "atl_date"), 1373068800000LL);
+    tk_assert_text(b, 1, "circulating_supply", "120073880.497064");
+    tk_assert_text(b, 1, "max_supply", NULL); /* null in the payload: NULL, never 0 */
+    tk_assert_text(b, 2, "vs_currency", "eur");
+
+    b = tk_find(t, "spot_price", 0);
+    assert_int_equal(tk_rows(t, "spot_price"), 3); /* ethereum has no eur quote */
+    tk_assert_text(b, 0, "coin_id", "bitcoin");
+    tk_assert_text(b, 0, "vs_currency", "usd");
+    assert_int_equal(tk_int(b, 0, "ts"), 1711356300000LL);
+    tk_assert_text(b, 0, "price", "67187.33589365664");
+    tk_assert_text(b, 0, "market_cap", "1317802988326.2493");
+    tk_assert_text(b, 0, "volume_24h", "31260929299.52484");
+    tk_assert_text(b, 0, "change_24h_pct", "3.637278946773539");
+    tk_assert_text(b, 1, "vs_currency", "eur");
+    tk_assert_text(b, 1, "price", "61921.6");
+    tk_assert_text(b, 2, "coin_id", "ethereum");
+    tk_assert_text(b, 2, "change_24h_pct", NULL);
+
+    b = tk_find(t, "global", 0);
+    assert_int_equal(tk_rows(t, "global"), 1);
+    tk_assert_text(b, 0, "source", "coingecko");
+    assert_int_equal(tk_int(b, 0, "ts"), 1712512855000LL);
+    assert_int_equal(tk_int(b, 0, "active_cryptocurrencies"), 13690);
+    assert_int_equal(tk_int(b, 0, "markets"), 1046);
+    tk_assert_text(b, 0, "total_market_cap_usd", "2721226850772.63");
+    tk_assert_text(b, 0, "total_volume_usd", "69327091133.5439");
+    tk_assert_text(b, 0, "btc_dominance_pct", "50.4465263233584");
+    tk_assert_text(b, 0, "eth_dominance_pct", "14.9228066918211");
+    tk_assert_text(b, 0, "market_cap_change_pct_24h_usd", "1.72099677122174");
+    tk_destroy(t);
+}
+
+static void test_top_pagination(void **state)
+{
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "base_url = \"%s/api/v3\"; top = 300; calls_per_minute = 1000.0;", mockex_base);
+    mockex_ctl("/_mock/reset");
+    tk_instance *t = tk_create("coingecko", cfg);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "market"), 300);
+    assert_int_equal(mockex_count("/api/v3/coins/markets"), 2);
+    char *q = mockex_query("/api/v3/coins/markets", 1);
+    assert_non_null(strstr(q, "per_page=250&page=2"));
+    free(q);
+    tk_destroy(t);
+}
+
+static int group_setup(void **state)
+{
+    core_http_init();
+    mockex_start();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    mockex_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_values), cmocka_unit_test(test_top_pagination)};
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
