@@ -395,3 +395,153 @@ bool core_schema_equal(const cp_schema *a, const cp_schema *b)
             return false;
     return true;
 }
+
+/* ---- serialisation (spool records, dead letters) ------------------------------------ */
+/* Layout, little-endian: u16 stream_len, stream, u16 nfields, per field (u16 name_len, name,
+ * u8 type, u8 flags), u32 rows, then per column: rows null bytes, then the non-null values
+ * (INT64/TIMESTAMP/BOOL/DOUBLE: 8 bytes; DECIMAL: 8-byte double + u32 len + text; STRING:
+ * u32 len + text). Every length is checked on the way back in. */
+
+static void put_u16(core_buf *o, uint16_t v) { core_buf_put(o, (const char *)&v, 2); }
+static void put_u32(core_buf *o, uint32_t v) { core_buf_put(o, (const char *)&v, 4); }
+static void put_u64(core_buf *o, uint64_t v) { core_buf_put(o, (const char *)&v, 8); }
+
+cp_status core_batch_serialize(const cp_batch *b, core_buf *o)
+{
+    size_t sl = strlen(b->schema.stream);
+    put_u16(o, (uint16_t)sl);
+    core_buf_put(o, b->schema.stream, sl);
+    put_u16(o, (uint16_t)b->schema.nfields);
+    for (size_t i = 0; i < b->schema.nfields; i++) {
+        size_t nl = strlen(b->fields[i].name);
+        put_u16(o, (uint16_t)nl);
+        core_buf_put(o, b->fields[i].name, nl);
+        core_buf_putc(o, (char)b->fields[i].type);
+        core_buf_putc(o, (char)b->fields[i].flags);
+    }
+    put_u32(o, (uint32_t)b->rows);
+    for (size_t c = 0; c < b->schema.nfields; c++) {
+        if (b->rows)
+            core_buf_put(o, (const char *)b->cols[c].null, b->rows);
+        for (size_t r = 0; r < b->rows; r++) {
+            if (b->cols[c].null[r])
+                continue;
+            const struct cell *cl = &b->cols[c].cells[r];
+            switch (b->fields[c].type) {
+            case CP_T_STRING:
+                put_u32(o, cl->len);
+                core_buf_put(o, b->arena + cl->off, cl->len);
+                break;
+            case CP_T_DECIMAL:
+                put_u64(o, (uint64_t)cl->v.i);
+                put_u32(o, cl->len);
+                core_buf_put(o, b->arena + cl->off, cl->len);
+                break;
+            default:
+                put_u64(o, (uint64_t)cl->v.i);
+                break;
+            }
+        }
+    }
+    return o->oom ? CP_ERR_NOMEM : CP_OK;
+}
+
+typedef struct rd {
+    const unsigned char *p;
+    size_t left;
+} rd;
+
+static bool take(rd *r, void *out, size_t n)
+{
+    if (r->left < n)
+        return false;
+    memcpy(out, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return true;
+}
+
+cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out)
+{
+    *out = NULL;
+    rd r = {data, len};
+    uint16_t sl, nf;
+    char stream[256];
+    if (!take(&r, &sl, 2) || sl == 0 || sl >= sizeof stream || !take(&r, stream, sl))
+        return CP_ERR_PARSE;
+    stream[sl] = '\0';
+    if (!take(&r, &nf, 2) || nf == 0 || nf > 1024)
+        return CP_ERR_PARSE;
+    cp_field *fields = calloc(nf, sizeof *fields);
+    char (*names)[128] = calloc(nf, sizeof *names);
+    cp_status st = CP_ERR_PARSE;
+    cp_batch *b = NULL;
+    if (!fields || !names) {
+        st = CP_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        uint16_t nl;
+        uint8_t t, f;
+        if (!take(&r, &nl, 2) || nl == 0 || nl >= sizeof names[i] || !take(&r, names[i], nl) || !take(&r, &t, 1) ||
+            !take(&r, &f, 1))
+            goto out;
+        names[i][nl] = '\0';
+        fields[i] = (cp_field){names[i], (cp_type)t, f};
+    }
+    cp_schema sc = {stream, nf, fields};
+    uint32_t rows;
+    if (!take(&r, &rows, 4) || rows > r.left) /* every row needs at least one null byte */
+        goto out;
+    b = core_batch_new(&sc, rows);
+    if (!b)
+        goto out; /* invalid names or types, or out of memory */
+    for (uint32_t i = 0; i < rows; i++)
+        if (core_batch_add_row(b) == SIZE_MAX) {
+            st = CP_ERR_NOMEM;
+            goto out;
+        }
+    for (size_t c = 0; c < nf; c++) {
+        if (rows && !take(&r, b->cols[c].null, rows))
+            goto out;
+        for (size_t i = 0; i < rows; i++) {
+            if (b->cols[c].null[i] > 1)
+                goto out;
+            if (b->cols[c].null[i])
+                continue;
+            struct cell *cl = &b->cols[c].cells[i];
+            cp_type t = b->fields[c].type;
+            if (t != CP_T_STRING && !take(&r, &cl->v.i, 8))
+                goto out;
+            if (t == CP_T_STRING || t == CP_T_DECIMAL) {
+                uint32_t tl;
+                if (!take(&r, &tl, 4) || tl > r.left)
+                    goto out;
+                if (t == CP_T_DECIMAL && !core_decimal_valid((const char *)r.p, tl))
+                    goto out;
+                uint32_t off = arena_put(b, (const char *)r.p, tl);
+                if (off == UINT32_MAX) {
+                    st = CP_ERR_NOMEM;
+                    goto out;
+                }
+                cl = &b->cols[c].cells[i];
+                cl->off = off;
+                cl->len = tl;
+                r.p += tl;
+                r.left -= tl;
+            }
+            if (t == CP_T_BOOL && cl->v.i != 0 && cl->v.i != 1)
+                goto out;
+        }
+    }
+    if (r.left != 0)
+        goto out;
+    *out = b;
+    b = NULL;
+    st = CP_OK;
+out:
+    core_batch_unref(b);
+    free(fields);
+    free(names);
+    return st;
+}

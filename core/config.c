@@ -66,7 +66,12 @@ typedef struct sink_core_opts {
     int64_t retry_initial;
     int64_t retry_max;
     int64_t retry_max_attempts;
+    bool spool;
+    int64_t spool_max_bytes;
+    char *overflow;
 } sink_core_opts;
+
+static const char *const overflow_choices[] = {"block", "drop_oldest", "drop_newest", NULL};
 
 static const cp_option sink_core_options[] = {
     {"queue_size", CP_OPT_INT, "1000", 0, 1, 10000000, offsetof(sink_core_opts, queue_size), NULL,
@@ -76,7 +81,13 @@ static const cp_option sink_core_options[] = {
     {"retry_max_interval", CP_OPT_DURATION, "\"5m\"", 0, 1, 86400000, offsetof(sink_core_opts, retry_max), NULL,
      "Longest wait between write attempts."},
     {"retry_max_attempts", CP_OPT_INT, "0", 0, 0, 1000000, offsetof(sink_core_opts, retry_max_attempts), NULL,
-     "Write attempts per batch before it is given up on; 0 retries forever."},
+     "Write attempts per batch before it is moved to the dead-letter directory; 0 retries forever."},
+    {"spool", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(sink_core_opts, spool), NULL,
+     "Keep the queue on disk under state_dir/spool, so unconfirmed batches survive outages and restarts."},
+    {"spool_max_bytes", CP_OPT_SIZE, "\"1G\"", 0, 4096, 1e15, offsetof(sink_core_opts, spool_max_bytes), NULL,
+     "Most bytes the sink's spool may hold; what happens at the bound is set by overflow."},
+    {"overflow", CP_OPT_ENUM, "\"block\"", 0, 0, 0, offsetof(sink_core_opts, overflow), overflow_choices,
+     "At the bound: block (the pipeline waits and skips ticks), drop_oldest or drop_newest; drops are counted and logged."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -154,6 +165,12 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
         e->retry_initial_ms = so.retry_initial;
         e->retry_max_ms = so.retry_max;
         e->retry_max_attempts = so.retry_max_attempts;
+        e->spool = so.spool;
+        e->spool_max_bytes = so.spool_max_bytes;
+        e->overflow = !so.overflow || strcmp(so.overflow, "block") == 0 ? CORE_OVERFLOW_BLOCK
+                      : strcmp(so.overflow, "drop_oldest") == 0      ? CORE_OVERFLOW_DROP_OLDEST
+                                                                     : CORE_OVERFLOW_DROP_NEWEST;
+        free(so.overflow);
     } else {
         static const char *const reserved[] = {"plugin", "name", NULL};
         core_options_fill(d->options, g, e->cfg, reserved, what, errs);

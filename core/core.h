@@ -41,6 +41,8 @@ void core_buf_puts(core_buf *b, const char *s);
 void core_buf_putc(core_buf *b, char c);
 void core_buf_printf(core_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
 void core_buf_free(core_buf *b);
+/* appends `s` as one safe path component (no '/', no "..": other bytes %XX-encoded) */
+void core_util_path_component(core_buf *b, const char *s);
 
 /* ---- log.c ----------------------------------------------------------------------- */
 typedef enum core_log_format { CORE_LOG_LOGFMT = 0, CORE_LOG_JSON = 1, CORE_LOG_TEXT = 2 } core_log_format;
@@ -89,6 +91,9 @@ const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_
 bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
 bool core_decimal_valid(const char *s, size_t len);
 bool core_schema_equal(const cp_schema *a, const cp_schema *b);
+/* binary form for the spool; deserialize checks every length (fuzzed) */
+cp_status core_batch_serialize(const cp_batch *b, core_buf *out);
+cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);
 
 /* ---- loader.c (the only file that calls libltdl) --------------------------------- */
 typedef struct core_plugin {
@@ -178,7 +183,12 @@ typedef struct core_element_cfg {
     /* sink-only core options */
     int64_t queue_size;
     int64_t retry_initial_ms, retry_max_ms, retry_max_attempts;
+    bool spool;
+    int64_t spool_max_bytes;
+    int overflow; /* CORE_OVERFLOW_* */
 } core_element_cfg;
+
+enum { CORE_OVERFLOW_BLOCK = 0, CORE_OVERFLOW_DROP_OLDEST = 1, CORE_OVERFLOW_DROP_NEWEST = 2 };
 
 typedef struct core_cron {
     uint64_t minute;   /* bit per minute 0-59 */
@@ -224,15 +234,36 @@ int core_sched_cron_parse(const char *text, core_cron *out, char *err, size_t er
 int64_t core_sched_cron_next(const core_cron *c, int64_t after_ms); /* first match > after_ms */
 int64_t core_sched_interval_next(int64_t interval_ms, int64_t after_ms);
 
+/* ---- spool.c: durable append-only queue behind a sink ------------------------------ */
+typedef struct core_spool core_spool;
+core_spool *core_spool_open(const char *dir, const core_log_tag *tag, char *err, size_t errlen);
+void core_spool_close(core_spool *s);
+/* unconfirmed records found at open (to replay, oldest first): count and sequence numbers */
+size_t core_spool_pending(const core_spool *s);
+uint64_t core_spool_replay_seq(const core_spool *s, size_t i);
+/* appends a record (not yet fsync'd); CP_ERR_IO with errno on failure (ENOSPC...) */
+cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq, int64_t *bytes);
+cp_status core_spool_sync(core_spool *s); /* fdatasync what was appended */
+cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch **out);
+void core_spool_done(core_spool *s, uint64_t seq); /* confirmed, dropped or dead-lettered */
+int64_t core_spool_bytes(const core_spool *s);
+
 /* ---- sink.c: per-sink bounded queue and worker ------------------------------------ */
 typedef struct core_sink core_sink;
 typedef struct core_sink_stats {
-    uint64_t batches_in, rows_in, batches_out, rows_out, retries, rejected, dropped;
+    uint64_t batches_in, rows_in, batches_out, rows_out, retries, rejected, dropped, dropped_rows, dead_lettered;
     int64_t last_success_ms;
     size_t queued;
+    int64_t spool_bytes;
 } core_sink_stats;
+/* creates the instance and starts the worker; the queue is memory-only until
+ * core_sink_attach_spool() (or core_sink_handover() on reload) gives it its spool */
 core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *ec, atomic_bool *stopping,
                            const char *state_dir, char *err, size_t errlen);
+/* opens <state_dir>/spool/<pipeline>/<sink>/ and queues what it holds unconfirmed, first */
+int core_sink_attach_spool(core_sink *s, char *err, size_t errlen);
+/* fsyncs what the sink's spool received (end of a cycle) */
+void core_sink_commit(core_sink *s);
 /* takes a reference on b; blocks while the queue is full (returns CP_ERR_STOPPED on shutdown) */
 cp_status core_sink_enqueue(core_sink *s, cp_batch *b);
 /* waits until the queue is empty and everything confirmed, or deadline (mono ms; 0 = none).
@@ -248,6 +279,16 @@ const char *core_sink_id(const core_sink *s);   /* "pipeline/sink" */
 /* moves queued batches of `from` (stopped worker) into `to` */
 void core_sink_handover(core_sink *from, core_sink *to);
 bool core_sink_failed(core_sink *s); /* a batch was rejected or given up on */
+
+/* ---- dead.c: dead letters ------------------------------------------------------------ */
+/* writes `b` with `reason` to <state_dir>/dead/<pipeline>/<sink>/<time>-<stream>.json; 0 ok */
+int core_dead_write(const char *state_dir, const char *pipeline, const char *sink, const cp_batch *b,
+                    const char *reason, char *path, size_t pathlen);
+/* reads one dead-letter file back: the batch and its metadata (strings malloc'd) */
+cp_status core_dead_read(const char *path, cp_batch **b, char **pipeline, char **sink, char **reason);
+/* `coinpipe dead list|replay [--pipeline P] [--sink S]` */
+int core_dead_main(core_config *cfg, const char *action, const char *pipeline, const char *sink);
+bool core_sink_has_spooled(core_sink *s); /* unconfirmed batches wait in its spool */
 
 /* ---- runtime.c: pipelines, cycles, the scheduler loop ------------------------------ */
 typedef struct core_runtime core_runtime;

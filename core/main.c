@@ -22,6 +22,7 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: coinpipe [OPTIONS]\n"
             "       coinpipe backfill --pipeline NAME --from DATE --to DATE [-c FILE]\n"
+            "       coinpipe dead list|replay [--pipeline NAME] [--sink NAME] [-c FILE]\n"
 #ifdef COINPIPE_HAVE_DDL
             "       coinpipe ddl athena|snowflake|postgresql [-c FILE]\n"
 #endif
@@ -162,15 +163,16 @@ static int parse_date(const char *s, int64_t *ms)
 int main(int argc, char **argv)
 {
     const char *conf = COINPIPE_CONF_DIR "/coinpipe.conf";
-    const char *pipeline = NULL, *describe_name = NULL, *log_level = NULL, *from = NULL, *to = NULL;
+    const char *pipeline = NULL, *describe_name = NULL, *log_level = NULL, *from = NULL, *to = NULL, *sink = NULL;
     bool check = false, once = false, list = false;
-    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO };
+    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, OPT_CHECK},
         {"once", no_argument, NULL, OPT_ONCE},      {"pipeline", required_argument, NULL, 'p'},
         {"list-plugins", no_argument, NULL, OPT_LIST}, {"describe", required_argument, NULL, OPT_DESCRIBE},
         {"log-level", required_argument, NULL, OPT_LOGLEVEL}, {"from", required_argument, NULL, OPT_FROM},
-        {"to", required_argument, NULL, OPT_TO},    {"version", no_argument, NULL, 'V'},
+        {"to", required_argument, NULL, OPT_TO},    {"sink", required_argument, NULL, OPT_SINK},
+        {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     const char *command = NULL;
     if (argc > 1 && argv[1][0] != '-') {
@@ -190,12 +192,14 @@ int main(int argc, char **argv)
         case OPT_LOGLEVEL: log_level = optarg; break;
         case OPT_FROM: from = optarg; break;
         case OPT_TO: to = optarg; break;
+        case OPT_SINK: sink = optarg; break;
         case 'V': printf("coinpipe %s (plugin ABI %d.%d)\n", COINPIPE_VERSION, CP_ABI_MAJOR, CP_ABI_MINOR); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind < argc && !(command && strcmp(command, "ddl") == 0 && optind == argc - 1)) {
+    bool takes_arg = command && (strcmp(command, "ddl") == 0 || strcmp(command, "dead") == 0);
+    if (optind < argc && !(takes_arg && optind == argc - 1)) {
         fprintf(stderr, "coinpipe: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
@@ -251,6 +255,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "coinpipe: ddl is not available in this build\n");
         rc = 2;
 #endif
+        core_config_free(cfg);
+        goto out;
+    }
+    if (command && strcmp(command, "dead") == 0) {
+        rc = core_dead_main(cfg, optind < argc ? argv[optind] : NULL, pipeline, sink);
         core_config_free(cfg);
         goto out;
     }

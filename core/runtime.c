@@ -138,7 +138,9 @@ static void set_free(pipeline_set *s)
     s->n = 0;
 }
 
-static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, char *err, size_t errlen)
+/* builds every pipeline of cfg; with attach the sinks open their spools (not on reload, where
+ * a surviving sink takes its predecessor's spool over instead) */
+static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, bool attach, char *err, size_t errlen)
 {
     out->cfg = cfg;
     out->p = calloc(cfg->npipelines ? cfg->npipelines : 1, sizeof *out->p);
@@ -171,7 +173,7 @@ static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, char
         /* sinks first, so nothing a source emits can miss them */
         for (size_t k = 0; k < pc->nsinks; k++) {
             p->sinks[k] = core_sink_start(pc, &pc->sinks[k], &rt->stopping, cfg->state_dir, err, errlen);
-            if (!p->sinks[k])
+            if (!p->sinks[k] || (attach && core_sink_attach_spool(p->sinks[k], err, errlen) != 0))
                 return -1;
         }
         for (size_t k = 0; k < pc->ntransforms; k++)
@@ -199,6 +201,8 @@ static void run_cycle(pipeline *p)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cycle failed: %s", cp_strerror(st));
         p->cycle_failed = true;
     }
+    for (size_t k = 0; k < p->nsinks; k++) /* the cycle's batches are durable before it counts as done */
+        core_sink_commit(p->sinks[k]);
     p->cycles++;
     if (p->cycle_failed) {
         p->failures++;
@@ -291,7 +295,7 @@ core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char
     pthread_cond_init(&rt->cv_idle, NULL);
     core_http_init();
     core_http_set_stop(&rt->stopping);
-    if (set_build(rt, cfg, &rt->set, err, errlen) != 0) {
+    if (set_build(rt, cfg, &rt->set, true, err, errlen) != 0) {
         set_free(&rt->set);
         rt->set.cfg = NULL; /* the caller still owns cfg on failure */
         core_runtime_free(rt);
@@ -328,23 +332,31 @@ static void log_stats(pipeline_set *s)
             core_sink_stats_get(p->sinks[k], &st);
             core_log_tagged(NULL, CP_LOG_INFO,
                             "sink %s stats: batches_in=%llu rows_in=%llu batches_out=%llu rows_out=%llu retries=%llu "
-                            "rejected=%llu dropped=%llu queued=%zu",
+                            "rejected=%llu dead_lettered=%llu dropped=%llu dropped_rows=%llu queued=%zu spool_bytes=%lld",
                             core_sink_id(p->sinks[k]), (unsigned long long)st.batches_in,
                             (unsigned long long)st.rows_in, (unsigned long long)st.batches_out,
                             (unsigned long long)st.rows_out, (unsigned long long)st.retries,
-                            (unsigned long long)st.rejected, (unsigned long long)st.dropped, st.queued);
+                            (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered,
+                            (unsigned long long)st.dropped, (unsigned long long)st.dropped_rows, st.queued,
+                            (long long)st.spool_bytes);
         }
     }
 }
 
-/* drains every sink of the set until the deadline; returns false if any is left non-empty */
-static bool drain_sinks(pipeline_set *s, int64_t deadline)
+/* drains every sink of the set until the deadline; returns false if any is left non-empty.
+ * *lost is set when a sink left undrained has no spool to keep its batches in. */
+static bool drain_sinks(pipeline_set *s, int64_t deadline, bool *lost)
 {
     bool ok = true;
+    if (lost)
+        *lost = false;
     for (size_t i = 0; i < s->n; i++)
         for (size_t k = 0; k < s->p[i].nsinks; k++)
-            if (!core_sink_drain(s->p[i].sinks[k], deadline))
+            if (!core_sink_drain(s->p[i].sinks[k], deadline)) {
                 ok = false;
+                if (lost && !core_sink_has_spooled(s->p[i].sinks[k]))
+                    *lost = true;
+            }
     return ok;
 }
 
@@ -411,9 +423,9 @@ int core_runtime_run_once(core_runtime *rt)
     }
     pool_wait_idle(rt, 0);
     int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
-    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0);
+    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0, NULL);
     if (!drained)
-        LOG_ERROR("sinks did not finish writing within shutdown_timeout");
+        LOG_ERROR("sinks did not finish writing within shutdown_timeout (what is left stays in their spools)");
     for (size_t i = 0; i < rt->set.n; i++)
         for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
             core_sink_halt(rt->set.p[i].sinks[k]);
@@ -449,8 +461,10 @@ int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms)
     if (st != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),
                         st == CP_ERR_STOPPED ? " (run the same command again to resume)" : "");
+    for (size_t k = 0; k < p->nsinks; k++)
+        core_sink_commit(p->sinks[k]);
     int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
-    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0);
+    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0, NULL);
     for (size_t k = 0; k < p->nsinks; k++)
         core_sink_halt(p->sinks[k]);
     log_stats(&rt->set);
@@ -487,7 +501,7 @@ static void reload(core_runtime *rt, const char *file)
     pool_wait_idle(rt, 0);
     pipeline_set next = {0};
     char err[768];
-    if (set_build(rt, cfg, &next, err, sizeof err) != 0) {
+    if (set_build(rt, cfg, &next, false, err, sizeof err) != 0) {
         LOG_ERROR("reload refused: %s; the running config stays in force", err);
         set_free(&next);
         core_config_free(cfg);
@@ -507,9 +521,19 @@ static void reload(core_runtime *rt, const char *file)
             }
             core_sink_halt(os);
             if (ns)
-                core_sink_handover(os, ns);
+                core_sink_handover(os, ns); /* the spool and every unconfirmed batch move on */
         }
     }
+    for (size_t j = 0; j < next.n; j++) /* new sinks without a predecessor open their own spool */
+        for (size_t m = 0; m < next.p[j].nsinks; m++) {
+            bool had = false;
+            for (size_t i = 0; i < rt->set.n && !had; i++)
+                for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
+                    if (strcmp(core_sink_id(rt->set.p[i].sinks[k]), core_sink_id(next.p[j].sinks[m])) == 0)
+                        had = true;
+            if (!had && core_sink_attach_spool(next.p[j].sinks[m], err, sizeof err) != 0)
+                LOG_ERROR("reload: %s: the sink runs without a spool", err);
+        }
     for (size_t j = 0; j < next.n; j++) /* keep counters of pipelines that survive */
         for (size_t i = 0; i < rt->set.n; i++)
             if (strcmp(next.p[j].cfg->name, rt->set.p[i].cfg->name) == 0) {
@@ -578,15 +602,17 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
         atomic_store(&rt->stopping, true);
         pool_wait_idle(rt, 0);
     }
-    bool drained = drain_sinks(&rt->set, deadline);
+    bool lost = false;
+    bool drained = drain_sinks(&rt->set, deadline, &lost);
     if (!drained)
-        LOG_ERROR("sinks did not finish writing within shutdown_timeout");
+        LOG_WARN("sinks did not finish writing within shutdown_timeout: %s",
+                 lost ? "batches of sinks without a spool are lost" : "what is left stays in their spools");
     atomic_store(&rt->stopping, true);
     for (size_t i = 0; i < rt->set.n; i++)
         for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
             core_sink_halt(rt->set.p[i].sinks[k]);
     log_stats(&rt->set);
-    return drained ? 0 : 1;
+    return lost ? 1 : 0;
 }
 
 void core_runtime_free(core_runtime *rt)

@@ -1,10 +1,15 @@
-/* Sink side: each sink instance has its own bounded queue and worker thread, with retries.
+/* Sink side: each sink instance has its own queue (spooled to disk by default) and worker thread.
  * SPDX-License-Identifier: MIT
  *
- * The queue is a ring of batch references. Its first `npending` entries were written and
- * answered CP_PENDING (buffered in the sink); they stay queued until a later CP_OK from
- * write() or flush() confirms them, and are re-delivered after a CP_RETRY. The worker
- * never runs two callbacks of one instance at once.
+ * The queue is a ring of entries (spool sequence number + batch reference). Its first
+ * `npending` entries were written and answered CP_PENDING (buffered in the sink); they stay
+ * queued until a later CP_OK from write() or flush() confirms them, and are re-delivered
+ * after a CP_RETRY. With the spool on, every entry is also a record on disk, memory holds at
+ * most queue_size batches (the rest are read back when their turn comes), and the bound is
+ * spool_max_bytes; without it, the bound is queue_size batches. At the bound the overflow
+ * policy applies: block, drop_oldest or drop_newest, every drop counted and logged.
+ * A batch the sink rejects for good goes to <state_dir>/dead/<pipeline>/<sink>/ (dead.c).
+ * The worker never runs two callbacks of one instance at once.
  */
 #include "core.h"
 
@@ -13,27 +18,36 @@
 #include <string.h>
 #include <time.h>
 
+typedef struct qent {
+    uint64_t seq;  /* spool sequence number (0 without a spool) */
+    cp_batch *b;   /* NULL when spilled: read back from the spool when needed */
+} qent;
+
 struct core_sink {
     char *id;
+    char *state_dir;
     core_ctx ctx;
     const core_plugin *plugin;
     const core_element_cfg *ec;
+    const char *pipeline;
     void *inst;
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t work;  /* something to do, or quit */
     pthread_cond_t space; /* room in the queue, or progress for drain */
-    cp_batch **q;
-    size_t cap, head, count, npending;
+    qent *q;
+    size_t cap, head, count, npending, in_memory;
     bool writing;
     bool quit, draining;
     int attempts;
     int64_t next_flush_mono;
-    int64_t retry_until_mono; /* waiting out a backoff */
+    int64_t retry_until_mono;
+    core_spool *spool;
+    int64_t unsynced;
     core_sink_stats st;
     bool failed;
-    bool warned_no_flush;
+    bool warned_no_flush, warned_full;
 };
 
 #define AT(s, i) ((s)->q[((s)->head + (i)) % (s)->cap])
@@ -57,28 +71,37 @@ static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
     pthread_cond_timedwait(cv, m, &ts);
 }
 
-/* removes `n` entries from the head (confirmed) */
-static void pop_confirmed(core_sink *s, size_t n)
+static bool grow(core_sink *s)
 {
-    for (size_t i = 0; i < n; i++) {
-        cp_batch *b = AT(s, 0);
-        s->st.batches_out++;
-        s->st.rows_out += core_batch_rows(b);
-        core_batch_unref(b);
-        s->head = (s->head + 1) % s->cap;
-        s->count--;
-    }
-    if (n) {
-        s->npending = s->npending >= n ? s->npending - n : 0;
-        s->st.last_success_ms = core_util_now_ms();
-        pthread_cond_broadcast(&s->space);
-    }
+    size_t cap = s->cap * 2;
+    qent *q = calloc(cap, sizeof *q);
+    if (!q)
+        return false;
+    for (size_t i = 0; i < s->count; i++)
+        q[i] = AT(s, i);
+    free(s->q);
+    s->q = q;
+    s->cap = cap;
+    s->head = 0;
+    return true;
 }
 
-/* removes entry `k` (counted from the head) without confirming it */
-static cp_batch *remove_at(core_sink *s, size_t k)
+/* releases an entry that left the queue (confirmed, dropped or dead-lettered) */
+static void release(core_sink *s, qent *e)
 {
-    cp_batch *b = AT(s, k);
+    if (e->b) {
+        core_batch_unref(e->b);
+        s->in_memory--;
+    }
+    if (s->spool)
+        core_spool_done(s->spool, e->seq);
+    e->b = NULL;
+}
+
+/* removes entry `k` (counted from the head) and returns it */
+static qent remove_at(core_sink *s, size_t k)
+{
+    qent e = AT(s, k);
     for (size_t i = k; i > 0; i--)
         AT(s, i) = AT(s, i - 1);
     s->head = (s->head + 1) % s->cap;
@@ -86,7 +109,34 @@ static cp_batch *remove_at(core_sink *s, size_t k)
     if (s->npending > k)
         s->npending--;
     pthread_cond_broadcast(&s->space);
-    return b;
+    return e;
+}
+
+/* loads a spilled entry's batch; NULL (logged) when the spool cannot give it back */
+static cp_batch *entry_batch(core_sink *s, qent *e)
+{
+    if (e->b)
+        return e->b;
+    cp_batch *b = NULL;
+    cp_status st = s->spool ? core_spool_read(s->spool, e->seq, &b) : CP_ERR_NOT_FOUND;
+    if (st != CP_OK) {
+        core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "spool record %llu cannot be read back (%s): batch lost",
+                        (unsigned long long)e->seq, cp_strerror(st));
+        return NULL;
+    }
+    return b; /* owned by the caller */
+}
+
+static void pop_confirmed(core_sink *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        qent e = remove_at(s, 0);
+        s->st.batches_out++;
+        s->st.rows_out += e.b ? core_batch_rows(e.b) : 0;
+        release(s, &e);
+    }
+    if (n)
+        s->st.last_success_ms = core_util_now_ms();
 }
 
 static void schedule_retry(core_sink *s, cp_status st, const char *what, const cp_batch *b)
@@ -108,14 +158,27 @@ static void schedule_retry(core_sink *s, cp_status st, const char *what, const c
                     s->attempts, d);
 }
 
+/* moves entry k to the dead-letter directory */
 static void give_up(core_sink *s, size_t k, cp_status st, const char *why)
 {
-    cp_batch *b = remove_at(s, k);
+    qent e = remove_at(s, k);
     s->failed = true;
     s->st.rejected++;
-    core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "batch of stream '%s' (%zu rows) not written: %s (%s)",
-                    core_batch_schema(b)->stream, core_batch_rows(b), why, cp_strerror(st));
-    core_batch_unref(b);
+    cp_batch *b = entry_batch(s, &e);
+    if (b) {
+        char reason[320], path[4200];
+        snprintf(reason, sizeof reason, "%s (%s)", why, cp_strerror(st));
+        bool saved = core_dead_write(s->state_dir, s->pipeline, s->ec->name, b, reason, path, sizeof path) == 0;
+        if (saved)
+            s->st.dead_lettered++;
+        core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "batch of stream '%s' (%zu rows) not written: %s; %s%s",
+                        core_batch_schema(b)->stream, core_batch_rows(b), reason,
+                        saved ? "saved to " : "and it could not be saved to the dead-letter directory",
+                        saved ? path : "");
+        if (b != e.b)
+            core_batch_unref(b);
+    }
+    release(s, &e);
     s->attempts = 0;
 }
 
@@ -136,8 +199,17 @@ static void *worker(void *arg)
         bool flush_due = s->npending > 0 && (s->quit || s->draining || now >= s->next_flush_mono);
         if (undelivered && !s->quit) {
             size_t k = s->npending;
-            cp_batch *b = AT(s, k);
-            core_batch_ref(b);
+            qent *e = &AT(s, k);
+            cp_batch *b = entry_batch(s, e);
+            if (!b) {
+                qent lost = remove_at(s, k);
+                s->st.dropped++;
+                s->failed = true;
+                release(s, &lost);
+                continue;
+            }
+            if (b == e->b)
+                core_batch_ref(b);
             s->writing = true;
             pthread_mutex_unlock(&s->lock);
             cp_status st = d->write(s->inst, &s->ctx.pub, b);
@@ -145,6 +217,7 @@ static void *worker(void *arg)
             s->writing = false;
             if (st == CP_OK) {
                 s->attempts = 0;
+                s->st.rows_out += AT(s, k).b ? 0 : core_batch_rows(b); /* spilled entries: count here */
                 pop_confirmed(s, k + 1);
             } else if (st == CP_PENDING && d->flush) {
                 s->attempts = 0;
@@ -217,11 +290,13 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
     }
     size_t idlen = strlen(pl->name) + strlen(ec->name) + 2;
     s->id = malloc(idlen);
-    s->cap = (size_t)(ec->queue_size > 0 ? ec->queue_size : 1000);
+    s->state_dir = strdup(state_dir ? state_dir : ".");
+    s->cap = 64;
     s->q = calloc(s->cap, sizeof *s->q);
-    if (!s->id || !s->q) {
+    if (!s->id || !s->q || !s->state_dir) {
         free(s->id);
         free(s->q);
+        free(s->state_dir);
         free(s);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -229,6 +304,7 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
     snprintf(s->id, idlen, "%s/%s", pl->name, ec->name);
     s->plugin = ec->plugin;
     s->ec = ec;
+    s->pipeline = pl->name;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->space, NULL);
@@ -238,6 +314,7 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
     cp_status st = ec->plugin->desc.create(&s->ctx.pub, ec->cfg, &s->inst);
     if (st != CP_OK) {
         snprintf(err, errlen, "sink '%s' (plugin %s) could not start: %s", s->id, ec->plugin->name, cp_strerror(st));
+        s->inst = NULL;
         core_sink_stop(s);
         return NULL;
     }
@@ -250,28 +327,157 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
     return s;
 }
 
+static void spool_dir(const core_sink *s, core_buf *b)
+{
+    core_buf_printf(b, "%s/spool/", s->state_dir);
+    core_util_path_component(b, s->pipeline);
+    core_buf_putc(b, '/');
+    core_util_path_component(b, s->ec->name);
+}
+
+int core_sink_attach_spool(core_sink *s, char *err, size_t errlen)
+{
+    if (!s->ec->spool)
+        return 0;
+    core_buf dir = {0};
+    spool_dir(s, &dir);
+    core_spool *sp = dir.oom ? NULL : core_spool_open(dir.p, &s->ctx.tag, err, errlen);
+    core_buf_free(&dir);
+    if (!sp)
+        return -1;
+    pthread_mutex_lock(&s->lock);
+    s->spool = sp;
+    size_t n = core_spool_pending(sp);
+    /* replayed records go first, in order, ahead of anything queued already */
+    while (s->cap < s->count + n + 1)
+        if (!grow(s)) {
+            pthread_mutex_unlock(&s->lock);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    for (size_t i = s->count; i > 0; i--)
+        s->q[(s->head + n + i - 1) % s->cap] = AT(s, i - 1);
+    for (size_t i = 0; i < n; i++)
+        AT(s, i) = (qent){core_spool_replay_seq(sp, i), NULL};
+    s->count += n;
+    s->st.batches_in += n;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    if (n)
+        core_log_tagged(&s->ctx.tag, CP_LOG_INFO, "replaying %zu unconfirmed batches from the spool (%lld bytes)", n,
+                        (long long)core_spool_bytes(sp));
+    return 0;
+}
+
+/* drops the oldest entry that is not being written or held pending by the sink */
+static bool drop_oldest(core_sink *s)
+{
+    size_t k = s->npending + (s->writing ? 1 : 0);
+    if (k >= s->count)
+        return false;
+    qent e = remove_at(s, k);
+    cp_batch *b = entry_batch(s, &e);
+    s->st.dropped++;
+    s->st.dropped_rows += b ? core_batch_rows(b) : 0;
+    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s full: dropped the oldest batch (stream '%s', %zu rows), %llu dropped so far",
+                    s->spool ? "spool" : "queue", b ? core_batch_schema(b)->stream : "?", b ? core_batch_rows(b) : 0,
+                    (unsigned long long)s->st.dropped);
+    if (b && b != e.b)
+        core_batch_unref(b);
+    release(s, &e);
+    return true;
+}
+
+static void drop_newest(core_sink *s, cp_batch *b, const char *why)
+{
+    s->st.dropped++;
+    s->st.dropped_rows += core_batch_rows(b);
+    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s: dropped the newest batch (stream '%s', %zu rows), %llu dropped so far",
+                    why, core_batch_schema(b)->stream, core_batch_rows(b), (unsigned long long)s->st.dropped);
+}
+
 cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
 {
     pthread_mutex_lock(&s->lock);
-    bool warned = false;
-    while (s->count == s->cap && !s->quit) {
-        if (!warned)
-            core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "queue full (%zu batches): pipeline waits for the sink", s->cap);
-        warned = true;
-        timed_wait(&s->space, &s->lock, 1000);
-    }
-    if (s->quit) {
+    for (;;) {
+        if (s->quit) {
+            pthread_mutex_unlock(&s->lock);
+            return CP_ERR_STOPPED;
+        }
+        bool full = s->spool ? core_spool_bytes(s->spool) >= s->ec->spool_max_bytes
+                             : s->count >= (size_t)s->ec->queue_size;
+        const char *why = s->spool ? "spool full" : "queue full";
+        int err = 0;
+        uint64_t seq = 0;
+        if (!full && s->spool) {
+            int64_t bytes = 0;
+            cp_status st = core_spool_append(s->spool, b, &seq, &bytes);
+            if (st == CP_OK) {
+                s->unsynced += bytes;
+            } else {
+                err = errno;
+                full = true;
+                why = "spool write failed";
+                if (!s->warned_full)
+                    core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "cannot write the spool: %s",
+                                    err ? strerror(err) : cp_strerror(st));
+            }
+        }
+        if (full) {
+            if (s->ec->overflow == CORE_OVERFLOW_DROP_NEWEST ||
+                (s->ec->overflow == CORE_OVERFLOW_DROP_OLDEST && !drop_oldest(s))) {
+                drop_newest(s, b, why);
+                s->warned_full = true;
+                pthread_mutex_unlock(&s->lock);
+                return CP_OK;
+            }
+            if (s->ec->overflow == CORE_OVERFLOW_DROP_OLDEST)
+                continue;
+            if (!s->warned_full)
+                core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s: the pipeline waits for the sink (overflow = block)", why);
+            s->warned_full = true;
+            timed_wait(&s->space, &s->lock, err ? 1000 : 200);
+            continue;
+        }
+        if (s->warned_full) {
+            core_log_tagged(&s->ctx.tag, CP_LOG_INFO, "queue accepts batches again");
+            s->warned_full = false;
+        }
+        if (s->count + 1 >= s->cap && !grow(s)) {
+            if (s->spool)
+                core_spool_done(s->spool, seq);
+            pthread_mutex_unlock(&s->lock);
+            return CP_ERR_NOMEM;
+        }
+        qent e = {seq, NULL};
+        if (!s->spool || s->in_memory < (size_t)s->ec->queue_size) {
+            core_batch_ref(b);
+            e.b = b;
+            s->in_memory++;
+        }
+        s->q[(s->head + s->count) % s->cap] = e;
+        s->count++;
+        s->st.batches_in++;
+        s->st.rows_in += core_batch_rows(b);
+        if (s->unsynced > (8 << 20)) { /* long runs of emits (backfill): keep the unsynced tail short */
+            core_spool_sync(s->spool);
+            s->unsynced = 0;
+        }
+        pthread_cond_signal(&s->work);
         pthread_mutex_unlock(&s->lock);
-        return CP_ERR_STOPPED;
+        return CP_OK;
     }
-    core_batch_ref(b);
-    s->q[(s->head + s->count) % s->cap] = b;
-    s->count++;
-    s->st.batches_in++;
-    s->st.rows_in += core_batch_rows(b);
-    pthread_cond_signal(&s->work);
+}
+
+void core_sink_commit(core_sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->spool && s->unsynced) {
+        if (core_spool_sync(s->spool) != CP_OK)
+            core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "cannot fsync the spool: %s", strerror(errno));
+        s->unsynced = 0;
+    }
     pthread_mutex_unlock(&s->lock);
-    return CP_OK;
 }
 
 bool core_sink_drain(core_sink *s, int64_t deadline_mono_ms)
@@ -280,10 +486,8 @@ bool core_sink_drain(core_sink *s, int64_t deadline_mono_ms)
     s->draining = true;
     pthread_cond_signal(&s->work);
     while (s->count > 0 || s->writing) {
-        int64_t now = core_util_mono_ms();
-        if (deadline_mono_ms && now >= deadline_mono_ms)
+        if (deadline_mono_ms && core_util_mono_ms() >= deadline_mono_ms)
             break;
-        /* a give-up limit for --once: stop waiting on a sink that keeps failing */
         timed_wait(&s->space, &s->lock, 100);
     }
     bool ok = s->count == 0;
@@ -296,29 +500,24 @@ void core_sink_handover(core_sink *from, core_sink *to)
 {
     pthread_mutex_lock(&from->lock);
     pthread_mutex_lock(&to->lock);
-    size_t need = from->count + to->count;
-    if (need > to->cap) {
-        cp_batch **q = calloc(need, sizeof *q);
-        if (q) {
-            for (size_t i = 0; i < to->count; i++)
-                q[i] = AT(to, i);
-            free(to->q);
-            to->q = q;
-            to->head = 0;
-            to->cap = need;
-        }
+    /* the spool (and every entry, all unconfirmed now) moves to the successor, oldest first */
+    while (to->cap < from->count + to->count + 1 && grow(to))
+        ;
+    for (size_t i = to->count; i > 0; i--)
+        to->q[(to->head + from->count + i - 1) % to->cap] = AT(to, i - 1);
+    for (size_t i = 0; i < from->count; i++) {
+        AT(to, i) = AT(from, i);
+        if (AT(to, i).b)
+            to->in_memory++;
     }
-    /* prepend from's entries in order (all unconfirmed, so all re-delivered) */
-    while (from->count > 0 && to->count < to->cap) {
-        cp_batch *b = AT(from, from->count - 1);
-        from->count--;
-        to->head = (to->head + to->cap - 1) % to->cap;
-        to->q[to->head] = b;
-        to->count++;
-        to->st.batches_in++;
-        to->st.rows_in += core_batch_rows(b);
+    to->count += from->count;
+    to->st.batches_in += from->count;
+    from->head = from->count = from->npending = from->in_memory = 0;
+    if (from->spool && !to->spool) {
+        to->spool = from->spool;
+        to->unsynced = from->unsynced;
+        from->spool = NULL;
     }
-    from->npending = 0;
     pthread_cond_signal(&to->work);
     pthread_mutex_unlock(&to->lock);
     pthread_mutex_unlock(&from->lock);
@@ -343,18 +542,31 @@ void core_sink_stop(core_sink *s)
         return;
     core_sink_halt(s);
     if (s->count) {
-        size_t rows = 0;
-        for (size_t i = 0; i < s->count; i++)
-            rows += core_batch_rows(AT(s, i));
-        core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%zu batches (%zu rows) were still queued at stop and are dropped",
-                        s->count, rows);
-        s->st.dropped += s->count;
-        s->failed = true;
+        if (s->spool) {
+            core_log_tagged(&s->ctx.tag, CP_LOG_WARN,
+                            "%zu batches not yet written stay in the spool (%lld bytes) for the next start", s->count,
+                            (long long)core_spool_bytes(s->spool));
+        } else {
+            size_t rows = 0;
+            for (size_t i = 0; i < s->count; i++)
+                rows += AT(s, i).b ? core_batch_rows(AT(s, i).b) : 0;
+            core_log_tagged(&s->ctx.tag, CP_LOG_ERROR,
+                            "%zu batches (%zu rows) were still queued at stop and are lost (spool = false)", s->count,
+                            rows);
+            s->st.dropped += s->count;
+            s->failed = true;
+        }
         while (s->count) {
-            core_batch_unref(AT(s, 0));
+            qent e = AT(s, 0);
+            if (e.b)
+                core_batch_unref(e.b);
             s->head = (s->head + 1) % s->cap;
             s->count--;
         }
+    }
+    if (s->spool) {
+        core_spool_sync(s->spool);
+        core_spool_close(s->spool);
     }
     if (s->inst)
         s->plugin->desc.destroy(s->inst);
@@ -364,6 +576,7 @@ void core_sink_stop(core_sink *s)
     pthread_cond_destroy(&s->space);
     free(s->q);
     free(s->id);
+    free(s->state_dir);
     free(s);
 }
 
@@ -372,6 +585,7 @@ void core_sink_stats_get(core_sink *s, core_sink_stats *out)
     pthread_mutex_lock(&s->lock);
     *out = s->st;
     out->queued = s->count;
+    out->spool_bytes = s->spool ? core_spool_bytes(s->spool) : 0;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -383,4 +597,12 @@ bool core_sink_failed(core_sink *s)
     bool f = s->failed;
     pthread_mutex_unlock(&s->lock);
     return f;
+}
+
+bool core_sink_has_spooled(core_sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool r = s->spool && s->count > 0;
+    pthread_mutex_unlock(&s->lock);
+    return r;
 }

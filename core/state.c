@@ -51,19 +51,6 @@ static char *decode(const char *s, size_t n)
     return out;
 }
 
-static void safe_component(core_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        char c = *s;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_' || c == '.';
-        if (ok && !(c == '.' && (s[1] == '.' || s[1] == '\0')))
-            core_buf_putc(b, c);
-        else
-            core_buf_printf(b, "%%%02X", (unsigned char)c);
-    }
-}
-
 core_state *core_state_open(const char *state_dir, const char *pipeline, const char *instance)
 {
     core_state *s = calloc(1, sizeof *s);
@@ -72,11 +59,11 @@ core_state *core_state_open(const char *state_dir, const char *pipeline, const c
     pthread_mutex_init(&s->lock, NULL);
     core_buf d = {0};
     core_buf_printf(&d, "%s/state/", state_dir ? state_dir : ".");
-    safe_component(&d, pipeline ? pipeline : "_");
+    core_util_path_component(&d, pipeline ? pipeline : "_");
     core_buf p = {0};
     core_buf_put(&p, d.p, d.len);
     core_buf_putc(&p, '/');
-    safe_component(&p, instance ? instance : "_");
+    core_util_path_component(&p, instance ? instance : "_");
     core_buf_puts(&p, ".kv");
     if (d.oom || p.oom) {
         core_buf_free(&d);

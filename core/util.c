@@ -291,3 +291,16 @@ void core_buf_free(core_buf *b)
     free(b->p);
     *b = (core_buf){0};
 }
+
+void core_util_path_component(core_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        char c = *s;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.';
+        if (ok && !(c == '.' && (s[1] == '.' || s[1] == '\0')))
+            core_buf_putc(b, c);
+        else
+            core_buf_printf(b, "%%%02X", (unsigned char)c);
+    }
+}

@@ -1,0 +1,442 @@
+/* Spool: the durable, append-only on-disk queue behind each sink (segments, checksums, cursor).
+ * SPDX-License-Identifier: MIT
+ *
+ * Directory <state_dir>/spool/<pipeline>/<sink>/ holds segment files "<first seq, 16 hex>.seg"
+ * and "cursor" (the highest sequence number below which everything is confirmed). A record
+ * is: "CPR1", u32 payload length, u64 sequence number, u32 CRC-32 of (sequence number +
+ * payload), payload (core_batch_serialize). Appends are written at once and fsync'd by
+ * core_spool_sync (once per cycle); confirmations advance the cursor, persisted atomically at
+ * most every 200 ms and at close; a segment is deleted once all its records are confirmed.
+ * On open, records above the cursor are indexed for replay. A torn record at a segment's
+ * end (a crash mid-write) is cut off; a corrupt record elsewhere is skipped by finding the
+ * next valid record; both are logged and never stop the daemon.
+ */
+#include "core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC "CPR1"
+#define HDR 20
+#define SEGMENT_MAX (16u << 20)
+#define MAX_RECORD (512u << 20)
+
+typedef struct segment {
+    uint64_t id; /* first sequence number */
+    int64_t bytes;
+    size_t live; /* records in it not yet confirmed */
+    bool deleted;
+} segment;
+
+typedef struct entry {
+    uint64_t seq;
+    size_t seg; /* index into segments */
+    uint64_t off;
+    uint32_t len; /* payload length */
+    bool done;
+} entry;
+
+struct core_spool {
+    char *dir;
+    const core_log_tag *tag;
+    segment *segs;
+    size_t nsegs;
+    entry *idx; /* sorted by seq; done entries are trimmed from the front */
+    size_t nidx, cap, first;
+    int fd; /* current segment, -1 until the first append */
+    size_t cur;
+    bool dirty;
+    uint64_t next_seq, cursor;
+    bool cursor_dirty;
+    int64_t cursor_written_mono;
+    int64_t bytes;
+};
+
+static void seg_path(const core_spool *s, uint64_t id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%016llx.seg", s->dir, (unsigned long long)id);
+}
+
+static uint32_t record_crc(uint64_t seq, const unsigned char *payload, uint32_t len)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, (const Bytef *)&seq, 8);
+    c = crc32(c, payload, len);
+    return (uint32_t)c;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool idx_push(core_spool *s, entry e)
+{
+    if (s->nidx == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        entry *n = realloc(s->idx, cap * sizeof *n);
+        if (!n)
+            return false;
+        s->idx = n;
+        s->cap = cap;
+    }
+    s->idx[s->nidx++] = e;
+    return true;
+}
+
+/* Parses a whole segment file into the index; repairs a torn tail. */
+static void scan_segment(core_spool *s, size_t si)
+{
+    char path[4200];
+    seg_path(s, s->segs[si].id, path, sizeof path);
+    size_t len;
+    unsigned char *data = (unsigned char *)core_util_read_file(path, &len);
+    if (!data) {
+        core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot read %s: %s; its records are lost", path, strerror(errno));
+        return;
+    }
+    size_t pos = 0, skipped = 0, bad_at = 0;
+    while (pos < len) {
+        bool ok = false, torn = false;
+        uint32_t plen = 0;
+        uint64_t seq = 0;
+        if (len - pos < HDR) {
+            torn = memcmp(data + pos, MAGIC, len - pos < 4 ? len - pos : 4) == 0;
+        } else if (memcmp(data + pos, MAGIC, 4) == 0) {
+            uint32_t crc;
+            memcpy(&plen, data + pos + 4, 4);
+            memcpy(&seq, data + pos + 8, 8);
+            memcpy(&crc, data + pos + 16, 4);
+            if (plen <= MAX_RECORD && pos + HDR + plen <= len)
+                ok = record_crc(seq, data + pos + HDR, plen) == crc;
+            else if (plen <= MAX_RECORD)
+                torn = true; /* runs past the end of the file */
+        }
+        if (ok) {
+            if (skipped) {
+                core_log_tagged(s->tag, CP_LOG_ERROR,
+                                "spool: corrupt data in %s at offset %zu (checksum mismatch): skipped %zu bytes, "
+                                "later records intact", path, bad_at, skipped);
+                skipped = 0;
+            }
+            if (seq > s->cursor) {
+                entry e = {seq, si, pos + HDR, plen, false};
+                if (idx_push(s, e))
+                    s->segs[si].live++;
+            }
+            if (seq >= s->next_seq)
+                s->next_seq = seq + 1;
+            pos += HDR + plen;
+            continue;
+        }
+        if (torn && !skipped) {
+            core_log_tagged(s->tag, CP_LOG_WARN,
+                            "spool: torn record at the end of %s (offset %zu, %zu bytes): an interrupted write, cut off",
+                            path, pos, len - pos);
+            if (truncate(path, (off_t)pos) != 0)
+                core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot truncate %s: %s", path, strerror(errno));
+            len = pos;
+            break;
+        }
+        if (!skipped)
+            bad_at = pos;
+        skipped++;
+        pos++;
+    }
+    if (skipped)
+        core_log_tagged(s->tag, CP_LOG_ERROR, "spool: corrupt data at the end of %s from offset %zu: %zu bytes skipped",
+                        path, bad_at, skipped);
+    s->segs[si].bytes = (int64_t)len;
+    s->bytes += (int64_t)len;
+    free(data);
+}
+
+static void write_cursor(core_spool *s)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/cursor", s->dir);
+    int n = snprintf(text, sizeof text, "%llu\n", (unsigned long long)s->cursor);
+    if (core_util_write_file_atomic(path, text, (size_t)n) != 0)
+        core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot write %s: %s", path, strerror(errno));
+    s->cursor_dirty = false;
+    s->cursor_written_mono = core_util_mono_ms();
+}
+
+core_spool *core_spool_open(const char *dir, const core_log_tag *tag, char *err, size_t errlen)
+{
+    if (core_util_mkdirs(dir, 0750) != 0) {
+        snprintf(err, errlen, "cannot create spool directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    core_spool *s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir))) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->tag = tag;
+    s->fd = -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cursor", dir);
+    char *text = core_util_read_file(path, NULL);
+    if (text) {
+        s->cursor = strtoull(text, NULL, 10);
+        free(text);
+    }
+    s->next_seq = s->cursor + 1;
+    DIR *d = opendir(dir);
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l != 20 || strcmp(e->d_name + 16, ".seg") != 0)
+            continue;
+        uint64_t *n = realloc(ids, (nids + 1) * sizeof *n);
+        if (!n)
+            break;
+        ids = n;
+        ids[nids++] = strtoull(e->d_name, NULL, 16);
+    }
+    if (d)
+        closedir(d);
+    if (nids)
+        qsort(ids, nids, sizeof *ids, cmp_u64);
+    s->segs = calloc(nids + 1, sizeof *s->segs);
+    if (!s->segs) {
+        free(ids);
+        core_spool_close(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < nids; i++) {
+        s->segs[s->nsegs] = (segment){.id = ids[i]};
+        scan_segment(s, s->nsegs++);
+    }
+    free(ids);
+    /* segments with nothing left to deliver go now */
+    for (size_t i = 0; i < s->nsegs; i++)
+        if (!s->segs[i].live) {
+            seg_path(s, s->segs[i].id, path, sizeof path);
+            unlink(path);
+            s->bytes -= s->segs[i].bytes;
+            s->segs[i].deleted = true;
+        }
+    return s;
+}
+
+size_t core_spool_pending(const core_spool *s)
+{
+    size_t n = 0;
+    for (size_t i = s->first; i < s->nidx; i++)
+        n += !s->idx[i].done;
+    return n;
+}
+
+uint64_t core_spool_replay_seq(const core_spool *s, size_t i) { return s->idx[s->first + i].seq; }
+int64_t core_spool_bytes(const core_spool *s) { return s->bytes; }
+
+static bool open_segment(core_spool *s)
+{
+    segment *n = realloc(s->segs, (s->nsegs + 1) * sizeof *n);
+    if (!n)
+        return false;
+    s->segs = n;
+    char path[4200];
+    seg_path(s, s->next_seq, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return false;
+    if (s->fd >= 0) {
+        if (s->dirty)
+            (void)fdatasync(s->fd);
+        close(s->fd);
+    }
+    s->fd = fd;
+    s->segs[s->nsegs] = (segment){.id = s->next_seq};
+    s->cur = s->nsegs++;
+    /* make the new file's name durable */
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return true;
+}
+
+cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out, int64_t *bytes_out)
+{
+    core_buf rec = {0};
+    core_buf_put(&rec, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", HDR);
+    if (core_batch_serialize(b, &rec) != CP_OK || rec.oom) {
+        core_buf_free(&rec);
+        return CP_ERR_NOMEM;
+    }
+    uint32_t plen = (uint32_t)(rec.len - HDR);
+    uint64_t seq = s->next_seq;
+    uint32_t crc = record_crc(seq, (unsigned char *)rec.p + HDR, plen);
+    memcpy(rec.p, MAGIC, 4);
+    memcpy(rec.p + 4, &plen, 4);
+    memcpy(rec.p + 8, &seq, 8);
+    memcpy(rec.p + 16, &crc, 4);
+    if ((s->fd < 0 || s->segs[s->cur].bytes + (int64_t)rec.len > SEGMENT_MAX) && !open_segment(s)) {
+        int e = errno;
+        core_buf_free(&rec);
+        errno = e;
+        return CP_ERR_IO;
+    }
+    size_t done = 0;
+    while (done < rec.len) {
+        ssize_t w = write(s->fd, rec.p + done, rec.len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno ? errno : EIO;
+            /* take back a partial record so the segment stays well-formed */
+            if (done && ftruncate(s->fd, (off_t)s->segs[s->cur].bytes) != 0)
+                core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot undo a partial write: %s", strerror(errno));
+            core_buf_free(&rec);
+            errno = e;
+            return CP_ERR_IO;
+        }
+        done += (size_t)w;
+    }
+    entry e = {seq, s->cur, (uint64_t)s->segs[s->cur].bytes + HDR, plen, false};
+    if (!idx_push(s, e)) {
+        core_buf_free(&rec);
+        return CP_ERR_NOMEM;
+    }
+    s->segs[s->cur].bytes += (int64_t)rec.len;
+    s->segs[s->cur].live++;
+    s->bytes += (int64_t)rec.len;
+    s->next_seq++;
+    s->dirty = true;
+    if (seq_out)
+        *seq_out = seq;
+    if (bytes_out)
+        *bytes_out = (int64_t)rec.len;
+    core_buf_free(&rec);
+    return CP_OK;
+}
+
+cp_status core_spool_sync(core_spool *s)
+{
+    if (!s->dirty || s->fd < 0)
+        return CP_OK;
+    if (fdatasync(s->fd) != 0)
+        return CP_ERR_IO;
+    s->dirty = false;
+    return CP_OK;
+}
+
+static entry *find(core_spool *s, uint64_t seq)
+{
+    size_t lo = s->first, hi = s->nidx;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->idx[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->nidx && s->idx[lo].seq == seq ? &s->idx[lo] : NULL;
+}
+
+cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch **out)
+{
+    *out = NULL;
+    entry *e = find(s, seq);
+    if (!e)
+        return CP_ERR_NOT_FOUND;
+    char path[4200];
+    seg_path(s, s->segs[e->seg].id, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return CP_ERR_IO;
+    unsigned char *buf = malloc(e->len ? e->len : 1);
+    cp_status st = CP_ERR_NOMEM;
+    if (buf) {
+        st = pread(fd, buf, e->len, (off_t)e->off) == (ssize_t)e->len ? CP_OK : CP_ERR_IO;
+        if (st == CP_OK) {
+            uint32_t crc;
+            st = pread(fd, &crc, 4, (off_t)e->off - 4) == 4 && record_crc(seq, buf, e->len) == crc ? CP_OK
+                                                                                                 : CP_ERR_PARSE;
+        }
+        if (st == CP_OK)
+            st = core_batch_deserialize(buf, e->len, out);
+    }
+    free(buf);
+    close(fd);
+    return st;
+}
+
+void core_spool_done(core_spool *s, uint64_t seq)
+{
+    entry *e = find(s, seq);
+    if (!e || e->done)
+        return;
+    e->done = true;
+    segment *g = &s->segs[e->seg];
+    if (g->live && --g->live == 0 && e->seg != s->cur && !g->deleted) {
+        char path[4200];
+        seg_path(s, g->id, path, sizeof path);
+        unlink(path);
+        g->deleted = true;
+        s->bytes -= g->bytes;
+    }
+    /* advance the cursor over the confirmed prefix */
+    while (s->first < s->nidx && s->idx[s->first].done) {
+        s->cursor = s->idx[s->first].seq;
+        s->first++;
+        s->cursor_dirty = true;
+    }
+    if (s->first == s->nidx) {
+        s->first = s->nidx = 0;
+        /* everything confirmed: the current segment can go too, a new one starts on demand */
+        if (s->fd >= 0 && s->segs[s->cur].live == 0 && s->segs[s->cur].bytes > (int64_t)(SEGMENT_MAX / 4)) {
+            char path[4200];
+            seg_path(s, s->segs[s->cur].id, path, sizeof path);
+            close(s->fd);
+            s->fd = -1;
+            unlink(path);
+            s->bytes -= s->segs[s->cur].bytes;
+            s->segs[s->cur].deleted = true;
+        }
+    } else if (s->first > 4096 && s->first * 2 > s->nidx) {
+        memmove(s->idx, s->idx + s->first, (s->nidx - s->first) * sizeof *s->idx);
+        s->nidx -= s->first;
+        s->first = 0;
+    }
+    if (s->cursor_dirty && core_util_mono_ms() - s->cursor_written_mono >= 200)
+        write_cursor(s);
+}
+
+void core_spool_close(core_spool *s)
+{
+    if (!s)
+        return;
+    if (s->fd >= 0) {
+        if (s->dirty)
+            (void)fdatasync(s->fd);
+        close(s->fd);
+        /* an empty current segment leaves no file behind */
+        if (s->nsegs && s->segs[s->cur].live == 0 && !s->segs[s->cur].deleted) {
+            char path[4200];
+            seg_path(s, s->segs[s->cur].id, path, sizeof path);
+            unlink(path);
+        }
+    }
+    if (s->cursor_dirty)
+        write_cursor(s);
+    free(s->segs);
+    free(s->idx);
+    free(s->dir);
+    free(s);
+}
