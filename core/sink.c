@@ -345,6 +345,7 @@ int core_sink_attach_spool(core_sink *s, char *err, size_t errlen)
     core_buf_free(&dir);
     if (!sp)
         return -1;
+    core_spool_set_limit(sp, s->ec->spool_max_bytes);
     pthread_mutex_lock(&s->lock);
     s->spool = sp;
     size_t n = core_spool_pending(sp);

@@ -55,7 +55,9 @@ struct core_spool {
     uint64_t next_seq, cursor;
     bool cursor_dirty;
     int64_t cursor_written_mono;
-    int64_t bytes;
+    int64_t bytes;      /* on disk, in segment files */
+    int64_t live_bytes; /* of records not yet confirmed: what spool_max_bytes bounds */
+    int64_t segment_max;
 };
 
 static void seg_path(const core_spool *s, uint64_t id, char *buf, size_t len)
@@ -128,8 +130,10 @@ static void scan_segment(core_spool *s, size_t si)
             }
             if (seq > s->cursor) {
                 entry e = {seq, si, pos + HDR, plen, false};
-                if (idx_push(s, e))
+                if (idx_push(s, e)) {
                     s->segs[si].live++;
+                    s->live_bytes += HDR + plen;
+                }
             }
             if (seq >= s->next_seq)
                 s->next_seq = seq + 1;
@@ -183,6 +187,7 @@ core_spool *core_spool_open(const char *dir, const core_log_tag *tag, char *err,
     }
     s->tag = tag;
     s->fd = -1;
+    s->segment_max = SEGMENT_MAX;
     char path[4200];
     snprintf(path, sizeof path, "%s/cursor", dir);
     char *text = core_util_read_file(path, NULL);
@@ -241,7 +246,15 @@ size_t core_spool_pending(const core_spool *s)
 }
 
 uint64_t core_spool_replay_seq(const core_spool *s, size_t i) { return s->idx[s->first + i].seq; }
-int64_t core_spool_bytes(const core_spool *s) { return s->bytes; }
+int64_t core_spool_bytes(const core_spool *s) { return s->live_bytes; }
+int64_t core_spool_disk_bytes(const core_spool *s) { return s->bytes; }
+
+void core_spool_set_limit(core_spool *s, int64_t max_bytes)
+{
+    /* segments of a quarter of the bound (64 KiB .. 16 MiB), so confirmed space comes back soon */
+    int64_t seg = max_bytes / 4;
+    s->segment_max = seg < 65536 ? 65536 : seg > (int64_t)SEGMENT_MAX ? (int64_t)SEGMENT_MAX : seg;
+}
 
 static bool open_segment(core_spool *s)
 {
@@ -286,7 +299,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     memcpy(rec.p + 4, &plen, 4);
     memcpy(rec.p + 8, &seq, 8);
     memcpy(rec.p + 16, &crc, 4);
-    if ((s->fd < 0 || s->segs[s->cur].bytes + (int64_t)rec.len > SEGMENT_MAX) && !open_segment(s)) {
+    if ((s->fd < 0 || s->segs[s->cur].bytes + (int64_t)rec.len > s->segment_max) && !open_segment(s)) {
         int e = errno;
         core_buf_free(&rec);
         errno = e;
@@ -316,6 +329,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     s->segs[s->cur].bytes += (int64_t)rec.len;
     s->segs[s->cur].live++;
     s->bytes += (int64_t)rec.len;
+    s->live_bytes += (int64_t)rec.len;
     s->next_seq++;
     s->dirty = true;
     if (seq_out)
@@ -383,6 +397,7 @@ void core_spool_done(core_spool *s, uint64_t seq)
     if (!e || e->done)
         return;
     e->done = true;
+    s->live_bytes -= HDR + (int64_t)e->len;
     segment *g = &s->segs[e->seg];
     if (g->live && --g->live == 0 && e->seg != s->cur && !g->deleted) {
         char path[4200];
@@ -400,7 +415,7 @@ void core_spool_done(core_spool *s, uint64_t seq)
     if (s->first == s->nidx) {
         s->first = s->nidx = 0;
         /* everything confirmed: the current segment can go too, a new one starts on demand */
-        if (s->fd >= 0 && s->segs[s->cur].live == 0 && s->segs[s->cur].bytes > (int64_t)(SEGMENT_MAX / 4)) {
+        if (s->fd >= 0 && s->segs[s->cur].live == 0 && s->segs[s->cur].bytes > s->segment_max / 4) {
             char path[4200];
             seg_path(s, s->segs[s->cur].id, path, sizeof path);
             close(s->fd);
