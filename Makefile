@@ -29,3 +29,14 @@ install: build
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# Performance harness (issue 8): installs bench-only packages (nginx, python3-pandas, ...),
+# builds, runs bench/run.py (about 10 minutes) and writes bench/results/<date>-<commit>.md
+# and bench/results/latest.md. Never part of `make test`. BENCH_ARGS passes options through.
+BENCH_ARGS ?=
+bench: deps $(BUILD)/CMakeCache.txt
+	@bench/install-deps.sh
+	cmake --build $(BUILD) -j$(JOBS)
+	python3_bin=$$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 ); \
+	out=bench/results/$$(date -u +%Y-%m-%d)-$$(git rev-parse --short HEAD 2>/dev/null || echo local).md; \
+	$$python3_bin bench/run.py --build $(BUILD) --out $$out --out bench/results/latest.md $(BENCH_ARGS)
