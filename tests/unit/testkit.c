@@ -224,6 +224,12 @@ cp_status tk_collect(tk_instance *t)
     return t->ec.plugin->desc.collect(t->inst, &t->ctx.pub);
 }
 
+cp_status tk_backfill(tk_instance *t, int64_t from_ms, int64_t to_ms)
+{
+    assert_non_null(t->ec.plugin->desc.backfill);
+    return t->ec.plugin->desc.backfill(t->inst, &t->ctx.pub, from_ms, to_ms);
+}
+
 cp_status tk_process(tk_instance *t, const cp_batch *b)
 {
     assert_non_null(t->ec.plugin->desc.process);

@@ -35,6 +35,7 @@ cp_ctx *tk_ctx(tk_instance *t);            /* the instance's context (for cp_bat
 const char *tk_state_dir(tk_instance *t);  /* its state directory */
 
 cp_status tk_collect(tk_instance *t);                       /* source */
+cp_status tk_backfill(tk_instance *t, int64_t from_ms, int64_t to_ms); /* source with a backfill callback */
 cp_status tk_process(tk_instance *t, const cp_batch *b);    /* transform; input is NOT captured */
 bool tk_input_dropped(tk_instance *t);                      /* did the last process() drop its input */
 cp_status tk_write(tk_instance *t, const cp_batch *b);      /* sink */

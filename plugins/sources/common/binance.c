@@ -129,16 +129,6 @@ cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, json_object *root, con
     return each_symbol(ctx, "ticker/24hr", api, root, syms, n, received_at, out, ticker_row);
 }
 
-static bool level(json_object *side, size_t i, json_object **price, json_object **qty)
-{
-    json_object *l = json_object_array_get_idx(side, i);
-    if (!l || !json_object_is_type(l, json_type_array) || json_object_array_length(l) < 2)
-        return false;
-    *price = json_object_array_get_idx(l, 0);
-    *qty = json_object_array_get_idx(l, 1);
-    return *price && *qty;
-}
-
 cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, size_t levels,
                          int64_t received_at, cp_batch *top, cp_batch *lvl)
 {
@@ -159,51 +149,9 @@ cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, json_object *root, cons
         }
         ts = json_object_get_int64(jt);
     }
-    size_t nb = json_object_array_length(bids), na = json_object_array_length(asks);
+    su_book bk = {api->exchange, s->norm, s->native, bids, asks, seq, ts, received_at};
     su_row r = {.ok = true};
-    if (top) {
-        r = su_row_add(ctx, top);
-        row_common(&r, api, s, CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
-        su_i64(&r, CP_BOOK_TOP_TS, ts);
-        su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, received_at);
-        su_int(&r, CP_BOOK_TOP_SEQUENCE, seq, "lastUpdateId");
-        json_object *p, *q;
-        if (nb) {
-            if (!level(bids, 0, &p, &q))
-                r.ok = false, r.bad = "bids[0]";
-            else
-                su_dec(&r, CP_BOOK_TOP_BID, p, "bids[0][0]"), su_dec(&r, CP_BOOK_TOP_BID_SIZE, q, "bids[0][1]");
-        }
-        if (na) {
-            if (!level(asks, 0, &p, &q))
-                r.ok = false, r.bad = "asks[0]";
-            else
-                su_dec(&r, CP_BOOK_TOP_ASK, p, "asks[0][0]"), su_dec(&r, CP_BOOK_TOP_ASK_SIZE, q, "asks[0][1]");
-        }
-        su_i64(&r, CP_BOOK_TOP_LEVELS, (int64_t)(nb > na ? nb : na));
-    }
-    for (int side = 0; lvl && r.ok && side < 2; side++) {
-        json_object *arr = side ? asks : bids;
-        size_t cnt = side ? na : nb;
-        for (size_t i = 0; i < cnt && i < levels && r.ok; i++) {
-            json_object *p, *q;
-            if (!level(arr, i, &p, &q)) {
-                r.ok = false;
-                r.bad = side ? "asks" : "bids";
-                break;
-            }
-            r = su_row_add(ctx, lvl);
-            su_cstr(&r, CP_BOOK_LEVEL_EXCHANGE, api->exchange);
-            su_cstr(&r, CP_BOOK_LEVEL_SYMBOL, s->norm);
-            su_i64(&r, CP_BOOK_LEVEL_TS, ts);
-            su_int(&r, CP_BOOK_LEVEL_SEQUENCE, seq, "lastUpdateId");
-            su_cstr(&r, CP_BOOK_LEVEL_SIDE, side ? "ask" : "bid");
-            su_i64(&r, CP_BOOK_LEVEL_LEVEL, (int64_t)i);
-            su_dec(&r, CP_BOOK_LEVEL_PRICE, p, "price");
-            su_dec(&r, CP_BOOK_LEVEL_SIZE, q, "qty");
-        }
-    }
-    if (!r.ok) {
+    if (!su_book_rows(ctx, &bk, levels, top, lvl, &r.bad)) {
         su_truncate(ctx, lvl, keep_lvl);
         return bad_row(ctx, "depth", &r, top, keep_top);
     }
@@ -264,11 +212,8 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, con
         bool closed = close_time < now;
         if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
             continue;
-        su_row r = su_row_add(ctx, out);
-        row_common(&r, api, s, CP_OHLCV_EXCHANGE, CP_OHLCV_SYMBOL, CP_OHLCV_NATIVE_SYMBOL);
-        su_cstr(&r, CP_OHLCV_INTERVAL, interval);
-        su_i64(&r, CP_OHLCV_OPEN_TIME, open_time);
-        su_i64(&r, CP_OHLCV_CLOSE_TIME, close_time);
+        su_row r = su_ohlcv_row(ctx, out, api->exchange, s->norm, s->native, interval, open_time, close_time,
+                                received_at);
         su_dec(&r, CP_OHLCV_OPEN, json_object_array_get_idx(k, 1), "open");
         su_dec(&r, CP_OHLCV_HIGH, json_object_array_get_idx(k, 2), "high");
         su_dec(&r, CP_OHLCV_LOW, json_object_array_get_idx(k, 3), "low");
@@ -278,7 +223,6 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, con
         su_int(&r, CP_OHLCV_TRADE_COUNT, json_object_array_get_idx(k, 8), "trades");
         su_dec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, json_object_array_get_idx(k, 9), "taker buy base");
         su_dec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, json_object_array_get_idx(k, 10), "taker buy quote");
-        su_i64(&r, CP_OHLCV_RECEIVED_AT, received_at);
         if (!r.ok)
             return bad_row(ctx, "klines", &r, out, keep);
         if (closed && open_time > newest)
@@ -521,75 +465,9 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-enum kind { K_TICKER, K_DEPTH, K_TRADES, K_KLINES, K_PREMIUM, K_OI, K_FUNDING_HIST };
+enum { K_TICKER, K_DEPTH, K_TRADES, K_KLINES, K_PREMIUM, K_OI, K_FUNDING_HIST };
 static const char *const kind_names[] = {"ticker/24hr", "depth", "trades", "klines", "premiumIndex", "openInterest",
                                          "fundingRate"};
-
-struct req {
-    enum kind kind;
-    size_t sym;      /* SIZE_MAX: several symbols */
-    int64_t min_ts;  /* klines/funding: first open_time/ts wanted */
-    int64_t max_ts;  /* exclusive upper bound */
-    size_t limit;
-};
-
-typedef struct reqs {
-    size_t n, cap;
-    struct req *r;
-    cp_http_request *h;
-    cp_http_response *s;
-    char **urls;
-} reqs;
-
-static void reqs_free(cp_ctx *ctx, reqs *q)
-{
-    for (size_t i = 0; i < q->n; i++) {
-        free(q->urls[i]);
-        if (q->s)
-            cp_http_response_clear(ctx, &q->s[i]);
-    }
-    free(q->r);
-    free(q->h);
-    free(q->s);
-    free(q->urls);
-    memset(q, 0, sizeof *q);
-}
-
-static bool reqs_add(reqs *q, struct req r, unsigned weight, su_buf *url)
-{
-    if (url->oom || !url->p)
-        return false;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        struct req *nr = realloc(q->r, cap * sizeof *nr);
-        if (nr)
-            q->r = nr;
-        cp_http_request *nh = realloc(q->h, cap * sizeof *nh);
-        if (nh)
-            q->h = nh;
-        char **nu = realloc(q->urls, cap * sizeof *nu);
-        if (nu)
-            q->urls = nu;
-        if (!nr || !nh || !nu)
-            return false;
-        q->cap = cap;
-    }
-    q->r[q->n] = r;
-    q->urls[q->n] = url->p;
-    q->h[q->n] = (cp_http_request){.url = url->p, .weight = weight};
-    memset(url, 0, sizeof *url);
-    q->n++;
-    return true;
-}
-
-static bool perform(cp_ctx *ctx, reqs *q)
-{
-    q->s = calloc(q->n ? q->n : 1, sizeof *q->s);
-    if (!q->s)
-        return false;
-    cp_http_perform(ctx, q->h, q->s, q->n);
-    return true;
-}
 
 static unsigned depth_limit(const bn *b, unsigned *weight)
 {
@@ -622,7 +500,7 @@ static void ohlcv_key(const bn *b, size_t i, char *key, size_t len)
     snprintf(key, len, "ohlcv/%s/%s", b->sym[i].native, b->cfg->kline_interval);
 }
 
-static bool add_klines(bn *b, reqs *q, size_t i, int64_t start, int64_t end, size_t limit)
+static bool add_klines(bn *b, su_reqs *q, size_t i, int64_t start, int64_t end, size_t limit)
 {
     su_buf u = {0};
     su_buf_printf(&u, "%s%s/klines?symbol=%s&interval=%s", b->cfg->base_url, b->api->prefix, b->sym[i].native,
@@ -632,8 +510,8 @@ static bool add_klines(bn *b, reqs *q, size_t i, int64_t start, int64_t end, siz
     if (end > 0)
         su_buf_printf(&u, "&endTime=%" PRId64, end - 1);
     su_buf_printf(&u, "&limit=%zu", limit);
-    struct req r = {K_KLINES, i, start >= 0 ? start : INT64_MIN, end > 0 ? end : INT64_MAX, limit};
-    bool ok = reqs_add(q, r, kline_weight(b, limit), &u);
+    su_req r = {K_KLINES, i, start >= 0 ? start : INT64_MIN, end > 0 ? end : INT64_MAX, limit};
+    bool ok = su_reqs_add(q, r, kline_weight(b, limit), &u);
     su_buf_free(&u);
     return ok;
 }
@@ -655,7 +533,7 @@ static void symbols_param(const bn *b, size_t from, size_t to, su_buf *u)
     su_buf_free(&arr);
 }
 
-static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
+static bool build_cycle(bn *b, cp_ctx *ctx, su_reqs *q, int64_t now)
 {
     bool ok = true;
     const char *base = b->cfg->base_url, *pre = b->api->prefix;
@@ -666,19 +544,19 @@ static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
                 su_buf u = {0};
                 su_buf_printf(&u, "%s%s/ticker/24hr?", base, pre);
                 symbols_param(b, i, to, &u);
-                ok = reqs_add(q, (struct req){K_TICKER, SIZE_MAX, 0, 0, 0}, cnt <= 20 ? 2 : cnt <= 100 ? 40 : 80, &u);
+                ok = su_reqs_add(q, (su_req){K_TICKER, SIZE_MAX, 0, 0, 0}, cnt <= 20 ? 2 : cnt <= 100 ? 40 : 80, &u);
                 su_buf_free(&u);
             }
         } else if (b->n > 20) { /* all symbols in one request (weight 40) beats n requests */
             su_buf u = {0};
             su_buf_printf(&u, "%s%s/ticker/24hr", base, pre);
-            ok = reqs_add(q, (struct req){K_TICKER, SIZE_MAX, 0, 0, 0}, 40, &u);
+            ok = su_reqs_add(q, (su_req){K_TICKER, SIZE_MAX, 0, 0, 0}, 40, &u);
             su_buf_free(&u);
         } else {
             for (size_t i = 0; i < b->n && ok; i++) {
                 su_buf u = {0};
                 su_buf_printf(&u, "%s%s/ticker/24hr?symbol=%s", base, pre, b->sym[i].native);
-                ok = reqs_add(q, (struct req){K_TICKER, i, 0, 0, 0}, 1, &u);
+                ok = su_reqs_add(q, (su_req){K_TICKER, i, 0, 0, 0}, 1, &u);
                 su_buf_free(&u);
             }
         }
@@ -689,7 +567,7 @@ static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
         for (size_t i = 0; i < b->n && ok; i++) {
             su_buf u = {0};
             su_buf_printf(&u, "%s%s/depth?symbol=%s&limit=%u", base, pre, b->sym[i].native, lim);
-            ok = reqs_add(q, (struct req){K_DEPTH, i, 0, 0, lim}, w, &u);
+            ok = su_reqs_add(q, (su_req){K_DEPTH, i, 0, 0, lim}, w, &u);
             su_buf_free(&u);
         }
     }
@@ -698,7 +576,7 @@ static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
             su_buf u = {0};
             su_buf_printf(&u, "%s%s/trades?symbol=%s&limit=%" PRId64, base, pre, b->sym[i].native,
                           b->cfg->trade_limit);
-            ok = reqs_add(q, (struct req){K_TRADES, i, 0, 0, 0}, b->api->futures ? 5 : 25, &u);
+            ok = su_reqs_add(q, (su_req){K_TRADES, i, 0, 0, 0}, b->api->futures ? 5 : 25, &u);
             su_buf_free(&u);
         }
     }
@@ -717,12 +595,12 @@ static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
         su_buf u = {0};
         if (b->n > 10) {
             su_buf_printf(&u, "%s%s/premiumIndex", base, pre);
-            ok = ok && reqs_add(q, (struct req){K_PREMIUM, SIZE_MAX, 0, 0, 0}, 10, &u);
+            ok = ok && su_reqs_add(q, (su_req){K_PREMIUM, SIZE_MAX, 0, 0, 0}, 10, &u);
         } else {
             for (size_t i = 0; i < b->n && ok; i++) {
                 su_buf_free(&u);
                 su_buf_printf(&u, "%s%s/premiumIndex?symbol=%s", base, pre, b->sym[i].native);
-                ok = reqs_add(q, (struct req){K_PREMIUM, i, 0, 0, 0}, 1, &u);
+                ok = su_reqs_add(q, (su_req){K_PREMIUM, i, 0, 0, 0}, 1, &u);
             }
         }
         su_buf_free(&u);
@@ -731,7 +609,7 @@ static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
         for (size_t i = 0; i < b->n && ok; i++) {
             su_buf u = {0};
             su_buf_printf(&u, "%s%s/openInterest?symbol=%s", base, pre, b->sym[i].native);
-            ok = reqs_add(q, (struct req){K_OI, i, 0, 0, 0}, 1, &u);
+            ok = su_reqs_add(q, (su_req){K_OI, i, 0, 0, 0}, 1, &u);
             su_buf_free(&u);
         }
     }
@@ -739,35 +617,16 @@ static bool build_cycle(bn *b, cp_ctx *ctx, reqs *q, int64_t now)
     return ok;
 }
 
-typedef struct outs {
-    cp_batch *b[ST_COUNT];
-} outs;
-
-static bool outs_new(bn *b, cp_ctx *ctx, outs *o)
+static bool outs_new(bn *b, cp_ctx *ctx, su_outs *o)
 {
-    memset(o, 0, sizeof *o);
-    for (size_t i = 0; i < ST_COUNT; i++) {
-        if (!b->want[i])
-            continue;
-        o->b[i] = cp_batch_new(ctx, stream_schemas[i], b->n);
-        if (!o->b[i])
-            return false;
-    }
-    return true;
-}
-
-static void outs_free(cp_ctx *ctx, outs *o)
-{
-    for (size_t i = 0; i < ST_COUNT; i++)
-        cp_batch_free(ctx, o->b[i]);
-    memset(o, 0, sizeof *o);
+    return su_outs_new(ctx, o, stream_schemas, b->want, ST_COUNT, b->n);
 }
 
 /* Parses response i of q into o. For klines, last_closed and count tell whether to page on. */
-static cp_status dispatch(bn *b, cp_ctx *ctx, reqs *q, size_t i, outs *o, int64_t now, int64_t *last_closed,
+static cp_status dispatch(bn *b, cp_ctx *ctx, su_reqs *q, size_t i, su_outs *o, int64_t now, int64_t *last_closed,
                           size_t *count)
 {
-    const struct req *r = &q->r[i];
+    const su_req *r = &q->r[i];
     const char *ep = kind_names[r->kind];
     cp_http_response *rs = &q->s[i];
     cp_status st = su_check(ctx, ep, rs);
@@ -807,18 +666,6 @@ static cp_status dispatch(bn *b, cp_ctx *ctx, reqs *q, size_t i, outs *o, int64_
     return st;
 }
 
-static cp_status emit_all(cp_ctx *ctx, outs *o)
-{
-    cp_status ret = CP_OK;
-    for (size_t i = 0; i < ST_COUNT; i++) {
-        cp_status st = su_emit(ctx, o->b[i]);
-        o->b[i] = NULL;
-        if (st != CP_OK && ret == CP_OK)
-            ret = st;
-    }
-    return ret;
-}
-
 cp_status bn_collect(bn *b, cp_ctx *ctx)
 {
     if (!b->resolved) {
@@ -829,11 +676,11 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
     int64_t now = cp_now_ms(ctx);
     int64_t *last = calloc(b->n, sizeof *last);
     int64_t *before = calloc(b->n, sizeof *before);
-    outs o = {0};
-    reqs q = {0};
+    su_outs o = {0};
+    su_reqs q = {0};
     cp_status ret = CP_OK;
     if (!last || !before || !outs_new(b, ctx, &o)) {
-        outs_free(ctx, &o);
+        su_outs_free(ctx, &o);
         free(last);
         free(before);
         return CP_ERR_NOMEM;
@@ -847,11 +694,11 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
     }
     bool ok = build_cycle(b, ctx, &q, now);
     for (int64_t page = 0; ok && q.n > 0; page++) {
-        if (!perform(ctx, &q)) {
+        if (!su_reqs_perform(ctx, &q)) {
             ok = false;
             break;
         }
-        reqs next = {0};
+        su_reqs next = {0};
         for (size_t i = 0; i < q.n; i++) {
             size_t count = 0;
             size_t si = q.r[i].sym;
@@ -870,13 +717,13 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
                 lc + 2 * b->interval_ms <= now && page + 1 < b->cfg->max_pages)
                 ok = add_klines(b, &next, si, lc + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
         }
-        reqs_free(ctx, &q);
+        su_reqs_free(ctx, &q);
         q = next;
     }
-    reqs_free(ctx, &q);
+    su_reqs_free(ctx, &q);
     if (!ok && ret == CP_OK)
         ret = CP_ERR_NOMEM;
-    cp_status est = emit_all(ctx, &o);
+    cp_status est = su_outs_emit(ctx, &o);
     if (est != CP_OK && ret == CP_OK)
         ret = est;
     if (est == CP_OK) {
@@ -938,7 +785,7 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
             ret = CP_ERR_STOPPED;
             break;
         }
-        reqs q = {0};
+        su_reqs q = {0};
         bool ok = true;
         for (size_t s = 0; s < ns && ok; s++) {
             if (next[s] >= to_ms)
@@ -950,20 +797,20 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
                 su_buf u = {0};
                 su_buf_printf(&u, "%s%s/fundingRate?symbol=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=1000",
                               b->cfg->base_url, b->api->prefix, b->sym[i].native, next[s], to_ms - 1);
-                ok = reqs_add(&q, (struct req){K_FUNDING_HIST, i, next[s], to_ms, 1000}, 1, &u);
+                ok = su_reqs_add(&q, (su_req){K_FUNDING_HIST, i, next[s], to_ms, 1000}, 1, &u);
                 su_buf_free(&u);
             }
         }
         if (!ok || q.n == 0) {
             if (!ok)
                 ret = CP_ERR_NOMEM;
-            reqs_free(ctx, &q);
+            su_reqs_free(ctx, &q);
             break;
         }
-        outs o = {0};
-        if (!perform(ctx, &q) || !outs_new(b, ctx, &o)) {
-            outs_free(ctx, &o);
-            reqs_free(ctx, &q);
+        su_outs o = {0};
+        if (!su_reqs_perform(ctx, &q) || !outs_new(b, ctx, &o)) {
+            su_outs_free(ctx, &o);
+            su_reqs_free(ctx, &q);
             ret = CP_ERR_NOMEM;
             break;
         }
@@ -989,8 +836,8 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
                 cp_batch_free(ctx, o.b[i]);
                 o.b[i] = NULL;
             }
-        cp_status est = emit_all(ctx, &o);
-        reqs_free(ctx, &q);
+        cp_status est = su_outs_emit(ctx, &o);
+        su_reqs_free(ctx, &q);
         if (!adv) {
             ret = CP_ERR_NOMEM;
             break;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
 {
@@ -204,6 +205,76 @@ void su_i64(su_row *r, size_t col, int64_t v)
         fail(r, "(int)");
 }
 
+static bool book_level(json_object *side, size_t i, json_object **price, json_object **size)
+{
+    json_object *l = json_object_array_get_idx(side, i);
+    if (!l || !json_object_is_type(l, json_type_array) || json_object_array_length(l) < 2)
+        return false;
+    *price = json_object_array_get_idx(l, 0);
+    *size = json_object_array_get_idx(l, 1);
+    return *price && *size;
+}
+
+bool su_book_rows(cp_ctx *ctx, const su_book *bk, size_t levels, cp_batch *top, cp_batch *lvl, const char **bad)
+{
+    size_t nb = json_object_array_length(bk->bids), na = json_object_array_length(bk->asks);
+    su_row r = {.ok = true};
+    json_object *p, *q;
+    if (top) {
+        r = su_row_add(ctx, top);
+        su_cstr(&r, CP_BOOK_TOP_EXCHANGE, bk->exchange);
+        su_cstr(&r, CP_BOOK_TOP_SYMBOL, bk->symbol);
+        su_cstr(&r, CP_BOOK_TOP_NATIVE_SYMBOL, bk->native ? bk->native : bk->symbol);
+        su_i64(&r, CP_BOOK_TOP_TS, bk->ts);
+        su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, bk->received_at);
+        su_int(&r, CP_BOOK_TOP_SEQUENCE, bk->sequence, "sequence");
+        if (nb && !book_level(bk->bids, 0, &p, &q))
+            fail(&r, "bids[0]");
+        else if (nb)
+            su_dec(&r, CP_BOOK_TOP_BID, p, "bids[0][0]"), su_dec(&r, CP_BOOK_TOP_BID_SIZE, q, "bids[0][1]");
+        if (na && !book_level(bk->asks, 0, &p, &q))
+            fail(&r, "asks[0]");
+        else if (na)
+            su_dec(&r, CP_BOOK_TOP_ASK, p, "asks[0][0]"), su_dec(&r, CP_BOOK_TOP_ASK_SIZE, q, "asks[0][1]");
+        su_i64(&r, CP_BOOK_TOP_LEVELS, (int64_t)(nb > na ? nb : na));
+    }
+    for (int side = 0; lvl && r.ok && side < 2; side++) {
+        json_object *arr = side ? bk->asks : bk->bids;
+        size_t cnt = side ? na : nb;
+        for (size_t i = 0; i < cnt && i < levels && r.ok; i++) {
+            if (!book_level(arr, i, &p, &q)) {
+                fail(&r, side ? "asks" : "bids");
+                break;
+            }
+            r = su_row_add(ctx, lvl);
+            su_cstr(&r, CP_BOOK_LEVEL_EXCHANGE, bk->exchange);
+            su_cstr(&r, CP_BOOK_LEVEL_SYMBOL, bk->symbol);
+            su_i64(&r, CP_BOOK_LEVEL_TS, bk->ts);
+            su_int(&r, CP_BOOK_LEVEL_SEQUENCE, bk->sequence, "sequence");
+            su_cstr(&r, CP_BOOK_LEVEL_SIDE, side ? "ask" : "bid");
+            su_i64(&r, CP_BOOK_LEVEL_LEVEL, (int64_t)i);
+            su_dec(&r, CP_BOOK_LEVEL_PRICE, p, "price");
+            su_dec(&r, CP_BOOK_LEVEL_SIZE, q, "size");
+        }
+    }
+    *bad = r.bad;
+    return r.ok;
+}
+
+su_row su_ohlcv_row(cp_ctx *ctx, cp_batch *out, const char *exchange, const char *symbol, const char *native,
+                    const char *interval, int64_t open_time, int64_t close_time, int64_t received_at)
+{
+    su_row r = su_row_add(ctx, out);
+    su_cstr(&r, CP_OHLCV_EXCHANGE, exchange);
+    su_cstr(&r, CP_OHLCV_SYMBOL, symbol);
+    su_cstr(&r, CP_OHLCV_NATIVE_SYMBOL, native ? native : symbol);
+    su_cstr(&r, CP_OHLCV_INTERVAL, interval);
+    su_i64(&r, CP_OHLCV_OPEN_TIME, open_time);
+    su_i64(&r, CP_OHLCV_CLOSE_TIME, close_time);
+    su_i64(&r, CP_OHLCV_RECEIVED_AT, received_at);
+    return r;
+}
+
 void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows)
 {
     while (b && cp_batch_rows(ctx, b) > nrows)
@@ -268,6 +339,17 @@ int64_t su_parse_iso8601(const char *s)
         return -1;
     int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
     return ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + ms - off;
+}
+
+void su_format_iso8601(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)((ms >= 0 ? ms : ms - 999) / 1000);
+    struct tm tm;
+    if (!len)
+        return;
+    buf[0] = 0;
+    if (gmtime_r(&t, &tm) && strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        buf[0] = 0;
 }
 
 int64_t su_interval_ms(const char *s)
@@ -413,4 +495,83 @@ void su_buf_free(su_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
+}
+
+void su_reqs_free(cp_ctx *ctx, su_reqs *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->urls[i]);
+        if (q->s)
+            cp_http_response_clear(ctx, &q->s[i]);
+    }
+    free(q->r);
+    free(q->h);
+    free(q->s);
+    free(q->urls);
+    memset(q, 0, sizeof *q);
+}
+
+bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, su_buf *url)
+{
+    if (url->oom || !url->p)
+        return false;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        su_req *nr = realloc(q->r, cap * sizeof *nr);
+        if (nr)
+            q->r = nr;
+        cp_http_request *nh = realloc(q->h, cap * sizeof *nh);
+        if (nh)
+            q->h = nh;
+        char **nu = realloc(q->urls, cap * sizeof *nu);
+        if (nu)
+            q->urls = nu;
+        if (!nr || !nh || !nu)
+            return false;
+        q->cap = cap;
+    }
+    q->r[q->n] = r;
+    q->urls[q->n] = url->p;
+    q->h[q->n] = (cp_http_request){.url = url->p, .weight = weight};
+    memset(url, 0, sizeof *url);
+    q->n++;
+    return true;
+}
+
+bool su_reqs_perform(cp_ctx *ctx, su_reqs *q)
+{
+    q->s = calloc(q->n ? q->n : 1, sizeof *q->s);
+    if (!q->s)
+        return false;
+    cp_http_perform(ctx, q->h, q->s, q->n);
+    return true;
+}
+
+bool su_outs_new(cp_ctx *ctx, su_outs *o, const cp_schema *const *schemas, const bool *want, size_t n,
+                 size_t rows_hint)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < n && i < SU_MAX_STREAMS; i++)
+        if (want[i] && !(o->b[i] = cp_batch_new(ctx, schemas[i], rows_hint)))
+            return false;
+    return true;
+}
+
+cp_status su_outs_emit(cp_ctx *ctx, su_outs *o)
+{
+    cp_status ret = CP_OK;
+    for (size_t i = 0; i < SU_MAX_STREAMS; i++) {
+        cp_status st = su_emit(ctx, o->b[i]);
+        o->b[i] = NULL;
+        if (st != CP_OK && ret == CP_OK)
+            ret = st;
+    }
+    return ret;
+}
+
+void su_outs_free(cp_ctx *ctx, su_outs *o)
+{
+    for (size_t i = 0; i < SU_MAX_STREAMS; i++)
+        cp_batch_free(ctx, o->b[i]);
+    memset(o, 0, sizeof *o);
 }

@@ -58,6 +58,22 @@ void su_i64(su_row *r, size_t col, int64_t v);
 /* Fails the row when a required value is missing (key columns). */
 void su_require(su_row *r, json_object *v, const char *field);
 
+/* An order book snapshot's rows: what identifies it and its [price, size, ...] level arrays. */
+typedef struct su_book {
+    const char *exchange, *symbol, *native; /* native NULL: same as symbol */
+    json_object *bids, *asks;               /* arrays of [price, size, ...], best first */
+    json_object *sequence;                  /* the exchange's update id */
+    int64_t ts, received_at;
+} su_book;
+/* Appends a book_top row to `top` and up to `levels` book_level rows per side to `lvl` (either
+ * may be NULL). Returns false with *bad naming the field on a malformed level; the caller
+ * truncates both batches back. */
+bool su_book_rows(cp_ctx *ctx, const su_book *bk, size_t levels, cp_batch *top, cp_batch *lvl, const char **bad);
+
+/* Starts an ohlcv row with its identity and times filled (native NULL: same as symbol). */
+su_row su_ohlcv_row(cp_ctx *ctx, cp_batch *out, const char *exchange, const char *symbol, const char *native,
+                    const char *interval, int64_t open_time, int64_t close_time, int64_t received_at);
+
 /* Drops rows of `b` back to `nrows` (the rows of a response that turned out bad). */
 void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows);
 /* Emits `b` if it has rows, else frees it; NULL is a no-op. */
@@ -65,6 +81,8 @@ cp_status su_emit(cp_ctx *ctx, cp_batch *b);
 
 /* "2024-04-07T15:24:51.021Z" (fraction and zone optional; "+00:00" accepted) → UTC ms; -1 if bad. */
 int64_t su_parse_iso8601(const char *s);
+/* UTC ms → "2024-04-07T15:24:51Z" (whole seconds, as query parameters want) into buf; "" if it does not fit. */
+void su_format_iso8601(int64_t ms, char *buf, size_t len);
 /* Candle interval "1m" "5m" "1h" "1d" "1w" … → ms; -1 if unknown. */
 int64_t su_interval_ms(const char *s);
 /* Percent-encodes `s` for a query string into a malloc'd string (NULL on OOM). */
@@ -89,5 +107,39 @@ typedef struct su_buf {
 } su_buf;
 void su_buf_printf(su_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
 void su_buf_free(su_buf *b);
+
+/* The requests of one round: what each is for (plugin-defined kind, symbol index, time range,
+ * page size), the HTTP requests and, after su_reqs_perform, their responses. */
+typedef struct su_req {
+    int kind;
+    size_t sym;     /* SIZE_MAX: several symbols */
+    int64_t min_ts; /* time-ranged requests: first open_time/ts wanted */
+    int64_t max_ts; /* exclusive upper bound */
+    size_t limit;   /* rows asked for */
+} su_req;
+typedef struct su_reqs {
+    size_t n, cap;
+    su_req *r;
+    cp_http_request *h;
+    cp_http_response *s;
+    char **urls;
+} su_reqs;
+/* Appends a request for url's text (taken over: url is emptied). False when out of memory. */
+bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, su_buf *url);
+/* Performs every request concurrently (cp_http_perform); false when out of memory. */
+bool su_reqs_perform(cp_ctx *ctx, su_reqs *q);
+void su_reqs_free(cp_ctx *ctx, su_reqs *q);
+
+/* One batch per stream of a source for a cycle (NULL where the stream is not wanted). */
+#define SU_MAX_STREAMS 8
+typedef struct su_outs {
+    cp_batch *b[SU_MAX_STREAMS];
+} su_outs;
+/* Creates a batch for each i < n with want[i]; false when out of memory (su_outs_free then). */
+bool su_outs_new(cp_ctx *ctx, su_outs *o, const cp_schema *const *schemas, const bool *want, size_t n,
+                 size_t rows_hint);
+/* Emits every batch that has rows and frees the others; returns the first failure. */
+cp_status su_outs_emit(cp_ctx *ctx, su_outs *o);
+void su_outs_free(cp_ctx *ctx, su_outs *o);
 
 #endif
