@@ -145,6 +145,10 @@ core_state *core_state_open(const char *state_dir, const char *pipeline, const c
 void core_state_close(core_state *s);
 cp_status core_state_get(core_state *s, const char *key, char **value);
 cp_status core_state_set(core_state *s, const char *key, const char *value);
+/* from now on sets stay in memory until core_state_flush (the runtime flushes after the
+ * cycle's batches are in the spool, so a checkpoint never runs ahead of its data) */
+void core_state_defer(core_state *s);
+cp_status core_state_flush(core_state *s); /* persists pending sets; closing flushes too */
 
 /* ---- http.c ---------------------------------------------------------------------- */
 int core_http_init(void);
@@ -169,6 +173,7 @@ typedef struct core_ctx {
     core_state *state;
     atomic_bool *stopping;
     int64_t progress_start, progress_last; /* cp_progress display */
+    void (*commit)(struct core_ctx *ctx);  /* makes emitted batches, then checkpoints, durable */
 } core_ctx;
 extern const cp_host core_host;
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance);

@@ -91,6 +91,8 @@ static cp_status h_http_perform(cp_ctx *c, const cp_http_request *reqs, cp_http_
 static void h_progress(cp_ctx *c, double fraction, uint64_t rows)
 {
     core_ctx *k = cx(c);
+    if (k->commit) /* a page is done: its rows, then its checkpoint, become durable */
+        k->commit(k);
     int64_t now = core_util_mono_ms();
     if (!k->progress_start)
         k->progress_start = now;

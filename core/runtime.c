@@ -85,6 +85,20 @@ static cp_status emit_cb(core_ctx *c, cp_batch *b)
     return CP_OK;
 }
 
+/* The order is the durability promise: first the batches the cycle emitted reach every
+ * sink's spool (fsync), then the checkpoints that say they were collected. */
+static void pipeline_commit(pipeline *p)
+{
+    for (size_t k = 0; k < p->nsinks; k++)
+        core_sink_commit(p->sinks[k]);
+    if (core_state_flush(p->source.ctx.state) != CP_OK)
+        core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cannot persist checkpoints: the next start re-collects");
+    for (size_t k = 0; k < p->ntransforms; k++)
+        core_state_flush(p->transforms[k].ctx.state);
+}
+
+static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user); }
+
 /* ---- building and tearing down pipelines ------------------------------------------ */
 
 static int instance_create(core_runtime *rt, pipeline *p, instance *in, const core_element_cfg *ec, size_t stage,
@@ -97,6 +111,8 @@ static int instance_create(core_runtime *rt, pipeline *p, instance *in, const co
     in->ctx.emit_user = p;
     in->ctx.stage = stage;
     in->ctx.state = core_state_open(p->rt->set.cfg->state_dir, p->cfg->name, ec->name);
+    core_state_defer(in->ctx.state);
+    in->ctx.commit = commit_cb;
     cp_status st = ec->plugin->desc.create(&in->ctx.pub, ec->cfg, &in->inst);
     if (st != CP_OK) {
         snprintf(err, errlen, "pipeline '%s': %s '%s' (plugin %s) could not start: %s", p->cfg->name,
@@ -201,8 +217,7 @@ static void run_cycle(pipeline *p)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cycle failed: %s", cp_strerror(st));
         p->cycle_failed = true;
     }
-    for (size_t k = 0; k < p->nsinks; k++) /* the cycle's batches are durable before it counts as done */
-        core_sink_commit(p->sinks[k]);
+    pipeline_commit(p); /* the cycle's batches are durable before it counts as done */
     p->cycles++;
     if (p->cycle_failed) {
         p->failures++;
@@ -461,8 +476,7 @@ int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms)
     if (st != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),
                         st == CP_ERR_STOPPED ? " (run the same command again to resume)" : "");
-    for (size_t k = 0; k < p->nsinks; k++)
-        core_sink_commit(p->sinks[k]);
+    pipeline_commit(p);
     int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
     bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0, NULL);
     for (size_t k = 0; k < p->nsinks; k++)

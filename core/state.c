@@ -13,6 +13,7 @@
 
 struct core_state {
     pthread_mutex_t lock;
+    bool deferred, dirty; /* deferred: persisted by core_state_flush, not by every set */
     char *dir, *path;
     size_t n;
     char **keys, **vals;
@@ -107,6 +108,7 @@ void core_state_close(core_state *s)
 {
     if (!s)
         return;
+    core_state_flush(s);
     for (size_t i = 0; i < s->n; i++) {
         free(s->keys[i]);
         free(s->vals[i]);
@@ -202,8 +204,28 @@ cp_status core_state_set(core_state *s, const char *key, const char *value)
             s->n++;
         }
     }
-    if (st == CP_OK)
+    if (st == CP_OK && s->deferred)
+        s->dirty = true;
+    else if (st == CP_OK)
         st = persist(s);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+void core_state_defer(core_state *s)
+{
+    if (s)
+        s->deferred = true;
+}
+
+cp_status core_state_flush(core_state *s)
+{
+    if (!s)
+        return CP_OK;
+    pthread_mutex_lock(&s->lock);
+    cp_status st = s->dirty ? persist(s) : CP_OK;
+    if (st == CP_OK)
+        s->dirty = false;
     pthread_mutex_unlock(&s->lock);
     return st;
 }

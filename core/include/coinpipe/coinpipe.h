@@ -495,7 +495,13 @@ static inline cp_status cp_state_get(cp_ctx *ctx, const char *key, char **value)
 {
     return ctx->host->state_get(ctx, key, value);
 }
-/** Stores `value` under `key` durably (fsync'd before return); NULL deletes. Copies both. */
+/**
+ * Stores `value` under `key` (both copied); NULL deletes. Inside a pipeline the store is
+ * made durable at the end of the cycle (and after each cp_progress() of a backfill), right
+ * after the batches emitted so far reached every sink's spool: a checkpoint never runs ahead
+ * of the data it describes, and setting a key often costs no fsync. Errors: CP_ERR_NOMEM,
+ * CP_ERR_IO when written at once (outside a pipeline).
+ */
 static inline cp_status cp_state_set(cp_ctx *ctx, const char *key, const char *value)
 {
     return ctx->host->state_set(ctx, key, value);
