@@ -43,6 +43,7 @@ typedef struct pipeline_opts {
     char *schedule;
     int64_t jitter;
     bool enabled;
+    bool run_at_start;
 } pipeline_opts;
 
 static const cp_option pipeline_options[] = {
@@ -56,6 +57,8 @@ static const cp_option pipeline_options[] = {
      "Random delay up to this long added to each tick, to spread load."},
     {"enabled", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pipeline_opts, enabled), NULL,
      "Set to false to keep a pipeline in the file without running it."},
+    {"run_at_start", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pipeline_opts, run_at_start), NULL,
+     "Run one cycle as soon as coinpipe starts, then follow the schedule."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 static const char *const pipeline_reserved[] = {"source", "transforms", "sinks", NULL};
@@ -248,6 +251,7 @@ static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipel
     p->schedule = po.schedule;
     p->jitter_ms = po.jitter;
     p->enabled = po.enabled;
+    p->run_at_start = po.run_at_start;
     const char *pname = p->name ? p->name : "?";
     if (!config_setting_get_member(g, "schedule") && !config_setting_get_member(g, "interval"))
         core_errors_add(errs, "%s:%d: pipeline '%s' needs interval = \"1m\"; or schedule = \"*/5 * * * *\";", file,

@@ -212,6 +212,7 @@ typedef struct core_pipeline_cfg {
     core_cron cron;
     int64_t jitter_ms;
     bool enabled;
+    bool run_at_start;
     core_element_cfg source;
     size_t ntransforms, nsinks;
     core_element_cfg *transforms, *sinks;

@@ -571,8 +571,11 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
 {
     sigset_t set = signal_set();
     int64_t now = core_util_now_ms();
-    for (size_t i = 0; i < rt->set.n; i++)
+    for (size_t i = 0; i < rt->set.n; i++) {
         schedule_next(&rt->set.p[i], now);
+        if (rt->set.p[i].cfg->run_at_start)
+            rt->set.p[i].next_fire = now;
+    }
     LOG_INFO("coinpipe %s running %zu pipelines", COINPIPE_VERSION, rt->set.n);
     for (;;) {
         now = core_util_now_ms();
