@@ -8,6 +8,9 @@
 #ifndef COINPIPE_TEST_MOCKEX_H
 #define COINPIPE_TEST_MOCKEX_H
 
+#include "core.h"
+#include "testkit.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -149,6 +152,58 @@ static inline char *mockex_query(const char *path, size_t nth)
     }
     json_object_put(root);
     return out;
+}
+
+/* CMocka group fixtures: start the HTTP service with a short retry backoff and the mock; stop it. */
+static inline int mockex_group_setup(void **state)
+{
+    (void)state;
+    setenv("COINPIPE_HTTP_BACKOFF_MS", "20", 1);
+    core_http_init();
+    mockex_start();
+    return 0;
+}
+
+static inline int mockex_group_teardown(void **state)
+{
+    (void)state;
+    mockex_stop();
+    return 0;
+}
+
+/* Per-test fixture: forget the mock's requests and faults, unpin the clock, clear the log. */
+static inline int mockex_test_setup(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/reset");
+    tk_pin_clock(0);
+    tk_log_clear();
+    return 0;
+}
+
+/* Asserts row `row` of `b` is the recorded Binance 24hr ticker fixture (spot and futures share
+ * it; futures has no book fields: with_book false expects NULL bid/ask). */
+static inline void mockex_assert_binance_ticker(const cp_batch *b, size_t row, bool with_book)
+{
+    assert_int_equal(tk_int(b, row, "ts"), 1499869899040LL);
+    assert_true(tk_int(b, row, "received_at") > 1700000000000LL);
+    tk_assert_text(b, row, "last", "4.00000200");
+    tk_assert_text(b, row, "bid", with_book ? "4.00000000" : NULL);
+    tk_assert_text(b, row, "bid_size", with_book ? "100.00000000" : NULL);
+    tk_assert_text(b, row, "ask", with_book ? "4.00000200" : NULL);
+    tk_assert_text(b, row, "ask_size", with_book ? "100.00000000" : NULL);
+    tk_assert_text(b, row, "open", "99.00000000");
+    tk_assert_text(b, row, "high", "100.00000000");
+    tk_assert_text(b, row, "low", "0.10000000");
+    tk_assert_text(b, row, "prev_close", with_book ? "0.10002000" : NULL);
+    tk_assert_text(b, row, "change", "-94.99999800");
+    tk_assert_text(b, row, "change_pct", "-95.960");
+    tk_assert_text(b, row, "vwap", "0.29628482");
+    tk_assert_text(b, row, "base_volume", "8913.30000000");
+    tk_assert_text(b, row, "quote_volume", "15.30000000");
+    assert_int_equal(tk_int(b, row, "open_time"), 1499783499040LL);
+    assert_int_equal(tk_int(b, row, "close_time"), 1499869899040LL);
+    assert_int_equal(tk_int(b, row, "trade_count"), 76);
 }
 
 #endif

@@ -16,15 +16,6 @@ static const char *cb_cfg(const char *extra)
     return cfgbuf;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    mockex_ctl("/_mock/reset");
-    tk_pin_clock(0);
-    tk_log_clear();
-    return 0;
-}
-
 /* 2026-01-01T00:00:30Z: the mock's candle for open time T (ms) has k = (T / 60000) % 89,
  * [T/1000, 6000+k-2.5, 6000+k+3.25, 6000+k, 6000+k+1.5, 1.5+k/100]. */
 static const int64_t M = 60000, T0 = 1767225600000LL + 30000;
@@ -268,29 +259,13 @@ static void test_errors(void **state)
     free(err);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    setenv("COINPIPE_HTTP_BACKOFF_MS", "20", 1);
-    core_http_init();
-    mockex_start();
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    mockex_stop();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_values, setup),
-        cmocka_unit_test_setup(test_ohlcv_values_and_incremental, setup),
-        cmocka_unit_test_setup(test_backfill, setup),
-        cmocka_unit_test_setup(test_errors, setup),
+        cmocka_unit_test_setup(test_values, mockex_test_setup),
+        cmocka_unit_test_setup(test_ohlcv_values_and_incremental, mockex_test_setup),
+        cmocka_unit_test_setup(test_backfill, mockex_test_setup),
+        cmocka_unit_test_setup(test_errors, mockex_test_setup),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);
 }
