@@ -79,7 +79,7 @@ expect_eq "$(dbstat "$TMP/cut.db")" "$N $N $F $((F + (N - 1) * M))" "no gap and 
 # 3. SIGINT mid-way (every page slow): exits, then resumes without re-fetching what was done
 mkconf int
 ctl /_mock/reset
-ctl "/_mock/fault?path=/api/v3/klines&kind=slow&delay_ms=700&count=-1"
+ctl "/_mock/fault?path=/api/v3/klines&kind=slow&delay_ms=1500&count=-1"
 $B backfill --pipeline spot --from $FROM --to $TO -c "$TMP/int.conf" > /dev/null 2> "$TMP/int.err" &
 pid=$!; PIDS+=($pid)
 wait_for "[ \"\$(klines | wc -l)\" -ge 2 ]" 10 || fail "the slow backfill never reached page 2"
