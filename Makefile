@@ -40,3 +40,7 @@ bench: deps $(BUILD)/CMakeCache.txt
 	python3_bin=$$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 ); \
 	out=bench/results/$$(date -u +%Y-%m-%d)-$$(git rev-parse --short HEAD 2>/dev/null || echo local).md; \
 	$$python3_bin bench/run.py --build $(BUILD) --out $$out --out bench/results/latest.md $(BENCH_ARGS)
+
+# 30 minutes against the mock exchange with a sink failing 10% of writes (SOAK_MINUTES=N to shorten)
+soak: build
+	tests/soak/soak.sh

@@ -17,6 +17,7 @@ typedef struct ts_config {
     char *mode;
     int64_t fail_times;
     int64_t delay_ms;
+    double fail_ratio;
 } ts_config;
 
 static const char *const modes[] = {"ok", "retry", "reject", "pending", NULL};
@@ -28,6 +29,8 @@ static const cp_option options[] = {
     {"fail_times", CP_OPT_INT, "2", 0, 0, 1000000, offsetof(ts_config, fail_times), NULL,
      "In retry mode, how many writes fail before they succeed."},
     {"delay", CP_OPT_DURATION, "\"0s\"", 0, 0, 0, offsetof(ts_config, delay_ms), NULL, "Time each write takes."},
+    {"fail_ratio", CP_OPT_DOUBLE, "0.0", 0, 0, 1, offsetof(ts_config, fail_ratio), NULL,
+     "Share of writes that answer CP_RETRY at random (soak tests)."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -72,6 +75,8 @@ static cp_status ts_write(void *instance, cp_ctx *ctx, const cp_batch *b)
     const char *mode = s->cfg->mode;
     if (strcmp(mode, "reject") == 0)
         return CP_REJECT;
+    if (s->cfg->fail_ratio > 0 && (double)rand() / RAND_MAX < s->cfg->fail_ratio)
+        return CP_RETRY;
     if (strcmp(mode, "retry") == 0 && s->failed < s->cfg->fail_times) {
         s->failed++;
         return CP_RETRY;
