@@ -731,6 +731,7 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
         curl_multi_perform(multi, &running);
         CURLMsg *m;
         int q;
+        bool freed = false; /* a transfer ended: its slot can take a waiting job right away */
         while ((m = curl_multi_info_read(multi, &q))) {
             if (m->msg != CURLMSG_DONE)
                 continue;
@@ -742,11 +743,14 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
             curl_easy_cleanup(j->easy);
             j->easy = NULL;
             j->active = false;
+            freed = true;
             if (j->done)
                 left--;
         }
         if (left == 0)
             break;
+        if (freed)
+            continue; /* start queued jobs now rather than after a poll of up to POLL_SLICE_MS */
         now = core_util_mono_ms();
         int64_t t = wake - now;
         if (t > POLL_SLICE_MS * 2)
