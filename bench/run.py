@@ -359,28 +359,41 @@ def idle_rss(a, work, nginx, n):
     conf = os.path.join(d, "idle.conf")
     base = "http://127.0.0.1:%d" % nginx.port
     cycle_conf(conf, base, symbols(n), os.path.join(d, "idle.db"), os.path.join(d, "state"), interval="1d")
-    # every other plugin loaded too, in a second pipeline that never runs (interval 1d, aligned)
+    coinpipe = os.path.join(a.build, "coinpipe")
+    listed = subprocess.run([coinpipe, "--list-plugins"], capture_output=True, text=True).stdout.split("\n")[1:]
+    have = {l.split()[0]: l.split()[1] for l in listed if len(l.split()) > 1}
+    # every other plugin loaded too, in pipelines that never run (interval 1d, wall-clock aligned)
+    opts = {"binance-futures": 'symbols = ["S000USDT"];', "coinbase": 'symbols = ["BTC-USD"];',
+            "coingecko": "", "s3-csv": 'bucket = "bench"; endpoint = "%s"; access_key_id = "bench"; '
+            'secret_access_key = "bench";' % base,
+            "postgresql": 'conninfo = "host=127.0.0.1 port=1 connect_timeout=1";'}
+    extra = []
+    for name, kind in sorted(have.items()):
+        if name in ("binance-spot", "spread", "sqlite"):
+            continue
+        o = opts.get(name, "")
+        if kind == "source":
+            if name != "coingecko":
+                o = 'base_url = "%s"; ' % base + o
+            else:
+                o = 'base_url = "%s";' % base
+            extra.append('  { name = "idle-%s"; interval = "1d"; source = { plugin = "%s"; %s };\n'
+                         '    sinks = ( { plugin = "stdout"; } ); }' % (name, name, o))
+        elif kind == "transform":
+            extra.append('  { name = "idle-%s"; interval = "1d"; source = { plugin = "binance-spot"; base_url = "%s";\n'
+                         '      symbols = ["S000USDT"]; };\n    transforms = ( { plugin = "%s"; } );\n'
+                         '    sinks = ( { plugin = "stdout"; } ); }' % (name, base, name))
+        elif kind == "sink":
+            extra.append('  { name = "idle-%s"; interval = "1d"; source = { plugin = "binance-spot"; base_url = "%s";\n'
+                         '      symbols = ["S000USDT"]; };\n    sinks = ( { plugin = "%s"; %s } ); }' % (name, base, name, o))
     with open(conf) as f:
         text = f.read().rstrip().rstrip(");").rstrip()
-    text += """,
-  { name = "others"; interval = "1d";
-    source = { plugin = "coingecko"; base_url = "%s"; };
-    transforms = ( { plugin = "indicators"; } );
-    sinks = ( { plugin = "stdout"; }, { plugin = "s3-csv"; bucket = "bench"; endpoint = "%s"; },
-              { plugin = "postgresql"; conninfo = "host=127.0.0.1 port=1 connect_timeout=1"; } ); },
-  { name = "others-2"; interval = "1d";
-    source = { plugin = "binance-futures"; base_url = "%s"; symbols = ["S000USDT"]; };
-    sinks = ( { plugin = "stdout"; } ); },
-  { name = "others-3"; interval = "1d";
-    source = { plugin = "coinbase"; base_url = "%s"; symbols = ["BTC-USD"]; };
-    sinks = ( { plugin = "stdout"; } ); }
-);
-""" % (base, base, base, base)
     with open(conf, "w") as f:
-        f.write(text)
-    coinpipe = os.path.join(a.build, "coinpipe")
+        f.write(text + ",\n" + ",\n".join(extra) + "\n);\n" if extra else text + "\n);\n")
     chk = subprocess.run([coinpipe, "--check", "-c", conf], capture_output=True, text=True)
-    note = "all plugins (4 sources, 2 transforms, 4 sinks) in 4 pipelines"
+    kinds = [k for k in have.values()]
+    note = "all %d plugins found (%d sources, %d transforms, %d sinks) in %d pipelines" % (
+        len(have), kinds.count("source"), kinds.count("transform"), kinds.count("sink"), len(extra) + 1)
     if chk.returncode != 0:  # fall back to the benchmark pipeline alone
         log("idle: full config refused (%s); measuring the benchmark pipeline only" % chk.stderr.strip()[:300])
         cycle_conf(conf, base, symbols(n), os.path.join(d, "idle.db"), os.path.join(d, "state"), interval="1d")
@@ -397,6 +410,13 @@ def idle_rss(a, work, nginx, n):
                     vals[k] = v.strip()
     except OSError:
         pass
+    try:
+        with open("/proc/%d/smaps_rollup" % p.pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    vals["Pss"] = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     alive = p.poll() is None
     p.terminate()
     try:
@@ -408,7 +428,7 @@ def idle_rss(a, work, nginx, n):
         return {"note": note + " (coinpipe exited early, rc %s)" % p.returncode, "rss": float("nan")}
     kb = lambda s: int(s.split()[0]) / 1024.0 if s else float("nan")
     return {"note": note, "rss": kb(vals["VmRSS"]), "hwm": kb(vals.get("VmHWM")), "anon": kb(vals.get("RssAnon")),
-            "file": kb(vals.get("RssFile")), "threads": vals.get("Threads", "?")}
+            "file": kb(vals.get("RssFile")), "pss": kb(vals.get("Pss")), "threads": vals.get("Threads", "?")}
 
 
 def backfill(a, work, nginx, runs):
@@ -591,9 +611,11 @@ def main():
               "; Python " + ", ".join("%s %s" % (summ[k]["label"], "{:,}".format(summ[k]["rows"])) for k in mism)
               if mism else " (the Python baselines write the same count)", main_res["urls"]), ""]
     if idle:
-        L += ["Idle: %s, interval 1d, measured 3 s after start: VmRSS %.1f MB (anon %.1f, file %.1f), "
-              "%s threads." % (idle["note"], idle["rss"], idle.get("anon", float("nan")), idle.get("file", float("nan")),
-                               idle.get("threads", "?")), ""]
+        L += ["Idle: %s, interval 1d (no cycle runs), measured 3 s after start: VmRSS %.1f MB = anonymous %.1f MB "
+              "+ file-backed %.1f MB (mostly shared libraries: libcurl, OpenSSL, libpq, SQLite, json-c, libconfig); "
+              "PSS %.1f MB; %s threads." % (idle["note"], idle["rss"], idle.get("anon", float("nan")),
+                                            idle.get("file", float("nan")), idle.get("pss", float("nan")),
+                                            idle.get("threads", "?")), ""]
     if len(all_n) > 1:
         L += ["## Scaling (median of %d rounds at the other N)" % a.scaling_rounds, "",
               "| N | rows | coinpipe wall s | coinpipe CPU s | CPU µs/row | peak RSS MB | Python 16 thr wall s | "
