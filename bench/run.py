@@ -472,21 +472,30 @@ def other_benches(a):
 
 
 def perf_profile(a, work, nginx, n):
+    """perf of one cycle with DWARF call graphs: inclusive time of the project's own functions
+    (which stage costs what) and the top self-time symbols."""
     if not shutil.which("perf"):
         return None
     d = os.path.join(work, "n%d" % n)
     rm_db(os.path.join(d, "coinpipe.db"))
     shutil.rmtree(os.path.join(d, "state"), ignore_errors=True)
     data = os.path.join(work, "perf.data")
-    r = subprocess.run(["perf", "record", "-q", "-F", "2000", "-g", "-o", data, "--",
+    r = subprocess.run(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", data, "--",
                         os.path.join(a.build, "coinpipe"), "--once", "-c", os.path.join(d, "cycle.conf")],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return "perf record failed: " + r.stderr.strip()[-500:]
-    rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,symbol",
-                          "--percent-limit", "1.5", "-g", "none"], capture_output=True, text=True)
-    lines = [l for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")]
-    return "\n".join(lines[:25])
+
+    def report(*args):
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
+                             capture_output=True, text=True)
+        return [l.rstrip() for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")]
+    mine = ("core_", "bn_", "su_", "sq_", "sp_", "json_tokener_parse", "sqlite3_step", "fsync", "strtod",
+            "curl_multi_perform")
+    incl = [l for l in report("--children", "--sort", "symbol")
+            if "[.]" in l and any(m in l.split("[.]", 1)[1] for m in mine)][:22]
+    self_ = [l for l in report("--no-children", "--sort", "dso,symbol", "--percent-limit", "1.5")][:12]
+    return "\n".join(["inclusive (children) time of the stages:"] + incl + ["", "self time:"] + self_)
 
 
 # ---- report ------------------------------------------------------------------------------
@@ -657,7 +666,7 @@ def main():
         for name, text in others:
             L += ["`%s` — %s:" % (name, targets[name]), "", "```", text, "```", ""]
     if prof:
-        L += ["## Profile of one coinpipe cycle (perf, N = %d, self time ≥ 1.5%%)" % a.symbols, "", "```", prof, "```", ""]
+        L += ["## Profile of one coinpipe cycle (perf --call-graph dwarf, N = %d)" % a.symbols, "", "```", prof, "```", ""]
     text = "\n".join(L) + "\n"
     for path in a.out or ["-"]:
         if path == "-":
