@@ -4,6 +4,7 @@
 #include "core.h"
 
 #include <libgen.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ typedef struct global_opts {
     cp_strlist plugin_path;
     int64_t workers;
     int64_t shutdown_timeout;
+    char *http_listen;
 } global_opts;
 
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
@@ -33,6 +35,9 @@ static const cp_option global_options[] = {
      "Threads that run pipeline cycles concurrently."},
     {"shutdown_timeout", CP_OPT_DURATION, "\"30s\"", 0, 0, 86400000, offsetof(global_opts, shutdown_timeout),
      NULL, "How long SIGTERM waits for in-flight cycles and sink queues to drain."},
+    {"http_listen", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, http_listen), NULL,
+     "Address (numeric IP:port, e.g. \"127.0.0.1:9273\") of the metrics listener serving GET /metrics "
+     "and GET /health; off when unset. Read at start only."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -95,6 +100,8 @@ static const cp_option sink_core_options[] = {
 };
 
 const cp_option *core_config_sink_options(void) { return sink_core_options; }
+const cp_option *core_config_global_options(void) { return global_options; }
+const cp_option *core_config_pipeline_options(void) { return pipeline_options; }
 
 static const char *setting_file(const config_setting_t *s)
 {
@@ -335,6 +342,15 @@ core_config *core_config_load(const char *file, core_errors *errs)
     c->plugin_path = go.plugin_path;
     c->workers = go.workers;
     c->shutdown_timeout_ms = go.shutdown_timeout;
+    c->http_listen = go.http_listen;
+    if (c->http_listen) {
+        struct sockaddr_storage ss;
+        size_t sslen;
+        char err[300];
+        if (core_metrics_parse_listen(c->http_listen, &ss, &sslen, err, sizeof err) != 0)
+            core_errors_add(errs, "%s:%d: global.http_listen: %s", file,
+                            config_setting_source_line(config_setting_get_member(gs, "http_listen")), err);
+    }
     core_loader_search_path(&c->plugin_path, &c->search);
 
     const config_setting_t *pl = config_lookup(&lc, "pipelines");
@@ -392,6 +408,7 @@ void core_config_free(core_config *c)
         free(c->plugin_path.v[i]);
     free(c->plugin_path.v);
     free(c->state_dir);
+    free(c->http_listen);
     free(c->file);
     free(c);
 }

@@ -226,6 +226,7 @@ typedef struct core_config {
     cp_strlist plugin_path;
     int64_t workers;
     int64_t shutdown_timeout_ms;
+    char *http_listen;     /* global.http_listen or NULL (metrics listener off) */
     core_search_path search;
     size_t npipelines;
     core_pipeline_cfg *pipelines;
@@ -319,5 +320,41 @@ void core_runtime_free(core_runtime *rt);
 /* prints CREATE statements for the streams the config's pipelines write, in dialect
  * athena | snowflake | postgresql; 0 ok, 1 nothing to print, 2 unknown dialect (errs says why) */
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs);
+
+/* ---- packaging / self-monitoring (issue 7) ---------------------------------------- */
+/* metrics.c: counters for GET /metrics, GET /health and `coinpipe status`. All thread-safe;
+ * names are copied. The runtime registers pipelines and sinks (reload-safe: counters are
+ * kept by name) and reports cycles; the HTTP service reports requests. */
+struct sockaddr_storage;
+void core_metrics_pipeline_register(const core_pipeline_cfg *pc);
+void core_metrics_pipeline_unregister(const char *pipeline);
+void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok);
+void core_metrics_skipped(const char *pipeline);
+void core_metrics_emitted(const core_log_tag *tag, size_t rows); /* a source or transform emitted */
+void core_metrics_sink_register(core_sink *s, const char *pipeline, const core_element_cfg *ec);
+void core_metrics_sink_unregister(core_sink *s); /* before core_sink_stop; keeps its figures */
+/* for core/http.c: one call per finished request (status 0 = no HTTP answer), per retry,
+ * and per wait for a host's rate limit */
+void core_metrics_http_request(const char *host, int status);
+void core_metrics_http_retry(const char *host);
+void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms);
+void core_metrics_render(core_buf *b);  /* Prometheus text format */
+bool core_metrics_health(core_buf *b);  /* JSON; true when healthy */
+/* "127.0.0.1:9273", "[::1]:9273", "0.0.0.0:9273"; 0 ok, -1 with a reason in err */
+int core_metrics_parse_listen(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err,
+                              size_t errlen);
+int core_metrics_start(const char *listen, char *err, size_t errlen); /* no-op for NULL/""; 0 ok */
+void core_metrics_stop(void);
+int core_metrics_status(const char *listen, FILE *out); /* `coinpipe status`; exit code */
+/* notify.c: sd_notify (no-ops outside systemd) */
+void core_notify_ready(size_t npipelines);
+void core_notify_stopping(void);
+void core_notify_watchdog(void); /* call often; pings at half of WatchdogSec */
+/* manpage.c: roff for coinpipe.conf(5) from the option tables; what = global | pipeline |
+ * sink | plugins (every plugin on the search path); 0 ok */
+int core_manpage_print(const char *what, const core_search_path *sp, FILE *out);
+const cp_option *core_config_global_options(void);
+const cp_option *core_config_pipeline_options(void);
+/* ---- end of issue 7 block ---------------------------------------------------------- */
 
 #endif /* COINPIPE_CORE_H */

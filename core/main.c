@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "Usage: coinpipe [OPTIONS]\n"
             "       coinpipe backfill --pipeline NAME --from DATE --to DATE [-c FILE]\n"
             "       coinpipe dead list|replay [--pipeline NAME] [--sink NAME] [-c FILE]\n"
+            "       coinpipe status [HOST:PORT] [-c FILE]\n"
 #ifdef COINPIPE_HAVE_DDL
             "       coinpipe ddl athena|snowflake|postgresql [-c FILE]\n"
 #endif
@@ -61,6 +62,58 @@ static void config_plugin_path(const char *file, cp_strlist *out)
         }
     }
     config_destroy(&c);
+}
+
+/* global.http_listen of a config file, without validating the rest (for `status`) */
+static char *config_http_listen(const char *file)
+{
+    char *out = NULL;
+    config_t c;
+    config_init(&c);
+    const char *v = NULL;
+    if (config_read_file(&c, file) == CONFIG_TRUE && config_lookup_string(&c, "global.http_listen", &v))
+        out = strdup(v);
+    config_destroy(&c);
+    return out;
+}
+
+static int status(const char *conf, const char *addr)
+{
+    char *listen = addr ? strdup(addr) : config_http_listen(conf);
+    if (!listen) {
+        fprintf(stderr, "coinpipe status: %s sets no global.http_listen; give the address: coinpipe status "
+                        "127.0.0.1:9273\n", conf);
+        return 2;
+    }
+    int rc = core_metrics_status(listen, stdout);
+    free(listen);
+    return rc;
+}
+
+/* --describe-man WHAT (hidden; the build generates coinpipe.conf(5) with it): when
+ * $COINPIPE_PLUGIN_PATH is set only those directories are searched, so the page documents
+ * exactly the plugins just built */
+static int describe_man(const char *what)
+{
+    core_search_path sp = {0};
+    cp_strlist none = {0};
+    const char *env = getenv("COINPIPE_PLUGIN_PATH");
+    if (env && *env) {
+        char *copy = strdup(env), *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok; tok = strtok_r(NULL, ":", &save)) {
+            char **d = realloc(sp.dirs, (sp.n + 1) * sizeof *d);
+            if (d && (d[sp.n] = strdup(tok)) != NULL)
+                sp.n++;
+            if (d)
+                sp.dirs = d;
+        }
+        free(copy);
+    } else {
+        core_loader_search_path(&none, &sp);
+    }
+    int rc = core_manpage_print(what, &sp, stdout);
+    core_loader_search_path_free(&sp);
+    return rc;
 }
 
 static void strlist_free(cp_strlist *l)
@@ -163,16 +216,17 @@ static int parse_date(const char *s, int64_t *ms)
 int main(int argc, char **argv)
 {
     const char *conf = COINPIPE_CONF_DIR "/coinpipe.conf";
+    const char *describe_man_what = NULL;
     const char *pipeline = NULL, *describe_name = NULL, *log_level = NULL, *from = NULL, *to = NULL, *sink = NULL;
     bool check = false, once = false, list = false;
-    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK };
+    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK, OPT_DESCRIBE_MAN };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, OPT_CHECK},
         {"once", no_argument, NULL, OPT_ONCE},      {"pipeline", required_argument, NULL, 'p'},
         {"list-plugins", no_argument, NULL, OPT_LIST}, {"describe", required_argument, NULL, OPT_DESCRIBE},
         {"log-level", required_argument, NULL, OPT_LOGLEVEL}, {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},    {"sink", required_argument, NULL, OPT_SINK},
-        {"version", no_argument, NULL, 'V'},
+        {"version", no_argument, NULL, 'V'},        {"describe-man", required_argument, NULL, OPT_DESCRIBE_MAN},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     const char *command = NULL;
     if (argc > 1 && argv[1][0] != '-') {
@@ -193,12 +247,14 @@ int main(int argc, char **argv)
         case OPT_FROM: from = optarg; break;
         case OPT_TO: to = optarg; break;
         case OPT_SINK: sink = optarg; break;
+        case OPT_DESCRIBE_MAN: describe_man_what = optarg; break;
         case 'V': printf("coinpipe %s (plugin ABI %d.%d)\n", COINPIPE_VERSION, CP_ABI_MAJOR, CP_ABI_MINOR); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    bool takes_arg = command && (strcmp(command, "ddl") == 0 || strcmp(command, "dead") == 0);
+    bool takes_arg = command && (strcmp(command, "ddl") == 0 || strcmp(command, "dead") == 0 ||
+                                 strcmp(command, "status") == 0);
     if (optind < argc && !(takes_arg && optind == argc - 1)) {
         fprintf(stderr, "coinpipe: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
@@ -223,6 +279,14 @@ int main(int argc, char **argv)
     }
     if (describe_name) {
         rc = describe(conf, describe_name);
+        goto out;
+    }
+    if (describe_man_what) {
+        rc = describe_man(describe_man_what);
+        goto out;
+    }
+    if (command && strcmp(command, "status") == 0) {
+        rc = status(conf, optind < argc ? argv[optind] : NULL);
         goto out;
     }
     core_config *cfg = load_or_report(conf);
@@ -297,12 +361,18 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (command)
+    if (command) {
         rc = core_runtime_backfill(rt, from_ms, to_ms);
-    else if (once)
+    } else if (once) {
         rc = core_runtime_run_once(rt);
-    else
+    } else if (core_metrics_start(cfg->http_listen, err, sizeof err) != 0) {
+        LOG_ERROR("%s", err);
+        rc = 1;
+    } else {
+        core_notify_ready(cfg->npipelines);
         rc = core_runtime_run(rt, conf);
+        core_metrics_stop();
+    }
     core_runtime_free(rt);
 out:
     core_loader_shutdown();

@@ -81,6 +81,7 @@ static void route(pipeline *p, size_t stage, cp_batch *b)
 
 static cp_status emit_cb(core_ctx *c, cp_batch *b)
 {
+    core_metrics_emitted(&c->tag, core_batch_rows(b));
     route((pipeline *)c->emit_user, c->stage, b);
     return CP_OK;
 }
@@ -134,9 +135,13 @@ static void instance_destroy(instance *in)
 
 static void pipeline_free(pipeline *p)
 {
+    if (p->cfg)
+        core_metrics_pipeline_unregister(p->cfg->name);
     for (size_t i = 0; i < p->nsinks; i++)
-        if (p->sinks[i])
+        if (p->sinks[i]) {
+            core_metrics_sink_unregister(p->sinks[i]);
             core_sink_stop(p->sinks[i]);
+        }
     instance_destroy(&p->source);
     for (size_t i = 0; i < p->ntransforms; i++)
         instance_destroy(&p->transforms[i]);
@@ -177,6 +182,7 @@ static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, bool
         pipeline *p = &out->p[out->n++];
         p->rt = rt;
         p->cfg = pc;
+        core_metrics_pipeline_register(pc);
         atomic_init(&p->running, false);
         p->ntransforms = pc->ntransforms;
         p->nsinks = pc->nsinks;
@@ -191,6 +197,7 @@ static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, bool
             p->sinks[k] = core_sink_start(pc, &pc->sinks[k], &rt->stopping, cfg->state_dir, err, errlen);
             if (!p->sinks[k] || (attach && core_sink_attach_spool(p->sinks[k], err, errlen) != 0))
                 return -1;
+            core_metrics_sink_register(p->sinks[k], pc->name, &pc->sinks[k]);
         }
         for (size_t k = 0; k < pc->ntransforms; k++)
             if (instance_create(rt, p, &p->transforms[k], &pc->transforms[k], k + 1, err, errlen) != 0)
@@ -219,6 +226,7 @@ static void run_cycle(pipeline *p)
     }
     pipeline_commit(p); /* the cycle's batches are durable before it counts as done */
     p->cycles++;
+    core_metrics_cycle(p->cfg->name, core_util_mono_ms() - t0, !p->cycle_failed);
     if (p->cycle_failed) {
         p->failures++;
         atomic_fetch_add(&p->rt->failures, 1);
@@ -587,7 +595,9 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
             wait = 0;
         struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
+        core_notify_watchdog();
         if (sig == SIGINT || sig == SIGTERM) {
+            core_notify_stopping();
             LOG_INFO("received %s: stopping (finishing cycles, draining sinks)", sig == SIGINT ? "SIGINT" : "SIGTERM");
             break;
         }
@@ -602,6 +612,7 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
                 continue;
             if (atomic_load(&p->running)) {
                 p->skipped++;
+                core_metrics_skipped(p->cfg->name);
                 core_log_tagged(&p->source.ctx.tag, CP_LOG_WARN,
                                 "tick skipped: the previous cycle is still running (%llu skipped so far)",
                                 (unsigned long long)p->skipped);

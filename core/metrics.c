@@ -1,0 +1,868 @@
+/* Self-monitoring: counters per pipeline, plugin, sink and HTTP host; the optional HTTP listener
+ * (GET /metrics in the Prometheus text format, GET /health) and `coinpipe status`.
+ * SPDX-License-Identifier: MIT
+ *
+ * The runtime, the sink set-up and the HTTP service push events here (core_metrics_*); a
+ * scrape renders them. Every counter lives in this file's registry under one mutex, keyed by
+ * names rather than by runtime objects, so a reload (SIGHUP) keeps counting where it was.
+ * Sink counters are read from the live sinks at scrape time (core_sink_stats_get); when a
+ * sink is unregistered (reload, shutdown) its final figures are kept and added to whatever
+ * sink later carries the same identity ("pipeline/sink").
+ */
+#include "core.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#ifdef COINPIPE_HAVE_MICROHTTPD
+#include <microhttpd.h>
+#endif
+
+static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+typedef struct pl_entry {
+    char *name, *plugin;
+    int active;              /* registrations alive (the old and new set overlap on reload) */
+    int64_t period_ms;       /* expected time between cycles, for /health */
+    int64_t registered_ms;
+    uint64_t cycles, failures, skipped;
+    uint64_t hist[NBUCKETS]; /* non-cumulative; rendered cumulatively */
+    double sum_s;
+    int64_t last_ok_ms, last_cycle_ms;
+    bool last_failed;
+} pl_entry;
+
+typedef struct emit_entry {
+    char *pipeline, *kind, *plugin, *instance;
+    uint64_t batches, rows;
+} emit_entry;
+
+typedef struct sink_entry {
+    char *id, *pipeline, *sink, *plugin;
+    core_sink *live; /* NULL once unregistered: `base` holds its final figures */
+    core_sink_stats base;
+} sink_entry;
+
+typedef struct host_entry {
+    char *host;
+    int status; /* -1: retries; -2: rate-limit waits (ms in n) */
+    uint64_t n;
+} host_entry;
+
+#define VEC(T)                                                                                                         \
+    struct {                                                                                                           \
+        T *v;                                                                                                          \
+        size_t n, cap;                                                                                                 \
+    }
+
+static struct {
+    pthread_mutex_t lock;
+    VEC(pl_entry) pl;
+    VEC(emit_entry) em;
+    VEC(sink_entry) sk;
+    VEC(host_entry) hosts;
+    int64_t start_ms;
+} M = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* grows a VEC by one zeroed element; returns it or NULL */
+static void *vec_push(void **v, size_t *n, size_t *cap, size_t elem)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        void *p = realloc(*v, c * elem);
+        if (!p)
+            return NULL;
+        *v = p;
+        *cap = c;
+    }
+    void *e = (char *)*v + (*n)++ * elem;
+    memset(e, 0, elem);
+    return e;
+}
+#define PUSH(vec) vec_push((void **)&(vec).v, &(vec).n, &(vec).cap, sizeof *(vec).v)
+
+static bool same(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+
+static pl_entry *pl_find(const char *name, bool create)
+{
+    for (size_t i = 0; i < M.pl.n; i++)
+        if (same(M.pl.v[i].name, name))
+            return &M.pl.v[i];
+    if (!create)
+        return NULL;
+    pl_entry *e = PUSH(M.pl);
+    if (e)
+        e->name = core_util_strdup(name);
+    return e;
+}
+
+void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
+{
+    int64_t period = pc->interval_ms;
+    if (!period) { /* cron: the gap between the next two matches */
+        int64_t a = core_sched_cron_next(&pc->cron, core_util_now_ms());
+        int64_t b = a > 0 ? core_sched_cron_next(&pc->cron, a) : -1;
+        period = (a > 0 && b > a) ? b - a : 86400000;
+    }
+    pthread_mutex_lock(&M.lock);
+    if (!M.start_ms)
+        M.start_ms = core_util_now_ms();
+    pl_entry *e = pl_find(pc->name, true);
+    if (e) {
+        if (!e->active)
+            e->registered_ms = core_util_now_ms();
+        e->active++;
+        e->period_ms = period;
+        free(e->plugin);
+        e->plugin = core_util_strdup(pc->source.plugin_name);
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_pipeline_unregister(const char *pipeline)
+{
+    pthread_mutex_lock(&M.lock);
+    pl_entry *e = pl_find(pipeline, false);
+    if (e && e->active > 0)
+        e->active--;
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok)
+{
+    pthread_mutex_lock(&M.lock);
+    pl_entry *e = pl_find(pipeline, true);
+    if (e) {
+        double s = (double)duration_ms / 1000.0;
+        e->cycles++;
+        e->sum_s += s;
+        size_t b = 0;
+        while (b < NBUCKETS && s > buckets[b])
+            b++;
+        if (b < NBUCKETS)
+            e->hist[b]++;
+        e->last_cycle_ms = core_util_now_ms();
+        e->last_failed = !ok;
+        if (ok)
+            e->last_ok_ms = e->last_cycle_ms;
+        else
+            e->failures++;
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_skipped(const char *pipeline)
+{
+    pthread_mutex_lock(&M.lock);
+    pl_entry *e = pl_find(pipeline, true);
+    if (e)
+        e->skipped++;
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_emitted(const core_log_tag *tag, size_t rows)
+{
+    pthread_mutex_lock(&M.lock);
+    emit_entry *e = NULL;
+    for (size_t i = 0; i < M.em.n && !e; i++)
+        if (same(M.em.v[i].pipeline, tag->pipeline) && same(M.em.v[i].instance, tag->instance) &&
+            same(M.em.v[i].plugin, tag->plugin))
+            e = &M.em.v[i];
+    if (!e && (e = PUSH(M.em)) != NULL) {
+        e->pipeline = core_util_strdup(tag->pipeline);
+        e->kind = core_util_strdup(tag->kind);
+        e->plugin = core_util_strdup(tag->plugin);
+        e->instance = core_util_strdup(tag->instance);
+    }
+    if (e) {
+        e->batches++;
+        e->rows += rows;
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_sink_register(core_sink *s, const char *pipeline, const core_element_cfg *ec)
+{
+    pthread_mutex_lock(&M.lock);
+    sink_entry *e = PUSH(M.sk);
+    if (e) {
+        e->live = s;
+        e->id = core_util_strdup(core_sink_id(s));
+        e->pipeline = core_util_strdup(pipeline);
+        e->sink = core_util_strdup(ec->name);
+        e->plugin = core_util_strdup(ec->plugin_name);
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+static void stats_add(core_sink_stats *to, const core_sink_stats *a)
+{
+    to->batches_in += a->batches_in;
+    to->rows_in += a->rows_in;
+    to->batches_out += a->batches_out;
+    to->rows_out += a->rows_out;
+    to->retries += a->retries;
+    to->rejected += a->rejected;
+    to->dropped += a->dropped;
+    to->dropped_rows += a->dropped_rows;
+    to->dead_lettered += a->dead_lettered;
+    to->queued += a->queued;
+    to->spool_bytes += a->spool_bytes;
+    if (a->last_success_ms > to->last_success_ms)
+        to->last_success_ms = a->last_success_ms;
+}
+
+static void sink_entry_free(sink_entry *e)
+{
+    free(e->id);
+    free(e->pipeline);
+    free(e->sink);
+    free(e->plugin);
+}
+
+void core_metrics_sink_unregister(core_sink *s)
+{
+    pthread_mutex_lock(&M.lock);
+    for (size_t i = 0; i < M.sk.n; i++) {
+        sink_entry *e = &M.sk.v[i];
+        if (e->live != s)
+            continue;
+        core_sink_stats st;
+        core_sink_stats_get(s, &st);
+        st.queued = 0;
+        st.spool_bytes = 0;
+        e->live = NULL;
+        stats_add(&e->base, &st);
+        for (size_t j = 0; j < M.sk.n; j++) /* fold into an earlier retired entry of the same id */
+            if (j != i && !M.sk.v[j].live && same(M.sk.v[j].id, e->id)) {
+                stats_add(&M.sk.v[j].base, &e->base);
+                sink_entry_free(e);
+                M.sk.v[i] = M.sk.v[--M.sk.n];
+                break;
+            }
+        break;
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+static void host_add(const char *host, int status, uint64_t n)
+{
+    pthread_mutex_lock(&M.lock);
+    host_entry *e = NULL;
+    for (size_t i = 0; i < M.hosts.n && !e; i++)
+        if (M.hosts.v[i].status == status && same(M.hosts.v[i].host, host))
+            e = &M.hosts.v[i];
+    if (!e && (e = PUSH(M.hosts)) != NULL) {
+        e->host = core_util_strdup(host ? host : "");
+        e->status = status;
+    }
+    if (e)
+        e->n += n;
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_http_request(const char *host, int status) { host_add(host, status < 0 ? 0 : status, 1); }
+void core_metrics_http_retry(const char *host) { host_add(host, -1, 1); }
+void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms)
+{
+    host_add(host, -2, waited_ms > 0 ? (uint64_t)waited_ms : 0);
+}
+
+/* ---- rendering ----------------------------------------------------------------------- */
+
+/* a Prometheus label value: backslash, double quote and newline escaped */
+static void put_label(core_buf *b, const char *k, const char *v, bool last)
+{
+    core_buf_printf(b, "%s=\"", k);
+    for (const char *p = v ? v : ""; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            core_buf_putc(b, '\\');
+        if (*p == '\n')
+            core_buf_puts(b, "\\n");
+        else
+            core_buf_putc(b, *p);
+    }
+    core_buf_puts(b, last ? "\"}" : "\",");
+}
+
+static void help(core_buf *b, const char *name, const char *type, const char *text)
+{
+    core_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static bool pl_healthy(const pl_entry *e, int64_t now, int64_t *age)
+{
+    int64_t since = e->last_ok_ms ? e->last_ok_ms : e->registered_ms;
+    *age = now - since;
+    return *age <= 3 * e->period_ms;
+}
+
+/* appends `pipeline="..."` and the value of every active pipeline for one per-pipeline metric */
+typedef enum { PL_CYCLES, PL_FAILURES, PL_SKIPPED, PL_LAST_OK, PL_HEALTHY } pl_field;
+
+static void pl_series(core_buf *b, const char *name, pl_field f, int64_t now)
+{
+    for (size_t i = 0; i < M.pl.n; i++) {
+        const pl_entry *e = &M.pl.v[i];
+        core_buf_printf(b, "%s{", name);
+        put_label(b, "pipeline", e->name, f == PL_SKIPPED || f == PL_LAST_OK || f == PL_HEALTHY);
+        if (f == PL_CYCLES || f == PL_FAILURES)
+            put_label(b, "plugin", e->plugin, true);
+        int64_t age;
+        switch (f) {
+        case PL_CYCLES: core_buf_printf(b, " %llu\n", (unsigned long long)e->cycles); break;
+        case PL_FAILURES: core_buf_printf(b, " %llu\n", (unsigned long long)e->failures); break;
+        case PL_SKIPPED: core_buf_printf(b, " %llu\n", (unsigned long long)e->skipped); break;
+        case PL_LAST_OK: core_buf_printf(b, " %.3f\n", (double)e->last_ok_ms / 1000.0); break;
+        case PL_HEALTHY: core_buf_printf(b, " %d\n", e->active && pl_healthy(e, now, &age) ? 1 : 0); break;
+        }
+    }
+}
+
+/* the figures of every sink identity (live plus retired), in registration order */
+static size_t sink_totals(core_sink_stats *out, size_t *first_idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < M.sk.n; i++) {
+        size_t k = 0;
+        while (k < n && !same(M.sk.v[first_idx[k]].id, M.sk.v[i].id))
+            k++;
+        if (k == n) {
+            first_idx[n] = i;
+            out[n++] = (core_sink_stats){0};
+        }
+        stats_add(&out[k], &M.sk.v[i].base);
+        if (M.sk.v[i].live) {
+            core_sink_stats st;
+            core_sink_stats_get(M.sk.v[i].live, &st);
+            stats_add(&out[k], &st);
+        }
+    }
+    return n;
+}
+
+void core_metrics_render(core_buf *b)
+{
+    pthread_mutex_lock(&M.lock);
+    int64_t now = core_util_now_ms();
+    help(b, "coinpipe_build_info", "gauge", "Version of the running coinpipe.");
+    core_buf_printf(b, "coinpipe_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", COINPIPE_VERSION, CP_ABI_MAJOR,
+                    CP_ABI_MINOR);
+    help(b, "coinpipe_start_time_seconds", "gauge", "When the metrics registry started (Unix time).");
+    core_buf_printf(b, "coinpipe_start_time_seconds %.3f\n", (double)M.start_ms / 1000.0);
+
+    help(b, "coinpipe_pipeline_cycles_total", "counter", "Cycles run, successful or not.");
+    pl_series(b, "coinpipe_pipeline_cycles_total", PL_CYCLES, now);
+    help(b, "coinpipe_pipeline_cycle_failures_total", "counter", "Cycles in which a stage failed.");
+    pl_series(b, "coinpipe_pipeline_cycle_failures_total", PL_FAILURES, now);
+    help(b, "coinpipe_pipeline_skipped_ticks_total", "counter",
+         "Ticks skipped because the previous cycle of the pipeline was still running.");
+    pl_series(b, "coinpipe_pipeline_skipped_ticks_total", PL_SKIPPED, now);
+    help(b, "coinpipe_pipeline_last_success_timestamp_seconds", "gauge",
+         "End of the last successful cycle (Unix time; 0 = none yet).");
+    pl_series(b, "coinpipe_pipeline_last_success_timestamp_seconds", PL_LAST_OK, now);
+    help(b, "coinpipe_pipeline_healthy", "gauge", "1 when the pipeline succeeded within 3 of its periods.");
+    pl_series(b, "coinpipe_pipeline_healthy", PL_HEALTHY, now);
+    help(b, "coinpipe_pipeline_cycle_duration_seconds", "histogram", "Wall time of each cycle (source and transforms).");
+    for (size_t i = 0; i < M.pl.n; i++) {
+        const pl_entry *e = &M.pl.v[i];
+        uint64_t cum = 0;
+        for (size_t k = 0; k <= NBUCKETS; k++) {
+            core_buf_puts(b, "coinpipe_pipeline_cycle_duration_seconds_bucket{");
+            put_label(b, "pipeline", e->name, false);
+            if (k < NBUCKETS) {
+                cum += e->hist[k];
+                core_buf_printf(b, "le=\"%g\"} %llu\n", buckets[k], (unsigned long long)cum);
+            } else {
+                core_buf_printf(b, "le=\"+Inf\"} %llu\n", (unsigned long long)e->cycles);
+            }
+        }
+        core_buf_puts(b, "coinpipe_pipeline_cycle_duration_seconds_sum{");
+        put_label(b, "pipeline", e->name, true);
+        core_buf_printf(b, " %.3f\ncoinpipe_pipeline_cycle_duration_seconds_count{", e->sum_s);
+        put_label(b, "pipeline", e->name, true);
+        core_buf_printf(b, " %llu\n", (unsigned long long)e->cycles);
+    }
+
+    static const char *const emit_names[2] = {"coinpipe_batches_emitted_total", "coinpipe_rows_emitted_total"};
+    for (int m = 0; m < 2; m++) {
+        help(b, emit_names[m], "counter", m ? "Rows emitted by a source or transform." : "Batches emitted.");
+        for (size_t i = 0; i < M.em.n; i++) {
+            const emit_entry *e = &M.em.v[i];
+            core_buf_printf(b, "%s{", emit_names[m]);
+            put_label(b, "pipeline", e->pipeline, false);
+            put_label(b, "kind", e->kind, false);
+            put_label(b, "plugin", e->plugin, false);
+            put_label(b, "instance", e->instance, true);
+            core_buf_printf(b, " %llu\n", (unsigned long long)(m ? e->rows : e->batches));
+        }
+    }
+
+    core_sink_stats *tot = calloc(M.sk.n + 1, sizeof *tot);
+    size_t *idx = calloc(M.sk.n + 1, sizeof *idx);
+    size_t nsinks = tot && idx ? sink_totals(tot, idx) : 0;
+    static const struct {
+        const char *name, *type, *help;
+    } sm[] = {
+        {"coinpipe_sink_batches_received_total", "counter", "Batches queued for the sink."},
+        {"coinpipe_sink_rows_received_total", "counter", "Rows queued for the sink."},
+        {"coinpipe_sink_batches_written_total", "counter", "Batches the sink confirmed as written."},
+        {"coinpipe_sink_rows_written_total", "counter", "Rows the sink confirmed as written."},
+        {"coinpipe_sink_retries_total", "counter", "Write attempts that failed transiently and were retried."},
+        {"coinpipe_sink_batches_rejected_total", "counter",
+         "Batches rejected permanently or given up on after retry_max_attempts."},
+        {"coinpipe_sink_batches_dead_lettered_total", "counter", "Batches moved to the dead-letter store."},
+        {"coinpipe_sink_batches_dropped_total", "counter", "Batches dropped (spool overflow policy, or stop)."},
+        {"coinpipe_sink_rows_dropped_total", "counter", "Rows of the dropped batches."},
+        {"coinpipe_sink_queue_depth", "gauge", "Batches waiting in the sink's queue."},
+        {"coinpipe_sink_spool_bytes", "gauge", "Bytes of unconfirmed batches in the sink's spool."},
+        {"coinpipe_sink_last_success_timestamp_seconds", "gauge", "Last confirmed write (Unix time; 0 = none)."},
+    };
+    for (size_t m = 0; m < sizeof sm / sizeof sm[0]; m++) {
+        help(b, sm[m].name, sm[m].type, sm[m].help);
+        for (size_t k = 0; k < nsinks; k++) {
+            const sink_entry *e = &M.sk.v[idx[k]];
+            const core_sink_stats *s = &tot[k];
+            core_buf_printf(b, "%s{", sm[m].name);
+            put_label(b, "pipeline", e->pipeline, false);
+            put_label(b, "sink", e->sink, false);
+            put_label(b, "plugin", e->plugin, true);
+            uint64_t v[] = {s->batches_in, s->rows_in,       s->batches_out, s->rows_out,
+                            s->retries,    s->rejected,      s->dead_lettered, s->dropped,
+                            s->dropped_rows, s->queued, (uint64_t)(s->spool_bytes > 0 ? s->spool_bytes : 0)};
+            if (m < sizeof v / sizeof v[0])
+                core_buf_printf(b, " %llu\n", (unsigned long long)v[m]);
+            else
+                core_buf_printf(b, " %.3f\n", (double)s->last_success_ms / 1000.0);
+        }
+    }
+    free(tot);
+    free(idx);
+
+    help(b, "coinpipe_http_requests_total", "counter", "HTTP requests made for sources, by host and status (0 = no response).");
+    for (size_t i = 0; i < M.hosts.n; i++)
+        if (M.hosts.v[i].status >= 0)
+            core_buf_printf(b, "coinpipe_http_requests_total{host=\"%s\",status=\"%d\"} %llu\n", M.hosts.v[i].host,
+                            M.hosts.v[i].status, (unsigned long long)M.hosts.v[i].n);
+    help(b, "coinpipe_http_retries_total", "counter", "HTTP requests retried, by host.");
+    for (size_t i = 0; i < M.hosts.n; i++)
+        if (M.hosts.v[i].status == -1)
+            core_buf_printf(b, "coinpipe_http_retries_total{host=\"%s\"} %llu\n", M.hosts.v[i].host,
+                            (unsigned long long)M.hosts.v[i].n);
+    help(b, "coinpipe_http_rate_limit_wait_seconds_total", "counter", "Time requests waited for a host's rate limit.");
+    for (size_t i = 0; i < M.hosts.n; i++)
+        if (M.hosts.v[i].status == -2)
+            core_buf_printf(b, "coinpipe_http_rate_limit_wait_seconds_total{host=\"%s\"} %.3f\n", M.hosts.v[i].host,
+                            (double)M.hosts.v[i].n / 1000.0);
+    pthread_mutex_unlock(&M.lock);
+}
+
+/* JSON string literal (names are config text: escape what JSON requires) */
+static void put_json_str(core_buf *b, const char *s)
+{
+    core_buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            core_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            core_buf_printf(b, "\\u%04x", *p);
+        else
+            core_buf_putc(b, (char)*p);
+    }
+    core_buf_putc(b, '"');
+}
+
+bool core_metrics_health(core_buf *b)
+{
+    pthread_mutex_lock(&M.lock);
+    int64_t now = core_util_now_ms();
+    bool ok = true;
+    core_buf reason = {0};
+    core_buf list = {0};
+    for (size_t i = 0; i < M.pl.n; i++) {
+        const pl_entry *e = &M.pl.v[i];
+        if (!e->active)
+            continue;
+        int64_t age;
+        bool h = pl_healthy(e, now, &age);
+        char since[32], period[32];
+        core_util_format_duration(age >= 1000 ? age - age % 1000 : age, since, sizeof since);
+        core_util_format_duration(e->period_ms, period, sizeof period);
+        if (!h) {
+            core_buf_printf(&reason, "%spipeline '%s' has not succeeded %s %s (runs every %s)", ok ? "" : "; ",
+                            e->name, e->last_ok_ms ? "for" : "since it started", since, period);
+            ok = false;
+        }
+        core_buf_printf(&list, "%s{\"name\":", list.len ? "," : "");
+        put_json_str(&list, e->name);
+        core_buf_printf(&list, ",\"healthy\":%s,\"cycles\":%llu,\"last_cycle_failed\":%s,\"last_success\":",
+                        h ? "true" : "false", (unsigned long long)e->cycles, e->last_failed ? "true" : "false");
+        if (e->last_ok_ms) {
+            char iso[40];
+            core_util_iso8601(e->last_ok_ms, iso, sizeof iso);
+            core_buf_printf(&list, "\"%s\"}", iso);
+        } else {
+            core_buf_puts(&list, "null}");
+        }
+    }
+    pthread_mutex_unlock(&M.lock);
+    core_buf_printf(b, "{\"status\":\"%s\"", ok ? "ok" : "unhealthy");
+    if (!ok) {
+        core_buf_puts(b, ",\"reason\":");
+        put_json_str(b, reason.p);
+    }
+    core_buf_printf(b, ",\"pipelines\":[%s]}\n", list.p ? list.p : "");
+    core_buf_free(&reason);
+    core_buf_free(&list);
+    return ok;
+}
+
+/* ---- the listener ---------------------------------------------------------------------- */
+
+int core_metrics_parse_listen(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err, size_t errlen)
+{
+    char host[256];
+    const char *port;
+    const char *colon = strrchr(text, ':');
+    if (text[0] == '[') { /* [::1]:9273 */
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':') {
+            snprintf(err, errlen, "\"%s\" is not HOST:PORT (IPv6 as [::1]:9273)", text);
+            return -1;
+        }
+        snprintf(host, sizeof host, "%.*s", (int)(close - text - 1), text + 1);
+        port = close + 2;
+    } else if (colon) {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - text), text);
+        port = colon + 1;
+    } else {
+        snprintf(err, errlen, "\"%s\" is not HOST:PORT (e.g. \"127.0.0.1:9273\")", text);
+        return -1;
+    }
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (!*port || *end || p < 0 || p > 65535) {
+        snprintf(err, errlen, "\"%s\": bad port", text);
+        return -1;
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+    if (rc != 0 || !ai) {
+        snprintf(err, errlen, "\"%s\": the host must be a numeric IP address (%s)", text, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *sslen = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+#ifdef COINPIPE_HAVE_MICROHTTPD
+static struct MHD_Daemon *daemon_;
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, core_buf *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(body->len, body->p ? body->p : (void *)"",
+                                                             body->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        core_buf_free(body);
+        return MHD_NO;
+    }
+    *body = (core_buf){0};
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    static int marker;
+    if (!*con_cls) { /* first call: headers only */
+        *con_cls = &marker;
+        return MHD_YES;
+    }
+    core_buf body = {0};
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        core_buf_puts(&body, "only GET\n");
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body);
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        core_metrics_render(&body);
+        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body);
+    }
+    if (strcmp(url, "/health") == 0) {
+        bool ok = core_metrics_health(&body);
+        return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &body);
+    }
+    if (strcmp(url, "/") == 0) {
+        core_buf_puts(&body, "coinpipe " COINPIPE_VERSION ": /metrics (Prometheus), /health (JSON)\n");
+        return reply(conn, MHD_HTTP_OK, "text/plain", &body);
+    }
+    core_buf_puts(&body, "not found: try /metrics or /health\n");
+    return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    LOG_WARN("metrics listener: %s", line);
+}
+#endif
+
+int core_metrics_start(const char *listen, char *err, size_t errlen)
+{
+    if (!listen || !*listen)
+        return 0;
+#ifdef COINPIPE_HAVE_MICROHTTPD
+    struct sockaddr_storage ss;
+    size_t len;
+    if (core_metrics_parse_listen(listen, &ss, &len, err, errlen) != 0)
+        return -1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                               MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
+    if (!daemon_) {
+        snprintf(err, errlen, "http_listen \"%s\": cannot listen (address in use or not available)", listen);
+        return -1;
+    }
+    LOG_INFO("metrics listener on http://%s/metrics and /health", listen);
+    return 0;
+#else
+    snprintf(err, errlen, "http_listen is set but this coinpipe was built without libmicrohttpd");
+    return -1;
+#endif
+}
+
+void core_metrics_stop(void)
+{
+#ifdef COINPIPE_HAVE_MICROHTTPD
+    if (daemon_)
+        MHD_stop_daemon(daemon_);
+    daemon_ = NULL;
+#endif
+}
+
+/* ---- coinpipe status ----------------------------------------------------------------- */
+
+static size_t curl_sink(char *p, size_t size, size_t n, void *user)
+{
+    core_buf_put(user, p, size * n);
+    return size * n;
+}
+
+/* GETs http://<listen>/<path>; returns the HTTP status (0 on a transport error) */
+static long fetch(const char *listen, const char *path, core_buf *out, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    size_t len;
+    if (core_metrics_parse_listen(listen, &ss, &len, err, errlen) != 0)
+        return 0;
+    char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+    int port;
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        char ip[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        snprintf(host, sizeof host, "[%s]", IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ? "::1" : ip);
+        port = ntohs(a->sin6_port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        if (a->sin_addr.s_addr != htonl(INADDR_ANY))
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        port = ntohs(a->sin_port);
+    }
+    char url[128];
+    snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "cannot initialise libcurl");
+        return 0;
+    }
+    char cerr[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    else
+        snprintf(err, errlen, "cannot reach %s: %s (is coinpipe running with global.http_listen = \"%s\"?)", url,
+                 cerr, listen);
+    curl_easy_cleanup(c);
+    return code;
+}
+
+typedef struct sample {
+    char *name, *labels; /* labels: the text between the braces */
+    double v;
+} sample;
+
+typedef VEC(sample) samples;
+
+static void parse_samples(char *text, samples *out)
+{
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#' || !line[0])
+            continue;
+        char *brace = strchr(line, '{'), *space;
+        char *labels = "";
+        if (brace && (space = strrchr(line, '}')) != NULL) {
+            *brace = '\0';
+            *space = '\0';
+            labels = brace + 1;
+            space++;
+        } else if ((space = strchr(line, ' ')) != NULL) {
+            *space++ = '\0';
+        } else {
+            continue;
+        }
+        sample *s = PUSH(*out);
+        if (s) {
+            s->name = line;
+            s->labels = labels;
+            s->v = strtod(space, NULL);
+        }
+    }
+}
+
+/* value of label k in a sample, copied into buf */
+static const char *label(const sample *s, const char *k, char *buf, size_t len)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "%s=\"", k);
+    const char *p = s->labels;
+    while ((p = strstr(p, pat)) != NULL && p != s->labels && p[-1] != ',')
+        p++;
+    buf[0] = '\0';
+    if (!p)
+        return buf;
+    p += strlen(pat);
+    size_t n = 0;
+    while (*p && *p != '"' && n + 1 < len) {
+        if (*p == '\\' && p[1])
+            p++;
+        buf[n++] = *p++;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* the value of metric `name` whose labels k1=v1 (and k2=v2 when k2) match; 0 when absent */
+static double value(const samples *ss, const char *name, const char *k1, const char *v1, const char *k2,
+                    const char *v2)
+{
+    char b[256];
+    for (size_t i = 0; i < ss->n; i++)
+        if (strcmp(ss->v[i].name, name) == 0 && strcmp(label(&ss->v[i], k1, b, sizeof b), v1) == 0 &&
+            (!k2 || strcmp(label(&ss->v[i], k2, b, sizeof b), v2) == 0))
+            return ss->v[i].v;
+    return 0;
+}
+
+static void ago(double ts, char *buf, size_t len)
+{
+    if (ts <= 0) {
+        snprintf(buf, len, "never");
+        return;
+    }
+    char d[32];
+    int64_t ms = core_util_now_ms() - (int64_t)(ts * 1000.0);
+    core_util_format_duration(ms < 0 ? 0 : ms - ms % 1000, d, sizeof d);
+    snprintf(buf, len, "%s ago", d);
+}
+
+int core_metrics_status(const char *listen, FILE *out)
+{
+    char err[512] = "";
+    core_buf health = {0}, text = {0};
+    long hcode = fetch(listen, "/health", &health, err, sizeof err);
+    long mcode = hcode ? fetch(listen, "/metrics", &text, err, sizeof err) : 0;
+    if (!hcode || mcode != 200 || !text.p) {
+        fprintf(stderr, "coinpipe status: %s\n", err[0] ? err : "unexpected answer from the listener");
+        core_buf_free(&health);
+        core_buf_free(&text);
+        return 1;
+    }
+    samples ss = {0};
+    parse_samples(text.p, &ss);
+    char version[64] = "?", b1[256], b2[256], t1[48];
+    for (size_t i = 0; i < ss.n; i++)
+        if (strcmp(ss.v[i].name, "coinpipe_build_info") == 0)
+            label(&ss.v[i], "version", version, sizeof version);
+    fprintf(out, "coinpipe %s at %s: %s\n", version, listen, hcode == 200 ? "healthy" : "UNHEALTHY");
+    if (hcode != 200 && health.p) {
+        const char *r = strstr(health.p, "\"reason\":\"");
+        if (r) {
+            r += 10;
+            fprintf(out, "  %.*s\n", (int)strcspn(r, "\""), r);
+        }
+    }
+    fprintf(out, "\n%-24s %8s %7s %8s %10s %10s  %s\n", "PIPELINE", "CYCLES", "FAILED", "SKIPPED", "AVG CYCLE",
+            "ROWS OUT", "LAST SUCCESS");
+    for (size_t i = 0; i < ss.n; i++) {
+        if (strcmp(ss.v[i].name, "coinpipe_pipeline_cycles_total") != 0)
+            continue;
+        const char *p = label(&ss.v[i], "pipeline", b1, sizeof b1);
+        double cycles = ss.v[i].v;
+        double sum = value(&ss, "coinpipe_pipeline_cycle_duration_seconds_sum", "pipeline", p, NULL, NULL);
+        double rows = 0;
+        for (size_t k = 0; k < ss.n; k++)
+            if (strcmp(ss.v[k].name, "coinpipe_rows_emitted_total") == 0 &&
+                strcmp(label(&ss.v[k], "pipeline", b2, sizeof b2), p) == 0 &&
+                strcmp(label(&ss.v[k], "kind", b2, sizeof b2), "source") == 0)
+                rows += ss.v[k].v;
+        ago(value(&ss, "coinpipe_pipeline_last_success_timestamp_seconds", "pipeline", p, NULL, NULL), t1, sizeof t1);
+        char avg[32];
+        snprintf(avg, sizeof avg, "%.3fs", cycles > 0 ? sum / cycles : 0.0);
+        fprintf(out, "%-24s %8.0f %7.0f %8.0f %10s %10.0f  %s\n", p, cycles,
+                value(&ss, "coinpipe_pipeline_cycle_failures_total", "pipeline", p, NULL, NULL),
+                value(&ss, "coinpipe_pipeline_skipped_ticks_total", "pipeline", p, NULL, NULL), avg, rows, t1);
+    }
+    fprintf(out, "\n%-32s %12s %6s %8s %6s %8s  %s\n", "SINK", "ROWS WRITTEN", "QUEUE", "RETRIES", "DEAD", "DROPPED",
+            "LAST SUCCESS");
+    for (size_t i = 0; i < ss.n; i++) {
+        if (strcmp(ss.v[i].name, "coinpipe_sink_rows_written_total") != 0)
+            continue;
+        const char *p = label(&ss.v[i], "pipeline", b1, sizeof b1);
+        const char *s = label(&ss.v[i], "sink", b2, sizeof b2);
+        char id[300];
+        snprintf(id, sizeof id, "%s/%s", p, s);
+#define SV(n) value(&ss, "coinpipe_sink_" n, "pipeline", p, "sink", s)
+        ago(SV("last_success_timestamp_seconds"), t1, sizeof t1);
+        fprintf(out, "%-32s %12.0f %6.0f %8.0f %6.0f %8.0f  %s\n", id, ss.v[i].v, SV("queue_depth"), SV("retries_total"),
+                SV("batches_dead_lettered_total"), SV("batches_dropped_total"), t1);
+#undef SV
+    }
+    bool header = false;
+    for (size_t i = 0; i < ss.n; i++) {
+        if (strcmp(ss.v[i].name, "coinpipe_http_requests_total") != 0)
+            continue;
+        if (!header)
+            fprintf(out, "\n%-32s %6s %10s\n", "HTTP HOST", "STATUS", "REQUESTS");
+        header = true;
+        fprintf(out, "%-32s %6s %10.0f\n", label(&ss.v[i], "host", b1, sizeof b1),
+                label(&ss.v[i], "status", b2, sizeof b2), ss.v[i].v);
+    }
+    free(ss.v);
+    core_buf_free(&health);
+    core_buf_free(&text);
+    return hcode == 200 ? 0 : 1;
+}

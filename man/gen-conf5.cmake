@@ -1,0 +1,22 @@
+# Writes coinpipe.conf(5): the template with the option tables of the core and of every
+# built plugin filled in by `coinpipe --describe-man WHAT`. Run with cmake -P and
+#   -DCOINPIPE=<binary> -DPLUGIN_DIR=<built plugins> -DIN=<template> -DOUT=<page>
+set(ENV{COINPIPE_PLUGIN_PATH} "${PLUGIN_DIR}")
+set(ENV{ASAN_OPTIONS} "detect_leaks=0")
+file(READ "${IN}" page)
+foreach(what global pipeline sink plugins)
+  execute_process(COMMAND "${COINPIPE}" --describe-man ${what} OUTPUT_VARIABLE roff RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "coinpipe --describe-man ${what} failed (${rc})")
+  endif()
+  string(TOUPPER "${what}" key)
+  if(what STREQUAL "plugins")
+    set(key "PLUGINS")
+  else()
+    set(key "${key}_OPTIONS")
+  endif()
+  string(STRIP "${roff}" roff)
+  string(REPLACE "%%${key}%%" "${roff}" page "${page}")
+endforeach()
+file(WRITE "${OUT}.tmp" "${page}")
+file(RENAME "${OUT}.tmp" "${OUT}")
