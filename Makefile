@@ -44,3 +44,7 @@ bench: deps $(BUILD)/CMakeCache.txt
 # 30 minutes against the mock exchange with a sink failing 10% of writes (SOAK_MINUTES=N to shorten)
 soak: build
 	tests/soak/soak.sh
+
+# Debian packages (coinpipe, coinpipe-postgresql, coinpipe-dev) in $(BUILD)/debs; checked with lintian.
+package: deps
+	tools/build-debs.sh $(BUILD)/debs
