@@ -24,7 +24,7 @@ else
     tar -C "$src" --exclude='./build*' --exclude=./.git --exclude=./obj-\* -cf - . | tar -xf - -C "$tree"
 fi
 echo "build-debs: building coinpipe $version in $tree" >&2
-(cd "$tree" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
+(cd "$tree" && DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=${COINPIPE_DEB_JOBS:-$(nproc)} ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -b -us -uc > "$work/build.log" 2>&1) || { tail -60 "$work/build.log" >&2; exit 1; }
 rm -f "$out"/coinpipe*.deb
 cp "$work"/*.deb "$out/"
