@@ -344,6 +344,7 @@ struct job {
     bool active, done;
     int attempts, max_attempts;
     int64_t next_at; /* mono */
+    int64_t waiting_since; /* mono, while the weight budget holds the job back (metrics) */
     unsigned weight;
     char cerr[CURL_ERROR_SIZE];
 };
@@ -529,6 +530,7 @@ static void completed(const core_log_tag *tag, struct job *j, CURLcode rc, int64
     if (rc == CURLE_OK)
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
     take_buffers(j);
+    core_metrics_http_request(j->hostname, rc == CURLE_OK ? (int)code : 0);
     cp_http_response *r = j->rs;
     r->error[0] = 0;
     int64_t ra = rc == CURLE_OK ? retry_after_ms(r) : -1;
@@ -600,6 +602,7 @@ static void completed(const core_log_tag *tag, struct job *j, CURLcode rc, int64
             snprintf(what, sizeof what, "%s", r->error);
         core_log_tagged(tag, CP_LOG_WARN, "http: GET %s%s: %s; retry %d/%d in %lld ms", j->hostname, j->path, what,
                         j->attempts + 1, j->max_attempts, (long long)d);
+        core_metrics_http_retry(j->hostname);
         j->next_at = now + d;
         return;
     }
@@ -695,20 +698,31 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
             pthread_mutex_lock(&g_lock);
             struct host *h = j->h;
             bool go = false, banned = false;
-            int64_t ban_wall = h->ban_until_wall;
+            int64_t ban_wall = h->ban_until_wall, waited = 0;
             if (h->ban_until > now)
                 banned = true;
             else if (h->pause_until > now) {
                 if (h->pause_until < wake)
                     wake = h->pause_until;
-            } else if (h->in_flight < h->max_concurrent && budget_admits(h, j->weight, now, &wake)) {
+            } else if (h->in_flight < h->max_concurrent && !budget_admits(h, j->weight, now, &wake)) {
+                if (!j->waiting_since)
+                    j->waiting_since = now;
+                if (now + POLL_SLICE_MS < wake)
+                    wake = now + POLL_SLICE_MS;
+            } else if (h->in_flight < h->max_concurrent) {
                 budget_record(h, j->weight, now);
                 h->in_flight++;
                 go = true;
+                if (j->waiting_since) {
+                    waited = now - j->waiting_since;
+                    j->waiting_since = 0;
+                }
             } else if (now + POLL_SLICE_MS < wake) {
                 wake = now + POLL_SLICE_MS;
             }
             pthread_mutex_unlock(&g_lock);
+            if (waited)
+                core_metrics_http_rate_limit_wait(j->hostname, waited);
             if (banned) {
                 char iso[40], why[120];
                 core_util_iso8601(ban_wall, iso, sizeof iso);
