@@ -342,7 +342,13 @@ int64_t core_batch_get_int(const cp_batch *b, size_t row, size_t col)
     case CP_T_BOOL:
         return c->v.i;
     case CP_T_DOUBLE:
-    case CP_T_DECIMAL:
+    case CP_T_DECIMAL: /* saturate: converting an out-of-range double is undefined behaviour */
+        if (!(c->v.d == c->v.d))
+            return 0;
+        if (c->v.d >= 9223372036854775807.0)
+            return INT64_MAX;
+        if (c->v.d <= -9223372036854775808.0)
+            return INT64_MIN;
         return (int64_t)c->v.d;
     default:
         return 0;

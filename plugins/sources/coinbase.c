@@ -198,7 +198,9 @@ static cp_status cb_parse_candles(cp_ctx *ctx, json_object *root, const char *sy
     }
     int64_t newest = *last_closed;
     for (size_t j = json_object_array_length(root); j-- > 0;) { /* newest first: walk backwards */
-        json_object *k = json_object_array_get_idx(root, j), *jt = json_object_array_get_idx(k, 0);
+        json_object *k = json_object_array_get_idx(root, j);
+        /* json-c asserts on get_idx of a non-array */
+        json_object *jt = json_object_is_type(k, json_type_array) ? json_object_array_get_idx(k, 0) : NULL;
         if (!json_object_is_type(k, json_type_array) || json_object_array_length(k) < 6 ||
             !json_object_is_type(jt, json_type_int) || json_object_get_int64(jt) < 0 ||
             json_object_get_int64(jt) > INT64_MAX / 1000 - interval_ms) {

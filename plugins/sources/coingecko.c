@@ -151,10 +151,8 @@ static cp_status cg_parse_simple(cp_ctx *ctx, json_object *root, const cp_strlis
             su_cstr(&r, CP_SPOT_PRICE_SOURCE, "coingecko");
             su_cstr(&r, CP_SPOT_PRICE_COIN_ID, coin);
             su_cstr(&r, CP_SPOT_PRICE_VS_CURRENCY, v);
-            if (lu && json_object_is_type(lu, json_type_int))
-                su_i64(&r, CP_SPOT_PRICE_TS, json_object_get_int64(lu) * 1000);
-            else if (lu)
-                r.ok = false, r.bad = "last_updated_at";
+            if (lu)
+                su_unix_s(&r, CP_SPOT_PRICE_TS, lu, "last_updated_at");
             else
                 su_i64(&r, CP_SPOT_PRICE_TS, received_at);
             su_i64(&r, CP_SPOT_PRICE_RECEIVED_AT, received_at);
@@ -183,10 +181,8 @@ static cp_status cg_parse_global(cp_ctx *ctx, json_object *root, int64_t receive
     su_row r = su_row_add(ctx, out);
     su_cstr(&r, CP_GLOBAL_SOURCE, "coingecko");
     json_object *up = su_get(d, "updated_at");
-    if (up && json_object_is_type(up, json_type_int))
-        su_i64(&r, CP_GLOBAL_TS, json_object_get_int64(up) * 1000);
-    else if (up)
-        r.ok = false, r.bad = "updated_at";
+    if (up)
+        su_unix_s(&r, CP_GLOBAL_TS, up, "updated_at");
     else
         su_i64(&r, CP_GLOBAL_TS, received_at);
     su_i64(&r, CP_GLOBAL_RECEIVED_AT, received_at);

@@ -201,8 +201,9 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, con
     size_t len = json_object_array_length(root);
     *count = len;
     for (size_t i = 0; i < len; i++) {
-        json_object *k = json_object_array_get_idx(root, i);
-        json_object *ot = json_object_array_get_idx(k, 0), *ct = json_object_array_get_idx(k, 6);
+        json_object *k = json_object_array_get_idx(root, i), *ot = NULL, *ct = NULL;
+        if (json_object_is_type(k, json_type_array)) /* json-c asserts on get_idx of a non-array */
+            ot = json_object_array_get_idx(k, 0), ct = json_object_array_get_idx(k, 6);
         if (!json_object_is_type(k, json_type_array) || json_object_array_length(k) < 11 ||
             !json_object_is_type(ot, json_type_int) || !json_object_is_type(ct, json_type_int)) {
             su_row bad = {.bad = "kline array"};

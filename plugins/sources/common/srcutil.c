@@ -171,6 +171,15 @@ void su_int(su_row *r, size_t col, json_object *v, const char *field)
         fail(r, field);
 }
 
+void su_unix_s(su_row *r, size_t col, json_object *v, const char *field)
+{
+    if (!r->ok || !v)
+        return;
+    int64_t s = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+    if (s < 0 || s > INT64_MAX / 1000 || cp_batch_set_int(r->ctx, r->b, r->row, col, s * 1000) != CP_OK)
+        fail(r, field);
+}
+
 void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field)
 {
     if (!r->ok || !v)

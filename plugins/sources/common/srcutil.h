@@ -48,6 +48,8 @@ su_row su_row_add(cp_ctx *ctx, cp_batch *b);
 void su_dec(su_row *r, size_t col, json_object *v, const char *field);
 /* INT64/TIMESTAMP from a JSON integer or integer string; NULL when absent. */
 void su_int(su_row *r, size_t col, json_object *v, const char *field);
+/* TIMESTAMP from a JSON integer of UNIX seconds; NULL when absent, a failure when out of range. */
+void su_unix_s(su_row *r, size_t col, json_object *v, const char *field);
 /* TIMESTAMP from an ISO-8601 UTC text ("2024-04-07T15:24:51.021Z"); NULL when absent. */
 void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field);
 /* STRING from a JSON string; NULL when absent. */

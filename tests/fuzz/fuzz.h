@@ -1,0 +1,104 @@
+/* Shared scaffolding of the libFuzzer targets: a quiet plugin context and JSON bodies from fuzz input.
+ * SPDX-License-Identifier: MIT
+ *
+ * A target that compiles a plugin's .c file in (to reach its static parsers) includes this
+ * first: FUZZ_HIDE_PLUGIN turns that file's CP_PLUGIN_DEFINE into an unused local descriptor,
+ * so the plugin needs no fuzz-only code.
+ */
+#ifndef COINPIPE_FUZZ_H
+#define COINPIPE_FUZZ_H
+
+#include "core.h"
+#include "common/srcutil.h"
+
+#include <coinpipe/coinpipe.h>
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#undef CP_PLUGIN_DEFINE
+#define CP_PLUGIN_DEFINE(...) __attribute__((unused)) static const cp_plugin fuzz_unused_plugin = {__VA_ARGS__}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+__attribute__((format(printf, 3, 0))) static void fuzz_logv(cp_ctx *ctx, cp_log_level level, const char *fmt, va_list ap)
+{
+    char buf[512]; /* format anyway: the parsers' messages are part of what is fuzzed */
+    vsnprintf(buf, sizeof buf, fmt, ap);
+}
+
+static bool fuzz_log_enabled(cp_ctx *ctx, cp_log_level level) { return false; }
+
+/* A context whose logging goes nowhere and whose batches are the core's. */
+static inline cp_ctx *fuzz_ctx(void)
+{
+    static core_ctx c;
+    static cp_host host;
+    if (!c.pub.host) {
+        core_ctx_init(&c, "fuzz", CP_SOURCE, "fuzz", "fuzz");
+        host = core_host;
+        host.logv = fuzz_logv;
+        host.log_enabled = fuzz_log_enabled;
+        c.pub.host = &host;
+    }
+    return &c.pub;
+}
+
+/* Parses the input as a response body the way sources do (su_parse); NULL when it is not JSON. */
+static inline json_object *fuzz_json(cp_ctx *ctx, const uint8_t *data, size_t size)
+{
+    char *body = malloc(size + 1);
+    if (!body)
+        return NULL;
+    if (size)
+        memcpy(body, data, size);
+    body[size] = 0;
+    cp_http_response r = {.status = CP_OK, .code = 200, .body = body, .body_len = size};
+    json_object *root = su_parse(ctx, "fuzz", &r);
+    free(body);
+    return root;
+}
+
+/* A new batch of `schema`; aborts when out of memory. */
+static inline cp_batch *fuzz_batch(cp_ctx *ctx, const cp_schema *schema)
+{
+    cp_batch *b = cp_batch_new(ctx, schema, 4);
+    if (!b)
+        abort();
+    return b;
+}
+
+/* Reads every cell of every row; a decimal's text has no NUL, and with check_keys a key column
+ * is never NULL (what a parser appends must be a whole row). */
+static inline void fuzz_drain_cells(cp_batch *b, bool check_keys)
+{
+    cp_ctx *ctx = fuzz_ctx();
+    const cp_schema *s = cp_batch_schema(ctx, b);
+    for (size_t r = 0; r < cp_batch_rows(ctx, b); r++) {
+        for (size_t c = 0; c < s->nfields; c++) {
+            if (cp_batch_is_null(ctx, b, r, c)) {
+                if (check_keys && (s->fields[c].flags & CP_FIELD_KEY))
+                    abort();
+                continue;
+            }
+            size_t len;
+            const char *t = cp_batch_get_text(ctx, b, r, c, &len);
+            if (t && strlen(t) != len && s->fields[c].type == CP_T_DECIMAL)
+                abort();
+            (void)cp_batch_get_int(ctx, b, r, c);
+            (void)cp_batch_get_double(ctx, b, r, c);
+        }
+    }
+}
+
+/* fuzz_drain_cells, then frees the batch; NULL is a no-op. */
+static inline void fuzz_drain(cp_ctx *ctx, cp_batch *b)
+{
+    if (!b)
+        return;
+    fuzz_drain_cells(b, true);
+    cp_batch_free(ctx, b);
+}
+
+#endif

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz/ and runs each one for a
+# bounded time from a seed corpus made of tests/fixtures. Exits non-zero when a target crashes
+# (the reproducer and the log stay in build-fuzz/fuzz-out/).
+# Usage: tools/run-fuzz.sh [TARGET...]     FUZZ_SECONDS (default 20) per target, FUZZ_JOBS for the build
+set -uo pipefail
+cd "$(dirname "$0")/.."
+secs=${FUZZ_SECONDS:-20}
+if ! command -v clang > /dev/null; then
+    echo "run-fuzz: clang not found; skipping the fuzz targets" >&2
+    exit 0
+fi
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOINPIPE_FUZZ=ON \
+    -DCOINPIPE_WERROR=OFF "-DCMAKE_C_FLAGS=$flags" > /dev/null || exit 1
+cmake --build build-fuzz -j"${FUZZ_JOBS:-2}" --target fuzz_all > build-fuzz/fuzz-build.log 2>&1 || {
+    tail -30 build-fuzz/fuzz-build.log >&2
+    exit 1
+}
+bin=build-fuzz/fuzz
+out=build-fuzz/fuzz-out
+fx=tests/fixtures
+rm -rf "$out"
+mkdir -p "$out"
+
+# seed corpus of each target: fixture files (coinbase: a selector byte, then the payload)
+seed() { # target files...
+    local d="$out/$1/corpus"
+    mkdir -p "$d"
+    shift
+    for f in "$@"; do cp "$f" "$d/"; done
+}
+seed fuzz_binance_ticker $fx/binance/ticker_24hr.json $fx/binance_futures/ticker_24hr.json
+seed fuzz_binance_depth $fx/binance/depth.json $fx/binance_futures/depth.json
+seed fuzz_binance_klines $fx/binance/klines.json
+seed fuzz_binance_trades $fx/binance/trades.json
+seed fuzz_binance_futures
+for i in 0:premiumIndex 1:openInterest; do
+    { printf '%s' "${i%%:*}"; cat "$fx/binance_futures/${i#*:}.json"; } > "$out/fuzz_binance_futures/corpus/${i#*:}"
+done
+printf '2[{"symbol":"BTCUSDT","fundingTime":1698768000000,"fundingRate":"0.00010000","markPrice":"34287.5"}]' \
+    > "$out/fuzz_binance_futures/corpus/fundingRate"
+seed fuzz_coingecko_markets $fx/coingecko/coins_markets.json
+seed fuzz_coingecko_simple $fx/coingecko/simple_price.json
+seed fuzz_coingecko_global $fx/coingecko/global.json
+seed fuzz_coinbase
+n=0
+for f in ticker book_level2 trades candles; do
+    { printf '%s' $n; cat "$fx/coinbase/$f.json"; } > "$out/fuzz_coinbase/corpus/$f"
+    n=$((n + 1))
+done
+seed fuzz_config etc/coinpipe.conf etc/examples/*.conf
+seed fuzz_batch_deserialize
+for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay in its corpus
+    t=$(basename "$r")
+    mkdir -p "$out/$t/corpus"
+    cp "$r"* "$out/$t/corpus/"
+done
+FUZZ_WRITE_SEED="$out/fuzz_batch_deserialize/corpus/ticker" "$bin/fuzz_batch_deserialize" -runs=0 > /dev/null 2>&1
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=($(ls "$bin"))
+fails=0
+root=$(pwd)
+for t in "${targets[@]}"; do
+    d="$out/$t"
+    mkdir -p "$d/corpus"
+    (cd "$d" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp" \
+        "../../fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        -print_final_stats=1 corpus > log 2>&1)
+    rc=$?
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$d/log" | grep -o '[0-9]*$')
+    cov=$(grep -o 'cov: [0-9]*' "$d/log" | tail -1)
+    if [ $rc -ne 0 ]; then
+        echo "FUZZ FAIL $t (exit $rc): see $d/log and the crash-* file in $d" >&2
+        grep -m5 -E 'ERROR|SUMMARY|runtime error' "$d/log" >&2
+        fails=$((fails + 1))
+    else
+        echo "fuzz ok: $t  ${runs:-?} executions in ${secs}s, ${cov:-cov ?}"
+    fi
+done
+[ $fails -eq 0 ]
