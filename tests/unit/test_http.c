@@ -1,0 +1,175 @@
+/* The HTTP service alone against the mock exchange: backoff bounds, Retry-After (seconds and HTTP date), 418 ban, concurrency limit.
+ * SPDX-License-Identifier: MIT
+ *
+ * Timings are read from the mock's request log (arrival times), so they are what the server
+ * saw. The base backoff is 200 ms here: attempt n waits a uniformly random 0 .. 200·2^(n-1) ms.
+ */
+#include "core.h"
+#include "testkit.h"
+#include "mockex.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define SLACK_MS 250 /* scheduling and the mock's own latency on a loaded machine */
+
+/* Arrival times (ms) of the requests whose path starts with `prefix`, in order; returns how many. */
+static size_t arrivals(const char *prefix, double *t, size_t max)
+{
+    json_object *root, *a = mockex_requests(&root);
+    size_t n = 0;
+    for (size_t i = 0; i < json_object_array_length(a) && n < max; i++) {
+        json_object *r = json_object_array_get_idx(a, i), *p, *tm;
+        if (json_object_object_get_ex(r, "path", &p) && strncmp(json_object_get_string(p), prefix, strlen(prefix)) == 0 &&
+            json_object_object_get_ex(r, "t_ms", &tm))
+            t[n++] = json_object_get_double(tm);
+    }
+    json_object_put(root);
+    return n;
+}
+
+static cp_status get(const char *path, cp_http_response *rs)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s%s", mockex_base, path);
+    cp_http_request rq = {.url = url};
+    return core_http_perform(NULL, &rq, rs, 1);
+}
+
+static void test_backoff_bounds(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=status&status=503&count=3");
+    cp_http_response rs;
+    assert_int_equal(get("/api/v3/depth?symbol=BNBBTC", &rs), CP_OK);
+    assert_int_equal(rs.code, 200);
+    assert_int_equal(rs.attempts, 4);
+    core_http_response_clear(&rs);
+    double t[8];
+    assert_int_equal(arrivals("/api/v3/depth", t, 8), 4);
+    for (int i = 1; i < 4; i++) { /* full jitter: 0 .. base·2^(i-1), never more */
+        double gap = t[i] - t[i - 1], cap = 200.0 * (1 << (i - 1));
+        assert_true(gap >= 0);
+        if (gap > cap + SLACK_MS)
+            fail_msg("retry %d came after %.0f ms, above its cap %.0f ms", i, gap, cap);
+    }
+
+    /* 429 with Retry-After: 1 waits at least that second, even though the backoff would be shorter */
+    mockex_ctl("/_mock/reset");
+    mockex_ctl("/_mock/fault?path=/api/v3/trades&kind=status&status=429&retry_after=1&count=1");
+    assert_int_equal(get("/api/v3/trades?symbol=BNBBTC", &rs), CP_OK);
+    assert_int_equal(rs.code, 200);
+    core_http_response_clear(&rs);
+    assert_int_equal(arrivals("/api/v3/trades", t, 8), 2);
+    if (t[1] - t[0] < 1000 || t[1] - t[0] > 1000 + SLACK_MS)
+        fail_msg("Retry-After: 1 gave a gap of %.0f ms", t[1] - t[0]);
+
+    /* attempts are bounded: a 500 that never ends fails after 4 with the server's message */
+    mockex_ctl("/_mock/reset");
+    mockex_ctl("/_mock/fault?path=/api/v3/ticker&kind=status&status=500&count=-1");
+    assert_int_equal(get("/api/v3/ticker/24hr?symbol=BNBBTC", &rs), CP_OK);
+    assert_int_equal(rs.code, 500);
+    assert_int_equal(rs.attempts, 4);
+    assert_non_null(strstr(rs.error, "Internal error"));
+    core_http_response_clear(&rs);
+    assert_int_equal(mockex_count("/api/v3/ticker/24hr"), 4);
+}
+
+static void test_retry_after_http_date(void **state)
+{
+    (void)state;
+    /* an HTTP date 2 s ahead (whole seconds): the retry comes 1-2 s later, not after the ~0-200 ms backoff */
+    char date[64], ctl[256];
+    time_t when = time(NULL) + 2;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    strftime(date, sizeof date, "%a,%%20%d%%20%b%%20%Y%%20%H:%M:%S%%20GMT", &tm);
+    snprintf(ctl, sizeof ctl, "/_mock/fault?path=/api/v3/depth&kind=status&status=503&retry_after=%s&count=1", date);
+    mockex_ctl(ctl);
+    cp_http_response rs;
+    assert_int_equal(get("/api/v3/depth?symbol=BNBBTC", &rs), CP_OK);
+    assert_int_equal(rs.code, 200);
+    core_http_response_clear(&rs);
+    double t[4];
+    assert_int_equal(arrivals("/api/v3/depth", t, 4), 2);
+    if (t[1] - t[0] < 900 || t[1] - t[0] > 2000 + SLACK_MS)
+        fail_msg("Retry-After as an HTTP date gave a gap of %.0f ms", t[1] - t[0]);
+}
+
+static void test_ban_418(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=status&status=418&retry_after=1&count=1");
+    tk_log_clear();
+    cp_http_response rs;
+    assert_int_equal(get("/api/v3/depth?symbol=BNBBTC", &rs), CP_ERR_BANNED);
+    assert_int_equal(rs.code, 418);
+    assert_int_equal(rs.attempts, 1); /* a ban is never retried */
+    core_http_response_clear(&rs);
+    /* every path on the host now fails fast without a request */
+    assert_int_equal(get("/api/v3/trades?symbol=BNBBTC", &rs), CP_ERR_BANNED);
+    core_http_response_clear(&rs);
+    assert_int_equal(get("/api/v3/depth?symbol=BNBBTC", &rs), CP_ERR_BANNED);
+    core_http_response_clear(&rs);
+    json_object *root, *a = mockex_requests(&root);
+    assert_int_equal(json_object_array_length(a), 1);
+    json_object_put(root);
+    const char *first = strstr(tk_log(), "has banned this IP (HTTP 418)");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "has banned this IP")); /* said once */
+    struct timespec ts = {1, 100 * 1000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(get("/api/v3/trades?symbol=BNBBTC", &rs), CP_OK); /* the ban has passed */
+    assert_int_equal(rs.code, 200);
+    core_http_response_clear(&rs);
+}
+
+static void test_concurrency_limit(void **state)
+{
+    (void)state;
+    /* 8 slow requests (300 ms each) with at most 2 in flight: they reach the server in pairs */
+    cp_http_limits lim = {.size = sizeof lim, .max_concurrent = 2};
+    assert_int_equal(core_http_limits("127.0.0.1", &lim), CP_OK);
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=300&count=-1");
+    char urls[8][256];
+    cp_http_request rq[8];
+    cp_http_response rs[8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(urls[i], sizeof urls[i], "%s/api/v3/depth?symbol=BNBBTC&n=%d", mockex_base, i);
+        rq[i] = (cp_http_request){.url = urls[i]};
+    }
+    int64_t t0 = core_util_mono_ms();
+    assert_int_equal(core_http_perform(NULL, rq, rs, 8), CP_OK);
+    int64_t took = core_util_mono_ms() - t0;
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(rs[i].code, 200);
+        core_http_response_clear(&rs[i]);
+    }
+    assert_true(took >= 4 * 300 - 50); /* 4 rounds of 2 */
+    double t[8];
+    assert_int_equal(arrivals("/api/v3/depth", t, 8), 8);
+    for (int i = 2; i < 8; i++) /* the third request only starts when one of the first two is done */
+        if (t[i] - t[i - 2] < 300 - 50)
+            fail_msg("requests %d and %d were %.0f ms apart: more than 2 in flight", i - 2, i, t[i] - t[i - 2]);
+}
+
+static int group_setup(void **state)
+{
+    setenv("COINPIPE_HTTP_BACKOFF_MS", "200", 1);
+    core_http_init();
+    mockex_start();
+    (void)state;
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_concurrency_limit, mockex_test_setup),
+        cmocka_unit_test_setup(test_backoff_bounds, mockex_test_setup),
+        cmocka_unit_test_setup(test_retry_after_http_date, mockex_test_setup),
+        cmocka_unit_test_setup(test_ban_418, mockex_test_setup),
+    };
+    return cmocka_run_group_tests(tests, group_setup, mockex_group_teardown);
+}
