@@ -10,7 +10,7 @@
 
 static core_ctx *cx(cp_ctx *c) { return (core_ctx *)c; }
 
-static void h_logv(cp_ctx *c, cp_log_level level, const char *fmt, va_list ap)
+CP_PRINTF(3, 0) static void h_logv(cp_ctx *c, cp_log_level level, const char *fmt, va_list ap)
 {
     core_log_vtagged(c ? &cx(c)->tag : NULL, level, fmt, ap);
 }

@@ -612,7 +612,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+CP_PRINTF(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);

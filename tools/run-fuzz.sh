@@ -12,7 +12,7 @@ if ! command -v clang > /dev/null; then
 fi
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOINPIPE_FUZZ=ON \
-    -DCOINPIPE_WERROR=OFF "-DCMAKE_C_FLAGS=$flags" > /dev/null || exit 1
+    "-DCMAKE_C_FLAGS=$flags" > /dev/null || exit 1
 cmake --build build-fuzz -j"${FUZZ_JOBS:-2}" --target fuzz_all > build-fuzz/fuzz-build.log 2>&1 || {
     tail -30 build-fuzz/fuzz-build.log >&2
     exit 1
