@@ -338,8 +338,12 @@ int64_t su_parse_iso8601(const char *s)
     if (*p == 'Z')
         p++;
     else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+        /* exactly "+HH:MM": a shorter offset must not move p past the terminator */
+        for (int i = 1; i <= 5; i++)
+            if (i == 3 ? p[i] != ':' : !isdigit((unsigned char)p[i]))
+                return -1;
+        int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = (p[4] - '0') * 10 + (p[5] - '0');
+        if (oh > 23 || om > 59)
             return -1;
         off = (oh * 60 + om) * 60000LL * (*p == '+' ? 1 : -1);
         p += 6;
