@@ -48,3 +48,7 @@ soak: build
 # Debian packages (coinpipe, coinpipe-postgresql, coinpipe-dev) in $(BUILD)/debs; checked with lintian.
 package: deps
 	tools/build-debs.sh $(BUILD)/debs
+
+# random-seed fuzzing of every parser for FUZZ_SECONDS each (make test runs a fixed-seed pass)
+fuzz: deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tools/run-fuzz.sh

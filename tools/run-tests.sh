@@ -16,4 +16,4 @@ tests/services/run.sh bash -c '
   ctest --test-dir build-asan --output-on-failure -j2 ${CTEST_ARGS:-}
 '
 # Fuzz targets (clang/libFuzzer), 12 s each by default here: about 2.5 minutes in all
-FUZZ_SECONDS=${FUZZ_SECONDS:-12} tools/run-fuzz.sh
+FUZZ_RUNS=${FUZZ_RUNS:-300000} tools/run-fuzz.sh
