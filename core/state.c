@@ -52,6 +52,27 @@ static char *decode(const char *s, size_t n)
     return out;
 }
 
+/* Appends a key and value it takes ownership of (NULL: an allocation failed). False, both
+ * freed, when either is NULL or the arrays cannot grow. */
+static bool push(core_state *s, char *key, char *value)
+{
+    char **k = key && value ? realloc(s->keys, (s->n + 1) * sizeof *k) : NULL;
+    if (k)
+        s->keys = k;
+    char **v = k ? realloc(s->vals, (s->n + 1) * sizeof *v) : NULL;
+    if (v)
+        s->vals = v;
+    if (!k || !v) {
+        free(key);
+        free(value);
+        return false;
+    }
+    s->keys[s->n] = key;
+    s->vals[s->n] = value;
+    s->n++;
+    return true;
+}
+
 core_state *core_state_open(const char *state_dir, const char *pipeline, const char *instance)
 {
     core_state *s = calloc(1, sizeof *s);
@@ -84,18 +105,8 @@ core_state *core_state_open(const char *state_dir, const char *pipeline, const c
             char *eq = memchr(line, '=', ll);
             if (!eq)
                 continue;
-            char **k = realloc(s->keys, (s->n + 1) * sizeof *k);
-            if (k)
-                s->keys = k;
-            char **v = realloc(s->vals, (s->n + 1) * sizeof *v);
-            if (v)
-                s->vals = v;
-            if (!k || !v)
+            if (!push(s, decode(line, (size_t)(eq - line)), decode(eq + 1, ll - (size_t)(eq - line) - 1)))
                 break;
-            s->keys[s->n] = decode(line, (size_t)(eq - line));
-            s->vals[s->n] = decode(eq + 1, ll - (size_t)(eq - line) - 1);
-            if (s->keys[s->n] && s->vals[s->n])
-                s->n++;
             if (!nl)
                 break;
         }
@@ -187,22 +198,8 @@ cp_status core_state_set(core_state *s, const char *key, const char *value)
             s->vals[i] = v;
         }
     } else {
-        char **k = realloc(s->keys, (s->n + 1) * sizeof *k);
-        if (k)
-            s->keys = k;
-        char **v = realloc(s->vals, (s->n + 1) * sizeof *v);
-        if (v)
-            s->vals = v;
-        char *kc = strdup(key), *vc = strdup(value);
-        if (!k || !v || !kc || !vc) {
-            free(kc);
-            free(vc);
+        if (!push(s, strdup(key), strdup(value)))
             st = CP_ERR_NOMEM;
-        } else {
-            s->keys[s->n] = kc;
-            s->vals[s->n] = vc;
-            s->n++;
-        }
     }
     if (st == CP_OK && s->deferred)
         s->dirty = true;

@@ -5,16 +5,17 @@
  * (RFC 4180, a header row whenever the stream changes; times ISO-8601 UTC; NULL empty),
  * `jsonl` (one object per row: "stream" first, then every column by name; decimals as
  * JSON strings holding the exact text, times as integer milliseconds, NULL as null).
- * Decimals are always printed verbatim.
+ * Decimals are always printed verbatim. Cell formatting is the sinks' shared one
+ * (common/sinkutil.h), so stdout's CSV is byte-for-byte the S3 sink's.
  */
 #include <coinpipe/coinpipe.h>
 
+#include "common/sinkutil.h"
+
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct stdout_config {
     char *format;
@@ -37,41 +38,11 @@ typedef struct stdout_sink {
     enum fmt fmt;
     bool header;
     char last_stream[64];
-    char *buf; /* output assembled per batch, written with one fwrite */
-    size_t len, cap;
+    sk_buf out; /* a batch's output, written with one fwrite */
 } stdout_sink;
 
-static bool put(stdout_sink *s, const char *p, size_t n)
-{
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 65536;
-        while (cap < s->len + n + 1)
-            cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (!b)
-            return false;
-        s->buf = b;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    return true;
-}
-
-static bool puts_(stdout_sink *s, const char *p) { return put(s, p, strlen(p)); }
-
-static void iso8601(int64_t ms, char *buf, size_t len)
-{
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)t * 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
-
-/* Formats one cell as text for table/csv: NULL → "" ; returns pointer into tmp or the batch */
-static const char *cell_text(cp_ctx *ctx, const cp_batch *b, size_t r, size_t c, cp_type t, char *tmp, size_t n)
+/* A cell as text for table and jsonl: "" for NULL; `tmp` holds formatted numbers and times. */
+static const char *cell_text(cp_ctx *ctx, const cp_batch *b, size_t r, size_t c, cp_type t, char tmp[32])
 {
     if (cp_batch_is_null(ctx, b, r, c))
         return "";
@@ -80,13 +51,13 @@ static const char *cell_text(cp_ctx *ctx, const cp_batch *b, size_t r, size_t c,
     case CP_T_STRING:
         return cp_batch_get_text(ctx, b, r, c, NULL);
     case CP_T_TIMESTAMP:
-        iso8601(cp_batch_get_int(ctx, b, r, c), tmp, n);
+        sk_iso8601(cp_batch_get_int(ctx, b, r, c), tmp);
         return tmp;
     case CP_T_INT64:
-        snprintf(tmp, n, "%lld", (long long)cp_batch_get_int(ctx, b, r, c));
+        sk_i64(cp_batch_get_int(ctx, b, r, c), tmp);
         return tmp;
     case CP_T_DOUBLE:
-        snprintf(tmp, n, "%.17g", cp_batch_get_double(ctx, b, r, c));
+        sk_dbl(cp_batch_get_double(ctx, b, r, c), tmp);
         return tmp;
     case CP_T_BOOL:
         return cp_batch_get_bool(ctx, b, r, c) ? "true" : "false";
@@ -94,89 +65,70 @@ static const char *cell_text(cp_ctx *ctx, const cp_batch *b, size_t r, size_t c,
     return "";
 }
 
-static bool put_csv_field(stdout_sink *s, const char *v)
+static void put_json_string(sk_buf *o, const char *v)
 {
-    if (!strpbrk(v, ",\"\r\n"))
-        return puts_(s, v);
-    bool ok = put(s, "\"", 1);
-    for (const char *p = v; *p; p++)
-        ok = ok && (*p == '"' ? put(s, "\"\"", 2) : put(s, p, 1));
-    return ok && put(s, "\"", 1);
-}
-
-static bool put_json_string(stdout_sink *s, const char *v)
-{
-    bool ok = put(s, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)v; *p && ok; p++) {
-        char esc[8];
+    sk_buf_putc(o, '"');
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            ok = put(s, esc, 2);
+            sk_buf_putc(o, '\\');
+            sk_buf_putc(o, (char)*p);
         } else if (*p < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            ok = puts_(s, esc);
+            sk_buf_printf(o, "\\u%04x", *p);
         } else {
-            ok = put(s, (const char *)p, 1);
+            sk_buf_putc(o, (char)*p);
         }
     }
-    return ok && put(s, "\"", 1);
+    sk_buf_putc(o, '"');
 }
 
-static bool write_csv(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
+static void write_csv(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
 {
-    bool ok = true;
     if (s->header && strcmp(s->last_stream, sc->stream) != 0) {
-        for (size_t c = 0; c < sc->nfields; c++)
-            ok = ok && (c ? put(s, ",", 1) : true) && put_csv_field(s, sc->fields[c].name);
-        ok = ok && put(s, "\r\n", 2);
+        for (size_t c = 0; c < sc->nfields; c++) {
+            if (c)
+                sk_buf_putc(&s->out, ',');
+            sk_csv_text(&s->out, sc->fields[c].name, strlen(sc->fields[c].name));
+        }
+        sk_buf_puts(&s->out, "\r\n");
     }
-    char tmp[64];
-    for (size_t r = 0; r < rows && ok; r++) {
-        for (size_t c = 0; c < sc->nfields; c++)
-            ok = ok && (c ? put(s, ",", 1) : true) &&
-                 put_csv_field(s, cell_text(ctx, b, r, c, sc->fields[c].type, tmp, sizeof tmp));
-        ok = ok && put(s, "\r\n", 2);
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < sc->nfields; c++) {
+            if (c)
+                sk_buf_putc(&s->out, ',');
+            sk_csv_cell(&s->out, ctx, b, r, c, sc->fields[c].type);
+        }
+        sk_buf_puts(&s->out, "\r\n");
     }
-    return ok;
 }
 
-static bool write_jsonl(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
+static void write_jsonl(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
 {
-    bool ok = true;
-    char tmp[64];
-    for (size_t r = 0; r < rows && ok; r++) {
-        ok = puts_(s, "{\"stream\":") && put_json_string(s, sc->stream);
-        for (size_t c = 0; c < sc->nfields && ok; c++) {
-            ok = put(s, ",", 1) && put_json_string(s, sc->fields[c].name) && put(s, ":", 1);
-            if (!ok)
-                break;
-            if (cp_batch_is_null(ctx, b, r, c)) {
-                ok = puts_(s, "null");
-                continue;
-            }
-            switch (sc->fields[c].type) {
-            case CP_T_DECIMAL:
-            case CP_T_STRING:
-                ok = put_json_string(s, cp_batch_get_text(ctx, b, r, c, NULL));
-                break;
-            case CP_T_TIMESTAMP:
-            case CP_T_INT64:
-                snprintf(tmp, sizeof tmp, "%lld", (long long)cp_batch_get_int(ctx, b, r, c));
-                ok = puts_(s, tmp);
-                break;
-            case CP_T_DOUBLE:
-                snprintf(tmp, sizeof tmp, "%.17g", cp_batch_get_double(ctx, b, r, c));
-                ok = puts_(s, tmp);
-                break;
-            case CP_T_BOOL:
-                ok = puts_(s, cp_batch_get_bool(ctx, b, r, c) ? "true" : "false");
-                break;
-            }
+    char tmp[32];
+    for (size_t r = 0; r < rows; r++) {
+        sk_buf_puts(&s->out, "{\"stream\":");
+        put_json_string(&s->out, sc->stream);
+        for (size_t c = 0; c < sc->nfields; c++) {
+            sk_buf_putc(&s->out, ',');
+            put_json_string(&s->out, sc->fields[c].name);
+            sk_buf_putc(&s->out, ':');
+            cp_type t = sc->fields[c].type;
+            if (cp_batch_is_null(ctx, b, r, c))
+                sk_buf_puts(&s->out, "null");
+            else if (t == CP_T_DECIMAL || t == CP_T_STRING)
+                put_json_string(&s->out, cp_batch_get_text(ctx, b, r, c, NULL));
+            else if (t == CP_T_TIMESTAMP) /* integer milliseconds, not ISO text */
+                sk_buf_put(&s->out, tmp, sk_i64(cp_batch_get_int(ctx, b, r, c), tmp));
+            else
+                sk_buf_puts(&s->out, cell_text(ctx, b, r, c, t, tmp));
         }
-        ok = ok && put(s, "}\n", 2);
+        sk_buf_puts(&s->out, "}\n");
     }
-    return ok;
+}
+
+static void pad(sk_buf *o, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        sk_buf_putc(o, ' ');
 }
 
 static bool write_table(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
@@ -185,48 +137,42 @@ static bool write_table(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp
     size_t *w = calloc(nf, sizeof *w);
     if (!w)
         return false;
-    char tmp[64];
+    char tmp[32];
     for (size_t c = 0; c < nf; c++) {
         w[c] = strlen(sc->fields[c].name);
         for (size_t r = 0; r < rows; r++) {
-            size_t l = strlen(cell_text(ctx, b, r, c, sc->fields[c].type, tmp, sizeof tmp));
+            size_t l = strlen(cell_text(ctx, b, r, c, sc->fields[c].type, tmp));
             if (l > w[c])
                 w[c] = l;
         }
     }
-    bool ok = true;
-    char line[160];
-    snprintf(line, sizeof line, "-- %s (%zu row%s)\n", sc->stream, rows, rows == 1 ? "" : "s");
-    ok = puts_(s, line);
+    sk_buf_printf(&s->out, "-- %s (%zu row%s)\n", sc->stream, rows, rows == 1 ? "" : "s");
     if (s->header) {
-        for (size_t c = 0; c < nf && ok; c++) {
-            ok = puts_(s, sc->fields[c].name);
-            for (size_t k = strlen(sc->fields[c].name); ok && c + 1 < nf && k < w[c] + 2; k++)
-                ok = put(s, " ", 1);
+        for (size_t c = 0; c < nf; c++) {
+            sk_buf_puts(&s->out, sc->fields[c].name);
+            if (c + 1 < nf)
+                pad(&s->out, w[c] + 2 - strlen(sc->fields[c].name));
         }
-        ok = ok && put(s, "\n", 1);
+        sk_buf_putc(&s->out, '\n');
     }
-    for (size_t r = 0; r < rows && ok; r++) {
-        for (size_t c = 0; c < nf && ok; c++) {
-            const char *v = cell_text(ctx, b, r, c, sc->fields[c].type, tmp, sizeof tmp);
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < nf; c++) {
+            cp_type t = sc->fields[c].type;
+            const char *v = cell_text(ctx, b, r, c, t, tmp);
             if (!*v && cp_batch_is_null(ctx, b, r, c))
                 v = "NULL";
-            bool right = sc->fields[c].type == CP_T_DECIMAL || sc->fields[c].type == CP_T_INT64 ||
-                         sc->fields[c].type == CP_T_DOUBLE;
+            bool right = t == CP_T_DECIMAL || t == CP_T_INT64 || t == CP_T_DOUBLE;
             size_t l = strlen(v);
             if (right)
-                for (size_t k = l; ok && k < w[c]; k++)
-                    ok = put(s, " ", 1);
-            ok = ok && puts_(s, v);
-            if (c + 1 < nf) {
-                for (size_t k = right ? w[c] : l; ok && k < w[c] + 2; k++)
-                    ok = put(s, " ", 1);
-            }
+                pad(&s->out, w[c] > l ? w[c] - l : 0);
+            sk_buf_puts(&s->out, v);
+            if (c + 1 < nf)
+                pad(&s->out, (right ? 0 : (w[c] > l ? w[c] - l : 0)) + 2);
         }
-        ok = ok && put(s, "\n", 1);
+        sk_buf_putc(&s->out, '\n');
     }
     free(w);
-    return ok;
+    return true;
 }
 
 static cp_status stdout_create(cp_ctx *ctx, const void *config, void **instance)
@@ -244,7 +190,7 @@ static cp_status stdout_create(cp_ctx *ctx, const void *config, void **instance)
 static void stdout_destroy(void *instance)
 {
     stdout_sink *s = instance;
-    free(s->buf);
+    sk_buf_free(&s->out);
     free(s);
 }
 
@@ -253,16 +199,21 @@ static cp_status stdout_write(void *instance, cp_ctx *ctx, const cp_batch *b)
     stdout_sink *s = instance;
     const cp_schema *sc = cp_batch_schema(ctx, b);
     size_t rows = cp_batch_rows(ctx, b);
-    s->len = 0;
-    bool ok = s->fmt == FMT_CSV     ? write_csv(s, ctx, b, sc, rows)
-              : s->fmt == FMT_JSONL ? write_jsonl(s, ctx, b, sc, rows)
-                                    : write_table(s, ctx, b, sc, rows);
-    if (!ok) {
+    sk_buf_reset(&s->out);
+    bool ok = true;
+    if (s->fmt == FMT_CSV)
+        write_csv(s, ctx, b, sc, rows);
+    else if (s->fmt == FMT_JSONL)
+        write_jsonl(s, ctx, b, sc, rows);
+    else
+        ok = write_table(s, ctx, b, sc, rows);
+    if (!ok || s->out.oom) {
         cp_log_error(ctx, "out of memory formatting %zu rows of '%s'", rows, sc->stream);
+        sk_buf_reset(&s->out);
         return CP_ERR_NOMEM;
     }
     snprintf(s->last_stream, sizeof s->last_stream, "%s", sc->stream);
-    if (fwrite(s->buf, 1, s->len, stdout) != s->len || fflush(stdout) != 0) {
+    if ((s->out.len && fwrite(s->out.p, 1, s->out.len, stdout) != s->out.len) || fflush(stdout) != 0) {
         cp_log_error(ctx, "cannot write to standard output: %s", strerror(errno));
         clearerr(stdout);
         return CP_REJECT;
