@@ -348,8 +348,10 @@ void core_metrics_stop(void);
 int core_metrics_status(const char *listen, FILE *out); /* `coinpipe status`; exit code */
 /* notify.c: sd_notify (no-ops outside systemd) */
 void core_notify_ready(size_t npipelines);
+void core_notify_reloading(void); /* SIGHUP received; core_notify_ready() ends the reload */
 void core_notify_stopping(void);
-void core_notify_watchdog(void); /* call often; pings at half of WatchdogSec */
+void core_notify_watchdog(void);      /* call often; pings at half of WatchdogSec */
+int64_t core_notify_watchdog_ms(void); /* that period in ms; 0 without a watchdog */
 /* manpage.c: roff for coinpipe.conf(5) from the option tables; what = global | pipeline |
  * sink | plugins (every plugin on the search path); 0 ok */
 int core_manpage_print(const char *what, const core_search_path *sp, FILE *out);

@@ -296,6 +296,7 @@ static bool pool_wait_idle(core_runtime *rt, int64_t deadline)
             ts.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&rt->cv_idle, &rt->lock, &ts);
+        core_notify_watchdog(); /* a long cycle during reload or shutdown is not a hang */
     }
     bool idle = !rt->njobs && !rt->busy;
     pthread_mutex_unlock(&rt->lock);
@@ -591,6 +592,9 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
         for (size_t i = 0; i < rt->set.n; i++)
             if (rt->set.p[i].next_fire - now < wait)
                 wait = rt->set.p[i].next_fire - now;
+        int64_t wd = core_notify_watchdog_ms();
+        if (wd && wd / 2 < wait)
+            wait = wd / 2;
         if (wait < 0)
             wait = 0;
         struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
@@ -602,7 +606,9 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
             break;
         }
         if (sig == SIGHUP) {
+            core_notify_reloading();
             reload(rt, config_file);
+            core_notify_ready(rt->set.n); /* refused or done: the service runs (old or new config) */
             continue;
         }
         now = core_util_now_ms();

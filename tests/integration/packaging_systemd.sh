@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The service integration: the built unit passes `systemd-analyze verify`, and coinpipe
 # speaks the sd_notify protocol (READY=1 once running, WATCHDOG=1 keep-alives when
-# WATCHDOG_USEC is set, STOPPING=1 on SIGTERM) to a stand-in for systemd's socket.
+# WATCHDOG_USEC is set, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM) to a
+# stand-in for systemd's socket.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 unit="$COINPIPE_BUILD/systemd/coinpipe.service"
 [ -f "$unit" ] && pass "unit built" || { fail "no $unit"; finish; exit 1; }
 for key in "Type=notify" "DynamicUser=yes" "StateDirectory=coinpipe" 'ExecReload=/bin/kill -HUP $MAINPID' \
-    "ProtectSystem=strict" "ProtectHome=yes" "NoNewPrivileges=yes" "PrivateTmp=yes" \
+    "WatchdogSec=60s" "ProtectSystem=strict" "ProtectHome=yes" "NoNewPrivileges=yes" "PrivateTmp=yes" \
     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"; do
     grep -qxF -- "$key" "$unit" || fail "unit lacks $key"
 done
@@ -55,6 +56,18 @@ PIDS+=("$pid")
 wait_for "grep -q READY=1 $TMP/notify.log 2>/dev/null" 20 && pass "READY=1 sent" || fail "no READY=1"
 expect_contains "$TMP/notify.log" "STATUS=running 1 pipelines" "STATUS sent with READY"
 wait_for "[ \$(grep -c WATCHDOG=1 $TMP/notify.log) -ge 3 ]" 10 && pass "WATCHDOG=1 keep-alives sent" || fail "no watchdog pings"
+# SIGHUP: RELOADING=1 (with MONOTONIC_USEC) then READY=1 again, also when the new config is refused
+kill -HUP "$pid"
+wait_for "grep -q RELOADING=1 $TMP/notify.log" 10 && pass "RELOADING=1 sent on SIGHUP" || fail "no RELOADING=1"
+expect_contains "$TMP/notify.log" "MONOTONIC_USEC=" "RELOADING=1 carries MONOTONIC_USEC"
+wait_for "[ \$(grep -c READY=1 $TMP/notify.log) -ge 2 ]" 20 && pass "READY=1 after the reload" || fail "no READY=1 after reload"
+cp "$TMP/n.conf" "$TMP/n.good"
+echo "pipelines = (" > "$TMP/n.conf"   # a broken config: the reload is refused, the service keeps running
+kill -HUP "$pid"
+wait_for "[ \$(grep -c RELOADING=1 $TMP/notify.log) -ge 2 ]" 10 || fail "no second RELOADING=1"
+wait_for "[ \$(grep -c READY=1 $TMP/notify.log) -ge 3 ]" 20 && pass "READY=1 after a refused reload" || fail "no READY=1 after a refused reload"
+expect_contains "$TMP/err" "reload refused" "the refused reload is logged"
+cp "$TMP/n.good" "$TMP/n.conf"
 kill -TERM "$pid"
 wait "$pid"
 expect_eq "$?" 0 "SIGTERM exits 0"
