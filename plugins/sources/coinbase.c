@@ -13,6 +13,10 @@
  *   ohlcv       GET /products/{id}/candles?granularity=&start=&end= (closed candles,
  *               incremental from a checkpoint per series; arrays are [time(s), low, high,
  *               open, close, volume], newest first)
+ * Products are checked against GET /products before the first cycle or backfill: an id the
+ * exchange does not list is logged as an error naming it and skipped (the cycle reports
+ * CP_ERR_CONFIG, the other products are collected; the list is fetched again each cycle until
+ * every id is known), a product that is not "online" or has trading disabled gets a warning.
  * Backfill: ohlcv, 300 candles per request, checkpointed per product and range.
  * Coinbase sends prices as JSON strings (candles as numbers); both keep their exact text.
  * Public endpoints allow about 10 requests per second per IP: the host budget defaults to 600/min.
@@ -76,7 +80,9 @@ typedef struct cb {
     bool want[ST_COUNT];
     int64_t interval_ms;
     size_t n;
-    char **sym; /* BTC-USD */
+    char **sym;      /* BTC-USD */
+    bool *unknown;   /* not listed by /products: skipped */
+    bool validated;  /* /products answered and every id was listed */
 } cb;
 
 /* ---- parsers ------------------------------------------------------------------------------ */
@@ -237,6 +243,7 @@ static void cb_destroy(void *instance)
     for (size_t i = 0; i < c->n; i++)
         free(c->sym[i]);
     free(c->sym);
+    free(c->unknown);
     free(c);
 }
 
@@ -258,7 +265,10 @@ static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
         return CP_ERR_CONFIG;
     }
     cb *c = calloc(1, sizeof *c);
-    if (!c || !(c->sym = calloc(cfg->symbols.n, sizeof *c->sym))) {
+    if (!c || !(c->sym = calloc(cfg->symbols.n, sizeof *c->sym)) ||
+        !(c->unknown = calloc(cfg->symbols.n, sizeof *c->unknown))) {
+        if (c)
+            free(c->sym);
         free(c);
         return CP_ERR_NOMEM;
     }
@@ -288,6 +298,62 @@ static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
     cp_http_limits_set(ctx, host, &lim);
     *instance = c;
     return CP_OK;
+}
+
+/* ---- products ----------------------------------------------------------------------------- */
+
+/* Checks the configured ids against GET /products (see the top of this file). Returns CP_OK when
+ * every id is listed, CP_ERR_CONFIG when some are skipped, or why the list could not be read. */
+static cp_status cb_validate(cb *c, cp_ctx *ctx)
+{
+    if (c->validated)
+        return CP_OK;
+    char url[1024];
+    snprintf(url, sizeof url, "%s/products", c->cfg->base_url);
+    cp_http_request rq = {.url = url};
+    cp_http_response rs;
+    cp_http_perform(ctx, &rq, &rs, 1);
+    cp_status st = su_check(ctx, "products", &rs);
+    json_object *root = st == CP_OK ? su_parse(ctx, "products", &rs) : NULL;
+    cp_http_response_clear(ctx, &rs);
+    if (st == CP_OK && !json_object_is_type(root, json_type_array)) {
+        if (root)
+            cp_log_error(ctx, "products: expected an array of products");
+        st = CP_ERR_PARSE;
+    }
+    if (st != CP_OK) {
+        json_object_put(root);
+        cp_log_error(ctx, "cannot check the products: %s/products failed (%s); will retry next cycle",
+                     c->cfg->base_url, cp_strerror(st));
+        return st;
+    }
+    cp_status ret = CP_OK;
+    size_t np = json_object_array_length(root);
+    for (size_t i = 0; i < c->n; i++) {
+        json_object *e = NULL;
+        for (size_t k = 0; k < np && !e; k++) {
+            json_object *id = su_get(json_object_array_get_idx(root, k), "id");
+            if (json_object_is_type(id, json_type_string) && strcmp(json_object_get_string(id), c->sym[i]) == 0)
+                e = json_object_array_get_idx(root, k);
+        }
+        c->unknown[i] = !e;
+        if (!e) {
+            cp_log_error(ctx, "symbols: unknown product \"%s\" (not listed by %s/products); skipped",
+                         c->sym[i], c->cfg->base_url);
+            ret = CP_ERR_CONFIG;
+            continue;
+        }
+        json_object *status = su_get(e, "status"), *disabled = su_get(e, "trading_disabled");
+        const char *why = json_object_get_string(su_get(e, "status_message"));
+        if (json_object_is_type(status, json_type_string) && strcmp(json_object_get_string(status), "online") != 0)
+            cp_log_warn(ctx, "product %s is \"%s\"%s%s; collecting it anyway", c->sym[i],
+                        json_object_get_string(status), why && *why ? ": " : "", why && *why ? why : "");
+        else if (json_object_get_boolean(disabled))
+            cp_log_warn(ctx, "product %s has trading disabled; collecting it anyway", c->sym[i]);
+    }
+    json_object_put(root);
+    c->validated = ret == CP_OK;
+    return ret;
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -365,6 +431,9 @@ static cp_status candles(cb *c, cp_ctx *ctx, su_reqs *q, size_t j, su_outs *o, i
 static cp_status cb_collect(void *instance, cp_ctx *ctx)
 {
     cb *c = instance;
+    cp_status vst = cb_validate(c, ctx);
+    if (vst != CP_OK && vst != CP_ERR_CONFIG)
+        return vst;
     int64_t now = cp_now_ms(ctx), iv = c->interval_ms;
     int64_t current = now - now % iv; /* open time of the candle still moving */
     int64_t *last = calloc(c->n ? c->n : 1, sizeof *last), *before = calloc(c->n ? c->n : 1, sizeof *before);
@@ -373,6 +442,8 @@ static cp_status cb_collect(void *instance, cp_ctx *ctx)
     cp_status ret = CP_OK;
     bool ok = last && before && outs_new(c, ctx, &o, false);
     for (size_t i = 0; ok && i < c->n; i++) {
+        if (c->unknown[i])
+            continue;
         if (c->want[ST_TICKER])
             ok = add(c, &q, (su_req){K_TICKER, i, 0, 0, 0}) && add(c, &q, (su_req){K_STATS, i, 0, 0, 0});
         if (ok && (c->want[ST_BOOK_TOP] || c->want[ST_BOOK_LEVEL]))
@@ -446,7 +517,7 @@ static cp_status cb_collect(void *instance, cp_ctx *ctx)
     su_outs_free(ctx, &o);
     free(last);
     free(before);
-    return ret;
+    return ret != CP_OK ? ret : vst;
 }
 
 /* ---- backfill ----------------------------------------------------------------------------- */
@@ -463,6 +534,9 @@ static cp_status cb_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
         cp_log_error(ctx, "backfill: nothing to do (streams need ohlcv)");
         return CP_ERR_UNSUPPORTED;
     }
+    cp_status vst = cb_validate(c, ctx);
+    if (vst != CP_OK)
+        return vst; /* a backfill names its products: all of them must exist */
     int64_t iv = c->interval_ms, now = cp_now_ms(ctx);
     int64_t start = from_ms + (iv - from_ms % iv) % iv; /* first whole candle */
     int64_t stop = to_ms < now - now % iv ? to_ms : now - now % iv; /* closed candles only */

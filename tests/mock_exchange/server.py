@@ -311,6 +311,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/v3/global":
             return 200, fixture("coingecko/global.json")
         # Coinbase Exchange
+        if path == "/products":
+            return 200, fixture("coinbase/products.json")
         if path.startswith("/products/"):
             parts = path.split("/")
             if len(parts) != 4 or parts[2] not in COINBASE_PRODUCTS:

@@ -230,13 +230,39 @@ static void test_backfill(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    /* an unknown product: the exchange's message reaches the log, the other product is unaffected */
-    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BTC-USD\", \"FOO-USD\"]; streams = [\"trade\"];",
+    /* an unknown product: named in the log and skipped (never requested), the other product is
+     * unaffected; the list is asked again next cycle; a delisted one is collected with a warning */
+    snprintf(cfgbuf, sizeof cfgbuf,
+             "base_url = \"%s\"; symbols = [\"BTC-USD\", \"FOO-USD\", \"ETH-BTC\"]; streams = [\"trade\"];",
              mockex_base);
     tk_instance *t = tk_create("coinbase", cfgbuf);
-    assert_int_equal(tk_collect(t), CP_ERR_HTTP);
-    tk_assert_log_contains("NotFound");
-    assert_int_equal(tk_rows(t, "trade"), 2);
+    assert_int_equal(tk_collect(t), CP_ERR_CONFIG);
+    tk_assert_log_contains("unknown product \\\"FOO-USD\\\" (not listed by");
+    tk_assert_log_contains("product ETH-BTC is \\\"delisted\\\": Trading pair delisted; collecting it anyway");
+    assert_int_equal(tk_rows(t, "trade"), 4);
+    assert_int_equal(mockex_count("/products/FOO-USD/trades"), 0);
+    assert_int_equal(mockex_count("/products"), 1);
+    assert_int_equal(tk_collect(t), CP_ERR_CONFIG);
+    assert_int_equal(mockex_count("/products"), 2);
+    assert_int_equal(mockex_count("/products/FOO-USD/trades"), 0);
+    tk_destroy(t);
+
+    /* every product known: /products is asked once, not every cycle */
+    t = tk_create("coinbase", cb_cfg("streams = [\"trade\"];"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(mockex_count("/products"), 3);
+    tk_destroy(t);
+
+    /* /products fails (HTTP 500 after the retries): nothing collected, retried next cycle */
+    t = tk_create("coinbase", cb_cfg("streams = [\"trade\"];"));
+    mockex_ctl("/_mock/fault?path=/products&kind=status&status=500&count=10");
+    assert_int_not_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("cannot check the products");
+    assert_int_equal(tk_rows(t, "trade"), 0);
+    mockex_ctl("/_mock/reset");
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "trade"), 4);
     tk_destroy(t);
 
     /* a truncated body: no partial rows */
