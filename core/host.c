@@ -87,6 +87,12 @@ static cp_status h_http_perform(cp_ctx *c, const cp_http_request *reqs, cp_http_
     return core_http_perform(c ? &cx(c)->tag : NULL, reqs, resps, n);
 }
 
+static cp_status h_http_perform_each(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n,
+                                     cp_http_done_fn done, void *user)
+{
+    return core_http_perform_each(c ? &cx(c)->tag : NULL, reqs, resps, n, done, user);
+}
+
 /* Progress of a backfill: a redrawn line on a TTY, an info log line every 10 s otherwise. */
 static void h_progress(cp_ctx *c, double fraction, uint64_t rows)
 {
@@ -159,6 +165,7 @@ const cp_host core_host = {
     .http_response_clear = core_http_response_clear,
     .http_header = core_http_header,
     .progress = h_progress,
+    .http_perform_each = h_http_perform_each,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)
@@ -185,6 +192,14 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
         snprintf(resps[i].error, sizeof resps[i].error, "HTTP service not built");
     }
     return CP_ERR_UNSUPPORTED;
+}
+cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
+                                 size_t n, cp_http_done_fn done, void *user)
+{
+    cp_status st = core_http_perform(tag, reqs, resps, n);
+    for (size_t i = 0; done && i < n; i++)
+        done(user, i, &resps[i]);
+    return st;
 }
 void core_http_response_clear(cp_http_response *r) { (void)r; }
 const char *core_http_header(const cp_http_response *r, const char *name, size_t *len) { return NULL; }

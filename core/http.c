@@ -342,6 +342,7 @@ struct job {
     core_buf body, hdrs;
     bool too_big;
     bool active, done;
+    cp_status status; /* the final status, kept when the caller's callback clears the response */
     int attempts, max_attempts;
     int64_t next_at; /* mono */
     int64_t waiting_since; /* mono, while the weight budget holds the job back (metrics) */
@@ -396,6 +397,7 @@ static void split_url(struct job *j)
 static void finish(struct job *j, cp_status st, long code)
 {
     j->done = true;
+    j->status = st;
     j->rs->status = st;
     j->rs->code = code;
     j->rs->attempts = j->attempts;
@@ -624,8 +626,22 @@ static void fail_now(const core_log_tag *tag, struct job *j, cp_status st, const
         log_final(tag, j);
 }
 
+/* A job is final: one fewer to wait for, and the caller's callback sees its response. */
+#define DELIVER(j)                                                                                             \
+    do {                                                                                                       \
+        left--;                                                                                                \
+        if (done)                                                                                              \
+            done(user, (size_t)((j) - jobs), (j)->rs);                                                         \
+    } while (0)
+
 cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
                             size_t n)
+{
+    return core_http_perform_each(tag, reqs, resps, n, NULL, NULL);
+}
+
+cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
+                                 size_t n, cp_http_done_fn done, void *user)
 {
     if (n == 0)
         return CP_OK;
@@ -651,18 +667,18 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
         j->next_at = now;
         if (!reqs[i].url) {
             fail_now(tag, j, CP_ERR_INVALID, "no URL");
-            left--;
             continue;
         }
         split_url(j);
         pthread_mutex_lock(&g_lock);
         j->h = host_get(j->hostname);
         pthread_mutex_unlock(&g_lock);
-        if (!j->h) {
+        if (!j->h)
             fail_now(tag, j, CP_ERR_NOMEM, "out of memory");
-            left--;
-        }
     }
+    for (size_t i = 0; i < n; i++) /* every response is initialised before the first callback */
+        if (jobs[i].done)
+            DELIVER(&jobs[i]);
 
     while (left > 0) {
         now = core_util_mono_ms();
@@ -681,7 +697,7 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
                     pthread_mutex_unlock(&g_lock);
                 }
                 fail_now(tag, j, CP_ERR_STOPPED, "shutting down");
-                left--;
+                DELIVER(j);
             }
             break;
         }
@@ -729,13 +745,13 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
                 snprintf(why, sizeof why, "host banned us (HTTP 418) until %s", iso);
                 fail_now(tag, j, CP_ERR_BANNED, why);
                 core_log_tagged(tag, CP_LOG_DEBUG, "http: GET %s%s not sent: %s", j->hostname, j->path, why);
-                left--;
+                DELIVER(j);
             } else if (go && !start(j, multi)) {
                 pthread_mutex_lock(&g_lock);
                 j->h->in_flight--;
                 pthread_mutex_unlock(&g_lock);
                 fail_now(tag, j, CP_ERR_NOMEM, "cannot create a curl handle");
-                left--;
+                DELIVER(j);
             }
         }
         if (left == 0)
@@ -759,7 +775,7 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
             j->active = false;
             freed = true;
             if (j->done)
-                left--;
+                DELIVER(j);
         }
         if (left == 0)
             break;
@@ -780,10 +796,11 @@ cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs
         struct job *j = &jobs[i];
         curl_slist_free_all(j->hl);
         job_reset_buffers(j);
-        if (ret == CP_OK && j->rs->status != CP_OK)
-            ret = j->rs->status;
+        if (ret == CP_OK && j->status != CP_OK)
+            ret = j->status;
     }
     curl_multi_cleanup(multi);
     free(jobs);
     return ret;
 }
+#undef DELIVER

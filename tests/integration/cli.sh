@@ -100,5 +100,5 @@ expect_eq "$rc" 1 "describe of a missing plugin fails"
 COINPIPE_PLUGIN_PATH="$COINPIPE_TEST_PLUGIN_DIR/bad" $B --list-plugins > "$TMP/out" 2>&1
 expect_contains "$TMP/out" "bad_abi.so: plugin ABI 99.0 is incompatible" "list reports a broken plugin with its file"
 $B --version > "$TMP/out"
-expect_contains "$TMP/out" "plugin ABI 1.0" "version shows the ABI"
+expect_contains "$TMP/out" "plugin ABI 1.1" "version shows the ABI"
 finish

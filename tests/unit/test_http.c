@@ -154,6 +154,67 @@ static void test_concurrency_limit(void **state)
             fail_msg("requests %d and %d were %.0f ms apart: more than 2 in flight", i - 2, i, t[i] - t[i - 2]);
 }
 
+/* What the callback of core_http_perform_each saw, in call order. */
+typedef struct seen {
+    cp_http_response *base;
+    size_t order[8], n;
+    int calls[8];
+    long code[8];
+    cp_status status[8];
+} seen;
+
+static void on_done(void *user, size_t i, cp_http_response *r)
+{
+    seen *s = user;
+    assert_true(i < 8);
+    assert_ptr_equal(r, &s->base[i]); /* the caller's own response, final */
+    s->calls[i]++;
+    s->order[s->n++] = i;
+    s->code[i] = r->code;
+    s->status[i] = r->status;
+    if (i != 1)
+        core_http_response_clear(r); /* released early; 1 is left for the caller */
+}
+
+static void test_perform_each(void **state)
+{
+    (void)state;
+    /* ETHBTC answers after 600 ms, BTCUSDT times out, the others come at once, 503 retried once */
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=600&count=-1&symbol=ETHBTC");
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=600&count=-1&symbol=BTCUSDT");
+    mockex_ctl("/_mock/fault?path=/api/v3/trades&kind=status&status=503&count=1");
+    const char *paths[4] = {"/api/v3/depth?symbol=ETHBTC", "/api/v3/depth?symbol=BNBBTC",
+                            "/api/v3/depth?symbol=BTCUSDT", "/api/v3/trades?symbol=BNBBTC"};
+    char urls[4][256];
+    cp_http_request rq[4];
+    cp_http_response rs[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(urls[i], sizeof urls[i], "%s%s", mockex_base, paths[i]);
+        rq[i] = (cp_http_request){.url = urls[i]};
+    }
+    rq[2].timeout_ms = 200;
+    rq[2].max_attempts = 1;
+    seen s = {.base = rs};
+    /* the first failure by request index, although its response was cleared in the callback */
+    assert_int_equal(core_http_perform_each(NULL, rq, rs, 4, on_done, &s), CP_ERR_TIMEOUT);
+    assert_int_equal(s.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s.calls[i], 1);
+    assert_int_equal(s.code[0], 200);
+    assert_int_equal(s.code[1], 200);
+    assert_int_equal(s.status[2], CP_ERR_TIMEOUT);
+    assert_int_equal(s.code[3], 200); /* after its retry: only the final answer is delivered */
+    assert_int_equal(s.order[3], 0);  /* the slow one comes last: no waiting for the batch */
+    assert_int_equal(rs[1].code, 200); /* what the callback left stays for the caller */
+    assert_non_null(rs[1].body);
+    assert_null(rs[0].body);
+    core_http_response_clear(&rs[1]);
+
+    /* the SDK wrapper takes the same path */
+    const cp_host *h = tk_host();
+    assert_true(CP_HOST_HAS(h, http_perform_each));
+}
+
 static int group_setup(void **state)
 {
     setenv("COINPIPE_HTTP_BACKOFF_MS", "200", 1);
@@ -170,6 +231,7 @@ int main(void)
         cmocka_unit_test_setup(test_backoff_bounds, mockex_test_setup),
         cmocka_unit_test_setup(test_retry_after_http_date, mockex_test_setup),
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),
+        cmocka_unit_test_setup(test_perform_each, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, mockex_group_teardown);
 }

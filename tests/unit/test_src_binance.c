@@ -6,6 +6,7 @@
 #include "mockex.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char cfgbuf[2048];
@@ -34,15 +35,15 @@ static void test_values(void **state)
     b = tk_find(t, "book_top", 0);
     assert_non_null(b);
     assert_int_equal(tk_rows(t, "book_top"), 2);
-    tk_assert_text(b, 0, "exchange", "binance");
-    tk_assert_text(b, 0, "native_symbol", "BNBBTC");
-    assert_int_equal(tk_int(b, 0, "ts"), tk_int(b, 0, "received_at")); /* spot depth has no time */
-    assert_int_equal(tk_int(b, 0, "sequence"), 1027024);
-    tk_assert_text(b, 0, "bid", "4.00000000");
-    tk_assert_text(b, 0, "bid_size", "431.00000000");
-    tk_assert_text(b, 0, "ask", "4.00000200");
-    tk_assert_text(b, 0, "ask_size", "12.00000000");
-    assert_int_equal(tk_int(b, 0, "levels"), 2);
+    size_t r = tk_row_where(b, "native_symbol", "BNBBTC"); /* rows in the order responses arrive */
+    tk_assert_text(b, r, "exchange", "binance");
+    assert_int_equal(tk_int(b, r, "ts"), tk_int(b, r, "received_at")); /* spot depth has no time */
+    assert_int_equal(tk_int(b, r, "sequence"), 1027024);
+    tk_assert_text(b, r, "bid", "4.00000000");
+    tk_assert_text(b, r, "bid_size", "431.00000000");
+    tk_assert_text(b, r, "ask", "4.00000200");
+    tk_assert_text(b, r, "ask_size", "12.00000000");
+    assert_int_equal(tk_int(b, r, "levels"), 2);
 
     b = tk_find(t, "book_level", 0);
     assert_int_equal(tk_rows(t, "book_level"), 8);
@@ -64,7 +65,8 @@ static void test_values(void **state)
     tk_assert_text(b, 0, "quote_size", "48.000012");
     tk_assert_text(b, 0, "side", "sell"); /* isBuyerMaker true: the taker sold */
     tk_assert_text(b, 1, "side", "buy");
-    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+    tk_assert_text(b, 0, "symbol", tk_text(b, 1, "symbol")); /* one response's rows stay together */
+    tk_row_where(b, "symbol", "BNB-BTC");
 
     /* one ticker request for both symbols, with the URL-encoded symbols array */
     assert_int_equal(mockex_count("/api/v3/ticker/24hr"), 1);
@@ -183,7 +185,11 @@ static void test_incremental_ohlcv(void **state)
     assert_int_equal(tk_int(b, 4, "open_time"), t0 - 30000 - m);
     assert_int_equal(tk_int(b, 4, "close_time"), t0 - 30000 - 1);
     tk_assert_text(b, 0, "interval", "1m");
-    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+    /* rows come in the order the responses arrive, each series' candles together and in order */
+    bool bnb_first = strcmp(tk_text(b, 0, "symbol"), "BNB-BTC") == 0;
+    tk_assert_text(b, 4, "symbol", bnb_first ? "BNB-BTC" : "ETH-BTC");
+    tk_assert_text(b, 5, "symbol", bnb_first ? "ETH-BTC" : "BNB-BTC");
+    tk_assert_text(b, 9, "symbol", bnb_first ? "ETH-BTC" : "BNB-BTC");
     /* the mock's kline for open time T: k = (T / 60000) % 97, open 100+k, close +0.5 */
     int64_t ot = tk_int(b, 0, "open_time"), k = (ot / m) % 97;
     char want[32];
@@ -225,6 +231,48 @@ static void test_incremental_ohlcv(void **state)
     tk_pin_clock(0);
 }
 
+/* A long catch-up (pages of 1000) leaves in chunks while it runs; each series' candles arrive once,
+ * in order, and its checkpoint is the newest closed candle. */
+static void test_catch_up_in_chunks(void **state)
+{
+    const int64_t m = 60000, t0 = 1767225600000LL + 30000, behind = 3500;
+    char ctl[128];
+    snprintf(ctl, sizeof ctl, "/_mock/config?now_ms=%lld", (long long)t0);
+    mockex_ctl(ctl);
+    tk_pin_clock(t0);
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ohlcv\"];"));
+    cp_ctx *ctx = tk_ctx(t);
+    int64_t newest = t0 - 30000 - m; /* the last closed candle */
+    char start[32];
+    snprintf(start, sizeof start, "%lld", (long long)(newest - behind * m));
+    assert_int_equal(cp_state_set(ctx, "ohlcv/BNBBTC/1m", start), CP_OK);
+    assert_int_equal(cp_state_set(ctx, "ohlcv/ETHBTC/1m", start), CP_OK);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "ohlcv"), 2 * behind);
+    assert_int_equal(mockex_count("/api/v3/klines"), 2 * 4); /* 1000, 1000, 1000, 500 */
+    size_t batches = 0;
+    int64_t prev[2] = {newest - behind * m, newest - behind * m};
+    for (size_t i = 0; tk_find(t, "ohlcv", i); i++, batches++) {
+        const cp_batch *b = tk_find(t, "ohlcv", i);
+        assert_true(cp_batch_rows(ctx, b) <= 4096 + 1000); /* a chunk, not the cycle */
+        for (size_t r = 0; r < cp_batch_rows(ctx, b); r++) {
+            int s = strcmp(tk_text(b, r, "symbol"), "BNB-BTC") == 0 ? 0 : 1;
+            assert_int_equal(tk_int(b, r, "open_time"), prev[s] + m);
+            prev[s] += m;
+        }
+    }
+    assert_true(batches >= 2);
+    assert_int_equal(prev[0], newest);
+    assert_int_equal(prev[1], newest);
+    char *v = NULL;
+    assert_int_equal(cp_state_get(ctx, "ohlcv/BNBBTC/1m", &v), CP_OK);
+    assert_int_equal(atoll(v), newest);
+    cp_free(ctx, v);
+    tk_destroy(t);
+    mockex_ctl("/_mock/config?now_ms=0");
+    tk_pin_clock(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),
         cmocka_unit_test_setup(test_incremental_ohlcv, mockex_test_setup),
+        cmocka_unit_test_setup(test_catch_up_in_chunks, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);
 }

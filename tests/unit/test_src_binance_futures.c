@@ -26,39 +26,39 @@ static void test_values(void **state)
     const cp_batch *b = tk_find(t, "funding", 0);
     assert_non_null(b);
     assert_int_equal(tk_rows(t, "funding"), 2);
-    tk_assert_text(b, 0, "exchange", "binance-futures");
-    tk_assert_text(b, 0, "symbol", "BTC-USDT-PERP");
-    tk_assert_text(b, 0, "native_symbol", "BTCUSDT");
-    assert_int_equal(tk_int(b, 0, "ts"), 1597370495002LL);
-    assert_true(tk_int(b, 0, "received_at") > 1700000000000LL);
-    tk_assert_text(b, 0, "mark_price", "11793.63104562");
-    tk_assert_text(b, 0, "index_price", "11781.80495970");
-    tk_assert_text(b, 0, "estimated_settle_price", "11781.16138815");
-    tk_assert_text(b, 0, "funding_rate", "0.00038246");
-    tk_assert_text(b, 0, "interest_rate", "0.00010000");
-    assert_int_equal(tk_int(b, 0, "next_funding_time"), 1597392000000LL);
-    tk_assert_text(b, 1, "symbol", "ETH-USDT-PERP"); /* normalized input accepted */
-    tk_assert_text(b, 1, "native_symbol", "ETHUSDT");
+    size_t r = tk_row_where(b, "symbol", "BTC-USDT-PERP");
+    tk_assert_text(b, r, "exchange", "binance-futures");
+    tk_assert_text(b, r, "native_symbol", "BTCUSDT");
+    assert_int_equal(tk_int(b, r, "ts"), 1597370495002LL);
+    assert_true(tk_int(b, r, "received_at") > 1700000000000LL);
+    tk_assert_text(b, r, "mark_price", "11793.63104562");
+    tk_assert_text(b, r, "index_price", "11781.80495970");
+    tk_assert_text(b, r, "estimated_settle_price", "11781.16138815");
+    tk_assert_text(b, r, "funding_rate", "0.00038246");
+    tk_assert_text(b, r, "interest_rate", "0.00010000");
+    assert_int_equal(tk_int(b, r, "next_funding_time"), 1597392000000LL);
+    r = tk_row_where(b, "symbol", "ETH-USDT-PERP"); /* normalized input accepted */
+    tk_assert_text(b, r, "native_symbol", "ETHUSDT");
 
     b = tk_find(t, "open_interest", 0);
     assert_non_null(b);
     assert_int_equal(tk_rows(t, "open_interest"), 2);
-    tk_assert_text(b, 0, "exchange", "binance-futures");
-    tk_assert_text(b, 0, "symbol", "BTC-USDT-PERP");
-    tk_assert_text(b, 0, "native_symbol", "BTCUSDT");
-    assert_int_equal(tk_int(b, 0, "ts"), 1589437530011LL);
-    assert_true(tk_int(b, 0, "received_at") > 1700000000000LL);
-    tk_assert_text(b, 0, "open_interest", "10659.509");
-    tk_assert_text(b, 1, "symbol", "ETH-USDT-PERP");
+    r = tk_row_where(b, "symbol", "BTC-USDT-PERP");
+    tk_assert_text(b, r, "exchange", "binance-futures");
+    tk_assert_text(b, r, "native_symbol", "BTCUSDT");
+    assert_int_equal(tk_int(b, r, "ts"), 1589437530011LL);
+    assert_true(tk_int(b, r, "received_at") > 1700000000000LL);
+    tk_assert_text(b, r, "open_interest", "10659.509");
+    tk_row_where(b, "symbol", "ETH-USDT-PERP");
 
     b = tk_find(t, "ticker", 0);
     assert_non_null(b);
     assert_int_equal(tk_rows(t, "ticker"), 2);
-    tk_assert_text(b, 0, "exchange", "binance-futures");
-    tk_assert_text(b, 0, "symbol", "BTC-USDT-PERP");
-    tk_assert_text(b, 0, "native_symbol", "BTCUSDT");
-    mockex_assert_binance_ticker(b, 0, false); /* the futures 24hr ticker has no book fields */
-    tk_assert_text(b, 1, "symbol", "ETH-USDT-PERP");
+    r = tk_row_where(b, "symbol", "BTC-USDT-PERP");
+    tk_assert_text(b, r, "exchange", "binance-futures");
+    tk_assert_text(b, r, "native_symbol", "BTCUSDT");
+    mockex_assert_binance_ticker(b, r, false); /* the futures 24hr ticker has no book fields */
+    tk_row_where(b, "symbol", "ETH-USDT-PERP");
 
     /* two symbols: one request per symbol and endpoint */
     assert_int_equal(mockex_count("/fapi/v1/premiumIndex"), 2);
@@ -93,16 +93,16 @@ static void test_funding_backfill(void **state)
     assert_int_equal(tk_backfill(t, from, to), CP_OK);
     assert_int_equal(tk_rows(t, "funding"), 60);
     const cp_batch *b = tk_find(t, "funding", 0);
-    tk_assert_text(b, 0, "symbol", "BTC-USDT-PERP");
-    assert_int_equal(tk_int(b, 0, "ts"), from);
+    size_t r = tk_row_where(b, "symbol", "BTC-USDT-PERP"); /* its first, in time order */
+    assert_int_equal(tk_int(b, r, "ts"), from);
     /* the mock's history: k = (t / 8h) % 13, rate 0.000(k+1)0000, mark 34287.<k, 8 digits> */
     int64_t k = (from / 28800000LL) % 13;
     char want[32];
     snprintf(want, sizeof want, "0.000%lld0000", (long long)(k + 1));
-    tk_assert_text(b, 0, "funding_rate", want);
+    tk_assert_text(b, r, "funding_rate", want);
     snprintf(want, sizeof want, "34287.%08lld", (long long)k);
-    tk_assert_text(b, 0, "mark_price", want);
-    tk_assert_text(b, 0, "index_price", NULL); /* history has no index price */
+    tk_assert_text(b, r, "mark_price", want);
+    tk_assert_text(b, r, "index_price", NULL); /* history has no index price */
     assert_int_equal(mockex_count("/fapi/v1/fundingRate"), 2);
     tk_destroy(t);
 }

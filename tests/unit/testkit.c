@@ -294,6 +294,17 @@ bool tk_is_null(const cp_batch *b, size_t row, const char *col)
     return core_batch_is_null(b, row, col_or_fail(b, col));
 }
 
+size_t tk_row_where(const cp_batch *b, const char *col, const char *text)
+{
+    for (size_t r = 0; r < core_batch_rows(b); r++) {
+        const char *v = tk_text(b, r, col);
+        if (v && strcmp(v, text) == 0)
+            return r;
+    }
+    fail_msg("no row with %s = \"%s\"", col, text);
+    return 0;
+}
+
 const char *tk_text(const cp_batch *b, size_t row, const char *col)
 {
     return core_batch_get_text(b, row, col_or_fail(b, col), NULL);

@@ -55,6 +55,9 @@ bool tk_is_null(const cp_batch *b, size_t row, const char *col);
 const char *tk_text(const cp_batch *b, size_t row, const char *col); /* STRING / DECIMAL text; NULL if null */
 int64_t tk_int(const cp_batch *b, size_t row, const char *col);
 double tk_double(const cp_batch *b, size_t row, const char *col);
+/* The first row whose STRING/DECIMAL `col` is `text` (rows arrive in response order, which the
+ * network decides); fails the test when there is none. */
+size_t tk_row_where(const cp_batch *b, const char *col, const char *text);
 /* Asserts the cell's text (DECIMAL/STRING) equals `want`, or that it is NULL when want == NULL. */
 #define tk_assert_text(b, row, col, want) tk_assert_text_at(b, row, col, want, __FILE__, __LINE__)
 void tk_assert_text_at(const cp_batch *b, size_t row, const char *col, const char *want, const char *file,

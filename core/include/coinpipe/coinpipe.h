@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define CP_ABI_MAJOR 1
-#define CP_ABI_MINOR 0
+#define CP_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define CP_EXPORT __attribute__((visibility("default")))
@@ -195,6 +195,17 @@ typedef struct cp_http_response {
     char error[256];      /**< one-line reason when status != CP_OK or code >= 400 */
 } cp_http_response;
 
+/**
+ * Receives the final result of request `i` of a cp_http_perform_each() call as soon as it is
+ * known (after any retries), on the thread that called cp_http_perform_each(), once per
+ * request, in the order the requests finish (since ABI 1.1). `resp` is the caller's resps[i],
+ * filled as cp_http_perform() fills it; the callback may release it at once with
+ * cp_http_response_clear() (so that bodies do not pile up), or leave it for the caller. It may
+ * use every host function (parse, build and cp_emit() batches) except cp_http_perform and
+ * cp_http_perform_each: the other requests wait in their sockets while it runs.
+ */
+typedef void (*cp_http_done_fn)(void *user, size_t i, cp_http_response *resp);
+
 /** Per-host limits a plugin declares for the hosts it talks to. Zero-initialise, then fill. */
 typedef struct cp_http_limits {
     size_t size;          /**< sizeof(cp_http_limits) */
@@ -283,7 +294,17 @@ struct cp_host {
 
     /* progress of long operations (backfill) */
     void (*progress)(cp_ctx *ctx, double fraction, uint64_t rows);
+
+    /* ---- since ABI 1.1 (check `size` before use; the wrappers below do) ---- */
+
+    /* HTTP with a callback per finished request */
+    cp_status (*http_perform_each)(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n,
+                                   cp_http_done_fn done, void *user);
 };
+
+/** True when the host table has `field` (added after ABI 1.0): `size` covers it and it is set. */
+#define CP_HOST_HAS(host, field)                                                                   \
+    ((host)->size >= offsetof(cp_host, field) + sizeof((host)->field) && (host)->field != NULL)
 
 /* ------------------------------------------------------------------------- */
 /* The plugin descriptor                                                     */
@@ -534,6 +555,25 @@ static inline cp_status cp_http_limits_set(cp_ctx *ctx, const char *host, const 
 static inline cp_status cp_http_perform(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n)
 {
     return ctx->host->http_perform(ctx, reqs, resps, n);
+}
+/**
+ * cp_http_perform() that hands each response to `done` as soon as it is final, instead of
+ * only when all have finished (since ABI 1.1): a source parses and emits while the other
+ * requests are still in flight, and frees each body early. Fills resps[i] for reqs[i] and
+ * calls done(user, i, &resps[i]) exactly once per request (see cp_http_done_fn), then returns
+ * as cp_http_perform() does (the first failure by request index, else CP_OK). The caller
+ * releases what the callbacks did not clear. On a core older than 1.1 the wrapper performs all
+ * requests first, then calls `done` for each in index order.
+ */
+static inline cp_status cp_http_perform_each(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps,
+                                             size_t n, cp_http_done_fn done, void *user)
+{
+    if (CP_HOST_HAS(ctx->host, http_perform_each))
+        return ctx->host->http_perform_each(ctx, reqs, resps, n, done, user);
+    cp_status st = ctx->host->http_perform(ctx, reqs, resps, n);
+    for (size_t i = 0; i < n; i++)
+        done(user, i, &resps[i]);
+    return st;
 }
 /** Frees the body and headers of a response and zeroes it. Safe to call twice. */
 static inline void cp_http_response_clear(cp_ctx *ctx, cp_http_response *r) { ctx->host->http_response_clear(r); }

@@ -534,7 +534,8 @@ static void symbols_param(const bn *b, size_t from, size_t to, su_buf *u)
     su_buf_free(&arr);
 }
 
-static bool build_cycle(bn *b, cp_ctx *ctx, su_reqs *q, int64_t now)
+/* last[i]: the series' checkpoint (newest closed open_time collected), INT64_MIN when none */
+static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
 {
     bool ok = true;
     const char *base = b->cfg->base_url, *pre = b->api->prefix;
@@ -583,11 +584,8 @@ static bool build_cycle(bn *b, cp_ctx *ctx, su_reqs *q, int64_t now)
     }
     if (b->want[ST_OHLCV]) {
         for (size_t i = 0; i < b->n && ok; i++) {
-            char key[160];
-            int64_t last;
-            ohlcv_key(b, i, key, sizeof key);
-            if (su_state_get_i64(ctx, key, &last))
-                ok = add_klines(b, q, i, last + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
+            if (last[i] != INT64_MIN)
+                ok = add_klines(b, q, i, last[i] + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
             else /* first poll of this series: the latest `warmup` closed candles (+ the open one) */
                 ok = add_klines(b, q, i, -1, 0, (size_t)b->cfg->warmup + 1);
         }
@@ -614,13 +612,13 @@ static bool build_cycle(bn *b, cp_ctx *ctx, su_reqs *q, int64_t now)
             su_buf_free(&u);
         }
     }
-    (void)now;
     return ok;
 }
 
-static bool outs_new(bn *b, cp_ctx *ctx, su_outs *o)
+static bool outs_new(bn *b, cp_ctx *ctx, su_outs *o, const bool *want)
 {
-    return su_outs_new(ctx, o, stream_schemas, b->want, ST_COUNT, b->n);
+    size_t hint = b->n < SU_CHUNK_ROWS ? b->n : SU_CHUNK_ROWS;
+    return su_outs_new(ctx, o, stream_schemas, want ? want : b->want, ST_COUNT, hint);
 }
 
 /* Parses response i of q into o. For klines, last_closed and count tell whether to page on. */
@@ -667,6 +665,53 @@ static cp_status dispatch(bn *b, cp_ctx *ctx, su_reqs *q, size_t i, su_outs *o, 
     return st;
 }
 
+/* A cycle, or a round of backfill, while its responses arrive: each is parsed as soon as it is
+ * final and its body freed; rows leave in chunks of SU_CHUNK_ROWS per stream, so memory is
+ * bounded by a chunk and the requests in flight, and the sinks write while we fetch. */
+typedef struct run {
+    bn *b;
+    cp_ctx *ctx;
+    su_outs o;
+    su_reqs next; /* collect: the next round (further kline pages) */
+    int64_t now, page;
+    int64_t *last;          /* collect: per series, newest closed open_time (INT64_MIN none) */
+    int64_t *adv;           /* backfill: per series, where the next page starts (0 none, -1 failed) */
+    int64_t from_ms, to_ms; /* backfill range */
+    cp_status ret;
+    bool ok; /* false once out of memory */
+} run;
+
+static void run_fail(run *c, cp_status st)
+{
+    if (st != CP_OK && c->ret == CP_OK)
+        c->ret = st;
+}
+
+static void collect_done(void *user, su_reqs *q, size_t i)
+{
+    run *c = user;
+    bn *b = c->b;
+    const su_req *r = &q->r[i];
+    size_t count = 0, si = r->sym;
+    int64_t lc = r->kind == K_KLINES ? c->last[si] : 0;
+    cp_status st = dispatch(b, c->ctx, q, i, &c->o, c->now, &lc, &count);
+    cp_http_response_clear(c->ctx, &q->s[i]);
+    run_fail(c, st);
+    if (st == CP_OK && r->kind == K_KLINES) {
+        if (lc != c->last[si]) {
+            char key[160];
+            c->last[si] = lc;
+            ohlcv_key(b, si, key, sizeof key);
+            c->ok = su_outs_checkpoint(c->ctx, &c->o, ST_OHLCV, key, lc) && c->ok;
+        }
+        /* a full page that ends in closed candles: there may be more to catch up on */
+        if (count >= r->limit && r->min_ts != INT64_MIN && lc != INT64_MIN && lc + 2 * b->interval_ms <= c->now &&
+            c->page + 1 < b->cfg->max_pages && c->ok)
+            c->ok = add_klines(b, &c->next, si, lc + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
+    }
+    run_fail(c, su_outs_flush(c->ctx, &c->o, SU_CHUNK_ROWS, true));
+}
+
 cp_status bn_collect(bn *b, cp_ctx *ctx)
 {
     if (!b->resolved) {
@@ -674,74 +719,69 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
         if (st != CP_OK)
             return st;
     }
-    int64_t now = cp_now_ms(ctx);
-    int64_t *last = calloc(b->n, sizeof *last);
-    int64_t *before = calloc(b->n, sizeof *before);
-    su_outs o = {0};
-    su_reqs q = {0};
-    cp_status ret = CP_OK;
-    if (!last || !before || !outs_new(b, ctx, &o)) {
-        su_outs_free(ctx, &o);
-        free(last);
-        free(before);
+    run c = {.b = b, .ctx = ctx, .now = cp_now_ms(ctx), .ok = true};
+    c.last = calloc(b->n ? b->n : 1, sizeof *c.last);
+    if (!c.last || !outs_new(b, ctx, &c.o, NULL)) {
+        su_outs_free(ctx, &c.o);
+        free(c.last);
         return CP_ERR_NOMEM;
     }
     for (size_t i = 0; i < b->n; i++) {
         char key[160];
         ohlcv_key(b, i, key, sizeof key);
-        if (!su_state_get_i64(ctx, key, &last[i]))
-            last[i] = INT64_MIN;
-        before[i] = last[i];
+        if (!b->want[ST_OHLCV] || !su_state_get_i64(ctx, key, &c.last[i]))
+            c.last[i] = INT64_MIN;
     }
-    bool ok = build_cycle(b, ctx, &q, now);
-    for (int64_t page = 0; ok && q.n > 0; page++) {
-        if (!su_reqs_perform(ctx, &q)) {
-            ok = false;
-            break;
-        }
-        su_reqs next = {0};
-        for (size_t i = 0; i < q.n; i++) {
-            size_t count = 0;
-            size_t si = q.r[i].sym;
-            int64_t lc = q.r[i].kind == K_KLINES ? last[si] : 0;
-            cp_status st = dispatch(b, ctx, &q, i, &o, now, &lc, &count);
-            if (st != CP_OK) {
-                if (ret == CP_OK)
-                    ret = st;
-                continue;
-            }
-            if (q.r[i].kind != K_KLINES)
-                continue;
-            last[si] = lc;
-            /* a full page that ends in closed candles: there may be more to catch up on */
-            if (count >= q.r[i].limit && q.r[i].min_ts != INT64_MIN && lc != INT64_MIN &&
-                lc + 2 * b->interval_ms <= now && page + 1 < b->cfg->max_pages)
-                ok = add_klines(b, &next, si, lc + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
-        }
+    su_reqs q = {0};
+    c.ok = build_cycle(b, &q, c.last);
+    for (c.page = 0; c.ok && q.n > 0; c.page++) {
+        c.ok = su_reqs_perform_each(ctx, &q, collect_done, &c) && c.ok;
         su_reqs_free(ctx, &q);
-        q = next;
+        q = c.next;
+        memset(&c.next, 0, sizeof c.next);
     }
     su_reqs_free(ctx, &q);
-    if (!ok && ret == CP_OK)
-        ret = CP_ERR_NOMEM;
-    cp_status est = su_outs_emit(ctx, &o);
-    if (est != CP_OK && ret == CP_OK)
-        ret = est;
-    if (est == CP_OK) {
-        for (size_t i = 0; i < b->n; i++) {
-            if (last[i] == before[i])
-                continue;
-            char key[160];
-            ohlcv_key(b, i, key, sizeof key);
-            su_state_set_i64(ctx, key, last[i]);
-        }
-    }
-    free(last);
-    free(before);
-    return ret;
+    su_reqs_free(ctx, &c.next);
+    if (!c.ok)
+        run_fail(&c, CP_ERR_NOMEM);
+    run_fail(&c, su_outs_emit(ctx, &c.o)); /* the rest, then the checkpoints still pending */
+    su_outs_free(ctx, &c.o);
+    free(c.last);
+    return c.ret;
 }
 
 /* ---- backfill ----------------------------------------------------------------------------- */
+
+/* series s: kind k = s / n (0 klines, 1 funding history), symbol i = s % n */
+static void backfill_key(const bn *b, size_t k, size_t i, int64_t from_ms, int64_t to_ms, char *key, size_t len)
+{
+    snprintf(key, len, "backfill/%s/%s/%s/%" PRId64 "-%" PRId64, k ? "funding" : "ohlcv", b->sym[i].native,
+             k ? "8h" : b->cfg->kline_interval, from_ms, to_ms);
+}
+
+static void backfill_done(void *user, su_reqs *q, size_t j)
+{
+    run *c = user;
+    bn *b = c->b;
+    size_t i = q->r[j].sym, k = q->r[j].kind == K_FUNDING_HIST, s = k * b->n + i;
+    size_t count = 0;
+    int64_t lc = INT64_MIN;
+    cp_status st = dispatch(b, c->ctx, q, j, &c->o, c->now, &lc, &count);
+    cp_http_response_clear(c->ctx, &q->s[j]);
+    run_fail(c, st);
+    if (st != CP_OK) {
+        c->adv[s] = -1;
+        return;
+    }
+    /* past the newest row; nothing returned means the range holds no more */
+    int64_t nx = lc != INT64_MIN && count >= q->r[j].limit ? lc + (k ? 1 : b->interval_ms) : c->to_ms;
+    char key[224];
+    c->adv[s] = nx;
+    backfill_key(b, k, i, c->from_ms, c->to_ms, key, sizeof key);
+    c->ok = su_outs_checkpoint(c->ctx, &c->o, k ? ST_FUNDING : ST_OHLCV, key, nx >= c->to_ms ? c->to_ms : nx) &&
+            c->ok;
+    run_fail(c, su_outs_flush(c->ctx, &c->o, SU_CHUNK_ROWS, true));
+}
 
 cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
 {
@@ -759,31 +799,34 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
         return CP_OK;
     /* one series per (symbol, kind): next start, checkpointed under a key naming the range */
     size_t ns = b->n * 2;
+    bool want[ST_COUNT] = {0};
+    want[ST_OHLCV] = do_k;
+    want[ST_FUNDING] = do_f;
+    run c = {.b = b, .ctx = ctx, .now = cp_now_ms(ctx), .from_ms = from_ms, .to_ms = to_ms, .ok = true};
     int64_t *next = calloc(ns, sizeof *next);
-    if (!next)
+    c.adv = calloc(ns, sizeof *c.adv);
+    if (!next || !c.adv || !outs_new(b, ctx, &c.o, want)) {
+        su_outs_free(ctx, &c.o);
+        free(next);
+        free(c.adv);
         return CP_ERR_NOMEM;
+    }
     char key[224];
-#define BF_KEY(k, i)                                                                                           \
-    snprintf(key, sizeof key, "backfill/%s/%s/%s/%" PRId64 "-%" PRId64, (k) ? "funding" : "ohlcv",            \
-             b->sym[i].native, (k) ? "8h" : b->cfg->kline_interval, from_ms, to_ms)
     for (size_t s = 0; s < ns; s++) {
         size_t i = s % b->n, k = s / b->n;
         bool on = k ? do_f : do_k;
         next[s] = on ? from_ms : to_ms;
         int64_t v;
-        BF_KEY(k, i);
+        backfill_key(b, k, i, from_ms, to_ms, key, sizeof key);
         if (on && su_state_get_i64(ctx, key, &v) && v > from_ms && v <= to_ms) {
             next[s] = v;
             cp_log_info(ctx, "backfill: %s %s resumes at checkpoint %" PRId64, k ? "funding" : "ohlcv",
                         b->sym[i].native, v);
         }
     }
-    uint64_t rows = 0;
-    cp_status ret = CP_OK;
-    int64_t now = cp_now_ms(ctx);
     for (;;) {
         if (cp_stopping(ctx)) {
-            ret = CP_ERR_STOPPED;
+            run_fail(&c, CP_ERR_STOPPED);
             break;
         }
         su_reqs q = {0};
@@ -804,64 +847,25 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
         }
         if (!ok || q.n == 0) {
             if (!ok)
-                ret = CP_ERR_NOMEM;
+                run_fail(&c, CP_ERR_NOMEM);
             su_reqs_free(ctx, &q);
             break;
         }
-        su_outs o = {0};
-        if (!su_reqs_perform(ctx, &q) || !outs_new(b, ctx, &o)) {
-            su_outs_free(ctx, &o);
-            su_reqs_free(ctx, &q);
-            ret = CP_ERR_NOMEM;
-            break;
-        }
-        int64_t *adv = calloc(ns, sizeof *adv);
-        for (size_t j = 0; adv && j < q.n; j++) {
-            size_t i = q.r[j].sym, k = q.r[j].kind == K_FUNDING_HIST, s = k * b->n + i;
-            size_t count = 0;
-            int64_t lc = INT64_MIN;
-            cp_status st = dispatch(b, ctx, &q, j, &o, now, &lc, &count);
-            if (st != CP_OK) {
-                if (ret == CP_OK)
-                    ret = st;
-                adv[s] = -1;
-                continue;
-            }
-            /* past the newest row; nothing returned means the range holds no more */
-            adv[s] = lc != INT64_MIN && count >= q.r[j].limit ? lc + (k ? 1 : b->interval_ms) : to_ms;
-        }
-        rows += (o.b[ST_OHLCV] ? cp_batch_rows(ctx, o.b[ST_OHLCV]) : 0) +
-                (o.b[ST_FUNDING] ? cp_batch_rows(ctx, o.b[ST_FUNDING]) : 0);
-        for (size_t i = 0; i < ST_COUNT; i++)
-            if (i != ST_OHLCV && i != ST_FUNDING) {
-                cp_batch_free(ctx, o.b[i]);
-                o.b[i] = NULL;
-            }
-        cp_status est = su_outs_emit(ctx, &o);
+        memset(c.adv, 0, ns * sizeof *c.adv);
+        c.ok = su_reqs_perform_each(ctx, &q, backfill_done, &c) && c.ok;
         su_reqs_free(ctx, &q);
-        if (!adv) {
-            ret = CP_ERR_NOMEM;
-            break;
-        }
-        if (est != CP_OK) {
-            free(adv);
-            ret = est;
+        cp_status est = su_outs_flush(ctx, &c.o, 0, true); /* the round's rows, then its checkpoints */
+        if (!c.ok || est != CP_OK || c.o.failed) {
+            run_fail(&c, !c.ok ? CP_ERR_NOMEM : est != CP_OK ? est : CP_ERR_STOPPED);
             break;
         }
         bool failed = false;
         for (size_t s = 0; s < ns; s++) {
-            if (adv[s] == 0)
-                continue;
-            if (adv[s] < 0) {
+            if (c.adv[s] < 0)
                 failed = true;
-                continue;
-            }
-            next[s] = adv[s];
-            size_t i = s % b->n, k = s / b->n;
-            BF_KEY(k, i);
-            su_state_set_i64(ctx, key, next[s] >= to_ms ? to_ms : next[s]);
+            else if (c.adv[s] > 0)
+                next[s] = c.adv[s];
         }
-        free(adv);
         double done = 0;
         size_t active = 0;
         for (size_t s = 0; s < ns; s++) {
@@ -871,18 +875,18 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
             active++;
             done += (double)((next[s] < to_ms ? next[s] : to_ms) - from_ms) / (double)(to_ms - from_ms);
         }
-        cp_progress(ctx, active ? done / (double)active : 1.0, rows);
+        cp_progress(ctx, active ? done / (double)active : 1.0, c.o.rows_emitted);
         if (failed)
             break; /* the checkpoints keep what was done: a rerun resumes */
     }
-    if (ret == CP_OK) { /* finished: the range's checkpoints are no longer needed */
+    if (c.ret == CP_OK) { /* finished: the range's checkpoints are no longer needed */
         for (size_t s = 0; s < ns; s++) {
-            size_t i = s % b->n, k = s / b->n;
-            BF_KEY(k, i);
+            backfill_key(b, s / b->n, s % b->n, from_ms, to_ms, key, sizeof key);
             cp_state_set(ctx, key, NULL);
         }
     }
-#undef BF_KEY
+    su_outs_free(ctx, &c.o);
     free(next);
-    return ret;
+    free(c.adv);
+    return c.ret;
 }

@@ -560,31 +560,122 @@ bool su_reqs_perform(cp_ctx *ctx, su_reqs *q)
     return true;
 }
 
+typedef struct each_call {
+    su_reqs *q;
+    su_done_fn fn;
+    void *user;
+} each_call;
+
+static void each_done(void *user, size_t i, cp_http_response *resp)
+{
+    each_call *c = user;
+    (void)resp; /* == &c->q->s[i] */
+    c->fn(c->user, c->q, i);
+}
+
+bool su_reqs_perform_each(cp_ctx *ctx, su_reqs *q, su_done_fn fn, void *user)
+{
+    q->s = calloc(q->n ? q->n : 1, sizeof *q->s);
+    if (!q->s)
+        return false;
+    each_call c = {q, fn, user};
+    cp_http_perform_each(ctx, q->h, q->s, q->n, each_done, &c);
+    return true;
+}
+
 bool su_outs_new(cp_ctx *ctx, su_outs *o, const cp_schema *const *schemas, const bool *want, size_t n,
                  size_t rows_hint)
 {
     memset(o, 0, sizeof *o);
-    for (size_t i = 0; i < n && i < SU_MAX_STREAMS; i++)
+    o->schemas = schemas;
+    for (size_t i = 0; i < n && i < SU_MAX_STREAMS; i++) {
+        o->rows_hint[i] = rows_hint;
         if (want[i] && !(o->b[i] = cp_batch_new(ctx, schemas[i], rows_hint)))
             return false;
+    }
     return true;
 }
 
-cp_status su_outs_emit(cp_ctx *ctx, su_outs *o)
+/* Sets the pending checkpoints of `stream` (all when SIZE_MAX) and forgets them. */
+static void set_pending(cp_ctx *ctx, su_outs *o, size_t stream)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < o->npend; i++) {
+        su_pending *p = &o->pend[i];
+        if (stream != SIZE_MAX && p->stream != stream) {
+            o->pend[k++] = *p;
+            continue;
+        }
+        if (!o->failed)
+            su_state_set_i64(ctx, p->key, p->v);
+        free(p->key);
+    }
+    o->npend = k;
+}
+
+cp_status su_outs_flush(cp_ctx *ctx, su_outs *o, size_t min_rows, bool refill)
 {
     cp_status ret = CP_OK;
     for (size_t i = 0; i < SU_MAX_STREAMS; i++) {
+        size_t rows = o->b[i] ? cp_batch_rows(ctx, o->b[i]) : 0;
+        if (!o->b[i] || rows < min_rows)
+            continue;
         cp_status st = su_emit(ctx, o->b[i]);
         o->b[i] = NULL;
+        if (st != CP_OK)
+            o->failed = true; /* these rows are lost: no checkpoint may claim them, nor any later */
+        o->rows_emitted += rows;
+        set_pending(ctx, o, i);
+        if (refill) {
+            if (rows > o->rows_hint[i])
+                o->rows_hint[i] = rows; /* the next chunk of this size needs no reallocation */
+            if (!(o->b[i] = cp_batch_new(ctx, o->schemas[i], o->rows_hint[i])) && st == CP_OK)
+                st = CP_ERR_NOMEM;
+        }
         if (st != CP_OK && ret == CP_OK)
             ret = st;
     }
     return ret;
 }
 
+cp_status su_outs_emit(cp_ctx *ctx, su_outs *o)
+{
+    cp_status ret = su_outs_flush(ctx, o, 0, false);
+    set_pending(ctx, o, SIZE_MAX); /* of streams not wanted: nothing waits for them */
+    return ret;
+}
+
+bool su_outs_checkpoint(cp_ctx *ctx, su_outs *o, size_t stream, const char *key, int64_t v)
+{
+    if (o->failed)
+        return true;
+    if (stream >= SU_MAX_STREAMS || !o->b[stream] || cp_batch_rows(ctx, o->b[stream]) == 0) {
+        su_state_set_i64(ctx, key, v); /* its rows are all emitted already */
+        return true;
+    }
+    if (o->npend == o->cappend) {
+        size_t cap = o->cappend ? o->cappend * 2 : 64;
+        su_pending *p = realloc(o->pend, cap * sizeof *p);
+        if (!p)
+            return false;
+        o->pend = p;
+        o->cappend = cap;
+    }
+    size_t len = strlen(key) + 1;
+    char *k = malloc(len);
+    if (!k)
+        return false;
+    memcpy(k, key, len);
+    o->pend[o->npend++] = (su_pending){stream, k, v};
+    return true;
+}
+
 void su_outs_free(cp_ctx *ctx, su_outs *o)
 {
     for (size_t i = 0; i < SU_MAX_STREAMS; i++)
         cp_batch_free(ctx, o->b[i]);
+    for (size_t i = 0; i < o->npend; i++)
+        free(o->pend[i].key);
+    free(o->pend);
     memset(o, 0, sizeof *o);
 }

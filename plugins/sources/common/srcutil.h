@@ -130,18 +130,47 @@ typedef struct su_reqs {
 bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, su_buf *url);
 /* Performs every request concurrently (cp_http_perform); false when out of memory. */
 bool su_reqs_perform(cp_ctx *ctx, su_reqs *q);
+/* Performs every request concurrently and calls fn(user, q, i) as soon as request i is final
+ * (cp_http_perform_each): parse q->s[i] there and clear it, so bodies never pile up. False
+ * (no request made) when out of memory. */
+typedef void (*su_done_fn)(void *user, su_reqs *q, size_t i);
+bool su_reqs_perform_each(cp_ctx *ctx, su_reqs *q, su_done_fn fn, void *user);
 void su_reqs_free(cp_ctx *ctx, su_reqs *q);
 
-/* One batch per stream of a source for a cycle (NULL where the stream is not wanted). */
+/* The batches a source fills, one per stream (NULL where the stream is not wanted), emitted in
+ * chunks while a cycle runs, with the checkpoints that describe their rows: a checkpoint given
+ * to su_outs_checkpoint() is set in the state store only once every row appended to its stream
+ * before it has been emitted (the state store persists it after those rows reach the spool). */
 #define SU_MAX_STREAMS 8
+#define SU_CHUNK_ROWS 4096 /* rows of one stream emitted at once while a cycle runs */
+typedef struct su_pending {
+    size_t stream;
+    char *key;
+    int64_t v;
+} su_pending;
 typedef struct su_outs {
     cp_batch *b[SU_MAX_STREAMS];
+    const cp_schema *const *schemas;
+    size_t rows_hint[SU_MAX_STREAMS];
+    su_pending *pend; /* checkpoints waiting for their stream's next emit */
+    size_t npend, cappend;
+    uint64_t rows_emitted;
+    bool failed; /* an emit failed: no checkpoint is set any more */
 } su_outs;
 /* Creates a batch for each i < n with want[i]; false when out of memory (su_outs_free then). */
 bool su_outs_new(cp_ctx *ctx, su_outs *o, const cp_schema *const *schemas, const bool *want, size_t n,
                  size_t rows_hint);
-/* Emits every batch that has rows and frees the others; returns the first failure. */
+/* Emits the batch of each stream holding at least min_rows rows (every batch, and empty ones
+ * count as emitted, when min_rows is 0) and sets that stream's pending checkpoints. With refill
+ * an emitted batch is replaced by an empty one, else it leaves `o`. Returns the first failure
+ * (CP_ERR_NOMEM when a replacement cannot be made: that stream's batch is NULL then). */
+cp_status su_outs_flush(cp_ctx *ctx, su_outs *o, size_t min_rows, bool refill);
+/* su_outs_flush(ctx, o, 0, false): the end of a cycle. */
 cp_status su_outs_emit(cp_ctx *ctx, su_outs *o);
+/* Sets int64 checkpoint `key` = v once the rows appended to stream so far are emitted (at once
+ * when the stream has none waiting). False when out of memory (the checkpoint is not set). */
+bool su_outs_checkpoint(cp_ctx *ctx, su_outs *o, size_t stream, const char *key, int64_t v);
+/* Frees the batches and forgets pending checkpoints (their rows were not emitted). */
 void su_outs_free(cp_ctx *ctx, su_outs *o);
 
 #endif
