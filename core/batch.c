@@ -4,6 +4,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -247,44 +248,87 @@ static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
     return off;
 }
 
-bool core_decimal_valid(const char *s, size_t len)
+/* Exact powers of ten as doubles: 10^22 is the largest one a double holds exactly. */
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+bool core_decimal_parse(const char *s, size_t len, double *out)
 {
-    size_t i = 0, digits = 0;
-    if (i < len && (s[i] == '-' || s[i] == '+'))
-        i++;
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-        i++, digits++;
-    if (i < len && s[i] == '.') {
-        i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++, digits++;
+    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    uint64_t m = 0; /* the significant digits (wraps when there are more than 19: strtod decides then) */
+    int64_t exp = 0; /* value = m * 10^exp */
+    bool neg = false;
+    if (p < e && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    const unsigned char *start = p;
+    while (p < e && *p == '0') /* leading zeros are not significant */
+        p++;
+    const unsigned char *sig0 = p;
+    for (; p < e && (unsigned)(*p - '0') < 10; p++)
+        m = m * 10 + (unsigned)(*p - '0');
+    size_t sig = (size_t)(p - sig0), digits = (size_t)(p - start);
+    if (p < e && *p == '.') {
+        const unsigned char *f0 = ++p;
+        if (sig == 0) /* 0.000123: zeros after the point are not significant either */
+            while (p < e && *p == '0')
+                p++;
+        const unsigned char *f1 = p;
+        for (; p < e && (unsigned)(*p - '0') < 10; p++)
+            m = m * 10 + (unsigned)(*p - '0');
+        sig += (size_t)(p - f1);
+        digits += (size_t)(p - f0);
+        exp = -(int64_t)(p - f0);
     }
     if (!digits)
         return false;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < len && (s[i] == '-' || s[i] == '+'))
-            i++;
-        size_t ed = 0;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++, ed++;
-        if (!ed)
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        bool eneg = false;
+        if (++p < e && (*p == '-' || *p == '+'))
+            eneg = *p++ == '-';
+        const unsigned char *e0 = p;
+        int64_t x = 0;
+        for (; p < e && (unsigned)(*p - '0') < 10; p++)
+            if (x < 100000) /* far beyond any double: strtod decides, the value only has to stay large */
+                x = x * 10 + (*p - '0');
+        if (p == e0)
             return false;
+        exp += eneg ? -x : x;
     }
-    return i == len;
+    if (p != e)
+        return false;
+    if (!out)
+        return true;
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    /* Clinger's fast path: m and 10^|exp| are exact doubles, so one IEEE multiplication or
+     * division rounds the exact value once, correctly, as strtod does. */
+    if (sig <= 19 && m <= (UINT64_C(1) << 53) && exp >= -22 && exp <= 22) {
+        double d = (double)m;
+        d = exp < 0 ? d / pow10_exact[-exp] : d * pow10_exact[exp];
+        *out = neg ? -d : d;
+        return true;
+    }
+#endif
+    char buf[72], *tmp = len < sizeof buf ? buf : malloc(len + 1);
+    if (!tmp)
+        return false;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    *out = strtod(tmp, NULL);
+    if (tmp != buf)
+        free(tmp);
+    return true;
 }
+
+bool core_decimal_valid(const char *s, size_t len) { return core_decimal_parse(s, len, NULL); }
 
 cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len)
 {
     struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
     if (!c || !text)
         return CP_ERR_INVALID;
-    if (len > 64 || !core_decimal_valid(text, len))
+    double d;
+    if (len > 64 || !core_decimal_parse(text, len, &d))
         return CP_ERR_PARSE;
-    char tmp[72];
-    memcpy(tmp, text, len);
-    tmp[len] = '\0';
-    double d = strtod(tmp, NULL);
     uint32_t off = arena_put(b, text, len);
     if (off == UINT32_MAX)
         return CP_ERR_NOMEM;

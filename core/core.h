@@ -90,6 +90,10 @@ double core_batch_get_double(const cp_batch *b, size_t row, size_t col);
 const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len);
 bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
 bool core_decimal_valid(const char *s, size_t len);
+/* validates like core_decimal_valid and, in the same pass, sets *out (if not NULL) to the
+ * double strtod would give, bit for bit (Clinger's fast path, else strtod); false also when
+ * out of memory for a text of 72 bytes or more */
+bool core_decimal_parse(const char *s, size_t len, double *out);
 bool core_schema_equal(const cp_schema *a, const cp_schema *b);
 /* binary form for the spool; deserialize checks every length (fuzzed) */
 cp_status core_batch_serialize(const cp_batch *b, core_buf *out);

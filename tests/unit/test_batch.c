@@ -4,9 +4,12 @@
 #include "testkit.h"
 
 #include "core.h"
+#include "decimal_ref.h"
 
 #include <coinpipe/streams.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_decimal_kept_verbatim(void **state)
@@ -29,6 +32,72 @@ static void test_decimal_kept_verbatim(void **state)
     assert_int_equal(core_batch_set_decimal(b, r, CP_TICKER_ASK, "-42", 3), CP_OK);
     assert_true(core_batch_is_null(b, r, CP_TICKER_BID_SIZE));
     core_batch_unref(b);
+}
+
+/* core_decimal_parse against the reference grammar and strtod: same verdict, same bits. */
+static void check_decimal(const char *s, size_t len)
+{
+    double got = 0;
+    bool ok = core_decimal_parse(s, len, &got);
+    if (ok != decimal_ref_valid(s, len))
+        fail_msg("\"%.*s\": parse says %s, the grammar %s", (int)len, s, ok ? "valid" : "invalid",
+                 ok ? "invalid" : "valid");
+    if (!ok)
+        return;
+    double want = decimal_ref_value(s, len);
+    if (memcmp(&got, &want, sizeof got) != 0)
+        fail_msg("\"%.*s\": %.17g, strtod %.17g", (int)len, s, got, want);
+}
+
+static void test_decimal_parse_equals_strtod(void **state)
+{
+    static const char *const edge[] = {
+        "0", "-0", "+0", "0.0", "-0.0", ".5", "5.", "-.5", "+.5e1", "1e22", "1e23", "1e-22", "1e-23", "9007199254740992",
+        "9007199254740993", "9007199254740993e-5", "4503599627370497.5", "1.7976931348623157e308", "1e309", "-1e309",
+        "4.9e-324", "2.4703282292062327e-324", "1e-400", "2.2250738585072011e-308", "0.1", "0.2", "0.3",
+        "123456789012345678901234567890", "1234567890123456789", "999999999999999999", "9999999999999999999",
+        "18446744073709551615", "18446744073709551616", "0.00012300", "43123.45000000", "1.5e-7", "1E+5", "00000.000001",
+        "1.000000000000000000000000000000000000000000000000000000000000000", "0.000000000000000000000001",
+        "0e999999999999999999999", "1e-99999999999999999999", "1e0000000000000000000000000000000005", "22e-22",
+        "2e22", "12345678901234567e-22", "8.98846567431158e307", "0.0000000000000000000000000000000000000001e40",
+        "", "-", "+", ".", "e1", "1e", "1e+", "1.2.3", "--1", "1-", " 1", "1 ", "0x10", "inf", "nan", "1,5", "١"};
+    (void)state;
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+        check_decimal(edge[i], strlen(edge[i]));
+    /* random numbers of every shape the exchanges write, and some they do not */
+    srand(20261121);
+    char buf[96];
+    for (int n = 0; n < 300000; n++) {
+        size_t l = 0;
+        int r = rand();
+        if (r % 3 == 1)
+            buf[l++] = '-';
+        else if (r % 7 == 2)
+            buf[l++] = '+';
+        int idig = rand() % 22, fdig = rand() % 26, zeros = rand() % 4 == 0 ? rand() % 12 : 0;
+        for (int k = 0; k < zeros && l < 40; k++)
+            buf[l++] = '0';
+        for (int k = 0; k < idig; k++)
+            buf[l++] = (char)('0' + rand() % 10);
+        if (rand() % 4 != 0) {
+            buf[l++] = '.';
+            for (int k = 0; k < fdig; k++)
+                buf[l++] = (char)('0' + (rand() % 3 == 0 ? 0 : rand() % 10));
+        }
+        if (rand() % 3 == 0) {
+            int e = rand() % 5 == 0 ? rand() % 800 - 400 : rand() % 60 - 30;
+            l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%d", rand() % 2 ? "e" : "E", e);
+        }
+        check_decimal(buf, l);
+    }
+    /* and arbitrary short strings over the alphabet of numbers */
+    static const char alpha[] = "0123456789.-+eE";
+    for (int n = 0; n < 200000; n++) {
+        size_t l = (size_t)(rand() % 9);
+        for (size_t k = 0; k < l; k++)
+            buf[k] = alpha[rand() % (sizeof alpha - 1)];
+        check_decimal(buf, l);
+    }
 }
 
 static void test_types_and_nulls(void **state)
@@ -98,6 +167,7 @@ static void test_invalid_schema_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decimal_parse_equals_strtod),
         cmocka_unit_test(test_decimal_kept_verbatim),
         cmocka_unit_test(test_types_and_nulls),
         cmocka_unit_test(test_many_rows_and_copy),
