@@ -7,11 +7,16 @@
  *   tests/services/run.sh build/bench/bench_sinks all
  * Batches of 1000 rows are built first; only the sink's write()/flush() calls are timed. For
  * s3-csv, "serialised" is the CSV encoding into its buffers, "uploaded" adds the PUTs.
+ * "cpu" is this process's user+sys time over the timed part (the sink's own work); for
+ * PostgreSQL "server" is the CPU time of the server's processes meanwhile, read from /proc
+ * when COINPIPE_TEST_PG_PIDFILE names the postmaster (tests/services/run.sh sets it).
  */
 #include "bench_transforms.h"
 
 #include <coinpipe/streams.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define BATCH_ROWS 1000
@@ -45,6 +50,55 @@ static cp_batch **make_batches(size_t rows, size_t *nb)
         }
     }
     return v;
+}
+
+static double cpu_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* CPU seconds of the PostgreSQL server: the postmaster (with its reaped children) and its
+ * live children; -1 when unknown */
+static double cpu_pg_server(void)
+{
+    const char *pidfile = getenv("COINPIPE_TEST_PG_PIDFILE");
+    FILE *f = pidfile ? fopen(pidfile, "r") : NULL;
+    long pm = 0;
+    if (!f || fscanf(f, "%ld", &pm) != 1)
+        pm = 0;
+    if (f)
+        fclose(f);
+    DIR *d = pm ? opendir("/proc") : NULL;
+    if (!d)
+        return -1;
+    unsigned long long ticks = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        long pid = strtol(e->d_name, NULL, 10);
+        char path[64], line[1024];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *st = pid > 0 ? fopen(path, "r") : NULL;
+        if (!st)
+            continue;
+        char *paren = fgets(line, sizeof line, st) ? strrchr(line, ')') : NULL;
+        fclose(st);
+        long ppid = 0;
+        unsigned long long ut = 0, stime = 0;
+        long long cut = 0, cst = 0;
+        /* after "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+         * cmajflt utime stime cutime cstime */
+        if (!paren || sscanf(paren + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ppid, &ut,
+                             &stime, &cut, &cst) != 5)
+            continue;
+        if (ppid == pm)
+            ticks += ut + stime;
+        else if (pid == pm)
+            ticks += ut + stime + (unsigned long long)cut + (unsigned long long)cst;
+    }
+    closedir(d);
+    return (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* like bench_plugin_open, with the options given as libconfig text */
@@ -98,6 +152,8 @@ static void run(const char *name, const char *file, const char *cfg, cp_batch **
     bench_plugin bp;
     open_sink(&bp, name, file, cfg);
     const cp_plugin *d = &bp.p->desc;
+    bool pg = !strcmp(file, "postgresql");
+    double srv0 = pg ? cpu_pg_server() : -1, c0 = cpu_self();
     double t0 = bench_now();
     for (size_t b = 0; b < nb; b++)
         must(d->write(bp.inst, &bp.ctx.pub, v[b]), CP_PENDING, "write");
@@ -105,11 +161,16 @@ static void run(const char *name, const char *file, const char *cfg, cp_batch **
     if (d->flush)
         must(d->flush(bp.inst, &bp.ctx.pub, CP_FLUSH_FORCE), CP_OK, "flush");
     double t2 = bench_now();
+    double cpu = cpu_self() - c0, srv = srv0 >= 0 ? cpu_pg_server() - srv0 : -1;
+    char server[64] = "";
+    if (srv >= 0)
+        snprintf(server, sizeof server, ", server %.2f s", srv);
     if (d->flush)
-        printf("%-10s %8zu rows  serialised %9.0f rows/s  uploaded %9.0f rows/s  (%.2f s + %.2f s)\n", name, rows,
-               rows / (t1 - t0), rows / (t2 - t0), t1 - t0, t2 - t1);
+        printf("%-10s %8zu rows  serialised %9.0f rows/s  uploaded %9.0f rows/s  (%.2f s + %.2f s; cpu %.2f s)\n",
+               name, rows, rows / (t1 - t0), rows / (t2 - t0), t1 - t0, t2 - t1, cpu);
     else
-        printf("%-10s %8zu rows  %9.0f rows/s  (%.2f s)\n", name, rows, rows / (t2 - t0), t2 - t0);
+        printf("%-10s %8zu rows  %9.0f rows/s  (%.2f s; cpu %.2f s%s)\n", name, rows, rows / (t2 - t0), t2 - t0, cpu,
+               server);
     fflush(stdout);
     bench_plugin_close(&bp);
 }
