@@ -1,11 +1,15 @@
 /* Sink "sqlite": writes every stream into a table of one SQLite database file (`path`).
  * SPDX-License-Identifier: MIT
  *
- * One table per stream, created from the batch schema with the key columns as PRIMARY KEY;
- * a column that appears in a later batch is added with ALTER TABLE ADD COLUMN. Each batch is
- * one transaction through a prepared, reused INSERT ... ON CONFLICT DO NOTHING (DO UPDATE for
- * ohlcv and indicator, whose still-moving rows are re-delivered with newer values). Times are
- * stored as INTEGER UTC milliseconds, decimals as REAL (or their exact TEXT with
+ * One table per stream, created from the batch schema as a WITHOUT ROWID table whose PRIMARY
+ * KEY is the stream's key columns (one B-tree, one insert per row); a table that already exists
+ * is used as it is (a rowid table made by hand or by another tool keeps working), and a column
+ * that appears in a later batch is added with ALTER TABLE ADD COLUMN. Each batch is one
+ * transaction and one execution of a prepared INSERT ... SELECT ... ON CONFLICT DO NOTHING (DO
+ * UPDATE for ohlcv and indicator, whose still-moving rows are re-delivered with newer values)
+ * that reads the batch through a virtual table (module "coinpipe_batch", in the connection's
+ * temp schema only): rows in key order append without a search from the B-tree's root each.
+ * Times are stored as INTEGER UTC milliseconds, decimals as REAL (or their exact TEXT with
  * decimal_as = "text"). WAL by default so readers (sqlite3 shell, dashboards) read while it writes.
  */
 #include "common/sinkutil.h"
@@ -59,7 +63,177 @@ typedef struct sq {
     bool decimal_text;
     size_t ntables;
     sq_table *tables;
+    /* the batch being written, read by the virtual table during sq_write only */
+    cp_ctx *ctx;
+    const cp_batch *batch;
+    const cp_schema *schema;
+    size_t rows;
+    size_t at; /* the row the virtual table is on (error messages) */
 } sq;
+
+/* ---- the batch being written, read by SQLite as a virtual table ------------------------
+ *
+ * One INSERT ... SELECT ... FROM temp."coinpipe_batch_<n>" per batch instead of one
+ * statement execution per row: the table's B-tree cursor stays open across the batch, so
+ * rows in key order append without a descent from the root each, and binding, resetting
+ * and halting a statement per row disappear. Cells are handed to SQLite in xColumn with the
+ * same types the binds had (text as SQLITE_STATIC: the batch outlives the statement). */
+
+typedef struct sq_vtab {
+    sqlite3_vtab base;
+    sq *s;
+} sq_vtab;
+
+typedef struct sq_cursor {
+    sqlite3_vtab_cursor base;
+    size_t row;
+} sq_cursor;
+
+/* xCreate and xConnect: argv[3] is the column count; the columns are c0, c1, ... */
+static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+    long n = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
+    if (n < 1 || n > 2000) {
+        *err = sqlite3_mprintf("coinpipe_batch: expected a column count");
+        return SQLITE_ERROR;
+    }
+    sk_buf decl = {0};
+    sk_buf_puts(&decl, "CREATE TABLE x(");
+    for (long i = 0; i < n; i++)
+        sk_buf_printf(&decl, i ? ", c%ld" : "c%ld", i);
+    sk_buf_putc(&decl, ')');
+    int rc = decl.oom ? SQLITE_NOMEM : sqlite3_declare_vtab(db, decl.p);
+    sk_buf_free(&decl);
+    if (rc != SQLITE_OK)
+        return rc;
+#ifdef SQLITE_VTAB_DIRECTONLY
+    sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY); /* not from triggers or views */
+#endif
+    sq_vtab *v = sqlite3_malloc(sizeof *v);
+    if (!v)
+        return SQLITE_NOMEM;
+    memset(v, 0, sizeof *v);
+    v->s = aux;
+    *out = &v->base;
+    return SQLITE_OK;
+}
+
+static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+    return vt_connect(db, aux, argc, argv, out, err);
+}
+
+static int vt_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int vt_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    info->estimatedCost = 1000;
+    info->estimatedRows = 1000;
+    return SQLITE_OK;
+}
+
+static int vt_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    sq_cursor *c = sqlite3_malloc(sizeof *c);
+    if (!c)
+        return SQLITE_NOMEM;
+    memset(c, 0, sizeof *c);
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int vt_close(sqlite3_vtab_cursor *c)
+{
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+static int vt_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxstr, int argc, sqlite3_value **argv)
+{
+    sq_cursor *c = (sq_cursor *)cur;
+    c->row = 0;
+    ((sq_vtab *)cur->pVtab)->s->at = 0;
+    return SQLITE_OK;
+}
+
+static int vt_next(sqlite3_vtab_cursor *cur)
+{
+    sq_cursor *c = (sq_cursor *)cur;
+    ((sq_vtab *)cur->pVtab)->s->at = ++c->row;
+    return SQLITE_OK;
+}
+
+static int vt_eof(sqlite3_vtab_cursor *cur)
+{
+    const sq *s = ((sq_vtab *)cur->pVtab)->s;
+    return ((sq_cursor *)cur)->row >= s->rows;
+}
+
+static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *out, int i)
+{
+    const sq *s = ((sq_vtab *)cur->pVtab)->s;
+    size_t row = ((sq_cursor *)cur)->row, col = (size_t)i;
+    cp_ctx *ctx = s->ctx;
+    const cp_batch *b = s->batch;
+    if (!b || col >= s->schema->nfields)
+        return SQLITE_OK; /* NULL */
+    switch (s->schema->fields[col].type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP:
+        if (!cp_batch_is_null(ctx, b, row, col))
+            sqlite3_result_int64(out, cp_batch_get_int(ctx, b, row, col));
+        break;
+    case CP_T_BOOL:
+        if (!cp_batch_is_null(ctx, b, row, col))
+            sqlite3_result_int(out, cp_batch_get_bool(ctx, b, row, col));
+        break;
+    case CP_T_DOUBLE:
+        if (!cp_batch_is_null(ctx, b, row, col))
+            sqlite3_result_double(out, cp_batch_get_double(ctx, b, row, col));
+        break;
+    case CP_T_DECIMAL:
+        if (!s->decimal_text) {
+            if (!cp_batch_is_null(ctx, b, row, col))
+                sqlite3_result_double(out, cp_batch_get_double(ctx, b, row, col));
+            break;
+        }
+        /* fall through */
+    case CP_T_STRING: {
+        size_t n = 0;
+        const char *text = cp_batch_get_text(ctx, b, row, col, &n); /* NULL for a NULL cell */
+        if (text)
+            sqlite3_result_text(out, text, (int)n, SQLITE_STATIC);
+        break;
+    }
+    }
+    return SQLITE_OK;
+}
+
+static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+    *rowid = (sqlite3_int64)((sq_cursor *)cur)->row;
+    return SQLITE_OK;
+}
+
+static const sqlite3_module batch_module = {
+    .iVersion = 1,
+    .xCreate = vt_create,
+    .xConnect = vt_connect,
+    .xBestIndex = vt_best_index,
+    .xDisconnect = vt_disconnect,
+    .xDestroy = vt_disconnect,
+    .xOpen = vt_open,
+    .xClose = vt_close,
+    .xFilter = vt_filter,
+    .xNext = vt_next,
+    .xEof = vt_eof,
+    .xColumn = vt_column,
+    .xRowid = vt_rowid,
+};
 
 /* transient (disk, locks, memory) vs permanent (the data or schema can never fit) */
 static cp_status classify(int rc)
@@ -212,12 +386,18 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
 
     if (st == CP_OK) {
         sk_buf_reset(&sql);
+        sk_buf_printf(&sql, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.coinpipe_batch_%zu USING coinpipe_batch(%zu)",
+                      schema->nfields, schema->nfields);
+        st = sql.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
+    }
+    if (st == CP_OK) {
+        sk_buf_reset(&sql);
         sk_buf_printf(&sql, "INSERT INTO %s (", qname.p);
         sk_sql_columns(&sql, schema, NULL);
-        sk_buf_puts(&sql, ") VALUES (");
+        sk_buf_puts(&sql, ") SELECT ");
         for (size_t i = 0; i < schema->nfields; i++)
-            sk_buf_puts(&sql, i ? ", ?" : "?");
-        sk_buf_putc(&sql, ')');
+            sk_buf_printf(&sql, i ? ", c%zu" : "c%zu", i);
+        sk_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
         sk_sql_on_conflict(&sql, schema, sk_latest_wins(schema->stream));
         rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, &t->ins, NULL);
         if (rc != SQLITE_OK) {
@@ -252,32 +432,6 @@ static sq_table *table_for(sq *s, const char *stream)
     return t;
 }
 
-static int bind_cell(sq *s, cp_ctx *ctx, sqlite3_stmt *st, const cp_batch *b, size_t row, size_t col, cp_type type)
-{
-    int i = (int)col + 1;
-    if (cp_batch_is_null(ctx, b, row, col))
-        return sqlite3_bind_null(st, i);
-    switch (type) {
-    case CP_T_INT64:
-    case CP_T_TIMESTAMP:
-        return sqlite3_bind_int64(st, i, cp_batch_get_int(ctx, b, row, col));
-    case CP_T_BOOL:
-        return sqlite3_bind_int(st, i, cp_batch_get_bool(ctx, b, row, col));
-    case CP_T_DOUBLE:
-        return sqlite3_bind_double(st, i, cp_batch_get_double(ctx, b, row, col));
-    case CP_T_DECIMAL:
-        if (!s->decimal_text)
-            return sqlite3_bind_double(st, i, cp_batch_get_double(ctx, b, row, col));
-        /* fall through */
-    case CP_T_STRING: {
-        size_t n = 0;
-        const char *text = cp_batch_get_text(ctx, b, row, col, &n);
-        return text ? sqlite3_bind_text(st, i, text, (int)n, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-    }
-    }
-    return SQLITE_MISMATCH;
-}
-
 static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
 {
     sq *s = instance;
@@ -296,21 +450,24 @@ static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return st;
     }
-    int rc = SQLITE_OK;
-    for (size_t r = 0; r < rows && rc == SQLITE_OK; r++) {
-        for (size_t c = 0; c < schema->nfields && rc == SQLITE_OK; c++)
-            rc = bind_cell(s, ctx, t->ins, batch, r, c, schema->fields[c].type);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(t->ins)) == SQLITE_DONE)
-            rc = SQLITE_OK;
-        if (rc != SQLITE_OK)
-            cp_log_error(ctx, "sqlite %s: insert into \"%s\" (row %zu of %zu): %s", s->cfg->path, schema->stream,
-                         r + 1, rows, sqlite3_errmsg(s->db));
-        sqlite3_reset(t->ins);
-    }
-    sqlite3_clear_bindings(t->ins);
+    s->ctx = ctx;
+    s->batch = batch;
+    s->schema = t->schema;
+    s->rows = rows;
+    s->at = 0;
+    int rc = sqlite3_step(t->ins);
+    if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+    else
+        cp_log_error(ctx, "sqlite %s: insert into \"%s\" (row %zu of %zu): %s", s->cfg->path, schema->stream,
+                     s->at < rows ? s->at + 1 : rows, rows, sqlite3_errmsg(s->db));
+    sqlite3_reset(t->ins);
+    s->batch = NULL;
+    s->rows = 0;
     if (rc == SQLITE_OK && (st = exec(ctx, s, "COMMIT")) == CP_OK)
         return CP_OK;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    table_clear(t); /* the rollback may have undone its CREATE or ALTER: look again next time */
     return rc != SQLITE_OK ? classify(rc) : (st == CP_REJECT ? CP_RETRY : st);
 }
 
@@ -350,6 +507,12 @@ static cp_status sq_create(cp_ctx *ctx, const void *config, void **instance)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK) {
         cp_log_error(ctx, "sqlite: cannot open %s: %s", cfg->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        sq_destroy(s);
+        return CP_ERR_IO;
+    }
+    rc = sqlite3_create_module_v2(s->db, "coinpipe_batch", &batch_module, s, NULL);
+    if (rc != SQLITE_OK) {
+        cp_log_error(ctx, "sqlite: cannot set up %s: %s", cfg->path, sqlite3_errmsg(s->db));
         sq_destroy(s);
         return CP_ERR_IO;
     }

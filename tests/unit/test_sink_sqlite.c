@@ -153,6 +153,104 @@ static void test_schema_evolution_and_conflict(void **state)
     tk_destroy(t);
 }
 
+static void test_without_rowid_and_batch_order(void **state)
+{
+    tk_instance *t = open_sink(NULL, "layout");
+    /* rows out of key order and a key twice in one batch: the later delivery wins for ohlcv */
+    cp_batch *b = tk_batch_new(&cp_ohlcv_schema);
+    fx_add_candle(b, FX_T0 + 2 * 60000, "3.5");
+    fx_add_candle(b, FX_T0, "1.1");
+    fx_add_candle(b, FX_T0 + 60000, "2.5");
+    fx_add_candle(b, FX_T0, "2.2");
+    assert_int_equal(tk_write(t, b), CP_OK);
+    assert_int_equal(tk_write(t, b), CP_OK); /* re-delivery */
+    sqlite3 *db = reader();
+    assert_int_equal(scalar_int(db, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'ohlcv'"), 1);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"), 0);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
+    assert_text(db, "SELECT group_concat(close) FROM (SELECT close FROM ohlcv ORDER BY open_time)", "2.2,2.5,3.5");
+    /* the batch reader lives in the writer's temp schema: nothing of it in the file */
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'coinpipe%'"), 0);
+
+    /* streams without "latest wins" keep the first delivery, also inside one batch */
+    static const cp_field f[] = {{"id", CP_T_STRING, CP_FIELD_KEY}, {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+                                 {"v", CP_T_STRING, CP_FIELD_NULLABLE}};
+    cp_schema first = {"first_wins", 3, f};
+    cp_batch *fb = tk_batch_new(&first);
+    const cp_host *h = tk_host();
+    for (int i = 0; i < 3; i++) {
+        size_t r = h->batch_add_row(fb);
+        h->batch_set_string(fb, r, 0, "a", 1);
+        h->batch_set_int(fb, r, 1, i == 2 ? 1 : 5);
+        h->batch_set_string(fb, r, 2, i == 0 ? "x" : i == 1 ? "y" : "z", 1);
+    }
+    assert_int_equal(tk_write(t, fb), CP_OK);
+    assert_text(db, "SELECT group_concat(v) FROM (SELECT v FROM first_wins ORDER BY ts)", "z,x");
+    sqlite3_close(db);
+    tk_batch_free(fb);
+    tk_batch_free(b);
+    tk_destroy(t);
+}
+
+static void test_old_rowid_table_still_written(void **state)
+{
+    /* a table of the same stream made beforehand as a rowid table with a separate key index */
+    char dir[400];
+    snprintf(dir, sizeof dir, "%.380s/rowid", tk_tmpdir());
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(g_path, sizeof g_path, "%s/coinpipe.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(g_path, &db), SQLITE_OK);
+    static const char old_ddl[] =
+        "CREATE TABLE ohlcv (exchange TEXT NOT NULL, symbol TEXT NOT NULL, native_symbol TEXT, "
+        "interval TEXT NOT NULL, open_time INTEGER NOT NULL, close_time INTEGER, open REAL, high REAL, low REAL, "
+        "close REAL, volume REAL, quote_volume REAL, trade_count INTEGER, taker_buy_base_volume REAL, "
+        "taker_buy_quote_volume REAL, received_at INTEGER, PRIMARY KEY (exchange, symbol, interval, open_time))";
+    assert_int_equal(sqlite3_exec(db, old_ddl, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    tk_instance *t = open_sink(NULL, NULL);
+    cp_batch *b = fx_candles(FX_T0, 3), *moved = tk_batch_new(&cp_ohlcv_schema);
+    fx_add_candle(moved, FX_T0 + 60000, "7.25");
+    assert_int_equal(tk_write(t, b), CP_OK);
+    assert_int_equal(tk_write(t, b), CP_OK);
+    assert_int_equal(tk_write(t, moved), CP_OK);
+    db = reader();
+    assert_int_equal(scalar_int(db, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'ohlcv'"), 0);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT close FROM ohlcv WHERE open_time = %lld", (long long)FX_T0 + 60000);
+    assert_text(db, sql, "7.25");
+    sqlite3_close(db);
+    tk_batch_free(b);
+    tk_batch_free(moved);
+    tk_destroy(t);
+}
+
+static void test_failed_batch_leaves_nothing(void **state)
+{
+    tk_instance *t = open_sink(NULL, "failed");
+    /* the first batch of a stream fails on its third row: nothing of it stays, not even the
+     * table, and the next batch creates it again */
+    cp_batch *b = fx_candles(FX_T0, 3);
+    tk_host()->batch_set_null(b, 2, CP_OHLCV_SYMBOL);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, b), CP_REJECT);
+    tk_assert_log_contains("(row 3 of 3)");
+    tk_assert_log_contains("NOT NULL constraint failed");
+    sqlite3 *db = reader();
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'ohlcv'"), 0);
+    cp_batch *good = fx_candles(FX_T0, 2);
+    assert_int_equal(tk_write(t, good), CP_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 2);
+    /* and on an existing table */
+    assert_int_equal(tk_write(t, b), CP_REJECT);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 2);
+    sqlite3_close(db);
+    tk_batch_free(b);
+    tk_batch_free(good);
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +258,9 @@ int main(void)
         cmocka_unit_test(test_decimal_as_text_is_exact),
         cmocka_unit_test(test_reader_reads_while_writing),
         cmocka_unit_test(test_schema_evolution_and_conflict),
+        cmocka_unit_test(test_without_rowid_and_batch_order),
+        cmocka_unit_test(test_old_rowid_table_still_written),
+        cmocka_unit_test(test_failed_batch_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
