@@ -4,18 +4,25 @@
  * Connects with `conninfo` (keyword/value or URI; empty uses the PG* environment and service
  * files). One table per stream, `<schema>.<table_prefix><stream>`, created from the batch schema
  * (decimal NUMERIC, ts TIMESTAMPTZ, int BIGINT, dbl DOUBLE PRECISION, text TEXT, bool BOOLEAN)
- * with the key columns as PRIMARY KEY; new columns are added. A batch is one transaction:
- * COPY ... FROM STDIN into a temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO
- * NOTHING (DO UPDATE for ohlcv and indicator, whose latest delivery wins). A lost connection
- * is re-opened with backoff and the batch returned for retry: committed or not, never half.
- * Credentials are never logged (passwords in conninfo are redacted).
+ * with the key columns as PRIMARY KEY; new columns are added. A batch is one transaction, sent
+ * with binary COPY (NUMERIC built from the decimal's exact text, times as microseconds):
+ * - when no key repeats inside the batch and none of its keys is in the table yet (one query
+ *   per batch looks up, per key prefix, the range the batch spans in the last key column),
+ *   the batch is copied straight into the table: new time-series rows, the usual case;
+ * - otherwise it is copied into a temporary staging table, then INSERT ... SELECT ... ON
+ *   CONFLICT DO NOTHING (DO UPDATE for ohlcv and indicator, whose latest delivery wins).
+ * Either way re-delivery never duplicates a row. A lost connection is re-opened with backoff
+ * and the batch returned for retry: committed or not, never half. Credentials are never
+ * logged (passwords in conninfo are redacted).
  */
 #include "common/sinkutil.h"
 
 #include <coinpipe/coinpipe.h>
 
 #include <libpq-fe.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,14 +50,43 @@ static const cp_option pg_options[] = {
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
-#define COPY_CHUNK (256 * 1024)
+#define COPY_CHUNK (64 * 1024) /* the server parses one chunk while the next is encoded */
+#define RANGES_KEEP 1024 /* key-prefix slots kept between batches; a bigger table is freed */
+
+/* PostgreSQL's timestamp epoch (2000-01-01) in Unix ms, and the times its text input took from
+ * sk_iso8601: years 1 to 9999 (others were refused by the server, and still are) */
+#define PG_EPOCH_MS 946684800000LL
+#define TS_MIN_MS (-62135596800000LL)
+#define TS_MAX_MS 253402300799999LL
+
+/* type OIDs the binary COPY sends (pg_type.h) */
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_TEXT 25
+#define OID_FLOAT8 701
+#define OID_VARCHAR 1043
+#define OID_TIMESTAMPTZ 1184
+#define OID_NUMERIC 1700
 
 typedef struct pg_table {
     char *stream;
-    cp_schema *schema;  /* what the statements below were built for, NULL = rebuild */
-    char *copy_sql;     /* COPY staging (...) FROM STDIN */
-    char *insert_sql;   /* INSERT INTO target ... SELECT ... FROM staging ... */
+    cp_schema *schema;         /* what the statements below were built for, NULL = rebuild */
+    char *copy_sql;            /* COPY staging (...) FROM STDIN (FORMAT binary) */
+    char *insert_sql;          /* INSERT INTO target ... SELECT ... FROM staging ... */
+    char *insert_unique_sql;   /* the same without DISTINCT ON, for a batch without repeated keys */
+    char *direct_sql;          /* COPY target (...) FROM STDIN (FORMAT binary); NULL: staging only */
+    char *check_head, *check_tail; /* SELECT 1 FROM target JOIN (VALUES ... ) ...: keys already there */
+    size_t nkeys;
+    size_t last_key;           /* the last key column (its range is looked up per key prefix) */
 } pg_table;
+
+/* the keys of one batch, per key prefix (the key columns but the last): the range of the last
+ * key column its rows span; an open-addressing hash table */
+typedef struct pg_range {
+    uint64_t hash;
+    size_t row; /* a row with this prefix, 0 = free slot (rows are stored + 1) */
+    int64_t lo, hi;
+} pg_range;
 
 typedef struct pg {
     const pg_config *cfg;
@@ -61,6 +97,9 @@ typedef struct pg {
     size_t ntables;
     pg_table *tables;
     sk_buf copy;
+    sk_buf check;
+    pg_range *ranges;
+    size_t ranges_cap, nranges;
     bool warned_timescale;
 } pg;
 
@@ -71,8 +110,12 @@ static void table_reset(pg_table *t)
     free(t->schema);
     free(t->copy_sql);
     free(t->insert_sql);
+    free(t->insert_unique_sql);
+    free(t->direct_sql);
+    free(t->check_head);
+    free(t->check_tail);
     t->schema = NULL;
-    t->copy_sql = t->insert_sql = NULL;
+    t->copy_sql = t->insert_sql = t->insert_unique_sql = t->direct_sql = t->check_head = t->check_tail = NULL;
 }
 
 static void disconnect(pg *p)
@@ -193,8 +236,51 @@ static void timescale(pg *p, cp_ctx *ctx, const char *target, const cp_schema *s
     PQclear(res);
 }
 
+/* the OID the binary COPY sends for a column of type `t` */
+static unsigned type_oid(cp_type t)
+{
+    switch (t) {
+    case CP_T_INT64: return OID_INT8;
+    case CP_T_DOUBLE: return OID_FLOAT8;
+    case CP_T_DECIMAL: return OID_NUMERIC;
+    case CP_T_STRING: return OID_TEXT;
+    case CP_T_TIMESTAMP: return OID_TIMESTAMPTZ;
+    case CP_T_BOOL: return OID_BOOL;
+    }
+    return 0;
+}
+
+/* true when binary COPY can go straight into the target: a plain (or partitioned) table
+ * without rules whose columns have exactly the types we send (a table made by hand with
+ * other types keeps going through the staging table, whose INSERT casts) */
+static bool target_takes_binary(pg *p, const char *target, const cp_schema *s)
+{
+    const char *params[1] = {target};
+    PGresult *res = PQexecParams(p->conn,
+                                 "SELECT a.attname, a.atttypid::int, c.relkind::text, c.relhasrules::int "
+                                 "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                                 1, NULL, params, NULL, NULL, 0);
+    bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+    for (size_t i = 0; ok && i < s->nfields; i++) {
+        bool found = false;
+        for (int r = 0; r < PQntuples(res) && !found; r++) {
+            if (strcmp(PQgetvalue(res, r, 0), s->fields[i].name))
+                continue;
+            found = true;
+            unsigned oid = (unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10);
+            ok = oid == type_oid(s->fields[i].type) || (s->fields[i].type == CP_T_STRING && oid == OID_VARCHAR);
+            const char *kind = PQgetvalue(res, r, 2);
+            ok = ok && (!strcmp(kind, "r") || !strcmp(kind, "p")) && !strcmp(PQgetvalue(res, r, 3), "0");
+        }
+        ok = ok && found;
+    }
+    PQclear(res);
+    return ok;
+}
+
 /* creates or evolves the target table (outside the batch's transaction), the staging table,
- * and the COPY and INSERT statements for `s` */
+ * and the COPY, INSERT and key-lookup statements for `s` */
 static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema *s)
 {
     table_reset(t);
@@ -244,31 +330,73 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
         st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE TEMP TABLE");
     }
     if (st == CP_OK) {
-        sk_buf copy = {0}, ins = {0};
+        sk_buf copy = {0}, ins = {0}, uniq = {0}, direct = {0}, head = {0}, tail = {0};
         sk_buf_printf(&copy, "COPY %s (", stage.p);
         sk_sql_columns(&copy, s, NULL);
-        sk_buf_puts(&copy, ") FROM STDIN");
+        sk_buf_puts(&copy, ") FROM STDIN (FORMAT binary)");
         bool latest = sk_latest_wins(s->stream);
-        sk_buf_printf(&ins, "INSERT INTO %s (", target.p);
-        sk_sql_columns(&ins, s, NULL);
-        sk_buf_puts(&ins, ") SELECT ");
-        if (latest) {
-            sk_buf_puts(&ins, "DISTINCT ON (");
-            sk_sql_keys(&ins, s);
-            sk_buf_puts(&ins, ") ");
+        for (int pass = 0; pass < 2; pass++) {
+            /* pass 0: DISTINCT ON keeps the latest of repeated keys; pass 1: no key repeats */
+            sk_buf *b = pass ? &uniq : &ins;
+            bool distinct = latest && !pass;
+            sk_buf_printf(b, "INSERT INTO %s (", target.p);
+            sk_sql_columns(b, s, NULL);
+            sk_buf_puts(b, ") SELECT ");
+            if (distinct) {
+                sk_buf_puts(b, "DISTINCT ON (");
+                sk_sql_keys(b, s);
+                sk_buf_puts(b, ") ");
+            }
+            sk_sql_columns(b, s, NULL);
+            sk_buf_printf(b, " FROM %s", stage.p);
+            if (distinct) {
+                sk_buf_puts(b, " ORDER BY ");
+                sk_sql_keys(b, s);
+                sk_buf_puts(b, ", cp_ord DESC");
+            }
+            sk_sql_on_conflict(b, s, latest);
         }
-        sk_sql_columns(&ins, s, NULL);
-        sk_buf_printf(&ins, " FROM %s", stage.p);
-        if (latest) {
-            sk_buf_puts(&ins, " ORDER BY ");
-            sk_sql_keys(&ins, s);
-            sk_buf_puts(&ins, ", cp_ord DESC");
+        /* keys: the last one's range is looked up per prefix of the others */
+        t->nkeys = 0;
+        for (size_t i = 0; i < s->nfields; i++)
+            if (s->fields[i].flags & CP_FIELD_KEY) {
+                t->nkeys++;
+                t->last_key = i;
+            }
+        bool ranged = !t->nkeys || s->fields[t->last_key].type == CP_T_INT64 ||
+                      s->fields[t->last_key].type == CP_T_TIMESTAMP;
+        if (ranged && target_takes_binary(p, target.p, s)) {
+            sk_buf_printf(&direct, "COPY %s (", target.p);
+            sk_sql_columns(&direct, s, NULL);
+            sk_buf_puts(&direct, ") FROM STDIN (FORMAT binary)");
         }
-        sk_sql_on_conflict(&ins, s, latest);
+        if (direct.p && t->nkeys) {
+            sk_buf_printf(&head, "SELECT 1 FROM %s t JOIN (VALUES ", target.p);
+            sk_buf_puts(&tail, ") AS g(");
+            size_t k = 0;
+            for (size_t i = 0; i < s->nfields; i++)
+                if ((s->fields[i].flags & CP_FIELD_KEY) && i != t->last_key)
+                    sk_buf_printf(&tail, "k%zu, ", k++);
+            sk_buf_puts(&tail, "lo, hi) ON ");
+            k = 0;
+            for (size_t i = 0; i < s->nfields; i++)
+                if ((s->fields[i].flags & CP_FIELD_KEY) && i != t->last_key) {
+                    sk_buf_puts(&tail, "t.");
+                    sk_sql_ident(&tail, s->fields[i].name);
+                    sk_buf_printf(&tail, " = g.k%zu AND ", k++);
+                }
+            sk_buf_puts(&tail, "t.");
+            sk_sql_ident(&tail, s->fields[t->last_key].name);
+            sk_buf_puts(&tail, " BETWEEN g.lo AND g.hi LIMIT 1");
+        }
         t->copy_sql = copy.p;
         t->insert_sql = ins.p;
+        t->insert_unique_sql = uniq.p;
+        t->direct_sql = direct.p;
+        t->check_head = head.p;
+        t->check_tail = tail.p;
         t->schema = sk_schema_copy(s);
-        if (copy.oom || ins.oom || !t->schema) {
+        if (copy.oom || ins.oom || uniq.oom || direct.oom || head.oom || tail.oom || !t->schema) {
             table_reset(t);
             st = CP_ERR_NOMEM;
         }
@@ -298,52 +426,196 @@ static pg_table *table_for(pg *p, const char *stream)
     return t;
 }
 
-/* COPY text format: backslash, tab, newline and carriage return escaped; \N is NULL */
-static void copy_text(sk_buf *b, const char *s, size_t n)
+/* ---- COPY's binary format ----------------------------------------------------------- */
+
+/* big-endian integers (the compiler makes each one a byte swap and a store) */
+static char *put16(char *o, uint16_t v)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
+    o[0] = (char)(v >> 8);
+    o[1] = (char)v;
+    return o + 2;
+}
+
+static char *put32(char *o, uint32_t v)
+{
+    o[0] = (char)(v >> 24);
+    o[1] = (char)(v >> 16);
+    o[2] = (char)(v >> 8);
+    o[3] = (char)v;
+    return o + 4;
+}
+
+static char *put64(char *o, uint64_t v)
+{
+    return put32(put32(o, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+
+/*
+ * Writes a decimal's text as NUMERIC's binary form (ndigits, weight, sign, dscale, base-10000
+ * digits) exactly as the server's numeric_in reads the text: same digits, same display scale
+ * ("1.50" keeps two places, "1e-8" is 0.00000001 with eight). `o` has room for 8 + 2 * 20
+ * bytes (the batch keeps decimals up to 64 characters). Returns the end, or NULL when the
+ * value is outside NUMERIC's range, which the server refuses as well.
+ */
+static char *put_numeric(char *o, const char *s, size_t n)
+{
+    size_t i = 0;
+    uint16_t sign = 0x0000;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        sign = s[i++] == '-' ? 0x4000 : 0x0000;
+    size_t int0 = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    size_t nint = i - int0, frac0 = i, nfrac = 0;
+    if (i < n && s[i] == '.') {
+        frac0 = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        nfrac = i - frac0;
+    }
+    /* the digits, integer part then fraction, as characters with '0' padding to align them
+     * to groups of four (the batch keeps decimals up to 64 characters) */
+    char dig[4 + 64 + 3];
+    size_t nd = nint + nfrac;
+    if (nd > 64)
+        return NULL;
+    memset(dig, '0', sizeof dig);
+    memcpy(dig + 4, s + int0, nint);
+    memcpy(dig + 4 + nint, s + frac0, nfrac);
+    long dweight = (long)nint - 1, dscale = (long)nfrac;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        bool neg = ++i < n && s[i] == '-';
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            i++;
+        long e = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < INT_MAX)
+                e = e * 10 + (s[i] - '0');
+        if (e >= INT_MAX / 2) /* numeric_in's own limit on the exponent */
+            return NULL;
+        dweight += neg ? -e : e;
+        dscale -= neg ? -e : e;
+        if (dscale < 0)
+            dscale = 0;
+    }
+    long weight = dweight >= 0 ? (dweight + 4) / 4 - 1 : -((-dweight - 1) / 4 + 1);
+    long offset = (weight + 1) * 4 - (dweight + 1);
+    long ndigits = ((long)nd + offset + 3) / 4;
+    int16_t digits[20];
+    for (long k = 0, j = 4 - offset; k < ndigits; k++, j += 4)
+        digits[k] = (int16_t)((dig[j] - '0') * 1000 + (dig[j + 1] - '0') * 100 + (dig[j + 2] - '0') * 10 +
+                              (dig[j + 3] - '0'));
+    long first = 0;
+    while (first < ndigits && !digits[first])
+        first++, weight--;
+    while (ndigits > first && !digits[ndigits - 1])
+        ndigits--;
+    ndigits -= first;
+    if (!ndigits) {
+        weight = 0;
+        sign = 0x0000;
+    }
+    if (weight < INT16_MIN || weight > INT16_MAX || dscale > 0x3FFF)
+        return NULL;
+    o = put32(o, (uint32_t)(8 + 2 * ndigits));
+    o = put16(o, (uint16_t)ndigits);
+    o = put16(o, (uint16_t)weight);
+    o = put16(o, sign);
+    o = put16(o, (uint16_t)dscale);
+    for (long k = 0; k < ndigits; k++)
+        o = put16(o, (uint16_t)digits[first + k]);
+    return o;
+}
+
+/* Appends one row in COPY's binary format. False when a value cannot be sent (a time outside
+ * years 1-9999, a decimal outside NUMERIC's range: what the server refused in text); the
+ * column in *bad. */
+static bool copy_row(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, const cp_schema *s, size_t *bad)
+{
+    if (!sk_buf_reserve(b, 2 + s->nfields * 48))
+        return true; /* b->oom tells */
+    char *o = put16(b->p + b->len, (uint16_t)s->nfields);
+    for (size_t c = 0; c < s->nfields; c++) {
+        cp_type type = s->fields[c].type;
+        if (type == CP_T_STRING || type == CP_T_DECIMAL) {
+            size_t n = 0;
+            const char *text = cp_batch_get_text(ctx, batch, row, c, &n); /* NULL for NULL */
+            if (!text) {
+                o = put32(o, UINT32_MAX);
+                continue;
+            }
+            if (type == CP_T_DECIMAL) {
+                if (!(o = put_numeric(o, text, n))) {
+                    *bad = c;
+                    return false;
+                }
+                continue;
+            }
+            b->len = (size_t)(o - b->p);
+            if (!sk_buf_reserve(b, 4 + n + (s->nfields - c) * 48))
+                return true;
+            o = put32(b->p + b->len, (uint32_t)n);
+            memcpy(o, text, n);
+            o += n;
             continue;
-        sk_buf_put(b, s + start, i - start);
-        sk_buf_putc(b, '\\');
-        sk_buf_putc(b, c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\');
-        start = i + 1;
+        }
+        if (cp_batch_is_null(ctx, batch, row, c)) {
+            o = put32(o, UINT32_MAX);
+            continue;
+        }
+        switch (type) {
+        case CP_T_INT64:
+            o = put64(put32(o, 8), (uint64_t)cp_batch_get_int(ctx, batch, row, c));
+            break;
+        case CP_T_TIMESTAMP: {
+            int64_t ms = cp_batch_get_int(ctx, batch, row, c);
+            if (ms < TS_MIN_MS || ms > TS_MAX_MS) {
+                *bad = c;
+                return false;
+            }
+            o = put64(put32(o, 8), (uint64_t)((ms - PG_EPOCH_MS) * 1000));
+            break;
+        }
+        case CP_T_DOUBLE: {
+            double d = cp_batch_get_double(ctx, batch, row, c);
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            o = put64(put32(o, 8), bits);
+            break;
+        }
+        case CP_T_BOOL:
+            o = put32(o, 1);
+            *o++ = (char)cp_batch_get_bool(ctx, batch, row, c);
+            break;
+        default:
+            break;
+        }
     }
-    sk_buf_put(b, s + start, n - start);
+    b->len = (size_t)(o - b->p);
+    return true;
 }
 
-static void copy_cell(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col, cp_type type)
+/* the outcome of a COPY or a query, for the caller to log or act on */
+typedef struct pg_err {
+    char msg[512];
+    char state[6]; /* SQLSTATE, "" when none */
+    bool value;    /* a value of the batch cannot be sent (the batch is rejected) */
+} pg_err;
+
+static void err_from(pg *p, const PGresult *res, pg_err *e)
 {
-    if (cp_batch_is_null(ctx, batch, row, col)) {
-        sk_buf_put(b, "\\N", 2);
-        return;
-    }
-    switch (type) {
-    case CP_T_BOOL:
-        sk_buf_putc(b, cp_batch_get_bool(ctx, batch, row, col) ? 't' : 'f');
-        return;
-    case CP_T_STRING: {
-        size_t n = 0;
-        const char *s = cp_batch_get_text(ctx, batch, row, col, &n);
-        copy_text(b, s ? s : "", n);
-        return;
-    }
-    default: /* numbers, decimals verbatim, ISO-8601 times: nothing to escape */
-        sk_csv_cell(b, ctx, batch, row, col, type);
-        return;
-    }
+    errline(p, e->msg, sizeof e->msg);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(e->state, sizeof e->state, "%s", state ? state : "");
 }
 
-static cp_status send_copy(pg *p, cp_ctx *ctx, pg_table *t, const cp_batch *batch)
+/* COPY (`sql`, FORMAT binary) of the whole batch; on failure *e says why, unlogged */
+static cp_status send_copy(pg *p, cp_ctx *ctx, const char *sql, const pg_table *t, const cp_batch *batch, pg_err *e)
 {
-    PGresult *res = PQexec(p->conn, t->copy_sql);
+    PGresult *res = PQexec(p->conn, sql);
     if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
-        char err[512];
         cp_status st = classify(p, res);
-        cp_log_error(ctx, "postgresql: COPY into the staging table of %s failed: %s", t->stream,
-                     errline(p, err, sizeof err));
+        err_from(p, res, e);
         PQclear(res);
         return st;
     }
@@ -351,16 +623,16 @@ static cp_status send_copy(pg *p, cp_ctx *ctx, pg_table *t, const cp_batch *batc
     const cp_schema *s = t->schema;
     size_t rows = cp_batch_rows(ctx, batch);
     sk_buf *b = &p->copy;
-    bool ok = true;
-    for (size_t r = 0; r < rows && ok; r++) {
-        for (size_t c = 0; c < s->nfields; c++) {
-            if (c)
-                sk_buf_putc(b, '\t');
-            copy_cell(b, ctx, batch, r, c, s->fields[c].type);
-        }
-        sk_buf_putc(b, '\n');
-        if (b->oom)
+    sk_buf_reset(b);
+    sk_buf_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19); /* signature, flags, no extension */
+    bool ok = true, bad = false;
+    size_t badcol = 0, r = 0;
+    for (; r < rows && ok; r++) {
+        bad = !copy_row(b, ctx, batch, r, s, &badcol);
+        if (bad || b->oom)
             break;
+        if (r + 1 == rows)
+            sk_buf_put(b, "\377\377", 2); /* trailer */
         if (b->len >= COPY_CHUNK || r + 1 == rows) {
             ok = PQputCopyData(p->conn, b->p, (int)b->len) == 1;
             sk_buf_reset(b);
@@ -368,18 +640,286 @@ static cp_status send_copy(pg *p, cp_ctx *ctx, pg_table *t, const cp_batch *batc
     }
     bool oom = b->oom;
     sk_buf_reset(b);
-    ok = PQputCopyEnd(p->conn, ok && !oom ? NULL : "coinpipe: aborted") == 1 && ok;
+    ok = PQputCopyEnd(p->conn, ok && !oom && !bad ? NULL : "coinpipe: aborted") == 1 && ok;
     res = PQgetResult(p->conn);
     cp_status st = CP_OK;
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK || !ok) {
-        char err[512];
+    if (bad) {
+        size_t n = 0;
+        const char *text = cp_batch_get_text(ctx, batch, r, badcol, &n);
+        if (s->fields[badcol].type == CP_T_TIMESTAMP)
+            snprintf(e->msg, sizeof e->msg, "row %zu column \"%s\": time %lld ms is outside the years 1-9999", r + 1,
+                     s->fields[badcol].name, (long long)cp_batch_get_int(ctx, batch, r, badcol));
+        else
+            snprintf(e->msg, sizeof e->msg, "row %zu column \"%s\": %.*s is outside NUMERIC's range", r + 1,
+                     s->fields[badcol].name, (int)n, text ? text : "");
+        e->value = true;
+        st = CP_REJECT;
+    } else if (!res || PQresultStatus(res) != PGRES_COMMAND_OK || !ok) {
         st = oom ? CP_ERR_NOMEM : classify(p, res);
-        cp_log_error(ctx, "postgresql: COPY of %zu %s rows failed: %s", rows, t->stream, errline(p, err, sizeof err));
+        err_from(p, res, e);
     }
     PQclear(res);
     while ((res = PQgetResult(p->conn)))
         PQclear(res);
     return st;
+}
+
+/* ---- are the batch's keys new? -------------------------------------------------------- */
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* a key cell's bytes: the text, or the number's in `buf` */
+static const void *key_bytes(cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col, cp_type type, char buf[8],
+                             size_t *n)
+{
+    if (type == CP_T_STRING || type == CP_T_DECIMAL)
+        return cp_batch_get_text(ctx, batch, row, col, n);
+    if (type == CP_T_DOUBLE) {
+        double d = cp_batch_get_double(ctx, batch, row, col);
+        memcpy(buf, &d, 8);
+    } else {
+        int64_t v = cp_batch_get_int(ctx, batch, row, col);
+        memcpy(buf, &v, 8);
+    }
+    *n = 8;
+    return buf;
+}
+
+/* hash of the key prefix (key columns but the last) of a row whose keys are not NULL */
+static uint64_t prefix_hash(cp_ctx *ctx, const cp_batch *batch, const pg_table *t, size_t row)
+{
+    const cp_schema *s = t->schema;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t c = 0; c < s->nfields; c++) {
+        if (!(s->fields[c].flags & CP_FIELD_KEY) || c == t->last_key)
+            continue;
+        char buf[8];
+        size_t n = 0;
+        const void *k = key_bytes(ctx, batch, row, c, s->fields[c].type, buf, &n);
+        h = hash_bytes(h, k, n) * 31 + n;
+    }
+    return h;
+}
+
+static bool prefix_equal(cp_ctx *ctx, const cp_batch *batch, const pg_table *t, size_t a, size_t b)
+{
+    const cp_schema *s = t->schema;
+    for (size_t c = 0; c < s->nfields; c++) {
+        if (!(s->fields[c].flags & CP_FIELD_KEY) || c == t->last_key)
+            continue;
+        char ba[8], bb[8];
+        size_t na = 0, nb = 0;
+        const void *ka = key_bytes(ctx, batch, a, c, s->fields[c].type, ba, &na);
+        const void *kb = key_bytes(ctx, batch, b, c, s->fields[c].type, bb, &nb);
+        if (na != nb || memcmp(ka, kb, na))
+            return false;
+    }
+    return true;
+}
+
+/* adds the run of rows [.., row] with one prefix and last keys lo..hi to its prefix's range;
+ * false when it overlaps a range of the same prefix seen before (a key may repeat) or when
+ * out of memory */
+static bool add_run(pg *p, cp_ctx *ctx, const cp_batch *batch, const pg_table *t, size_t row, int64_t lo, int64_t hi)
+{
+    if ((p->nranges + 1) * 2 > p->ranges_cap) {
+        size_t cap = p->ranges_cap ? p->ranges_cap * 2 : 64;
+        pg_range *n = calloc(cap, sizeof *n);
+        if (!n)
+            return false;
+        for (size_t i = 0; i < p->ranges_cap; i++) {
+            if (!p->ranges[i].row)
+                continue;
+            size_t j = p->ranges[i].hash & (cap - 1);
+            while (n[j].row)
+                j = (j + 1) & (cap - 1);
+            n[j] = p->ranges[i];
+        }
+        free(p->ranges);
+        p->ranges = n;
+        p->ranges_cap = cap;
+    }
+    uint64_t h = prefix_hash(ctx, batch, t, row);
+    size_t j = h & (p->ranges_cap - 1);
+    for (;; j = (j + 1) & (p->ranges_cap - 1)) {
+        pg_range *g = &p->ranges[j];
+        if (!g->row) {
+            *g = (pg_range){h, row + 1, lo, hi};
+            p->nranges++;
+            return true;
+        }
+        if (g->hash != h || !prefix_equal(ctx, batch, t, g->row - 1, row))
+            continue;
+        if (hi < g->lo)
+            g->lo = lo;
+        else if (lo > g->hi)
+            g->hi = hi;
+        else
+            return false;
+        return true;
+    }
+}
+
+/* true when no key repeats inside the batch; p->ranges then holds, per key prefix, the range
+ * of the last key column (which must be an integer or a time) */
+static bool keys_unique(pg *p, cp_ctx *ctx, const cp_batch *batch, const pg_table *t)
+{
+    const cp_schema *s = t->schema;
+    cp_type lt = s->fields[t->last_key].type;
+    if (!t->nkeys || (lt != CP_T_INT64 && lt != CP_T_TIMESTAMP))
+        return false;
+    if (p->ranges_cap > RANGES_KEEP) {
+        free(p->ranges);
+        p->ranges = NULL;
+        p->ranges_cap = 0;
+    } else if (p->ranges) {
+        memset(p->ranges, 0, p->ranges_cap * sizeof *p->ranges);
+    }
+    p->nranges = 0;
+    size_t rows = cp_batch_rows(ctx, batch), start = 0;
+    int64_t lo = 0, prev = 0;
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < s->nfields; c++)
+            if ((s->fields[c].flags & CP_FIELD_KEY) && cp_batch_is_null(ctx, batch, r, c))
+                return false; /* the staging INSERT reports it */
+        int64_t v = cp_batch_get_int(ctx, batch, r, t->last_key);
+        if (r && prefix_equal(ctx, batch, t, r - 1, r)) {
+            if (v <= prev)
+                return false; /* not ascending within the run: a key may repeat */
+        } else if (r) {
+            if (!add_run(p, ctx, batch, t, start, lo, prev))
+                return false;
+            start = r;
+            lo = v;
+        } else {
+            lo = v;
+        }
+        prev = v;
+    }
+    return add_run(p, ctx, batch, t, start, lo, prev);
+}
+
+/* appends one key cell as a SQL literal cast to its column type; false if it cannot be one */
+static bool put_literal(pg *p, sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col, cp_type type,
+                        const int64_t *v)
+{
+    char tmp[32];
+    size_t n = 0;
+    const char *text = tmp;
+    switch (type) {
+    case CP_T_STRING:
+    case CP_T_DECIMAL:
+        text = cp_batch_get_text(ctx, batch, row, col, &n);
+        break;
+    case CP_T_TIMESTAMP:
+        n = sk_iso8601(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
+        if (n != 24)
+            return false;
+        break;
+    case CP_T_DOUBLE:
+        n = sk_dbl(cp_batch_get_double(ctx, batch, row, col), tmp);
+        break;
+    case CP_T_BOOL:
+        n = (size_t)snprintf(tmp, sizeof tmp, "%s", cp_batch_get_bool(ctx, batch, row, col) ? "true" : "false");
+        break;
+    case CP_T_INT64:
+        n = sk_i64(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
+        break;
+    }
+    if (!sk_buf_reserve(b, 2 * n + 3))
+        return false;
+    int err = 0;
+    b->p[b->len++] = '\'';
+    b->len += PQescapeStringConn(p->conn, b->p + b->len, text, n, &err);
+    b->p[b->len++] = '\'';
+    b->p[b->len] = '\0';
+    sk_buf_printf(b, "::%s", sk_sql_type(type, "postgresql", false));
+    return !err && !b->oom;
+}
+
+/* 1 when a key of the batch may already be in the table, 0 when none is, -1 on error (in *e;
+ * the transaction is aborted) */
+static int keys_present(pg *p, cp_ctx *ctx, const pg_table *t, const cp_batch *batch, pg_err *e)
+{
+    const cp_schema *s = t->schema;
+    sk_buf *b = &p->check;
+    sk_buf_reset(b);
+    sk_buf_puts(b, t->check_head);
+    size_t k = 0;
+    for (size_t j = 0; j < p->ranges_cap; j++) {
+        const pg_range *g = &p->ranges[j];
+        if (!g->row)
+            continue;
+        sk_buf_puts(b, k++ ? ", (" : "(");
+        for (size_t c = 0; c < s->nfields; c++)
+            if ((s->fields[c].flags & CP_FIELD_KEY) && c != t->last_key) {
+                if (!put_literal(p, b, ctx, batch, g->row - 1, c, s->fields[c].type, NULL))
+                    return 1;
+                sk_buf_puts(b, ", ");
+            }
+        cp_type lt = s->fields[t->last_key].type;
+        if (!put_literal(p, b, ctx, batch, 0, t->last_key, lt, &g->lo))
+            return 1;
+        sk_buf_puts(b, ", ");
+        if (!put_literal(p, b, ctx, batch, 0, t->last_key, lt, &g->hi))
+            return 1;
+        sk_buf_putc(b, ')');
+    }
+    sk_buf_puts(b, t->check_tail);
+    if (b->oom)
+        return 1;
+    PGresult *res = PQexec(p->conn, b->p);
+    int found = -1;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+        found = PQntuples(res) > 0;
+    else
+        err_from(p, res, e);
+    PQclear(res);
+    return found;
+}
+
+/* ---- one batch, one transaction ------------------------------------------------------ */
+
+static bool connected(const pg *p) { return p->conn && PQstatus(p->conn) == CONNECTION_OK; }
+
+/* the batch straight into the target table when its keys are new: CP_OK (committed),
+ * CP_PENDING (not done, the transaction is open for the staging path) or a failure */
+static cp_status write_direct(pg *p, cp_ctx *ctx, pg_table *t, const cp_batch *batch)
+{
+    pg_err e = {{0}, {0}, false};
+    int present = t->nkeys ? keys_present(p, ctx, t, batch, &e) : 0;
+    if (present > 0)
+        return CP_PENDING;
+    cp_status st = CP_OK;
+    if (present == 0)
+        st = send_copy(p, ctx, t->direct_sql, t, batch, &e);
+    if (present == 0 && st == CP_OK)
+        return run(p, ctx, "COMMIT", PGRES_COMMAND_OK, "COMMIT");
+    if (!connected(p) || e.value || st == CP_ERR_NOMEM) {
+        if (e.value)
+            cp_log_error(ctx, "postgresql: COPY of %zu %s rows failed: %s", cp_batch_rows(ctx, batch), t->stream,
+                         e.msg);
+        return st == CP_OK ? CP_RETRY : st;
+    }
+    /* a key written meanwhile by another session (23505) or bad data: the staging path
+     * decides, in a new transaction; a table that does not take the direct COPY after all
+     * (a view, a column of another type...) goes through the staging table from now on */
+    if (strncmp(e.state, "22", 2) && strncmp(e.state, "23", 2)) {
+        cp_log_info(ctx, "postgresql: %s: writing through the staging table from now on (%s)", t->stream, e.msg);
+        free(t->direct_sql);
+        t->direct_sql = NULL;
+    } else {
+        cp_log_debug(ctx, "postgresql: %s: direct COPY refused, using the staging table (%s)", t->stream, e.msg);
+    }
+    PQclear(PQexec(p->conn, "ROLLBACK"));
+    st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
+    return st == CP_OK ? CP_PENDING : st;
 }
 
 static cp_status write_once(pg *p, cp_ctx *ctx, const cp_batch *batch)
@@ -395,14 +935,23 @@ static cp_status write_once(pg *p, cp_ctx *ctx, const cp_batch *batch)
         table_reset(t);
         return st;
     }
+    bool unique = keys_unique(p, ctx, batch, t);
     st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
+    if (st == CP_OK && t->direct_sql && (unique || !t->nkeys)) {
+        st = write_direct(p, ctx, t, batch);
+        if (st == CP_OK)
+            return CP_OK;
+        st = st == CP_PENDING ? CP_OK : st;
+    }
+    pg_err e = {{0}, {0}, false};
+    if (st == CP_OK && (st = send_copy(p, ctx, t->copy_sql, t, batch, &e)) != CP_OK)
+        cp_log_error(ctx, "postgresql: COPY of %zu %s rows failed: %s", cp_batch_rows(ctx, batch), t->stream, e.msg);
     if (st == CP_OK)
-        st = send_copy(p, ctx, t, batch);
-    if (st == CP_OK)
-        st = run(p, ctx, t->insert_sql, PGRES_COMMAND_OK, "INSERT from the staging table");
+        st = run(p, ctx, unique ? t->insert_unique_sql : t->insert_sql, PGRES_COMMAND_OK,
+                 "INSERT from the staging table");
     if (st == CP_OK)
         st = run(p, ctx, "COMMIT", PGRES_COMMAND_OK, "COMMIT");
-    if (st != CP_OK && p->conn && PQstatus(p->conn) == CONNECTION_OK) {
+    if (st != CP_OK && connected(p)) {
         PGresult *res = PQexec(p->conn, "ROLLBACK");
         PQclear(res);
         table_reset(t); /* a rejected batch may come from a changed table: look again next time */
@@ -441,6 +990,8 @@ static void pg_destroy(void *instance)
     }
     free(p->tables);
     sk_buf_free(&p->copy);
+    sk_buf_free(&p->check);
+    free(p->ranges);
     free(p);
 }
 
