@@ -339,7 +339,7 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
             /* pass 0: DISTINCT ON keeps the latest of repeated keys; pass 1: no key repeats */
             sk_buf *b = pass ? &uniq : &ins;
             bool distinct = latest && !pass;
-            sk_buf_printf(b, "INSERT INTO %s (", target.p);
+            sk_buf_printf(b, "INSERT INTO %s AS cp_t (", target.p);
             sk_sql_columns(b, s, NULL);
             sk_buf_puts(b, ") SELECT ");
             if (distinct) {
@@ -354,7 +354,7 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
                 sk_sql_keys(b, s);
                 sk_buf_puts(b, ", cp_ord DESC");
             }
-            sk_sql_on_conflict(b, s, latest);
+            sk_sql_on_conflict(b, s, latest, "postgresql", "cp_t");
         }
         /* keys: the last one's range is looked up per prefix of the others */
         t->nkeys = 0;

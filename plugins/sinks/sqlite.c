@@ -398,7 +398,7 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
         for (size_t i = 0; i < schema->nfields; i++)
             sk_buf_printf(&sql, i ? ", c%zu" : "c%zu", i);
         sk_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
-        sk_sql_on_conflict(&sql, schema, sk_latest_wins(schema->stream));
+        sk_sql_on_conflict(&sql, schema, sk_latest_wins(schema->stream), "sqlite", NULL);
         rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, &t->ins, NULL);
         if (rc != SQLITE_OK) {
             cp_log_error(ctx, "sqlite %s: cannot prepare the insert into \"%s\": %s", s->cfg->path, schema->stream,

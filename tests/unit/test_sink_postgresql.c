@@ -315,6 +315,30 @@ static void test_table_of_other_types(void **state)
     tk_destroy(t);
 }
 
+static void test_unchanged_rows_not_rewritten(void **state)
+{
+    tk_instance *t = open_sink();
+    cp_batch *b = fx_candles(FX_T0 + 30 * 86400000LL, 3), *moved = tk_batch_new(&cp_ohlcv_schema);
+    fx_add_candle(moved, FX_T0 + 30 * 86400000LL + 60000, "101.50"); /* the same number, written otherwise */
+    assert_int_equal(tk_write(t, b), CP_OK);
+    PGconn *c = db();
+    const char *xmins = "SELECT string_agg(xmin::text, ',' ORDER BY open_time) FROM %sohlcv "
+                        "WHERE open_time >= '2026-12-21'";
+    char before[256];
+    snprintf(before, sizeof before, "%s", q(c, xmins));
+    assert_int_equal(tk_write(t, b), CP_OK); /* latest wins, but nothing changed: rows untouched */
+    assert_string_equal(q(c, xmins), before);
+    assert_int_equal(tk_write(t, moved), CP_OK);
+    assert_string_equal(q(c, "SELECT string_agg(close::text, ',' ORDER BY open_time) FROM %sohlcv "
+                             "WHERE open_time >= '2026-12-21'"),
+                        "100.5,101.50,102.5");
+    assert_string_equal(q(c, "SELECT count(*) FROM %sohlcv WHERE open_time >= '2026-12-21'"), "3");
+    PQfinish(c);
+    tk_batch_free(b);
+    tk_batch_free(moved);
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_binary_copy_round_trips),
         cmocka_unit_test(test_keys_written_meanwhile),
         cmocka_unit_test(test_table_of_other_types),
+        cmocka_unit_test(test_unchanged_rows_not_rewritten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

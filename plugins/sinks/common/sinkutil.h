@@ -375,10 +375,16 @@ static inline void sk_sql_columns(sk_buf *b, const cp_schema *s, const char *pre
 }
 
 /**
- * Appends the conflict clause for a schema: "ON CONFLICT (keys) DO UPDATE SET c = excluded.c, ..."
- * when `latest_wins`, else "ON CONFLICT DO NOTHING". No keys: nothing appended.
+ * Appends the conflict clause for a schema: "ON CONFLICT (keys) DO UPDATE SET c = excluded.c, ...
+ * WHERE <the stored row differs>" when `latest_wins`, else "ON CONFLICT DO NOTHING". No keys:
+ * nothing appended. The WHERE leaves a row that comes again unchanged alone (no write, no new
+ * row version). `existing` qualifies the stored row's columns in it (PostgreSQL: the alias of
+ * "INSERT INTO t AS alias"; NULL for SQLite, where bare names are the stored row). `dialect`
+ * "postgresql" compares with IS DISTINCT FROM and decimals as text (1.50 is not 1.5 there),
+ * "sqlite" with IS NOT.
  */
-static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest_wins)
+static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest_wins, const char *dialect,
+                                      const char *existing)
 {
     size_t nkeys = 0;
     for (size_t i = 0; i < s->nfields; i++)
@@ -389,18 +395,31 @@ static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest
         sk_buf_puts(b, " ON CONFLICT DO NOTHING");
         return;
     }
+    bool pg = !strcmp(dialect, "postgresql");
     sk_buf_puts(b, " ON CONFLICT (");
     sk_sql_keys(b, s);
     sk_buf_puts(b, ") DO UPDATE SET ");
-    size_t k = 0;
-    for (size_t i = 0; i < s->nfields; i++)
-        if (!(s->fields[i].flags & CP_FIELD_KEY)) {
+    for (int where = 0; where < 2; where++) {
+        size_t k = 0;
+        for (size_t i = 0; i < s->nfields; i++) {
+            const cp_field *f = &s->fields[i];
+            if (f->flags & CP_FIELD_KEY)
+                continue;
+            const char *cast = pg && f->type == CP_T_DECIMAL ? "::text" : "";
             if (k++)
-                sk_buf_puts(b, ", ");
-            sk_sql_ident(b, s->fields[i].name);
-            sk_buf_puts(b, " = excluded.");
-            sk_sql_ident(b, s->fields[i].name);
+                sk_buf_puts(b, where ? " OR " : ", ");
+            if (where && existing) {
+                sk_buf_puts(b, existing);
+                sk_buf_putc(b, '.');
+            }
+            sk_sql_ident(b, f->name);
+            sk_buf_puts(b, where ? cast : "");
+            sk_buf_puts(b, where ? (pg ? " IS DISTINCT FROM excluded." : " IS NOT excluded.") : " = excluded.");
+            sk_sql_ident(b, f->name);
+            sk_buf_puts(b, where ? cast : "");
         }
+        sk_buf_puts(b, where ? "" : " WHERE ");
+    }
 }
 
 /**
