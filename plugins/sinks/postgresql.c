@@ -52,6 +52,7 @@ static const cp_option pg_options[] = {
 #define BACKOFF_MAX_MS 30000
 #define COPY_CHUNK (64 * 1024) /* the server parses one chunk while the next is encoded */
 #define RANGES_KEEP 1024 /* key-prefix slots kept between batches; a bigger table is freed */
+#define RANGES_LOOKUP 10000 /* more key prefixes than this in a batch: staging, no lookup query */
 
 /* PostgreSQL's timestamp epoch (2000-01-01) in Unix ms, and the times its text input took from
  * sk_iso8601: years 1 to 9999 (others were refused by the server, and still are) */
@@ -848,6 +849,8 @@ static bool put_literal(pg *p, sk_buf *b, cp_ctx *ctx, const cp_batch *batch, si
 static int keys_present(pg *p, cp_ctx *ctx, const pg_table *t, const cp_batch *batch, pg_err *e)
 {
     const cp_schema *s = t->schema;
+    if (p->nranges > RANGES_LOOKUP)
+        return 1;
     sk_buf *b = &p->check;
     sk_buf_reset(b);
     sk_buf_puts(b, t->check_head);
@@ -875,6 +878,8 @@ static int keys_present(pg *p, cp_ctx *ctx, const pg_table *t, const cp_batch *b
     if (b->oom)
         return 1;
     PGresult *res = PQexec(p->conn, b->p);
+    if (b->cap > 64 * 1024)
+        sk_buf_free(b); /* a rare big batch does not keep its query text */
     int found = -1;
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
         found = PQntuples(res) > 0;
