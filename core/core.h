@@ -21,6 +21,8 @@ int64_t core_util_mono_ms(void); /* monotonic ms */
 void core_util_pin_clock(int64_t ms); /* 0 unpins */
 int core_util_parse_duration(const char *s, int64_t *ms);  /* 0 ok, -1 bad */
 int core_util_parse_size(const char *s, int64_t *bytes);   /* 0 ok, -1 bad */
+/* candle interval "1m" "4h" "1d" "1w" → ms; -1 for anything else (months have no fixed length) */
+int64_t core_util_interval_ms(const char *s);
 void core_util_format_duration(int64_t ms, char *buf, size_t len);
 void core_util_iso8601(int64_t ms, char *buf, size_t len); /* 2026-11-21T10:55:44.123Z */
 int core_util_mkdirs(const char *path, unsigned mode);       /* mkdir -p; 0 ok, -1 errno */
@@ -311,17 +313,37 @@ typedef struct core_runtime core_runtime;
 typedef struct core_run_opts {
     bool once;
     const char *only_pipeline;
+    bool borrow_config; /* core_runtime_free leaves the config to the caller */
 } core_run_opts;
 core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char *err, size_t errlen);
 /* --once: run each pipeline one cycle, drain and flush every sink; 0 all ok, 1 a stage failed */
 int core_runtime_run_once(core_runtime *rt);
 /* runs until SIGTERM/SIGINT; SIGHUP reloads; returns the exit code */
 int core_runtime_run(core_runtime *rt, const char *config_file);
-/* backfill: calls the only pipeline's source backfill for [from_ms, to_ms), then drains */
+/* backfill: calls the only pipeline's source backfill for [from_ms, to_ms), then drains;
+ * 0 ok, 1 failed or interrupted, 2 the source cannot backfill */
 int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms);
+typedef struct core_range {
+    int64_t from_ms, to_ms; /* [from, to) UTC ms */
+} core_range;
+/* the same for several ranges in turn (stops at the first that fails), then drains once */
+int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, size_t n);
 /* signals the runtime blocks and waits for (SIGINT, SIGTERM, SIGHUP); call before any thread starts */
 void core_runtime_block_signals(void);
+void core_runtime_unblock_signals(void); /* after core_runtime_free: default actions again */
 void core_runtime_free(core_runtime *rt);
+
+/* ---- gaps.c: `coinpipe gaps --pipeline NAME [--from DATE] [--to DATE] [--fill]` ----------- */
+typedef struct core_gaps_opts {
+    const char *pipeline;
+    bool has_from, has_to; /* head gaps are checked from --from, tail gaps up to --to */
+    int64_t from_ms, to_ms;
+    bool fill;             /* backfill the gaps found, then check again */
+} core_gaps_opts;
+/* prints the gaps of the pipeline's first SQL sink; exit code 0 none, 1 gaps, 2 error */
+int core_gaps_main(core_config *cfg, const core_gaps_opts *o);
+/* sorts holes [from, to) of candles `step` ms apart and joins the close ones; returns the new count */
+size_t core_gaps_merge(core_range *v, const int64_t *step, size_t n);
 
 /* ---- ddl.c (owned by the sinks work): `coinpipe ddl DIALECT -c FILE` ------------------ */
 /* prints CREATE statements for the streams the config's pipelines write, in dialect

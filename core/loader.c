@@ -160,6 +160,12 @@ static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t
                  missing);
         return -1;
     }
+    if (!d->stored_series != !d->candle_gaps) { /* since ABI 1.1: a pair, or neither */
+        snprintf(err, errlen, "%s: %s plugin '%s' has a %s callback but no %s callback", path,
+                 core_kind_name(d->kind), d->name, d->candle_gaps ? "candle_gaps" : "stored_series",
+                 d->candle_gaps ? "stored_series" : "candle_gaps");
+        return -1;
+    }
     for (const cp_option *o = d->options; o && o->name; o++) {
         size_t need = 0;
         switch (o->type) {

@@ -1,4 +1,4 @@
-/* coinpipe: command-line entry point (run, --once, --check, plugins, backfill, ddl).
+/* coinpipe: command-line entry point (run, --once, --check, plugins, backfill, gaps, ddl).
  * SPDX-License-Identifier: MIT
  */
 #include "core.h"
@@ -22,6 +22,7 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: coinpipe [OPTIONS]\n"
             "       coinpipe backfill --pipeline NAME --from DATE --to DATE [-c FILE]\n"
+            "       coinpipe gaps --pipeline NAME [--from DATE] [--to DATE] [--fill] [-c FILE]\n"
             "       coinpipe dead list|replay [--pipeline NAME] [--sink NAME] [-c FILE]\n"
             "       coinpipe status [HOST:PORT] [-c FILE]\n"
 #ifdef COINPIPE_HAVE_DDL
@@ -40,6 +41,16 @@ static void usage(FILE *out)
             "      --log-level LEVEL   error, warn, info or debug (overrides global.log_level)\n"
             "  -V, --version           print the version\n"
             "  -h, --help              print this help\n"
+            "\n"
+            "gaps: lists the missing candle ranges in the pipeline's first SQL sink (sqlite, postgresql),\n"
+            "for the series its source collects: one line per gap on stdout,\n"
+            "  EXCHANGE  SYMBOL  INTERVAL  FIRST_MISSING  END  N candles\n"
+            "with END exclusive (the open time of the next stored candle), times ISO-8601 UTC, and a\n"
+            "summary on stderr. Holes between stored candles always; with --from also from DATE to the\n"
+            "first candle, with --to also from the last candle to DATE (closed candles only).\n"
+            "--fill backfills the gaps through the pipeline, then lists what is still missing.\n"
+            "Exit status 0: no gaps, 1: gaps (left), 2: error.\n"
+            "DATE: 2024-01-01, 2024-01-01T12:30:00Z or milliseconds since the epoch.\n"
             "\n"
             "Signals: SIGTERM/SIGINT stop (finishing cycles and draining sinks), SIGHUP reloads the config.\n",
             COINPIPE_CONF_DIR);
@@ -218,8 +229,9 @@ int main(int argc, char **argv)
     const char *conf = COINPIPE_CONF_DIR "/coinpipe.conf";
     const char *describe_man_what = NULL;
     const char *pipeline = NULL, *describe_name = NULL, *log_level = NULL, *from = NULL, *to = NULL, *sink = NULL;
-    bool check = false, once = false, list = false;
-    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK, OPT_DESCRIBE_MAN };
+    bool check = false, once = false, list = false, fill = false;
+    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK, OPT_DESCRIBE_MAN,
+           OPT_FILL };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, OPT_CHECK},
         {"once", no_argument, NULL, OPT_ONCE},      {"pipeline", required_argument, NULL, 'p'},
@@ -227,7 +239,8 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, OPT_LOGLEVEL}, {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},    {"sink", required_argument, NULL, OPT_SINK},
         {"version", no_argument, NULL, 'V'},        {"describe-man", required_argument, NULL, OPT_DESCRIBE_MAN},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"fill", no_argument, NULL, OPT_FILL},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *command = NULL;
     if (argc > 1 && argv[1][0] != '-') {
         command = argv[1];
@@ -248,6 +261,7 @@ int main(int argc, char **argv)
         case OPT_TO: to = optarg; break;
         case OPT_SINK: sink = optarg; break;
         case OPT_DESCRIBE_MAN: describe_man_what = optarg; break;
+        case OPT_FILL: fill = true; break;
         case 'V': printf("coinpipe %s (plugin ABI %d.%d)\n", COINPIPE_VERSION, CP_ABI_MAJOR, CP_ABI_MINOR); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -289,9 +303,28 @@ int main(int argc, char **argv)
         rc = status(conf, optind < argc ? argv[optind] : NULL);
         goto out;
     }
+    bool gaps = command && strcmp(command, "gaps") == 0;
+    core_gaps_opts gopts = {.pipeline = pipeline, .has_from = from != NULL, .has_to = to != NULL, .fill = fill};
+    if (gaps && (!pipeline || (from && parse_date(from, &gopts.from_ms) != 0) ||
+                 (to && parse_date(to, &gopts.to_ms) != 0))) {
+        fprintf(stderr, "coinpipe: gaps needs --pipeline NAME [--from DATE] [--to DATE] [--fill] "
+                        "(DATE as 2024-01-01 or 2024-01-01T00:00:00Z)\n");
+        rc = 2;
+        goto out;
+    }
+    if (fill && !gaps) {
+        fprintf(stderr, "coinpipe: --fill goes with the gaps command\n");
+        rc = 2;
+        goto out;
+    }
+    if (gaps && from && to && gopts.to_ms <= gopts.from_ms) {
+        fprintf(stderr, "coinpipe: gaps: --to must be after --from\n");
+        rc = 2;
+        goto out;
+    }
     core_config *cfg = load_or_report(conf);
     if (!cfg) {
-        rc = 1;
+        rc = gaps ? 2 : 1;
         goto out;
     }
     core_log_setup(log_level ? level : cfg->log_level, cfg->log_format);
@@ -319,6 +352,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "coinpipe: ddl is not available in this build\n");
         rc = 2;
 #endif
+        core_config_free(cfg);
+        goto out;
+    }
+    if (gaps) {
+        rc = core_gaps_main(cfg, &gopts);
         core_config_free(cfg);
         goto out;
     }

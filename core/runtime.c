@@ -412,6 +412,12 @@ void core_runtime_block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+void core_runtime_unblock_signals(void)
+{
+    sigset_t set = signal_set();
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* In --once and backfill modes a helper thread turns SIGINT/SIGTERM into `stopping`. */
 typedef struct sigwatch {
     pthread_t thread;
@@ -462,6 +468,12 @@ int core_runtime_run_once(core_runtime *rt)
 
 int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms)
 {
+    const core_range r = {from_ms, to_ms};
+    return core_runtime_backfill_ranges(rt, &r, 1);
+}
+
+int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, size_t n)
+{
     if (rt->set.n != 1) {
         LOG_ERROR("backfill needs exactly one pipeline (use --pipeline NAME)");
         return 2;
@@ -476,12 +488,18 @@ int core_runtime_backfill(core_runtime *rt, int64_t from_ms, int64_t to_ms)
     sigwatch w = {.rt = rt};
     atomic_init(&w.done, false);
     bool watching = pthread_create(&w.thread, NULL, sigwatch_thread, &w) == 0;
-    char a[40], b[40];
-    core_util_iso8601(from_ms, a, sizeof a);
-    core_util_iso8601(to_ms, b, sizeof b);
-    core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "backfill from %s to %s", a, b);
     p->cycle_failed = false;
-    cp_status st = d->backfill(p->source.inst, &p->source.ctx.pub, from_ms, to_ms);
+    cp_status st = CP_OK;
+    for (size_t i = 0; i < n && st == CP_OK; i++) {
+        char a[40], b[40];
+        core_util_iso8601(ranges[i].from_ms, a, sizeof a);
+        core_util_iso8601(ranges[i].to_ms, b, sizeof b);
+        if (n > 1)
+            core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "backfill %zu of %zu: from %s to %s", i + 1, n, a, b);
+        else
+            core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "backfill from %s to %s", a, b);
+        st = d->backfill(p->source.inst, &p->source.ctx.pub, ranges[i].from_ms, ranges[i].to_ms);
+    }
     if (st != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),
                         st == CP_ERR_STOPPED ? " (run the same command again to resume)" : "");
@@ -664,7 +682,8 @@ void core_runtime_free(core_runtime *rt)
     free(rt->jobs);
     core_config *cfg = rt->set.cfg;
     set_free(&rt->set);
-    core_config_free(cfg);
+    if (!rt->opts.borrow_config)
+        core_config_free(cfg);
     core_http_shutdown();
     pthread_mutex_destroy(&rt->lock);
     pthread_cond_destroy(&rt->cv_job);

@@ -76,6 +76,14 @@ int core_util_parse_duration(const char *s, int64_t *ms)
     return parse_with_units(s, units, 1000, ms);
 }
 
+int64_t core_util_interval_ms(const char *s)
+{
+    static const struct unit units[] = {{"s", 1000},         {"m", 60000},         {"h", 3600000},
+                                        {"d", 86400000},     {"w", 604800000},     {NULL, 0}};
+    int64_t ms = 0;
+    return parse_with_units(s, units, 0, &ms) == 0 && ms > 0 ? ms : -1; /* bare numbers give 0 */
+}
+
 int core_util_parse_size(const char *s, int64_t *bytes)
 {
     static const struct unit units[] = {{"k", 1024.0},          {"K", 1024.0},         {"KB", 1024.0},

@@ -1030,7 +1030,165 @@ static cp_status pg_create(cp_ctx *ctx, const void *config, void **instance)
     return CP_OK;
 }
 
+/* ---- what `coinpipe gaps` reads (ABI 1.1) ------------------------------------------------- */
+
+/* a failed read: logged; a lost connection is transient, anything else an I/O error */
+static cp_status read_failed(pg *p, cp_ctx *ctx, const PGresult *res, const char *what)
+{
+    char err[512];
+    cp_log_error(ctx, "postgresql: %s failed: %s", what, errline(p, err, sizeof err));
+    return classify(p, res) == CP_RETRY ? CP_RETRY : CP_ERR_IO;
+}
+
+/* connects, then opens a read-only snapshot with the qualified ohlcv table's name in *table;
+ * *exists false (and no transaction) when there is no such table */
+static cp_status read_begin(pg *p, cp_ctx *ctx, sk_buf *table, bool *exists)
+{
+    *exists = false;
+    cp_status st = connect_db(p, ctx);
+    if (st != CP_OK)
+        return st;
+    qualified(table, p->cfg, "ohlcv");
+    if (table->oom)
+        return CP_ERR_NOMEM;
+    const char *param[1] = {table->p};
+    PGresult *res = PQexecParams(p->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, param, NULL, NULL, 0);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        st = read_failed(p, ctx, res, "looking for the ohlcv table");
+    else
+        *exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (st == CP_OK && *exists)
+        st = run(p, ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK, "BEGIN");
+    if (st != CP_OK)
+        *exists = false;
+    return st;
+}
+
+static void read_end(pg *p)
+{
+    if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
+        PQclear(PQexec(p->conn, "ROLLBACK")); /* read only: nothing to keep */
+}
+
+/* Lists the series of the ohlcv table: one primary-key seek per series (row comparison with the
+ * previous key), so a table of 10^8 rows costs as much as its number of series. */
+static cp_status pg_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
+{
+    pg *p = instance;
+    sk_buf table = {0}, first = {0}, next = {0};
+    bool exists = false;
+    cp_status st = read_begin(p, ctx, &table, &exists);
+    if (st != CP_OK || !exists) {
+        sk_buf_free(&table);
+        return st;
+    }
+    const char *cols = "SELECT exchange, symbol, \"interval\", native_symbol FROM ";
+    const char *order = " ORDER BY exchange, symbol, \"interval\" LIMIT 1";
+    sk_buf_printf(&first, "%s%s%s", cols, table.p, order);
+    sk_buf_printf(&next, "%s%s WHERE (exchange, symbol, \"interval\") > ($1, $2, $3)%s", cols, table.p, order);
+    if (first.oom || next.oom)
+        st = CP_ERR_NOMEM;
+    PGresult *res = NULL;
+    for (bool more = st == CP_OK; more;) {
+        const char *key[3] = {NULL, NULL, NULL};
+        if (res)
+            for (int i = 0; i < 3; i++)
+                key[i] = PQgetvalue(res, 0, i);
+        PGresult *r = res ? PQexecParams(p->conn, next.p, 3, NULL, key, NULL, NULL, 0) : PQexec(p->conn, first.p);
+        PQclear(res);
+        res = r;
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+            st = read_failed(p, ctx, res, "listing the candle series");
+            break;
+        }
+        if (PQntuples(res) != 1)
+            break;
+        cp_series ser = {PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+                         PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2)};
+        more = fn(user, &ser);
+    }
+    PQclear(res);
+    read_end(p);
+    sk_buf_free(&table);
+    sk_buf_free(&first);
+    sk_buf_free(&next);
+    return st;
+}
+
+/* Reports the holes of one series with LAG() over the primary key's order, computed by the
+ * server: only the rows after a hole cross the network, one at a time (single-row mode). */
+static cp_status pg_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *series, int64_t step_ms,
+                                int64_t from_ms, int64_t to_ms, cp_gap_fn fn, void *user)
+{
+    pg *p = instance;
+    if (!series || !series->exchange || !series->symbol || !series->interval || step_ms <= 0)
+        return CP_ERR_INVALID;
+    sk_buf table = {0}, holes = {0}, last = {0};
+    bool exists = false;
+    cp_status st = read_begin(p, ctx, &table, &exists);
+    if (st != CP_OK || !exists) {
+        sk_buf_free(&table);
+        return st;
+    }
+    const char *range = " WHERE exchange = $1 AND symbol = $2 AND \"interval\" = $3 AND open_time >= $4::timestamptz "
+                        "AND open_time < $5::timestamptz";
+#define PG_MS(t) "(extract(epoch FROM " t ") * 1000)::int8"
+    /* milliseconds only for the rows that come back: the comparison stays on timestamps */
+    sk_buf_printf(&holes,
+                  "SELECT " PG_MS("prev") ", " PG_MS("open_time") " FROM (SELECT open_time, lag(open_time) OVER "
+                  "(ORDER BY open_time) AS prev FROM %s%s) s WHERE prev IS NULL OR "
+                  "open_time - prev > $6::int8 * interval '1 millisecond'",
+                  table.p, range);
+    sk_buf_printf(&last, "SELECT " PG_MS("open_time") " FROM %s%s ORDER BY open_time DESC LIMIT 1", table.p, range);
+#undef PG_MS
+    char from[32], to[32], step[24];
+    if (from_ms == INT64_MIN)
+        snprintf(from, sizeof from, "-infinity");
+    else
+        sk_iso8601(from_ms, from);
+    if (to_ms == INT64_MAX)
+        snprintf(to, sizeof to, "infinity");
+    else
+        sk_iso8601(to_ms, to);
+    snprintf(step, sizeof step, "%lld", (long long)step_ms);
+    const char *params[6] = {series->exchange, series->symbol, series->interval, from, to, step};
+    if (holes.oom || last.oom)
+        st = CP_ERR_NOMEM;
+    else if (!PQsendQueryParams(p->conn, holes.p, 6, NULL, params, NULL, NULL, 0) || !PQsetSingleRowMode(p->conn))
+        st = read_failed(p, ctx, NULL, "reading the candles");
+    bool more = true, any = false;
+    PGresult *res;
+    while (st == CP_OK && (res = PQgetResult(p->conn))) {
+        ExecStatusType rs = PQresultStatus(res);
+        if (rs == PGRES_SINGLE_TUPLE && more) {
+            int64_t prev = PQgetisnull(res, 0, 0) ? INT64_MIN : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            more = fn(user, prev, strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+            any = true;
+        } else if (rs != PGRES_SINGLE_TUPLE && rs != PGRES_TUPLES_OK) {
+            st = read_failed(p, ctx, res, "reading the candles");
+        }
+        PQclear(res);
+    }
+    while (st != CP_OK && p->conn && (res = PQgetResult(p->conn))) /* drain after an error */
+        PQclear(res);
+    if (st == CP_OK && more && any) {
+        res = PQexecParams(p->conn, last.p, 5, NULL, params, NULL, NULL, 0);
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+            st = read_failed(p, ctx, res, "reading the last candle");
+        else if (PQntuples(res) == 1)
+            fn(user, strtoll(PQgetvalue(res, 0, 0), NULL, 10), INT64_MAX);
+        PQclear(res);
+    }
+    read_end(p);
+    sk_buf_free(&table);
+    sk_buf_free(&holes);
+    sk_buf_free(&last);
+    return st;
+}
+
 CP_PLUGIN_DEFINE(.name = "postgresql", .kind = CP_SINK, .version = "0.1.0",
                  .description = "Writes each stream into a PostgreSQL table (COPY, idempotent upsert)",
                  .options = pg_options, .config_size = sizeof(pg_config), .create = pg_create,
-                 .destroy = pg_destroy, .write = pg_write);
+                 .destroy = pg_destroy, .write = pg_write, .stored_series = pg_stored_series,
+                 .candle_gaps = pg_candle_gaps);

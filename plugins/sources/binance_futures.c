@@ -38,8 +38,13 @@ static cp_status fut_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int6
 {
     return bn_backfill(instance, ctx, from_ms, to_ms);
 }
+static cp_status fut_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
+{
+    return bn_candle_series(instance, ctx, fn, user);
+}
 
 CP_PLUGIN_DEFINE(.name = "binance-futures", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance USD-M futures: ticker, book, trade, ohlcv, funding, open_interest (/fapi/v1)",
                  .options = fut_options, .config_size = sizeof(bn_cfg), .create = fut_create,
-                 .destroy = fut_destroy, .collect = fut_collect, .backfill = fut_backfill);
+                 .destroy = fut_destroy, .collect = fut_collect, .backfill = fut_backfill,
+                 .candle_series = fut_candle_series);

@@ -36,8 +36,13 @@ static cp_status spot_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int
 {
     return bn_backfill(instance, ctx, from_ms, to_ms);
 }
+static cp_status spot_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
+{
+    return bn_candle_series(instance, ctx, fn, user);
+}
 
 CP_PLUGIN_DEFINE(.name = "binance-spot", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance spot: ticker, book_top, book_level, trade, ohlcv (REST /api/v3)",
                  .options = spot_options, .config_size = sizeof(bn_cfg), .create = spot_create,
-                 .destroy = spot_destroy, .collect = spot_collect, .backfill = spot_backfill);
+                 .destroy = spot_destroy, .collect = spot_collect, .backfill = spot_backfill,
+                 .candle_series = spot_candle_series);

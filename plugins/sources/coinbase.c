@@ -616,7 +616,20 @@ static cp_status cb_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
     return ret;
 }
 
+/* ---- candle series (for `coinpipe gaps`) ------------------------------------------------------ */
+
+static cp_status cb_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
+{
+    cb *c = instance;
+    for (size_t i = 0; c->want[ST_OHLCV] && i < c->n; i++) {
+        cp_series s = {"coinbase", c->sym[i], c->sym[i], c->cfg->kline_interval}; /* BTC-USD is both */
+        if (!fn(user, &s))
+            break;
+    }
+    return CP_OK;
+}
+
 CP_PLUGIN_DEFINE(.name = "coinbase", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Coinbase Exchange: ticker (+stats), book_top, book_level, trade, ohlcv (/products)",
                  .options = cb_options, .config_size = sizeof(cb_cfg), .create = cb_create, .destroy = cb_destroy,
-                 .collect = cb_collect, .backfill = cb_backfill);
+                 .collect = cb_collect, .backfill = cb_backfill, .candle_series = cb_candle_series);

@@ -5,6 +5,7 @@
 
 #include "core.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ static void test_refuses_broken_plugins(void **state)
     assert_non_null(strstr(err, "16 bytes"));
     assert_null(open_bad("no_write"));
     assert_non_null(strstr(err, "has no write callback"));
+    assert_null(open_bad("half_gaps"));
+    assert_non_null(strstr(err, "has a candle_gaps callback but no stored_series callback"));
     assert_null(open_bad("no_symbol"));
     assert_non_null(strstr(err, "no 'coinpipe_plugin' symbol"));
     assert_null(open_bad("does_not_exist"));
@@ -52,6 +55,45 @@ static void test_finds_by_name(void **state)
     assert_non_null(strstr(err, "plugin 'nonexistent' not found"));
     assert_null(core_loader_get(&sp, "../etc", err, sizeof err));
     assert_non_null(strstr(err, "invalid plugin name"));
+    core_loader_search_path_free(&sp);
+}
+
+/* ABI 1.1 appended the candle callbacks: a 1.0 plugin still loads, and nothing past its declared
+ * size is read (the fixture puts callbacks there that must stay invisible) */
+static void test_accepts_abi_1_0_descriptor(void **state)
+{
+    snprintf(path, sizeof path, "%s/abi10_sink.so", getenv("COINPIPE_TEST_PLUGIN_DIR"));
+    core_plugin *p = core_loader_open_file(path, err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(p->desc.abi_minor, 0);
+    assert_int_equal(p->desc.size, offsetof(cp_plugin, candle_series));
+    assert_non_null(p->desc.write);
+    assert_null(p->desc.candle_series);
+    assert_null(p->desc.stored_series);
+    assert_null(p->desc.candle_gaps);
+    core_loader_put(p);
+    assert_int_equal(CP_ABI_MINOR, 1);
+
+    /* the shipped SQL sinks and exchange sources implement them */
+    core_search_path sp;
+    char *dirs[] = {getenv("COINPIPE_BUILD_PLUGIN_DIR")};
+    cp_strlist l = {1, dirs};
+    core_loader_search_path(&l, &sp);
+    static const char *const sinks[] = {"sqlite", "postgresql"};
+    for (size_t i = 0; i < 2; i++) {
+        p = core_loader_get(&sp, sinks[i], err, sizeof err);
+        assert_non_null(p);
+        assert_non_null(p->desc.stored_series);
+        assert_non_null(p->desc.candle_gaps);
+        core_loader_put(p);
+    }
+    static const char *const sources[] = {"binance-spot", "binance-futures", "coinbase"};
+    for (size_t i = 0; i < 3; i++) {
+        p = core_loader_get(&sp, sources[i], err, sizeof err);
+        assert_non_null(p);
+        assert_non_null(p->desc.candle_series);
+        core_loader_put(p);
+    }
     core_loader_search_path_free(&sp);
 }
 
@@ -78,6 +120,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refuses_broken_plugins),
         cmocka_unit_test(test_finds_by_name),
+        cmocka_unit_test(test_accepts_abi_1_0_descriptor),
         cmocka_unit_test(test_state_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

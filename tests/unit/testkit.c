@@ -217,6 +217,8 @@ void tk_destroy(tk_instance *t)
 
 cp_ctx *tk_ctx(tk_instance *t) { return &t->ctx.pub; }
 const char *tk_state_dir(tk_instance *t) { return t->state_dir; }
+const cp_plugin *tk_plugin(tk_instance *t) { return &t->ec.plugin->desc; }
+void *tk_instance_data(tk_instance *t) { return t->inst; }
 
 cp_status tk_collect(tk_instance *t)
 {

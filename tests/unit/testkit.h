@@ -32,6 +32,10 @@ cp_status tk_try_create(const char *plugin, const char *config_text, const char 
 void tk_destroy(tk_instance *t);
 
 cp_ctx *tk_ctx(tk_instance *t);            /* the instance's context (for cp_batch_* helpers) */
+/* The plugin's descriptor as the loader read it and the plugin's instance, to call callbacks the
+ * kit has no helper for (candle_series, stored_series, candle_gaps). */
+const cp_plugin *tk_plugin(tk_instance *t);
+void *tk_instance_data(tk_instance *t);
 const char *tk_state_dir(tk_instance *t);  /* its state directory */
 
 cp_status tk_collect(tk_instance *t);                       /* source */

@@ -232,6 +232,32 @@ typedef struct cp_ctx {
     const cp_host *host; /**< the core's services */
 } cp_ctx;
 
+/* ------------------------------------------------------------------------- */
+/* Candle series and gaps (since ABI 1.1)                                    */
+/* ------------------------------------------------------------------------- */
+
+/**
+ * One candle series of the `ohlcv` stream (since ABI 1.1): the values of its key columns
+ * `exchange`, `symbol` and `interval`, and of `native_symbol`. The strings are borrowed: they
+ * are valid only during the call that passes them; copy what you keep.
+ */
+typedef struct cp_series {
+    const char *exchange;      /**< `exchange` column, e.g. "binance" */
+    const char *symbol;        /**< normalized `symbol` column (BTC-USDT), or NULL when not known */
+    const char *native_symbol; /**< `native_symbol` column (BTCUSDT), or NULL when not known */
+    const char *interval;      /**< `interval` column, e.g. "1m" */
+} cp_series;
+
+/** Receives one series (borrowed, see cp_series). Returns false to end the listing early. */
+typedef bool (*cp_series_fn)(void *user, const cp_series *series);
+
+/**
+ * Receives two consecutive stored open_times of a series, `before_ms` < `after_ms` (UTC ms),
+ * from the sink's candle_gaps callback; INT64_MIN / INT64_MAX stand for the edges of the
+ * range (see candle_gaps). Returns false to end the report early.
+ */
+typedef bool (*cp_gap_fn)(void *user, int64_t before_ms, int64_t after_ms);
+
 /** Flags for the sink flush callback. */
 #define CP_FLUSH_FORCE 0x1u /**< write everything buffered now (shutdown, --once, reload) */
 
@@ -368,6 +394,42 @@ typedef struct cp_plugin {
      * CP_ERR_STOPPED when cp_stopping() turns true. `coinpipe backfill` calls it.
      */
     cp_status (*backfill)(void *instance, cp_ctx *ctx, int64_t from_ms, int64_t to_ms);
+
+    /* ---- since ABI 1.1: the core leaves these NULL for a plugin built against 1.0 ---- */
+
+    /**
+     * Source, optional (since ABI 1.1): lists the candle series this instance collects into the
+     * `ohlcv` stream (and backfill() fills), calling fn once per series, until fn returns false.
+     * Set `exchange` and `interval`, and `symbol` or `native_symbol` or both: the core matches
+     * the series a sink holds on the fields given. Report what the configuration says without
+     * network requests (`coinpipe gaps` must work offline); no `ohlcv` stream, no call. Strings
+     * need only live during the call of fn. Called on the main thread, on an instance of its own
+     * that never collects. Returns CP_OK, or an error that fails `coinpipe gaps`.
+     */
+    cp_status (*candle_series)(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user);
+    /**
+     * Sink, optional (since ABI 1.1; a sink implements both stored_series and candle_gaps, or
+     * neither): lists the series held in the sink's `ohlcv` table in key order, one call of fn
+     * per distinct (exchange, symbol, interval) with all four fields set (`native_symbol` from
+     * any of its rows, NULL if that is NULL), until fn returns false. A table of 10^8 rows must
+     * not be read in full or loaded into memory: seek from series to series along the primary
+     * key. CP_OK without a call when there is no `ohlcv` table; CP_RETRY when the database
+     * cannot be reached. Called on an instance of its own (never concurrently with write()).
+     */
+    cp_status (*stored_series)(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user);
+    /**
+     * Sink, optional (since ABI 1.1, with stored_series): reports the holes of one stored series
+     * (`series` exchange, symbol and interval; native_symbol is ignored) among its open_times in
+     * [from_ms, to_ms) (UTC ms; INT64_MIN and INT64_MAX mean unbounded), in ascending order:
+     * fn(user, INT64_MIN, first) for the first stored open_time in the range, fn(user, a, b)
+     * for every two consecutive stored open_times further apart than `step_ms`, and
+     * fn(user, last, INT64_MAX) for the last one. No call means no candle in the range. Must
+     * stream along the primary key (e.g. SQL LAG() over open_time), holding only the current
+     * row in memory, and read one consistent snapshot. Stops early, returning CP_OK, when fn
+     * returns false. Errors as stored_series.
+     */
+    cp_status (*candle_gaps)(void *instance, cp_ctx *ctx, const cp_series *series, int64_t step_ms,
+                             int64_t from_ms, int64_t to_ms, cp_gap_fn fn, void *user);
 } cp_plugin;
 
 /**

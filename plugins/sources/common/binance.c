@@ -750,6 +750,22 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
     return c.ret;
 }
 
+/* ---- candle series (for `coinpipe gaps`) ------------------------------------------------------ */
+
+cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user)
+{
+    for (size_t i = 0; b->want[ST_OHLCV] && i < b->cfg->symbols.n; i++) {
+        char nat[64];
+        native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
+        /* offline only the native symbol is known; exchangeInfo gives the normalized one */
+        cp_series s = {b->api->exchange, b->resolved ? b->sym[i].norm : NULL, b->resolved ? b->sym[i].native : nat,
+                       b->cfg->kline_interval};
+        if (!fn(user, &s))
+            break;
+    }
+    return CP_OK;
+}
+
 /* ---- backfill ----------------------------------------------------------------------------- */
 
 /* series s: kind k = s / n (0 klines, 1 funding history), symbol i = s % n */

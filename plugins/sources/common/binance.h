@@ -69,6 +69,8 @@ void bn_destroy(bn *b);
 cp_status bn_collect(bn *b, cp_ctx *ctx);
 /* History of ohlcv (klines) and, on futures, funding (fundingRate) for [from, to). */
 cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms);
+/* The candle series of the ohlcv stream (exchange, native symbol, interval), without requests. */
+cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user);
 
 /* Response parsers (also driven by the fuzz targets). Each appends the rows of one response
  * to the batch(es) and returns CP_OK, or CP_ERR_PARSE leaving the batches as they were. */
