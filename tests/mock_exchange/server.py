@@ -14,6 +14,7 @@
 #   /_mock/requests                      {"requests": [{"path","query","t_ms","weight"}...]}
 #   /_mock/stats?window_ms=W             {"max_window_weight": max Binance weight in any W ms, "count": n}
 #   /_mock/config?now_ms=&window_ms=     pin the exchange clock (klines up to now) / used-weight window
+#   /_mock/config?outage=START-END       no klines / candles open in [START, END) ms (an exchange outage)
 #   /_mock/fault?path=P&kind=K[&status=&retry_after=&count=&delay_ms=&symbol=]
 #       path   prefix of the request path the fault applies to ("/api/v3/depth")
 #       kind   status (HTTP `status`, default 500, with Retry-After when given), slow (delay_ms
@@ -37,7 +38,7 @@ STATE = {}
 
 
 def reset():
-    STATE.update(requests=[], faults=[], now_ms=None, window_ms=60000)
+    STATE.update(requests=[], faults=[], now_ms=None, window_ms=60000, outage=None)
 
 
 reset()
@@ -143,6 +144,11 @@ def kline(t, iv):
             dec((10 + k) * o), 10 + k, dec(5 + k / 2), dec((5 + k / 2) * o), "0"]
 
 
+def in_outage(t):
+    o = STATE["outage"]
+    return o is not None and o[0] <= t < o[1]
+
+
 def klines(q):
     iv = INTERVALS[q["interval"][0]]
     limit = min(int(q.get("limit", ["500"])[0]), 1000)
@@ -154,12 +160,13 @@ def klines(q):
         t = s + (-s) % iv
         out = []
         while len(out) < limit and t <= last_open and (end is None or t <= end):
-            out.append(kline(t, iv))
+            if not in_outage(t):
+                out.append(kline(t, iv))
             t += iv
         return out
     top = last_open if end is None else min(last_open, end - end % iv)
     first = top - (limit - 1) * iv
-    return [kline(t, iv) for t in range(first, top + 1, iv)]
+    return [kline(t, iv) for t in range(first, top + 1, iv) if not in_outage(t)]
 
 
 def funding_history(q):
@@ -196,6 +203,9 @@ def coinbase_candles(q):
     t = start + (-start) % g
     out = []
     while t <= min(end, last) and len(out) < 300:
+        if in_outage(t):
+            t += g
+            continue
         k = (t // g) % 89
         o = 6000 + k
         out.append([t // 1000, o - 2.5, o + 3.25, o, o + 1.5, 1.5 + k / 100])
@@ -387,6 +397,9 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["now_ms"] = int(one["now_ms"]) or None
                 if "window_ms" in one:
                     STATE["window_ms"] = int(one["window_ms"])
+                if "outage" in one:
+                    a, _, b = one["outage"].partition("-")
+                    STATE["outage"] = (int(a), int(b)) if b else None
                 out = {"ok": True}
             elif path == "/_mock/fault":
                 f = {"path": one["path"], "kind": one.get("kind", "status"), "count": int(one.get("count", 1)),
