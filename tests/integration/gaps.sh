@@ -8,20 +8,9 @@
 B=$COINPIPE_BIN
 export COINPIPE_HTTP_BACKOFF_MS=20
 
-python3 "$COINPIPE_SRC/tests/mock_exchange/server.py" --port-file "$TMP/port" > /dev/null &
-MOCK=$!; PIDS+=($MOCK)
-wait_for "[ -s $TMP/port ]" 10 || { echo "mock exchange did not start" >&2; exit 1; }
-URL="http://127.0.0.1:$(cat "$TMP/port")"
-ctl() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' "$URL$1"; }
-# startTime of every klines request since the last reset, sorted
-klines() {
-    python3 - "$URL" <<'P'
-import json, sys, urllib.parse, urllib.request
-reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_mock/requests"))["requests"]
-print(" ".join(sorted(urllib.parse.parse_qs(r["query"])["startTime"][0] for r in reqs if r["path"] == "/api/v3/klines")))
-P
-}
-sq() { python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]) if sys.argv[2].startswith("--") else print(*c.execute(sys.argv[2]).fetchone()); c.commit()' "$@"; }
+start_mock
+sq() { python3 -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$@"; }
+sq_exec() { python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$@"; }
 
 F=1704067200000 M=60000 # 2024-01-01T00:00:00Z, one minute
 mkconf() { # $1 = config name, $2 = database, $3 = symbols
@@ -49,8 +38,7 @@ rc() { cat "$TMP/rc"; }
 mkconf base "$TMP/base.db" '"BNBBTC", "ETHBTC"'
 $B backfill --pipeline spot --from 2024-01-01 --to 2024-01-01T12:00:00Z -c "$TMP/base.conf" > /dev/null 2>&1 \
     || fail "backfill of the test data"
-sq "$TMP/base.db" "-- holes
-DELETE FROM ohlcv WHERE symbol = 'BNB-BTC' AND open_time BETWEEN $((F + 5 * M)) AND $((F + 8 * M));
+sq_exec "$TMP/base.db" "DELETE FROM ohlcv WHERE symbol = 'BNB-BTC' AND open_time BETWEEN $((F + 5 * M)) AND $((F + 8 * M));
 DELETE FROM ohlcv WHERE symbol = 'BNB-BTC' AND open_time >= $((F + 630 * M)) AND open_time < $((F + 690 * M));
 DELETE FROM ohlcv WHERE symbol = 'ETH-BTC' AND open_time = $((F + 7 * M));
 DELETE FROM ohlcv WHERE symbol = 'ETH-BTC' AND open_time >= $((F + 360 * M)) AND open_time < $((F + 390 * M));
@@ -147,7 +135,7 @@ expect_contains "$TMP/err" "4 gaps, 95 missing candles found" "what was found is
 expect_contains "$TMP/err" "backfilling 3 time ranges" "three merged ranges"
 expect_contains "$TMP/err" "1 gap, 30 missing candles left after backfilling: the exchange has no candles there" \
     "the outage is said, not looped over"
-expect_eq "$(klines)" "$((F + 5 * M)) $((F + 5 * M)) $((F + 360 * M)) $((F + 360 * M)) $((F + 630 * M)) $((F + 630 * M))" \
+expect_eq "$(klines | cut -d' ' -f1 | sort | tr '\n' ' ')" "$((F + 5 * M)) $((F + 5 * M)) $((F + 360 * M)) $((F + 360 * M)) $((F + 630 * M)) $((F + 630 * M)) " \
     "one klines request per range and symbol, starting at the holes"
 expect_eq "$(awk '{ n += $2 } END { print n }' "$TMP/fill.sink")" $((2 * (4 + 60))) \
     "the backfilled candles went to every sink of the pipeline"

@@ -13,10 +13,7 @@ psqlq() { psql "$COINPIPE_TEST_PG" -Atqc "$1"; }
 cleanup() { psqlq "DROP TABLE IF EXISTS ${prefix}ohlcv" > /dev/null 2>&1; cleanup_lib; }
 trap cleanup EXIT
 
-python3 "$COINPIPE_SRC/tests/mock_exchange/server.py" --port-file "$TMP/port" > /dev/null &
-MOCK=$!; PIDS+=($MOCK)
-wait_for "[ -s $TMP/port ]" 10 || { echo "mock exchange did not start" >&2; exit 1; }
-URL="http://127.0.0.1:$(cat "$TMP/port")"
+start_mock
 
 { conf_head; cat <<C
 pipelines = ( { name = "pgspot"; interval = "1m";

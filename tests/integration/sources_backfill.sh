@@ -7,22 +7,7 @@
 B=$COINPIPE_BIN
 export COINPIPE_HTTP_BACKOFF_MS=20
 
-python3 "$COINPIPE_SRC/tests/mock_exchange/server.py" --port-file "$TMP/port" > /dev/null &
-MOCK=$!; PIDS+=($MOCK)
-wait_for "[ -s $TMP/port ]" 10 || { echo "mock exchange did not start" >&2; exit 1; }
-URL="http://127.0.0.1:$(cat "$TMP/port")"
-ctl() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' "$URL$1"; }
-# klines requests in the mock's log: one "startTime limit" line each
-klines() {
-    python3 - "$URL" <<'P'
-import json, sys, urllib.parse, urllib.request
-reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_mock/requests"))["requests"]
-for r in reqs:
-    if r["path"] == "/api/v3/klines":
-        q = urllib.parse.parse_qs(r["query"])
-        print(q["startTime"][0], q["limit"][0])
-P
-}
+start_mock
 # "rows distinct_open_times min max" of the ohlcv table
 dbstat() {
     python3 - "$1" <<'P'

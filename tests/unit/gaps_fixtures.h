@@ -68,13 +68,22 @@ static inline bool gx_series_cb(void *user, const cp_series *s)
     return ++l->calls != l->stop_after;
 }
 
+/* a time as minutes after GX_T0, or MIN / MAX for the open edges */
+static inline void gx_minutes(int64_t t, char *buf, size_t len)
+{
+    if (t == INT64_MIN || t == INT64_MAX)
+        snprintf(buf, len, "%s", t == INT64_MIN ? "MIN" : "MAX");
+    else
+        snprintf(buf, len, "%lld", (long long)((t - GX_T0) / GX_M));
+}
+
 static inline bool gx_gap_cb(void *user, int64_t before, int64_t after)
 {
     gx_log *l = user;
     size_t n = strlen(l->text);
     char a[32], b[32];
-    snprintf(a, sizeof a, before == INT64_MIN ? "MIN" : "%lld", (long long)((before - GX_T0) / GX_M));
-    snprintf(b, sizeof b, after == INT64_MAX ? "MAX" : "%lld", (long long)((after - GX_T0) / GX_M));
+    gx_minutes(before, a, sizeof a);
+    gx_minutes(after, b, sizeof b);
     snprintf(l->text + n, sizeof l->text - n, "%s-%s ", a, b);
     return ++l->calls != l->stop_after;
 }

@@ -25,3 +25,23 @@ conf_head() {
 global = { state_dir = "$TMP/state"; log_format = "logfmt"; plugin_path = ["$COINPIPE_TEST_PLUGIN_DIR"]; shutdown_timeout = "20s"; };
 CONF
 }
+# start_mock: the mock exchange (tests/mock_exchange/server.py) on a free port of 127.0.0.1;
+# sets MOCK (its pid, stopped at exit) and URL. ctl PATH calls one of its /_mock/ endpoints.
+start_mock() {
+    python3 "$COINPIPE_SRC/tests/mock_exchange/server.py" --port-file "$TMP/port" > /dev/null &
+    MOCK=$!; PIDS+=($MOCK)
+    wait_for "[ -s $TMP/port ]" 10 || { echo "mock exchange did not start" >&2; exit 1; }
+    URL="http://127.0.0.1:$(cat "$TMP/port")"
+}
+ctl() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' "$URL$1"; }
+# klines requests in the mock's log since its last reset: one "startTime limit" line each
+klines() {
+    python3 - "$URL" <<'P'
+import json, sys, urllib.parse, urllib.request
+reqs = json.load(urllib.request.urlopen(sys.argv[1] + "/_mock/requests"))["requests"]
+for r in reqs:
+    if r["path"] == "/api/v3/klines":
+        q = urllib.parse.parse_qs(r["query"])
+        print(q["startTime"][0], q["limit"][0])
+P
+}
