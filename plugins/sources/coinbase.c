@@ -622,6 +622,8 @@ static cp_status cb_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
 {
     cb *c = instance;
     for (size_t i = 0; c->want[ST_OHLCV] && i < c->n; i++) {
+        if (c->unknown[i]) /* /products did not list it (known only after a request) */
+            continue;
         cp_series s = {"coinbase", c->sym[i], c->sym[i], c->cfg->kline_interval}; /* BTC-USD is both */
         if (!fn(user, &s))
             break;

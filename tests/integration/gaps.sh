@@ -160,5 +160,21 @@ gaps fill --pipeline spot --fill
 expect_eq "$(rc)" 0 "--fill with nothing to fill: exit 0"
 expect_contains "$TMP/err" "nothing to fill" "nothing to fill said"
 
+# 7. Coinbase (the product id is both symbol and native symbol): a hole found and filled
+{ conf_head; cat <<C
+pipelines = ( { name = "cb"; interval = "1m";
+  source = { plugin = "coinbase"; base_url = "$URL"; symbols = ["btc-usd"]; streams = ["ohlcv"]; };
+  sinks = ( { plugin = "sqlite"; path = "$TMP/cb.db"; } ); } );
+C
+} > "$TMP/cb.conf"
+$B backfill --pipeline cb --from 2024-01-01 --to 2024-01-01T02:00:00Z -c "$TMP/cb.conf" > /dev/null 2>&1 \
+    || fail "coinbase backfill of the test data"
+sq_exec "$TMP/cb.db" "DELETE FROM ohlcv WHERE open_time >= $((F + 10 * M)) AND open_time < $((F + 20 * M))"
+gaps cb --pipeline cb
+expect_eq "$(cat "$TMP/out")" "coinbase  BTC-USD  1m  2024-01-01T00:10:00Z  2024-01-01T00:20:00Z  10 candles" "coinbase: the hole"
+gaps cb --pipeline cb --fill
+expect_eq "$(rc)" 0 "coinbase: filled"
+expect_eq "$(sq "$TMP/cb.db" "SELECT count(*) FROM ohlcv")" 120 "coinbase: 120 candles again"
+
 kill "$MOCK" 2>/dev/null; wait "$MOCK" 2>/dev/null
 finish

@@ -70,12 +70,37 @@ static void test_sqlite_callbacks(void **state)
     tk_destroy(t);
 }
 
+/* what the sources say they write to ohlcv, offline: exchange, symbol as far as it is known
+ * without a request (Binance: only the native one), interval */
+static void test_sources_list_their_series(void **state)
+{
+    static const struct {
+        const char *plugin, *config, *want;
+    } cases[] = {
+        {"binance-spot", "symbols = [\"BTC-USDT\", \"ethbtc\"]; streams = [\"ohlcv\"]; kline_interval = \"5m\";",
+         "binance (null) 5m BTCUSDT\nbinance (null) 5m ETHBTC\n"},
+        {"binance-futures", "symbols = [\"BTC-USDT-PERP\"]; streams = [\"ohlcv\", \"funding\"];",
+         "binance-futures (null) 1m BTCUSDT\n"},
+        {"coinbase", "symbols = [\"btc-usd\", \"ETH/USD\"]; streams = [\"ohlcv\"]; kline_interval = \"1h\";",
+         "coinbase BTC-USD 1h BTC-USD\ncoinbase ETH-USD 1h ETH-USD\n"},
+        {"binance-spot", "symbols = [\"BTCUSDT\"]; streams = [\"ticker\"];", ""}, /* no ohlcv: no series */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tk_instance *t = tk_create(cases[i].plugin, cases[i].config);
+        gx_log l = {0};
+        assert_int_equal(tk_plugin(t)->candle_series(tk_instance_data(t), tk_ctx(t), gx_series_cb, &l), CP_OK);
+        assert_string_equal(l.text, cases[i].want);
+        tk_destroy(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interval_ms),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_sqlite_callbacks),
+        cmocka_unit_test(test_sources_list_their_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
