@@ -51,7 +51,6 @@ typedef struct reader {
 /* one pass over the series: counters, output and (for --fill) the holes found */
 typedef struct check {
     const core_gaps_opts *o;
-    const reader *r;
     FILE *out;        /* gap lines go here; NULL: count only */
     gap_list *record; /* NULL: keep nothing */
     int w_ex, w_sym, w_iv;
@@ -255,11 +254,11 @@ static int width(int w, const char *s)
 
 /* lists the sink's series, keeps those of `want` (all when want is NULL) and reports the holes of
  * each; 0 done (see c's counters), 2 error */
-static int run_check(const reader *r, const series_list *want, check *c)
+static int run_check(reader *r, const series_list *want, check *c)
 {
     const cp_plugin *d = &r->sink_ec->plugin->desc;
     series_list have = {0};
-    cp_status st = d->stored_series(r->sink, (cp_ctx *)&r->sink_ctx.pub, add_series, &have);
+    cp_status st = d->stored_series(r->sink, &r->sink_ctx.pub, add_series, &have);
     if (st == CP_OK && have.oom)
         st = CP_ERR_NOMEM;
     if (st != CP_OK) {
@@ -300,6 +299,10 @@ static int run_check(const reader *r, const series_list *want, check *c)
             continue;
         const series *s = &have.v[i];
         int64_t step = core_util_interval_ms(s->interval);
+        if (!s->symbol) {
+            note(c, s, "the sink gave no symbol for it: not checked");
+            continue;
+        }
         if (step <= 0) {
             note(c, s, "the interval has no fixed length: not checked");
             continue;
@@ -308,7 +311,7 @@ static int run_check(const reader *r, const series_list *want, check *c)
         c->step = step;
         c->any = false;
         cp_series key = {s->exchange, s->symbol, s->native, s->interval};
-        st = d->candle_gaps(r->sink, (cp_ctx *)&r->sink_ctx.pub, &key, step, from, to, on_gap, c);
+        st = d->candle_gaps(r->sink, &r->sink_ctx.pub, &key, step, from, to, on_gap, c);
         if (st == CP_OK && c->record && c->record->oom)
             st = CP_ERR_NOMEM;
         if (st != CP_OK) {
@@ -496,11 +499,8 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
                 r.src_ec->plugin->name, r.sink_ec->name);
     }
     gap_list holes = {0};
-    check c = {.o = o,
-               .r = &r,
-               .out = o->fill ? NULL : stdout,
-               .record = o->fill ? &holes : NULL,
-               .now = core_util_now_ms()};
+    check c = {
+        .o = o, .out = o->fill ? NULL : stdout, .record = o->fill ? &holes : NULL, .now = core_util_now_ms()};
     if (rc == 0)
         rc = run_check(&r, r.src ? &want : NULL, &c);
     if (rc == 0 && !o->fill) {
@@ -511,7 +511,7 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
     } else if (rc == 0) {
         summary(&c, &r, " found");
         int frc = fill(cfg, &r, &holes);
-        check again = {.o = o, .r = &r, .out = stdout, .now = core_util_now_ms()};
+        check again = {.o = o, .out = stdout, .now = core_util_now_ms()};
         rc = run_check(&r, &want, &again);
         if (rc == 0) {
             char tail[256];
