@@ -32,6 +32,7 @@ typedef struct pg_config {
     char *table_prefix;
     bool create_tables;
     bool timescaledb;
+    int64_t statement_timeout_ms;
 } pg_config;
 
 static const cp_option pg_options[] = {
@@ -45,6 +46,9 @@ static const cp_option pg_options[] = {
      "Create missing tables and add missing columns; off expects them to exist."},
     {"timescaledb", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(pg_config, timescaledb), NULL,
      "Make each table a TimescaleDB hypertable on its time key when the extension is installed."},
+    {"statement_timeout", CP_OPT_DURATION, "\"60s\"", 0, 0, 86400000, offsetof(pg_config, statement_timeout_ms), NULL,
+     "Longest a statement may run (a lock held elsewhere, a stalled server) before the server cancels it and "
+     "the batch is retried; 0 = no limit."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -141,6 +145,8 @@ static const char *errline(pg *p, char *buf, size_t len)
     return buf;
 }
 
+static cp_status run(pg *p, cp_ctx *ctx, const char *sql, ExecStatusType want, const char *what);
+
 static cp_status connect_db(pg *p, cp_ctx *ctx)
 {
     if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
@@ -149,9 +155,13 @@ static cp_status connect_db(pg *p, cp_ctx *ctx)
     if (now < p->next_connect_ms)
         return CP_RETRY;
     disconnect(p);
-    /* our defaults come first so that the user's conninfo (expanded from dbname) overrides them */
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "coinpipe", p->cfg->conninfo ? p->cfg->conninfo : "", NULL};
+    /* our defaults come first so that the user's conninfo (expanded from dbname) overrides them;
+     * TCP keepalives and a user timeout notice a peer that vanished without closing (a cut
+     * network) within about a minute instead of the kernel's two hours */
+    const char *const keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                                "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", NULL};
+    const char *const vals[] = {"10", "coinpipe", "1", "30", "10", "3", "60000",
+                                p->cfg->conninfo ? p->cfg->conninfo : "", NULL};
     p->conn = PQconnectdbParams(keys, vals, 1);
     if (!p->conn || PQstatus(p->conn) != CONNECTION_OK) {
         char err[512];
@@ -165,6 +175,12 @@ static cp_status connect_db(pg *p, cp_ctx *ctx)
         return CP_RETRY;
     }
     PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
+    char set[64];
+    snprintf(set, sizeof set, "SET statement_timeout = %lld", (long long)p->cfg->statement_timeout_ms);
+    if (run(p, ctx, set, PGRES_COMMAND_OK, "setting statement_timeout") != CP_OK) {
+        disconnect(p);
+        return CP_RETRY;
+    }
     if (p->backoff_ms)
         cp_log_info(ctx, "postgresql: connected again to %s", p->redacted);
     p->backoff_ms = 0;

@@ -289,6 +289,39 @@ static void test_keys_written_meanwhile(void **state)
     tk_destroy(t);
 }
 
+/* A table locked by another session: the statement is cancelled after statement_timeout and
+ * the batch retried, and written once the lock is gone. */
+static void test_statement_timeout(void **state)
+{
+    (void)state;
+    snprintf(g_prefix, sizeof g_prefix, "t%ld_to_", (long)getpid());
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "conninfo = \"%s\"; table_prefix = \"%s\"; statement_timeout = \"300ms\";",
+             conninfo(), g_prefix);
+    tk_instance *t = tk_create("postgresql", cfg);
+    cp_batch *b1 = fx_candles(FX_T0, 1), *b2 = fx_candles(FX_T0 + 86400000, 2);
+    assert_int_equal(tk_write(t, b1), CP_OK); /* creates the table */
+    PGconn *other = db();
+    char sql[256];
+    snprintf(sql, sizeof sql, "BEGIN; LOCK TABLE %sohlcv IN ACCESS EXCLUSIVE MODE", g_prefix);
+    PGresult *r = PQexec(other, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, b2), CP_RETRY);
+    assert_non_null(strstr(tk_log(), "statement timeout"));
+    PQclear(PQexec(other, "COMMIT"));
+    PQfinish(other);
+    assert_int_equal(tk_write(t, b2), CP_OK);
+    PGconn *c = db();
+    assert_string_equal(q(c, "SELECT count(*) FROM %sohlcv"), "3");
+    assert_string_equal(q(c, "SHOW statement_timeout"), "0"); /* a session of ours only, not the server's */
+    PQfinish(c);
+    tk_batch_free(b1);
+    tk_batch_free(b2);
+    tk_destroy(t);
+}
+
 static void test_table_of_other_types(void **state)
 {
     /* a table made beforehand with other column types: written through staging, cast */
@@ -347,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_password_never_logged),
         cmocka_unit_test(test_binary_copy_round_trips),
         cmocka_unit_test(test_keys_written_meanwhile),
+        cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_table_of_other_types),
         cmocka_unit_test(test_unchanged_rows_not_rewritten),
     };
