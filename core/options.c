@@ -228,7 +228,8 @@ static int convert(const cp_option *o, const config_setting_t *s, void *cfg, con
                                 dur ? "e.g. \"250ms\", \"30s\", \"5m\", \"1h\", \"1d\"" : "e.g. \"512\", \"64k\", \"4M\", \"1G\"");
                 return -1;
             }
-        } else if (setting_is_number(s) && setting_number(s) >= 0) {
+        } else if (setting_is_number(s) && setting_number(s) >= 0 &&
+                   setting_number(s) * (dur ? 1000.0 : 1.0) < 9.2e18) { /* converting more would be UB */
             v = (int64_t)(setting_number(s) * (dur ? 1000.0 : 1.0));
         } else {
             expect = dur ? "a duration such as \"30s\"" : "a size such as \"4M\"";
