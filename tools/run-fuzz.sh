@@ -50,6 +50,7 @@ for f in ticker book_level2 trades candles; do
     n=$((n + 1))
 done
 seed fuzz_config etc/coinpipe.conf etc/examples/*.conf
+seed fuzz_jscan $fx/binance/*.json $fx/binance_futures/*.json $fx/coingecko/*.json $fx/coinbase/*.json
 seed fuzz_decimal
 for d in 0 -0.0 0.00012300 43123.45000000 1.5e-7 1E+22 9007199254740993 123456789012345678901234567890 \
     2.2250738585072011e-308 4.9e-324 1e309 .5 5.; do

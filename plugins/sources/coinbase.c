@@ -148,9 +148,16 @@ static cp_status cb_parse_book(cp_ctx *ctx, json_object *root, const char *sym, 
         cp_log_error(ctx, "book %s: bad time; response ignored", sym);
         return CP_ERR_PARSE;
     }
-    su_book bk = {"coinbase", sym, sym, bids, asks, seq, ts, received_at};
+    size_t want = levels ? levels : 1, nb, na;
+    su_level *lb = su_levels_json(bids, want, &nb), *la = su_levels_json(asks, want, &na);
+    su_book bk = {"coinbase", sym, sym, lb, la, nb, na, su_jval(seq), ts, received_at};
     su_row r = {.ok = true};
-    if (!su_book_rows(ctx, &bk, levels, top, lvl, &r.bad)) {
+    bool ok = lb && la && su_book_rows(ctx, &bk, levels, top, lvl, &r.bad);
+    free(lb);
+    free(la);
+    if (!ok) {
+        if (!r.bad)
+            r.bad = "(out of memory)";
         su_truncate(ctx, lvl, keep_lvl);
         return bad(ctx, "book", sym, &r, top, keep_top);
     }

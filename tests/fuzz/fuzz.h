@@ -60,6 +60,21 @@ static inline json_object *fuzz_json(cp_ctx *ctx, const uint8_t *data, size_t si
     return root;
 }
 
+/* The input as an HTTP 200 response (body copied exactly, with no NUL after it, so reading
+ * past the end is caught); release with fuzz_response_free. */
+static inline cp_http_response fuzz_response(const uint8_t *data, size_t size)
+{
+    char *body = malloc(size ? size : 1);
+    if (!body)
+        abort();
+    if (size)
+        memcpy(body, data, size);
+    return (cp_http_response){.status = CP_OK, .code = 200, .body = body, .body_len = size,
+                              .received_at = 1700000000000LL};
+}
+
+static inline void fuzz_response_free(cp_http_response *r) { free(r->body); }
+
 /* A new batch of `schema`; aborts when out of memory. */
 static inline cp_batch *fuzz_batch(cp_ctx *ctx, const cp_schema *schema)
 {

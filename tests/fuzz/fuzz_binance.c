@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: MIT
  *
  * Built four times (ticker, depth, klines, trades) plus once for the futures-only payloads
- * (premiumIndex, openInterest, fundingRate; the first input byte picks one).
+ * (premiumIndex, openInterest, fundingRate; the first input byte picks one). The input is the
+ * raw body: the parsers read it with the strict scanner (common/jscan.c) as they build rows.
  */
 #include "fuzz.h"
 
@@ -22,42 +23,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sel = data[0] % 3;
     data++, size--;
 #endif
-    json_object *root = fuzz_json(ctx, data, size);
-    if (!root)
-        return 0;
-    int64_t at = 1700000000000LL;
+    cp_http_response rs = fuzz_response(data, size);
 #if FUZZ_BINANCE_PARSER == 0
     cp_batch *b = fuzz_batch(ctx, &cp_ticker_schema);
-    bn_parse_ticker(ctx, &spot, root, syms, 3, at, b);
+    bn_parse_ticker(ctx, &spot, &rs, syms, 3, b);
     fuzz_drain(ctx, b);
 #elif FUZZ_BINANCE_PARSER == 1
     cp_batch *top = fuzz_batch(ctx, &cp_book_top_schema), *lvl = fuzz_batch(ctx, &cp_book_level_schema);
-    bn_parse_depth(ctx, &fut, root, &syms[1], 5, at, top, lvl);
+    bn_parse_depth(ctx, &fut, &rs, &syms[1], 5, top, lvl);
     fuzz_drain(ctx, top);
     fuzz_drain(ctx, lvl);
 #elif FUZZ_BINANCE_PARSER == 2
     cp_batch *b = fuzz_batch(ctx, &cp_ohlcv_schema);
     int64_t last = INT64_MIN;
     size_t count = 0;
-    bn_parse_klines(ctx, &spot, root, &syms[0], "1m", 1499040000000LL, false, INT64_MIN, INT64_MAX, at, b, &last,
-                    &count);
+    bn_parse_klines(ctx, &spot, &rs, &syms[0], "1m", 1499040000000LL, false, INT64_MIN, INT64_MAX, b, &last, &count);
     fuzz_drain(ctx, b);
 #elif FUZZ_BINANCE_PARSER == 3
     cp_batch *b = fuzz_batch(ctx, &cp_trade_schema);
-    bn_parse_trades(ctx, &spot, root, &syms[0], at, b);
+    bn_parse_trades(ctx, &spot, &rs, &syms[0], b);
     fuzz_drain(ctx, b);
 #else
     int64_t last = INT64_MIN;
     size_t count = 0;
     cp_batch *b = fuzz_batch(ctx, sel == 1 ? &cp_open_interest_schema : &cp_funding_schema);
     if (sel == 0)
-        bn_parse_premium(ctx, &fut, root, syms, 3, at, b);
+        bn_parse_premium(ctx, &fut, &rs, syms, 3, b);
     else if (sel == 1)
-        bn_parse_open_interest(ctx, &fut, root, &syms[1], at, b);
+        bn_parse_open_interest(ctx, &fut, &rs, &syms[1], b);
     else
-        bn_parse_funding_history(ctx, &fut, root, &syms[1], INT64_MIN, INT64_MAX, at, b, &last, &count);
+        bn_parse_funding_history(ctx, &fut, &rs, &syms[1], INT64_MIN, INT64_MAX, b, &last, &count);
     fuzz_drain(ctx, b);
 #endif
-    json_object_put(root);
+    fuzz_response_free(&rs);
     return 0;
 }

@@ -4,7 +4,8 @@
  * srcutil is compiled into each source plugin, so this test compiles it in too and drives it
  * with the context of a real (idle) source instance: emitted batches are captured by the kit.
  */
-#include "../../plugins/sources/common/srcutil.c" /* first: cmocka defines a macro `fail` */
+#include "../../plugins/sources/common/jscan.c"
+#include "../../plugins/sources/common/srcutil.c" /* before cmocka, which defines a macro `fail` */
 
 #include "core.h"
 #include "testkit.h"

@@ -10,6 +10,8 @@
  *   /fapi/v1/premiumIndex   funding (futures)
  *   /fapi/v1/openInterest   open_interest (futures)
  *   /fapi/v1/fundingRate    funding history (futures backfill)
+ * Responses are parsed as they arrive (cp_http_perform_each) with the strict zero-allocation
+ * scanner (jscan.h); only exchangeInfo, read once, goes through json-c.
  */
 #include "binance.h"
 
@@ -37,6 +39,8 @@ struct bn {
 };
 
 /* ---- parsers ------------------------------------------------------------------------------ */
+/* Each walks the body once with the strict scanner (jscan.h), building rows as it goes; on any
+ * error, syntax or payload, the rows of the response are taken back. */
 
 static void row_common(su_row *r, const bn_api *api, const bn_sym *s, size_t c_exchange, size_t c_symbol,
                        size_t c_native)
@@ -55,256 +59,393 @@ static cp_status bad_row(cp_ctx *ctx, const char *endpoint, const su_row *r, cp_
     return CP_ERR_PARSE;
 }
 
-static const bn_sym *find_sym(const bn_sym *syms, size_t n, const char *native)
+static cp_status bad_field(cp_ctx *ctx, const char *endpoint, const char *field, cp_batch *b, size_t keep)
 {
-    for (size_t i = 0; native && i < n; i++)
-        if (strcmp(syms[i].native, native) == 0)
+    su_row r = {.bad = field};
+    return bad_row(ctx, endpoint, &r, b, keep);
+}
+
+/* A syntax error (or trailing data): the response's rows go. */
+static cp_status bad_json(cp_ctx *ctx, const char *endpoint, const cp_http_response *rs, const sj *j, cp_batch *b,
+                          size_t keep)
+{
+    su_truncate(ctx, b, keep);
+    return su_json_error(ctx, endpoint, rs, j);
+}
+
+/* The top-level value has the wrong type: a syntax error if the rest has one, else `what`. */
+static bool wrong_top(cp_ctx *ctx, const char *endpoint, const cp_http_response *rs, sj *j, const sj_val *v)
+{
+    if (!sj_skip(j, v) || !sj_end(j)) {
+        su_json_error(ctx, endpoint, rs, j);
+        return true;
+    }
+    return false;
+}
+
+/* The symbol named by a response element: searched from the one after the last found, since
+ * multi-symbol responses list them in the order asked. */
+static const bn_sym *find_sym(const bn_sym *syms, size_t n, const sj_val *native, size_t *hint)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (*hint + k) % n;
+        if (sj_eq(native, syms[i].native, strlen(syms[i].native))) {
+            *hint = i + 1;
             return &syms[i];
+        }
+    }
     return NULL;
 }
 
-static bool ticker_row(cp_ctx *ctx, const bn_api *api, json_object *t, const bn_sym *s, int64_t received_at,
+enum { TK_SYMBOL, TK_CLOSE_TIME, TK_LAST, TK_BID, TK_BID_QTY, TK_ASK, TK_ASK_QTY, TK_OPEN, TK_HIGH, TK_LOW,
+       TK_PREV_CLOSE, TK_CHANGE, TK_CHANGE_PCT, TK_VWAP, TK_VOLUME, TK_QUOTE_VOLUME, TK_OPEN_TIME, TK_COUNT, TK_N };
+static const char *const ticker_fields[TK_N] = {
+    "symbol",         "closeTime",   "lastPrice",          "bidPrice",         "bidQty",   "askPrice",
+    "askQty",         "openPrice",   "highPrice",          "lowPrice",         "prevClosePrice",
+    "priceChange",    "priceChangePercent", "weightedAvgPrice", "volume",   "quoteVolume", "openTime", "count"};
+
+static bool ticker_row(cp_ctx *ctx, const bn_api *api, const sj_val *f, const bn_sym *s, int64_t received_at,
                        cp_batch *out, su_row *r)
 {
+    static const size_t dec_cols[] = {CP_TICKER_LAST,       CP_TICKER_BID,        CP_TICKER_BID_SIZE,
+                                      CP_TICKER_ASK,        CP_TICKER_ASK_SIZE,   CP_TICKER_OPEN,
+                                      CP_TICKER_HIGH,       CP_TICKER_LOW,        CP_TICKER_PREV_CLOSE,
+                                      CP_TICKER_CHANGE,     CP_TICKER_CHANGE_PCT, CP_TICKER_VWAP,
+                                      CP_TICKER_BASE_VOLUME, CP_TICKER_QUOTE_VOLUME};
     *r = su_row_add(ctx, out);
     row_common(r, api, s, CP_TICKER_EXCHANGE, CP_TICKER_SYMBOL, CP_TICKER_NATIVE_SYMBOL);
-    json_object *ts = su_get(t, "closeTime");
-    su_require(r, ts, "closeTime");
-    su_int(r, CP_TICKER_TS, ts, "closeTime");
+    su_vrequire(r, &f[TK_CLOSE_TIME], "closeTime");
+    su_vint(r, CP_TICKER_TS, &f[TK_CLOSE_TIME], "closeTime");
     su_i64(r, CP_TICKER_RECEIVED_AT, received_at);
-    su_dec(r, CP_TICKER_LAST, su_get(t, "lastPrice"), "lastPrice");
-    su_dec(r, CP_TICKER_BID, su_get(t, "bidPrice"), "bidPrice");
-    su_dec(r, CP_TICKER_BID_SIZE, su_get(t, "bidQty"), "bidQty");
-    su_dec(r, CP_TICKER_ASK, su_get(t, "askPrice"), "askPrice");
-    su_dec(r, CP_TICKER_ASK_SIZE, su_get(t, "askQty"), "askQty");
-    su_dec(r, CP_TICKER_OPEN, su_get(t, "openPrice"), "openPrice");
-    su_dec(r, CP_TICKER_HIGH, su_get(t, "highPrice"), "highPrice");
-    su_dec(r, CP_TICKER_LOW, su_get(t, "lowPrice"), "lowPrice");
-    su_dec(r, CP_TICKER_PREV_CLOSE, su_get(t, "prevClosePrice"), "prevClosePrice");
-    su_dec(r, CP_TICKER_CHANGE, su_get(t, "priceChange"), "priceChange");
-    su_dec(r, CP_TICKER_CHANGE_PCT, su_get(t, "priceChangePercent"), "priceChangePercent");
-    su_dec(r, CP_TICKER_VWAP, su_get(t, "weightedAvgPrice"), "weightedAvgPrice");
-    su_dec(r, CP_TICKER_BASE_VOLUME, su_get(t, "volume"), "volume");
-    su_dec(r, CP_TICKER_QUOTE_VOLUME, su_get(t, "quoteVolume"), "quoteVolume");
-    su_int(r, CP_TICKER_OPEN_TIME, su_get(t, "openTime"), "openTime");
-    su_int(r, CP_TICKER_CLOSE_TIME, su_get(t, "closeTime"), "closeTime");
-    su_int(r, CP_TICKER_TRADE_COUNT, su_get(t, "count"), "count");
+    for (size_t k = 0; k < sizeof dec_cols / sizeof *dec_cols; k++)
+        su_vdec(r, dec_cols[k], &f[TK_LAST + k], ticker_fields[TK_LAST + k]);
+    su_vint(r, CP_TICKER_OPEN_TIME, &f[TK_OPEN_TIME], "openTime");
+    su_vint(r, CP_TICKER_CLOSE_TIME, &f[TK_CLOSE_TIME], "closeTime");
+    su_vint(r, CP_TICKER_TRADE_COUNT, &f[TK_COUNT], "count");
     return r->ok;
 }
 
-typedef bool (*row_fn)(cp_ctx *ctx, const bn_api *api, json_object *t, const bn_sym *s, int64_t received_at,
+enum { PF_SYMBOL, PF_TIME, PF_MARK, PF_INDEX, PF_SETTLE, PF_RATE, PF_INTEREST, PF_NEXT, PF_N };
+static const char *const premium_fields[PF_N] = {"symbol",          "time",         "markPrice",
+                                                 "indexPrice",      "estimatedSettlePrice",
+                                                 "lastFundingRate", "interestRate", "nextFundingTime"};
+
+static bool premium_row(cp_ctx *ctx, const bn_api *api, const sj_val *f, const bn_sym *s, int64_t received_at,
+                        cp_batch *out, su_row *r)
+{
+    *r = su_row_add(ctx, out);
+    row_common(r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
+    su_vrequire(r, &f[PF_TIME], "time");
+    su_vint(r, CP_FUNDING_TS, &f[PF_TIME], "time");
+    su_i64(r, CP_FUNDING_RECEIVED_AT, received_at);
+    su_vdec(r, CP_FUNDING_MARK_PRICE, &f[PF_MARK], "markPrice");
+    su_vdec(r, CP_FUNDING_INDEX_PRICE, &f[PF_INDEX], "indexPrice");
+    su_vdec(r, CP_FUNDING_ESTIMATED_SETTLE_PRICE, &f[PF_SETTLE], "estimatedSettlePrice");
+    su_vdec(r, CP_FUNDING_FUNDING_RATE, &f[PF_RATE], "lastFundingRate");
+    su_vdec(r, CP_FUNDING_INTEREST_RATE, &f[PF_INTEREST], "interestRate");
+    su_vint(r, CP_FUNDING_NEXT_FUNDING_TIME, &f[PF_NEXT], "nextFundingTime");
+    return r->ok;
+}
+
+typedef bool (*row_fn)(cp_ctx *ctx, const bn_api *api, const sj_val *f, const bn_sym *s, int64_t received_at,
                        cp_batch *out, su_row *r);
 
-/* One object or an array of objects, each naming its symbol: a row for each of ours. */
-static cp_status each_symbol(cp_ctx *ctx, const char *endpoint, const bn_api *api, json_object *root,
-                             const bn_sym *syms, size_t n, int64_t received_at, cp_batch *out, row_fn fn)
+/* One object or an array of objects, each naming its symbol (fields[0] = "symbol"): a row for
+ * each of ours. */
+static cp_status each_symbol(cp_ctx *ctx, const char *endpoint, const bn_api *api, const cp_http_response *rs,
+                             const bn_sym *syms, size_t n, cp_batch *out, const char *const *fields, size_t nf,
+                             row_fn fn)
 {
-    size_t keep = cp_batch_rows(ctx, out);
-    bool single = json_object_is_type(root, json_type_object);
-    if (!single && !json_object_is_type(root, json_type_array)) {
-        cp_log_error(ctx, "%s: expected an object or array; response ignored", endpoint);
+    size_t keep = cp_batch_rows(ctx, out), hint = 0;
+    sj j;
+    sj_val v, f[TK_N], e;
+    if (!su_json_begin(ctx, endpoint, rs, &j, &v))
+        return CP_ERR_PARSE;
+    bool single = v.type == SJ_OBJECT;
+    if (!single && v.type != SJ_ARRAY) {
+        if (!wrong_top(ctx, endpoint, rs, &j, &v))
+            cp_log_error(ctx, "%s: expected an object or array; response ignored", endpoint);
         return CP_ERR_PARSE;
     }
-    size_t len = single ? 1 : json_object_array_length(root);
-    for (size_t i = 0; i < len; i++) {
-        json_object *t = single ? root : json_object_array_get_idx(root, i);
-        json_object *js = su_get(t, "symbol");
-        if (!js || !json_object_is_type(js, json_type_string)) {
-            su_row bad = {.bad = "symbol"};
-            return bad_row(ctx, endpoint, &bad, out, keep);
-        }
-        const bn_sym *s = find_sym(syms, n, json_object_get_string(js));
-        if (!s)
-            continue; /* an all-symbols response: not one of ours */
+    while (single || sj_next(&j)) {
+        if (!single && !sj_value(&j, &e))
+            break;
+        if (!sj_obj(&j, single ? &v : &e, fields, nf, f))
+            break;
+        if (f[0].type != SJ_STRING)
+            return bad_field(ctx, endpoint, "symbol", out, keep);
+        const bn_sym *s = find_sym(syms, n, &f[0], &hint);
         su_row r;
-        if (!fn(ctx, api, t, s, received_at, out, &r))
-            return bad_row(ctx, endpoint, &r, out, keep);
+        if (s && !fn(ctx, api, f, s, rs->received_at, out, &r))
+            return bad_row(ctx, endpoint, &r, out, keep); /* a symbol not ours (all-symbols answer) is skipped */
+        if (single)
+            break;
     }
+    if (j.err || !sj_end(&j))
+        return bad_json(ctx, endpoint, rs, &j, out, keep);
     return CP_OK;
 }
 
-cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
-                          int64_t received_at, cp_batch *out)
-{
-    return each_symbol(ctx, "ticker/24hr", api, root, syms, n, received_at, out, ticker_row);
-}
-
-cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, size_t levels,
-                         int64_t received_at, cp_batch *top, cp_batch *lvl)
-{
-    size_t keep_top = top ? cp_batch_rows(ctx, top) : 0, keep_lvl = lvl ? cp_batch_rows(ctx, lvl) : 0;
-    json_object *bids = su_get(root, "bids"), *asks = su_get(root, "asks"), *seq = su_get(root, "lastUpdateId");
-    if (!bids || !asks || !json_object_is_type(bids, json_type_array) || !json_object_is_type(asks, json_type_array) ||
-        !seq) {
-        cp_log_error(ctx, "depth %s: expected lastUpdateId, bids and asks; response ignored", s->native);
-        return CP_ERR_PARSE;
-    }
-    /* futures carry the transaction time T; spot has none: the snapshot time is when we got it */
-    json_object *jt = su_get(root, "T");
-    int64_t ts = received_at;
-    if (jt) {
-        if (!json_object_is_type(jt, json_type_int)) {
-            cp_log_error(ctx, "depth %s: bad T; response ignored", s->native);
-            return CP_ERR_PARSE;
-        }
-        ts = json_object_get_int64(jt);
-    }
-    su_book bk = {api->exchange, s->norm, s->native, bids, asks, seq, ts, received_at};
-    su_row r = {.ok = true};
-    if (!su_book_rows(ctx, &bk, levels, top, lvl, &r.bad)) {
-        su_truncate(ctx, lvl, keep_lvl);
-        return bad_row(ctx, "depth", &r, top, keep_top);
-    }
-    return CP_OK;
-}
-
-cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, int64_t received_at,
+cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *syms, size_t n,
                           cp_batch *out)
 {
-    size_t keep = cp_batch_rows(ctx, out);
-    if (!json_object_is_type(root, json_type_array)) {
-        cp_log_error(ctx, "trades %s: expected an array; response ignored", s->native);
+    return each_symbol(ctx, "ticker/24hr", api, rs, syms, n, out, ticker_fields, TK_N, ticker_row);
+}
+
+cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *syms, size_t n,
+                           cp_batch *out)
+{
+    return each_symbol(ctx, "premiumIndex", api, rs, syms, n, out, premium_fields, PF_N, premium_row);
+}
+
+/* One side of a book: an array of [price, size, ...] arrays; the first `max` kept in lv, *n counts all. */
+static bool book_side(sj *j, su_level *lv, size_t max, size_t *n)
+{
+    sj_val l, x;
+    *n = 0;
+    while (sj_next(j)) {
+        su_level L = {.ok = false};
+        size_t m = 0;
+        if (!sj_value(j, &l))
+            return false;
+        if (l.type == SJ_ARRAY) {
+            while (sj_next(j)) {
+                if (!sj_value(j, &x) || !sj_skip(j, &x))
+                    return false;
+                if (m == 0)
+                    L.price = x;
+                else if (m == 1)
+                    L.size = x;
+                m++;
+            }
+            L.ok = m >= 2 && L.price.type != SJ_NULL && L.size.type != SJ_NULL;
+        } else if (!sj_skip(j, &l)) {
+            return false;
+        }
+        if (*n < max)
+            lv[*n] = L;
+        (*n)++;
+    }
+    return !j->err;
+}
+
+cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s, size_t levels,
+                         cp_batch *top, cp_batch *lvl)
+{
+    size_t keep_top = top ? cp_batch_rows(ctx, top) : 0, keep_lvl = lvl ? cp_batch_rows(ctx, lvl) : 0;
+    size_t want = lvl && levels ? levels : 1, n[2] = {0, 0};
+    bool arr[2] = {false, false};
+    sj j;
+    sj_val v, key, x, seq = {.type = SJ_NONE}, jt = {.type = SJ_NONE};
+    if (!su_json_begin(ctx, "depth", rs, &j, &v))
+        return CP_ERR_PARSE;
+    su_level *lv = calloc(2 * want, sizeof *lv);
+    if (!lv)
+        return CP_ERR_NOMEM;
+    if (v.type != SJ_OBJECT) {
+        if (!wrong_top(ctx, "depth", rs, &j, &v))
+            cp_log_error(ctx, "depth %s: expected lastUpdateId, bids and asks; response ignored", s->native);
+        free(lv);
         return CP_ERR_PARSE;
     }
-    for (size_t i = 0; i < json_object_array_length(root); i++) {
-        json_object *t = json_object_array_get_idx(root, i);
+    while (sj_member(&j, &key) && sj_value(&j, &x)) {
+        int side = sj_eq(&key, "bids", 4) ? 0 : sj_eq(&key, "asks", 4) ? 1 : -1;
+        if (side >= 0 && x.type == SJ_ARRAY) { /* a repeated key: the last one counts */
+            arr[side] = true;
+            if (!book_side(&j, lv + (size_t)side * want, want, &n[side]))
+                break;
+            continue;
+        }
+        if (side >= 0)
+            arr[side] = false;
+        else if (sj_eq(&key, "lastUpdateId", 12))
+            seq = x;
+        else if (sj_eq(&key, "T", 1))
+            jt = x;
+        if (!sj_skip(&j, &x))
+            break;
+    }
+    cp_status st = CP_OK;
+    if (j.err || !sj_end(&j)) {
+        st = su_json_error(ctx, "depth", rs, &j);
+    } else if (!arr[0] || !arr[1] || seq.type == SJ_NONE || seq.type == SJ_NULL) {
+        cp_log_error(ctx, "depth %s: expected lastUpdateId, bids and asks; response ignored", s->native);
+        st = CP_ERR_PARSE;
+    } else {
+        /* futures carry the transaction time T; spot has none: the snapshot time is when we got it */
+        int64_t ts = rs->received_at;
+        if (jt.type != SJ_NONE && jt.type != SJ_NULL && !sj_int(&jt, &ts)) {
+            cp_log_error(ctx, "depth %s: bad T; response ignored", s->native);
+            st = CP_ERR_PARSE;
+        } else {
+            su_book bk = {api->exchange, s->norm, s->native, lv, lv + want, n[0], n[1], seq, ts, rs->received_at};
+            su_row r = {.ok = true};
+            if (!su_book_rows(ctx, &bk, levels, top, lvl, &r.bad)) {
+                su_truncate(ctx, lvl, keep_lvl);
+                st = bad_row(ctx, "depth", &r, top, keep_top);
+            }
+        }
+    }
+    free(lv);
+    return st;
+}
+
+enum { TR_ID, TR_MAKER, TR_TIME, TR_PRICE, TR_QTY, TR_QUOTE, TR_N };
+static const char *const trade_fields[TR_N] = {"id", "isBuyerMaker", "time", "price", "qty", "quoteQty"};
+
+cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s, cp_batch *out)
+{
+    size_t keep = cp_batch_rows(ctx, out);
+    sj j;
+    sj_val v, e, f[TR_N];
+    if (!su_json_begin(ctx, "trades", rs, &j, &v))
+        return CP_ERR_PARSE;
+    if (v.type != SJ_ARRAY) {
+        if (!wrong_top(ctx, "trades", rs, &j, &v))
+            cp_log_error(ctx, "trades %s: expected an array; response ignored", s->native);
+        return CP_ERR_PARSE;
+    }
+    while (sj_next(&j) && sj_value(&j, &e) && sj_obj(&j, &e, trade_fields, TR_N, f)) {
         su_row r = su_row_add(ctx, out);
         row_common(&r, api, s, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
-        json_object *id = su_get(t, "id"), *maker = su_get(t, "isBuyerMaker");
-        su_require(&r, id, "id");
-        su_str(&r, CP_TRADE_TRADE_ID, id, "id");
-        su_int(&r, CP_TRADE_TS, su_get(t, "time"), "time");
-        su_i64(&r, CP_TRADE_RECEIVED_AT, received_at);
-        su_dec(&r, CP_TRADE_PRICE, su_get(t, "price"), "price");
-        su_dec(&r, CP_TRADE_SIZE, su_get(t, "qty"), "qty");
-        su_dec(&r, CP_TRADE_QUOTE_SIZE, su_get(t, "quoteQty"), "quoteQty");
-        if (maker && !json_object_is_type(maker, json_type_boolean))
-            r.ok = false, r.bad = "isBuyerMaker";
-        else if (maker) /* the buyer was the maker: the taker sold */
-            su_cstr(&r, CP_TRADE_SIDE, json_object_get_boolean(maker) ? "sell" : "buy");
+        su_vrequire(&r, &f[TR_ID], "id");
+        su_vstr(&r, CP_TRADE_TRADE_ID, &f[TR_ID], "id");
+        su_vint(&r, CP_TRADE_TS, &f[TR_TIME], "time");
+        su_i64(&r, CP_TRADE_RECEIVED_AT, rs->received_at);
+        su_vdec(&r, CP_TRADE_PRICE, &f[TR_PRICE], "price");
+        su_vdec(&r, CP_TRADE_SIZE, &f[TR_QTY], "qty");
+        su_vdec(&r, CP_TRADE_QUOTE_SIZE, &f[TR_QUOTE], "quoteQty");
+        sj_type m = f[TR_MAKER].type;
+        if (m != SJ_NONE && m != SJ_NULL && m != SJ_TRUE && m != SJ_FALSE)
+            r.ok = false, r.bad = r.bad ? r.bad : "isBuyerMaker";
+        else if (m == SJ_TRUE || m == SJ_FALSE) /* the buyer was the maker: the taker sold */
+            su_cstr(&r, CP_TRADE_SIDE, m == SJ_TRUE ? "sell" : "buy");
         if (!r.ok)
             return bad_row(ctx, "trades", &r, out, keep);
     }
+    if (j.err || !sj_end(&j))
+        return bad_json(ctx, "trades", rs, &j, out, keep);
     return CP_OK;
 }
 
-cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, const char *interval,
-                          int64_t now, bool include_open, int64_t min_open, int64_t max_open, int64_t received_at,
+cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
+                          const char *interval, int64_t now, bool include_open, int64_t min_open, int64_t max_open,
                           cp_batch *out, int64_t *last_closed, size_t *count)
 {
-    size_t keep = cp_batch_rows(ctx, out);
+    size_t keep = cp_batch_rows(ctx, out), len = 0;
     int64_t newest = *last_closed;
-    if (!json_object_is_type(root, json_type_array)) {
-        cp_log_error(ctx, "klines %s: expected an array; response ignored", s->native);
+    sj j;
+    sj_val v, e, k[11], x;
+    if (!su_json_begin(ctx, "klines", rs, &j, &v))
+        return CP_ERR_PARSE;
+    if (v.type != SJ_ARRAY) {
+        if (!wrong_top(ctx, "klines", rs, &j, &v))
+            cp_log_error(ctx, "klines %s: expected an array; response ignored", s->native);
         return CP_ERR_PARSE;
     }
-    size_t len = json_object_array_length(root);
-    *count = len;
-    for (size_t i = 0; i < len; i++) {
-        json_object *k = json_object_array_get_idx(root, i), *ot = NULL, *ct = NULL;
-        if (json_object_is_type(k, json_type_array)) /* json-c asserts on get_idx of a non-array */
-            ot = json_object_array_get_idx(k, 0), ct = json_object_array_get_idx(k, 6);
-        if (!json_object_is_type(k, json_type_array) || json_object_array_length(k) < 11 ||
-            !json_object_is_type(ot, json_type_int) || !json_object_is_type(ct, json_type_int)) {
-            su_row bad = {.bad = "kline array"};
-            return bad_row(ctx, "klines", &bad, out, keep);
-        }
-        int64_t open_time = json_object_get_int64(ot), close_time = json_object_get_int64(ct);
+    while (sj_next(&j)) {
+        len++;
+        size_t nk = 0;
+        if (!sj_value(&j, &e))
+            break;
+        if (e.type != SJ_ARRAY)
+            return bad_field(ctx, "klines", "kline array", out, keep);
+        while (sj_next(&j) && sj_value(&j, &x) && sj_skip(&j, &x))
+            if (nk < 11)
+                k[nk++] = x;
+        if (j.err)
+            break;
+        int64_t open_time, close_time;
+        if (nk < 11 || !sj_int(&k[0], &open_time) || !sj_int(&k[6], &close_time))
+            return bad_field(ctx, "klines", "kline array", out, keep);
         bool closed = close_time < now;
         if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
             continue;
         su_row r = su_ohlcv_row(ctx, out, api->exchange, s->norm, s->native, interval, open_time, close_time,
-                                received_at);
-        su_dec(&r, CP_OHLCV_OPEN, json_object_array_get_idx(k, 1), "open");
-        su_dec(&r, CP_OHLCV_HIGH, json_object_array_get_idx(k, 2), "high");
-        su_dec(&r, CP_OHLCV_LOW, json_object_array_get_idx(k, 3), "low");
-        su_dec(&r, CP_OHLCV_CLOSE, json_object_array_get_idx(k, 4), "close");
-        su_dec(&r, CP_OHLCV_VOLUME, json_object_array_get_idx(k, 5), "volume");
-        su_dec(&r, CP_OHLCV_QUOTE_VOLUME, json_object_array_get_idx(k, 7), "quote volume");
-        su_int(&r, CP_OHLCV_TRADE_COUNT, json_object_array_get_idx(k, 8), "trades");
-        su_dec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, json_object_array_get_idx(k, 9), "taker buy base");
-        su_dec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, json_object_array_get_idx(k, 10), "taker buy quote");
+                                rs->received_at);
+        su_vdec(&r, CP_OHLCV_OPEN, &k[1], "open");
+        su_vdec(&r, CP_OHLCV_HIGH, &k[2], "high");
+        su_vdec(&r, CP_OHLCV_LOW, &k[3], "low");
+        su_vdec(&r, CP_OHLCV_CLOSE, &k[4], "close");
+        su_vdec(&r, CP_OHLCV_VOLUME, &k[5], "volume");
+        su_vdec(&r, CP_OHLCV_QUOTE_VOLUME, &k[7], "quote volume");
+        su_vint(&r, CP_OHLCV_TRADE_COUNT, &k[8], "trades");
+        su_vdec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, &k[9], "taker buy base");
+        su_vdec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, &k[10], "taker buy quote");
         if (!r.ok)
             return bad_row(ctx, "klines", &r, out, keep);
         if (closed && open_time > newest)
             newest = open_time;
     }
+    if (j.err || !sj_end(&j))
+        return bad_json(ctx, "klines", rs, &j, out, keep);
+    *count = len;
     *last_closed = newest;
     return CP_OK;
 }
 
-static bool premium_row(cp_ctx *ctx, const bn_api *api, json_object *t, const bn_sym *s, int64_t received_at,
-                        cp_batch *out, su_row *r)
-{
-    *r = su_row_add(ctx, out);
-    row_common(r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
-    json_object *ts = su_get(t, "time");
-    su_require(r, ts, "time");
-    su_int(r, CP_FUNDING_TS, ts, "time");
-    su_i64(r, CP_FUNDING_RECEIVED_AT, received_at);
-    su_dec(r, CP_FUNDING_MARK_PRICE, su_get(t, "markPrice"), "markPrice");
-    su_dec(r, CP_FUNDING_INDEX_PRICE, su_get(t, "indexPrice"), "indexPrice");
-    su_dec(r, CP_FUNDING_ESTIMATED_SETTLE_PRICE, su_get(t, "estimatedSettlePrice"), "estimatedSettlePrice");
-    su_dec(r, CP_FUNDING_FUNDING_RATE, su_get(t, "lastFundingRate"), "lastFundingRate");
-    su_dec(r, CP_FUNDING_INTEREST_RATE, su_get(t, "interestRate"), "interestRate");
-    su_int(r, CP_FUNDING_NEXT_FUNDING_TIME, su_get(t, "nextFundingTime"), "nextFundingTime");
-    return r->ok;
-}
+enum { OI_TIME, OI_VALUE, OI_N };
+static const char *const oi_fields[OI_N] = {"time", "openInterest"};
 
-cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
-                           int64_t received_at, cp_batch *out)
-{
-    return each_symbol(ctx, "premiumIndex", api, root, syms, n, received_at, out, premium_row);
-}
-
-cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
-                                 int64_t received_at, cp_batch *out)
+cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
+                                 cp_batch *out)
 {
     size_t keep = cp_batch_rows(ctx, out);
+    sj j;
+    sj_val v, f[OI_N];
+    if (!su_json_begin(ctx, "openInterest", rs, &j, &v))
+        return CP_ERR_PARSE;
+    if (!sj_obj(&j, &v, oi_fields, OI_N, f) || !sj_end(&j))
+        return su_json_error(ctx, "openInterest", rs, &j);
     su_row r = su_row_add(ctx, out);
     row_common(&r, api, s, CP_OPEN_INTEREST_EXCHANGE, CP_OPEN_INTEREST_SYMBOL, CP_OPEN_INTEREST_NATIVE_SYMBOL);
-    json_object *ts = su_get(root, "time");
-    su_require(&r, ts, "time");
-    su_int(&r, CP_OPEN_INTEREST_TS, ts, "time");
-    su_i64(&r, CP_OPEN_INTEREST_RECEIVED_AT, received_at);
-    su_dec(&r, CP_OPEN_INTEREST_OPEN_INTEREST, su_get(root, "openInterest"), "openInterest");
+    su_vrequire(&r, &f[OI_TIME], "time");
+    su_vint(&r, CP_OPEN_INTEREST_TS, &f[OI_TIME], "time");
+    su_i64(&r, CP_OPEN_INTEREST_RECEIVED_AT, rs->received_at);
+    su_vdec(&r, CP_OPEN_INTEREST_OPEN_INTEREST, &f[OI_VALUE], "openInterest");
     if (!r.ok)
         return bad_row(ctx, "openInterest", &r, out, keep);
     return CP_OK;
 }
 
-cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
-                                   int64_t min_ts, int64_t max_ts, int64_t received_at, cp_batch *out,
-                                   int64_t *last_ts, size_t *count)
+enum { FH_TIME, FH_RATE, FH_MARK, FH_N };
+static const char *const funding_fields[FH_N] = {"fundingTime", "fundingRate", "markPrice"};
+
+cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
+                                   int64_t min_ts, int64_t max_ts, cp_batch *out, int64_t *last_ts, size_t *count)
 {
-    size_t keep = cp_batch_rows(ctx, out);
-    if (!json_object_is_type(root, json_type_array)) {
-        cp_log_error(ctx, "fundingRate %s: expected an array; response ignored", s->native);
+    size_t keep = cp_batch_rows(ctx, out), len = 0;
+    int64_t newest = *last_ts;
+    sj j;
+    sj_val v, e, f[FH_N];
+    if (!su_json_begin(ctx, "fundingRate", rs, &j, &v))
+        return CP_ERR_PARSE;
+    if (v.type != SJ_ARRAY) {
+        if (!wrong_top(ctx, "fundingRate", rs, &j, &v))
+            cp_log_error(ctx, "fundingRate %s: expected an array; response ignored", s->native);
         return CP_ERR_PARSE;
     }
-    size_t len = json_object_array_length(root);
-    *count = len;
-    int64_t newest = *last_ts;
-    for (size_t i = 0; i < len; i++) {
-        json_object *t = json_object_array_get_idx(root, i), *jt = su_get(t, "fundingTime");
-        if (!jt || !json_object_is_type(jt, json_type_int)) {
-            su_row bad = {.bad = "fundingTime"};
-            return bad_row(ctx, "fundingRate", &bad, out, keep);
-        }
-        int64_t ts = json_object_get_int64(jt);
+    while (sj_next(&j) && sj_value(&j, &e) && sj_obj(&j, &e, funding_fields, FH_N, f)) {
+        len++;
+        int64_t ts;
+        if (!sj_int(&f[FH_TIME], &ts))
+            return bad_field(ctx, "fundingRate", "fundingTime", out, keep);
         if (ts < min_ts || ts >= max_ts)
             continue;
         su_row r = su_row_add(ctx, out);
         row_common(&r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
         su_i64(&r, CP_FUNDING_TS, ts);
-        su_i64(&r, CP_FUNDING_RECEIVED_AT, received_at);
-        su_dec(&r, CP_FUNDING_FUNDING_RATE, su_get(t, "fundingRate"), "fundingRate");
-        su_dec(&r, CP_FUNDING_MARK_PRICE, su_get(t, "markPrice"), "markPrice");
+        su_i64(&r, CP_FUNDING_RECEIVED_AT, rs->received_at);
+        su_vdec(&r, CP_FUNDING_FUNDING_RATE, &f[FH_RATE], "fundingRate");
+        su_vdec(&r, CP_FUNDING_MARK_PRICE, &f[FH_MARK], "markPrice");
         if (!r.ok)
             return bad_row(ctx, "fundingRate", &r, out, keep);
         if (ts > newest)
             newest = ts;
     }
+    if (j.err || !sj_end(&j))
+        return bad_json(ctx, "fundingRate", rs, &j, out, keep);
+    *count = len;
     *last_ts = newest;
     return CP_OK;
 }
@@ -626,43 +767,30 @@ static cp_status dispatch(bn *b, cp_ctx *ctx, su_reqs *q, size_t i, su_outs *o, 
                           size_t *count)
 {
     const su_req *r = &q->r[i];
-    const char *ep = kind_names[r->kind];
-    cp_http_response *rs = &q->s[i];
-    cp_status st = su_check(ctx, ep, rs);
+    const cp_http_response *rs = &q->s[i];
+    cp_status st = su_check(ctx, kind_names[r->kind], rs);
     if (st != CP_OK)
         return st;
-    json_object *root = su_parse(ctx, ep, rs);
-    if (!root)
-        return CP_ERR_PARSE;
     const bn_sym *s = r->sym == SIZE_MAX ? NULL : &b->sym[r->sym];
-    int64_t at = rs->received_at;
     switch (r->kind) {
     case K_TICKER:
-        st = bn_parse_ticker(ctx, b->api, root, s ? s : b->sym, s ? 1 : b->n, at, o->b[ST_TICKER]);
-        break;
+        return bn_parse_ticker(ctx, b->api, rs, s ? s : b->sym, s ? 1 : b->n, o->b[ST_TICKER]);
     case K_DEPTH:
-        st = bn_parse_depth(ctx, b->api, root, s, (size_t)b->cfg->depth, at, o->b[ST_BOOK_TOP], o->b[ST_BOOK_LEVEL]);
-        break;
+        return bn_parse_depth(ctx, b->api, rs, s, (size_t)b->cfg->depth, o->b[ST_BOOK_TOP], o->b[ST_BOOK_LEVEL]);
     case K_TRADES:
-        st = bn_parse_trades(ctx, b->api, root, s, at, o->b[ST_TRADE]);
-        break;
+        return bn_parse_trades(ctx, b->api, rs, s, o->b[ST_TRADE]);
     case K_KLINES:
-        st = bn_parse_klines(ctx, b->api, root, s, b->cfg->kline_interval, now, b->cfg->include_open_candle,
-                             r->min_ts, r->max_ts, at, o->b[ST_OHLCV], last_closed, count);
-        break;
+        return bn_parse_klines(ctx, b->api, rs, s, b->cfg->kline_interval, now, b->cfg->include_open_candle,
+                               r->min_ts, r->max_ts, o->b[ST_OHLCV], last_closed, count);
     case K_PREMIUM:
-        st = bn_parse_premium(ctx, b->api, root, s ? s : b->sym, s ? 1 : b->n, at, o->b[ST_FUNDING]);
-        break;
+        return bn_parse_premium(ctx, b->api, rs, s ? s : b->sym, s ? 1 : b->n, o->b[ST_FUNDING]);
     case K_OI:
-        st = bn_parse_open_interest(ctx, b->api, root, s, at, o->b[ST_OI]);
-        break;
+        return bn_parse_open_interest(ctx, b->api, rs, s, o->b[ST_OI]);
     case K_FUNDING_HIST:
-        st = bn_parse_funding_history(ctx, b->api, root, s, r->min_ts, r->max_ts, at, o->b[ST_FUNDING], last_closed,
-                                      count);
-        break;
+        return bn_parse_funding_history(ctx, b->api, rs, s, r->min_ts, r->max_ts, o->b[ST_FUNDING], last_closed,
+                                        count);
     }
-    json_object_put(root);
-    return st;
+    return CP_ERR_INTERNAL;
 }
 
 /* A cycle, or a round of backfill, while its responses arrive: each is parsed as soon as it is

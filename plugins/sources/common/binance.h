@@ -72,30 +72,29 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms);
 /* The candle series of the ohlcv stream (exchange, native symbol, interval), without requests. */
 cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user);
 
-/* Response parsers (also driven by the fuzz targets). Each appends the rows of one response
- * to the batch(es) and returns CP_OK, or CP_ERR_PARSE leaving the batches as they were. */
+/* Response parsers (also driven by the fuzz targets). Each reads the body of one response
+ * (rs->body, with rs->code and rs->received_at) with the strict scanner, appends its rows to the
+ * batch(es) and returns CP_OK, or CP_ERR_PARSE (logged) leaving the batches as they were. */
 typedef struct bn_sym {
     char *native; /* BTCUSDT */
     char *norm;   /* BTC-USDT, BTC-USDT-PERP */
 } bn_sym;
-cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
-                          int64_t received_at, cp_batch *out);
-cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, size_t levels,
-                         int64_t received_at, cp_batch *top, cp_batch *lvl);
-cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, int64_t received_at,
+cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *syms, size_t n,
                           cp_batch *out);
+cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s, size_t levels,
+                         cp_batch *top, cp_batch *lvl);
+cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s, cp_batch *out);
 /* Appends candles with open_time in [min_open, max_open) and, unless include_open, only closed
  * ones (close_time < now). *last_closed gets the newest closed open_time appended (or stays),
  * *count the number of array elements in the response. */
-cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s, const char *interval,
-                          int64_t now, bool include_open, int64_t min_open, int64_t max_open, int64_t received_at,
+cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
+                          const char *interval, int64_t now, bool include_open, int64_t min_open, int64_t max_open,
                           cp_batch *out, int64_t *last_closed, size_t *count);
-cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *syms, size_t n,
-                           int64_t received_at, cp_batch *out);
-cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
-                                 int64_t received_at, cp_batch *out);
-cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, json_object *root, const bn_sym *s,
-                                   int64_t min_ts, int64_t max_ts, int64_t received_at, cp_batch *out,
-                                   int64_t *last_ts, size_t *count);
+cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *syms, size_t n,
+                           cp_batch *out);
+cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
+                                 cp_batch *out);
+cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
+                                   int64_t min_ts, int64_t max_ts, cp_batch *out, int64_t *last_ts, size_t *count);
 
 #endif

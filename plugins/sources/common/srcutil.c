@@ -65,34 +65,55 @@ json_object *su_get(json_object *o, const char *key)
     return v; /* json null is a NULL pointer in json-c */
 }
 
-const char *su_num_text(json_object *v, size_t *len)
+sj_val su_jval(json_object *o)
 {
-    if (!v)
-        return NULL;
-    const char *s = NULL;
-    switch (json_object_get_type(v)) {
+    sj_val v = {.type = SJ_NONE};
+    switch (o ? json_object_get_type(o) : json_type_null) {
+    case json_type_null: break;
+    case json_type_boolean: v.type = json_object_get_boolean(o) ? SJ_TRUE : SJ_FALSE; break;
+    case json_type_object: v.type = SJ_OBJECT; break;
+    case json_type_array: v.type = SJ_ARRAY; break;
     case json_type_string:
-        s = json_object_get_string(v);
-        *len = (size_t)json_object_get_string_len(v);
-        return *len ? s : NULL;
-    case json_type_double:
-        s = json_object_get_string(v); /* the original token text */
+        v.type = SJ_STRING;
+        v.p = json_object_get_string(o);
+        v.len = (size_t)json_object_get_string_len(o);
         break;
-    case json_type_int: {
-        int64_t i = json_object_get_int64(v);
-        uint64_t u = json_object_get_uint64(v);
-        if (i == INT64_MIN || u == UINT64_MAX)
-            return NULL; /* saturated: the real value was out of range */
-        s = json_object_get_string(v);
+    case json_type_double: /* json-c keeps the original token text of a double */
+    case json_type_int:
+        v.type = SJ_NUMBER;
+        v.p = json_object_get_string(o);
+        v.len = v.p ? strlen(v.p) : 0;
+        v.integer = json_object_is_type(o, json_type_int);
+        v.lossy = v.integer && (json_object_get_int64(o) == INT64_MIN || json_object_get_uint64(o) == UINT64_MAX);
+        if (!v.p)
+            v.type = SJ_NONE;
         break;
     }
-    default:
-        return NULL;
+    return v;
+}
+
+bool su_json_begin(cp_ctx *ctx, const char *endpoint, const cp_http_response *r, sj *j, sj_val *v)
+{
+    if (!r->body || r->body_len == 0) {
+        cp_log_error(ctx, "%s: empty response body (HTTP %ld)", endpoint, r->code);
+        return false;
     }
-    if (!s)
-        return NULL;
-    *len = strlen(s);
-    return s;
+    sj_init(j, r->body, r->body_len);
+    if (sj_value(j, v))
+        return true;
+    su_json_error(ctx, endpoint, r, j);
+    return false;
+}
+
+cp_status su_json_error(cp_ctx *ctx, const char *endpoint, const cp_http_response *r, const sj *j)
+{
+    if (j->err && strcmp(j->err, "trailing data") == 0)
+        cp_log_error(ctx, "%s: trailing data after the JSON value at byte %zu; response ignored", endpoint, j->err_at);
+    else
+        cp_log_error(ctx, "%s: malformed or truncated JSON (%zu bytes, HTTP %ld): %s; response ignored", endpoint,
+                     r->body_len, r->code,
+                     !j->err || strcmp(j->err, "unexpected end of data") == 0 ? "unexpected end of body" : j->err);
+    return CP_ERR_PARSE;
 }
 
 su_row su_row_add(cp_ctx *ctx, cp_batch *b)
@@ -114,29 +135,29 @@ static void fail(su_row *r, const char *field)
     }
 }
 
-void su_require(su_row *r, json_object *v, const char *field)
-{
-    if (!v)
-        fail(r, field);
-}
+/* The text of a STRING (escapes resolved) or NUMBER: in place when it has no escapes, else
+ * decoded into buf or, when longer, the heap. */
+typedef struct su_text {
+    const char *p;
+    size_t len;
+    char *heap;
+    char buf[128];
+} su_text;
 
-void su_dec(su_row *r, size_t col, json_object *v, const char *field)
+static bool text_of(const sj_val *v, su_text *t)
 {
-    if (!r->ok)
-        return;
-    if (v && json_object_is_type(v, json_type_boolean)) {
-        fail(r, field);
-        return;
+    t->heap = NULL;
+    if (v->type != SJ_STRING || !v->esc) {
+        t->p = v->p;
+        t->len = v->len;
+        return true;
     }
-    size_t len = 0;
-    const char *s = su_num_text(v, &len);
-    if (!s) {
-        if (v && !json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int))
-            fail(r, field); /* an object or array where a number belongs */
-        return;
-    }
-    if (cp_batch_set_decimal(r->ctx, r->b, r->row, col, s, len) != CP_OK)
-        fail(r, field);
+    char *out = v->len <= sizeof t->buf ? t->buf : (t->heap = malloc(v->len));
+    if (!out)
+        return false;
+    t->len = sj_decode(v, out);
+    t->p = out;
+    return true;
 }
 
 static bool parse_i64(const char *s, int64_t *out)
@@ -152,23 +173,89 @@ static bool parse_i64(const char *s, int64_t *out)
     return true;
 }
 
-void su_int(su_row *r, size_t col, json_object *v, const char *field)
+void su_vrequire(su_row *r, const sj_val *v, const char *field)
 {
-    if (!r->ok || !v)
+    if (v->type == SJ_NONE || v->type == SJ_NULL)
+        fail(r, field);
+}
+
+void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field)
+{
+    if (!r->ok || v->type == SJ_NONE || v->type == SJ_NULL || (v->type == SJ_NUMBER && v->lossy) ||
+        (v->type == SJ_STRING && v->len == 0))
         return;
-    int64_t x;
-    if (json_object_is_type(v, json_type_int)) {
-        x = json_object_get_int64(v);
-        if (x == INT64_MIN || x == INT64_MAX) {
-            fail(r, field);
-            return;
+    if (v->type != SJ_NUMBER && v->type != SJ_STRING) {
+        fail(r, field); /* a boolean, object or array where a number belongs */
+        return;
+    }
+    if (v->type == SJ_STRING && v->esc && v->len > 64 * 6) {
+        fail(r, field); /* more than 64 characters even if each was escaped: no decimal */
+        return;
+    }
+    su_text t;
+    if (!text_of(v, &t) || cp_batch_set_decimal(r->ctx, r->b, r->row, col, t.p, t.len) != CP_OK)
+        fail(r, field);
+    free(t.heap);
+}
+
+void su_vint(su_row *r, size_t col, const sj_val *v, const char *field)
+{
+    if (!r->ok || v->type == SJ_NONE || v->type == SJ_NULL)
+        return;
+    int64_t x = 0;
+    bool ok = false;
+    if (v->type == SJ_NUMBER) {
+        ok = sj_int(v, &x) && x != INT64_MIN && x != INT64_MAX; /* the extremes are what saturation gives */
+    } else if (v->type == SJ_STRING) { /* strtoll's rules, up to a NUL */
+        su_text t;
+        char buf[64], *z = NULL;
+        if (text_of(v, &t)) {
+            z = t.len < sizeof buf ? buf : malloc(t.len + 1);
+            if (z) {
+                memcpy(z, t.p, t.len);
+                z[t.len] = 0;
+                ok = parse_i64(z, &x);
+            }
         }
-    } else if (!json_object_is_type(v, json_type_string) || !parse_i64(json_object_get_string(v), &x)) {
+        if (z != buf)
+            free(z);
+        free(t.heap);
+    }
+    if (!ok || cp_batch_set_int(r->ctx, r->b, r->row, col, x) != CP_OK)
+        fail(r, field);
+}
+
+void su_vstr(su_row *r, size_t col, const sj_val *v, const char *field)
+{
+    if (!r->ok || v->type == SJ_NONE || v->type == SJ_NULL)
+        return;
+    su_text t;
+    if ((v->type != SJ_STRING && (v->type != SJ_NUMBER || !v->integer)) || !text_of(v, &t)) {
         fail(r, field);
         return;
     }
-    if (cp_batch_set_int(r->ctx, r->b, r->row, col, x) != CP_OK)
+    const char *nul = memchr(t.p, 0, t.len);
+    if (cp_batch_set_string(r->ctx, r->b, r->row, col, t.p, nul ? (size_t)(nul - t.p) : t.len) != CP_OK)
         fail(r, field);
+    free(t.heap);
+}
+
+void su_require(su_row *r, json_object *v, const char *field)
+{
+    if (!v)
+        fail(r, field);
+}
+
+void su_dec(su_row *r, size_t col, json_object *v, const char *field)
+{
+    sj_val x = su_jval(v);
+    su_vdec(r, col, &x, field);
+}
+
+void su_int(su_row *r, size_t col, json_object *v, const char *field)
+{
+    sj_val x = su_jval(v);
+    su_vint(r, col, &x, field);
 }
 
 void su_unix_s(su_row *r, size_t col, json_object *v, const char *field)
@@ -191,15 +278,8 @@ void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field)
 
 void su_str(su_row *r, size_t col, json_object *v, const char *field)
 {
-    if (!r->ok || !v)
-        return;
-    if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int)) {
-        fail(r, field);
-        return;
-    }
-    const char *s = json_object_get_string(v);
-    if (cp_batch_set_string(r->ctx, r->b, r->row, col, s, strlen(s)) != CP_OK)
-        fail(r, field);
+    sj_val x = su_jval(v);
+    su_vstr(r, col, &x, field);
 }
 
 void su_cstr(su_row *r, size_t col, const char *s)
@@ -214,21 +294,24 @@ void su_i64(su_row *r, size_t col, int64_t v)
         fail(r, "(int)");
 }
 
-static bool book_level(json_object *side, size_t i, json_object **price, json_object **size)
+su_level *su_levels_json(json_object *side, size_t max, size_t *n)
 {
-    json_object *l = json_object_array_get_idx(side, i);
-    if (!l || !json_object_is_type(l, json_type_array) || json_object_array_length(l) < 2)
-        return false;
-    *price = json_object_array_get_idx(l, 0);
-    *size = json_object_array_get_idx(l, 1);
-    return *price && *size;
+    *n = json_object_is_type(side, json_type_array) ? json_object_array_length(side) : 0;
+    size_t k = *n < max ? *n : max;
+    su_level *lv = calloc(k ? k : 1, sizeof *lv);
+    for (size_t i = 0; lv && i < k; i++) {
+        json_object *l = json_object_array_get_idx(side, i), *p = NULL, *q = NULL;
+        if (json_object_is_type(l, json_type_array) && json_object_array_length(l) >= 2)
+            p = json_object_array_get_idx(l, 0), q = json_object_array_get_idx(l, 1);
+        lv[i] = (su_level){su_jval(p), su_jval(q), p && q};
+    }
+    return lv;
 }
 
 bool su_book_rows(cp_ctx *ctx, const su_book *bk, size_t levels, cp_batch *top, cp_batch *lvl, const char **bad)
 {
-    size_t nb = json_object_array_length(bk->bids), na = json_object_array_length(bk->asks);
+    size_t nb = bk->nb, na = bk->na;
     su_row r = {.ok = true};
-    json_object *p, *q;
     if (top) {
         r = su_row_add(ctx, top);
         su_cstr(&r, CP_BOOK_TOP_EXCHANGE, bk->exchange);
@@ -236,22 +319,24 @@ bool su_book_rows(cp_ctx *ctx, const su_book *bk, size_t levels, cp_batch *top, 
         su_cstr(&r, CP_BOOK_TOP_NATIVE_SYMBOL, bk->native ? bk->native : bk->symbol);
         su_i64(&r, CP_BOOK_TOP_TS, bk->ts);
         su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, bk->received_at);
-        su_int(&r, CP_BOOK_TOP_SEQUENCE, bk->sequence, "sequence");
-        if (nb && !book_level(bk->bids, 0, &p, &q))
+        su_vint(&r, CP_BOOK_TOP_SEQUENCE, &bk->sequence, "sequence");
+        if (nb && !bk->bids[0].ok)
             fail(&r, "bids[0]");
         else if (nb)
-            su_dec(&r, CP_BOOK_TOP_BID, p, "bids[0][0]"), su_dec(&r, CP_BOOK_TOP_BID_SIZE, q, "bids[0][1]");
-        if (na && !book_level(bk->asks, 0, &p, &q))
+            su_vdec(&r, CP_BOOK_TOP_BID, &bk->bids[0].price, "bids[0][0]"),
+                su_vdec(&r, CP_BOOK_TOP_BID_SIZE, &bk->bids[0].size, "bids[0][1]");
+        if (na && !bk->asks[0].ok)
             fail(&r, "asks[0]");
         else if (na)
-            su_dec(&r, CP_BOOK_TOP_ASK, p, "asks[0][0]"), su_dec(&r, CP_BOOK_TOP_ASK_SIZE, q, "asks[0][1]");
+            su_vdec(&r, CP_BOOK_TOP_ASK, &bk->asks[0].price, "asks[0][0]"),
+                su_vdec(&r, CP_BOOK_TOP_ASK_SIZE, &bk->asks[0].size, "asks[0][1]");
         su_i64(&r, CP_BOOK_TOP_LEVELS, (int64_t)(nb > na ? nb : na));
     }
     for (int side = 0; lvl && r.ok && side < 2; side++) {
-        json_object *arr = side ? bk->asks : bk->bids;
+        const su_level *arr = side ? bk->asks : bk->bids;
         size_t cnt = side ? na : nb;
         for (size_t i = 0; i < cnt && i < levels && r.ok; i++) {
-            if (!book_level(arr, i, &p, &q)) {
+            if (!arr[i].ok) {
                 fail(&r, side ? "asks" : "bids");
                 break;
             }
@@ -259,11 +344,11 @@ bool su_book_rows(cp_ctx *ctx, const su_book *bk, size_t levels, cp_batch *top, 
             su_cstr(&r, CP_BOOK_LEVEL_EXCHANGE, bk->exchange);
             su_cstr(&r, CP_BOOK_LEVEL_SYMBOL, bk->symbol);
             su_i64(&r, CP_BOOK_LEVEL_TS, bk->ts);
-            su_int(&r, CP_BOOK_LEVEL_SEQUENCE, bk->sequence, "sequence");
+            su_vint(&r, CP_BOOK_LEVEL_SEQUENCE, &bk->sequence, "sequence");
             su_cstr(&r, CP_BOOK_LEVEL_SIDE, side ? "ask" : "bid");
             su_i64(&r, CP_BOOK_LEVEL_LEVEL, (int64_t)i);
-            su_dec(&r, CP_BOOK_LEVEL_PRICE, p, "price");
-            su_dec(&r, CP_BOOK_LEVEL_SIZE, q, "size");
+            su_vdec(&r, CP_BOOK_LEVEL_PRICE, &arr[i].price, "price");
+            su_vdec(&r, CP_BOOK_LEVEL_SIZE, &arr[i].size, "size");
         }
     }
     *bad = r.bad;

@@ -3,14 +3,18 @@
  *
  * Compiled into each source plugin (a static helper, not a library of its own). Every row
  * setter keeps the exchange's exact text: strings are taken as they are, JSON numbers by
- * their original token text (json-c keeps it for doubles parsed from text), so no digit is
- * lost on the way to a DECIMAL column.
+ * their original token text, so no digit is lost on the way to a DECIMAL column. The setters
+ * take values from the strict scanner (jscan.h: the hot responses, read in place without a
+ * tree) or, through su_jval, from json-c (json-c keeps the token text of doubles; an integer it
+ * saturated is left NULL: better no value than a wrong one).
  */
 #ifndef COINPIPE_SRCUTIL_H
 #define COINPIPE_SRCUTIL_H
 
 #include <coinpipe/coinpipe.h>
 #include <coinpipe/streams.h>
+
+#include "jscan.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -28,9 +32,16 @@ json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response 
 /* Member `key` of object `o`, or NULL when `o` is not an object, the key is absent or null. */
 json_object *su_get(json_object *o, const char *key);
 
-/* Exact text of a JSON number or numeric string; NULL for null, "" or other types. For an
- * integer too large for int64 (json-c saturates it) returns NULL: better no value than a wrong one. */
-const char *su_num_text(json_object *v, size_t *len);
+/* A json-c value as the row setters take it (an integer json-c saturated is `lossy`). The
+ * text points into the json-c object: valid as long as it. NULL gives SJ_NONE. */
+sj_val su_jval(json_object *o);
+
+/* Starts reading a response body with the scanner (jscan.h): its top-level value in *v, a
+ * container entered. False when the body is empty or malformed (logged as su_parse does). */
+bool su_json_begin(cp_ctx *ctx, const char *endpoint, const cp_http_response *r, sj *j, sj_val *v);
+/* Logs the scanner's error the way su_parse logs json-c's ("malformed or truncated JSON ...",
+ * "trailing data ..."); returns CP_ERR_PARSE. */
+cp_status su_json_error(cp_ctx *ctx, const char *endpoint, const cp_http_response *r, const sj *j);
 
 /* A row being filled from one JSON element. `ok` turns false on the first bad value;
  * the caller then drops the rows of the whole response (no partial rows). */
@@ -44,9 +55,17 @@ typedef struct su_row {
 
 /* Starts a row in `b`; ok is false when out of memory. */
 su_row su_row_add(cp_ctx *ctx, cp_batch *b);
-/* DECIMAL from a JSON number or numeric string; NULL when absent/null/"". */
+/* DECIMAL from a JSON number (its exact token) or numeric string; NULL when absent/null/"" or
+ * an integer json-c saturated; a failure for anything else that is not a decimal. */
+void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field);
+/* INT64/TIMESTAMP from a JSON integer or integer string; NULL when absent/null. */
+void su_vint(su_row *r, size_t col, const sj_val *v, const char *field);
+/* STRING from a JSON string (up to a NUL) or integer; NULL when absent/null. */
+void su_vstr(su_row *r, size_t col, const sj_val *v, const char *field);
+/* Fails the row when a required value is absent or null (key columns). */
+void su_vrequire(su_row *r, const sj_val *v, const char *field);
+/* The same from json-c values. */
 void su_dec(su_row *r, size_t col, json_object *v, const char *field);
-/* INT64/TIMESTAMP from a JSON integer or integer string; NULL when absent. */
 void su_int(su_row *r, size_t col, json_object *v, const char *field);
 /* TIMESTAMP from a JSON integer of UNIX seconds; NULL when absent, a failure when out of range. */
 void su_unix_s(su_row *r, size_t col, json_object *v, const char *field);
@@ -60,13 +79,24 @@ void su_i64(su_row *r, size_t col, int64_t v);
 /* Fails the row when a required value is missing (key columns). */
 void su_require(su_row *r, json_object *v, const char *field);
 
-/* An order book snapshot's rows: what identifies it and its [price, size, ...] level arrays. */
+/* One level of a book side, an array [price, size, ...]: ok when it is an array of at least
+ * two elements whose first two are not null. */
+typedef struct su_level {
+    sj_val price, size;
+    bool ok;
+} su_level;
+/* An order book snapshot's rows: what identifies it and its levels, best first (bids[i] for
+ * i < min(nb, max(levels, 1)), the same for asks; nb and na count every level). */
 typedef struct su_book {
     const char *exchange, *symbol, *native; /* native NULL: same as symbol */
-    json_object *bids, *asks;               /* arrays of [price, size, ...], best first */
-    json_object *sequence;                  /* the exchange's update id */
+    const su_level *bids, *asks;
+    size_t nb, na;
+    sj_val sequence; /* the exchange's update id */
     int64_t ts, received_at;
 } su_book;
+/* The first `max` levels of a json-c side array into a malloc'd array (*n gets the side's
+ * length); NULL when out of memory (or for an empty side, with *n 0). */
+su_level *su_levels_json(json_object *side, size_t max, size_t *n);
 /* Appends a book_top row to `top` and up to `levels` book_level rows per side to `lvl` (either
  * may be NULL). Returns false with *bad naming the field on a malformed level; the caller
  * truncates both batches back. */

@@ -1,0 +1,83 @@
+/* A strict JSON pull scanner for response bodies: walks the text in place, allocates nothing.
+ * SPDX-License-Identifier: MIT
+ *
+ * RFC 8259 as written: one value, whitespace around it (space, tab, CR, LF) and nothing else;
+ * numbers -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; strings of valid UTF-8 without
+ * control characters, escapes \" \\ \/ \b \f \n \r \t \uXXXX; true, false, null; at most
+ * SJ_MAX_DEPTH nested arrays and objects. A scalar comes back as its exact text (a number's
+ * token, a string's raw bytes between the quotes), so decimals keep every digit; an array or
+ * object is entered and its elements or members are pulled one by one. The first error stops
+ * the scanner for good: every later call returns false and `err` says what and `err_at` where.
+ * tests/fuzz/fuzz_jscan.c checks it against json-c (strict mode) on arbitrary input.
+ */
+#ifndef COINPIPE_JSCAN_H
+#define COINPIPE_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SJ_MAX_DEPTH 32 /* nested arrays and objects (json-c's default limit) */
+
+typedef enum sj_type {
+    SJ_NONE = 0, /* no value (a member that was absent) */
+    SJ_NULL,
+    SJ_FALSE,
+    SJ_TRUE,
+    SJ_NUMBER,
+    SJ_STRING,
+    SJ_ARRAY,  /* entered: pull its elements with sj_next(), or sj_skip() it */
+    SJ_OBJECT, /* entered: pull its members with sj_member(), or sj_skip() it */
+} sj_type;
+
+/* A value: its type and, for scalars, its text in the body. */
+typedef struct sj_val {
+    sj_type type;
+    bool esc;      /* STRING: holds backslash escapes (sj_decode resolves them) */
+    bool integer;  /* NUMBER: no fraction and no exponent */
+    bool lossy;    /* NUMBER whose text is not the exchange's (a saturated json-c integer) */
+    const char *p; /* NUMBER: the token; STRING: the bytes between the quotes */
+    size_t len;
+} sj_val;
+
+typedef struct sj {
+    const char *p, *end, *base;
+    const char *err; /* the first error (json-c's wording), NULL while all is well */
+    size_t err_at;   /* its byte offset */
+    unsigned depth;
+    bool fresh; /* a container was just entered: no element or member read from it yet */
+} sj;
+
+void sj_init(sj *j, const char *text, size_t len);
+/* Reads the next value into *v; a container is entered. False on a syntax error. */
+bool sj_value(sj *j, sj_val *v);
+/* In an array: true when another element follows (read it with sj_value), false at its end
+ * (the array is left) or on an error. */
+bool sj_next(sj *j);
+/* In an object: true when another member follows, with its key (a STRING) in *key and the
+ * scanner before its value; false at its end (the object is left) or on an error. */
+bool sj_member(sj *j, sj_val *key);
+/* After sj_value returned v: reads the rest of a container v (validating it); nothing to do
+ * for a scalar. False on an error. */
+bool sj_skip(sj *j, const sj_val *v);
+/* After the top-level value: true when only whitespace is left, else an error. */
+bool sj_end(sj *j);
+
+/* In an object just entered: reads every member, keeping the value of the member named
+ * names[k] in vals[k] (SJ_NONE when absent, the last one when repeated; a container value is
+ * skipped and keeps its type only); leaves the object. False on an error. */
+bool sj_fields(sj *j, const char *const *names, size_t n, sj_val *vals);
+
+/* sj_fields for a value just read: its members if v is an object; otherwise every vals[k] is
+ * SJ_NONE and v is skipped. False on an error. */
+bool sj_obj(sj *j, const sj_val *v, const char *const *names, size_t n, sj_val *vals);
+
+/* The text of a STRING with escapes resolved (UTF-8), or a NUMBER's token, into out (room for
+ * v->len bytes: the decoded text is never longer); returns its length. */
+size_t sj_decode(const sj_val *v, char *out);
+/* True when v is a STRING whose decoded text is s. */
+bool sj_eq(const sj_val *v, const char *s, size_t len);
+/* A NUMBER that is an integer within int64 into *out; false otherwise. */
+bool sj_int(const sj_val *v, int64_t *out);
+
+#endif
