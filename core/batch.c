@@ -345,7 +345,11 @@ cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char 
     struct cell *c = cell_for(b, row, col, CP_T_STRING, CP_T_STRING);
     if (!c || !text)
         return CP_ERR_INVALID;
-    uint32_t off = arena_put(b, text, len);
+    /* the same text as the row above (exchange, symbol, interval...): share it */
+    const struct cell *up = row ? c - 1 : NULL;
+    uint32_t off = up && !b->cols[col].null[row - 1] && up->len == len && memcmp(b->arena + up->off, text, len) == 0
+                       ? up->off
+                       : arena_put(b, text, len);
     if (off == UINT32_MAX)
         return CP_ERR_NOMEM;
     c = &b->cols[col].cells[row];
@@ -353,6 +357,22 @@ cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char 
     c->len = (uint32_t)len;
     b->cols[col].null[row] = 0;
     return CP_OK;
+}
+
+void core_batch_compact(cp_batch *b)
+{
+    if (!b || b->acap <= b->alen + b->alen / 8 + 64)
+        return;
+    char *a = realloc(b->arena, b->alen ? b->alen : 1); /* shrinking: gives the slack of doubling back */
+    if (a) {
+        b->arena = a;
+        b->acap = b->alen ? b->alen : 1;
+    }
+}
+
+size_t core_batch_mem_bytes(const cp_batch *b)
+{
+    return b ? sizeof *b + b->cap * b->schema.nfields * (sizeof(struct cell) + 1) + b->acap : 0;
 }
 
 const cp_schema *core_batch_schema(const cp_batch *b) { return b ? &b->schema : NULL; }
@@ -452,49 +472,75 @@ bool core_schema_equal(const cp_schema *a, const cp_schema *b)
  * (INT64/TIMESTAMP/BOOL/DOUBLE: 8 bytes; DECIMAL: 8-byte double + u32 len + text; STRING:
  * u32 len + text). Every length is checked on the way back in. */
 
-static void put_u16(core_buf *o, uint16_t v) { core_buf_put(o, (const char *)&v, 2); }
-static void put_u32(core_buf *o, uint32_t v) { core_buf_put(o, (const char *)&v, 4); }
-static void put_u64(core_buf *o, uint64_t v) { core_buf_put(o, (const char *)&v, 8); }
+/* Bytes core_batch_serialize appends for b. */
+static size_t serialized_size(const cp_batch *b)
+{
+    size_t n = 2 + strlen(b->schema.stream) + 2 + 4;
+    for (size_t c = 0; c < b->schema.nfields; c++) {
+        n += 2 + strlen(b->fields[c].name) + 2 + b->rows;
+        const struct cell *cells = b->cols[c].cells;
+        const uint8_t *nul = b->cols[c].null;
+        cp_type t = b->fields[c].type;
+        size_t fixed = t == CP_T_STRING ? 4 : t == CP_T_DECIMAL ? 12 : 8;
+        for (size_t r = 0; r < b->rows; r++)
+            if (!nul[r])
+                n += fixed + (t == CP_T_STRING || t == CP_T_DECIMAL ? cells[r].len : 0);
+    }
+    return n;
+}
 
+#define PUT(w, v)                                                                                              \
+    do {                                                                                                       \
+        memcpy((w), &(v), sizeof(v));                                                                          \
+        (w) += sizeof(v);                                                                                      \
+    } while (0)
+
+/* Sized exactly first, then written in one go into the buffer (the spool's record). */
 cp_status core_batch_serialize(const cp_batch *b, core_buf *o)
 {
-    size_t sl = strlen(b->schema.stream);
-    put_u16(o, (uint16_t)sl);
-    core_buf_put(o, b->schema.stream, sl);
-    put_u16(o, (uint16_t)b->schema.nfields);
+    size_t need = serialized_size(b);
+    if (!core_buf_reserve(o, need))
+        return CP_ERR_NOMEM;
+    char *w = o->p + o->len;
+    uint16_t sl = (uint16_t)strlen(b->schema.stream), nf = (uint16_t)b->schema.nfields;
+    uint32_t rows = (uint32_t)b->rows;
+    PUT(w, sl);
+    memcpy(w, b->schema.stream, sl);
+    w += sl;
+    PUT(w, nf);
     for (size_t i = 0; i < b->schema.nfields; i++) {
-        size_t nl = strlen(b->fields[i].name);
-        put_u16(o, (uint16_t)nl);
-        core_buf_put(o, b->fields[i].name, nl);
-        core_buf_putc(o, (char)b->fields[i].type);
-        core_buf_putc(o, (char)b->fields[i].flags);
+        uint16_t nl = (uint16_t)strlen(b->fields[i].name);
+        PUT(w, nl);
+        memcpy(w, b->fields[i].name, nl);
+        w += nl;
+        *w++ = (char)b->fields[i].type;
+        *w++ = (char)b->fields[i].flags;
     }
-    put_u32(o, (uint32_t)b->rows);
+    PUT(w, rows);
     for (size_t c = 0; c < b->schema.nfields; c++) {
+        const struct cell *cells = b->cols[c].cells;
+        const uint8_t *nul = b->cols[c].null;
+        cp_type t = b->fields[c].type;
         if (b->rows)
-            core_buf_put(o, (const char *)b->cols[c].null, b->rows);
+            memcpy(w, nul, b->rows);
+        w += b->rows;
         for (size_t r = 0; r < b->rows; r++) {
-            if (b->cols[c].null[r])
+            if (nul[r])
                 continue;
-            const struct cell *cl = &b->cols[c].cells[r];
-            switch (b->fields[c].type) {
-            case CP_T_STRING:
-                put_u32(o, cl->len);
-                core_buf_put(o, b->arena + cl->off, cl->len);
-                break;
-            case CP_T_DECIMAL:
-                put_u64(o, (uint64_t)cl->v.i);
-                put_u32(o, cl->len);
-                core_buf_put(o, b->arena + cl->off, cl->len);
-                break;
-            default:
-                put_u64(o, (uint64_t)cl->v.i);
-                break;
+            if (t != CP_T_STRING)
+                PUT(w, cells[r].v.i);
+            if (t == CP_T_STRING || t == CP_T_DECIMAL) {
+                PUT(w, cells[r].len);
+                memcpy(w, b->arena + cells[r].off, cells[r].len);
+                w += cells[r].len;
             }
         }
     }
-    return o->oom ? CP_ERR_NOMEM : CP_OK;
+    o->len += need;
+    o->p[o->len] = '\0';
+    return CP_OK;
 }
+#undef PUT
 
 typedef struct rd {
     const unsigned char *p;

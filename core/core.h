@@ -39,6 +39,7 @@ typedef struct core_buf {
     bool oom;
 } core_buf;
 void core_buf_put(core_buf *b, const char *s, size_t n);
+bool core_buf_reserve(core_buf *b, size_t extra); /* room for `extra` more bytes (and a NUL); false when out of memory */
 void core_buf_puts(core_buf *b, const char *s);
 void core_buf_putc(core_buf *b, char c);
 void core_buf_printf(core_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
@@ -92,6 +93,8 @@ double core_batch_get_double(const cp_batch *b, size_t row, size_t col);
 const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len);
 bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
 bool core_decimal_valid(const char *s, size_t len);
+size_t core_batch_mem_bytes(const cp_batch *b); /* memory the batch holds (cells, text), about */
+void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capacity (when emitted) */
 /* validates like core_decimal_valid and, in the same pass, sets *out (if not NULL) to the
  * double strtod would give, bit for bit (Clinger's fast path, else strtod); false also when
  * out of memory for a text of 72 bytes or more */

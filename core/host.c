@@ -36,6 +36,7 @@ static cp_status h_emit(cp_ctx *c, cp_batch *b)
         core_batch_unref(b);
         return k->emit ? CP_OK : CP_ERR_UNSUPPORTED;
     }
+    core_batch_compact(b); /* it may wait in sink queues a while: no slack */
     return k->emit(k, b);
 }
 

@@ -5,8 +5,8 @@
  * `npending` entries were written and answered CP_PENDING (buffered in the sink); they stay
  * queued until a later CP_OK from write() or flush() confirms them, and are re-delivered
  * after a CP_RETRY. With the spool on, every entry is also a record on disk, memory holds at
- * most queue_size batches (the rest are read back when their turn comes), and the bound is
- * spool_max_bytes; without it, the bound is queue_size batches. At the bound the overflow
+ * most queue_size batches and SINK_MEMORY_BYTES (the rest are read back when their turn
+ * comes), and the bound is spool_max_bytes; without it, the bound is queue_size batches. At the bound the overflow
  * policy applies: block, drop_oldest or drop_newest, every drop counted and logged.
  * A batch the sink rejects for good goes to <state_dir>/dead/<pipeline>/<sink>/ (dead.c).
  * The worker never runs two callbacks of one instance at once.
@@ -21,7 +21,13 @@
 typedef struct qent {
     uint64_t seq;  /* spool sequence number (0 without a spool) */
     cp_batch *b;   /* NULL when spilled: read back from the spool when needed */
+    size_t mem;    /* bytes b holds */
 } qent;
+
+/* With a spool, queued batches stay in memory up to this many bytes (and queue_size batches);
+ * the rest wait in the spool alone and are read back in turn, so a sink that falls behind a
+ * fast source costs disk reads, not memory. */
+#define SINK_MEMORY_BYTES ((size_t)8 << 20)
 
 struct core_sink {
     char *id;
@@ -37,7 +43,7 @@ struct core_sink {
     pthread_cond_t work;  /* something to do, or quit */
     pthread_cond_t space; /* room in the queue, or progress for drain */
     qent *q;
-    size_t cap, head, count, npending, in_memory;
+    size_t cap, head, count, npending, in_memory, mem_bytes;
     bool writing;
     bool quit, draining;
     int attempts;
@@ -92,6 +98,7 @@ static void release(core_sink *s, qent *e)
     if (e->b) {
         core_batch_unref(e->b);
         s->in_memory--;
+        s->mem_bytes -= e->mem;
     }
     if (s->spool)
         core_spool_done(s->spool, e->seq);
@@ -359,7 +366,7 @@ int core_sink_attach_spool(core_sink *s, char *err, size_t errlen)
     for (size_t i = s->count; i > 0; i--)
         s->q[(s->head + n + i - 1) % s->cap] = AT(s, i - 1);
     for (size_t i = 0; i < n; i++)
-        AT(s, i) = (qent){core_spool_replay_seq(sp, i), NULL};
+        AT(s, i) = (qent){core_spool_replay_seq(sp, i), NULL, 0};
     s->count += n;
     s->st.batches_in += n;
     pthread_cond_signal(&s->work);
@@ -450,11 +457,13 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
             pthread_mutex_unlock(&s->lock);
             return CP_ERR_NOMEM;
         }
-        qent e = {seq, NULL};
-        if (!s->spool || s->in_memory < (size_t)s->ec->queue_size) {
+        qent e = {seq, NULL, core_batch_mem_bytes(b)};
+        if (!s->spool || (s->in_memory < (size_t)s->ec->queue_size &&
+                          (s->mem_bytes == 0 || s->mem_bytes + e.mem <= SINK_MEMORY_BYTES))) {
             core_batch_ref(b);
             e.b = b;
             s->in_memory++;
+            s->mem_bytes += e.mem;
         }
         s->q[(s->head + s->count) % s->cap] = e;
         s->count++;
@@ -508,12 +517,14 @@ void core_sink_handover(core_sink *from, core_sink *to)
         to->q[(to->head + from->count + i - 1) % to->cap] = AT(to, i - 1);
     for (size_t i = 0; i < from->count; i++) {
         AT(to, i) = AT(from, i);
-        if (AT(to, i).b)
+        if (AT(to, i).b) {
             to->in_memory++;
+            to->mem_bytes += AT(to, i).mem;
+        }
     }
     to->count += from->count;
     to->st.batches_in += from->count;
-    from->head = from->count = from->npending = from->in_memory = 0;
+    from->head = from->count = from->npending = from->in_memory = from->mem_bytes = 0;
     if (from->spool && !to->spool) {
         to->spool = from->spool;
         to->unsynced = from->unsynced;

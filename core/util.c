@@ -261,6 +261,8 @@ static bool buf_grow(core_buf *b, size_t extra)
     return true;
 }
 
+bool core_buf_reserve(core_buf *b, size_t extra) { return buf_grow(b, extra); }
+
 void core_buf_put(core_buf *b, const char *s, size_t n)
 {
     if (!buf_grow(b, n))

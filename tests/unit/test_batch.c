@@ -100,6 +100,45 @@ static void test_decimal_parse_equals_strtod(void **state)
     }
 }
 
+/* The spool's record payload, byte for byte: records written by earlier versions must still read. */
+static void test_serialized_form_is_stable(void **state)
+{
+    (void)state;
+    static const cp_field f[] = {{"a", CP_T_INT64, CP_FIELD_KEY},
+                                 {"b", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+                                 {"c", CP_T_STRING, CP_FIELD_NULLABLE}};
+    static const cp_schema sc = {"t", 3, f};
+    cp_batch *b = core_batch_new(&sc, 0);
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(core_batch_add_row(b), (size_t)r);
+        assert_int_equal(core_batch_set_int(b, r, 0, r + 1), CP_OK);
+        assert_int_equal(core_batch_set_string(b, r, 2, "xy", 2), CP_OK); /* the second shares the first's text */
+    }
+    assert_int_equal(core_batch_set_decimal(b, 0, 1, "1.5", 3), CP_OK);
+    static const unsigned char want[] = {
+        1, 0, 't', 3, 0,                                  /* stream, 3 fields */
+        1, 0, 'a', CP_T_INT64, CP_FIELD_KEY,              /* a */
+        1, 0, 'b', CP_T_DECIMAL, CP_FIELD_NULLABLE,       /* b */
+        1, 0, 'c', CP_T_STRING, CP_FIELD_NULLABLE,        /* c */
+        2, 0, 0, 0,                                       /* rows */
+        0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, /* a: no nulls, 1, 2 */
+        0, 1, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 3, 0, 0, 0, '1', '.', '5', /* b: 1.5 (double, text), NULL */
+        0, 0, 2, 0, 0, 0, 'x', 'y', 2, 0, 0, 0, 'x', 'y'};  /* c */
+    core_buf o = {0};
+    core_buf_put(&o, "HDR", 3); /* appended after what the buffer holds */
+    assert_int_equal(core_batch_serialize(b, &o), CP_OK);
+    assert_int_equal(o.len, 3 + sizeof want);
+    assert_memory_equal(o.p + 3, want, sizeof want);
+    cp_batch *c = NULL;
+    assert_int_equal(core_batch_deserialize(o.p + 3, o.len - 3, &c), CP_OK);
+    assert_string_equal(core_batch_get_text(c, 1, 2, NULL), "xy");
+    assert_true(core_batch_is_null(c, 1, 1));
+    assert_true(core_batch_get_double(c, 0, 1) == 1.5);
+    core_batch_unref(c);
+    core_buf_free(&o);
+    core_batch_unref(b);
+}
+
 static void test_types_and_nulls(void **state)
 {
     cp_batch *b = core_batch_new(&cp_spread_schema, 1);
@@ -168,6 +207,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decimal_parse_equals_strtod),
+        cmocka_unit_test(test_serialized_form_is_stable),
         cmocka_unit_test(test_decimal_kept_verbatim),
         cmocka_unit_test(test_types_and_nulls),
         cmocka_unit_test(test_many_rows_and_copy),
