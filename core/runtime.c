@@ -431,13 +431,23 @@ static void *sigwatch_thread(void *arg)
     sigset_t set = signal_set();
     while (!atomic_load(&w->done)) {
         struct timespec ts = {0, 200 * 1000000L};
-        int sig = sigtimedwait(&set, NULL, &ts);
+        int sig = sigtimedwait(&set, NULL, &ts); /* SIGHUP: sigwatch_stop's wake-up */
         if (sig == SIGINT || sig == SIGTERM) {
             LOG_WARN("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
             atomic_store(&w->rt->stopping, true);
         }
     }
     return NULL;
+}
+
+/* Ends the watcher at once: a SIGHUP sent to it (ignored in these modes) ends its wait. */
+static void sigwatch_stop(sigwatch *w, bool watching)
+{
+    atomic_store(&w->done, true);
+    if (!watching)
+        return;
+    pthread_kill(w->thread, SIGHUP);
+    pthread_join(w->thread, NULL);
 }
 
 /* ---- modes ------------------------------------------------------------------------- */
@@ -460,9 +470,7 @@ int core_runtime_run_once(core_runtime *rt)
         for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
             core_sink_halt(rt->set.p[i].sinks[k]);
     log_stats(&rt->set);
-    atomic_store(&w.done, true);
-    if (watching)
-        pthread_join(w.thread, NULL);
+    sigwatch_stop(&w, watching);
     return (atomic_load(&rt->failures) || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
 }
 
@@ -509,9 +517,7 @@ int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, siz
     for (size_t k = 0; k < p->nsinks; k++)
         core_sink_halt(p->sinks[k]);
     log_stats(&rt->set);
-    atomic_store(&w.done, true);
-    if (watching)
-        pthread_join(w.thread, NULL);
+    sigwatch_stop(&w, watching);
     return (st != CP_OK || p->cycle_failed || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
 }
 
