@@ -39,6 +39,10 @@ typedef struct core_buf {
     bool oom;
 } core_buf;
 void core_buf_put(core_buf *b, const char *s, size_t n);
+/* CRC-32C of n bytes continuing from crc (0 to start): the CPU instruction where there is one
+ * (core_util_crc32c), or the table (core_util_crc32c_sw, the same values) */
+uint32_t core_util_crc32c(uint32_t crc, const void *data, size_t n);
+uint32_t core_util_crc32c_sw(uint32_t crc, const void *data, size_t n);
 bool core_buf_reserve(core_buf *b, size_t extra); /* room for `extra` more bytes (and a NUL); false when out of memory */
 void core_buf_puts(core_buf *b, const char *s);
 void core_buf_putc(core_buf *b, char c);

@@ -3,8 +3,9 @@
  *
  * Directory <state_dir>/spool/<pipeline>/<sink>/ holds segment files "<first seq, 16 hex>.seg"
  * and "cursor" (the highest sequence number below which everything is confirmed). A record
- * is: "CPR1", u32 payload length, u64 sequence number, u32 CRC-32 of (sequence number +
- * payload), payload (core_batch_serialize). Appends are written at once and fsync'd by
+ * is: "CPR2", u32 payload length, u64 sequence number, u32 CRC-32C of (sequence number +
+ * payload), payload (core_batch_serialize). Records of earlier versions, "CPR1" with zlib's
+ * CRC-32, are still read. Appends are written at once and fsync'd by
  * core_spool_sync (once per cycle); confirmations advance the cursor, persisted atomically at
  * most every 200 ms and at close; a segment is deleted once all its records are confirmed.
  * On open, records above the cursor are indexed for replay. A torn record at a segment's
@@ -22,7 +23,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define MAGIC "CPR1"
+#define MAGIC "CPR2"    /* CRC-32C, written since the spool went faster */
+#define MAGIC_V1 "CPR1" /* zlib's CRC-32, still read */
 #define HDR 20
 #define SEGMENT_MAX (16u << 20)
 #define MAX_RECORD (512u << 20)
@@ -65,12 +67,23 @@ static void seg_path(const core_spool *s, uint64_t id, char *buf, size_t len)
     snprintf(buf, len, "%s/%016llx.seg", s->dir, (unsigned long long)id);
 }
 
-static uint32_t record_crc(uint64_t seq, const unsigned char *payload, uint32_t len)
+/* The checksum of a record, by the version its magic names (v1: zlib's CRC-32). */
+static uint32_t record_crc(bool v1, uint64_t seq, const unsigned char *payload, uint32_t len)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    c = crc32(c, (const Bytef *)&seq, 8);
-    c = crc32(c, payload, len);
-    return (uint32_t)c;
+    if (v1) {
+        uLong c = crc32(0L, Z_NULL, 0);
+        c = crc32(c, (const Bytef *)&seq, 8);
+        c = crc32(c, payload, len);
+        return (uint32_t)c;
+    }
+    return core_util_crc32c(core_util_crc32c(0, &seq, 8), payload, len);
+}
+
+/* 1: the magic of a current record, 2: of a v1 record, 0: neither (n bytes compared, at most 4) */
+static int magic_at(const unsigned char *p, size_t n)
+{
+    n = n < 4 ? n : 4;
+    return memcmp(p, MAGIC, n) == 0 ? 1 : memcmp(p, MAGIC_V1, n) == 0 ? 2 : 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -109,15 +122,16 @@ static void scan_segment(core_spool *s, size_t si)
         bool ok = false, torn = false;
         uint32_t plen = 0;
         uint64_t seq = 0;
+        int m = magic_at(data + pos, len - pos);
         if (len - pos < HDR) {
-            torn = memcmp(data + pos, MAGIC, len - pos < 4 ? len - pos : 4) == 0;
-        } else if (memcmp(data + pos, MAGIC, 4) == 0) {
+            torn = m != 0;
+        } else if (m) {
             uint32_t crc;
             memcpy(&plen, data + pos + 4, 4);
             memcpy(&seq, data + pos + 8, 8);
             memcpy(&crc, data + pos + 16, 4);
             if (plen <= MAX_RECORD && pos + HDR + plen <= len)
-                ok = record_crc(seq, data + pos + HDR, plen) == crc;
+                ok = record_crc(m == 2, seq, data + pos + HDR, plen) == crc;
             else if (plen <= MAX_RECORD)
                 torn = true; /* runs past the end of the file */
         }
@@ -294,7 +308,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     }
     uint32_t plen = (uint32_t)(rec.len - HDR);
     uint64_t seq = s->next_seq;
-    uint32_t crc = record_crc(seq, (unsigned char *)rec.p + HDR, plen);
+    uint32_t crc = record_crc(false, seq, (unsigned char *)rec.p + HDR, plen);
     memcpy(rec.p, MAGIC, 4);
     memcpy(rec.p + 4, &plen, 4);
     memcpy(rec.p + 8, &seq, 8);
@@ -379,9 +393,12 @@ cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch **out)
     if (buf) {
         st = pread(fd, buf, e->len, (off_t)e->off) == (ssize_t)e->len ? CP_OK : CP_ERR_IO;
         if (st == CP_OK) {
+            unsigned char hdr[HDR];
             uint32_t crc;
-            st = pread(fd, &crc, 4, (off_t)e->off - 4) == 4 && record_crc(seq, buf, e->len) == crc ? CP_OK
-                                                                                                 : CP_ERR_PARSE;
+            st = pread(fd, hdr, HDR, (off_t)e->off - HDR) == HDR ? CP_OK : CP_ERR_IO;
+            memcpy(&crc, hdr + 16, 4);
+            if (st == CP_OK && (!magic_at(hdr, 4) || record_crc(magic_at(hdr, 4) == 2, seq, buf, e->len) != crc))
+                st = CP_ERR_PARSE;
         }
         if (st == CP_OK)
             st = core_batch_deserialize(buf, e->len, out);

@@ -314,3 +314,70 @@ void core_util_path_component(core_buf *b, const char *s)
             core_buf_printf(b, "%%%02X", (unsigned char)c);
     }
 }
+
+/* ---- CRC-32C (Castagnoli, reflected 0x82F63B78) ------------------------------------- */
+
+static uint32_t crc32c_tab[8][256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc32c_tab[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (uint32_t i = 0; i < 256; i++)
+            crc32c_tab[t][i] = (crc32c_tab[t - 1][i] >> 8) ^ crc32c_tab[0][crc32c_tab[t - 1][i] & 0xFF];
+}
+
+uint32_t core_util_crc32c_sw(uint32_t crc, const void *data, size_t n)
+{
+    pthread_once(&crc32c_once, crc32c_init);
+    const unsigned char *p = data;
+    uint32_t c = ~crc;
+    for (; n >= 8; n -= 8, p += 8) { /* slicing by 8 */
+        uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        c = crc32c_tab[7][lo & 0xFF] ^ crc32c_tab[6][(lo >> 8) & 0xFF] ^ crc32c_tab[5][(lo >> 16) & 0xFF] ^
+            crc32c_tab[4][lo >> 24] ^ crc32c_tab[3][p[4]] ^ crc32c_tab[2][p[5]] ^ crc32c_tab[1][p[6]] ^
+            crc32c_tab[0][p[7]];
+    }
+    while (n--)
+        c = (c >> 8) ^ crc32c_tab[0][(c ^ *p++) & 0xFF];
+    return ~c;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t c = ~crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+#endif
+
+uint32_t core_util_crc32c(uint32_t crc, const void *data, size_t n)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    static atomic_int hw = -1; /* the instruction when the CPU has it: ~10x faster than the table */
+    int h = atomic_load_explicit(&hw, memory_order_relaxed);
+    if (h < 0) {
+        h = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+        atomic_store_explicit(&hw, h, memory_order_relaxed);
+    }
+    if (h)
+        return crc32c_hw(crc, data, n);
+#endif
+    return core_util_crc32c_sw(crc, data, n);
+}
+
