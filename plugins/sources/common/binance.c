@@ -680,6 +680,15 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
 {
     bool ok = true;
     const char *base = b->cfg->base_url, *pre = b->api->prefix;
+    /* candles first: they are most of the rows, so the sinks get their first chunk soonest */
+    if (b->want[ST_OHLCV]) {
+        for (size_t i = 0; i < b->n && ok; i++) {
+            if (last[i] != INT64_MIN)
+                ok = add_klines(b, q, i, last[i] + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
+            else /* first poll of this series: the latest `warmup` closed candles (+ the open one) */
+                ok = add_klines(b, q, i, -1, 0, (size_t)b->cfg->warmup + 1);
+        }
+    }
     if (b->want[ST_TICKER]) {
         if (!b->api->futures) {
             for (size_t i = 0; i < b->n && ok; i += 100) {
@@ -721,14 +730,6 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
                           b->cfg->trade_limit);
             ok = su_reqs_add(q, (su_req){K_TRADES, i, 0, 0, 0}, b->api->futures ? 5 : 25, &u);
             su_buf_free(&u);
-        }
-    }
-    if (b->want[ST_OHLCV]) {
-        for (size_t i = 0; i < b->n && ok; i++) {
-            if (last[i] != INT64_MIN)
-                ok = add_klines(b, q, i, last[i] + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
-            else /* first poll of this series: the latest `warmup` closed candles (+ the open one) */
-                ok = add_klines(b, q, i, -1, 0, (size_t)b->cfg->warmup + 1);
         }
     }
     if (b->want[ST_FUNDING]) {
