@@ -584,6 +584,11 @@ static bool take(rd *r, void *out, size_t n)
 
 cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out)
 {
+    return core_batch_deserialize_checked(data, len, true, out);
+}
+
+cp_status core_batch_deserialize_checked(const void *data, size_t len, bool check_decimals, cp_batch **out)
+{
     *out = NULL;
     rd r = {data, len};
     uint16_t sl, nf;
@@ -643,7 +648,7 @@ cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out)
                 uint32_t tl;
                 if (!take(&r, &tl, 4) || tl > r.left)
                     goto out;
-                if (t == CP_T_DECIMAL && !core_decimal_valid((const char *)r.p, tl))
+                if (t == CP_T_DECIMAL && check_decimals && !core_decimal_valid((const char *)r.p, tl))
                     goto out;
                 const struct cell *up = i ? cl - 1 : NULL; /* the row above's text, when the same */
                 uint32_t off = t == CP_T_STRING && up && !b->cols[c].null[i - 1] && up->len == tl &&

@@ -107,6 +107,9 @@ bool core_schema_equal(const cp_schema *a, const cp_schema *b);
 /* binary form for the spool; deserialize checks every length (fuzzed) */
 cp_status core_batch_serialize(const cp_batch *b, core_buf *out);
 cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);
+/* the same; without check_decimals a DECIMAL's text is taken as it is (a record whose checksum
+ * proved it is what core_batch_serialize wrote from a valid batch) */
+cp_status core_batch_deserialize_checked(const void *data, size_t len, bool check_decimals, cp_batch **out);
 
 /* ---- loader.c (the only file that calls libltdl) --------------------------------- */
 typedef struct core_plugin {
