@@ -202,12 +202,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (mine != BAD)
         json_object_put(mine);
-    json_object_put(ref);
+    json_object *ref_len_holder = jc_ok && json_object_is_type(ref, json_type_array) ? ref : NULL;
+    if (!ref_len_holder)
+        json_object_put(ref);
+    jc_ok = ref_len_holder != NULL;
 
-    /* sj_skip reads any value the same as walking it */
+    /* sj_skip reads any value the same as walking it, and so does sj_elements an array */
     sj_init(&j, s, size);
     bool skip_ok = sj_value(&j, &top) && sj_skip(&j, &top) && sj_end(&j);
     if (skip_ok != sj_ok)
         abort();
+    sj_init(&j, s, size);
+    if (sj_value(&j, &top) && top.type == SJ_ARRAY) {
+        sj_val few[3];
+        size_t n = 0;
+        bool el_ok = sj_elements(&j, few, 3, &n) && sj_end(&j);
+        if (el_ok != sj_ok || (el_ok && jc_ok && n != json_object_array_length(ref_len_holder)))
+            abort();
+    }
+    json_object_put(ref_len_holder);
     return 0;
 }

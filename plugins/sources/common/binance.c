@@ -201,7 +201,7 @@ cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, const cp_http_respons
 /* One side of a book: an array of [price, size, ...] arrays; the first `max` kept in lv, *n counts all. */
 static bool book_side(sj *j, su_level *lv, size_t max, size_t *n)
 {
-    sj_val l, x;
+    sj_val l, two[2];
     *n = 0;
     while (sj_next(j)) {
         su_level L = {.ok = false};
@@ -209,16 +209,11 @@ static bool book_side(sj *j, su_level *lv, size_t max, size_t *n)
         if (!sj_value(j, &l))
             return false;
         if (l.type == SJ_ARRAY) {
-            while (sj_next(j)) {
-                if (!sj_value(j, &x) || !sj_skip(j, &x))
-                    return false;
-                if (m == 0)
-                    L.price = x;
-                else if (m == 1)
-                    L.size = x;
-                m++;
-            }
-            L.ok = m >= 2 && L.price.type != SJ_NULL && L.size.type != SJ_NULL;
+            if (!sj_elements(j, two, 2, &m))
+                return false;
+            L.ok = m >= 2 && two[0].type != SJ_NULL && two[1].type != SJ_NULL;
+            if (L.ok)
+                L.price = two[0], L.size = two[1];
         } else if (!sj_skip(j, &l)) {
             return false;
         }
@@ -335,7 +330,7 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
     size_t keep = cp_batch_rows(ctx, out), len = 0;
     int64_t newest = *last_closed;
     sj j;
-    sj_val v, e, k[11], x;
+    sj_val v, e, k[11];
     if (!su_json_begin(ctx, "klines", rs, &j, &v))
         return CP_ERR_PARSE;
     if (v.type != SJ_ARRAY) {
@@ -350,10 +345,7 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
             break;
         if (e.type != SJ_ARRAY)
             return bad_field(ctx, "klines", "kline array", out, keep);
-        while (sj_next(&j) && sj_value(&j, &x) && sj_skip(&j, &x))
-            if (nk < 11)
-                k[nk++] = x;
-        if (j.err)
+        if (!sj_elements(&j, k, 11, &nk))
             break;
         int64_t open_time, close_time;
         if (nk < 11 || !sj_int(&k[0], &open_time) || !sj_int(&k[6], &close_time))

@@ -327,6 +327,19 @@ bool sj_skip(sj *j, const sj_val *v)
     }
 }
 
+bool sj_elements(sj *j, sj_val *vals, size_t max, size_t *n)
+{
+    sj_val spare;
+    *n = 0;
+    while (another(j, ']', "array value separator ',' expected")) {
+        sj_val *v = *n < max ? &vals[*n] : &spare;
+        if (!sj_value(j, v) || ((v->type == SJ_ARRAY || v->type == SJ_OBJECT) && !sj_skip(j, v)))
+            return false;
+        (*n)++;
+    }
+    return !j->err;
+}
+
 bool sj_end(sj *j)
 {
     if (j->err)

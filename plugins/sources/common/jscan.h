@@ -60,6 +60,10 @@ bool sj_member(sj *j, sj_val *key);
 /* After sj_value returned v: reads the rest of a container v (validating it); nothing to do
  * for a scalar. False on an error. */
 bool sj_skip(sj *j, const sj_val *v);
+/* In an array just entered: reads its elements into vals[0..max) (the rest only checked; a
+ * container element is skipped and keeps its type), *n gets how many there were, and leaves the
+ * array. False on an error. */
+bool sj_elements(sj *j, sj_val *vals, size_t max, size_t *n);
 /* After the top-level value: true when only whitespace is left, else an error. */
 bool sj_end(sj *j);
 
