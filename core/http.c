@@ -77,23 +77,35 @@ static int64_t env_ms(const char *name, int64_t def)
     return (*end || x < 0) ? def : (int64_t)x;
 }
 
-int core_http_init(void)
+/* libcurl's global init (OpenSSL, libssh2...) maps and touches about 2.4 MB of library
+ * pages and heap: it runs before the first request, not at start-up, so a collector that
+ * waits for its first tick stays small. Under g_lock; false if it failed. */
+static bool curl_ready(void)
 {
-    pthread_mutex_lock(&g_lock);
     if (!g_inited) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            pthread_mutex_unlock(&g_lock);
             LOG_ERROR("http: curl_global_init failed");
-            return -1;
+            return false;
         }
         g_inited = true;
     }
+    return true;
+}
+
+int core_http_init(void)
+{
+    pthread_mutex_lock(&g_lock);
     g_backoff_ms = env_ms("COINPIPE_HTTP_BACKOFF_MS", 500);
     g_window_ms = env_ms("COINPIPE_HTTP_RATE_WINDOW_MS", 60000);
     if (g_window_ms < 100)
         g_window_ms = 100;
+    bool ok = true;
+#ifdef CURL_VERSION_THREADSAFE
+    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE))
+#endif
+        ok = curl_ready(); /* a libcurl whose global init is not thread-safe: on the main thread, now */
     pthread_mutex_unlock(&g_lock);
-    return 0;
+    return ok ? 0 : -1;
 }
 
 void core_http_shutdown(void)
@@ -647,6 +659,17 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
         return CP_OK;
     if (!reqs || !resps)
         return CP_ERR_INVALID;
+    pthread_mutex_lock(&g_lock);
+    bool ready = curl_ready();
+    pthread_mutex_unlock(&g_lock);
+    if (!ready) {
+        for (size_t i = 0; i < n; i++) {
+            memset(&resps[i], 0, sizeof resps[i]);
+            resps[i].status = CP_ERR_HTTP;
+            snprintf(resps[i].error, sizeof resps[i].error, "libcurl could not be initialised");
+        }
+        return CP_ERR_HTTP;
+    }
     struct job *jobs = calloc(n, sizeof *jobs);
     CURLM *multi = curl_multi_init();
     if (!jobs || !multi) {

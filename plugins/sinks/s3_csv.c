@@ -77,7 +77,8 @@ typedef struct s3 {
     const s3_config *cfg;
     char *region, *endpoint, *key_id, *secret, *token;
     char *userpwd, *sigv4;
-    CURL *curl;
+    CURL *curl;        /* created at the first upload (see curl_handle) */
+    bool curl_global;  /* this instance holds a curl_global_init reference */
     size_t nparts;
     s3_part *parts;
     size_t pending_bytes;
@@ -268,8 +269,35 @@ static void key_safe(sk_buf *b, const char *s)
     }
 }
 
+/* The easy handle, created on first use: libcurl's global init (OpenSSL) maps and touches
+ * megabytes of library pages, which an idle collector need not hold before its first upload.
+ * The instance takes its own curl_global_init reference, released in destroy; on a libcurl
+ * whose global init is not thread-safe, create() makes the handle on the main thread. */
+static CURL *curl_handle(s3 *s)
+{
+    if (!s->curl && !s->curl_global && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+        s->curl_global = true;
+    if (!s->curl && s->curl_global)
+        s->curl = curl_easy_init();
+    return s->curl;
+}
+
+static bool curl_threadsafe(void)
+{
+#ifdef CURL_VERSION_THREADSAFE
+    return (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE) != 0;
+#else
+    return false;
+#endif
+}
+
 static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *data, size_t len)
 {
+    CURL *c = curl_handle(s);
+    if (!c) {
+        cp_log_warn(ctx, "s3-csv: cannot initialise libcurl");
+        return CP_RETRY;
+    }
     char hash[65];
     if (!sha256_hex(data, len, hash))
         return CP_ERR_INTERNAL;
@@ -286,7 +314,6 @@ static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *dat
         headers = curl_slist_append(headers, hdr.p);
     }
     reader r = {data, len};
-    CURL *c = s->curl;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url.p);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -485,6 +512,8 @@ static void s3_destroy(void *instance)
     sk_buf_free(&s->gz);
     if (s->curl)
         curl_easy_cleanup(s->curl);
+    if (s->curl_global)
+        curl_global_cleanup();
     free(s->region);
     free(s->endpoint);
     free(s->key_id);
@@ -537,8 +566,7 @@ static cp_status s3_create(cp_ctx *ctx, const void *config, void **instance)
     b = (sk_buf){0};
     sk_buf_printf(&b, "%s:%s", s->key_id, s->secret);
     s->userpwd = b.p;
-    s->curl = curl_easy_init();
-    if (!s->endpoint || !s->sigv4 || !s->userpwd || !s->curl) {
+    if (!s->endpoint || !s->sigv4 || !s->userpwd || (!curl_threadsafe() && !curl_handle(s))) {
         s3_destroy(s);
         return CP_ERR_NOMEM;
     }
