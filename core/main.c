@@ -13,6 +13,14 @@
 #define COINPIPE_CONF_DIR "/etc/coinpipe"
 #endif
 
+/* GnuTLS is in the process only as a dependency of libcurl's (librtmp, libldap), which
+ * initialise it themselves before use, as does libmicrohttpd when the metrics listener loads
+ * it. Its implicit initialisation at load (ASN.1 trees, crypto back-ends: about 0.8 MB of
+ * resident pages and heap) is skipped the way gnutls.h's GNUTLS_SKIP_GLOBAL_INIT does it;
+ * the link exports this symbol so that GnuTLS's constructor finds it. */
+__attribute__((visibility("default"))) int _gnutls_global_init_skip(void);
+__attribute__((visibility("default"))) int _gnutls_global_init_skip(void) { return 1; }
+
 #ifdef COINPIPE_HAVE_DDL
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs);
 #endif

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #ifdef COINPIPE_HAVE_MICROHTTPD
+#include <dlfcn.h>
 #include <microhttpd.h>
 #endif
 
@@ -567,19 +568,61 @@ int core_metrics_parse_listen(const char *text, struct sockaddr_storage *ss, siz
 #ifdef COINPIPE_HAVE_MICROHTTPD
 static struct MHD_Daemon *daemon_;
 
+/* libmicrohttpd is opened when a listener is configured, not linked: its constructor runs
+ * gnutls_global_init, about 0.9 MB of resident pages and heap that a collector without
+ * http_listen never uses (main.c skips GnuTLS's implicit initialisation for the same reason).
+ * Loaded once, on the main thread, and kept until exit. */
+static struct {
+    void *so;
+    __typeof__(MHD_start_daemon) *start_daemon;
+    __typeof__(MHD_stop_daemon) *stop_daemon;
+    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+    __typeof__(MHD_add_response_header) *add_response_header;
+    __typeof__(MHD_queue_response) *queue_response;
+    __typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+
+static int mhd_load(char *err, size_t errlen)
+{
+    if (mhd.so)
+        return 0;
+    void *so = dlopen(COINPIPE_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!so) {
+        snprintf(err, errlen, "http_listen is set but %s cannot be loaded: %s", COINPIPE_MHD_SONAME, dlerror());
+        return -1;
+    }
+    struct {
+        const char *name;
+        void **fn;
+    } syms[] = {{"MHD_start_daemon", (void **)&mhd.start_daemon},
+                {"MHD_stop_daemon", (void **)&mhd.stop_daemon},
+                {"MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer},
+                {"MHD_add_response_header", (void **)&mhd.add_response_header},
+                {"MHD_queue_response", (void **)&mhd.queue_response},
+                {"MHD_destroy_response", (void **)&mhd.destroy_response}};
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
+        if (!(*syms[i].fn = dlsym(so, syms[i].name))) {
+            snprintf(err, errlen, "http_listen: %s lacks %s", COINPIPE_MHD_SONAME, syms[i].name);
+            dlclose(so);
+            return -1;
+        }
+    mhd.so = so;
+    return 0;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, core_buf *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(body->len, body->p ? body->p : (void *)"",
-                                                             body->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = mhd.create_response_from_buffer(
+        body->len, body->p ? body->p : (void *)"", body->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         core_buf_free(body);
         return MHD_NO;
     }
     *body = (core_buf){0};
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ret = MHD_queue_response(conn, code, r);
-    MHD_destroy_response(r);
+    mhd.add_response_header(r, "Content-Type", type);
+    mhd.add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = mhd.queue_response(conn, code, r);
+    mhd.destroy_response(r);
     return ret;
 }
 
@@ -628,13 +671,13 @@ int core_metrics_start(const char *listen, char *err, size_t errlen)
 #ifdef COINPIPE_HAVE_MICROHTTPD
     struct sockaddr_storage ss;
     size_t len;
-    if (core_metrics_parse_listen(listen, &ss, &len, err, errlen) != 0)
+    if (core_metrics_parse_listen(listen, &ss, &len, err, errlen) != 0 || mhd_load(err, errlen) != 0)
         return -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* the logger option must come first, or libmicrohttpd warns on its own stderr */
-    daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    daemon_ = mhd.start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
                                MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
     if (!daemon_) {
@@ -653,7 +696,7 @@ void core_metrics_stop(void)
 {
 #ifdef COINPIPE_HAVE_MICROHTTPD
     if (daemon_)
-        MHD_stop_daemon(daemon_);
+        mhd.stop_daemon(daemon_);
     daemon_ = NULL;
 #endif
 }

@@ -44,6 +44,8 @@ dpkg-deb -c "$TMP/debs"/coinpipe-postgresql_*.deb | grep -q "\./usr/lib/$multiar
 dpkg-deb -c "$TMP/debs"/coinpipe_*.deb | grep -q "postgresql.so" && fail "postgresql.so also in coinpipe" \
     || pass "coinpipe does not carry the PostgreSQL sink"
 dpkg-deb -I "$TMP/debs"/coinpipe_*.deb | grep -q "libpq" && fail "coinpipe depends on libpq" || pass "coinpipe does not pull in libpq"
+dpkg-deb -f "$TMP/debs"/coinpipe_*.deb Depends | grep -q "libmicrohttpd" \
+    && pass "coinpipe depends on libmicrohttpd (opened at run time)" || fail "coinpipe lacks a libmicrohttpd dependency"
 dpkg-deb -c "$TMP/debs"/coinpipe_*.deb | grep -q "lib/systemd/system/coinpipe.service$" && pass "unit packaged" || fail "no unit in coinpipe"
 
 (cd "$TMP/debs" && $SUDO apt-get install -y -q --allow-downgrades ./coinpipe_*.deb ./coinpipe-postgresql_*.deb ./coinpipe-dev_*.deb) \
