@@ -31,6 +31,7 @@ char *core_util_read_file(const char *path, size_t *len);   /* malloc'd, NUL-ter
 double core_util_random(void);                              /* uniform [0,1), thread-safe */
 char *core_util_strdup(const char *s);                      /* NULL-safe strdup; NULL on OOM */
 char *core_util_strndup(const char *s, size_t n);
+void core_util_release_memory(void); /* free heap pages back to the system (glibc malloc_trim) */
 
 /* growable string buffer */
 typedef struct core_buf {
@@ -307,6 +308,7 @@ const char *core_sink_id(const core_sink *s);   /* "pipeline/sink" */
 /* moves queued batches of `from` (stopped worker) into `to` */
 void core_sink_handover(core_sink *from, core_sink *to);
 bool core_sink_failed(core_sink *s); /* a batch was rejected or given up on */
+bool core_sink_idle(core_sink *s);   /* not writing, and nothing to write before a retry is due */
 
 /* ---- dead.c: dead letters ------------------------------------------------------------ */
 /* writes `b` with `reason` to <state_dir>/dead/<pipeline>/<sink>/<time>-<stream>.json; 0 ok */

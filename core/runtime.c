@@ -600,9 +600,22 @@ static void reload(core_runtime *rt, const char *file)
     LOG_INFO("reload done: %zu pipelines running", rt->set.n);
 }
 
+/* no cycle runs or waits, and no sink has a batch to write now */
+static bool all_idle(core_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    bool idle = !rt->njobs && !rt->busy;
+    pthread_mutex_unlock(&rt->lock);
+    for (size_t i = 0; idle && i < rt->set.n; i++)
+        for (size_t k = 0; idle && k < rt->set.p[i].nsinks; k++)
+            idle = core_sink_idle(rt->set.p[i].sinks[k]);
+    return idle;
+}
+
 int core_runtime_run(core_runtime *rt, const char *config_file)
 {
     sigset_t set = signal_set();
+    bool worked = false; /* cycles ran since freed memory was last given back */
     int64_t now = core_util_now_ms();
     for (size_t i = 0; i < rt->set.n; i++) {
         schedule_next(&rt->set.p[i], now);
@@ -649,8 +662,13 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
             } else {
                 atomic_store(&p->running, true);
                 submit(rt, p);
+                worked = true;
             }
             schedule_next(p, now);
+        }
+        if (worked && all_idle(rt)) { /* looked at once a second at least */
+            core_util_release_memory();
+            worked = false;
         }
     }
     int64_t timeout = rt->set.cfg->shutdown_timeout_ms;

@@ -611,6 +611,14 @@ bool core_sink_failed(core_sink *s)
     return f;
 }
 
+bool core_sink_idle(core_sink *s)
+{
+    pthread_mutex_lock(&s->lock);
+    bool idle = !s->writing && (s->count == s->npending || s->retry_until_mono > core_util_mono_ms());
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
 bool core_sink_has_spooled(core_sink *s)
 {
     pthread_mutex_lock(&s->lock);
