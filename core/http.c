@@ -77,9 +77,12 @@ static int64_t env_ms(const char *name, int64_t def)
     return (*end || x < 0) ? def : (int64_t)x;
 }
 
-/* libcurl's global init (OpenSSL, libssh2...) maps and touches about 2.4 MB of library
- * pages and heap: it runs before the first request, not at start-up, so a collector that
- * waits for its first tick stays small. Under g_lock; false if it failed. */
+/* libcurl's global init (OpenSSL, libssh2...) maps and touches about 2 MB of library pages
+ * and heap: it runs before the first request, not at start-up, so a collector that waits for
+ * its first tick stays small. libcurl 7.84.0 and later make curl_global_init thread-safe
+ * (CURL_VERSION_THREADSAFE, any build with C11 atomics; asking curl_version_info would itself
+ * touch 0.6 MB of pages), so a plugin may call it from its own thread meanwhile. Under g_lock;
+ * false if it failed. */
 static bool curl_ready(void)
 {
     if (!g_inited) {
@@ -100,10 +103,9 @@ int core_http_init(void)
     if (g_window_ms < 100)
         g_window_ms = 100;
     bool ok = true;
-#ifdef CURL_VERSION_THREADSAFE
-    if (!(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE))
+#if LIBCURL_VERSION_NUM < 0x075400
+    ok = curl_ready(); /* before 7.84.0 its global init is not thread-safe: on the main thread, now */
 #endif
-        ok = curl_ready(); /* a libcurl whose global init is not thread-safe: on the main thread, now */
     pthread_mutex_unlock(&g_lock);
     return ok ? 0 : -1;
 }

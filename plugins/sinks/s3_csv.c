@@ -271,8 +271,8 @@ static void key_safe(sk_buf *b, const char *s)
 
 /* The easy handle, created on first use: libcurl's global init (OpenSSL) maps and touches
  * megabytes of library pages, which an idle collector need not hold before its first upload.
- * The instance takes its own curl_global_init reference, released in destroy; on a libcurl
- * whose global init is not thread-safe, create() makes the handle on the main thread. */
+ * The instance takes its own curl_global_init reference, released in destroy. Before libcurl
+ * 7.84.0 the global init is not thread-safe: create() makes the handle on the main thread. */
 static CURL *curl_handle(s3 *s)
 {
     if (!s->curl && !s->curl_global && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
@@ -280,15 +280,6 @@ static CURL *curl_handle(s3 *s)
     if (!s->curl && s->curl_global)
         s->curl = curl_easy_init();
     return s->curl;
-}
-
-static bool curl_threadsafe(void)
-{
-#ifdef CURL_VERSION_THREADSAFE
-    return (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE) != 0;
-#else
-    return false;
-#endif
 }
 
 static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *data, size_t len)
@@ -566,7 +557,7 @@ static cp_status s3_create(cp_ctx *ctx, const void *config, void **instance)
     b = (sk_buf){0};
     sk_buf_printf(&b, "%s:%s", s->key_id, s->secret);
     s->userpwd = b.p;
-    if (!s->endpoint || !s->sigv4 || !s->userpwd || (!curl_threadsafe() && !curl_handle(s))) {
+    if (!s->endpoint || !s->sigv4 || !s->userpwd || (LIBCURL_VERSION_NUM < 0x075400 && !curl_handle(s))) {
         s3_destroy(s);
         return CP_ERR_NOMEM;
     }
