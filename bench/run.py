@@ -353,6 +353,15 @@ def summarize(res):
 
 # ---- idle RSS, backfill, other benches ---------------------------------------------------
 
+def no_start_cycle(conf):
+    """run_at_start = false in every pipeline of conf: the idle figure is a process that has
+    loaded and set up everything and not run a cycle (run_at_start defaults to true)."""
+    with open(conf) as f:
+        text = f.read()
+    with open(conf, "w") as f:
+        f.write(text.replace('interval = "1d";', 'interval = "1d"; run_at_start = false;'))
+
+
 def idle_rss(a, work, nginx, n):
     d = os.path.join(work, "idle")
     os.makedirs(d, exist_ok=True)
@@ -390,6 +399,7 @@ def idle_rss(a, work, nginx, n):
         text = f.read().rstrip().rstrip(");").rstrip()
     with open(conf, "w") as f:
         f.write(text + ",\n" + ",\n".join(extra) + "\n);\n" if extra else text + "\n);\n")
+    no_start_cycle(conf)
     chk = subprocess.run([coinpipe, "--check", "-c", conf], capture_output=True, text=True)
     kinds = [k for k in have.values()]
     note = "all %d plugins found (%d sources, %d transforms, %d sinks) in %d pipelines" % (
@@ -397,6 +407,7 @@ def idle_rss(a, work, nginx, n):
     if chk.returncode != 0:  # fall back to the benchmark pipeline alone
         log("idle: full config refused (%s); measuring the benchmark pipeline only" % chk.stderr.strip()[:300])
         cycle_conf(conf, base, symbols(n), os.path.join(d, "idle.db"), os.path.join(d, "state"), interval="1d")
+        no_start_cycle(conf)
         note = "benchmark pipeline only (binance-spot, spread, sqlite): the full config was refused"
     p = subprocess.Popen([coinpipe, "-c", conf], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(d, "stderr.log"), "wb"))
@@ -620,8 +631,9 @@ def main():
               "; Python " + ", ".join("%s %s" % (summ[k]["label"], "{:,}".format(summ[k]["rows"])) for k in mism)
               if mism else " (the Python baselines write the same count)", main_res["urls"]), ""]
     if idle:
-        L += ["Idle: %s, interval 1d (no cycle runs), measured 3 s after start: VmRSS %.1f MB = anonymous %.1f MB "
-              "+ file-backed %.1f MB (mostly shared libraries: libcurl, OpenSSL, libpq, SQLite, json-c, libconfig); "
+        L += ["Idle: %s, interval 1d and run_at_start = false (no cycle runs), measured 3 s after start: "
+              "VmRSS %.1f MB = anonymous %.1f MB + file-backed %.1f MB (mostly shared libraries: libcurl and "
+              "its dependencies, SQLite, libpq, libc); "
               "PSS %.1f MB; %s threads." % (idle["note"], idle["rss"], idle.get("anon", float("nan")),
                                             idle.get("file", float("nan")), idle.get("pss", float("nan")),
                                             idle.get("threads", "?")), ""]
