@@ -276,7 +276,9 @@ void core_http_response_clear(cp_http_response *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Retry-After as ms from now: delta seconds or an HTTP date; -1 when absent or unreadable. */
+/* Retry-After as ms from now: delta seconds or an HTTP date; -1 when absent or unreadable.
+ * One ms more than asked: the mono clock's ms are truncated, so "now + 1000" could come
+ * 999.x ms after the response, sooner than the server allowed. */
 static int64_t retry_after_ms(const cp_http_response *r)
 {
     size_t len;
@@ -289,12 +291,12 @@ static int64_t retry_after_ms(const cp_http_response *r)
     char *end;
     long long s = strtoll(buf, &end, 10);
     if (end != buf && *end == 0)
-        return s < 0 ? 0 : s * 1000;
+        return s <= 0 ? 0 : s * 1000 + 1;
     time_t t = curl_getdate(buf, NULL);
     if (t == (time_t)-1)
         return -1;
     int64_t d = (int64_t)t * 1000 - core_util_now_ms();
-    return d < 0 ? 0 : d;
+    return d <= 0 ? 0 : d + 1;
 }
 
 /* The server's error message: Binance {"code","msg"}, Coinbase {"message"}, CoinGecko
