@@ -185,11 +185,10 @@ static void test_incremental_ohlcv(void **state)
     assert_int_equal(tk_int(b, 4, "open_time"), t0 - 30000 - m);
     assert_int_equal(tk_int(b, 4, "close_time"), t0 - 30000 - 1);
     tk_assert_text(b, 0, "interval", "1m");
-    /* rows come in the order the responses arrive, each series' candles together and in order */
-    bool bnb_first = strcmp(tk_text(b, 0, "symbol"), "BNB-BTC") == 0;
-    tk_assert_text(b, 4, "symbol", bnb_first ? "BNB-BTC" : "ETH-BTC");
-    tk_assert_text(b, 5, "symbol", bnb_first ? "ETH-BTC" : "BNB-BTC");
-    tk_assert_text(b, 9, "symbol", bnb_first ? "ETH-BTC" : "BNB-BTC");
+    /* each series' candles together and in order, the series in the order they were asked for */
+    tk_assert_text(b, 4, "symbol", "BNB-BTC");
+    tk_assert_text(b, 5, "symbol", "ETH-BTC");
+    tk_assert_text(b, 9, "symbol", "ETH-BTC");
     /* the mock's kline for open time T: k = (T / 60000) % 97, open 100+k, close +0.5 */
     int64_t ot = tk_int(b, 0, "open_time"), k = (ot / m) % 97;
     char want[32];
@@ -273,6 +272,23 @@ static void test_catch_up_in_chunks(void **state)
     tk_pin_clock(0);
 }
 
+/* Responses are parsed in the order asked for, even when an earlier one comes last. */
+static void test_rows_in_request_order(void **state)
+{
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ohlcv\", \"book_top\"]; warmup = 3;"));
+    mockex_ctl("/_mock/fault?path=/api/v3/klines&kind=slow&delay_ms=400&count=1&symbol=BNBBTC");
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=200&count=1&symbol=BNBBTC");
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "ohlcv", 0);
+    assert_int_equal(tk_rows(t, "ohlcv"), 6);
+    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+    tk_assert_text(b, 3, "symbol", "ETH-BTC");
+    b = tk_find(t, "book_top", 0);
+    tk_assert_text(b, 0, "symbol", "BNB-BTC");
+    tk_assert_text(b, 1, "symbol", "ETH-BTC");
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),
         cmocka_unit_test_setup(test_incremental_ohlcv, mockex_test_setup),
         cmocka_unit_test_setup(test_catch_up_in_chunks, mockex_test_setup),
+        cmocka_unit_test_setup(test_rows_in_request_order, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);
 }

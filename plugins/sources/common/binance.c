@@ -10,8 +10,9 @@
  *   /fapi/v1/premiumIndex   funding (futures)
  *   /fapi/v1/openInterest   open_interest (futures)
  *   /fapi/v1/fundingRate    funding history (futures backfill)
- * Responses are parsed as they arrive (cp_http_perform_each) with the strict zero-allocation
- * scanner (jscan.h); only exchangeInfo, read once, goes through json-c.
+ * Responses are parsed as they arrive, in the order asked for (su_reqs_perform_each; candles
+ * first, symbols as configured), with the strict zero-allocation scanner (jscan.h); only
+ * exchangeInfo, read once, goes through json-c.
  */
 #include "binance.h"
 
@@ -786,9 +787,10 @@ static cp_status dispatch(bn *b, cp_ctx *ctx, su_reqs *q, size_t i, su_outs *o, 
     return CP_ERR_INTERNAL;
 }
 
-/* A cycle, or a round of backfill, while its responses arrive: each is parsed as soon as it is
- * final and its body freed; rows leave in chunks of SU_CHUNK_ROWS per stream, so memory is
- * bounded by a chunk and the requests in flight, and the sinks write while we fetch. */
+/* A cycle, or a round of backfill, while its responses arrive: each is parsed as soon as it and
+ * those asked before it are final, and its body freed; rows leave in chunks of SU_CHUNK_ROWS per
+ * stream, so memory is bounded by a chunk and the requests in flight, and the sinks write while
+ * we fetch. */
 typedef struct run {
     bn *b;
     cp_ctx *ctx;

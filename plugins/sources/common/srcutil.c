@@ -645,26 +645,56 @@ bool su_reqs_perform(cp_ctx *ctx, su_reqs *q)
     return true;
 }
 
+/* Responses are handed on in request order: one that finishes early waits (its body kept)
+ * until those before it are handed on, unless the waiting bodies pass SU_HOLD_BYTES, when it
+ * goes at once. Requests are asked in key order (symbols as configured), so rows leave in key
+ * order as much as possible: what databases append fastest, and what a reader expects. */
+#define SU_HOLD_BYTES ((size_t)4 << 20)
+
 typedef struct each_call {
     su_reqs *q;
     su_done_fn fn;
     void *user;
+    size_t next;    /* the first request not handed on yet */
+    size_t held;    /* bytes of bodies waiting */
+    uint8_t *state; /* per request: 0 running, 1 final and waiting, 2 handed on */
 } each_call;
+
+static void hand_on(each_call *c, size_t i)
+{
+    if (c->state[i] == 1)
+        c->held -= c->q->s[i].body_len;
+    c->state[i] = 2;
+    c->fn(c->user, c->q, i);
+}
 
 static void each_done(void *user, size_t i, cp_http_response *resp)
 {
     each_call *c = user;
-    (void)resp; /* == &c->q->s[i] */
-    c->fn(c->user, c->q, i);
+    c->state[i] = 1;
+    c->held += resp->body_len; /* resp == &c->q->s[i] */
+    if (i != c->next && c->held > SU_HOLD_BYTES) {
+        hand_on(c, i); /* too much waiting behind a slow one: out of order */
+        return;
+    }
+    while (c->next < c->q->n && c->state[c->next] != 0) {
+        if (c->state[c->next] == 1)
+            hand_on(c, c->next);
+        c->next++;
+    }
 }
 
 bool su_reqs_perform_each(cp_ctx *ctx, su_reqs *q, su_done_fn fn, void *user)
 {
     q->s = calloc(q->n ? q->n : 1, sizeof *q->s);
-    if (!q->s)
+    uint8_t *state = calloc(q->n ? q->n : 1, 1);
+    if (!q->s || !state) {
+        free(state);
         return false;
-    each_call c = {q, fn, user};
+    }
+    each_call c = {q, fn, user, 0, 0, state};
     cp_http_perform_each(ctx, q->h, q->s, q->n, each_done, &c);
+    free(state);
     return true;
 }
 

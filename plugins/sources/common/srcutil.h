@@ -160,9 +160,10 @@ typedef struct su_reqs {
 bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, su_buf *url);
 /* Performs every request concurrently (cp_http_perform); false when out of memory. */
 bool su_reqs_perform(cp_ctx *ctx, su_reqs *q);
-/* Performs every request concurrently and calls fn(user, q, i) as soon as request i is final
- * (cp_http_perform_each): parse q->s[i] there and clear it, so bodies never pile up. False
- * (no request made) when out of memory. */
+/* Performs every request concurrently and calls fn(user, q, i) for each as it becomes final
+ * (cp_http_perform_each), in request order while the bodies waiting behind a slower request
+ * stay under 4 MiB (then as they come): parse q->s[i] there and clear it, so bodies never pile
+ * up. False (no request made) when out of memory. */
 typedef void (*su_done_fn)(void *user, su_reqs *q, size_t i);
 bool su_reqs_perform_each(cp_ctx *ctx, su_reqs *q, su_done_fn fn, void *user);
 void su_reqs_free(cp_ctx *ctx, su_reqs *q);
