@@ -374,6 +374,10 @@ static size_t on_body(char *p, size_t sz, size_t n, void *user)
         j->too_big = true;
         return 0;
     }
+    curl_off_t cl = -1;
+    if (!j->body.cap && len && curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+        cl > (curl_off_t)len && cl <= (curl_off_t)MAX_BODY)
+        core_buf_reserve(&j->body, (size_t)cl); /* the whole body at once, not by doubling */
     core_buf_put(&j->body, p, len);
     return j->body.oom ? 0 : len;
 }
