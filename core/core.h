@@ -193,6 +193,7 @@ typedef struct core_ctx {
     core_state *state;
     atomic_bool *stopping;
     int64_t progress_start, progress_last; /* cp_progress display */
+    int64_t commit_last;                   /* mono ms of cp_progress's last commit */
     void (*commit)(struct core_ctx *ctx);  /* makes emitted batches, then checkpoints, durable */
 } core_ctx;
 extern const cp_host core_host;

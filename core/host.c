@@ -98,9 +98,14 @@ static cp_status h_http_perform_each(cp_ctx *c, const cp_http_request *reqs, cp_
 static void h_progress(cp_ctx *c, double fraction, uint64_t rows)
 {
     core_ctx *k = cx(c);
-    if (k->commit) /* a page is done: its rows, then its checkpoint, become durable */
-        k->commit(k);
     int64_t now = core_util_mono_ms();
+    /* pages done: their rows, then their checkpoints, become durable; at most once a second (a
+     * crash redoes a second of pages), as each commit costs fsyncs: one per page was most of a
+     * backfill's time on a busy disk */
+    if (k->commit && (fraction >= 1.0 || now - k->commit_last >= 1000)) {
+        k->commit(k);
+        k->commit_last = now;
+    }
     if (!k->progress_start)
         k->progress_start = now;
     if (fraction < 0)

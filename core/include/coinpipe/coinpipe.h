@@ -580,7 +580,8 @@ static inline cp_status cp_state_get(cp_ctx *ctx, const char *key, char **value)
 }
 /**
  * Stores `value` under `key` (both copied); NULL deletes. Inside a pipeline the store is
- * made durable at the end of the cycle (and after each cp_progress() of a backfill), right
+ * made durable at the end of the cycle (and by cp_progress() during a backfill, at most once a
+ * second, and at its end), right
  * after the batches emitted so far reached every sink's spool: a checkpoint never runs ahead
  * of the data it describes, and setting a key often costs no fsync. Errors: CP_ERR_NOMEM,
  * CP_ERR_IO when written at once (outside a pipeline).
@@ -651,7 +652,8 @@ static inline const char *cp_http_header(cp_ctx *ctx, const cp_http_response *r,
 /**
  * Reports progress of a long operation (backfill): `fraction` of the work done (0..1) and
  * rows emitted so far. The core shows it on a TTY (rows, percent, ETA) or logs it at info
- * level now and then. Cheap: call it after every page.
+ * level now and then, and makes the rows emitted so far, then the checkpoints set so far,
+ * durable (at most once a second, and when fraction reaches 1). Cheap: call it after every page.
  */
 static inline void cp_progress(cp_ctx *ctx, double fraction, uint64_t rows) { ctx->host->progress(ctx, fraction, rows); }
 
