@@ -7,7 +7,8 @@
  * payload), payload (core_batch_serialize). Records of earlier versions, "CPR1" with zlib's
  * CRC-32, are still read. Appends are written at once and fsync'd by
  * core_spool_sync (once per cycle); confirmations advance the cursor, persisted atomically at
- * most every 200 ms and at close; a segment is deleted once all its records are confirmed.
+ * most once a second (CURSOR_MS) and at close; a segment is deleted once all its records are
+ * confirmed.
  * On open, records above the cursor are indexed for replay. A torn record at a segment's
  * end (a crash mid-write) is cut off; a corrupt record elsewhere is skipped by finding the
  * next valid record; both are logged and never stop the daemon.
@@ -28,6 +29,9 @@
 #define HDR 20
 #define SEGMENT_MAX (16u << 20)
 #define MAX_RECORD (512u << 20)
+/* The cursor is written (two fsyncs, by the sink's worker) at most this often: a cursor behind
+ * only means confirmed batches replayed after a crash, which keys make harmless. */
+#define CURSOR_MS 1000
 
 typedef struct segment {
     uint64_t id; /* first sequence number */
@@ -446,7 +450,7 @@ void core_spool_done(core_spool *s, uint64_t seq)
         s->nidx -= s->first;
         s->first = 0;
     }
-    if (s->cursor_dirty && core_util_mono_ms() - s->cursor_written_mono >= 200)
+    if (s->cursor_dirty && core_util_mono_ms() - s->cursor_written_mono >= CURSOR_MS)
         write_cursor(s);
 }
 
