@@ -521,10 +521,10 @@ static size_t serialized_size(const cp_batch *b)
     } while (0)
 
 /* Sized exactly first, then written in one go into the buffer (the spool's record). */
-cp_status core_batch_serialize(const cp_batch *b, core_buf *o)
+cp_status core_batch_serialize(const cp_batch *b, cp_buf *o)
 {
     size_t need = serialized_size(b);
-    if (!core_buf_reserve(o, need))
+    if (!cp_buf_reserve(o, need))
         return CP_ERR_NOMEM;
     char *w = o->p + o->len;
     uint16_t sl = (uint16_t)strlen(b->schema.stream), nf = (uint16_t)b->schema.nfields;

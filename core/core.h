@@ -4,6 +4,7 @@
 #ifndef COINPIPE_CORE_H
 #define COINPIPE_CORE_H
 
+#include <coinpipe/buf.h>
 #include <coinpipe/coinpipe.h>
 
 #include <libconfig.h>
@@ -33,24 +34,12 @@ char *core_util_strdup(const char *s);                      /* NULL-safe strdup;
 char *core_util_strndup(const char *s, size_t n);
 void core_util_release_memory(void); /* free heap pages back to the system (glibc malloc_trim) */
 
-/* growable string buffer */
-typedef struct core_buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} core_buf;
-void core_buf_put(core_buf *b, const char *s, size_t n);
 /* CRC-32C of n bytes continuing from crc (0 to start): the CPU instruction where there is one
  * (core_util_crc32c), or the table (core_util_crc32c_sw, the same values) */
 uint32_t core_util_crc32c(uint32_t crc, const void *data, size_t n);
 uint32_t core_util_crc32c_sw(uint32_t crc, const void *data, size_t n);
-bool core_buf_reserve(core_buf *b, size_t extra); /* room for `extra` more bytes (and a NUL); false when out of memory */
-void core_buf_puts(core_buf *b, const char *s);
-void core_buf_putc(core_buf *b, char c);
-void core_buf_printf(core_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
-void core_buf_free(core_buf *b);
 /* appends `s` as one safe path component (no '/', no "..": other bytes %XX-encoded) */
-void core_util_path_component(core_buf *b, const char *s);
+void core_util_path_component(cp_buf *b, const char *s);
 
 /* ---- log.c ----------------------------------------------------------------------- */
 typedef enum core_log_format { CORE_LOG_LOGFMT = 0, CORE_LOG_JSON = 1, CORE_LOG_TEXT = 2 } core_log_format;
@@ -106,7 +95,7 @@ void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capa
 bool core_decimal_parse(const char *s, size_t len, double *out);
 bool core_schema_equal(const cp_schema *a, const cp_schema *b);
 /* binary form for the spool; deserialize checks every length (fuzzed) */
-cp_status core_batch_serialize(const cp_batch *b, core_buf *out);
+cp_status core_batch_serialize(const cp_batch *b, cp_buf *out);
 cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);
 /* the same; without check_decimals a DECIMAL's text is taken as it is (a record whose checksum
  * proved it is what core_batch_serialize wrote from a valid batch) */
@@ -380,8 +369,8 @@ void core_metrics_sink_unregister(core_sink *s); /* before core_sink_stop; keeps
 void core_metrics_http_request(const char *host, int status);
 void core_metrics_http_retry(const char *host);
 void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms);
-void core_metrics_render(core_buf *b);  /* Prometheus text format */
-bool core_metrics_health(core_buf *b);  /* JSON; true when healthy */
+void core_metrics_render(cp_buf *b);  /* Prometheus text format */
+bool core_metrics_health(cp_buf *b);  /* JSON; true when healthy */
 /* "127.0.0.1:9273", "[::1]:9273", "0.0.0.0:9273"; 0 ok, -1 with a reason in err */
 int core_metrics_parse_listen(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err,
                               size_t errlen);

@@ -147,41 +147,41 @@ static void snowflake_head(FILE *out, const core_element_cfg *sink)
 
 static void snowflake(FILE *out, const cp_schema *s)
 {
-    sk_buf b = {0};
-    sk_buf qname = {0};
+    cp_buf b = {0};
+    cp_buf qname = {0};
     sk_sql_ident(&qname, s->stream);
-    sk_buf_printf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", qname.p);
+    cp_buf_printf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", qname.p);
     for (size_t i = 0; i < s->nfields; i++) {
-        sk_buf_puts(&b, "    ");
+        cp_buf_puts(&b, "    ");
         sk_sql_ident(&b, s->fields[i].name);
-        sk_buf_printf(&b, " %s%s,\n", sk_sql_type(s->fields[i].type, "snowflake", false),
+        cp_buf_printf(&b, " %s%s,\n", sk_sql_type(s->fields[i].type, "snowflake", false),
                       s->fields[i].flags & CP_FIELD_KEY ? " NOT NULL" : "");
     }
-    sk_buf_puts(&b, "    PRIMARY KEY (");
+    cp_buf_puts(&b, "    PRIMARY KEY (");
     sk_sql_keys(&b, s);
-    sk_buf_puts(&b, ")\n);\n");
+    cp_buf_puts(&b, ")\n);\n");
     fprintf(out, "%s", b.p ? b.p : "");
     fprintf(out, "CREATE PIPE IF NOT EXISTS \"%s_pipe\" AUTO_INGEST = TRUE AS\n"
                  "  COPY INTO %s FROM @coinpipe_stage/%s/ FILE_FORMAT = (FORMAT_NAME = 'coinpipe_csv');\n\n",
             s->stream, qname.p, s->stream);
-    sk_buf_free(&b);
-    sk_buf_free(&qname);
+    cp_buf_free(&b);
+    cp_buf_free(&qname);
 }
 
 static void postgresql(FILE *out, const cp_schema *s, const core_element_cfg *sink)
 {
     const char *schema = sink ? opt_string(sink, "schema", "public") : "public";
     const char *prefix = sink ? opt_string(sink, "table_prefix", "") : "";
-    sk_buf q = {0}, t = {0}, b = {0};
+    cp_buf q = {0}, t = {0}, b = {0};
     sk_sql_ident(&q, schema);
-    sk_buf_putc(&q, '.');
-    sk_buf_printf(&t, "%s%s", prefix, s->stream);
+    cp_buf_putc(&q, '.');
+    cp_buf_printf(&t, "%s%s", prefix, s->stream);
     sk_sql_ident(&q, t.p ? t.p : s->stream);
     sk_sql_create_table(&b, q.p ? q.p : s->stream, s, "postgresql", false);
     fprintf(out, "%s;\n\n", b.p ? b.p : "");
-    sk_buf_free(&q);
-    sk_buf_free(&t);
-    sk_buf_free(&b);
+    cp_buf_free(&q);
+    cp_buf_free(&t);
+    cp_buf_free(&b);
 }
 
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs)

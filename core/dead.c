@@ -19,15 +19,15 @@
 
 static const char *const type_names[] = {NULL, "int64", "double", "decimal", "string", "timestamp_ms", "bool"};
 
-static void dead_dir(core_buf *b, const char *state_dir, const char *pipeline, const char *sink)
+static void dead_dir(cp_buf *b, const char *state_dir, const char *pipeline, const char *sink)
 {
-    core_buf_printf(b, "%s/dead", state_dir);
+    cp_buf_printf(b, "%s/dead", state_dir);
     if (pipeline) {
-        core_buf_putc(b, '/');
+        cp_buf_putc(b, '/');
         core_util_path_component(b, pipeline);
     }
     if (sink) {
-        core_buf_putc(b, '/');
+        cp_buf_putc(b, '/');
         core_util_path_component(b, sink);
     }
 }
@@ -75,7 +75,7 @@ int core_dead_write(const char *state_dir, const char *pipeline, const char *sin
         json_object_array_add(rows, row);
     }
     json_object_object_add(o, "rows", rows);
-    core_buf dir = {0};
+    cp_buf dir = {0};
     dead_dir(&dir, state_dir, pipeline, sink);
     int rc = -1;
     if (!dir.oom && core_util_mkdirs(dir.p, 0750) == 0) {
@@ -93,7 +93,7 @@ int core_dead_write(const char *state_dir, const char *pipeline, const char *sin
             break;
         }
     }
-    core_buf_free(&dir);
+    cp_buf_free(&dir);
     json_object_put(o);
     return rc;
 }
@@ -180,7 +180,7 @@ static size_t collect(const char *state_dir, const char *pipeline, const char *s
 {
     *out = NULL;
     size_t n = 0;
-    core_buf root = {0};
+    cp_buf root = {0};
     dead_dir(&root, state_dir, NULL, NULL);
     DIR *d1 = opendir(root.p ? root.p : "");
     struct dirent *p, *k, *f;
@@ -216,18 +216,18 @@ static size_t collect(const char *state_dir, const char *pipeline, const char *s
     }
     if (d1)
         closedir(d1);
-    core_buf_free(&root);
+    cp_buf_free(&root);
     /* filter by the encoded names */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        core_buf pe = {0}, se = {0};
+        cp_buf pe = {0}, se = {0};
         if (pipeline)
             core_util_path_component(&pe, pipeline);
         if (sink)
             core_util_path_component(&se, sink);
         bool keep = (!pipeline || strcmp((*out)[i].pipeline, pe.p) == 0) && (!sink || strcmp((*out)[i].sink, se.p) == 0);
-        core_buf_free(&pe);
-        core_buf_free(&se);
+        cp_buf_free(&pe);
+        cp_buf_free(&se);
         if (keep)
             (*out)[m++] = (*out)[i];
         else {

@@ -355,7 +355,7 @@ struct job {
     char path[512];
     CURL *easy;
     struct curl_slist *hl;
-    core_buf body, hdrs;
+    cp_buf body, hdrs;
     bool too_big;
     bool active, done;
     cp_status status; /* the final status, kept when the caller's callback clears the response */
@@ -377,8 +377,8 @@ static size_t on_body(char *p, size_t sz, size_t n, void *user)
     curl_off_t cl = -1;
     if (!j->body.cap && len && curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
         cl > (curl_off_t)len && cl <= (curl_off_t)MAX_BODY)
-        core_buf_reserve(&j->body, (size_t)cl); /* the whole body at once, not by doubling */
-    core_buf_put(&j->body, p, len);
+        cp_buf_reserve(&j->body, (size_t)cl); /* the whole body at once, not by doubling */
+    cp_buf_put(&j->body, p, len);
     return j->body.oom ? 0 : len;
 }
 
@@ -388,7 +388,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *user)
     size_t len = sz * n;
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
         j->hdrs.len = 0; /* a new response (after 100-continue or a redirect): keep only the last */
-    core_buf_put(&j->hdrs, p, len);
+    cp_buf_put(&j->hdrs, p, len);
     return j->hdrs.oom ? 0 : len;
 }
 
@@ -426,8 +426,8 @@ static void finish(struct job *j, cp_status st, long code)
 
 static void job_reset_buffers(struct job *j)
 {
-    core_buf_free(&j->body);
-    core_buf_free(&j->hdrs);
+    cp_buf_free(&j->body);
+    cp_buf_free(&j->hdrs);
     j->too_big = false;
 }
 

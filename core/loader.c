@@ -303,14 +303,14 @@ core_plugin *core_loader_get(const core_search_path *sp, const char *name, char 
         }
     char stem[80];
     file_stem(name, stem, sizeof stem);
-    core_buf searched = {0};
+    cp_buf searched = {0};
     for (size_t i = 0; i < sp->n; i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s.so", sp->dirs[i], stem);
-        core_buf_printf(&searched, "%s%s", searched.len ? ", " : "", sp->dirs[i]);
+        cp_buf_printf(&searched, "%s%s", searched.len ? ", " : "", sp->dirs[i]);
         if (access(path, F_OK) != 0)
             continue;
-        core_buf_free(&searched);
+        cp_buf_free(&searched);
         core_plugin *p = core_loader_open_file(path, err, errlen);
         if (p && strcmp(p->name, name) != 0) {
             snprintf(err, errlen, "%s: declares plugin name '%s', expected '%s'", path, p->name, name);
@@ -321,7 +321,7 @@ core_plugin *core_loader_get(const core_search_path *sp, const char *name, char 
     }
     snprintf(err, errlen, "plugin '%s' not found: no %s.so in %s (set global.plugin_path or COINPIPE_PLUGIN_PATH)",
              name, stem, searched.p ? searched.p : "(empty search path)");
-    core_buf_free(&searched);
+    cp_buf_free(&searched);
     return NULL;
 }
 

@@ -62,52 +62,52 @@ int core_log_parse_format(const char *s, core_log_format *out)
 }
 
 /* logfmt value: bare when safe, else quoted with \" \\ \n escaped */
-static void put_logfmt(core_buf *b, const char *v)
+static void put_logfmt(cp_buf *b, const char *v)
 {
     bool quote = !*v;
     for (const char *p = v; *p; p++)
         if (*p == ' ' || *p == '"' || *p == '=' || *p == '\\' || (unsigned char)*p < 0x20)
             quote = true;
     if (!quote) {
-        core_buf_puts(b, v);
+        cp_buf_puts(b, v);
         return;
     }
-    core_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
     for (const char *p = v; *p; p++) {
         if (*p == '"' || *p == '\\') {
-            core_buf_putc(b, '\\');
-            core_buf_putc(b, *p);
+            cp_buf_putc(b, '\\');
+            cp_buf_putc(b, *p);
         } else if (*p == '\n')
-            core_buf_puts(b, "\\n");
+            cp_buf_puts(b, "\\n");
         else if ((unsigned char)*p < 0x20)
-            core_buf_printf(b, "\\x%02x", (unsigned char)*p);
+            cp_buf_printf(b, "\\x%02x", (unsigned char)*p);
         else
-            core_buf_putc(b, *p);
+            cp_buf_putc(b, *p);
     }
-    core_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
 }
 
-static void put_json_str(core_buf *b, const char *v)
+static void put_json_str(cp_buf *b, const char *v)
 {
-    core_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
     for (const char *p = v; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '"' || c == '\\') {
-            core_buf_putc(b, '\\');
-            core_buf_putc(b, (char)c);
+            cp_buf_putc(b, '\\');
+            cp_buf_putc(b, (char)c);
         } else if (c == '\n')
-            core_buf_puts(b, "\\n");
+            cp_buf_puts(b, "\\n");
         else if (c == '\t')
-            core_buf_puts(b, "\\t");
+            cp_buf_puts(b, "\\t");
         else if (c < 0x20)
-            core_buf_printf(b, "\\u%04x", c);
+            cp_buf_printf(b, "\\u%04x", c);
         else
-            core_buf_putc(b, (char)c);
+            cp_buf_putc(b, (char)c);
     }
-    core_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
 }
 
-static void format_line(core_buf *b, core_log_format fmt, const core_log_tag *tag, cp_log_level level,
+static void format_line(cp_buf *b, core_log_format fmt, const core_log_tag *tag, cp_log_level level,
                         const char *ts, const char *msg)
 {
     const char *keys[] = {"pipeline", "kind", "plugin", "instance"};
@@ -115,33 +115,33 @@ static void format_line(core_buf *b, core_log_format fmt, const core_log_tag *ta
                           tag ? tag->instance : NULL};
     switch (fmt) {
     case CORE_LOG_JSON:
-        core_buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_names[level]);
+        cp_buf_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\"", ts, level_names[level]);
         for (int i = 0; i < 4; i++)
             if (vals[i]) {
-                core_buf_printf(b, ",\"%s\":", keys[i]);
+                cp_buf_printf(b, ",\"%s\":", keys[i]);
                 put_json_str(b, vals[i]);
             }
-        core_buf_puts(b, ",\"msg\":");
+        cp_buf_puts(b, ",\"msg\":");
         put_json_str(b, msg);
-        core_buf_putc(b, '}');
+        cp_buf_putc(b, '}');
         break;
     case CORE_LOG_TEXT:
-        core_buf_printf(b, "%s %-5s ", ts, level_names[level]);
+        cp_buf_printf(b, "%s %-5s ", ts, level_names[level]);
         if (tag && tag->kind)
-            core_buf_printf(b, "[%s:%s:%s] ", tag->kind, tag->plugin ? tag->plugin : "-",
+            cp_buf_printf(b, "[%s:%s:%s] ", tag->kind, tag->plugin ? tag->plugin : "-",
                             tag->instance ? tag->instance : "-");
         if (tag && tag->pipeline)
-            core_buf_printf(b, "%s: ", tag->pipeline);
-        core_buf_puts(b, msg);
+            cp_buf_printf(b, "%s: ", tag->pipeline);
+        cp_buf_puts(b, msg);
         break;
     default:
-        core_buf_printf(b, "ts=%s level=%s", ts, level_names[level]);
+        cp_buf_printf(b, "ts=%s level=%s", ts, level_names[level]);
         for (int i = 0; i < 4; i++)
             if (vals[i]) {
-                core_buf_printf(b, " %s=", keys[i]);
+                cp_buf_printf(b, " %s=", keys[i]);
                 put_logfmt(b, vals[i]);
             }
-        core_buf_puts(b, " msg=");
+        cp_buf_puts(b, " msg=");
         put_logfmt(b, msg);
         break;
     }
@@ -163,12 +163,12 @@ void core_log_vtagged(const core_log_tag *tag, cp_log_level level, const char *f
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     core_util_iso8601((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, ts, sizeof ts);
-    core_buf b = {0};
+    cp_buf b = {0};
     pthread_mutex_lock(&g_lock);
     if (level <= g_level) {
         format_line(&b, g_format, tag, level, ts, msg);
         if (b.p) {
-            core_buf_putc(&b, '\n');
+            cp_buf_putc(&b, '\n');
             fwrite(b.p, 1, b.len, stderr);
             fflush(stderr);
         }
@@ -180,7 +180,7 @@ void core_log_vtagged(const core_log_tag *tag, cp_log_level level, const char *f
             g_hook(level, b.p, g_hook_user);
     }
     pthread_mutex_unlock(&g_lock);
-    core_buf_free(&b);
+    cp_buf_free(&b);
 }
 
 void core_log_tagged(const core_log_tag *tag, cp_log_level level, const char *fmt, ...)

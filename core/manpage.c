@@ -10,52 +10,52 @@
 
 /* roff-escapes text: backslashes, dashes (as \-, so names copy-paste right), and a leading
  * control character */
-static void esc(core_buf *b, const char *s)
+static void esc(cp_buf *b, const char *s)
 {
     if (s && (*s == '.' || *s == '\''))
-        core_buf_puts(b, "\\&");
+        cp_buf_puts(b, "\\&");
     for (const char *p = s ? s : ""; *p; p++) {
         if (*p == '\\')
-            core_buf_puts(b, "\\e");
+            cp_buf_puts(b, "\\e");
         else if (*p == '-')
-            core_buf_puts(b, "\\-");
+            cp_buf_puts(b, "\\-");
         else if (*p == '\n')
-            core_buf_putc(b, ' ');
+            cp_buf_putc(b, ' ');
         else
-            core_buf_putc(b, *p);
+            cp_buf_putc(b, *p);
     }
 }
 
-static void options_roff(core_buf *b, const cp_option *opts)
+static void options_roff(cp_buf *b, const cp_option *opts)
 {
     if (!opts || !opts->name) {
-        core_buf_puts(b, ".PP\nNo options of its own.\n");
+        cp_buf_puts(b, ".PP\nNo options of its own.\n");
         return;
     }
     for (const cp_option *o = opts; o->name; o++) {
-        core_buf_puts(b, ".TP\n\\fB");
+        cp_buf_puts(b, ".TP\n\\fB");
         esc(b, o->name);
-        core_buf_printf(b, "\\fR (\\fI%s\\fR", core_opt_type_name(o->type));
+        cp_buf_printf(b, "\\fR (\\fI%s\\fR", core_opt_type_name(o->type));
         if (o->flags & CP_OPT_REQUIRED) {
-            core_buf_puts(b, ", required");
+            cp_buf_puts(b, ", required");
         } else if (o->def && !(o->flags & CP_OPT_SECRET)) {
-            core_buf_puts(b, ", default \\fB");
+            cp_buf_puts(b, ", default \\fB");
             esc(b, o->def);
-            core_buf_puts(b, "\\fR");
+            cp_buf_puts(b, "\\fR");
         }
         if (o->flags & CP_OPT_SECRET)
-            core_buf_puts(b, ", secret");
-        core_buf_puts(b, ")\n");
+            cp_buf_puts(b, ", secret");
+        cp_buf_puts(b, ")\n");
         esc(b, o->doc ? o->doc : "(undocumented)");
-        core_buf_putc(b, '\n');
+        cp_buf_putc(b, '\n');
         if (o->type == CP_OPT_ENUM && o->choices) {
-            core_buf_puts(b, "One of:");
+            cp_buf_puts(b, "One of:");
             for (size_t i = 0; o->choices[i]; i++) {
-                core_buf_puts(b, i ? ", \\fB" : " \\fB");
+                cp_buf_puts(b, i ? ", \\fB" : " \\fB");
                 esc(b, o->choices[i]);
-                core_buf_puts(b, "\\fR");
+                cp_buf_puts(b, "\\fR");
             }
-            core_buf_puts(b, ".\n");
+            cp_buf_puts(b, ".\n");
         }
         if (!(o->min == 0 && o->max == 0)) {
             char range[128], lo[48], hi[48];
@@ -69,7 +69,7 @@ static void options_roff(core_buf *b, const cp_option *opts)
             snprintf(range, sizeof range, "Range: %s to %s%s.", lo, hi,
                      o->type == CP_OPT_STRLIST ? " elements" : o->type == CP_OPT_SIZE ? " bytes" : "");
             esc(b, range);
-            core_buf_putc(b, '\n');
+            cp_buf_putc(b, '\n');
         }
     }
 }
@@ -77,7 +77,7 @@ static void options_roff(core_buf *b, const cp_option *opts)
 typedef struct man_plugin {
     cp_kind kind;
     char *name;
-    core_buf text;
+    cp_buf text;
 } man_plugin;
 
 typedef struct man_list {
@@ -94,13 +94,13 @@ static void visit(core_plugin *p, void *user)
     l->v = v;
     man_plugin *m = &v[l->n++];
     *m = (man_plugin){.kind = p->desc.kind, .name = core_util_strdup(p->name)};
-    core_buf_puts(&m->text, ".SS ");
+    cp_buf_puts(&m->text, ".SS ");
     esc(&m->text, p->name);
-    core_buf_printf(&m->text, " (%s)\n", core_kind_name(p->desc.kind));
+    cp_buf_printf(&m->text, " (%s)\n", core_kind_name(p->desc.kind));
     esc(&m->text, p->desc.description ? p->desc.description : "");
-    core_buf_puts(&m->text, "\n(version ");
+    cp_buf_puts(&m->text, "\n(version ");
     esc(&m->text, p->desc.version ? p->desc.version : "unknown");
-    core_buf_puts(&m->text, p->desc.kind == CP_SINK ? "; also takes the options under \\fBSINK OPTIONS\\fR)\n"
+    cp_buf_puts(&m->text, p->desc.kind == CP_SINK ? "; also takes the options under \\fBSINK OPTIONS\\fR)\n"
                                                      : ")\n");
     options_roff(&m->text, p->desc.options);
 }
@@ -115,7 +115,7 @@ static int by_kind_name(const void *a, const void *b)
 
 int core_manpage_print(const char *what, const core_search_path *sp, FILE *out)
 {
-    core_buf b = {0};
+    cp_buf b = {0};
     int rc = 0;
     if (strcmp(what, "global") == 0) {
         options_roff(&b, core_config_global_options());
@@ -131,8 +131,8 @@ int core_manpage_print(const char *what, const core_search_path *sp, FILE *out)
         qsort(l.v, l.n, sizeof *l.v, by_kind_name);
         for (size_t i = 0; i < l.n; i++) {
             if (l.v[i].text.p)
-                core_buf_puts(&b, l.v[i].text.p);
-            core_buf_free(&l.v[i].text);
+                cp_buf_puts(&b, l.v[i].text.p);
+            cp_buf_free(&l.v[i].text);
             free(l.v[i].name);
         }
         free(l.v);
@@ -144,6 +144,6 @@ int core_manpage_print(const char *what, const core_search_path *sp, FILE *out)
         rc = 1;
     if (b.p)
         fputs(b.p, out);
-    core_buf_free(&b);
+    cp_buf_free(&b);
     return rc;
 }

@@ -278,23 +278,23 @@ void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms)
 /* ---- rendering ----------------------------------------------------------------------- */
 
 /* a Prometheus label value: backslash, double quote and newline escaped */
-static void put_label(core_buf *b, const char *k, const char *v, bool last)
+static void put_label(cp_buf *b, const char *k, const char *v, bool last)
 {
-    core_buf_printf(b, "%s=\"", k);
+    cp_buf_printf(b, "%s=\"", k);
     for (const char *p = v ? v : ""; *p; p++) {
         if (*p == '\\' || *p == '"')
-            core_buf_putc(b, '\\');
+            cp_buf_putc(b, '\\');
         if (*p == '\n')
-            core_buf_puts(b, "\\n");
+            cp_buf_puts(b, "\\n");
         else
-            core_buf_putc(b, *p);
+            cp_buf_putc(b, *p);
     }
-    core_buf_puts(b, last ? "\"}" : "\",");
+    cp_buf_puts(b, last ? "\"}" : "\",");
 }
 
-static void help(core_buf *b, const char *name, const char *type, const char *text)
+static void help(cp_buf *b, const char *name, const char *type, const char *text)
 {
-    core_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+    cp_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
 static bool pl_healthy(const pl_entry *e, int64_t now, int64_t *age)
@@ -307,21 +307,21 @@ static bool pl_healthy(const pl_entry *e, int64_t now, int64_t *age)
 /* appends `pipeline="..."` and the value of every active pipeline for one per-pipeline metric */
 typedef enum { PL_CYCLES, PL_FAILURES, PL_SKIPPED, PL_LAST_OK, PL_HEALTHY } pl_field;
 
-static void pl_series(core_buf *b, const char *name, pl_field f, int64_t now)
+static void pl_series(cp_buf *b, const char *name, pl_field f, int64_t now)
 {
     for (size_t i = 0; i < M.pl.n; i++) {
         const pl_entry *e = &M.pl.v[i];
-        core_buf_printf(b, "%s{", name);
+        cp_buf_printf(b, "%s{", name);
         put_label(b, "pipeline", e->name, f == PL_SKIPPED || f == PL_LAST_OK || f == PL_HEALTHY);
         if (f == PL_CYCLES || f == PL_FAILURES)
             put_label(b, "plugin", e->plugin, true);
         int64_t age;
         switch (f) {
-        case PL_CYCLES: core_buf_printf(b, " %llu\n", (unsigned long long)e->cycles); break;
-        case PL_FAILURES: core_buf_printf(b, " %llu\n", (unsigned long long)e->failures); break;
-        case PL_SKIPPED: core_buf_printf(b, " %llu\n", (unsigned long long)e->skipped); break;
-        case PL_LAST_OK: core_buf_printf(b, " %.3f\n", (double)e->last_ok_ms / 1000.0); break;
-        case PL_HEALTHY: core_buf_printf(b, " %d\n", e->active && pl_healthy(e, now, &age) ? 1 : 0); break;
+        case PL_CYCLES: cp_buf_printf(b, " %llu\n", (unsigned long long)e->cycles); break;
+        case PL_FAILURES: cp_buf_printf(b, " %llu\n", (unsigned long long)e->failures); break;
+        case PL_SKIPPED: cp_buf_printf(b, " %llu\n", (unsigned long long)e->skipped); break;
+        case PL_LAST_OK: cp_buf_printf(b, " %.3f\n", (double)e->last_ok_ms / 1000.0); break;
+        case PL_HEALTHY: cp_buf_printf(b, " %d\n", e->active && pl_healthy(e, now, &age) ? 1 : 0); break;
         }
     }
 }
@@ -348,15 +348,15 @@ static size_t sink_totals(core_sink_stats *out, size_t *first_idx)
     return n;
 }
 
-void core_metrics_render(core_buf *b)
+void core_metrics_render(cp_buf *b)
 {
     pthread_mutex_lock(&M.lock);
     int64_t now = core_util_now_ms();
     help(b, "coinpipe_build_info", "gauge", "Version of the running coinpipe.");
-    core_buf_printf(b, "coinpipe_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", COINPIPE_VERSION, CP_ABI_MAJOR,
+    cp_buf_printf(b, "coinpipe_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", COINPIPE_VERSION, CP_ABI_MAJOR,
                     CP_ABI_MINOR);
     help(b, "coinpipe_start_time_seconds", "gauge", "When the metrics registry started (Unix time).");
-    core_buf_printf(b, "coinpipe_start_time_seconds %.3f\n", (double)M.start_ms / 1000.0);
+    cp_buf_printf(b, "coinpipe_start_time_seconds %.3f\n", (double)M.start_ms / 1000.0);
 
     help(b, "coinpipe_pipeline_cycles_total", "counter", "Cycles run, successful or not.");
     pl_series(b, "coinpipe_pipeline_cycles_total", PL_CYCLES, now);
@@ -375,20 +375,20 @@ void core_metrics_render(core_buf *b)
         const pl_entry *e = &M.pl.v[i];
         uint64_t cum = 0;
         for (size_t k = 0; k <= NBUCKETS; k++) {
-            core_buf_puts(b, "coinpipe_pipeline_cycle_duration_seconds_bucket{");
+            cp_buf_puts(b, "coinpipe_pipeline_cycle_duration_seconds_bucket{");
             put_label(b, "pipeline", e->name, false);
             if (k < NBUCKETS) {
                 cum += e->hist[k];
-                core_buf_printf(b, "le=\"%g\"} %llu\n", buckets[k], (unsigned long long)cum);
+                cp_buf_printf(b, "le=\"%g\"} %llu\n", buckets[k], (unsigned long long)cum);
             } else {
-                core_buf_printf(b, "le=\"+Inf\"} %llu\n", (unsigned long long)e->cycles);
+                cp_buf_printf(b, "le=\"+Inf\"} %llu\n", (unsigned long long)e->cycles);
             }
         }
-        core_buf_puts(b, "coinpipe_pipeline_cycle_duration_seconds_sum{");
+        cp_buf_puts(b, "coinpipe_pipeline_cycle_duration_seconds_sum{");
         put_label(b, "pipeline", e->name, true);
-        core_buf_printf(b, " %.3f\ncoinpipe_pipeline_cycle_duration_seconds_count{", e->sum_s);
+        cp_buf_printf(b, " %.3f\ncoinpipe_pipeline_cycle_duration_seconds_count{", e->sum_s);
         put_label(b, "pipeline", e->name, true);
-        core_buf_printf(b, " %llu\n", (unsigned long long)e->cycles);
+        cp_buf_printf(b, " %llu\n", (unsigned long long)e->cycles);
     }
 
     static const char *const emit_names[2] = {"coinpipe_batches_emitted_total", "coinpipe_rows_emitted_total"};
@@ -396,12 +396,12 @@ void core_metrics_render(core_buf *b)
         help(b, emit_names[m], "counter", m ? "Rows emitted by a source or transform." : "Batches emitted.");
         for (size_t i = 0; i < M.em.n; i++) {
             const emit_entry *e = &M.em.v[i];
-            core_buf_printf(b, "%s{", emit_names[m]);
+            cp_buf_printf(b, "%s{", emit_names[m]);
             put_label(b, "pipeline", e->pipeline, false);
             put_label(b, "kind", e->kind, false);
             put_label(b, "plugin", e->plugin, false);
             put_label(b, "instance", e->instance, true);
-            core_buf_printf(b, " %llu\n", (unsigned long long)(m ? e->rows : e->batches));
+            cp_buf_printf(b, " %llu\n", (unsigned long long)(m ? e->rows : e->batches));
         }
     }
 
@@ -430,7 +430,7 @@ void core_metrics_render(core_buf *b)
         for (size_t k = 0; k < nsinks; k++) {
             const sink_entry *e = &M.sk.v[idx[k]];
             const core_sink_stats *s = &tot[k];
-            core_buf_printf(b, "%s{", sm[m].name);
+            cp_buf_printf(b, "%s{", sm[m].name);
             put_label(b, "pipeline", e->pipeline, false);
             put_label(b, "sink", e->sink, false);
             put_label(b, "plugin", e->plugin, true);
@@ -438,9 +438,9 @@ void core_metrics_render(core_buf *b)
                             s->retries,    s->rejected,      s->dead_lettered, s->dropped,
                             s->dropped_rows, s->queued, (uint64_t)(s->spool_bytes > 0 ? s->spool_bytes : 0)};
             if (m < sizeof v / sizeof v[0])
-                core_buf_printf(b, " %llu\n", (unsigned long long)v[m]);
+                cp_buf_printf(b, " %llu\n", (unsigned long long)v[m]);
             else
-                core_buf_printf(b, " %.3f\n", (double)s->last_success_ms / 1000.0);
+                cp_buf_printf(b, " %.3f\n", (double)s->last_success_ms / 1000.0);
         }
     }
     free(tot);
@@ -449,43 +449,43 @@ void core_metrics_render(core_buf *b)
     help(b, "coinpipe_http_requests_total", "counter", "HTTP requests made for sources, by host and status (0 = no response).");
     for (size_t i = 0; i < M.hosts.n; i++)
         if (M.hosts.v[i].status >= 0)
-            core_buf_printf(b, "coinpipe_http_requests_total{host=\"%s\",status=\"%d\"} %llu\n", M.hosts.v[i].host,
+            cp_buf_printf(b, "coinpipe_http_requests_total{host=\"%s\",status=\"%d\"} %llu\n", M.hosts.v[i].host,
                             M.hosts.v[i].status, (unsigned long long)M.hosts.v[i].n);
     help(b, "coinpipe_http_retries_total", "counter", "HTTP requests retried, by host.");
     for (size_t i = 0; i < M.hosts.n; i++)
         if (M.hosts.v[i].status == -1)
-            core_buf_printf(b, "coinpipe_http_retries_total{host=\"%s\"} %llu\n", M.hosts.v[i].host,
+            cp_buf_printf(b, "coinpipe_http_retries_total{host=\"%s\"} %llu\n", M.hosts.v[i].host,
                             (unsigned long long)M.hosts.v[i].n);
     help(b, "coinpipe_http_rate_limit_wait_seconds_total", "counter", "Time requests waited for a host's rate limit.");
     for (size_t i = 0; i < M.hosts.n; i++)
         if (M.hosts.v[i].status == -2)
-            core_buf_printf(b, "coinpipe_http_rate_limit_wait_seconds_total{host=\"%s\"} %.3f\n", M.hosts.v[i].host,
+            cp_buf_printf(b, "coinpipe_http_rate_limit_wait_seconds_total{host=\"%s\"} %.3f\n", M.hosts.v[i].host,
                             (double)M.hosts.v[i].n / 1000.0);
     pthread_mutex_unlock(&M.lock);
 }
 
 /* JSON string literal (names are config text: escape what JSON requires) */
-static void put_json_str(core_buf *b, const char *s)
+static void put_json_str(cp_buf *b, const char *s)
 {
-    core_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if (*p == '"' || *p == '\\')
-            core_buf_printf(b, "\\%c", *p);
+            cp_buf_printf(b, "\\%c", *p);
         else if (*p < 0x20)
-            core_buf_printf(b, "\\u%04x", *p);
+            cp_buf_printf(b, "\\u%04x", *p);
         else
-            core_buf_putc(b, (char)*p);
+            cp_buf_putc(b, (char)*p);
     }
-    core_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
 }
 
-bool core_metrics_health(core_buf *b)
+bool core_metrics_health(cp_buf *b)
 {
     pthread_mutex_lock(&M.lock);
     int64_t now = core_util_now_ms();
     bool ok = true;
-    core_buf reason = {0};
-    core_buf list = {0};
+    cp_buf reason = {0};
+    cp_buf list = {0};
     for (size_t i = 0; i < M.pl.n; i++) {
         const pl_entry *e = &M.pl.v[i];
         if (!e->active)
@@ -496,31 +496,31 @@ bool core_metrics_health(core_buf *b)
         core_util_format_duration(age >= 1000 ? age - age % 1000 : age, since, sizeof since);
         core_util_format_duration(e->period_ms, period, sizeof period);
         if (!h) {
-            core_buf_printf(&reason, "%spipeline '%s' has not succeeded %s %s (runs every %s)", ok ? "" : "; ",
+            cp_buf_printf(&reason, "%spipeline '%s' has not succeeded %s %s (runs every %s)", ok ? "" : "; ",
                             e->name, e->last_ok_ms ? "for" : "since it started", since, period);
             ok = false;
         }
-        core_buf_printf(&list, "%s{\"name\":", list.len ? "," : "");
+        cp_buf_printf(&list, "%s{\"name\":", list.len ? "," : "");
         put_json_str(&list, e->name);
-        core_buf_printf(&list, ",\"healthy\":%s,\"cycles\":%llu,\"last_cycle_failed\":%s,\"last_success\":",
+        cp_buf_printf(&list, ",\"healthy\":%s,\"cycles\":%llu,\"last_cycle_failed\":%s,\"last_success\":",
                         h ? "true" : "false", (unsigned long long)e->cycles, e->last_failed ? "true" : "false");
         if (e->last_ok_ms) {
             char iso[40];
             core_util_iso8601(e->last_ok_ms, iso, sizeof iso);
-            core_buf_printf(&list, "\"%s\"}", iso);
+            cp_buf_printf(&list, "\"%s\"}", iso);
         } else {
-            core_buf_puts(&list, "null}");
+            cp_buf_puts(&list, "null}");
         }
     }
     pthread_mutex_unlock(&M.lock);
-    core_buf_printf(b, "{\"status\":\"%s\"", ok ? "ok" : "unhealthy");
+    cp_buf_printf(b, "{\"status\":\"%s\"", ok ? "ok" : "unhealthy");
     if (!ok) {
-        core_buf_puts(b, ",\"reason\":");
+        cp_buf_puts(b, ",\"reason\":");
         put_json_str(b, reason.p);
     }
-    core_buf_printf(b, ",\"pipelines\":[%s]}\n", list.p ? list.p : "");
-    core_buf_free(&reason);
-    core_buf_free(&list);
+    cp_buf_printf(b, ",\"pipelines\":[%s]}\n", list.p ? list.p : "");
+    cp_buf_free(&reason);
+    cp_buf_free(&list);
     return ok;
 }
 
@@ -610,15 +610,15 @@ static int mhd_load(char *err, size_t errlen)
     return 0;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, core_buf *body)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, cp_buf *body)
 {
     struct MHD_Response *r = mhd.create_response_from_buffer(
         body->len, body->p ? body->p : (void *)"", body->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
-        core_buf_free(body);
+        cp_buf_free(body);
         return MHD_NO;
     }
-    *body = (core_buf){0};
+    *body = (cp_buf){0};
     mhd.add_response_header(r, "Content-Type", type);
     mhd.add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ret = mhd.queue_response(conn, code, r);
@@ -634,9 +634,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *con_cls = &marker;
         return MHD_YES;
     }
-    core_buf body = {0};
+    cp_buf body = {0};
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        core_buf_puts(&body, "only GET\n");
+        cp_buf_puts(&body, "only GET\n");
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body);
     }
     if (strcmp(url, "/metrics") == 0) {
@@ -648,10 +648,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &body);
     }
     if (strcmp(url, "/") == 0) {
-        core_buf_puts(&body, "coinpipe " COINPIPE_VERSION ": /metrics (Prometheus), /health (JSON)\n");
+        cp_buf_puts(&body, "coinpipe " COINPIPE_VERSION ": /metrics (Prometheus), /health (JSON)\n");
         return reply(conn, MHD_HTTP_OK, "text/plain", &body);
     }
-    core_buf_puts(&body, "not found: try /metrics or /health\n");
+    cp_buf_puts(&body, "not found: try /metrics or /health\n");
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
 }
 
@@ -705,12 +705,12 @@ void core_metrics_stop(void)
 
 static size_t curl_sink(char *p, size_t size, size_t n, void *user)
 {
-    core_buf_put(user, p, size * n);
+    cp_buf_put(user, p, size * n);
     return size * n;
 }
 
 /* GETs http://<listen>/<path>; returns the HTTP status (0 on a transport error) */
-static long fetch(const char *listen, const char *path, core_buf *out, char *err, size_t errlen)
+static long fetch(const char *listen, const char *path, cp_buf *out, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     size_t len;
@@ -836,13 +836,13 @@ static void ago(double ts, char *buf, size_t len)
 int core_metrics_status(const char *listen, FILE *out)
 {
     char err[512] = "";
-    core_buf health = {0}, text = {0};
+    cp_buf health = {0}, text = {0};
     long hcode = fetch(listen, "/health", &health, err, sizeof err);
     long mcode = hcode ? fetch(listen, "/metrics", &text, err, sizeof err) : 0;
     if (!hcode || mcode != 200 || !text.p) {
         fprintf(stderr, "coinpipe status: %s\n", err[0] ? err : "unexpected answer from the listener");
-        core_buf_free(&health);
-        core_buf_free(&text);
+        cp_buf_free(&health);
+        cp_buf_free(&text);
         return 1;
     }
     samples ss = {0};
@@ -906,7 +906,7 @@ int core_metrics_status(const char *listen, FILE *out)
                 label(&ss.v[i], "status", b2, sizeof b2), ss.v[i].v);
     }
     free(ss.v);
-    core_buf_free(&health);
-    core_buf_free(&text);
+    cp_buf_free(&health);
+    cp_buf_free(&text);
     return hcode == 200 ? 0 : 1;
 }

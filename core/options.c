@@ -93,11 +93,11 @@ static void report_unknown(const cp_option *opts, const char *const *reserved, c
                            const char *what, core_errors *errs)
 {
     const char *name = config_setting_name(s);
-    core_buf valid = {0};
+    cp_buf valid = {0};
     const char *best = NULL;
     size_t best_d = 3;
     for (const cp_option *o = opts; o && o->name; o++) {
-        core_buf_printf(&valid, "%s%s", valid.len ? ", " : "", o->name);
+        cp_buf_printf(&valid, "%s%s", valid.len ? ", " : "", o->name);
         size_t d = edit_distance(name, o->name);
         if (d < best_d) {
             best_d = d;
@@ -105,7 +105,7 @@ static void report_unknown(const cp_option *opts, const char *const *reserved, c
         }
     }
     for (size_t i = 0; reserved && reserved[i]; i++) {
-        core_buf_printf(&valid, "%s%s", valid.len ? ", " : "", reserved[i]);
+        cp_buf_printf(&valid, "%s%s", valid.len ? ", " : "", reserved[i]);
         size_t d = edit_distance(name, reserved[i]);
         if (d < best_d) {
             best_d = d;
@@ -117,7 +117,7 @@ static void report_unknown(const cp_option *opts, const char *const *reserved, c
         snprintf(hint, sizeof hint, "; did you mean '%s'?", best);
     core_errors_add(errs, "%s:%d: unknown option '%s' for %s%s (valid: %s)", where_file(s),
                     config_setting_source_line(s), name, what, hint, valid.p ? valid.p : "none");
-    core_buf_free(&valid);
+    cp_buf_free(&valid);
 }
 
 static bool setting_is_number(const config_setting_t *s)
@@ -201,12 +201,12 @@ static int convert(const cp_option *o, const config_setting_t *s, void *cfg, con
         }
         const char *v = config_setting_get_string(s);
         if (o->type == CP_OPT_ENUM && !in_list(o->choices, v)) {
-            core_buf c = {0};
+            cp_buf c = {0};
             for (size_t i = 0; o->choices && o->choices[i]; i++)
-                core_buf_printf(&c, "%s%s", i ? ", " : "", o->choices[i]);
+                cp_buf_printf(&c, "%s%s", i ? ", " : "", o->choices[i]);
             core_errors_add(errs, "%s:%d: option '%s' for %s must be one of %s, got \"%s\"", file, line, o->name,
                             what, c.p ? c.p : "(none)", v);
-            core_buf_free(&c);
+            cp_buf_free(&c);
             return -1;
         }
         char *copy = strdup(v);

@@ -334,11 +334,11 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
     return s;
 }
 
-static void spool_dir(const core_sink *s, core_buf *b)
+static void spool_dir(const core_sink *s, cp_buf *b)
 {
-    core_buf_printf(b, "%s/spool/", s->state_dir);
+    cp_buf_printf(b, "%s/spool/", s->state_dir);
     core_util_path_component(b, s->pipeline);
-    core_buf_putc(b, '/');
+    cp_buf_putc(b, '/');
     core_util_path_component(b, s->ec->name);
 }
 
@@ -346,10 +346,10 @@ int core_sink_attach_spool(core_sink *s, char *err, size_t errlen)
 {
     if (!s->ec->spool)
         return 0;
-    core_buf dir = {0};
+    cp_buf dir = {0};
     spool_dir(s, &dir);
     core_spool *sp = dir.oom ? NULL : core_spool_open(dir.p, &s->ctx.tag, err, errlen);
-    core_buf_free(&dir);
+    cp_buf_free(&dir);
     if (!sp)
         return -1;
     core_spool_set_limit(sp, s->ec->spool_max_bytes);

@@ -304,10 +304,10 @@ static bool open_segment(core_spool *s)
 
 cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out, int64_t *bytes_out)
 {
-    core_buf rec = {0};
-    core_buf_put(&rec, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", HDR);
+    cp_buf rec = {0};
+    cp_buf_put(&rec, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", HDR);
     if (core_batch_serialize(b, &rec) != CP_OK || rec.oom) {
-        core_buf_free(&rec);
+        cp_buf_free(&rec);
         return CP_ERR_NOMEM;
     }
     uint32_t plen = (uint32_t)(rec.len - HDR);
@@ -319,7 +319,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     memcpy(rec.p + 16, &crc, 4);
     if ((s->fd < 0 || s->segs[s->cur].bytes + (int64_t)rec.len > s->segment_max) && !open_segment(s)) {
         int e = errno;
-        core_buf_free(&rec);
+        cp_buf_free(&rec);
         errno = e;
         return CP_ERR_IO;
     }
@@ -333,7 +333,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
             /* take back a partial record so the segment stays well-formed */
             if (done && ftruncate(s->fd, (off_t)s->segs[s->cur].bytes) != 0)
                 core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot undo a partial write: %s", strerror(errno));
-            core_buf_free(&rec);
+            cp_buf_free(&rec);
             errno = e;
             return CP_ERR_IO;
         }
@@ -341,7 +341,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     }
     entry e = {seq, s->cur, (uint64_t)s->segs[s->cur].bytes + HDR, plen, false};
     if (!idx_push(s, e)) {
-        core_buf_free(&rec);
+        cp_buf_free(&rec);
         return CP_ERR_NOMEM;
     }
     s->segs[s->cur].bytes += (int64_t)rec.len;
@@ -354,7 +354,7 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
         *seq_out = seq;
     if (bytes_out)
         *bytes_out = (int64_t)rec.len;
-    core_buf_free(&rec);
+    cp_buf_free(&rec);
     return CP_OK;
 }
 

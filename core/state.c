@@ -19,14 +19,14 @@ struct core_state {
     char **keys, **vals;
 };
 
-static void encode(core_buf *b, const char *s)
+static void encode(cp_buf *b, const char *s)
 {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '%' || c == '=' || c == '\n' || c == '\r')
-            core_buf_printf(b, "%%%02X", c);
+            cp_buf_printf(b, "%%%02X", c);
         else
-            core_buf_putc(b, (char)c);
+            cp_buf_putc(b, (char)c);
     }
 }
 
@@ -79,17 +79,17 @@ core_state *core_state_open(const char *state_dir, const char *pipeline, const c
     if (!s)
         return NULL;
     pthread_mutex_init(&s->lock, NULL);
-    core_buf d = {0};
-    core_buf_printf(&d, "%s/state/", state_dir ? state_dir : ".");
+    cp_buf d = {0};
+    cp_buf_printf(&d, "%s/state/", state_dir ? state_dir : ".");
     core_util_path_component(&d, pipeline ? pipeline : "_");
-    core_buf p = {0};
-    core_buf_put(&p, d.p, d.len);
-    core_buf_putc(&p, '/');
+    cp_buf p = {0};
+    cp_buf_put(&p, d.p, d.len);
+    cp_buf_putc(&p, '/');
     core_util_path_component(&p, instance ? instance : "_");
-    core_buf_puts(&p, ".kv");
+    cp_buf_puts(&p, ".kv");
     if (d.oom || p.oom) {
-        core_buf_free(&d);
-        core_buf_free(&p);
+        cp_buf_free(&d);
+        cp_buf_free(&p);
         core_state_close(s);
         return NULL;
     }
@@ -151,15 +151,15 @@ cp_status core_state_get(core_state *s, const char *key, char **value)
 
 static cp_status persist(core_state *s)
 {
-    core_buf b = {0};
+    cp_buf b = {0};
     for (size_t i = 0; i < s->n; i++) {
         encode(&b, s->keys[i]);
-        core_buf_putc(&b, '=');
+        cp_buf_putc(&b, '=');
         encode(&b, s->vals[i]);
-        core_buf_putc(&b, '\n');
+        cp_buf_putc(&b, '\n');
     }
     if (b.oom) {
-        core_buf_free(&b);
+        cp_buf_free(&b);
         return CP_ERR_NOMEM;
     }
     cp_status st = CP_OK;
@@ -167,7 +167,7 @@ static cp_status persist(core_state *s)
         LOG_ERROR("cannot write state file %s: %s", s->path, strerror(errno));
         st = CP_ERR_IO;
     }
-    core_buf_free(&b);
+    cp_buf_free(&b);
     return st;
 }
 

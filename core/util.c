@@ -197,20 +197,20 @@ char *core_util_read_file(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    core_buf b = {0};
+    cp_buf b = {0};
     char chunk[8192];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        core_buf_put(&b, chunk, n);
+        cp_buf_put(&b, chunk, n);
     bool err = ferror(f);
     fclose(f);
     if (err || b.oom) {
-        core_buf_free(&b);
+        cp_buf_free(&b);
         return NULL;
     }
-    core_buf_putc(&b, '\0');
+    cp_buf_putc(&b, '\0');
     if (b.oom) {
-        core_buf_free(&b);
+        cp_buf_free(&b);
         return NULL;
     }
     if (len)
@@ -245,76 +245,16 @@ char *core_util_strndup(const char *s, size_t n)
     return p;
 }
 
-static bool buf_grow(core_buf *b, size_t extra)
-{
-    if (b->oom)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-bool core_buf_reserve(core_buf *b, size_t extra) { return buf_grow(b, extra); }
-
-void core_buf_put(core_buf *b, const char *s, size_t n)
-{
-    if (!buf_grow(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void core_buf_puts(core_buf *b, const char *s) { core_buf_put(b, s, strlen(s)); }
-void core_buf_putc(core_buf *b, char c) { core_buf_put(b, &c, 1); }
-
-void core_buf_printf(core_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char small[256];
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        core_buf_put(b, small, (size_t)n);
-        return;
-    }
-    if (!buf_grow(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void core_buf_free(core_buf *b)
-{
-    free(b->p);
-    *b = (core_buf){0};
-}
-
-void core_util_path_component(core_buf *b, const char *s)
+void core_util_path_component(cp_buf *b, const char *s)
 {
     for (; *s; s++) {
         char c = *s;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                   c == '_' || c == '.';
         if (ok && !(c == '.' && (s[1] == '.' || s[1] == '\0')))
-            core_buf_putc(b, c);
+            cp_buf_putc(b, c);
         else
-            core_buf_printf(b, "%%%02X", (unsigned char)c);
+            cp_buf_printf(b, "%%%02X", (unsigned char)c);
     }
 }
 

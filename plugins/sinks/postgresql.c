@@ -101,8 +101,8 @@ typedef struct pg {
     int64_t backoff_ms;
     size_t ntables;
     pg_table *tables;
-    sk_buf copy;
-    sk_buf check;
+    cp_buf copy;
+    cp_buf check;
     pg_range *ranges;
     size_t ranges_cap, nranges;
     bool warned_timescale;
@@ -216,14 +216,14 @@ static cp_status run(pg *p, cp_ctx *ctx, const char *sql, ExecStatusType want, c
     return st;
 }
 
-static void qualified(sk_buf *b, const pg_config *cfg, const char *stream)
+static void qualified(cp_buf *b, const pg_config *cfg, const char *stream)
 {
     sk_sql_ident(b, cfg->schema && *cfg->schema ? cfg->schema : "public");
-    sk_buf_putc(b, '.');
-    sk_buf *tmp = &(sk_buf){0};
-    sk_buf_printf(tmp, "%s%s", cfg->table_prefix ? cfg->table_prefix : "", stream);
+    cp_buf_putc(b, '.');
+    cp_buf *tmp = &(cp_buf){0};
+    cp_buf_printf(tmp, "%s%s", cfg->table_prefix ? cfg->table_prefix : "", stream);
     sk_sql_ident(b, tmp->oom ? stream : tmp->p);
-    sk_buf_free(tmp);
+    cp_buf_free(tmp);
 }
 
 static void timescale(pg *p, cp_ctx *ctx, const char *target, const cp_schema *s)
@@ -302,33 +302,33 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
 {
     table_reset(t);
     const pg_config *cfg = p->cfg;
-    sk_buf target = {0}, stage = {0}, sql = {0};
+    cp_buf target = {0}, stage = {0}, sql = {0};
     qualified(&target, cfg, s->stream);
-    sk_buf_puts(&stage, "pg_temp.");
-    sk_buf *sname = &(sk_buf){0};
-    sk_buf_printf(sname, "cp_stage_%s", s->stream);
+    cp_buf_puts(&stage, "pg_temp.");
+    cp_buf *sname = &(cp_buf){0};
+    cp_buf_printf(sname, "cp_stage_%s", s->stream);
     sk_sql_ident(&stage, sname->p ? sname->p : "cp_stage");
-    sk_buf_free(sname);
+    cp_buf_free(sname);
     cp_status st = CP_OK;
 
     if (cfg->create_tables) {
         if (cfg->schema && *cfg->schema && strcmp(cfg->schema, "public")) {
-            sk_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+            cp_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
             sk_sql_ident(&sql, cfg->schema);
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE SCHEMA");
         }
         if (st == CP_OK) {
-            sk_buf_reset(&sql);
+            cp_buf_reset(&sql);
             sk_sql_create_table(&sql, target.p, s, "postgresql", false);
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE TABLE");
         }
         if (st == CP_OK) {
-            sk_buf_reset(&sql);
-            sk_buf_printf(&sql, "ALTER TABLE %s", target.p);
+            cp_buf_reset(&sql);
+            cp_buf_printf(&sql, "ALTER TABLE %s", target.p);
             for (size_t i = 0; i < s->nfields; i++) {
-                sk_buf_puts(&sql, i ? ", ADD COLUMN IF NOT EXISTS " : " ADD COLUMN IF NOT EXISTS ");
+                cp_buf_puts(&sql, i ? ", ADD COLUMN IF NOT EXISTS " : " ADD COLUMN IF NOT EXISTS ");
                 sk_sql_ident(&sql, s->fields[i].name);
-                sk_buf_printf(&sql, " %s", sk_sql_type(s->fields[i].type, "postgresql", false));
+                cp_buf_printf(&sql, " %s", sk_sql_type(s->fields[i].type, "postgresql", false));
             }
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "ALTER TABLE ADD COLUMN");
         }
@@ -337,39 +337,39 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
     }
     /* staging: the batch's columns plus an ordinal (the latest duplicate wins in DO UPDATE) */
     if (st == CP_OK) {
-        sk_buf_reset(&sql);
-        sk_buf_printf(&sql, "DROP TABLE IF EXISTS %s; CREATE TEMP TABLE %s (", stage.p, stage.p);
+        cp_buf_reset(&sql);
+        cp_buf_printf(&sql, "DROP TABLE IF EXISTS %s; CREATE TEMP TABLE %s (", stage.p, stage.p);
         for (size_t i = 0; i < s->nfields; i++) {
             sk_sql_ident(&sql, s->fields[i].name);
-            sk_buf_printf(&sql, " %s, ", sk_sql_type(s->fields[i].type, "postgresql", false));
+            cp_buf_printf(&sql, " %s, ", sk_sql_type(s->fields[i].type, "postgresql", false));
         }
-        sk_buf_puts(&sql, "cp_ord BIGSERIAL) ON COMMIT DELETE ROWS");
+        cp_buf_puts(&sql, "cp_ord BIGSERIAL) ON COMMIT DELETE ROWS");
         st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE TEMP TABLE");
     }
     if (st == CP_OK) {
-        sk_buf copy = {0}, ins = {0}, uniq = {0}, direct = {0}, head = {0}, tail = {0};
-        sk_buf_printf(&copy, "COPY %s (", stage.p);
+        cp_buf copy = {0}, ins = {0}, uniq = {0}, direct = {0}, head = {0}, tail = {0};
+        cp_buf_printf(&copy, "COPY %s (", stage.p);
         sk_sql_columns(&copy, s, NULL);
-        sk_buf_puts(&copy, ") FROM STDIN (FORMAT binary)");
+        cp_buf_puts(&copy, ") FROM STDIN (FORMAT binary)");
         bool latest = sk_latest_wins(s->stream);
         for (int pass = 0; pass < 2; pass++) {
             /* pass 0: DISTINCT ON keeps the latest of repeated keys; pass 1: no key repeats */
-            sk_buf *b = pass ? &uniq : &ins;
+            cp_buf *b = pass ? &uniq : &ins;
             bool distinct = latest && !pass;
-            sk_buf_printf(b, "INSERT INTO %s AS cp_t (", target.p);
+            cp_buf_printf(b, "INSERT INTO %s AS cp_t (", target.p);
             sk_sql_columns(b, s, NULL);
-            sk_buf_puts(b, ") SELECT ");
+            cp_buf_puts(b, ") SELECT ");
             if (distinct) {
-                sk_buf_puts(b, "DISTINCT ON (");
+                cp_buf_puts(b, "DISTINCT ON (");
                 sk_sql_keys(b, s);
-                sk_buf_puts(b, ") ");
+                cp_buf_puts(b, ") ");
             }
             sk_sql_columns(b, s, NULL);
-            sk_buf_printf(b, " FROM %s", stage.p);
+            cp_buf_printf(b, " FROM %s", stage.p);
             if (distinct) {
-                sk_buf_puts(b, " ORDER BY ");
+                cp_buf_puts(b, " ORDER BY ");
                 sk_sql_keys(b, s);
-                sk_buf_puts(b, ", cp_ord DESC");
+                cp_buf_puts(b, ", cp_ord DESC");
             }
             sk_sql_on_conflict(b, s, latest, "postgresql", "cp_t");
         }
@@ -383,28 +383,28 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
         bool ranged = !t->nkeys || s->fields[t->last_key].type == CP_T_INT64 ||
                       s->fields[t->last_key].type == CP_T_TIMESTAMP;
         if (ranged && target_takes_binary(p, target.p, s)) {
-            sk_buf_printf(&direct, "COPY %s (", target.p);
+            cp_buf_printf(&direct, "COPY %s (", target.p);
             sk_sql_columns(&direct, s, NULL);
-            sk_buf_puts(&direct, ") FROM STDIN (FORMAT binary)");
+            cp_buf_puts(&direct, ") FROM STDIN (FORMAT binary)");
         }
         if (direct.p && t->nkeys) {
-            sk_buf_printf(&head, "SELECT 1 FROM %s t JOIN (VALUES ", target.p);
-            sk_buf_puts(&tail, ") AS g(");
+            cp_buf_printf(&head, "SELECT 1 FROM %s t JOIN (VALUES ", target.p);
+            cp_buf_puts(&tail, ") AS g(");
             size_t k = 0;
             for (size_t i = 0; i < s->nfields; i++)
                 if ((s->fields[i].flags & CP_FIELD_KEY) && i != t->last_key)
-                    sk_buf_printf(&tail, "k%zu, ", k++);
-            sk_buf_puts(&tail, "lo, hi) ON ");
+                    cp_buf_printf(&tail, "k%zu, ", k++);
+            cp_buf_puts(&tail, "lo, hi) ON ");
             k = 0;
             for (size_t i = 0; i < s->nfields; i++)
                 if ((s->fields[i].flags & CP_FIELD_KEY) && i != t->last_key) {
-                    sk_buf_puts(&tail, "t.");
+                    cp_buf_puts(&tail, "t.");
                     sk_sql_ident(&tail, s->fields[i].name);
-                    sk_buf_printf(&tail, " = g.k%zu AND ", k++);
+                    cp_buf_printf(&tail, " = g.k%zu AND ", k++);
                 }
-            sk_buf_puts(&tail, "t.");
+            cp_buf_puts(&tail, "t.");
             sk_sql_ident(&tail, s->fields[t->last_key].name);
-            sk_buf_puts(&tail, " BETWEEN g.lo AND g.hi LIMIT 1");
+            cp_buf_puts(&tail, " BETWEEN g.lo AND g.hi LIMIT 1");
         }
         t->copy_sql = copy.p;
         t->insert_sql = ins.p;
@@ -420,9 +420,9 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
     }
     if (sql.oom || target.oom || stage.oom)
         st = CP_ERR_NOMEM;
-    sk_buf_free(&target);
-    sk_buf_free(&stage);
-    sk_buf_free(&sql);
+    cp_buf_free(&target);
+    cp_buf_free(&stage);
+    cp_buf_free(&sql);
     return st;
 }
 
@@ -547,9 +547,9 @@ static char *put_numeric(char *o, const char *s, size_t n)
 /* Appends one row in COPY's binary format. False when a value cannot be sent (a time outside
  * years 1-9999, a decimal outside NUMERIC's range: what the server refused in text); the
  * column in *bad. */
-static bool copy_row(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, const cp_schema *s, size_t *bad)
+static bool copy_row(cp_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, const cp_schema *s, size_t *bad)
 {
-    if (!sk_buf_reserve(b, 2 + s->nfields * 48))
+    if (!cp_buf_reserve(b, 2 + s->nfields * 48))
         return true; /* b->oom tells */
     char *o = put16(b->p + b->len, (uint16_t)s->nfields);
     for (size_t c = 0; c < s->nfields; c++) {
@@ -569,7 +569,7 @@ static bool copy_row(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, 
                 continue;
             }
             b->len = (size_t)(o - b->p);
-            if (!sk_buf_reserve(b, 4 + n + (s->nfields - c) * 48))
+            if (!cp_buf_reserve(b, 4 + n + (s->nfields - c) * 48))
                 return true;
             o = put32(b->p + b->len, (uint32_t)n);
             memcpy(o, text, n);
@@ -639,9 +639,9 @@ static cp_status send_copy(pg *p, cp_ctx *ctx, const char *sql, const pg_table *
     PQclear(res);
     const cp_schema *s = t->schema;
     size_t rows = cp_batch_rows(ctx, batch);
-    sk_buf *b = &p->copy;
-    sk_buf_reset(b);
-    sk_buf_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19); /* signature, flags, no extension */
+    cp_buf *b = &p->copy;
+    cp_buf_reset(b);
+    cp_buf_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19); /* signature, flags, no extension */
     bool ok = true, bad = false;
     size_t badcol = 0, r = 0;
     for (; r < rows && ok; r++) {
@@ -649,14 +649,14 @@ static cp_status send_copy(pg *p, cp_ctx *ctx, const char *sql, const pg_table *
         if (bad || b->oom)
             break;
         if (r + 1 == rows)
-            sk_buf_put(b, "\377\377", 2); /* trailer */
+            cp_buf_put(b, "\377\377", 2); /* trailer */
         if (b->len >= COPY_CHUNK || r + 1 == rows) {
             ok = PQputCopyData(p->conn, b->p, (int)b->len) == 1;
-            sk_buf_reset(b);
+            cp_buf_reset(b);
         }
     }
     bool oom = b->oom;
-    sk_buf_reset(b);
+    cp_buf_reset(b);
     ok = PQputCopyEnd(p->conn, ok && !oom && !bad ? NULL : "coinpipe: aborted") == 1 && ok;
     res = PQgetResult(p->conn);
     cp_status st = CP_OK;
@@ -823,7 +823,7 @@ static bool keys_unique(pg *p, cp_ctx *ctx, const cp_batch *batch, const pg_tabl
 }
 
 /* appends one key cell as a SQL literal cast to its column type; false if it cannot be one */
-static bool put_literal(pg *p, sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col, cp_type type,
+static bool put_literal(pg *p, cp_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col, cp_type type,
                         const int64_t *v)
 {
     char tmp[32];
@@ -849,14 +849,14 @@ static bool put_literal(pg *p, sk_buf *b, cp_ctx *ctx, const cp_batch *batch, si
         n = sk_i64(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
         break;
     }
-    if (!sk_buf_reserve(b, 2 * n + 3))
+    if (!cp_buf_reserve(b, 2 * n + 3))
         return false;
     int err = 0;
     b->p[b->len++] = '\'';
     b->len += PQescapeStringConn(p->conn, b->p + b->len, text, n, &err);
     b->p[b->len++] = '\'';
     b->p[b->len] = '\0';
-    sk_buf_printf(b, "::%s", sk_sql_type(type, "postgresql", false));
+    cp_buf_printf(b, "::%s", sk_sql_type(type, "postgresql", false));
     return !err && !b->oom;
 }
 
@@ -867,35 +867,35 @@ static int keys_present(pg *p, cp_ctx *ctx, const pg_table *t, const cp_batch *b
     const cp_schema *s = t->schema;
     if (p->nranges > RANGES_LOOKUP)
         return 1;
-    sk_buf *b = &p->check;
-    sk_buf_reset(b);
-    sk_buf_puts(b, t->check_head);
+    cp_buf *b = &p->check;
+    cp_buf_reset(b);
+    cp_buf_puts(b, t->check_head);
     size_t k = 0;
     for (size_t j = 0; j < p->ranges_cap; j++) {
         const pg_range *g = &p->ranges[j];
         if (!g->row)
             continue;
-        sk_buf_puts(b, k++ ? ", (" : "(");
+        cp_buf_puts(b, k++ ? ", (" : "(");
         for (size_t c = 0; c < s->nfields; c++)
             if ((s->fields[c].flags & CP_FIELD_KEY) && c != t->last_key) {
                 if (!put_literal(p, b, ctx, batch, g->row - 1, c, s->fields[c].type, NULL))
                     return 1;
-                sk_buf_puts(b, ", ");
+                cp_buf_puts(b, ", ");
             }
         cp_type lt = s->fields[t->last_key].type;
         if (!put_literal(p, b, ctx, batch, 0, t->last_key, lt, &g->lo))
             return 1;
-        sk_buf_puts(b, ", ");
+        cp_buf_puts(b, ", ");
         if (!put_literal(p, b, ctx, batch, 0, t->last_key, lt, &g->hi))
             return 1;
-        sk_buf_putc(b, ')');
+        cp_buf_putc(b, ')');
     }
-    sk_buf_puts(b, t->check_tail);
+    cp_buf_puts(b, t->check_tail);
     if (b->oom)
         return 1;
     PGresult *res = PQexec(p->conn, b->p);
     if (b->cap > 64 * 1024)
-        sk_buf_free(b); /* a rare big batch does not keep its query text */
+        cp_buf_free(b); /* a rare big batch does not keep its query text */
     int found = -1;
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
         found = PQntuples(res) > 0;
@@ -1010,8 +1010,8 @@ static void pg_destroy(void *instance)
         free(p->tables[i].stream);
     }
     free(p->tables);
-    sk_buf_free(&p->copy);
-    sk_buf_free(&p->check);
+    cp_buf_free(&p->copy);
+    cp_buf_free(&p->check);
     free(p->ranges);
     free(p);
 }
@@ -1058,7 +1058,7 @@ static cp_status read_failed(pg *p, cp_ctx *ctx, const PGresult *res, const char
 
 /* connects, then opens a read-only snapshot with the qualified ohlcv table's name in *table;
  * *exists false (and no transaction) when there is no such table */
-static cp_status read_begin(pg *p, cp_ctx *ctx, sk_buf *table, bool *exists)
+static cp_status read_begin(pg *p, cp_ctx *ctx, cp_buf *table, bool *exists)
 {
     *exists = false;
     cp_status st = connect_db(p, ctx);
@@ -1092,17 +1092,17 @@ static void read_end(pg *p)
 static cp_status pg_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
 {
     pg *p = instance;
-    sk_buf table = {0}, first = {0}, next = {0};
+    cp_buf table = {0}, first = {0}, next = {0};
     bool exists = false;
     cp_status st = read_begin(p, ctx, &table, &exists);
     if (st != CP_OK || !exists) {
-        sk_buf_free(&table);
+        cp_buf_free(&table);
         return st;
     }
     const char *cols = "SELECT exchange, symbol, \"interval\", native_symbol FROM ";
     const char *order = " ORDER BY exchange, symbol, \"interval\" LIMIT 1";
-    sk_buf_printf(&first, "%s%s%s", cols, table.p, order);
-    sk_buf_printf(&next, "%s%s WHERE (exchange, symbol, \"interval\") > ($1, $2, $3)%s", cols, table.p, order);
+    cp_buf_printf(&first, "%s%s%s", cols, table.p, order);
+    cp_buf_printf(&next, "%s%s WHERE (exchange, symbol, \"interval\") > ($1, $2, $3)%s", cols, table.p, order);
     if (first.oom || next.oom)
         st = CP_ERR_NOMEM;
     PGresult *res = NULL;
@@ -1126,9 +1126,9 @@ static cp_status pg_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
     }
     PQclear(res);
     read_end(p);
-    sk_buf_free(&table);
-    sk_buf_free(&first);
-    sk_buf_free(&next);
+    cp_buf_free(&table);
+    cp_buf_free(&first);
+    cp_buf_free(&next);
     return st;
 }
 
@@ -1140,23 +1140,23 @@ static cp_status pg_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *se
     pg *p = instance;
     if (!series || !series->exchange || !series->symbol || !series->interval || step_ms <= 0)
         return CP_ERR_INVALID;
-    sk_buf table = {0}, holes = {0}, last = {0};
+    cp_buf table = {0}, holes = {0}, last = {0};
     bool exists = false;
     cp_status st = read_begin(p, ctx, &table, &exists);
     if (st != CP_OK || !exists) {
-        sk_buf_free(&table);
+        cp_buf_free(&table);
         return st;
     }
     const char *range = " WHERE exchange = $1 AND symbol = $2 AND \"interval\" = $3 AND open_time >= $4::timestamptz "
                         "AND open_time < $5::timestamptz";
 #define PG_MS(t) "(extract(epoch FROM " t ") * 1000)::int8"
     /* milliseconds only for the rows that come back: the comparison stays on timestamps */
-    sk_buf_printf(&holes,
+    cp_buf_printf(&holes,
                   "SELECT " PG_MS("prev") ", " PG_MS("open_time") " FROM (SELECT open_time, lag(open_time) OVER "
                   "(ORDER BY open_time) AS prev FROM %s%s) s WHERE prev IS NULL OR "
                   "open_time - prev > $6::int8 * interval '1 millisecond'",
                   table.p, range);
-    sk_buf_printf(&last, "SELECT " PG_MS("open_time") " FROM %s%s ORDER BY open_time DESC LIMIT 1", table.p, range);
+    cp_buf_printf(&last, "SELECT " PG_MS("open_time") " FROM %s%s ORDER BY open_time DESC LIMIT 1", table.p, range);
 #undef PG_MS
     char from[32], to[32], step[24];
     if (from_ms == INT64_MIN)
@@ -1197,9 +1197,9 @@ static cp_status pg_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *se
         PQclear(res);
     }
     read_end(p);
-    sk_buf_free(&table);
-    sk_buf_free(&holes);
-    sk_buf_free(&last);
+    cp_buf_free(&table);
+    cp_buf_free(&holes);
+    cp_buf_free(&last);
     return st;
 }
 

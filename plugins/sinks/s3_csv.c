@@ -70,7 +70,7 @@ typedef struct s3_part {
     int64_t day;
     int64_t first_ts; /* event time of its first row */
     size_t rows;
-    sk_buf csv;
+    cp_buf csv;
 } s3_part;
 
 typedef struct s3 {
@@ -83,8 +83,8 @@ typedef struct s3 {
     s3_part *parts;
     size_t pending_bytes;
     int64_t pending_since_ms; /* when the oldest buffered row arrived; 0 = nothing buffered */
-    sk_buf body;              /* the object being uploaded */
-    sk_buf gz;
+    cp_buf body;              /* the object being uploaded */
+    cp_buf gz;
 } s3;
 
 /* ---- credentials ------------------------------------------------------------------------ */
@@ -195,7 +195,7 @@ static void discard_all(s3 *s)
 {
     for (size_t i = 0; i < s->nparts; i++) {
         free(s->parts[i].schema);
-        sk_buf_free(&s->parts[i].csv);
+        cp_buf_free(&s->parts[i].csv);
     }
     free(s->parts);
     s->parts = NULL;
@@ -223,7 +223,7 @@ static size_t read_cb(char *dst, size_t size, size_t n, void *user)
 
 static size_t sink_cb(char *p, size_t size, size_t n, void *user)
 {
-    sk_buf_put(user, p, size * n);
+    cp_buf_put(user, p, size * n);
     return size * n;
 }
 
@@ -239,13 +239,13 @@ static bool sha256_hex(const void *data, size_t len, char hex[65])
 }
 
 /* gzip with a fixed header (no name, no time): the same CSV always gives the same bytes */
-static bool gzip_into(sk_buf *out, const char *in, size_t len)
+static bool gzip_into(cp_buf *out, const char *in, size_t len)
 {
     z_stream z = {0};
     if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return false;
-    sk_buf_reset(out);
-    if (!sk_buf_reserve(out, deflateBound(&z, (uLong)len))) {
+    cp_buf_reset(out);
+    if (!cp_buf_reserve(out, deflateBound(&z, (uLong)len))) {
         deflateEnd(&z);
         return false;
     }
@@ -259,13 +259,13 @@ static bool gzip_into(sk_buf *out, const char *in, size_t len)
     return rc == Z_STREAM_END;
 }
 
-static void key_safe(sk_buf *b, const char *s)
+static void key_safe(cp_buf *b, const char *s)
 {
     for (; *s; s++) {
         char c = *s;
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                   c == '_' || c == '.';
-        sk_buf_putc(b, ok ? c : '_');
+        cp_buf_putc(b, ok ? c : '_');
     }
 }
 
@@ -292,16 +292,16 @@ static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *dat
     char hash[65];
     if (!sha256_hex(data, len, hash))
         return CP_ERR_INTERNAL;
-    sk_buf url = {0}, hdr = {0}, resp = {0};
-    sk_buf_printf(&url, "%s/%s/%s", s->endpoint, s->cfg->bucket, key);
+    cp_buf url = {0}, hdr = {0}, resp = {0};
+    cp_buf_printf(&url, "%s/%s/%s", s->endpoint, s->cfg->bucket, key);
     struct curl_slist *headers = NULL;
-    sk_buf_printf(&hdr, "x-amz-content-sha256: %s", hash);
+    cp_buf_printf(&hdr, "x-amz-content-sha256: %s", hash);
     headers = curl_slist_append(headers, hdr.p);
     headers = curl_slist_append(headers, s->cfg->gzip ? "Content-Type: application/gzip" : "Content-Type: text/csv");
     headers = curl_slist_append(headers, "Expect:");
     if (s->token) {
-        sk_buf_reset(&hdr);
-        sk_buf_printf(&hdr, "x-amz-security-token: %s", s->token);
+        cp_buf_reset(&hdr);
+        cp_buf_printf(&hdr, "x-amz-security-token: %s", s->token);
         headers = curl_slist_append(headers, hdr.p);
     }
     reader r = {data, len};
@@ -353,24 +353,24 @@ static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *dat
                      !strcmp(why, "NoSuchBucket") ? " (create the bucket or fix `bucket`)" : "");
         st = CP_REJECT;
     }
-    sk_buf_free(&url);
-    sk_buf_free(&hdr);
-    sk_buf_free(&resp);
+    cp_buf_free(&url);
+    cp_buf_free(&hdr);
+    cp_buf_free(&resp);
     return st;
 }
 
 /** Builds one part's object (header + rows, gzipped when asked) and its key into `key`. */
-static bool render(s3 *s, cp_ctx *ctx, const s3_part *p, sk_buf *key, const char **data, size_t *len)
+static bool render(s3 *s, cp_ctx *ctx, const s3_part *p, cp_buf *key, const char **data, size_t *len)
 {
-    sk_buf *b = &s->body;
-    sk_buf_reset(b);
+    cp_buf *b = &s->body;
+    cp_buf_reset(b);
     for (size_t i = 0; i < p->schema->nfields; i++) {
         if (i)
-            sk_buf_putc(b, ',');
-        sk_buf_puts(b, p->schema->fields[i].name);
+            cp_buf_putc(b, ',');
+        cp_buf_puts(b, p->schema->fields[i].name);
     }
-    sk_buf_put(b, "\r\n", 2);
-    sk_buf_put(b, p->csv.p, p->csv.len);
+    cp_buf_put(b, "\r\n", 2);
+    cp_buf_put(b, p->csv.p, p->csv.len);
     if (b->oom)
         return false;
     char hash[65];
@@ -393,14 +393,14 @@ static bool render(s3 *s, cp_ctx *ctx, const s3_part *p, sk_buf *key, const char
     size_t plen = strlen(prefix);
     while (plen && prefix[plen - 1] == '/')
         plen--;
-    sk_buf_reset(key);
+    cp_buf_reset(key);
     if (plen) {
-        sk_buf_put(key, prefix, plen);
-        sk_buf_putc(key, '/');
+        cp_buf_put(key, prefix, plen);
+        cp_buf_putc(key, '/');
     }
-    sk_buf_printf(key, "%s/year=%04d/month=%02d/day=%02d/", p->schema->stream, y, m, d);
+    cp_buf_printf(key, "%s/year=%04d/month=%02d/day=%02d/", p->schema->stream, y, m, d);
     key_safe(key, cp_pipeline_name(ctx));
-    sk_buf_printf(key, "-%s-%.16s.csv%s", compact, hash, s->cfg->gzip ? ".gz" : "");
+    cp_buf_printf(key, "-%s-%.16s.csv%s", compact, hash, s->cfg->gzip ? ".gz" : "");
     if (key->oom)
         return false;
     if (s->cfg->gzip) {
@@ -419,7 +419,7 @@ static bool render(s3 *s, cp_ctx *ctx, const s3_part *p, sk_buf *key, const char
 static cp_status upload_all(s3 *s, cp_ctx *ctx)
 {
     cp_status st = CP_OK;
-    sk_buf key = {0};
+    cp_buf key = {0};
     size_t rows = 0;
     for (size_t i = 0; i < s->nparts && st == CP_OK; i++) {
         const char *data;
@@ -433,11 +433,11 @@ static cp_status upload_all(s3 *s, cp_ctx *ctx)
     }
     if (st == CP_OK && s->nparts)
         cp_log_debug(ctx, "s3-csv: uploaded %zu rows in %zu objects", rows, s->nparts);
-    sk_buf_free(&key);
+    cp_buf_free(&key);
     discard_all(s);
     /* keep the big buffers' memory modest between uploads */
-    sk_buf_free(&s->body);
-    sk_buf_free(&s->gz);
+    cp_buf_free(&s->body);
+    cp_buf_free(&s->gz);
     return st;
 }
 
@@ -464,10 +464,10 @@ static cp_status s3_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
         size_t before = p->csv.len;
         for (size_t c = 0; c < schema->nfields; c++) {
             if (c)
-                sk_buf_putc(&p->csv, ',');
+                cp_buf_putc(&p->csv, ',');
             sk_csv_cell(&p->csv, ctx, batch, r, c, schema->fields[c].type);
         }
-        sk_buf_put(&p->csv, "\r\n", 2);
+        cp_buf_put(&p->csv, "\r\n", 2);
         if (p->csv.oom) {
             discard_all(s);
             return CP_ERR_NOMEM;
@@ -499,8 +499,8 @@ static void s3_destroy(void *instance)
     if (!s)
         return;
     discard_all(s);
-    sk_buf_free(&s->body);
-    sk_buf_free(&s->gz);
+    cp_buf_free(&s->body);
+    cp_buf_free(&s->gz);
     if (s->curl)
         curl_easy_cleanup(s->curl);
     if (s->curl_global)
@@ -541,21 +541,21 @@ static cp_status s3_create(cp_ctx *ctx, const void *config, void **instance)
         s3_destroy(s);
         return CP_ERR_CONFIG;
     }
-    sk_buf b = {0};
+    cp_buf b = {0};
     if (cfg->endpoint && *cfg->endpoint) {
         size_t n = strlen(cfg->endpoint);
         while (n && cfg->endpoint[n - 1] == '/')
             n--;
-        sk_buf_put(&b, cfg->endpoint, n);
+        cp_buf_put(&b, cfg->endpoint, n);
     } else {
-        sk_buf_printf(&b, "https://s3.%s.amazonaws.com", s->region);
+        cp_buf_printf(&b, "https://s3.%s.amazonaws.com", s->region);
     }
     s->endpoint = b.p;
-    b = (sk_buf){0};
-    sk_buf_printf(&b, "aws:amz:%s:s3", s->region);
+    b = (cp_buf){0};
+    cp_buf_printf(&b, "aws:amz:%s:s3", s->region);
     s->sigv4 = b.p;
-    b = (sk_buf){0};
-    sk_buf_printf(&b, "%s:%s", s->key_id, s->secret);
+    b = (cp_buf){0};
+    cp_buf_printf(&b, "%s:%s", s->key_id, s->secret);
     s->userpwd = b.p;
     if (!s->endpoint || !s->sigv4 || !s->userpwd || (LIBCURL_VERSION_NUM < 0x075400 && !curl_handle(s))) {
         s3_destroy(s);

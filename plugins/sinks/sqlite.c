@@ -97,13 +97,13 @@ static int vt_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
         *err = sqlite3_mprintf("coinpipe_batch: expected a column count");
         return SQLITE_ERROR;
     }
-    sk_buf decl = {0};
-    sk_buf_puts(&decl, "CREATE TABLE x(");
+    cp_buf decl = {0};
+    cp_buf_puts(&decl, "CREATE TABLE x(");
     for (long i = 0; i < n; i++)
-        sk_buf_printf(&decl, i ? ", c%ld" : "c%ld", i);
-    sk_buf_putc(&decl, ')');
+        cp_buf_printf(&decl, i ? ", c%ld" : "c%ld", i);
+    cp_buf_putc(&decl, ')');
     int rc = decl.oom ? SQLITE_NOMEM : sqlite3_declare_vtab(db, decl.p);
-    sk_buf_free(&decl);
+    cp_buf_free(&decl);
     if (rc != SQLITE_OK)
         return rc;
 #ifdef SQLITE_VTAB_DIRECTONLY
@@ -325,8 +325,8 @@ static bool type_fits(cp_type t, const char *declared)
 static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema *schema)
 {
     table_clear(t);
-    sk_buf sql = {0};
-    sk_buf qname = {0};
+    cp_buf sql = {0};
+    cp_buf qname = {0};
     sk_sql_ident(&qname, schema->stream);
     sk_sql_create_table(&sql, qname.p, schema, "sqlite", s->decimal_text);
     cp_status st = sql.oom || qname.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
@@ -334,8 +334,8 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
     /* existing columns: add the missing ones, refuse a type conflict */
     sqlite3_stmt *info = NULL;
     if (st == CP_OK) {
-        sk_buf_reset(&sql);
-        sk_buf_printf(&sql, "PRAGMA table_info(%s)", qname.p);
+        cp_buf_reset(&sql);
+        cp_buf_printf(&sql, "PRAGMA table_info(%s)", qname.p);
         int rc = sqlite3_prepare_v2(s->db, sql.p, -1, &info, NULL);
         if (rc != SQLITE_OK) {
             cp_log_error(ctx, "sqlite %s: %s", s->cfg->path, sqlite3_errmsg(s->db));
@@ -373,10 +373,10 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
         if (have[i])
             continue;
         const cp_field *f = &schema->fields[i];
-        sk_buf_reset(&sql);
-        sk_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN ", qname.p);
+        cp_buf_reset(&sql);
+        cp_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN ", qname.p);
         sk_sql_ident(&sql, f->name);
-        sk_buf_printf(&sql, " %s", sk_sql_type(f->type, "sqlite", s->decimal_text));
+        cp_buf_printf(&sql, " %s", sk_sql_type(f->type, "sqlite", s->decimal_text));
         st = sql.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
         if (st == CP_OK)
             cp_log_info(ctx, "sqlite %s: added column \"%s\" to table \"%s\"%s", s->cfg->path, f->name,
@@ -385,19 +385,19 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
     free(have);
 
     if (st == CP_OK) {
-        sk_buf_reset(&sql);
-        sk_buf_printf(&sql, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.coinpipe_batch_%zu USING coinpipe_batch(%zu)",
+        cp_buf_reset(&sql);
+        cp_buf_printf(&sql, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.coinpipe_batch_%zu USING coinpipe_batch(%zu)",
                       schema->nfields, schema->nfields);
         st = sql.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
     }
     if (st == CP_OK) {
-        sk_buf_reset(&sql);
-        sk_buf_printf(&sql, "INSERT INTO %s (", qname.p);
+        cp_buf_reset(&sql);
+        cp_buf_printf(&sql, "INSERT INTO %s (", qname.p);
         sk_sql_columns(&sql, schema, NULL);
-        sk_buf_puts(&sql, ") SELECT ");
+        cp_buf_puts(&sql, ") SELECT ");
         for (size_t i = 0; i < schema->nfields; i++)
-            sk_buf_printf(&sql, i ? ", c%zu" : "c%zu", i);
-        sk_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
+            cp_buf_printf(&sql, i ? ", c%zu" : "c%zu", i);
+        cp_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
         sk_sql_on_conflict(&sql, schema, sk_latest_wins(schema->stream), "sqlite", NULL);
         rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, &t->ins, NULL);
         if (rc != SQLITE_OK) {
@@ -410,8 +410,8 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
     }
     if (st != CP_OK)
         table_clear(t);
-    sk_buf_free(&sql);
-    sk_buf_free(&qname);
+    cp_buf_free(&sql);
+    cp_buf_free(&qname);
     return st;
 }
 

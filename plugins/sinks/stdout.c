@@ -38,7 +38,7 @@ typedef struct stdout_sink {
     enum fmt fmt;
     bool header;
     char last_stream[64];
-    sk_buf out; /* a batch's output, written with one fwrite */
+    cp_buf out; /* a batch's output, written with one fwrite */
 } stdout_sink;
 
 /* A cell as text for table and jsonl: "" for NULL; `tmp` holds formatted numbers and times. */
@@ -65,20 +65,20 @@ static const char *cell_text(cp_ctx *ctx, const cp_batch *b, size_t r, size_t c,
     return "";
 }
 
-static void put_json_string(sk_buf *o, const char *v)
+static void put_json_string(cp_buf *o, const char *v)
 {
-    sk_buf_putc(o, '"');
+    cp_buf_putc(o, '"');
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if (*p == '"' || *p == '\\') {
-            sk_buf_putc(o, '\\');
-            sk_buf_putc(o, (char)*p);
+            cp_buf_putc(o, '\\');
+            cp_buf_putc(o, (char)*p);
         } else if (*p < 0x20) {
-            sk_buf_printf(o, "\\u%04x", *p);
+            cp_buf_printf(o, "\\u%04x", *p);
         } else {
-            sk_buf_putc(o, (char)*p);
+            cp_buf_putc(o, (char)*p);
         }
     }
-    sk_buf_putc(o, '"');
+    cp_buf_putc(o, '"');
 }
 
 static void write_csv(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
@@ -86,18 +86,18 @@ static void write_csv(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_s
     if (s->header && strcmp(s->last_stream, sc->stream) != 0) {
         for (size_t c = 0; c < sc->nfields; c++) {
             if (c)
-                sk_buf_putc(&s->out, ',');
+                cp_buf_putc(&s->out, ',');
             sk_csv_text(&s->out, sc->fields[c].name, strlen(sc->fields[c].name));
         }
-        sk_buf_puts(&s->out, "\r\n");
+        cp_buf_puts(&s->out, "\r\n");
     }
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < sc->nfields; c++) {
             if (c)
-                sk_buf_putc(&s->out, ',');
+                cp_buf_putc(&s->out, ',');
             sk_csv_cell(&s->out, ctx, b, r, c, sc->fields[c].type);
         }
-        sk_buf_puts(&s->out, "\r\n");
+        cp_buf_puts(&s->out, "\r\n");
     }
 }
 
@@ -105,30 +105,30 @@ static void write_jsonl(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp
 {
     char tmp[32];
     for (size_t r = 0; r < rows; r++) {
-        sk_buf_puts(&s->out, "{\"stream\":");
+        cp_buf_puts(&s->out, "{\"stream\":");
         put_json_string(&s->out, sc->stream);
         for (size_t c = 0; c < sc->nfields; c++) {
-            sk_buf_putc(&s->out, ',');
+            cp_buf_putc(&s->out, ',');
             put_json_string(&s->out, sc->fields[c].name);
-            sk_buf_putc(&s->out, ':');
+            cp_buf_putc(&s->out, ':');
             cp_type t = sc->fields[c].type;
             if (cp_batch_is_null(ctx, b, r, c))
-                sk_buf_puts(&s->out, "null");
+                cp_buf_puts(&s->out, "null");
             else if (t == CP_T_DECIMAL || t == CP_T_STRING)
                 put_json_string(&s->out, cp_batch_get_text(ctx, b, r, c, NULL));
             else if (t == CP_T_TIMESTAMP) /* integer milliseconds, not ISO text */
-                sk_buf_put(&s->out, tmp, sk_i64(cp_batch_get_int(ctx, b, r, c), tmp));
+                cp_buf_put(&s->out, tmp, sk_i64(cp_batch_get_int(ctx, b, r, c), tmp));
             else
-                sk_buf_puts(&s->out, cell_text(ctx, b, r, c, t, tmp));
+                cp_buf_puts(&s->out, cell_text(ctx, b, r, c, t, tmp));
         }
-        sk_buf_puts(&s->out, "}\n");
+        cp_buf_puts(&s->out, "}\n");
     }
 }
 
-static void pad(sk_buf *o, size_t n)
+static void pad(cp_buf *o, size_t n)
 {
     for (size_t k = 0; k < n; k++)
-        sk_buf_putc(o, ' ');
+        cp_buf_putc(o, ' ');
 }
 
 static bool write_table(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_schema *sc, size_t rows)
@@ -146,14 +146,14 @@ static bool write_table(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp
                 w[c] = l;
         }
     }
-    sk_buf_printf(&s->out, "-- %s (%zu row%s)\n", sc->stream, rows, rows == 1 ? "" : "s");
+    cp_buf_printf(&s->out, "-- %s (%zu row%s)\n", sc->stream, rows, rows == 1 ? "" : "s");
     if (s->header) {
         for (size_t c = 0; c < nf; c++) {
-            sk_buf_puts(&s->out, sc->fields[c].name);
+            cp_buf_puts(&s->out, sc->fields[c].name);
             if (c + 1 < nf)
                 pad(&s->out, w[c] + 2 - strlen(sc->fields[c].name));
         }
-        sk_buf_putc(&s->out, '\n');
+        cp_buf_putc(&s->out, '\n');
     }
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < nf; c++) {
@@ -165,11 +165,11 @@ static bool write_table(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp
             size_t l = strlen(v);
             if (right)
                 pad(&s->out, w[c] > l ? w[c] - l : 0);
-            sk_buf_puts(&s->out, v);
+            cp_buf_puts(&s->out, v);
             if (c + 1 < nf)
                 pad(&s->out, (right ? 0 : (w[c] > l ? w[c] - l : 0)) + 2);
         }
-        sk_buf_putc(&s->out, '\n');
+        cp_buf_putc(&s->out, '\n');
     }
     free(w);
     return true;
@@ -190,7 +190,7 @@ static cp_status stdout_create(cp_ctx *ctx, const void *config, void **instance)
 static void stdout_destroy(void *instance)
 {
     stdout_sink *s = instance;
-    sk_buf_free(&s->out);
+    cp_buf_free(&s->out);
     free(s);
 }
 
@@ -199,7 +199,7 @@ static cp_status stdout_write(void *instance, cp_ctx *ctx, const cp_batch *b)
     stdout_sink *s = instance;
     const cp_schema *sc = cp_batch_schema(ctx, b);
     size_t rows = cp_batch_rows(ctx, b);
-    sk_buf_reset(&s->out);
+    cp_buf_reset(&s->out);
     bool ok = true;
     if (s->fmt == FMT_CSV)
         write_csv(s, ctx, b, sc, rows);
@@ -209,7 +209,7 @@ static cp_status stdout_write(void *instance, cp_ctx *ctx, const cp_batch *b)
         ok = write_table(s, ctx, b, sc, rows);
     if (!ok || s->out.oom) {
         cp_log_error(ctx, "out of memory formatting %zu rows of '%s'", rows, sc->stream);
-        sk_buf_reset(&s->out);
+        cp_buf_reset(&s->out);
         return CP_ERR_NOMEM;
     }
     snprintf(s->last_stream, sizeof s->last_stream, "%s", sc->stream);

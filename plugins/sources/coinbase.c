@@ -371,19 +371,19 @@ static const char *const kind_names[] = {"ticker", "stats", "book", "trades", "c
 /* Adds request `r` for product r.sym; candles ask for open times [r.min_ts, r.max_ts). */
 static bool add(cb *c, su_reqs *q, su_req r)
 {
-    su_buf u = {0};
-    su_buf_printf(&u, "%s/products/%s/%s", c->cfg->base_url, c->sym[r.sym],
+    cp_buf u = {0};
+    cp_buf_printf(&u, "%s/products/%s/%s", c->cfg->base_url, c->sym[r.sym],
                   r.kind == K_BOOK ? "book?level=2" : kind_names[r.kind]);
     if (r.kind == K_TRADES)
-        su_buf_printf(&u, "?limit=%" PRId64, c->cfg->trade_limit);
+        cp_buf_printf(&u, "?limit=%" PRId64, c->cfg->trade_limit);
     if (r.kind == K_CANDLES) {
         char a[32], b[32];
         su_format_iso8601(r.min_ts, a, sizeof a);
         su_format_iso8601(r.max_ts - 1000, b, sizeof b); /* end is inclusive at Coinbase */
-        su_buf_printf(&u, "?granularity=%" PRId64 "&start=%s&end=%s", c->interval_ms / 1000, a, b);
+        cp_buf_printf(&u, "?granularity=%" PRId64 "&start=%s&end=%s", c->interval_ms / 1000, a, b);
     }
     bool ok = su_reqs_add(q, r, 1, &u);
-    su_buf_free(&u);
+    cp_buf_free(&u);
     return ok;
 }
 

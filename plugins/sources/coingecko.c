@@ -251,7 +251,7 @@ struct cg_req {
     size_t max; /* market: rows to keep from this page */
 };
 
-static void join(su_buf *u, const cp_strlist *l, size_t from, size_t to)
+static void join(cp_buf *u, const cp_strlist *l, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++) {
         char *e = su_urlencode(l->v[i]);
@@ -259,7 +259,7 @@ static void join(su_buf *u, const cp_strlist *l, size_t from, size_t to)
             u->oom = true;
             return;
         }
-        su_buf_printf(u, "%s%s", i > from ? "," : "", e);
+        cp_buf_printf(u, "%s%s", i > from ? "," : "", e);
         free(e);
     }
 }
@@ -272,7 +272,7 @@ static cp_status cg_collect(void *instance, cp_ctx *ctx)
     size_t ncoins = cfg->coins.n ? cfg->coins.n : (size_t)cfg->top;
     size_t pages = (ncoins + per - 1) / per;
     size_t cap = (g->want_market ? pages * nvs : 0) + 2;
-    su_buf *urls = calloc(cap, sizeof *urls);
+    cp_buf *urls = calloc(cap, sizeof *urls);
     struct cg_req *meta = calloc(cap, sizeof *meta);
     cp_http_request *rq = calloc(cap, sizeof *rq);
     cp_http_response *rs = calloc(cap, sizeof *rs);
@@ -286,31 +286,31 @@ static cp_status cg_collect(void *instance, cp_ctx *ctx)
         for (size_t p = 0; p < pages; p++) {
             size_t from = p * per, cnt = ncoins - from < per ? ncoins - from : per;
             char *vs = su_urlencode(cfg->vs_currencies.v[v]);
-            su_buf_printf(&urls[n], "%s/coins/markets?vs_currency=%s&order=market_cap_desc", g->base, vs ? vs : "");
+            cp_buf_printf(&urls[n], "%s/coins/markets?vs_currency=%s&order=market_cap_desc", g->base, vs ? vs : "");
             free(vs);
             if (cfg->coins.n) {
-                su_buf_printf(&urls[n], "&ids=");
+                cp_buf_printf(&urls[n], "&ids=");
                 join(&urls[n], &cfg->coins, from, from + cnt);
-                su_buf_printf(&urls[n], "&per_page=%zu&page=1", per);
+                cp_buf_printf(&urls[n], "&per_page=%zu&page=1", per);
                 meta[n] = (struct cg_req){R_MARKET, v, per};
             } else {
-                su_buf_printf(&urls[n], "&per_page=%zu&page=%zu", per, p + 1);
+                cp_buf_printf(&urls[n], "&per_page=%zu&page=%zu", per, p + 1);
                 meta[n] = (struct cg_req){R_MARKET, v, cnt};
             }
             n++;
         }
     }
     if (g->want_price) {
-        su_buf_printf(&urls[n], "%s/simple/price?ids=", g->base);
+        cp_buf_printf(&urls[n], "%s/simple/price?ids=", g->base);
         join(&urls[n], &cfg->coins, 0, cfg->coins.n);
-        su_buf_printf(&urls[n], "&vs_currencies=");
+        cp_buf_printf(&urls[n], "&vs_currencies=");
         join(&urls[n], &cfg->vs_currencies, 0, nvs);
-        su_buf_printf(&urls[n], "&include_market_cap=true&include_24hr_vol=true&include_24hr_change=true"
+        cp_buf_printf(&urls[n], "&include_market_cap=true&include_24hr_vol=true&include_24hr_change=true"
                                 "&include_last_updated_at=true");
         meta[n++] = (struct cg_req){R_PRICE, 0, 0};
     }
     if (g->want_global) {
-        su_buf_printf(&urls[n], "%s/global", g->base);
+        cp_buf_printf(&urls[n], "%s/global", g->base);
         meta[n++] = (struct cg_req){R_GLOBAL, 0, 0};
     }
     for (size_t i = 0; i < n; i++) {
@@ -360,7 +360,7 @@ static cp_status cg_collect(void *instance, cp_ctx *ctx)
     }
 out:
     for (size_t i = 0; urls && i < cap; i++) {
-        su_buf_free(&urls[i]);
+        cp_buf_free(&urls[i]);
         if (rs)
             cp_http_response_clear(ctx, &rs[i]);
     }

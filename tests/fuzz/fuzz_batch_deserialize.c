@@ -22,7 +22,7 @@ static void write_seed(const char *path)
         cp_batch_set_decimal(ctx, b, r, CP_TICKER_LAST, "-0.00012300", 11);
         cp_batch_set_int(ctx, b, r, CP_TICKER_TRADE_COUNT, 76 * i);
     }
-    core_buf out = {0};
+    cp_buf out = {0};
     if (core_batch_serialize(b, &out) == CP_OK) {
         FILE *f = fopen(path, "wb");
         if (f) {
@@ -30,7 +30,7 @@ static void write_seed(const char *path)
             fclose(f);
         }
     }
-    core_buf_free(&out);
+    cp_buf_free(&out);
     cp_batch_free(ctx, b);
 }
 
@@ -64,13 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (unchecked != CP_OK)
         abort();
     fuzz_drain_cells(b, false);
-    core_buf one = {0}, two = {0};
+    cp_buf one = {0}, two = {0};
     cp_batch *c = NULL;
     if (core_batch_serialize(b, &one) != CP_OK || core_batch_deserialize(one.p, one.len, &c) != CP_OK ||
         core_batch_serialize(c, &two) != CP_OK || one.len != two.len || memcmp(one.p, two.p, one.len) != 0)
         abort(); /* a record that decodes must survive a re-encode unchanged */
-    core_buf_free(&one);
-    core_buf_free(&two);
+    cp_buf_free(&one);
+    cp_buf_free(&two);
     core_batch_unref(b);
     core_batch_unref(c);
     return 0;

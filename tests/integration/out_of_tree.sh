@@ -6,6 +6,7 @@
 prefix="$TMP/prefix"
 cmake --install "$COINPIPE_BUILD" --prefix "$prefix" > "$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; fail "install"; finish; exit 1; }
 [ -f "$prefix/include/coinpipe/coinpipe.h" ] && pass "header installed" || fail "header not installed"
+[ -f "$prefix/include/coinpipe/buf.h" ] && pass "buffer header installed" || fail "buf.h not installed"
 pc=$(find "$prefix" -name coinpipe.pc | head -1)
 [ -n "$pc" ] && pass "coinpipe.pc installed" || fail "no coinpipe.pc"
 export PKG_CONFIG_PATH="$(dirname "$pc")"

@@ -124,8 +124,8 @@ static void test_serialized_form_is_stable(void **state)
         0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, /* a: no nulls, 1, 2 */
         0, 1, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 3, 0, 0, 0, '1', '.', '5', /* b: 1.5 (double, text), NULL */
         0, 0, 2, 0, 0, 0, 'x', 'y', 2, 0, 0, 0, 'x', 'y'};  /* c */
-    core_buf o = {0};
-    core_buf_put(&o, "HDR", 3); /* appended after what the buffer holds */
+    cp_buf o = {0};
+    cp_buf_put(&o, "HDR", 3); /* appended after what the buffer holds */
     assert_int_equal(core_batch_serialize(b, &o), CP_OK);
     assert_int_equal(o.len, 3 + sizeof want);
     assert_memory_equal(o.p + 3, want, sizeof want);
@@ -135,7 +135,7 @@ static void test_serialized_form_is_stable(void **state)
     assert_true(core_batch_is_null(c, 1, 1));
     assert_true(core_batch_get_double(c, 0, 1) == 1.5);
     core_batch_unref(c);
-    core_buf_free(&o);
+    cp_buf_free(&o);
     core_batch_unref(b);
 }
 

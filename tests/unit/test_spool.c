@@ -36,7 +36,7 @@ static int first_id(cp_batch *b) { return atoi(core_batch_get_text(b, 0, CP_TRAD
 static void test_roundtrip_serialisation(void **state)
 {
     cp_batch *b = make(7, 3);
-    core_buf o = {0};
+    cp_buf o = {0};
     assert_int_equal(core_batch_serialize(b, &o), CP_OK);
     cp_batch *c = NULL;
     assert_int_equal(core_batch_deserialize(o.p, o.len, &c), CP_OK);
@@ -55,7 +55,7 @@ static void test_roundtrip_serialisation(void **state)
     }
     core_batch_unref(c);
     core_batch_unref(b);
-    core_buf_free(&o);
+    cp_buf_free(&o);
 }
 
 static core_log_tag tag = {"p", "sink", "test", "s"};
@@ -200,8 +200,8 @@ static void test_v1_record_replayed(void **state)
     (void)state;
     const char *dir = tk_tmpdir();
     cp_batch *b = make(42, 2);
-    core_buf rec = {0};
-    core_buf_put(&rec, "CPR1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
+    cp_buf rec = {0};
+    cp_buf_put(&rec, "CPR1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
     assert_int_equal(core_batch_serialize(b, &rec), CP_OK);
     core_batch_unref(b);
     uint32_t plen = (uint32_t)(rec.len - 20);
@@ -217,7 +217,7 @@ static void test_v1_record_replayed(void **state)
     assert_non_null(f);
     assert_int_equal(fwrite(rec.p, 1, rec.len, f), rec.len);
     fclose(f);
-    core_buf_free(&rec);
+    cp_buf_free(&rec);
     char err[256];
     core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
     assert_non_null(s);

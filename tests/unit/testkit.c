@@ -20,7 +20,7 @@ struct tk_instance {
     size_t nemitted, cap;
 };
 
-static core_buf g_log;
+static cp_buf g_log;
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool g_inited;
 static char **g_tmpdirs;
@@ -41,7 +41,7 @@ static void cleanup(void)
         free(g_tmpdirs[i]);
     }
     free(g_tmpdirs);
-    core_buf_free(&g_log);
+    cp_buf_free(&g_log);
     core_loader_shutdown();
 }
 
@@ -50,8 +50,8 @@ static void log_hook(cp_log_level level, const char *line, void *user)
     (void)user;
     (void)level;
     pthread_mutex_lock(&g_log_lock);
-    core_buf_puts(&g_log, line);
-    core_buf_putc(&g_log, '\n');
+    cp_buf_puts(&g_log, line);
+    cp_buf_putc(&g_log, '\n');
     pthread_mutex_unlock(&g_log_lock);
 }
 
@@ -120,21 +120,21 @@ cp_status tk_try_create(const char *plugin, const char *config_text, const char 
             *err = strdup(msg);
         return CP_ERR_NOT_FOUND;
     }
-    core_buf text = {0};
-    core_buf_printf(&text, "e = { plugin = \"%s\"; %s };", plugin, config_text ? config_text : "");
+    cp_buf text = {0};
+    cp_buf_printf(&text, "e = { plugin = \"%s\"; %s };", plugin, config_text ? config_text : "");
     config_t lc;
     config_init(&lc);
     if (config_read_string(&lc, text.p) != CONFIG_TRUE) {
         if (err) {
-            core_buf e = {0};
-            core_buf_printf(&e, "config text: line %d: %s", config_error_line(&lc), config_error_text(&lc));
+            cp_buf e = {0};
+            cp_buf_printf(&e, "config text: line %d: %s", config_error_line(&lc), config_error_text(&lc));
             *err = e.p;
         }
         config_destroy(&lc);
-        core_buf_free(&text);
+        cp_buf_free(&text);
         return CP_ERR_CONFIG;
     }
-    core_buf_free(&text);
+    cp_buf_free(&text);
     tk_instance *t = calloc(1, sizeof *t);
     t->ec.plugin = p;
     t->ec.name = strdup(plugin);
@@ -151,9 +151,9 @@ cp_status tk_try_create(const char *plugin, const char *config_text, const char 
     config_destroy(&lc);
     if (errs.n) {
         if (err) {
-            core_buf e = {0};
+            cp_buf e = {0};
             for (size_t i = 0; i < errs.n; i++)
-                core_buf_printf(&e, "%s\n", errs.msgs[i]);
+                cp_buf_printf(&e, "%s\n", errs.msgs[i]);
             *err = e.p;
         }
         core_errors_free(&errs);
@@ -168,8 +168,8 @@ cp_status tk_try_create(const char *plugin, const char *config_text, const char 
     cp_status st = p->desc.create(&t->ctx.pub, t->ec.cfg, &t->inst);
     if (st != CP_OK) {
         if (err) {
-            core_buf e = {0};
-            core_buf_printf(&e, "create failed: %s\n%s", cp_strerror(st), tk_log());
+            cp_buf e = {0};
+            cp_buf_printf(&e, "create failed: %s\n%s", cp_strerror(st), tk_log());
             *err = e.p;
         }
         t->inst = NULL;

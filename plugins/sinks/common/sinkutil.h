@@ -2,99 +2,18 @@
  * SPDX-License-Identifier: MIT
  *
  * Header-only (static inline) so that each sink .so and the core's ddl.c compile the one
- * copy without a shared library between them. Nothing here allocates except sk_buf.
+ * copy without a shared library between them. Nothing here allocates except the cp_buf (coinpipe/buf.h) it appends to.
  */
 #ifndef COINPIPE_SINKUTIL_H
 #define COINPIPE_SINKUTIL_H
 
+#include <coinpipe/buf.h>
 #include <coinpipe/coinpipe.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- growable byte buffer ------------------------------------------------------------ */
-
-typedef struct sk_buf {
-    char *p;
-    size_t len, cap;
-    bool oom; /* an allocation failed: contents are incomplete */
-} sk_buf;
-
-/** Makes room for `n` more bytes (plus a NUL). False (and oom set) when out of memory. */
-static inline bool sk_buf_reserve(sk_buf *b, size_t n)
-{
-    if (b->oom)
-        return false;
-    if (b->len + n + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static inline void sk_buf_put(sk_buf *b, const char *s, size_t n)
-{
-    if (!sk_buf_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static inline void sk_buf_puts(sk_buf *b, const char *s) { sk_buf_put(b, s, strlen(s)); }
-
-static inline void sk_buf_putc(sk_buf *b, char c)
-{
-    if (!sk_buf_reserve(b, 1))
-        return;
-    b->p[b->len++] = c;
-    b->p[b->len] = '\0';
-}
-
-static inline CP_PRINTF(2, 3) void sk_buf_printf(sk_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[256];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof tmp) {
-        sk_buf_put(b, tmp, (size_t)n);
-        return;
-    }
-    if (!sk_buf_reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static inline void sk_buf_reset(sk_buf *b)
-{
-    b->len = 0;
-    b->oom = false;
-    if (b->p)
-        b->p[0] = '\0';
-}
-
-static inline void sk_buf_free(sk_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
 
 /* ---- schema copies (sinks keep the schema they prepared statements for) ---------------- */
 
@@ -227,26 +146,26 @@ static inline size_t sk_dbl(double v, char out[32])
 }
 
 /** Appends a text cell, quoted per RFC 4180 when it holds a comma, quote, CR or LF. */
-static inline void sk_csv_text(sk_buf *b, const char *s, size_t n)
+static inline void sk_csv_text(cp_buf *b, const char *s, size_t n)
 {
     if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\n', n) && !memchr(s, '\r', n)) {
-        sk_buf_put(b, s, n);
+        cp_buf_put(b, s, n);
         return;
     }
-    sk_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"')
-            sk_buf_putc(b, '"');
-        sk_buf_putc(b, s[i]);
+            cp_buf_putc(b, '"');
+        cp_buf_putc(b, s[i]);
     }
-    sk_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
 }
 
 /**
  * Appends one cell of a batch as CSV (decimals verbatim, times ISO-8601 UTC with ms, bools
  * true/false, NULL empty). The batch is borrowed.
  */
-static inline void sk_csv_cell(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col,
+static inline void sk_csv_cell(cp_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, size_t col,
                                cp_type type)
 {
     if (cp_batch_is_null(ctx, batch, row, col))
@@ -256,18 +175,18 @@ static inline void sk_csv_cell(sk_buf *b, cp_ctx *ctx, const cp_batch *batch, si
     switch (type) {
     case CP_T_INT64:
         n = sk_i64(cp_batch_get_int(ctx, batch, row, col), tmp);
-        sk_buf_put(b, tmp, n);
+        cp_buf_put(b, tmp, n);
         break;
     case CP_T_TIMESTAMP:
         n = sk_iso8601(cp_batch_get_int(ctx, batch, row, col), tmp);
-        sk_buf_put(b, tmp, n);
+        cp_buf_put(b, tmp, n);
         break;
     case CP_T_DOUBLE:
         n = sk_dbl(cp_batch_get_double(ctx, batch, row, col), tmp);
-        sk_buf_put(b, tmp, n);
+        cp_buf_put(b, tmp, n);
         break;
     case CP_T_BOOL:
-        sk_buf_puts(b, cp_batch_get_bool(ctx, batch, row, col) ? "true" : "false");
+        cp_buf_puts(b, cp_batch_get_bool(ctx, batch, row, col) ? "true" : "false");
         break;
     case CP_T_DECIMAL:
     case CP_T_STRING: {
@@ -308,25 +227,25 @@ static inline const char *sk_sql_type(cp_type t, const char *dialect, bool decim
 }
 
 /** Appends `name` as a double-quoted SQL identifier (quotes doubled). */
-static inline void sk_sql_ident(sk_buf *b, const char *name)
+static inline void sk_sql_ident(cp_buf *b, const char *name)
 {
-    sk_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
     for (; *name; name++) {
         if (*name == '"')
-            sk_buf_putc(b, '"');
-        sk_buf_putc(b, *name);
+            cp_buf_putc(b, '"');
+        cp_buf_putc(b, *name);
     }
-    sk_buf_putc(b, '"');
+    cp_buf_putc(b, '"');
 }
 
 /** Appends the comma-separated quoted names of the key columns; returns how many. */
-static inline size_t sk_sql_keys(sk_buf *b, const cp_schema *s)
+static inline size_t sk_sql_keys(cp_buf *b, const cp_schema *s)
 {
     size_t k = 0;
     for (size_t i = 0; i < s->nfields; i++)
         if (s->fields[i].flags & CP_FIELD_KEY) {
             if (k++)
-                sk_buf_puts(b, ", ");
+                cp_buf_puts(b, ", ");
             sk_sql_ident(b, s->fields[i].name);
         }
     return k;
@@ -336,40 +255,40 @@ static inline size_t sk_sql_keys(sk_buf *b, const cp_schema *s)
  * Appends "CREATE TABLE IF NOT EXISTS <qualified> (cols..., PRIMARY KEY (keys))" for a
  * schema in `dialect` ("postgresql" or "sqlite"). `qualified` is already quoted.
  */
-static inline void sk_sql_create_table(sk_buf *b, const char *qualified, const cp_schema *s, const char *dialect,
+static inline void sk_sql_create_table(cp_buf *b, const char *qualified, const cp_schema *s, const char *dialect,
                                        bool decimal_text)
 {
-    sk_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s (\n", qualified);
+    cp_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s (\n", qualified);
     size_t nkeys = 0;
     for (size_t i = 0; i < s->nfields; i++) {
         const cp_field *f = &s->fields[i];
-        sk_buf_puts(b, "    ");
+        cp_buf_puts(b, "    ");
         sk_sql_ident(b, f->name);
-        sk_buf_putc(b, ' ');
-        sk_buf_puts(b, sk_sql_type(f->type, dialect, decimal_text));
+        cp_buf_putc(b, ' ');
+        cp_buf_puts(b, sk_sql_type(f->type, dialect, decimal_text));
         if (f->flags & CP_FIELD_KEY) {
-            sk_buf_puts(b, " NOT NULL");
+            cp_buf_puts(b, " NOT NULL");
             nkeys++;
         }
-        sk_buf_puts(b, i + 1 < s->nfields || nkeys ? ",\n" : "\n");
+        cp_buf_puts(b, i + 1 < s->nfields || nkeys ? ",\n" : "\n");
     }
     if (nkeys) {
-        sk_buf_puts(b, "    PRIMARY KEY (");
+        cp_buf_puts(b, "    PRIMARY KEY (");
         sk_sql_keys(b, s);
-        sk_buf_puts(b, ")\n");
+        cp_buf_puts(b, ")\n");
     }
     /* SQLite: one B-tree keyed by the primary key instead of a rowid table plus an index */
-    sk_buf_puts(b, nkeys && !strcmp(dialect, "sqlite") ? ") WITHOUT ROWID" : ")");
+    cp_buf_puts(b, nkeys && !strcmp(dialect, "sqlite") ? ") WITHOUT ROWID" : ")");
 }
 
 /** Appends the comma-separated quoted column names of a schema. */
-static inline void sk_sql_columns(sk_buf *b, const cp_schema *s, const char *prefix)
+static inline void sk_sql_columns(cp_buf *b, const cp_schema *s, const char *prefix)
 {
     for (size_t i = 0; i < s->nfields; i++) {
         if (i)
-            sk_buf_puts(b, ", ");
+            cp_buf_puts(b, ", ");
         if (prefix)
-            sk_buf_puts(b, prefix);
+            cp_buf_puts(b, prefix);
         sk_sql_ident(b, s->fields[i].name);
     }
 }
@@ -383,7 +302,7 @@ static inline void sk_sql_columns(sk_buf *b, const cp_schema *s, const char *pre
  * "postgresql" compares with IS DISTINCT FROM and decimals as text (1.50 is not 1.5 there),
  * "sqlite" with IS NOT.
  */
-static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest_wins, const char *dialect,
+static inline void sk_sql_on_conflict(cp_buf *b, const cp_schema *s, bool latest_wins, const char *dialect,
                                       const char *existing)
 {
     size_t nkeys = 0;
@@ -392,13 +311,13 @@ static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest
     if (!nkeys)
         return;
     if (!latest_wins || nkeys == s->nfields) {
-        sk_buf_puts(b, " ON CONFLICT DO NOTHING");
+        cp_buf_puts(b, " ON CONFLICT DO NOTHING");
         return;
     }
     bool pg = !strcmp(dialect, "postgresql");
-    sk_buf_puts(b, " ON CONFLICT (");
+    cp_buf_puts(b, " ON CONFLICT (");
     sk_sql_keys(b, s);
-    sk_buf_puts(b, ") DO UPDATE SET ");
+    cp_buf_puts(b, ") DO UPDATE SET ");
     for (int where = 0; where < 2; where++) {
         size_t k = 0;
         for (size_t i = 0; i < s->nfields; i++) {
@@ -407,18 +326,18 @@ static inline void sk_sql_on_conflict(sk_buf *b, const cp_schema *s, bool latest
                 continue;
             const char *cast = pg && f->type == CP_T_DECIMAL ? "::text" : "";
             if (k++)
-                sk_buf_puts(b, where ? " OR " : ", ");
+                cp_buf_puts(b, where ? " OR " : ", ");
             if (where && existing) {
-                sk_buf_puts(b, existing);
-                sk_buf_putc(b, '.');
+                cp_buf_puts(b, existing);
+                cp_buf_putc(b, '.');
             }
             sk_sql_ident(b, f->name);
-            sk_buf_puts(b, where ? cast : "");
-            sk_buf_puts(b, where ? (pg ? " IS DISTINCT FROM excluded." : " IS NOT excluded.") : " = excluded.");
+            cp_buf_puts(b, where ? cast : "");
+            cp_buf_puts(b, where ? (pg ? " IS DISTINCT FROM excluded." : " IS NOT excluded.") : " = excluded.");
             sk_sql_ident(b, f->name);
-            sk_buf_puts(b, where ? cast : "");
+            cp_buf_puts(b, where ? cast : "");
         }
-        sk_buf_puts(b, where ? "" : " WHERE ");
+        cp_buf_puts(b, where ? "" : " WHERE ");
     }
 }
 

@@ -637,35 +637,35 @@ static void ohlcv_key(const bn *b, size_t i, char *key, size_t len)
 
 static bool add_klines(bn *b, su_reqs *q, size_t i, int64_t start, int64_t end, size_t limit)
 {
-    su_buf u = {0};
-    su_buf_printf(&u, "%s%s/klines?symbol=%s&interval=%s", b->cfg->base_url, b->api->prefix, b->sym[i].native,
+    cp_buf u = {0};
+    cp_buf_printf(&u, "%s%s/klines?symbol=%s&interval=%s", b->cfg->base_url, b->api->prefix, b->sym[i].native,
                   b->cfg->kline_interval);
     if (start >= 0)
-        su_buf_printf(&u, "&startTime=%" PRId64, start);
+        cp_buf_printf(&u, "&startTime=%" PRId64, start);
     if (end > 0)
-        su_buf_printf(&u, "&endTime=%" PRId64, end - 1);
-    su_buf_printf(&u, "&limit=%zu", limit);
+        cp_buf_printf(&u, "&endTime=%" PRId64, end - 1);
+    cp_buf_printf(&u, "&limit=%zu", limit);
     su_req r = {K_KLINES, i, start >= 0 ? start : INT64_MIN, end > 0 ? end : INT64_MAX, limit};
     bool ok = su_reqs_add(q, r, kline_weight(b, limit), &u);
-    su_buf_free(&u);
+    cp_buf_free(&u);
     return ok;
 }
 
 /* symbols=["A","B"] percent-encoded, for spot's multi-symbol ticker */
-static void symbols_param(const bn *b, size_t from, size_t to, su_buf *u)
+static void symbols_param(const bn *b, size_t from, size_t to, cp_buf *u)
 {
-    su_buf arr = {0};
-    su_buf_printf(&arr, "[");
+    cp_buf arr = {0};
+    cp_buf_printf(&arr, "[");
     for (size_t i = from; i < to; i++)
-        su_buf_printf(&arr, "%s\"%s\"", i > from ? "," : "", b->sym[i].native);
-    su_buf_printf(&arr, "]");
+        cp_buf_printf(&arr, "%s\"%s\"", i > from ? "," : "", b->sym[i].native);
+    cp_buf_printf(&arr, "]");
     char *enc = arr.p ? su_urlencode(arr.p) : NULL;
     if (enc)
-        su_buf_printf(u, "symbols=%s", enc);
+        cp_buf_printf(u, "symbols=%s", enc);
     else
         u->oom = true;
     free(enc);
-    su_buf_free(&arr);
+    cp_buf_free(&arr);
 }
 
 /* last[i]: the series' checkpoint (newest closed open_time collected), INT64_MIN when none */
@@ -686,23 +686,23 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
         if (!b->api->futures) {
             for (size_t i = 0; i < b->n && ok; i += 100) {
                 size_t to = i + 100 < b->n ? i + 100 : b->n, cnt = to - i;
-                su_buf u = {0};
-                su_buf_printf(&u, "%s%s/ticker/24hr?", base, pre);
+                cp_buf u = {0};
+                cp_buf_printf(&u, "%s%s/ticker/24hr?", base, pre);
                 symbols_param(b, i, to, &u);
                 ok = su_reqs_add(q, (su_req){K_TICKER, SIZE_MAX, 0, 0, 0}, cnt <= 20 ? 2 : cnt <= 100 ? 40 : 80, &u);
-                su_buf_free(&u);
+                cp_buf_free(&u);
             }
         } else if (b->n > 20) { /* all symbols in one request (weight 40) beats n requests */
-            su_buf u = {0};
-            su_buf_printf(&u, "%s%s/ticker/24hr", base, pre);
+            cp_buf u = {0};
+            cp_buf_printf(&u, "%s%s/ticker/24hr", base, pre);
             ok = su_reqs_add(q, (su_req){K_TICKER, SIZE_MAX, 0, 0, 0}, 40, &u);
-            su_buf_free(&u);
+            cp_buf_free(&u);
         } else {
             for (size_t i = 0; i < b->n && ok; i++) {
-                su_buf u = {0};
-                su_buf_printf(&u, "%s%s/ticker/24hr?symbol=%s", base, pre, b->sym[i].native);
+                cp_buf u = {0};
+                cp_buf_printf(&u, "%s%s/ticker/24hr?symbol=%s", base, pre, b->sym[i].native);
                 ok = su_reqs_add(q, (su_req){K_TICKER, i, 0, 0, 0}, 1, &u);
-                su_buf_free(&u);
+                cp_buf_free(&u);
             }
         }
     }
@@ -710,41 +710,41 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
         unsigned w;
         unsigned lim = depth_limit(b, &w);
         for (size_t i = 0; i < b->n && ok; i++) {
-            su_buf u = {0};
-            su_buf_printf(&u, "%s%s/depth?symbol=%s&limit=%u", base, pre, b->sym[i].native, lim);
+            cp_buf u = {0};
+            cp_buf_printf(&u, "%s%s/depth?symbol=%s&limit=%u", base, pre, b->sym[i].native, lim);
             ok = su_reqs_add(q, (su_req){K_DEPTH, i, 0, 0, lim}, w, &u);
-            su_buf_free(&u);
+            cp_buf_free(&u);
         }
     }
     if (b->want[ST_TRADE]) {
         for (size_t i = 0; i < b->n && ok; i++) {
-            su_buf u = {0};
-            su_buf_printf(&u, "%s%s/trades?symbol=%s&limit=%" PRId64, base, pre, b->sym[i].native,
+            cp_buf u = {0};
+            cp_buf_printf(&u, "%s%s/trades?symbol=%s&limit=%" PRId64, base, pre, b->sym[i].native,
                           b->cfg->trade_limit);
             ok = su_reqs_add(q, (su_req){K_TRADES, i, 0, 0, 0}, b->api->futures ? 5 : 25, &u);
-            su_buf_free(&u);
+            cp_buf_free(&u);
         }
     }
     if (b->want[ST_FUNDING]) {
-        su_buf u = {0};
+        cp_buf u = {0};
         if (b->n > 10) {
-            su_buf_printf(&u, "%s%s/premiumIndex", base, pre);
+            cp_buf_printf(&u, "%s%s/premiumIndex", base, pre);
             ok = ok && su_reqs_add(q, (su_req){K_PREMIUM, SIZE_MAX, 0, 0, 0}, 10, &u);
         } else {
             for (size_t i = 0; i < b->n && ok; i++) {
-                su_buf_free(&u);
-                su_buf_printf(&u, "%s%s/premiumIndex?symbol=%s", base, pre, b->sym[i].native);
+                cp_buf_free(&u);
+                cp_buf_printf(&u, "%s%s/premiumIndex?symbol=%s", base, pre, b->sym[i].native);
                 ok = su_reqs_add(q, (su_req){K_PREMIUM, i, 0, 0, 0}, 1, &u);
             }
         }
-        su_buf_free(&u);
+        cp_buf_free(&u);
     }
     if (b->want[ST_OI]) {
         for (size_t i = 0; i < b->n && ok; i++) {
-            su_buf u = {0};
-            su_buf_printf(&u, "%s%s/openInterest?symbol=%s", base, pre, b->sym[i].native);
+            cp_buf u = {0};
+            cp_buf_printf(&u, "%s%s/openInterest?symbol=%s", base, pre, b->sym[i].native);
             ok = su_reqs_add(q, (su_req){K_OI, i, 0, 0, 0}, 1, &u);
-            su_buf_free(&u);
+            cp_buf_free(&u);
         }
     }
     return ok;
@@ -977,11 +977,11 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
             if (s < b->n) {
                 ok = add_klines(b, &q, i, next[s], to_ms, (size_t)b->cfg->ohlcv_limit);
             } else {
-                su_buf u = {0};
-                su_buf_printf(&u, "%s%s/fundingRate?symbol=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=1000",
+                cp_buf u = {0};
+                cp_buf_printf(&u, "%s%s/fundingRate?symbol=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=1000",
                               b->cfg->base_url, b->api->prefix, b->sym[i].native, next[s], to_ms - 1);
                 ok = su_reqs_add(&q, (su_req){K_FUNDING_HIST, i, next[s], to_ms, 1000}, 1, &u);
-                su_buf_free(&u);
+                cp_buf_free(&u);
             }
         }
         if (!ok || q.n == 0) {

@@ -549,50 +549,16 @@ bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const 
         while (supported[k] && strcmp(supported[k], streams->v[i]) != 0)
             k++;
         if (!supported[k]) {
-            su_buf list = {0};
+            cp_buf list = {0};
             for (k = 0; supported[k]; k++)
-                su_buf_printf(&list, "%s%s", k ? ", " : "", supported[k]);
+                cp_buf_printf(&list, "%s%s", k ? ", " : "", supported[k]);
             cp_log_error(ctx, "streams: unknown stream \"%s\" (this source collects: %s)", streams->v[i],
                          list.p ? list.p : "");
-            su_buf_free(&list);
+            cp_buf_free(&list);
             ok = false;
         }
     }
     return ok;
-}
-
-void su_buf_printf(su_buf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void su_buf_free(su_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
 }
 
 void su_reqs_free(cp_ctx *ctx, su_reqs *q)
@@ -609,7 +575,7 @@ void su_reqs_free(cp_ctx *ctx, su_reqs *q)
     memset(q, 0, sizeof *q);
 }
 
-bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, su_buf *url)
+bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, cp_buf *url)
 {
     if (url->oom || !url->p)
         return false;

@@ -11,6 +11,7 @@
 #ifndef COINPIPE_SRCUTIL_H
 #define COINPIPE_SRCUTIL_H
 
+#include <coinpipe/buf.h>
 #include <coinpipe/coinpipe.h>
 #include <coinpipe/streams.h>
 
@@ -131,14 +132,6 @@ bool su_list_has(const cp_strlist *l, const char *name);
 /* Validates every entry of `streams` against `supported` (NULL-terminated); logs and returns false otherwise. */
 bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported);
 
-/* A growable text buffer (plugins have no access to the core's). */
-typedef struct su_buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} su_buf;
-void su_buf_printf(su_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
-void su_buf_free(su_buf *b);
 
 /* The requests of one round: what each is for (plugin-defined kind, symbol index, time range,
  * page size), the HTTP requests and, after su_reqs_perform, their responses. */
@@ -157,7 +150,7 @@ typedef struct su_reqs {
     char **urls;
 } su_reqs;
 /* Appends a request for url's text (taken over: url is emptied). False when out of memory. */
-bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, su_buf *url);
+bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, cp_buf *url);
 /* Performs every request concurrently (cp_http_perform); false when out of memory. */
 bool su_reqs_perform(cp_ctx *ctx, su_reqs *q);
 /* Performs every request concurrently and calls fn(user, q, i) for each as it becomes final
