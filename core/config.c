@@ -17,6 +17,7 @@ typedef struct global_opts {
     int64_t workers;
     int64_t shutdown_timeout;
     char *http_listen;
+    char *http_auth_token;
 } global_opts;
 
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
@@ -38,6 +39,9 @@ static const cp_option global_options[] = {
     {"http_listen", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, http_listen), NULL,
      "Address (numeric IP:port, e.g. \"127.0.0.1:9273\") of the metrics listener serving GET /metrics "
      "and GET /health; off when unset. Read at start only."},
+    {"http_auth_token", CP_OPT_STRING, NULL, CP_OPT_SECRET, 0, 0, offsetof(global_opts, http_auth_token), NULL,
+     "Bearer token the listener requires on every path but /health (header \"Authorization: Bearer TOKEN\", "
+     "or ?access_token=TOKEN for a browser); none when unset. Read at start only."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -343,11 +347,12 @@ core_config *core_config_load(const char *file, core_errors *errs)
     c->workers = go.workers;
     c->shutdown_timeout_ms = go.shutdown_timeout;
     c->http_listen = go.http_listen;
+    c->http_auth_token = go.http_auth_token;
     if (c->http_listen) {
         struct sockaddr_storage ss;
         size_t sslen;
         char err[300];
-        if (core_metrics_parse_listen(c->http_listen, &ss, &sslen, err, sizeof err) != 0)
+        if (core_listener_parse(c->http_listen, &ss, &sslen, err, sizeof err) != 0)
             core_errors_add(errs, "%s:%d: global.http_listen: %s", file,
                             config_setting_source_line(config_setting_get_member(gs, "http_listen")), err);
     }
@@ -409,6 +414,7 @@ void core_config_free(core_config *c)
     free(c->plugin_path.v);
     free(c->state_dir);
     free(c->http_listen);
+    free(c->http_auth_token);
     free(c->file);
     free(c);
 }

@@ -127,6 +127,14 @@ void core_loader_put(core_plugin *p);
 /* calls fn for each loadable plugin file found on the search path (first wins by name) */
 typedef void (*core_loader_visit_fn)(core_plugin *p, void *user);
 int core_loader_each(const core_search_path *sp, core_loader_visit_fn fn, void *user, bool report_errors);
+/* opens the system library `soname` (dlopen, RTLD_NOW | RTLD_LOCAL) and stores the address of
+ * each of the n symbols in *syms[i].fn; returns the handle (kept until exit: never closed), or
+ * NULL with "SONAME cannot be loaded: ..." or "SONAME lacks SYMBOL" in err. Main thread only. */
+typedef struct core_loader_sym {
+    const char *name;
+    void **fn;
+} core_loader_sym;
+void *core_loader_open_library(const char *soname, const core_loader_sym *syms, size_t n, char *err, size_t errlen);
 const char *core_kind_name(cp_kind k);
 
 /* ---- options.c ------------------------------------------------------------------- */
@@ -237,6 +245,7 @@ typedef struct core_config {
     int64_t workers;
     int64_t shutdown_timeout_ms;
     char *http_listen;     /* global.http_listen or NULL (metrics listener off) */
+    char *http_auth_token; /* global.http_auth_token or NULL (secret) */
     core_search_path search;
     size_t npipelines;
     core_pipeline_cfg *pipelines;
@@ -272,6 +281,7 @@ typedef struct core_sink core_sink;
 typedef struct core_sink_stats {
     uint64_t batches_in, rows_in, batches_out, rows_out, retries, rejected, dropped, dropped_rows, dead_lettered;
     int64_t last_success_ms;
+    int64_t last_reject_ms; /* last batch rejected or given up on (0 = none) */
     size_t queued;
     int64_t spool_bytes;
 } core_sink_stats;
@@ -371,12 +381,23 @@ void core_metrics_http_retry(const char *host);
 void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms);
 void core_metrics_render(cp_buf *b);  /* Prometheus text format */
 bool core_metrics_health(cp_buf *b);  /* JSON; true when healthy */
-/* "127.0.0.1:9273", "[::1]:9273", "0.0.0.0:9273"; 0 ok, -1 with a reason in err */
-int core_metrics_parse_listen(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err,
-                              size_t errlen);
-int core_metrics_start(const char *listen, char *err, size_t errlen); /* no-op for NULL/""; 0 ok */
-void core_metrics_stop(void);
-int core_metrics_status(const char *listen, FILE *out); /* `coinpipe status`; exit code */
+/* listener.c: the HTTP listener on global.http_listen (see its opening comment for the limits).
+ * core_listener_parse: "127.0.0.1:9273", "[::1]:9273", "0.0.0.0:9273", ":9273" (every
+ * interface); 0 ok, -1 with a reason in err. core_listener_url: the URL at which a client on
+ * this host reaches `path` of that listener (a wildcard bind becomes loopback); 0 ok. */
+int core_listener_parse(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err, size_t errlen);
+int core_listener_url(const char *listen, const char *path, char *url, size_t len, char *err, size_t errlen);
+/* starts serving in a thread of its own; `token` (global.http_auth_token, copied; NULL or "" for
+ * none) is then needed for every path but /health. Warns when the address is not loopback and
+ * logs the dashboard's URL. No-op for a NULL or empty `listen`; 0 ok, -1 with a reason in err. */
+int core_listener_start(const char *listen, const char *token, char *err, size_t errlen);
+void core_listener_stop(void); /* closes every connection and joins the thread; idempotent */
+/* a request being answered (valid during the route's call); its query argument `name`
+ * (URL-decoded, owned by the listener), or NULL when absent */
+typedef struct core_listener_req core_listener_req;
+const char *core_listener_arg(const core_listener_req *r, const char *name);
+/* status.c: `coinpipe status`: prints the daemon's health and tables to `out`; the exit code */
+int core_status_main(const char *listen, FILE *out);
 /* notify.c: sd_notify (no-ops outside systemd) */
 void core_notify_ready(size_t npipelines);
 void core_notify_reloading(void); /* SIGHUP received; core_notify_ready() ends the reload */

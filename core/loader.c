@@ -392,3 +392,27 @@ int core_loader_each(const core_search_path *sp, core_loader_visit_fn fn, void *
     free(seen);
     return errors;
 }
+
+/* ---- system libraries opened on demand ---------------------------------------------- */
+
+/* The one other dynamic load of the process: a library that only some configurations need
+ * and whose constructor costs memory in every process that links it (libmicrohttpd runs
+ * gnutls_global_init: about 0.9 MB resident that a collector without http_listen never
+ * uses). Opened with RTLD_LOCAL so its symbols never satisfy a plugin's. */
+#include <dlfcn.h>
+
+void *core_loader_open_library(const char *soname, const core_loader_sym *syms, size_t n, char *err, size_t errlen)
+{
+    void *so = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!so) {
+        snprintf(err, errlen, "%s cannot be loaded: %s", soname, dlerror());
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(*syms[i].fn = dlsym(so, syms[i].name))) {
+            snprintf(err, errlen, "%s lacks %s", soname, syms[i].name);
+            dlclose(so);
+            return NULL;
+        }
+    return so;
+}

@@ -104,7 +104,7 @@ static int status(const char *conf, const char *addr)
                         "127.0.0.1:9273\n", conf);
         return 2;
     }
-    int rc = core_metrics_status(listen, stdout);
+    int rc = core_status_main(listen, stdout);
     free(listen);
     return rc;
 }
@@ -411,13 +411,13 @@ int main(int argc, char **argv)
         rc = core_runtime_backfill(rt, from_ms, to_ms);
     } else if (once) {
         rc = core_runtime_run_once(rt);
-    } else if (core_metrics_start(cfg->http_listen, err, sizeof err) != 0) {
+    } else if (core_listener_start(cfg->http_listen, cfg->http_auth_token, err, sizeof err) != 0) {
         LOG_ERROR("%s", err);
         rc = 1;
     } else {
         core_notify_ready(cfg->npipelines);
         rc = core_runtime_run(rt, conf);
-        core_metrics_stop();
+        core_listener_stop();
     }
     core_runtime_free(rt);
 out:

@@ -1,5 +1,6 @@
-/* Self-monitoring: counters per pipeline, plugin, sink and HTTP host; the optional HTTP listener
- * (GET /metrics in the Prometheus text format, GET /health) and `coinpipe status`.
+/* Self-monitoring: the registry of counters per pipeline, plugin, sink and HTTP host, rendered as
+ * the Prometheus text format (GET /metrics) and as the health JSON (GET /health). The listener
+ * that serves them is core/listener.c; `coinpipe status` reads them back (core/status.c).
  * SPDX-License-Identifier: MIT
  *
  * The runtime, the sink set-up and the HTTP service push events here (core_metrics_*); a
@@ -11,18 +12,8 @@
  */
 #include "core.h"
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <math.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-
-#ifdef COINPIPE_HAVE_MICROHTTPD
-#include <dlfcn.h>
-#include <microhttpd.h>
-#endif
 
 static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
@@ -217,6 +208,8 @@ static void stats_add(core_sink_stats *to, const core_sink_stats *a)
     to->spool_bytes += a->spool_bytes;
     if (a->last_success_ms > to->last_success_ms)
         to->last_success_ms = a->last_success_ms;
+    if (a->last_reject_ms > to->last_reject_ms)
+        to->last_reject_ms = a->last_reject_ms;
 }
 
 static void sink_entry_free(sink_entry *e)
@@ -512,401 +505,38 @@ bool core_metrics_health(cp_buf *b)
             cp_buf_puts(&list, "null}");
         }
     }
+    /* a sink is unhealthy while its latest outcome is a batch rejected or given up on (moved to
+     * the dead-letter directory): a later confirmed write makes it healthy again */
+    cp_buf sinks = {0};
+    for (size_t i = 0; i < M.sk.n; i++) {
+        const sink_entry *e = &M.sk.v[i];
+        if (!e->live)
+            continue;
+        core_sink_stats st;
+        core_sink_stats_get(e->live, &st);
+        bool h = st.last_reject_ms == 0 || st.last_reject_ms < st.last_success_ms;
+        if (!h) {
+            cp_buf_printf(&reason, "%ssink '%s' rejected its last batch (%llu rejected, %llu dead-lettered)",
+                          ok ? "" : "; ", e->id, (unsigned long long)st.rejected,
+                          (unsigned long long)st.dead_lettered);
+            ok = false;
+        }
+        cp_buf_printf(&sinks, "%s{\"pipeline\":", sinks.len ? "," : "");
+        put_json_str(&sinks, e->pipeline);
+        cp_buf_puts(&sinks, ",\"sink\":");
+        put_json_str(&sinks, e->sink);
+        cp_buf_printf(&sinks, ",\"healthy\":%s,\"rejected\":%llu,\"dead_lettered\":%llu}", h ? "true" : "false",
+                      (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered);
+    }
     pthread_mutex_unlock(&M.lock);
     cp_buf_printf(b, "{\"status\":\"%s\"", ok ? "ok" : "unhealthy");
     if (!ok) {
         cp_buf_puts(b, ",\"reason\":");
         put_json_str(b, reason.p);
     }
-    cp_buf_printf(b, ",\"pipelines\":[%s]}\n", list.p ? list.p : "");
+    cp_buf_printf(b, ",\"pipelines\":[%s],\"sinks\":[%s]}\n", list.p ? list.p : "", sinks.p ? sinks.p : "");
     cp_buf_free(&reason);
     cp_buf_free(&list);
+    cp_buf_free(&sinks);
     return ok;
-}
-
-/* ---- the listener ---------------------------------------------------------------------- */
-
-int core_metrics_parse_listen(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err, size_t errlen)
-{
-    char host[256];
-    const char *port;
-    const char *colon = strrchr(text, ':');
-    if (text[0] == '[') { /* [::1]:9273 */
-        const char *close = strchr(text, ']');
-        if (!close || close[1] != ':') {
-            snprintf(err, errlen, "\"%s\" is not HOST:PORT (IPv6 as [::1]:9273)", text);
-            return -1;
-        }
-        snprintf(host, sizeof host, "%.*s", (int)(close - text - 1), text + 1);
-        port = close + 2;
-    } else if (colon) {
-        snprintf(host, sizeof host, "%.*s", (int)(colon - text), text);
-        port = colon + 1;
-    } else {
-        snprintf(err, errlen, "\"%s\" is not HOST:PORT (e.g. \"127.0.0.1:9273\")", text);
-        return -1;
-    }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (!*port || *end || p < 0 || p > 65535) {
-        snprintf(err, errlen, "\"%s\": bad port", text);
-        return -1;
-    }
-    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
-    if (rc != 0 || !ai) {
-        snprintf(err, errlen, "\"%s\": the host must be a numeric IP address (%s)", text, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *sslen = ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
-}
-
-#ifdef COINPIPE_HAVE_MICROHTTPD
-static struct MHD_Daemon *daemon_;
-
-/* libmicrohttpd is opened when a listener is configured, not linked: its constructor runs
- * gnutls_global_init, about 0.9 MB of resident pages and heap that a collector without
- * http_listen never uses (main.c skips GnuTLS's implicit initialisation for the same reason).
- * Loaded once, on the main thread, and kept until exit. */
-static struct {
-    void *so;
-    __typeof__(MHD_start_daemon) *start_daemon;
-    __typeof__(MHD_stop_daemon) *stop_daemon;
-    __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
-    __typeof__(MHD_add_response_header) *add_response_header;
-    __typeof__(MHD_queue_response) *queue_response;
-    __typeof__(MHD_destroy_response) *destroy_response;
-} mhd;
-
-static int mhd_load(char *err, size_t errlen)
-{
-    if (mhd.so)
-        return 0;
-    void *so = dlopen(COINPIPE_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!so) {
-        snprintf(err, errlen, "http_listen is set but %s cannot be loaded: %s", COINPIPE_MHD_SONAME, dlerror());
-        return -1;
-    }
-    struct {
-        const char *name;
-        void **fn;
-    } syms[] = {{"MHD_start_daemon", (void **)&mhd.start_daemon},
-                {"MHD_stop_daemon", (void **)&mhd.stop_daemon},
-                {"MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer},
-                {"MHD_add_response_header", (void **)&mhd.add_response_header},
-                {"MHD_queue_response", (void **)&mhd.queue_response},
-                {"MHD_destroy_response", (void **)&mhd.destroy_response}};
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
-        if (!(*syms[i].fn = dlsym(so, syms[i].name))) {
-            snprintf(err, errlen, "http_listen: %s lacks %s", COINPIPE_MHD_SONAME, syms[i].name);
-            dlclose(so);
-            return -1;
-        }
-    mhd.so = so;
-    return 0;
-}
-
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, cp_buf *body)
-{
-    struct MHD_Response *r = mhd.create_response_from_buffer(
-        body->len, body->p ? body->p : (void *)"", body->p ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-    if (!r) {
-        cp_buf_free(body);
-        return MHD_NO;
-    }
-    *body = (cp_buf){0};
-    mhd.add_response_header(r, "Content-Type", type);
-    mhd.add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ret = mhd.queue_response(conn, code, r);
-    mhd.destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
-{
-    static int marker;
-    if (!*con_cls) { /* first call: headers only */
-        *con_cls = &marker;
-        return MHD_YES;
-    }
-    cp_buf body = {0};
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        cp_buf_puts(&body, "only GET\n");
-        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body);
-    }
-    if (strcmp(url, "/metrics") == 0) {
-        core_metrics_render(&body);
-        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body);
-    }
-    if (strcmp(url, "/health") == 0) {
-        bool ok = core_metrics_health(&body);
-        return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &body);
-    }
-    if (strcmp(url, "/") == 0) {
-        cp_buf_puts(&body, "coinpipe " COINPIPE_VERSION ": /metrics (Prometheus), /health (JSON)\n");
-        return reply(conn, MHD_HTTP_OK, "text/plain", &body);
-    }
-    cp_buf_puts(&body, "not found: try /metrics or /health\n");
-    return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
-}
-
-CP_PRINTF(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char line[512];
-    vsnprintf(line, sizeof line, fmt, ap);
-    line[strcspn(line, "\n")] = '\0';
-    LOG_WARN("metrics listener: %s", line);
-}
-#endif
-
-int core_metrics_start(const char *listen, char *err, size_t errlen)
-{
-    if (!listen || !*listen)
-        return 0;
-#ifdef COINPIPE_HAVE_MICROHTTPD
-    struct sockaddr_storage ss;
-    size_t len;
-    if (core_metrics_parse_listen(listen, &ss, &len, err, errlen) != 0 || mhd_load(err, errlen) != 0)
-        return -1;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /* the logger option must come first, or libmicrohttpd warns on its own stderr */
-    daemon_ = mhd.start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                               MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_END);
-    if (!daemon_) {
-        snprintf(err, errlen, "http_listen \"%s\": cannot listen (address in use or not available)", listen);
-        return -1;
-    }
-    LOG_INFO("metrics listener on http://%s/metrics and /health", listen);
-    return 0;
-#else
-    snprintf(err, errlen, "http_listen is set but this coinpipe was built without libmicrohttpd");
-    return -1;
-#endif
-}
-
-void core_metrics_stop(void)
-{
-#ifdef COINPIPE_HAVE_MICROHTTPD
-    if (daemon_)
-        mhd.stop_daemon(daemon_);
-    daemon_ = NULL;
-#endif
-}
-
-/* ---- coinpipe status ----------------------------------------------------------------- */
-
-static size_t curl_sink(char *p, size_t size, size_t n, void *user)
-{
-    cp_buf_put(user, p, size * n);
-    return size * n;
-}
-
-/* GETs http://<listen>/<path>; returns the HTTP status (0 on a transport error) */
-static long fetch(const char *listen, const char *path, cp_buf *out, char *err, size_t errlen)
-{
-    struct sockaddr_storage ss;
-    size_t len;
-    if (core_metrics_parse_listen(listen, &ss, &len, err, errlen) != 0)
-        return 0;
-    char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
-    int port;
-    if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        char ip[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        snprintf(host, sizeof host, "[%s]", IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ? "::1" : ip);
-        port = ntohs(a->sin6_port);
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        if (a->sin_addr.s_addr != htonl(INADDR_ANY))
-            inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        port = ntohs(a->sin_port);
-    }
-    char url[128];
-    snprintf(url, sizeof url, "http://%s:%d%s", host, port, path);
-    CURL *c = curl_easy_init();
-    if (!c) {
-        snprintf(err, errlen, "cannot initialise libcurl");
-        return 0;
-    }
-    char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    long code = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    else
-        snprintf(err, errlen, "cannot reach %s: %s (is coinpipe running with global.http_listen = \"%s\"?)", url,
-                 cerr, listen);
-    curl_easy_cleanup(c);
-    return code;
-}
-
-typedef struct sample {
-    char *name, *labels; /* labels: the text between the braces */
-    double v;
-} sample;
-
-typedef VEC(sample) samples;
-
-static void parse_samples(char *text, samples *out)
-{
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (line[0] == '#' || !line[0])
-            continue;
-        char *brace = strchr(line, '{'), *space;
-        char *labels = "";
-        if (brace && (space = strrchr(line, '}')) != NULL) {
-            *brace = '\0';
-            *space = '\0';
-            labels = brace + 1;
-            space++;
-        } else if ((space = strchr(line, ' ')) != NULL) {
-            *space++ = '\0';
-        } else {
-            continue;
-        }
-        sample *s = PUSH(*out);
-        if (s) {
-            s->name = line;
-            s->labels = labels;
-            s->v = strtod(space, NULL);
-        }
-    }
-}
-
-/* value of label k in a sample, copied into buf */
-static const char *label(const sample *s, const char *k, char *buf, size_t len)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "%s=\"", k);
-    const char *p = s->labels;
-    while ((p = strstr(p, pat)) != NULL && p != s->labels && p[-1] != ',')
-        p++;
-    buf[0] = '\0';
-    if (!p)
-        return buf;
-    p += strlen(pat);
-    size_t n = 0;
-    while (*p && *p != '"' && n + 1 < len) {
-        if (*p == '\\' && p[1])
-            p++;
-        buf[n++] = *p++;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-/* the value of metric `name` whose labels k1=v1 (and k2=v2 when k2) match; 0 when absent */
-static double value(const samples *ss, const char *name, const char *k1, const char *v1, const char *k2,
-                    const char *v2)
-{
-    char b[256];
-    for (size_t i = 0; i < ss->n; i++)
-        if (strcmp(ss->v[i].name, name) == 0 && strcmp(label(&ss->v[i], k1, b, sizeof b), v1) == 0 &&
-            (!k2 || strcmp(label(&ss->v[i], k2, b, sizeof b), v2) == 0))
-            return ss->v[i].v;
-    return 0;
-}
-
-static void ago(double ts, char *buf, size_t len)
-{
-    if (ts <= 0) {
-        snprintf(buf, len, "never");
-        return;
-    }
-    char d[32];
-    int64_t ms = core_util_now_ms() - (int64_t)(ts * 1000.0);
-    core_util_format_duration(ms < 0 ? 0 : ms - ms % 1000, d, sizeof d);
-    snprintf(buf, len, "%s ago", d);
-}
-
-int core_metrics_status(const char *listen, FILE *out)
-{
-    char err[512] = "";
-    cp_buf health = {0}, text = {0};
-    long hcode = fetch(listen, "/health", &health, err, sizeof err);
-    long mcode = hcode ? fetch(listen, "/metrics", &text, err, sizeof err) : 0;
-    if (!hcode || mcode != 200 || !text.p) {
-        fprintf(stderr, "coinpipe status: %s\n", err[0] ? err : "unexpected answer from the listener");
-        cp_buf_free(&health);
-        cp_buf_free(&text);
-        return 1;
-    }
-    samples ss = {0};
-    parse_samples(text.p, &ss);
-    char version[64] = "?", b1[256], b2[256], t1[48];
-    for (size_t i = 0; i < ss.n; i++)
-        if (strcmp(ss.v[i].name, "coinpipe_build_info") == 0)
-            label(&ss.v[i], "version", version, sizeof version);
-    fprintf(out, "coinpipe %s at %s: %s\n", version, listen, hcode == 200 ? "healthy" : "UNHEALTHY");
-    if (hcode != 200 && health.p) {
-        const char *r = strstr(health.p, "\"reason\":\"");
-        if (r) {
-            r += 10;
-            fprintf(out, "  %.*s\n", (int)strcspn(r, "\""), r);
-        }
-    }
-    fprintf(out, "\n%-24s %8s %7s %8s %10s %10s  %s\n", "PIPELINE", "CYCLES", "FAILED", "SKIPPED", "AVG CYCLE",
-            "ROWS OUT", "LAST SUCCESS");
-    for (size_t i = 0; i < ss.n; i++) {
-        if (strcmp(ss.v[i].name, "coinpipe_pipeline_cycles_total") != 0)
-            continue;
-        const char *p = label(&ss.v[i], "pipeline", b1, sizeof b1);
-        double cycles = ss.v[i].v;
-        double sum = value(&ss, "coinpipe_pipeline_cycle_duration_seconds_sum", "pipeline", p, NULL, NULL);
-        double rows = 0;
-        for (size_t k = 0; k < ss.n; k++)
-            if (strcmp(ss.v[k].name, "coinpipe_rows_emitted_total") == 0 &&
-                strcmp(label(&ss.v[k], "pipeline", b2, sizeof b2), p) == 0 &&
-                strcmp(label(&ss.v[k], "kind", b2, sizeof b2), "source") == 0)
-                rows += ss.v[k].v;
-        ago(value(&ss, "coinpipe_pipeline_last_success_timestamp_seconds", "pipeline", p, NULL, NULL), t1, sizeof t1);
-        char avg[32];
-        snprintf(avg, sizeof avg, "%.3fs", cycles > 0 ? sum / cycles : 0.0);
-        fprintf(out, "%-24s %8.0f %7.0f %8.0f %10s %10.0f  %s\n", p, cycles,
-                value(&ss, "coinpipe_pipeline_cycle_failures_total", "pipeline", p, NULL, NULL),
-                value(&ss, "coinpipe_pipeline_skipped_ticks_total", "pipeline", p, NULL, NULL), avg, rows, t1);
-    }
-    fprintf(out, "\n%-32s %12s %6s %8s %6s %8s  %s\n", "SINK", "ROWS WRITTEN", "QUEUE", "RETRIES", "DEAD", "DROPPED",
-            "LAST SUCCESS");
-    for (size_t i = 0; i < ss.n; i++) {
-        if (strcmp(ss.v[i].name, "coinpipe_sink_rows_written_total") != 0)
-            continue;
-        const char *p = label(&ss.v[i], "pipeline", b1, sizeof b1);
-        const char *s = label(&ss.v[i], "sink", b2, sizeof b2);
-        char id[300];
-        snprintf(id, sizeof id, "%s/%s", p, s);
-#define SV(n) value(&ss, "coinpipe_sink_" n, "pipeline", p, "sink", s)
-        ago(SV("last_success_timestamp_seconds"), t1, sizeof t1);
-        fprintf(out, "%-32s %12.0f %6.0f %8.0f %6.0f %8.0f  %s\n", id, ss.v[i].v, SV("queue_depth"), SV("retries_total"),
-                SV("batches_dead_lettered_total"), SV("batches_dropped_total"), t1);
-#undef SV
-    }
-    bool header = false;
-    for (size_t i = 0; i < ss.n; i++) {
-        if (strcmp(ss.v[i].name, "coinpipe_http_requests_total") != 0)
-            continue;
-        if (!header)
-            fprintf(out, "\n%-32s %6s %10s\n", "HTTP HOST", "STATUS", "REQUESTS");
-        header = true;
-        fprintf(out, "%-32s %6s %10.0f\n", label(&ss.v[i], "host", b1, sizeof b1),
-                label(&ss.v[i], "status", b2, sizeof b2), ss.v[i].v);
-    }
-    free(ss.v);
-    cp_buf_free(&health);
-    cp_buf_free(&text);
-    return hcode == 200 ? 0 : 1;
 }

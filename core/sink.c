@@ -171,6 +171,7 @@ static void give_up(core_sink *s, size_t k, cp_status st, const char *why)
     qent e = remove_at(s, k);
     s->failed = true;
     s->st.rejected++;
+    s->st.last_reject_ms = core_util_now_ms();
     cp_batch *b = entry_batch(s, &e);
     if (b) {
         char reason[320], path[4200];
