@@ -457,20 +457,7 @@ void core_metrics_render(cp_buf *b)
     pthread_mutex_unlock(&M.lock);
 }
 
-/* JSON string literal (names are config text: escape what JSON requires) */
-static void put_json_str(cp_buf *b, const char *s)
-{
-    cp_buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            cp_buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            cp_buf_printf(b, "\\u%04x", *p);
-        else
-            cp_buf_putc(b, (char)*p);
-    }
-    cp_buf_putc(b, '"');
-}
+static void put_json_str(cp_buf *b, const char *s) { core_util_json_string(b, s, s ? strlen(s) : 0); }
 
 bool core_metrics_health(cp_buf *b)
 {

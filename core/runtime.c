@@ -70,6 +70,7 @@ static void route(pipeline *p, size_t stage, cp_batch *b)
             route(p, stage + 1, b);
         return;
     }
+    core_latest_update(p->cfg->name, b);
     for (size_t i = 0; i < p->nsinks; i++)
         if (core_sink_enqueue(p->sinks[i], b) != CP_OK) {
             core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "sink '%s' is stopping: batch of '%s' not queued",

@@ -333,3 +333,22 @@ void core_util_release_memory(void)
     malloc_trim(0);
 #endif
 }
+
+void core_util_json_string(cp_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    cp_buf_putc(b, '"');
+    for (size_t i = 0; s && i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            cp_buf_putc(b, '\\');
+            cp_buf_putc(b, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            cp_buf_put(b, u, sizeof u);
+        } else {
+            cp_buf_putc(b, (char)c);
+        }
+    }
+    cp_buf_putc(b, '"');
+}

@@ -1,0 +1,401 @@
+/* The latest-rows table: the newest row per stream and series, kept as batches pass on their
+ * way to the sinks. The dashboard's live view and alert rules that compare pipelines read it.
+ * SPDX-License-Identifier: MIT
+ *
+ * What a row is keyed by (its series): the stream and the stream's text key columns except
+ * `trade_id` (one value per trade, not a series), e.g. ticker → (exchange, symbol), ohlcv →
+ * (exchange, symbol, interval), market → (source, coin_id, vs_currency). The newest row is the
+ * one with the greatest time: the first timestamp key column (`ts`, `open_time`), else the
+ * column `ts`; a row with no time replaces the stored one. A backfill's old candles therefore
+ * never replace a newer one.
+ *
+ * Each stored row is one JSON object rendered when it is taken (so reading the table costs a
+ * copy, never a conversion): {"pipeline":..., "stream":..., "seq":..., "ts":..., "row":{...}}
+ * with decimals as JSON numbers in their exact text, timestamps as UTC milliseconds, NULL as
+ * null. `seq` grows with every change of the table, so a reader can ask what changed since
+ * the sequence it last saw (core_latest_since: the live event stream polls this).
+ *
+ * Cost on the data path: one pass over a batch, comparing each row's series with the previous
+ * row's (batches come in key order, so a 1,000-candle batch of one symbol renders one row);
+ * one hash lookup and one JSON rendering per series per batch. One mutex; readers copy out.
+ * Memory: one entry per series ever seen (a few hundred bytes each), until the process ends.
+ */
+#include "core.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct lentry {
+    char *key;      /* stream \x1f value \x1f value ... */
+    char *json;     /* the rendered row object */
+    int64_t ts;     /* INT64_MIN: the row has no time */
+    uint64_t seq;
+} lentry;
+
+static struct {
+    pthread_mutex_t lock;
+    lentry *v;      /* open addressing, cap a power of two, key NULL = empty */
+    size_t n, cap;
+    uint64_t seq;
+} L = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static lentry *slot(lentry *v, size_t cap, const char *key)
+{
+    for (size_t i = hash(key) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (!v[i].key || strcmp(v[i].key, key) == 0)
+            return &v[i];
+}
+
+static bool grow(void)
+{
+    size_t cap = L.cap ? L.cap * 2 : 64;
+    lentry *v = calloc(cap, sizeof *v);
+    if (!v)
+        return false;
+    for (size_t i = 0; i < L.cap; i++)
+        if (L.v[i].key)
+            *slot(v, cap, L.v[i].key) = L.v[i];
+    free(L.v);
+    L.v = v;
+    L.cap = cap;
+    return true;
+}
+
+/* the columns that name a row's series, and its time column (-1: none) */
+typedef struct layout {
+    size_t nid;
+    int id[8];
+    int time;
+} layout;
+
+static layout layout_of(const cp_schema *s)
+{
+    layout l = {.time = -1};
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cp_field *f = &s->fields[i];
+        if ((f->flags & CP_FIELD_KEY) && f->type == CP_T_STRING && strcmp(f->name, "trade_id") != 0 &&
+            l.nid < sizeof l.id / sizeof l.id[0])
+            l.id[l.nid++] = (int)i;
+        if ((f->flags & CP_FIELD_KEY) && f->type == CP_T_TIMESTAMP && l.time < 0)
+            l.time = (int)i;
+    }
+    for (size_t i = 0; l.time < 0 && i < s->nfields; i++)
+        if (s->fields[i].type == CP_T_TIMESTAMP && strcmp(s->fields[i].name, "ts") == 0)
+            l.time = (int)i;
+    return l;
+}
+
+static bool same_series(const cp_batch *b, const layout *l, size_t r1, size_t r2)
+{
+    for (size_t k = 0; k < l->nid; k++) {
+        size_t c = (size_t)l->id[k], n1 = 0, n2 = 0;
+        bool z1 = core_batch_is_null(b, r1, c), z2 = core_batch_is_null(b, r2, c);
+        if (z1 || z2) {
+            if (z1 != z2)
+                return false;
+            continue;
+        }
+        const char *a = core_batch_get_text(b, r1, c, &n1), *d = core_batch_get_text(b, r2, c, &n2);
+        if (n1 != n2 || memcmp(a, d, n1) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int64_t row_time(const cp_batch *b, const layout *l, size_t r)
+{
+    return l->time >= 0 && !core_batch_is_null(b, r, (size_t)l->time) ? core_batch_get_int(b, r, (size_t)l->time)
+                                                                        : INT64_MIN;
+}
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return false;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    return i == n;
+}
+
+void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c)
+{
+    if (core_batch_is_null(b, r, c)) {
+        cp_buf_puts(out, "null");
+        return;
+    }
+    size_t n = 0;
+    const char *t;
+    switch (core_batch_schema(b)->fields[c].type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP: cp_buf_printf(out, "%lld", (long long)core_batch_get_int(b, r, c)); break;
+    case CP_T_BOOL: cp_buf_puts(out, core_batch_get_bool(b, r, c) ? "true" : "false"); break;
+    case CP_T_STRING:
+        t = core_batch_get_text(b, r, c, &n);
+        core_util_json_string(out, t, n);
+        break;
+    case CP_T_DECIMAL:
+        t = core_batch_get_text(b, r, c, &n);
+        if (json_number(t, n)) {
+            cp_buf_put(out, t, n);
+            break;
+        }
+        /* a text JSON cannot carry as a number: as its double */
+        __attribute__((fallthrough));
+    case CP_T_DOUBLE: {
+        double d = core_batch_get_double(b, r, c);
+        if (isfinite(d))
+            cp_buf_printf(out, "%.17g", d);
+        else
+            cp_buf_puts(out, "null");
+        break;
+    }
+    default: cp_buf_puts(out, "null");
+    }
+}
+
+/* takes row r of b as the newest of its series unless a newer one is stored */
+static void take(const char *pipeline, const cp_batch *b, const layout *l, size_t r, cp_buf *key, cp_buf *js)
+{
+    const cp_schema *s = core_batch_schema(b);
+    key->len = 0;
+    cp_buf_puts(key, s->stream);
+    for (size_t k = 0; k < l->nid; k++) {
+        size_t n = 0;
+        const char *t = core_batch_is_null(b, r, (size_t)l->id[k]) ? "" : core_batch_get_text(b, r, (size_t)l->id[k], &n);
+        cp_buf_putc(key, '\x1f');
+        cp_buf_put(key, t, n);
+    }
+    if (key->oom)
+        return;
+    int64_t ts = row_time(b, l, r);
+    pthread_mutex_lock(&L.lock);
+    if ((L.n + 1) * 4 > L.cap * 3 && !grow()) {
+        pthread_mutex_unlock(&L.lock);
+        return;
+    }
+    lentry *e = slot(L.v, L.cap, key->p);
+    if (e->key && ts != INT64_MIN && e->ts != INT64_MIN && ts < e->ts) {
+        pthread_mutex_unlock(&L.lock);
+        return;
+    }
+    uint64_t seq = ++L.seq;
+    pthread_mutex_unlock(&L.lock);
+
+    js->len = 0; /* rendered outside the lock */
+    cp_buf_puts(js, "{\"pipeline\":");
+    core_util_json_string(js, pipeline, strlen(pipeline));
+    cp_buf_puts(js, ",\"stream\":");
+    core_util_json_string(js, s->stream, strlen(s->stream));
+    cp_buf_printf(js, ",\"seq\":%llu,\"ts\":", (unsigned long long)seq);
+    if (ts == INT64_MIN)
+        cp_buf_puts(js, "null");
+    else
+        cp_buf_printf(js, "%lld", (long long)ts);
+    cp_buf_puts(js, ",\"row\":{");
+    for (size_t c = 0; c < s->nfields; c++) {
+        core_util_json_string(js, s->fields[c].name, strlen(s->fields[c].name));
+        cp_buf_putc(js, ':');
+        core_latest_put_value(js, b, r, c);
+        if (c + 1 < s->nfields)
+            cp_buf_putc(js, ',');
+    }
+    cp_buf_puts(js, "}}");
+    char *json = js->oom ? NULL : core_util_strndup(js->p, js->len);
+    if (!json)
+        return;
+
+    pthread_mutex_lock(&L.lock);
+    if ((L.n + 1) * 4 > L.cap * 3 && !grow()) { /* another thread may have filled the table meanwhile */
+        pthread_mutex_unlock(&L.lock);
+        free(json);
+        return;
+    }
+    e = slot(L.v, L.cap, key->p);
+    if (!e->key) {
+        if (!(e->key = core_util_strdup(key->p))) {
+            pthread_mutex_unlock(&L.lock);
+            free(json);
+            return;
+        }
+        L.n++;
+    } else if (e->seq > seq || (ts != INT64_MIN && e->ts != INT64_MIN && ts < e->ts)) {
+        pthread_mutex_unlock(&L.lock); /* a newer row won the race */
+        free(json);
+        return;
+    }
+    free(e->json);
+    e->json = json;
+    e->ts = ts;
+    e->seq = seq;
+    pthread_mutex_unlock(&L.lock);
+}
+
+void core_latest_update(const char *pipeline, const cp_batch *b)
+{
+    size_t rows = core_batch_rows(b);
+    if (!rows)
+        return;
+    layout l = layout_of(core_batch_schema(b));
+    cp_buf key = {0}, js = {0};
+    /* a run of rows of one series (batches come in key order) leaves its newest row */
+    size_t best = 0;
+    int64_t best_ts = row_time(b, &l, 0);
+    for (size_t r = 1; r <= rows; r++) {
+        if (r < rows && same_series(b, &l, best, r)) {
+            int64_t t = row_time(b, &l, r);
+            if (t >= best_ts || t == INT64_MIN) {
+                best = r;
+                best_ts = t;
+            }
+            continue;
+        }
+        take(pipeline ? pipeline : "", b, &l, best, &key, &js);
+        if (r < rows) {
+            best = r;
+            best_ts = row_time(b, &l, r);
+        }
+    }
+    cp_buf_free(&key);
+    cp_buf_free(&js);
+}
+
+uint64_t core_latest_seq(void)
+{
+    pthread_mutex_lock(&L.lock);
+    uint64_t s = L.seq;
+    pthread_mutex_unlock(&L.lock);
+    return s;
+}
+
+/* does the stored row of e belong to stream (NULL: any) and have "field":"value" (NULLs: any)? */
+static bool matches(const lentry *e, const char *stream, const char *field, const char *value)
+{
+    if (!e->key || !e->json)
+        return false;
+    size_t sl = stream ? strlen(stream) : 0;
+    if (stream && (strncmp(e->key, stream, sl) != 0 || (e->key[sl] != '\x1f' && e->key[sl] != '\0')))
+        return false;
+    if (!field || !value)
+        return true;
+    cp_buf pat = {0};
+    core_util_json_string(&pat, field, strlen(field));
+    cp_buf_putc(&pat, ':');
+    core_util_json_string(&pat, value, strlen(value));
+    const char *row = strstr(e->json, ",\"row\":{");
+    bool hit = !pat.oom && row && strstr(row, pat.p) != NULL;
+    cp_buf_free(&pat);
+    return hit;
+}
+
+size_t core_latest_json(cp_buf *out, const char *stream, const char *symbol, uint64_t after_seq, uint64_t *seq)
+{
+    size_t n = 0;
+    cp_buf_putc(out, '[');
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.cap; i++) {
+        const lentry *e = &L.v[i];
+        if (e->seq <= after_seq || !matches(e, stream, symbol ? "symbol" : NULL, symbol))
+            continue;
+        if (n++)
+            cp_buf_putc(out, ',');
+        cp_buf_puts(out, e->json);
+    }
+    if (seq)
+        *seq = L.seq;
+    pthread_mutex_unlock(&L.lock);
+    cp_buf_putc(out, ']');
+    return n;
+}
+
+/* the value of "column": in a row object we rendered (a number, or a string holding one) */
+static bool number_in(const char *json, const char *column, double *v)
+{
+    cp_buf pat = {0};
+    const char *row = strstr(json, ",\"row\":{");
+    core_util_json_string(&pat, column, strlen(column));
+    cp_buf_putc(&pat, ':');
+    const char *p = row && !pat.oom ? strstr(row, pat.p) : NULL;
+    if (p)
+        p += pat.len;
+    cp_buf_free(&pat);
+    if (!p)
+        return false;
+    if (*p == '"')
+        p++;
+    char *end;
+    double d = strtod(p, &end);
+    if (end == p)
+        return false; /* null, true, false or a text that is no number */
+    *v = d;
+    return true;
+}
+
+bool core_latest_number(const char *stream, const char *const *series, size_t nseries, const char *column,
+                        double *value, int64_t *ts)
+{
+    cp_buf key = {0};
+    cp_buf_puts(&key, stream ? stream : "");
+    for (size_t k = 0; k < nseries; k++) {
+        cp_buf_putc(&key, '\x1f');
+        cp_buf_puts(&key, series[k] ? series[k] : "");
+    }
+    bool found = false;
+    pthread_mutex_lock(&L.lock);
+    if (!key.oom && L.cap) {
+        const lentry *e = slot(L.v, L.cap, key.p);
+        if (e->key && e->json && number_in(e->json, column, value)) {
+            found = true;
+            if (ts)
+                *ts = e->ts;
+        }
+    }
+    pthread_mutex_unlock(&L.lock);
+    cp_buf_free(&key);
+    return found;
+}
+
+void core_latest_reset(void)
+{
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.cap; i++) {
+        free(L.v[i].key);
+        free(L.v[i].json);
+    }
+    free(L.v);
+    L.v = NULL;
+    L.n = L.cap = 0;
+    pthread_mutex_unlock(&L.lock);
+}
