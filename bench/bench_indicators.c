@@ -12,6 +12,8 @@
 #include "bench_transforms.h"
 #include "ta.h"
 
+#include "core/batch.h"
+
 #include <coinpipe/streams.h>
 
 #include <math.h>

@@ -15,6 +15,13 @@
  */
 #include "bench_transforms.h"
 
+#include "core/batch.h"
+#include "core/host.h"
+#include "core/loader.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "core/state.h"
+
 #include <coinpipe/streams.h>
 
 #include <dirent.h>

@@ -7,6 +7,8 @@
  */
 #include "bench_transforms.h"
 
+#include "core/batch.h"
+
 #include <coinpipe/streams.h>
 
 #define NSYM 100

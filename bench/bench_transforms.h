@@ -7,7 +7,12 @@
 #ifndef COINPIPE_BENCH_TRANSFORMS_H
 #define COINPIPE_BENCH_TRANSFORMS_H
 
-#include "core.h"
+#include "core/batch.h"
+#include "core/host.h"
+#include "core/loader.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "core/state.h"
 
 #include <ftw.h>
 #include <stdio.h>

@@ -1,8 +1,9 @@
 /* Batch model: columnar rows of one stream with a copied schema, strings in one arena.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "batch.h"
 
+#include <coinpipe/buf.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>

@@ -1,12 +1,19 @@
 /* Config: parses the libconfig file, validates every group against its option table, loads plugins.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "config.h"
+#include "listener.h"
+#include "loader.h"
+#include "log.h"
+#include "options.h"
+#include "sched.h"
 
+#include <libconfig.h>
 #include <libgen.h>
-#include <sys/socket.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* ---- global ---------------------------------------------------------------------- */
 typedef struct global_opts {

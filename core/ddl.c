@@ -7,11 +7,15 @@
  * pipelines with an s3-csv sink, PostgreSQL those with a postgresql sink; a config with no such
  * sink gets the DDL of every pipeline's streams.
  */
-#include "core.h"
+#include "config.h"
+#include "ddl.h"
+#include "options.h"
 
 #include "../plugins/sinks/common/sinkutil.h"
 
+#include <coinpipe/buf.h>
 #include <coinpipe/streams.h>
+#include <stdio.h>
 
 #include <string.h>
 

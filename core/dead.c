@@ -7,11 +7,17 @@
  * times and ints as integers, NULL as null. `dead replay` writes each file back through a
  * fresh instance of the configured sink and deletes the files that were written.
  */
-#include "core.h"
+#include "batch.h"
+#include "config.h"
+#include "dead.h"
+#include "host.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

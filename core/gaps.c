@@ -12,8 +12,16 @@
  * through the pipeline exactly as `coinpipe backfill` does, and checks once more.
  * Exit status: 0 no gaps, 1 gaps (left), 2 error.
  */
-#include "core.h"
+#include "config.h"
+#include "gaps.h"
+#include "host.h"
+#include "http.h"
+#include "log.h"
+#include "runtime.h"
+#include "util.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

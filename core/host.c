@@ -1,8 +1,16 @@
 /* The host table: the services the core offers plugins, bound to per-instance contexts.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "batch.h"
+#include "host.h"
+#include "http.h"
+#include "loader.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

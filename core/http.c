@@ -17,12 +17,19 @@
  * Environment (tests): COINPIPE_HTTP_BACKOFF_MS (base backoff, default 500),
  * COINPIPE_HTTP_RATE_WINDOW_MS (length of the weight window, default 60000).
  */
-#include "core.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -20,9 +20,13 @@
  * one hash lookup and one JSON rendering per series per batch. One mutex; readers copy out.
  * Memory: one entry per series ever seen (a few hundred bytes each), until the process ends.
  */
-#include "core.h"
+#include "batch.h"
+#include "latest.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -18,11 +18,17 @@
  *   bounded buffer of events not yet sent; a client that falls LIMIT_EVENT_BYTES behind is
  *   disconnected (the page reconnects and reloads what it missed).
  */
-#include "core.h"
+#include "listener.h"
+#include "loader.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
 
 #include <arpa/inet.h>
+#include <coinpipe/buf.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>

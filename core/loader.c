@@ -1,12 +1,14 @@
 /* Plugin loader: finds, opens and validates plugin shared objects (the only libltdl user).
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "loader.h"
 
+#include <coinpipe/buf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <ltdl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,8 +1,12 @@
 /* Logging: logfmt, JSON or text lines on stderr, tagged with pipeline and [kind:plugin:instance].
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "log.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>

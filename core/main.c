@@ -1,9 +1,23 @@
 /* coinpipe: command-line entry point (run, --once, --check, plugins, backfill, gaps, ddl).
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "config.h"
+#include "ddl.h"
+#include "dead.h"
+#include "gaps.h"
+#include "listener.h"
+#include "loader.h"
+#include "log.h"
+#include "manpage.h"
+#include "notify.h"
+#include "options.h"
+#include "runtime.h"
+#include "status.h"
+#include "util.h"
 
 #include <getopt.h>
+#include <libconfig.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

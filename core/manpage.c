@@ -3,8 +3,14 @@
  * validate the config and cannot drift from them.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "config.h"
+#include "loader.h"
+#include "manpage.h"
+#include "options.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

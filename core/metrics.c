@@ -10,8 +10,16 @@
  * sink is unregistered (reload, shutdown) its final figures are kept and added to whatever
  * sink later carries the same identity ("pipeline/sink").
  */
-#include "core.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "sched.h"
+#include "sink.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -9,10 +9,13 @@
  * liblz4, liblzma and libcap into every process). When not started by systemd
  * ($NOTIFY_SOCKET unset), every function here does nothing.
  */
-#include "core.h"
+#include "log.h"
+#include "notify.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>

@@ -1,9 +1,13 @@
 /* Option tables: validate a libconfig group against a plugin's declared options and fill its config.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "options.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
+#include <libconfig.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,10 +2,27 @@
  * routes batches through transforms to the sink queues, and handles signals and reloads.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "batch.h"
+#include "config.h"
+#include "host.h"
+#include "http.h"
+#include "latest.h"
+#include "loader.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "options.h"
+#include "runtime.h"
+#include "sched.h"
+#include "sink.h"
+#include "state.h"
+#include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

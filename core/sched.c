@@ -1,8 +1,9 @@
 /* Schedules: wall-clock-aligned intervals and 5-field cron expressions in UTC.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "sched.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

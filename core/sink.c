@@ -11,9 +11,22 @@
  * A batch the sink rejects for good goes to <state_dir>/dead/<pipeline>/<sink>/ (dead.c).
  * The worker never runs two callbacks of one instance at once.
  */
-#include "core.h"
+#include "batch.h"
+#include "config.h"
+#include "dead.h"
+#include "host.h"
+#include "loader.h"
+#include "log.h"
+#include "sink.h"
+#include "spool.h"
+#include "state.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

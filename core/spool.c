@@ -13,11 +13,16 @@
  * end (a crash mid-write) is cut off; a corrupt record elsewhere is skipped by finding the
  * next valid record; both are logged and never stop the daemon.
  */
-#include "core.h"
+#include "batch.h"
+#include "log.h"
+#include "spool.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

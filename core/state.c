@@ -5,9 +5,13 @@
  * LF percent-encoded. Every set rewrites the file atomically (tmp + fsync + rename), so a
  * crash leaves either the old or the new version, never a torn one.
  */
-#include "core.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 

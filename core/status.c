@@ -2,9 +2,13 @@
  * its pipelines, sinks and HTTP hosts as tables. A client only: nothing here runs in the daemon.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "listener.h"
+#include "status.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,10 +1,14 @@
 /* Small utilities: clocks, durations and sizes, files, a growable buffer.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "util.h"
 
+#include <coinpipe/buf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif

@@ -8,7 +8,7 @@
 #ifndef COINPIPE_FUZZ_H
 #define COINPIPE_FUZZ_H
 
-#include "core.h"
+#include "core/host.h"
 #include "common/srcutil.h"
 
 #include <coinpipe/coinpipe.h>

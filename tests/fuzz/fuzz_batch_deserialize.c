@@ -6,6 +6,8 @@
  */
 #include "fuzz.h"
 
+#include "core/batch.h"
+
 #include <stdio.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

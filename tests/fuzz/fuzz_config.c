@@ -7,6 +7,8 @@
  */
 #include "fuzz.h"
 
+#include "core/options.h"
+
 #include <libconfig.h>
 
 typedef struct fz_cfg {

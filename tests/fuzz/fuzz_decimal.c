@@ -1,7 +1,7 @@
 /* libFuzzer target for decimal text: core_decimal_parse (one pass, fast path) against the grammar and strtod, bit for bit.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "core/batch.h"
 #include "../unit/decimal_ref.h"
 
 #include <stdint.h>

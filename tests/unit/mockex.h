@@ -8,7 +8,7 @@
 #ifndef COINPIPE_TEST_MOCKEX_H
 #define COINPIPE_TEST_MOCKEX_H
 
-#include "core.h"
+#include "core/http.h"
 #include "testkit.h"
 
 #include <curl/curl.h>

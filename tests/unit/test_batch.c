@@ -3,9 +3,10 @@
  */
 #include "testkit.h"
 
-#include "core.h"
+#include "core/batch.h"
 #include "decimal_ref.h"
 
+#include <coinpipe/buf.h>
 #include <coinpipe/streams.h>
 #include <math.h>
 #include <stdio.h>

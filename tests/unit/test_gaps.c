@@ -4,7 +4,9 @@
  */
 #include "gaps_fixtures.h"
 
-#include "core.h"
+#include "core/gaps.h"
+#include "core/runtime.h"
+#include "core/util.h"
 
 #include <stdio.h>
 

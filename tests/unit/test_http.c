@@ -4,7 +4,8 @@
  * Timings are read from the mock's request log (arrival times), so they are what the server
  * saw. The base backoff is 200 ms here: attempt n waits a uniformly random 0 .. 200·2^(n-1) ms.
  */
-#include "core.h"
+#include "core/http.h"
+#include "core/util.h"
 #include "testkit.h"
 #include "mockex.h"
 

@@ -2,8 +2,10 @@
  * series in a batch, old rows never replace newer ones, JSON rendering, numeric look-ups.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
 #include "testkit.h"
+
+#include "core/batch.h"
+#include "core/latest.h"
 
 #include <coinpipe/streams.h>
 

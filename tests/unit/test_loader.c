@@ -3,9 +3,11 @@
  */
 #include "testkit.h"
 
-#include "core.h"
+#include "core/loader.h"
+#include "core/state.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -3,7 +3,8 @@
  */
 #include "testkit.h"
 
-#include "core.h"
+#include "core/sched.h"
+#include "core/util.h"
 
 #include <string.h>
 #include <time.h>

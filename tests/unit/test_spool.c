@@ -3,8 +3,12 @@
  */
 #include "testkit.h"
 
-#include "core.h"
+#include "core/batch.h"
+#include "core/log.h"
+#include "core/spool.h"
+#include "core/util.h"
 
+#include <coinpipe/buf.h>
 #include <coinpipe/streams.h>
 #include <fcntl.h>
 #include <stdlib.h>

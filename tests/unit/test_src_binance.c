@@ -1,7 +1,7 @@
 /* binance-spot source and the HTTP service against the mock exchange: values, retries, bans, bad bodies, OHLCV, backfill.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "core/util.h"
 #include "testkit.h"
 #include "mockex.h"
 

@@ -1,7 +1,6 @@
 /* binance-futures source against the mock exchange: exact funding, open_interest and ticker rows, -PERP symbols, funding backfill.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
 #include "testkit.h"
 #include "mockex.h"
 

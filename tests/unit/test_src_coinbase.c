@@ -1,7 +1,6 @@
 /* coinbase source against the mock exchange: exact values of every stream, candles, incremental OHLCV, backfill.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
 #include "testkit.h"
 #include "mockex.h"
 

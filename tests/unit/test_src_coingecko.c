@@ -1,7 +1,7 @@
 /* coingecko source against the mock exchange: exact number text of market, spot_price and global rows; pagination.
  * SPDX-License-Identifier: MIT
  */
-#include "core.h"
+#include "core/http.h"
 #include "testkit.h"
 #include "mockex.h"
 

@@ -6,7 +6,8 @@
  * 20, ticker 40 for 100 symbols in one request, depth 5 x 100, klines 2 x 100), so the run
  * spans several windows. The mock measures the heaviest window over its own receive times.
  */
-#include "core.h"
+#include "core/http.h"
+#include "core/util.h"
 #include "testkit.h"
 #include "mockex.h"
 

@@ -7,7 +7,8 @@
 #include "../../plugins/sources/common/jscan.c"
 #include "../../plugins/sources/common/srcutil.c" /* before cmocka, which defines a macro `fail` */
 
-#include "core.h"
+#include "core/batch.h"
+#include "core/host.h"
 #include "testkit.h"
 
 static const cp_schema *const schemas[2] = {&cp_ticker_schema, &cp_ohlcv_schema};

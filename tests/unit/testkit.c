@@ -3,9 +3,19 @@
  */
 #include "testkit.h"
 
-#include "core.h"
+#include "core/batch.h"
+#include "core/config.h"
+#include "core/host.h"
+#include "core/loader.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "core/state.h"
+#include "core/util.h"
 
+#include <coinpipe/buf.h>
 #include <ftw.h>
+#include <libconfig.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

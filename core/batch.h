@@ -1,0 +1,46 @@
+/* Columnar batches: building, reading, decimals, and the spool's binary form.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_BATCH_H
+#define COINPIPE_CORE_BATCH_H
+
+#include <coinpipe/buf.h>
+#include <coinpipe/coinpipe.h>
+
+cp_batch *core_batch_new(const cp_schema *schema, size_t rows_hint);
+cp_status core_batch_reserve(cp_batch *b, size_t rows);
+void core_batch_ref(cp_batch *b);
+void core_batch_unref(cp_batch *b); /* frees at zero; this is cp_batch_free */
+cp_batch *core_batch_copy(const cp_batch *b);
+size_t core_batch_add_row(cp_batch *b);
+void core_batch_drop_last_row(cp_batch *b);
+cp_status core_batch_set_int(cp_batch *b, size_t row, size_t col, int64_t v);
+cp_status core_batch_set_double(cp_batch *b, size_t row, size_t col, double v);
+cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+cp_status core_batch_set_bool(cp_batch *b, size_t row, size_t col, bool v);
+cp_status core_batch_set_null(cp_batch *b, size_t row, size_t col);
+const cp_schema *core_batch_schema(const cp_batch *b);
+size_t core_batch_rows(const cp_batch *b);
+int core_batch_col(const cp_batch *b, const char *name);
+bool core_batch_is_null(const cp_batch *b, size_t row, size_t col);
+int64_t core_batch_get_int(const cp_batch *b, size_t row, size_t col);
+double core_batch_get_double(const cp_batch *b, size_t row, size_t col);
+const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len);
+bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
+bool core_decimal_valid(const char *s, size_t len);
+size_t core_batch_mem_bytes(const cp_batch *b); /* memory the batch holds (cells, text), about */
+void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capacity (when emitted) */
+/* validates like core_decimal_valid and, in the same pass, sets *out (if not NULL) to the
+ * double strtod would give, bit for bit (Clinger's fast path, else strtod); false also when
+ * out of memory for a text of 72 bytes or more */
+bool core_decimal_parse(const char *s, size_t len, double *out);
+bool core_schema_equal(const cp_schema *a, const cp_schema *b);
+/* binary form for the spool; deserialize checks every length (fuzzed) */
+cp_status core_batch_serialize(const cp_batch *b, cp_buf *out);
+cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);
+/* the same; without check_decimals a DECIMAL's text is taken as it is (a record whose checksum
+ * proved it is what core_batch_serialize wrote from a valid batch) */
+cp_status core_batch_deserialize_checked(const void *data, size_t len, bool check_decimals, cp_batch **out);
+
+#endif /* COINPIPE_CORE_BATCH_H */

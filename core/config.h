@@ -1,0 +1,66 @@
+/* The configuration file: parsed, validated, and the structures the runtime starts from.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_CONFIG_H
+#define COINPIPE_CORE_CONFIG_H
+
+#include "loader.h"
+#include "log.h"
+#include "options.h"
+#include "sched.h"
+
+#include <coinpipe/coinpipe.h>
+
+typedef struct core_element_cfg {
+    char *name;            /* instance name (config `name`, default the plugin name) */
+    char *plugin_name;
+    core_plugin *plugin;
+    void *cfg;             /* the plugin's filled config struct */
+    int line;
+    /* sink-only core options */
+    int64_t queue_size;
+    int64_t retry_initial_ms, retry_max_ms, retry_max_attempts;
+    bool spool;
+    int64_t spool_max_bytes;
+    int overflow; /* CORE_OVERFLOW_* */
+} core_element_cfg;
+
+enum { CORE_OVERFLOW_BLOCK = 0, CORE_OVERFLOW_DROP_OLDEST = 1, CORE_OVERFLOW_DROP_NEWEST = 2 };
+
+typedef struct core_pipeline_cfg {
+    char *name;
+    int line;
+    int64_t interval_ms;   /* 0 when cron */
+    char *schedule;        /* cron text or NULL */
+    core_cron cron;
+    int64_t jitter_ms;
+    bool enabled;
+    bool run_at_start;
+    core_element_cfg source;
+    size_t ntransforms, nsinks;
+    core_element_cfg *transforms, *sinks;
+} core_pipeline_cfg;
+
+typedef struct core_config {
+    char *file;
+    char *state_dir;
+    cp_log_level log_level;
+    core_log_format log_format;
+    cp_strlist plugin_path;
+    int64_t workers;
+    int64_t shutdown_timeout_ms;
+    char *http_listen;     /* global.http_listen or NULL (metrics listener off) */
+    char *http_auth_token; /* global.http_auth_token or NULL (secret) */
+    core_search_path search;
+    size_t npipelines;
+    core_pipeline_cfg *pipelines;
+} core_config;
+/* parses and validates `file`; all errors go to errs; NULL when any error */
+core_config *core_config_load(const char *file, core_errors *errs);
+void core_config_free(core_config *c);
+/* option tables of the core's own settings (for --describe, coinpipe.conf(5) and docs) */
+const cp_option *core_config_global_options(void);
+const cp_option *core_config_pipeline_options(void);
+const cp_option *core_config_sink_options(void); /* queue_size, retry_*, spool, overflow */
+
+#endif /* COINPIPE_CORE_CONFIG_H */

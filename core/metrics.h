@@ -1,0 +1,31 @@
+/* Self-monitoring: the counter registry, rendered for GET /metrics (Prometheus) and GET /health (JSON).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_METRICS_H
+#define COINPIPE_CORE_METRICS_H
+
+#include "config.h"
+#include "log.h"
+#include "sink.h"
+
+#include <coinpipe/buf.h>
+
+/* Counters for GET /metrics, GET /health and `coinpipe status`. All thread-safe;
+ * names are copied. The runtime registers pipelines and sinks (reload-safe: counters are
+ * kept by name) and reports cycles; the HTTP service reports requests. */
+void core_metrics_pipeline_register(const core_pipeline_cfg *pc);
+void core_metrics_pipeline_unregister(const char *pipeline);
+void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok);
+void core_metrics_skipped(const char *pipeline);
+void core_metrics_emitted(const core_log_tag *tag, size_t rows); /* a source or transform emitted */
+void core_metrics_sink_register(core_sink *s, const char *pipeline, const core_element_cfg *ec);
+void core_metrics_sink_unregister(core_sink *s); /* before core_sink_stop; keeps its figures */
+/* for core/http.c: one call per finished request (status 0 = no HTTP answer), per retry,
+ * and per wait for a host's rate limit */
+void core_metrics_http_request(const char *host, int status);
+void core_metrics_http_retry(const char *host);
+void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms);
+void core_metrics_render(cp_buf *b);  /* Prometheus text format */
+bool core_metrics_health(cp_buf *b);  /* JSON; true when healthy */
+
+#endif /* COINPIPE_CORE_METRICS_H */

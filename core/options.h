@@ -1,0 +1,26 @@
+/* Option tables: validating a config group against a plugin's cp_option table, and collected errors.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_OPTIONS_H
+#define COINPIPE_CORE_OPTIONS_H
+
+#include <coinpipe/coinpipe.h>
+#include <libconfig.h>
+#include <stdio.h>
+
+typedef struct core_errors {
+    size_t n;
+    char **msgs;
+} core_errors;
+void core_errors_add(core_errors *e, const char *fmt, ...) CP_PRINTF(2, 3);
+void core_errors_print(const core_errors *e, FILE *out);
+void core_errors_free(core_errors *e);
+/* validates `group` against `opts` and fills `cfg`; `reserved` are keys handled elsewhere
+ * (NULL-terminated); with reserved == NULL unknown keys are not reported */
+int core_options_fill(const cp_option *opts, const config_setting_t *group, void *cfg,
+                      const char *const *reserved, const char *what, core_errors *errs);
+void core_options_free(const cp_option *opts, void *cfg);
+void core_options_describe(const cp_option *opts, FILE *out);
+const char *core_opt_type_name(cp_opt_type t);
+
+#endif /* COINPIPE_CORE_OPTIONS_H */

@@ -1,0 +1,26 @@
+/* The spool: a durable append-only queue behind a sink.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_SPOOL_H
+#define COINPIPE_CORE_SPOOL_H
+
+#include "log.h"
+
+#include <coinpipe/coinpipe.h>
+
+typedef struct core_spool core_spool;
+core_spool *core_spool_open(const char *dir, const core_log_tag *tag, char *err, size_t errlen);
+void core_spool_close(core_spool *s);
+/* unconfirmed records found at open (to replay, oldest first): count and sequence numbers */
+size_t core_spool_pending(const core_spool *s);
+uint64_t core_spool_replay_seq(const core_spool *s, size_t i);
+/* appends a record (not yet fsync'd); CP_ERR_IO with errno on failure (ENOSPC...) */
+cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq, int64_t *bytes);
+cp_status core_spool_sync(core_spool *s); /* fdatasync what was appended */
+cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch **out);
+void core_spool_done(core_spool *s, uint64_t seq); /* confirmed, dropped or dead-lettered */
+int64_t core_spool_bytes(const core_spool *s);      /* of unconfirmed records (what the bound limits) */
+int64_t core_spool_disk_bytes(const core_spool *s); /* of segment files on disk */
+void core_spool_set_limit(core_spool *s, int64_t max_bytes); /* sizes segments for the bound */
+
+#endif /* COINPIPE_CORE_SPOOL_H */
