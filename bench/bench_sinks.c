@@ -16,11 +16,6 @@
 #include "bench_transforms.h"
 
 #include "core/batch.h"
-#include "core/host.h"
-#include "core/loader.h"
-#include "core/log.h"
-#include "core/options.h"
-#include "core/state.h"
 
 #include <coinpipe/streams.h>
 
@@ -110,44 +105,6 @@ static double cpu_pg_server(void)
     return (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* like bench_plugin_open, with the options given as libconfig text */
-static void open_sink(bench_plugin *bp, const char *name, const char *file, const char *config_text)
-{
-    memset(bp, 0, sizeof *bp);
-    core_log_setup(CP_LOG_WARN, CORE_LOG_LOGFMT);
-    core_loader_init();
-    char path[1024], err[512];
-    const char *dir = getenv("COINPIPE_BUILD_PLUGIN_DIR") ? getenv("COINPIPE_BUILD_PLUGIN_DIR") : BENCH_PLUGIN_DIR;
-    snprintf(path, sizeof path, "%s/%s.so", dir, file);
-    bp->p = core_loader_open_file(path, err, sizeof err);
-    if (!bp->p) {
-        fprintf(stderr, "cannot load %s: %s\n", path, err);
-        exit(1);
-    }
-    config_t c;
-    config_init(&c);
-    if (config_read_string(&c, config_text) != CONFIG_TRUE) {
-        fprintf(stderr, "bad config text for %s: %s\n", name, config_error_text(&c));
-        exit(1);
-    }
-    bp->cfg = calloc(1, bp->p->desc.config_size);
-    core_errors errs = {0};
-    core_options_fill(bp->p->desc.options, config_root_setting(&c), bp->cfg, NULL, name, &errs);
-    config_destroy(&c);
-    snprintf(bp->state_dir, sizeof bp->state_dir, "%s/coinpipe-bench-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (errs.n || !mkdtemp(bp->state_dir)) {
-        core_errors_print(&errs, stderr);
-        exit(1);
-    }
-    core_ctx_init(&bp->ctx, "bench", CP_SINK, bp->p->name, name);
-    bp->ctx.state = core_state_open(bp->state_dir, "bench", name);
-    if (bp->p->desc.create(&bp->ctx.pub, bp->cfg, &bp->inst) != CP_OK) {
-        fprintf(stderr, "cannot create %s\n", name);
-        exit(1);
-    }
-}
-
 static void must(cp_status st, cp_status also, const char *what)
 {
     if (st != CP_OK && st != also) {
@@ -160,18 +117,18 @@ static void run(const char *name, const char *file, const char *cfg, cp_batch **
                 bool replay)
 {
     bench_plugin bp;
-    open_sink(&bp, name, file, cfg);
+    bench_plugin_open_text(&bp, name, file, cfg);
     const cp_plugin *d = &bp.p->desc;
     for (size_t b = 0; replay && b < nb; b++) /* first delivery, untimed */
-        must(d->write(bp.inst, &bp.ctx.pub, v[b]), CP_PENDING, "write");
+        must(d->write(bp.in.data, &bp.in.ctx.pub, v[b]), CP_PENDING, "write");
     bool pg = !strcmp(file, "postgresql");
     double srv0 = pg ? cpu_pg_server() : -1, c0 = cpu_self();
     double t0 = bench_now();
     for (size_t b = 0; b < nb; b++)
-        must(d->write(bp.inst, &bp.ctx.pub, v[b]), CP_PENDING, "write");
+        must(d->write(bp.in.data, &bp.in.ctx.pub, v[b]), CP_PENDING, "write");
     double t1 = bench_now();
     if (d->flush)
-        must(d->flush(bp.inst, &bp.ctx.pub, CP_FLUSH_FORCE), CP_OK, "flush");
+        must(d->flush(bp.in.data, &bp.in.ctx.pub, CP_FLUSH_FORCE), CP_OK, "flush");
     double t2 = bench_now();
     double cpu = cpu_self() - c0, srv = srv0 >= 0 ? cpu_pg_server() - srv0 : -1;
     char server[64] = "";

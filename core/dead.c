@@ -10,13 +10,14 @@
 #include "batch.h"
 #include "config.h"
 #include "dead.h"
-#include "host.h"
+#include "instance.h"
 #include "util.h"
 
 #include <coinpipe/buf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,13 +276,19 @@ int core_dead_main(core_config *cfg, const char *action, const char *pipeline, c
     dead_file *files;
     size_t n = collect(cfg->state_dir, pipeline, sink, &files);
     int rc = 0;
-    size_t replayed = 0;
+    size_t replayed = 0, left = 0;
+    atomic_bool stopping; /* set by SIGINT/SIGTERM: the current file ends, the rest is kept */
+    atomic_init(&stopping, false);
+    if (replay)
+        core_instance_stop_on_signals(&stopping);
     if (!replay)
         printf("%-16s %-16s %-12s %6s  %-40s %s\n", "PIPELINE", "SINK", "STREAM", "ROWS", "REASON", "FILE");
     for (size_t i = 0; i < n; i++) {
         cp_batch *b = NULL;
         char *pl = NULL, *sk = NULL, *reason = NULL;
-        if (core_dead_read(files[i].path, &b, &pl, &sk, &reason) != CP_OK) {
+        if (replay && atomic_load(&stopping)) {
+            left++;
+        } else if (core_dead_read(files[i].path, &b, &pl, &sk, &reason) != CP_OK) {
             fprintf(stderr, "coinpipe: %s: not a readable dead-letter file\n", files[i].path);
             rc = 1;
         } else if (!replay) {
@@ -295,16 +302,20 @@ int core_dead_main(core_config *cfg, const char *action, const char *pipeline, c
                         sk ? sk : "?", pl ? pl : "?", cfg->file);
                 rc = 1;
             } else {
-                core_ctx ctx;
-                core_ctx_init(&ctx, pc->name, CP_SINK, ec->plugin->name, ec->name);
-                void *inst = NULL;
-                cp_status st = ec->plugin->desc.create(&ctx.pub, ec->cfg, &inst);
+                /* the sink as the daemon runs it: its state store, a stop flag */
+                core_instance in;
+                core_instance_init(&in, &(core_instance_opts){.pipeline = pc->name,
+                                                              .ec = ec,
+                                                              .state_dir = cfg->state_dir,
+                                                              .stopping = &stopping});
+                const cp_plugin *d = core_instance_plugin(&in);
+                cp_status st = core_instance_create(&in);
                 if (st == CP_OK) {
-                    st = ec->plugin->desc.write(inst, &ctx.pub, b);
-                    if ((st == CP_PENDING || st == CP_OK) && ec->plugin->desc.flush)
-                        st = ec->plugin->desc.flush(inst, &ctx.pub, CP_FLUSH_FORCE);
-                    ec->plugin->desc.destroy(inst);
+                    st = d->write(in.data, &in.ctx.pub, b);
+                    if ((st == CP_PENDING || st == CP_OK) && d->flush)
+                        st = d->flush(in.data, &in.ctx.pub, CP_FLUSH_FORCE);
                 }
+                core_instance_destroy(&in);
                 if (st == CP_OK) {
                     unlink(files[i].path);
                     replayed++;
@@ -325,6 +336,13 @@ int core_dead_main(core_config *cfg, const char *action, const char *pipeline, c
         free(files[i].sink);
     }
     free(files);
+    if (replay)
+        core_instance_stop_on_signals(NULL);
+    if (left) {
+        fprintf(stderr, "coinpipe: dead replay interrupted: %zu dead-letter file%s left for the next replay\n", left,
+                left == 1 ? "" : "s");
+        rc = 1;
+    }
     if (replay)
         printf("%zu of %zu dead-letter files replayed\n", replayed, n);
     return rc;

@@ -14,8 +14,8 @@
  */
 #include "config.h"
 #include "gaps.h"
-#include "host.h"
 #include "http.h"
+#include "instance.h"
 #include "log.h"
 #include "runtime.h"
 #include "util.h"
@@ -51,8 +51,8 @@ typedef struct gap_list {
 typedef struct reader {
     const core_pipeline_cfg *pc;
     const core_element_cfg *sink_ec, *src_ec;
-    core_ctx sink_ctx, src_ctx;
-    void *sink, *src;
+    const char *state_dir;   /* the instances read their checkpoints as in the daemon */
+    core_instance sink, src; /* src is created only when its plugin lists candle series */
     atomic_bool stopping;
 } reader;
 
@@ -266,7 +266,7 @@ static int run_check(reader *r, const series_list *want, check *c)
 {
     const cp_plugin *d = &r->sink_ec->plugin->desc;
     series_list have = {0};
-    cp_status st = d->stored_series(r->sink, &r->sink_ctx.pub, add_series, &have);
+    cp_status st = d->stored_series(r->sink.data, &r->sink.ctx.pub, add_series, &have);
     if (st == CP_OK && have.oom)
         st = CP_ERR_NOMEM;
     if (st != CP_OK) {
@@ -319,7 +319,7 @@ static int run_check(reader *r, const series_list *want, check *c)
         c->step = step;
         c->any = false;
         cp_series key = {s->exchange, s->symbol, s->native, s->interval};
-        st = d->candle_gaps(r->sink, &r->sink_ctx.pub, &key, step, from, to, on_gap, c);
+        st = d->candle_gaps(r->sink.data, &r->sink.ctx.pub, &key, step, from, to, on_gap, c);
         if (st == CP_OK && c->record && c->record->oom)
             st = CP_ERR_NOMEM;
         if (st != CP_OK) {
@@ -389,22 +389,17 @@ size_t core_gaps_merge(core_range *v, const int64_t *step, size_t n)
 
 static void reader_close(reader *r)
 {
-    if (r->sink)
-        r->sink_ec->plugin->desc.destroy(r->sink);
-    if (r->src)
-        r->src_ec->plugin->desc.destroy(r->src);
-    r->sink = r->src = NULL;
+    core_instance_destroy(&r->sink);
+    core_instance_destroy(&r->src);
 }
 
 static int reader_open(reader *r)
 {
-    atomic_init(&r->stopping, false);
     const core_element_cfg *e = r->sink_ec;
-    core_ctx_init(&r->sink_ctx, r->pc->name, CP_SINK, e->plugin->name, e->name);
-    r->sink_ctx.stopping = &r->stopping;
-    cp_status st = e->plugin->desc.create(&r->sink_ctx.pub, e->cfg, &r->sink);
+    core_instance_init(&r->sink, &(core_instance_opts){
+                                     .pipeline = r->pc->name, .ec = e, .state_dir = r->state_dir, .stopping = &r->stopping});
+    cp_status st = core_instance_create(&r->sink);
     if (st != CP_OK) {
-        r->sink = NULL;
         fprintf(stderr, "coinpipe gaps: sink '%s' (plugin %s) of pipeline '%s' could not start: %s\n",
                 e->name, e->plugin->name, r->pc->name, cp_strerror(st));
         return 2;
@@ -412,11 +407,10 @@ static int reader_open(reader *r)
     e = r->src_ec;
     if (!e->plugin->desc.candle_series)
         return 0;
-    core_ctx_init(&r->src_ctx, r->pc->name, CP_SOURCE, e->plugin->name, e->name);
-    r->src_ctx.stopping = &r->stopping;
-    st = e->plugin->desc.create(&r->src_ctx.pub, e->cfg, &r->src);
+    core_instance_init(&r->src, &(core_instance_opts){
+                                    .pipeline = r->pc->name, .ec = e, .state_dir = r->state_dir, .stopping = &r->stopping});
+    st = core_instance_create(&r->src);
     if (st != CP_OK) {
-        r->src = NULL;
         fprintf(stderr, "coinpipe gaps: source '%s' (plugin %s) of pipeline '%s' could not start: %s\n",
                 e->name, e->plugin->name, r->pc->name, cp_strerror(st));
         return 2;
@@ -457,7 +451,8 @@ static int fill(core_config *cfg, const reader *r, gap_list *g)
 
 int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
 {
-    reader r = {0};
+    reader r = {.state_dir = cfg->state_dir};
+    atomic_init(&r.stopping, false);
     for (size_t i = 0; i < cfg->npipelines && !r.pc; i++)
         if (!strcmp(cfg->pipelines[i].name, o->pipeline))
             r.pc = &cfg->pipelines[i];
@@ -486,8 +481,8 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
     core_http_init(); /* a source's create() declares its hosts' limits */
     int rc = reader_open(&r);
     series_list want = {0};
-    if (rc == 0 && r.src) {
-        cp_status st = src->candle_series(r.src, &r.src_ctx.pub, add_series, &want);
+    if (rc == 0 && r.src.data) {
+        cp_status st = src->candle_series(r.src.data, &r.src.ctx.pub, add_series, &want);
         if (st == CP_OK && want.oom)
             st = CP_ERR_NOMEM;
         if (st != CP_OK) {
@@ -510,7 +505,7 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
     check c = {
         .o = o, .out = o->fill ? NULL : stdout, .record = o->fill ? &holes : NULL, .now = core_util_now_ms()};
     if (rc == 0)
-        rc = run_check(&r, r.src ? &want : NULL, &c);
+        rc = run_check(&r, r.src.data ? &want : NULL, &c);
     if (rc == 0 && !o->fill) {
         summary(&c, &r, NULL);
         rc = c.ngaps ? 1 : 0;

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "host.h"
 #include "http.h"
+#include "instance.h"
 #include "latest.h"
 #include "loader.h"
 #include "log.h"
@@ -27,18 +28,12 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct instance {
-    core_ctx ctx;
-    const core_element_cfg *ec;
-    void *inst;
-} instance;
-
 typedef struct pipeline {
     struct core_runtime *rt;
     const core_pipeline_cfg *cfg;
-    instance source;
+    core_instance source;
     size_t ntransforms, nsinks;
-    instance *transforms;
+    core_instance *transforms;
     core_sink **sinks;
     atomic_bool running;
     bool cycle_failed; /* touched only by the thread running the cycle */
@@ -73,9 +68,9 @@ struct core_runtime {
 static void route(pipeline *p, size_t stage, cp_batch *b)
 {
     if (stage < p->ntransforms) {
-        instance *t = &p->transforms[stage];
+        core_instance *t = &p->transforms[stage];
         t->ctx.drop_input = false;
-        cp_status st = t->ec->plugin->desc.process(t->inst, &t->ctx.pub, b);
+        cp_status st = t->ec->plugin->desc.process(t->data, &t->ctx.pub, b);
         if (st != CP_OK) {
             core_log_tagged(&t->ctx.tag, CP_LOG_ERROR, "processing stream '%s' (%zu rows) failed: %s; passing it on",
                             core_batch_schema(b)->stream, core_batch_rows(b), cp_strerror(st));
@@ -120,35 +115,26 @@ static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user); 
 
 /* ---- building and tearing down pipelines ------------------------------------------ */
 
-static int instance_create(core_runtime *rt, pipeline *p, instance *in, const core_element_cfg *ec, size_t stage,
+/* a source or transform: its checkpoints wait for the pipeline's commit */
+static int instance_create(core_runtime *rt, pipeline *p, core_instance *in, const core_element_cfg *ec, size_t stage,
                            char *err, size_t errlen)
 {
-    in->ec = ec;
-    core_ctx_init(&in->ctx, p->cfg->name, ec->plugin->desc.kind, ec->plugin->name, ec->name);
-    in->ctx.stopping = &rt->stopping;
+    core_instance_init(in, &(core_instance_opts){.pipeline = p->cfg->name,
+                                                 .ec = ec,
+                                                 .state_dir = p->rt->set.cfg->state_dir,
+                                                 .defer_state = true,
+                                                 .stopping = &rt->stopping});
     in->ctx.emit = emit_cb;
     in->ctx.emit_user = p;
     in->ctx.stage = stage;
-    in->ctx.state = core_state_open(p->rt->set.cfg->state_dir, p->cfg->name, ec->name);
-    core_state_defer(in->ctx.state);
     in->ctx.commit = commit_cb;
-    cp_status st = ec->plugin->desc.create(&in->ctx.pub, ec->cfg, &in->inst);
+    cp_status st = core_instance_create(in);
     if (st != CP_OK) {
         snprintf(err, errlen, "pipeline '%s': %s '%s' (plugin %s) could not start: %s", p->cfg->name,
                  core_kind_name(ec->plugin->desc.kind), ec->name, ec->plugin->name, cp_strerror(st));
-        in->inst = NULL;
         return -1;
     }
     return 0;
-}
-
-static void instance_destroy(instance *in)
-{
-    if (in->inst)
-        in->ec->plugin->desc.destroy(in->inst);
-    in->inst = NULL;
-    core_state_close(in->ctx.state);
-    in->ctx.state = NULL;
 }
 
 static void pipeline_free(pipeline *p)
@@ -160,9 +146,9 @@ static void pipeline_free(pipeline *p)
             core_metrics_sink_unregister(p->sinks[i]);
             core_sink_stop(p->sinks[i]);
         }
-    instance_destroy(&p->source);
+    core_instance_destroy(&p->source);
     for (size_t i = 0; i < p->ntransforms; i++)
-        instance_destroy(&p->transforms[i]);
+        core_instance_destroy(&p->transforms[i]);
     free(p->transforms);
     free(p->sinks);
     memset(p, 0, sizeof *p);
@@ -237,7 +223,7 @@ static void run_cycle(pipeline *p)
     int64_t t0 = core_util_mono_ms();
     p->cycle_failed = false;
     const cp_plugin *d = &p->source.ec->plugin->desc;
-    cp_status st = d->collect ? d->collect(p->source.inst, &p->source.ctx.pub) : CP_ERR_UNSUPPORTED;
+    cp_status st = d->collect ? d->collect(p->source.data, &p->source.ctx.pub) : CP_ERR_UNSUPPORTED;
     if (st != CP_OK) {
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cycle failed: %s", cp_strerror(st));
         p->cycle_failed = true;
@@ -524,7 +510,7 @@ int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, siz
             core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "backfill %zu of %zu: from %s to %s", i + 1, n, a, b);
         else
             core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "backfill from %s to %s", a, b);
-        st = d->backfill(p->source.inst, &p->source.ctx.pub, ranges[i].from_ms, ranges[i].to_ms);
+        st = d->backfill(p->source.data, &p->source.ctx.pub, ranges[i].from_ms, ranges[i].to_ms);
     }
     if (st != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),

@@ -14,12 +14,11 @@
 #include "batch.h"
 #include "config.h"
 #include "dead.h"
-#include "host.h"
+#include "instance.h"
 #include "loader.h"
 #include "log.h"
 #include "sink.h"
 #include "spool.h"
-#include "state.h"
 #include "util.h"
 
 #include <coinpipe/buf.h>
@@ -45,11 +44,10 @@ typedef struct qent {
 struct core_sink {
     char *id;
     char *state_dir;
-    core_ctx ctx;
+    core_instance in; /* the plugin instance: context, state, stop flag */
     const core_plugin *plugin;
     const core_element_cfg *ec;
     const char *pipeline;
-    void *inst;
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;
@@ -140,7 +138,7 @@ static cp_batch *entry_batch(core_sink *s, qent *e)
     cp_batch *b = NULL;
     cp_status st = s->spool ? core_spool_read(s->spool, e->seq, &b) : CP_ERR_NOT_FOUND;
     if (st != CP_OK) {
-        core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "spool record %llu cannot be read back (%s): batch lost",
+        core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR, "spool record %llu cannot be read back (%s): batch lost",
                         (unsigned long long)e->seq, cp_strerror(st));
         return NULL;
     }
@@ -173,7 +171,7 @@ static void schedule_retry(core_sink *s, cp_status st, const char *what, const c
     s->retry_until_mono = core_util_mono_ms() + wait;
     char d[32];
     core_util_format_duration(wait, d, sizeof d);
-    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s failed (%s) for stream '%s' (%zu rows); attempt %d, retrying in %s",
+    core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s failed (%s) for stream '%s' (%zu rows); attempt %d, retrying in %s",
                     what, cp_strerror(st), b ? core_batch_schema(b)->stream : "-", b ? core_batch_rows(b) : 0,
                     s->attempts, d);
 }
@@ -192,7 +190,7 @@ static void give_up(core_sink *s, size_t k, cp_status st, const char *why)
         bool saved = core_dead_write(s->state_dir, s->pipeline, s->ec->name, b, reason, path, sizeof path) == 0;
         if (saved)
             s->st.dead_lettered++;
-        core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "batch of stream '%s' (%zu rows) not written: %s; %s%s",
+        core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR, "batch of stream '%s' (%zu rows) not written: %s; %s%s",
                         core_batch_schema(b)->stream, core_batch_rows(b), reason,
                         saved ? "saved to " : "and it could not be saved to the dead-letter directory",
                         saved ? path : "");
@@ -233,7 +231,7 @@ static void *worker(void *arg)
                 core_batch_ref(b);
             s->writing = true;
             pthread_mutex_unlock(&s->lock);
-            cp_status st = d->write(s->inst, &s->ctx.pub, b);
+            cp_status st = d->write(s->in.data, &s->in.ctx.pub, b);
             pthread_mutex_lock(&s->lock);
             s->writing = false;
             if (st == CP_OK) {
@@ -247,7 +245,7 @@ static void *worker(void *arg)
                 s->npending++;
             } else if (st == CP_PENDING) {
                 if (!s->warned_no_flush)
-                    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "write returned CP_PENDING but the plugin has no flush "
+                    core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "write returned CP_PENDING but the plugin has no flush "
                                     "callback; treating it as written");
                 s->warned_no_flush = true;
                 pop_confirmed(s, k + 1);
@@ -266,14 +264,14 @@ static void *worker(void *arg)
         if (flush_due) {
             unsigned flags = (s->quit || s->draining) ? CP_FLUSH_FORCE : 0;
             pthread_mutex_unlock(&s->lock);
-            cp_status st = d->flush(s->inst, &s->ctx.pub, flags);
+            cp_status st = d->flush(s->in.data, &s->in.ctx.pub, flags);
             pthread_mutex_lock(&s->lock);
             if (st == CP_OK) {
                 s->attempts = 0;
                 pop_confirmed(s, s->npending);
             } else if (st == CP_PENDING) {
                 if (flags & CP_FLUSH_FORCE) {
-                    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "forced flush returned CP_PENDING; retrying");
+                    core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "forced flush returned CP_PENDING; retrying");
                     s->retry_until_mono = core_util_mono_ms() + 1000;
                 }
                 s->next_flush_mono = core_util_mono_ms() + 1000;
@@ -329,13 +327,11 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->space, NULL);
-    core_ctx_init(&s->ctx, pl->name, CP_SINK, ec->plugin->name, ec->name);
-    s->ctx.stopping = stopping;
-    s->ctx.state = core_state_open(state_dir, pl->name, ec->name);
-    cp_status st = ec->plugin->desc.create(&s->ctx.pub, ec->cfg, &s->inst);
+    core_instance_init(&s->in, &(core_instance_opts){
+                                   .pipeline = pl->name, .ec = ec, .state_dir = s->state_dir, .stopping = stopping});
+    cp_status st = core_instance_create(&s->in);
     if (st != CP_OK) {
         snprintf(err, errlen, "sink '%s' (plugin %s) could not start: %s", s->id, ec->plugin->name, cp_strerror(st));
-        s->inst = NULL;
         core_sink_stop(s);
         return NULL;
     }
@@ -362,7 +358,7 @@ int core_sink_attach_spool(core_sink *s, char *err, size_t errlen)
         return 0;
     cp_buf dir = {0};
     spool_dir(s, &dir);
-    core_spool *sp = dir.oom ? NULL : core_spool_open(dir.p, &s->ctx.tag, err, errlen);
+    core_spool *sp = dir.oom ? NULL : core_spool_open(dir.p, &s->in.ctx.tag, err, errlen);
     cp_buf_free(&dir);
     if (!sp)
         return -1;
@@ -386,7 +382,7 @@ int core_sink_attach_spool(core_sink *s, char *err, size_t errlen)
     pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->lock);
     if (n)
-        core_log_tagged(&s->ctx.tag, CP_LOG_INFO, "replaying %zu unconfirmed batches from the spool (%lld bytes)", n,
+        core_log_tagged(&s->in.ctx.tag, CP_LOG_INFO, "replaying %zu unconfirmed batches from the spool (%lld bytes)", n,
                         (long long)core_spool_bytes(sp));
     return 0;
 }
@@ -401,7 +397,7 @@ static bool drop_oldest(core_sink *s)
     cp_batch *b = entry_batch(s, &e);
     s->st.dropped++;
     s->st.dropped_rows += b ? core_batch_rows(b) : 0;
-    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s full: dropped the oldest batch (stream '%s', %zu rows), %llu dropped so far",
+    core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s full: dropped the oldest batch (stream '%s', %zu rows), %llu dropped so far",
                     s->spool ? "spool" : "queue", b ? core_batch_schema(b)->stream : "?", b ? core_batch_rows(b) : 0,
                     (unsigned long long)s->st.dropped);
     if (b && b != e.b)
@@ -414,7 +410,7 @@ static void drop_newest(core_sink *s, cp_batch *b, const char *why)
 {
     s->st.dropped++;
     s->st.dropped_rows += core_batch_rows(b);
-    core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s: dropped the newest batch (stream '%s', %zu rows), %llu dropped so far",
+    core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s: dropped the newest batch (stream '%s', %zu rows), %llu dropped so far",
                     why, core_batch_schema(b)->stream, core_batch_rows(b), (unsigned long long)s->st.dropped);
 }
 
@@ -441,7 +437,7 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
                 full = true;
                 why = "spool write failed";
                 if (!s->warned_full)
-                    core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "cannot write the spool: %s",
+                    core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR, "cannot write the spool: %s",
                                     err ? strerror(err) : cp_strerror(st));
             }
         }
@@ -456,13 +452,13 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
             if (s->ec->overflow == CORE_OVERFLOW_DROP_OLDEST)
                 continue;
             if (!s->warned_full)
-                core_log_tagged(&s->ctx.tag, CP_LOG_WARN, "%s: the pipeline waits for the sink (overflow = block)", why);
+                core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s: the pipeline waits for the sink (overflow = block)", why);
             s->warned_full = true;
             timed_wait(&s->space, &s->lock, err ? 1000 : 200);
             continue;
         }
         if (s->warned_full) {
-            core_log_tagged(&s->ctx.tag, CP_LOG_INFO, "queue accepts batches again");
+            core_log_tagged(&s->in.ctx.tag, CP_LOG_INFO, "queue accepts batches again");
             s->warned_full = false;
         }
         if (s->count + 1 >= s->cap && !grow(s)) {
@@ -498,7 +494,7 @@ void core_sink_commit(core_sink *s)
     pthread_mutex_lock(&s->lock);
     if (s->spool && s->unsynced) {
         if (core_spool_sync(s->spool) != CP_OK)
-            core_log_tagged(&s->ctx.tag, CP_LOG_ERROR, "cannot fsync the spool: %s", strerror(errno));
+            core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR, "cannot fsync the spool: %s", strerror(errno));
         s->unsynced = 0;
     }
     pthread_mutex_unlock(&s->lock);
@@ -569,14 +565,14 @@ void core_sink_stop(core_sink *s)
     core_sink_halt(s);
     if (s->count) {
         if (s->spool) {
-            core_log_tagged(&s->ctx.tag, CP_LOG_WARN,
+            core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN,
                             "%zu batches not yet written stay in the spool (%lld bytes) for the next start", s->count,
                             (long long)core_spool_bytes(s->spool));
         } else {
             size_t rows = 0;
             for (size_t i = 0; i < s->count; i++)
                 rows += AT(s, i).b ? core_batch_rows(AT(s, i).b) : 0;
-            core_log_tagged(&s->ctx.tag, CP_LOG_ERROR,
+            core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR,
                             "%zu batches (%zu rows) were still queued at stop and are lost (spool = false)", s->count,
                             rows);
             s->st.dropped += s->count;
@@ -594,9 +590,7 @@ void core_sink_stop(core_sink *s)
         core_spool_sync(s->spool);
         core_spool_close(s->spool);
     }
-    if (s->inst)
-        s->plugin->desc.destroy(s->inst);
-    core_state_close(s->ctx.state);
+    core_instance_destroy(&s->in);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->space);

@@ -8,7 +8,7 @@
 #ifndef COINPIPE_FUZZ_H
 #define COINPIPE_FUZZ_H
 
-#include "core/host.h"
+#include "core/instance.h"
 #include "common/srcutil.h"
 
 #include <coinpipe/coinpipe.h>
@@ -33,16 +33,16 @@ static bool fuzz_log_enabled(cp_ctx *ctx, cp_log_level level) { return false; }
 /* A context whose logging goes nowhere and whose batches are the core's. */
 static inline cp_ctx *fuzz_ctx(void)
 {
-    static core_ctx c;
+    static core_instance in; /* a bare context: no plugin instance, no state store */
     static cp_host host;
-    if (!c.pub.host) {
-        core_ctx_init(&c, "fuzz", CP_SOURCE, "fuzz", "fuzz");
+    if (!in.ctx.pub.host) {
+        core_instance_init(&in, &(core_instance_opts){.pipeline = "fuzz", .kind = CP_SOURCE, .name = "fuzz"});
         host = core_host;
         host.logv = fuzz_logv;
         host.log_enabled = fuzz_log_enabled;
-        c.pub.host = &host;
+        in.ctx.pub.host = &host;
     }
-    return &c.pub;
+    return &in.ctx.pub;
 }
 
 /* Parses the input as a response body the way sources do (su_parse); NULL when it is not JSON. */

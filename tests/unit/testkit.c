@@ -5,11 +5,10 @@
 
 #include "core/batch.h"
 #include "core/config.h"
-#include "core/host.h"
+#include "core/instance.h"
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/options.h"
-#include "core/state.h"
 #include "core/util.h"
 
 #include <coinpipe/buf.h>
@@ -22,9 +21,8 @@
 #include <unistd.h>
 
 struct tk_instance {
-    core_ctx ctx;
+    core_instance in; /* context, state store, stop flag; `ec` is its configuration */
     core_element_cfg ec;
-    void *inst;
     char *state_dir;
     cp_batch **emitted;
     size_t nemitted, cap;
@@ -171,18 +169,16 @@ cp_status tk_try_create(const char *plugin, const char *config_text, const char 
         return CP_ERR_CONFIG;
     }
     t->state_dir = strdup(state_dir ? state_dir : tk_tmpdir());
-    core_ctx_init(&t->ctx, "test", p->desc.kind, p->name, t->ec.name);
-    t->ctx.emit = capture;
-    t->ctx.emit_user = t;
-    t->ctx.state = core_state_open(t->state_dir, "test", t->ec.name);
-    cp_status st = p->desc.create(&t->ctx.pub, t->ec.cfg, &t->inst);
+    core_instance_init(&t->in, &(core_instance_opts){.pipeline = "test", .ec = &t->ec, .state_dir = t->state_dir});
+    t->in.ctx.emit = capture;
+    t->in.ctx.emit_user = t;
+    cp_status st = core_instance_create(&t->in);
     if (st != CP_OK) {
         if (err) {
             cp_buf e = {0};
             cp_buf_printf(&e, "create failed: %s\n%s", cp_strerror(st), tk_log());
             *err = e.p;
         }
-        t->inst = NULL;
         tk_destroy(t);
         return st;
     }
@@ -210,11 +206,9 @@ void tk_destroy(tk_instance *t)
 {
     if (!t)
         return;
-    if (t->inst)
-        t->ec.plugin->desc.destroy(t->inst);
+    core_instance_destroy(&t->in);
     tk_clear_emitted(t);
     free(t->emitted);
-    core_state_close(t->ctx.state);
     if (t->ec.plugin)
         core_options_free(t->ec.plugin->desc.options, t->ec.cfg);
     core_loader_put(t->ec.plugin);
@@ -225,43 +219,43 @@ void tk_destroy(tk_instance *t)
     free(t);
 }
 
-cp_ctx *tk_ctx(tk_instance *t) { return &t->ctx.pub; }
+cp_ctx *tk_ctx(tk_instance *t) { return &t->in.ctx.pub; }
 const char *tk_state_dir(tk_instance *t) { return t->state_dir; }
 const cp_plugin *tk_plugin(tk_instance *t) { return &t->ec.plugin->desc; }
-void *tk_instance_data(tk_instance *t) { return t->inst; }
+void *tk_instance_data(tk_instance *t) { return t->in.data; }
 
 cp_status tk_collect(tk_instance *t)
 {
     assert_non_null(t->ec.plugin->desc.collect);
-    return t->ec.plugin->desc.collect(t->inst, &t->ctx.pub);
+    return t->ec.plugin->desc.collect(t->in.data, &t->in.ctx.pub);
 }
 
 cp_status tk_backfill(tk_instance *t, int64_t from_ms, int64_t to_ms)
 {
     assert_non_null(t->ec.plugin->desc.backfill);
-    return t->ec.plugin->desc.backfill(t->inst, &t->ctx.pub, from_ms, to_ms);
+    return t->ec.plugin->desc.backfill(t->in.data, &t->in.ctx.pub, from_ms, to_ms);
 }
 
 cp_status tk_process(tk_instance *t, const cp_batch *b)
 {
     assert_non_null(t->ec.plugin->desc.process);
-    t->ctx.drop_input = false;
-    return t->ec.plugin->desc.process(t->inst, &t->ctx.pub, b);
+    t->in.ctx.drop_input = false;
+    return t->ec.plugin->desc.process(t->in.data, &t->in.ctx.pub, b);
 }
 
-bool tk_input_dropped(tk_instance *t) { return t->ctx.drop_input; }
+bool tk_input_dropped(tk_instance *t) { return t->in.ctx.drop_input; }
 
 cp_status tk_write(tk_instance *t, const cp_batch *b)
 {
     assert_non_null(t->ec.plugin->desc.write);
-    return t->ec.plugin->desc.write(t->inst, &t->ctx.pub, b);
+    return t->ec.plugin->desc.write(t->in.data, &t->in.ctx.pub, b);
 }
 
 cp_status tk_flush(tk_instance *t, unsigned flags)
 {
     if (!t->ec.plugin->desc.flush)
         return CP_OK;
-    return t->ec.plugin->desc.flush(t->inst, &t->ctx.pub, flags);
+    return t->ec.plugin->desc.flush(t->in.data, &t->in.ctx.pub, flags);
 }
 
 size_t tk_emitted_count(tk_instance *t) { return t->nemitted; }
