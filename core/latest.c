@@ -32,6 +32,7 @@
 
 typedef struct lentry {
     char *key;      /* stream \x1f value \x1f value ... */
+    char *series;   /* {"stream":..,"exchange":..,"symbol":..,"interval":..}: the fields there are */
     char *json;     /* the rendered row object */
     int64_t ts;     /* INT64_MIN: the row has no time */
     uint64_t seq;
@@ -42,7 +43,53 @@ static struct {
     lentry *v;      /* open addressing, cap a power of two, key NULL = empty */
     size_t n, cap;
     uint64_t seq;
+    cp_schema **schemas; /* a copy of the first schema seen of each stream */
+    size_t nschemas;
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static cp_schema *schema_copy(const cp_schema *s)
+{
+    size_t len = sizeof(cp_schema) + s->nfields * sizeof(cp_field) + strlen(s->stream) + 1;
+    for (size_t i = 0; i < s->nfields; i++)
+        len += strlen(s->fields[i].name) + 1;
+    cp_schema *c = malloc(len);
+    if (!c)
+        return NULL;
+    cp_field *f = (cp_field *)(c + 1);
+    char *p = (char *)(f + s->nfields);
+    for (size_t i = 0; i < s->nfields; i++) {
+        f[i] = s->fields[i];
+        f[i].name = strcpy(p, s->fields[i].name);
+        p += strlen(p) + 1;
+    }
+    *c = (cp_schema){strcpy(p, s->stream), s->nfields, f};
+    return c;
+}
+
+/* under the lock: remembers the schema of a stream not seen before */
+static void schema_note(const cp_schema *s)
+{
+    for (size_t i = 0; i < L.nschemas; i++)
+        if (!strcmp(L.schemas[i]->stream, s->stream))
+            return;
+    cp_schema **v = realloc(L.schemas, (L.nschemas + 1) * sizeof *v);
+    if (!v)
+        return;
+    L.schemas = v;
+    if ((v[L.nschemas] = schema_copy(s)) != NULL)
+        L.nschemas++;
+}
+
+const cp_schema *core_latest_schema(const char *stream)
+{
+    const cp_schema *s = NULL;
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.nschemas && !s; i++)
+        if (!strcmp(L.schemas[i]->stream, stream))
+            s = L.schemas[i];
+    pthread_mutex_unlock(&L.lock);
+    return s;
+}
 
 static uint64_t hash(const char *s)
 {
@@ -216,6 +263,8 @@ static void take(const char *pipeline, const cp_batch *b, const layout *l, size_
         return;
     }
     uint64_t seq = ++L.seq;
+    if (!e->key)
+        schema_note(s);
     pthread_mutex_unlock(&L.lock);
 
     js->len = 0; /* rendered outside the lock */
@@ -241,10 +290,24 @@ static void take(const char *pipeline, const cp_batch *b, const layout *l, size_
     if (!json)
         return;
 
+    size_t mark = js->len; /* the series' description, for core_latest_series */
+    cp_buf_puts(js, "{\"stream\":");
+    core_util_json_string(js, s->stream, strlen(s->stream));
+    for (size_t k = 0; k < l->nid; k++) {
+        const char *name = s->fields[l->id[k]].name;
+        cp_buf_putc(js, ',');
+        core_util_json_string(js, name, strlen(name));
+        cp_buf_putc(js, ':');
+        core_latest_put_value(js, b, r, (size_t)l->id[k]);
+    }
+    cp_buf_putc(js, '}');
+    char *series = js->oom ? NULL : core_util_strndup(js->p + mark, js->len - mark);
+
     pthread_mutex_lock(&L.lock);
     if ((L.n + 1) * 4 > L.cap * 3 && !grow()) { /* another thread may have filled the table meanwhile */
         pthread_mutex_unlock(&L.lock);
         free(json);
+        free(series);
         return;
     }
     e = slot(L.v, L.cap, key->p);
@@ -252,16 +315,22 @@ static void take(const char *pipeline, const cp_batch *b, const layout *l, size_
         if (!(e->key = core_util_strdup(key->p))) {
             pthread_mutex_unlock(&L.lock);
             free(json);
+            free(series);
             return;
         }
         L.n++;
     } else if (e->seq > seq || (ts != INT64_MIN && e->ts != INT64_MIN && ts < e->ts)) {
         pthread_mutex_unlock(&L.lock); /* a newer row won the race */
         free(json);
+        free(series);
         return;
     }
     free(e->json);
     e->json = json;
+    if (series) {
+        free(e->series);
+        e->series = series;
+    }
     e->ts = ts;
     e->seq = seq;
     pthread_mutex_unlock(&L.lock);
@@ -294,6 +363,22 @@ void core_latest_update(const char *pipeline, const cp_batch *b)
     }
     cp_buf_free(&key);
     cp_buf_free(&js);
+}
+
+size_t core_latest_series(cp_buf *out)
+{
+    size_t n = 0;
+    cp_buf_putc(out, '[');
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.cap; i++)
+        if (L.v[i].key && L.v[i].series) {
+            if (n++)
+                cp_buf_putc(out, ',');
+            cp_buf_puts(out, L.v[i].series);
+        }
+    pthread_mutex_unlock(&L.lock);
+    cp_buf_putc(out, ']');
+    return n;
 }
 
 uint64_t core_latest_seq(void)
@@ -397,9 +482,15 @@ void core_latest_reset(void)
     for (size_t i = 0; i < L.cap; i++) {
         free(L.v[i].key);
         free(L.v[i].json);
+        free(L.v[i].series);
     }
     free(L.v);
     L.v = NULL;
     L.n = L.cap = 0;
+    for (size_t i = 0; i < L.nschemas; i++)
+        free(L.schemas[i]);
+    free(L.schemas);
+    L.schemas = NULL;
+    L.nschemas = 0;
     pthread_mutex_unlock(&L.lock);
 }

@@ -25,12 +25,19 @@
  *   absent, NULL or not a number.
  * core_latest_seq: the sequence of the last change (grows; 0 = empty table).
  * core_latest_put_value: appends cell (r, c) of b as a JSON value (the rendering above).
+ * core_latest_series: appends a JSON array with one object per stored series, its stream and
+ *   series columns ({"stream":"ohlcv","exchange":"binance","symbol":"BTC-USDT","interval":"1h"});
+ *   returns how many.
+ * core_latest_schema: a copy of the first schema seen of `stream` (valid until
+ *   core_latest_reset), or NULL when none passed yet.
  * core_latest_reset: empties the table (tests). */
 void core_latest_update(const char *pipeline, const cp_batch *b);
 size_t core_latest_json(cp_buf *out, const char *stream, const char *symbol, uint64_t after_seq, uint64_t *seq);
 bool core_latest_number(const char *stream, const char *const *series, size_t nseries, const char *column,
                         double *value, int64_t *ts);
 uint64_t core_latest_seq(void);
+size_t core_latest_series(cp_buf *out);
+const cp_schema *core_latest_schema(const char *stream);
 void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c);
 void core_latest_reset(void);
 

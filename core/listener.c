@@ -18,6 +18,8 @@
  *   bounded buffer of events not yet sent; a client that falls LIMIT_EVENT_BYTES behind is
  *   disconnected (the page reconnects and reloads what it missed).
  */
+#include "api.h"
+#include "latest.h"
 #include "listener.h"
 #include "loader.h"
 #include "log.h"
@@ -26,12 +28,21 @@
 
 #include <arpa/inet.h>
 #include <coinpipe/buf.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef COINPIPE_WEB_DIR
+#define COINPIPE_WEB_DIR "/usr/local/share/coinpipe/web"
+#endif
 
 int core_listener_parse(const char *text, struct sockaddr_storage *ss, size_t *sslen, char *err, size_t errlen)
 {
@@ -105,6 +116,10 @@ enum {
     LIMIT_PER_IP = 250,        /* one address (200 live pages from one host fit) */
     IDLE_TIMEOUT_S = 3,        /* no traffic for this long closes a connection */
     LIMIT_REQUEST_BYTES = 16384, /* request line and headers, per connection */
+    LIMIT_EVENT_BYTES = 4 << 20, /* events not yet sent to one live client */
+    LIMIT_LIVE_CLIENTS = 500,  /* live (event stream) clients at once */
+    EVENT_POLL_MS = 200,       /* how often the latest-rows table is looked at for changes */
+    HEARTBEAT_MS = 15000,      /* a comment to every live client: finds the ones gone */
 };
 
 static struct {
@@ -116,6 +131,9 @@ static struct {
     __typeof__(MHD_queue_response) *queue_response;
     __typeof__(MHD_destroy_response) *destroy_response;
     __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+    __typeof__(MHD_create_response_from_callback) *create_response_from_callback;
+    __typeof__(MHD_suspend_connection) *suspend_connection;
+    __typeof__(MHD_resume_connection) *resume_connection;
 } mhd;
 
 static struct MHD_Daemon *daemon_;
@@ -123,6 +141,7 @@ static char *auth_token; /* global.http_auth_token, or NULL: no token needed */
 
 struct core_listener_req {
     struct MHD_Connection *conn;
+    const char *url;
 };
 
 const char *core_listener_arg(const core_listener_req *r, const char *name)
@@ -142,6 +161,9 @@ static int mhd_load(char *err, size_t errlen)
         {"MHD_queue_response", (void **)&mhd.queue_response},
         {"MHD_destroy_response", (void **)&mhd.destroy_response},
         {"MHD_lookup_connection_value", (void **)&mhd.lookup_connection_value},
+        {"MHD_create_response_from_callback", (void **)&mhd.create_response_from_callback},
+        {"MHD_suspend_connection", (void **)&mhd.suspend_connection},
+        {"MHD_resume_connection", (void **)&mhd.resume_connection},
     };
     char why[400];
     mhd.so = core_loader_open_library(COINPIPE_MHD_SONAME, syms, sizeof syms / sizeof syms[0], why, sizeof why);
@@ -205,23 +227,307 @@ static unsigned route_health(const core_listener_req *r, cp_buf *body, const cha
     return core_metrics_health(body) ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 }
 
+/* ---- the page and its assets ------------------------------------------------------------ */
+
+static char *web_dir; /* where index.html was found at start, or NULL */
+
+/* the first directory holding index.html: $COINPIPE_WEB_DIR, <dir of the executable>/web (the
+ * build tree), <dir of the executable>/../share/coinpipe/web (a relocated install), the install
+ * directory */
+static void find_web_dir(void)
+{
+    char cand[4][PATH_MAX + 64];
+    size_t n = 0;
+    const char *env = getenv("COINPIPE_WEB_DIR");
+    if (env && *env)
+        snprintf(cand[n++], sizeof cand[0], "%s", env);
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = len > 0 ? (exe[len] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = '\0';
+        snprintf(cand[n++], sizeof cand[0], "%s/web", exe);
+        snprintf(cand[n++], sizeof cand[0], "%s/../share/coinpipe/web", exe);
+    }
+    snprintf(cand[n++], sizeof cand[0], "%s", COINPIPE_WEB_DIR);
+    for (size_t i = 0; i < n; i++) {
+        char f[sizeof cand[0] + 16];
+        snprintf(f, sizeof f, "%.*s/index.html", (int)sizeof cand[0], cand[i]);
+        if (access(f, R_OK) == 0) {
+            web_dir = core_util_strdup(cand[i]);
+            return;
+        }
+    }
+}
+
+static unsigned serve_file(const char *name, cp_buf *body, const char **type)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+                 {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+                 {".png", "image/png"},                 {".txt", "text/plain; charset=utf-8"}};
+    const char *ext = strrchr(name, '.');
+    *type = NULL;
+    for (size_t i = 0; ext && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(ext, types[i].ext))
+            *type = types[i].type;
+    bool safe = *type && name[0] != '.' && strlen(name) < 128;
+    for (const char *p = name; safe && *p; p++) /* one file name: no '/', no ".." */
+        safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+               *p == '_' || (*p == '.' && p[1] != '.');
+    size_t len = 0;
+    char path[PATH_MAX + 200];
+    char *data = NULL;
+    if (safe && web_dir) {
+        snprintf(path, sizeof path, "%s/%s", web_dir, name);
+        data = core_util_read_file(path, &len);
+    }
+    if (!data) {
+        *type = "text/plain";
+        cp_buf_puts(body, web_dir ? "not found\n"
+                                  : "the dashboard's files are not installed (set COINPIPE_WEB_DIR to the web/ "
+                                    "directory of the source tree)\n");
+        return MHD_HTTP_NOT_FOUND;
+    }
+    cp_buf_put(body, data, len);
+    free(data);
+    return MHD_HTTP_OK;
+}
+
 static unsigned route_root(const core_listener_req *r, cp_buf *body, const char **type)
 {
     (void)r;
-    cp_buf_puts(body, "coinpipe " COINPIPE_VERSION ": /metrics (Prometheus), /health (JSON)\n");
-    *type = "text/plain";
-    return MHD_HTTP_OK;
+    return serve_file("index.html", body, type);
+}
+
+static unsigned route_asset(const core_listener_req *r, cp_buf *body, const char **type)
+{
+    return serve_file(r->url + strlen("/assets/"), body, type);
+}
+
+#define API_ROUTE(fn)                                                                                                  \
+    static unsigned route_##fn(const core_listener_req *r, cp_buf *body, const char **type)                           \
+    {                                                                                                                  \
+        *type = "application/json";                                                                                    \
+        return core_api_##fn(r, body);                                                                                 \
+    }
+API_ROUTE(candles)
+API_ROUTE(rows)
+API_ROUTE(latest)
+API_ROUTE(symbols)
+API_ROUTE(pipelines)
+
+/* ---- live clients: Server-Sent Events ----------------------------------------------------- */
+
+typedef struct live {
+    struct MHD_Connection *conn;
+    cp_buf out;      /* events not yet sent, from `off` */
+    size_t off;
+    uint64_t seq;    /* latest-rows sequence the client has */
+    bool suspended, closed;
+    struct live *next;
+} live;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    live *head;
+    size_t n;
+    uint64_t seq;    /* sequence of the last event published */
+    bool quit, running;
+    pthread_t thread;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* under S.lock: queues text for one client (closing it when it is too far behind) and wakes it */
+static void live_push(live *c, const char *text, size_t len)
+{
+    if (c->closed)
+        return;
+    if (c->out.len - c->off + len > LIMIT_EVENT_BYTES)
+        c->closed = true; /* the page reconnects and reloads what it missed */
+    else
+        cp_buf_put(&c->out, text, len);
+    if (c->out.oom)
+        c->closed = true;
+    if (c->suspended) {
+        c->suspended = false;
+        mhd.resume_connection(c->conn);
+    }
+}
+
+static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    live *c = cls;
+    pthread_mutex_lock(&S.lock);
+    size_t avail = c->out.len - c->off;
+    ssize_t n;
+    if (c->closed && !avail) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else if (!avail) { /* nothing to send: off the event loop until live_push */
+        c->suspended = true;
+        mhd.suspend_connection(c->conn);
+        n = 0;
+    } else {
+        n = (ssize_t)(avail < max ? avail : max);
+        memcpy(buf, c->out.p + c->off, (size_t)n);
+        c->off += (size_t)n;
+        if (c->off == c->out.len) {
+            c->off = 0;
+            c->out.len = 0;
+        }
+    }
+    pthread_mutex_unlock(&S.lock);
+    return n;
+}
+
+static void live_free(void *cls)
+{
+    live *c = cls;
+    pthread_mutex_lock(&S.lock);
+    for (live **p = &S.head; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            S.n--;
+            break;
+        }
+    pthread_mutex_unlock(&S.lock);
+    cp_buf_free(&c->out);
+    free(c);
+}
+
+/* appends "id: SEQ\nevent: rows\ndata: [rows changed after `after`]\n\n"; the new sequence */
+static uint64_t render_rows(cp_buf *b, uint64_t after)
+{
+    cp_buf data = {0};
+    uint64_t seq = after;
+    size_t n = core_latest_json(&data, NULL, NULL, after, &seq);
+    if (n)
+        cp_buf_printf(b, "id: %llu\nevent: rows\ndata: %s\n\n", (unsigned long long)seq, data.p);
+    cp_buf_free(&data);
+    return seq;
+}
+
+/* publishes the latest-rows table's changes to every live client a few times a second */
+static void *publisher(void *arg)
+{
+    (void)arg;
+    int64_t last_beat = core_util_mono_ms();
+    pthread_mutex_lock(&S.lock);
+    while (!S.quit) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += EVENT_POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&S.wake, &S.lock, &until);
+        if (S.quit)
+            break;
+        uint64_t cur = core_latest_seq();
+        bool beat = core_util_mono_ms() - last_beat >= HEARTBEAT_MS;
+        if (cur == S.seq && !beat)
+            continue;
+        uint64_t from = S.seq;
+        pthread_mutex_unlock(&S.lock); /* rendered without holding up the clients */
+        cp_buf ev = {0};
+        uint64_t seq = cur != from ? render_rows(&ev, from) : from;
+        if (beat)
+            cp_buf_puts(&ev, ": ping\n\n");
+        pthread_mutex_lock(&S.lock);
+        S.seq = seq;
+        if (beat)
+            last_beat = core_util_mono_ms();
+        for (live *c = S.head; c && ev.len && !ev.oom; c = c->next)
+            if (c->seq < seq || beat) {
+                live_push(c, ev.p, ev.len);
+                if (c->seq < seq)
+                    c->seq = seq;
+            }
+        cp_buf_free(&ev);
+    }
+    pthread_mutex_unlock(&S.lock);
+    return NULL;
+}
+
+/* GET /api/v1/events[?after=SEQ]: a Server-Sent Events stream of the rows that change */
+static enum MHD_Result live_start(struct MHD_Connection *conn)
+{
+    const char *a = mhd.lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
+    const char *last = mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+    unsigned long long after = strtoull(last ? last : a ? a : "0", NULL, 10);
+    live *c = calloc(1, sizeof *c);
+    if (!c)
+        return MHD_NO;
+    c->conn = conn;
+    cp_buf_puts(&c->out, "retry: 2000\n\n");
+    c->seq = render_rows(&c->out, after); /* what changed since the page loaded, or everything */
+    pthread_mutex_lock(&S.lock);
+    bool room = S.n < LIMIT_LIVE_CLIENTS && !S.quit && !c->out.oom && c->out.len <= LIMIT_EVENT_BYTES;
+    if (room) {
+        c->next = S.head;
+        S.head = c;
+        S.n++;
+    }
+    pthread_mutex_unlock(&S.lock);
+    if (!room) {
+        cp_buf_free(&c->out);
+        free(c);
+        cp_buf b = {0};
+        cp_buf_puts(&b, "{\"error\":\"too many live clients\"}\n");
+        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &b);
+    }
+    struct MHD_Response *r = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, live_read, c, live_free);
+    if (!r) {
+        live_free(c);
+        return MHD_NO;
+    }
+    mhd.add_response_header(r, "Content-Type", "text/event-stream");
+    mhd.add_response_header(r, "Cache-Control", "no-store");
+    mhd.add_response_header(r, "X-Accel-Buffering", "no");
+    enum MHD_Result ret = mhd.queue_response(conn, MHD_HTTP_OK, r);
+    mhd.destroy_response(r);
+    return ret;
+}
+
+static void live_stop(void)
+{
+    pthread_mutex_lock(&S.lock);
+    S.quit = true;
+    pthread_cond_signal(&S.wake);
+    pthread_mutex_unlock(&S.lock);
+    if (S.running)
+        pthread_join(S.thread, NULL);
+    S.running = false;
+    pthread_mutex_lock(&S.lock); /* libmicrohttpd must not be stopped with a connection suspended */
+    for (live *c = S.head; c; c = c->next) {
+        c->closed = true;
+        if (c->suspended) {
+            c->suspended = false;
+            mhd.resume_connection(c->conn);
+        }
+    }
+    pthread_mutex_unlock(&S.lock);
 }
 
 typedef unsigned (*route_fn)(const core_listener_req *r, cp_buf *body, const char **type);
 static const struct route {
-    const char *path;
-    bool open; /* served without the token */
+    const char *path; /* ending in '/': a prefix */
+    bool open;        /* served without the token */
     route_fn fn;
 } routes[] = {
     {"/health", true, route_health},
     {"/metrics", false, route_metrics},
     {"/", false, route_root},
+    {"/assets/", false, route_asset},
+    {"/api/v1/candles", false, route_candles},
+    {"/api/v1/rows", false, route_rows},
+    {"/api/v1/latest", false, route_latest},
+    {"/api/v1/symbols", false, route_symbols},
+    {"/api/v1/pipelines", false, route_pipelines},
+    {"/api/v1/events", false, NULL}, /* the live stream: answered by live_start */
 };
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -240,14 +546,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *con_cls = &marker;
         return MHD_YES;
     }
-    core_listener_req req = {.conn = conn};
+    core_listener_req req = {.conn = conn, .url = url};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(url, routes[i].path) != 0)
+        size_t pl = strlen(routes[i].path);
+        bool prefix = routes[i].path[pl - 1] == '/' && pl > 1;
+        if (prefix ? strncmp(url, routes[i].path, pl) != 0 : strcmp(url, routes[i].path) != 0)
             continue;
         if (!routes[i].open && !authorized(conn)) {
             cp_buf_puts(&body, "{\"error\":\"this listener needs its http_auth_token (Authorization: Bearer)\"}\n");
             return reply(conn, MHD_HTTP_UNAUTHORIZED, "application/json", &body);
         }
+        if (!routes[i].fn)
+            return live_start(conn);
         const char *type = "text/plain";
         unsigned code = routes[i].fn(&req, &body, &type);
         return reply(conn, code, type, &body);
@@ -283,7 +593,7 @@ int core_listener_start(const char *listen, const char *token, char *err, size_t
     size_t len;
     if (core_listener_parse(listen, &ss, &len, err, errlen) != 0 || mhd_load(err, errlen) != 0)
         return -1;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* the logger option must come first, or libmicrohttpd warns on its own stderr */
@@ -298,6 +608,14 @@ int core_listener_start(const char *listen, const char *token, char *err, size_t
     }
     free(auth_token);
     auth_token = token && *token ? core_util_strdup(token) : NULL;
+    free(web_dir);
+    web_dir = NULL;
+    find_web_dir();
+    S.quit = false;
+    S.seq = core_latest_seq();
+    S.running = pthread_create(&S.thread, NULL, publisher, NULL) == 0;
+    if (!S.running)
+        LOG_WARN("http listener: no thread for live updates: pages poll instead");
     if (!is_loopback(&ss))
         LOG_WARN("http_listen \"%s\" accepts connections from other hosts%s", listen,
                  auth_token ? "" : " and no http_auth_token is set: anyone who reaches it reads the collected data "
@@ -316,10 +634,14 @@ int core_listener_start(const char *listen, const char *token, char *err, size_t
 void core_listener_stop(void)
 {
 #ifdef COINPIPE_HAVE_MICROHTTPD
-    if (daemon_)
+    if (daemon_) {
+        live_stop();
         mhd.stop_daemon(daemon_);
+    }
     daemon_ = NULL;
     free(auth_token);
     auth_token = NULL;
+    free(web_dir);
+    web_dir = NULL;
 #endif
 }

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <coinpipe/buf.h>
@@ -163,6 +164,8 @@ void core_log_vtagged(const core_log_tag *tag, cp_log_level level, const char *f
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+    if (level == CP_LOG_ERROR && tag && tag->pipeline) /* the health view shows each pipeline's last error */
+        core_metrics_pipeline_error(tag->pipeline, msg);
     char ts[40];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);

@@ -1,6 +1,7 @@
 /* coinpipe: command-line entry point (run, --once, --check, plugins, backfill, gaps, ddl).
  * SPDX-License-Identifier: MIT
  */
+#include "api.h"
 #include "config.h"
 #include "ddl.h"
 #include "dead.h"
@@ -429,9 +430,12 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", err);
         rc = 1;
     } else {
+        if (cfg->http_listen)
+            core_api_open(cfg); /* the dashboard reads the stores back */
         core_notify_ready(cfg->npipelines);
         rc = core_runtime_run(rt, conf);
         core_listener_stop();
+        core_api_close();
     }
     core_runtime_free(rt);
 out:

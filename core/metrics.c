@@ -36,6 +36,12 @@ typedef struct pl_entry {
     double sum_s;
     int64_t last_ok_ms, last_cycle_ms;
     bool last_failed;
+    int64_t interval_ms;     /* 0: cron */
+    core_cron cron;
+    char *schedule;          /* as configured: "5m" or the cron text */
+    uint64_t errors;         /* error lines logged for the pipeline */
+    char *last_error;
+    int64_t last_error_ms;
 } pl_entry;
 
 typedef struct emit_entry {
@@ -121,6 +127,13 @@ void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
         e->period_ms = period;
         free(e->plugin);
         e->plugin = core_util_strdup(pc->source.plugin_name);
+        e->interval_ms = pc->interval_ms;
+        e->cron = pc->cron;
+        char every[40];
+        if (pc->interval_ms)
+            core_util_format_duration(pc->interval_ms, every, sizeof every);
+        free(e->schedule);
+        e->schedule = core_util_strdup(pc->interval_ms ? every : pc->schedule);
     }
     pthread_mutex_unlock(&M.lock);
 }
@@ -153,6 +166,22 @@ void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok)
             e->last_ok_ms = e->last_cycle_ms;
         else
             e->failures++;
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_pipeline_error(const char *pipeline, const char *message)
+{
+    pthread_mutex_lock(&M.lock);
+    pl_entry *e = pl_find(pipeline, false);
+    if (e) {
+        e->errors++;
+        e->last_error_ms = core_util_now_ms();
+        char *m = core_util_strndup(message, 512);
+        if (m) {
+            free(e->last_error);
+            e->last_error = m;
+        }
     }
     pthread_mutex_unlock(&M.lock);
 }
@@ -534,4 +563,117 @@ bool core_metrics_health(cp_buf *b)
     cp_buf_free(&list);
     cp_buf_free(&sinks);
     return ok;
+}
+
+static void put_ms(cp_buf *b, const char *key, int64_t ms)
+{
+    if (ms > 0)
+        cp_buf_printf(b, ",\"%s\":%lld", key, (long long)ms);
+    else
+        cp_buf_printf(b, ",\"%s\":null", key);
+}
+
+void core_metrics_pipelines_json(cp_buf *b)
+{
+    pthread_mutex_lock(&M.lock);
+    int64_t now = core_util_now_ms();
+    cp_buf_printf(b, "{\"now\":%lld,\"started\":%lld,\"version\":\"%s\",\"pipelines\":[", (long long)now,
+                  (long long)M.start_ms, COINPIPE_VERSION);
+    size_t n = 0;
+    for (size_t i = 0; i < M.pl.n; i++) {
+        const pl_entry *e = &M.pl.v[i];
+        if (!e->active)
+            continue;
+        uint64_t rows = 0;
+        for (size_t k = 0; k < M.em.n; k++)
+            if (same(M.em.v[k].pipeline, e->name) && same(M.em.v[k].kind, "source"))
+                rows += M.em.v[k].rows;
+        int64_t age;
+        bool healthy = pl_healthy(e, now, &age);
+        int64_t next = e->interval_ms ? core_sched_interval_next(e->interval_ms, now) : core_sched_cron_next(&e->cron, now);
+        cp_buf_puts(b, n++ ? ",{\"name\":" : "{\"name\":");
+        put_json_str(b, e->name);
+        cp_buf_puts(b, ",\"plugin\":");
+        put_json_str(b, e->plugin);
+        cp_buf_puts(b, ",\"schedule\":");
+        put_json_str(b, e->schedule);
+        cp_buf_printf(b, ",\"cron\":%s,\"period_ms\":%lld", e->interval_ms ? "false" : "true", (long long)e->period_ms);
+        put_ms(b, "last_cycle", e->last_cycle_ms);
+        put_ms(b, "next_cycle", next);
+        put_ms(b, "last_success", e->last_ok_ms);
+        cp_buf_printf(b, ",\"healthy\":%s,\"last_cycle_failed\":%s,\"cycles\":%llu,\"failures\":%llu,"
+                         "\"skipped\":%llu,\"rows\":%llu,\"cycle_seconds_sum\":%.3f,\"errors\":%llu,\"last_error\":",
+                      healthy ? "true" : "false", e->last_failed ? "true" : "false", (unsigned long long)e->cycles,
+                      (unsigned long long)e->failures, (unsigned long long)e->skipped, (unsigned long long)rows,
+                      e->sum_s, (unsigned long long)e->errors);
+        if (e->last_error) {
+            cp_buf_printf(b, "{\"at\":%lld,\"message\":", (long long)e->last_error_ms);
+            put_json_str(b, e->last_error);
+            cp_buf_puts(b, "}}");
+        } else {
+            cp_buf_puts(b, "null}");
+        }
+    }
+    cp_buf_puts(b, "],\"sinks\":[");
+    core_sink_stats *tot = calloc(M.sk.n + 1, sizeof *tot);
+    size_t *idx = calloc(M.sk.n + 1, sizeof *idx);
+    size_t nsinks = tot && idx ? sink_totals(tot, idx) : 0;
+    for (size_t k = 0; k < nsinks; k++) {
+        const sink_entry *e = &M.sk.v[idx[k]];
+        const core_sink_stats *s = &tot[k];
+        bool live = false;
+        for (size_t j = 0; j < M.sk.n && !live; j++)
+            live = M.sk.v[j].live && same(M.sk.v[j].id, e->id);
+        if (!live)
+            continue;
+        cp_buf_puts(b, b->p[b->len - 1] == '[' ? "{\"pipeline\":" : ",{\"pipeline\":");
+        put_json_str(b, e->pipeline);
+        cp_buf_puts(b, ",\"sink\":");
+        put_json_str(b, e->sink);
+        cp_buf_puts(b, ",\"plugin\":");
+        put_json_str(b, e->plugin);
+        cp_buf_printf(b, ",\"healthy\":%s,\"queued\":%zu,\"spool_bytes\":%lld,\"rows_written\":%llu,"
+                         "\"batches_written\":%llu,\"retries\":%llu,\"rejected\":%llu,\"dead_lettered\":%llu,"
+                         "\"dropped\":%llu",
+                      s->last_reject_ms == 0 || s->last_reject_ms < s->last_success_ms ? "true" : "false", s->queued,
+                      (long long)(s->spool_bytes > 0 ? s->spool_bytes : 0), (unsigned long long)s->rows_out,
+                      (unsigned long long)s->batches_out, (unsigned long long)s->retries,
+                      (unsigned long long)s->rejected, (unsigned long long)s->dead_lettered,
+                      (unsigned long long)s->dropped);
+        put_ms(b, "last_success", s->last_success_ms);
+        cp_buf_putc(b, '}');
+    }
+    free(tot);
+    free(idx);
+    cp_buf_puts(b, "],\"hosts\":[");
+    n = 0;
+    for (size_t i = 0; i < M.hosts.n; i++) { /* one object per host: requests, retries, waits */
+        const host_entry *h = &M.hosts.v[i];
+        bool first = true;
+        for (size_t j = 0; j < i && first; j++)
+            first = !same(M.hosts.v[j].host, h->host);
+        if (!first)
+            continue;
+        uint64_t req = 0, errs = 0, retries = 0, wait_ms = 0;
+        for (size_t j = i; j < M.hosts.n; j++) {
+            const host_entry *o = &M.hosts.v[j];
+            if (!same(o->host, h->host))
+                continue;
+            if (o->status >= 0)
+                req += o->n;
+            if (o->status == 0 || o->status >= 400)
+                errs += o->n;
+            if (o->status == -1)
+                retries += o->n;
+            if (o->status == -2)
+                wait_ms += o->n;
+        }
+        cp_buf_puts(b, n++ ? ",{\"host\":" : "{\"host\":");
+        put_json_str(b, h->host);
+        cp_buf_printf(b, ",\"requests\":%llu,\"failed\":%llu,\"retries\":%llu,\"rate_limit_wait_seconds\":%.3f}",
+                      (unsigned long long)req, (unsigned long long)errs, (unsigned long long)retries,
+                      (double)wait_ms / 1000.0);
+    }
+    cp_buf_puts(b, "]}");
+    pthread_mutex_unlock(&M.lock);
 }

@@ -17,6 +17,15 @@ void core_metrics_pipeline_register(const core_pipeline_cfg *pc);
 void core_metrics_pipeline_unregister(const char *pipeline);
 void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok);
 void core_metrics_skipped(const char *pipeline);
+/* log.c: an error line was logged for the pipeline (counted; the last one is kept, cut to 512 bytes) */
+void core_metrics_pipeline_error(const char *pipeline, const char *message);
+/* the health view's JSON (GET /api/v1/pipelines): {"now","started","version","pipelines":[{name,
+ * plugin, schedule, cron, period_ms, last_cycle, next_cycle, last_success (UTC ms or null),
+ * healthy, last_cycle_failed, cycles, failures, skipped, rows, cycle_seconds_sum, errors,
+ * last_error {at, message} or null}], "sinks":[{pipeline, sink, plugin, healthy, queued,
+ * spool_bytes, rows_written, batches_written, retries, rejected, dead_lettered, dropped,
+ * last_success}], "hosts":[{host, requests, failed, retries, rate_limit_wait_seconds}]} */
+void core_metrics_pipelines_json(cp_buf *b);
 void core_metrics_emitted(const core_log_tag *tag, size_t rows); /* a source or transform emitted */
 void core_metrics_sink_register(core_sink *s, const char *pipeline, const core_element_cfg *ec);
 void core_metrics_sink_unregister(core_sink *s); /* before core_sink_stop; keeps its figures */

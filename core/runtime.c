@@ -2,6 +2,7 @@
  * routes batches through transforms to the sink queues, and handles signals and reloads.
  * SPDX-License-Identifier: MIT
  */
+#include "api.h"
 #include "batch.h"
 #include "config.h"
 #include "host.h"
@@ -595,6 +596,7 @@ static void reload(core_runtime *rt, const char *file)
             }
     core_config *oldcfg = rt->set.cfg;
     set_free(&rt->set);
+    core_api_reload(cfg); /* its readers use the old config's sinks */
     core_config_free(oldcfg);
     rt->set = next;
     core_log_setup(cfg->log_level, cfg->log_format);

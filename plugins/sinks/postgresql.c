@@ -1056,21 +1056,21 @@ static cp_status read_failed(pg *p, cp_ctx *ctx, const PGresult *res, const char
     return classify(p, res) == CP_RETRY ? CP_RETRY : CP_ERR_IO;
 }
 
-/* connects, then opens a read-only snapshot with the qualified ohlcv table's name in *table;
- * *exists false (and no transaction) when there is no such table */
-static cp_status read_begin(pg *p, cp_ctx *ctx, cp_buf *table, bool *exists)
+/* connects, then opens a read-only snapshot with the qualified table's name of `stream` in
+ * *table; *exists false (and no transaction) when there is no such table */
+static cp_status read_begin_stream(pg *p, cp_ctx *ctx, const char *stream, cp_buf *table, bool *exists)
 {
     *exists = false;
     cp_status st = connect_db(p, ctx);
     if (st != CP_OK)
         return st;
-    qualified(table, p->cfg, "ohlcv");
+    qualified(table, p->cfg, stream);
     if (table->oom)
         return CP_ERR_NOMEM;
     const char *param[1] = {table->p};
     PGresult *res = PQexecParams(p->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, param, NULL, NULL, 0);
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        st = read_failed(p, ctx, res, "looking for the ohlcv table");
+        st = read_failed(p, ctx, res, "looking for a table");
     else
         *exists = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
@@ -1079,6 +1079,11 @@ static cp_status read_begin(pg *p, cp_ctx *ctx, cp_buf *table, bool *exists)
     if (st != CP_OK)
         *exists = false;
     return st;
+}
+
+static cp_status read_begin(pg *p, cp_ctx *ctx, cp_buf *table, bool *exists)
+{
+    return read_begin_stream(p, ctx, "ohlcv", table, exists);
 }
 
 static void read_end(pg *p)
@@ -1203,8 +1208,141 @@ static cp_status pg_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *se
     return st;
 }
 
+/* ---- reading back for the dashboard (ABI 2.0) ------------------------------------------ */
+
+/* which of the query's columns the table has, inside read_begin_stream's snapshot */
+static cp_status read_columns(pg *p, cp_ctx *ctx, const cp_read_query *q, bool *have)
+{
+    cp_buf name = {0};
+    cp_buf_printf(&name, "%s%s", p->cfg->table_prefix ? p->cfg->table_prefix : "", q->schema->stream);
+    const char *params[2] = {p->cfg->schema && *p->cfg->schema ? p->cfg->schema : "public", name.p};
+    PGresult *res = name.oom ? NULL
+                             : PQexecParams(p->conn, "SELECT column_name FROM information_schema.columns "
+                                                     "WHERE table_schema = $1 AND table_name = $2",
+                                            2, NULL, params, NULL, NULL, 0);
+    cp_status st = CP_OK;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+        st = read_failed(p, ctx, res, "reading a table's columns");
+    for (int r = 0; st == CP_OK && r < PQntuples(res); r++)
+        for (size_t i = 0; i < q->schema->nfields; i++)
+            if (!strcmp(q->schema->fields[i].name, PQgetvalue(res, r, 0)))
+                have[i] = true;
+    PQclear(res);
+    cp_buf_free(&name);
+    const char *missing = st == CP_OK ? sk_read_missing(q, have) : NULL;
+    if (missing) {
+        cp_log_error(ctx, "postgresql: table of stream \"%s\" has no column \"%s\"", q->schema->stream, missing);
+        st = CP_ERR_INVALID;
+    }
+    return st;
+}
+
+/* sets cell (r, i) of b from the text of a result's field */
+static void read_cell(cp_ctx *ctx, cp_batch *b, size_t r, size_t i, const PGresult *res, int row)
+{
+    if (PQgetisnull(res, row, (int)i)) {
+        cp_batch_set_null(ctx, b, r, i);
+        return;
+    }
+    const char *t = PQgetvalue(res, row, (int)i);
+    size_t n = (size_t)PQgetlength(res, row, (int)i);
+    switch (cp_batch_schema(ctx, b)->fields[i].type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP: cp_batch_set_int(ctx, b, r, i, strtoll(t, NULL, 10)); break;
+    case CP_T_BOOL: cp_batch_set_bool(ctx, b, r, i, t[0] == 't'); break;
+    case CP_T_DOUBLE: cp_batch_set_double(ctx, b, r, i, strtod(t, NULL)); break;
+    case CP_T_DECIMAL:
+        if (cp_batch_set_decimal(ctx, b, r, i, t, n) != CP_OK)
+            cp_batch_set_null(ctx, b, r, i); /* NaN: no decimal */
+        break;
+    case CP_T_STRING: cp_batch_set_string(ctx, b, r, i, t, n); break;
+    }
+}
+
+/* one statement in a read-only snapshot, rows streamed (single-row mode) into batches of 1024 */
+static cp_status pg_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bool latest, cp_batch_fn fn, void *user)
+{
+    pg *p = instance;
+    if (!q || !q->schema || !q->time_column || (q->nseries && !q->series) || (!latest && q->nseries && !q->values) ||
+        q->nseries > 16)
+        return CP_ERR_INVALID;
+    bool *have = calloc(q->schema->nfields + 1, sizeof *have);
+    if (!have)
+        return CP_ERR_NOMEM;
+    cp_buf table = {0}, sql = {0};
+    bool exists = false;
+    cp_status st = read_begin_stream(p, ctx, q->schema->stream, &table, &exists);
+    if (st == CP_OK && exists)
+        st = read_columns(p, ctx, q, have);
+    if (st == CP_OK && exists) {
+        sk_sql_read(&sql, table.p, q, have, latest, '$', true);
+        if (sql.oom)
+            st = CP_ERR_NOMEM;
+    }
+    /* timestamps PostgreSQL can represent: years 1 to 9999 */
+    const int64_t lo = -62135596800000LL, hi = 253402300799999LL;
+    char num[3][24];
+    const char *params[19];
+    int np = 0;
+    if (!latest) {
+        for (size_t k = 0; k < q->nseries; k++)
+            params[np++] = q->values[k] ? q->values[k] : "";
+        snprintf(num[0], sizeof num[0], "%lld", (long long)(q->from_ms < lo ? lo : q->from_ms > hi ? hi : q->from_ms));
+        snprintf(num[1], sizeof num[1], "%lld", (long long)(q->to_ms < lo ? lo : q->to_ms > hi ? hi : q->to_ms));
+        snprintf(num[2], sizeof num[2], "%lld", (long long)(q->limit ? (int64_t)q->limit : INT64_MAX));
+        for (int k = 0; k < 3; k++)
+            params[np++] = num[k];
+    }
+    if (st == CP_OK && exists &&
+        (!PQsendQueryParams(p->conn, sql.p, np, NULL, params, NULL, NULL, 0) || !PQsetSingleRowMode(p->conn)))
+        st = read_failed(p, ctx, NULL, "reading back");
+    bool more = true;
+    cp_batch *b = NULL;
+    PGresult *res;
+    while (st == CP_OK && exists && (res = PQgetResult(p->conn))) {
+        ExecStatusType rs = PQresultStatus(res);
+        if (rs == PGRES_SINGLE_TUPLE && more) {
+            if (!b && !(b = cp_batch_new(ctx, q->schema, 1024)))
+                st = CP_ERR_NOMEM;
+            size_t r = b ? cp_batch_add_row(ctx, b) : 0;
+            for (size_t i = 0; b && i < q->schema->nfields; i++)
+                read_cell(ctx, b, r, i, res, 0);
+            if (b && cp_batch_rows(ctx, b) == 1024) {
+                more = fn(user, b);
+                cp_batch_free(ctx, b);
+                b = NULL;
+            }
+        } else if (rs != PGRES_SINGLE_TUPLE && rs != PGRES_TUPLES_OK) {
+            st = read_failed(p, ctx, res, "reading back");
+        }
+        PQclear(res);
+    }
+    while (st != CP_OK && p->conn && (res = PQgetResult(p->conn))) /* drain after an error */
+        PQclear(res);
+    if (st == CP_OK && more && b && cp_batch_rows(ctx, b))
+        fn(user, b);
+    if (b)
+        cp_batch_free(ctx, b);
+    if (exists)
+        read_end(p);
+    cp_buf_free(&table);
+    cp_buf_free(&sql);
+    free(have);
+    return st;
+}
+
+static cp_status pg_read_range(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user)
+{
+    return pg_read(instance, ctx, q, false, fn, user);
+}
+
+static cp_status pg_read_latest(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user)
+{
+    return pg_read(instance, ctx, q, true, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "postgresql", .kind = CP_SINK, .version = "0.1.0",
                  .description = "Writes each stream into a PostgreSQL table (COPY, idempotent upsert)",
                  .options = pg_options, .config_size = sizeof(pg_config), .create = pg_create,
                  .destroy = pg_destroy, .write = pg_write, .stored_series = pg_stored_series,
-                 .candle_gaps = pg_candle_gaps);
+                 .candle_gaps = pg_candle_gaps, .read_range = pg_read_range, .read_latest = pg_read_latest);

@@ -658,8 +658,145 @@ static cp_status sq_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *se
     return st;
 }
 
+/* ---- reading back for the dashboard (ABI 2.0) ------------------------------------------ */
+
+/* Which of the query's columns the table has (have[i]); false when there is no such table.
+ * The connection is made read-only first (query_only): this instance never writes. */
+static cp_status read_columns(cp_ctx *ctx, sq *s, const cp_read_query *q, bool *have, bool *exists)
+{
+    *exists = false;
+    int rc = sqlite3_exec(s->db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return read_failed(ctx, s, rc, "cannot make the connection read-only");
+    cp_buf sql = {0};
+    cp_buf_puts(&sql, "PRAGMA table_info(");
+    sk_sql_ident(&sql, q->schema->stream);
+    cp_buf_putc(&sql, ')');
+    sqlite3_stmt *info = NULL;
+    rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(s->db, sql.p, -1, &info, NULL);
+    cp_buf_free(&sql);
+    if (rc != SQLITE_OK)
+        return read_failed(ctx, s, rc, "cannot read the table's columns");
+    while ((rc = sqlite3_step(info)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(info, 1);
+        *exists = true;
+        for (size_t i = 0; name && i < q->schema->nfields; i++)
+            if (!strcmp(q->schema->fields[i].name, name))
+                have[i] = true;
+    }
+    sqlite3_finalize(info);
+    if (rc != SQLITE_DONE)
+        return read_failed(ctx, s, rc, "cannot read the table's columns");
+    const char *missing = *exists ? sk_read_missing(q, have) : NULL;
+    if (missing) {
+        cp_log_error(ctx, "sqlite %s: table \"%s\" has no column \"%s\"", s->cfg->path, q->schema->stream, missing);
+        return CP_ERR_INVALID;
+    }
+    return CP_OK;
+}
+
+/* sets cell (r, i) of b from column i of the current row (REAL decimals as their text) */
+static void read_cell(cp_ctx *ctx, cp_batch *b, size_t r, size_t i, sqlite3_stmt *st)
+{
+    int col = (int)i;
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+        cp_batch_set_null(ctx, b, r, i);
+        return;
+    }
+    const cp_schema *sc = cp_batch_schema(ctx, b);
+    switch (sc->fields[i].type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP: cp_batch_set_int(ctx, b, r, i, sqlite3_column_int64(st, col)); break;
+    case CP_T_BOOL: cp_batch_set_bool(ctx, b, r, i, sqlite3_column_int64(st, col) != 0); break;
+    case CP_T_DOUBLE: cp_batch_set_double(ctx, b, r, i, sqlite3_column_double(st, col)); break;
+    case CP_T_DECIMAL: {
+        const char *t = (const char *)sqlite3_column_text(st, col);
+        if (!t || cp_batch_set_decimal(ctx, b, r, i, t, strlen(t)) != CP_OK) {
+            char d[40];
+            snprintf(d, sizeof d, "%.17g", sqlite3_column_double(st, col));
+            if (cp_batch_set_decimal(ctx, b, r, i, d, strlen(d)) != CP_OK)
+                cp_batch_set_null(ctx, b, r, i);
+        }
+        break;
+    }
+    case CP_T_STRING: {
+        const char *t = (const char *)sqlite3_column_text(st, col);
+        cp_batch_set_string(ctx, b, r, i, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+        break;
+    }
+    }
+}
+
+static cp_status sq_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bool latest, cp_batch_fn fn,
+                         void *user)
+{
+    sq *s = instance;
+    if (!q || !q->schema || !q->time_column || (q->nseries && !q->series) || (!latest && q->nseries && !q->values))
+        return CP_ERR_INVALID;
+    bool *have = calloc(q->schema->nfields + 1, sizeof *have);
+    if (!have)
+        return CP_ERR_NOMEM;
+    bool exists = false;
+    cp_status st = read_columns(ctx, s, q, have, &exists);
+    sqlite3_stmt *sel = NULL;
+    if (st == CP_OK && exists) {
+        cp_buf sql = {0}, qname = {0};
+        sk_sql_ident(&qname, q->schema->stream);
+        sk_sql_read(&sql, qname.p, q, have, latest, '?', false);
+        int rc = sql.oom || qname.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(s->db, sql.p, -1, &sel, NULL);
+        cp_buf_free(&sql);
+        cp_buf_free(&qname);
+        if (rc != SQLITE_OK)
+            st = read_failed(ctx, s, rc, "cannot read back");
+    }
+    if (sel && !latest) {
+        int n = 1;
+        for (size_t k = 0; k < q->nseries; k++)
+            sqlite3_bind_text(sel, n++, q->values[k] ? q->values[k] : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(sel, n++, q->from_ms);
+        sqlite3_bind_int64(sel, n++, q->to_ms);
+        sqlite3_bind_int64(sel, n, q->limit ? (sqlite3_int64)q->limit : INT64_MAX);
+    }
+    int rc = SQLITE_DONE;
+    bool more = true;
+    cp_batch *b = NULL;
+    while (st == CP_OK && sel && more && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        if (!b && !(b = cp_batch_new(ctx, q->schema, 1024))) {
+            st = CP_ERR_NOMEM;
+            break;
+        }
+        size_t r = cp_batch_add_row(ctx, b);
+        for (size_t i = 0; i < q->schema->nfields; i++)
+            read_cell(ctx, b, r, i, sel);
+        if (cp_batch_rows(ctx, b) == 1024) {
+            more = fn(user, b);
+            cp_batch_free(ctx, b);
+            b = NULL;
+        }
+    }
+    if (st == CP_OK && more && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        st = read_failed(ctx, s, rc, "cannot read back");
+    if (st == CP_OK && more && b && cp_batch_rows(ctx, b))
+        fn(user, b);
+    if (b)
+        cp_batch_free(ctx, b);
+    sqlite3_finalize(sel);
+    free(have);
+    return st;
+}
+
+static cp_status sq_read_range(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user)
+{
+    return sq_read(instance, ctx, q, false, fn, user);
+}
+
+static cp_status sq_read_latest(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user)
+{
+    return sq_read(instance, ctx, q, true, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "sqlite", .kind = CP_SINK, .version = "0.1.0",
                  .description = "Writes each stream into a table of a SQLite database file",
                  .options = sq_options, .config_size = sizeof(sq_config), .create = sq_create,
                  .destroy = sq_destroy, .write = sq_write, .stored_series = sq_stored_series,
-                 .candle_gaps = sq_candle_gaps);
+                 .candle_gaps = sq_candle_gaps, .read_range = sq_read_range, .read_latest = sq_read_latest);

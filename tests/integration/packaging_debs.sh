@@ -47,6 +47,10 @@ dpkg-deb -I "$TMP/debs"/coinpipe_*.deb | grep -q "libpq" && fail "coinpipe depen
 dpkg-deb -f "$TMP/debs"/coinpipe_*.deb Depends | grep -q "libmicrohttpd" \
     && pass "coinpipe depends on libmicrohttpd (opened at run time)" || fail "coinpipe lacks a libmicrohttpd dependency"
 dpkg-deb -c "$TMP/debs"/coinpipe_*.deb | grep -q "lib/systemd/system/coinpipe.service$" && pass "unit packaged" || fail "no unit in coinpipe"
+for f in index.html app.js style.css lightweight-charts.standalone.production.js LICENSE-lightweight-charts.txt; do
+    dpkg-deb -c "$TMP/debs"/coinpipe_*.deb | grep -q "\./usr/share/coinpipe/web/$f$" \
+        && pass "the dashboard's $f is in coinpipe" || fail "usr/share/coinpipe/web/$f not in coinpipe"
+done
 
 (cd "$TMP/debs" && $SUDO apt-get install -y -q --allow-downgrades ./coinpipe_*.deb ./coinpipe-postgresql_*.deb ./coinpipe-dev_*.deb) \
     > "$TMP/install.log" 2>&1

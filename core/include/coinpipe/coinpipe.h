@@ -258,6 +258,27 @@ typedef bool (*cp_series_fn)(void *user, const cp_series *series);
  */
 typedef bool (*cp_gap_fn)(void *user, int64_t before_ms, int64_t after_ms);
 
+/**
+ * What a sink's read callbacks read back (since ABI 2.0; the dashboard and its JSON API ask).
+ * Filled by the core; grows by appending (check `size` before reading a later field).
+ */
+typedef struct cp_read_query {
+    size_t size;                     /**< sizeof(cp_read_query) in the core */
+    const cp_schema *schema;         /**< the stream (table) and the columns to read, in order */
+    size_t nseries;                  /**< columns that name a series (e.g. exchange, symbol, interval) */
+    const char *const *series;       /**< their names */
+    const char *const *values;       /**< read_range: the series' values (equal); read_latest: NULL */
+    const char *time_column;         /**< the timestamp column that orders a series' rows */
+    int64_t from_ms, to_ms;          /**< read_range: [from_ms, to_ms) on time_column (INT64_MIN/MAX: open) */
+    size_t limit;                    /**< read_range: at most this many rows, the newest ones; 0 = none */
+} cp_read_query;
+
+/**
+ * Receives rows a sink read back, as a batch of the query's schema (borrowed: valid during the
+ * call only). Return false to stop early.
+ */
+typedef bool (*cp_batch_fn)(void *user, const cp_batch *batch);
+
 /** Flags for the sink flush callback. */
 #define CP_FLUSH_FORCE 0x1u /**< write everything buffered now (shutdown, --once, reload) */
 
@@ -430,6 +451,29 @@ typedef struct cp_plugin {
      */
     cp_status (*candle_gaps)(void *instance, cp_ctx *ctx, const cp_series *series, int64_t step_ms,
                              int64_t from_ms, int64_t to_ms, cp_gap_fn fn, void *user);
+
+    /* ---- since ABI 2.0: reading back what a sink stored (the core leaves them NULL for a
+     * plugin built against an older header; a sink implements both or neither) ---- */
+
+    /**
+     * Sink, optional (since ABI 2.0): reads the stored rows of one series of `q->schema->stream`
+     * (rows whose `q->series` columns equal `q->values`) with `q->time_column` in [from_ms,
+     * to_ms), in ascending time; when more than `q->limit` (non-zero) rows match, the newest
+     * `limit` of them. Calls fn with batches of `q->schema` (columns by name; a column the store
+     * lacks is NULL) of any size, until fn returns false. Read only: never writes, creates or
+     * alters anything, on the instance's own connection and one consistent snapshot. CP_OK
+     * without a call when there is no such table or row; CP_RETRY when the store cannot be
+     * reached; another error (logged) when the table cannot be read. Called on an instance of
+     * its own that never writes, never concurrently with its other callbacks.
+     */
+    cp_status (*read_range)(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user);
+    /**
+     * Sink, optional (since ABI 2.0, with read_range): reads the newest stored row (greatest
+     * `q->time_column`) of every series of `q->schema->stream`, a series being a distinct value
+     * of the `q->series` columns (`values`, range and limit are unused). Batches, errors and
+     * threads as read_range.
+     */
+    cp_status (*read_latest)(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user);
 } cp_plugin;
 
 /**

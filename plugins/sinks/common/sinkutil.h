@@ -403,4 +403,114 @@ static inline void sk_redact_conninfo(const char *in, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* ---- reading back (read_range, read_latest: since ABI 2.0) ------------------------------ */
+
+/** The first of the query's series and time columns the table lacks (have[i] false), or NULL. */
+static inline const char *sk_read_missing(const cp_read_query *q, const bool *have)
+{
+    for (size_t k = 0; k < q->nseries + 1; k++) {
+        const char *c = k < q->nseries ? q->series[k] : q->time_column;
+        bool found = false;
+        for (size_t i = 0; i < q->schema->nfields && !found; i++)
+            found = have[i] && !strcmp(q->schema->fields[i].name, c);
+        if (!found)
+            return c;
+    }
+    return NULL;
+}
+
+/* appends column i of the query's schema as selected: the column, NULL when the table lacks it
+ * (have[i] false); PostgreSQL timestamps as integer UTC ms */
+static inline void sk_sql_read_col(cp_buf *b, const cp_read_query *q, size_t i, const bool *have, bool pg,
+                                   const char *alias)
+{
+    const cp_field *f = &q->schema->fields[i];
+    if (!have[i]) {
+        cp_buf_puts(b, "NULL");
+        return;
+    }
+    if (pg && f->type == CP_T_TIMESTAMP)
+        cp_buf_puts(b, "(extract(epoch from ");
+    if (alias)
+        cp_buf_printf(b, "%s.", alias);
+    sk_sql_ident(b, f->name);
+    if (pg && f->type == CP_T_TIMESTAMP)
+        cp_buf_puts(b, ") * 1000)::int8");
+    else if (pg && f->type == CP_T_DECIMAL)
+        cp_buf_puts(b, "::text");
+}
+
+/* appends a time bound "<col> >= <param>" in the dialect (PostgreSQL compares timestamptz) */
+static inline void sk_sql_read_time(cp_buf *b, const char *alias, const char *col, const char *op, char param,
+                                    size_t n, bool pg)
+{
+    if (alias)
+        cp_buf_printf(b, "%s.", alias);
+    sk_sql_ident(b, col);
+    if (pg)
+        cp_buf_printf(b, " %s to_timestamp(%c%zu::int8 / 1000.0)", op, param, n);
+    else
+        cp_buf_printf(b, " %s %c%zu", op, param, n);
+}
+
+/**
+ * Appends the SELECT of a read_range (latest false) or read_latest (true) query on the table
+ * `qtable` (quoted), in the columns of q->schema (those without have[i] as NULL). Parameters,
+ * numbered from 1 with `param` ('?' for SQLite, '$' for PostgreSQL): read_range binds the
+ * series values, then from_ms, to_ms, limit (int64 each); read_latest binds nothing. `pg`
+ * selects PostgreSQL's types (timestamptz as ms, numeric as text).
+ */
+static inline void sk_sql_read(cp_buf *b, const char *qtable, const cp_read_query *q, const bool *have, bool latest,
+                               char param, bool pg)
+{
+    cp_buf_puts(b, "SELECT ");
+    for (size_t i = 0; i < q->schema->nfields; i++) {
+        if (i)
+            cp_buf_puts(b, ", ");
+        sk_sql_read_col(b, q, i, have, pg, "t");
+    }
+    if (latest) { /* one group per series (a scan along the primary key), joined back */
+        cp_buf_printf(b, " FROM %s AS t JOIN (SELECT ", qtable);
+        for (size_t k = 0; k < q->nseries; k++) {
+            sk_sql_ident(b, q->series[k]);
+            cp_buf_puts(b, ", ");
+        }
+        cp_buf_puts(b, "max(");
+        sk_sql_ident(b, q->time_column);
+        cp_buf_printf(b, ") AS coinpipe_newest FROM %s GROUP BY ", qtable);
+        for (size_t k = 0; k < q->nseries; k++) {
+            if (k)
+                cp_buf_puts(b, ", ");
+            sk_sql_ident(b, q->series[k]);
+        }
+        cp_buf_puts(b, ") AS g ON ");
+        for (size_t k = 0; k < q->nseries; k++) {
+            cp_buf_puts(b, "t.");
+            sk_sql_ident(b, q->series[k]);
+            cp_buf_puts(b, " = g.");
+            sk_sql_ident(b, q->series[k]);
+            cp_buf_puts(b, " AND ");
+        }
+        cp_buf_puts(b, "t.");
+        sk_sql_ident(b, q->time_column);
+        cp_buf_puts(b, " = g.coinpipe_newest");
+        return;
+    }
+    /* the newest `limit` rows of the range (backwards along the primary key), then ascending */
+    cp_buf_printf(b, " FROM (SELECT * FROM %s AS i WHERE ", qtable);
+    size_t n = 1;
+    for (size_t k = 0; k < q->nseries; k++, n++) {
+        cp_buf_puts(b, "i.");
+        sk_sql_ident(b, q->series[k]);
+        cp_buf_printf(b, " = %c%zu AND ", param, n);
+    }
+    sk_sql_read_time(b, "i", q->time_column, ">=", param, n, pg);
+    cp_buf_puts(b, " AND ");
+    sk_sql_read_time(b, "i", q->time_column, "<", param, n + 1, pg);
+    cp_buf_puts(b, " ORDER BY i.");
+    sk_sql_ident(b, q->time_column);
+    cp_buf_printf(b, " DESC LIMIT %c%zu) AS t ORDER BY t.", param, n + 2);
+    sk_sql_ident(b, q->time_column);
+}
+
 #endif /* COINPIPE_SINKUTIL_H */

@@ -1,0 +1,318 @@
+/* The dashboard's JSON API (GET /api/v1/...): stored history read back through the sinks' read
+ * callbacks, the latest-rows table, and the pipelines' health. Served by core/listener.c.
+ * SPDX-License-Identifier: MIT
+ *
+ * History comes from the store, not from a second copy: for every sink whose plugin implements
+ * read_range and read_latest (sqlite, postgresql, or a third-party SQL sink) the API keeps an
+ * instance of its own (created on the main thread at start and after a reload, used only by
+ * the listener's thread under one lock, never written through), so a chart shows what is
+ * stored and survives restarts. At start the latest-rows table is seeded from these stores, so
+ * the market view is filled before the first cycle.
+ *
+ * Every answer is bounded: at most LIMIT_ROWS rows per request (the newest ones; the request's
+ * `limit` may ask for fewer), and a request names its series exactly (no scans of a whole
+ * table). Documented for users in docs/dashboard.md.
+ */
+#include "api.h"
+#include "batch.h"
+#include "host.h"
+#include "latest.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+#include <coinpipe/streams.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LIMIT_ROWS = 100000 };
+
+typedef struct reader {
+    char *pipeline, *sink;
+    const core_element_cfg *ec; /* of the config given to core_api_open (kept alive by it) */
+    core_ctx ctx;
+    atomic_bool stopping;
+    void *inst;
+} reader;
+
+static struct {
+    pthread_mutex_t lock;
+    reader *v;
+    size_t n;
+    bool open; /* between core_api_open and core_api_close */
+} A = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* the streams of the data contract whose schema the core knows before any row passes */
+static const cp_schema *const catalog[] = {&cp_ticker_schema,    &cp_ohlcv_schema,           &cp_book_top_schema,
+                                           &cp_trade_schema,     &cp_funding_schema,         &cp_open_interest_schema,
+                                           &cp_market_schema,    &cp_spot_price_schema};
+
+static const cp_schema *schema_of(const char *stream)
+{
+    const cp_schema *s = core_latest_schema(stream); /* what passed (the indicator stream's columns) */
+    for (size_t i = 0; !s && i < sizeof catalog / sizeof catalog[0]; i++)
+        if (!strcmp(catalog[i]->stream, stream))
+            s = catalog[i];
+    return s;
+}
+
+/* the series and time columns of a schema, by the latest-rows table's rule */
+typedef struct shape {
+    const char *series[8];
+    size_t nseries;
+    const char *time;
+} shape;
+
+static shape shape_of(const cp_schema *s)
+{
+    shape sh = {0};
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cp_field *f = &s->fields[i];
+        if ((f->flags & CP_FIELD_KEY) && f->type == CP_T_STRING && strcmp(f->name, "trade_id") != 0 &&
+            sh.nseries < sizeof sh.series / sizeof sh.series[0])
+            sh.series[sh.nseries++] = f->name;
+        if ((f->flags & CP_FIELD_KEY) && f->type == CP_T_TIMESTAMP && !sh.time)
+            sh.time = f->name;
+    }
+    for (size_t i = 0; !sh.time && i < s->nfields; i++)
+        if (s->fields[i].type == CP_T_TIMESTAMP && !strcmp(s->fields[i].name, "ts"))
+            sh.time = s->fields[i].name;
+    return sh;
+}
+
+static void readers_close(void)
+{
+    for (size_t i = 0; i < A.n; i++) {
+        reader *r = &A.v[i];
+        if (r->inst)
+            r->ec->plugin->desc.destroy(r->inst);
+        free(r->pipeline);
+        free(r->sink);
+    }
+    free(A.v);
+    A.v = NULL;
+    A.n = 0;
+}
+
+static bool seed(void *user, const cp_batch *b)
+{
+    core_latest_update(((reader *)user)->pipeline, b);
+    return true;
+}
+
+void core_api_open(const core_config *cfg)
+{
+    size_t cap = 0;
+    for (size_t p = 0; p < cfg->npipelines; p++)
+        cap += cfg->pipelines[p].nsinks;
+    reader *v = calloc(cap + 1, sizeof *v);
+    size_t n = 0;
+    for (size_t p = 0; v && p < cfg->npipelines; p++) {
+        const core_pipeline_cfg *pc = &cfg->pipelines[p];
+        if (!pc->enabled)
+            continue;
+        for (size_t k = 0; k < pc->nsinks; k++) {
+            const core_element_cfg *ec = &pc->sinks[k];
+            const cp_plugin *d = &ec->plugin->desc;
+            if (!d->read_range || !d->read_latest)
+                continue;
+            reader *r = &v[n];
+            core_ctx_init(&r->ctx, pc->name, CP_SINK, ec->plugin->name, ec->name);
+            r->ctx.stopping = &r->stopping;
+            r->ec = ec;
+            if (d->create(&r->ctx.pub, ec->cfg, &r->inst) != CP_OK) {
+                LOG_WARN("dashboard: sink '%s' of pipeline '%s' cannot be opened for reading: its history is "
+                         "not shown", ec->name, pc->name);
+                continue;
+            }
+            r->pipeline = core_util_strdup(pc->name);
+            r->sink = core_util_strdup(ec->name);
+            n++;
+        }
+    }
+    pthread_mutex_lock(&A.lock);
+    readers_close();
+    A.v = v;
+    A.n = n;
+    A.open = true;
+    /* the market view is filled from the stores before the first cycle */
+    for (size_t i = 0; i < A.n; i++)
+        for (size_t c = 0; c < sizeof catalog / sizeof catalog[0]; c++) {
+            shape sh = shape_of(catalog[c]);
+            cp_read_query q = {.size = sizeof q, .schema = catalog[c], .nseries = sh.nseries, .series = sh.series,
+                               .time_column = sh.time};
+            if (sh.time)
+                A.v[i].ec->plugin->desc.read_latest(A.v[i].inst, &A.v[i].ctx.pub, &q, seed, &A.v[i]);
+        }
+    pthread_mutex_unlock(&A.lock);
+}
+
+void core_api_reload(const core_config *cfg)
+{
+    pthread_mutex_lock(&A.lock);
+    bool open = A.open;
+    pthread_mutex_unlock(&A.lock);
+    if (open)
+        core_api_open(cfg);
+}
+
+void core_api_close(void)
+{
+    pthread_mutex_lock(&A.lock);
+    readers_close();
+    A.open = false;
+    pthread_mutex_unlock(&A.lock);
+}
+
+/* ---- requests --------------------------------------------------------------------------- */
+
+/* a 400 answer: {"error": "<why>"} with `what` (may be NULL) quoted into the message */
+static unsigned bad(cp_buf *body, const char *why, const char *what)
+{
+    cp_buf_reset(body);
+    cp_buf tmp = {0};
+    cp_buf_puts(&tmp, why);
+    if (what) {
+        cp_buf_puts(&tmp, " \"");
+        cp_buf_puts(&tmp, what);
+        cp_buf_putc(&tmp, '"');
+    }
+    cp_buf_puts(body, "{\"error\":");
+    core_util_json_string(body, tmp.p, tmp.len);
+    cp_buf_puts(body, "}\n");
+    cp_buf_free(&tmp);
+    return 400;
+}
+
+/* an integer argument: UTC ms or a plain count; false when present but not an integer */
+static bool int_arg(const core_listener_req *r, const char *name, int64_t *out)
+{
+    const char *v = core_listener_arg(r, name);
+    if (!v || !*v)
+        return true;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*end || errno)
+        return false;
+    *out = x;
+    return true;
+}
+
+typedef struct rows_out {
+    cp_buf *body;
+    size_t n;
+} rows_out;
+
+static bool put_rows(void *user, const cp_batch *b)
+{
+    rows_out *o = user;
+    const cp_schema *s = core_batch_schema(b);
+    for (size_t r = 0; r < core_batch_rows(b); r++) {
+        cp_buf_puts(o->body, o->n++ ? ",\n{" : "\n{");
+        for (size_t c = 0; c < s->nfields; c++) {
+            cp_buf_printf(o->body, c ? ",\"%s\":" : "\"%s\":", s->fields[c].name); /* names are [a-z0-9_] */
+            core_latest_put_value(o->body, b, r, c);
+        }
+        cp_buf_putc(o->body, '}');
+    }
+    return !o->body->oom;
+}
+
+/* GET /api/v1/rows?stream=S&<series column>=V...&from=&to=&limit=&pipeline= (candles: stream=ohlcv) */
+static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf *body)
+{
+    const cp_schema *s = schema_of(stream);
+    if (!s)
+        return bad(body, "unknown stream (ticker, ohlcv, book_top, trade, funding, open_interest, market, "
+                         "spot_price, or one a pipeline emitted):", stream);
+    shape sh = shape_of(s);
+    if (!sh.time)
+        return bad(body, "no time column to read a range of in stream", stream);
+    const char *values[8];
+    for (size_t k = 0; k < sh.nseries; k++)
+        if (!(values[k] = core_listener_arg(r, sh.series[k])))
+            return bad(body, "the series to read needs the argument", sh.series[k]);
+    int64_t from = INT64_MIN, to = INT64_MAX, limit = LIMIT_ROWS;
+    if (!int_arg(r, "from", &from) || !int_arg(r, "to", &to))
+        return bad(body, "from and to are UTC milliseconds since the epoch", NULL);
+    if (!int_arg(r, "limit", &limit) || limit < 1 || limit > LIMIT_ROWS)
+        return bad(body, "limit is 1 to 100000", NULL);
+    const char *pipeline = core_listener_arg(r, "pipeline");
+    cp_read_query q = {.size = sizeof q, .schema = s, .nseries = sh.nseries, .series = sh.series,
+                       .values = values, .time_column = sh.time, .from_ms = from, .to_ms = to,
+                       .limit = (size_t)limit};
+    rows_out o = {.body = body};
+    cp_buf_putc(body, '[');
+    unsigned code = 200;
+    pthread_mutex_lock(&A.lock);
+    size_t tried = 0;
+    for (size_t i = 0; i < A.n && !o.n; i++) { /* the first store that holds the series answers */
+        reader *rd = &A.v[i];
+        if (pipeline && strcmp(pipeline, rd->pipeline) != 0)
+            continue;
+        tried++;
+        cp_status st = rd->ec->plugin->desc.read_range(rd->inst, &rd->ctx.pub, &q, put_rows, &o);
+        if (st != CP_OK) {
+            cp_buf_reset(body);
+            cp_buf_printf(body, "{\"error\":\"sink '%s' of pipeline '%s' cannot be read: %s\"}\n", rd->sink,
+                          rd->pipeline, cp_strerror(st));
+            code = st == CP_RETRY ? 503 : 500;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&A.lock);
+    if (code == 200 && !tried) {
+        cp_buf_reset(body);
+        cp_buf_puts(body, pipeline ? "{\"error\":\"no pipeline of that name has a sink that can be read back\"}\n"
+                                   : "{\"error\":\"no pipeline has a sink that can be read back (sqlite, "
+                                     "postgresql)\"}\n");
+        return 404;
+    }
+    if (code == 200)
+        cp_buf_puts(body, o.n ? "\n]\n" : "]\n");
+    return body->oom ? 500 : code;
+}
+
+unsigned core_api_candles(const core_listener_req *r, cp_buf *body)
+{
+    return read_rows(r, "ohlcv", body);
+}
+
+unsigned core_api_rows(const core_listener_req *r, cp_buf *body)
+{
+    const char *stream = core_listener_arg(r, "stream");
+    if (!stream)
+        return bad(body, "missing argument", "stream");
+    return read_rows(r, stream, body);
+}
+
+unsigned core_api_latest(const core_listener_req *r, cp_buf *body)
+{
+    int64_t after = 0;
+    if (!int_arg(r, "after", &after) || after < 0)
+        return bad(body, "after is a sequence number (the seq of a row)", NULL);
+    core_latest_json(body, core_listener_arg(r, "stream"), core_listener_arg(r, "symbol"), (uint64_t)after, NULL);
+    cp_buf_putc(body, '\n');
+    return 200;
+}
+
+unsigned core_api_symbols(const core_listener_req *r, cp_buf *body)
+{
+    (void)r;
+    core_latest_series(body);
+    cp_buf_putc(body, '\n');
+    return 200;
+}
+
+unsigned core_api_pipelines(const core_listener_req *r, cp_buf *body)
+{
+    (void)r;
+    core_metrics_pipelines_json(body);
+    cp_buf_putc(body, '\n');
+    return 200;
+}
