@@ -15,7 +15,7 @@
  */
 #include "api.h"
 #include "batch.h"
-#include "host.h"
+#include "instance.h"
 #include "latest.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,9 +34,7 @@ enum { LIMIT_ROWS = 100000 };
 typedef struct reader {
     char *pipeline, *sink;
     const core_element_cfg *ec; /* of the config given to core_api_open (kept alive by it) */
-    core_ctx ctx;
-    atomic_bool stopping;
-    void *inst;
+    core_instance in; /* an instance of its own, for reading only */
 } reader;
 
 static struct {
@@ -88,8 +86,7 @@ static void readers_close(void)
 {
     for (size_t i = 0; i < A.n; i++) {
         reader *r = &A.v[i];
-        if (r->inst)
-            r->ec->plugin->desc.destroy(r->inst);
+        core_instance_destroy(&r->in);
         free(r->pipeline);
         free(r->sink);
     }
@@ -121,10 +118,11 @@ void core_api_open(const core_config *cfg)
             if (!d->read_range || !d->read_latest)
                 continue;
             reader *r = &v[n];
-            core_ctx_init(&r->ctx, pc->name, CP_SINK, ec->plugin->name, ec->name);
-            r->ctx.stopping = &r->stopping;
+            core_instance_init(&r->in, &(core_instance_opts){
+                                           .pipeline = pc->name, .ec = ec, .state_dir = cfg->state_dir});
             r->ec = ec;
-            if (d->create(&r->ctx.pub, ec->cfg, &r->inst) != CP_OK) {
+            if (core_instance_create(&r->in) != CP_OK) {
+                core_instance_destroy(&r->in);
                 LOG_WARN("dashboard: sink '%s' of pipeline '%s' cannot be opened for reading: its history is "
                          "not shown", ec->name, pc->name);
                 continue;
@@ -146,7 +144,7 @@ void core_api_open(const core_config *cfg)
             cp_read_query q = {.size = sizeof q, .schema = catalog[c], .nseries = sh.nseries, .series = sh.series,
                                .time_column = sh.time};
             if (sh.time)
-                A.v[i].ec->plugin->desc.read_latest(A.v[i].inst, &A.v[i].ctx.pub, &q, seed, &A.v[i]);
+                A.v[i].ec->plugin->desc.read_latest(A.v[i].in.data, &A.v[i].in.ctx.pub, &q, seed, &A.v[i]);
         }
     pthread_mutex_unlock(&A.lock);
 }
@@ -256,7 +254,7 @@ static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf
         if (pipeline && strcmp(pipeline, rd->pipeline) != 0)
             continue;
         tried++;
-        cp_status st = rd->ec->plugin->desc.read_range(rd->inst, &rd->ctx.pub, &q, put_rows, &o);
+        cp_status st = rd->ec->plugin->desc.read_range(rd->in.data, &rd->in.ctx.pub, &q, put_rows, &o);
         if (st != CP_OK) {
             cp_buf_reset(body);
             cp_buf_printf(body, "{\"error\":\"sink '%s' of pipeline '%s' cannot be read: %s\"}\n", rd->sink,
