@@ -1,4 +1,4 @@
-/* coinpipe: command-line entry point (run, --once, --check, plugins, backfill, gaps, ddl).
+/* coinpipe: command-line entry point: the command table and the options every command shares.
  * SPDX-License-Identifier: MIT
  */
 #include "api.h"
@@ -36,48 +36,32 @@
 __attribute__((visibility("default"))) int _gnutls_global_init_skip(void);
 __attribute__((visibility("default"))) int _gnutls_global_init_skip(void) { return 1; }
 
-#ifdef COINPIPE_HAVE_DDL
-int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs);
-#endif
+/* What a command is given: the options every command shares (getopt_long), and its one
+ * positional argument (CMD_ARG) or the option's argument (CMD_OPTION). */
+typedef struct cmd_args {
+    const char *conf, *pipeline, *from, *to, *sink, *arg;
+    const char *log_level; /* --log-level as given, NULL when not */
+    cp_log_level level;    /* parsed --log-level */
+    bool check, once, fill;
+} cmd_args;
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: coinpipe [OPTIONS]\n"
-            "       coinpipe backfill --pipeline NAME --from DATE --to DATE [-c FILE]\n"
-            "       coinpipe gaps --pipeline NAME [--from DATE] [--to DATE] [--fill] [-c FILE]\n"
-            "       coinpipe dead list|replay [--pipeline NAME] [--sink NAME] [-c FILE]\n"
-            "       coinpipe status [HOST:PORT] [-c FILE]\n"
-#ifdef COINPIPE_HAVE_DDL
-            "       coinpipe ddl athena|snowflake|postgresql [-c FILE]\n"
-#endif
-            "\n"
-            "Collects cryptocurrency market data through the pipelines of a config file.\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE       config file (default %s/coinpipe.conf)\n"
-            "      --check             validate the config and its plugins, then exit (0 valid, 1 not)\n"
-            "      --once              run every pipeline one cycle, flush all sinks, exit (1 if a stage failed)\n"
-            "  -p, --pipeline NAME     run only this pipeline\n"
-            "      --list-plugins      list the plugins found on the search path\n"
-            "      --describe PLUGIN   show a plugin's options\n"
-            "      --log-level LEVEL   error, warn, info or debug (overrides global.log_level)\n"
-            "  -V, --version           print the version\n"
-            "  -h, --help              print this help\n"
-            "\n"
-            "gaps: lists the missing candle ranges in the pipeline's first SQL sink (sqlite, postgresql),\n"
-            "for the series its source collects: one line per gap on stdout,\n"
-            "  EXCHANGE  SYMBOL  INTERVAL  FIRST_MISSING  END  N candles\n"
-            "with END exclusive (the open time of the next stored candle), times ISO-8601 UTC, and a\n"
-            "summary on stderr. Holes between stored candles always; with --from also from DATE to the\n"
-            "first candle, with --to also from the last candle to DATE (closed candles only).\n"
-            "--fill backfills the gaps through the pipeline, then lists what is still missing.\n"
-            "Exit status 0: no gaps, 1: gaps (left), 2: error.\n"
-            "DATE: 2024-01-01, 2024-01-01T12:30:00Z or milliseconds since the epoch.\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT stop (finishing cycles and draining sinks), SIGHUP reloads the config.\n",
-            COINPIPE_CONF_DIR);
-}
+enum {
+    CMD_ARG = 1u << 0,    /* takes one positional argument (a dialect, an action, an address) */
+    CMD_OPTION = 1u << 1, /* chosen by the long option of the same name, not by a word */
+    CMD_HIDDEN = 1u << 2, /* for the build, not in --help */
+};
+
+typedef struct cmd {
+    const char *name;  /* `coinpipe NAME ...`, or `--NAME` with CMD_OPTION */
+    int (*fn)(const cmd_args *a);
+    unsigned flags;    /* CMD_* */
+    const char *usage; /* what follows the name on the usage line */
+    const char *help;  /* one line for --help */
+    const char *more;  /* the details `coinpipe NAME --help` adds, or NULL */
+} cmd;
+
+static const cmd *find_command(const char *name, bool option);
+static void usage(FILE *out);
 
 /* global.plugin_path of a config file, without validating the rest (for --list-plugins) */
 static void config_plugin_path(const char *file, cp_strlist *out)
@@ -109,19 +93,6 @@ static char *config_http_listen(const char *file)
         out = strdup(v);
     config_destroy(&c);
     return out;
-}
-
-static int status(const char *conf, const char *addr)
-{
-    char *listen = addr ? strdup(addr) : config_http_listen(conf);
-    if (!listen) {
-        fprintf(stderr, "coinpipe status: %s sets no global.http_listen; give the address: coinpipe status "
-                        "127.0.0.1:9273\n", conf);
-        return 2;
-    }
-    int rc = core_status_main(listen, stdout);
-    free(listen);
-    return rc;
 }
 
 /* --describe-man WHAT (hidden; the build generates coinpipe.conf(5) with it): when
@@ -247,184 +218,49 @@ static int parse_date(const char *s, int64_t *ms)
     return -1;
 }
 
-int main(int argc, char **argv)
+/* ---- the commands -------------------------------------------------------------- */
+
+/* The config every command but status and the plugin listings reads; NULL when invalid (the
+ * errors are printed; *rc = fail_rc), or when --check asked only for that (*rc = 0, "OK" on
+ * stdout). The caller frees it. */
+static core_config *command_config(const cmd_args *a, int fail_rc, int *rc)
 {
-    const char *conf = COINPIPE_CONF_DIR "/coinpipe.conf";
-    const char *describe_man_what = NULL;
-    const char *pipeline = NULL, *describe_name = NULL, *log_level = NULL, *from = NULL, *to = NULL, *sink = NULL;
-    bool check = false, once = false, list = false, fill = false;
-    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LIST, OPT_DESCRIBE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK, OPT_DESCRIBE_MAN,
-           OPT_FILL };
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, OPT_CHECK},
-        {"once", no_argument, NULL, OPT_ONCE},      {"pipeline", required_argument, NULL, 'p'},
-        {"list-plugins", no_argument, NULL, OPT_LIST}, {"describe", required_argument, NULL, OPT_DESCRIBE},
-        {"log-level", required_argument, NULL, OPT_LOGLEVEL}, {"from", required_argument, NULL, OPT_FROM},
-        {"to", required_argument, NULL, OPT_TO},    {"sink", required_argument, NULL, OPT_SINK},
-        {"version", no_argument, NULL, 'V'},        {"describe-man", required_argument, NULL, OPT_DESCRIBE_MAN},
-        {"fill", no_argument, NULL, OPT_FILL},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    const char *command = NULL;
-    if (argc > 1 && argv[1][0] != '-') {
-        command = argv[1];
-        argv++;
-        argc--;
-    }
-    int c;
-    while ((c = getopt_long(argc, argv, "c:p:Vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': conf = optarg; break;
-        case 'p': pipeline = optarg; break;
-        case OPT_CHECK: check = true; break;
-        case OPT_ONCE: once = true; break;
-        case OPT_LIST: list = true; break;
-        case OPT_DESCRIBE: describe_name = optarg; break;
-        case OPT_LOGLEVEL: log_level = optarg; break;
-        case OPT_FROM: from = optarg; break;
-        case OPT_TO: to = optarg; break;
-        case OPT_SINK: sink = optarg; break;
-        case OPT_DESCRIBE_MAN: describe_man_what = optarg; break;
-        case OPT_FILL: fill = true; break;
-        case 'V': printf("coinpipe %s (plugin ABI %d.%d)\n", COINPIPE_VERSION, CP_ABI_MAJOR, CP_ABI_MINOR); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    bool takes_arg = command && (strcmp(command, "ddl") == 0 || strcmp(command, "dead") == 0 ||
-                                 strcmp(command, "status") == 0);
-    if (optind < argc && !(takes_arg && optind == argc - 1)) {
-        fprintf(stderr, "coinpipe: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    core_log_format fmt = CORE_LOG_LOGFMT;
-    core_log_parse_format("auto", &fmt);
-    cp_log_level level = CP_LOG_INFO;
-    if (log_level && core_log_parse_level(log_level, &level) != 0) {
-        fprintf(stderr, "coinpipe: --log-level must be error, warn, info or debug\n");
-        return 2;
-    }
-    core_log_setup(level, fmt);
-    if (core_loader_init() != 0) {
-        fprintf(stderr, "coinpipe: cannot initialise the plugin loader\n");
-        return 1;
-    }
-    int rc = 0;
-    if (list) {
-        rc = list_plugins(conf);
-        goto out;
-    }
-    if (describe_name) {
-        rc = describe(conf, describe_name);
-        goto out;
-    }
-    if (describe_man_what) {
-        rc = describe_man(describe_man_what);
-        goto out;
-    }
-    if (command && strcmp(command, "status") == 0) {
-        rc = status(conf, optind < argc ? argv[optind] : NULL);
-        goto out;
-    }
-    bool gaps = command && strcmp(command, "gaps") == 0;
-    core_gaps_opts gopts = {.pipeline = pipeline, .has_from = from != NULL, .has_to = to != NULL, .fill = fill};
-    if (gaps && (!pipeline || (from && parse_date(from, &gopts.from_ms) != 0) ||
-                 (to && parse_date(to, &gopts.to_ms) != 0))) {
-        fprintf(stderr, "coinpipe: gaps needs --pipeline NAME [--from DATE] [--to DATE] [--fill] "
-                        "(DATE as 2024-01-01 or 2024-01-01T00:00:00Z)\n");
-        rc = 2;
-        goto out;
-    }
-    if (fill && !gaps) {
-        fprintf(stderr, "coinpipe: --fill goes with the gaps command\n");
-        rc = 2;
-        goto out;
-    }
-    if (gaps && from && to && gopts.to_ms <= gopts.from_ms) {
-        fprintf(stderr, "coinpipe: gaps: --to must be after --from\n");
-        rc = 2;
-        goto out;
-    }
-    core_config *cfg = load_or_report(conf);
+    core_config *cfg = load_or_report(a->conf);
     if (!cfg) {
-        rc = gaps ? 2 : 1;
-        goto out;
+        *rc = fail_rc;
+        return NULL;
     }
-    core_log_setup(log_level ? level : cfg->log_level, cfg->log_format);
-    if (check) {
+    core_log_setup(a->log_level ? a->level : cfg->log_level, cfg->log_format);
+    if (a->check) {
         size_t n = 0;
         for (size_t i = 0; i < cfg->npipelines; i++)
             n += 1 + cfg->pipelines[i].ntransforms + cfg->pipelines[i].nsinks;
-        printf("%s: OK (%zu pipelines, %zu plugin instances)\n", conf, cfg->npipelines, n);
+        printf("%s: OK (%zu pipelines, %zu plugin instances)\n", a->conf, cfg->npipelines, n);
         core_config_free(cfg);
-        goto out;
+        *rc = 0;
+        return NULL;
     }
-    if (command && strcmp(command, "ddl") == 0) {
-#ifdef COINPIPE_HAVE_DDL
-        const char *dialect = optind < argc ? argv[optind] : NULL;
-        if (!dialect) {
-            fprintf(stderr, "coinpipe: ddl needs a dialect: athena, snowflake or postgresql\n");
-            rc = 2;
-        } else {
-            core_errors errs = {0};
-            rc = core_ddl_print(cfg, dialect, stdout, &errs);
-            core_errors_print(&errs, stderr);
-            core_errors_free(&errs);
-        }
-#else
-        fprintf(stderr, "coinpipe: ddl is not available in this build\n");
-        rc = 2;
-#endif
-        core_config_free(cfg);
-        goto out;
-    }
-    if (gaps) {
-        rc = core_gaps_main(cfg, &gopts);
-        core_config_free(cfg);
-        goto out;
-    }
-    if (command && strcmp(command, "dead") == 0) {
-        rc = core_dead_main(cfg, optind < argc ? argv[optind] : NULL, pipeline, sink);
-        core_config_free(cfg);
-        goto out;
-    }
-    int64_t from_ms = 0, to_ms = 0;
-    if (command && strcmp(command, "backfill") == 0) {
-        if (!pipeline || !from || parse_date(from, &from_ms) != 0 || (to && parse_date(to, &to_ms) != 0)) {
-            fprintf(stderr, "coinpipe: backfill needs --pipeline NAME --from DATE [--to DATE] "
-                            "(DATE as 2024-01-01 or 2024-01-01T00:00:00Z)\n");
-            core_config_free(cfg);
-            rc = 2;
-            goto out;
-        }
-        if (!to)
-            to_ms = core_util_now_ms();
-        if (to_ms <= from_ms) {
-            fprintf(stderr, "coinpipe: backfill: --to must be after --from\n");
-            core_config_free(cfg);
-            rc = 2;
-            goto out;
-        }
-    } else if (command) {
-        fprintf(stderr, "coinpipe: unknown command '%s'\n", command);
-        usage(stderr);
-        core_config_free(cfg);
-        rc = 2;
-        goto out;
-    }
+    return cfg;
+}
+
+static const char date_help[] = "(DATE as 2024-01-01 or 2024-01-01T00:00:00Z)";
+
+/* the daemon, --once and backfill: everything the runtime drives; takes cfg */
+static int run_runtime(const cmd_args *a, core_config *cfg, bool backfill, int64_t from_ms, int64_t to_ms)
+{
+    int rc;
     core_runtime_block_signals();
-    core_run_opts opts = {.once = once, .only_pipeline = pipeline};
+    core_run_opts opts = {.once = a->once, .only_pipeline = a->pipeline};
     char err[768];
     core_runtime *rt = core_runtime_new(cfg, &opts, err, sizeof err);
     if (!rt) {
         LOG_ERROR("%s", err);
         core_config_free(cfg);
-        rc = 1;
-        goto out;
+        return 1;
     }
-    if (command) {
+    if (backfill) {
         rc = core_runtime_backfill(rt, from_ms, to_ms);
-    } else if (once) {
+    } else if (a->once) {
         rc = core_runtime_run_once(rt);
     } else if (core_listener_start(cfg->http_listen, cfg->http_auth_token, err, sizeof err) != 0) {
         LOG_ERROR("%s", err);
@@ -433,12 +269,280 @@ int main(int argc, char **argv)
         if (cfg->http_listen)
             core_api_open(cfg); /* the dashboard reads the stores back */
         core_notify_ready(cfg->npipelines);
-        rc = core_runtime_run(rt, conf);
+        rc = core_runtime_run(rt, a->conf);
         core_listener_stop();
         core_api_close();
     }
     core_runtime_free(rt);
-out:
+    return rc;
+}
+
+static int cmd_run(const cmd_args *a)
+{
+    int rc;
+    core_config *cfg = command_config(a, 1, &rc);
+    return cfg ? run_runtime(a, cfg, false, 0, 0) : rc;
+}
+
+static int cmd_backfill(const cmd_args *a)
+{
+    int rc;
+    core_config *cfg = command_config(a, 1, &rc);
+    if (!cfg)
+        return rc;
+    int64_t from_ms = 0, to_ms = 0;
+    if (!a->pipeline || !a->from || parse_date(a->from, &from_ms) != 0 || (a->to && parse_date(a->to, &to_ms) != 0)) {
+        fprintf(stderr, "coinpipe: backfill needs --pipeline NAME --from DATE [--to DATE] %s\n", date_help);
+        core_config_free(cfg);
+        return 2;
+    }
+    if (!a->to)
+        to_ms = core_util_now_ms();
+    if (to_ms <= from_ms) {
+        fprintf(stderr, "coinpipe: backfill: --to must be after --from\n");
+        core_config_free(cfg);
+        return 2;
+    }
+    return run_runtime(a, cfg, true, from_ms, to_ms);
+}
+
+static int cmd_gaps(const cmd_args *a)
+{
+    core_gaps_opts o = {.pipeline = a->pipeline, .has_from = a->from != NULL, .has_to = a->to != NULL, .fill = a->fill};
+    if (!a->pipeline || (a->from && parse_date(a->from, &o.from_ms) != 0) ||
+        (a->to && parse_date(a->to, &o.to_ms) != 0)) {
+        fprintf(stderr, "coinpipe: gaps needs --pipeline NAME [--from DATE] [--to DATE] [--fill] %s\n", date_help);
+        return 2;
+    }
+    if (a->from && a->to && o.to_ms <= o.from_ms) {
+        fprintf(stderr, "coinpipe: gaps: --to must be after --from\n");
+        return 2;
+    }
+    int rc;
+    core_config *cfg = command_config(a, 2, &rc);
+    if (!cfg)
+        return rc;
+    rc = core_gaps_main(cfg, &o);
+    core_config_free(cfg);
+    return rc;
+}
+
+static int cmd_dead(const cmd_args *a)
+{
+    int rc;
+    core_config *cfg = command_config(a, 1, &rc);
+    if (!cfg)
+        return rc;
+    rc = core_dead_main(cfg, a->arg, a->pipeline, a->sink);
+    core_config_free(cfg);
+    return rc;
+}
+
+static int cmd_ddl(const cmd_args *a)
+{
+    int rc;
+    core_config *cfg = command_config(a, 1, &rc);
+    if (!cfg)
+        return rc;
+    if (!a->arg) {
+        fprintf(stderr, "coinpipe: ddl needs a dialect: athena, snowflake or postgresql\n");
+        rc = 2;
+    } else {
+        core_errors errs = {0};
+        rc = core_ddl_print(cfg, a->arg, stdout, &errs);
+        core_errors_print(&errs, stderr);
+        core_errors_free(&errs);
+    }
+    core_config_free(cfg);
+    return rc;
+}
+
+static int cmd_status(const cmd_args *a)
+{
+    char *listen = a->arg ? strdup(a->arg) : config_http_listen(a->conf);
+    if (!listen) {
+        fprintf(stderr, "coinpipe status: %s sets no global.http_listen; give the address: coinpipe status "
+                        "127.0.0.1:9273\n", a->conf);
+        return 2;
+    }
+    int rc = core_status_main(listen, stdout);
+    free(listen);
+    return rc;
+}
+
+static int cmd_list_plugins(const cmd_args *a) { return list_plugins(a->conf); }
+static int cmd_describe(const cmd_args *a) { return describe(a->conf, a->arg); }
+static int cmd_describe_man(const cmd_args *a) { return describe_man(a->arg); }
+
+static int cmd_help(const cmd_args *a)
+{
+    const cmd *c = a->arg ? find_command(a->arg, false) : NULL;
+    if (a->arg && !c) {
+        fprintf(stderr, "coinpipe: no command '%s'\n", a->arg);
+        usage(stderr);
+        return 2;
+    }
+    if (!c) {
+        usage(stdout);
+        return 0;
+    }
+    printf("Usage: coinpipe %s%s%s\n\n%s\n", c->name, *c->usage ? " " : "", c->usage, c->help);
+    if (c->more)
+        printf("\n%s", c->more);
+    return 0;
+}
+
+/* The command table: `coinpipe WORD` runs the entry of that name, `coinpipe --OPTION` the
+ * CMD_OPTION entry of that name, plain `coinpipe` runs "run". --help is written from it. */
+static const cmd commands[] = {
+    {"run", cmd_run, 0, "[-c FILE] [--once | --check] [-p NAME] [--log-level LEVEL]",
+     "Collect: run the config's pipelines until SIGTERM (the default command).",
+     "--once runs every pipeline one cycle, flushes all sinks and exits (1 if a stage failed);\n"
+     "--check validates the config and its plugins, then exits (0 valid, 1 not).\n"
+     "Signals: SIGTERM/SIGINT stop (finishing cycles and draining sinks), SIGHUP reloads the config.\n"},
+    {"backfill", cmd_backfill, 0, "--pipeline NAME --from DATE [--to DATE] [-c FILE]",
+     "Collect a pipeline's history for a time range through its source's backfill.",
+     "--to defaults to now. DATE: 2024-01-01, 2024-01-01T12:30:00Z or milliseconds since the epoch.\n"},
+    {"gaps", cmd_gaps, 0, "--pipeline NAME [--from DATE] [--to DATE] [--fill] [-c FILE]",
+     "List the missing candle ranges of a pipeline's SQL sink; --fill backfills them.",
+     "Lists the missing candle ranges in the pipeline's first SQL sink (sqlite, postgresql),\n"
+     "for the series its source collects: one line per gap on stdout,\n"
+     "  EXCHANGE  SYMBOL  INTERVAL  FIRST_MISSING  END  N candles\n"
+     "with END exclusive (the open time of the next stored candle), times ISO-8601 UTC, and a\n"
+     "summary on stderr. Holes between stored candles always; with --from also from DATE to the\n"
+     "first candle, with --to also from the last candle to DATE (closed candles only).\n"
+     "--fill backfills the gaps through the pipeline, then lists what is still missing.\n"
+     "Exit status 0: no gaps, 1: gaps (left), 2: error.\n"
+     "DATE: 2024-01-01, 2024-01-01T12:30:00Z or milliseconds since the epoch.\n"},
+    {"dead", cmd_dead, CMD_ARG, "list|replay [--pipeline NAME] [--sink NAME] [-c FILE]",
+     "List the dead-letter files, or replay them into their sinks.",
+     "replay writes each file into the sink it came from, as configured now, and removes it once\n"
+     "written; SIGINT/SIGTERM ends the current write early and keeps the rest (exit status 1).\n"},
+    {"ddl", cmd_ddl, CMD_ARG, "athena|snowflake|postgresql [-c FILE]",
+     "Print CREATE statements for the streams the config's pipelines write.", NULL},
+    {"status", cmd_status, CMD_ARG, "[HOST:PORT] [-c FILE]",
+     "Show a running daemon's health and tables (from global.http_listen, or HOST:PORT).", NULL},
+    {"help", cmd_help, CMD_ARG, "[COMMAND]", "Show this help, or a command's.", NULL},
+    {"list-plugins", cmd_list_plugins, CMD_OPTION, "[-c FILE]", "list the plugins found on the search path", NULL},
+    {"describe", cmd_describe, CMD_OPTION | CMD_ARG, "PLUGIN [-c FILE]", "show a plugin's options and the common ones", NULL},
+    {"describe-man", cmd_describe_man, CMD_OPTION | CMD_ARG | CMD_HIDDEN, "global|pipeline|sink|plugins",
+     "Write coinpipe.conf(5) sections in roff.", NULL},
+};
+
+static const cmd *find_command(const char *name, bool option)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0 && !(commands[i].flags & CMD_OPTION) == !option)
+            return &commands[i];
+    return NULL;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: coinpipe [COMMAND] [OPTIONS]\n\n"
+                 "Collects cryptocurrency market data through the pipelines of a config file.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const cmd *c = &commands[i];
+        if (c->flags & (CMD_OPTION | CMD_HIDDEN))
+            continue;
+        fprintf(out, "  coinpipe %s %s\n      %s\n", c->name, c->usage, c->help);
+    }
+    fprintf(out, "\nOptions:\n"
+                 "  -c, --config FILE       config file (default %s/coinpipe.conf)\n"
+                 "      --check             validate the config and its plugins, then exit (0 valid, 1 not)\n"
+                 "      --once              run every pipeline one cycle, flush all sinks, exit (1 if a stage failed)\n"
+                 "  -p, --pipeline NAME     run only this pipeline (backfill, gaps, dead: the pipeline)\n"
+                 "      --sink NAME         dead: only this sink's files\n"
+                 "      --from DATE, --to DATE, --fill   backfill and gaps: the range; gaps: fill it\n",
+            COINPIPE_CONF_DIR);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const cmd *c = &commands[i];
+        if ((c->flags & CMD_OPTION) && !(c->flags & CMD_HIDDEN)) {
+            char left[64];
+            snprintf(left, sizeof left, "--%s%s%s", c->name, c->flags & CMD_ARG ? " " : "",
+                     c->flags & CMD_ARG ? c->usage : "");
+            *strchrnul(left, '[') = '\0'; /* the option's argument only */
+            fprintf(out, "      %-20s%s\n", left, c->help);
+        }
+    }
+    fprintf(out, "      --log-level LEVEL   error, warn, info or debug (overrides global.log_level)\n"
+                 "  -V, --version           print the version\n"
+                 "  -h, --help              print this help (coinpipe COMMAND --help: that command's)\n");
+}
+
+int main(int argc, char **argv)
+{
+    cmd_args a = {.conf = COINPIPE_CONF_DIR "/coinpipe.conf", .level = CP_LOG_INFO};
+    const cmd *chosen = NULL; /* by an option (--list-plugins, --describe, --describe-man) */
+    bool help = false;
+    enum { OPT_CHECK = 256, OPT_ONCE, OPT_LOGLEVEL, OPT_FROM, OPT_TO, OPT_SINK, OPT_FILL, OPT_COMMAND };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, OPT_CHECK},
+        {"once", no_argument, NULL, OPT_ONCE},      {"pipeline", required_argument, NULL, 'p'},
+        {"list-plugins", no_argument, NULL, OPT_COMMAND}, {"describe", required_argument, NULL, OPT_COMMAND},
+        {"log-level", required_argument, NULL, OPT_LOGLEVEL}, {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},    {"sink", required_argument, NULL, OPT_SINK},
+        {"version", no_argument, NULL, 'V'},        {"describe-man", required_argument, NULL, OPT_COMMAND},
+        {"fill", no_argument, NULL, OPT_FILL},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const cmd *command = find_command("run", false);
+    bool word = argc > 1 && argv[1][0] != '-'; /* a command named */
+    if (word) {
+        command = find_command(argv[1], false);
+        if (!command) {
+            fprintf(stderr, "coinpipe: unknown command '%s'\n", argv[1]);
+            usage(stderr);
+            return 2;
+        }
+        argv++;
+        argc--;
+    }
+    int c, li;
+    while ((c = getopt_long(argc, argv, "c:p:Vh", longopts, &li)) != -1) {
+        switch (c) {
+        case 'c': a.conf = optarg; break;
+        case 'p': a.pipeline = optarg; break;
+        case OPT_CHECK: a.check = true; break;
+        case OPT_ONCE: a.once = true; break;
+        case OPT_LOGLEVEL: a.log_level = optarg; break;
+        case OPT_FROM: a.from = optarg; break;
+        case OPT_TO: a.to = optarg; break;
+        case OPT_SINK: a.sink = optarg; break;
+        case OPT_FILL: a.fill = true; break;
+        case OPT_COMMAND:
+            chosen = find_command(longopts[li].name, true);
+            a.arg = optarg;
+            break;
+        case 'V': printf("coinpipe %s (plugin ABI %d.%d)\n", COINPIPE_VERSION, CP_ABI_MAJOR, CP_ABI_MINOR); return 0;
+        case 'h': help = true; break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (help)
+        return cmd_help(&(cmd_args){.arg = word ? command->name : NULL});
+    if (optind < argc && !((command->flags & CMD_ARG) && optind == argc - 1)) {
+        fprintf(stderr, "coinpipe: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!chosen && optind < argc)
+        a.arg = argv[optind];
+    if (a.fill && strcmp(command->name, "gaps") != 0 && !chosen) {
+        fprintf(stderr, "coinpipe: --fill goes with the gaps command\n");
+        return 2;
+    }
+    core_log_format fmt = CORE_LOG_LOGFMT;
+    core_log_parse_format("auto", &fmt);
+    if (a.log_level && core_log_parse_level(a.log_level, &a.level) != 0) {
+        fprintf(stderr, "coinpipe: --log-level must be error, warn, info or debug\n");
+        return 2;
+    }
+    core_log_setup(a.level, fmt);
+    if (core_loader_init() != 0) {
+        fprintf(stderr, "coinpipe: cannot initialise the plugin loader\n");
+        return 1;
+    }
+    int rc = (chosen ? chosen : command)->fn(&a);
     core_loader_shutdown();
     return rc;
 }

@@ -101,4 +101,44 @@ COINPIPE_PLUGIN_PATH="$COINPIPE_TEST_PLUGIN_DIR/bad" $B --list-plugins > "$TMP/o
 expect_contains "$TMP/out" "bad_abi.so: plugin ABI 99.0 is incompatible" "list reports a broken plugin with its file"
 $B --version > "$TMP/out"
 expect_contains "$TMP/out" "plugin ABI 1.1" "version shows the ABI"
+# the command table: --help is written from it, each command has its own --help, and a word
+# that names no command is refused before any config is read
+$B --help > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 0 "--help exits 0"
+for c in run backfill gaps dead ddl status help; do
+    expect_contains "$TMP/out" "  coinpipe $c " "--help lists the $c command"
+done
+expect_contains "$TMP/out" "--list-plugins" "--help lists the option commands"
+expect_not_contains "$TMP/out" "describe-man" "--help hides the build's --describe-man"
+$B gaps --help > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 0 "gaps --help exits 0"
+expect_contains "$TMP/out" "Usage: coinpipe gaps --pipeline NAME [--from DATE] [--to DATE] [--fill] [-c FILE]" "gaps --help: its usage line"
+expect_contains "$TMP/out" "Exit status 0: no gaps, 1: gaps (left), 2: error." "gaps --help: its details"
+$B help dead > "$TMP/out" 2>&1
+expect_contains "$TMP/out" "Usage: coinpipe dead list|replay" "help dead = dead --help"
+$B frobnicate -c "$TMP/none.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "an unknown command exits 2"
+expect_contains "$TMP/out" "coinpipe: unknown command 'frobnicate'" "the unknown command is named"
+expect_not_contains "$TMP/out" "cannot read config file" "no config is read for an unknown command"
+$B ddl -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "ddl without a dialect exits 2"
+expect_contains "$TMP/out" "ddl needs a dialect: athena, snowflake or postgresql" "ddl names the dialects"
+$B dead -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "dead without an action exits 2"
+expect_contains "$TMP/out" "dead needs 'list' or 'replay'" "dead names its actions"
+$B --once -c "$TMP/jsonl.conf" extra > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "a stray argument exits 2"
+expect_contains "$TMP/out" "coinpipe: unexpected argument 'extra'" "the stray argument is named"
+$B --fill -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "--fill without gaps exits 2"
+expect_contains "$TMP/out" "--fill goes with the gaps command" "--fill belongs to gaps"
+$B gaps -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "gaps without --pipeline exits 2"
+expect_contains "$TMP/out" "gaps needs --pipeline NAME" "gaps says what it needs"
+$B backfill --pipeline p -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "backfill without --from exits 2"
+expect_contains "$TMP/out" "backfill needs --pipeline NAME --from DATE" "backfill says what it needs"
+$B status -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
+expect_eq "$rc" 2 "status without an address exits 2"
+expect_contains "$TMP/out" "sets no global.http_listen" "status says where the address comes from"
 finish
