@@ -191,30 +191,3 @@ void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *
     c->tag.plugin = plugin;
     c->tag.instance = instance;
 }
-
-#ifndef COINPIPE_HAVE_HTTP
-/* Until core/http.c lands: the HTTP service reports itself unavailable. */
-int core_http_init(void) { return 0; }
-void core_http_shutdown(void) {}
-void core_http_set_stop(atomic_bool *stop) { (void)stop; }
-cp_status core_http_limits(const char *host, const cp_http_limits *limits) { return CP_OK; }
-cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        memset(&resps[i], 0, sizeof resps[i]);
-        resps[i].status = CP_ERR_UNSUPPORTED;
-        snprintf(resps[i].error, sizeof resps[i].error, "HTTP service not built");
-    }
-    return CP_ERR_UNSUPPORTED;
-}
-cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
-                                 size_t n, cp_http_done_fn done, void *user)
-{
-    cp_status st = core_http_perform(tag, reqs, resps, n);
-    for (size_t i = 0; done && i < n; i++)
-        done(user, i, &resps[i]);
-    return st;
-}
-void core_http_response_clear(cp_http_response *r) { (void)r; }
-const char *core_http_header(const cp_http_response *r, const char *name, size_t *len) { return NULL; }
-#endif

@@ -26,7 +26,6 @@ void core_log_setup(cp_log_level level, core_log_format format)
     g_format = format;
 }
 
-cp_log_level core_log_level(void) { return g_level; }
 bool core_log_would(cp_log_level level) { return level <= g_level || g_hook; }
 
 void core_log_set_hook(core_log_hook hook, void *user)

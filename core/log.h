@@ -16,7 +16,6 @@ typedef struct core_log_tag {
     const char *instance;
 } core_log_tag;
 void core_log_setup(cp_log_level level, core_log_format format);
-cp_log_level core_log_level(void);
 bool core_log_would(cp_log_level level);
 void core_log_tagged(const core_log_tag *tag, cp_log_level level, const char *fmt, ...) CP_PRINTF(3, 4);
 void core_log_vtagged(const core_log_tag *tag, cp_log_level level, const char *fmt, va_list ap) CP_PRINTF(3, 0);

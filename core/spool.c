@@ -270,7 +270,6 @@ size_t core_spool_pending(const core_spool *s)
 
 uint64_t core_spool_replay_seq(const core_spool *s, size_t i) { return s->idx[s->first + i].seq; }
 int64_t core_spool_bytes(const core_spool *s) { return s->live_bytes; }
-int64_t core_spool_disk_bytes(const core_spool *s) { return s->bytes; }
 
 void core_spool_set_limit(core_spool *s, int64_t max_bytes)
 {

@@ -20,7 +20,6 @@ cp_status core_spool_sync(core_spool *s); /* fdatasync what was appended */
 cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch **out);
 void core_spool_done(core_spool *s, uint64_t seq); /* confirmed, dropped or dead-lettered */
 int64_t core_spool_bytes(const core_spool *s);      /* of unconfirmed records (what the bound limits) */
-int64_t core_spool_disk_bytes(const core_spool *s); /* of segment files on disk */
 void core_spool_set_limit(core_spool *s, int64_t max_bytes); /* sizes segments for the bound */
 
 #endif /* COINPIPE_CORE_SPOOL_H */
