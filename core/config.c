@@ -44,8 +44,9 @@ static const cp_option global_options[] = {
     {"shutdown_timeout", CP_OPT_DURATION, "\"30s\"", 0, 0, 86400000, offsetof(global_opts, shutdown_timeout),
      NULL, "How long SIGTERM waits for in-flight cycles and sink queues to drain."},
     {"http_listen", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, http_listen), NULL,
-     "Address (numeric IP:port, e.g. \"127.0.0.1:9273\") of the metrics listener serving GET /metrics "
-     "and GET /health; off when unset. Read at start only."},
+     "Address (numeric IP:port, e.g. \"127.0.0.1:9273\"; \":9273\" is every interface) of the listener "
+     "serving the dashboard (/), its JSON API (/api/v1/), GET /metrics and GET /health; off when unset. "
+     "An address beyond loopback is warned about at start. Read at start only."},
     {"http_auth_token", CP_OPT_STRING, NULL, CP_OPT_SECRET, 0, 0, offsetof(global_opts, http_auth_token), NULL,
      "Bearer token the listener requires on every path but /health (header \"Authorization: Bearer TOKEN\", "
      "or ?access_token=TOKEN for a browser); none when unset. Read at start only."},

@@ -3,6 +3,7 @@
  */
 #include "batch.h"
 #include "host.h"
+#include "latest.h"
 #include "http.h"
 #include "loader.h"
 #include "log.h"
@@ -96,6 +97,14 @@ static cp_status h_http_perform(cp_ctx *c, const cp_http_request *reqs, cp_http_
     return core_http_perform(c ? &cx(c)->tag : NULL, reqs, resps, n);
 }
 
+static bool h_latest_value(cp_ctx *c, const char *stream, const char *const *series, size_t nseries,
+                           const char *column, double *value, int64_t *ts_ms)
+{
+    (void)c;
+    return stream && column && value && (series || !nseries) &&
+           core_latest_number(stream, series, nseries, column, value, ts_ms);
+}
+
 static cp_status h_http_perform_each(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n,
                                      cp_http_done_fn done, void *user)
 {
@@ -180,6 +189,7 @@ const cp_host core_host = {
     .http_header = core_http_header,
     .progress = h_progress,
     .http_perform_each = h_http_perform_each,
+    .latest_value = h_latest_value,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

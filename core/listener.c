@@ -339,21 +339,30 @@ static struct {
     pthread_t thread;
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-/* under S.lock: queues text for one client (closing it when it is too far behind) and wakes it */
-static void live_push(live *c, const char *text, size_t len)
+/* Under S.lock: queues text for one client (closing it when it is too far behind); returns its
+ * connection when it is suspended and must be resumed. The caller resumes it after unlocking:
+ * libmicrohttpd takes its own lock there, and calls live_free with that lock held. A suspended
+ * connection cannot close, so it stays valid until resumed. */
+static struct MHD_Connection *live_push(live *c, const char *text, size_t len)
 {
-    if (c->closed)
-        return;
-    if (c->out.len - c->off + len > LIMIT_EVENT_BYTES)
+    if (!c->closed && c->out.len - c->off + len > LIMIT_EVENT_BYTES)
         c->closed = true; /* the page reconnects and reloads what it missed */
-    else
+    else if (!c->closed)
         cp_buf_put(&c->out, text, len);
     if (c->out.oom)
         c->closed = true;
-    if (c->suspended) {
-        c->suspended = false;
-        mhd.resume_connection(c->conn);
-    }
+    if (!c->suspended)
+        return NULL;
+    c->suspended = false;
+    return c->conn;
+}
+
+/* resumes the n connections of v (S.lock not held) and frees v */
+static void live_resume(struct MHD_Connection **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mhd.resume_connection(v[i]);
+    free(v);
 }
 
 static ssize_t live_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -440,13 +449,20 @@ static void *publisher(void *arg)
         S.seq = seq;
         if (beat)
             last_beat = core_util_mono_ms();
-        for (live *c = S.head; c && ev.len && !ev.oom; c = c->next)
+        struct MHD_Connection **wake = calloc(S.n + 1, sizeof *wake);
+        size_t nwake = 0;
+        for (live *c = S.head; wake && c && ev.len && !ev.oom; c = c->next)
             if (c->seq < seq || beat) {
-                live_push(c, ev.p, ev.len);
+                struct MHD_Connection *w = live_push(c, ev.p, ev.len);
+                if (w)
+                    wake[nwake++] = w;
                 if (c->seq < seq)
                     c->seq = seq;
             }
         cp_buf_free(&ev);
+        pthread_mutex_unlock(&S.lock);
+        live_resume(wake, nwake);
+        pthread_mutex_lock(&S.lock);
     }
     pthread_mutex_unlock(&S.lock);
     return NULL;
@@ -502,14 +518,17 @@ static void live_stop(void)
         pthread_join(S.thread, NULL);
     S.running = false;
     pthread_mutex_lock(&S.lock); /* libmicrohttpd must not be stopped with a connection suspended */
+    struct MHD_Connection **wake = calloc(S.n + 1, sizeof *wake);
+    size_t nwake = 0;
     for (live *c = S.head; c; c = c->next) {
         c->closed = true;
-        if (c->suspended) {
+        if (c->suspended && wake) {
             c->suspended = false;
-            mhd.resume_connection(c->conn);
+            wake[nwake++] = c->conn;
         }
     }
     pthread_mutex_unlock(&S.lock);
+    live_resume(wake, nwake);
 }
 
 typedef unsigned (*route_fn)(const core_listener_req *r, cp_buf *body, const char **type);

@@ -5,10 +5,12 @@
 #include "testkit.h"
 
 #include "core/batch.h"
+#include "core/host.h"
 #include "core/latest.h"
 
 #include <coinpipe/streams.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +120,19 @@ static void trades_keyed_by_symbol(void **state)
     double v = 0;
     assert_true(core_latest_number("trade", series, 2, "price", &v, NULL));
     assert_true(v == 3);
+    /* what plugins call (cp_latest_value through the host table, since ABI 2.0) */
+    cp_ctx ctx = {.host = &core_host};
+    int64_t ts = 0;
+    v = 0;
+    assert_true(cp_latest_value(&ctx, "trade", series, 2, "price", &v, &ts));
+    assert_true(v == 3);
+    assert_int_equal(ts, 1002);
+    assert_false(cp_latest_value(&ctx, "trade", series, 2, "side", &v, NULL)); /* not a number */
+    assert_false(cp_latest_value(&ctx, "trade", series, 1, "price", &v, NULL)); /* not a series */
+    cp_host old = core_host;
+    old.size = offsetof(cp_host, latest_value); /* a core older than 2.0 */
+    ctx.host = &old;
+    assert_false(cp_latest_value(&ctx, "trade", series, 2, "price", &v, NULL));
     cp_buf out = {0};
     assert_int_equal(core_latest_json(&out, "trade", NULL, 0, NULL), 1);
     assert_non_null(strstr(out.p, "\"side\":\"buy\\\"\\u000a\""));

@@ -347,6 +347,12 @@ struct cp_host {
     /* HTTP with a callback per finished request */
     cp_status (*http_perform_each)(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n,
                                    cp_http_done_fn done, void *user);
+
+    /* ---- since ABI 2.0 (check `size` before use; the wrappers below do) ---- */
+
+    /* the latest-rows table (any pipeline's newest row per stream and series) */
+    bool (*latest_value)(cp_ctx *ctx, const char *stream, const char *const *series, size_t nseries,
+                         const char *column, double *value, int64_t *ts_ms);
 };
 
 /** True when the host table has `field` (added after ABI 1.0): `size` covers it and it is set. */
@@ -681,6 +687,27 @@ static inline cp_status cp_http_perform_each(cp_ctx *ctx, const cp_http_request 
     for (size_t i = 0; i < n; i++)
         done(user, i, &resps[i]);
     return st;
+}
+/**
+ * Reads the latest-rows table (since ABI 2.0): the value of `column` in the newest row that any
+ * pipeline of this process passed to its sinks in `stream` for the series `series[0..nseries)`,
+ * given in the order of the stream's text key columns except trade_id (ticker: exchange,
+ * symbol; ohlcv and indicator: exchange, symbol, interval; market: source, coin_id,
+ * vs_currency), e.g. {"binance", "BTC-USDT"} for the last price of a ticker (`column` "last").
+ * The newest row is the one with the greatest time (the first timestamp key column, else
+ * `ts`); stores it as a double in *value and that row's time (UTC ms; INT64_MIN when the row
+ * has none) in *ts_ms if not NULL. Returns false when no such row was seen since start, the
+ * column is absent, NULL or not a number, or the core is older than 2.0. Thread-safe and
+ * cheap (a hash lookup); strings are borrowed for the call only. For rules that compare
+ * pipelines (the alerts transform); a row of this process's own pipeline is there once it
+ * passed the transforms.
+ */
+static inline bool cp_latest_value(cp_ctx *ctx, const char *stream, const char *const *series, size_t nseries,
+                                   const char *column, double *value, int64_t *ts_ms)
+{
+    if (!CP_HOST_HAS(ctx->host, latest_value))
+        return false;
+    return ctx->host->latest_value(ctx, stream, series, nseries, column, value, ts_ms);
 }
 /** Frees the body and headers of a response and zeroes it. Safe to call twice. */
 static inline void cp_http_response_clear(cp_ctx *ctx, cp_http_response *r) { ctx->host->http_response_clear(r); }
