@@ -481,17 +481,6 @@ bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col)
     return core_batch_get_int(b, row, col) != 0;
 }
 
-bool core_schema_equal(const cp_schema *a, const cp_schema *b)
-{
-    if (strcmp(a->stream, b->stream) != 0 || a->nfields != b->nfields)
-        return false;
-    for (size_t i = 0; i < a->nfields; i++)
-        if (strcmp(a->fields[i].name, b->fields[i].name) != 0 || a->fields[i].type != b->fields[i].type ||
-            a->fields[i].flags != b->fields[i].flags)
-            return false;
-    return true;
-}
-
 /* ---- serialisation (spool records, dead letters) ------------------------------------ */
 /* Layout, little-endian: u16 stream_len, stream, u16 nfields, per field (u16 name_len, name,
  * u8 type, u8 flags), u32 rows, then per column: rows null bytes, then the non-null values

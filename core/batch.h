@@ -35,7 +35,6 @@ void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capa
  * double strtod would give, bit for bit (Clinger's fast path, else strtod); false also when
  * out of memory for a text of 72 bytes or more */
 bool core_decimal_parse(const char *s, size_t len, double *out);
-bool core_schema_equal(const cp_schema *a, const cp_schema *b);
 /* binary form for the spool; deserialize checks every length (fuzzed) */
 cp_status core_batch_serialize(const cp_batch *b, cp_buf *out);
 cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);

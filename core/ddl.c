@@ -1,245 +1,260 @@
-/* `coinpipe ddl`: prints Athena, Snowflake or PostgreSQL DDL for the streams a config writes.
+/* `coinpipe ddl`: prints the DDL of the streams a config writes, as its sinks render it.
  * SPDX-License-Identifier: MIT
  *
- * The streams of a pipeline are its source's `streams` option (when it has one) plus `spread`
- * and `indicator` when those transforms are configured; schemas come from streams.h (the
- * indicator columns are those of the default parameters). Athena and Snowflake cover the
- * pipelines with an s3-csv sink, PostgreSQL those with a postgresql sink; a config with no such
- * sink gets the DDL of every pipeline's streams.
+ * The core names no plugin here: the streams of a pipeline are what its source declares for
+ * its config, plus what each transform adds to the streams that reach it (the `schemas`
+ * callback); each sink whose `ddl_dialects` lists the dialect renders its own statements for
+ * its pipeline's streams (the `ddl` callback), and every distinct statement is printed once,
+ * so that two sinks writing to the same place share their tables. When no configured sink
+ * renders the dialect, every plugin on the search path that does renders the streams of every
+ * pipeline for its option defaults (config NULL): a template for the table a user would add.
  */
 #include "config.h"
 #include "ddl.h"
+#include "instance.h"
+#include "loader.h"
 #include "options.h"
 
-#include "../plugins/sinks/common/sinkutil.h"
+#include <coinpipe/schema.h>
 
-#include <coinpipe/buf.h>
-#include <coinpipe/streams.h>
 #include <stdio.h>
-
+#include <stdlib.h>
 #include <string.h>
 
-static const cp_field indicator_fields[] = {
-    {"exchange", CP_T_STRING, CP_FIELD_KEY},     {"symbol", CP_T_STRING, CP_FIELD_KEY},
-    {"interval", CP_T_STRING, CP_FIELD_KEY},     {"open_time", CP_T_TIMESTAMP, CP_FIELD_KEY},
-    {"close", CP_T_DECIMAL, CP_FIELD_NULLABLE},  {"sma_20", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"ema_20", CP_T_DOUBLE, CP_FIELD_NULLABLE},  {"rsi_14", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"macd", CP_T_DOUBLE, CP_FIELD_NULLABLE},    {"macd_signal", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"macd_hist", CP_T_DOUBLE, CP_FIELD_NULLABLE}, {"bb_upper", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"bb_middle", CP_T_DOUBLE, CP_FIELD_NULLABLE}, {"bb_lower", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"atr_14", CP_T_DOUBLE, CP_FIELD_NULLABLE},  {"pivot", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"r1", CP_T_DOUBLE, CP_FIELD_NULLABLE},      {"s1", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"r2", CP_T_DOUBLE, CP_FIELD_NULLABLE},      {"s2", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"r3", CP_T_DOUBLE, CP_FIELD_NULLABLE},      {"s3", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"fib_236", CP_T_DOUBLE, CP_FIELD_NULLABLE}, {"fib_382", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"fib_500", CP_T_DOUBLE, CP_FIELD_NULLABLE}, {"fib_618", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-    {"fib_786", CP_T_DOUBLE, CP_FIELD_NULLABLE},
-};
-static const cp_schema indicator_schema = {"indicator", sizeof indicator_fields / sizeof indicator_fields[0],
-                                           indicator_fields};
+/* ---- stream lists -------------------------------------------------------------------- */
 
-static const cp_schema *schema_of(const char *stream)
+typedef struct stream_list {
+    size_t n, cap;
+    cp_schema **v; /* owned copies */
+    bool oom;
+} stream_list;
+
+static bool list_has(const stream_list *l, const char *stream)
 {
-    return !strcmp(stream, "indicator") ? &indicator_schema : cp_stream_find(stream);
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i]->stream, stream))
+            return true;
+    return false;
 }
 
-/* the value of option `name` of an element's filled config, or NULL */
-static const void *opt_value(const core_element_cfg *ec, const char *name, cp_opt_type type)
+/* cp_schema_fn: appends a copy of a stream not listed yet (the first declaration wins) */
+static bool list_add(void *user, const cp_schema *s)
 {
-    if (!ec->plugin || !ec->cfg || !ec->plugin->desc.options)
-        return NULL;
-    for (const cp_option *o = ec->plugin->desc.options; o->name; o++)
-        if (!strcmp(o->name, name) && o->type == type)
-            return (const char *)ec->cfg + o->offset;
-    return NULL;
-}
-
-static const char *opt_string(const core_element_cfg *ec, const char *name, const char *def)
-{
-    const char *const *v = opt_value(ec, name, CP_OPT_STRING);
-    return v && *v ? *v : def;
-}
-
-static bool same_plugin(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+    stream_list *l = user;
+    if (!s || !s->stream || list_has(l, s->stream))
+        return true;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        cp_schema **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
             return false;
-    return *a == *b;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = cp_schema_copy(s))) {
+        l->oom = true;
+        return false;
+    }
+    l->n++;
+    return true;
 }
 
-/* the sink of `pl` running plugin `name`, or NULL */
-static const core_element_cfg *sink_of(const core_pipeline_cfg *pl, const char *name)
+static void list_free(stream_list *l)
 {
-    for (size_t i = 0; i < pl->nsinks; i++)
-        if (same_plugin(pl->sinks[i].plugin_name, name))
-            return &pl->sinks[i];
-    return NULL;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    *l = (stream_list){0};
 }
 
-typedef struct stream_set {
-    size_t n;
-    const char *names[64];
-} stream_set;
-
-static void add_stream(stream_set *s, const char *name, core_errors *errs)
+/* adds what element `ec` of pipeline `pl` declares, given the streams in *l so far; 0 ok */
+static int declare(const core_pipeline_cfg *pl, const core_element_cfg *ec, stream_list *l, core_errors *errs)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->names[i], name))
+    const cp_plugin *d = &ec->plugin->desc;
+    if (!d->schemas)
+        return 0;
+    size_t before = l->n;
+    core_instance in;
+    core_instance_init(&in, &(core_instance_opts){.pipeline = pl->name, .ec = ec});
+    /* a transform sees the streams that reach it; the list grows only after the call */
+    cp_status st = d->schemas(&in.ctx.pub, ec->cfg, d->kind == CP_SOURCE ? NULL : (const cp_schema *const *)l->v,
+                              d->kind == CP_SOURCE ? 0 : before, list_add, l);
+    core_instance_destroy(&in);
+    if (l->oom)
+        st = CP_ERR_NOMEM;
+    if (st != CP_OK) {
+        core_errors_add(errs, "ddl: pipeline '%s': %s '%s' cannot declare its streams: %s", pl->name,
+                        core_kind_name(d->kind), ec->name, cp_strerror(st));
+        return -1;
+    }
+    return 0;
+}
+
+/* the streams pipeline `pl` writes, in declaration order; 0 ok */
+static int pipeline_streams(const core_pipeline_cfg *pl, stream_list *l, core_errors *errs)
+{
+    int rc = declare(pl, &pl->source, l, errs);
+    for (size_t i = 0; i < pl->ntransforms && rc == 0; i++)
+        rc = declare(pl, &pl->transforms[i], l, errs);
+    return rc;
+}
+
+/* ---- sinks --------------------------------------------------------------------------- */
+
+static bool renders(const cp_plugin *d, const char *dialect)
+{
+    if (d->kind != CP_SINK || !d->ddl || !d->ddl_dialects)
+        return false;
+    for (const char *const *p = d->ddl_dialects; *p; p++)
+        if (!strcmp(*p, dialect))
+            return true;
+    return false;
+}
+
+/* what was printed: each distinct text once */
+typedef struct printer {
+    FILE *out;
+    size_t n, cap;
+    char **seen;
+} printer;
+
+/* cp_text_fn */
+static void print_text(void *user, const char *text, size_t len)
+{
+    printer *p = user;
+    for (size_t i = 0; i < p->n; i++)
+        if (strlen(p->seen[i]) == len && !memcmp(p->seen[i], text, len))
             return;
-    if (!schema_of(name)) {
-        core_errors_add(errs, "ddl: stream '%s' is not in the stream catalog; skipped", name);
+    fwrite(text, 1, len, p->out);
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 32;
+        char **v = realloc(p->seen, cap * sizeof *v);
+        if (!v)
+            return; /* printed; only the de-duplication of a later copy is lost */
+        p->seen = v;
+        p->cap = cap;
+    }
+    char *c = malloc(len + 1);
+    if (!c)
         return;
+    memcpy(c, text, len);
+    c[len] = '\0';
+    p->seen[p->n++] = c;
+}
+
+/* calls the ddl callback of plugin `d` (config NULL: not configured); 0 ok */
+static int render(const char *pipeline, const core_element_cfg *ec, const core_plugin *plugin, const char *dialect,
+                  const stream_list *l, printer *pr, core_errors *errs)
+{
+    const cp_plugin *d = &plugin->desc;
+    core_instance in;
+    core_instance_init(&in, &(core_instance_opts){
+                                .pipeline = pipeline, .ec = ec, .kind = CP_SINK, .name = plugin->name});
+    cp_status st = d->ddl(&in.ctx.pub, ec ? ec->cfg : NULL, dialect, (const cp_schema *const *)l->v, l->n,
+                          print_text, pr);
+    core_instance_destroy(&in);
+    if (st != CP_OK) {
+        core_errors_add(errs, "ddl: sink '%s' (plugin %s) cannot render %s DDL: %s", ec ? ec->name : plugin->name,
+                        plugin->name, dialect, cp_strerror(st));
+        return -1;
     }
-    if (s->n < sizeof s->names / sizeof s->names[0])
-        s->names[s->n++] = name;
+    return 0;
 }
 
-static void pipeline_streams(const core_pipeline_cfg *pl, stream_set *s, core_errors *errs)
+/* the names of the plugins on the search path that render the dialect, and every dialect any
+ * of them renders (for the message about an unknown one) */
+typedef struct found {
+    const char *dialect;
+    size_t n;
+    char *names[64];
+    char dialects[512];
+} found;
+
+static void note_dialects(found *f, const cp_plugin *d)
 {
-    const cp_strlist *l = opt_value(&pl->source, "streams", CP_OPT_STRLIST);
-    for (size_t i = 0; l && i < l->n; i++)
-        add_stream(s, l->v[i], errs);
-    for (size_t i = 0; i < pl->ntransforms; i++) {
-        const char *t = pl->transforms[i].plugin_name;
-        if (same_plugin(t, "spread"))
-            add_stream(s, "spread", errs);
-        else if (same_plugin(t, "indicators") || same_plugin(t, "indicator"))
-            add_stream(s, "indicator", errs);
+    if (d->kind != CP_SINK || !d->ddl || !d->ddl_dialects)
+        return;
+    for (const char *const *p = d->ddl_dialects; *p; p++) {
+        char quoted[80];
+        snprintf(quoted, sizeof quoted, " %s,", *p);
+        if (strstr(f->dialects, quoted) || strlen(f->dialects) + strlen(quoted) >= sizeof f->dialects)
+            continue;
+        strcat(f->dialects, quoted);
     }
 }
 
-static void athena(FILE *out, const cp_schema *s, const core_element_cfg *sink)
+static void visit(core_plugin *p, void *user)
 {
-    const char *bucket = sink ? opt_string(sink, "bucket", "YOUR-BUCKET") : "YOUR-BUCKET";
-    const char *prefix = sink ? opt_string(sink, "prefix", "crypto/tabular") : "crypto/tabular";
-    char loc[1024];
-    snprintf(loc, sizeof loc, "s3://%s/%s%s%s/", bucket, prefix, *prefix ? "/" : "", s->stream);
-    fprintf(out, "-- times are ISO-8601 UTC text (OpenCSVSerde): from_iso8601_timestamp(col) to compute with them\n");
-    fprintf(out, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", s->stream);
-    for (size_t i = 0; i < s->nfields; i++)
-        fprintf(out, "  `%s` %s%s\n", s->fields[i].name, sk_sql_type(s->fields[i].type, "athena", false),
-                i + 1 < s->nfields ? "," : "");
-    fprintf(out, ")\nPARTITIONED BY (`year` string, `month` string, `day` string)\n"
-                 "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n"
-                 "WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\')\n"
-                 "STORED AS TEXTFILE\nLOCATION '%s'\nTBLPROPERTIES (\n"
-                 "  'skip.header.line.count' = '1',\n"
-                 "  'projection.enabled' = 'true',\n"
-                 "  'projection.year.type' = 'integer', 'projection.year.range' = '2009,2099', "
-                 "'projection.year.digits' = '4',\n"
-                 "  'projection.month.type' = 'integer', 'projection.month.range' = '1,12', "
-                 "'projection.month.digits' = '2',\n"
-                 "  'projection.day.type' = 'integer', 'projection.day.range' = '1,31', "
-                 "'projection.day.digits' = '2',\n"
-                 "  'storage.location.template' = '%syear=${year}/month=${month}/day=${day}/'\n);\n\n",
-            loc, loc);
-}
-
-static void snowflake_head(FILE *out, const core_element_cfg *sink)
-{
-    const char *bucket = sink ? opt_string(sink, "bucket", "YOUR-BUCKET") : "YOUR-BUCKET";
-    const char *prefix = sink ? opt_string(sink, "prefix", "crypto/tabular") : "crypto/tabular";
-    fprintf(out, "CREATE FILE FORMAT IF NOT EXISTS coinpipe_csv TYPE = CSV SKIP_HEADER = 1\n"
-                 "  FIELD_OPTIONALLY_ENCLOSED_BY = '\"' EMPTY_FIELD_AS_NULL = TRUE COMPRESSION = AUTO\n"
-                 "  TIMESTAMP_FORMAT = AUTO;\n");
-    fprintf(out, "-- replace coinpipe_s3 with your storage integration for the bucket\n"
-                 "CREATE STAGE IF NOT EXISTS coinpipe_stage URL = 's3://%s/%s%s'\n"
-                 "  STORAGE_INTEGRATION = coinpipe_s3 FILE_FORMAT = coinpipe_csv;\n\n",
-            bucket, prefix, *prefix ? "/" : "");
-}
-
-static void snowflake(FILE *out, const cp_schema *s)
-{
-    cp_buf b = {0};
-    cp_buf qname = {0};
-    sk_sql_ident(&qname, s->stream);
-    cp_buf_printf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", qname.p);
-    for (size_t i = 0; i < s->nfields; i++) {
-        cp_buf_puts(&b, "    ");
-        sk_sql_ident(&b, s->fields[i].name);
-        cp_buf_printf(&b, " %s%s,\n", sk_sql_type(s->fields[i].type, "snowflake", false),
-                      s->fields[i].flags & CP_FIELD_KEY ? " NOT NULL" : "");
-    }
-    cp_buf_puts(&b, "    PRIMARY KEY (");
-    sk_sql_keys(&b, s);
-    cp_buf_puts(&b, ")\n);\n");
-    fprintf(out, "%s", b.p ? b.p : "");
-    fprintf(out, "CREATE PIPE IF NOT EXISTS \"%s_pipe\" AUTO_INGEST = TRUE AS\n"
-                 "  COPY INTO %s FROM @coinpipe_stage/%s/ FILE_FORMAT = (FORMAT_NAME = 'coinpipe_csv');\n\n",
-            s->stream, qname.p, s->stream);
-    cp_buf_free(&b);
-    cp_buf_free(&qname);
-}
-
-static void postgresql(FILE *out, const cp_schema *s, const core_element_cfg *sink)
-{
-    const char *schema = sink ? opt_string(sink, "schema", "public") : "public";
-    const char *prefix = sink ? opt_string(sink, "table_prefix", "") : "";
-    cp_buf q = {0}, t = {0}, b = {0};
-    sk_sql_ident(&q, schema);
-    cp_buf_putc(&q, '.');
-    cp_buf_printf(&t, "%s%s", prefix, s->stream);
-    sk_sql_ident(&q, t.p ? t.p : s->stream);
-    sk_sql_create_table(&b, q.p ? q.p : s->stream, s, "postgresql", false);
-    fprintf(out, "%s;\n\n", b.p ? b.p : "");
-    cp_buf_free(&q);
-    cp_buf_free(&t);
-    cp_buf_free(&b);
+    found *f = user;
+    note_dialects(f, &p->desc);
+    if (renders(&p->desc, f->dialect) && f->n < sizeof f->names / sizeof f->names[0])
+        if ((f->names[f->n] = strdup(p->name)))
+            f->n++;
 }
 
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs)
 {
-    const char *sink_plugin = NULL;
-    if (!strcmp(dialect, "athena") || !strcmp(dialect, "snowflake"))
-        sink_plugin = "s3-csv";
-    else if (!strcmp(dialect, "postgresql"))
-        sink_plugin = "postgresql";
-    else {
-        core_errors_add(errs, "ddl: unknown dialect '%s' (athena, snowflake or postgresql)", dialect);
-        return 2;
-    }
+    found f = {.dialect = dialect};
     bool any = false;
     for (size_t i = 0; i < cfg->npipelines; i++)
-        any = any || sink_of(&cfg->pipelines[i], sink_plugin);
-    const char *pg_schema_done = NULL;
-    bool head_done = false;
-    stream_set done = {0};
+        for (size_t k = 0; k < cfg->pipelines[i].nsinks; k++) {
+            const cp_plugin *d = &cfg->pipelines[i].sinks[k].plugin->desc;
+            note_dialects(&f, d);
+            any = any || renders(d, dialect);
+        }
+    if (!any)
+        core_loader_each(&cfg->search, visit, &f, false);
+    if (!any && !f.n) {
+        size_t n = strlen(f.dialects);
+        if (n)
+            f.dialects[n - 1] = '\0'; /* the last comma */
+        core_errors_add(errs, "ddl: unknown dialect '%s' (the sinks render:%s)", dialect,
+                        n ? f.dialects : " none");
+        return 2;
+    }
     fprintf(out, "-- coinpipe %s DDL for %s%s\n\n", dialect, cfg->file ? cfg->file : "config",
             any ? "" : " (no pipeline has a matching sink: every pipeline's streams)");
+    printer pr = {.out = out};
+    stream_list all = {0};
+    size_t nstreams = 0;
+    int rc = 0;
     for (size_t i = 0; i < cfg->npipelines; i++) {
         const core_pipeline_cfg *pl = &cfg->pipelines[i];
-        const core_element_cfg *sink = sink_of(pl, sink_plugin);
-        if (any && !sink)
+        bool mine = !any;
+        for (size_t k = 0; k < pl->nsinks && !mine; k++)
+            mine = renders(&pl->sinks[k].plugin->desc, dialect);
+        if (!mine)
             continue;
-        stream_set s = {0};
-        pipeline_streams(pl, &s, errs);
-        if (!strcmp(dialect, "snowflake") && !head_done && s.n) {
-            snowflake_head(out, sink);
-            head_done = true;
-        }
-        if (!strcmp(dialect, "postgresql") && sink && !pg_schema_done) {
-            const char *schema = opt_string(sink, "schema", "public");
-            if (strcmp(schema, "public")) {
-                fprintf(out, "CREATE SCHEMA IF NOT EXISTS \"%s\";\n\n", schema);
-                pg_schema_done = schema;
-            }
-        }
-        for (size_t k = 0; k < s.n; k++) {
-            size_t before = done.n;
-            add_stream(&done, s.names[k], errs);
-            if (done.n == before)
-                continue; /* printed for an earlier pipeline */
-            const cp_schema *sc = schema_of(s.names[k]);
-            if (!strcmp(dialect, "athena"))
-                athena(out, sc, sink);
-            else if (!strcmp(dialect, "snowflake"))
-                snowflake(out, sc);
-            else
-                postgresql(out, sc, sink);
-        }
+        stream_list l = {0};
+        if (pipeline_streams(pl, &l, errs) != 0)
+            rc = 1;
+        for (size_t k = 0; k < l.n; k++)
+            if (!list_has(&all, l.v[k]->stream))
+                nstreams++, list_add(&all, l.v[k]);
+        for (size_t k = 0; any && l.n && k < pl->nsinks; k++)
+            if (renders(&pl->sinks[k].plugin->desc, dialect) &&
+                render(pl->name, &pl->sinks[k], pl->sinks[k].plugin, dialect, &l, &pr, errs) != 0)
+                rc = 1;
+        list_free(&l);
     }
-    if (!done.n)
-        core_errors_add(errs, "ddl: the config's pipelines declare no streams (source option `streams`)");
-    return done.n ? 0 : 1;
+    /* not configured: each plugin that renders the dialect, for its defaults, over every stream */
+    for (size_t i = 0; i < f.n; i++) {
+        char err[768];
+        core_plugin *p = all.n ? core_loader_get(&cfg->search, f.names[i], err, sizeof err) : NULL;
+        if (p && render(NULL, NULL, p, dialect, &all, &pr, errs) != 0)
+            rc = 1;
+        if (p)
+            core_loader_put(p);
+        free(f.names[i]);
+    }
+    list_free(&all);
+    for (size_t i = 0; i < pr.n; i++)
+        free(pr.seen[i]);
+    free(pr.seen);
+    if (!nstreams && rc == 0)
+        core_errors_add(errs, "ddl: the config's pipelines declare no streams (no source or transform "
+                              "declares any: see `coinpipe --describe PLUGIN`)");
+    return nstreams ? rc : 1;
 }

@@ -9,8 +9,11 @@
 
 #include <stdio.h>
 
-/* prints CREATE statements for the streams the config's pipelines write, in dialect
- * athena | snowflake | postgresql; 0 ok, 1 nothing to print, 2 unknown dialect (errs says why) */
+/* prints the DDL of the streams the config's pipelines write (declared by their sources and
+ * transforms), as the sinks that render `dialect` write it (see ddl.c); the config's plugins
+ * and those on its search path decide which dialects exist. 0 ok; 1 no stream declared, or a
+ * plugin failed to declare or render (the rest is printed); 2 no plugin renders the dialect.
+ * errs says why. */
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs);
 
 #endif /* COINPIPE_CORE_DDL_H */

@@ -168,6 +168,18 @@ static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t
                  d->candle_gaps ? "stored_series" : "candle_gaps");
         return -1;
     }
+    if (!d->ddl != !d->ddl_dialects || (d->ddl && d->kind != CP_SINK)) { /* since ABI 2.0: a sink's pair */
+        snprintf(err, errlen, "%s: %s plugin '%s' has %s", path, core_kind_name(d->kind), d->name,
+                 d->kind != CP_SINK ? "a ddl callback, which only sinks have"
+                 : d->ddl          ? "a ddl callback but no ddl_dialects"
+                                   : "ddl_dialects but no ddl callback");
+        return -1;
+    }
+    if (d->schemas && d->kind == CP_SINK) {
+        snprintf(err, errlen, "%s: sink plugin '%s' has a schemas callback, which only sources and transforms have",
+                 path, d->name);
+        return -1;
+    }
     for (const cp_option *o = d->options; o && o->name; o++) {
         size_t need = 0;
         switch (o->type) {

@@ -345,7 +345,8 @@ static int cmd_ddl(const cmd_args *a)
     if (!cfg)
         return rc;
     if (!a->arg) {
-        fprintf(stderr, "coinpipe: ddl needs a dialect: athena, snowflake or postgresql\n");
+        fprintf(stderr, "coinpipe: ddl needs a dialect: athena, snowflake or postgresql (or sqlite, or one a "
+                        "sink plugin renders)\n");
         rc = 2;
     } else {
         core_errors errs = {0};
@@ -418,8 +419,11 @@ static const cmd commands[] = {
      "List the dead-letter files, or replay them into their sinks.",
      "replay writes each file into the sink it came from, as configured now, and removes it once\n"
      "written; SIGINT/SIGTERM ends the current write early and keeps the rest (exit status 1).\n"},
-    {"ddl", cmd_ddl, CMD_ARG, "athena|snowflake|postgresql [-c FILE]",
-     "Print CREATE statements for the streams the config's pipelines write.", NULL},
+    {"ddl", cmd_ddl, CMD_ARG, "athena|snowflake|postgresql|sqlite [-c FILE]",
+     "Print CREATE statements for the streams the config's pipelines write.",
+     "The sources and transforms declare the streams; each sink that renders the dialect (s3-csv:\n"
+     "athena, snowflake; postgresql; sqlite; a plugin's own) prints its statements for them. With no\n"
+     "such sink configured, every sink plugin that renders it prints a template for its defaults.\n"},
     {"status", cmd_status, CMD_ARG, "[HOST:PORT] [-c FILE]",
      "Show a running daemon's health and tables (from global.http_listen, or HOST:PORT).", NULL},
     {"help", cmd_help, CMD_ARG, "[COMMAND]", "Show this help, or a command's.", NULL},

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <coinpipe/buf.h>
+#include <coinpipe/utc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -116,12 +117,9 @@ void core_util_format_duration(int64_t ms, char *buf, size_t len)
 
 void core_util_iso8601(int64_t ms, char *buf, size_t len)
 {
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)t * 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    char iso[CP_UTC_ISO8601_SIZE];
+    cp_utc_iso8601(ms, iso);
+    snprintf(buf, len, "%s", iso);
 }
 
 int core_util_mkdirs(const char *path, unsigned mode)

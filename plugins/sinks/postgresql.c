@@ -15,7 +15,10 @@
  * and the batch returned for retry: committed or not, never half. Credentials are never
  * logged (passwords in conninfo are redacted).
  */
-#include "common/sinkutil.h"
+#include <coinpipe/csv.h>
+#include <coinpipe/schema.h>
+#include <coinpipe/sql.h>
+#include <coinpipe/utc.h>
 
 #include <coinpipe/coinpipe.h>
 
@@ -59,7 +62,7 @@ static const cp_option pg_options[] = {
 #define RANGES_LOOKUP 10000 /* more key prefixes than this in a batch: staging, no lookup query */
 
 /* PostgreSQL's timestamp epoch (2000-01-01) in Unix ms, and the times its text input took from
- * sk_iso8601: years 1 to 9999 (others were refused by the server, and still are) */
+ * cp_utc_iso8601: years 1 to 9999 (others were refused by the server, and still are) */
 #define PG_EPOCH_MS 946684800000LL
 #define TS_MIN_MS (-62135596800000LL)
 #define TS_MAX_MS 253402300799999LL
@@ -107,6 +110,59 @@ typedef struct pg {
     size_t ranges_cap, nranges;
     bool warned_timescale;
 } pg;
+
+/* copies a libpq conninfo into out with every password value replaced by "***". */
+static void redact_conninfo(const char *in, char *out, size_t outlen)
+{
+    if (!outlen)
+        return;
+    size_t o = 0;
+    const char *p = in ? in : "";
+    while (*p && o + 1 < outlen) {
+        /* keyword form: password=value or password = 'va lue'; URI form: user:pass@ */
+        if (!strncmp(p, "password", 8) && (p == in || p[-1] == ' ' || p[-1] == '?' || p[-1] == '&')) {
+            const char *q = p + 8;
+            while (*q == ' ')
+                q++;
+            if (*q == '=') {
+                q++;
+                while (*q == ' ')
+                    q++;
+                if (*q == '\'') {
+                    for (q++; *q && *q != '\''; q++)
+                        if (*q == '\\' && q[1])
+                            q++;
+                    if (*q)
+                        q++;
+                } else {
+                    while (*q && *q != ' ' && *q != '&')
+                        q++;
+                }
+                const char *rep = "password=***";
+                for (const char *r = rep; *r && o + 1 < outlen; r++)
+                    out[o++] = *r;
+                p = q;
+                continue;
+            }
+        }
+        if (!strncmp(p, "://", 3)) {
+            /* scheme://user:secret@host → scheme://user:***@host */
+            const char *at = strchr(p + 3, '@');
+            const char *slash = strchr(p + 3, '/');
+            const char *colon = strchr(p + 3, ':');
+            if (at && (!slash || at < slash) && colon && colon < at) {
+                for (const char *r = p; r <= colon && o + 1 < outlen; r++)
+                    out[o++] = *r;
+                for (const char *r = "***"; *r && o + 1 < outlen; r++)
+                    out[o++] = *r;
+                p = at;
+                continue;
+            }
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+}
 
 static void ignore_notice(void *arg, const char *message) {}
 
@@ -218,11 +274,11 @@ static cp_status run(pg *p, cp_ctx *ctx, const char *sql, ExecStatusType want, c
 
 static void qualified(cp_buf *b, const pg_config *cfg, const char *stream)
 {
-    sk_sql_ident(b, cfg->schema && *cfg->schema ? cfg->schema : "public");
+    cp_sql_ident(b, cfg->schema && *cfg->schema ? cfg->schema : "public");
     cp_buf_putc(b, '.');
     cp_buf *tmp = &(cp_buf){0};
     cp_buf_printf(tmp, "%s%s", cfg->table_prefix ? cfg->table_prefix : "", stream);
-    sk_sql_ident(b, tmp->oom ? stream : tmp->p);
+    cp_sql_ident(b, tmp->oom ? stream : tmp->p);
     cp_buf_free(tmp);
 }
 
@@ -307,19 +363,19 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
     cp_buf_puts(&stage, "pg_temp.");
     cp_buf *sname = &(cp_buf){0};
     cp_buf_printf(sname, "cp_stage_%s", s->stream);
-    sk_sql_ident(&stage, sname->p ? sname->p : "cp_stage");
+    cp_sql_ident(&stage, sname->p ? sname->p : "cp_stage");
     cp_buf_free(sname);
     cp_status st = CP_OK;
 
     if (cfg->create_tables) {
         if (cfg->schema && *cfg->schema && strcmp(cfg->schema, "public")) {
             cp_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
-            sk_sql_ident(&sql, cfg->schema);
+            cp_sql_ident(&sql, cfg->schema);
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE SCHEMA");
         }
         if (st == CP_OK) {
             cp_buf_reset(&sql);
-            sk_sql_create_table(&sql, target.p, s, "postgresql", false);
+            cp_sql_create_table(&sql, target.p, s, "postgresql", false);
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE TABLE");
         }
         if (st == CP_OK) {
@@ -327,8 +383,8 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
             cp_buf_printf(&sql, "ALTER TABLE %s", target.p);
             for (size_t i = 0; i < s->nfields; i++) {
                 cp_buf_puts(&sql, i ? ", ADD COLUMN IF NOT EXISTS " : " ADD COLUMN IF NOT EXISTS ");
-                sk_sql_ident(&sql, s->fields[i].name);
-                cp_buf_printf(&sql, " %s", sk_sql_type(s->fields[i].type, "postgresql", false));
+                cp_sql_ident(&sql, s->fields[i].name);
+                cp_buf_printf(&sql, " %s", cp_sql_type(s->fields[i].type, "postgresql", false));
             }
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "ALTER TABLE ADD COLUMN");
         }
@@ -340,8 +396,8 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
         cp_buf_reset(&sql);
         cp_buf_printf(&sql, "DROP TABLE IF EXISTS %s; CREATE TEMP TABLE %s (", stage.p, stage.p);
         for (size_t i = 0; i < s->nfields; i++) {
-            sk_sql_ident(&sql, s->fields[i].name);
-            cp_buf_printf(&sql, " %s, ", sk_sql_type(s->fields[i].type, "postgresql", false));
+            cp_sql_ident(&sql, s->fields[i].name);
+            cp_buf_printf(&sql, " %s, ", cp_sql_type(s->fields[i].type, "postgresql", false));
         }
         cp_buf_puts(&sql, "cp_ord BIGSERIAL) ON COMMIT DELETE ROWS");
         st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE TEMP TABLE");
@@ -349,29 +405,29 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
     if (st == CP_OK) {
         cp_buf copy = {0}, ins = {0}, uniq = {0}, direct = {0}, head = {0}, tail = {0};
         cp_buf_printf(&copy, "COPY %s (", stage.p);
-        sk_sql_columns(&copy, s, NULL);
+        cp_sql_columns(&copy, s, NULL);
         cp_buf_puts(&copy, ") FROM STDIN (FORMAT binary)");
-        bool latest = sk_latest_wins(s->stream);
+        bool latest = cp_sql_latest_wins(s->stream);
         for (int pass = 0; pass < 2; pass++) {
             /* pass 0: DISTINCT ON keeps the latest of repeated keys; pass 1: no key repeats */
             cp_buf *b = pass ? &uniq : &ins;
             bool distinct = latest && !pass;
             cp_buf_printf(b, "INSERT INTO %s AS cp_t (", target.p);
-            sk_sql_columns(b, s, NULL);
+            cp_sql_columns(b, s, NULL);
             cp_buf_puts(b, ") SELECT ");
             if (distinct) {
                 cp_buf_puts(b, "DISTINCT ON (");
-                sk_sql_keys(b, s);
+                cp_sql_keys(b, s);
                 cp_buf_puts(b, ") ");
             }
-            sk_sql_columns(b, s, NULL);
+            cp_sql_columns(b, s, NULL);
             cp_buf_printf(b, " FROM %s", stage.p);
             if (distinct) {
                 cp_buf_puts(b, " ORDER BY ");
-                sk_sql_keys(b, s);
+                cp_sql_keys(b, s);
                 cp_buf_puts(b, ", cp_ord DESC");
             }
-            sk_sql_on_conflict(b, s, latest, "postgresql", "cp_t");
+            cp_sql_on_conflict(b, s, latest, "postgresql", "cp_t");
         }
         /* keys: the last one's range is looked up per prefix of the others */
         t->nkeys = 0;
@@ -384,7 +440,7 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
                       s->fields[t->last_key].type == CP_T_TIMESTAMP;
         if (ranged && target_takes_binary(p, target.p, s)) {
             cp_buf_printf(&direct, "COPY %s (", target.p);
-            sk_sql_columns(&direct, s, NULL);
+            cp_sql_columns(&direct, s, NULL);
             cp_buf_puts(&direct, ") FROM STDIN (FORMAT binary)");
         }
         if (direct.p && t->nkeys) {
@@ -399,11 +455,11 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
             for (size_t i = 0; i < s->nfields; i++)
                 if ((s->fields[i].flags & CP_FIELD_KEY) && i != t->last_key) {
                     cp_buf_puts(&tail, "t.");
-                    sk_sql_ident(&tail, s->fields[i].name);
+                    cp_sql_ident(&tail, s->fields[i].name);
                     cp_buf_printf(&tail, " = g.k%zu AND ", k++);
                 }
             cp_buf_puts(&tail, "t.");
-            sk_sql_ident(&tail, s->fields[t->last_key].name);
+            cp_sql_ident(&tail, s->fields[t->last_key].name);
             cp_buf_puts(&tail, " BETWEEN g.lo AND g.hi LIMIT 1");
         }
         t->copy_sql = copy.p;
@@ -412,7 +468,7 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
         t->direct_sql = direct.p;
         t->check_head = head.p;
         t->check_tail = tail.p;
-        t->schema = sk_schema_copy(s);
+        t->schema = cp_schema_copy(s);
         if (copy.oom || ins.oom || uniq.oom || direct.oom || head.oom || tail.oom || !t->schema) {
             table_reset(t);
             st = CP_ERR_NOMEM;
@@ -835,18 +891,18 @@ static bool put_literal(pg *p, cp_buf *b, cp_ctx *ctx, const cp_batch *batch, si
         text = cp_batch_get_text(ctx, batch, row, col, &n);
         break;
     case CP_T_TIMESTAMP:
-        n = sk_iso8601(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
+        n = cp_utc_iso8601(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
         if (n != 24)
             return false;
         break;
     case CP_T_DOUBLE:
-        n = sk_dbl(cp_batch_get_double(ctx, batch, row, col), tmp);
+        n = cp_csv_double(cp_batch_get_double(ctx, batch, row, col), tmp);
         break;
     case CP_T_BOOL:
         n = (size_t)snprintf(tmp, sizeof tmp, "%s", cp_batch_get_bool(ctx, batch, row, col) ? "true" : "false");
         break;
     case CP_T_INT64:
-        n = sk_i64(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
+        n = cp_csv_int(v ? *v : cp_batch_get_int(ctx, batch, row, col), tmp);
         break;
     }
     if (!cp_buf_reserve(b, 2 * n + 3))
@@ -856,7 +912,7 @@ static bool put_literal(pg *p, cp_buf *b, cp_ctx *ctx, const cp_batch *batch, si
     b->len += PQescapeStringConn(p->conn, b->p + b->len, text, n, &err);
     b->p[b->len++] = '\'';
     b->p[b->len] = '\0';
-    cp_buf_printf(b, "::%s", sk_sql_type(type, "postgresql", false));
+    cp_buf_printf(b, "::%s", cp_sql_type(type, "postgresql", false));
     return !err && !b->oom;
 }
 
@@ -952,7 +1008,7 @@ static cp_status write_once(pg *p, cp_ctx *ctx, const cp_batch *batch)
     pg_table *t = table_for(p, s->stream);
     if (!t)
         return CP_ERR_NOMEM;
-    if (!sk_schema_same(t->schema, s) && (st = prepare_table(p, ctx, t, s)) != CP_OK) {
+    if (!cp_schema_equal(t->schema, s) && (st = prepare_table(p, ctx, t, s)) != CP_OK) {
         table_reset(t);
         return st;
     }
@@ -1024,7 +1080,7 @@ static cp_status pg_create(cp_ctx *ctx, const void *config, void **instance)
         return CP_ERR_NOMEM;
     p->cfg = cfg;
     if (cfg->conninfo && *cfg->conninfo)
-        sk_redact_conninfo(cfg->conninfo, p->redacted, sizeof p->redacted);
+        redact_conninfo(cfg->conninfo, p->redacted, sizeof p->redacted);
     else
         snprintf(p->redacted, sizeof p->redacted, "PG* environment");
     char *err = NULL;
@@ -1167,11 +1223,11 @@ static cp_status pg_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *se
     if (from_ms == INT64_MIN)
         snprintf(from, sizeof from, "-infinity");
     else
-        sk_iso8601(from_ms, from);
+        cp_utc_iso8601(from_ms, from);
     if (to_ms == INT64_MAX)
         snprintf(to, sizeof to, "infinity");
     else
-        sk_iso8601(to_ms, to);
+        cp_utc_iso8601(to_ms, to);
     snprintf(step, sizeof step, "%lld", (long long)step_ms);
     const char *params[6] = {series->exchange, series->symbol, series->interval, from, to, step};
     if (holes.oom || last.oom)
@@ -1229,7 +1285,7 @@ static cp_status read_columns(pg *p, cp_ctx *ctx, const cp_read_query *q, bool *
                 have[i] = true;
     PQclear(res);
     cp_buf_free(&name);
-    const char *missing = st == CP_OK ? sk_read_missing(q, have) : NULL;
+    const char *missing = st == CP_OK ? cp_sql_read_missing(q, have) : NULL;
     if (missing) {
         cp_log_error(ctx, "postgresql: table of stream \"%s\" has no column \"%s\"", q->schema->stream, missing);
         st = CP_ERR_INVALID;
@@ -1275,7 +1331,7 @@ static cp_status pg_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bo
     if (st == CP_OK && exists)
         st = read_columns(p, ctx, q, have);
     if (st == CP_OK && exists) {
-        sk_sql_read(&sql, table.p, q, have, latest, '$', true);
+        cp_sql_read(&sql, table.p, q, have, latest, '$', true);
         if (sql.oom)
             st = CP_ERR_NOMEM;
     }
@@ -1341,8 +1397,37 @@ static cp_status pg_read_latest(void *instance, cp_ctx *ctx, const cp_read_query
     return pg_read(instance, ctx, q, true, fn, user);
 }
 
+/* ---- `coinpipe ddl postgresql`: the statements prepare_table runs when create_tables is on -- */
+
+static const char *const pg_dialects[] = {"postgresql", NULL};
+
+static void pg_table_name(cp_buf *b, const void *cfg, const char *stream) { qualified(b, cfg, stream); }
+
+static cp_status pg_ddl(cp_ctx *ctx, const void *config, const char *dialect, const cp_schema *const *schemas,
+                        size_t n, cp_text_fn fn, void *user)
+{
+    if (strcmp(dialect, "postgresql"))
+        return CP_ERR_UNSUPPORTED;
+    const pg_config defaults = {.schema = "public", .table_prefix = ""};
+    const pg_config *cfg = config ? config : &defaults;
+    if (n && cfg->schema && *cfg->schema && strcmp(cfg->schema, "public")) {
+        cp_buf b = {0};
+        cp_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
+        cp_sql_ident(&b, cfg->schema);
+        cp_buf_puts(&b, ";\n\n");
+        bool oom = b.oom;
+        if (!oom)
+            fn(user, b.p, b.len);
+        cp_buf_free(&b);
+        if (oom)
+            return CP_ERR_NOMEM;
+    }
+    return cp_sql_ddl_tables(schemas, n, "postgresql", false, pg_table_name, cfg, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "postgresql", .kind = CP_SINK, .version = "0.1.0",
                  .description = "Writes each stream into a PostgreSQL table (COPY, idempotent upsert)",
                  .options = pg_options, .config_size = sizeof(pg_config), .create = pg_create,
                  .destroy = pg_destroy, .write = pg_write, .stored_series = pg_stored_series,
-                 .candle_gaps = pg_candle_gaps, .read_range = pg_read_range, .read_latest = pg_read_latest);
+                 .candle_gaps = pg_candle_gaps, .read_range = pg_read_range, .read_latest = pg_read_latest,
+                 .ddl_dialects = pg_dialects, .ddl = pg_ddl);

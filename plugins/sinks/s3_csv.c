@@ -10,7 +10,10 @@
  * (the payload's SHA-256 from libcrypto); credentials come from the options, the AWS_*
  * environment or the shared credentials file (AWS_PROFILE).
  */
-#include "common/sinkutil.h"
+#include <coinpipe/csv.h>
+#include <coinpipe/schema.h>
+#include <coinpipe/sql.h>
+#include <coinpipe/utc.h>
 
 #include <coinpipe/coinpipe.h>
 
@@ -86,6 +89,19 @@ typedef struct s3 {
     cp_buf body;              /* the object being uploaded */
     cp_buf gz;
 } s3;
+
+/* the `prefix` option without leading and trailing slashes: `*len` bytes at the result */
+static const char *key_prefix(const char *prefix, size_t *len)
+{
+    prefix = prefix ? prefix : "";
+    while (*prefix == '/')
+        prefix++;
+    size_t n = strlen(prefix);
+    while (n && prefix[n - 1] == '/')
+        n--;
+    *len = n;
+    return prefix;
+}
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
@@ -175,7 +191,7 @@ static int time_column(const cp_schema *s)
 static s3_part *part_for(s3 *s, const cp_schema *schema, int64_t day, int64_t ts)
 {
     for (size_t i = 0; i < s->nparts; i++)
-        if (s->parts[i].day == day && sk_schema_same(s->parts[i].schema, schema))
+        if (s->parts[i].day == day && cp_schema_equal(s->parts[i].schema, schema))
             return &s->parts[i];
     s3_part *n = realloc(s->parts, (s->nparts + 1) * sizeof *n);
     if (!n)
@@ -183,7 +199,7 @@ static s3_part *part_for(s3 *s, const cp_schema *schema, int64_t day, int64_t ts
     s->parts = n;
     s3_part *p = &n[s->nparts];
     memset(p, 0, sizeof *p);
-    if (!(p->schema = sk_schema_copy(schema)))
+    if (!(p->schema = cp_schema_copy(schema)))
         return NULL;
     p->day = day;
     p->first_ts = ts;
@@ -377,9 +393,9 @@ static bool render(s3 *s, cp_ctx *ctx, const s3_part *p, cp_buf *key, const char
     if (!sha256_hex(b->p, b->len, hash))
         return false;
     int y, m, d;
-    sk_civil(p->day, &y, &m, &d);
+    cp_utc_civil(p->day, &y, &m, &d);
     char iso[25];
-    sk_iso8601(p->first_ts, iso);
+    cp_utc_iso8601(p->first_ts, iso);
     /* 2026-11-21T10:55:44.123Z -> 20261121T105544123Z: no ':' in keys */
     char compact[25];
     size_t o = 0;
@@ -387,12 +403,8 @@ static bool render(s3 *s, cp_ctx *ctx, const s3_part *p, cp_buf *key, const char
         if (*c != '-' && *c != ':' && *c != '.')
             compact[o++] = *c;
     compact[o] = '\0';
-    const char *prefix = s->cfg->prefix ? s->cfg->prefix : "";
-    while (*prefix == '/')
-        prefix++;
-    size_t plen = strlen(prefix);
-    while (plen && prefix[plen - 1] == '/')
-        plen--;
+    size_t plen;
+    const char *prefix = key_prefix(s->cfg->prefix, &plen);
     cp_buf_reset(key);
     if (plen) {
         cp_buf_put(key, prefix, plen);
@@ -454,7 +466,7 @@ static cp_status s3_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
         int64_t ts = tcol >= 0 && !cp_batch_is_null(ctx, batch, r, (size_t)tcol)
                          ? cp_batch_get_int(ctx, batch, r, (size_t)tcol)
                          : now;
-        int64_t day = sk_day_of(ts);
+        int64_t day = cp_utc_day(ts);
         if (!p || p->day != day)
             p = part_for(s, schema, day, ts);
         if (!p) {
@@ -465,7 +477,7 @@ static cp_status s3_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
         for (size_t c = 0; c < schema->nfields; c++) {
             if (c)
                 cp_buf_putc(&p->csv, ',');
-            sk_csv_cell(&p->csv, ctx, batch, r, c, schema->fields[c].type);
+            cp_csv_cell(&p->csv, ctx, batch, r, c, schema->fields[c].type);
         }
         cp_buf_put(&p->csv, "\r\n", 2);
         if (p->csv.oom) {
@@ -566,7 +578,110 @@ static cp_status s3_create(cp_ctx *ctx, const void *config, void **instance)
     return CP_OK;
 }
 
+/* ---- `coinpipe ddl`: Athena and Snowflake tables over the objects ------------------------- */
+
+static const char *const s3_dialects[] = {"athena", "snowflake", NULL};
+
+/* s3://bucket/prefix/ of the sink (placeholders when not configured) */
+static void s3_location(cp_buf *b, const s3_config *cfg)
+{
+    size_t plen;
+    const char *prefix = key_prefix(cfg ? cfg->prefix : "crypto/tabular", &plen);
+    cp_buf_printf(b, "s3://%s/", cfg && cfg->bucket && *cfg->bucket ? cfg->bucket : "YOUR-BUCKET");
+    if (plen) {
+        cp_buf_put(b, prefix, plen);
+        cp_buf_putc(b, '/');
+    }
+}
+
+/* an external table over a stream's CSV objects, partitions found by projection */
+static void athena_table(cp_buf *b, const cp_schema *s, const char *root)
+{
+    cp_buf_puts(b, "-- times are ISO-8601 UTC text (OpenCSVSerde): from_iso8601_timestamp(col) to compute with them\n");
+    cp_buf_printf(b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", s->stream);
+    for (size_t i = 0; i < s->nfields; i++)
+        cp_buf_printf(b, "  `%s` %s%s\n", s->fields[i].name, cp_sql_type(s->fields[i].type, "athena", false),
+                      i + 1 < s->nfields ? "," : "");
+    cp_buf_printf(b,
+                  ")\nPARTITIONED BY (`year` string, `month` string, `day` string)\n"
+                  "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n"
+                  "WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\')\n"
+                  "STORED AS TEXTFILE\nLOCATION '%s%s/'\nTBLPROPERTIES (\n"
+                  "  'skip.header.line.count' = '1',\n"
+                  "  'projection.enabled' = 'true',\n"
+                  "  'projection.year.type' = 'integer', 'projection.year.range' = '2009,2099', "
+                  "'projection.year.digits' = '4',\n"
+                  "  'projection.month.type' = 'integer', 'projection.month.range' = '1,12', "
+                  "'projection.month.digits' = '2',\n"
+                  "  'projection.day.type' = 'integer', 'projection.day.range' = '1,31', "
+                  "'projection.day.digits' = '2',\n"
+                  "  'storage.location.template' = '%s%s/year=${year}/month=${month}/day=${day}/'\n);\n\n",
+                  root, s->stream, root, s->stream);
+}
+
+/* the file format and stage every Snowflake pipe of the sink reads through */
+static void snowflake_stage(cp_buf *b, const char *root)
+{
+    cp_buf_puts(b, "CREATE FILE FORMAT IF NOT EXISTS coinpipe_csv TYPE = CSV SKIP_HEADER = 1\n"
+                   "  FIELD_OPTIONALLY_ENCLOSED_BY = '\"' EMPTY_FIELD_AS_NULL = TRUE COMPRESSION = AUTO\n"
+                   "  TIMESTAMP_FORMAT = AUTO;\n");
+    cp_buf_printf(b, "-- replace coinpipe_s3 with your storage integration for the bucket\n"
+                     "CREATE STAGE IF NOT EXISTS coinpipe_stage URL = '%s'\n"
+                     "  STORAGE_INTEGRATION = coinpipe_s3 FILE_FORMAT = coinpipe_csv;\n\n",
+                  root);
+}
+
+/* a table with the stream's key and a pipe that loads its objects as they arrive */
+static void snowflake_table(cp_buf *b, const cp_schema *s)
+{
+    cp_buf q = {0};
+    cp_sql_ident(&q, s->stream);
+    cp_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s (\n", q.p ? q.p : "");
+    for (size_t i = 0; i < s->nfields; i++) {
+        cp_buf_puts(b, "    ");
+        cp_sql_ident(b, s->fields[i].name);
+        cp_buf_printf(b, " %s%s,\n", cp_sql_type(s->fields[i].type, "snowflake", false),
+                      s->fields[i].flags & CP_FIELD_KEY ? " NOT NULL" : "");
+    }
+    cp_buf_puts(b, "    PRIMARY KEY (");
+    cp_sql_keys(b, s);
+    cp_buf_puts(b, ")\n);\n");
+    cp_buf_printf(b, "CREATE PIPE IF NOT EXISTS \"%s_pipe\" AUTO_INGEST = TRUE AS\n"
+                     "  COPY INTO %s FROM @coinpipe_stage/%s/ FILE_FORMAT = (FORMAT_NAME = 'coinpipe_csv');\n\n",
+                  s->stream, q.p ? q.p : "", s->stream);
+    cp_buf_free(&q);
+}
+
+static cp_status s3_ddl(cp_ctx *ctx, const void *config, const char *dialect, const cp_schema *const *schemas,
+                        size_t n, cp_text_fn fn, void *user)
+{
+    bool athena = !strcmp(dialect, "athena");
+    if (!athena && strcmp(dialect, "snowflake"))
+        return CP_ERR_UNSUPPORTED;
+    cp_buf root = {0}, b = {0};
+    s3_location(&root, config);
+    if (!athena && n) {
+        snowflake_stage(&b, root.p ? root.p : "");
+        if (!b.oom)
+            fn(user, b.p, b.len);
+    }
+    for (size_t i = 0; i < n && !b.oom && !root.oom; i++) {
+        cp_buf_reset(&b);
+        if (athena)
+            athena_table(&b, schemas[i], root.p ? root.p : "");
+        else
+            snowflake_table(&b, schemas[i]);
+        if (!b.oom)
+            fn(user, b.p, b.len);
+    }
+    cp_status st = b.oom || root.oom ? CP_ERR_NOMEM : CP_OK;
+    cp_buf_free(&b);
+    cp_buf_free(&root);
+    return st;
+}
+
 CP_PLUGIN_DEFINE(.name = "s3-csv", .kind = CP_SINK, .version = "0.1.0",
                  .description = "Writes each stream as Hive-partitioned CSV objects to S3",
                  .options = s3_options, .config_size = sizeof(s3_config), .create = s3_create,
-                 .destroy = s3_destroy, .write = s3_write, .flush = s3_flush);
+                 .destroy = s3_destroy, .write = s3_write, .flush = s3_flush, .ddl_dialects = s3_dialects,
+                 .ddl = s3_ddl);

@@ -12,7 +12,8 @@
  * Times are stored as INTEGER UTC milliseconds, decimals as REAL (or their exact TEXT with
  * decimal_as = "text"). WAL by default so readers (sqlite3 shell, dashboards) read while it writes.
  */
-#include "common/sinkutil.h"
+#include <coinpipe/schema.h>
+#include <coinpipe/sql.h>
 
 #include <coinpipe/coinpipe.h>
 
@@ -327,8 +328,8 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
     table_clear(t);
     cp_buf sql = {0};
     cp_buf qname = {0};
-    sk_sql_ident(&qname, schema->stream);
-    sk_sql_create_table(&sql, qname.p, schema, "sqlite", s->decimal_text);
+    cp_sql_ident(&qname, schema->stream);
+    cp_sql_create_table(&sql, qname.p, schema, "sqlite", s->decimal_text);
     cp_status st = sql.oom || qname.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
 
     /* existing columns: add the missing ones, refuse a type conflict */
@@ -359,7 +360,7 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
                              "sqlite %s: table \"%s\" column \"%s\" is %s but the stream now has it as %s; "
                              "rename or drop the column (or the table) to go on",
                              s->cfg->path, schema->stream, name, decl ? decl : "untyped",
-                             sk_sql_type(f->type, "sqlite", s->decimal_text));
+                             cp_sql_type(f->type, "sqlite", s->decimal_text));
                 st = CP_REJECT;
             }
         }
@@ -375,8 +376,8 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
         const cp_field *f = &schema->fields[i];
         cp_buf_reset(&sql);
         cp_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN ", qname.p);
-        sk_sql_ident(&sql, f->name);
-        cp_buf_printf(&sql, " %s", sk_sql_type(f->type, "sqlite", s->decimal_text));
+        cp_sql_ident(&sql, f->name);
+        cp_buf_printf(&sql, " %s", cp_sql_type(f->type, "sqlite", s->decimal_text));
         st = sql.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
         if (st == CP_OK)
             cp_log_info(ctx, "sqlite %s: added column \"%s\" to table \"%s\"%s", s->cfg->path, f->name,
@@ -393,18 +394,18 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
     if (st == CP_OK) {
         cp_buf_reset(&sql);
         cp_buf_printf(&sql, "INSERT INTO %s (", qname.p);
-        sk_sql_columns(&sql, schema, NULL);
+        cp_sql_columns(&sql, schema, NULL);
         cp_buf_puts(&sql, ") SELECT ");
         for (size_t i = 0; i < schema->nfields; i++)
             cp_buf_printf(&sql, i ? ", c%zu" : "c%zu", i);
         cp_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
-        sk_sql_on_conflict(&sql, schema, sk_latest_wins(schema->stream), "sqlite", NULL);
+        cp_sql_on_conflict(&sql, schema, cp_sql_latest_wins(schema->stream), "sqlite", NULL);
         rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, &t->ins, NULL);
         if (rc != SQLITE_OK) {
             cp_log_error(ctx, "sqlite %s: cannot prepare the insert into \"%s\": %s", s->cfg->path, schema->stream,
                          sqlite3_errmsg(s->db));
             st = classify(rc);
-        } else if (!(t->schema = sk_schema_copy(schema))) {
+        } else if (!(t->schema = cp_schema_copy(schema))) {
             st = CP_ERR_NOMEM;
         }
     }
@@ -446,7 +447,7 @@ static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
     cp_status st = exec(ctx, s, "BEGIN IMMEDIATE");
     if (st != CP_OK)
         return st == CP_REJECT ? CP_RETRY : st; /* a failed BEGIN is a lock or I/O matter */
-    if (!(t->ins && sk_schema_same(t->schema, schema)) && (st = prepare_table(ctx, s, t, schema)) != CP_OK) {
+    if (!(t->ins && cp_schema_equal(t->schema, schema)) && (st = prepare_table(ctx, s, t, schema)) != CP_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return st;
     }
@@ -670,7 +671,7 @@ static cp_status read_columns(cp_ctx *ctx, sq *s, const cp_read_query *q, bool *
         return read_failed(ctx, s, rc, "cannot make the connection read-only");
     cp_buf sql = {0};
     cp_buf_puts(&sql, "PRAGMA table_info(");
-    sk_sql_ident(&sql, q->schema->stream);
+    cp_sql_ident(&sql, q->schema->stream);
     cp_buf_putc(&sql, ')');
     sqlite3_stmt *info = NULL;
     rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(s->db, sql.p, -1, &info, NULL);
@@ -687,7 +688,7 @@ static cp_status read_columns(cp_ctx *ctx, sq *s, const cp_read_query *q, bool *
     sqlite3_finalize(info);
     if (rc != SQLITE_DONE)
         return read_failed(ctx, s, rc, "cannot read the table's columns");
-    const char *missing = *exists ? sk_read_missing(q, have) : NULL;
+    const char *missing = *exists ? cp_sql_read_missing(q, have) : NULL;
     if (missing) {
         cp_log_error(ctx, "sqlite %s: table \"%s\" has no column \"%s\"", s->cfg->path, q->schema->stream, missing);
         return CP_ERR_INVALID;
@@ -741,8 +742,8 @@ static cp_status sq_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bo
     sqlite3_stmt *sel = NULL;
     if (st == CP_OK && exists) {
         cp_buf sql = {0}, qname = {0};
-        sk_sql_ident(&qname, q->schema->stream);
-        sk_sql_read(&sql, qname.p, q, have, latest, '?', false);
+        cp_sql_ident(&qname, q->schema->stream);
+        cp_sql_read(&sql, qname.p, q, have, latest, '?', false);
         int rc = sql.oom || qname.oom ? SQLITE_NOMEM : sqlite3_prepare_v2(s->db, sql.p, -1, &sel, NULL);
         cp_buf_free(&sql);
         cp_buf_free(&qname);
@@ -795,8 +796,25 @@ static cp_status sq_read_latest(void *instance, cp_ctx *ctx, const cp_read_query
     return sq_read(instance, ctx, q, true, fn, user);
 }
 
+/* ---- `coinpipe ddl sqlite`: the tables prepare_table creates ------------------------------- */
+
+static const char *const sq_dialects[] = {"sqlite", NULL};
+
+static void sq_table_name(cp_buf *b, const void *arg, const char *stream) { cp_sql_ident(b, stream); }
+
+static cp_status sq_ddl(cp_ctx *ctx, const void *config, const char *dialect, const cp_schema *const *schemas,
+                        size_t n, cp_text_fn fn, void *user)
+{
+    if (strcmp(dialect, "sqlite"))
+        return CP_ERR_UNSUPPORTED;
+    const sq_config *cfg = config;
+    bool decimal_text = cfg && cfg->decimal_as && !strcmp(cfg->decimal_as, "text");
+    return cp_sql_ddl_tables(schemas, n, "sqlite", decimal_text, sq_table_name, NULL, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "sqlite", .kind = CP_SINK, .version = "0.1.0",
                  .description = "Writes each stream into a table of a SQLite database file",
                  .options = sq_options, .config_size = sizeof(sq_config), .create = sq_create,
                  .destroy = sq_destroy, .write = sq_write, .stored_series = sq_stored_series,
-                 .candle_gaps = sq_candle_gaps, .read_range = sq_read_range, .read_latest = sq_read_latest);
+                 .candle_gaps = sq_candle_gaps, .read_range = sq_read_range, .read_latest = sq_read_latest,
+                 .ddl_dialects = sq_dialects, .ddl = sq_ddl);

@@ -6,11 +6,12 @@
  * `jsonl` (one object per row: "stream" first, then every column by name; decimals as
  * JSON strings holding the exact text, times as integer milliseconds, NULL as null).
  * Decimals are always printed verbatim. Cell formatting is the sinks' shared one
- * (common/sinkutil.h), so stdout's CSV is byte-for-byte the S3 sink's.
+ * (coinpipe/csv.h), so stdout's CSV is byte-for-byte the S3 sink's.
  */
 #include <coinpipe/coinpipe.h>
 
-#include "common/sinkutil.h"
+#include <coinpipe/csv.h>
+#include <coinpipe/utc.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,13 +52,13 @@ static const char *cell_text(cp_ctx *ctx, const cp_batch *b, size_t r, size_t c,
     case CP_T_STRING:
         return cp_batch_get_text(ctx, b, r, c, NULL);
     case CP_T_TIMESTAMP:
-        sk_iso8601(cp_batch_get_int(ctx, b, r, c), tmp);
+        cp_utc_iso8601(cp_batch_get_int(ctx, b, r, c), tmp);
         return tmp;
     case CP_T_INT64:
-        sk_i64(cp_batch_get_int(ctx, b, r, c), tmp);
+        cp_csv_int(cp_batch_get_int(ctx, b, r, c), tmp);
         return tmp;
     case CP_T_DOUBLE:
-        sk_dbl(cp_batch_get_double(ctx, b, r, c), tmp);
+        cp_csv_double(cp_batch_get_double(ctx, b, r, c), tmp);
         return tmp;
     case CP_T_BOOL:
         return cp_batch_get_bool(ctx, b, r, c) ? "true" : "false";
@@ -87,7 +88,7 @@ static void write_csv(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_s
         for (size_t c = 0; c < sc->nfields; c++) {
             if (c)
                 cp_buf_putc(&s->out, ',');
-            sk_csv_text(&s->out, sc->fields[c].name, strlen(sc->fields[c].name));
+            cp_csv_text(&s->out, sc->fields[c].name, strlen(sc->fields[c].name));
         }
         cp_buf_puts(&s->out, "\r\n");
     }
@@ -95,7 +96,7 @@ static void write_csv(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp_s
         for (size_t c = 0; c < sc->nfields; c++) {
             if (c)
                 cp_buf_putc(&s->out, ',');
-            sk_csv_cell(&s->out, ctx, b, r, c, sc->fields[c].type);
+            cp_csv_cell(&s->out, ctx, b, r, c, sc->fields[c].type);
         }
         cp_buf_puts(&s->out, "\r\n");
     }
@@ -117,7 +118,7 @@ static void write_jsonl(stdout_sink *s, cp_ctx *ctx, const cp_batch *b, const cp
             else if (t == CP_T_DECIMAL || t == CP_T_STRING)
                 put_json_string(&s->out, cp_batch_get_text(ctx, b, r, c, NULL));
             else if (t == CP_T_TIMESTAMP) /* integer milliseconds, not ISO text */
-                cp_buf_put(&s->out, tmp, sk_i64(cp_batch_get_int(ctx, b, r, c), tmp));
+                cp_buf_put(&s->out, tmp, cp_csv_int(cp_batch_get_int(ctx, b, r, c), tmp));
             else
                 cp_buf_puts(&s->out, cell_text(ctx, b, r, c, t, tmp));
         }

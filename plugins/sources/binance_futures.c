@@ -43,8 +43,14 @@ static cp_status fut_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn,
     return bn_candle_series(instance, ctx, fn, user);
 }
 
+static cp_status fut_schemas(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                              cp_schema_fn fn, void *user)
+{
+    return su_schemas(ctx, &((const bn_cfg *)config)->streams, fut_streams, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "binance-futures", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance USD-M futures: ticker, book, trade, ohlcv, funding, open_interest (/fapi/v1)",
                  .options = fut_options, .config_size = sizeof(bn_cfg), .create = fut_create,
                  .destroy = fut_destroy, .collect = fut_collect, .backfill = fut_backfill,
-                 .candle_series = fut_candle_series);
+                 .candle_series = fut_candle_series, .schemas = fut_schemas);

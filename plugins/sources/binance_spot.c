@@ -41,8 +41,14 @@ static cp_status spot_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn
     return bn_candle_series(instance, ctx, fn, user);
 }
 
+static cp_status spot_schemas(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                              cp_schema_fn fn, void *user)
+{
+    return su_schemas(ctx, &((const bn_cfg *)config)->streams, spot_streams, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "binance-spot", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance spot: ticker, book_top, book_level, trade, ohlcv (REST /api/v3)",
                  .options = spot_options, .config_size = sizeof(bn_cfg), .create = spot_create,
                  .destroy = spot_destroy, .collect = spot_collect, .backfill = spot_backfill,
-                 .candle_series = spot_candle_series);
+                 .candle_series = spot_candle_series, .schemas = spot_schemas);

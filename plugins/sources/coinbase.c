@@ -142,7 +142,7 @@ static cp_status cb_parse_book(cp_ctx *ctx, json_object *root, const char *sym, 
     }
     /* the snapshot's own time when the API gives it, else when we got it */
     json_object *jt = su_get(root, "time");
-    int64_t ts = jt ? (json_object_is_type(jt, json_type_string) ? su_parse_iso8601(json_object_get_string(jt)) : -1)
+    int64_t ts = jt ? (json_object_is_type(jt, json_type_string) ? cp_utc_parse_iso8601(json_object_get_string(jt)) : -1)
                     : received_at;
     if (ts < 0) {
         cp_log_error(ctx, "book %s: bad time; response ignored", sym);
@@ -378,8 +378,8 @@ static bool add(cb *c, su_reqs *q, su_req r)
         cp_buf_printf(&u, "?limit=%" PRId64, c->cfg->trade_limit);
     if (r.kind == K_CANDLES) {
         char a[32], b[32];
-        su_format_iso8601(r.min_ts, a, sizeof a);
-        su_format_iso8601(r.max_ts - 1000, b, sizeof b); /* end is inclusive at Coinbase */
+        cp_utc_iso8601_seconds(r.min_ts, a);
+        cp_utc_iso8601_seconds(r.max_ts - 1000, b); /* end is inclusive at Coinbase */
         cp_buf_printf(&u, "?granularity=%" PRId64 "&start=%s&end=%s", c->interval_ms / 1000, a, b);
     }
     bool ok = su_reqs_add(q, r, 1, &u);
@@ -638,7 +638,14 @@ static cp_status cb_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
     return CP_OK;
 }
 
+static cp_status cb_declare(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                              cp_schema_fn fn, void *user)
+{
+    return su_schemas(ctx, &((const cb_cfg *)config)->streams, cb_streams, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "coinbase", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Coinbase Exchange: ticker (+stats), book_top, book_level, trade, ohlcv (/products)",
                  .options = cb_options, .config_size = sizeof(cb_cfg), .create = cb_create, .destroy = cb_destroy,
-                 .collect = cb_collect, .backfill = cb_backfill, .candle_series = cb_candle_series);
+                 .collect = cb_collect, .backfill = cb_backfill, .candle_series = cb_candle_series,
+                 .schemas = cb_declare);

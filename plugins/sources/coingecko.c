@@ -371,7 +371,13 @@ out:
     return ret;
 }
 
+static cp_status cg_schemas(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                              cp_schema_fn fn, void *user)
+{
+    return su_schemas(ctx, &((const cg_cfg *)config)->streams, cg_streams, fn, user);
+}
+
 CP_PLUGIN_DEFINE(.name = "coingecko", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "CoinGecko: market (coins/markets), spot_price (simple/price), global",
                  .options = cg_options, .config_size = sizeof(cg_cfg), .create = cg_create, .destroy = cg_destroy,
-                 .collect = cg_collect);
+                 .collect = cg_collect, .schemas = cg_schemas);

@@ -88,7 +88,7 @@ typedef struct series {
 
 typedef struct indicators {
     ta_engine eng;
-    cp_field *fields;
+    cp_field fields[5 + TA_MAX_COLS]; /* the schema's columns (names in eng) */
     cp_schema schema;
     void *tree;         /* tsearch tree of series *, for lookups */
     series **all;       /* every series, in creation order (owns them) */
@@ -556,46 +556,73 @@ static void ind_destroy(void *instance)
     for (size_t i = 0; i < in->nall; i++)
         series_free(in->all[i]);
     free(in->all);
-    free(in->fields);
     free(in->scratch);
     free(in);
 }
 
-static cp_status ind_create(cp_ctx *ctx, const void *config, void **instance)
+/* the engine of a config and the `indicator` schema it emits: `fields` (5 + TA_MAX_COLS of them)
+ * take the columns, whose names live in *eng; CP_ERR_CONFIG (logged) for a bad config */
+static cp_status indicator_schema(cp_ctx *ctx, const ind_config *config, ta_engine *eng, cp_field *fields,
+                                  cp_schema *schema)
 {
     ta_config tc;
     if (build_config(ctx, config, &tc) != 0)
         return CP_ERR_CONFIG;
+    char err[256];
+    if (ta_engine_init(eng, &tc, err, sizeof err) != 0) {
+        cp_log_error(ctx, "%s", err);
+        return CP_ERR_CONFIG;
+    }
+    fields[0] = (cp_field){"exchange", CP_T_STRING, CP_FIELD_KEY};
+    fields[1] = (cp_field){"symbol", CP_T_STRING, CP_FIELD_KEY};
+    fields[2] = (cp_field){"interval", CP_T_STRING, CP_FIELD_KEY};
+    fields[3] = (cp_field){"open_time", CP_T_TIMESTAMP, CP_FIELD_KEY};
+    fields[4] = (cp_field){"close", CP_T_DECIMAL, CP_FIELD_NULLABLE};
+    for (size_t k = 0; k < eng->ncols; k++)
+        fields[5 + k] = (cp_field){eng->names[k], CP_T_DOUBLE, CP_FIELD_NULLABLE};
+    *schema = (cp_schema){"indicator", 5 + eng->ncols, fields};
+    return CP_OK;
+}
+
+static cp_status ind_create(cp_ctx *ctx, const void *config, void **instance)
+{
     indicators *in = calloc(1, sizeof *in);
     if (!in)
         return CP_ERR_NOMEM;
-    char err[256];
-    if (ta_engine_init(&in->eng, &tc, err, sizeof err) != 0) {
-        cp_log_error(ctx, "%s", err);
+    cp_status st = indicator_schema(ctx, config, &in->eng, in->fields, &in->schema);
+    if (st != CP_OK) {
         free(in);
-        return CP_ERR_CONFIG;
+        return st;
     }
-    size_t nf = 5 + in->eng.ncols;
-    in->fields = calloc(nf, sizeof *in->fields);
-    in->scratch = ta_series_new(&in->eng);
-    if (!in->fields || !in->scratch) {
+    if (!(in->scratch = ta_series_new(&in->eng))) {
         ind_destroy(in);
         return CP_ERR_NOMEM;
     }
-    in->fields[0] = (cp_field){"exchange", CP_T_STRING, CP_FIELD_KEY};
-    in->fields[1] = (cp_field){"symbol", CP_T_STRING, CP_FIELD_KEY};
-    in->fields[2] = (cp_field){"interval", CP_T_STRING, CP_FIELD_KEY};
-    in->fields[3] = (cp_field){"open_time", CP_T_TIMESTAMP, CP_FIELD_KEY};
-    in->fields[4] = (cp_field){"close", CP_T_DECIMAL, CP_FIELD_NULLABLE};
-    for (size_t k = 0; k < in->eng.ncols; k++)
-        in->fields[5 + k] = (cp_field){in->eng.names[k], CP_T_DOUBLE, CP_FIELD_NULLABLE};
-    in->schema = (cp_schema){"indicator", nf, in->fields};
     state_load(in, ctx);
     *instance = in;
     return CP_OK;
 }
 
+/* declares `indicator` (the columns of this config) when ohlcv reaches the transform */
+static cp_status ind_schemas(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                             cp_schema_fn fn, void *user)
+{
+    bool candles = false;
+    for (size_t i = 0; i < ninputs && !candles; i++)
+        candles = strcmp(inputs[i]->stream, "ohlcv") == 0;
+    if (!candles)
+        return CP_OK;
+    indicators *in = calloc(1, sizeof *in); /* its engine and fields: a few kB, not for the stack */
+    if (!in)
+        return CP_ERR_NOMEM;
+    cp_status st = indicator_schema(ctx, config, &in->eng, in->fields, &in->schema);
+    if (st == CP_OK)
+        fn(user, &in->schema);
+    free(in);
+    return st;
+}
+
 CP_PLUGIN_DEFINE(.name = "indicators", .kind = CP_TRANSFORM, .version = "1.0.0",
                  .description = "SMA, EMA, RSI, MACD, Bollinger, ATR (TA-Lib exact), pivots and Fibonacci per candle",
                  .options = ind_options, .config_size = sizeof(ind_config), .create = ind_create,
-                 .destroy = ind_destroy, .process = ind_process);
+                 .destroy = ind_destroy, .process = ind_process, .schemas = ind_schemas);

@@ -448,7 +448,19 @@ static cp_status spread_process(void *instance, cp_ctx *ctx, const cp_batch *bat
     return oc.st;
 }
 
+/* declares `spread` when book_top reaches the transform (its rows come from book_top rows) */
+static cp_status spread_schemas(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                                cp_schema_fn fn, void *user)
+{
+    for (size_t i = 0; i < ninputs; i++)
+        if (strcmp(inputs[i]->stream, "book_top") == 0) {
+            fn(user, &cp_spread_schema);
+            break;
+        }
+    return CP_OK;
+}
+
 CP_PLUGIN_DEFINE(.name = "spread", .kind = CP_TRANSFORM, .version = "1.0.0",
                  .description = "Spread, mid, microprice, imbalance and depth around mid from book_top/book_level",
                  .options = spread_options, .config_size = sizeof(spread_config), .create = spread_create,
-                 .destroy = spread_destroy, .process = spread_process);
+                 .destroy = spread_destroy, .process = spread_process, .schemas = spread_schemas);

@@ -34,4 +34,22 @@ psql "$COINPIPE_TEST_PG" -v ON_ERROR_STOP=1 -q -f "$dir/pg.sql"
 got=$(psql "$COINPIPE_TEST_PG" -At -c "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '$schema'")
 psql "$COINPIPE_TEST_PG" -q -c "DROP SCHEMA $schema CASCADE"
 [ "$got" = "ohlcv,ticker" ] || { echo "sinks_ddl: tables in $schema: '$got'" >&2; exit 1; }
+# the shipped configs: the DDL recorded before the sinks rendered it themselves (the core named
+# the plugins then), byte for byte; each file holds what `coinpipe ddl DIALECT -c etc/...` printed
+n=0
+for expected in "$COINPIPE_SRC"/tests/fixtures/ddl/*.sql; do
+    base=$(basename "$expected" .sql)
+    conf=${base%.*}
+    dialect=${base##*.}
+    [ "$conf" = coinpipe ] && rel=etc/coinpipe.conf || rel=etc/examples/$conf.conf
+    (cd "$COINPIPE_SRC" && COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR" "$COINPIPE_BIN" ddl "$dialect" -c "$rel") \
+        >"$dir/got.sql" 2>"$dir/got.err" || { echo "sinks_ddl: ddl $dialect -c $rel failed:" >&2; cat "$dir/got.err" >&2; exit 1; }
+    if ! cmp -s "$expected" "$dir/got.sql"; then
+        echo "sinks_ddl: ddl $dialect -c $rel differs from tests/fixtures/ddl/$base.sql:" >&2
+        diff "$expected" "$dir/got.sql" | head -20 >&2
+        exit 1
+    fi
+    n=$((n + 1))
+done
+[ "$n" -eq 15 ] || { echo "sinks_ddl: $n recorded outputs compared, 15 expected" >&2; exit 1; }
 echo "sinks_ddl: ok"

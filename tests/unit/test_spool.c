@@ -9,6 +9,7 @@
 #include "core/util.h"
 
 #include <coinpipe/buf.h>
+#include <coinpipe/schema.h>
 #include <coinpipe/streams.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ static void test_roundtrip_serialisation(void **state)
     assert_int_equal(core_batch_serialize(b, &o), CP_OK);
     cp_batch *c = NULL;
     assert_int_equal(core_batch_deserialize(o.p, o.len, &c), CP_OK);
-    assert_true(core_schema_equal(core_batch_schema(b), core_batch_schema(c)));
+    assert_true(cp_schema_equal(core_batch_schema(b), core_batch_schema(c)));
     assert_int_equal(core_batch_rows(c), 3);
     assert_string_equal(core_batch_get_text(c, 2, CP_TRADE_TRADE_ID, NULL), "9");
     assert_string_equal(core_batch_get_text(c, 0, CP_TRADE_PRICE, NULL), "0.000100000000000000001");

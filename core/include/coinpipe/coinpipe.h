@@ -279,6 +279,20 @@ typedef struct cp_read_query {
  */
 typedef bool (*cp_batch_fn)(void *user, const cp_batch *batch);
 
+/**
+ * Receives one schema a plugin's `schemas` callback declares (since ABI 2.0). The schema is
+ * borrowed: valid during the call only (the core copies what it keeps). Returns false to end
+ * the declaration early (the callback then returns CP_OK without further calls).
+ */
+typedef bool (*cp_schema_fn)(void *user, const cp_schema *schema);
+
+/**
+ * Receives text a sink's `ddl` callback renders (since ABI 2.0): one complete statement, or a
+ * few that belong together, with the comment lines that go with them and the blank line that
+ * ends them, `len` bytes (no NUL needed). The text is borrowed: valid during the call only.
+ */
+typedef void (*cp_text_fn)(void *user, const char *text, size_t len);
+
 /** Flags for the sink flush callback. */
 #define CP_FLUSH_FORCE 0x1u /**< write everything buffered now (shutdown, --once, reload) */
 
@@ -480,6 +494,51 @@ typedef struct cp_plugin {
      * threads as read_range.
      */
     cp_status (*read_latest)(void *instance, cp_ctx *ctx, const cp_read_query *q, cp_batch_fn fn, void *user);
+
+    /* ---- since ABI 2.0: what a pipeline writes, for `coinpipe ddl` (the core leaves them NULL
+     * for a plugin built against an older header). The core names no plugin: the streams of
+     * a pipeline are what its source and transforms declare, and each sink renders its own
+     * DDL for them. ---- */
+
+    /**
+     * Source or transform, optional (since ABI 2.0): declares the streams this plugin emits
+     * when configured with `config` (its filled config struct, as create() gets it), calling
+     * fn once per stream with the schema of its batches, in the order a user would read them,
+     * until fn returns false. A source gets `inputs` NULL and `ninputs` 0. A transform gets the
+     * streams that reach it (the source's and those of the transforms before it) and declares
+     * only the streams it adds: its inputs pass on by themselves (a transform that emits a
+     * stream only from a certain input may look for it there, e.g. by `stream` name). Declare
+     * exactly what the batches will carry (the same columns, types and flags in the same
+     * order), so that tables made from the declaration take the rows. Stateless and offline:
+     * no instance exists, and the callback makes no network request, opens no file and keeps
+     * nothing. Called on the main thread with a context that logs (tagged as usual) and has
+     * no state store. Returns CP_OK; or CP_ERR_CONFIG after logging why (cp_log_error) when
+     * the config names something the plugin cannot emit (an unknown stream); CP_ERR_NOMEM.
+     */
+    cp_status (*schemas)(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
+                         cp_schema_fn fn, void *user);
+    /**
+     * Sink, optional (since ABI 2.0, with `ddl`): the SQL dialects the `ddl` callback renders,
+     * as `coinpipe ddl DIALECT` names them, NULL-terminated, e.g. {"postgresql", NULL}. Names
+     * in use: "athena", "snowflake", "postgresql", "sqlite"; a new one is fine.
+     */
+    const char *const *ddl_dialects;
+    /**
+     * Sink, optional (since ABI 2.0, with `ddl_dialects`): renders the DDL that makes the
+     * `n` streams of `schemas` queryable where this sink writes them (CREATE TABLE, external
+     * tables over its files, ...), in `dialect` (one of ddl_dialects), passing the text to fn
+     * statement by statement (see cp_text_fn). `config` is the sink's filled config struct; NULL
+     * when no sink of this plugin is configured: then render for the option defaults, with a
+     * placeholder such as YOUR-BUCKET where a required option has none. `coinpipe ddl` calls it
+     * for every configured sink, pipeline by pipeline, with that pipeline's streams, and
+     * prints each distinct text once: two sinks that write to the same place share their
+     * statements, so render the same text for the same table (emit the statements a stream's
+     * table needs first, e.g. CREATE SCHEMA, as text of their own). Stateless and offline, on
+     * the main thread, like `schemas`. Returns CP_OK; CP_ERR_UNSUPPORTED (nothing rendered)
+     * for a dialect it does not render; CP_ERR_NOMEM.
+     */
+    cp_status (*ddl)(cp_ctx *ctx, const void *config, const char *dialect, const cp_schema *const *schemas, size_t n,
+                     cp_text_fn fn, void *user);
 } cp_plugin;
 
 /**

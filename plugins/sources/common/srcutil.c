@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
 {
@@ -271,7 +270,7 @@ void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field)
 {
     if (!r->ok || !v)
         return;
-    int64_t ms = json_object_is_type(v, json_type_string) ? su_parse_iso8601(json_object_get_string(v)) : -1;
+    int64_t ms = json_object_is_type(v, json_type_string) ? cp_utc_parse_iso8601(json_object_get_string(v)) : -1;
     if (ms < 0 || cp_batch_set_int(r->ctx, r->b, r->row, col, ms) != CP_OK)
         fail(r, field);
 }
@@ -386,70 +385,6 @@ cp_status su_emit(cp_ctx *ctx, cp_batch *b)
     return cp_emit(ctx, b);
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-int64_t su_parse_iso8601(const char *s)
-{
-    int Y, M, D, h, mi, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &mi, &sec, &n) != 6 || n != 19)
-        return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60 || Y < 1970)
-        return -1;
-    const char *p = s + n;
-    int64_t ms = 0;
-    if (*p == '.') {
-        p++;
-        int digits = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (digits < 3)
-                ms = ms * 10 + (*p - '0');
-            digits++;
-            p++;
-        }
-        if (!digits)
-            return -1;
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    int64_t off = 0;
-    if (*p == 'Z')
-        p++;
-    else if (*p == '+' || *p == '-') {
-        /* exactly "+HH:MM": a shorter offset must not move p past the terminator */
-        for (int i = 1; i <= 5; i++)
-            if (i == 3 ? p[i] != ':' : !isdigit((unsigned char)p[i]))
-                return -1;
-        int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = (p[4] - '0') * 10 + (p[5] - '0');
-        if (oh > 23 || om > 59)
-            return -1;
-        off = (oh * 60 + om) * 60000LL * (*p == '+' ? 1 : -1);
-        p += 6;
-    }
-    if (*p)
-        return -1;
-    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
-    return ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + ms - off;
-}
-
-void su_format_iso8601(int64_t ms, char *buf, size_t len)
-{
-    time_t t = (time_t)((ms >= 0 ? ms : ms - 999) / 1000);
-    struct tm tm;
-    if (!len)
-        return;
-    buf[0] = 0;
-    if (gmtime_r(&t, &tm) && strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        buf[0] = 0;
-}
-
 int64_t su_interval_ms(const char *s)
 {
     if (!s || !*s)
@@ -559,6 +494,19 @@ bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const 
         }
     }
     return ok;
+}
+
+cp_status su_schemas(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported, cp_schema_fn fn,
+                     void *user)
+{
+    if (!su_streams_valid(ctx, streams, supported))
+        return CP_ERR_CONFIG;
+    for (size_t i = 0; streams && i < streams->n; i++) {
+        const cp_schema *s = cp_stream_find(streams->v[i]);
+        if (s && !fn(user, s))
+            break;
+    }
+    return CP_OK;
 }
 
 void su_reqs_free(cp_ctx *ctx, su_reqs *q)

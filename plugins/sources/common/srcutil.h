@@ -14,6 +14,7 @@
 #include <coinpipe/buf.h>
 #include <coinpipe/coinpipe.h>
 #include <coinpipe/streams.h>
+#include <coinpipe/utc.h>
 
 #include "jscan.h"
 
@@ -112,10 +113,6 @@ void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows);
 /* Emits `b` if it has rows, else frees it; NULL is a no-op. */
 cp_status su_emit(cp_ctx *ctx, cp_batch *b);
 
-/* "2024-04-07T15:24:51.021Z" (fraction and zone optional; "+00:00" accepted) → UTC ms; -1 if bad. */
-int64_t su_parse_iso8601(const char *s);
-/* UTC ms → "2024-04-07T15:24:51Z" (whole seconds, as query parameters want) into buf; "" if it does not fit. */
-void su_format_iso8601(int64_t ms, char *buf, size_t len);
 /* Candle interval "1m" "5m" "1h" "1d" "1w" … → ms; -1 if unknown. */
 int64_t su_interval_ms(const char *s);
 /* Percent-encodes `s` for a query string into a malloc'd string (NULL on OOM). */
@@ -131,6 +128,11 @@ cp_status su_state_set_i64(cp_ctx *ctx, const char *key, int64_t v);
 bool su_list_has(const cp_strlist *l, const char *name);
 /* Validates every entry of `streams` against `supported` (NULL-terminated); logs and returns false otherwise. */
 bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported);
+/* cp_plugin.schemas of a source whose `streams` option lists catalog streams out of `supported`:
+ * declares their catalog schemas in the order of the option; CP_ERR_CONFIG (logged) for a
+ * stream it does not collect. */
+cp_status su_schemas(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported, cp_schema_fn fn,
+                     void *user);
 
 
 /* The requests of one round: what each is for (plugin-defined kind, symbol index, time range,
