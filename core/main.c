@@ -177,6 +177,10 @@ static int describe(const char *conf, const char *name)
         core_options_describe(common, stdout);
         if (p->desc.kind == CP_SINK)
             core_options_describe(core_config_sink_options(), stdout);
+        for (const char *const *d = p->desc.ddl ? p->desc.ddl_dialects : NULL; d && *d; d++)
+            fprintf(stdout, "%s%s", d == p->desc.ddl_dialects ? "\n`coinpipe ddl` dialects: " : ", ", *d);
+        if (p->desc.ddl && p->desc.ddl_dialects && p->desc.ddl_dialects[0])
+            fputc('\n', stdout);
         core_loader_put(p);
     }
     core_loader_search_path_free(&sp);
@@ -421,9 +425,10 @@ static const cmd commands[] = {
      "written; SIGINT/SIGTERM ends the current write early and keeps the rest (exit status 1).\n"},
     {"ddl", cmd_ddl, CMD_ARG, "athena|snowflake|postgresql|sqlite [-c FILE]",
      "Print CREATE statements for the streams the config's pipelines write.",
-     "The sources and transforms declare the streams; each sink that renders the dialect (s3-csv:\n"
-     "athena, snowflake; postgresql; sqlite; a plugin's own) prints its statements for them. With no\n"
-     "such sink configured, every sink plugin that renders it prints a template for its defaults.\n"},
+     "The sources and transforms declare the streams; each configured sink whose plugin renders the\n"
+     "dialect prints its statements for them (`coinpipe --describe PLUGIN` lists a sink's dialects).\n"
+     "With no such sink configured, every sink plugin that renders it prints a template for its\n"
+     "defaults.\n"},
     {"status", cmd_status, CMD_ARG, "[HOST:PORT] [-c FILE]",
      "Show a running daemon's health and tables (from global.http_listen, or HOST:PORT).", NULL},
     {"help", cmd_help, CMD_ARG, "[COMMAND]", "Show this help, or a command's.", NULL},

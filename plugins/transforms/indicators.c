@@ -573,14 +573,14 @@ static cp_status indicator_schema(cp_ctx *ctx, const ind_config *config, ta_engi
         cp_log_error(ctx, "%s", err);
         return CP_ERR_CONFIG;
     }
-    fields[0] = (cp_field){"exchange", CP_T_STRING, CP_FIELD_KEY};
-    fields[1] = (cp_field){"symbol", CP_T_STRING, CP_FIELD_KEY};
-    fields[2] = (cp_field){"interval", CP_T_STRING, CP_FIELD_KEY};
-    fields[3] = (cp_field){"open_time", CP_T_TIMESTAMP, CP_FIELD_KEY};
-    fields[4] = (cp_field){"close", CP_T_DECIMAL, CP_FIELD_NULLABLE};
+    fields[0] = (cp_field){.name = "exchange", .type = CP_T_STRING, .flags = CP_FIELD_KEY};
+    fields[1] = (cp_field){.name = "symbol", .type = CP_T_STRING, .flags = CP_FIELD_KEY};
+    fields[2] = (cp_field){.name = "interval", .type = CP_T_STRING, .flags = CP_FIELD_KEY};
+    fields[3] = (cp_field){.name = "open_time", .type = CP_T_TIMESTAMP, .flags = CP_FIELD_KEY};
+    fields[4] = (cp_field){.name = "close", .type = CP_T_DECIMAL, .flags = CP_FIELD_NULLABLE};
     for (size_t k = 0; k < eng->ncols; k++)
-        fields[5 + k] = (cp_field){eng->names[k], CP_T_DOUBLE, CP_FIELD_NULLABLE};
-    *schema = (cp_schema){"indicator", 5 + eng->ncols, fields};
+        fields[5 + k] = (cp_field){.name = eng->names[k], .type = CP_T_DOUBLE, .flags = CP_FIELD_NULLABLE};
+    *schema = (cp_schema){.stream = "indicator", .nfields = 5 + eng->ncols, .fields = fields};
     return CP_OK;
 }
 

@@ -20,6 +20,8 @@ rc=$?
 expect_eq "$rc" 0 "the ledger sink builds out of tree with -Werror"
 [ $rc -eq 0 ] || { cat "$TMP/build.log" >&2; finish; exit 1; }
 bin="$prefix/bin/coinpipe"
+COINPIPE_PLUGIN_PATH="$TMP/plugins" "$bin" --describe ledger > "$TMP/describe" 2>&1
+expect_contains "$TMP/describe" '`coinpipe ddl` dialects: postgresql, ledger-sql' "--describe lists the dialects a sink renders"
 
 cat > "$TMP/both.conf" <<CONF
 global = { state_dir = "$TMP/state"; plugin_path = ["$TMP/plugins"]; };

@@ -109,10 +109,10 @@ static void test_csv(void **state)
 }
 
 static const cp_field fields[] = {
-    {"exchange", CP_T_STRING, CP_FIELD_KEY},
-    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
-    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
-    {"n\"x", CP_T_INT64, CP_FIELD_NULLABLE},
+    {.name = "exchange", .type = CP_T_STRING, .flags = CP_FIELD_KEY},
+    {.name = "ts", .type = CP_T_TIMESTAMP, .flags = CP_FIELD_KEY},
+    {.name = "price", .type = CP_T_DECIMAL, .flags = CP_FIELD_NULLABLE},
+    {.name = "n\"x", .type = CP_T_INT64, .flags = CP_FIELD_NULLABLE},
 };
 static const cp_schema tiny = {"tiny", 4, fields};
 
