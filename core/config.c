@@ -138,6 +138,7 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
                           core_element_cfg *e, core_errors *errs)
 {
     const char *file = setting_file(g);
+    size_t before = errs->n;
     e->line = config_setting_source_line(g);
     if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
         core_errors_add(errs, "%s:%d: pipeline '%s': a %s must be a group { plugin = \"...\"; ... }", file, e->line,
@@ -196,6 +197,23 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
     } else {
         static const char *const reserved[] = {"plugin", "name", NULL};
         core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+    }
+    if (errs->n == before && d->check) { /* since ABI 2.0: the plugin's own semantic check */
+        char cerr[4096] = "";
+        if (d->check(e->cfg, cerr, sizeof cerr) != CP_OK) {
+            /* one error per line, with the indented lines after it (a caret pointing into an expression) */
+            for (char *p = cerr; *p;) {
+                char *end = p;
+                while ((end = strchr(end, '\n')) && (end[1] == ' ' || end[1] == '\t'))
+                    end++;
+                if (end)
+                    *end = 0;
+                core_errors_add(errs, "%s", p);
+                p = end ? end + 1 : p + strlen(p);
+            }
+            if (!cerr[0])
+                core_errors_add(errs, "%s:%d: plugin '%s' refuses its configuration", file, e->line, plugin);
+        }
     }
 }
 

@@ -135,6 +135,54 @@ static void file_stem(const char *name, char *out, size_t len)
             *p = '_';
 }
 
+/* Checks an option table whose offsets point into a struct of `size` bytes; 0 ok, else err. */
+static int validate_options(const char *path, const cp_plugin *d, const cp_option *opts, size_t size, int depth,
+                            char *err, size_t errlen)
+{
+    for (const cp_option *o = opts; o && o->name; o++) {
+        size_t need = 0;
+        switch (o->type) {
+        case CP_OPT_BOOL: need = sizeof(bool); break;
+        case CP_OPT_INT:
+        case CP_OPT_DURATION:
+        case CP_OPT_SIZE: need = sizeof(int64_t); break;
+        case CP_OPT_DOUBLE: need = sizeof(double); break;
+        case CP_OPT_STRING:
+        case CP_OPT_ENUM: need = sizeof(char *); break;
+        case CP_OPT_STRLIST: need = sizeof(cp_strlist); break;
+        case CP_OPT_GROUPLIST: need = sizeof(cp_grouplist); break;
+        default:
+            snprintf(err, errlen, "%s: option '%s' of plugin '%s' has an unknown type %d", path, o->name, d->name,
+                     (int)o->type);
+            return -1;
+        }
+        if (o->offset + need > size) {
+            snprintf(err, errlen, "%s: option '%s' of plugin '%s' lies outside its config struct (%zu bytes)", path,
+                     o->name, d->name, size);
+            return -1;
+        }
+        if (o->type == CP_OPT_ENUM && (!o->choices || !o->choices[0])) {
+            snprintf(err, errlen, "%s: enum option '%s' of plugin '%s' has no choices", path, o->name, d->name);
+            return -1;
+        }
+        if (o->type == CP_OPT_GROUPLIST) {
+            const cp_group_spec *g = cp_option_group(o);
+            if (depth > 0 || !g || g->size < sizeof(cp_group_spec) || !g->options || !g->item_size) {
+                snprintf(err, errlen, "%s: group list option '%s' of plugin '%s' has %s", path, o->name, d->name,
+                         depth > 0 ? "a group list inside a group (not supported)" : "no valid group spec");
+                return -1;
+            }
+            if (validate_options(path, d, g->options, g->item_size, depth + 1, err, errlen) != 0)
+                return -1;
+        }
+        if (!o->doc || !*o->doc) {
+            snprintf(err, errlen, "%s: option '%s' of plugin '%s' is undocumented", path, o->name, d->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Checks the descriptor's callbacks and option table; 0 ok, else err filled. */
 static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t errlen)
 {
@@ -180,37 +228,7 @@ static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t
                  path, d->name);
         return -1;
     }
-    for (const cp_option *o = d->options; o && o->name; o++) {
-        size_t need = 0;
-        switch (o->type) {
-        case CP_OPT_BOOL: need = sizeof(bool); break;
-        case CP_OPT_INT:
-        case CP_OPT_DURATION:
-        case CP_OPT_SIZE: need = sizeof(int64_t); break;
-        case CP_OPT_DOUBLE: need = sizeof(double); break;
-        case CP_OPT_STRING:
-        case CP_OPT_ENUM: need = sizeof(char *); break;
-        case CP_OPT_STRLIST: need = sizeof(cp_strlist); break;
-        default:
-            snprintf(err, errlen, "%s: option '%s' of plugin '%s' has an unknown type %d", path, o->name, d->name,
-                     (int)o->type);
-            return -1;
-        }
-        if (o->offset + need > d->config_size) {
-            snprintf(err, errlen, "%s: option '%s' of plugin '%s' lies outside its config struct (%zu bytes)", path,
-                     o->name, d->name, d->config_size);
-            return -1;
-        }
-        if (o->type == CP_OPT_ENUM && (!o->choices || !o->choices[0])) {
-            snprintf(err, errlen, "%s: enum option '%s' of plugin '%s' has no choices", path, o->name, d->name);
-            return -1;
-        }
-        if (!o->doc || !*o->doc) {
-            snprintf(err, errlen, "%s: option '%s' of plugin '%s' is undocumented", path, o->name, d->name);
-            return -1;
-        }
-    }
-    return 0;
+    return validate_options(path, d, d->options, d->config_size, 0, err, errlen);
 }
 
 core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen)

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <coinpipe/buf.h>
+#include <coinpipe/text.h>
 #include <libconfig.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ const char *core_opt_type_name(cp_opt_type t)
     case CP_OPT_DURATION: return "duration";
     case CP_OPT_SIZE: return "size";
     case CP_OPT_STRLIST: return "string list";
+    case CP_OPT_GROUPLIST: return "group list";
     }
     return "?";
 }
@@ -60,29 +62,6 @@ static const char *where_file(const config_setting_t *s)
 {
     const char *f = config_setting_source_file(s);
     return f ? f : "<config>";
-}
-
-/* Levenshtein distance, small strings only */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
 }
 
 static bool in_list(const char *const *list, const char *s)
@@ -102,7 +81,7 @@ static void report_unknown(const cp_option *opts, const char *const *reserved, c
     size_t best_d = 3;
     for (const cp_option *o = opts; o && o->name; o++) {
         cp_buf_printf(&valid, "%s%s", valid.len ? ", " : "", o->name);
-        size_t d = edit_distance(name, o->name);
+        size_t d = cp_edit_distance(name, o->name);
         if (d < best_d) {
             best_d = d;
             best = o->name;
@@ -110,7 +89,7 @@ static void report_unknown(const cp_option *opts, const char *const *reserved, c
     }
     for (size_t i = 0; reserved && reserved[i]; i++) {
         cp_buf_printf(&valid, "%s%s", valid.len ? ", " : "", reserved[i]);
-        size_t d = edit_distance(name, reserved[i]);
+        size_t d = cp_edit_distance(name, reserved[i]);
         if (d < best_d) {
             best_d = d;
             best = reserved[i];
@@ -152,6 +131,10 @@ static const char *type_of_setting(const config_setting_t *s)
     }
     return "something else";
 }
+
+static void free_grouplist(const cp_option *o, cp_grouplist *l);
+static int fill_grouplist(const cp_option *o, const config_setting_t *s, cp_grouplist *out, const char *what,
+                          const char *file, int line, core_errors *errs);
 
 /* Converts one setting into the option's storage. Returns 0 or -1 (error added). */
 static int convert(const cp_option *o, const config_setting_t *s, void *cfg, const char *what,
@@ -310,6 +293,19 @@ static int convert(const cp_option *o, const config_setting_t *s, void *cfg, con
         *old = l;
         return 0;
     }
+    case CP_OPT_GROUPLIST: {
+        int t = config_setting_type(s);
+        if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_GROUP) {
+            expect = "a list of groups such as ( { ... }, { ... } )";
+            break;
+        }
+        cp_grouplist l = {0};
+        if (fill_grouplist(o, s, &l, what, file, line, errs) != 0)
+            return -1;
+        free_grouplist(o, (cp_grouplist *)dst);
+        *(cp_grouplist *)dst = l;
+        return 0;
+    }
     }
     if (expect) {
         core_errors_add(errs, "%s:%d: option '%s' for %s expects %s, got %s", file, line, o->name, what, expect,
@@ -317,6 +313,66 @@ static int convert(const cp_option *o, const config_setting_t *s, void *cfg, con
         return -1;
     }
     return -1;
+}
+
+static void free_grouplist(const cp_option *o, cp_grouplist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        core_options_free(cp_option_group(o)->options, (char *)l->items + i * l->item_size);
+        free(l->where[i]);
+    }
+    free(l->items);
+    free(l->where);
+    *l = (cp_grouplist){0};
+}
+
+/* Fills a group list: each element (a group, or a lone group standing for a list of one) is
+ * validated against the nested table with its own file:line. 0, or -1 with errors added. */
+static int fill_grouplist(const cp_option *o, const config_setting_t *s, cp_grouplist *out, const char *what,
+                          const char *file, int line, core_errors *errs)
+{
+    bool lone = config_setting_type(s) == CONFIG_TYPE_GROUP;
+    int n = lone ? 1 : config_setting_length(s);
+    size_t before = errs->n, isz = cp_option_group(o)->item_size ? cp_option_group(o)->item_size : 1;
+    cp_grouplist l = {.item_size = isz};
+    l.items = calloc((size_t)n + 1, isz);
+    l.where = calloc((size_t)n + 1, sizeof *l.where);
+    if (!l.items || !l.where) {
+        free(l.items);
+        free(l.where);
+        core_errors_add(errs, "%s:%d: out of memory", file, line);
+        return -1;
+    }
+    static const char *const no_reserved[] = {NULL};
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = lone ? s : config_setting_get_elem(s, (unsigned)i);
+        int eline = config_setting_source_line(e) ? (int)config_setting_source_line(e) : line;
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+            core_errors_add(errs, "%s:%d: option '%s' for %s: element %d is %s, expected a group { ... }", file, eline,
+                            o->name, what, i + 1, type_of_setting(e));
+            continue;
+        }
+        char sub[256];
+        snprintf(sub, sizeof sub, "element %d of '%s' of %s", i + 1, o->name, what);
+        void *item = (char *)l.items + l.n * isz;
+        core_options_fill(cp_option_group(o)->options, e, item, no_reserved, sub, errs);
+        char where[512];
+        snprintf(where, sizeof where, "%s:%d", where_file(e), eline);
+        l.where[l.n] = strdup(where);
+        l.n++; /* counted even when partly filled, so that free_grouplist releases it */
+        if (!l.where[l.n - 1])
+            core_errors_add(errs, "%s:%d: out of memory", file, eline);
+    }
+    bool bounded = !(o->min == 0 && o->max == 0);
+    if (errs->n == before && bounded && ((double)l.n < o->min || (double)l.n > o->max))
+        core_errors_add(errs, "%s:%d: option '%s' for %s takes between %g and %g groups, got %zu", file, line,
+                        o->name, what, o->min, o->max, l.n);
+    if (errs->n != before) {
+        free_grouplist(o, &l);
+        return -1;
+    }
+    *out = l;
+    return 0;
 }
 
 /* Applies the option's default text by parsing it as libconfig. */
@@ -403,14 +459,23 @@ void core_options_free(const cp_option *opts, void *cfg)
                 free(l->v[k]);
             free(l->v);
             *l = (cp_strlist){0};
+        } else if (o->type == CP_OPT_GROUPLIST) {
+            free_grouplist(o, (cp_grouplist *)dst);
         }
     }
 }
 
+static void describe_table(const cp_option *opts, FILE *out, int indent);
+
 void core_options_describe(const cp_option *opts, FILE *out)
 {
+    describe_table(opts, out, 2);
+}
+
+static void describe_table(const cp_option *opts, FILE *out, int indent)
+{
     if (!opts || !opts->name) {
-        fprintf(out, "  (no options)\n");
+        fprintf(out, "%*s(no options)\n", indent, "");
         return;
     }
     size_t w = 4;
@@ -427,17 +492,21 @@ void core_options_describe(const cp_option *opts, FILE *out)
             snprintf(def, sizeof def, "default: %s", o->def);
         else
             snprintf(def, sizeof def, "optional");
-        fprintf(out, "  %-*s  %-11s %s%s\n", (int)w, o->name, core_opt_type_name(o->type), def,
+        fprintf(out, "%*s%-*s  %-11s %s%s\n", indent, "", (int)w, o->name, core_opt_type_name(o->type), def,
                 (o->flags & CP_OPT_SECRET) ? ", secret" : "");
         if (o->type == CP_OPT_ENUM && o->choices) {
-            fprintf(out, "  %-*s  one of:", (int)w, "");
+            fprintf(out, "%*s%-*s  one of:", indent, "", (int)w, "");
             for (size_t i = 0; o->choices[i]; i++)
                 fprintf(out, " %s", o->choices[i]);
             fprintf(out, "\n");
         }
         if (!(o->min == 0 && o->max == 0))
-            fprintf(out, "  %-*s  range: %g .. %g%s\n", (int)w, "", o->min, o->max,
-                    o->type == CP_OPT_DURATION ? " ms" : o->type == CP_OPT_STRLIST ? " elements" : "");
-        fprintf(out, "  %-*s  %s\n", (int)w, "", o->doc ? o->doc : "(undocumented)");
+            fprintf(out, "%*s%-*s  range: %g .. %g%s\n", indent, "", (int)w, "", o->min, o->max,
+                    o->type == CP_OPT_DURATION ? " ms" : o->type == CP_OPT_STRLIST ? " elements" : o->type == CP_OPT_GROUPLIST ? " groups" : "");
+        fprintf(out, "%*s%-*s  %s\n", indent, "", (int)w, "", o->doc ? o->doc : "(undocumented)");
+        if (o->type == CP_OPT_GROUPLIST && cp_option_group(o) && indent < 16) {
+            fprintf(out, "%*s%-*s  each group takes:\n", indent, "", (int)w, "");
+            describe_table(cp_option_group(o)->options, out, indent + (int)w + 4);
+        }
     }
 }

@@ -16,6 +16,7 @@ SPEC = {
  "spot_price": "source* coin_id* vs_currency* ts*:ts received_at:ts price:dec market_cap:dec volume_24h:dec change_24h_pct:dec",
  "global": "source* ts*:ts received_at:ts active_cryptocurrencies:int markets:int total_market_cap_usd:dec total_volume_usd:dec btc_dominance_pct:dec eth_dominance_pct:dec market_cap_change_pct_24h_usd:dec",
  "spread": "exchange* symbol* ts*:ts received_at:ts bid:dec ask:dec mid:dbl spread:dbl spread_bps:dbl microprice:dbl imbalance:dbl bid_depth:dbl ask_depth:dbl",
+ "alert": "pipeline* rule* exchange* symbol* ts*:ts state:text value:dec threshold:dec message:text",
 }
 TMAP = {"text": "CP_T_STRING", "ts": "CP_T_TIMESTAMP", "dec": "CP_T_DECIMAL", "int": "CP_T_INT64",
         "dbl": "CP_T_DOUBLE", "bool": "CP_T_BOOL"}

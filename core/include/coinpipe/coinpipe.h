@@ -141,6 +141,8 @@ typedef enum cp_opt_type {
     CP_OPT_DURATION = 6, /**< int64_t milliseconds; config "250ms", "30s", "5m", "1h", "1d" or an int of seconds */
     CP_OPT_SIZE = 7,     /**< int64_t bytes; config "512", "64k", "4M", "1G" or an int of bytes */
     CP_OPT_STRLIST = 8,  /**< cp_strlist */
+    CP_OPT_GROUPLIST = 9,/**< cp_grouplist: a list of groups `( { ... }, { ... } )`, each validated
+                          *   against the nested table `group->options` (since ABI 2.0) */
 } cp_opt_type;
 
 #define CP_OPT_REQUIRED 0x1u /**< must be present in the config */
@@ -152,6 +154,39 @@ typedef struct cp_strlist {
     char **v;
 } cp_strlist;
 
+struct cp_option;
+
+/**
+ * What one element of a CP_OPT_GROUPLIST option holds (since ABI 2.0): the nested option table
+ * each group of the list is validated against and filled by (any type but CP_OPT_GROUPLIST), and
+ * the size of the struct it fills. Declare it static const beside the option table.
+ */
+typedef struct cp_group_spec {
+    size_t size;                      /**< sizeof(cp_group_spec) */
+    const struct cp_option *options;  /**< NULL-name-terminated table, offsets into one element */
+    size_t item_size;                 /**< sizeof the element struct */
+} cp_group_spec;
+
+/**
+ * A list of groups as filled for CP_OPT_GROUPLIST (since ABI 2.0). Core-owned, like every
+ * filled option: the plugin reads it and never frees it. Element i is the struct at
+ * `(char *)items + i * item_size`, filled from its group as a plugin's config is filled
+ * (defaults applied, unknown keys, wrong types and missing required members refused with the
+ * member's file:line). `where[i]` is "file:line" of group i, for the plugin's own messages.
+ */
+typedef struct cp_grouplist {
+    size_t n;
+    void *items;
+    size_t item_size;
+    char **where;
+} cp_grouplist;
+
+/** Element i of a filled group list (no bounds check). */
+static inline const void *cp_grouplist_item(const cp_grouplist *l, size_t i)
+{
+    return (const char *)l->items + i * l->item_size;
+}
+
 /** One option. Tables end with an entry whose name is NULL. */
 typedef struct cp_option {
     const char *name;   /**< config key, [a-z0-9_]+ */
@@ -160,9 +195,24 @@ typedef struct cp_option {
     unsigned flags;     /**< CP_OPT_* */
     double min, max;    /**< inclusive bounds for INT/DOUBLE/DURATION(ms)/SIZE/STRLIST(count); both 0 = none */
     size_t offset;      /**< offsetof(your_config, field) */
-    const char *const *choices; /**< CP_OPT_ENUM: NULL-terminated list of accepted values */
+    /** CP_OPT_ENUM: NULL-terminated list of accepted values; CP_OPT_GROUPLIST: the group's
+     *  cp_group_spec, written CP_GROUP_SPEC(spec) (read it with cp_option_group()) */
+    const char *const *choices;
     const char *doc;    /**< one sentence for --describe and the man page */
 } cp_option;
+
+/**
+ * The `choices` value of a CP_OPT_GROUPLIST option: the address of its static const
+ * cp_group_spec (since ABI 2.0; the option struct keeps its 1.0 layout, so the spec travels in
+ * this pointer).
+ */
+#define CP_GROUP_SPEC(spec) ((const char *const *)(const void *)&(spec))
+
+/** The group spec of a CP_OPT_GROUPLIST option, or NULL for any other type. */
+static inline const cp_group_spec *cp_option_group(const cp_option *o)
+{
+    return o->type == CP_OPT_GROUPLIST ? (const cp_group_spec *)(const void *)o->choices : NULL;
+}
 
 /* ------------------------------------------------------------------------- */
 /* HTTP service                                                              */
@@ -539,6 +589,20 @@ typedef struct cp_plugin {
      */
     cp_status (*ddl)(cp_ctx *ctx, const void *config, const char *dialect, const cp_schema *const *schemas, size_t n,
                      cp_text_fn fn, void *user);
+
+    /* ---- since ABI 2.0: a plugin's own check of its config ---- */
+
+    /**
+     * Any kind, optional (since ABI 2.0): checks the meaning of a filled config (`config`,
+     * borrowed) beyond what the option table can say (an expression that does not parse, a
+     * column that does not exist), without side effects: no files, no network, no state.
+     * Called by the core right after the options were filled without error, for `--check`, for
+     * a reload and before create(). On CP_OK `err` is ignored; on an error the plugin writes
+     * one line per problem into `err` (NUL-terminated, at most `errlen` bytes, lines separated
+     * by '\n'), each starting with the file:line it is about (cp_grouplist.where gives it for
+     * a group), and the config is refused.
+     */
+    cp_status (*check)(const void *config, char *err, size_t errlen);
 } cp_plugin;
 
 /**

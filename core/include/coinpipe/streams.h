@@ -397,6 +397,33 @@ static const cp_field cp_spread_fields[] = {
 /** Schema of stream `spread` (SCHEMA.md). */
 static const cp_schema cp_spread_schema = {"spread", CP_SPREAD_NCOLS, cp_spread_fields};
 
+/** Columns of stream `alert`. */
+enum cp_alert_col {
+    CP_ALERT_PIPELINE = 0,
+    CP_ALERT_RULE = 1,
+    CP_ALERT_EXCHANGE = 2,
+    CP_ALERT_SYMBOL = 3,
+    CP_ALERT_TS = 4,
+    CP_ALERT_STATE = 5,
+    CP_ALERT_VALUE = 6,
+    CP_ALERT_THRESHOLD = 7,
+    CP_ALERT_MESSAGE = 8,
+    CP_ALERT_NCOLS = 9
+};
+static const cp_field cp_alert_fields[] = {
+    {"pipeline", CP_T_STRING, CP_FIELD_KEY},
+    {"rule", CP_T_STRING, CP_FIELD_KEY},
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"state", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"value", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"threshold", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"message", CP_T_STRING, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `alert` (SCHEMA.md). */
+static const cp_schema cp_alert_schema = {"alert", CP_ALERT_NCOLS, cp_alert_fields};
+
 /** Every schema of the catalog, NULL-terminated (the indicator stream is built per config). */
 static const cp_schema *const cp_stream_catalog[] = {
     &cp_ticker_schema,
@@ -410,6 +437,7 @@ static const cp_schema *const cp_stream_catalog[] = {
     &cp_spot_price_schema,
     &cp_global_schema,
     &cp_spread_schema,
+    &cp_alert_schema,
     NULL,
 };
 
