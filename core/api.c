@@ -210,15 +210,27 @@ static bool put_rows(void *user, const cp_batch *b)
 {
     rows_out *o = user;
     const cp_schema *s = core_batch_schema(b);
-    for (size_t r = 0; r < core_batch_rows(b); r++) {
+    size_t nrows = core_batch_rows(b);
+    /* the keys once per batch (names are [a-z0-9_]); about 330 bytes a candle reserved ahead */
+    cp_buf keys = {0};
+    size_t at[64];
+    size_t nf = s->nfields < 64 ? s->nfields : 64;
+    for (size_t c = 0; c < nf; c++) {
+        at[c] = keys.len;
+        cp_buf_printf(&keys, c ? ",\"%s\":" : "\"%s\":", s->fields[c].name);
+    }
+    cp_buf_reserve(o->body, nrows * (keys.len + nf * 12 + 8));
+    for (size_t r = 0; r < nrows && !keys.oom; r++) {
         cp_buf_puts(o->body, o->n++ ? ",\n{" : "\n{");
-        for (size_t c = 0; c < s->nfields; c++) {
-            cp_buf_printf(o->body, c ? ",\"%s\":" : "\"%s\":", s->fields[c].name); /* names are [a-z0-9_] */
+        for (size_t c = 0; c < nf; c++) {
+            cp_buf_put(o->body, keys.p + at[c], (c + 1 < nf ? at[c + 1] : keys.len) - at[c]);
             core_latest_put_value(o->body, b, r, c);
         }
         cp_buf_putc(o->body, '}');
     }
-    return !o->body->oom;
+    bool ok = !o->body->oom && !keys.oom;
+    cp_buf_free(&keys);
+    return ok;
 }
 
 /* GET /api/v1/rows?stream=S&<series column>=V...&from=&to=&limit=&pipeline= (candles: stream=ohlcv) */

@@ -201,6 +201,20 @@ static bool json_number(const char *s, size_t n)
     return i == n;
 }
 
+/* an integer in decimal, without printf (10^5 candles carry 4 each) */
+static void put_int(cp_buf *out, int64_t v)
+{
+    char d[24];
+    size_t n = sizeof d;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        d[--n] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        d[--n] = '-';
+    cp_buf_put(out, d + n, sizeof d - n);
+}
+
 void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c)
 {
     if (core_batch_is_null(b, r, c)) {
@@ -211,7 +225,7 @@ void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c)
     const char *t;
     switch (core_batch_schema(b)->fields[c].type) {
     case CP_T_INT64:
-    case CP_T_TIMESTAMP: cp_buf_printf(out, "%lld", (long long)core_batch_get_int(b, r, c)); break;
+    case CP_T_TIMESTAMP: put_int(out, core_batch_get_int(b, r, c)); break;
     case CP_T_BOOL: cp_buf_puts(out, core_batch_get_bool(b, r, c) ? "true" : "false"); break;
     case CP_T_STRING:
         t = core_batch_get_text(b, r, c, &n);

@@ -1345,10 +1345,22 @@ static cp_status pg_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bo
             params[np++] = q->values[k] ? q->values[k] : "";
         snprintf(num[0], sizeof num[0], "%lld", (long long)(q->from_ms < lo ? lo : q->from_ms > hi ? hi : q->from_ms));
         snprintf(num[1], sizeof num[1], "%lld", (long long)(q->to_ms < lo ? lo : q->to_ms > hi ? hi : q->to_ms));
-        snprintf(num[2], sizeof num[2], "%lld", (long long)(q->limit ? (int64_t)q->limit : INT64_MAX));
+        snprintf(num[2], sizeof num[2], "%lld", (long long)(q->limit ? q->limit - 1 : 0));
         for (int k = 0; k < 3; k++)
             params[np++] = num[k];
     }
+    if (st == CP_OK && exists && !latest && q->limit) { /* the newest `limit` rows start at the cutoff's time */
+        cp_buf cutoff = {0};
+        cp_sql_read_cutoff(&cutoff, table.p, q, '$', true);
+        PGresult *res = cutoff.oom ? NULL : PQexecParams(p->conn, cutoff.p, np, NULL, params, NULL, NULL, 0);
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+            st = read_failed(p, ctx, res, "reading back");
+        else if (PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10) > strtoll(num[0], NULL, 10))
+            snprintf(num[0], sizeof num[0], "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        cp_buf_free(&cutoff);
+    }
+    snprintf(num[2], sizeof num[2], "%lld", (long long)INT64_MAX);
     if (st == CP_OK && exists &&
         (!PQsendQueryParams(p->conn, sql.p, np, NULL, params, NULL, NULL, 0) || !PQsetSingleRowMode(p->conn)))
         st = read_failed(p, ctx, NULL, "reading back");

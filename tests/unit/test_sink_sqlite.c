@@ -251,6 +251,96 @@ static void test_failed_batch_leaves_nothing(void **state)
     tk_destroy(t);
 }
 
+/* read back (ABI 2.0) */
+typedef struct got {
+    size_t n;
+    int64_t first, last;
+    char close[8][32], low[32], tbq[32];
+} got;
+
+static bool collect(void *user, const cp_batch *b)
+{
+    got *g = user;
+    for (size_t r = 0; r < tk_host()->batch_rows(b); r++, g->n++) {
+        int64_t t = tk_int(b, r, "open_time");
+        if (!g->n)
+            g->first = t;
+        g->last = t;
+        if (g->n < 8)
+            snprintf(g->close[g->n], sizeof g->close[0], "%s", tk_text(b, r, "close"));
+        snprintf(g->low, sizeof g->low, "%s", tk_is_null(b, r, "low") ? "NULL" : tk_text(b, r, "low"));
+        snprintf(g->tbq, sizeof g->tbq, "%s", tk_text(b, r, "taker_buy_quote_volume"));
+    }
+    return true;
+}
+
+static void test_read_back(void **state)
+{
+    tk_instance *w = open_sink(NULL, "read");
+    cp_batch *b = fx_candles(FX_T0, 3000); /* closes 100.5 .. 3099.5 */
+    assert_int_equal(tk_write(w, b), CP_OK);
+    tk_batch_free(b);
+    b = tk_batch_new(&cp_ohlcv_schema);
+    fx_add_candle(b, FX_T0 + 3000 * 60000, "0.000000012345"); /* a tiny price in a REAL column */
+    assert_int_equal(tk_write(w, b), CP_OK);
+    tk_batch_free(b);
+    tk_instance *t = open_sink(NULL, NULL); /* the dashboard's own instance */
+    const cp_plugin *d = tk_plugin(t);
+    assert_non_null(d->read_range);
+    assert_non_null(d->read_latest);
+    const char *series[] = {"exchange", "symbol", "interval"}, *values[] = {"binance", "BTC-USDT", "1m"};
+    cp_read_query q = {.size = sizeof q, .schema = &cp_ohlcv_schema, .nseries = 3, .series = series,
+                       .values = values, .time_column = "open_time", .from_ms = INT64_MIN, .to_ms = INT64_MAX};
+    got g = {0};
+    assert_int_equal(d->read_range(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, 3001); /* batches of 1024 and the rest */
+    assert_int_equal(g.first, FX_T0);
+    assert_string_equal(g.close[0], "100.5");
+    assert_string_equal(g.low, "91234.56");   /* REAL decimals: the shortest text that reads back */
+    assert_string_equal(g.tbq, "0.00000001");
+    /* the newest `limit`, ascending; a window [from, to) */
+    q.limit = 5;
+    g = (got){0};
+    assert_int_equal(d->read_range(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, 5);
+    assert_int_equal(g.first, FX_T0 + 2996 * 60000);
+    assert_int_equal(g.last, FX_T0 + 3000 * 60000);
+    assert_string_equal(g.close[4], "0.000000012345");
+    q.limit = 0;
+    q.from_ms = FX_T0 + 60000;
+    q.to_ms = FX_T0 + 3 * 60000;
+    g = (got){0};
+    assert_int_equal(d->read_range(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, 2);
+    assert_string_equal(g.close[0], "101.5");
+    values[2] = "1h"; /* no such series */
+    g = (got){0};
+    assert_int_equal(d->read_range(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, 0);
+    /* the newest row per series */
+    g = (got){0};
+    assert_int_equal(d->read_latest(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.first, FX_T0 + 3000 * 60000);
+    /* a stream with no table: no call; the reading connection stays read-only */
+    cp_read_query none = q;
+    none.schema = &cp_ticker_schema;
+    none.nseries = 2;
+    none.time_column = "ts";
+    g = (got){0};
+    assert_int_equal(d->read_latest(tk_instance_data(t), tk_ctx(t), &none, collect, &g), CP_OK);
+    assert_int_equal(g.n, 0);
+    b = fx_candles(FX_T0 + 5000 * 60000, 1);
+    assert_int_not_equal(tk_write(t, b), CP_OK);
+    tk_batch_free(b);
+    sqlite3 *db = reader();
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3001);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'ticker'"), 0);
+    sqlite3_close(db);
+    tk_destroy(t);
+    tk_destroy(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_without_rowid_and_batch_order),
         cmocka_unit_test(test_old_rowid_table_still_written),
         cmocka_unit_test(test_failed_batch_leaves_nothing),
+        cmocka_unit_test(test_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

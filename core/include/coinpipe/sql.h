@@ -249,12 +249,28 @@ static inline void cp_sql_read_time(cp_buf *b, const char *alias, const char *co
         cp_buf_printf(b, " %s %c%zu", op, param, n);
 }
 
+/* appends "t.s1 = P1 AND t.s2 = P2 AND t.time >= Pn AND t.time < Pn+1" (series, then the range) */
+static inline void cp_sql_read_where(cp_buf *b, const cp_read_query *q, char param, bool pg)
+{
+    size_t n = 1;
+    for (size_t k = 0; k < q->nseries; k++, n++) {
+        cp_buf_puts(b, "t.");
+        cp_sql_ident(b, q->series[k]);
+        cp_buf_printf(b, " = %c%zu AND ", param, n);
+    }
+    cp_sql_read_time(b, "t", q->time_column, ">=", param, n, pg);
+    cp_buf_puts(b, " AND ");
+    cp_sql_read_time(b, "t", q->time_column, "<", param, n + 1, pg);
+}
+
 /**
  * Appends the SELECT of a read_range (latest false) or read_latest (true) query on the table
  * `qtable` (quoted), in the columns of q->schema (those without have[i] as NULL). Parameters,
  * numbered from 1 with `param` ('?' for SQLite, '$' for PostgreSQL): read_range binds the
  * series values, then from_ms, to_ms, limit (int64 each); read_latest binds nothing. `pg`
- * selects PostgreSQL's types (timestamptz as ms, numeric as text).
+ * selects PostgreSQL's types (timestamptz as ms, numeric as text). read_range reads forwards
+ * along the primary key with no sort: to honour `limit` (the newest rows), raise from_ms first
+ * to what cp_sql_read_cutoff finds.
  */
 static inline void cp_sql_read(cp_buf *b, const char *qtable, const cp_read_query *q, const bool *have, bool latest,
                                char param, bool pg)
@@ -292,21 +308,34 @@ static inline void cp_sql_read(cp_buf *b, const char *qtable, const cp_read_quer
         cp_buf_puts(b, " = g.coinpipe_newest");
         return;
     }
-    /* the newest `limit` rows of the range (backwards along the primary key), then ascending */
-    cp_buf_printf(b, " FROM (SELECT * FROM %s AS i WHERE ", qtable);
-    size_t n = 1;
-    for (size_t k = 0; k < q->nseries; k++, n++) {
-        cp_buf_puts(b, "i.");
-        cp_sql_ident(b, q->series[k]);
-        cp_buf_printf(b, " = %c%zu AND ", param, n);
-    }
-    cp_sql_read_time(b, "i", q->time_column, ">=", param, n, pg);
-    cp_buf_puts(b, " AND ");
-    cp_sql_read_time(b, "i", q->time_column, "<", param, n + 1, pg);
-    cp_buf_puts(b, " ORDER BY i.");
+    cp_buf_printf(b, " FROM %s AS t WHERE ", qtable);
+    cp_sql_read_where(b, q, param, pg);
+    cp_buf_puts(b, " ORDER BY t.");
     cp_sql_ident(b, q->time_column);
-    cp_buf_printf(b, " DESC LIMIT %c%zu) AS t ORDER BY t.", param, n + 2);
+    cp_buf_printf(b, " LIMIT %c%zu", param, q->nseries + 3);
+}
+
+/**
+ * Appends the query that finds where the newest `limit` rows of a read_range start: the time
+ * (UTC ms) of the limit-th row counting back from to_ms, or no row when fewer match. Binds as
+ * cp_sql_read does, the limit being the OFFSET (bind limit - 1). One backwards seek along the
+ * primary key.
+ */
+static inline void cp_sql_read_cutoff(cp_buf *b, const char *qtable, const cp_read_query *q, char param, bool pg)
+{
+    cp_buf_puts(b, "SELECT ");
+    if (pg)
+        cp_buf_puts(b, "(extract(epoch from t.");
+    else
+        cp_buf_puts(b, "t.");
     cp_sql_ident(b, q->time_column);
+    if (pg)
+        cp_buf_puts(b, ") * 1000)::int8");
+    cp_buf_printf(b, " FROM %s AS t WHERE ", qtable);
+    cp_sql_read_where(b, q, param, pg);
+    cp_buf_puts(b, " ORDER BY t.");
+    cp_sql_ident(b, q->time_column);
+    cp_buf_printf(b, " DESC LIMIT 1 OFFSET %c%zu", param, q->nseries + 3);
 }
 
 #endif /* COINPIPE_SQL_H */
