@@ -306,6 +306,8 @@ unsigned core_api_latest(const core_listener_req *r, cp_buf *body)
     int64_t after = 0;
     if (!int_arg(r, "after", &after) || after < 0)
         return bad(body, "after is a sequence number (the seq of a row)", NULL);
+    if ((uint64_t)after > core_latest_seq()) /* a sequence of an earlier run (the daemon restarted): everything */
+        after = 0;
     core_latest_json(body, core_listener_arg(r, "stream"), core_listener_arg(r, "symbol"), (uint64_t)after, NULL);
     cp_buf_putc(body, '\n');
     return 200;

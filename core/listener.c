@@ -474,6 +474,8 @@ static enum MHD_Result live_start(struct MHD_Connection *conn)
     const char *a = mhd.lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "after");
     const char *last = mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
     unsigned long long after = strtoull(last ? last : a ? a : "0", NULL, 10);
+    if (after > core_latest_seq()) /* a sequence of an earlier run (the daemon restarted): everything */
+        after = 0;
     live *c = calloc(1, sizeof *c);
     if (!c)
         return MHD_NO;

@@ -58,7 +58,8 @@ function take(rows) {
   for (const r of rows) {
     const k = seriesKey(r.stream, r.row);
     const old = latest.get(k);
-    if (old && old.seq >= r.seq) continue;
+    /* by time, not by seq: a restarted daemon numbers its rows from 0 again */
+    if (old && r.ts != null && old.ts != null && r.ts < old.ts) continue;
     latest.set(k, r);
     if (r.seq > maxSeq) maxSeq = r.seq;
     changed.push(r);

@@ -124,6 +124,9 @@ get "/api/v1/latest?stream=ticker&symbol=BTC-USDT" > "$TMP/seeded"
 expect_contains "$TMP/seeded" '"symbol":"BTC-USDT"' "after a restart the latest rows come from the store"
 expect_eq "$(get "/api/v1/candles?exchange=binance&symbol=BTC-USDT&interval=1h" | grep -c open_time)" \
     "$(grep -c open_time "$TMP/candles.json")" "after a restart the candles come from the store"
+# a page that was open across the restart resumes with a sequence of the old run: it gets everything
+curl -s -N --max-time 2 -H "Authorization: Bearer $token" -H "Last-Event-ID: $((seq + 1000000))" "$api/api/v1/events" > "$TMP/events2"
+expect_contains "$TMP/events2" '"symbol":"BTC-USDT"' "a reconnect with an earlier run's sequence gets the stored rows"
 kill -TERM "$pid"
 wait "$pid"
 finish
