@@ -1,7 +1,7 @@
 /* indicators transform: consumes ohlcv batches, emits `indicator` rows equal to TA-Lib's values.
  * SPDX-License-Identifier: MIT
  *
- * Consumes: ohlcv. Emits: indicator (SCHEMA.md), one row per new candle keyed like the candle
+ * Consumes: ohlcv. Emits: indicator (docs/streams.md), one row per new candle keyed like the candle
  * (exchange, symbol, interval, open_time) with its close (exact text) and one column per
  * configured indicator: sma_N, ema_N, rsi_N, macd/macd_signal/macd_hist, bb_upper/bb_middle/
  * bb_lower, atr_N, pivot r1 s1 r2 s2 r3 s3, fib_236 … fib_786 (non-default parameters are
@@ -453,7 +453,7 @@ static cp_status ind_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
         return CP_OK;
     in_cols c;
     if (!resolve_cols(ctx, batch, &c)) {
-        cp_log_warn(ctx, "ohlcv batch without the SCHEMA.md columns; ignored");
+        cp_log_warn(ctx, "ohlcv batch without the columns of docs/streams.md; ignored");
         return CP_OK;
     }
     size_t n = cp_batch_rows(ctx, batch);

@@ -1,7 +1,7 @@
 /* spread transform: consumes book_top (+ book_level) batches, emits `spread` rows.
  * SPDX-License-Identifier: MIT
  *
- * Consumes: book_top, and book_level when the source emits it. Emits: spread (SCHEMA.md):
+ * Consumes: book_top, and book_level when the source emits it. Emits: spread (docs/streams.md):
  * bid/ask exact text, mid, spread, spread_bps, microprice, imbalance, bid_depth/ask_depth.
  * Every input batch passes through unchanged.
  *
@@ -284,7 +284,7 @@ static void process_tops(spread *s, out_ctx *oc, const cp_batch *b)
     int cbs = cp_batch_col(ctx, b, "bid_size"), cas = cp_batch_col(ctx, b, "ask_size");
     int crx = cp_batch_col(ctx, b, "received_at");
     if (!key_cols(ctx, b, &c) || cbid < 0 || cask < 0 || cbs < 0 || cas < 0) {
-        cp_log_warn(ctx, "book_top batch without the SCHEMA.md columns; ignored");
+        cp_log_warn(ctx, "book_top batch without the columns of docs/streams.md; ignored");
         return;
     }
     size_t n = cp_batch_rows(ctx, b);
@@ -345,7 +345,7 @@ static void process_levels(spread *s, out_ctx *oc, const cp_batch *b)
     int cside = cp_batch_col(ctx, b, "side"), cprice = cp_batch_col(ctx, b, "price"),
         csize = cp_batch_col(ctx, b, "size");
     if (!key_cols(ctx, b, &c) || cside < 0 || cprice < 0 || csize < 0) {
-        cp_log_warn(ctx, "book_level batch without the SCHEMA.md columns; ignored");
+        cp_log_warn(ctx, "book_level batch without the columns of docs/streams.md; ignored");
         return;
     }
     size_t n = cp_batch_rows(ctx, b);

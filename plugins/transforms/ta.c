@@ -126,7 +126,7 @@ int ta_engine_init(ta_engine *e, const ta_config *c, char *err, size_t errlen)
     if (!g->bb_period)
         g->bb_k = 0;
 
-    /* columns, in SCHEMA.md order; non-default parameters are appended to the name */
+    /* columns, in docs/streams.md order; non-default parameters are appended to the name */
     add_list_cols(e, "sma", g->sma, g->nsma);
     add_list_cols(e, "ema", g->ema, g->nema);
     add_list_cols(e, "rsi", g->rsi, g->nrsi);

@@ -39,14 +39,14 @@ typedef struct ta_config {
     int fib_lookback;                      /* 0: no Fibonacci levels */
 } ta_config;
 
-/* The default set of SCHEMA.md (sma 20, ema 20, rsi 14, macd 12/26/9, bbands 20/2, atr 14,
+/* The default set of docs/streams.md (sma 20, ema 20, rsi 14, macd 12/26/9, bbands 20/2, atr 14,
  * pivots, fib 20). */
 void ta_config_default(ta_config *c);
 
 typedef struct ta_engine {
     ta_config cfg;
     size_t ncols;
-    char names[TA_MAX_COLS][TA_NAME_MAX]; /* column names, SCHEMA.md rule */
+    char names[TA_MAX_COLS][TA_NAME_MAX]; /* column names, docs/streams.md rule */
     char signature[256];                  /* identifies the configuration in saved state */
     /* layout of a series block (offsets in doubles / int64s from the block's arrays) */
     size_t rc, rf;                        /* close ring size, high/low ring size */

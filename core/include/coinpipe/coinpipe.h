@@ -97,7 +97,7 @@ static inline const char *cp_strerror(cp_status s)
 /* Batches: one stream, a schema, N rows                                     */
 /* ------------------------------------------------------------------------- */
 
-/** Column types (SCHEMA.md: int, dbl, dec, text, ts, bool). Values never change. */
+/** Column types (docs/streams.md: int, dbl, dec, text, ts, bool). Values never change. */
 typedef enum cp_type {
     CP_T_INT64 = 1,     /**< int64_t */
     CP_T_DOUBLE = 2,    /**< double */

@@ -1,8 +1,8 @@
-/* The stream catalog of SCHEMA.md as ready-made schemas and column indexes.
+/* The stream catalog of docs/streams.md as ready-made schemas and column indexes.
  * SPDX-License-Identifier: MIT
  *
- * Generated from the data contract (../shared/SCHEMA.md) by tools/gen-streams.py; edit that
- * script, not this file. Sources build batches with these schemas so that a pipeline's
+ * Generated from the data contract, docs/streams.md, by tools/gen-streams.py; edit the
+ * document, not this file. Sources build batches with these schemas so that a pipeline's
  * output never changes shape when an exchange is swapped. Column index constants are
  * CP_<STREAM>_<COLUMN>. A plugin may append columns to a copy of a schema; it never
  * renames or drops one. Header-only: nothing here is an ABI entry point.
@@ -62,7 +62,7 @@ static const cp_field cp_ticker_fields[] = {
     {"close_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
     {"trade_count", CP_T_INT64, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `ticker` (SCHEMA.md). */
+/** Schema of stream `ticker` (docs/streams.md). */
 static const cp_schema cp_ticker_schema = {"ticker", CP_TICKER_NCOLS, cp_ticker_fields};
 
 /** Columns of stream `ohlcv`. */
@@ -103,7 +103,7 @@ static const cp_field cp_ohlcv_fields[] = {
     {"taker_buy_quote_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `ohlcv` (SCHEMA.md). */
+/** Schema of stream `ohlcv` (docs/streams.md). */
 static const cp_schema cp_ohlcv_schema = {"ohlcv", CP_OHLCV_NCOLS, cp_ohlcv_fields};
 
 /** Columns of stream `book_top`. */
@@ -134,7 +134,7 @@ static const cp_field cp_book_top_fields[] = {
     {"ask_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"levels", CP_T_INT64, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `book_top` (SCHEMA.md). */
+/** Schema of stream `book_top` (docs/streams.md). */
 static const cp_schema cp_book_top_schema = {"book_top", CP_BOOK_TOP_NCOLS, cp_book_top_fields};
 
 /** Columns of stream `book_level`. */
@@ -159,7 +159,7 @@ static const cp_field cp_book_level_fields[] = {
     {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `book_level` (SCHEMA.md). */
+/** Schema of stream `book_level` (docs/streams.md). */
 static const cp_schema cp_book_level_schema = {"book_level", CP_BOOK_LEVEL_NCOLS, cp_book_level_fields};
 
 /** Columns of stream `trade`. */
@@ -188,7 +188,7 @@ static const cp_field cp_trade_fields[] = {
     {"quote_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"side", CP_T_STRING, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `trade` (SCHEMA.md). */
+/** Schema of stream `trade` (docs/streams.md). */
 static const cp_schema cp_trade_schema = {"trade", CP_TRADE_NCOLS, cp_trade_fields};
 
 /** Columns of stream `funding`. */
@@ -219,7 +219,7 @@ static const cp_field cp_funding_fields[] = {
     {"interest_rate", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"next_funding_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `funding` (SCHEMA.md). */
+/** Schema of stream `funding` (docs/streams.md). */
 static const cp_schema cp_funding_schema = {"funding", CP_FUNDING_NCOLS, cp_funding_fields};
 
 /** Columns of stream `open_interest`. */
@@ -240,7 +240,7 @@ static const cp_field cp_open_interest_fields[] = {
     {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
     {"open_interest", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `open_interest` (SCHEMA.md). */
+/** Schema of stream `open_interest` (docs/streams.md). */
 static const cp_schema cp_open_interest_schema = {"open_interest", CP_OPEN_INTEREST_NCOLS, cp_open_interest_fields};
 
 /** Columns of stream `market`. */
@@ -303,7 +303,7 @@ static const cp_field cp_market_fields[] = {
     {"atl_change_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"atl_date", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `market` (SCHEMA.md). */
+/** Schema of stream `market` (docs/streams.md). */
 static const cp_schema cp_market_schema = {"market", CP_MARKET_NCOLS, cp_market_fields};
 
 /** Columns of stream `spot_price`. */
@@ -330,7 +330,7 @@ static const cp_field cp_spot_price_fields[] = {
     {"volume_24h", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"change_24h_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `spot_price` (SCHEMA.md). */
+/** Schema of stream `spot_price` (docs/streams.md). */
 static const cp_schema cp_spot_price_schema = {"spot_price", CP_SPOT_PRICE_NCOLS, cp_spot_price_fields};
 
 /** Columns of stream `global`. */
@@ -359,7 +359,7 @@ static const cp_field cp_global_fields[] = {
     {"eth_dominance_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"market_cap_change_pct_24h_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `global` (SCHEMA.md). */
+/** Schema of stream `global` (docs/streams.md). */
 static const cp_schema cp_global_schema = {"global", CP_GLOBAL_NCOLS, cp_global_fields};
 
 /** Columns of stream `spread`. */
@@ -394,7 +394,7 @@ static const cp_field cp_spread_fields[] = {
     {"bid_depth", CP_T_DOUBLE, CP_FIELD_NULLABLE},
     {"ask_depth", CP_T_DOUBLE, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `spread` (SCHEMA.md). */
+/** Schema of stream `spread` (docs/streams.md). */
 static const cp_schema cp_spread_schema = {"spread", CP_SPREAD_NCOLS, cp_spread_fields};
 
 /** Columns of stream `alert`. */
@@ -421,7 +421,7 @@ static const cp_field cp_alert_fields[] = {
     {"threshold", CP_T_DECIMAL, CP_FIELD_NULLABLE},
     {"message", CP_T_STRING, CP_FIELD_NULLABLE},
 };
-/** Schema of stream `alert` (SCHEMA.md). */
+/** Schema of stream `alert` (docs/streams.md). */
 static const cp_schema cp_alert_schema = {"alert", CP_ALERT_NCOLS, cp_alert_fields};
 
 /** Every schema of the catalog, NULL-terminated (the indicator stream is built per config). */

@@ -5,7 +5,7 @@
  * status lines, the sinks' CSV cells and S3 partitions, the sources' request parameters and
  * parsed exchange times all use it, and a third-party plugin may too (every function is static
  * inline: no core symbol needed). Times are UTC milliseconds since the epoch, like every `ts`
- * column (SCHEMA.md). Nothing here allocates, reads the clock or the time zone, or fails on
+ * column (docs/streams.md). Nothing here allocates, reads the clock or the time zone, or fails on
  * any int64 input. Calendar arithmetic is Howard Hinnant's proleptic Gregorian algorithms.
  */
 #ifndef COINPIPE_UTC_H
