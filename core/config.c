@@ -61,6 +61,8 @@ typedef struct pipeline_opts {
     int64_t jitter;
     bool enabled;
     bool run_at_start;
+    int64_t batch_interval;
+    int64_t batch_rows;
 } pipeline_opts;
 
 static const cp_option pipeline_options[] = {
@@ -76,6 +78,10 @@ static const cp_option pipeline_options[] = {
      "Set to false to keep a pipeline in the file without running it."},
     {"run_at_start", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pipeline_opts, run_at_start), NULL,
      "Run one cycle as soon as coinpipe starts, then follow the schedule."},
+    {"batch_interval", CP_OPT_DURATION, "\"250ms\"", 0, 1, 60000, offsetof(pipeline_opts, batch_interval), NULL,
+     "Continuous pipelines (no interval, no schedule): rows streamed in are cut into a micro-batch this often."},
+    {"batch_rows", CP_OPT_INT, "10000", 0, 1, 10000000, offsetof(pipeline_opts, batch_rows), NULL,
+     "Continuous pipelines: a micro-batch is cut early once this many rows are pending."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 static const char *const pipeline_reserved[] = {"source", "transforms", "sinks", NULL};
@@ -290,9 +296,9 @@ static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipel
     p->enabled = po.enabled;
     p->run_at_start = po.run_at_start;
     const char *pname = p->name ? p->name : "?";
-    if (!config_setting_get_member(g, "schedule") && !config_setting_get_member(g, "interval"))
-        core_errors_add(errs, "%s:%d: pipeline '%s' needs interval = \"1m\"; or schedule = \"*/5 * * * *\";", file,
-                        p->line, pname);
+    p->batch_interval_ms = po.batch_interval;
+    p->batch_rows = po.batch_rows;
+    p->continuous = !config_setting_get_member(g, "schedule") && !config_setting_get_member(g, "interval");
     if (p->schedule && p->interval_ms)
         core_errors_add(errs, "%s:%d: pipeline '%s' has both interval and schedule; keep one", file, p->line, pname);
     if (p->schedule) {
@@ -309,6 +315,9 @@ static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipel
         core_errors_add(errs, "%s:%d: pipeline '%s' has no source = { plugin = \"...\"; };", file, p->line, pname);
     else
         parse_element(c, pname, src, CP_SOURCE, &p->source, errs);
+    if (src && p->continuous && p->source.plugin && !p->source.plugin->desc.run)
+        core_errors_add(errs, "%s:%d: pipeline '%s' needs interval = \"1m\"; or schedule = \"*/5 * * * *\"; (plugin '%s' "
+                        "cannot run continuously)", file, p->line, pname, p->source.plugin->name);
     const config_setting_t *tr = config_setting_get_member(g, "transforms");
     if (tr)
         parse_list(c, pname, tr, CP_TRANSFORM, &p->transforms, &p->ntransforms, errs);

@@ -36,6 +36,8 @@ typedef struct core_pipeline_cfg {
     int64_t jitter_ms;
     bool enabled;
     bool run_at_start;
+    bool continuous;          /* neither interval nor schedule: the source's run() streams */
+    int64_t batch_interval_ms, batch_rows; /* a continuous pipeline's micro-batches */
     core_element_cfg source;
     size_t ntransforms, nsinks;
     core_element_cfg *transforms, *sinks;

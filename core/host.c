@@ -9,6 +9,7 @@
 #include "log.h"
 #include "state.h"
 #include "util.h"
+#include "ws.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -190,6 +191,10 @@ const cp_host core_host = {
     .progress = h_progress,
     .http_perform_each = h_http_perform_each,
     .latest_value = h_latest_value,
+    .ws_open = core_ws_open,
+    .ws_send = core_ws_send,
+    .ws_poll = core_ws_poll,
+    .ws_close = core_ws_close,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

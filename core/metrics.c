@@ -110,7 +110,7 @@ static pl_entry *pl_find(const char *name, bool create)
 
 void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
 {
-    int64_t period = pc->interval_ms;
+    int64_t period = pc->continuous ? pc->batch_interval_ms : pc->interval_ms;
     if (!period) { /* cron: the gap between the next two matches */
         int64_t a = core_sched_cron_next(&pc->cron, core_util_now_ms());
         int64_t b = a > 0 ? core_sched_cron_next(&pc->cron, a) : -1;
@@ -133,7 +133,7 @@ void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
         if (pc->interval_ms)
             core_util_format_duration(pc->interval_ms, every, sizeof every);
         free(e->schedule);
-        e->schedule = core_util_strdup(pc->interval_ms ? every : pc->schedule);
+        e->schedule = core_util_strdup(pc->continuous ? "stream" : pc->interval_ms ? every : pc->schedule);
     }
     pthread_mutex_unlock(&M.lock);
 }

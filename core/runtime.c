@@ -18,7 +18,9 @@
 #include "sched.h"
 #include "sink.h"
 #include "state.h"
+#include "stream.h"
 #include "util.h"
+#include "ws.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +38,7 @@ typedef struct pipeline {
     size_t ntransforms, nsinks;
     core_instance *transforms;
     core_sink **sinks;
+    core_stream *stream; /* continuous pipelines, while running */
     atomic_bool running;
     bool cycle_failed; /* touched only by the thread running the cycle */
     int64_t next_fire;
@@ -114,6 +117,45 @@ static void pipeline_commit(pipeline *p)
 
 static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user); }
 
+/* ---- continuous pipelines: micro-batches take a cycle's route (core/stream.c) -------- */
+
+static void stream_route(void *user, cp_batch *b) { route(user, 0, b); }
+
+static void stream_commit(void *user, int64_t rows, int64_t duration_ms)
+{
+    pipeline *p = user;
+    (void)rows;
+    pipeline_commit(p);
+    p->cycles++;
+    core_metrics_cycle(p->cfg->name, duration_ms, !p->cycle_failed);
+    if (p->cycle_failed) {
+        p->failures++;
+        p->cycle_failed = false;
+    } else {
+        p->last_ok_ms = core_util_now_ms();
+    }
+}
+
+static void streams_start(pipeline_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        pipeline *p = &s->p[i];
+        if (!p->cfg->continuous || p->stream)
+            continue;
+        const core_stream_ops ops = {stream_route, stream_commit, p};
+        p->stream = core_stream_start(&p->source, p->cfg->batch_interval_ms, p->cfg->batch_rows, &ops);
+    }
+}
+
+/* stops the sources and commits what they emitted, before the sinks drain or move on */
+static void streams_stop(pipeline_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        core_stream_stop(s->p[i].stream);
+        s->p[i].stream = NULL;
+    }
+}
+
 /* ---- building and tearing down pipelines ------------------------------------------ */
 
 /* a source or transform: its checkpoints wait for the pipeline's commit */
@@ -124,7 +166,8 @@ static int instance_create(core_runtime *rt, pipeline *p, core_instance *in, con
                                                  .ec = ec,
                                                  .state_dir = p->rt->set.cfg->state_dir,
                                                  .defer_state = true,
-                                                 .stopping = &rt->stopping});
+                                                 /* a continuous source is stopped on its own, first */
+                                                 .stopping = stage == 0 && p->cfg->continuous ? NULL : &rt->stopping});
     in->ctx.emit = emit_cb;
     in->ctx.emit_user = p;
     in->ctx.stage = stage;
@@ -140,6 +183,7 @@ static int instance_create(core_runtime *rt, pipeline *p, core_instance *in, con
 
 static void pipeline_free(pipeline *p)
 {
+    core_stream_stop(p->stream);
     if (p->cfg)
         core_metrics_pipeline_unregister(p->cfg->name);
     for (size_t i = 0; i < p->nsinks; i++)
@@ -463,6 +507,10 @@ int core_runtime_run_once(core_runtime *rt)
     atomic_init(&w.done, false);
     bool watching = pthread_create(&w.thread, NULL, sigwatch_thread, &w) == 0;
     for (size_t i = 0; i < rt->set.n; i++) {
+        if (rt->set.p[i].cfg->continuous) {
+            core_log_tagged(&rt->set.p[i].source.ctx.tag, CP_LOG_WARN, "a continuous pipeline has no cycle: not run by --once");
+            continue;
+        }
         atomic_store(&rt->set.p[i].running, true);
         submit(rt, &rt->set.p[i]);
     }
@@ -529,6 +577,10 @@ int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, siz
 static void schedule_next(pipeline *p, int64_t now)
 {
     const core_pipeline_cfg *c = p->cfg;
+    if (c->continuous) {
+        p->next_fire = INT64_MAX;
+        return;
+    }
     int64_t base = c->schedule ? core_sched_cron_next(&c->cron, now) : core_sched_interval_next(c->interval_ms, now);
     if (base < 0)
         base = now + 86400000; /* a cron that never matches: look again tomorrow */
@@ -559,6 +611,7 @@ static void reload(core_runtime *rt, const char *file)
         core_config_free(cfg);
         return;
     }
+    streams_stop(&rt->set);
     for (size_t i = 0; i < rt->set.n; i++) {
         pipeline *old = &rt->set.p[i];
         for (size_t k = 0; k < old->nsinks; k++) {
@@ -603,6 +656,7 @@ static void reload(core_runtime *rt, const char *file)
     int64_t now = core_util_now_ms();
     for (size_t i = 0; i < rt->set.n; i++)
         schedule_next(&rt->set.p[i], now);
+    streams_start(&rt->set);
     LOG_INFO("reload done: %zu pipelines running", rt->set.n);
 }
 
@@ -625,9 +679,10 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
     int64_t now = core_util_now_ms();
     for (size_t i = 0; i < rt->set.n; i++) {
         schedule_next(&rt->set.p[i], now);
-        if (rt->set.p[i].cfg->run_at_start)
+        if (rt->set.p[i].cfg->run_at_start && !rt->set.p[i].cfg->continuous)
             rt->set.p[i].next_fire = now;
     }
+    streams_start(&rt->set);
     LOG_INFO("coinpipe %s running %zu pipelines", COINPIPE_VERSION, rt->set.n);
     for (;;) {
         now = core_util_now_ms();
@@ -677,6 +732,7 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
             worked = false;
         }
     }
+    streams_stop(&rt->set);
     int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
     int64_t deadline = timeout ? core_util_mono_ms() + timeout : 0;
     if (!pool_wait_idle(rt, deadline)) {
@@ -715,6 +771,7 @@ void core_runtime_free(core_runtime *rt)
     if (!rt->opts.borrow_config)
         core_config_free(cfg);
     core_http_shutdown();
+    core_ws_shutdown();
     pthread_mutex_destroy(&rt->lock);
     pthread_cond_destroy(&rt->cv_job);
     pthread_cond_destroy(&rt->cv_idle);

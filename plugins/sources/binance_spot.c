@@ -8,6 +8,11 @@
  *   trade       GET /api/v3/trades?symbol=&limit=        (isBuyerMaker → taker side sell)
  *   ohlcv       GET /api/v3/klines?symbol=&interval=&startTime=  (closed candles, incremental
  *               from a checkpoint per series; backfill pages 1000 candles per request)
+ * mode = "stream" (no pipeline interval): the combined WebSocket stream at ws_url
+ *   trade       <s>@trade        (ids checked; gaps and reconnects repaired from
+ *               GET /api/v3/historicalTrades?symbol=&fromId=)
+ *   book_top    <s>@bookTicker   (u as sequence; spot gives no event time: ts = received)
+ *   ohlcv       <s>@kline_<i>    (closed candles only)
  * Symbols are validated once against GET /api/v3/exchangeInfo, which also gives base and
  * quote assets for the normalized symbol (BTCUSDT → BTC-USDT). Request weights follow
  * Binance's documentation; the host budget defaults to 6000 per minute.
@@ -20,6 +25,7 @@ static const char *const spot_streams[] = {"ticker", "book_top", "book_level", "
 
 static const cp_option spot_options[] = {
     BN_COMMON_OPTIONS("\"https://api.binance.com\"", "6000", "[\"ticker\", \"book_top\", \"ohlcv\"]"),
+    BN_STREAM_OPTIONS("\"wss://stream.binance.com:9443\""),
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -32,6 +38,7 @@ static cp_status spot_create(cp_ctx *ctx, const void *config, void **instance)
 
 static void spot_destroy(void *instance) { bn_destroy(instance); }
 static cp_status spot_collect(void *instance, cp_ctx *ctx) { return bn_collect(instance, ctx); }
+static cp_status spot_run(void *instance, cp_ctx *ctx) { return bn_run(instance, ctx); }
 static cp_status spot_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
 {
     return bn_backfill(instance, ctx, from_ms, to_ms);
@@ -51,4 +58,4 @@ CP_PLUGIN_DEFINE(.name = "binance-spot", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance spot: ticker, book_top, book_level, trade, ohlcv (REST /api/v3)",
                  .options = spot_options, .config_size = sizeof(bn_cfg), .create = spot_create,
                  .destroy = spot_destroy, .collect = spot_collect, .backfill = spot_backfill,
-                 .candle_series = spot_candle_series, .schemas = spot_schemas);
+                 .candle_series = spot_candle_series, .schemas = spot_schemas, .run = spot_run);

@@ -13,7 +13,9 @@
  * - Status codes (cp_status) are never renumbered.
  * - Threads: the core never calls one instance's callbacks concurrently. A source and the
  *   transforms of a pipeline run on one worker thread per cycle; each sink instance runs on
- *   its own thread. Plugins therefore need no locks for their own instance state.
+ *   its own thread; a continuous source (run()) runs on a thread of its own and its pipeline's
+ *   transforms on the pipeline's flush thread. Plugins therefore need no locks for their own
+ *   instance state.
  *
  * Ownership rules in one place (each function repeats its own):
  * - A batch passed to cp_emit() belongs to the core from then on, on success and on error.
@@ -265,6 +267,39 @@ typedef struct cp_http_limits {
 } cp_http_limits;
 
 /* ------------------------------------------------------------------------- */
+/* WebSocket service (since ABI 2.0)                                         */
+/* ------------------------------------------------------------------------- */
+
+/** Opaque client connection of the core's WebSocket service (since ABI 2.0). */
+typedef struct cp_ws cp_ws;
+
+/** What happened on a connection (since ABI 2.0). Values never change. */
+typedef enum cp_ws_event {
+    CP_WS_OPEN = 1,    /**< the upgrade succeeded: subscribe now (data NULL) */
+    CP_WS_MESSAGE = 2, /**< one complete text message (fragments joined), not NUL-terminated */
+    CP_WS_CLOSED = 3,  /**< the connection is gone (refused, cut, closed by the peer, too big a
+                        *   message, ping unanswered); data is a one-line reason. The handle stays
+                        *   valid until cp_ws_close(); no event follows this one. */
+} cp_ws_event;
+
+/**
+ * Receives the events of a connection, on the thread that calls cp_ws_poll() (never on the
+ * service thread, so a source needs no locks). `data` is borrowed for the call only.
+ */
+typedef void (*cp_ws_fn)(void *user, cp_ws *ws, cp_ws_event ev, const char *data, size_t len);
+
+/** How to open a connection (since ABI 2.0). Zero-initialise, then fill. */
+typedef struct cp_ws_options {
+    size_t size;              /**< sizeof(cp_ws_options) */
+    const char *url;          /**< ws://host[:port]/path or wss://... (TLS verified against the system CAs) */
+    size_t max_message;       /**< bound on one message, fragments joined; a larger one closes the
+                               *   connection (1009) with CP_WS_CLOSED; 0 = 1 MiB */
+    long connect_timeout_ms;  /**< TCP, TLS and the upgrade together; 0 = 10 s */
+    long ping_interval_ms;    /**< the core pings an idle connection this often and drops it when no
+                               *   pong comes within the same time again; 0 = 20 s */
+} cp_ws_options;
+
+/* ------------------------------------------------------------------------- */
 /* Host table and context                                                    */
 /* ------------------------------------------------------------------------- */
 
@@ -417,6 +452,12 @@ struct cp_host {
     /* the latest-rows table (any pipeline's newest row per stream and series) */
     bool (*latest_value)(cp_ctx *ctx, const char *stream, const char *const *series, size_t nseries,
                          const char *column, double *value, int64_t *ts_ms);
+
+    /* WebSocket service (since ABI 2.0; see cp_ws_open) */
+    cp_status (*ws_open)(cp_ctx *ctx, const cp_ws_options *o, cp_ws_fn fn, void *user, cp_ws **out);
+    cp_status (*ws_send)(cp_ws *ws, const char *text, size_t len);
+    cp_status (*ws_poll)(cp_ctx *ctx, int64_t timeout_ms);
+    void (*ws_close)(cp_ws *ws);
 };
 
 /** True when the host table has `field` (added after ABI 1.0): `size` covers it and it is set. */
@@ -603,6 +644,24 @@ typedef struct cp_plugin {
      * a group), and the config is refused.
      */
     cp_status (*check)(const void *config, char *err, size_t errlen);
+
+    /* ---- since ABI 2.0: continuous sources (the core leaves it NULL for an older plugin) ---- */
+
+    /**
+     * Source, optional (since ABI 2.0): runs continuously. A pipeline with neither `interval` nor
+     * `schedule` calls it once, on a thread of its own, when the pipeline starts; it returns when
+     * cp_stopping() turns true (CP_OK) or on a failure it cannot recover from (an error, logged:
+     * the core calls it again after a growing pause, as it would retry a failed cycle, except after
+     * CP_ERR_CONFIG). Meanwhile it
+     * cp_emit()s rows as they arrive, in batches of any size (one row is fine): the core merges
+     * them per stream and cuts micro-batches every `batch_interval` or `batch_rows` of the
+     * pipeline, which go through the transforms (on the core's flush thread, never concurrently
+     * with each other) into the spool and the sinks as a cycle's batches do. After each
+     * micro-batch is in every sink's spool, the checkpoints set before its rows were emitted are
+     * made durable. cp_emit() may block while a micro-batch is being committed. A WebSocket
+     * source waits in cp_ws_poll(); a NATS consumer in its own library's fetch with a timeout.
+     */
+    cp_status (*run)(void *instance, cp_ctx *ctx);
 } cp_plugin;
 
 /**
@@ -850,6 +909,46 @@ static inline const char *cp_http_header(cp_ctx *ctx, const cp_http_response *r,
  * durable (at most once a second, and when fraction reaches 1). Cheap: call it after every page.
  */
 static inline void cp_progress(cp_ctx *ctx, double fraction, uint64_t rows) { ctx->host->progress(ctx, fraction, rows); }
+
+/**
+ * Opens a WebSocket client connection (since ABI 2.0) on the core's service thread (one thread
+ * serves every connection; the plugin links no WebSocket library). Returns at once: the upgrade
+ * goes on in the background and its outcome arrives as CP_WS_OPEN or CP_WS_CLOSED through
+ * cp_ws_poll(). On CP_OK *out is the caller's until cp_ws_close(), whatever happens to the
+ * connection (a closed one stays a valid handle). CP_ERR_CONFIG for a URL that is not
+ * ws:// or wss://, CP_ERR_UNSUPPORTED on an older core, CP_ERR_NOMEM.
+ */
+static inline cp_status cp_ws_open(cp_ctx *ctx, const cp_ws_options *o, cp_ws_fn fn, void *user, cp_ws **out)
+{
+    if (!CP_HOST_HAS(ctx->host, ws_open))
+        return CP_ERR_UNSUPPORTED;
+    return ctx->host->ws_open(ctx, o, fn, user, out);
+}
+/**
+ * Queues a text message (copied; subscribe/unsubscribe requests) for sending once the
+ * connection is open, in order. Thread-safe. CP_ERR_IO when the connection is closed,
+ * CP_ERR_INVALID for a message over the connection's max_message.
+ */
+static inline cp_status cp_ws_send(cp_ctx *ctx, cp_ws *ws, const char *text, size_t len)
+{
+    return ctx->host->ws_send(ws, text, len);
+}
+/**
+ * Delivers the queued events of every connection the instance opened to their callbacks, on the
+ * calling thread, waiting up to `timeout_ms` for the first one (0: only what is queued). Returns
+ * CP_OK when it delivered something, CP_ERR_TIMEOUT when nothing came, CP_ERR_STOPPED as soon as
+ * shutdown begins (a continuous source then returns from run()).
+ */
+static inline cp_status cp_ws_poll(cp_ctx *ctx, int64_t timeout_ms) { return ctx->host->ws_poll(ctx, timeout_ms); }
+/**
+ * Closes the connection (a close frame with 1000 when it is open) and releases the handle: no
+ * callback of it runs after this returns, events still queued are dropped. NULL is a no-op.
+ */
+static inline void cp_ws_close(cp_ctx *ctx, cp_ws *ws)
+{
+    if (ws)
+        ctx->host->ws_close(ws);
+}
 
 #ifdef __cplusplus
 }

@@ -837,6 +837,10 @@ static void collect_done(void *user, su_reqs *q, size_t i)
 
 cp_status bn_collect(bn *b, cp_ctx *ctx)
 {
+    if (b->cfg->mode && strcmp(b->cfg->mode, "stream") == 0) {
+        cp_log_error(ctx, "mode = \"stream\" runs continuously: remove the pipeline's interval and schedule");
+        return CP_ERR_CONFIG;
+    }
     if (!b->resolved) {
         cp_status st = resolve(b, ctx);
         if (st != CP_OK)
@@ -1028,4 +1032,382 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
     free(next);
     free(c.adv);
     return c.ret;
+}
+
+/* ---- stream mode: the combined WebSocket stream ------------------------------------------- */
+/* One connection carries <s>@trade, <s>@bookTicker and <s>@kline_<i> of every symbol
+ * (/stream?streams=a/b/c, at most 1024 streams). Trades are checked id by id: after a reconnect,
+ * and whenever an id is skipped, the missing ids are fetched over REST (historicalTrades by
+ * fromId) before the next message is looked at; an id seen before is not emitted again. A
+ * connection silent for stall_timeout is dropped; reconnects back off exponentially with
+ * jitter. Only closed candles (k.x = true) are written. */
+
+#define BN_MAX_WS_STREAMS 1024
+
+const char *const bn_modes[] = {"poll", "stream", NULL};
+
+typedef struct bn_live {
+    bn *b;
+    cp_ctx *ctx;
+    cp_ws *ws;
+    bool open, closed, reconnected;
+    int64_t last_msg;   /* mono-ish: cp_now_ms of the last message */
+    int64_t *last_trade; /* per symbol, -1 before the first */
+    cp_batch *trades, *tops, *candles;
+    uint64_t messages, bad, repairs, repaired_rows, reconnects;
+} bn_live;
+
+static const bn_sym *sym_of(const bn *b, const sj_val *s, size_t *idx)
+{
+    for (size_t i = 0; s->type == SJ_STRING && i < b->n; i++)
+        if (sj_eq(s, b->sym[i].native, strlen(b->sym[i].native))) {
+            *idx = i;
+            return &b->sym[i];
+        }
+    return NULL;
+}
+
+/* Fetches trade ids [from, to] (to < 0: up to the newest) over REST and emits them. */
+static void repair_trades(bn_live *lv, size_t si, int64_t from, int64_t to)
+{
+    bn *b = lv->b;
+    cp_ctx *ctx = lv->ctx;
+    const bn_sym *s = &b->sym[si];
+    int64_t next = from, got = 0;
+    for (int page = 0; page < 1000 && !cp_stopping(ctx) && (to < 0 || next <= to); page++) {
+        char url[1024];
+        snprintf(url, sizeof url, "%s%s/historicalTrades?symbol=%s&fromId=%" PRId64 "&limit=1000", b->cfg->base_url,
+                 b->api->prefix, s->native, next);
+        cp_http_request rq = {.url = url, .weight = 25};
+        cp_http_response rs;
+        cp_http_perform(ctx, &rq, &rs, 1);
+        cp_status st = su_check(ctx, "historicalTrades", &rs);
+        cp_batch *out = st == CP_OK ? cp_batch_new(ctx, &cp_trade_schema, 1000) : NULL;
+        if (out)
+            st = bn_parse_trades(ctx, b->api, &rs, s, out);
+        cp_http_response_clear(ctx, &rs);
+        if (st != CP_OK || !out) {
+            cp_batch_free(ctx, out);
+            cp_log_error(ctx, "repair of %s trades from id %" PRId64 " failed (%s): ids %" PRId64 "..%" PRId64
+                              " are missing",
+                         s->native, from, cp_strerror(st ? st : CP_ERR_NOMEM), next, to);
+            return;
+        }
+        size_t n = cp_batch_rows(ctx, out), kept = 0;
+        int64_t newest = next - 1;
+        cp_batch *keep = cp_batch_new(ctx, &cp_trade_schema, n);
+        for (size_t r = 0; keep && r < n; r++) { /* the ids asked for, nothing the stream brings next */
+            const char *t = cp_batch_get_text(ctx, out, r, CP_TRADE_TRADE_ID, NULL);
+            int64_t id = t ? strtoll(t, NULL, 10) : -1;
+            if (id < next || (to >= 0 && id > to))
+                continue;
+            if (id > newest)
+                newest = id;
+            size_t d = cp_batch_add_row(ctx, keep);
+            for (size_t c = 0; d != SIZE_MAX && c < CP_TRADE_NCOLS; c++) {
+                size_t len;
+                const char *v = cp_batch_get_text(ctx, out, r, c, &len);
+                if (v && cp_trade_schema.fields[c].type == CP_T_DECIMAL)
+                    cp_batch_set_decimal(ctx, keep, d, c, v, len);
+                else if (v)
+                    cp_batch_set_string(ctx, keep, d, c, v, len);
+                else if (!cp_batch_is_null(ctx, out, r, c))
+                    cp_batch_set_int(ctx, keep, d, c, cp_batch_get_int(ctx, out, r, c));
+            }
+            kept++;
+        }
+        cp_batch_free(ctx, out);
+        cp_emit(ctx, keep);
+        got += (int64_t)kept;
+        if (newest > lv->last_trade[si])
+            lv->last_trade[si] = newest;
+        if (n < 1000 || newest < next)
+            break;
+        next = newest + 1;
+    }
+    lv->repairs++;
+    lv->repaired_rows += (uint64_t)got;
+    if (to >= 0)
+        cp_log_warn(ctx, "repair: %s trade ids %" PRId64 "..%" PRId64 " fetched over REST (%" PRId64 " rows; repair %" PRIu64
+                         ")", s->native, from, to, got, lv->repairs);
+    else
+        cp_log_warn(ctx, "repair: %s trades from id %" PRId64 " fetched over REST after a reconnect (%" PRId64
+                         " rows; repair %" PRIu64 ")", s->native, from, got, lv->repairs);
+}
+
+enum { EV_E, EV_TIME, EV_S, EV_T, EV_P, EV_Q, EV_TT, EV_M, EV_U, EV_B, EV_BQ, EV_A, EV_AQ, EV_N };
+static const char *const ev_fields[EV_N] = {"e", "E", "s", "t", "p", "q", "T", "m", "u", "b", "B", "a", "A"};
+enum { KL_T, KL_TT, KL_I, KL_O, KL_C, KL_H, KL_L, KL_V, KL_N, KL_X, KL_Q, KL_VB, KL_QB, KL_COUNT };
+static const char *const kl_fields[KL_COUNT] = {"t", "T", "i", "o", "c", "h", "l", "v", "n", "x", "q", "V", "Q"};
+
+/* the members of one event object into f (and its kline k, when there is one) */
+static bool event_fields(sj *j, sj_val *f, sj_val *k, bool *has_k)
+{
+    sj_val key, v;
+    while (sj_member(j, &key)) {
+        if (!sj_value(j, &v))
+            return false;
+        if (sj_eq(&key, "k", 1) && v.type == SJ_OBJECT) {
+            if (!sj_fields(j, kl_fields, KL_COUNT, k))
+                return false;
+            *has_k = true;
+            continue;
+        }
+        for (size_t i = 0; i < EV_N; i++)
+            if (sj_eq(&key, ev_fields[i], strlen(ev_fields[i])))
+                f[i] = v;
+        if (!sj_skip(j, &v))
+            return false;
+    }
+    return !j->err;
+}
+
+static void live_message(bn_live *lv, const char *data, size_t len)
+{
+    bn *b = lv->b;
+    cp_ctx *ctx = lv->ctx;
+    int64_t now = cp_now_ms(ctx);
+    sj j;
+    sj_val top, key, v, f[EV_N], k[KL_COUNT];
+    memset(f, 0, sizeof f);
+    memset(k, 0, sizeof k);
+    bool has_k = false, ok = true;
+    sj_init(&j, data, len);
+    if (!sj_value(&j, &top) || top.type != SJ_OBJECT) {
+        ok = false;
+    } else { /* {"stream": "...", "data": {...}}, or a raw stream's event itself */
+        while (ok && sj_member(&j, &key)) {
+            if (!sj_value(&j, &v)) {
+                ok = false;
+            } else if (sj_eq(&key, "data", 4) && v.type == SJ_OBJECT) {
+                ok = event_fields(&j, f, k, &has_k);
+            } else if (sj_eq(&key, "k", 1) && v.type == SJ_OBJECT) {
+                ok = sj_fields(&j, kl_fields, KL_COUNT, k);
+                has_k = true;
+            } else {
+                for (size_t i = 0; i < EV_N; i++)
+                    if (sj_eq(&key, ev_fields[i], strlen(ev_fields[i])))
+                        f[i] = v;
+                ok = sj_skip(&j, &v);
+            }
+        }
+        ok = ok && !j.err && sj_end(&j);
+    }
+    size_t si = 0;
+    const bn_sym *s = ok ? sym_of(b, &f[EV_S], &si) : NULL;
+    if (!ok || !s) {
+        if (ok && f[EV_S].type == SJ_NONE) /* a reply to a request ({"result":null,"id":1}) */
+            return;
+        if (lv->bad++ < 10 || lv->bad % 1000 == 0)
+            cp_log_warn(ctx, "stream message ignored (%s): %.80s%s (%" PRIu64 " so far)",
+                        !ok ? (j.err ? j.err : "not a JSON object") : "unknown symbol", data, len > 80 ? "..." : "",
+                        lv->bad);
+        return;
+    }
+    int64_t tid;
+    if (sj_eq(&f[EV_E], "trade", 5) && b->want[ST_TRADE] && sj_int(&f[EV_T], &tid)) {
+        int64_t last = lv->last_trade[si];
+        if (last >= 0 && tid <= last)
+            return; /* seen already (a repair fetched it): written once */
+        if (last >= 0 && tid > last + 1) {
+            cp_log_warn(ctx, "gap: %s trade ids %" PRId64 "..%" PRId64 " skipped by the stream", s->native, last + 1,
+                        tid - 1);
+            repair_trades(lv, si, last + 1, tid - 1);
+        }
+        size_t keep = cp_batch_rows(ctx, lv->trades);
+        su_row r = su_row_add(ctx, lv->trades);
+        row_common(&r, b->api, s, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
+        su_vstr(&r, CP_TRADE_TRADE_ID, &f[EV_T], "t");
+        su_vint(&r, CP_TRADE_TS, &f[EV_TT], "T");
+        su_i64(&r, CP_TRADE_RECEIVED_AT, now);
+        su_vdec(&r, CP_TRADE_PRICE, &f[EV_P], "p");
+        su_vdec(&r, CP_TRADE_SIZE, &f[EV_Q], "q");
+        if (f[EV_M].type == SJ_TRUE || f[EV_M].type == SJ_FALSE)
+            su_cstr(&r, CP_TRADE_SIDE, f[EV_M].type == SJ_TRUE ? "sell" : "buy");
+        if (!r.ok) {
+            su_truncate(ctx, lv->trades, keep);
+            lv->bad++;
+            cp_log_warn(ctx, "trade event of %s ignored: field %s", s->native, r.bad ? r.bad : "?");
+            return;
+        }
+        lv->last_trade[si] = tid;
+    } else if (has_k && b->want[ST_OHLCV]) {
+        int64_t open_time, close_time;
+        if (k[KL_X].type != SJ_TRUE && !b->cfg->include_open_candle)
+            return; /* still moving */
+        if (!sj_int(&k[KL_T], &open_time) || !sj_int(&k[KL_TT], &close_time)) {
+            lv->bad++;
+            return;
+        }
+        size_t keep = cp_batch_rows(ctx, lv->candles);
+        su_row r = su_ohlcv_row(ctx, lv->candles, b->api->exchange, s->norm, s->native, b->cfg->kline_interval,
+                                open_time, close_time, now);
+        su_vdec(&r, CP_OHLCV_OPEN, &k[KL_O], "o");
+        su_vdec(&r, CP_OHLCV_HIGH, &k[KL_H], "h");
+        su_vdec(&r, CP_OHLCV_LOW, &k[KL_L], "l");
+        su_vdec(&r, CP_OHLCV_CLOSE, &k[KL_C], "c");
+        su_vdec(&r, CP_OHLCV_VOLUME, &k[KL_V], "v");
+        su_vdec(&r, CP_OHLCV_QUOTE_VOLUME, &k[KL_Q], "q");
+        su_vint(&r, CP_OHLCV_TRADE_COUNT, &k[KL_N], "n");
+        su_vdec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, &k[KL_VB], "V");
+        su_vdec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, &k[KL_QB], "Q");
+        if (!r.ok) {
+            su_truncate(ctx, lv->candles, keep);
+            lv->bad++;
+        }
+    } else if (f[EV_E].type == SJ_NONE && f[EV_U].type != SJ_NONE && b->want[ST_BOOK_TOP]) { /* bookTicker */
+        size_t keep = cp_batch_rows(ctx, lv->tops);
+        su_row r = su_row_add(ctx, lv->tops);
+        row_common(&r, b->api, s, CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
+        if (f[EV_TIME].type != SJ_NONE) /* futures give an event time; spot does not */
+            su_vint(&r, CP_BOOK_TOP_TS, &f[EV_TIME], "E");
+        else
+            su_i64(&r, CP_BOOK_TOP_TS, now);
+        su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, now);
+        su_vint(&r, CP_BOOK_TOP_SEQUENCE, &f[EV_U], "u");
+        su_vdec(&r, CP_BOOK_TOP_BID, &f[EV_B], "b");
+        su_vdec(&r, CP_BOOK_TOP_BID_SIZE, &f[EV_BQ], "B");
+        su_vdec(&r, CP_BOOK_TOP_ASK, &f[EV_A], "a");
+        su_vdec(&r, CP_BOOK_TOP_ASK_SIZE, &f[EV_AQ], "A");
+        su_i64(&r, CP_BOOK_TOP_LEVELS, 1);
+        if (!r.ok) {
+            su_truncate(ctx, lv->tops, keep);
+            lv->bad++;
+        }
+    }
+}
+
+static void live_event(void *user, cp_ws *ws, cp_ws_event ev, const char *data, size_t len)
+{
+    bn_live *lv = user;
+    (void)ws;
+    lv->last_msg = cp_now_ms(lv->ctx);
+    if (ev == CP_WS_OPEN) {
+        lv->open = true;
+        cp_log_info(lv->ctx, "stream connected");
+        if (lv->reconnected) /* what happened while we were away, before the stream moves on */
+            for (size_t i = 0; i < lv->b->n; i++)
+                if (lv->b->want[ST_TRADE] && lv->last_trade[i] >= 0)
+                    repair_trades(lv, i, lv->last_trade[i] + 1, -1);
+    } else if (ev == CP_WS_CLOSED) {
+        lv->closed = true;
+        cp_log_warn(lv->ctx, "stream connection closed: %.*s", (int)len, data);
+    } else {
+        lv->messages++;
+        live_message(lv, data, len);
+    }
+}
+
+static bool live_url(const bn *b, cp_buf *u)
+{
+    const char *base = b->cfg->ws_url ? b->cfg->ws_url : "";
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    cp_buf_put(u, base, bl);
+    cp_buf_puts(u, "/stream?streams=");
+    size_t count = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        char low[64];
+        size_t n = strlen(b->sym[i].native);
+        for (size_t c = 0; c < n && c + 1 < sizeof low; c++)
+            low[c] = (char)((b->sym[i].native[c] >= 'A' && b->sym[i].native[c] <= 'Z') ? b->sym[i].native[c] + 32
+                                                                                      : b->sym[i].native[c]);
+        low[n < sizeof low ? n : sizeof low - 1] = 0;
+        if (b->want[ST_TRADE])
+            cp_buf_printf(u, "%s%s@trade", count++ ? "/" : "", low);
+        if (b->want[ST_BOOK_TOP])
+            cp_buf_printf(u, "%s%s@bookTicker", count++ ? "/" : "", low);
+        if (b->want[ST_OHLCV])
+            cp_buf_printf(u, "%s%s@kline_%s", count++ ? "/" : "", low, b->cfg->kline_interval);
+    }
+    return !u->oom && count > 0 && count <= BN_MAX_WS_STREAMS;
+}
+
+static void live_emit(bn_live *lv)
+{
+    cp_batch **bs[] = {&lv->trades, &lv->tops, &lv->candles};
+    const cp_schema *sc[] = {&cp_trade_schema, &cp_book_top_schema, &cp_ohlcv_schema};
+    for (size_t i = 0; i < 3; i++)
+        if (*bs[i] && cp_batch_rows(lv->ctx, *bs[i])) {
+            cp_emit(lv->ctx, *bs[i]);
+            *bs[i] = cp_batch_new(lv->ctx, sc[i], 64);
+        }
+}
+
+cp_status bn_run(bn *b, cp_ctx *ctx)
+{
+    if (!b->cfg->mode || strcmp(b->cfg->mode, "stream") != 0) {
+        cp_log_error(ctx, "mode = \"poll\" needs the pipeline's interval or schedule (or set mode = \"stream\")");
+        return CP_ERR_CONFIG;
+    }
+    if (b->want[ST_TICKER] || b->want[ST_BOOK_LEVEL] || b->want[ST_FUNDING] || b->want[ST_OI]) {
+        cp_log_error(ctx, "mode = \"stream\" collects trade, book_top and ohlcv; remove the other streams");
+        return CP_ERR_CONFIG;
+    }
+    if (!b->resolved) {
+        cp_status st = resolve(b, ctx);
+        if (st != CP_OK)
+            return st;
+    }
+    cp_buf url = {0};
+    if (!live_url(b, &url)) {
+        cp_log_error(ctx, "stream: %s", url.oom ? "out of memory" : "more than 1024 streams on one connection");
+        cp_buf_free(&url);
+        return CP_ERR_CONFIG;
+    }
+    bn_live lv = {.b = b, .ctx = ctx};
+    lv.last_trade = malloc(b->n * sizeof *lv.last_trade);
+    lv.trades = cp_batch_new(ctx, &cp_trade_schema, 64);
+    lv.tops = cp_batch_new(ctx, &cp_book_top_schema, 64);
+    lv.candles = cp_batch_new(ctx, &cp_ohlcv_schema, 16);
+    cp_status st = CP_OK;
+    if (!lv.last_trade || !lv.trades || !lv.tops || !lv.candles)
+        st = CP_ERR_NOMEM;
+    for (size_t i = 0; lv.last_trade && i < b->n; i++)
+        lv.last_trade[i] = -1;
+    int64_t backoff = 0;
+    while (st == CP_OK && !cp_stopping(ctx)) {
+        cp_ws_options o = {.size = sizeof o, .url = url.p, .max_message = (size_t)b->cfg->max_message};
+        lv.open = lv.closed = false;
+        lv.last_msg = cp_now_ms(ctx);
+        st = cp_ws_open(ctx, &o, live_event, &lv, &lv.ws);
+        if (st != CP_OK)
+            break;
+        int64_t opened = cp_now_ms(ctx);
+        while (!cp_stopping(ctx) && !lv.closed) {
+            cp_status ps = cp_ws_poll(ctx, 100);
+            live_emit(&lv);
+            if (ps == CP_ERR_STOPPED)
+                break;
+            if (cp_now_ms(ctx) - lv.last_msg > b->cfg->stall_timeout) {
+                cp_log_warn(ctx, "stream stalled: nothing for %lld ms (stall_timeout); reconnecting",
+                            (long long)(cp_now_ms(ctx) - lv.last_msg));
+                break;
+            }
+        }
+        cp_ws_close(ctx, lv.ws);
+        lv.ws = NULL;
+        live_emit(&lv);
+        if (cp_stopping(ctx))
+            break;
+        lv.reconnects++;
+        lv.reconnected = true;
+        /* exponential backoff with jitter; a connection that lived a minute starts it over */
+        backoff = (lv.open && cp_now_ms(ctx) - opened > 60000) || backoff == 0 ? 250 : backoff * 2;
+        if (backoff > 30000)
+            backoff = 30000;
+        int64_t wait = backoff / 2 + (int64_t)(rand() % (int)(backoff / 2 + 1));
+        cp_log_info(ctx, "reconnecting in %lld ms (reconnect %" PRIu64 ")", (long long)wait, lv.reconnects);
+        cp_sleep_ms(ctx, wait);
+    }
+    cp_log_info(ctx, "stream stats: messages=%" PRIu64 " reconnects=%" PRIu64 " repairs=%" PRIu64
+                     " repaired_trades=%" PRIu64 " bad_messages=%" PRIu64,
+                lv.messages, lv.reconnects, lv.repairs, lv.repaired_rows, lv.bad);
+    cp_batch_free(ctx, lv.trades);
+    cp_batch_free(ctx, lv.tops);
+    cp_batch_free(ctx, lv.candles);
+    free(lv.last_trade);
+    cp_buf_free(&url);
+    return cp_stopping(ctx) ? CP_OK : st;
 }

@@ -24,7 +24,24 @@ typedef struct bn_cfg {
     double weight_per_minute;
     int64_t max_concurrent;
     int64_t max_pages;
+    /* stream mode (BN_STREAM_OPTIONS) */
+    char *mode;
+    char *ws_url;
+    int64_t stall_timeout;
+    int64_t max_message;
 } bn_cfg;
+
+/* Options of the WebSocket stream mode. */
+#define BN_STREAM_OPTIONS(DEF_WS)                                                                                   \
+    {"mode", CP_OPT_ENUM, "\"poll\"", 0, 0, 0, offsetof(bn_cfg, mode), bn_modes,                                  \
+     "poll: REST each interval; stream: the WebSocket streams, continuously (the pipeline has no interval)."},     \
+        {"ws_url", CP_OPT_STRING, DEF_WS, 0, 0, 0, offsetof(bn_cfg, ws_url), NULL,                                  \
+         "Base URL of the WebSocket streams (mode = stream); base_url stays the REST API used for repairs."},       \
+        {"stall_timeout", CP_OPT_DURATION, "\"30s\"", 0, 1000, 3600000, offsetof(bn_cfg, stall_timeout), NULL,      \
+         "A stream connection that brings nothing for this long is closed and opened again."},                     \
+        {"max_message", CP_OPT_SIZE, "\"1M\"", 0, 1024, 67108864, offsetof(bn_cfg, max_message), NULL,             \
+         "Largest WebSocket message accepted; a larger one drops the connection (it is reopened)."}
+extern const char *const bn_modes[]; /* poll, stream */
 
 /* Option entries common to both plugins (defaults differ: base URL and weight budget). */
 #define BN_COMMON_OPTIONS(DEF_BASE, DEF_WEIGHT, DEF_STREAMS)                                                        \
@@ -65,6 +82,8 @@ typedef struct bn bn;
 /* Validates the config, declares the host's limits and creates the client. */
 cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out);
 void bn_destroy(bn *b);
+/* mode = "stream": runs the WebSocket streams until cp_stopping (the plugin's run callback). */
+cp_status bn_run(bn *b, cp_ctx *ctx);
 /* One collection cycle of every configured stream. */
 cp_status bn_collect(bn *b, cp_ctx *ctx);
 /* History of ohlcv (klines) and, on futures, funding (fundingRate) for [from, to). */

@@ -1,0 +1,257 @@
+/* Continuous sources: the run thread and the micro-batcher of a streaming pipeline.
+ * SPDX-License-Identifier: MIT
+ *
+ * A continuous source (cp_plugin.run) emits rows as they arrive, often one at a time. Routing
+ * each of them through the transforms and committing the spools would cost an fsync a row, so
+ * the rows are merged per stream and cut into micro-batches: every `batch_interval`, or as soon
+ * as `batch_rows` are pending. The flush thread routes each micro-batch exactly as a poll
+ * cycle's batch is routed, then commits (spools first, checkpoints second). It holds the lock
+ * the source's emit takes for the whole of that, so a checkpoint the source sets after emitting
+ * rows can never be made durable before those rows are in the spools: the promise of a cycle
+ * holds for a micro-batch.
+ */
+#include "stream.h"
+
+#include "batch.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+#include <coinpipe/schema.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct pending {
+    cp_batch *b;
+} pending;
+
+struct core_stream {
+    core_instance *source;
+    core_stream_ops ops;
+    int64_t interval_ms, max_rows;
+    pthread_mutex_t lock; /* pending rows; held by the flush thread through route and commit */
+    pthread_cond_t cv;
+    pending *p;
+    size_t np, cap;
+    size_t rows;
+    bool quit; /* the flush thread's last flush */
+    pthread_t runner, flusher;
+    bool runner_ok, flusher_ok;
+};
+
+/* appends the rows of `src` to `dst` (same schema) cell by cell */
+static cp_status append_rows(cp_batch *dst, const cp_batch *src)
+{
+    const cp_schema *sc = core_batch_schema(src);
+    size_t n = core_batch_rows(src);
+    if (core_batch_reserve(dst, core_batch_rows(dst) + n) != CP_OK)
+        return CP_ERR_NOMEM;
+    for (size_t r = 0; r < n; r++) {
+        size_t d = core_batch_add_row(dst);
+        if (d == SIZE_MAX)
+            return CP_ERR_NOMEM;
+        for (size_t c = 0; c < sc->nfields; c++) {
+            if (core_batch_is_null(src, r, c))
+                continue;
+            cp_status st = CP_OK;
+            size_t len;
+            const char *t;
+            switch (sc->fields[c].type) {
+            case CP_T_INT64:
+            case CP_T_TIMESTAMP:
+                st = core_batch_set_int(dst, d, c, core_batch_get_int(src, r, c));
+                break;
+            case CP_T_DOUBLE:
+                st = core_batch_set_double(dst, d, c, core_batch_get_double(src, r, c));
+                break;
+            case CP_T_DECIMAL:
+                t = core_batch_get_text(src, r, c, &len);
+                st = core_batch_set_decimal(dst, d, c, t, len);
+                break;
+            case CP_T_STRING:
+                t = core_batch_get_text(src, r, c, &len);
+                st = core_batch_set_string(dst, d, c, t, len);
+                break;
+            case CP_T_BOOL:
+                st = core_batch_set_bool(dst, d, c, core_batch_get_bool(src, r, c));
+                break;
+            }
+            if (st != CP_OK)
+                return st;
+        }
+    }
+    return CP_OK;
+}
+
+cp_status core_stream_push(core_stream *s, cp_batch *b)
+{
+    size_t n = core_batch_rows(b);
+    if (!n) {
+        core_batch_unref(b);
+        return CP_OK;
+    }
+    pthread_mutex_lock(&s->lock);
+    pending *hit = NULL;
+    for (size_t i = 0; i < s->np && !hit; i++)
+        if (cp_schema_equal(core_batch_schema(s->p[i].b), core_batch_schema(b)))
+            hit = &s->p[i];
+    cp_status st = CP_OK;
+    if (hit) {
+        st = append_rows(hit->b, b);
+        core_batch_unref(b);
+    } else {
+        if (s->np == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 8;
+            pending *p = realloc(s->p, cap * sizeof *p);
+            if (p) {
+                s->p = p;
+                s->cap = cap;
+            }
+        }
+        if (s->np < s->cap) {
+            s->p[s->np++].b = b;
+        } else {
+            core_batch_unref(b);
+            st = CP_ERR_NOMEM;
+        }
+    }
+    if (st == CP_OK) {
+        s->rows += n;
+        if ((int64_t)s->rows >= s->max_rows)
+            pthread_cond_signal(&s->cv);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (st != CP_OK)
+        core_log_tagged(&s->source->ctx.tag, CP_LOG_ERROR, "rows lost: %s", cp_strerror(st));
+    return st;
+}
+
+/* routes and commits what is pending (under s->lock) */
+static void flush_locked(core_stream *s)
+{
+    if (!s->np)
+        return;
+    int64_t t0 = core_util_mono_ms();
+    size_t rows = s->rows;
+    for (size_t i = 0; i < s->np; i++)
+        s->ops.route(s->ops.user, s->p[i].b);
+    s->np = 0;
+    s->rows = 0;
+    s->ops.commit(s->ops.user, (int64_t)rows, core_util_mono_ms() - t0);
+}
+
+static void *flush_thread(void *arg)
+{
+    core_stream *s = arg;
+    pthread_mutex_lock(&s->lock);
+    int64_t next = core_util_mono_ms() + s->interval_ms;
+    for (;;) {
+        int64_t now = core_util_mono_ms();
+        if (s->quit || now >= next || (int64_t)s->rows >= s->max_rows) {
+            flush_locked(s);
+            if (s->quit)
+                break;
+            next = core_util_mono_ms() + s->interval_ms;
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t left = next - now;
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static bool source_stopping(core_stream *s)
+{
+    return s->source->ctx.stopping && atomic_load(s->source->ctx.stopping);
+}
+
+static void *run_thread(void *arg)
+{
+    core_stream *s = arg;
+    const cp_plugin *d = core_instance_plugin(s->source);
+    int64_t pause = 1000;
+    while (!source_stopping(s)) {
+        int64_t t0 = core_util_mono_ms();
+        cp_status st = d->run(s->source->data, &s->source->ctx.pub);
+        if (source_stopping(s))
+            break;
+        if (st == CP_ERR_CONFIG) { /* its options can never work: say so once */
+            core_log_tagged(&s->source->ctx.tag, CP_LOG_ERROR,
+                            "continuous source stopped for good: configuration error (fix it and reload)");
+            break;
+        }
+        if (core_util_mono_ms() - t0 > 60000)
+            pause = 1000; /* it ran for a while: start the backoff over */
+        core_log_tagged(&s->source->ctx.tag, CP_LOG_ERROR, "continuous source stopped: %s; starting it again in %lld ms",
+                        cp_strerror(st), (long long)pause);
+        for (int64_t waited = 0; waited < pause && !source_stopping(s); waited += 100) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        pause = pause * 2 > 60000 ? 60000 : pause * 2;
+    }
+    return NULL;
+}
+
+static cp_status stream_emit(core_ctx *c, cp_batch *b)
+{
+    core_metrics_emitted(&c->tag, core_batch_rows(b));
+    return core_stream_push(c->emit_user, b);
+}
+
+core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64_t rows, const core_stream_ops *ops)
+{
+    core_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    source->ctx.emit = stream_emit;
+    source->ctx.emit_user = s;
+    s->source = source;
+    s->ops = *ops;
+    s->interval_ms = interval_ms > 0 ? interval_ms : 250;
+    s->max_rows = rows > 0 ? rows : 10000;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->flusher_ok = pthread_create(&s->flusher, NULL, flush_thread, s) == 0;
+    s->runner_ok = s->flusher_ok && pthread_create(&s->runner, NULL, run_thread, s) == 0;
+    if (!s->runner_ok) {
+        core_log_tagged(&source->ctx.tag, CP_LOG_ERROR, "cannot start the threads of a continuous source");
+        core_stream_stop(s);
+        return NULL;
+    }
+    return s;
+}
+
+void core_stream_stop(core_stream *s)
+{
+    if (!s)
+        return;
+    core_instance_stop(s->source);
+    if (s->runner_ok)
+        pthread_join(s->runner, NULL);
+    pthread_mutex_lock(&s->lock);
+    s->quit = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->lock);
+    if (s->flusher_ok)
+        pthread_join(s->flusher, NULL);
+    else
+        flush_locked(s);
+    for (size_t i = 0; i < s->np; i++)
+        core_batch_unref(s->p[i].b);
+    free(s->p);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

@@ -1,0 +1,32 @@
+/* Continuous sources: the run thread and the micro-batcher of a streaming pipeline.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef COINPIPE_CORE_STREAM_H
+#define COINPIPE_CORE_STREAM_H
+
+#include "instance.h"
+
+#include <coinpipe/coinpipe.h>
+
+typedef struct core_stream core_stream;
+
+/* What the runtime does with a micro-batch: route it (transforms, latest rows, sink queues;
+ * takes ownership), then commit (spools, then checkpoints). Both run on the flush thread. */
+typedef struct core_stream_ops {
+    void (*route)(void *user, cp_batch *b);
+    void (*commit)(void *user, int64_t rows, int64_t duration_ms);
+    void *user;
+} core_stream_ops;
+
+/* Starts a continuous source: a thread calling its run() (again after a growing pause when it
+ * fails, never again after CP_ERR_CONFIG) and a flush thread cutting what it emits into
+ * micro-batches every `interval_ms` or `rows` rows. Points the source's emit at the stream.
+ * NULL when a thread cannot start (logged). */
+core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64_t rows, const core_stream_ops *ops);
+/* The source's emit: merges `b` (taken) into the pending rows of its stream. */
+cp_status core_stream_push(core_stream *s, cp_batch *b);
+/* Stops the source (its stop flag), waits for run() to return, flushes and commits what it
+ * emitted, and ends both threads. NULL is a no-op. */
+void core_stream_stop(core_stream *s);
+
+#endif /* COINPIPE_CORE_STREAM_H */

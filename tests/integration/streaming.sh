@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Streaming (mode = "stream") against the local Binance exchange of tests/ws_server/server.py:
+# trade, book_top and closed ohlcv for BTCUSDT into SQLite; the server cuts the connection
+# without a close frame, trades happen while the client is away, and the next connection skips
+# a run of trade ids: the table holds every trade id the server produced, once. Then a silent
+# stall (stall_timeout), an oversized frame, and a server that never answers the upgrade.
+# SPDX-License-Identifier: MIT
+. "$(dirname "$0")/lib/common.sh"
+B=$COINPIPE_BIN
+PY=/usr/bin/python3 # Debian's, with python3-websockets
+export COINPIPE_HTTP_BACKOFF_MS=20
+
+sq() { $PY -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$@"; }
+status() { $PY -c 'import json, sys; print(eval(sys.argv[2], {}, json.load(open(sys.argv[1]))))' "$TMP/$1.status" "$2"; }
+
+# serve SCENARIO: the exchange; sets WS and REST (URLs)
+serve() {
+    $PY "$COINPIPE_SRC/tests/ws_server/server.py" --scenario "$1" --port-file "$TMP/$1.ports" \
+        --status "$TMP/$1.status" --max-message 4096 > "$TMP/$1.server.log" 2>&1 &
+    PIDS+=($!)
+    wait_for "[ -s $TMP/$1.ports ]" 10 || { echo "ws server did not start" >&2; exit 1; }
+    read -r wp rp < "$TMP/$1.ports"
+    WS="ws://127.0.0.1:$wp" REST="http://127.0.0.1:$rp"
+}
+# collect NAME STREAMS: a streaming pipeline into $TMP/NAME.db, started in the background
+collect() {
+    { conf_head; cat <<C
+pipelines = (
+  { name = "live"; batch_interval = "50ms";
+    source = { plugin = "binance-spot"; mode = "stream"; ws_url = "$WS"; base_url = "$REST";
+               symbols = ["BTCUSDT"]; streams = [$2]; stall_timeout = "2s"; max_message = "4k"; };
+    sinks = ( { plugin = "sqlite"; path = "$TMP/$1.db"; } ); } );
+C
+    } > "$TMP/$1.conf"
+    $B -c "$TMP/$1.conf" > /dev/null 2> "$TMP/$1.err" &
+    CP=$!
+}
+stop() { kill -TERM "$CP"; wait "$CP"; echo $? > "$TMP/rc"; }
+ids_ok() { # DB N: trade ids 1..N, each once
+    [ "$(sq "$1" "SELECT count(*), count(DISTINCT trade_id), min(CAST(trade_id AS INTEGER)), max(CAST(trade_id AS INTEGER)) FROM trade" 2>/dev/null)" = "$2 $2 1 $2" ]
+}
+
+# 1. the Done-when: cut without a close frame, a hole while away, a trade-id gap on the stream
+serve cut_gap
+collect cut '"trade", "book_top", "ohlcv"'
+wait_for "ids_ok $TMP/cut.db 200" 30 || fail "cut_gap: trades 1..200 did not all arrive"
+wait_for "[ \"\$(status cut_gap phase_done)\" = 2 ]" 10 || fail "cut_gap: the server's second phase did not end"
+sleep 0.3
+stop; expect_eq "$(cat "$TMP/rc")" 0 "cut_gap: coinpipe stops cleanly on SIGTERM"
+expect_eq "$(status cut_gap produced)" 200 "cut_gap: the server produced trade ids 1..200"
+expect_eq "$(sq "$TMP/cut.db" "SELECT count(*), count(DISTINCT trade_id), min(CAST(trade_id AS INTEGER)), max(CAST(trade_id AS INTEGER)) FROM trade")" \
+    "200 200 1 200" "cut_gap: every trade id the server produced is in SQLite, once"
+expect_eq "$(sq "$TMP/cut.db" "SELECT price || ' ' || size || ' ' || side || ' ' || ts FROM trade WHERE trade_id = '175'")" \
+    "42001.75 0.176 buy 1704067375000" "cut_gap: a repaired trade has the exchange's values"
+expect_eq "$(sq "$TMP/cut.db" "SELECT printf('%.2f', price) || ' ' || side FROM trade WHERE trade_id = '120'")" \
+    "42001.20 sell" "cut_gap: a trade from while the client was away has the exchange's values"
+want=$(status cut_gap "' '.join(str(c) for c in candles)")
+expect_eq "$(sq "$TMP/cut.db" "SELECT group_concat(open_time, ' ') FROM (SELECT open_time FROM ohlcv ORDER BY open_time)")" \
+    "$want" "cut_gap: every closed candle, and no open one"
+expect_eq "$(sq "$TMP/cut.db" "SELECT count(*) FROM ohlcv WHERE close_time - open_time = 59999 AND close = '42001.50' AND trade_count = 20")" \
+    "$(status cut_gap 'len(candles)')" "cut_gap: candle values as served"
+expect_eq "$(sq "$TMP/cut.db" "SELECT sequence || ' ' || printf('%.2f', bid) || ' ' || printf('%.2f', ask) FROM book_top ORDER BY sequence DESC LIMIT 1")" \
+    "$(status cut_gap "'%d %s %s' % (book['u'], book['b'], book['a'])")" "cut_gap: the last book top equals the server's"
+expect_contains "$TMP/cut.err" "gap: BTCUSDT trade ids 171..180 skipped by the stream" "cut_gap: the id gap is logged"
+expect_contains "$TMP/cut.err" "repair: BTCUSDT trade ids 171..180 fetched over REST (10 rows" "cut_gap: the gap repair is logged with its range"
+expect_contains "$TMP/cut.err" "repair: BTCUSDT trades from id 101 fetched over REST after a reconnect (50 rows" \
+    "cut_gap: the trades missed while away are repaired after the reconnect"
+expect_contains "$TMP/cut.err" "stream message ignored" "cut_gap: a malformed frame is logged and skipped"
+expect_contains "$TMP/cut.err" "reconnects=1 repairs=2 repaired_trades=60" "cut_gap: reconnects and repairs counted"
+
+# 2. a silent stall: the connection is dropped after stall_timeout and the stream resumes
+serve stall
+collect stall '"trade"'
+wait_for "ids_ok $TMP/stall.db 80" 30 || fail "stall: trades 1..80 did not all arrive"
+stop; expect_eq "$(cat "$TMP/rc")" 0 "stall: clean stop"
+expect_contains "$TMP/stall.err" "stream stalled: nothing for" "stall: the stall is detected"
+expect_eq "$(sq "$TMP/stall.db" "SELECT count(DISTINCT trade_id) FROM trade")" 80 "stall: every trade once"
+
+# 3. an oversized frame closes the connection (1009); nothing is lost after the reconnect
+serve oversized
+collect big '"trade"'
+wait_for "ids_ok $TMP/big.db 60" 30 || fail "oversized: trades 1..60 did not all arrive"
+stop; expect_eq "$(cat "$TMP/rc")" 0 "oversized: clean stop"
+expect_contains "$TMP/big.err" "message larger than 4096 bytes" "oversized: the bound is enforced and named"
+
+# 4. a server that never answers the upgrade: timed out, retried, and SIGTERM still stops at once
+serve no_upgrade
+collect silent '"trade"'
+wait_for "grep -q 'reconnecting in' $TMP/silent.err" 30 || fail "no_upgrade: no reconnect after the upgrade timed out"
+t0=$(date +%s%N)
+stop
+t1=$(date +%s%N)
+expect_eq "$(cat "$TMP/rc")" 0 "no_upgrade: clean stop"
+expect_eq "$(( (t1 - t0) / 1000000000 < 5 ))" 1 "no_upgrade: SIGTERM is not held up by the pending upgrade"
+
+# 5. configuration: a source without run() needs an interval; mode = "poll" without one stops
+{ conf_head; cat <<C
+pipelines = ( { name = "p"; source = { plugin = "coingecko"; }; sinks = ( { plugin = "stdout"; } ); } );
+C
+} > "$TMP/nointerval.conf"
+$B --check -c "$TMP/nointerval.conf" > /dev/null 2> "$TMP/nointerval.err"
+expect_eq $? 1 "config: a pipeline without interval and a polling-only source is refused"
+expect_contains "$TMP/nointerval.err" "pipeline 'p' needs interval = \"1m\"; or schedule = \"*/5 * * * *\"; (plugin 'coingecko' cannot run continuously)" \
+    "config: the refusal names the plugin"
+{ conf_head; cat <<C
+pipelines = ( { name = "p"; source = { plugin = "binance-spot"; base_url = "$REST"; symbols = ["BTCUSDT"]; streams = ["trade"]; };
+                sinks = ( { plugin = "stdout"; } ); } );
+C
+} > "$TMP/poll.conf"
+$B -c "$TMP/poll.conf" > /dev/null 2> "$TMP/poll.err" &
+CP=$!
+wait_for "grep -q 'stopped for good' $TMP/poll.err" 10 || fail "mode = poll without interval: not stopped"
+stop
+expect_contains "$TMP/poll.err" 'mode = \"poll\" needs the pipeline'"'"'s interval or schedule' "config: mode = poll without interval is named"
+finish
