@@ -423,6 +423,16 @@ static bool matches(const lentry *e, const char *stream, const char *field, cons
     return hit;
 }
 
+size_t core_latest_count(const char *stream, const char *field, const char *value)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&L.lock);
+    for (size_t i = 0; i < L.cap; i++)
+        n += matches(&L.v[i], stream, field, value);
+    pthread_mutex_unlock(&L.lock);
+    return n;
+}
+
 size_t core_latest_json(cp_buf *out, const char *stream, const char *symbol, uint64_t after_seq, uint64_t *seq)
 {
     size_t n = 0;

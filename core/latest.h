@@ -23,6 +23,8 @@
  *   "BTC-USDT"} for ticker, {"binance", "BTC-USDT", "1h"} for ohlcv), as a double, and that
  *   row's time (INT64_MIN: none) in *ts if not NULL; false when no such row, or the column is
  *   absent, NULL or not a number.
+ * core_latest_count: how many stored series of `stream` have "field":"value" in their newest
+ *   row (text values; e.g. the alert series whose newest state is "firing").
  * core_latest_seq: the sequence of the last change (grows; 0 = empty table).
  * core_latest_put_value: appends cell (r, c) of b as a JSON value (the rendering above).
  * core_latest_series: appends a JSON array with one object per stored series, its stream and
@@ -36,6 +38,7 @@ size_t core_latest_json(cp_buf *out, const char *stream, const char *symbol, uin
 bool core_latest_number(const char *stream, const char *const *series, size_t nseries, const char *column,
                         double *value, int64_t *ts);
 uint64_t core_latest_seq(void);
+size_t core_latest_count(const char *stream, const char *field, const char *value);
 size_t core_latest_series(cp_buf *out);
 const cp_schema *core_latest_schema(const char *stream);
 void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c);

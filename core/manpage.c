@@ -77,6 +77,11 @@ static void options_roff(cp_buf *b, const cp_option *opts)
             esc(b, range);
             cp_buf_putc(b, '\n');
         }
+        if (cp_option_group(o)) { /* a list of groups: each group's own table, indented */
+            cp_buf_puts(b, "Each group takes:\n.RS\n");
+            options_roff(b, cp_option_group(o)->options);
+            cp_buf_puts(b, ".RE\n");
+        }
     }
 }
 

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 #include "log.h"
+#include "latest.h"
 #include "metrics.h"
 #include "sched.h"
 #include "sink.h"
@@ -387,6 +388,10 @@ void core_metrics_render(cp_buf *b)
                     CP_ABI_MINOR);
     help(b, "coinpipe_start_time_seconds", "gauge", "When the metrics registry started (Unix time).");
     cp_buf_printf(b, "coinpipe_start_time_seconds %.3f\n", (double)M.start_ms / 1000.0);
+
+    help(b, "coinpipe_alerts_firing", "gauge",
+         "Alert rules firing now (rule and series; from the alert rows that passed since start).");
+    cp_buf_printf(b, "coinpipe_alerts_firing %zu\n", core_latest_count("alert", "state", "firing"));
 
     help(b, "coinpipe_pipeline_cycles_total", "counter", "Cycles run, successful or not.");
     pl_series(b, "coinpipe_pipeline_cycles_total", PL_CYCLES, now);

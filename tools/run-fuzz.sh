@@ -56,6 +56,13 @@ for d in 0 -0.0 0.00012300 43123.45000000 1.5e-7 1E+22 9007199254740993 12345678
     2.2250738585072011e-308 4.9e-324 1e309 .5 5.; do
     printf '%s' "$d" > "$out/fuzz_decimal/corpus/$d"
 done
+seed fuzz_alerts_expr
+for x in 'ticker.last > 60000' 'change_pct(ticker.last, 1h) < -5' 'stale(ticker, 3m)' \
+    'abs(zscore(ticker.last, 20)) > 4 and not (ticker.bid >= ticker.ask)' 'ticker.last + 0.2 == 0.3 || ticker.last * 3 != 1.5e-7' \
+    'candle_gap(ohlcv) or ohlcv.volume == 0'; do
+    printf '%s' "$x" > "$out/fuzz_alerts_expr/corpus/$(printf '%s' "$x" | md5sum | cut -c1-12)"
+done
+printf 'ticker.last > ticker.bid\0x\0x\0x\0x\0x\060000.00000000\0059999.9' > "$out/fuzz_alerts_expr/corpus/row"
 seed fuzz_batch_deserialize
 for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay in its corpus
     t=$(basename "$r")

@@ -10,6 +10,9 @@
  * series (exchange or source, symbol, and interval for ohlcv), in row order. Rules using
  * stale() are evaluated for every known series of their stream each time a batch passes.
  *
+ * latest(STREAM.COLUMN, "series"...) reads another pipeline's newest value from the core's
+ * latest-rows table (cp_latest_value), e.g. for a divergence between two exchanges.
+ *
  * Behaviour per rule and series, as Alertmanager's: the expression must hold for `for`
  * (pending) before the rule fires; a firing rule emits one `firing` row and nothing more while
  * it keeps holding (edge-triggered); when it stops holding it emits one `resolved` row; it
@@ -122,20 +125,6 @@ typedef struct alerts {
     cp_ctx *ctx;
 } alerts;
 
-static int lookup_column(void *user, const char *stream, const char *column, bool *decimal)
-{
-    (void)user;
-    const cp_schema *s = cp_stream_find(stream);
-    if (!s)
-        return -2;
-    for (size_t i = 0; i < s->nfields; i++)
-        if (strcmp(s->fields[i].name, column) == 0) {
-            *decimal = s->fields[i].type == CP_T_DECIMAL;
-            return (int)i;
-        }
-    return -1;
-}
-
 /* the closest column name of `stream` to `column`, for a hint; NULL when none is close */
 static const char *closest_column(const char *stream, const char *column)
 {
@@ -157,7 +146,7 @@ static ax_expr *parse_rule(const char *where, const char *name, const char *when
 {
     char err[256];
     size_t at = 0;
-    ax_expr *e = ax_parse(when, lookup_column, NULL, err, sizeof err, &at);
+    ax_expr *e = ax_parse(when, ax_catalog_lookup, NULL, err, sizeof err, &at);
     if (e)
         return e;
     char hint[96] = "";
@@ -519,6 +508,13 @@ static ax_value row_column(void *user, int col)
     return v;
 }
 
+static bool row_latest(void *user, const char *stream, const char *const *values, size_t nvalues, const char *column,
+                       double *value)
+{
+    rowctx *rc = user;
+    return cp_latest_value(rc->ctx, stream, values, nvalues, column, value, NULL);
+}
+
 static int64_t row_age(void *user)
 {
     rowctx *rc = user;
@@ -585,7 +581,7 @@ static void evaluate(alerts *a, cp_ctx *ctx, const rule *r, series *s, rowctx *r
     rstate *st = state_of(a, ctx, r, s->key);
     if (!st)
         return;
-    ax_row row = {.column = row_column, .age_ms = row_age, .row_ts = row_ts, .user = rc,
+    ax_row row = {.column = row_column, .age_ms = row_age, .latest = row_latest, .row_ts = row_ts, .user = rc,
                   .prev_open_time = -1, .interval_ms = s->interval_ms};
     if (s->prev_open != INT64_MIN && row_ts == s->last_open)
         row.prev_open_time = s->prev_open;

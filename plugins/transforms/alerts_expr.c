@@ -4,6 +4,8 @@
  */
 #include "alerts_expr.h"
 
+#include <coinpipe/streams.h>
+
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,7 +19,7 @@
 
 typedef enum {
     N_NUM, N_BOOL, N_COL, N_NEG, N_NOT, N_AND, N_OR, N_ADD, N_SUB, N_MUL, N_DIV,
-    N_GT, N_GE, N_LT, N_LE, N_EQ, N_NE, N_CHANGE, N_ZSCORE, N_STALE, N_GAP, N_ABS
+    N_GT, N_GE, N_LT, N_LE, N_EQ, N_NE, N_CHANGE, N_ZSCORE, N_STALE, N_GAP, N_ABS, N_LATEST
 } node_kind;
 
 typedef struct node {
@@ -28,6 +30,7 @@ typedef struct node {
     int64_t window_ms; /* N_CHANGE, N_ZSCORE (0 = by count), N_STALE */
     size_t window_n;   /* N_CHANGE, N_ZSCORE by count */
     size_t slot;       /* history slot of a window function */
+    char *latest[6];   /* N_LATEST: stream, column, then up to 4 series values (NULL-terminated) */
 } node;
 
 struct ax_expr {
@@ -265,8 +268,8 @@ typedef struct parser {
     bool failed;
 } parser;
 
-static void fail(parser *p, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(parser *p, size_t at, const char *fmt, ...)
+static void parse_error(parser *p, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void parse_error(parser *p, size_t at, const char *fmt, ...)
 {
     if (p->failed)
         return;
@@ -317,7 +320,7 @@ static node *mk(parser *p, node_kind k, node *a, node *b)
 {
     node *n = calloc(1, sizeof *n);
     if (!n) {
-        fail(p, p->pos, "out of memory");
+        parse_error(p, p->pos, "out of memory");
         return NULL;
     }
     n->kind = k;
@@ -332,6 +335,8 @@ static void node_free(node *n)
         return;
     node_free(n->a);
     node_free(n->b);
+    for (size_t i = 0; i < 6; i++)
+        free(n->latest[i]);
     free(n);
 }
 
@@ -343,13 +348,13 @@ static bool use_stream(parser *p, const char *stream, size_t at)
     if (!p->e->stream) {
         p->e->stream = strdup(stream);
         if (!p->e->stream) {
-            fail(p, at, "out of memory");
+            parse_error(p, at, "out of memory");
             return false;
         }
         return true;
     }
     if (strcmp(p->e->stream, stream) != 0) {
-        fail(p, at, "a rule reads one stream, but this one reads '%s' and '%s'", p->e->stream, stream);
+        parse_error(p, at, "a rule reads one stream, but this one reads '%s' and '%s'", p->e->stream, stream);
         return false;
     }
     return true;
@@ -359,28 +364,28 @@ static node *parse_column(parser *p, size_t at)
 {
     char stream[64], col[64];
     if (!ident(p, stream, sizeof stream)) {
-        fail(p, at, "expected a column such as ticker.last");
+        parse_error(p, at, "expected a column such as ticker.last");
         return NULL;
     }
     if (!accept(p, ".")) {
-        fail(p, at, "expected STREAM.COLUMN (e.g. ticker.last), got '%s'", stream);
+        parse_error(p, at, "expected STREAM.COLUMN (e.g. ticker.last), got '%s'", stream);
         return NULL;
     }
     size_t cat = p->pos;
     skip_ws(p);
     cat = p->pos;
     if (!ident(p, col, sizeof col)) {
-        fail(p, cat, "expected a column name after '%s.'", stream);
+        parse_error(p, cat, "expected a column name after '%s.'", stream);
         return NULL;
     }
     bool dec = false;
     int idx = p->lookup(p->user, stream, col, &dec);
     if (idx == -2) {
-        fail(p, at, "unknown stream '%s'", stream);
+        parse_error(p, at, "unknown stream '%s'", stream);
         return NULL;
     }
     if (idx < 0) {
-        fail(p, cat, "unknown column '%s' of stream '%s'", col, stream);
+        parse_error(p, cat, "unknown column '%s' of stream '%s'", col, stream);
         return NULL;
     }
     if (!use_stream(p, stream, at))
@@ -415,10 +420,66 @@ static bool parse_window(parser *p, node *n, bool count_ok)
         }
     }
     if (count_ok)
-        fail(p, start, "expected a window: a duration such as 1h or 30m, or a row count from 2 to %d", MAX_HISTORY);
+        parse_error(p, start, "expected a window: a duration such as 1h or 30m, or a row count from 2 to %d", MAX_HISTORY);
     else
-        fail(p, start, "expected a duration such as 3m");
+        parse_error(p, start, "expected a duration such as 3m");
     return false;
+}
+
+/* latest(STREAM.COLUMN, "v1", ...): another pipeline's newest value */
+static node *parse_latest(parser *p, size_t at)
+{
+    node *n = mk(p, N_LATEST, NULL, NULL);
+    if (!n)
+        return NULL;
+    char stream[64], col[64];
+    skip_ws(p);
+    size_t cat = p->pos;
+    bool dec;
+    if (!ident(p, stream, sizeof stream) || !accept(p, ".") || (skip_ws(p), !ident(p, col, sizeof col))) {
+        parse_error(p, cat, "latest() takes STREAM.COLUMN first: latest(ticker.last, \"coinbase\", \"BTC-USD\")");
+        goto bad;
+    }
+    int idx = p->lookup(p->user, stream, col, &dec);
+    if (idx < 0) {
+        parse_error(p, cat, idx == -2 ? "unknown stream '%s'" : "unknown column '%s.%s'", stream, col);
+        goto bad;
+    }
+    n->latest[0] = strdup(stream);
+    n->latest[1] = strdup(col);
+    size_t nv = 0;
+    while (accept(p, ",")) {
+        skip_ws(p);
+        size_t sat = p->pos;
+        if (nv == 4 || p->pos >= p->len || p->s[p->pos] != '"') {
+            parse_error(p, sat, nv == 4 ? "latest() takes at most 4 series values" : "expected a \"quoted\" series value");
+            goto bad;
+        }
+        const char *end = memchr(p->s + p->pos + 1, '"', p->len - p->pos - 1);
+        if (!end) {
+            parse_error(p, sat, "unterminated string");
+            goto bad;
+        }
+        n->latest[2 + nv++] = strndup(p->s + p->pos + 1, (size_t)(end - p->s - p->pos - 1));
+        p->pos = (size_t)(end - p->s) + 1;
+    }
+    if (!nv) {
+        parse_error(p, p->pos, "latest() needs the series, e.g. latest(ticker.last, \"coinbase\", \"BTC-USD\")");
+        goto bad;
+    }
+    for (size_t i = 0; i < 2 + nv; i++)
+        if (!n->latest[i]) {
+            parse_error(p, at, "out of memory");
+            goto bad;
+        }
+    if (!accept(p, ")")) {
+        parse_error(p, p->pos, "expected ')' to close latest(");
+        goto bad;
+    }
+    return n;
+bad:
+    node_free(n);
+    return NULL;
 }
 
 static node *parse_call(parser *p, const char *fn, size_t at)
@@ -434,8 +495,10 @@ static node *parse_call(parser *p, const char *fn, size_t at)
         k = N_GAP;
     else if (strcmp(fn, "abs") == 0)
         k = N_ABS;
+    else if (strcmp(fn, "latest") == 0)
+        return parse_latest(p, at);
     else {
-        fail(p, at, "unknown function '%s' (known: change_pct, zscore, stale, candle_gap, abs)", fn);
+        parse_error(p, at, "unknown function '%s' (known: change_pct, zscore, stale, candle_gap, abs, latest)", fn);
         return NULL;
     }
     node *n = mk(p, k, NULL, NULL);
@@ -446,23 +509,23 @@ static node *parse_call(parser *p, const char *fn, size_t at)
         size_t sat = p->pos;
         char stream[64];
         if (!ident(p, stream, sizeof stream)) {
-            fail(p, sat, "%s() takes a stream name first", fn);
+            parse_error(p, sat, "%s() takes a stream name first", fn);
             goto bad;
         }
         bool dec;
         if (p->lookup(p->user, stream, "", &dec) == -2) {
-            fail(p, sat, "unknown stream '%s'", stream);
+            parse_error(p, sat, "unknown stream '%s'", stream);
             goto bad;
         }
         if (k == N_GAP && strcmp(stream, "ohlcv") != 0) {
-            fail(p, sat, "candle_gap() reads the ohlcv stream, not '%s'", stream);
+            parse_error(p, sat, "candle_gap() reads the ohlcv stream, not '%s'", stream);
             goto bad;
         }
         if (!use_stream(p, stream, sat))
             goto bad;
         if (k == N_STALE) {
             if (!accept(p, ",")) {
-                fail(p, p->pos, "stale() takes a stream and a duration: stale(ticker, 3m)");
+                parse_error(p, p->pos, "stale() takes a stream and a duration: stale(ticker, 3m)");
                 goto bad;
             }
             if (!parse_window(p, n, false))
@@ -475,7 +538,7 @@ static node *parse_call(parser *p, const char *fn, size_t at)
             goto bad;
         if (k != N_ABS) {
             if (!accept(p, ",")) {
-                fail(p, p->pos, "%s() takes a column and a window: %s(ticker.last, 1h)", fn, fn);
+                parse_error(p, p->pos, "%s() takes a column and a window: %s(ticker.last, 1h)", fn, fn);
                 goto bad;
             }
             if (!parse_window(p, n, true))
@@ -484,7 +547,7 @@ static node *parse_call(parser *p, const char *fn, size_t at)
         }
     }
     if (!accept(p, ")")) {
-        fail(p, p->pos, "expected ')' to close %s(", fn);
+        parse_error(p, p->pos, "expected ')' to close %s(", fn);
         goto bad;
     }
     return n;
@@ -498,13 +561,13 @@ static node *parse_atom(parser *p)
     skip_ws(p);
     size_t at = p->pos;
     if (p->pos >= p->len) {
-        fail(p, at, "unexpected end of expression");
+        parse_error(p, at, "unexpected end of expression");
         return NULL;
     }
     if (accept(p, "(")) {
         node *n = parse_or(p);
         if (n && !accept(p, ")")) {
-            fail(p, p->pos, "expected ')'");
+            parse_error(p, p->pos, "expected ')'");
             node_free(n);
             return NULL;
         }
@@ -528,7 +591,7 @@ static node *parse_atom(parser *p)
         }
         ax_value v;
         if (!ax_number(p->s + start, p->pos - start, &v)) {
-            fail(p, start, "'%.*s' is not a number", (int)(p->pos - start), p->s + start);
+            parse_error(p, start, "'%.*s' is not a number", (int)(p->pos - start), p->s + start);
             return NULL;
         }
         node *n = mk(p, N_NUM, NULL, NULL);
@@ -544,7 +607,7 @@ static node *parse_atom(parser *p)
     }
     char name[64];
     if (!ident(p, name, sizeof name)) {
-        fail(p, at, "unexpected '%c'", c);
+        parse_error(p, at, "unexpected '%c'", c);
         return NULL;
     }
     if (accept(p, "("))
@@ -556,7 +619,7 @@ static node *parse_atom(parser *p)
 static node *parse_unary(parser *p)
 {
     if (++p->depth > MAX_DEPTH) {
-        fail(p, p->pos, "expression nested too deeply");
+        parse_error(p, p->pos, "expression nested too deeply");
         return NULL;
     }
     node *n;
@@ -634,7 +697,7 @@ static node *parse_not(parser *p)
 {
     if (accept(p, "not") || accept(p, "!")) {
         if (++p->depth > MAX_DEPTH) {
-            fail(p, p->pos, "expression nested too deeply");
+            parse_error(p, p->pos, "expression nested too deeply");
             return NULL;
         }
         node *a = parse_not(p);
@@ -658,7 +721,7 @@ static node *parse_and(parser *p)
 static node *parse_or(parser *p)
 {
     if (++p->depth > MAX_DEPTH) {
-        fail(p, p->pos, "expression nested too deeply");
+        parse_error(p, p->pos, "expression nested too deeply");
         return NULL;
     }
     node *n = parse_and(p);
@@ -682,18 +745,32 @@ ax_expr *ax_parse(const char *text, int (*lookup)(void *user, const char *stream
     e->root = parse_or(&p);
     skip_ws(&p);
     if (e->root && p.pos < p.len)
-        fail(&p, p.pos, "unexpected '%.*s' after the expression", (int)(p.len - p.pos > 16 ? 16 : p.len - p.pos),
+        parse_error(&p, p.pos, "unexpected '%.*s' after the expression", (int)(p.len - p.pos > 16 ? 16 : p.len - p.pos),
              p.s + p.pos);
     if (!p.failed && !e->stream)
-        fail(&p, 0, "the rule reads no column (name one such as ticker.last, or stale(ticker, 3m))");
+        parse_error(&p, 0, "the rule reads no column (name one such as ticker.last, or stale(ticker, 3m))");
     if (p.failed || !e->root) {
         if (!p.failed)
-            fail(&p, p.pos, "invalid expression");
+            parse_error(&p, p.pos, "invalid expression");
         *at = p.at;
         ax_free(e);
         return NULL;
     }
     return e;
+}
+
+int ax_catalog_lookup(void *user, const char *stream, const char *column, bool *decimal)
+{
+    (void)user;
+    const cp_schema *s = cp_stream_find(stream);
+    if (!s)
+        return -2;
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i].name, column) == 0) {
+            *decimal = s->fields[i].type == CP_T_DECIMAL;
+            return (int)i;
+        }
+    return -1;
 }
 
 void ax_free(ax_expr *e)
@@ -871,6 +948,16 @@ static ax_value eval(const node *n, evalctx *c)
     case N_STALE: {
         int64_t age = c->row->age_ms(c->row->user);
         return age < 0 ? (ax_value){.kind = AX_NULL} : truth(age > n->window_ms);
+    }
+    case N_LATEST: {
+        size_t nv = 0;
+        while (nv < 4 && n->latest[2 + nv])
+            nv++;
+        double v;
+        if (!c->row->latest || !c->row->latest(c->row->user, n->latest[0], (const char *const *)&n->latest[2], nv,
+                                                n->latest[1], &v))
+            return (ax_value){.kind = AX_NULL};
+        return num_double(v);
     }
     case N_GAP:
         if (c->row->prev_open_time < 0 || c->row->interval_ms <= 0)

@@ -12,7 +12,10 @@
  *   unary := "-" unary | atom
  *   atom  := NUMBER | STREAM "." COLUMN | FUNC "(" args ")" | "(" expr ")" | "true" | "false"
  * Functions: change_pct(col, window), zscore(col, window), stale(STREAM, DURATION),
- *   candle_gap(ohlcv), abs(x). A window is a DURATION ("1h", "30m", "90s") or a count of rows.
+ *   candle_gap(ohlcv), abs(x), latest(STREAM.COLUMN, "series", ...). A window is a DURATION
+ *   ("1h", "30m", "90s") or a count of rows. latest() reads the newest value of any pipeline's
+ *   stream for the series named by string literals (the stream's text key columns in order:
+ *   latest(ticker.last, "coinbase", "BTC-USD")); it does not count as the rule's stream.
  *
  * Numbers are exact where they can be: a decimal column's text and a number literal are read
  * into a 128-bit integer and a scale ("60000.00000000" = 6000000000000 x 10^-8), and +, -, *
@@ -53,6 +56,9 @@ typedef struct ax_row {
      * interval in ms (-1 when not known) */
     int64_t row_ts;
     int64_t prev_open_time, interval_ms;
+    /* latest(): the newest value of `column` of `stream` for the series, false when none (may be NULL) */
+    bool (*latest)(void *user, const char *stream, const char *const *series, size_t nseries, const char *column,
+                   double *value);
     void *user;
 } ax_row;
 
@@ -65,6 +71,8 @@ typedef struct ax_row {
 ax_expr *ax_parse(const char *text, int (*lookup)(void *user, const char *stream, const char *column, bool *decimal),
                   void *user, char *err, size_t errlen, size_t *at);
 void ax_free(ax_expr *e);
+/** The lookup for ax_parse over the data contract's catalog (coinpipe/streams.h); `user` unused. */
+int ax_catalog_lookup(void *user, const char *stream, const char *column, bool *decimal);
 /** The stream the expression reads (borrowed from the expression), or NULL for none. */
 const char *ax_stream(const ax_expr *e);
 /** True when the expression uses stale() (it is then evaluated without a new row). */

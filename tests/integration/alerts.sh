@@ -153,4 +153,35 @@ expect_eq "$?" 0 "preset = \"quality\" alone is a valid config"
 $B --once -c "$TMP/q.conf" > /dev/null 2>&1
 expect_eq "$(sqlite3 "$TMP/q.db" "select rule || ' ' || state from alert")" "quality-stale-feed firing" \
     "the recorded ticker (old ts) is a stale feed"
+
+# 10. a rule that compares pipelines: binance's last against coinbase's (latest-rows table)
+{ conf_head; cat <<C
+pipelines = (
+  { name = "cb"; interval = "1s";
+    source = { plugin = "coinbase"; base_url = "$URL"; symbols = ["BTC-USD"]; streams = ["ticker"]; };
+    sinks = ( { plugin = "sqlite"; path = "$TMP/cb.db"; } ); },
+  { name = "bn"; interval = "1s";
+    source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["ticker"]; };
+    transforms = ( { plugin = "alerts"; rules = (
+      { name = "diverge"; when = "latest(ticker.last, \"coinbase\", \"BTC-USD\") - ticker.last > 100"; } ); } );
+    sinks = ( { plugin = "sqlite"; path = "$TMP/x.db"; } ); } );
+C
+} > "$TMP/x.conf"
+sed -i "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/state-x\"|" "$TMP/x.conf"
+. "$COINPIPE_SRC/tests/services/free-port.sh"
+addr="127.0.0.1:$(free_port)"
+sed -i "s|shutdown_timeout = \"20s\"; };|shutdown_timeout = \"20s\"; http_listen = \"$addr\"; };|" "$TMP/x.conf"
+$B -c "$TMP/x.conf" > /dev/null 2> "$TMP/x.err" &
+xpid=$!
+wait_for "[ \"\$(sqlite3 $TMP/x.db 'select count(*) from alert' 2>/dev/null)\" = 1 ]" 15 \
+    && pass "the divergence fires once coinbase's ticker is in the latest-rows table" \
+    || { fail "no divergence alert"; cat "$TMP/x.err" >&2; }
+sleep 2.5
+if command -v curl > /dev/null; then
+    curl -sf "http://$addr/metrics" > "$TMP/metrics"
+    expect_contains "$TMP/metrics" "coinpipe_alerts_firing 1" "/metrics: one rule firing"
+fi
+kill -TERM $xpid; wait $xpid
+expect_eq "$(sqlite3 "$TMP/x.db" "select rule || ' ' || state || ' ' || (threshold = 100) from alert")" "diverge firing 1" \
+    "once, over several cycles"
 finish
