@@ -3,7 +3,8 @@
  *
  * Writes: the `alert` stream by default (`streams` lists others; batches of other streams are
  * confirmed and ignored). One HTTP POST per row, in row order, through the core's HTTP service
- * (its retries with backoff, Retry-After, per-host rate limits). Bodies by `format`:
+ * (its retries with backoff and Retry-After), at most `per_minute` POSTs a minute to the host
+ * (the core's per-host rate limit). Bodies by `format`:
  *   slack   {"text": MESSAGE}                       (Slack incoming webhooks)
  *   discord {"content": MESSAGE}, MESSAGE cut to 2000 characters (Discord's limit)
  *   json    the row as an object, {"stream": ..., column: value, ...}: decimals as their exact
@@ -37,6 +38,7 @@ typedef struct webhook_config {
     cp_strlist streams;
     int64_t timeout;
     int64_t max_attempts;
+    int64_t per_minute;
 } webhook_config;
 
 static const char *const formats[] = {"slack", "discord", "json", NULL};
@@ -54,6 +56,8 @@ static const cp_option options[] = {
      "Timeout of one POST attempt."},
     {"max_attempts", CP_OPT_INT, "3", 0, 1, 20, offsetof(webhook_config, max_attempts), NULL,
      "Attempts per POST within one write (the core's backoff between them); the sink's retry policy does the rest."},
+    {"per_minute", CP_OPT_INT, "60", 0, 1, 100000, offsetof(webhook_config, per_minute), NULL,
+     "At most this many POSTs a minute to the webhook's host (Slack allows about one a second)."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -88,6 +92,13 @@ static cp_status webhook_create(cp_ctx *ctx, const void *config, void **instance
         p = at + 1;
     }
     snprintf(w->host, sizeof w->host, "%.*s", (int)n, p);
+    char name[256]; /* the host as the rate limits know it: no port, no brackets */
+    snprintf(name, sizeof name, "%s", w->host[0] == '[' ? w->host + 1 : w->host);
+    char *colon = w->host[0] == '[' ? strchr(name, ']') : strchr(name, ':');
+    if (colon)
+        *colon = 0;
+    cp_http_limits lim = {.size = sizeof lim, .max_concurrent = 1, .weight_per_minute = (double)c->per_minute};
+    cp_http_limits_set(ctx, name, &lim);
     *instance = w;
     return CP_OK;
 }

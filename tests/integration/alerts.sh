@@ -24,7 +24,7 @@ pipelines = ( { name = "bn"; interval = "1m";
   source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["ticker"]; };
   transforms = ( { plugin = "alerts"; rules = ( $2 ); ${4:-} } );
   sinks = ( { plugin = "sqlite"; path = "$TMP/$1.db"; },
-            { plugin = "webhook"; url = "$RECV/hooks/T000/SECRET-TOKEN"; format = "${FMT:-slack}"; ${3:-} } ); } );
+            { plugin = "webhook"; url = "$RECV/hooks/T000/SECRET-TOKEN"; format = "${FMT:-slack}"; per_minute = 100000; ${3:-} } ); } );
 C
     } > "$TMP/$1.conf"
     sed -i "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/state-$1\"|" "$TMP/$1.conf"
@@ -141,6 +141,10 @@ done
 conf bad3 '{ name = "x"; when = "ticker.last > 1"; bogus = 1; }'
 $B --check -c "$TMP/bad3.conf" > /dev/null 2> "$TMP/bad3.err"
 expect_contains "$TMP/bad3.err" "unknown option 'bogus' for element 1 of 'rules'" "unknown keys inside a rule are refused"
+conf bad5 '{ name = "x"; when = "ticker.last > 1"; }'
+sed -i 's/rules = ( { name = "x"; when = "ticker.last > 1"; } );/rules = "ticker.last > 1";/' "$TMP/bad5.conf"
+$B --check -c "$TMP/bad5.conf" > /dev/null 2> "$TMP/bad5.err"
+expect_contains "$TMP/bad5.err" "option 'rules' for plugin 'alerts' expects a list of groups" "rules must be a list of groups"
 conf bad4 '{ when = "ticker.last > 1"; }'
 $B --check -c "$TMP/bad4.conf" > /dev/null 2> "$TMP/bad4.err"
 expect_contains "$TMP/bad4.err" "missing required option 'name'" "a rule without a name is refused"
@@ -181,6 +185,9 @@ if command -v curl > /dev/null; then
     curl -sf "http://$addr/metrics" > "$TMP/metrics"
     expect_contains "$TMP/metrics" "coinpipe_alerts_firing 1" "/metrics: one rule firing"
 fi
+kill -HUP $xpid # a reload while firing: the new instance reads the state, nothing new is emitted
+sleep 2.5
+grep -q "reload" "$TMP/x.err" && pass "reloaded" || fail "no reload in the log"
 kill -TERM $xpid; wait $xpid
 expect_eq "$(sqlite3 "$TMP/x.db" "select rule || ' ' || state || ' ' || (threshold = 100) from alert")" "diverge firing 1" \
     "once, over several cycles"
