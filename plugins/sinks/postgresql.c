@@ -13,8 +13,10 @@
  *   CONFLICT DO NOTHING (DO UPDATE for ohlcv and indicator, whose latest delivery wins).
  * Either way re-delivery never duplicates a row. A lost connection is re-opened with backoff
  * and the batch returned for retry: committed or not, never half. Credentials are never
- * logged (passwords in conninfo are redacted).
+ * logged (passwords in conninfo are redacted). The COPY encoder is postgresql_copy.h.
  */
+#include "postgresql_copy.h"
+
 #include <coinpipe/csv.h>
 #include <coinpipe/schema.h>
 #include <coinpipe/sql.h>
@@ -60,21 +62,6 @@ static const cp_option pg_options[] = {
 #define COPY_CHUNK (64 * 1024) /* the server parses one chunk while the next is encoded */
 #define RANGES_KEEP 1024 /* key-prefix slots kept between batches; a bigger table is freed */
 #define RANGES_LOOKUP 10000 /* more key prefixes than this in a batch: staging, no lookup query */
-
-/* PostgreSQL's timestamp epoch (2000-01-01) in Unix ms, and the times its text input took from
- * cp_utc_iso8601: years 1 to 9999 (others were refused by the server, and still are) */
-#define PG_EPOCH_MS 946684800000LL
-#define TS_MIN_MS (-62135596800000LL)
-#define TS_MAX_MS 253402300799999LL
-
-/* type OIDs the binary COPY sends (pg_type.h) */
-#define OID_BOOL 16
-#define OID_INT8 20
-#define OID_TEXT 25
-#define OID_FLOAT8 701
-#define OID_VARCHAR 1043
-#define OID_TIMESTAMPTZ 1184
-#define OID_NUMERIC 1700
 
 typedef struct pg_table {
     char *stream;
@@ -309,20 +296,6 @@ static void timescale(pg *p, cp_ctx *ctx, const char *target, const cp_schema *s
     PQclear(res);
 }
 
-/* the OID the binary COPY sends for a column of type `t` */
-static unsigned type_oid(cp_type t)
-{
-    switch (t) {
-    case CP_T_INT64: return OID_INT8;
-    case CP_T_DOUBLE: return OID_FLOAT8;
-    case CP_T_DECIMAL: return OID_NUMERIC;
-    case CP_T_STRING: return OID_TEXT;
-    case CP_T_TIMESTAMP: return OID_TIMESTAMPTZ;
-    case CP_T_BOOL: return OID_BOOL;
-    }
-    return 0;
-}
-
 /* true when binary COPY can go straight into the target: a plain (or partitioned) table
  * without rules whose columns have exactly the types we send (a table made by hand with
  * other types keeps going through the staging table, whose INSERT casts) */
@@ -342,7 +315,7 @@ static bool target_takes_binary(pg *p, const char *target, const cp_schema *s)
                 continue;
             found = true;
             unsigned oid = (unsigned)strtoul(PQgetvalue(res, r, 1), NULL, 10);
-            ok = oid == type_oid(s->fields[i].type) || (s->fields[i].type == CP_T_STRING && oid == OID_VARCHAR);
+            ok = oid == pgcopy_type_oid(s->fields[i].type) || (s->fields[i].type == CP_T_STRING && oid == OID_VARCHAR);
             const char *kind = PQgetvalue(res, r, 2);
             ok = ok && (!strcmp(kind, "r") || !strcmp(kind, "p")) && !strcmp(PQgetvalue(res, r, 3), "0");
         }
@@ -499,175 +472,6 @@ static pg_table *table_for(pg *p, const char *stream)
     return t;
 }
 
-/* ---- COPY's binary format ----------------------------------------------------------- */
-
-/* big-endian integers (the compiler makes each one a byte swap and a store) */
-static char *put16(char *o, uint16_t v)
-{
-    o[0] = (char)(v >> 8);
-    o[1] = (char)v;
-    return o + 2;
-}
-
-static char *put32(char *o, uint32_t v)
-{
-    o[0] = (char)(v >> 24);
-    o[1] = (char)(v >> 16);
-    o[2] = (char)(v >> 8);
-    o[3] = (char)v;
-    return o + 4;
-}
-
-static char *put64(char *o, uint64_t v)
-{
-    return put32(put32(o, (uint32_t)(v >> 32)), (uint32_t)v);
-}
-
-/*
- * Writes a decimal's text as NUMERIC's binary form (ndigits, weight, sign, dscale, base-10000
- * digits) exactly as the server's numeric_in reads the text: same digits, same display scale
- * ("1.50" keeps two places, "1e-8" is 0.00000001 with eight). `o` has room for 8 + 2 * 20
- * bytes (the batch keeps decimals up to 64 characters). Returns the end, or NULL when the
- * value is outside NUMERIC's range, which the server refuses as well.
- */
-static char *put_numeric(char *o, const char *s, size_t n)
-{
-    size_t i = 0;
-    uint16_t sign = 0x0000;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        sign = s[i++] == '-' ? 0x4000 : 0x0000;
-    size_t int0 = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-        i++;
-    size_t nint = i - int0, frac0 = i, nfrac = 0;
-    if (i < n && s[i] == '.') {
-        frac0 = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        nfrac = i - frac0;
-    }
-    /* the digits, integer part then fraction, as characters with '0' padding to align them
-     * to groups of four (the batch keeps decimals up to 64 characters) */
-    char dig[4 + 64 + 3];
-    size_t nd = nint + nfrac;
-    if (nd > 64)
-        return NULL;
-    memset(dig, '0', sizeof dig);
-    memcpy(dig + 4, s + int0, nint);
-    memcpy(dig + 4 + nint, s + frac0, nfrac);
-    long dweight = (long)nint - 1, dscale = (long)nfrac;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        bool neg = ++i < n && s[i] == '-';
-        if (i < n && (s[i] == '-' || s[i] == '+'))
-            i++;
-        long e = 0;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            if (e < INT_MAX)
-                e = e * 10 + (s[i] - '0');
-        if (e >= INT_MAX / 2) /* numeric_in's own limit on the exponent */
-            return NULL;
-        dweight += neg ? -e : e;
-        dscale -= neg ? -e : e;
-        if (dscale < 0)
-            dscale = 0;
-    }
-    long weight = dweight >= 0 ? (dweight + 4) / 4 - 1 : -((-dweight - 1) / 4 + 1);
-    long offset = (weight + 1) * 4 - (dweight + 1);
-    long ndigits = ((long)nd + offset + 3) / 4;
-    int16_t digits[20];
-    for (long k = 0, j = 4 - offset; k < ndigits; k++, j += 4)
-        digits[k] = (int16_t)((dig[j] - '0') * 1000 + (dig[j + 1] - '0') * 100 + (dig[j + 2] - '0') * 10 +
-                              (dig[j + 3] - '0'));
-    long first = 0;
-    while (first < ndigits && !digits[first])
-        first++, weight--;
-    while (ndigits > first && !digits[ndigits - 1])
-        ndigits--;
-    ndigits -= first;
-    if (!ndigits) {
-        weight = 0;
-        sign = 0x0000;
-    }
-    if (weight < INT16_MIN || weight > INT16_MAX || dscale > 0x3FFF)
-        return NULL;
-    o = put32(o, (uint32_t)(8 + 2 * ndigits));
-    o = put16(o, (uint16_t)ndigits);
-    o = put16(o, (uint16_t)weight);
-    o = put16(o, sign);
-    o = put16(o, (uint16_t)dscale);
-    for (long k = 0; k < ndigits; k++)
-        o = put16(o, (uint16_t)digits[first + k]);
-    return o;
-}
-
-/* Appends one row in COPY's binary format. False when a value cannot be sent (a time outside
- * years 1-9999, a decimal outside NUMERIC's range: what the server refused in text); the
- * column in *bad. */
-static bool copy_row(cp_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t row, const cp_schema *s, size_t *bad)
-{
-    if (!cp_buf_reserve(b, 2 + s->nfields * 48))
-        return true; /* b->oom tells */
-    char *o = put16(b->p + b->len, (uint16_t)s->nfields);
-    for (size_t c = 0; c < s->nfields; c++) {
-        cp_type type = s->fields[c].type;
-        if (type == CP_T_STRING || type == CP_T_DECIMAL) {
-            size_t n = 0;
-            const char *text = cp_batch_get_text(ctx, batch, row, c, &n); /* NULL for NULL */
-            if (!text) {
-                o = put32(o, UINT32_MAX);
-                continue;
-            }
-            if (type == CP_T_DECIMAL) {
-                if (!(o = put_numeric(o, text, n))) {
-                    *bad = c;
-                    return false;
-                }
-                continue;
-            }
-            b->len = (size_t)(o - b->p);
-            if (!cp_buf_reserve(b, 4 + n + (s->nfields - c) * 48))
-                return true;
-            o = put32(b->p + b->len, (uint32_t)n);
-            memcpy(o, text, n);
-            o += n;
-            continue;
-        }
-        if (cp_batch_is_null(ctx, batch, row, c)) {
-            o = put32(o, UINT32_MAX);
-            continue;
-        }
-        switch (type) {
-        case CP_T_INT64:
-            o = put64(put32(o, 8), (uint64_t)cp_batch_get_int(ctx, batch, row, c));
-            break;
-        case CP_T_TIMESTAMP: {
-            int64_t ms = cp_batch_get_int(ctx, batch, row, c);
-            if (ms < TS_MIN_MS || ms > TS_MAX_MS) {
-                *bad = c;
-                return false;
-            }
-            o = put64(put32(o, 8), (uint64_t)((ms - PG_EPOCH_MS) * 1000));
-            break;
-        }
-        case CP_T_DOUBLE: {
-            double d = cp_batch_get_double(ctx, batch, row, c);
-            uint64_t bits;
-            memcpy(&bits, &d, sizeof bits);
-            o = put64(put32(o, 8), bits);
-            break;
-        }
-        case CP_T_BOOL:
-            o = put32(o, 1);
-            *o++ = (char)cp_batch_get_bool(ctx, batch, row, c);
-            break;
-        default:
-            break;
-        }
-    }
-    b->len = (size_t)(o - b->p);
-    return true;
-}
-
 /* the outcome of a COPY or a query, for the caller to log or act on */
 typedef struct pg_err {
     char msg[512];
@@ -697,15 +501,15 @@ static cp_status send_copy(pg *p, cp_ctx *ctx, const char *sql, const pg_table *
     size_t rows = cp_batch_rows(ctx, batch);
     cp_buf *b = &p->copy;
     cp_buf_reset(b);
-    cp_buf_put(b, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19); /* signature, flags, no extension */
+    pgcopy_begin(b);
     bool ok = true, bad = false;
     size_t badcol = 0, r = 0;
     for (; r < rows && ok; r++) {
-        bad = !copy_row(b, ctx, batch, r, s, &badcol);
+        bad = !pgcopy_row(b, ctx, batch, r, s, &badcol);
         if (bad || b->oom)
             break;
         if (r + 1 == rows)
-            cp_buf_put(b, "\377\377", 2); /* trailer */
+            pgcopy_end(b);
         if (b->len >= COPY_CHUNK || r + 1 == rows) {
             ok = PQputCopyData(p->conn, b->p, (int)b->len) == 1;
             cp_buf_reset(b);
@@ -717,14 +521,7 @@ static cp_status send_copy(pg *p, cp_ctx *ctx, const char *sql, const pg_table *
     res = PQgetResult(p->conn);
     cp_status st = CP_OK;
     if (bad) {
-        size_t n = 0;
-        const char *text = cp_batch_get_text(ctx, batch, r, badcol, &n);
-        if (s->fields[badcol].type == CP_T_TIMESTAMP)
-            snprintf(e->msg, sizeof e->msg, "row %zu column \"%s\": time %lld ms is outside the years 1-9999", r + 1,
-                     s->fields[badcol].name, (long long)cp_batch_get_int(ctx, batch, r, badcol));
-        else
-            snprintf(e->msg, sizeof e->msg, "row %zu column \"%s\": %.*s is outside NUMERIC's range", r + 1,
-                     s->fields[badcol].name, (int)n, text ? text : "");
+        pgcopy_bad_value(e->msg, sizeof e->msg, ctx, batch, s, r, badcol);
         e->value = true;
         st = CP_REJECT;
     } else if (!res || PQresultStatus(res) != PGRES_COMMAND_OK || !ok) {
