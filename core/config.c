@@ -25,10 +25,14 @@ typedef struct global_opts {
     int64_t shutdown_timeout;
     char *http_listen;
     char *http_auth_token;
+    int64_t http_memory_budget;
+    int64_t retry_after_max;
+    char *http_redirects;
 } global_opts;
 
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
 static const char *const format_choices[] = {"auto", "logfmt", "json", "text", NULL};
+static const char *const redirect_choices[] = {"none", "same-host-https", NULL};
 
 static const cp_option global_options[] = {
     {"state_dir", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, state_dir), NULL,
@@ -50,6 +54,17 @@ static const cp_option global_options[] = {
     {"http_auth_token", CP_OPT_STRING, NULL, CP_OPT_SECRET, 0, 0, offsetof(global_opts, http_auth_token), NULL,
      "Bearer token the listener requires on every path but /health (header \"Authorization: Bearer TOKEN\", "
      "or ?access_token=TOKEN for a browser); none when unset. Read at start only."},
+    {"http_memory_budget", CP_OPT_SIZE, "\"256M\"", 0, 1048576, 68719476736.0,
+     offsetof(global_opts, http_memory_budget), NULL,
+     "Bytes of HTTP response bodies (decompressed) all requests together may hold while they arrive; a "
+     "response that would pass it fails with an error. Read at start only."},
+    {"retry_after_max", CP_OPT_DURATION, "\"5m\"", 0, 1000, 86400000, offsetof(global_opts, retry_after_max),
+     NULL,
+     "Longest Retry-After (429, 5xx) waited for; a longer one fails the request and pauses that host for the "
+     "source until then (logged). Read at start only."},
+    {"http_redirects", CP_OPT_ENUM, "\"none\"", 0, 0, 0, offsetof(global_opts, http_redirects), redirect_choices,
+     "Which HTTP redirects are followed: none, or same-host-https (https on the same host and port; headers "
+     "and keys never go to another origin). Read at start only."},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -383,6 +398,10 @@ core_config *core_config_load(const char *file, core_errors *errs)
     c->shutdown_timeout_ms = go.shutdown_timeout;
     c->http_listen = go.http_listen;
     c->http_auth_token = go.http_auth_token;
+    c->http_memory_budget = (size_t)go.http_memory_budget;
+    c->retry_after_max_ms = go.retry_after_max;
+    c->http_redirects_same_host_https = go.http_redirects && strcmp(go.http_redirects, "same-host-https") == 0;
+    free(go.http_redirects);
     if (c->http_listen) {
         struct sockaddr_storage ss;
         size_t sslen;

@@ -53,6 +53,9 @@ typedef struct core_config {
     int64_t shutdown_timeout_ms;
     char *http_listen;     /* global.http_listen or NULL (metrics listener off) */
     char *http_auth_token; /* global.http_auth_token or NULL (secret) */
+    size_t http_memory_budget;            /* global.http_memory_budget: bytes of bodies in flight */
+    int64_t retry_after_max_ms;           /* global.retry_after_max */
+    bool http_redirects_same_host_https;  /* global.http_redirects = "same-host-https" */
     core_search_path search;
     size_t npipelines;
     core_pipeline_cfg *pipelines;

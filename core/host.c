@@ -90,12 +90,21 @@ static void h_sleep_ms(cp_ctx *c, int64_t ms)
 
 static cp_status h_http_limits(cp_ctx *c, const char *host, const cp_http_limits *l)
 {
-    return core_http_limits(host, l);
+    return core_http_limits(c ? &cx(c)->tag : NULL, host, l);
+}
+
+/* What ends a context's requests early: its stop flag, except for sinks, whose uploads are the
+ * drain itself (they run on during shutdown, bounded by their own timeouts). */
+static const atomic_bool *http_stop(cp_ctx *c)
+{
+    if (!c || (cx(c)->tag.kind && strcmp(cx(c)->tag.kind, "sink") == 0))
+        return NULL;
+    return cx(c)->stopping;
 }
 
 static cp_status h_http_perform(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n)
 {
-    return core_http_perform(c ? &cx(c)->tag : NULL, reqs, resps, n);
+    return core_http_perform(c ? &cx(c)->tag : NULL, http_stop(c), reqs, resps, n);
 }
 
 static bool h_latest_value(cp_ctx *c, const char *stream, const char *const *series, size_t nseries,
@@ -109,7 +118,7 @@ static bool h_latest_value(cp_ctx *c, const char *stream, const char *const *ser
 static cp_status h_http_perform_each(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n,
                                      cp_http_done_fn done, void *user)
 {
-    return core_http_perform_each(c ? &cx(c)->tag : NULL, reqs, resps, n, done, user);
+    return core_http_perform_each(c ? &cx(c)->tag : NULL, http_stop(c), reqs, resps, n, done, user);
 }
 
 /* Progress of a backfill: a redrawn line on a TTY, an info log line every 10 s otherwise. */

@@ -1,9 +1,19 @@
 /* HTTP service: concurrent libcurl-multi requests with per-host limits, retries, backoff and 418 bans.
  * SPDX-License-Identifier: MIT
  *
- * Every source reaches the network through core_http_perform() (cp_http_perform in the SDK):
- *  - one curl multi handle per call, so several pipelines may call it at once; the per-host
- *    state (concurrency, weight budget, pauses, bans) is shared under one mutex;
+ * Every plugin reaches the network through core_http_perform() (cp_http_perform in the SDK):
+ *  - one curl multi handle per call, so several pipelines may call it at once; every easy
+ *    handle joins one curl share handle, so connections, DNS answers and TLS sessions live on
+ *    from one cycle to the next;
+ *  - the per-host state (concurrency, weight budget, pauses, bans) is keyed by (host name,
+ *    budget owner: the plugin that sends), so one source's budget never throttles another
+ *    source behind the same host; it is shared under one mutex;
+ *  - stop is per call: a source's requests end with CP_ERR_STOPPED once its context stops,
+ *    a sink's uploads run on while the daemon drains (bounded by their own timeouts);
+ *  - redirects are not followed, except same-host https ones when http_redirects says so
+ *    (the headers and credentials never leave their origin);
+ *  - every response body in flight counts against one memory budget (decompressed bytes);
+ *    a body that would pass it fails with a clear error;
  *  - per-host weight budget: a sliding window of the weights sent in the last minute (never
  *    more than `weight_per_minute` in any window, which also bounds Binance's calendar-minute
  *    count), tightened by the server's own count when the host reports one in a header such
@@ -13,7 +23,11 @@
  *    pauses the whole host for that long;
  *  - 418 (IP ban): every request to the host fails fast with CP_ERR_BANNED until the ban's
  *    Retry-After has passed; logged once at error level;
- *  - the final failure is logged with host, path, status and the server's error message.
+ *  - Retry-After is read with overflow checks; one longer than retry_after_max is not waited
+ *    for: the request fails (CP_ERR_BANNED), the host is paused for that owner and the log
+ *    says until when, so the source skips its cycles meanwhile instead of blocking;
+ *  - the final failure is logged with host, path, status and the server's error message
+ *    (formatted by the request's error_message callback: the sources know their exchanges).
  * Environment (tests): COINPIPE_HTTP_BACKOFF_MS (base backoff, default 500),
  * COINPIPE_HTTP_RATE_WINDOW_MS (length of the weight window, default 60000).
  */
@@ -24,7 +38,6 @@
 
 #include <coinpipe/buf.h>
 #include <curl/curl.h>
-#include <json-c/json.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -43,6 +56,10 @@
 #define MAX_BACKOFF_MS 30000
 #define MAX_BODY (64u << 20)
 #define POLL_SLICE_MS 50
+#define MAX_REDIRECTS 3
+#define DEFAULT_BUDGET ((size_t)256 << 20)
+#define DEFAULT_RETRY_AFTER_MAX_MS 300000
+#define RETRY_AFTER_CEIL_S ((int64_t)366 * 86400) /* larger values saturate here: no overflow */
 
 struct sent {
     int64_t at; /* mono ms */
@@ -51,6 +68,7 @@ struct sent {
 
 struct host {
     char *name;
+    char *owner; /* the budget owner (a plugin name, "" for the core) */
     int max_concurrent;
     int in_flight;
     double budget;            /* weight per window; 0 = unlimited */
@@ -63,14 +81,20 @@ struct host {
     int64_t pause_until;      /* mono: 429 Retry-After */
     int64_t ban_until;        /* mono: 418 */
     int64_t ban_until_wall;
+    long ban_code; /* 418, or the code whose Retry-After passed retry_after_max */
     bool ban_logged;
     struct host *next;
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct host *g_hosts;
-static atomic_bool *g_stop;
+static CURLSH *g_share;
+static pthread_mutex_t g_share_locks[CURL_LOCK_DATA_LAST];
 static int64_t g_backoff_ms = 500;
+static int64_t g_retry_after_max_ms = DEFAULT_RETRY_AFTER_MAX_MS;
+static bool g_redirect_same_host_https;
+static atomic_size_t g_budget = DEFAULT_BUDGET;
+static atomic_size_t g_in_flight_bytes;
 static int64_t g_window_ms = 60000;
 static bool g_inited;
 
@@ -90,6 +114,18 @@ static int64_t env_ms(const char *name, int64_t def)
  * (CURL_VERSION_THREADSAFE, any build with C11 atomics; asking curl_version_info would itself
  * touch 0.6 MB of pages), so a plugin may call it from its own thread meanwhile. Under g_lock;
  * false if it failed. */
+static void share_lock(CURL *e, curl_lock_data d, curl_lock_access a, void *u)
+{
+    (void)e, (void)a, (void)u;
+    pthread_mutex_lock(&g_share_locks[d < CURL_LOCK_DATA_LAST ? d : 0]);
+}
+
+static void share_unlock(CURL *e, curl_lock_data d, void *u)
+{
+    (void)e, (void)u;
+    pthread_mutex_unlock(&g_share_locks[d < CURL_LOCK_DATA_LAST ? d : 0]);
+}
+
 static bool curl_ready(void)
 {
     if (!g_inited) {
@@ -98,9 +134,51 @@ static bool curl_ready(void)
             return false;
         }
         g_inited = true;
+        /* connections, DNS and TLS sessions outlive each call's multi handle; without the share
+         * every request still works, only slower */
+        g_share = curl_share_init();
+        if (g_share) {
+            for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+                pthread_mutex_init(&g_share_locks[i], NULL);
+            curl_share_setopt(g_share, CURLSHOPT_LOCKFUNC, share_lock);
+            curl_share_setopt(g_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+            curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+            curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+            curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        }
     }
     return true;
 }
+
+void core_http_configure(size_t memory_budget, int64_t retry_after_max_ms, bool redirect_same_host_https)
+{
+    pthread_mutex_lock(&g_lock);
+    atomic_store(&g_budget, memory_budget ? memory_budget : DEFAULT_BUDGET);
+    g_retry_after_max_ms = retry_after_max_ms > 0 ? retry_after_max_ms : DEFAULT_RETRY_AFTER_MAX_MS;
+    g_redirect_same_host_https = redirect_same_host_https;
+    pthread_mutex_unlock(&g_lock);
+}
+
+bool core_http_budget_take(size_t n)
+{
+    size_t cur = atomic_load(&g_in_flight_bytes);
+    do {
+        if (n > atomic_load(&g_budget) || cur > atomic_load(&g_budget) - n)
+            return false;
+    } while (!atomic_compare_exchange_weak(&g_in_flight_bytes, &cur, cur + n));
+    return true;
+}
+
+void core_http_budget_release(size_t n)
+{
+    size_t cur = atomic_load(&g_in_flight_bytes);
+    do {
+        if (n > cur)
+            n = cur; /* never below zero, whatever a caller releases */
+    } while (!atomic_compare_exchange_weak(&g_in_flight_bytes, &cur, cur - n));
+}
+
+size_t core_http_budget(void) { return atomic_load(&g_budget); }
 
 int core_http_init(void)
 {
@@ -124,28 +202,47 @@ void core_http_shutdown(void)
         struct host *h = g_hosts;
         g_hosts = h->next;
         free(h->name);
+        free(h->owner);
         free(h->used_header);
         free(h->log);
         free(h);
     }
+    if (g_share) {
+        curl_share_cleanup(g_share);
+        g_share = NULL;
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&g_share_locks[i]);
+    }
     if (g_inited)
         curl_global_cleanup();
     g_inited = false;
+    atomic_store(&g_in_flight_bytes, 0);
     pthread_mutex_unlock(&g_lock);
 }
 
-void core_http_set_stop(atomic_bool *stop) { g_stop = stop; }
+static bool stopping(const atomic_bool *stop) { return stop && atomic_load(stop); }
 
-static bool stopping(void) { return g_stop && atomic_load(g_stop); }
+static const char *owner_of(const core_log_tag *tag) { return tag && tag->plugin ? tag->plugin : ""; }
 
 /* under g_lock */
-static struct host *host_get(const char *name)
+static struct host *host_find(const char *name, const char *owner)
 {
     for (struct host *h = g_hosts; h; h = h->next)
-        if (strcasecmp(h->name, name) == 0)
+        if (strcasecmp(h->name, name) == 0 && strcmp(h->owner, owner) == 0)
             return h;
-    struct host *h = calloc(1, sizeof *h);
-    if (!h || !(h->name = core_util_strdup(name))) {
+    return NULL;
+}
+
+/* under g_lock */
+static struct host *host_get(const char *name, const char *owner)
+{
+    struct host *h = host_find(name, owner);
+    if (h)
+        return h;
+    h = calloc(1, sizeof *h);
+    if (!h || !(h->name = core_util_strdup(name)) || !(h->owner = core_util_strdup(owner))) {
+        if (h)
+            free(h->name);
         free(h);
         return NULL;
     }
@@ -155,16 +252,13 @@ static struct host *host_get(const char *name)
     return h;
 }
 
-cp_status core_http_limits(const char *hostname, const cp_http_limits *limits)
+cp_status core_http_limits(const core_log_tag *tag, const char *hostname, const cp_http_limits *limits)
 {
     if (!hostname || !*hostname || !limits || limits->size < offsetof(cp_http_limits, used_weight_header))
         return CP_ERR_INVALID;
     pthread_mutex_lock(&g_lock);
-    bool fresh = true;
-    for (struct host *x = g_hosts; x; x = x->next)
-        if (strcasecmp(x->name, hostname) == 0)
-            fresh = false;
-    struct host *h = host_get(hostname);
+    bool fresh = !host_find(hostname, owner_of(tag));
+    struct host *h = host_get(hostname, owner_of(tag));
     if (!h) {
         pthread_mutex_unlock(&g_lock);
         return CP_ERR_NOMEM;
@@ -295,47 +389,47 @@ static int64_t retry_after_ms(const cp_http_response *r)
     char buf[64];
     memcpy(buf, v, len);
     buf[len] = 0;
-    char *end;
-    long long s = strtoll(buf, &end, 10);
-    if (end != buf && *end == 0)
-        return s <= 0 ? 0 : s * 1000 + 1;
-    time_t t = curl_getdate(buf, NULL);
+    return core_http_retry_after_parse(buf);
+}
+
+int64_t core_http_retry_after_parse(const char *v)
+{
+    if (!v)
+        return -1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (*v >= '0' && *v <= '9') {
+        int64_t s = 0;
+        for (; *v >= '0' && *v <= '9'; v++) {
+            if (s > (RETRY_AFTER_CEIL_S - (*v - '0')) / 10) {
+                s = RETRY_AFTER_CEIL_S; /* saturate: "forever" is as good as a year here */
+                while (*v >= '0' && *v <= '9')
+                    v++;
+                break;
+            }
+            s = s * 10 + (*v - '0');
+        }
+        while (*v == ' ' || *v == '\t')
+            v++;
+        return *v ? -1 : s * 1000 + 1;
+    }
+    time_t t = curl_getdate(v, NULL);
     if (t == (time_t)-1)
         return -1;
-    int64_t d = (int64_t)t * 1000 - core_util_now_ms();
+    int64_t now = core_util_now_ms();
+    if ((int64_t)t > (now / 1000) + RETRY_AFTER_CEIL_S)
+        return RETRY_AFTER_CEIL_S * 1000 + 1;
+    int64_t d = (int64_t)t * 1000 - now;
     return d <= 0 ? 0 : d + 1;
 }
 
-/* The server's error message: Binance {"code","msg"}, Coinbase {"message"}, CoinGecko
- * {"error"} or {"status":{"error_message"}}; else the body's first line, shortened. */
+/* The server's error message when the request names no formatter (or it wrote nothing): the
+ * body's first readable 120 bytes on one line (an HTML error page, a proxy's text, JSON). */
 static void error_message(const char *body, size_t len, char *out, size_t outlen)
 {
     out[0] = 0;
     if (!body || !len)
         return;
-    json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)(len > INT_MAX ? INT_MAX : len)) : NULL;
-    if (tok)
-        json_tokener_free(tok);
-    if (o && json_object_is_type(o, json_type_object)) {
-        json_object *m = NULL, *c = NULL, *st = NULL;
-        if (json_object_object_get_ex(o, "msg", &m) || json_object_object_get_ex(o, "message", &m) ||
-            json_object_object_get_ex(o, "error_message", &m) || json_object_object_get_ex(o, "error", &m) ||
-            (json_object_object_get_ex(o, "status", &st) && json_object_is_type(st, json_type_object) &&
-             json_object_object_get_ex(st, "error_message", &m))) {
-            const char *s = json_object_is_type(m, json_type_string) ? json_object_get_string(m)
-                                                                     : json_object_to_json_string(m);
-            if (json_object_object_get_ex(o, "code", &c))
-                snprintf(out, outlen, "%s (code %s)", s, json_object_get_string(c));
-            else
-                snprintf(out, outlen, "%s", s);
-            json_object_put(o);
-            return;
-        }
-    }
-    if (o)
-        json_object_put(o);
-    /* not JSON (an HTML error page, a proxy's text): the first readable 120 bytes on one line */
     size_t j = 0;
     bool space = false;
     for (size_t i = 0; i < len && j + 1 < outlen && j < 120; i++) {
@@ -356,6 +450,10 @@ static void error_message(const char *body, size_t len, char *out, size_t outlen
 
 struct job {
     const cp_http_request *rq;
+    char *url;       /* the URL of the next attempt: rq->url, or a followed redirect's (owned) */
+    int redirects;
+    size_t counted;  /* body bytes held against the memory budget */
+    bool over_budget;
     cp_http_response *rs;
     struct host *h;
     char hostname[256];
@@ -381,6 +479,11 @@ static size_t on_body(char *p, size_t sz, size_t n, void *user)
         j->too_big = true;
         return 0;
     }
+    if (!core_http_budget_take(len)) {
+        j->over_budget = true;
+        return 0;
+    }
+    j->counted += len;
     curl_off_t cl = -1;
     if (!j->body.cap && len && curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
         cl > (curl_off_t)len && cl <= (curl_off_t)MAX_BODY)
@@ -431,11 +534,19 @@ static void finish(struct job *j, cp_status st, long code)
     j->rs->received_at = core_util_now_ms();
 }
 
+static void budget_return(struct job *j)
+{
+    core_http_budget_release(j->counted);
+    j->counted = 0;
+}
+
 static void job_reset_buffers(struct job *j)
 {
     cp_buf_free(&j->body);
     cp_buf_free(&j->hdrs);
+    budget_return(j);
     j->too_big = false;
+    j->over_budget = false;
 }
 
 static bool start(struct job *j, CURLM *multi)
@@ -447,15 +558,21 @@ static bool start(struct job *j, CURLM *multi)
     if (!e)
         return false;
     long timeout = rq->timeout_ms > 0 ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
-    curl_easy_setopt(e, CURLOPT_URL, rq->url);
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    if (g_share)
+        curl_easy_setopt(e, CURLOPT_SHARE, g_share);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "coinpipe/" COINPIPE_VERSION);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < DEFAULT_CONNECT_TIMEOUT_MS ? timeout
                                                                                        : DEFAULT_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are judged in completed() */
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -529,15 +646,19 @@ static int64_t backoff_ms(int attempt)
     return (int64_t)(core_util_random() * (double)(cap + 1)); /* full jitter */
 }
 
+static const char *method_of(const struct job *j) { return j->rq->method ? j->rq->method : "GET"; }
+
 static void log_final(const core_log_tag *tag, struct job *j)
 {
     cp_http_response *r = j->rs;
+    if (j->rq->no_log)
+        return;
     if (r->code)
-        core_log_tagged(tag, CP_LOG_ERROR, "http: GET %s%s failed: HTTP %ld after %d attempt%s: %s", j->hostname,
-                        j->path, r->code, j->attempts, j->attempts == 1 ? "" : "s", r->error);
+        core_log_tagged(tag, CP_LOG_ERROR, "http: %s %s%s failed: HTTP %ld after %d attempt%s: %s", method_of(j),
+                        j->hostname, j->path, r->code, j->attempts, j->attempts == 1 ? "" : "s", r->error);
     else
-        core_log_tagged(tag, CP_LOG_ERROR, "http: GET %s%s failed after %d attempt%s: %s", j->hostname, j->path,
-                        j->attempts, j->attempts == 1 ? "" : "s", r->error);
+        core_log_tagged(tag, CP_LOG_ERROR, "http: %s %s%s failed after %d attempt%s: %s", method_of(j), j->hostname,
+                        j->path, j->attempts, j->attempts == 1 ? "" : "s", r->error);
 }
 
 /* Takes the body and headers of the finished attempt into the response. */
@@ -550,14 +671,49 @@ static void take_buffers(struct job *j)
     j->rs->headers = j->hdrs.p ? j->hdrs.p : calloc(1, 1);
     memset(&j->body, 0, sizeof j->body);
     memset(&j->hdrs, 0, sizeof j->hdrs);
+    budget_return(j); /* the body is the caller's now */
 }
 
-/* An attempt completed: decide done or retry. Called without g_lock. */
-static void completed(const core_log_tag *tag, struct job *j, CURLcode rc, int64_t now)
+/* Is a redirect from `from` to `to` one to follow? Only with http_redirects = "same-host-https",
+ * only to https on the same host and port. *why names the target's origin when not. */
+static bool redirect_allowed(const char *from, const char *to, char *why, size_t whylen)
+{
+    char *fs = NULL, *fh = NULL, *fp = NULL, *ts = NULL, *th = NULL, *tp = NULL;
+    CURLU *fu = curl_url(), *tu = curl_url();
+    bool ok = false;
+    if (fu && tu && curl_url_set(fu, CURLUPART_URL, from, 0) == CURLUE_OK &&
+        curl_url_set(tu, CURLUPART_URL, to, 0) == CURLUE_OK) {
+        curl_url_get(fu, CURLUPART_SCHEME, &fs, 0);
+        curl_url_get(fu, CURLUPART_HOST, &fh, 0);
+        curl_url_get(fu, CURLUPART_PORT, &fp, CURLU_DEFAULT_PORT);
+        curl_url_get(tu, CURLUPART_SCHEME, &ts, 0);
+        curl_url_get(tu, CURLUPART_HOST, &th, 0);
+        curl_url_get(tu, CURLUPART_PORT, &tp, CURLU_DEFAULT_PORT);
+        ok = g_redirect_same_host_https && ts && fh && th && fp && tp && strcmp(ts, "https") == 0 &&
+             strcasecmp(fh, th) == 0 && strcmp(fp, tp) == 0;
+    }
+    if (!ok)
+        snprintf(why, whylen, "redirect to %s://%s%s%s refused (%s)", ts ? ts : "?", th ? th : "?",
+                 tp ? ":" : "", tp ? tp : "",
+                 g_redirect_same_host_https ? "only same-host https redirects are followed"
+                                            : "http_redirects = \"none\"");
+    curl_free(fs), curl_free(fh), curl_free(fp), curl_free(ts), curl_free(th), curl_free(tp);
+    curl_url_cleanup(fu);
+    curl_url_cleanup(tu);
+    return ok;
+}
+
+/* An attempt completed: decide done, redirect or retry. Called without g_lock. */
+static void completed(const core_log_tag *tag, const atomic_bool *stop, struct job *j, CURLcode rc, int64_t now)
 {
     long code = 0;
-    if (rc == CURLE_OK)
+    char *location = NULL;
+    if (rc == CURLE_OK) {
         curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+        char *u = NULL;
+        if (code >= 300 && code < 400 && curl_easy_getinfo(j->easy, CURLINFO_REDIRECT_URL, &u) == CURLE_OK && u)
+            location = core_util_strdup(u);
+    }
     take_buffers(j);
     core_metrics_http_request(j->hostname, rc == CURLE_OK ? (int)code : 0);
     cp_http_response *r = j->rs;
@@ -576,51 +732,87 @@ static void completed(const core_log_tag *tag, struct job *j, CURLcode rc, int64
             buf[len] = 0;
             char *end;
             double used = strtod(buf, &end);
-            if (end != buf) {
+            if (end != buf && isfinite(used)) {
                 h->server_used = used;
                 h->server_at = now;
                 h->sent_since_report = 0;
             }
         }
     }
+    /* a 418, or a Retry-After longer than retry_after_max: requests to the host fail fast until then */
+    bool long_wait = ra > g_retry_after_max_ms && (code == 429 || code >= 500);
     bool banned_now = false;
-    if (code == 418) {
+    if (code == 418 || long_wait) {
         int64_t d = ra >= 0 ? ra : DEFAULT_BAN_MS;
         if (now + d > h->ban_until) {
             banned_now = !h->ban_logged || h->ban_until <= now;
             h->ban_until = now + d;
             h->ban_until_wall = core_util_now_ms() + d;
+            h->ban_code = code;
             h->ban_logged = true;
         }
     }
-    if (code == 429 && ra > 0 && now + ra > h->pause_until)
+    if (code == 429 && ra > 0 && !long_wait && now + ra > h->pause_until)
         h->pause_until = now + ra;
     int64_t ban_wall = h->ban_until_wall;
     pthread_mutex_unlock(&g_lock);
 
-    char msg[200];
     if (rc != CURLE_OK) {
-        snprintf(r->error, sizeof r->error, "%s", j->too_big ? "response body larger than 64 MiB"
-                                                  : j->cerr[0] ? j->cerr
-                                                               : curl_easy_strerror(rc));
+        if (j->over_budget)
+            snprintf(r->error, sizeof r->error,
+                     "response bodies in flight would exceed the memory budget (http_memory_budget = %zu MiB)",
+                     core_http_budget() >> 20);
+        else
+            snprintf(r->error, sizeof r->error, "%s", j->too_big ? "response body larger than 64 MiB"
+                                                      : j->cerr[0] ? j->cerr
+                                                                   : curl_easy_strerror(rc));
     } else if (code >= 400) {
-        error_message(r->body, r->body_len, msg, sizeof msg);
-        snprintf(r->error, sizeof r->error, "%s", msg[0] ? msg : "(empty body)");
+        if (j->rq->error_message)
+            j->rq->error_message(r->body, r->body_len, r->error, sizeof r->error);
+        if (!r->error[0])
+            error_message(r->body, r->body_len, r->error, sizeof r->error);
+        if (!r->error[0])
+            snprintf(r->error, sizeof r->error, "(empty body)");
     }
 
-    if (code == 418) {
+    if (location) {
+        if (j->redirects < MAX_REDIRECTS && redirect_allowed(j->url, location, r->error, sizeof r->error)) {
+            free(j->url);
+            j->url = location;
+            j->redirects++;
+            j->attempts--; /* a followed redirect is not a failed attempt */
+            j->next_at = now;
+            return;
+        }
+        if (j->redirects >= MAX_REDIRECTS)
+            snprintf(r->error, sizeof r->error, "more than %d redirects", MAX_REDIRECTS);
+        free(location);
+        finish(j, CP_ERR_HTTP, code);
+        log_final(tag, j);
+        return;
+    }
+
+    if (code == 418 || long_wait) {
         if (banned_now) {
             char iso[40];
             core_util_iso8601(ban_wall, iso, sizeof iso);
-            core_log_tagged(tag, CP_LOG_ERROR,
-                            "http: %s has banned this IP (HTTP 418): no requests to it until %s (%s)", j->hostname,
-                            iso, r->error);
+            if (code == 418)
+                core_log_tagged(tag, CP_LOG_ERROR,
+                                "http: %s has banned this IP (HTTP 418): no requests to it until %s (%s)",
+                                j->hostname, iso, r->error);
+            else
+                core_log_tagged(tag, CP_LOG_ERROR,
+                                "http: %s asks for a pause of %lld s (HTTP %ld, Retry-After), longer than "
+                                "retry_after_max (%lld s): its requests fail until %s instead of waiting",
+                                j->hostname, (long long)(ra / 1000), code, (long long)(g_retry_after_max_ms / 1000),
+                                iso);
         }
         finish(j, CP_ERR_BANNED, code);
         return;
     }
-    bool retry = rc != CURLE_OK ? retryable_curl(rc) && !j->too_big : (code == 429 || code >= 500);
-    if (retry && j->attempts < j->max_attempts && !stopping()) {
+    bool retry = rc != CURLE_OK ? retryable_curl(rc) && !j->too_big && !j->over_budget
+                                : (code == 429 || code >= 500);
+    if (retry && j->attempts < j->max_attempts && !stopping(stop)) {
         int64_t d = backoff_ms(j->attempts);
         if (ra > d)
             d = ra;
@@ -629,8 +821,8 @@ static void completed(const core_log_tag *tag, struct job *j, CURLcode rc, int64
             snprintf(what, sizeof what, "HTTP %ld %s", code, r->error);
         else
             snprintf(what, sizeof what, "%s", r->error);
-        core_log_tagged(tag, CP_LOG_WARN, "http: GET %s%s: %s; retry %d/%d in %lld ms", j->hostname, j->path, what,
-                        j->attempts + 1, j->max_attempts, (long long)d);
+        core_log_tagged(tag, CP_LOG_WARN, "http: %s %s%s: %s; retry %d/%d in %lld ms", method_of(j), j->hostname,
+                        j->path, what, j->attempts + 1, j->max_attempts, (long long)d);
         core_metrics_http_retry(j->hostname);
         j->next_at = now + d;
         return;
@@ -661,14 +853,14 @@ static void fail_now(const core_log_tag *tag, struct job *j, cp_status st, const
             done(user, (size_t)((j) - jobs), (j)->rs);                                                         \
     } while (0)
 
-cp_status core_http_perform(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
-                            size_t n)
+cp_status core_http_perform(const core_log_tag *tag, const atomic_bool *stop, const cp_http_request *reqs,
+                            cp_http_response *resps, size_t n)
 {
-    return core_http_perform_each(tag, reqs, resps, n, NULL, NULL);
+    return core_http_perform_each(tag, stop, reqs, resps, n, NULL, NULL);
 }
 
-cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request *reqs, cp_http_response *resps,
-                                 size_t n, cp_http_done_fn done, void *user)
+cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *stop, const cp_http_request *reqs,
+                                 cp_http_response *resps, size_t n, cp_http_done_fn done, void *user)
 {
     if (n == 0)
         return CP_OK;
@@ -708,8 +900,9 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
             continue;
         }
         split_url(j);
+        j->url = core_util_strdup(reqs[i].url);
         pthread_mutex_lock(&g_lock);
-        j->h = host_get(j->hostname);
+        j->h = j->url ? host_get(j->hostname, owner_of(tag)) : NULL;
         pthread_mutex_unlock(&g_lock);
         if (!j->h)
             fail_now(tag, j, CP_ERR_NOMEM, "out of memory");
@@ -720,7 +913,7 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
 
     while (left > 0) {
         now = core_util_mono_ms();
-        if (stopping()) {
+        if (stopping(stop)) {
             for (size_t i = 0; i < n; i++) {
                 struct job *j = &jobs[i];
                 if (j->done)
@@ -753,6 +946,7 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
             struct host *h = j->h;
             bool go = false, banned = false;
             int64_t ban_wall = h->ban_until_wall, waited = 0;
+            long ban_code = h->ban_code;
             if (h->ban_until > now)
                 banned = true;
             else if (h->pause_until > now) {
@@ -780,9 +974,14 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
             if (banned) {
                 char iso[40], why[120];
                 core_util_iso8601(ban_wall, iso, sizeof iso);
-                snprintf(why, sizeof why, "host banned us (HTTP 418) until %s", iso);
+                if (ban_code == 418)
+                    snprintf(why, sizeof why, "host banned us (HTTP 418) until %s", iso);
+                else
+                    snprintf(why, sizeof why, "host asked for a pause (HTTP %ld, Retry-After) until %s", ban_code,
+                             iso);
                 fail_now(tag, j, CP_ERR_BANNED, why);
-                core_log_tagged(tag, CP_LOG_DEBUG, "http: GET %s%s not sent: %s", j->hostname, j->path, why);
+                core_log_tagged(tag, CP_LOG_DEBUG, "http: %s %s%s not sent: %s", method_of(j), j->hostname, j->path,
+                                why);
                 DELIVER(j);
             } else if (go && !start(j, multi)) {
                 pthread_mutex_lock(&g_lock);
@@ -806,7 +1005,7 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
             struct job *j = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
             CURLcode rc = m->data.result;
-            completed(tag, j, rc, core_util_mono_ms());
+            completed(tag, stop, j, rc, core_util_mono_ms());
             curl_multi_remove_handle(multi, j->easy);
             curl_easy_cleanup(j->easy);
             j->easy = NULL;
@@ -834,6 +1033,7 @@ cp_status core_http_perform_each(const core_log_tag *tag, const cp_http_request 
         struct job *j = &jobs[i];
         curl_slist_free_all(j->hl);
         job_reset_buffers(j);
+        free(j->url);
         if (ret == CP_OK && j->status != CP_OK)
             ret = j->status;
     }

@@ -367,7 +367,7 @@ core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char
     pthread_cond_init(&rt->cv_job, NULL);
     pthread_cond_init(&rt->cv_idle, NULL);
     core_http_init();
-    core_http_set_stop(&rt->stopping);
+    core_http_configure(cfg->http_memory_budget, cfg->retry_after_max_ms, cfg->http_redirects_same_host_https);
     if (set_build(rt, cfg, &rt->set, true, err, errlen) != 0) {
         set_free(&rt->set);
         rt->set.cfg = NULL; /* the caller still owns cfg on failure */

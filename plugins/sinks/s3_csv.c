@@ -6,8 +6,10 @@
  * <pipeline>-<first row time>-<content hash>.csv[.gz] when max_rows or max_bytes is reached,
  * when flush_interval has passed, and at shutdown. The key follows from the content, so a
  * retried upload overwrites itself. CSV per RFC 4180 with a header row, decimals verbatim,
- * times ISO-8601 UTC with milliseconds, NULL empty. Requests are signed by libcurl's AWS SigV4
- * (the payload's SHA-256 from libcrypto); credentials come from the options, the AWS_*
+ * times ISO-8601 UTC with milliseconds, NULL empty. Uploads go through the core's HTTP service
+ * (cp_http_perform: shared connections, per-request stop), signed there by libcurl's AWS SigV4
+ * over exactly the headers sent (no empty "Expect:", which libcurl 7.88 would sign although it
+ * sends no such header); the payload's SHA-256 comes from libcrypto; credentials come from the options, the AWS_*
  * environment or the shared credentials file (AWS_PROFILE).
  */
 #include <coinpipe/csv.h>
@@ -17,7 +19,6 @@
 
 #include <coinpipe/coinpipe.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -80,8 +81,6 @@ typedef struct s3 {
     const s3_config *cfg;
     char *region, *endpoint, *key_id, *secret, *token;
     char *userpwd, *sigv4;
-    CURL *curl;        /* created at the first upload (see curl_handle) */
-    bool curl_global;  /* this instance holds a curl_global_init reference */
     size_t nparts;
     s3_part *parts;
     size_t pending_bytes;
@@ -222,27 +221,6 @@ static void discard_all(s3 *s)
 
 /* ---- upload ------------------------------------------------------------------------------- */
 
-typedef struct reader {
-    const char *p;
-    size_t left;
-} reader;
-
-static size_t read_cb(char *dst, size_t size, size_t n, void *user)
-{
-    reader *r = user;
-    size_t k = size * n < r->left ? size * n : r->left;
-    memcpy(dst, r->p, k);
-    r->p += k;
-    r->left -= k;
-    return k;
-}
-
-static size_t sink_cb(char *p, size_t size, size_t n, void *user)
-{
-    cp_buf_put(user, p, size * n);
-    return size * n;
-}
-
 static bool sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -285,72 +263,37 @@ static void key_safe(cp_buf *b, const char *s)
     }
 }
 
-/* The easy handle, created on first use: libcurl's global init (OpenSSL) maps and touches
- * megabytes of library pages, which an idle collector need not hold before its first upload.
- * The instance takes its own curl_global_init reference, released in destroy. Before libcurl
- * 7.84.0 the global init is not thread-safe: create() makes the handle on the main thread. */
-static CURL *curl_handle(s3 *s)
-{
-    if (!s->curl && !s->curl_global && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-        s->curl_global = true;
-    if (!s->curl && s->curl_global)
-        s->curl = curl_easy_init();
-    return s->curl;
-}
-
 static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *data, size_t len)
 {
-    CURL *c = curl_handle(s);
-    if (!c) {
-        cp_log_warn(ctx, "s3-csv: cannot initialise libcurl");
-        return CP_RETRY;
-    }
     char hash[65];
     if (!sha256_hex(data, len, hash))
         return CP_ERR_INTERNAL;
-    cp_buf url = {0}, hdr = {0}, resp = {0};
+    cp_buf url = {0}, sha = {0}, tok = {0};
     cp_buf_printf(&url, "%s/%s/%s", s->endpoint, s->cfg->bucket, key);
-    struct curl_slist *headers = NULL;
-    cp_buf_printf(&hdr, "x-amz-content-sha256: %s", hash);
-    headers = curl_slist_append(headers, hdr.p);
-    headers = curl_slist_append(headers, s->cfg->gzip ? "Content-Type: application/gzip" : "Content-Type: text/csv");
-    headers = curl_slist_append(headers, "Expect:");
-    if (s->token) {
-        cp_buf_reset(&hdr);
-        cp_buf_printf(&hdr, "x-amz-security-token: %s", s->token);
-        headers = curl_slist_append(headers, hdr.p);
-    }
-    reader r = {data, len};
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url.p);
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-    curl_easy_setopt(c, CURLOPT_READDATA, &r);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-    curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->cfg->timeout);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "coinpipe-s3-csv");
-    CURLcode rc = curl_easy_perform(c);
-    long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_slist_free_all(headers);
+    cp_buf_printf(&sha, "x-amz-content-sha256: %s", hash);
+    if (s->token)
+        cp_buf_printf(&tok, "x-amz-security-token: %s", s->token);
+    const char *headers[] = {sha.p, s->cfg->gzip ? "Content-Type: application/gzip" : "Content-Type: text/csv",
+                             tok.p, NULL};
+    cp_http_request rq = {.method = "PUT", .url = url.p, .headers = headers, .body = data, .body_len = len,
+                          .timeout_ms = (long)s->cfg->timeout, .max_attempts = 1, .aws_sigv4 = s->sigv4,
+                          .userpwd = s->userpwd, .no_log = 1};
+    cp_http_response rs;
+    cp_status rc = url.oom || sha.oom || tok.oom ? CP_ERR_NOMEM : cp_http_perform(ctx, &rq, &rs, 1);
+    long code = rc == CP_ERR_NOMEM ? 0 : rs.code;
+    const char *resp = rc == CP_ERR_NOMEM ? NULL : rs.body;
     cp_status st;
     /* the S3 error code, e.g. <Code>AccessDenied</Code>, names the cause */
     char why[96] = "";
-    const char *cs = resp.p ? strstr(resp.p, "<Code>") : NULL;
+    const char *cs = resp ? strstr(resp, "<Code>") : NULL;
     if (cs) {
         const char *ce = strstr(cs, "</Code>");
         if (ce && ce - cs - 6 < (long)sizeof why)
             snprintf(why, sizeof why, "%.*s", (int)(ce - cs - 6), cs + 6);
     }
-    if (rc != CURLE_OK) {
-        cp_log_warn(ctx, "s3-csv: PUT s3://%s/%s: %s", s->cfg->bucket, key, curl_easy_strerror(rc));
+    if (rc == CP_ERR_NOMEM || rs.status != CP_OK) {
+        cp_log_warn(ctx, "s3-csv: PUT s3://%s/%s: %s", s->cfg->bucket, key,
+                    rc == CP_ERR_NOMEM ? "out of memory" : rs.error);
         st = CP_RETRY;
     } else if (code >= 200 && code < 300) {
         cp_log_debug(ctx, "s3-csv: wrote s3://%s/%s (%zu bytes)", s->cfg->bucket, key, len);
@@ -369,9 +312,11 @@ static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *dat
                      !strcmp(why, "NoSuchBucket") ? " (create the bucket or fix `bucket`)" : "");
         st = CP_REJECT;
     }
+    if (rc != CP_ERR_NOMEM)
+        cp_http_response_clear(ctx, &rs);
     cp_buf_free(&url);
-    cp_buf_free(&hdr);
-    cp_buf_free(&resp);
+    cp_buf_free(&sha);
+    cp_buf_free(&tok);
     return st;
 }
 
@@ -513,10 +458,6 @@ static void s3_destroy(void *instance)
     discard_all(s);
     cp_buf_free(&s->body);
     cp_buf_free(&s->gz);
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
-    if (s->curl_global)
-        curl_global_cleanup();
     free(s->region);
     free(s->endpoint);
     free(s->key_id);
@@ -569,7 +510,7 @@ static cp_status s3_create(cp_ctx *ctx, const void *config, void **instance)
     b = (cp_buf){0};
     cp_buf_printf(&b, "%s:%s", s->key_id, s->secret);
     s->userpwd = b.p;
-    if (!s->endpoint || !s->sigv4 || !s->userpwd || (LIBCURL_VERSION_NUM < 0x075400 && !curl_handle(s))) {
+    if (!s->endpoint || !s->sigv4 || !s->userpwd) {
         s3_destroy(s);
         return CP_ERR_NOMEM;
     }

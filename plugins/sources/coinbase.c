@@ -254,8 +254,16 @@ static void cb_destroy(void *instance)
     free(c);
 }
 
+/* Coinbase Exchange's error body: {"message": "NotFound"} */
+static void cb_error_message(const char *body, size_t len, char *out, size_t outlen)
+{
+    static const char *const paths[] = {"message", NULL};
+    su_error_json(body, len, out, outlen, paths);
+}
+
 static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
 {
+    su_reqs_error_format(cb_error_message);
     const cb_cfg *cfg = config;
     if (!su_streams_valid(ctx, &cfg->streams, cb_streams))
         return CP_ERR_CONFIG;
@@ -317,7 +325,7 @@ static cp_status cb_validate(cb *c, cp_ctx *ctx)
         return CP_OK;
     char url[1024];
     snprintf(url, sizeof url, "%s/products", c->cfg->base_url);
-    cp_http_request rq = {.url = url};
+    cp_http_request rq = {.url = url, .error_message = cb_error_message};
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
     cp_status st = su_check(ctx, "products", &rs);

@@ -203,6 +203,13 @@ static cp_status cg_parse_global(cp_ctx *ctx, json_object *root, int64_t receive
 
 /* ---- plugin ------------------------------------------------------------------------------- */
 
+/* CoinGecko's error bodies: {"error": "..."} or {"status": {"error_code": 429, "error_message": "..."}} */
+static void cg_error_message(const char *body, size_t len, char *out, size_t outlen)
+{
+    static const char *const paths[] = {"error", "error_message", "status.error_message", NULL};
+    su_error_json(body, len, out, outlen, paths);
+}
+
 static cp_status cg_create(cp_ctx *ctx, const void *config, void **instance)
 {
     const cg_cfg *cfg = config;
@@ -318,7 +325,8 @@ static cp_status cg_collect(void *instance, cp_ctx *ctx)
             ret = CP_ERR_NOMEM;
             goto out;
         }
-        rq[i] = (cp_http_request){.url = urls[i].p, .headers = g->headers[0] ? g->headers : NULL};
+        rq[i] = (cp_http_request){.url = urls[i].p, .headers = g->headers[0] ? g->headers : NULL,
+                                  .error_message = cg_error_message};
     }
     cp_http_perform(ctx, rq, rs, n);
     cp_batch *bm = g->want_market ? cp_batch_new(ctx, &cp_market_schema, ncoins * nvs) : NULL;

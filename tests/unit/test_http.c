@@ -35,7 +35,7 @@ static cp_status get(const char *path, cp_http_response *rs)
     char url[256];
     snprintf(url, sizeof url, "%s%s", mockex_base, path);
     cp_http_request rq = {.url = url};
-    return core_http_perform(NULL, &rq, rs, 1);
+    return core_http_perform(NULL, NULL, &rq, rs, 1);
 }
 
 static void test_backoff_bounds(void **state)
@@ -131,7 +131,7 @@ static void test_concurrency_limit(void **state)
     (void)state;
     /* 8 slow requests (300 ms each) with at most 2 in flight: they reach the server in pairs */
     cp_http_limits lim = {.size = sizeof lim, .max_concurrent = 2};
-    assert_int_equal(core_http_limits("127.0.0.1", &lim), CP_OK);
+    assert_int_equal(core_http_limits(NULL, "127.0.0.1", &lim), CP_OK);
     mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=300&count=-1");
     char urls[8][256];
     cp_http_request rq[8];
@@ -141,7 +141,7 @@ static void test_concurrency_limit(void **state)
         rq[i] = (cp_http_request){.url = urls[i]};
     }
     int64_t t0 = core_util_mono_ms();
-    assert_int_equal(core_http_perform(NULL, rq, rs, 8), CP_OK);
+    assert_int_equal(core_http_perform(NULL, NULL, rq, rs, 8), CP_OK);
     int64_t took = core_util_mono_ms() - t0;
     for (int i = 0; i < 8; i++) {
         assert_int_equal(rs[i].code, 200);
@@ -197,7 +197,7 @@ static void test_perform_each(void **state)
     rq[2].max_attempts = 1;
     seen s = {.base = rs};
     /* the first failure by request index, although its response was cleared in the callback */
-    assert_int_equal(core_http_perform_each(NULL, rq, rs, 4, on_done, &s), CP_ERR_TIMEOUT);
+    assert_int_equal(core_http_perform_each(NULL, NULL, rq, rs, 4, on_done, &s), CP_ERR_TIMEOUT);
     assert_int_equal(s.n, 4);
     for (int i = 0; i < 4; i++)
         assert_int_equal(s.calls[i], 1);

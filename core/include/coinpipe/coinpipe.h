@@ -233,6 +233,11 @@ typedef struct cp_http_request {
     const char *aws_sigv4;/**< if set, sign with libcurl's CURLOPT_AWS_SIGV4 (e.g. "aws:amz:us-east-1:s3") */
     const char *userpwd;  /**< "user:password" for aws_sigv4 (access key id : secret key); secret */
     unsigned no_retry_4xx;/**< reserved, set 0 */
+    /** Formats the server's error message of a response with code >= 400 into `out` (a
+     * NUL-terminated line of at most outlen - 1 bytes) from its body; the core logs it and puts it
+     * in cp_http_response.error. NULL, or nothing written: the body's first line (since ABI 2.0). */
+    void (*error_message)(const char *body, size_t len, char *out, size_t outlen);
+    unsigned no_log;      /**< non-zero: the caller logs failures itself, the core does not (since ABI 2.0) */
 } cp_http_request;
 
 /** The result of one request, filled by the core. Release with cp_http_response_clear(). */

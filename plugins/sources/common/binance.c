@@ -445,8 +445,16 @@ cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http
 
 /* ---- set-up ------------------------------------------------------------------------------- */
 
+/* Binance's error body: {"code": -1121, "msg": "Invalid symbol."} */
+static void bn_error_message(const char *body, size_t len, char *out, size_t outlen)
+{
+    static const char *const paths[] = {"msg", NULL};
+    su_error_json(body, len, out, outlen, paths);
+}
+
 cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out)
 {
+    su_reqs_error_format(bn_error_message);
     if (!su_streams_valid(ctx, &cfg->streams, streams))
         return CP_ERR_CONFIG;
     int64_t iv = su_interval_ms(cfg->kline_interval);
@@ -518,7 +526,7 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s%s/exchangeInfo", b->cfg->base_url, b->api->prefix);
-    cp_http_request rq = {.url = url, .weight = b->api->futures ? 1 : 20};
+    cp_http_request rq = {.url = url, .weight = b->api->futures ? 1 : 20, .error_message = bn_error_message};
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
     cp_status st = su_check(ctx, "exchangeInfo", &rs);

@@ -523,6 +523,45 @@ void su_reqs_free(cp_ctx *ctx, su_reqs *q)
     memset(q, 0, sizeof *q);
 }
 
+void su_error_json(const char *body, size_t len, char *out, size_t outlen, const char *const *paths)
+{
+    out[0] = 0;
+    if (!body || !len)
+        return;
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, body, (int)(len > INT_MAX ? INT_MAX : len)) : NULL;
+    if (tok)
+        json_tokener_free(tok);
+    if (o && json_object_is_type(o, json_type_object)) {
+        for (size_t i = 0; paths[i]; i++) {
+            const char *dot = strchr(paths[i], '.');
+            json_object *m = NULL, *parent = o;
+            if (dot) {
+                char first[64];
+                snprintf(first, sizeof first, "%.*s", (int)(dot - paths[i]), paths[i]);
+                if (!json_object_object_get_ex(o, first, &parent) || !json_object_is_type(parent, json_type_object))
+                    continue;
+            }
+            if (!json_object_object_get_ex(parent, dot ? dot + 1 : paths[i], &m))
+                continue;
+            const char *s = json_object_is_type(m, json_type_string) ? json_object_get_string(m)
+                                                                     : json_object_to_json_string(m);
+            json_object *c = NULL;
+            if (json_object_object_get_ex(o, "code", &c))
+                snprintf(out, outlen, "%s (code %s)", s, json_object_get_string(c));
+            else
+                snprintf(out, outlen, "%s", s);
+            break;
+        }
+    }
+    if (o)
+        json_object_put(o);
+}
+
+static void (*g_error_format)(const char *, size_t, char *, size_t);
+
+void su_reqs_error_format(void (*fn)(const char *body, size_t len, char *out, size_t outlen)) { g_error_format = fn; }
+
 bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, cp_buf *url)
 {
     if (url->oom || !url->p)
@@ -544,7 +583,7 @@ bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, cp_buf *url)
     }
     q->r[q->n] = r;
     q->urls[q->n] = url->p;
-    q->h[q->n] = (cp_http_request){.url = url->p, .weight = weight};
+    q->h[q->n] = (cp_http_request){.url = url->p, .weight = weight, .error_message = g_error_format};
     memset(url, 0, sizeof *url);
     q->n++;
     return true;

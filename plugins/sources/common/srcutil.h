@@ -151,6 +151,13 @@ typedef struct su_reqs {
     cp_http_response *s;
     char **urls;
 } su_reqs;
+/* The exchange's error message in a JSON error body, for cp_http_request.error_message: the
+ * string (or JSON text) at the first of `paths` present ("msg", or "status.error_message" one
+ * level down), followed by " (code C)" when the object has a top-level "code"; nothing written
+ * when the body is not such an object (the core then logs its first line). */
+void su_error_json(const char *body, size_t len, char *out, size_t outlen, const char *const *paths);
+/* The error formatter su_reqs_add puts in every request of this plugin (set in create()). */
+void su_reqs_error_format(void (*fn)(const char *body, size_t len, char *out, size_t outlen));
 /* Appends a request for url's text (taken over: url is emptied). False when out of memory. */
 bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, cp_buf *url);
 /* Performs every request concurrently (cp_http_perform); false when out of memory. */
