@@ -64,6 +64,13 @@ for x in 'ticker.last > 60000' 'change_pct(ticker.last, 1h) < -5' 'stale(ticker,
 done
 printf 'ticker.last > ticker.bid\0x\0x\0x\0x\0x\060000.00000000\0059999.9' > "$out/fuzz_alerts_expr/corpus/row"
 seed fuzz_batch_deserialize
+seed fuzz_http_response
+printf 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-MBX-USED-WEIGHT-1m: 12\r\n\r\n[]' > "$out/fuzz_http_response/corpus/ok"
+printf 'HTTP/1.1 429 Too Many\r\nRetry-After: 9223372036854775807\r\nContent-Length: 42\r\n\r\n{"code":-1003,"msg":"Too many requests."}' \
+    > "$out/fuzz_http_response/corpus/retry_after"
+printf 'HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1/x\r\nContent-Length: 0\r\n\r\n' > "$out/fuzz_http_response/corpus/redirect"
+printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n' > "$out/fuzz_http_response/corpus/chunked"
+{ printf 'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'; printf '[1,2,3]' | gzip -c; } > "$out/fuzz_http_response/corpus/gzip"
 for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay in its corpus
     t=$(basename "$r")
     mkdir -p "$out/$t/corpus"

@@ -1,4 +1,6 @@
-/* The HTTP service alone against the mock exchange: backoff bounds, Retry-After (seconds and HTTP date), 418 ban, concurrency limit.
+/* The HTTP service alone against the mock exchange: backoff bounds, Retry-After (seconds, HTTP date, overflow,
+ * retry_after_max), 418 ban, concurrency limit, budgets per (host, plugin), stop per call, the memory
+ * budget, error formatters.
  * SPDX-License-Identifier: MIT
  *
  * Timings are read from the mock's request log (arrival times), so they are what the server
@@ -9,6 +11,8 @@
 #include "testkit.h"
 #include "mockex.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -216,6 +220,120 @@ static void test_perform_each(void **state)
     assert_true(CP_HOST_HAS(h, http_perform_each));
 }
 
+/* Retry-After values that overflowed a signed multiplication (UBSan aborted) saturate at a
+ * year; a long one is not waited for: the request fails at once and the host pauses. */
+static void test_retry_after_overflow_and_cap(void **state)
+{
+    (void)state;
+    int64_t year = (int64_t)366 * 86400 * 1000 + 1;
+    assert_int_equal(core_http_retry_after_parse("9223372036854775807"), year);
+    assert_int_equal(core_http_retry_after_parse("99999999999999999999999999"), year);
+    assert_int_equal(core_http_retry_after_parse("  5 "), 5001);
+    assert_int_equal(core_http_retry_after_parse("0"), 1);
+    assert_int_equal(core_http_retry_after_parse("5x"), -1);
+    assert_int_equal(core_http_retry_after_parse("Fri, 31 Dec 9999 23:59:59 GMT"), year);
+
+    core_http_configure(0, 2000, false); /* retry_after_max = 2 s */
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=status&status=429&retry_after=999999&count=-1");
+    core_log_tag paused = {.pipeline = "p", .kind = "source", .plugin = "paused-owner", .instance = "a"};
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v3/depth?symbol=BNBBTC", mockex_base);
+    cp_http_request rq = {.url = url};
+    cp_http_response rs;
+    int64_t t0 = core_util_mono_ms();
+    tk_log_clear();
+    assert_int_equal(core_http_perform(&paused, NULL, &rq, &rs, 1), CP_ERR_BANNED);
+    assert_int_equal(rs.code, 429);
+    core_http_response_clear(&rs);
+    /* the next request of that owner to the host is not sent at all while the pause lasts */
+    assert_int_equal(core_http_perform(&paused, NULL, &rq, &rs, 1), CP_ERR_BANNED);
+    assert_non_null(strstr(rs.error, "asked for a pause (HTTP 429, Retry-After) until"));
+    core_http_response_clear(&rs);
+    assert_true(core_util_mono_ms() - t0 < 2000);
+    tk_assert_log_contains("longer than retry_after_max (2 s)");
+    core_http_configure(0, 0, false);
+}
+
+/* Budgets are keyed by (host, plugin): one source's exhausted budget never holds another's
+ * requests to the same host back. */
+static void test_budget_per_owner(void **state)
+{
+    (void)state;
+    core_log_tag gecko = {.pipeline = "p", .kind = "source", .plugin = "gecko-like", .instance = "a"};
+    core_log_tag other = {.pipeline = "p", .kind = "source", .plugin = "other-like", .instance = "b"};
+    cp_http_limits lim = {.size = sizeof lim, .weight_per_minute = 2};
+    assert_int_equal(core_http_limits(&gecko, "127.0.0.1", &lim), CP_OK);
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v3/depth?symbol=BNBBTC", mockex_base);
+    cp_http_request rq = {.url = url, .weight = 2};
+    cp_http_response rs;
+    assert_int_equal(core_http_perform(&gecko, NULL, &rq, &rs, 1), CP_OK); /* gecko's minute is used up */
+    core_http_response_clear(&rs);
+    int64_t t0 = core_util_mono_ms();
+    assert_int_equal(core_http_perform(&other, NULL, &rq, &rs, 1), CP_OK);
+    core_http_response_clear(&rs);
+    assert_true(core_util_mono_ms() - t0 < 5000); /* before: it waited for gecko's window (60 s) */
+}
+
+/* A stopped context ends its requests; a NULL stop (a sink draining) does not. */
+static void test_stop_per_call(void **state)
+{
+    (void)state;
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v3/depth?symbol=BNBBTC", mockex_base);
+    cp_http_request rq = {.url = url};
+    cp_http_response rs;
+    atomic_bool stop;
+    atomic_init(&stop, true);
+    assert_int_equal(core_http_perform(NULL, &stop, &rq, &rs, 1), CP_ERR_STOPPED);
+    core_http_response_clear(&rs);
+    assert_int_equal(core_http_perform(NULL, NULL, &rq, &rs, 1), CP_OK);
+    assert_int_equal(rs.code, 200);
+    core_http_response_clear(&rs);
+}
+
+/* The memory budget: takes beyond it are refused whole, releases give back. */
+static void test_memory_budget(void **state)
+{
+    (void)state;
+    core_http_configure(4u << 20, 0, false);
+    assert_int_equal(core_http_budget(), 4u << 20);
+    assert_true(core_http_budget_take(3u << 20));
+    assert_false(core_http_budget_take(2u << 20));
+    assert_false(core_http_budget_take(SIZE_MAX));
+    assert_true(core_http_budget_take(1u << 20));
+    core_http_budget_release(4u << 20);
+    assert_true(core_http_budget_take(4u << 20));
+    core_http_budget_release(4u << 20);
+    core_http_configure(0, 0, false);
+    assert_int_equal(core_http_budget(), (size_t)256 << 20);
+}
+
+/* The server's error text comes from the request's formatter; without one the body's first line. */
+static void fmt_error(const char *body, size_t len, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "formatted %zu bytes", len);
+    (void)body;
+}
+
+static void test_error_formatter(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=unknown_symbol&count=2");
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v3/depth?symbol=NOPE", mockex_base);
+    cp_http_request rq = {.url = url, .error_message = fmt_error};
+    cp_http_response rs;
+    assert_int_equal(core_http_perform(NULL, NULL, &rq, &rs, 1), CP_OK);
+    assert_int_equal(rs.code, 400);
+    assert_string_equal(rs.error, "formatted 41 bytes");
+    core_http_response_clear(&rs);
+    rq.error_message = NULL;
+    assert_int_equal(core_http_perform(NULL, NULL, &rq, &rs, 1), CP_OK);
+    assert_string_equal(rs.error, "{\"code\": -1121, \"msg\": \"Invalid symbol.\"}");
+    core_http_response_clear(&rs);
+}
+
 static int group_setup(void **state)
 {
     setenv("COINPIPE_HTTP_BACKOFF_MS", "200", 1);
@@ -233,6 +351,11 @@ int main(void)
         cmocka_unit_test_setup(test_retry_after_http_date, mockex_test_setup),
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),
         cmocka_unit_test_setup(test_perform_each, mockex_test_setup),
+        cmocka_unit_test_setup(test_retry_after_overflow_and_cap, mockex_test_setup),
+        cmocka_unit_test_setup(test_budget_per_owner, mockex_test_setup),
+        cmocka_unit_test_setup(test_stop_per_call, mockex_test_setup),
+        cmocka_unit_test_setup(test_memory_budget, mockex_test_setup),
+        cmocka_unit_test_setup(test_error_formatter, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, mockex_group_teardown);
 }
