@@ -37,6 +37,10 @@ static void test_refuses_broken_plugins(void **state)
     assert_non_null(strstr(err, "has a candle_gaps callback but no stored_series callback"));
     assert_null(open_bad("half_ddl"));
     assert_non_null(strstr(err, "half_ddl.so: sink plugin 'half-ddl' has a ddl callback but no ddl_dialects"));
+    assert_null(open_bad("bad_group"));
+    assert_non_null(strstr(err, "bad_group.so: option 'far' of plugin 'bad-group' lies outside its config struct (8 bytes)"));
+    assert_null(open_bad("no_group_spec"));
+    assert_non_null(strstr(err, "group list option 'rules' of plugin 'no-group-spec' has no valid group spec"));
     assert_null(open_bad("no_symbol"));
     assert_non_null(strstr(err, "no 'coinpipe_plugin' symbol"));
     assert_null(open_bad("does_not_exist"));
