@@ -46,7 +46,8 @@ static const cp_option global_options[] = {
     {"workers", CP_OPT_INT, "4", 0, 1, 256, offsetof(global_opts, workers), NULL,
      "Threads that run pipeline cycles concurrently."},
     {"shutdown_timeout", CP_OPT_DURATION, "\"30s\"", 0, 0, 86400000, offsetof(global_opts, shutdown_timeout),
-     NULL, "How long SIGTERM waits for in-flight cycles and sink queues to drain."},
+     NULL, "How long SIGTERM waits for in-flight cycles and sink queues to drain; "
+     "then what is left stays in the spool (0: no bound)."},
     {"http_listen", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, http_listen), NULL,
      "Address (numeric IP:port, e.g. \"127.0.0.1:9273\"; \":9273\" is every interface) of the listener "
      "serving the dashboard (/), its JSON API (/api/v1/), GET /metrics and GET /health; off when unset. "

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct pipeline {
     struct core_runtime *rt;
@@ -41,6 +42,7 @@ typedef struct pipeline {
     core_stream *stream; /* continuous pipelines, while running */
     atomic_bool running;
     bool cycle_failed; /* touched only by the thread running the cycle */
+    bool refused;      /* a sink refused a batch at shutdown: checkpoints stay behind (same thread) */
     int64_t next_fire;
     uint64_t cycles, failures, skipped;
     int64_t last_ok_ms;
@@ -52,10 +54,27 @@ typedef struct pipeline_set {
     pipeline *p;
 } pipeline_set;
 
+/* The shutdown guard: from the first SIGINT/SIGTERM on, a second one ends the process at once,
+ * and so does the end of shutdown_timeout plus STOP_GRACE_MS if something still waits (a
+ * plugin's callback that ignores cp_stopping, a sink that never answers). Ending the process
+ * then is what kill -9 does: what reached the spool is replayed at the next start. */
+typedef struct sigwatch {
+    pthread_t thread;
+    bool running;
+    struct core_runtime *rt;
+    atomic_bool done;
+} sigwatch;
+
+#define STOP_GRACE_MS 2000
+
 struct core_runtime {
     pipeline_set set;
     core_run_opts opts;
     atomic_bool stopping;
+    atomic_llong stop_deadline; /* mono ms by which shutdown must be over; 0: not stopping (or no bound) */
+    atomic_bool stop_asked;     /* a SIGINT/SIGTERM arrived */
+    atomic_llong shutdown_timeout_ms; /* the running config's (the guard reads it, not the config) */
+    sigwatch watch;
     atomic_int failures;
     /* worker pool */
     pthread_mutex_t lock;
@@ -92,6 +111,7 @@ static void route(pipeline *p, size_t stage, cp_batch *b)
             core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "sink '%s' is stopping: batch of '%s' not queued",
                             core_sink_id(p->sinks[i]), core_batch_schema(b)->stream);
             p->cycle_failed = true;
+            p->refused = true;
         }
     core_batch_unref(b);
 }
@@ -109,6 +129,15 @@ static void pipeline_commit(pipeline *p)
 {
     for (size_t k = 0; k < p->nsinks; k++)
         core_sink_commit(p->sinks[k]);
+    if (p->refused) { /* a batch missed a sink: no checkpoint may move past it */
+        core_state_freeze(p->source.ctx.state);
+        for (size_t k = 0; k < p->ntransforms; k++)
+            core_state_freeze(p->transforms[k].ctx.state);
+        core_log_tagged(&p->source.ctx.tag, CP_LOG_WARN,
+                        "checkpoints not saved: a batch could not be queued at shutdown; the next start collects "
+                        "it again");
+        return;
+    }
     if (core_state_flush(p->source.ctx.state) != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cannot persist checkpoints: the next start re-collects");
     for (size_t k = 0; k < p->ntransforms; k++)
@@ -330,12 +359,21 @@ static void submit(core_runtime *rt, pipeline *p)
     pthread_mutex_unlock(&rt->lock);
 }
 
-/* waits until no cycle runs or is queued; false if the deadline (mono ms, 0 = none) passed */
-static bool pool_wait_idle(core_runtime *rt, int64_t deadline)
+/* the earlier of `deadline` (mono ms, 0 = none) and the shutdown's, once a stop has begun */
+static int64_t within_stop(core_runtime *rt, int64_t deadline)
+{
+    int64_t stop = (int64_t)atomic_load(&rt->stop_deadline);
+    return stop && (!deadline || stop < deadline) ? stop : deadline;
+}
+
+/* waits until no cycle runs or is queued; false if the deadline (mono ms, 0 = none) passed.
+ * With follow_stop, a stop that begins meanwhile brings the deadline forward to its own. */
+static bool pool_wait_idle(core_runtime *rt, int64_t deadline, bool follow_stop)
 {
     pthread_mutex_lock(&rt->lock);
     while (rt->njobs || rt->busy) {
-        if (deadline && core_util_mono_ms() >= deadline)
+        int64_t dl = follow_stop ? within_stop(rt, deadline) : deadline;
+        if (dl && core_util_mono_ms() >= dl)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -362,6 +400,9 @@ core_runtime *core_runtime_new(core_config *cfg, const core_run_opts *opts, char
     if (opts)
         rt->opts = *opts;
     atomic_init(&rt->stopping, false);
+    atomic_init(&rt->stop_deadline, 0);
+    atomic_init(&rt->stop_asked, false);
+    atomic_init(&rt->shutdown_timeout_ms, (long long)cfg->shutdown_timeout_ms);
     atomic_init(&rt->failures, 0);
     pthread_mutex_init(&rt->lock, NULL);
     pthread_cond_init(&rt->cv_job, NULL);
@@ -467,45 +508,90 @@ void core_runtime_unblock_signals(void)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-/* In --once and backfill modes a helper thread turns SIGINT/SIGTERM into `stopping`. */
-typedef struct sigwatch {
-    pthread_t thread;
-    core_runtime *rt;
-    atomic_bool done;
-} sigwatch;
+/* The first stop: from now on shutdown has shutdown_timeout (0: no bound) to be over. */
+static void stop_begin(core_runtime *rt)
+{
+    int64_t t = (int64_t)atomic_load(&rt->shutdown_timeout_ms);
+    long long none = 0;
+    if (t)
+        atomic_compare_exchange_strong(&rt->stop_deadline, &none, (long long)(core_util_mono_ms() + t));
+}
+
+/* Ends the process now, as kill -9 would: for waits that shutdown_timeout could not end. What
+ * reached a spool is replayed at the next start; no cleanup runs (threads may still hold it). */
+static _Noreturn void exit_now(int code, const char *why)
+{
+    LOG_ERROR("%s: exiting now; unconfirmed batches stay in the spool for the next start", why);
+    _exit(code);
+}
 
 static void *sigwatch_thread(void *arg)
 {
     sigwatch *w = arg;
+    core_runtime *rt = w->rt;
     sigset_t set = signal_set();
     while (!atomic_load(&w->done)) {
-        struct timespec ts = {0, 200 * 1000000L};
-        int sig = sigtimedwait(&set, NULL, &ts); /* SIGHUP: sigwatch_stop's wake-up */
+        struct timespec ts = {0, 100 * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts); /* SIGHUP: ignored in these modes */
         if (sig == SIGINT || sig == SIGTERM) {
-            LOG_WARN("received %s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            atomic_store(&w->rt->stopping, true);
+            const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+            if (atomic_exchange(&rt->stop_asked, true)) {
+                char why[64];
+                snprintf(why, sizeof why, "received a second %s", name);
+                exit_now(128 + sig, why);
+            }
+            LOG_WARN("received %s: stopping (a second SIGINT or SIGTERM exits at once)", name);
+            stop_begin(rt);
+            atomic_store(&rt->stopping, true);
         }
+        int64_t dl = (int64_t)atomic_load(&rt->stop_deadline);
+        if (dl && core_util_mono_ms() >= dl + STOP_GRACE_MS)
+            exit_now(1, "shutdown is still waiting after shutdown_timeout");
     }
     return NULL;
 }
 
-/* Ends the watcher at once: a SIGHUP sent to it (ignored in these modes) ends its wait. */
-static void sigwatch_stop(sigwatch *w, bool watching)
+/* Starts the guard (and, in --once and backfill, the turning of SIGINT/SIGTERM into `stopping`);
+ * it runs until core_runtime_free is done. */
+static void sigwatch_start(core_runtime *rt)
 {
-    atomic_store(&w->done, true);
-    if (!watching)
+    if (rt->watch.running)
         return;
-    pthread_kill(w->thread, SIGHUP);
-    pthread_join(w->thread, NULL);
+    rt->watch.rt = rt;
+    atomic_init(&rt->watch.done, false);
+    rt->watch.running = pthread_create(&rt->watch.thread, NULL, sigwatch_thread, &rt->watch) == 0;
+}
+
+static void sigwatch_stop(core_runtime *rt)
+{
+    if (!rt->watch.running)
+        return;
+    atomic_store(&rt->watch.done, true);
+    pthread_join(rt->watch.thread, NULL);
+    rt->watch.running = false;
 }
 
 /* ---- modes ------------------------------------------------------------------------- */
 
+/* drains the sinks (until shutdown_timeout from now, or the stop's deadline), then stops them */
+static bool finish_sinks(core_runtime *rt)
+{
+    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
+    bool drained = drain_sinks(&rt->set, within_stop(rt, timeout ? core_util_mono_ms() + timeout : 0), NULL);
+    if (!drained) {
+        LOG_ERROR("sinks did not finish writing within shutdown_timeout (what is left stays in their spools)");
+        atomic_store(&rt->stopping, true); /* a write in progress: cp_stopping tells the sink */
+    }
+    for (size_t i = 0; i < rt->set.n; i++)
+        for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
+            core_sink_halt(rt->set.p[i].sinks[k]);
+    log_stats(&rt->set);
+    return drained;
+}
+
 int core_runtime_run_once(core_runtime *rt)
 {
-    sigwatch w = {.rt = rt};
-    atomic_init(&w.done, false);
-    bool watching = pthread_create(&w.thread, NULL, sigwatch_thread, &w) == 0;
+    sigwatch_start(rt);
     for (size_t i = 0; i < rt->set.n; i++) {
         if (rt->set.p[i].cfg->continuous) {
             core_log_tagged(&rt->set.p[i].source.ctx.tag, CP_LOG_WARN, "a continuous pipeline has no cycle: not run by --once");
@@ -514,16 +600,9 @@ int core_runtime_run_once(core_runtime *rt)
         atomic_store(&rt->set.p[i].running, true);
         submit(rt, &rt->set.p[i]);
     }
-    pool_wait_idle(rt, 0);
-    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
-    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0, NULL);
-    if (!drained)
-        LOG_ERROR("sinks did not finish writing within shutdown_timeout (what is left stays in their spools)");
-    for (size_t i = 0; i < rt->set.n; i++)
-        for (size_t k = 0; k < rt->set.p[i].nsinks; k++)
-            core_sink_halt(rt->set.p[i].sinks[k]);
-    log_stats(&rt->set);
-    sigwatch_stop(&w, watching);
+    if (!pool_wait_idle(rt, 0, true)) /* only a stop's deadline ends this wait early */
+        exit_now(1, "cycles still running at the end of shutdown_timeout");
+    bool drained = finish_sinks(rt);
     return (atomic_load(&rt->failures) || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
 }
 
@@ -546,9 +625,7 @@ int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, siz
                   p->cfg->name);
         return 2;
     }
-    sigwatch w = {.rt = rt};
-    atomic_init(&w.done, false);
-    bool watching = pthread_create(&w.thread, NULL, sigwatch_thread, &w) == 0;
+    sigwatch_start(rt);
     p->cycle_failed = false;
     cp_status st = CP_OK;
     for (size_t i = 0; i < n && st == CP_OK; i++) {
@@ -565,12 +642,7 @@ int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, siz
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),
                         st == CP_ERR_STOPPED ? " (run the same command again to resume)" : "");
     pipeline_commit(p);
-    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
-    bool drained = drain_sinks(&rt->set, timeout ? core_util_mono_ms() + timeout : 0, NULL);
-    for (size_t k = 0; k < p->nsinks; k++)
-        core_sink_halt(p->sinks[k]);
-    log_stats(&rt->set);
-    sigwatch_stop(&w, watching);
+    bool drained = finish_sinks(rt);
     return (st != CP_OK || p->cycle_failed || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
 }
 
@@ -602,7 +674,7 @@ static void reload(core_runtime *rt, const char *file)
         return;
     }
     /* nothing new is scheduled while we are here; let in-flight cycles finish */
-    pool_wait_idle(rt, 0);
+    pool_wait_idle(rt, 0, false);
     pipeline_set next = {0};
     char err[768];
     if (set_build(rt, cfg, &next, false, err, sizeof err) != 0) {
@@ -652,6 +724,7 @@ static void reload(core_runtime *rt, const char *file)
     core_api_reload(cfg); /* its readers use the old config's sinks */
     core_config_free(oldcfg);
     rt->set = next;
+    atomic_store(&rt->shutdown_timeout_ms, (long long)cfg->shutdown_timeout_ms);
     core_log_setup(cfg->log_level, cfg->log_format);
     int64_t now = core_util_now_ms();
     for (size_t i = 0; i < rt->set.n; i++)
@@ -700,7 +773,9 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
         core_notify_watchdog();
         if (sig == SIGINT || sig == SIGTERM) {
             core_notify_stopping();
-            LOG_INFO("received %s: stopping (finishing cycles, draining sinks)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            LOG_INFO("received %s: stopping (finishing cycles, draining sinks; a second SIGINT or SIGTERM exits at "
+                     "once)",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
             break;
         }
         if (sig == SIGHUP) {
@@ -732,13 +807,16 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
             worked = false;
         }
     }
+    atomic_store(&rt->stop_asked, true);
+    stop_begin(rt);
+    sigwatch_start(rt); /* a second signal, or a wait past the deadline, ends the process */
     streams_stop(&rt->set);
-    int64_t timeout = rt->set.cfg->shutdown_timeout_ms;
-    int64_t deadline = timeout ? core_util_mono_ms() + timeout : 0;
-    if (!pool_wait_idle(rt, deadline)) {
+    int64_t deadline = within_stop(rt, 0);
+    if (!pool_wait_idle(rt, deadline, false)) {
         LOG_WARN("cycles still running after shutdown_timeout: asking them to stop");
         atomic_store(&rt->stopping, true);
-        pool_wait_idle(rt, 0);
+        if (!pool_wait_idle(rt, core_util_mono_ms() + STOP_GRACE_MS / 2, false))
+            exit_now(1, "cycles still running after shutdown_timeout");
     }
     bool lost = false;
     bool drained = drain_sinks(&rt->set, deadline, &lost);
@@ -772,6 +850,7 @@ void core_runtime_free(core_runtime *rt)
         core_config_free(cfg);
     core_http_shutdown();
     core_ws_shutdown();
+    sigwatch_stop(rt); /* the guard watched the whole shutdown */
     pthread_mutex_destroy(&rt->lock);
     pthread_cond_destroy(&rt->cv_job);
     pthread_cond_destroy(&rt->cv_idle);

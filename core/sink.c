@@ -451,10 +451,21 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
             }
             if (s->ec->overflow == CORE_OVERFLOW_DROP_OLDEST)
                 continue;
+            /* Shutdown bounds this wait: once the stop flag is up (at once after a signal in
+             * --once, at shutdown_timeout in the daemon) the batch is refused and the runtime
+             * keeps the cycle's checkpoints back, so the next start collects it again. */
+            if (atomic_load(s->in.ctx.stopping)) {
+                core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN,
+                                "%s while stopping: batch of stream '%s' (%zu rows) not queued; the next start "
+                                "collects it again",
+                                why, core_batch_schema(b)->stream, core_batch_rows(b));
+                pthread_mutex_unlock(&s->lock);
+                return CP_ERR_STOPPED;
+            }
             if (!s->warned_full)
                 core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s: the pipeline waits for the sink (overflow = block)", why);
             s->warned_full = true;
-            timed_wait(&s->space, &s->lock, err ? 1000 : 200);
+            timed_wait(&s->space, &s->lock, err ? 250 : 200);
             continue;
         }
         if (s->warned_full) {

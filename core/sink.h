@@ -25,7 +25,9 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
 int core_sink_attach_spool(core_sink *s, char *err, size_t errlen);
 /* fsyncs what the sink's spool received (end of a cycle) */
 void core_sink_commit(core_sink *s);
-/* takes a reference on b; blocks while the queue is full (returns CP_ERR_STOPPED on shutdown) */
+/* takes a reference on b; with overflow = block, waits while the queue or spool is full or the
+ * spool cannot be written, until the shared stop flag is set: then (and after core_sink_halt)
+ * returns CP_ERR_STOPPED without keeping b */
 cp_status core_sink_enqueue(core_sink *s, cp_batch *b);
 /* waits until the queue is empty and everything confirmed, or deadline (mono ms; 0 = none).
  * returns true when fully drained */

@@ -18,6 +18,7 @@
 struct core_state {
     pthread_mutex_t lock;
     bool deferred, dirty; /* deferred: persisted by core_state_flush, not by every set */
+    bool frozen;          /* core_state_freeze: nothing is persisted any more */
     char *dir, *path;
     size_t n;
     char **keys, **vals;
@@ -205,7 +206,7 @@ cp_status core_state_set(core_state *s, const char *key, const char *value)
         if (!push(s, strdup(key), strdup(value)))
             st = CP_ERR_NOMEM;
     }
-    if (st == CP_OK && s->deferred)
+    if (st == CP_OK && (s->deferred || s->frozen))
         s->dirty = true;
     else if (st == CP_OK)
         st = persist(s);
@@ -224,9 +225,19 @@ cp_status core_state_flush(core_state *s)
     if (!s)
         return CP_OK;
     pthread_mutex_lock(&s->lock);
-    cp_status st = s->dirty ? persist(s) : CP_OK;
+    cp_status st = s->dirty && !s->frozen ? persist(s) : CP_OK;
     if (st == CP_OK)
         s->dirty = false;
     pthread_mutex_unlock(&s->lock);
     return st;
+}
+
+void core_state_freeze(core_state *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->frozen = true;
+    s->dirty = false;
+    pthread_mutex_unlock(&s->lock);
 }
