@@ -89,8 +89,8 @@ typedef struct cb {
 
 static cp_status bad(cp_ctx *ctx, const char *endpoint, const char *sym, const su_row *r, cp_batch *b, size_t keep)
 {
-    cp_log_error(ctx, "%s %s: unexpected payload (field %s); no rows kept from this response", endpoint, sym,
-                 r->bad ? r->bad : "?");
+    cp_log_error(ctx, "%s %s: unexpected payload (field %s%s%s); no rows kept from this response", endpoint, sym,
+                 r->bad ? r->bad : "?", r->why ? ": " : "", r->why ? r->why : "");
     su_truncate(ctx, b, keep);
     return CP_ERR_PARSE;
 }
@@ -166,7 +166,6 @@ static cp_status cb_parse_book(cp_ctx *ctx, json_object *root, const char *sym, 
 
 static cp_status cb_parse_trades(cp_ctx *ctx, json_object *root, const char *sym, int64_t received_at, cp_batch *out)
 {
-    size_t keep = cp_batch_rows(ctx, out);
     if (!json_object_is_type(root, json_type_array)) {
         cp_log_error(ctx, "trades %s: expected an array; response ignored", sym);
         return CP_ERR_PARSE;
@@ -192,7 +191,7 @@ static cp_status cb_parse_trades(cp_ctx *ctx, json_object *root, const char *sym
                 r.ok = false, r.bad = r.bad ? r.bad : "side";
         }
         if (!r.ok)
-            return bad(ctx, "trades", sym, &r, out, keep);
+            su_row_drop(&r, "trades", sym); /* only this trade goes */
     }
     return CP_OK;
 }
@@ -204,7 +203,6 @@ static cp_status cb_parse_candles(cp_ctx *ctx, json_object *root, const char *sy
                                   int64_t interval_ms, int64_t now, bool include_open, int64_t min_open,
                                   int64_t max_open, int64_t received_at, cp_batch *out, int64_t *last_closed)
 {
-    size_t keep = cp_batch_rows(ctx, out);
     if (!json_object_is_type(root, json_type_array)) {
         cp_log_error(ctx, "candles %s: expected an array; response ignored", sym);
         return CP_ERR_PARSE;
@@ -217,8 +215,8 @@ static cp_status cb_parse_candles(cp_ctx *ctx, json_object *root, const char *sy
         if (!json_object_is_type(k, json_type_array) || json_object_array_length(k) < 6 ||
             !json_object_is_type(jt, json_type_int) || json_object_get_int64(jt) < 0 ||
             json_object_get_int64(jt) > INT64_MAX / 1000 - interval_ms) {
-            su_row r = {.bad = "candle array"};
-            return bad(ctx, "candles", sym, &r, out, keep);
+            su_bad_element(ctx, "candles", sym, "candle array", "not [time, low, high, open, close, volume]");
+            continue;
         }
         int64_t open_time = json_object_get_int64(jt) * 1000, close_time = open_time + interval_ms - 1;
         bool closed = close_time < now;
@@ -231,8 +229,10 @@ static cp_status cb_parse_candles(cp_ctx *ctx, json_object *root, const char *sy
         su_dec(&r, CP_OHLCV_OPEN, json_object_array_get_idx(k, 3), "open");
         su_dec(&r, CP_OHLCV_CLOSE, json_object_array_get_idx(k, 4), "close");
         su_dec(&r, CP_OHLCV_VOLUME, json_object_array_get_idx(k, 5), "volume");
-        if (!r.ok)
-            return bad(ctx, "candles", sym, &r, out, keep);
+        if (!r.ok) {
+            su_row_drop(&r, "candles", sym);
+            continue;
+        }
         if (closed && open_time > newest)
             newest = open_time;
     }

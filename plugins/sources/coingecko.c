@@ -66,8 +66,8 @@ typedef struct cg {
 
 static cp_status bad(cp_ctx *ctx, const char *endpoint, const su_row *r, cp_batch *b, size_t keep)
 {
-    cp_log_error(ctx, "%s: unexpected payload (field %s); no rows kept from this response", endpoint,
-                 r->bad ? r->bad : "?");
+    cp_log_error(ctx, "%s: unexpected payload (field %s%s%s); no rows kept from this response", endpoint,
+                 r->bad ? r->bad : "?", r->why ? ": " : "", r->why ? r->why : "");
     su_truncate(ctx, b, keep);
     return CP_ERR_PARSE;
 }
@@ -76,7 +76,6 @@ static cp_status bad(cp_ctx *ctx, const char *endpoint, const su_row *r, cp_batc
 static cp_status cg_parse_markets(cp_ctx *ctx, json_object *root, const char *vs, int64_t received_at, size_t max,
                                   cp_batch *out, size_t *count)
 {
-    size_t keep = cp_batch_rows(ctx, out);
     if (!json_object_is_type(root, json_type_array)) {
         cp_log_error(ctx, "coins/markets: expected an array; response ignored");
         return CP_ERR_PARSE;
@@ -120,8 +119,8 @@ static cp_status cg_parse_markets(cp_ctx *ctx, json_object *root, const char *vs
         su_dec(&r, CP_MARKET_ATL, su_get(c, "atl"), "atl");
         su_dec(&r, CP_MARKET_ATL_CHANGE_PCT, su_get(c, "atl_change_percentage"), "atl_change_percentage");
         su_iso_ts(&r, CP_MARKET_ATL_DATE, su_get(c, "atl_date"), "atl_date");
-        if (!r.ok)
-            return bad(ctx, "coins/markets", &r, out, keep);
+        if (!r.ok) /* only this coin's row goes */
+            su_row_drop(&r, "coins/markets", json_object_is_type(id, json_type_string) ? json_object_get_string(id) : NULL);
     }
     return CP_OK;
 }
@@ -164,7 +163,7 @@ static cp_status cg_parse_simple(cp_ctx *ctx, json_object *root, const cp_strlis
             snprintf(k, sizeof k, "%s_24h_change", v);
             su_dec(&r, CP_SPOT_PRICE_CHANGE_24H_PCT, su_get(o, k), "24h_change");
             if (!r.ok)
-                return bad(ctx, "simple/price", &r, out, keep);
+                su_row_drop(&r, "simple/price", coin);
         }
     }
     return CP_OK;

@@ -15,11 +15,12 @@
 #   /_mock/stats?window_ms=W             {"max_window_weight": max Binance weight in any W ms, "count": n}
 #   /_mock/config?now_ms=&window_ms=     pin the exchange clock (klines up to now) / used-weight window
 #   /_mock/config?outage=START-END       no klines / candles open in [START, END) ms (an exchange outage)
-#   /_mock/fault?path=P&kind=K[&status=&retry_after=&count=&delay_ms=&symbol=]
+#   /_mock/fault?path=P&kind=K[&status=&retry_after=&count=&delay_ms=&symbol=&file=]
 #       path   prefix of the request path the fault applies to ("/api/v3/depth")
 #       kind   status (HTTP `status`, default 500, with Retry-After when given), slow (delay_ms
 #              then the normal answer), truncate (half the JSON), malformed, html (an HTML 502
-#              page), empty ([]), unknown_symbol (Binance 400 {"code":-1121,...})
+#              page), empty ([]), unknown_symbol (Binance 400 {"code":-1121,...}), fixture (the
+#              recorded payload tests/fixtures/`file` instead)
 #       count  how many requests it hits (default 1; -1 = forever), after letting `skip` pass
 import argparse
 import json
@@ -305,6 +306,8 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, "[]"
             if k == "unknown_symbol":
                 return 400, json.dumps({"code": -1121, "msg": "Invalid symbol."})
+            if k == "fixture":
+                return 200, fixture(fault["file"])
         return self.payload(path, q)
 
     def bad_symbol(self):
@@ -409,6 +412,8 @@ class Handler(BaseHTTPRequestHandler):
                     f["retry_after"] = one["retry_after"]
                 if "delay_ms" in one:
                     f["delay_ms"] = int(one["delay_ms"])
+                if "file" in one:
+                    f["file"] = one["file"]
                 STATE["faults"].append(f)
                 out = {"ok": True}
             else:

@@ -76,6 +76,29 @@ static void test_values(void **state)
     tk_destroy(t);
 }
 
+/* A bad value drops its row only: NaN, a number beyond a double (1e400), integers beyond int64
+ * either way and a repeated key are errors naming the field; the good rows are stored. */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/ticker/24hr&kind=fixture&file=bad_values/binance_ticker_24hr.json");
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\"];"));
+    assert_int_equal(tk_collect(t), CP_OK); /* the cycle does not fail for a bad row */
+    const cp_batch *b = tk_find(t, "ticker", 0);
+    assert_non_null(b);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_assert_text(b, 0, "native_symbol", "BNBBTC");
+    mockex_assert_binance_ticker(b, 0, true);
+    tk_assert_text(b, 1, "native_symbol", "ETHBTC"); /* the good row after the bad ones */
+    assert_int_equal(tk_int(b, 1, "ts"), 1499869899041LL);
+    tk_assert_log_contains("ticker/24hr ETHBTC: field 'lastPrice': not a finite decimal number; row dropped");
+    tk_assert_log_contains("ticker/24hr ETHBTC: field 'volume': not a finite decimal number; row dropped");
+    tk_assert_log_contains("ticker/24hr ETHBTC: field 'count': integer out of range; row dropped");
+    tk_assert_log_contains("ticker/24hr ETHBTC: field 'highPrice': duplicate key; row dropped");
+    tk_assert_log_contains("ticker/24hr ETHBTC: field 'openTime': integer out of range; row dropped");
+    tk_destroy(t);
+}
+
 static void test_unknown_symbol(void **state)
 {
     snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BNBBTC\", \"FOOBAR\"];", mockex_base);
@@ -294,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_values, mockex_test_setup),
         cmocka_unit_test_setup(test_unknown_symbol, mockex_test_setup),
+        cmocka_unit_test_setup(test_bad_values, mockex_test_setup),
         cmocka_unit_test_setup(test_retry_5xx_and_429, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),

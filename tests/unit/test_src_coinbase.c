@@ -122,6 +122,26 @@ static void test_values(void **state)
     tk_destroy(t);
 }
 
+/* A trade with a NaN price or a 1e400 size is dropped and named; the other trades are stored. */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/products/BTC-USD/trades&kind=fixture&file=bad_values/coinbase_trades.json");
+    tk_instance *t = tk_create("coinbase", cb_cfg("streams = [\"trade\"];"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "trade", 0);
+    assert_non_null(b);
+    size_t r = tk_row_where(b, "trade_id", "86326522");
+    tk_assert_text(b, r, "symbol", "BTC-USD");
+    tk_assert_text(b, r, "price", "6268.48000000");
+    tk_row_where(b, "trade_id", "86326521");
+    for (size_t i = 0; i < cp_batch_rows(tk_ctx(t), b); i++) /* neither bad trade was stored */
+        assert_true(strcmp(tk_text(b, i, "trade_id"), "86326520") != 0 && strcmp(tk_text(b, i, "trade_id"), "86326519") != 0);
+    tk_assert_log_contains("trades BTC-USD: field 'price': not a finite decimal number; row dropped");
+    tk_assert_log_contains("trades BTC-USD: field 'size': not a finite decimal number; row dropped");
+    tk_destroy(t);
+}
+
 static void test_ohlcv_values_and_incremental(void **state)
 {
     (void)state;
@@ -288,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_values, mockex_test_setup),
+        cmocka_unit_test_setup(test_bad_values, mockex_test_setup),
         cmocka_unit_test_setup(test_ohlcv_values_and_incremental, mockex_test_setup),
         cmocka_unit_test_setup(test_backfill, mockex_test_setup),
         cmocka_unit_test_setup(test_errors, mockex_test_setup),

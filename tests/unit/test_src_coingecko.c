@@ -76,6 +76,28 @@ static void test_values(void **state)
     tk_destroy(t);
 }
 
+/* json-c path: 1e400 and an integer beyond uint64 drop their coin's row, named; the rest stay */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/reset");
+    mockex_ctl("/_mock/fault?path=/api/v3/coins/markets&kind=fixture&file=bad_values/coingecko_coins_markets.json");
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "base_url = \"%s/api/v3\"; streams = [\"market\"]; top = 4;", mockex_base);
+    tk_log_clear();
+    tk_instance *t = tk_create("coingecko", cfg);
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "market", 0);
+    assert_non_null(b);
+    assert_int_equal(tk_rows(t, "market"), 2);
+    tk_assert_text(b, 0, "coin_id", "bitcoin");
+    tk_assert_text(b, 0, "market_cap", "1381651251183");
+    tk_assert_text(b, 1, "coin_id", "solana");
+    tk_assert_log_contains("coins/markets ethereum: field 'market_cap': not a finite decimal number; row dropped");
+    tk_assert_log_contains("coins/markets tether: field 'total_volume': integer out of range; row dropped");
+    tk_destroy(t);
+}
+
 static void test_top_pagination(void **state)
 {
     char cfg[512];
@@ -110,6 +132,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_values), cmocka_unit_test(test_top_pagination)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_values), cmocka_unit_test(test_bad_values),
+                                       cmocka_unit_test(test_top_pagination)};
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

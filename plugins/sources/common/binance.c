@@ -54,16 +54,10 @@ static void row_common(su_row *r, const bn_api *api, const bn_sym *s, size_t c_e
 
 static cp_status bad_row(cp_ctx *ctx, const char *endpoint, const su_row *r, cp_batch *b, size_t keep)
 {
-    cp_log_error(ctx, "%s: unexpected payload (field %s); no rows kept from this response", endpoint,
-                 r->bad ? r->bad : "?");
+    cp_log_error(ctx, "%s: unexpected payload (field %s%s%s); no rows kept from this response", endpoint,
+                 r->bad ? r->bad : "?", r->why ? ": " : "", r->why ? r->why : "");
     su_truncate(ctx, b, keep);
     return CP_ERR_PARSE;
-}
-
-static cp_status bad_field(cp_ctx *ctx, const char *endpoint, const char *field, cp_batch *b, size_t keep)
-{
-    su_row r = {.bad = field};
-    return bad_row(ctx, endpoint, &r, b, keep);
 }
 
 /* A syntax error (or trailing data): the response's rows go. */
@@ -173,12 +167,13 @@ static cp_status each_symbol(cp_ctx *ctx, const char *endpoint, const bn_api *ap
             break;
         if (!sj_obj(&j, single ? &v : &e, fields, nf, f))
             break;
-        if (f[0].type != SJ_STRING)
-            return bad_field(ctx, endpoint, "symbol", out, keep);
-        const bn_sym *s = find_sym(syms, n, &f[0], &hint);
+        const bn_sym *s = f[0].type == SJ_STRING && !f[0].dup ? find_sym(syms, n, &f[0], &hint) : NULL;
         su_row r;
-        if (s && !fn(ctx, api, f, s, rs->received_at, out, &r))
-            return bad_row(ctx, endpoint, &r, out, keep); /* a symbol not ours (all-symbols answer) is skipped */
+        if (f[0].type != SJ_STRING || f[0].dup)
+            su_bad_element(ctx, endpoint, NULL, "symbol", f[0].dup ? "duplicate key" : "not a string");
+        else if (s && !fn(ctx, api, f, s, rs->received_at, out, &r))
+            su_row_drop(&r, endpoint, s->native); /* only this symbol's row goes */
+        /* a symbol not ours (all-symbols answer) is skipped */
         if (single)
             break;
     }
@@ -317,7 +312,7 @@ cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response
         else if (m == SJ_TRUE || m == SJ_FALSE) /* the buyer was the maker: the taker sold */
             su_cstr(&r, CP_TRADE_SIDE, m == SJ_TRUE ? "sell" : "buy");
         if (!r.ok)
-            return bad_row(ctx, "trades", &r, out, keep);
+            su_row_drop(&r, "trades", s->native);
     }
     if (j.err || !sj_end(&j))
         return bad_json(ctx, "trades", rs, &j, out, keep);
@@ -344,13 +339,20 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
         size_t nk = 0;
         if (!sj_value(&j, &e))
             break;
-        if (e.type != SJ_ARRAY)
-            return bad_field(ctx, "klines", "kline array", out, keep);
+        if (e.type != SJ_ARRAY) {
+            if (!sj_skip(&j, &e))
+                break;
+            su_bad_element(ctx, "klines", s->native, "kline array", "not an array");
+            continue;
+        }
         if (!sj_elements(&j, k, 11, &nk))
             break;
         int64_t open_time, close_time;
-        if (nk < 11 || !sj_int(&k[0], &open_time) || !sj_int(&k[6], &close_time))
-            return bad_field(ctx, "klines", "kline array", out, keep);
+        if (nk < 11 || !sj_int(&k[0], &open_time) || !sj_int(&k[6], &close_time)) {
+            su_bad_element(ctx, "klines", s->native, nk < 11 ? "kline array" : !sj_int(&k[0], &open_time) ? "open time" : "close time",
+                           nk < 11 ? "fewer than 11 elements" : "not an integer within int64");
+            continue;
+        }
         bool closed = close_time < now;
         if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
             continue;
@@ -365,8 +367,10 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
         su_vint(&r, CP_OHLCV_TRADE_COUNT, &k[8], "trades");
         su_vdec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, &k[9], "taker buy base");
         su_vdec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, &k[10], "taker buy quote");
-        if (!r.ok)
-            return bad_row(ctx, "klines", &r, out, keep);
+        if (!r.ok) {
+            su_row_drop(&r, "klines", s->native);
+            continue;
+        }
         if (closed && open_time > newest)
             newest = open_time;
     }
@@ -421,8 +425,11 @@ cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http
     while (sj_next(&j) && sj_value(&j, &e) && sj_obj(&j, &e, funding_fields, FH_N, f)) {
         len++;
         int64_t ts;
-        if (!sj_int(&f[FH_TIME], &ts))
-            return bad_field(ctx, "fundingRate", "fundingTime", out, keep);
+        if (!sj_int(&f[FH_TIME], &ts) || f[FH_TIME].dup) {
+            su_bad_element(ctx, "fundingRate", s->native, "fundingTime",
+                           f[FH_TIME].dup ? "duplicate key" : "not an integer within int64");
+            continue;
+        }
         if (ts < min_ts || ts >= max_ts)
             continue;
         su_row r = su_row_add(ctx, out);
@@ -431,8 +438,10 @@ cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http
         su_i64(&r, CP_FUNDING_RECEIVED_AT, rs->received_at);
         su_vdec(&r, CP_FUNDING_FUNDING_RATE, &f[FH_RATE], "fundingRate");
         su_vdec(&r, CP_FUNDING_MARK_PRICE, &f[FH_MARK], "markPrice");
-        if (!r.ok)
-            return bad_row(ctx, "fundingRate", &r, out, keep);
+        if (!r.ok) {
+            su_row_drop(&r, "fundingRate", s->native);
+            continue;
+        }
         if (ts > newest)
             newest = ts;
     }

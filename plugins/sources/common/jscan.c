@@ -354,7 +354,7 @@ bool sj_end(sj *j)
 bool sj_fields(sj *j, const char *const *names, size_t n, sj_val *vals)
 {
     for (size_t k = 0; k < n; k++)
-        vals[k].type = SJ_NONE;
+        vals[k] = (sj_val){.type = SJ_NONE};
     sj_val key, v;
     while (sj_member(j, &key)) {
         size_t k = 0;
@@ -362,8 +362,10 @@ bool sj_fields(sj *j, const char *const *names, size_t n, sj_val *vals)
             k++;
         if (!sj_value(j, &v) || !sj_skip(j, &v))
             return false;
-        if (k < n)
+        if (k < n) {
+            v.dup = vals[k].type != SJ_NONE; /* seen before: the row setters refuse the value */
             vals[k] = v;
+        }
     }
     return !j->err;
 }
@@ -373,7 +375,7 @@ bool sj_obj(sj *j, const sj_val *v, const char *const *names, size_t n, sj_val *
     if (v->type == SJ_OBJECT)
         return sj_fields(j, names, n, vals);
     for (size_t k = 0; k < n; k++)
-        vals[k].type = SJ_NONE;
+        vals[k] = (sj_val){.type = SJ_NONE};
     return sj_skip(j, v);
 }
 

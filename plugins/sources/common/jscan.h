@@ -36,6 +36,7 @@ typedef struct sj_val {
     bool esc;      /* STRING: holds backslash escapes (sj_decode resolves them) */
     bool integer;  /* NUMBER: no fraction and no exponent */
     bool lossy;    /* NUMBER whose text is not the exchange's (a saturated json-c integer) */
+    bool dup;      /* sj_fields: the member appeared more than once (this is the last) */
     const char *p; /* NUMBER: the token; STRING: the bytes between the quotes */
     size_t len;
 } sj_val;
@@ -68,8 +69,9 @@ bool sj_elements(sj *j, sj_val *vals, size_t max, size_t *n);
 bool sj_end(sj *j);
 
 /* In an object just entered: reads every member, keeping the value of the member named
- * names[k] in vals[k] (SJ_NONE when absent, the last one when repeated; a container value is
- * skipped and keeps its type only); leaves the object. False on an error. */
+ * names[k] in vals[k] (SJ_NONE when absent; when repeated, the last one with `dup` set, which
+ * the row setters of srcutil.h refuse as a duplicate key; a container value is skipped and keeps
+ * its type only); leaves the object. False on an error. */
 bool sj_fields(sj *j, const char *const *names, size_t n, sj_val *vals);
 
 /* sj_fields for a value just read: its members if v is an object; otherwise every vals[k] is

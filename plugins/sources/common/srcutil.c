@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,7 @@ cp_status su_json_error(cp_ctx *ctx, const char *endpoint, const cp_http_respons
 
 su_row su_row_add(cp_ctx *ctx, cp_batch *b)
 {
-    su_row r = {ctx, b, 0, true, NULL};
+    su_row r = {ctx, b, 0, true, NULL, NULL};
     r.row = cp_batch_add_row(ctx, b);
     if (r.row == SIZE_MAX) {
         r.ok = false;
@@ -126,12 +127,36 @@ su_row su_row_add(cp_ctx *ctx, cp_batch *b)
     return r;
 }
 
-static void fail(su_row *r, const char *field)
+static void refuse_value(su_row *r, const char *field, const char *why)
 {
     if (r->ok) {
         r->ok = false;
         r->bad = field;
+        r->why = why;
     }
+}
+
+static void fail(su_row *r, const char *field) { refuse_value(r, field, NULL); }
+
+/* A repeated key: refused whatever the column (which of the values is meant is unknowable). */
+static bool duplicate(su_row *r, const sj_val *v, const char *field)
+{
+    if (v->dup)
+        refuse_value(r, field, "duplicate key");
+    return v->dup;
+}
+
+void su_bad_element(cp_ctx *ctx, const char *endpoint, const char *symbol, const char *field, const char *why)
+{
+    cp_log_error(ctx, "%s %s: field '%s': %s; row dropped, the response's other rows are kept", endpoint,
+                 symbol ? symbol : "-", field ? field : "?", why ? why : "unexpected value");
+}
+
+void su_row_drop(su_row *r, const char *endpoint, const char *symbol)
+{
+    su_bad_element(r->ctx, endpoint, symbol, r->bad, r->why);
+    if (r->row != SIZE_MAX)
+        su_truncate(r->ctx, r->b, r->row);
 }
 
 /* The text of a STRING (escapes resolved) or NUMBER: in place when it has no escapes, else
@@ -175,14 +200,18 @@ static bool parse_i64(const char *s, int64_t *out)
 void su_vrequire(su_row *r, const sj_val *v, const char *field)
 {
     if (v->type == SJ_NONE || v->type == SJ_NULL)
-        fail(r, field);
+        refuse_value(r, field, "missing");
 }
 
 void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field)
 {
-    if (!r->ok || v->type == SJ_NONE || v->type == SJ_NULL || (v->type == SJ_NUMBER && v->lossy) ||
+    if (!r->ok || duplicate(r, v, field) || v->type == SJ_NONE || v->type == SJ_NULL ||
         (v->type == SJ_STRING && v->len == 0))
         return;
+    if (v->type == SJ_NUMBER && v->lossy) { /* json-c saturated it: its digits are gone */
+        refuse_value(r, field, "integer out of range");
+        return;
+    }
     if (v->type != SJ_NUMBER && v->type != SJ_STRING) {
         fail(r, field); /* a boolean, object or array where a number belongs */
         return;
@@ -192,14 +221,17 @@ void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field)
         return;
     }
     su_text t;
-    if (!text_of(v, &t) || cp_batch_set_decimal(r->ctx, r->b, r->row, col, t.p, t.len) != CP_OK)
+    if (!text_of(v, &t))
         fail(r, field);
+    else if (cp_batch_set_decimal(r->ctx, r->b, r->row, col, t.p, t.len) != CP_OK ||
+             !isfinite(cp_batch_get_double(r->ctx, r->b, r->row, col))) /* "1e400": decimal text, no double */
+        refuse_value(r, field, "not a finite decimal number"); /* "NaN", "1e400", "12abc" */
     free(t.heap);
 }
 
 void su_vint(su_row *r, size_t col, const sj_val *v, const char *field)
 {
-    if (!r->ok || v->type == SJ_NONE || v->type == SJ_NULL)
+    if (!r->ok || duplicate(r, v, field) || v->type == SJ_NONE || v->type == SJ_NULL)
         return;
     int64_t x = 0;
     bool ok = false;
@@ -220,13 +252,15 @@ void su_vint(su_row *r, size_t col, const sj_val *v, const char *field)
             free(z);
         free(t.heap);
     }
-    if (!ok || cp_batch_set_int(r->ctx, r->b, r->row, col, x) != CP_OK)
+    if (!ok && (v->type == SJ_NUMBER || v->type == SJ_STRING))
+        refuse_value(r, field, v->type == SJ_NUMBER && v->integer ? "integer out of range" : "not an integer");
+    else if (!ok || cp_batch_set_int(r->ctx, r->b, r->row, col, x) != CP_OK)
         fail(r, field);
 }
 
 void su_vstr(su_row *r, size_t col, const sj_val *v, const char *field)
 {
-    if (!r->ok || v->type == SJ_NONE || v->type == SJ_NULL)
+    if (!r->ok || duplicate(r, v, field) || v->type == SJ_NONE || v->type == SJ_NULL)
         return;
     su_text t;
     if ((v->type != SJ_STRING && (v->type != SJ_NUMBER || !v->integer)) || !text_of(v, &t)) {

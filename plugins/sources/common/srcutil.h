@@ -45,18 +45,26 @@ bool su_json_begin(cp_ctx *ctx, const char *endpoint, const cp_http_response *r,
  * "trailing data ..."); returns CP_ERR_PARSE. */
 cp_status su_json_error(cp_ctx *ctx, const char *endpoint, const cp_http_response *r, const sj *j);
 
-/* A row being filled from one JSON element. `ok` turns false on the first bad value;
- * the caller then drops the rows of the whole response (no partial rows). */
+/* A row being filled from one JSON element. `ok` turns false on the first bad value (a
+ * repeated key, an integer beyond int64, a number that is not a finite decimal, a wrong type);
+ * the caller then drops that row (su_row_drop), not the response's other rows. */
 typedef struct su_row {
     cp_ctx *ctx;
     cp_batch *b;
     size_t row;
     bool ok;
     const char *bad; /* name of the first bad field, for the log */
+    const char *why; /* what was wrong with it (NULL: unexpected value) */
 } su_row;
 
 /* Starts a row in `b`; ok is false when out of memory. */
 su_row su_row_add(cp_ctx *ctx, cp_batch *b);
+/* Takes back the row r was filling (the last of its batch) and logs an error naming endpoint,
+ * symbol, field and reason ("ticker/24hr ETHBTC: field 'lastPrice': not a finite decimal number;
+ * row dropped ..."); error lines are counted per pipeline in the metrics (errors). */
+void su_row_drop(su_row *r, const char *endpoint, const char *symbol);
+/* The same log line for an element that never became a row (why NULL: unexpected value). */
+void su_bad_element(cp_ctx *ctx, const char *endpoint, const char *symbol, const char *field, const char *why);
 /* DECIMAL from a JSON number (its exact token) or numeric string; NULL when absent/null/"" or
  * an integer json-c saturated; a failure for anything else that is not a decimal. */
 void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field);
