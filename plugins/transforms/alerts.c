@@ -101,6 +101,7 @@ typedef struct rstate {
     bool firing;
     int64_t pending_since; /* 0 = not pending */
     int64_t last_fired;
+    int64_t last_emit; /* ts of the last row emitted: the next is later, so keys never collide */
     void *hist;
 } rstate;
 
@@ -399,9 +400,12 @@ static void put_template(cp_buf *b, const char *tpl, const rule *r, const char *
     }
 }
 
-static void emit_row(alerts *a, cp_ctx *ctx, const rule *r, const series *s, bool firing, const ax_value *lhs,
-                     const ax_value *rhs, int64_t ts)
+static void emit_row(alerts *a, cp_ctx *ctx, const rule *r, const series *s, rstate *st, bool firing,
+                     const ax_value *lhs, const ax_value *rhs, int64_t ts)
 {
+    if (ts <= st->last_emit) /* two changes within one millisecond (rows of one batch) */
+        ts = st->last_emit + 1;
+    st->last_emit = ts;
     if (!a->out)
         a->out = cp_batch_new(ctx, &cp_alert_schema, 8);
     if (!a->out)
@@ -447,7 +451,7 @@ static void step(alerts *a, cp_ctx *ctx, const rule *r, const series *s, rstate 
         if (st->firing) {
             st->firing = false;
             st->pending_since = 0;
-            emit_row(a, ctx, r, s, false, lhs, rhs, now);
+            emit_row(a, ctx, r, s, st, false, lhs, rhs, now);
             state_save(ctx, st);
         } else if (st->pending_since) {
             st->pending_since = 0;
@@ -465,7 +469,7 @@ static void step(alerts *a, cp_ctx *ctx, const rule *r, const series *s, rstate 
     if (now - st->pending_since >= r->for_ms && (!st->last_fired || now - st->last_fired >= r->cooldown_ms)) {
         st->firing = true;
         st->last_fired = now;
-        emit_row(a, ctx, r, s, true, lhs, rhs, now);
+        emit_row(a, ctx, r, s, st, true, lhs, rhs, now);
         changed = true;
     }
     if (changed)

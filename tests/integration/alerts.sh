@@ -158,6 +158,24 @@ $B --once -c "$TMP/q.conf" > /dev/null 2>&1
 expect_eq "$(sqlite3 "$TMP/q.db" "select rule || ' ' || state from alert")" "quality-stale-feed firing" \
     "the recorded ticker (old ts) is a stale feed"
 
+# 9b. several changes of one series within one batch (a batch of 60 candles): one row each, none
+#     lost to a key collision; the count of changes is computed from the stored candles themselves
+{ conf_head; cat <<C
+pipelines = ( { name = "k"; interval = "1m";
+  source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["ohlcv"]; };
+  transforms = ( { plugin = "alerts"; rules = ( { name = "band"; when = "ohlcv.close > 150 and ohlcv.close < 152"; } ); } );
+  sinks = ( { plugin = "sqlite"; path = "$TMP/k.db"; } ); } );
+C
+} > "$TMP/k.conf"
+sed -i "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/state-k\"|" "$TMP/k.conf"
+$B --once -c "$TMP/k.conf" > /dev/null 2>&1
+changes=$(sqlite3 "$TMP/k.db" "select count(*) from (select (close > 150 and close < 152) c,
+    lag(close > 150 and close < 152, 1, 0) over (order by open_time) p from ohlcv) where c != p")
+[ "$changes" -ge 2 ] && pass "the candles enter and leave the band ($changes changes)" || fail "fixture: $changes changes"
+expect_eq "$(sqlite3 "$TMP/k.db" "select count(*) from alert")" "$changes" "one alert row per change, in one batch"
+expect_eq "$(sqlite3 "$TMP/k.db" "select group_concat(state, ' ') from (select state from alert order by ts)")" \
+    "firing resolved" "firing, then resolved"
+
 # 10. a rule that compares pipelines: binance's last against coinbase's (latest-rows table)
 { conf_head; cat <<C
 pipelines = (
