@@ -7,6 +7,7 @@
 #include "http.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "state.h"
 #include "util.h"
 #include "ws.h"
@@ -157,6 +158,11 @@ static void h_progress(cp_ctx *c, double fraction, uint64_t rows)
     }
 }
 
+static void h_stream_count(cp_ctx *ctx, cp_stream_event ev, uint64_t n)
+{
+    core_metrics_stream_event(((core_ctx *)ctx)->tag.pipeline, ev, n);
+}
+
 const cp_host core_host = {
     .size = sizeof(cp_host),
     .abi_major = CP_ABI_MAJOR,
@@ -204,6 +210,7 @@ const cp_host core_host = {
     .ws_send = core_ws_send,
     .ws_poll = core_ws_poll,
     .ws_close = core_ws_close,
+    .stream_count = h_stream_count,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

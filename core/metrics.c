@@ -26,6 +26,12 @@
 
 static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
+/* continuous pipelines: event-to-commit latency (ms) and the source's counters */
+static const double lat_buckets[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 60000};
+#define NLAT (sizeof lat_buckets / sizeof lat_buckets[0])
+#define NSEV 6 /* cp_stream_event 1..6 */
+static const char *const sev_names[NSEV] = {"messages", "reconnects", "gaps", "gaps_filled", "repaired_rows",
+                                            "bad_messages"};
 
 typedef struct pl_entry {
     char *name, *plugin;
@@ -43,6 +49,10 @@ typedef struct pl_entry {
     uint64_t errors;         /* error lines logged for the pipeline */
     char *last_error;
     int64_t last_error_ms;
+    bool continuous;
+    uint64_t sev[NSEV];
+    uint64_t lat[NLAT], lat_count; /* non-cumulative */
+    double lat_sum_ms;
 } pl_entry;
 
 typedef struct emit_entry {
@@ -126,6 +136,7 @@ void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
             e->registered_ms = core_util_now_ms();
         e->active++;
         e->period_ms = period;
+        e->continuous = pc->continuous;
         free(e->plugin);
         e->plugin = core_util_strdup(pc->source.plugin_name);
         e->interval_ms = pc->interval_ms;
@@ -379,6 +390,73 @@ static size_t sink_totals(core_sink_stats *out, size_t *first_idx)
     return n;
 }
 
+void core_metrics_stream_event(const char *pipeline, cp_stream_event ev, uint64_t n)
+{
+    if (!pipeline || ev < 1 || ev > NSEV)
+        return;
+    pthread_mutex_lock(&M.lock);
+    pl_entry *e = pl_find(pipeline, true);
+    if (e)
+        e->sev[ev - 1] += n;
+    pthread_mutex_unlock(&M.lock);
+}
+
+void core_metrics_stream_latency(const char *pipeline, const int64_t *ms, size_t n)
+{
+    pthread_mutex_lock(&M.lock);
+    pl_entry *e = pl_find(pipeline, true);
+    for (size_t i = 0; e && i < n; i++) {
+        double v = ms[i] < 0 ? 0 : (double)ms[i];
+        size_t k = 0;
+        while (k < NLAT && v > lat_buckets[k])
+            k++;
+        if (k < NLAT)
+            e->lat[k]++;
+        e->lat_count++;
+        e->lat_sum_ms += v;
+    }
+    pthread_mutex_unlock(&M.lock);
+}
+
+/* the streams' counters and latency histograms (continuous pipelines only) */
+static void render_streams(cp_buf *b)
+{
+    for (size_t m = 0; m < NSEV; m++) {
+        char name[80];
+        snprintf(name, sizeof name, "coinpipe_stream_%s_total", sev_names[m]);
+        help(b, name, "counter", "Counted by a continuous source (cp_stream_count).");
+        for (size_t i = 0; i < M.pl.n; i++)
+            if (M.pl.v[i].continuous) {
+                cp_buf_printf(b, "%s{", name);
+                put_label(b, "pipeline", M.pl.v[i].name, true);
+                cp_buf_printf(b, " %llu\n", (unsigned long long)M.pl.v[i].sev[m]);
+            }
+    }
+    help(b, "coinpipe_stream_latency_ms", "histogram",
+         "Milliseconds from a streamed row's event time (ts) to the spool commit of its micro-batch.");
+    for (size_t i = 0; i < M.pl.n; i++) {
+        const pl_entry *e = &M.pl.v[i];
+        if (!e->continuous)
+            continue;
+        uint64_t cum = 0;
+        for (size_t k = 0; k <= NLAT; k++) {
+            cp_buf_puts(b, "coinpipe_stream_latency_ms_bucket{");
+            put_label(b, "pipeline", e->name, false);
+            if (k < NLAT) {
+                cum += e->lat[k];
+                cp_buf_printf(b, "le=\"%g\"} %llu\n", lat_buckets[k], (unsigned long long)cum);
+            } else {
+                cp_buf_printf(b, "le=\"+Inf\"} %llu\n", (unsigned long long)e->lat_count);
+            }
+        }
+        cp_buf_puts(b, "coinpipe_stream_latency_ms_sum{");
+        put_label(b, "pipeline", e->name, true);
+        cp_buf_printf(b, " %.0f\ncoinpipe_stream_latency_ms_count{", e->lat_sum_ms);
+        put_label(b, "pipeline", e->name, true);
+        cp_buf_printf(b, " %llu\n", (unsigned long long)e->lat_count);
+    }
+}
+
 void core_metrics_render(cp_buf *b)
 {
     pthread_mutex_lock(&M.lock);
@@ -425,6 +503,8 @@ void core_metrics_render(cp_buf *b)
         put_label(b, "pipeline", e->name, true);
         cp_buf_printf(b, " %llu\n", (unsigned long long)e->cycles);
     }
+
+    render_streams(b);
 
     static const char *const emit_names[2] = {"coinpipe_batches_emitted_total", "coinpipe_rows_emitted_total"};
     for (int m = 0; m < 2; m++) {

@@ -34,6 +34,10 @@ void core_metrics_sink_unregister(core_sink *s); /* before core_sink_stop; keeps
 void core_metrics_http_request(const char *host, int status);
 void core_metrics_http_retry(const char *host);
 void core_metrics_http_rate_limit_wait(const char *host, int64_t waited_ms);
+/* continuous pipelines: a source's counters (cp_stream_count), and the latency of rows from
+ * their event time (`ts`) to the spool commit of their micro-batch, in ms (core/stream.c) */
+void core_metrics_stream_event(const char *pipeline, cp_stream_event ev, uint64_t n);
+void core_metrics_stream_latency(const char *pipeline, const int64_t *ms, size_t n);
 void core_metrics_render(cp_buf *b);  /* Prometheus text format */
 bool core_metrics_health(cp_buf *b);  /* JSON; true when healthy */
 

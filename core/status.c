@@ -141,6 +141,45 @@ static void ago(double ts, char *buf, size_t len)
     snprintf(buf, len, "%s ago", d);
 }
 
+/* the upper bound of the latency bucket holding quantile q of pipeline p: "<= 25ms", "-" */
+static void quantile(const samples *ss, const char *p, double q, char *buf, size_t len)
+{
+    char b[256], le[32];
+    double count = value(ss, "coinpipe_stream_latency_ms_count", "pipeline", p, NULL, NULL);
+    snprintf(buf, len, "-");
+    if (count <= 0)
+        return;
+    for (size_t i = 0; i < ss->n; i++)
+        if (strcmp(ss->v[i].name, "coinpipe_stream_latency_ms_bucket") == 0 &&
+            strcmp(label(&ss->v[i], "pipeline", b, sizeof b), p) == 0 && ss->v[i].v >= q * count) {
+            label(&ss->v[i], "le", le, sizeof le);
+            snprintf(buf, len, strcmp(le, "+Inf") == 0 ? ">60000ms" : "<=%sms", le);
+            return;
+        }
+}
+
+/* continuous pipelines: what their sources counted and the event-to-commit latency */
+static void streams_table(const samples *ss, FILE *out)
+{
+    bool header = false;
+    char b1[256], p50[32], p99[32];
+    for (size_t i = 0; i < ss->n; i++) {
+        if (strcmp(ss->v[i].name, "coinpipe_stream_messages_total") != 0)
+            continue;
+        const char *p = label(&ss->v[i], "pipeline", b1, sizeof b1);
+        if (!header)
+            fprintf(out, "\n%-24s %10s %10s %6s %6s %8s %6s %10s %10s\n", "STREAM PIPELINE", "MESSAGES", "RECONNECTS",
+                    "GAPS", "FILLED", "REPAIRED", "BAD", "P50", "P99");
+        header = true;
+        quantile(ss, p, 0.5, p50, sizeof p50);
+        quantile(ss, p, 0.99, p99, sizeof p99);
+#define SV(n) value(ss, "coinpipe_stream_" n "_total", "pipeline", p, NULL, NULL)
+        fprintf(out, "%-24s %10.0f %10.0f %6.0f %6.0f %8.0f %6.0f %10s %10s\n", p, ss->v[i].v, SV("reconnects"),
+                SV("gaps"), SV("gaps_filled"), SV("repaired_rows"), SV("bad_messages"), p50, p99);
+#undef SV
+    }
+}
+
 int core_status_main(const char *listen, FILE *out)
 {
     char err[512] = "";
@@ -203,6 +242,7 @@ int core_status_main(const char *listen, FILE *out)
                 SV("batches_dead_lettered_total"), SV("batches_dropped_total"), t1);
 #undef SV
     }
+    streams_table(&ss, out);
     bool header = false;
     for (size_t i = 0; i < ss.n; i++) {
         if (strcmp(ss.v[i].name, "coinpipe_http_requests_total") != 0)

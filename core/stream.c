@@ -134,12 +134,27 @@ static void flush_locked(core_stream *s)
     if (!s->np)
         return;
     int64_t t0 = core_util_mono_ms();
-    size_t rows = s->rows;
+    size_t rows = s->rows, nts = 0;
+    int64_t *ts = malloc(rows * sizeof *ts); /* event times, for the latency to the commit */
+    for (size_t i = 0; ts && i < s->np; i++) {
+        const cp_batch *b = s->p[i].b;
+        int c = core_batch_col(b, "ts");
+        if (c < 0 || core_batch_schema(b)->fields[c].type != CP_T_TIMESTAMP)
+            continue;
+        for (size_t r = 0, n = core_batch_rows(b); r < n && nts < rows; r++)
+            if (!core_batch_is_null(b, r, (size_t)c))
+                ts[nts++] = core_batch_get_int(b, r, (size_t)c);
+    }
     for (size_t i = 0; i < s->np; i++)
         s->ops.route(s->ops.user, s->p[i].b);
     s->np = 0;
     s->rows = 0;
     s->ops.commit(s->ops.user, (int64_t)rows, core_util_mono_ms() - t0);
+    int64_t now = core_util_now_ms();
+    for (size_t i = 0; i < nts; i++)
+        ts[i] = now - ts[i];
+    core_metrics_stream_latency(s->source->ctx.tag.pipeline, ts, nts);
+    free(ts);
 }
 
 static void *flush_thread(void *arg)

@@ -6,6 +6,7 @@
 # stall (stall_timeout), an oversized frame, and a server that never answers the upgrade.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
+. "$COINPIPE_SRC/tests/services/free-port.sh"
 B=$COINPIPE_BIN
 PY=/usr/bin/python3 # Debian's, with python3-websockets
 export COINPIPE_HTTP_BACKOFF_MS=20
@@ -22,9 +23,9 @@ serve() {
     read -r wp rp < "$TMP/$1.ports"
     WS="ws://127.0.0.1:$wp" REST="http://127.0.0.1:$rp"
 }
-# collect NAME STREAMS: a streaming pipeline into $TMP/NAME.db, started in the background
+# collect NAME STREAMS [LISTEN]: a streaming pipeline into $TMP/NAME.db, started in the background
 collect() {
-    { conf_head; cat <<C
+    { conf_head | sed "s|};\$|${3:+http_listen = \"$3\"; }};|"; cat <<C
 pipelines = (
   { name = "live"; batch_interval = "50ms";
     source = { plugin = "binance-spot"; mode = "stream"; ws_url = "$WS"; base_url = "$REST";
@@ -42,10 +43,21 @@ ids_ok() { # DB N: trade ids 1..N, each once
 
 # 1. the Done-when: cut without a close frame, a hole while away, a trade-id gap on the stream
 serve cut_gap
-collect cut '"trade", "book_top", "ohlcv"'
+listen="127.0.0.1:$(free_port)"
+collect cut '"trade", "book_top", "ohlcv"' "$listen"
 wait_for "ids_ok $TMP/cut.db 200" 30 || fail "cut_gap: trades 1..200 did not all arrive"
 wait_for "[ \"\$(status cut_gap phase_done)\" = 2 ]" 10 || fail "cut_gap: the server's second phase did not end"
 sleep 0.3
+# messages: 130 in phase 1 (100 trades, 20 book tickers, 5 open and 5 closed candles), 53 in
+# phase 2 (40 trades, 8 book tickers, 2 + 2 candles, 1 malformed); 1 reconnect; 2 gaps (the
+# reconnect's, ids 101..150, and ids 171..180), both filled with 60 trades; 1 bad message
+$B status -c "$TMP/cut.conf" > "$TMP/status.out" 2>&1
+expect_eq "$(awk '$1 == "live" && NF == 9 { print $2, $3, $4, $5, $6, $7 }' "$TMP/status.out")" "183 1 2 2 60 1" \
+    "cut_gap: coinpipe status shows messages, reconnects, gaps, filled, repaired rows, bad messages"
+curl -s "http://$listen/metrics" > "$TMP/metrics"
+expect_contains "$TMP/metrics" 'coinpipe_stream_reconnects_total{pipeline="live"} 1' "cut_gap: /metrics counts reconnects"
+lat=$(sed -n 's/^coinpipe_stream_latency_ms_count{pipeline="live"} //p' "$TMP/metrics")
+expect_eq "$(( ${lat:-0} >= 200 ))" 1 "cut_gap: the event-to-commit latency histogram holds every trade and book top"
 stop; expect_eq "$(cat "$TMP/rc")" 0 "cut_gap: coinpipe stops cleanly on SIGTERM"
 expect_eq "$(status cut_gap produced)" 200 "cut_gap: the server produced trade ids 1..200"
 expect_eq "$(sq "$TMP/cut.db" "SELECT count(*), count(DISTINCT trade_id), min(CAST(trade_id AS INTEGER)), max(CAST(trade_id AS INTEGER)) FROM trade")" \

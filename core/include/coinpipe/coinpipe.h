@@ -304,6 +304,19 @@ typedef struct cp_ws_options {
                                *   pong comes within the same time again; 0 = 20 s */
 } cp_ws_options;
 
+/**
+ * What a continuous source counts for its pipeline's metrics (since ABI 2.0), reported with
+ * cp_stream_count(). Values never change.
+ */
+typedef enum cp_stream_event {
+    CP_STREAM_MESSAGES = 1,      /**< messages received (frames, NATS messages) */
+    CP_STREAM_RECONNECTS = 2,    /**< connections opened again after a loss, stall or error */
+    CP_STREAM_GAPS = 3,          /**< holes detected (a sequence or id skipped, a reconnect to repair) */
+    CP_STREAM_GAPS_FILLED = 4,   /**< holes repaired completely (e.g. over REST) */
+    CP_STREAM_REPAIRED_ROWS = 5, /**< rows the repairs fetched */
+    CP_STREAM_BAD_MESSAGES = 6,  /**< messages that could not be read (malformed, unknown) */
+} cp_stream_event;
+
 /* ------------------------------------------------------------------------- */
 /* Host table and context                                                    */
 /* ------------------------------------------------------------------------- */
@@ -463,6 +476,9 @@ struct cp_host {
     cp_status (*ws_send)(cp_ws *ws, const char *text, size_t len);
     cp_status (*ws_poll)(cp_ctx *ctx, int64_t timeout_ms);
     void (*ws_close)(cp_ws *ws);
+
+    /* metrics of continuous sources (since ABI 2.0; see cp_stream_count) */
+    void (*stream_count)(cp_ctx *ctx, cp_stream_event ev, uint64_t n);
 };
 
 /** True when the host table has `field` (added after ABI 1.0): `size` covers it and it is set. */
@@ -953,6 +969,17 @@ static inline void cp_ws_close(cp_ctx *ctx, cp_ws *ws)
 {
     if (ws)
         ctx->host->ws_close(ws);
+}
+
+/**
+ * Adds `n` to the pipeline's counter `ev` (since ABI 2.0): coinpipe_stream_<event>_total on
+ * /metrics, shown by `coinpipe status`. Thread-safe, cheap (one lock, no allocation); a no-op on
+ * an older core.
+ */
+static inline void cp_stream_count(cp_ctx *ctx, cp_stream_event ev, uint64_t n)
+{
+    if (CP_HOST_HAS(ctx->host, stream_count))
+        ctx->host->stream_count(ctx, ev, n);
 }
 
 #ifdef __cplusplus

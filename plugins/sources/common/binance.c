@@ -1072,6 +1072,7 @@ typedef struct bn_live {
     int64_t *last_trade; /* per symbol, -1 before the first */
     cp_batch *trades, *tops, *candles;
     uint64_t messages, bad, repairs, repaired_rows, reconnects;
+    uint64_t counted, counted_bad; /* reported to the metrics so far */
 } bn_live;
 
 static const bn_sym *sym_of(const bn *b, const sj_val *s, size_t *idx)
@@ -1144,6 +1145,8 @@ static void repair_trades(bn_live *lv, size_t si, int64_t from, int64_t to)
     }
     lv->repairs++;
     lv->repaired_rows += (uint64_t)got;
+    cp_stream_count(ctx, CP_STREAM_GAPS_FILLED, 1);
+    cp_stream_count(ctx, CP_STREAM_REPAIRED_ROWS, (uint64_t)got);
     if (to >= 0)
         cp_log_warn(ctx, "repair: %s trade ids %" PRId64 "..%" PRId64 " fetched over REST (%" PRId64 " rows; repair %" PRIu64
                          ")", s->native, from, to, got, lv->repairs);
@@ -1229,6 +1232,7 @@ static void live_message(bn_live *lv, const char *data, size_t len)
         if (last >= 0 && tid > last + 1) {
             cp_log_warn(ctx, "gap: %s trade ids %" PRId64 "..%" PRId64 " skipped by the stream", s->native, last + 1,
                         tid - 1);
+            cp_stream_count(ctx, CP_STREAM_GAPS, 1);
             repair_trades(lv, si, last + 1, tid - 1);
         }
         size_t keep = cp_batch_rows(ctx, lv->trades);
@@ -1304,8 +1308,10 @@ static void live_event(void *user, cp_ws *ws, cp_ws_event ev, const char *data, 
         cp_log_info(lv->ctx, "stream connected");
         if (lv->reconnected) /* what happened while we were away, before the stream moves on */
             for (size_t i = 0; i < lv->b->n; i++)
-                if (lv->b->want[ST_TRADE] && lv->last_trade[i] >= 0)
+                if (lv->b->want[ST_TRADE] && lv->last_trade[i] >= 0) {
+                    cp_stream_count(lv->ctx, CP_STREAM_GAPS, 1);
                     repair_trades(lv, i, lv->last_trade[i] + 1, -1);
+                }
     } else if (ev == CP_WS_CLOSED) {
         lv->closed = true;
         cp_log_warn(lv->ctx, "stream connection closed: %.*s", (int)len, data);
@@ -1343,6 +1349,14 @@ static bool live_url(const bn *b, cp_buf *u)
 
 static void live_emit(bn_live *lv)
 {
+    if (lv->messages > lv->counted) { /* one call per poll round, not per message */
+        cp_stream_count(lv->ctx, CP_STREAM_MESSAGES, lv->messages - lv->counted);
+        lv->counted = lv->messages;
+    }
+    if (lv->bad > lv->counted_bad) {
+        cp_stream_count(lv->ctx, CP_STREAM_BAD_MESSAGES, lv->bad - lv->counted_bad);
+        lv->counted_bad = lv->bad;
+    }
     cp_batch **bs[] = {&lv->trades, &lv->tops, &lv->candles};
     const cp_schema *sc[] = {&cp_trade_schema, &cp_book_top_schema, &cp_ohlcv_schema};
     for (size_t i = 0; i < 3; i++)
@@ -1410,6 +1424,7 @@ cp_status bn_run(bn *b, cp_ctx *ctx)
             break;
         lv.reconnects++;
         lv.reconnected = true;
+        cp_stream_count(ctx, CP_STREAM_RECONNECTS, 1);
         /* exponential backoff with jitter; a connection that lived a minute starts it over */
         backoff = (lv.open && cp_now_ms(ctx) - opened > 60000) || backoff == 0 ? 250 : backoff * 2;
         if (backoff > 30000)
