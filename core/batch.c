@@ -48,15 +48,29 @@ static bool valid_name(const char *s)
 
 static bool valid_type(cp_type t) { return t >= CP_T_INT64 && t <= CP_T_BOOL; }
 
+/* Field i of a schema built by anyone, in the core's layout: the array is walked in steps of
+ * the schema's field_size (0 = ABI 2.0's) and no byte beyond it is read. */
+static cp_field field_at(const cp_schema *schema, size_t i)
+{
+    size_t stride = schema->field_size ? schema->field_size : CP_FIELD_SIZE_2_0;
+    cp_field f = {0};
+    memcpy(&f, (const char *)schema->fields + i * stride, stride < sizeof f ? stride : sizeof f);
+    return f;
+}
+
 cp_batch *core_batch_new(const cp_schema *schema, size_t rows_hint)
 {
     if (!schema || !valid_name(schema->stream) || schema->nfields == 0 || !schema->fields)
         return NULL;
+    if ((schema->size && schema->size < CP_SCHEMA_SIZE_2_0) ||
+        (schema->field_size && schema->field_size < CP_FIELD_SIZE_2_0))
+        return NULL; /* stamped smaller than ABI 2.0's: not a 2.x schema */
     size_t nlen = strlen(schema->stream) + 1;
     for (size_t i = 0; i < schema->nfields; i++) {
-        if (!valid_name(schema->fields[i].name) || !valid_type(schema->fields[i].type))
+        cp_field f = field_at(schema, i);
+        if (!valid_name(f.name) || !valid_type(f.type))
             return NULL;
-        nlen += strlen(schema->fields[i].name) + 1;
+        nlen += strlen(f.name) + 1;
     }
     cp_batch *b = calloc(1, sizeof *b);
     if (!b)
@@ -75,14 +89,16 @@ cp_batch *core_batch_new(const cp_schema *schema, size_t rows_hint)
     b->schema.stream = p;
     p += l;
     for (size_t i = 0; i < schema->nfields; i++) {
-        l = strlen(schema->fields[i].name) + 1;
-        memcpy(p, schema->fields[i].name, l);
-        b->fields[i] = schema->fields[i];
+        b->fields[i] = field_at(schema, i);
+        l = strlen(b->fields[i].name) + 1;
+        memcpy(p, b->fields[i].name, l);
         b->fields[i].name = p;
         if (b->fields[i].flags & CP_FIELD_KEY)
             b->fields[i].flags &= ~CP_FIELD_NULLABLE;
         p += l;
     }
+    b->schema.size = sizeof(cp_schema);
+    b->schema.field_size = sizeof(cp_field);
     b->schema.nfields = schema->nfields;
     b->schema.fields = b->fields;
     if (rows_hint && core_batch_reserve(b, rows_hint) != CP_OK) {
@@ -605,7 +621,7 @@ cp_status core_batch_deserialize_checked(const void *data, size_t len, bool chec
         names[i][nl] = '\0';
         fields[i] = (cp_field){names[i], (cp_type)t, f};
     }
-    cp_schema sc = {stream, nf, fields};
+    cp_schema sc = {.stream = stream, .nfields = nf, .fields = fields};
     uint32_t rows;
     if (!take(&r, &rows, 4) || rows > r.left) /* every row needs at least one null byte */
         goto out;

@@ -35,38 +35,44 @@ static const char *const format_choices[] = {"auto", "logfmt", "json", "text", N
 static const char *const redirect_choices[] = {"none", "same-host-https", NULL};
 
 static const cp_option global_options[] = {
-    {"state_dir", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, state_dir), NULL,
-     "Directory for checkpoints and the sink spool (default $STATE_DIRECTORY or /var/lib/coinpipe)."},
-    {"log_level", CP_OPT_ENUM, "\"info\"", 0, 0, 0, offsetof(global_opts, log_level), level_choices,
-     "Least severe level logged."},
-    {"log_format", CP_OPT_ENUM, "\"auto\"", 0, 0, 0, offsetof(global_opts, log_format), format_choices,
-     "Log line format on stderr; auto is text on a terminal and logfmt otherwise."},
-    {"plugin_path", CP_OPT_STRLIST, NULL, 0, 0, 0, offsetof(global_opts, plugin_path), NULL,
-     "Directories searched for plugins before $COINPIPE_PLUGIN_PATH, the build tree and the install directory."},
-    {"workers", CP_OPT_INT, "4", 0, 1, 256, offsetof(global_opts, workers), NULL,
-     "Threads that run pipeline cycles concurrently."},
-    {"shutdown_timeout", CP_OPT_DURATION, "\"30s\"", 0, 0, 86400000, offsetof(global_opts, shutdown_timeout),
-     NULL, "How long SIGTERM waits for in-flight cycles and sink queues to drain; "
+    {.name = "state_dir", .type = CP_OPT_STRING, .offset = offsetof(global_opts, state_dir),
+     .doc = "Directory for checkpoints and the sink spool (default $STATE_DIRECTORY or /var/lib/coinpipe)."},
+    {.name = "log_level", .type = CP_OPT_ENUM, .def = "\"info\"", .offset = offsetof(global_opts, log_level),
+     .choices = level_choices,
+     .doc = "Least severe level logged."},
+    {.name = "log_format", .type = CP_OPT_ENUM, .def = "\"auto\"", .offset = offsetof(global_opts, log_format),
+     .choices = format_choices,
+     .doc = "Log line format on stderr; auto is text on a terminal and logfmt otherwise."},
+    {.name = "plugin_path", .type = CP_OPT_STRLIST, .offset = offsetof(global_opts, plugin_path),
+     .doc = "Directories searched for plugins before $COINPIPE_PLUGIN_PATH, the build tree and the install directory."},
+    {.name = "workers", .type = CP_OPT_INT, .def = "4", .min = 1, .max = 256,
+     .offset = offsetof(global_opts, workers),
+     .doc = "Threads that run pipeline cycles concurrently."},
+    {.name = "shutdown_timeout", .type = CP_OPT_DURATION, .def = "\"30s\"", .max = 86400000,
+     .offset = offsetof(global_opts, shutdown_timeout),
+     .doc = "How long SIGTERM waits for in-flight cycles and sink queues to drain; "
      "then what is left stays in the spool (0: no bound)."},
-    {"http_listen", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(global_opts, http_listen), NULL,
-     "Address (numeric IP:port, e.g. \"127.0.0.1:9273\"; \":9273\" is every interface) of the listener "
+    {.name = "http_listen", .type = CP_OPT_STRING, .offset = offsetof(global_opts, http_listen),
+     .doc = "Address (numeric IP:port, e.g. \"127.0.0.1:9273\"; \":9273\" is every interface) of the listener "
      "serving the dashboard (/), its JSON API (/api/v1/), GET /metrics and GET /health; off when unset. "
      "An address beyond loopback is warned about at start. Read at start only."},
-    {"http_auth_token", CP_OPT_STRING, NULL, CP_OPT_SECRET, 0, 0, offsetof(global_opts, http_auth_token), NULL,
-     "Bearer token the listener requires on every path but /health (header \"Authorization: Bearer TOKEN\", "
+    {.name = "http_auth_token", .type = CP_OPT_STRING, .flags = CP_OPT_SECRET,
+     .offset = offsetof(global_opts, http_auth_token),
+     .doc = "Bearer token the listener requires on every path but /health (header \"Authorization: Bearer TOKEN\", "
      "or ?access_token=TOKEN for a browser); none when unset. Read at start only."},
-    {"http_memory_budget", CP_OPT_SIZE, "\"256M\"", 0, 1048576, 68719476736.0,
-     offsetof(global_opts, http_memory_budget), NULL,
-     "Bytes of HTTP response bodies (decompressed) all requests together may hold while they arrive; a "
+    {.name = "http_memory_budget", .type = CP_OPT_SIZE, .def = "\"256M\"", .min = 1048576, .max = 68719476736.0,
+     .offset = offsetof(global_opts, http_memory_budget),
+     .doc = "Bytes of HTTP response bodies (decompressed) all requests together may hold while they arrive; a "
      "response that would pass it fails with an error. Read at start only."},
-    {"retry_after_max", CP_OPT_DURATION, "\"5m\"", 0, 1000, 86400000, offsetof(global_opts, retry_after_max),
-     NULL,
-     "Longest Retry-After (429, 5xx) waited for; a longer one fails the request and pauses that host for the "
+    {.name = "retry_after_max", .type = CP_OPT_DURATION, .def = "\"5m\"", .min = 1000, .max = 86400000,
+     .offset = offsetof(global_opts, retry_after_max),
+     .doc = "Longest Retry-After (429, 5xx) waited for; a longer one fails the request and pauses that host for the "
      "source until then (logged). Read at start only."},
-    {"http_redirects", CP_OPT_ENUM, "\"none\"", 0, 0, 0, offsetof(global_opts, http_redirects), redirect_choices,
-     "Which HTTP redirects are followed: none, or same-host-https (https on the same host and port; headers "
+    {.name = "http_redirects", .type = CP_OPT_ENUM, .def = "\"none\"",
+     .offset = offsetof(global_opts, http_redirects), .choices = redirect_choices,
+     .doc = "Which HTTP redirects are followed: none, or same-host-https (https on the same host and port; headers "
      "and keys never go to another origin). Read at start only."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    CP_OPTION_END,
 };
 
 /* ---- pipeline -------------------------------------------------------------------- */
@@ -82,23 +88,27 @@ typedef struct pipeline_opts {
 } pipeline_opts;
 
 static const cp_option pipeline_options[] = {
-    {"name", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(pipeline_opts, name), NULL,
-     "Unique name of the pipeline (used in logs, state and spool paths)."},
-    {"interval", CP_OPT_DURATION, NULL, 0, 100, 31 * 86400000.0, offsetof(pipeline_opts, interval), NULL,
-     "Run every interval, aligned to the wall clock (5m fires at :00, :05, ...)."},
-    {"schedule", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(pipeline_opts, schedule), NULL,
-     "5-field cron expression in UTC (minute hour day-of-month month day-of-week), instead of interval."},
-    {"jitter", CP_OPT_DURATION, "\"0s\"", 0, 0, 3600000, offsetof(pipeline_opts, jitter), NULL,
-     "Random delay up to this long added to each tick, to spread load."},
-    {"enabled", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pipeline_opts, enabled), NULL,
-     "Set to false to keep a pipeline in the file without running it."},
-    {"run_at_start", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pipeline_opts, run_at_start), NULL,
-     "Run one cycle as soon as coinpipe starts, then follow the schedule."},
-    {"batch_interval", CP_OPT_DURATION, "\"250ms\"", 0, 1, 60000, offsetof(pipeline_opts, batch_interval), NULL,
-     "Continuous pipelines (no interval, no schedule): rows streamed in are cut into a micro-batch this often."},
-    {"batch_rows", CP_OPT_INT, "10000", 0, 1, 10000000, offsetof(pipeline_opts, batch_rows), NULL,
-     "Continuous pipelines: a micro-batch is cut early once this many rows are pending."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "name", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(pipeline_opts, name),
+     .doc = "Unique name of the pipeline (used in logs, state and spool paths)."},
+    {.name = "interval", .type = CP_OPT_DURATION, .min = 100, .max = 31 * 86400000.0,
+     .offset = offsetof(pipeline_opts, interval),
+     .doc = "Run every interval, aligned to the wall clock (5m fires at :00, :05, ...)."},
+    {.name = "schedule", .type = CP_OPT_STRING, .offset = offsetof(pipeline_opts, schedule),
+     .doc = "5-field cron expression in UTC (minute hour day-of-month month day-of-week), instead of interval."},
+    {.name = "jitter", .type = CP_OPT_DURATION, .def = "\"0s\"", .max = 3600000,
+     .offset = offsetof(pipeline_opts, jitter),
+     .doc = "Random delay up to this long added to each tick, to spread load."},
+    {.name = "enabled", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(pipeline_opts, enabled),
+     .doc = "Set to false to keep a pipeline in the file without running it."},
+    {.name = "run_at_start", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(pipeline_opts, run_at_start),
+     .doc = "Run one cycle as soon as coinpipe starts, then follow the schedule."},
+    {.name = "batch_interval", .type = CP_OPT_DURATION, .def = "\"250ms\"", .min = 1, .max = 60000,
+     .offset = offsetof(pipeline_opts, batch_interval),
+     .doc = "Continuous pipelines (no interval, no schedule): rows streamed in are cut into a micro-batch this often."},
+    {.name = "batch_rows", .type = CP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
+     .offset = offsetof(pipeline_opts, batch_rows),
+     .doc = "Continuous pipelines: a micro-batch is cut early once this many rows are pending."},
+    CP_OPTION_END,
 };
 static const char *const pipeline_reserved[] = {"source", "transforms", "sinks", NULL};
 
@@ -116,21 +126,27 @@ typedef struct sink_core_opts {
 static const char *const overflow_choices[] = {"block", "drop_oldest", "drop_newest", NULL};
 
 static const cp_option sink_core_options[] = {
-    {"queue_size", CP_OPT_INT, "1000", 0, 1, 10000000, offsetof(sink_core_opts, queue_size), NULL,
-     "Batches the sink's queue holds before the pipeline waits."},
-    {"retry_initial_interval", CP_OPT_DURATION, "\"1s\"", 0, 1, 86400000, offsetof(sink_core_opts, retry_initial),
-     NULL, "First wait after a failed write; doubles on each further failure (with full jitter)."},
-    {"retry_max_interval", CP_OPT_DURATION, "\"5m\"", 0, 1, 86400000, offsetof(sink_core_opts, retry_max), NULL,
-     "Longest wait between write attempts."},
-    {"retry_max_attempts", CP_OPT_INT, "0", 0, 0, 1000000, offsetof(sink_core_opts, retry_max_attempts), NULL,
-     "Write attempts per batch before it is moved to the dead-letter directory; 0 retries forever."},
-    {"spool", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(sink_core_opts, spool), NULL,
-     "Keep the queue on disk under state_dir/spool, so unconfirmed batches survive outages and restarts."},
-    {"spool_max_bytes", CP_OPT_SIZE, "\"1G\"", 0, 4096, 1e15, offsetof(sink_core_opts, spool_max_bytes), NULL,
-     "Most bytes the sink's spool may hold; what happens at the bound is set by overflow."},
-    {"overflow", CP_OPT_ENUM, "\"block\"", 0, 0, 0, offsetof(sink_core_opts, overflow), overflow_choices,
-     "At the bound: block (the pipeline waits and skips ticks), drop_oldest or drop_newest; drops are counted and logged."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "queue_size", .type = CP_OPT_INT, .def = "1000", .min = 1, .max = 10000000,
+     .offset = offsetof(sink_core_opts, queue_size),
+     .doc = "Batches the sink's queue holds before the pipeline waits."},
+    {.name = "retry_initial_interval", .type = CP_OPT_DURATION, .def = "\"1s\"", .min = 1, .max = 86400000,
+     .offset = offsetof(sink_core_opts, retry_initial),
+     .doc = "First wait after a failed write; doubles on each further failure (with full jitter)."},
+    {.name = "retry_max_interval", .type = CP_OPT_DURATION, .def = "\"5m\"", .min = 1, .max = 86400000,
+     .offset = offsetof(sink_core_opts, retry_max),
+     .doc = "Longest wait between write attempts."},
+    {.name = "retry_max_attempts", .type = CP_OPT_INT, .def = "0", .max = 1000000,
+     .offset = offsetof(sink_core_opts, retry_max_attempts),
+     .doc = "Write attempts per batch before it is moved to the dead-letter directory; 0 retries forever."},
+    {.name = "spool", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(sink_core_opts, spool),
+     .doc = "Keep the queue on disk under state_dir/spool, so unconfirmed batches survive outages and restarts."},
+    {.name = "spool_max_bytes", .type = CP_OPT_SIZE, .def = "\"1G\"", .min = 4096, .max = 1e15,
+     .offset = offsetof(sink_core_opts, spool_max_bytes),
+     .doc = "Most bytes the sink's spool may hold; what happens at the bound is set by overflow."},
+    {.name = "overflow", .type = CP_OPT_ENUM, .def = "\"block\"", .offset = offsetof(sink_core_opts, overflow),
+     .choices = overflow_choices,
+     .doc = "At the bound: block (the pipeline waits and skips ticks), drop_oldest or drop_newest; drops are counted and logged."},
+    CP_OPTION_END,
 };
 
 const cp_option *core_config_sink_options(void) { return sink_core_options; }
@@ -220,23 +236,10 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
         static const char *const reserved[] = {"plugin", "name", NULL};
         core_options_fill(d->options, g, e->cfg, reserved, what, errs);
     }
-    if (errs->n == before && d->check) { /* since ABI 2.0: the plugin's own semantic check */
-        char cerr[4096] = "";
-        if (d->check(e->cfg, cerr, sizeof cerr) != CP_OK) {
-            /* one error per line, with the indented lines after it (a caret pointing into an expression) */
-            for (char *p = cerr; *p;) {
-                char *end = p;
-                while ((end = strchr(end, '\n')) && (end[1] == ' ' || end[1] == '\t'))
-                    end++;
-                if (end)
-                    *end = 0;
-                core_errors_add(errs, "%s", p);
-                p = end ? end + 1 : p + strlen(p);
-            }
-            if (!cerr[0])
-                core_errors_add(errs, "%s:%d: plugin '%s' refuses its configuration", file, e->line, plugin);
-        }
-    }
+    /* the meaning of the values (stream names, options that need each other), once their types
+     * are right: here, so that --check and every start refuse the same configs */
+    if (errs->n == before)
+        core_options_check(d, g, e->cfg, what, errs);
 }
 
 /* Makes instance names unique within a pipeline: a second "stdout" becomes "stdout-2". */

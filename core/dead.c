@@ -138,7 +138,7 @@ cp_status core_dead_read(const char *path, cp_batch **out, char **pipeline, char
         fl[i].flags = json_object_object_get_ex(f, "key", &k) && json_object_get_boolean(k) ? CP_FIELD_KEY
                                                                                          : CP_FIELD_NULLABLE;
     }
-    cp_schema sc = {stream, nf, fl};
+    cp_schema sc = {.stream = stream, .nfields = nf, .fields = fl};
     cp_batch *b = core_batch_new(&sc, json_object_array_length(rows));
     free(fl);
     if (!b)

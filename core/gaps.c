@@ -318,7 +318,8 @@ static int run_check(reader *r, const series_list *want, check *c)
         c->cur = s;
         c->step = step;
         c->any = false;
-        cp_series key = {s->exchange, s->symbol, s->native, s->interval};
+        cp_series key = CP_SERIES(.exchange = s->exchange, .symbol = s->symbol, .native_symbol = s->native,
+                                  .interval = s->interval);
         st = d->candle_gaps(r->sink.data, &r->sink.ctx.pub, &key, step, from, to, on_gap, c);
         if (st == CP_OK && c->record && c->record->oom)
             st = CP_ERR_NOMEM;

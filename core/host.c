@@ -103,9 +103,107 @@ static const atomic_bool *http_stop(cp_ctx *c)
     return cx(c)->stopping;
 }
 
+/* ---- HTTP: requests and responses in the caller's layout --------------------------------
+ * The caller's arrays are walked in steps of the first request's size and response_size stamps
+ * (0 = ABI 2.0's sizes). Arrays in the core's own layout (every plugin built against this
+ * header) are passed through; others are copied into the core's layout for the call and the
+ * responses copied back, no byte beyond the caller's response_size written. */
+
+typedef struct http_call {
+    const cp_http_request *reqs; /* in the core's layout */
+    cp_http_response *resps;     /* in the core's layout */
+    cp_http_request *req_copy;   /* owned, or NULL when passed through */
+    cp_http_response *resp_copy;
+    cp_http_response *caller;    /* the caller's responses */
+    size_t resp_stride;
+    cp_http_done_fn done;
+    void *user;
+} http_call;
+
+static cp_http_response *caller_resp(const http_call *k, size_t i)
+{
+    return (cp_http_response *)(void *)((char *)k->caller + i * k->resp_stride);
+}
+
+/* 0 ok (k filled), else CP_ERR_INVALID (logged) or CP_ERR_NOMEM */
+static cp_status http_call_open(cp_ctx *c, http_call *k, const cp_http_request *reqs, cp_http_response *resps,
+                                size_t n)
+{
+    *k = (http_call){.reqs = reqs, .resps = resps, .caller = resps, .resp_stride = sizeof(cp_http_response)};
+    if (!n)
+        return CP_OK;
+    if (!reqs || !resps)
+        return CP_ERR_INVALID;
+    size_t rq = reqs->size ? reqs->size : CP_HTTP_REQUEST_SIZE_2_0;
+    size_t rs = reqs->response_size ? reqs->response_size : CP_HTTP_RESPONSE_SIZE_2_0;
+    if (rq < CP_HTTP_REQUEST_SIZE_2_0 || rs < CP_HTTP_RESPONSE_SIZE_2_0) {
+        if (c)
+            core_log_tagged(&cx(c)->tag, CP_LOG_ERROR,
+                            "HTTP request stamped with size %zu / response_size %zu, smaller than ABI 2.0's %u / %u: "
+                            "build requests with CP_HTTP_REQUEST()", rq, rs, (unsigned)CP_HTTP_REQUEST_SIZE_2_0,
+                            (unsigned)CP_HTTP_RESPONSE_SIZE_2_0);
+        return CP_ERR_INVALID;
+    }
+    k->resp_stride = rs;
+    if (rq != sizeof(cp_http_request)) {
+        cp_http_request *copy = calloc(n, sizeof *copy);
+        if (!copy)
+            return CP_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            memcpy(&copy[i], (const char *)reqs + i * rq, rq < sizeof *copy ? rq : sizeof *copy);
+        k->req_copy = copy;
+        k->reqs = copy;
+    }
+    if (rs != sizeof(cp_http_response)) {
+        k->resp_copy = calloc(n, sizeof *k->resp_copy);
+        if (!k->resp_copy) {
+            free(k->req_copy);
+            return CP_ERR_NOMEM;
+        }
+        k->resps = k->resp_copy;
+    }
+    return CP_OK;
+}
+
+/* hands response i to the caller's slot (ownership of body and headers moves with it) */
+static void http_call_give(http_call *k, size_t i)
+{
+    if (!k->resp_copy)
+        return;
+    size_t take = k->resp_stride < sizeof(cp_http_response) ? k->resp_stride : sizeof(cp_http_response);
+    memcpy(caller_resp(k, i), &k->resp_copy[i], take);
+    k->resp_copy[i] = (cp_http_response){0};
+}
+
+static void http_call_close(http_call *k, size_t n, bool give_all)
+{
+    if (k->resp_copy && give_all)
+        for (size_t i = 0; i < n; i++)
+            http_call_give(k, i);
+    free(k->req_copy);
+    free(k->resp_copy);
+}
+
+static void http_call_done(void *user, size_t i, cp_http_response *resp)
+{
+    http_call *k = user;
+    if (!k->resp_copy) {
+        k->done(k->user, i, resp);
+        return;
+    }
+    http_call_give(k, i);
+    k->done(k->user, i, caller_resp(k, i));
+}
+
 static cp_status h_http_perform(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n)
 {
-    return core_http_perform(c ? &cx(c)->tag : NULL, http_stop(c), reqs, resps, n);
+    http_call k;
+    cp_status st = http_call_open(c, &k, reqs, resps, n);
+    if (st != CP_OK)
+        return st;
+    st = core_http_perform(c ? &cx(c)->tag : NULL, http_stop(c), k.reqs, k.resps, n);
+    http_call_close(&k, n, true);
+    return st;
 }
 
 static bool h_latest_value(cp_ctx *c, const char *stream, const char *const *series, size_t nseries,
@@ -119,7 +217,15 @@ static bool h_latest_value(cp_ctx *c, const char *stream, const char *const *ser
 static cp_status h_http_perform_each(cp_ctx *c, const cp_http_request *reqs, cp_http_response *resps, size_t n,
                                      cp_http_done_fn done, void *user)
 {
-    return core_http_perform_each(c ? &cx(c)->tag : NULL, http_stop(c), reqs, resps, n, done, user);
+    http_call k;
+    cp_status st = http_call_open(c, &k, reqs, resps, n);
+    if (st != CP_OK)
+        return st;
+    k.done = done;
+    k.user = user;
+    st = core_http_perform_each(c ? &cx(c)->tag : NULL, http_stop(c), k.reqs, k.resps, n, http_call_done, &k);
+    http_call_close(&k, n, false);
+    return st;
 }
 
 /* Progress of a backfill: a redrawn line on a TTY, an info log line every 10 s otherwise. */

@@ -62,7 +62,7 @@ static cp_schema *schema_copy(const cp_schema *s)
         f[i].name = strcpy(p, s->fields[i].name);
         p += strlen(p) + 1;
     }
-    *c = (cp_schema){strcpy(p, s->stream), s->nfields, f};
+    *c = (cp_schema){.stream = strcpy(p, s->stream), .nfields = s->nfields, .fields = f};
     return c;
 }
 

@@ -6,6 +6,7 @@
 #include <coinpipe/buf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <ltdl.h>
 #include <stdio.h>
@@ -16,6 +17,20 @@
 #ifndef COINPIPE_PLUGIN_DIR
 #define COINPIPE_PLUGIN_DIR "/usr/local/lib/coinpipe/plugins"
 #endif
+
+static void free_tables(core_plugin *p);
+
+/* At ABI 2.0 each "2.0 size" (the end of a struct's last 2.0 member, what a zero stamp stands
+ * for) is its sizeof: no trailing padding, so a zero-stamped array steps right. A later minor
+ * that appends turns these into <. */
+_Static_assert(CP_OPTION_SIZE_2_0 == sizeof(cp_option), "cp_option: 2.0 size");
+_Static_assert(CP_FIELD_SIZE_2_0 == sizeof(cp_field), "cp_field: 2.0 size");
+_Static_assert(CP_SCHEMA_SIZE_2_0 == sizeof(cp_schema), "cp_schema: 2.0 size");
+_Static_assert(CP_HTTP_REQUEST_SIZE_2_0 == sizeof(cp_http_request), "cp_http_request: 2.0 size");
+_Static_assert(CP_HTTP_RESPONSE_SIZE_2_0 == sizeof(cp_http_response), "cp_http_response: 2.0 size");
+_Static_assert(CP_PLUGIN_SIZE_2_0 == sizeof(cp_plugin), "cp_plugin: 2.0 size");
+
+static void free_tables(core_plugin *p);
 
 static core_plugin *g_loaded; /* every plugin opened so far; closed at shutdown */
 static bool g_inited;
@@ -39,6 +54,7 @@ void core_loader_shutdown(void)
             lt_dlclose((lt_dlhandle)p->handle);
         free(p->name);
         free(p->path);
+        free_tables(p);
         free(p);
     }
     if (g_inited)
@@ -183,6 +199,92 @@ static int validate_options(const char *path, const cp_plugin *d, const cp_optio
     return 0;
 }
 
+/* keeps an allocation the plugin's copied tables need until the plugin is closed */
+static void *keep(core_plugin *p, void *mem)
+{
+    void **v = mem ? realloc(p->tables, (p->ntables + 1) * sizeof *v) : NULL;
+    if (!v) {
+        free(mem);
+        return NULL;
+    }
+    p->tables = v;
+    p->tables[p->ntables++] = mem;
+    return mem;
+}
+
+static void free_tables(core_plugin *p)
+{
+    for (size_t i = 0; i < p->ntables; i++)
+        free(p->tables[i]);
+    free(p->tables);
+    p->tables = NULL;
+    p->ntables = 0;
+}
+
+/* Copies an option table of the plugin into the core's layout: its entries are `stride` bytes
+ * apart and no byte of an entry beyond the stride is read; members the plugin's header did not
+ * have stay zero. A group list's spec and nested table (same stride: the same cp_option) are
+ * copied too, so the core never steps through the plugin's memory by its own sizeof. NULL with
+ * err filled on failure. */
+static cp_option *copy_table(const char *path, core_plugin *p, const char *src, size_t stride, int depth, char *err,
+                             size_t errlen)
+{
+    size_t take = stride < sizeof(cp_option) ? stride : sizeof(cp_option);
+    size_t n = 0;
+    for (;; n++) {
+        const char *name;
+        memcpy(&name, src + n * stride + offsetof(cp_option, name), sizeof name);
+        if (!name)
+            break;
+        if (n >= 4096) {
+            snprintf(err, errlen, "%s: option table has no end (an entry with a NULL name)", path);
+            return NULL;
+        }
+    }
+    cp_option *t = keep(p, calloc(n + 1, sizeof *t));
+    if (!t) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&t[i], src + i * stride, take);
+        const cp_group_spec *g = cp_option_group(&t[i]);
+        if (!g || depth > 0 || g->size < sizeof(cp_group_spec) || !g->options)
+            continue; /* validate_options words what is wrong with it */
+        cp_group_spec *gc = keep(p, calloc(1, sizeof *gc));
+        if (!gc) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return NULL;
+        }
+        memcpy(gc, g, sizeof *gc);
+        gc->size = sizeof *gc;
+        if (!(gc->options = copy_table(path, p, (const char *)g->options, stride, depth + 1, err, errlen)))
+            return NULL;
+        t[i].choices = CP_GROUP_SPEC(*gc);
+    }
+    return t;
+}
+
+/* Puts the descriptor's option table in the core's layout (desc.option_size: 0 = the ABI 2.0
+ * size); desc.options then points to the copy, owned by p. 0 ok, else err filled. */
+static int copy_options(const char *path, core_plugin *p, char *err, size_t errlen)
+{
+    if (!p->desc.options)
+        return 0;
+    size_t stride = p->desc.option_size ? p->desc.option_size : CP_OPTION_SIZE_2_0;
+    if (stride < CP_OPTION_SIZE_2_0) {
+        snprintf(err, errlen, "%s: option entries of %zu bytes, smaller than the %u of ABI %u.0: corrupt descriptor",
+                 path, stride, (unsigned)CP_OPTION_SIZE_2_0, CP_ABI_MAJOR);
+        return -1;
+    }
+    const cp_option *t = copy_table(path, p, (const char *)p->desc.options, stride, 0, err, errlen);
+    if (!t)
+        return -1;
+    p->desc.options = t;
+    p->desc.option_size = sizeof(cp_option);
+    return 0;
+}
+
 /* Checks the descriptor's callbacks and option table; 0 ok, else err filled. */
 static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t errlen)
 {
@@ -210,7 +312,7 @@ static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t
                  missing);
         return -1;
     }
-    if (!d->stored_series != !d->candle_gaps) { /* since ABI 1.1: a pair, or neither */
+    if (!d->stored_series != !d->candle_gaps) { /* a pair, or neither */
         snprintf(err, errlen, "%s: %s plugin '%s' has a %s callback but no %s callback", path,
                  core_kind_name(d->kind), d->name, d->candle_gaps ? "candle_gaps" : "stored_series",
                  d->candle_gaps ? "stored_series" : "candle_gaps");
@@ -277,10 +379,9 @@ core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen)
         lt_dlclose(h);
         return NULL;
     }
-    size_t min_size = offsetof(cp_plugin, collect);
-    if (head[2] < min_size) {
-        snprintf(err, errlen, "%s: plugin descriptor is %u bytes, smaller than the %zu of ABI %u.0: corrupt or "
-                 "truncated descriptor", path, head[2], min_size, CP_ABI_MAJOR);
+    if (head[2] < CP_PLUGIN_SIZE_2_0) {
+        snprintf(err, errlen, "%s: plugin descriptor is %u bytes, smaller than the %u of ABI %u.0: corrupt or "
+                 "truncated descriptor", path, head[2], (unsigned)CP_PLUGIN_SIZE_2_0, CP_ABI_MAJOR);
         lt_dlclose(h);
         return NULL;
     }
@@ -292,7 +393,8 @@ core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen)
     }
     size_t take = head[2] < sizeof(cp_plugin) ? head[2] : sizeof(cp_plugin);
     memcpy(&p->desc, sym, take); /* fields the plugin does not know stay zero */
-    if (validate_desc(path, &p->desc, err, errlen) != 0) {
+    if (copy_options(path, p, err, errlen) != 0 || validate_desc(path, &p->desc, err, errlen) != 0) {
+        free_tables(p);
         free(p);
         lt_dlclose(h);
         return NULL;
@@ -301,6 +403,7 @@ core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen)
         if (strcmp(q->name, p->desc.name) == 0) {
             snprintf(err, errlen, "%s: duplicate plugin name '%s' (already loaded from %s)", path, p->desc.name,
                      q->path);
+            free_tables(p);
             free(p);
             lt_dlclose(h);
             return NULL;
@@ -312,6 +415,7 @@ core_plugin *core_loader_open_file(const char *path, char *err, size_t errlen)
     if (!p->name || !p->path) {
         free(p->name);
         free(p->path);
+        free_tables(p);
         free(p);
         lt_dlclose(h);
         snprintf(err, errlen, "%s: out of memory", path);

@@ -12,7 +12,11 @@ typedef struct core_plugin {
     char *name;            /* descriptor name */
     char *path;            /* file it was loaded from */
     void *handle;          /* lt_dlhandle */
-    cp_plugin desc;        /* the descriptor's fields up to its declared size, rest zero */
+    cp_plugin desc;        /* the descriptor's fields up to its declared size, rest zero; its
+                            * `options` point to its copy in the core's layout (option_size =
+                            * the core's; group list specs and tables copied alike) */
+    void **tables;         /* those copies, owned */
+    size_t ntables;
     int refs;
     struct core_plugin *next;
 } core_plugin;

@@ -170,10 +170,11 @@ static int describe(const char *conf, const char *name)
         core_options_describe(p->desc.options, stdout);
         fprintf(stdout, "\ncommon options:\n");
         static const cp_option common[] = {
-            {"plugin", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, 0, NULL, "Which plugin this element runs."},
-            {"name", CP_OPT_STRING, NULL, 0, 0, 0, 0, NULL,
-             "Instance name, unique in its pipeline (default: the plugin name)."},
-            {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
+            {.name = "plugin", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED,
+             .doc = "Which plugin this element runs."},
+            {.name = "name", .type = CP_OPT_STRING,
+             .doc = "Instance name, unique in its pipeline (default: the plugin name)."},
+            CP_OPTION_END};
         core_options_describe(common, stdout);
         if (p->desc.kind == CP_SINK)
             core_options_describe(core_config_sink_options(), stdout);

@@ -465,6 +465,60 @@ void core_options_free(const cp_option *opts, void *cfg)
     }
 }
 
+/* ---- semantic checks: the plugin's check callback ---------------------------------------- */
+
+typedef struct check_run {
+    cp_check pub; /* first: the plugin's cp_check is &pub */
+    const config_setting_t *group;
+    const char *what;
+    core_errors *errs;
+    size_t reports;
+} check_run;
+
+CP_PRINTF(3, 0) static void check_reportv(cp_check *chk, const char *option, const char *fmt, va_list ap)
+{
+    check_run *r = (check_run *)chk;
+    char msg[768];
+    vsnprintf(msg, sizeof msg, fmt ? fmt : "invalid configuration", ap);
+    for (char *p = msg; *p; p++) /* one line per report */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    const config_setting_t *s = option ? config_setting_get_member(r->group, option) : NULL;
+    const config_setting_t *at = s ? s : r->group;
+    if (option)
+        core_errors_add(r->errs, "%s:%d: option '%s' for %s: %s", where_file(at), config_setting_source_line(at),
+                        option, r->what, msg);
+    else
+        core_errors_add(r->errs, "%s:%d: %s: %s", where_file(at), config_setting_source_line(at), r->what, msg);
+    r->reports++;
+}
+
+CP_PRINTF(3, 0) static void check_reportv_at(cp_check *chk, const char *where, const char *fmt, va_list ap)
+{
+    check_run *r = (check_run *)chk;
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt ? fmt : "invalid configuration", ap);
+    char loc[512];
+    if (!where)
+        snprintf(loc, sizeof loc, "%s:%d", where_file(r->group), config_setting_source_line(r->group));
+    core_errors_add(r->errs, "%s: %s", where ? where : loc, msg);
+    r->reports++;
+}
+
+int core_options_check(const cp_plugin *d, const config_setting_t *group, const void *cfg, const char *what,
+                       core_errors *errs)
+{
+    if (!d->check)
+        return 0;
+    check_run r = {.pub = {.size = sizeof(cp_check), .reportv = check_reportv, .reportv_at = check_reportv_at},
+                   .group = group, .what = what, .errs = errs};
+    cp_status st = d->check(cfg, &r.pub);
+    if (st != CP_OK && r.reports == 0)
+        core_errors_add(errs, "%s:%d: %s refused its configuration (%s)", where_file(group),
+                        config_setting_source_line(group), what, cp_strerror(st));
+    return st != CP_OK || r.reports ? -1 : 0;
+}
+
 static void describe_table(const cp_option *opts, FILE *out, int indent);
 
 void core_options_describe(const cp_option *opts, FILE *out)

@@ -20,6 +20,13 @@ void core_errors_free(core_errors *e);
 int core_options_fill(const cp_option *opts, const config_setting_t *group, void *cfg,
                       const char *const *reserved, const char *what, core_errors *errs);
 void core_options_free(const cp_option *opts, void *cfg);
+/* Runs the plugin's check callback (if any) on `cfg`, filled from `group` without error: each
+ * problem it reports becomes one error line, "FILE:LINE: option 'OPT' for WHAT: MESSAGE" with the
+ * line of that option in `group` (of the group itself when the option is not written there,
+ * "FILE:LINE: WHAT: MESSAGE" when the report names no option). A failing status without a
+ * report adds a generic line. Returns 0, or -1 when any error was added. */
+int core_options_check(const cp_plugin *d, const config_setting_t *group, const void *cfg, const char *what,
+                       core_errors *errs);
 void core_options_describe(const cp_option *opts, FILE *out);
 const char *core_opt_type_name(cp_opt_type t);
 

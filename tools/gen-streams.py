@@ -92,8 +92,7 @@ def render(spec):
         out += fields
         out.append("};")
         out.append(f"/** Schema of stream `{stream}` (docs/streams.md). */")
-        out.append(f'static const cp_schema cp_{stream}_schema = {{"{stream}", CP_{stream.upper()}_NCOLS, '
-                   f"cp_{stream}_fields}};")
+        out.append(f'static const cp_schema cp_{stream}_schema = CP_SCHEMA("{stream}", cp_{stream}_fields);')
         out.append("")
     out.append("/** Every schema of the catalog, NULL-terminated (the indicator stream is built per config). */")
     out.append("static const cp_schema *const cp_stream_catalog[] = {")

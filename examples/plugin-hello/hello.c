@@ -21,11 +21,12 @@ typedef struct hello_config {
 
 /* 2. The option table: validated by the core before any plugin code runs. */
 static const cp_option options[] = {
-    {"coins", CP_OPT_STRLIST, "[\"bitcoin\"]", 0, 1, 100, offsetof(hello_config, coins), NULL,
-     "CoinGecko-style coin ids to emit a row for."},
-    {"price", CP_OPT_STRING, "\"42.00\"", 0, 0, 0, offsetof(hello_config, price), NULL,
-     "Price to report, as exact decimal text."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "coins", .type = CP_OPT_STRLIST, .def = "[\"bitcoin\"]", .min = 1, .max = 100,
+     .offset = offsetof(hello_config, coins),
+     .doc = "CoinGecko-style coin ids to emit a row for."},
+    {.name = "price", .type = CP_OPT_STRING, .def = "\"42.00\"", .offset = offsetof(hello_config, price),
+     .doc = "Price to report, as exact decimal text."},
+    CP_OPTION_END,
 };
 
 /* 3. Per-instance state: the core never calls one instance concurrently, so no locks. */

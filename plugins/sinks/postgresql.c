@@ -41,20 +41,22 @@ typedef struct pg_config {
 } pg_config;
 
 static const cp_option pg_options[] = {
-    {"conninfo", CP_OPT_STRING, "\"\"", CP_OPT_SECRET, 0, 0, offsetof(pg_config, conninfo), NULL,
-     "libpq connection string or URI; empty uses the PG* environment variables and service files."},
-    {"schema", CP_OPT_STRING, "\"public\"", 0, 0, 0, offsetof(pg_config, schema), NULL,
-     "Database schema the tables live in (created when missing and create_tables is on)."},
-    {"table_prefix", CP_OPT_STRING, "\"\"", 0, 0, 0, offsetof(pg_config, table_prefix), NULL,
-     "Prefix of every table name (the stream name follows it)."},
-    {"create_tables", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(pg_config, create_tables), NULL,
-     "Create missing tables and add missing columns; off expects them to exist."},
-    {"timescaledb", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(pg_config, timescaledb), NULL,
-     "Make each table a TimescaleDB hypertable on its time key when the extension is installed."},
-    {"statement_timeout", CP_OPT_DURATION, "\"60s\"", 0, 0, 86400000, offsetof(pg_config, statement_timeout_ms), NULL,
-     "Longest a statement may run (a lock held elsewhere, a stalled server) before the server cancels it and "
+    {.name = "conninfo", .type = CP_OPT_STRING, .def = "\"\"", .flags = CP_OPT_SECRET,
+     .offset = offsetof(pg_config, conninfo),
+     .doc = "libpq connection string or URI; empty uses the PG* environment variables and service files."},
+    {.name = "schema", .type = CP_OPT_STRING, .def = "\"public\"", .offset = offsetof(pg_config, schema),
+     .doc = "Database schema the tables live in (created when missing and create_tables is on)."},
+    {.name = "table_prefix", .type = CP_OPT_STRING, .def = "\"\"", .offset = offsetof(pg_config, table_prefix),
+     .doc = "Prefix of every table name (the stream name follows it)."},
+    {.name = "create_tables", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(pg_config, create_tables),
+     .doc = "Create missing tables and add missing columns; off expects them to exist."},
+    {.name = "timescaledb", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(pg_config, timescaledb),
+     .doc = "Make each table a TimescaleDB hypertable on its time key when the extension is installed."},
+    {.name = "statement_timeout", .type = CP_OPT_DURATION, .def = "\"60s\"", .max = 86400000,
+     .offset = offsetof(pg_config, statement_timeout_ms),
+     .doc = "Longest a statement may run (a lock held elsewhere, a stalled server) before the server cancels it and "
      "the batch is retried; 0 = no limit."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    CP_OPTION_END,
 };
 
 #define BACKOFF_MIN_MS 500
@@ -978,8 +980,9 @@ static cp_status pg_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
         }
         if (PQntuples(res) != 1)
             break;
-        cp_series ser = {PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-                         PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 2)};
+        cp_series ser = CP_SERIES(.exchange = PQgetvalue(res, 0, 0), .symbol = PQgetvalue(res, 0, 1),
+                                  .native_symbol = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
+                                  .interval = PQgetvalue(res, 0, 2));
         more = fn(user, &ser);
     }
     PQclear(res);

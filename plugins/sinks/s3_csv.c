@@ -41,31 +41,38 @@ typedef struct s3_config {
 } s3_config;
 
 static const cp_option s3_options[] = {
-    {"bucket", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(s3_config, bucket), NULL,
-     "Bucket the objects are written to."},
-    {"prefix", CP_OPT_STRING, "\"crypto/tabular\"", 0, 0, 0, offsetof(s3_config, prefix), NULL,
-     "Key prefix; objects go to <prefix>/<stream>/year=YYYY/month=MM/day=DD/."},
-    {"region", CP_OPT_STRING, "\"\"", 0, 0, 0, offsetof(s3_config, region), NULL,
-     "AWS region; empty uses AWS_REGION, AWS_DEFAULT_REGION, else us-east-1."},
-    {"endpoint", CP_OPT_STRING, "\"\"", 0, 0, 0, offsetof(s3_config, endpoint), NULL,
-     "Base URL of an S3-compatible store (path-style addressing); empty is AWS S3 of the region."},
-    {"access_key_id", CP_OPT_STRING, "\"\"", CP_OPT_SECRET, 0, 0, offsetof(s3_config, access_key_id), NULL,
-     "Access key id; empty uses AWS_ACCESS_KEY_ID or the credentials file."},
-    {"secret_access_key", CP_OPT_STRING, "\"\"", CP_OPT_SECRET, 0, 0, offsetof(s3_config, secret_access_key), NULL,
-     "Secret access key; empty uses AWS_SECRET_ACCESS_KEY or the credentials file."},
-    {"session_token", CP_OPT_STRING, "\"\"", CP_OPT_SECRET, 0, 0, offsetof(s3_config, session_token), NULL,
-     "Session token of temporary credentials; empty uses AWS_SESSION_TOKEN or the credentials file."},
-    {"gzip", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(s3_config, gzip), NULL,
-     "Compress objects with gzip (.csv.gz)."},
-    {"max_rows", CP_OPT_INT, "1000000", 0, 1, 1e9, offsetof(s3_config, max_rows), NULL,
-     "Upload once one object would hold this many rows."},
-    {"max_bytes", CP_OPT_SIZE, "\"64M\"", 0, 1024, 4294967296.0, offsetof(s3_config, max_bytes), NULL,
-     "Upload once the buffered CSV reaches this size."},
-    {"flush_interval", CP_OPT_DURATION, "\"5m\"", 0, 0, 0, offsetof(s3_config, flush_interval), NULL,
-     "Upload buffered rows at the latest this long after the first of them arrived."},
-    {"timeout", CP_OPT_DURATION, "\"2m\"", 0, 1000, 3600000, offsetof(s3_config, timeout), NULL,
-     "Time limit of one upload."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "bucket", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(s3_config, bucket),
+     .doc = "Bucket the objects are written to."},
+    {.name = "prefix", .type = CP_OPT_STRING, .def = "\"crypto/tabular\"", .offset = offsetof(s3_config, prefix),
+     .doc = "Key prefix; objects go to <prefix>/<stream>/year=YYYY/month=MM/day=DD/."},
+    {.name = "region", .type = CP_OPT_STRING, .def = "\"\"", .offset = offsetof(s3_config, region),
+     .doc = "AWS region; empty uses AWS_REGION, AWS_DEFAULT_REGION, else us-east-1."},
+    {.name = "endpoint", .type = CP_OPT_STRING, .def = "\"\"", .offset = offsetof(s3_config, endpoint),
+     .doc = "Base URL of an S3-compatible store (path-style addressing); empty is AWS S3 of the region."},
+    {.name = "access_key_id", .type = CP_OPT_STRING, .def = "\"\"", .flags = CP_OPT_SECRET,
+     .offset = offsetof(s3_config, access_key_id),
+     .doc = "Access key id; empty uses AWS_ACCESS_KEY_ID or the credentials file."},
+    {.name = "secret_access_key", .type = CP_OPT_STRING, .def = "\"\"", .flags = CP_OPT_SECRET,
+     .offset = offsetof(s3_config, secret_access_key),
+     .doc = "Secret access key; empty uses AWS_SECRET_ACCESS_KEY or the credentials file."},
+    {.name = "session_token", .type = CP_OPT_STRING, .def = "\"\"", .flags = CP_OPT_SECRET,
+     .offset = offsetof(s3_config, session_token),
+     .doc = "Session token of temporary credentials; empty uses AWS_SESSION_TOKEN or the credentials file."},
+    {.name = "gzip", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(s3_config, gzip),
+     .doc = "Compress objects with gzip (.csv.gz)."},
+    {.name = "max_rows", .type = CP_OPT_INT, .def = "1000000", .min = 1, .max = 1e9,
+     .offset = offsetof(s3_config, max_rows),
+     .doc = "Upload once one object would hold this many rows."},
+    {.name = "max_bytes", .type = CP_OPT_SIZE, .def = "\"64M\"", .min = 1024, .max = 4294967296.0,
+     .offset = offsetof(s3_config, max_bytes),
+     .doc = "Upload once the buffered CSV reaches this size."},
+    {.name = "flush_interval", .type = CP_OPT_DURATION, .def = "\"5m\"",
+     .offset = offsetof(s3_config, flush_interval),
+     .doc = "Upload buffered rows at the latest this long after the first of them arrived."},
+    {.name = "timeout", .type = CP_OPT_DURATION, .def = "\"2m\"", .min = 1000, .max = 3600000,
+     .offset = offsetof(s3_config, timeout),
+     .doc = "Time limit of one upload."},
+    CP_OPTION_END,
 };
 
 /* rows of one stream and UTC day, as CSV without the header */
@@ -275,9 +282,9 @@ static cp_status put_object(s3 *s, cp_ctx *ctx, const char *key, const char *dat
         cp_buf_printf(&tok, "x-amz-security-token: %s", s->token);
     const char *headers[] = {sha.p, s->cfg->gzip ? "Content-Type: application/gzip" : "Content-Type: text/csv",
                              tok.p, NULL};
-    cp_http_request rq = {.method = "PUT", .url = url.p, .headers = headers, .body = data, .body_len = len,
-                          .timeout_ms = (long)s->cfg->timeout, .max_attempts = 1, .aws_sigv4 = s->sigv4,
-                          .userpwd = s->userpwd, .no_log = 1};
+    cp_http_request rq = CP_HTTP_REQUEST(.method = "PUT", .url = url.p, .headers = headers, .body = data,
+                                         .body_len = len, .timeout_ms = (long)s->cfg->timeout, .max_attempts = 1,
+                                         .aws_sigv4 = s->sigv4, .userpwd = s->userpwd, .no_log = 1);
     cp_http_response rs;
     cp_status rc = url.oom || sha.oom || tok.oom ? CP_ERR_NOMEM : cp_http_perform(ctx, &rq, &rs, 1);
     long code = rc == CP_ERR_NOMEM ? 0 : rs.code;

@@ -39,17 +39,21 @@ static const char *const sync_modes[] = {"off", "normal", "full", "extra", NULL}
 static const char *const decimal_modes[] = {"real", "text", NULL};
 
 static const cp_option sq_options[] = {
-    {"path", CP_OPT_STRING, "\"data/coinpipe.db\"", 0, 0, 0, offsetof(sq_config, path), NULL,
-     "Database file; its parent directory is created when missing."},
-    {"journal_mode", CP_OPT_ENUM, "\"wal\"", 0, 0, 0, offsetof(sq_config, journal_mode), journal_modes,
-     "SQLite journal mode; wal lets readers read while coinpipe writes."},
-    {"synchronous", CP_OPT_ENUM, "\"normal\"", 0, 0, 0, offsetof(sq_config, synchronous), sync_modes,
-     "SQLite synchronous setting (normal is durable across crashes of coinpipe in WAL mode)."},
-    {"busy_timeout", CP_OPT_DURATION, "\"5s\"", 0, 0, 3600000, offsetof(sq_config, busy_timeout), NULL,
-     "How long a write waits for another connection's lock before the batch is retried."},
-    {"decimal_as", CP_OPT_ENUM, "\"real\"", 0, 0, 0, offsetof(sq_config, decimal_as), decimal_modes,
-     "Store decimals as REAL (easy to compute with) or as their exact TEXT."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "path", .type = CP_OPT_STRING, .def = "\"data/coinpipe.db\"", .offset = offsetof(sq_config, path),
+     .doc = "Database file; its parent directory is created when missing."},
+    {.name = "journal_mode", .type = CP_OPT_ENUM, .def = "\"wal\"", .offset = offsetof(sq_config, journal_mode),
+     .choices = journal_modes,
+     .doc = "SQLite journal mode; wal lets readers read while coinpipe writes."},
+    {.name = "synchronous", .type = CP_OPT_ENUM, .def = "\"normal\"", .offset = offsetof(sq_config, synchronous),
+     .choices = sync_modes,
+     .doc = "SQLite synchronous setting (normal is durable across crashes of coinpipe in WAL mode)."},
+    {.name = "busy_timeout", .type = CP_OPT_DURATION, .def = "\"5s\"", .max = 3600000,
+     .offset = offsetof(sq_config, busy_timeout),
+     .doc = "How long a write waits for another connection's lock before the batch is retried."},
+    {.name = "decimal_as", .type = CP_OPT_ENUM, .def = "\"real\"", .offset = offsetof(sq_config, decimal_as),
+     .choices = decimal_modes,
+     .doc = "Store decimals as REAL (easy to compute with) or as their exact TEXT."},
+    CP_OPTION_END,
 };
 
 /* a stream's table and the INSERT prepared for the schema last seen on it */
@@ -598,7 +602,8 @@ static cp_status sq_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
             if (!row[i])
                 st = v ? CP_ERR_NOMEM : CP_ERR_IO; /* key columns are never NULL */
         }
-        cp_series ser = {row[0], row[1], (const char *)sqlite3_column_text(cur, 3), row[2]};
+        cp_series ser = CP_SERIES(.exchange = row[0], .symbol = row[1],
+                                  .native_symbol = (const char *)sqlite3_column_text(cur, 3), .interval = row[2]);
         bool more = st == CP_OK && fn(user, &ser);
         sqlite3_reset(cur); /* the old key's bindings are not used from here on */
         for (int i = 0; i < 3; i++) {

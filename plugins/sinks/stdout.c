@@ -26,11 +26,12 @@ typedef struct stdout_config {
 static const char *const formats[] = {"table", "csv", "jsonl", NULL};
 
 static const cp_option options[] = {
-    {"format", CP_OPT_ENUM, "\"table\"", 0, 0, 0, offsetof(stdout_config, format), formats,
-     "Output format: table (aligned, for people), csv (RFC 4180) or jsonl (one JSON object per row)."},
-    {"header", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(stdout_config, header), NULL,
-     "Print a header row (table and csv) whenever the stream changes."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "format", .type = CP_OPT_ENUM, .def = "\"table\"", .offset = offsetof(stdout_config, format),
+     .choices = formats,
+     .doc = "Output format: table (aligned, for people), csv (RFC 4180) or jsonl (one JSON object per row)."},
+    {.name = "header", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(stdout_config, header),
+     .doc = "Print a header row (table and csv) whenever the stream changes."},
+    CP_OPTION_END,
 };
 
 enum fmt { FMT_TABLE, FMT_CSV, FMT_JSONL };

@@ -44,21 +44,28 @@ typedef struct webhook_config {
 static const char *const formats[] = {"slack", "discord", "json", NULL};
 
 static const cp_option options[] = {
-    {"url", CP_OPT_STRING, NULL, CP_OPT_REQUIRED | CP_OPT_SECRET, 0, 0, offsetof(webhook_config, url), NULL,
-     "The webhook's URL (http or https); secret: never logged or shown."},
-    {"format", CP_OPT_ENUM, "\"slack\"", 0, 0, 0, offsetof(webhook_config, format), formats,
-     "Body: slack {\"text\": message}, discord {\"content\": message} (at most 2000 characters) or json (the row)."},
-    {"template", CP_OPT_STRING, "\"[{STATE}] {message}\"", 0, 0, 0, offsetof(webhook_config, template), NULL,
-     "Message for slack and discord: {column} is the row's value of that column, {COLUMN} upper-cased."},
-    {"streams", CP_OPT_STRLIST, "[\"alert\"]", 0, 1, 64, offsetof(webhook_config, streams), NULL,
-     "Streams to post; batches of other streams are ignored."},
-    {"timeout", CP_OPT_DURATION, "\"10s\"", 0, 100, 300000, offsetof(webhook_config, timeout), NULL,
-     "Timeout of one POST attempt."},
-    {"max_attempts", CP_OPT_INT, "3", 0, 1, 20, offsetof(webhook_config, max_attempts), NULL,
-     "Attempts per POST within one write (the core's backoff between them); the sink's retry policy does the rest."},
-    {"per_minute", CP_OPT_INT, "60", 0, 1, 100000, offsetof(webhook_config, per_minute), NULL,
-     "At most this many POSTs a minute to the webhook's host (Slack allows about one a second)."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "url", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED | CP_OPT_SECRET,
+     .offset = offsetof(webhook_config, url),
+     .doc = "The webhook's URL (http or https); secret: never logged or shown."},
+    {.name = "format", .type = CP_OPT_ENUM, .def = "\"slack\"", .offset = offsetof(webhook_config, format),
+     .choices = formats,
+     .doc = "Body: slack {\"text\": message}, discord {\"content\": message} (at most 2000 characters) or json (the row)."},
+    {.name = "template", .type = CP_OPT_STRING, .def = "\"[{STATE}] {message}\"",
+     .offset = offsetof(webhook_config, template),
+     .doc = "Message for slack and discord: {column} is the row's value of that column, {COLUMN} upper-cased."},
+    {.name = "streams", .type = CP_OPT_STRLIST, .def = "[\"alert\"]", .min = 1, .max = 64,
+     .offset = offsetof(webhook_config, streams),
+     .doc = "Streams to post; batches of other streams are ignored."},
+    {.name = "timeout", .type = CP_OPT_DURATION, .def = "\"10s\"", .min = 100, .max = 300000,
+     .offset = offsetof(webhook_config, timeout),
+     .doc = "Timeout of one POST attempt."},
+    {.name = "max_attempts", .type = CP_OPT_INT, .def = "3", .min = 1, .max = 20,
+     .offset = offsetof(webhook_config, max_attempts),
+     .doc = "Attempts per POST within one write (the core's backoff between them); the sink's retry policy does the rest."},
+    {.name = "per_minute", .type = CP_OPT_INT, .def = "60", .min = 1, .max = 100000,
+     .offset = offsetof(webhook_config, per_minute),
+     .doc = "At most this many POSTs a minute to the webhook's host (Slack allows about one a second)."},
+    CP_OPTION_END,
 };
 
 enum fmt { FMT_SLACK, FMT_DISCORD, FMT_JSON };
@@ -258,9 +265,9 @@ static cp_status webhook_write(void *instance, cp_ctx *ctx, const cp_batch *b)
         char *body = body_for(w, ctx, b, r);
         if (!body)
             return CP_ERR_NOMEM;
-        cp_http_request rq = {.method = "POST", .url = w->cfg->url, .headers = headers, .body = body,
-                              .body_len = strlen(body), .timeout_ms = (long)w->cfg->timeout,
-                              .max_attempts = (int)w->cfg->max_attempts};
+        cp_http_request rq = CP_HTTP_REQUEST(.method = "POST", .url = w->cfg->url, .headers = headers, .body = body,
+                                             .body_len = strlen(body), .timeout_ms = (long)w->cfg->timeout,
+                                             .max_attempts = (int)w->cfg->max_attempts);
         cp_http_response resp = {0};
         cp_status st = cp_http_perform(ctx, &rq, &resp, 1);
         free(body);

@@ -22,7 +22,7 @@ static const char *const fut_streams[] = {"ticker", "book_top", "book_level", "t
 
 static const cp_option fut_options[] = {
     BN_COMMON_OPTIONS("\"https://fapi.binance.com\"", "2400", "[\"ticker\", \"funding\", \"open_interest\"]"),
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    CP_OPTION_END,
 };
 
 static const bn_api fut_api = {"binance-futures", "/fapi/v1", true};

@@ -26,7 +26,7 @@ static const char *const spot_streams[] = {"ticker", "book_top", "book_level", "
 static const cp_option spot_options[] = {
     BN_COMMON_OPTIONS("\"https://api.binance.com\"", "6000", "[\"ticker\", \"book_top\", \"ohlcv\"]"),
     BN_STREAM_OPTIONS("\"wss://stream.binance.com:9443\""),
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    CP_OPTION_END,
 };
 
 static const bn_api spot_api = {"binance", "/api/v3", false};

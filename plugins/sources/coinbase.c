@@ -50,29 +50,37 @@ static const cp_schema *const cb_schemas[ST_COUNT] = {&cp_ticker_schema, &cp_boo
                                                       &cp_trade_schema, &cp_ohlcv_schema};
 
 static const cp_option cb_options[] = {
-    {"base_url", CP_OPT_STRING, "\"https://api.exchange.coinbase.com\"", 0, 0, 0, offsetof(cb_cfg, base_url), NULL,
-     "Base URL of the Exchange REST API (point it at the sandbox or a mock)."},
-    {"symbols", CP_OPT_STRLIST, NULL, CP_OPT_REQUIRED, 1, 1000, offsetof(cb_cfg, symbols), NULL,
-     "Products to collect, e.g. BTC-USD (case-insensitive; BTC/USD is accepted too)."},
-    {"streams", CP_OPT_STRLIST, "[\"ticker\"]", 0, 1, 5, offsetof(cb_cfg, streams), NULL,
-     "Streams to collect each cycle: ticker, book_top, book_level, trade, ohlcv."},
-    {"depth", CP_OPT_INT, "5", 0, 1, 1000, offsetof(cb_cfg, depth), NULL,
-     "Order book levels per side written as book_level rows."},
-    {"kline_interval", CP_OPT_STRING, "\"1m\"", 0, 0, 0, offsetof(cb_cfg, kline_interval), NULL,
-     "Candle interval for ohlcv: 1m 5m 15m 1h 6h 1d (Coinbase granularities 60 300 900 3600 21600 86400)."},
-    {"include_open_candle", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(cb_cfg, include_open_candle), NULL,
-     "Also write the still-moving current candle (updated on each poll by its key)."},
-    {"warmup", CP_OPT_INT, "60", 0, 1, 299, offsetof(cb_cfg, warmup), NULL,
-     "Closed candles fetched on the first poll of a series that has no checkpoint yet."},
-    {"trade_limit", CP_OPT_INT, "100", 0, 1, 1000, offsetof(cb_cfg, trade_limit), NULL,
-     "Recent trades fetched per product and cycle for the trade stream."},
-    {"max_pages", CP_OPT_INT, "10", 0, 1, 1000, offsetof(cb_cfg, max_pages), NULL,
-     "Candle pages (300 each) fetched per series and cycle when catching up after a gap."},
-    {"requests_per_minute", CP_OPT_DOUBLE, "600", 0, 1, 100000, offsetof(cb_cfg, requests_per_minute), NULL,
-     "Request budget per minute for the API host (public endpoints: about 10 per second)."},
-    {"max_concurrent", CP_OPT_INT, "4", 0, 1, 64, offsetof(cb_cfg, max_concurrent), NULL,
-     "Requests in flight at once to the API host."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "base_url", .type = CP_OPT_STRING, .def = "\"https://api.exchange.coinbase.com\"",
+     .offset = offsetof(cb_cfg, base_url),
+     .doc = "Base URL of the Exchange REST API (point it at the sandbox or a mock)."},
+    {.name = "symbols", .type = CP_OPT_STRLIST, .flags = CP_OPT_REQUIRED, .min = 1, .max = 1000,
+     .offset = offsetof(cb_cfg, symbols),
+     .doc = "Products to collect, e.g. BTC-USD (case-insensitive; BTC/USD is accepted too)."},
+    {.name = "streams", .type = CP_OPT_STRLIST, .def = "[\"ticker\"]", .min = 1, .max = 5,
+     .offset = offsetof(cb_cfg, streams),
+     .doc = "Streams to collect each cycle: ticker, book_top, book_level, trade, ohlcv."},
+    {.name = "depth", .type = CP_OPT_INT, .def = "5", .min = 1, .max = 1000, .offset = offsetof(cb_cfg, depth),
+     .doc = "Order book levels per side written as book_level rows."},
+    {.name = "kline_interval", .type = CP_OPT_STRING, .def = "\"1m\"", .offset = offsetof(cb_cfg, kline_interval),
+     .doc = "Candle interval for ohlcv: 1m 5m 15m 1h 6h 1d (Coinbase granularities 60 300 900 3600 21600 86400)."},
+    {.name = "include_open_candle", .type = CP_OPT_BOOL, .def = "false",
+     .offset = offsetof(cb_cfg, include_open_candle),
+     .doc = "Also write the still-moving current candle (updated on each poll by its key)."},
+    {.name = "warmup", .type = CP_OPT_INT, .def = "60", .min = 1, .max = 299, .offset = offsetof(cb_cfg, warmup),
+     .doc = "Closed candles fetched on the first poll of a series that has no checkpoint yet."},
+    {.name = "trade_limit", .type = CP_OPT_INT, .def = "100", .min = 1, .max = 1000,
+     .offset = offsetof(cb_cfg, trade_limit),
+     .doc = "Recent trades fetched per product and cycle for the trade stream."},
+    {.name = "max_pages", .type = CP_OPT_INT, .def = "10", .min = 1, .max = 1000,
+     .offset = offsetof(cb_cfg, max_pages),
+     .doc = "Candle pages (300 each) fetched per series and cycle when catching up after a gap."},
+    {.name = "requests_per_minute", .type = CP_OPT_DOUBLE, .def = "600", .min = 1, .max = 100000,
+     .offset = offsetof(cb_cfg, requests_per_minute),
+     .doc = "Request budget per minute for the API host (public endpoints: about 10 per second)."},
+    {.name = "max_concurrent", .type = CP_OPT_INT, .def = "4", .min = 1, .max = 64,
+     .offset = offsetof(cb_cfg, max_concurrent),
+     .doc = "Requests in flight at once to the API host."},
+    CP_OPTION_END,
 };
 
 typedef struct cb {
@@ -325,7 +333,7 @@ static cp_status cb_validate(cb *c, cp_ctx *ctx)
         return CP_OK;
     char url[1024];
     snprintf(url, sizeof url, "%s/products", c->cfg->base_url);
-    cp_http_request rq = {.url = url, .error_message = cb_error_message};
+    cp_http_request rq = CP_HTTP_REQUEST(.url = url, .error_message = cb_error_message);
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
     cp_status st = su_check(ctx, "products", &rs);
@@ -639,7 +647,8 @@ static cp_status cb_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
     for (size_t i = 0; c->want[ST_OHLCV] && i < c->n; i++) {
         if (c->unknown[i]) /* /products did not list it (known only after a request) */
             continue;
-        cp_series s = {"coinbase", c->sym[i], c->sym[i], c->cfg->kline_interval}; /* BTC-USD is both */
+        cp_series s = CP_SERIES(.exchange = "coinbase", .symbol = c->sym[i], .native_symbol = c->sym[i], /* both */
+                                .interval = c->cfg->kline_interval);
         if (!fn(user, &s))
             break;
     }

@@ -33,25 +33,30 @@ static const char *const plans[] = {"demo", "pro", NULL};
 static const char *const cg_streams[] = {"market", "spot_price", "global", NULL};
 
 static const cp_option cg_options[] = {
-    {"base_url", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(cg_cfg, base_url), NULL,
-     "Base URL of the API (default: the public host, or the pro host when api_plan is pro)."},
-    {"api_key", CP_OPT_STRING, NULL, CP_OPT_SECRET, 0, 0, offsetof(cg_cfg, api_key), NULL,
-     "CoinGecko API key (optional on the public API)."},
-    {"api_plan", CP_OPT_ENUM, "\"demo\"", 0, 0, 0, offsetof(cg_cfg, api_plan), plans,
-     "Which plan the key belongs to: demo (x-cg-demo-api-key) or pro (x-cg-pro-api-key, pro host)."},
-    {"streams", CP_OPT_STRLIST, "[\"market\"]", 0, 1, 3, offsetof(cg_cfg, streams), NULL,
-     "Streams to collect: market, spot_price, global."},
-    {"top", CP_OPT_INT, "100", 0, 1, 10000, offsetof(cg_cfg, top), NULL,
-     "market: how many coins by market cap when no coins list is given (250 per request)."},
-    {"coins", CP_OPT_STRLIST, NULL, 0, 0, 0, offsetof(cg_cfg, coins), NULL,
-     "CoinGecko coin ids (bitcoin, ethereum); market uses them instead of top, spot_price needs them."},
-    {"vs_currencies", CP_OPT_STRLIST, "[\"usd\"]", 0, 1, 64, offsetof(cg_cfg, vs_currencies), NULL,
-     "Quote currencies (usd, eur, btc ...)."},
-    {"calls_per_minute", CP_OPT_DOUBLE, "30", 0, 1, 100000, offsetof(cg_cfg, calls_per_minute), NULL,
-     "Request budget per minute for the API host (free tier about 30)."},
-    {"max_concurrent", CP_OPT_INT, "2", 0, 1, 16, offsetof(cg_cfg, max_concurrent), NULL,
-     "Requests in flight at once to the API host."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "base_url", .type = CP_OPT_STRING, .offset = offsetof(cg_cfg, base_url),
+     .doc = "Base URL of the API (default: the public host, or the pro host when api_plan is pro)."},
+    {.name = "api_key", .type = CP_OPT_STRING, .flags = CP_OPT_SECRET, .offset = offsetof(cg_cfg, api_key),
+     .doc = "CoinGecko API key (optional on the public API)."},
+    {.name = "api_plan", .type = CP_OPT_ENUM, .def = "\"demo\"", .offset = offsetof(cg_cfg, api_plan),
+     .choices = plans,
+     .doc = "Which plan the key belongs to: demo (x-cg-demo-api-key) or pro (x-cg-pro-api-key, pro host)."},
+    {.name = "streams", .type = CP_OPT_STRLIST, .def = "[\"market\"]", .min = 1, .max = 3,
+     .offset = offsetof(cg_cfg, streams),
+     .doc = "Streams to collect: market, spot_price, global."},
+    {.name = "top", .type = CP_OPT_INT, .def = "100", .min = 1, .max = 10000, .offset = offsetof(cg_cfg, top),
+     .doc = "market: how many coins by market cap when no coins list is given (250 per request)."},
+    {.name = "coins", .type = CP_OPT_STRLIST, .offset = offsetof(cg_cfg, coins),
+     .doc = "CoinGecko coin ids (bitcoin, ethereum); market uses them instead of top, spot_price needs them."},
+    {.name = "vs_currencies", .type = CP_OPT_STRLIST, .def = "[\"usd\"]", .min = 1, .max = 64,
+     .offset = offsetof(cg_cfg, vs_currencies),
+     .doc = "Quote currencies (usd, eur, btc ...)."},
+    {.name = "calls_per_minute", .type = CP_OPT_DOUBLE, .def = "30", .min = 1, .max = 100000,
+     .offset = offsetof(cg_cfg, calls_per_minute),
+     .doc = "Request budget per minute for the API host (free tier about 30)."},
+    {.name = "max_concurrent", .type = CP_OPT_INT, .def = "2", .min = 1, .max = 16,
+     .offset = offsetof(cg_cfg, max_concurrent),
+     .doc = "Requests in flight at once to the API host."},
+    CP_OPTION_END,
 };
 
 typedef struct cg {
@@ -324,8 +329,8 @@ static cp_status cg_collect(void *instance, cp_ctx *ctx)
             ret = CP_ERR_NOMEM;
             goto out;
         }
-        rq[i] = (cp_http_request){.url = urls[i].p, .headers = g->headers[0] ? g->headers : NULL,
-                                  .error_message = cg_error_message};
+        rq[i] = CP_HTTP_REQUEST(.url = urls[i].p, .headers = g->headers[0] ? g->headers : NULL,
+                                .error_message = cg_error_message);
     }
     cp_http_perform(ctx, rq, rs, n);
     cp_batch *bm = g->want_market ? cp_batch_new(ctx, &cp_market_schema, ncoins * nvs) : NULL;

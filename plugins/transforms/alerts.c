@@ -51,36 +51,41 @@ typedef struct alerts_config {
 } alerts_config;
 
 static const cp_option rule_options[] = {
-    {"name", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(rule_cfg, name), NULL,
-     "Name of the rule, unique in the instance (the alert row's `rule`)."},
-    {"when", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(rule_cfg, when), NULL,
-     "Condition over one stream's columns, e.g. \"ticker.last > 60000\" (docs/alerts.md)."},
-    {"for", CP_OPT_DURATION, "0", 0, 0, 0, offsetof(rule_cfg, for_ms), NULL,
-     "How long the condition must hold before the rule fires."},
-    {"cooldown", CP_OPT_DURATION, "0", 0, 0, 0, offsetof(rule_cfg, cooldown_ms), NULL,
-     "Least time between two firings of the rule for one series."},
-    {"symbols", CP_OPT_STRLIST, NULL, 0, 0, 0, offsetof(rule_cfg, symbols), NULL,
-     "Evaluate only these normalized symbols (e.g. [\"BTC-USDT\"]); default every symbol."},
-    {"message", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(rule_cfg, message), NULL,
-     "Message template: {rule} {state} {when} {exchange} {symbol} {value} {threshold} {pipeline}."},
-    {NULL},
+    {.name = "name", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(rule_cfg, name),
+     .doc = "Name of the rule, unique in the instance (the alert row's `rule`)."},
+    {.name = "when", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(rule_cfg, when),
+     .doc = "Condition over one stream's columns, e.g. \"ticker.last > 60000\" (docs/alerts.md)."},
+    {.name = "for", .type = CP_OPT_DURATION, .def = "0", .offset = offsetof(rule_cfg, for_ms),
+     .doc = "How long the condition must hold before the rule fires."},
+    {.name = "cooldown", .type = CP_OPT_DURATION, .def = "0", .offset = offsetof(rule_cfg, cooldown_ms),
+     .doc = "Least time between two firings of the rule for one series."},
+    {.name = "symbols", .type = CP_OPT_STRLIST, .offset = offsetof(rule_cfg, symbols),
+     .doc = "Evaluate only these normalized symbols (e.g. [\"BTC-USDT\"]); default every symbol."},
+    {.name = "message", .type = CP_OPT_STRING, .offset = offsetof(rule_cfg, message),
+     .doc = "Message template: {rule} {state} {when} {exchange} {symbol} {value} {threshold} {pipeline}."},
+    CP_OPTION_END,
 };
 static const cp_group_spec rule_spec = {sizeof(cp_group_spec), rule_options, sizeof(rule_cfg)};
 
 static const char *const presets[] = {"none", "quality", NULL};
 
 static const cp_option alerts_options[] = {
-    {"rules", CP_OPT_GROUPLIST, NULL, 0, 0, 0, offsetof(alerts_config, rules), CP_GROUP_SPEC(rule_spec),
-     "Alert rules: a list of groups { name; when; for; cooldown; symbols; message }."},
-    {"preset", CP_OPT_ENUM, "\"none\"", 0, 0, 0, offsetof(alerts_config, preset), presets,
-     "\"quality\" adds the data-quality rules: stale feed, crossed book, zero-volume candle, price jump, candle gap."},
-    {"stale_after", CP_OPT_DURATION, "\"3m\"", 0, 1000, 7 * 86400000.0, offsetof(alerts_config, stale_after), NULL,
-     "quality preset: a ticker older than this is a stale feed."},
-    {"jump_sigma", CP_OPT_DOUBLE, "4", 0, 0.5, 100, offsetof(alerts_config, jump_sigma), NULL,
-     "quality preset: a last price this many standard deviations from the recent ones is a jump."},
-    {"jump_window", CP_OPT_INT, "20", 0, 2, 4096, offsetof(alerts_config, jump_window), NULL,
-     "quality preset: how many recent last prices the jump is measured against."},
-    {NULL},
+    {.name = "rules", .type = CP_OPT_GROUPLIST, .offset = offsetof(alerts_config, rules),
+     .choices = CP_GROUP_SPEC(rule_spec),
+     .doc = "Alert rules: a list of groups { name; when; for; cooldown; symbols; message }."},
+    {.name = "preset", .type = CP_OPT_ENUM, .def = "\"none\"", .offset = offsetof(alerts_config, preset),
+     .choices = presets,
+     .doc = "\"quality\" adds the data-quality rules: stale feed, crossed book, zero-volume candle, price jump, candle gap."},
+    {.name = "stale_after", .type = CP_OPT_DURATION, .def = "\"3m\"", .min = 1000, .max = 7 * 86400000.0,
+     .offset = offsetof(alerts_config, stale_after),
+     .doc = "quality preset: a ticker older than this is a stale feed."},
+    {.name = "jump_sigma", .type = CP_OPT_DOUBLE, .def = "4", .min = 0.5, .max = 100,
+     .offset = offsetof(alerts_config, jump_sigma),
+     .doc = "quality preset: a last price this many standard deviations from the recent ones is a jump."},
+    {.name = "jump_window", .type = CP_OPT_INT, .def = "20", .min = 2, .max = 4096,
+     .offset = offsetof(alerts_config, jump_window),
+     .doc = "quality preset: how many recent last prices the jump is measured against."},
+    CP_OPTION_END,
 };
 
 /* ---- rules -------------------------------------------------------------------------------- */
@@ -187,27 +192,53 @@ static size_t quality_rules(const alerts_config *c, preset_rule *out)
     return n;
 }
 
-static cp_status alerts_check(const void *config, char *err, size_t errlen)
+/* Reports the errors parse_rule appended to `e` for the rule at `where`, one report each (an
+ * error and the indented caret lines under it), without the "where: " each starts with. */
+static void report_rule_errors(cp_check *chk, const char *where, const cp_buf *e)
+{
+    size_t wl = strlen(where);
+    for (const char *p = e->p; p && *p;) {
+        const char *end = p;
+        while ((end = strchr(end, '\n')) && (end[1] == ' ' || end[1] == '\t'))
+            end++;
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *msg = p;
+        if (len > wl + 2 && strncmp(p, where, wl) == 0 && p[wl] == ':' && p[wl + 1] == ' ') {
+            msg += wl + 2;
+            len -= wl + 2;
+        }
+        cp_check_error_at(chk, where, "%.*s", (int)len, msg);
+        p = end ? end + 1 : p + strlen(p);
+    }
+}
+
+static cp_status alerts_check(const void *config, cp_check *chk)
 {
     const alerts_config *c = config;
-    cp_buf errs = {0};
+    cp_status st = CP_OK;
     for (size_t i = 0; i < c->rules.n; i++) {
         const rule_cfg *r = cp_grouplist_item(&c->rules, i);
         for (size_t j = 0; j < i; j++) {
             const rule_cfg *o = cp_grouplist_item(&c->rules, j);
-            if (strcmp(o->name, r->name) == 0)
-                cp_buf_printf(&errs, "%s%s: rule '%s' is defined twice (first at %s)", errs.len ? "\n" : "",
-                              c->rules.where[i], r->name, c->rules.where[j]);
+            if (strcmp(o->name, r->name) == 0) {
+                cp_check_error_at(chk, c->rules.where[i], "rule '%s' is defined twice (first at %s)", r->name,
+                                  c->rules.where[j]);
+                st = CP_ERR_CONFIG;
+            }
         }
-        ax_free(parse_rule(c->rules.where[i], r->name, r->when, &errs));
+        cp_buf e = {0};
+        ax_expr *x = parse_rule(c->rules.where[i], r->name, r->when, &e);
+        if (!x) {
+            report_rule_errors(chk, c->rules.where[i], &e);
+            st = CP_ERR_CONFIG;
+        }
+        ax_free(x);
+        cp_buf_free(&e);
     }
-    if (!c->rules.n && strcmp(c->preset, "none") == 0)
-        cp_buf_printf(&errs, "<config>:0: plugin 'alerts' has no rules: give rules = ( { name = ...; when = ...; } ) "
-                             "or preset = \"quality\"");
-    cp_status st = errs.len || errs.oom ? CP_ERR_CONFIG : CP_OK;
-    if (st != CP_OK)
-        snprintf(err, errlen, "%s", errs.p ? errs.p : "out of memory");
-    cp_buf_free(&errs);
+    if (!c->rules.n && strcmp(c->preset, "none") == 0) {
+        cp_check_error(chk, "rules", "no rules: give rules = ( { name = ...; when = ...; } ) or preset = \"quality\"");
+        st = CP_ERR_CONFIG;
+    }
     return st;
 }
 
@@ -234,11 +265,8 @@ static bool add_rule(alerts *a, const char *where, const char *name, const char 
 static cp_status alerts_create(cp_ctx *ctx, const void *config, void **instance)
 {
     const alerts_config *c = config;
-    char err[4096];
-    if (alerts_check(config, err, sizeof err) != CP_OK) {
-        cp_log_error(ctx, "%s", err);
+    if (cp_check_run_logged(ctx, config, alerts_check) != CP_OK)
         return CP_ERR_CONFIG;
-    }
     alerts *a = calloc(1, sizeof *a);
     preset_rule pre[8];
     size_t npre = strcmp(c->preset, "quality") == 0 ? quality_rules(c, pre) : 0;

@@ -70,7 +70,7 @@ static const cp_option ind_options[] = {
     {.name = "fib_lookback", .type = CP_OPT_INT, .def = "20", .min = 0, .max = TA_MAX_PERIOD,
      .offset = offsetof(ind_config, fib_lookback),
      .doc = "Candles whose high-low range the Fibonacci levels fib_236 ... fib_786 retrace; 0 for none."},
-    {0},
+    CP_OPTION_END,
 };
 
 typedef struct series {
@@ -580,7 +580,8 @@ static cp_status indicator_schema(cp_ctx *ctx, const ind_config *config, ta_engi
     fields[4] = (cp_field){.name = "close", .type = CP_T_DECIMAL, .flags = CP_FIELD_NULLABLE};
     for (size_t k = 0; k < eng->ncols; k++)
         fields[5 + k] = (cp_field){.name = eng->names[k], .type = CP_T_DOUBLE, .flags = CP_FIELD_NULLABLE};
-    *schema = (cp_schema){.stream = "indicator", .nfields = 5 + eng->ncols, .fields = fields};
+    *schema = (cp_schema){.stream = "indicator", .nfields = 5 + eng->ncols, .fields = fields,
+                          .size = sizeof(cp_schema), .field_size = sizeof(cp_field)};
     return CP_OK;
 }
 

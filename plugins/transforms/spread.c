@@ -47,7 +47,7 @@ static const cp_option spread_options[] = {
     {.name = "depth_bps", .type = CP_OPT_DOUBLE, .def = "10", .min = 0.001, .max = 10000,
      .offset = offsetof(spread_config, depth_bps),
      .doc = "Half-width of the band around mid, in basis points, whose book_level sizes make bid_depth and ask_depth."},
-    {0},
+    CP_OPTION_END,
 };
 
 typedef struct level {

@@ -21,15 +21,25 @@ typedef struct fz_cfg {
 
 static const char *const choices[] = {"wal", "delete", "off", NULL};
 static const cp_option opts[] = {
-    {"format", CP_OPT_BOOL, "true", 0, 0, 0, offsetof(fz_cfg, b), NULL, "bool"},
-    {"depth", CP_OPT_INT, "5", 0, 1, 1000, offsetof(fz_cfg, i), NULL, "int with bounds"},
-    {"interval", CP_OPT_DURATION, "\"1m\"", 0, 1, 86400000, offsetof(fz_cfg, dur), NULL, "duration"},
-    {"queue_size", CP_OPT_SIZE, "\"4M\"", 0, 0, 0, offsetof(fz_cfg, size), NULL, "size"},
-    {"weight_per_minute", CP_OPT_DOUBLE, "6000", 0, 1, 1000000, offsetof(fz_cfg, d), NULL, "double"},
-    {"base_url", CP_OPT_STRING, "\"http://x\"", 0, 0, 0, offsetof(fz_cfg, s), NULL, "string"},
-    {"journal_mode", CP_OPT_ENUM, "\"wal\"", 0, 0, 0, offsetof(fz_cfg, e), choices, "enum"},
-    {"symbols", CP_OPT_STRLIST, "[\"BTCUSDT\"]", 0, 0, 100, offsetof(fz_cfg, l), NULL, "string list"},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "format", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(fz_cfg, b),
+     .doc = "bool"},
+    {.name = "depth", .type = CP_OPT_INT, .def = "5", .min = 1, .max = 1000, .offset = offsetof(fz_cfg, i),
+     .doc = "int with bounds"},
+    {.name = "interval", .type = CP_OPT_DURATION, .def = "\"1m\"", .min = 1, .max = 86400000,
+     .offset = offsetof(fz_cfg, dur),
+     .doc = "duration"},
+    {.name = "queue_size", .type = CP_OPT_SIZE, .def = "\"4M\"", .offset = offsetof(fz_cfg, size),
+     .doc = "size"},
+    {.name = "weight_per_minute", .type = CP_OPT_DOUBLE, .def = "6000", .min = 1, .max = 1000000,
+     .offset = offsetof(fz_cfg, d),
+     .doc = "double"},
+    {.name = "base_url", .type = CP_OPT_STRING, .def = "\"http://x\"", .offset = offsetof(fz_cfg, s),
+     .doc = "string"},
+    {.name = "journal_mode", .type = CP_OPT_ENUM, .def = "\"wal\"", .offset = offsetof(fz_cfg, e), .choices = choices,
+     .doc = "enum"},
+    {.name = "symbols", .type = CP_OPT_STRLIST, .def = "[\"BTCUSDT\"]", .max = 100, .offset = offsetof(fz_cfg, l),
+     .doc = "string list"},
+    CP_OPTION_END,
 };
 static const char *const reserved[] = {"plugin", "name", "streams", NULL};
 

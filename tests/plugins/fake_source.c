@@ -20,15 +20,19 @@ typedef struct fake_config {
 } fake_config;
 
 static const cp_option options[] = {
-    {"rows", CP_OPT_INT, "3", 0, 0, 1000000, offsetof(fake_config, rows), NULL, "Rows per batch."},
-    {"batches", CP_OPT_INT, "1", 0, 0, 100000, offsetof(fake_config, batches), NULL, "Batches per cycle."},
-    {"start", CP_OPT_INT, "1700000000000", 0, 0, 0, offsetof(fake_config, start), NULL,
-     "Timestamp (ms) of the first row."},
-    {"fail", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(fake_config, fail), NULL, "Make every cycle fail."},
-    {"sleep", CP_OPT_DURATION, "\"0s\"", 0, 0, 0, offsetof(fake_config, sleep_ms), NULL,
-     "Sleep this long in each cycle before emitting."},
-    {"symbol", CP_OPT_STRING, "\"BTC-USDT\"", 0, 0, 0, offsetof(fake_config, symbol), NULL, "Symbol to emit."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "rows", .type = CP_OPT_INT, .def = "3", .max = 1000000, .offset = offsetof(fake_config, rows),
+     .doc = "Rows per batch."},
+    {.name = "batches", .type = CP_OPT_INT, .def = "1", .max = 100000, .offset = offsetof(fake_config, batches),
+     .doc = "Batches per cycle."},
+    {.name = "start", .type = CP_OPT_INT, .def = "1700000000000", .offset = offsetof(fake_config, start),
+     .doc = "Timestamp (ms) of the first row."},
+    {.name = "fail", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(fake_config, fail),
+     .doc = "Make every cycle fail."},
+    {.name = "sleep", .type = CP_OPT_DURATION, .def = "\"0s\"", .offset = offsetof(fake_config, sleep_ms),
+     .doc = "Sleep this long in each cycle before emitting."},
+    {.name = "symbol", .type = CP_OPT_STRING, .def = "\"BTC-USDT\"", .offset = offsetof(fake_config, symbol),
+     .doc = "Symbol to emit."},
+    CP_OPTION_END,
 };
 
 typedef struct fake {

@@ -23,15 +23,17 @@ typedef struct ts_config {
 static const char *const modes[] = {"ok", "retry", "reject", "pending", NULL};
 
 static const cp_option options[] = {
-    {"out", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(ts_config, out), NULL,
-     "File the confirmed batches are appended to."},
-    {"mode", CP_OPT_ENUM, "\"ok\"", 0, 0, 0, offsetof(ts_config, mode), modes, "How writes answer."},
-    {"fail_times", CP_OPT_INT, "2", 0, 0, 1000000, offsetof(ts_config, fail_times), NULL,
-     "In retry mode, how many writes fail before they succeed."},
-    {"delay", CP_OPT_DURATION, "\"0s\"", 0, 0, 0, offsetof(ts_config, delay_ms), NULL, "Time each write takes."},
-    {"fail_ratio", CP_OPT_DOUBLE, "0.0", 0, 0, 1, offsetof(ts_config, fail_ratio), NULL,
-     "Share of writes that answer CP_RETRY at random (soak tests)."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "out", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(ts_config, out),
+     .doc = "File the confirmed batches are appended to."},
+    {.name = "mode", .type = CP_OPT_ENUM, .def = "\"ok\"", .offset = offsetof(ts_config, mode), .choices = modes,
+     .doc = "How writes answer."},
+    {.name = "fail_times", .type = CP_OPT_INT, .def = "2", .max = 1000000, .offset = offsetof(ts_config, fail_times),
+     .doc = "In retry mode, how many writes fail before they succeed."},
+    {.name = "delay", .type = CP_OPT_DURATION, .def = "\"0s\"", .offset = offsetof(ts_config, delay_ms),
+     .doc = "Time each write takes."},
+    {.name = "fail_ratio", .type = CP_OPT_DOUBLE, .def = "0.0", .max = 1, .offset = offsetof(ts_config, fail_ratio),
+     .doc = "Share of writes that answer CP_RETRY at random (soak tests)."},
+    CP_OPTION_END,
 };
 
 typedef struct tsink {

@@ -108,7 +108,7 @@ static inline const char *gx_gaps(tk_instance *t, const char *ex, const char *sy
     l.stop_after = stop_after;
     const cp_plugin *d = tk_plugin(t);
     assert_non_null(d->candle_gaps);
-    cp_series s = {ex, sym, NULL, iv};
+    cp_series s = CP_SERIES(.exchange = ex, .symbol = sym, .interval = iv);
     assert_int_equal(d->candle_gaps(tk_instance_data(t), tk_ctx(t), &s, step, from, to, gx_gap_cb, &l),
                      CP_OK);
     return l.text;

@@ -61,7 +61,7 @@ static const cp_field fx_evo_fields[] = {
 
 static inline cp_batch *fx_evo(size_t ncols, const char *id)
 {
-    cp_schema s = {"evo", ncols, fx_evo_fields};
+    cp_schema s = {.stream = "evo", .nfields = ncols, .fields = fx_evo_fields};
     cp_batch *b = tk_batch_new(&s);
     const cp_host *h = tk_host();
     size_t r = h->batch_add_row(b);

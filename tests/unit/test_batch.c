@@ -108,7 +108,7 @@ static void test_serialized_form_is_stable(void **state)
     static const cp_field f[] = {{"a", CP_T_INT64, CP_FIELD_KEY},
                                  {"b", CP_T_DECIMAL, CP_FIELD_NULLABLE},
                                  {"c", CP_T_STRING, CP_FIELD_NULLABLE}};
-    static const cp_schema sc = {"t", 3, f};
+    static const cp_schema sc = {.stream = "t", .nfields = 3, .fields = f};
     cp_batch *b = core_batch_new(&sc, 0);
     for (int r = 0; r < 2; r++) {
         assert_int_equal(core_batch_add_row(b), (size_t)r);
@@ -193,10 +193,10 @@ static void test_many_rows_and_copy(void **state)
 static void test_invalid_schema_refused(void **state)
 {
     static const cp_field bad_fields[] = {{"Bad Name", CP_T_STRING, 0}};
-    static const cp_schema bad = {"x", 1, bad_fields};
+    static const cp_schema bad = {.stream = "x", .nfields = 1, .fields = bad_fields};
     assert_null(core_batch_new(&bad, 0));
     static const cp_field ok_fields[] = {{"a", CP_T_STRING, CP_FIELD_KEY | CP_FIELD_NULLABLE}};
-    static const cp_schema ok = {"s", 1, ok_fields};
+    static const cp_schema ok = {.stream = "s", .nfields = 1, .fields = ok_fields};
     cp_batch *b = core_batch_new(&ok, 0);
     assert_non_null(b);
     /* key fields are never nullable */

@@ -28,7 +28,7 @@ static void test_refuses_broken_plugins(void **state)
     assert_non_null(strstr(err, "ABI 99.0"));
     assert_non_null(strstr(err, "major differs"));
     assert_null(open_bad("newer_minor"));
-    assert_non_null(strstr(err, "needs ABI 1.99"));
+    assert_non_null(strstr(err, "needs ABI 2.99 but this coinpipe provides 2.0"));
     assert_null(open_bad("short_struct"));
     assert_non_null(strstr(err, "16 bytes"));
     assert_null(open_bad("no_write"));
@@ -66,22 +66,48 @@ static void test_finds_by_name(void **state)
     core_loader_search_path_free(&sp);
 }
 
-/* ABI 1.1 appended the candle callbacks: a 1.0 plugin still loads, and nothing past its declared
- * size is read (the fixture puts callbacks there that must stay invisible) */
-static void test_accepts_abi_1_0_descriptor(void **state)
+/* ABI 2 changed the descriptor's layout: a plugin built against ABI 1 is refused with one line
+ * naming its file and both versions, before anything past the version head is read */
+static void test_refuses_abi_1_plugin(void **state)
 {
-    snprintf(path, sizeof path, "%s/abi10_sink.so", getenv("COINPIPE_TEST_PLUGIN_DIR"));
+    assert_null(open_bad("abi1_sink"));
+    char want[256];
+    snprintf(want, sizeof want, "abi1_sink.so: plugin ABI 1.1 is incompatible with this coinpipe's ABI %d.%d "
+             "(major differs): rebuild the plugin against this version", CP_ABI_MAJOR, CP_ABI_MINOR);
+    assert_non_null(strstr(err, want));
+    assert_null(strchr(err, '\n'));
+    assert_int_equal(CP_ABI_MAJOR, 2);
+}
+
+/* option entries are walked by the stride the descriptor declares: a wider entry (a later
+ * minor's cp_option) is read up to what this core knows; a narrower one is refused */
+static void test_option_stride(void **state)
+{
+    snprintf(path, sizeof path, "%s/wide_options.so", getenv("COINPIPE_TEST_PLUGIN_DIR"));
     core_plugin *p = core_loader_open_file(path, err, sizeof err);
     assert_non_null(p);
-    assert_int_equal(p->desc.abi_minor, 0);
-    assert_int_equal(p->desc.size, offsetof(cp_plugin, candle_series));
-    assert_non_null(p->desc.write);
-    assert_null(p->desc.candle_series);
-    assert_null(p->desc.stored_series);
-    assert_null(p->desc.candle_gaps);
+    const cp_option *o = p->desc.options;
+    assert_string_equal(o[0].name, "path");
+    assert_string_equal(o[0].def, "\"out.txt\"");
+    assert_string_equal(o[1].name, "count");
+    assert_int_equal(o[1].type, CP_OPT_INT);
+    assert_string_equal(o[1].def, "7");
+    assert_true(o[1].min == 1 && o[1].max == 9);
+    assert_string_equal(o[1].doc, "How many.");
+    assert_null(o[2].name);
+    assert_int_equal(p->desc.option_size, sizeof(cp_option));
     core_loader_put(p);
-    assert_int_equal(CP_ABI_MINOR, 1);
 
+    assert_null(open_bad("narrow_options"));
+    char want[160];
+    snprintf(want, sizeof want, "narrow_options.so: option entries of 8 bytes, smaller than the %zu of ABI 2.0",
+             sizeof(cp_option));
+    assert_non_null(strstr(err, want));
+}
+
+static void test_shipped_callbacks(void **state)
+{
+    core_plugin *p;
     /* the shipped SQL sinks and exchange sources implement them */
     core_search_path sp;
     char *dirs[] = {getenv("COINPIPE_BUILD_PLUGIN_DIR")};
@@ -128,7 +154,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refuses_broken_plugins),
         cmocka_unit_test(test_finds_by_name),
-        cmocka_unit_test(test_accepts_abi_1_0_descriptor),
+        cmocka_unit_test(test_refuses_abi_1_plugin),
+        cmocka_unit_test(test_option_stride),
+        cmocka_unit_test(test_shipped_callbacks),
         cmocka_unit_test(test_state_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,7 +44,7 @@ static void test_row_and_stream(void **state)
         {"t", CP_T_TIMESTAMP, CP_FIELD_KEY},  {"i", CP_T_INT64, CP_FIELD_NULLABLE},
         {"x", CP_T_DOUBLE, CP_FIELD_NULLABLE}, {"b", CP_T_BOOL, CP_FIELD_NULLABLE},
     };
-    static const cp_schema schema = {"probe", 6, fields};
+    static const cp_schema schema = CP_SCHEMA("probe", fields);
     const cp_host *h = tk_host();
     cp_ctx ctx = {.host = h};
     cp_batch *batch = tk_batch_new(&schema);

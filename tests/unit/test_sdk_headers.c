@@ -114,7 +114,21 @@ static const cp_field fields[] = {
     {.name = "price", .type = CP_T_DECIMAL, .flags = CP_FIELD_NULLABLE},
     {.name = "n\"x", .type = CP_T_INT64, .flags = CP_FIELD_NULLABLE},
 };
-static const cp_schema tiny = {"tiny", 4, fields};
+static const cp_schema tiny = CP_SCHEMA("tiny", fields);
+
+/* the same columns as a later 2.N might lay them out: wider entries, the known members first */
+typedef struct wide_field {
+    cp_field known;
+    const char *added_later;
+} wide_field;
+static const wide_field wide_fields[] = {
+    {{"exchange", CP_T_STRING, CP_FIELD_KEY}, "x"},
+    {{"ts", CP_T_TIMESTAMP, CP_FIELD_KEY}, "y"},
+    {{"price", CP_T_DECIMAL, CP_FIELD_NULLABLE}, NULL},
+    {{"n\"x", CP_T_INT64, CP_FIELD_NULLABLE}, "z"},
+};
+static const cp_schema wide = {.stream = "tiny", .nfields = 4, .fields = &wide_fields[0].known,
+                               .size = sizeof(cp_schema), .field_size = sizeof(wide_field)};
 
 static void test_schema(void **state)
 {
@@ -126,13 +140,25 @@ static void test_schema(void **state)
     cp_schema other = tiny;
     other.stream = "other";
     assert_false(cp_schema_equal(&tiny, &other)); /* another stream */
-    other = (cp_schema){"tiny", 3, fields};
+    other = (cp_schema){.stream = "tiny", .nfields = 3, .fields = fields};
     assert_false(cp_schema_equal(&tiny, &other)); /* a column fewer */
     cp_field f2[4] = {fields[0], fields[1], fields[2], fields[3]};
     f2[2].type = CP_T_DOUBLE;
-    other = (cp_schema){"tiny", 4, f2};
+    other = (cp_schema){.stream = "tiny", .nfields = 4, .fields = f2};
     assert_false(cp_schema_equal(&tiny, &other)); /* another type */
     assert_false(cp_schema_equal(&tiny, NULL));
+    /* fields are read by the schema's field_size: a wider layout compares and copies the same */
+    assert_int_equal(tiny.field_size, sizeof(cp_field));
+    assert_string_equal(cp_schema_field(&wide, 3)->name, "n\"x");
+    assert_true(cp_schema_equal(&tiny, &wide));
+    cp_schema *cw = cp_schema_copy(&wide);
+    assert_non_null(cw);
+    assert_int_equal(cw->field_size, sizeof(cp_field));
+    assert_int_equal(cw->size, sizeof(cp_schema));
+    assert_string_equal(cw->fields[2].name, "price");
+    assert_int_equal(cw->fields[3].type, CP_T_INT64);
+    assert_true(cp_schema_equal(c, cw));
+    free(cw);
     free(c);
 }
 

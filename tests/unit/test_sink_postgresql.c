@@ -167,7 +167,7 @@ static const cp_field fx_types_fields[] = {
 /* one row per decimal (ts = 1, 2, ...), then a row of NULLs; `repeat` adds the first key again */
 static cp_batch *fx_types(const char *stream, bool repeat)
 {
-    cp_schema s = {stream, 7, fx_types_fields};
+    cp_schema s = {.stream = stream, .nfields = 7, .fields = fx_types_fields};
     cp_batch *b = tk_batch_new(&s);
     const cp_host *h = tk_host();
     size_t n = sizeof fx_decimals / sizeof *fx_decimals;

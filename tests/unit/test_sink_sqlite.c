@@ -140,7 +140,7 @@ static void test_schema_evolution_and_conflict(void **state)
 
     /* "note" turning into an integer is a permanent conflict, named clearly */
     static const cp_field bad_fields[] = {{"id", CP_T_STRING, CP_FIELD_KEY}, {"note", CP_T_INT64, 0}};
-    cp_schema bad = {"evo", 2, bad_fields};
+    cp_schema bad = {.stream = "evo", .nfields = 2, .fields = bad_fields};
     cp_batch *b = tk_batch_new(&bad);
     size_t r = tk_host()->batch_add_row(b);
     tk_host()->batch_set_string(b, r, 0, "c", 1);
@@ -175,7 +175,7 @@ static void test_without_rowid_and_batch_order(void **state)
     /* streams without "latest wins" keep the first delivery, also inside one batch */
     static const cp_field f[] = {{"id", CP_T_STRING, CP_FIELD_KEY}, {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
                                  {"v", CP_T_STRING, CP_FIELD_NULLABLE}};
-    cp_schema first = {"first_wins", 3, f};
+    cp_schema first = {.stream = "first_wins", .nfields = 3, .fields = f};
     cp_batch *fb = tk_batch_new(&first);
     const cp_host *h = tk_host();
     for (int i = 0; i < 3; i++) {

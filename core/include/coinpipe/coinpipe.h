@@ -1,15 +1,34 @@
 /* coinpipe plugin SDK: the only API a plugin sees (descriptor, host table, batches, HTTP).
  * SPDX-License-Identifier: MIT
  *
- * ABI rules
- * ---------
+ * ABI rules (ABI 2.0)
+ * -------------------
  * - A plugin exports one data symbol, `coinpipe_plugin`, defined with CP_PLUGIN_DEFINE().
- *   The macro stamps CP_ABI_MAJOR, CP_ABI_MINOR and sizeof(cp_plugin) from this header.
- *   The core refuses a plugin whose major differs from its own or whose minor is newer,
- *   and reads no field beyond the size the plugin declares.
- * - The plugin reaches the core only through the host table (`ctx->host`). The host table
- *   and every struct with a `size` member are append-only: a field added later is marked
- *   "since ABI 1.N" and a plugin checks `host->size` before using it.
+ *   The macro stamps CP_ABI_MAJOR, CP_ABI_MINOR, sizeof(cp_plugin) and sizeof(cp_option)
+ *   from this header. The core refuses a plugin whose major differs from its own (an ABI 1
+ *   plugin must be rebuilt) or whose minor is newer, and reads no field beyond the size the
+ *   plugin declares.
+ * - The plugin reaches the core only through the host table (`ctx->host`).
+ * - Every struct can grow by appending, and every struct the core reads from a plugin says
+ *   how big it was when the plugin was built, so the core reads only what the plugin knows:
+ *     cp_plugin        `size`; its option table's stride is `option_size` (both stamped by
+ *                      CP_PLUGIN_DEFINE): the core walks the table in steps of option_size
+ *                      and reads no byte of an entry beyond it;
+ *     cp_schema        `size` and `field_size` (stamped by CP_SCHEMA()): the core walks
+ *                      `fields` in steps of field_size;
+ *     cp_http_request  `size` and `response_size` (stamped by CP_HTTP_REQUEST()): the core
+ *                      walks the request array in steps of size and the response array in
+ *                      steps of response_size, and writes no byte of a response beyond it;
+ *     cp_series        `size` (stamped by CP_SERIES());
+ *     cp_http_limits   `size`.
+ *   A stamp of 0 is read as the ABI 2.0 size of that struct (code built against 2.0 that
+ *   zero-initialises is therefore right, later code must use the macros). A stamp smaller
+ *   than the 2.0 size is refused (CP_ERR_INVALID, or the loader refuses the plugin).
+ * - In the other direction, structs the core fills (cp_host, cp_read_query, cp_check, the
+ *   schemas of batches the core hands out) carry the core's sizes: a plugin checks `size`
+ *   before reading a field added after the minor it was built against (the wrappers below
+ *   do: CP_HOST_HAS), and reads a schema it did not build through cp_schema_field(), which
+ *   steps by its field_size. Additions are marked "since ABI 2.N".
  * - Status codes (cp_status) are never renumbered.
  * - Threads: the core never calls one instance's callbacks concurrently. A source and the
  *   transforms of a pipeline run on one worker thread per cycle; each sink instance runs on
@@ -31,13 +50,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define CP_ABI_MAJOR 1
-#define CP_ABI_MINOR 1
+#define CP_ABI_MAJOR 2
+#define CP_ABI_MINOR 0
 
 #if defined(__GNUC__)
 #define CP_EXPORT __attribute__((visibility("default")))
@@ -119,12 +139,46 @@ typedef struct cp_field {
     unsigned flags;   /**< CP_FIELD_* */
 } cp_field;
 
-/** A stream's schema: its name and ordered columns. Plugins usually declare it static const. */
+/**
+ * A stream's schema: its name and ordered columns. Plugins usually declare it static const
+ * with CP_SCHEMA(). `size` and `field_size` tell the core the layout the plugin was built
+ * with (0 = ABI 2.0's): the core steps through `fields` by field_size.
+ */
 typedef struct cp_schema {
     const char *stream;      /**< stream name, e.g. "ticker" (a table name / S3 path segment) */
     size_t nfields;
-    const cp_field *fields;
+    const cp_field *fields;  /**< nfields entries, field_size bytes apart */
+    uint32_t size;           /**< sizeof(cp_schema) the schema was built with */
+    uint32_t field_size;     /**< sizeof(cp_field) the fields array was built with */
 } cp_schema;
+
+/** Number of elements of an array (not a pointer). */
+#define CP_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/**
+ * A schema initialiser for stream `stream_` over the array `fields_` (an array, not a
+ * pointer: its length is counted), stamped with this header's sizes, e.g.
+ *   static const cp_schema my_schema = CP_SCHEMA("ticker", my_fields);
+ */
+#define CP_SCHEMA(stream_, fields_)                                                                            \
+    {.stream = (stream_), .nfields = CP_COUNTOF(fields_), .fields = (fields_), .size = (uint32_t)sizeof(cp_schema), \
+     .field_size = (uint32_t)sizeof(cp_field)}
+
+/** sizeof(cp_field) and sizeof(cp_schema) in ABI 2.0 (the end of their last 2.0 member): what a
+ * zero stamp stands for, and the smallest stamp the core accepts. */
+#define CP_FIELD_SIZE_2_0 ((uint32_t)(offsetof(cp_field, flags) + sizeof(unsigned)))
+#define CP_SCHEMA_SIZE_2_0 ((uint32_t)(offsetof(cp_schema, field_size) + sizeof(uint32_t)))
+
+/**
+ * Column `i` of `schema`, stepping by the schema's field_size (0 = ABI 2.0's): the way to read a
+ * schema the core handed out (cp_batch_schema(), cp_read_query), whose cp_field may be larger
+ * than the one this plugin was built with. No bounds check: `i` < schema->nfields.
+ */
+static inline const cp_field *cp_schema_field(const cp_schema *schema, size_t i)
+{
+    size_t stride = schema->field_size ? schema->field_size : CP_FIELD_SIZE_2_0;
+    return (const cp_field *)(const void *)((const char *)schema->fields + i * stride);
+}
 
 /** Opaque batch of rows. Created by cp_batch_new(), owned as each function documents. */
 typedef struct cp_batch cp_batch;
@@ -189,7 +243,14 @@ static inline const void *cp_grouplist_item(const cp_grouplist *l, size_t i)
     return (const char *)l->items + i * l->item_size;
 }
 
-/** One option. Tables end with an entry whose name is NULL. */
+/**
+ * One option. Tables end with an entry whose name is NULL (CP_OPTION_END). Write entries with
+ * designated initializers; members left out are 0/NULL, e.g.
+ *   {.name = "depth", .type = CP_OPT_INT, .def = "5", .min = 1, .max = 1000,
+ *    .offset = offsetof(my_cfg, depth), .doc = "Order book levels per side."},
+ * The core walks a plugin's table in steps of the descriptor's `option_size` (sizeof(cp_option)
+ * of the plugin's header, stamped by CP_PLUGIN_DEFINE), so entries can grow by appending.
+ */
 typedef struct cp_option {
     const char *name;   /**< config key, [a-z0-9_]+ */
     cp_opt_type type;
@@ -216,29 +277,48 @@ static inline const cp_group_spec *cp_option_group(const cp_option *o)
     return o->type == CP_OPT_GROUPLIST ? (const cp_group_spec *)(const void *)o->choices : NULL;
 }
 
+/** The entry that ends an option table. */
+#define CP_OPTION_END {.name = NULL}
+/** sizeof(cp_option) in ABI 2.0 (the end of its last 2.0 member): what option_size 0 stands for. */
+#define CP_OPTION_SIZE_2_0 ((uint32_t)(offsetof(cp_option, doc) + sizeof(const char *)))
+
 /* ------------------------------------------------------------------------- */
 /* HTTP service                                                              */
 /* ------------------------------------------------------------------------- */
 
-/** One HTTP request a source (or sink) asks the core to perform. Zero-initialise, then fill. */
+/**
+ * One HTTP request a source (or sink) asks the core to perform. Build it with CP_HTTP_REQUEST(),
+ * which stamps `size` and `response_size`: the core steps through a request array by the first
+ * request's `size` and through the response array by its `response_size` (every request of one
+ * call must carry the same stamps).
+ */
 typedef struct cp_http_request {
+    uint32_t size;          /**< sizeof(cp_http_request) the caller was built with */
+    uint32_t response_size; /**< sizeof(cp_http_response) the caller was built with */
     const char *method;   /**< "GET" when NULL */
     const char *url;      /**< absolute URL */
     const char *const *headers; /**< NULL-terminated "Name: value" strings, or NULL */
     const void *body;     /**< request body or NULL */
     size_t body_len;
     unsigned weight;      /**< rate-limit weight of this request (Binance request weight); 0 = 1 */
+    unsigned no_log;      /**< non-zero: the caller logs failures itself, the core does not */
     long timeout_ms;      /**< total timeout per attempt; 0 = core default (10 s) */
     int max_attempts;     /**< attempts including the first; 0 = core default (4) */
     const char *aws_sigv4;/**< if set, sign with libcurl's CURLOPT_AWS_SIGV4 (e.g. "aws:amz:us-east-1:s3") */
     const char *userpwd;  /**< "user:password" for aws_sigv4 (access key id : secret key); secret */
-    unsigned no_retry_4xx;/**< reserved, set 0 */
     /** Formats the server's error message of a response with code >= 400 into `out` (a
      * NUL-terminated line of at most outlen - 1 bytes) from its body; the core logs it and puts it
-     * in cp_http_response.error. NULL, or nothing written: the body's first line (since ABI 2.0). */
+     * in cp_http_response.error. NULL, or nothing written: the body's first line. */
     void (*error_message)(const char *body, size_t len, char *out, size_t outlen);
-    unsigned no_log;      /**< non-zero: the caller logs failures itself, the core does not (since ABI 2.0) */
 } cp_http_request;
+
+/**
+ * A cp_http_request compound literal stamped with this header's sizes; the arguments are its
+ * designated members, e.g. `cp_http_request rq = CP_HTTP_REQUEST(.url = url, .weight = 20);`.
+ */
+#define CP_HTTP_REQUEST(...)                                                                            \
+    ((cp_http_request){.size = (uint32_t)sizeof(cp_http_request),                                       \
+                       .response_size = (uint32_t)sizeof(cp_http_response), __VA_ARGS__})
 
 /** The result of one request, filled by the core. Release with cp_http_response_clear(). */
 typedef struct cp_http_response {
@@ -252,10 +332,15 @@ typedef struct cp_http_response {
     char error[256];      /**< one-line reason when status != CP_OK or code >= 400 */
 } cp_http_response;
 
+/** sizeof(cp_http_request) and sizeof(cp_http_response) in ABI 2.0 (the end of their last 2.0
+ * members): what a zero stamp stands for, and the smallest stamps the core accepts. */
+#define CP_HTTP_REQUEST_SIZE_2_0 ((uint32_t)(offsetof(cp_http_request, error_message) + sizeof(void (*)(void))))
+#define CP_HTTP_RESPONSE_SIZE_2_0 ((uint32_t)(offsetof(cp_http_response, error) + 256))
+
 /**
  * Receives the final result of request `i` of a cp_http_perform_each() call as soon as it is
  * known (after any retries), on the thread that called cp_http_perform_each(), once per
- * request, in the order the requests finish (since ABI 1.1). `resp` is the caller's resps[i],
+ * request, in the order the requests finish. `resp` is the caller's resps[i],
  * filled as cp_http_perform() fills it; the callback may release it at once with
  * cp_http_response_clear() (so that bodies do not pile up), or leave it for the caller. It may
  * use every host function (parse, build and cp_emit() batches) except cp_http_perform and
@@ -336,11 +421,11 @@ typedef struct cp_ctx {
 } cp_ctx;
 
 /* ------------------------------------------------------------------------- */
-/* Candle series and gaps (since ABI 1.1)                                    */
+/* Candle series and gaps                                                    */
 /* ------------------------------------------------------------------------- */
 
 /**
- * One candle series of the `ohlcv` stream (since ABI 1.1): the values of its key columns
+ * One candle series of the `ohlcv` stream: the values of its key columns
  * `exchange`, `symbol` and `interval`, and of `native_symbol`. The strings are borrowed: they
  * are valid only during the call that passes them; copy what you keep.
  */
@@ -349,7 +434,12 @@ typedef struct cp_series {
     const char *symbol;        /**< normalized `symbol` column (BTC-USDT), or NULL when not known */
     const char *native_symbol; /**< `native_symbol` column (BTCUSDT), or NULL when not known */
     const char *interval;      /**< `interval` column, e.g. "1m" */
+    size_t size;               /**< sizeof(cp_series) of whoever filled it (0 = ABI 2.0's); CP_SERIES() stamps it */
 } cp_series;
+
+/** A cp_series compound literal stamped with this header's size, e.g.
+ *  CP_SERIES(.exchange = "binance", .native_symbol = "BTCUSDT", .interval = "1m"). */
+#define CP_SERIES(...) ((cp_series){.size = sizeof(cp_series), __VA_ARGS__})
 
 /** Receives one series (borrowed, see cp_series). Returns false to end the listing early. */
 typedef bool (*cp_series_fn)(void *user, const cp_series *series);
@@ -400,7 +490,7 @@ typedef void (*cp_text_fn)(void *user, const char *text, size_t len);
 #define CP_FLUSH_FORCE 0x1u /**< write everything buffered now (shutdown, --once, reload) */
 
 /**
- * The core's services. Append-only; check `size` before using a field added after 1.0.
+ * The core's services. Append-only; check `size` before using a field added after 2.0.
  * Every function is thread-safe unless stated otherwise.
  */
 struct cp_host {
@@ -459,13 +549,9 @@ struct cp_host {
     /* progress of long operations (backfill) */
     void (*progress)(cp_ctx *ctx, double fraction, uint64_t rows);
 
-    /* ---- since ABI 1.1 (check `size` before use; the wrappers below do) ---- */
-
     /* HTTP with a callback per finished request */
     cp_status (*http_perform_each)(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps, size_t n,
                                    cp_http_done_fn done, void *user);
-
-    /* ---- since ABI 2.0 (check `size` before use; the wrappers below do) ---- */
 
     /* the latest-rows table (any pipeline's newest row per stream and series) */
     bool (*latest_value)(cp_ctx *ctx, const char *stream, const char *const *series, size_t nseries,
@@ -481,13 +567,54 @@ struct cp_host {
     void (*stream_count)(cp_ctx *ctx, cp_stream_event ev, uint64_t n);
 };
 
-/** True when the host table has `field` (added after ABI 1.0): `size` covers it and it is set. */
+/** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
 #define CP_HOST_HAS(host, field)                                                                   \
     ((host)->size >= offsetof(cp_host, field) + sizeof((host)->field) && (host)->field != NULL)
 
 /* ------------------------------------------------------------------------- */
 /* The plugin descriptor                                                     */
 /* ------------------------------------------------------------------------- */
+
+/**
+ * Where a check callback reports what is wrong with a configuration. The core's (or
+ * cp_check_logged's): its head is public; use cp_check_error() and cp_check_error_at().
+ */
+typedef struct cp_check {
+    size_t size; /**< sizeof(cp_check) of whoever made it */
+    /** one report about `option` (NULL: the plugin's block); see cp_check_error */
+    void (*reportv)(struct cp_check *chk, const char *option, const char *fmt, va_list ap);
+    /** one report about the place `where` ("file:line"); see cp_check_error_at */
+    void (*reportv_at)(struct cp_check *chk, const char *where, const char *fmt, va_list ap);
+} cp_check;
+
+/**
+ * Reports one problem of the configuration being checked: `option` is the config key it is
+ * about (the core puts that option's file:line first, or the plugin block's line when the
+ * option is not written in the file), or NULL for the block as a whole; the message (printf
+ * format, one line) should say what is allowed. Any number of reports may be made; each becomes
+ * one error line, "FILE:LINE: option 'OPTION' for plugin 'NAME': MESSAGE". Strings are copied.
+ */
+static inline CP_PRINTF(3, 4) void cp_check_error(cp_check *chk, const char *option, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    chk->reportv(chk, option, fmt, ap);
+    va_end(ap);
+}
+
+/**
+ * Reports one problem at a place the plugin knows better than an option name: `where` is a
+ * "file:line" such as cp_grouplist.where[i] (a group inside a group list). The error reads
+ * "WHERE: MESSAGE"; the message may go on over lines indented by spaces (a caret under an
+ * expression), which stay part of the same error. Strings are copied.
+ */
+static inline CP_PRINTF(3, 4) void cp_check_error_at(cp_check *chk, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    chk->reportv_at(chk, where, fmt, ap);
+    va_end(ap);
+}
 
 typedef enum cp_kind {
     CP_SOURCE = 1,
@@ -504,13 +631,28 @@ typedef struct cp_plugin {
     uint32_t abi_major;   /**< CP_ABI_MAJOR the plugin was built against */
     uint32_t abi_minor;   /**< CP_ABI_MINOR the plugin was built against */
     uint32_t size;        /**< sizeof(cp_plugin) the plugin was built against */
-    uint32_t reserved;
+    uint32_t option_size; /**< sizeof(cp_option) the plugin was built against: the stride of `options` */
     const char *name;     /**< config `plugin = "name"`; file name with '-' mapped to '_' */
     cp_kind kind;
     const char *version;  /**< the plugin's own version */
     const char *description; /**< one line */
     const cp_option *options; /**< NULL-name-terminated table, or NULL for none */
     size_t config_size;   /**< size of the config struct the options fill */
+
+    /**
+     * Optional: checks the meaning of a filled config beyond what the option table says
+     * (types, bounds, required and enum choices are checked already): stream names, options
+     * that need each other, values valid only for this service. Reports each problem with
+     * cp_check_error(chk, option, ...) and returns CP_OK when there is none, else
+     * CP_ERR_CONFIG (any report fails the check, whatever the status; an error status without
+     * a report gets a generic line). The core calls it on the main thread for every instance in
+     * the config, after filling its options without error and before any create(): in `run
+     * --check` and in every command that starts from the config (the daemon, --once, backfill,
+     * gaps, dead replay), so a config `--check` accepts never fails at start for a reason check
+     * could have seen. It must not do I/O (no network, files or state store): it runs with no
+     * instance and no context. `config` is borrowed, read-only.
+     */
+    cp_status (*check)(const void *config, cp_check *chk);
 
     /**
      * Creates an instance. `config` is the filled config struct (core-owned, valid until
@@ -548,10 +690,8 @@ typedef struct cp_plugin {
      */
     cp_status (*backfill)(void *instance, cp_ctx *ctx, int64_t from_ms, int64_t to_ms);
 
-    /* ---- since ABI 1.1: the core leaves these NULL for a plugin built against 1.0 ---- */
-
     /**
-     * Source, optional (since ABI 1.1): lists the candle series this instance collects into the
+     * Source, optional: lists the candle series this instance collects into the
      * `ohlcv` stream (and backfill() fills), calling fn once per series, until fn returns false.
      * Set `exchange` and `interval`, and `symbol` or `native_symbol` or both: the core matches
      * the series a sink holds on the fields given. Report what the configuration says without
@@ -561,7 +701,7 @@ typedef struct cp_plugin {
      */
     cp_status (*candle_series)(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user);
     /**
-     * Sink, optional (since ABI 1.1; a sink implements both stored_series and candle_gaps, or
+     * Sink, optional (a sink implements both stored_series and candle_gaps, or
      * neither): lists the series held in the sink's `ohlcv` table in key order, one call of fn
      * per distinct (exchange, symbol, interval) with all four fields set (`native_symbol` from
      * any of its rows, NULL if that is NULL), until fn returns false. A table of 10^8 rows must
@@ -571,7 +711,7 @@ typedef struct cp_plugin {
      */
     cp_status (*stored_series)(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user);
     /**
-     * Sink, optional (since ABI 1.1, with stored_series): reports the holes of one stored series
+     * Sink, optional (with stored_series): reports the holes of one stored series
      * (`series` exchange, symbol and interval; native_symbol is ignored) among its open_times in
      * [from_ms, to_ms) (UTC ms; INT64_MIN and INT64_MAX mean unbounded), in ascending order:
      * fn(user, INT64_MIN, first) for the first stored open_time in the range, fn(user, a, b)
@@ -652,20 +792,6 @@ typedef struct cp_plugin {
     cp_status (*ddl)(cp_ctx *ctx, const void *config, const char *dialect, const cp_schema *const *schemas, size_t n,
                      cp_text_fn fn, void *user);
 
-    /* ---- since ABI 2.0: a plugin's own check of its config ---- */
-
-    /**
-     * Any kind, optional (since ABI 2.0): checks the meaning of a filled config (`config`,
-     * borrowed) beyond what the option table can say (an expression that does not parse, a
-     * column that does not exist), without side effects: no files, no network, no state.
-     * Called by the core right after the options were filled without error, for `--check`, for
-     * a reload and before create(). On CP_OK `err` is ignored; on an error the plugin writes
-     * one line per problem into `err` (NUL-terminated, at most `errlen` bytes, lines separated
-     * by '\n'), each starting with the file:line it is about (cp_grouplist.where gives it for
-     * a group), and the config is refused.
-     */
-    cp_status (*check)(const void *config, char *err, size_t errlen);
-
     /* ---- since ABI 2.0: continuous sources (the core leaves it NULL for an older plugin) ---- */
 
     /**
@@ -685,6 +811,9 @@ typedef struct cp_plugin {
     cp_status (*run)(void *instance, cp_ctx *ctx);
 } cp_plugin;
 
+/** sizeof(cp_plugin) in ABI 2.0 (the end of its last 2.0 member): the smallest descriptor the core loads. */
+#define CP_PLUGIN_SIZE_2_0 ((uint32_t)(offsetof(cp_plugin, run) + sizeof(void (*)(void))))
+
 /**
  * Defines the descriptor with the ABI fields stamped from this header, e.g.
  *   CP_PLUGIN_DEFINE(.name = "stdout", .kind = CP_SINK, .write = my_write, ...);
@@ -694,6 +823,7 @@ typedef struct cp_plugin {
     CP_EXPORT const cp_plugin coinpipe_plugin = {.abi_major = CP_ABI_MAJOR,                \
                                                  .abi_minor = CP_ABI_MINOR,                \
                                                  .size = (uint32_t)sizeof(cp_plugin),      \
+                                                 .option_size = (uint32_t)sizeof(cp_option), \
                                                  __VA_ARGS__}
 
 /* ------------------------------------------------------------------------- */
@@ -874,12 +1004,11 @@ static inline cp_status cp_http_perform(cp_ctx *ctx, const cp_http_request *reqs
 }
 /**
  * cp_http_perform() that hands each response to `done` as soon as it is final, instead of
- * only when all have finished (since ABI 1.1): a source parses and emits while the other
+ * only when all have finished: a source parses and emits while the other
  * requests are still in flight, and frees each body early. Fills resps[i] for reqs[i] and
  * calls done(user, i, &resps[i]) exactly once per request (see cp_http_done_fn), then returns
  * as cp_http_perform() does (the first failure by request index, else CP_OK). The caller
- * releases what the callbacks did not clear. On a core older than 1.1 the wrapper performs all
- * requests first, then calls `done` for each in index order.
+ * releases what the callbacks did not clear.
  */
 static inline cp_status cp_http_perform_each(cp_ctx *ctx, const cp_http_request *reqs, cp_http_response *resps,
                                              size_t n, cp_http_done_fn done, void *user)
@@ -912,6 +1041,46 @@ static inline bool cp_latest_value(cp_ctx *ctx, const char *stream, const char *
         return false;
     return ctx->host->latest_value(ctx, stream, series, nseries, column, value, ts_ms);
 }
+/** A cp_check whose reports go to an instance's log (see cp_check_run_logged). */
+typedef struct cp_check_log {
+    cp_check chk; /**< first */
+    cp_ctx *ctx;
+    size_t reports;
+} cp_check_log;
+
+static inline CP_PRINTF(3, 0) void cp_check_log_reportv(cp_check *chk, const char *option, const char *fmt, va_list ap)
+{
+    cp_check_log *l = (cp_check_log *)(void *)chk;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    cp_log_error(l->ctx, "%s%s%s", option ? option : "", option ? ": " : "", msg);
+    l->reports++;
+}
+
+static inline CP_PRINTF(3, 0) void cp_check_log_reportv_at(cp_check *chk, const char *where, const char *fmt,
+                                                            va_list ap)
+{
+    cp_check_log *l = (cp_check_log *)(void *)chk;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    cp_log_error(l->ctx, "%s%s%s", where ? where : "", where ? ": " : "", msg);
+    l->reports++;
+}
+
+/**
+ * Runs a plugin's own check callback from its create(), with each report logged as an error
+ * ("OPTION: MESSAGE"): for instances made without the core's config loader (which has run the
+ * check already and printed its reports with file:line). Returns CP_OK, or CP_ERR_CONFIG when
+ * the check failed or reported anything.
+ */
+static inline cp_status cp_check_run_logged(cp_ctx *ctx, const void *config,
+                                            cp_status (*check)(const void *config, cp_check *chk))
+{
+    cp_check_log l = {{sizeof(cp_check), cp_check_log_reportv, cp_check_log_reportv_at}, ctx, 0};
+    cp_status st = check(config, &l.chk);
+    return st == CP_OK && l.reports == 0 ? CP_OK : CP_ERR_CONFIG;
+}
+
 /** Frees the body and headers of a response and zeroes it. Safe to call twice. */
 static inline void cp_http_response_clear(cp_ctx *ctx, cp_http_response *r) { ctx->host->http_response_clear(r); }
 /**

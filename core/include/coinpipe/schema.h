@@ -22,22 +22,24 @@ static inline bool cp_schema_equal(const cp_schema *a, const cp_schema *b)
 {
     if (!a || !b || a->nfields != b->nfields || strcmp(a->stream, b->stream) != 0)
         return false;
-    for (size_t i = 0; i < a->nfields; i++)
-        if (a->fields[i].type != b->fields[i].type || a->fields[i].flags != b->fields[i].flags ||
-            strcmp(a->fields[i].name, b->fields[i].name) != 0)
+    for (size_t i = 0; i < a->nfields; i++) {
+        const cp_field *fa = cp_schema_field(a, i), *fb = cp_schema_field(b, i);
+        if (fa->type != fb->type || fa->flags != fb->flags || strcmp(fa->name, fb->name) != 0)
             return false;
+    }
     return true;
 }
 
 /**
- * A deep copy of `s` (stream name, fields, field names) in one allocation: the caller owns it
- * and releases it with free(). NULL when out of memory.
+ * A deep copy of `s` (stream name, fields, field names) in one allocation, in this header's
+ * layout (stamped; `s` is read through cp_schema_field): the caller owns it and releases it
+ * with free(). NULL when out of memory.
  */
 static inline cp_schema *cp_schema_copy(const cp_schema *s)
 {
     size_t len = sizeof(cp_schema) + s->nfields * sizeof(cp_field) + strlen(s->stream) + 1;
     for (size_t i = 0; i < s->nfields; i++)
-        len += strlen(s->fields[i].name) + 1;
+        len += strlen(cp_schema_field(s, i)->name) + 1;
     cp_schema *c = (cp_schema *)malloc(len);
     if (!c)
         return NULL;
@@ -48,14 +50,17 @@ static inline cp_schema *cp_schema_copy(const cp_schema *s)
     c->stream = p;
     p += n;
     for (size_t i = 0; i < s->nfields; i++) {
-        n = strlen(s->fields[i].name) + 1;
-        memcpy(p, s->fields[i].name, n);
-        f[i] = s->fields[i];
+        const cp_field *sf = cp_schema_field(s, i);
+        n = strlen(sf->name) + 1;
+        memcpy(p, sf->name, n);
+        f[i] = (cp_field){.type = sf->type, .flags = sf->flags};
         f[i].name = p;
         p += n;
     }
     c->nfields = s->nfields;
     c->fields = f;
+    c->size = (uint32_t)sizeof(cp_schema);
+    c->field_size = (uint32_t)sizeof(cp_field);
     return c;
 }
 

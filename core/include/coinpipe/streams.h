@@ -63,7 +63,7 @@ static const cp_field cp_ticker_fields[] = {
     {"trade_count", CP_T_INT64, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `ticker` (docs/streams.md). */
-static const cp_schema cp_ticker_schema = {"ticker", CP_TICKER_NCOLS, cp_ticker_fields};
+static const cp_schema cp_ticker_schema = CP_SCHEMA("ticker", cp_ticker_fields);
 
 /** Columns of stream `ohlcv`. */
 enum cp_ohlcv_col {
@@ -104,7 +104,7 @@ static const cp_field cp_ohlcv_fields[] = {
     {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `ohlcv` (docs/streams.md). */
-static const cp_schema cp_ohlcv_schema = {"ohlcv", CP_OHLCV_NCOLS, cp_ohlcv_fields};
+static const cp_schema cp_ohlcv_schema = CP_SCHEMA("ohlcv", cp_ohlcv_fields);
 
 /** Columns of stream `book_top`. */
 enum cp_book_top_col {
@@ -135,7 +135,7 @@ static const cp_field cp_book_top_fields[] = {
     {"levels", CP_T_INT64, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `book_top` (docs/streams.md). */
-static const cp_schema cp_book_top_schema = {"book_top", CP_BOOK_TOP_NCOLS, cp_book_top_fields};
+static const cp_schema cp_book_top_schema = CP_SCHEMA("book_top", cp_book_top_fields);
 
 /** Columns of stream `book_level`. */
 enum cp_book_level_col {
@@ -160,7 +160,7 @@ static const cp_field cp_book_level_fields[] = {
     {"size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `book_level` (docs/streams.md). */
-static const cp_schema cp_book_level_schema = {"book_level", CP_BOOK_LEVEL_NCOLS, cp_book_level_fields};
+static const cp_schema cp_book_level_schema = CP_SCHEMA("book_level", cp_book_level_fields);
 
 /** Columns of stream `trade`. */
 enum cp_trade_col {
@@ -189,7 +189,7 @@ static const cp_field cp_trade_fields[] = {
     {"side", CP_T_STRING, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `trade` (docs/streams.md). */
-static const cp_schema cp_trade_schema = {"trade", CP_TRADE_NCOLS, cp_trade_fields};
+static const cp_schema cp_trade_schema = CP_SCHEMA("trade", cp_trade_fields);
 
 /** Columns of stream `funding`. */
 enum cp_funding_col {
@@ -220,7 +220,7 @@ static const cp_field cp_funding_fields[] = {
     {"next_funding_time", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `funding` (docs/streams.md). */
-static const cp_schema cp_funding_schema = {"funding", CP_FUNDING_NCOLS, cp_funding_fields};
+static const cp_schema cp_funding_schema = CP_SCHEMA("funding", cp_funding_fields);
 
 /** Columns of stream `open_interest`. */
 enum cp_open_interest_col {
@@ -241,7 +241,7 @@ static const cp_field cp_open_interest_fields[] = {
     {"open_interest", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `open_interest` (docs/streams.md). */
-static const cp_schema cp_open_interest_schema = {"open_interest", CP_OPEN_INTEREST_NCOLS, cp_open_interest_fields};
+static const cp_schema cp_open_interest_schema = CP_SCHEMA("open_interest", cp_open_interest_fields);
 
 /** Columns of stream `market`. */
 enum cp_market_col {
@@ -304,7 +304,7 @@ static const cp_field cp_market_fields[] = {
     {"atl_date", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `market` (docs/streams.md). */
-static const cp_schema cp_market_schema = {"market", CP_MARKET_NCOLS, cp_market_fields};
+static const cp_schema cp_market_schema = CP_SCHEMA("market", cp_market_fields);
 
 /** Columns of stream `spot_price`. */
 enum cp_spot_price_col {
@@ -331,7 +331,7 @@ static const cp_field cp_spot_price_fields[] = {
     {"change_24h_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `spot_price` (docs/streams.md). */
-static const cp_schema cp_spot_price_schema = {"spot_price", CP_SPOT_PRICE_NCOLS, cp_spot_price_fields};
+static const cp_schema cp_spot_price_schema = CP_SCHEMA("spot_price", cp_spot_price_fields);
 
 /** Columns of stream `global`. */
 enum cp_global_col {
@@ -360,7 +360,7 @@ static const cp_field cp_global_fields[] = {
     {"market_cap_change_pct_24h_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `global` (docs/streams.md). */
-static const cp_schema cp_global_schema = {"global", CP_GLOBAL_NCOLS, cp_global_fields};
+static const cp_schema cp_global_schema = CP_SCHEMA("global", cp_global_fields);
 
 /** Columns of stream `spread`. */
 enum cp_spread_col {
@@ -395,7 +395,7 @@ static const cp_field cp_spread_fields[] = {
     {"ask_depth", CP_T_DOUBLE, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `spread` (docs/streams.md). */
-static const cp_schema cp_spread_schema = {"spread", CP_SPREAD_NCOLS, cp_spread_fields};
+static const cp_schema cp_spread_schema = CP_SCHEMA("spread", cp_spread_fields);
 
 /** Columns of stream `alert`. */
 enum cp_alert_col {
@@ -422,7 +422,7 @@ static const cp_field cp_alert_fields[] = {
     {"message", CP_T_STRING, CP_FIELD_NULLABLE},
 };
 /** Schema of stream `alert` (docs/streams.md). */
-static const cp_schema cp_alert_schema = {"alert", CP_ALERT_NCOLS, cp_alert_fields};
+static const cp_schema cp_alert_schema = CP_SCHEMA("alert", cp_alert_fields);
 
 /** Every schema of the catalog, NULL-terminated (the indicator stream is built per config). */
 static const cp_schema *const cp_stream_catalog[] = {

@@ -535,7 +535,8 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s%s/exchangeInfo", b->cfg->base_url, b->api->prefix);
-    cp_http_request rq = {.url = url, .weight = b->api->futures ? 1 : 20, .error_message = bn_error_message};
+    cp_http_request rq =
+        CP_HTTP_REQUEST(.url = url, .weight = b->api->futures ? 1 : 20, .error_message = bn_error_message);
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
     cp_status st = su_check(ctx, "exchangeInfo", &rs);
@@ -902,8 +903,9 @@ cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user)
         char nat[64];
         native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
         /* offline only the native symbol is known; exchangeInfo gives the normalized one */
-        cp_series s = {b->api->exchange, b->resolved ? b->sym[i].norm : NULL, b->resolved ? b->sym[i].native : nat,
-                       b->cfg->kline_interval};
+        cp_series s = CP_SERIES(.exchange = b->api->exchange, .symbol = b->resolved ? b->sym[i].norm : NULL,
+                                .native_symbol = b->resolved ? b->sym[i].native : nat,
+                                .interval = b->cfg->kline_interval);
         if (!fn(user, &s))
             break;
     }
@@ -1096,7 +1098,7 @@ static void repair_trades(bn_live *lv, size_t si, int64_t from, int64_t to)
         char url[1024];
         snprintf(url, sizeof url, "%s%s/historicalTrades?symbol=%s&fromId=%" PRId64 "&limit=1000", b->cfg->base_url,
                  b->api->prefix, s->native, next);
-        cp_http_request rq = {.url = url, .weight = 25};
+        cp_http_request rq = CP_HTTP_REQUEST(.url = url, .weight = 25);
         cp_http_response rs;
         cp_http_perform(ctx, &rq, &rs, 1);
         cp_status st = su_check(ctx, "historicalTrades", &rs);

@@ -33,42 +33,53 @@ typedef struct bn_cfg {
 
 /* Options of the WebSocket stream mode. */
 #define BN_STREAM_OPTIONS(DEF_WS)                                                                                   \
-    {"mode", CP_OPT_ENUM, "\"poll\"", 0, 0, 0, offsetof(bn_cfg, mode), bn_modes,                                  \
-     "poll: REST each interval; stream: the WebSocket streams, continuously (the pipeline has no interval)."},     \
-        {"ws_url", CP_OPT_STRING, DEF_WS, 0, 0, 0, offsetof(bn_cfg, ws_url), NULL,                                  \
-         "Base URL of the WebSocket streams (mode = stream); base_url stays the REST API used for repairs."},       \
-        {"stall_timeout", CP_OPT_DURATION, "\"30s\"", 0, 1000, 3600000, offsetof(bn_cfg, stall_timeout), NULL,      \
-         "A stream connection that brings nothing for this long is closed and opened again."},                     \
-        {"max_message", CP_OPT_SIZE, "\"1M\"", 0, 1024, 67108864, offsetof(bn_cfg, max_message), NULL,             \
-         "Largest WebSocket message accepted; a larger one drops the connection (it is reopened)."}
+    {.name = "mode", .type = CP_OPT_ENUM, .def = "\"poll\"", .offset = offsetof(bn_cfg, mode), \
+     .choices = bn_modes, \
+     .doc = "poll: REST each interval; stream: the WebSocket streams, continuously (the pipeline has no interval)."}, \
+    {.name = "ws_url", .type = CP_OPT_STRING, .def = DEF_WS, .offset = offsetof(bn_cfg, ws_url), \
+     .doc = "Base URL of the WebSocket streams (mode = stream); base_url stays the REST API used for repairs."}, \
+    {.name = "stall_timeout", .type = CP_OPT_DURATION, .def = "\"30s\"", .min = 1000, .max = 3600000, \
+     .offset = offsetof(bn_cfg, stall_timeout), \
+     .doc = "A stream connection that brings nothing for this long is closed and opened again."}, \
+    {.name = "max_message", .type = CP_OPT_SIZE, .def = "\"1M\"", .min = 1024, .max = 67108864, \
+     .offset = offsetof(bn_cfg, max_message), \
+     .doc = "Largest WebSocket message accepted; a larger one drops the connection (it is reopened)."}
 extern const char *const bn_modes[]; /* poll, stream */
 
 /* Option entries common to both plugins (defaults differ: base URL and weight budget). */
 #define BN_COMMON_OPTIONS(DEF_BASE, DEF_WEIGHT, DEF_STREAMS)                                                        \
-    {"base_url", CP_OPT_STRING, DEF_BASE, 0, 0, 0, offsetof(bn_cfg, base_url), NULL,                                \
-     "Base URL of the REST API (point it at a testnet, Binance.US or a mock)."},                                    \
-        {"symbols", CP_OPT_STRLIST, NULL, CP_OPT_REQUIRED, 1, 10000, offsetof(bn_cfg, symbols), NULL,               \
-         "Symbols to collect, native (BTCUSDT) or normalized (BTC-USDT); validated against exchangeInfo."},         \
-        {"streams", CP_OPT_STRLIST, DEF_STREAMS, 0, 1, 16, offsetof(bn_cfg, streams), NULL,                         \
-         "Streams to collect each cycle (see the plugin description for the list)."},                              \
-        {"depth", CP_OPT_INT, "5", 0, 1, 1000, offsetof(bn_cfg, depth), NULL,                                       \
-         "Order book levels per side requested for book_top and written as book_level rows."},                      \
-        {"kline_interval", CP_OPT_STRING, "\"1m\"", 0, 0, 0, offsetof(bn_cfg, kline_interval), NULL,                \
-         "Candle interval for ohlcv: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w."},                               \
-        {"ohlcv_limit", CP_OPT_INT, "1000", 0, 1, 1000, offsetof(bn_cfg, ohlcv_limit), NULL,                        \
-         "Candles per klines request when catching up or backfilling (Binance allows up to 1000)."},               \
-        {"include_open_candle", CP_OPT_BOOL, "false", 0, 0, 0, offsetof(bn_cfg, include_open_candle), NULL,         \
-         "Also write the still-moving current candle (updated on each poll by its key)."},                         \
-        {"warmup", CP_OPT_INT, "60", 0, 1, 1000, offsetof(bn_cfg, warmup), NULL,                                    \
-         "Closed candles fetched on the first poll of a series that has no checkpoint yet."},                      \
-        {"trade_limit", CP_OPT_INT, "100", 0, 1, 1000, offsetof(bn_cfg, trade_limit), NULL,                         \
-         "Recent trades fetched per symbol and cycle for the trade stream."},                                      \
-        {"weight_per_minute", CP_OPT_DOUBLE, DEF_WEIGHT, 0, 1, 1000000, offsetof(bn_cfg, weight_per_minute), NULL,  \
-         "Request-weight budget per minute for the API host (Binance's documented IP limit)."},                    \
-        {"max_concurrent", CP_OPT_INT, "8", 0, 1, 64, offsetof(bn_cfg, max_concurrent), NULL,                       \
-         "Requests in flight at once to the API host."},                                                           \
-        {"max_pages", CP_OPT_INT, "10", 0, 1, 1000, offsetof(bn_cfg, max_pages), NULL,                              \
-         "Kline pages fetched per series and cycle when catching up after a gap."}
+    {.name = "base_url", .type = CP_OPT_STRING, .def = DEF_BASE, .offset = offsetof(bn_cfg, base_url), \
+     .doc = "Base URL of the REST API (point it at a testnet, Binance.US or a mock)."}, \
+    {.name = "symbols", .type = CP_OPT_STRLIST, .flags = CP_OPT_REQUIRED, .min = 1, .max = 10000, \
+     .offset = offsetof(bn_cfg, symbols), \
+     .doc = "Symbols to collect, native (BTCUSDT) or normalized (BTC-USDT); validated against exchangeInfo."}, \
+    {.name = "streams", .type = CP_OPT_STRLIST, .def = DEF_STREAMS, .min = 1, .max = 16, \
+     .offset = offsetof(bn_cfg, streams), \
+     .doc = "Streams to collect each cycle (see the plugin description for the list)."}, \
+    {.name = "depth", .type = CP_OPT_INT, .def = "5", .min = 1, .max = 1000, .offset = offsetof(bn_cfg, depth), \
+     .doc = "Order book levels per side requested for book_top and written as book_level rows."}, \
+    {.name = "kline_interval", .type = CP_OPT_STRING, .def = "\"1m\"", .offset = offsetof(bn_cfg, kline_interval), \
+     .doc = "Candle interval for ohlcv: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w."}, \
+    {.name = "ohlcv_limit", .type = CP_OPT_INT, .def = "1000", .min = 1, .max = 1000, \
+     .offset = offsetof(bn_cfg, ohlcv_limit), \
+     .doc = "Candles per klines request when catching up or backfilling (Binance allows up to 1000)."}, \
+    {.name = "include_open_candle", .type = CP_OPT_BOOL, .def = "false", \
+     .offset = offsetof(bn_cfg, include_open_candle), \
+     .doc = "Also write the still-moving current candle (updated on each poll by its key)."}, \
+    {.name = "warmup", .type = CP_OPT_INT, .def = "60", .min = 1, .max = 1000, .offset = offsetof(bn_cfg, warmup), \
+     .doc = "Closed candles fetched on the first poll of a series that has no checkpoint yet."}, \
+    {.name = "trade_limit", .type = CP_OPT_INT, .def = "100", .min = 1, .max = 1000, \
+     .offset = offsetof(bn_cfg, trade_limit), \
+     .doc = "Recent trades fetched per symbol and cycle for the trade stream."}, \
+    {.name = "weight_per_minute", .type = CP_OPT_DOUBLE, .def = DEF_WEIGHT, .min = 1, .max = 1000000, \
+     .offset = offsetof(bn_cfg, weight_per_minute), \
+     .doc = "Request-weight budget per minute for the API host (Binance's documented IP limit)."}, \
+    {.name = "max_concurrent", .type = CP_OPT_INT, .def = "8", .min = 1, .max = 64, \
+     .offset = offsetof(bn_cfg, max_concurrent), \
+     .doc = "Requests in flight at once to the API host."}, \
+    {.name = "max_pages", .type = CP_OPT_INT, .def = "10", .min = 1, .max = 1000, \
+     .offset = offsetof(bn_cfg, max_pages), \
+     .doc = "Kline pages fetched per series and cycle when catching up after a gap."}
 
 /** What distinguishes spot from USD-M futures. */
 typedef struct bn_api {

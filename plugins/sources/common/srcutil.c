@@ -617,7 +617,7 @@ bool su_reqs_add(su_reqs *q, su_req r, unsigned weight, cp_buf *url)
     }
     q->r[q->n] = r;
     q->urls[q->n] = url->p;
-    q->h[q->n] = (cp_http_request){.url = url->p, .weight = weight, .error_message = g_error_format};
+    q->h[q->n] = CP_HTTP_REQUEST(.url = url->p, .weight = weight, .error_message = g_error_format);
     memset(url, 0, sizeof *url);
     q->n++;
     return true;

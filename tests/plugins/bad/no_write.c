@@ -9,7 +9,7 @@ __attribute__((unused)) static cp_status w(void *inst, cp_ctx *ctx, const cp_bat
 
 CP_EXPORT extern const cp_plugin coinpipe_plugin;
 CP_EXPORT const cp_plugin coinpipe_plugin = {
-    .abi_major = 1, .abi_minor = 0, .size = (uint32_t)(sizeof(cp_plugin)), .name = "no-write",
+    .abi_major = CP_ABI_MAJOR, .abi_minor = 0, .size = (uint32_t)(sizeof(cp_plugin)), .name = "no-write",
     .kind = CP_SINK, .version = "0", .description = "broken fixture", .create = c, .destroy = d,
     .write = NULL,
 };

@@ -9,7 +9,7 @@ static cp_status w(void *inst, cp_ctx *ctx, const cp_batch *b) { return CP_OK; }
 
 CP_EXPORT extern const cp_plugin coinpipe_plugin;
 CP_EXPORT const cp_plugin coinpipe_plugin = {
-    .abi_major = 1, .abi_minor = 0, .size = (uint32_t)(16), .name = "short-struct",
+    .abi_major = CP_ABI_MAJOR, .abi_minor = 0, .size = (uint32_t)(16), .name = "short-struct",
     .kind = CP_SINK, .version = "0", .description = "broken fixture", .create = c, .destroy = d,
     .write = w,
 };

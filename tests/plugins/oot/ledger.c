@@ -22,7 +22,7 @@ typedef struct ledger_config {
 static const cp_option options[] = {
     {.name = "dataset", .type = CP_OPT_STRING, .def = "\"coinpipe\"", .offset = offsetof(ledger_config, dataset),
      .doc = "Schema the ledger tables live in."},
-    {0},
+    CP_OPTION_END,
 };
 
 typedef struct ledger {
