@@ -305,6 +305,11 @@ static int run_check(reader *r, const series_list *want, check *c)
     for (size_t i = 0; i < have.n && rc == 0; i++) {
         if (!sel[i])
             continue;
+        if (atomic_load(&r->stopping)) { /* SIGINT/SIGTERM: what was printed stands */
+            fprintf(stderr, "coinpipe gaps: interrupted after %zu series\n", c->nseries);
+            rc = 2;
+            break;
+        }
         const series *s = &have.v[i];
         int64_t step = core_util_interval_ms(s->interval);
         if (!s->symbol) {
@@ -480,6 +485,7 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
         return 2;
     }
     core_http_init(); /* a source's create() declares its hosts' limits */
+    core_instance_stop_on_signals(&r.stopping);
     int rc = reader_open(&r);
     series_list want = {0};
     if (rc == 0 && r.src.data) {
@@ -531,6 +537,7 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
     free(holes.step);
     list_free(&want);
     reader_close(&r);
+    core_instance_stop_on_signals(NULL);
     core_http_shutdown();
     return rc;
 }

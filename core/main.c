@@ -418,7 +418,8 @@ static const cmd commands[] = {
      "summary on stderr. Holes between stored candles always; with --from also from DATE to the\n"
      "first candle, with --to also from the last candle to DATE (closed candles only).\n"
      "--fill backfills the gaps through the pipeline, then lists what is still missing.\n"
-     "Exit status 0: no gaps, 1: gaps (left), 2: error.\n"
+     "Exit status 0: no gaps, 1: gaps (left), 2: error. SIGINT/SIGTERM stops after the series\n"
+     "being read (exit status 2).\n"
      "DATE: 2024-01-01, 2024-01-01T12:30:00Z or milliseconds since the epoch.\n"},
     {"dead", cmd_dead, CMD_ARG, "list|replay [--pipeline NAME] [--sink NAME] [-c FILE]",
      "List the dead-letter files, or replay them into their sinks.",

@@ -18,6 +18,23 @@ C
 mkconf probe "plugin = \"state-probe\"; out = \"$TMP/probe.out\";"
 mkconf reject "plugin = \"test-sink\"; out = \"$TMP/reject.out\"; mode = \"reject\";"
 mkconf slow "plugin = \"state-probe\"; out = \"$TMP/probe.out\"; delay = \"30s\";"
+mkconf slowgaps "plugin = \"state-probe\"; out = \"$TMP/probe.out\"; delay = \"30s\"; series = 3;"
+# interrupted WHAT RC ARGS...: runs `coinpipe ARGS` with the probe's output emptied, sends SIGTERM
+# half a second after the probe's create(), and checks the exit code and that it ended within 5 s
+interrupted() {
+    local what=$1 want=$2; shift 2
+    : > "$TMP/probe.out"
+    $B "$@" > "$TMP/out" 2> "$TMP/err" &
+    local pid=$!
+    wait_for "grep -q '^create' $TMP/probe.out" 10 || fail "$what did not create the probe"
+    sleep 0.5
+    local t0=$(date +%s%N)
+    kill -TERM $pid
+    wait $pid; local rc=$?
+    local ms=$((($(date +%s%N) - t0) / 1000000))
+    expect_eq "$rc" "$want" "$what interrupted: exit code $want"
+    [ "$ms" -lt 5000 ] && pass "$what stops within 5 s of SIGTERM ($ms ms)" || fail "$what took $ms ms to stop"
+}
 deadfiles() { ls "$TMP/state/dead/p/probe/" 2> /dev/null | wc -l; }
 
 # 1. the daemon: the first life
@@ -49,21 +66,18 @@ expect_eq "$(sed -n 9p "$TMP/probe.out")" "create lives=5" "daemon: create() rea
 # 5. the stop flag: SIGTERM during a slow write of `dead replay`
 $B --once -c "$TMP/reject.conf" > /dev/null 2>&1
 expect_eq "$(deadfiles)" 2 "two new dead-letter files"
-: > "$TMP/probe.out"
-$B dead replay -c "$TMP/slow.conf" > "$TMP/out" 2> "$TMP/err" &
-pid=$!
-wait_for "grep -q '^create' $TMP/probe.out" 10 || fail "dead replay did not create the probe"
-sleep 0.5
-t0=$(date +%s%N)
-kill -TERM $pid
-wait $pid; rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
-expect_eq "$rc" 1 "dead replay interrupted: exit code 1"
-[ "$ms" -lt 5000 ] && pass "dead replay stops within 5 s of SIGTERM ($ms ms)" || fail "dead replay took $ms ms to stop"
+interrupted "dead replay" 1 dead replay -c "$TMP/slow.conf"
 expect_eq "$(grep -c '^write ticker 3 lives=6 stopping=1$' "$TMP/probe.out")" 1 \
     "the write in progress saw cp_stopping and ended its sleep early"
 expect_contains "$TMP/err" "dead replay interrupted: 1 dead-letter file left for the next replay" "says what is left"
 expect_contains "$TMP/out" "1 of 2 dead-letter files replayed" "one replayed"
 expect_eq "$(deadfiles)" 1 "the other file kept"
+
+# 6. the same stop flag in `gaps`: SIGTERM while the sink reads a series ends that read early
+#    and the check stops there, saying so
+interrupted gaps 2 gaps --pipeline p -c "$TMP/slowgaps.conf"
+expect_eq "$(grep '^candle_gaps' "$TMP/probe.out" | tr '\n' '|')" "candle_gaps S-0 stopping=1|" \
+    "the read in progress saw cp_stopping; no further series was read"
+expect_contains "$TMP/err" "coinpipe gaps: interrupted after 1 series" "gaps says where it stopped"
 
 finish

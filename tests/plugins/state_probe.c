@@ -4,9 +4,10 @@
  * create() reads the checkpoint `lives` from the instance's state store, adds one and stores
  * it back, then appends "create lives=N" to the file `out` ("create lives=1 state=<error>"
  * when the host gives it no state store). write() appends "write STREAM ROWS lives=N
- * stopping=0|1" after sleeping `delay` through cp_sleep_ms (which a stop ends early). It lists
- * no candle series (stored_series, candle_gaps), so `coinpipe gaps` accepts it as the sink to
- * read: the same instance then lives under the daemon, `gaps` and `dead replay`.
+ * stopping=0|1" after sleeping `delay` through cp_sleep_ms (which a stop ends early). It has
+ * stored_series and candle_gaps, so `coinpipe gaps` accepts it as the sink to read (the same
+ * instance then lives under the daemon, `gaps` and `dead replay`): `series` empty series,
+ * each candle_gaps call sleeping `delay` and appending "candle_gaps SYMBOL stopping=0|1".
  */
 #include <coinpipe/coinpipe.h>
 
@@ -17,13 +18,16 @@
 typedef struct sp_config {
     char *out;
     int64_t delay_ms;
+    int64_t series;
 } sp_config;
 
 static const cp_option options[] = {
     {.name = "out", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(sp_config, out),
      .doc = "File the probe's lines are appended to."},
     {.name = "delay", .type = CP_OPT_DURATION, .def = "\"0s\"", .offset = offsetof(sp_config, delay_ms),
-     .doc = "Time each write sleeps first (cp_sleep_ms: a stop ends it early)."},
+     .doc = "Time each write and each candle_gaps call sleeps first (cp_sleep_ms: a stop ends it early)."},
+    {.name = "series", .type = CP_OPT_INT, .def = "0", .max = 100, .offset = offsetof(sp_config, series),
+     .doc = "Candle series stored_series reports (probe, S-<n>, 1m); none has a candle."},
     {.name = NULL},
 };
 
@@ -80,11 +84,26 @@ static cp_status sp_write(void *instance, cp_ctx *ctx, const cp_batch *b)
     return CP_OK;
 }
 
-static cp_status sp_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user) { return CP_OK; }
+static cp_status sp_stored_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
+{
+    probe *p = instance;
+    for (int64_t i = 0; i < p->cfg->series; i++) {
+        char sym[32];
+        snprintf(sym, sizeof sym, "S-%lld", (long long)i);
+        cp_series s = {.exchange = "probe", .symbol = sym, .native_symbol = sym, .interval = "1m"};
+        if (!fn(user, &s))
+            break;
+    }
+    return CP_OK;
+}
 
 static cp_status sp_candle_gaps(void *instance, cp_ctx *ctx, const cp_series *series, int64_t step_ms,
                                 int64_t from_ms, int64_t to_ms, cp_gap_fn fn, void *user)
 {
+    probe *p = instance;
+    if (p->cfg->delay_ms)
+        cp_sleep_ms(ctx, p->cfg->delay_ms);
+    line(p, "candle_gaps %s stopping=%d", series->symbol, cp_stopping(ctx) ? 1 : 0);
     return CP_OK;
 }
 
