@@ -8,12 +8,15 @@
 #include "options.h"
 #include "sched.h"
 
+#include <coinpipe/buf.h>
 #include <libconfig.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 /* ---- global ---------------------------------------------------------------------- */
 typedef struct global_opts {
@@ -44,7 +47,8 @@ static const cp_option global_options[] = {
      .choices = format_choices,
      .doc = "Log line format on stderr; auto is text on a terminal and logfmt otherwise."},
     {.name = "plugin_path", .type = CP_OPT_STRLIST, .offset = offsetof(global_opts, plugin_path),
-     .doc = "Directories searched for plugins before $COINPIPE_PLUGIN_PATH, the build tree and the install directory."},
+     .doc = "Directories searched for plugins before $COINPIPE_PLUGIN_PATH, the build tree and the install directory; "
+            "a relative one is relative to the config file's directory."},
     {.name = "workers", .type = CP_OPT_INT, .def = "4", .min = 1, .max = 256,
      .offset = offsetof(global_opts, workers),
      .doc = "Threads that run pipeline cycles concurrently."},
@@ -359,8 +363,16 @@ core_config *core_config_load(const char *file, core_errors *errs)
     config_t lc;
     config_init(&lc);
     char *dircopy = strdup(file);
-    if (dircopy)
-        config_set_include_dir(&lc, dirname(dircopy));
+    const char *confdir = dircopy ? dirname(dircopy) : NULL; /* dirname may return a static "." */
+    if (confdir)
+        config_set_include_dir(&lc, confdir);
+    struct stat fst;
+    if (stat(file, &fst) == 0 && fst.st_size > CORE_CONFIG_MAX_BYTES) {
+        /* libconfig's scanner is quadratic in a long string: a 16 MB one takes minutes */
+        core_errors_add(errs, "%s:1: the config file is %lld bytes, more than the %d coinpipe reads", file,
+                        (long long)fst.st_size, CORE_CONFIG_MAX_BYTES);
+        goto fail;
+    }
     if (config_read_file(&lc, file) != CONFIG_TRUE) {
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
             core_errors_add(errs, "%s: cannot read config file", file);
@@ -398,6 +410,22 @@ core_config *core_config_load(const char *file, core_errors *errs)
     free(go.log_level);
     free(go.log_format);
     c->plugin_path = go.plugin_path;
+    /* a relative plugin_path names a directory beside the config file, wherever coinpipe starts */
+    char *absdir = confdir ? realpath(confdir, NULL) : NULL;
+    for (size_t i = 0; absdir && i < c->plugin_path.n; i++) {
+        const char *d = c->plugin_path.v[i];
+        if (d[0] == '/' || !d[0])
+            continue;
+        cp_buf abs = {0};
+        cp_buf_printf(&abs, "%s/%s", absdir, d);
+        if (abs.oom) {
+            cp_buf_free(&abs);
+            continue;
+        }
+        free(c->plugin_path.v[i]);
+        c->plugin_path.v[i] = abs.p;
+    }
+    free(absdir);
     c->workers = go.workers;
     c->shutdown_timeout_ms = go.shutdown_timeout;
     c->http_listen = go.http_listen;
@@ -418,7 +446,7 @@ core_config *core_config_load(const char *file, core_errors *errs)
 
     const config_setting_t *pl = config_lookup(&lc, "pipelines");
     if (!pl) {
-        core_errors_add(errs, "%s: no 'pipelines = ( { name = \"...\"; ... } );' list", file);
+        core_errors_add(errs, "%s:1: no 'pipelines = ( { name = \"...\"; ... } );' list", file);
     } else if (config_setting_type(pl) != CONFIG_TYPE_LIST) {
         core_errors_add(errs, "%s:%d: 'pipelines' must be a list ( {...}, {...} )", setting_file(pl),
                         config_setting_source_line(pl));

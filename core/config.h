@@ -60,7 +60,13 @@ typedef struct core_config {
     size_t npipelines;
     core_pipeline_cfg *pipelines;
 } core_config;
-/* parses and validates `file`; all errors go to errs; NULL when any error */
+/* Config files larger than this are refused before parsing (libconfig's scanner is quadratic
+ * in a long string: a 16 MB one took two minutes). */
+#define CORE_CONFIG_MAX_BYTES (1 << 20)
+
+/* parses and validates `file`; all errors go to errs, each starting "FILE:LINE: "; NULL when any
+ * error. A relative global.plugin_path entry is resolved against the config file's directory
+ * (made absolute), never the current directory. */
 core_config *core_config_load(const char *file, core_errors *errs);
 void core_config_free(core_config *c);
 /* option tables of the core's own settings (for --describe, coinpipe.conf(5) and docs) */

@@ -91,12 +91,40 @@ static void put_logfmt(cp_buf *b, const char *v)
     cp_buf_putc(b, '"');
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, surrogates or code
+ * points past U+10FFFF), 0 when the bytes there are not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (c >= 0xF5 || !n)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) /* the terminating NUL fails here too */
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+/* A JSON string; a byte that is not part of well-formed UTF-8 (a name from a hostile response, a
+ * path in another encoding) is written as the escape \u00XX of its value, so every line stays
+ * valid JSON and the byte can still be told. */
 static void put_json_str(cp_buf *b, const char *v)
 {
     cp_buf_putc(b, '"');
     for (const char *p = v; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80) {
+            size_t n = utf8_len((const unsigned char *)p);
+            if (n) {
+                cp_buf_put(b, p, n);
+                p += n - 1;
+            } else {
+                cp_buf_printf(b, "\\u%04x", c);
+            }
+        } else if (c == '"' || c == '\\') {
             cp_buf_putc(b, '\\');
             cp_buf_putc(b, (char)c);
         } else if (c == '\n')

@@ -289,6 +289,7 @@ static bool open_segment(core_spool *s)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0)
         return false;
+    (void)fchmod(fd, 0640); /* whatever the umask */
     if (s->fd >= 0) {
         if (s->dirty)
             (void)fdatasync(s->fd);

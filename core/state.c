@@ -168,7 +168,7 @@ static cp_status persist(core_state *s)
         return CP_ERR_NOMEM;
     }
     cp_status st = CP_OK;
-    if (core_util_mkdirs(s->dir, 0755) != 0 || core_util_write_file_atomic(s->path, b.p ? b.p : "", b.len) != 0) {
+    if (core_util_mkdirs(s->dir, 0750) != 0 || core_util_write_file_atomic(s->path, b.p ? b.p : "", b.len) != 0) {
         LOG_ERROR("cannot write state file %s: %s", s->path, strerror(errno));
         st = CP_ERR_IO;
     }

@@ -148,9 +148,10 @@ int core_util_write_file_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
+    (void)fchmod(fd, 0640); /* whatever the umask: owner and group read, nobody else */
     const char *p = data;
     size_t left = len;
     while (left) {

@@ -18,7 +18,8 @@ int64_t core_util_interval_ms(const char *s);
 void core_util_format_duration(int64_t ms, char *buf, size_t len);
 void core_util_iso8601(int64_t ms, char *buf, size_t len); /* 2026-11-21T10:55:44.123Z */
 int core_util_mkdirs(const char *path, unsigned mode);       /* mkdir -p; 0 ok, -1 errno */
-int core_util_write_file_atomic(const char *path, const void *data, size_t len); /* tmp+fsync+rename */
+/* tmp+fsync+rename; the file is mode 0640 whatever the umask (state, cursor, dead letters) */
+int core_util_write_file_atomic(const char *path, const void *data, size_t len);
 char *core_util_read_file(const char *path, size_t *len);   /* malloc'd, NUL-terminated; NULL on error */
 double core_util_random(void);                              /* uniform [0,1), thread-safe */
 char *core_util_strdup(const char *s);                      /* NULL-safe strdup; NULL on OOM */

