@@ -38,6 +38,7 @@ const fmtNum = v => {
   if (!isFinite(n)) return String(v);
   return n.toLocaleString(undefined, {maximumSignificantDigits: Math.abs(n) >= 1e6 ? 15 : 10});
 };
+const fmtBps = v => v == null ? "–" : Number(v).toFixed(Math.abs(v) < 1 ? 4 : 2);
 const fmtTime = ms => ms ? new Date(ms).toLocaleString() : "–";
 const fmtAgo = ms => {
   if (!ms) return "never";
@@ -131,7 +132,7 @@ function renderMarkets() {
       el("td", {class: "num last"}, fmtNum(last)),
       el("td", {class: "num " + (chg > 0 ? "up" : chg < 0 ? "down" : "")}, chg == null ? "–" : Number(chg).toFixed(2) + " %"),
       el("td", {}, sparkSvg(sparks.get(mk.exchange + "|" + mk.symbol))),
-      el("td", {class: "num"}, bps == null ? "–" : Number(bps).toFixed(2)),
+      el("td", {class: "num"}, fmtBps(bps)),
       el("td", {class: "num", title: fmtTime(upd)}, fmtAgo(upd)));
     tr.addEventListener("click", () => { location.hash = "#/s/" + encodeURIComponent(mk.exchange) + "/" + encodeURIComponent(mk.symbol); });
     frag.append(tr);
@@ -207,6 +208,7 @@ async function loadIndicators(v) {
     v.lines[c] = s;
   });
   const lower = Object.keys(rows[0]).filter(c => /^(rsi|macd)/.test(c));
+  const byTime = new Map(rows.map(r => [r.open_time, r]));
   if (!lower.length) return;
   const box = $("#chart-lower");
   box.hidden = false;
@@ -215,11 +217,16 @@ async function loadIndicators(v) {
   lower.forEach((c, i) => {
     const s = c.endsWith("hist") ? v.lowerChart.addHistogramSeries({color: "#4c9aff", title: c})
                                  : v.lowerChart.addLineSeries({color: colors[(i + 2) % colors.length], lineWidth: 1, title: c});
-    s.setData(rows.filter(r => r[c] != null).map(r => ({time: tzShift(r.open_time), value: Number(r[c])})));
+    /* a point (blank where the indicator has no value yet) for every candle: both panes have the
+     * same bars, so they scroll together bar for bar */
+    s.setData(v.data.map(k => {
+      const r = byTime.get(k.open_time);
+      return r && r[c] != null ? {time: tzShift(k.open_time), value: Number(r[c])} : {time: tzShift(k.open_time)};
+    }));
     v.lower[c] = s;
   });
-  const sync = () => { const r = v.chart.timeScale().getVisibleRange(); if (r && v.lowerChart) v.lowerChart.timeScale().setVisibleRange(r); };
-  v.chart.timeScale().subscribeVisibleTimeRangeChange(sync);
+  const sync = () => { const r = v.chart.timeScale().getVisibleLogicalRange(); if (r && v.lowerChart) v.lowerChart.timeScale().setVisibleLogicalRange(r); };
+  v.chart.timeScale().subscribeVisibleLogicalRangeChange(sync);
   sync();
 }
 
@@ -252,7 +259,7 @@ function renderSymbolSide() {
   const row = (k, v) => el("tr", {}, el("th", {}, k), el("td", {class: "num"}, v));
   $("#book").replaceChildren(...(b ? [row("Bid", fmtNum(b.bid)), row("Bid size", fmtNum(b.bid_size)),
     row("Ask", fmtNum(b.ask)), row("Ask size", fmtNum(b.ask_size)),
-    row("Spread (bps)", mk.spread ? Number(mk.spread.row.spread_bps).toFixed(2) : "–"),
+    row("Spread (bps)", fmtBps(mk.spread ? mk.spread.row.spread_bps : null)),
     row("At", fmtTime(mk.book_top ? mk.book_top.ts : mk.ticker.ts))] : [el("tr", {}, el("td", {class: "hint"}, "No book data."))]));
 }
 
@@ -284,6 +291,7 @@ function liveSymbol(r) {
     $("#chart").dataset.candles = String(view.candles.data().length);
     renderStats();
   } else if (r.stream === "trade") {
+    if (tradesShown.some(t => t.trade_id === r.row.trade_id)) return; /* re-delivered: stored once */
     tradesShown.unshift(r.row);
     tradesShown.length = Math.min(tradesShown.length, 50);
     renderTrades();
