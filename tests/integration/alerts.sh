@@ -160,17 +160,29 @@ expect_eq "$(sqlite3 "$TMP/q.db" "select rule || ' ' || state from alert")" "qua
 
 # 9b. several changes of one series within one batch (a batch of 60 candles): one row each, none
 #     lost to a key collision; the count of changes is computed from the stored candles themselves
+#     The mock's candles depend on the clock, so the band is taken from a first fetch: three
+#     closes around the middle of the window (a minute rolling over moves it by one candle only)
+{ conf_head; cat <<C
+pipelines = ( { name = "k0"; interval = "1m";
+  source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["ohlcv"]; };
+  sinks = ( { plugin = "sqlite"; path = "$TMP/k0.db"; } ); } );
+C
+} > "$TMP/k0.conf"
+sed -i "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/state-k0\"|" "$TMP/k0.conf"
+$B --once -c "$TMP/k0.conf" > /dev/null 2>&1
+mid=$(sqlite3 "$TMP/k0.db" "select close from ohlcv order by open_time limit 1 offset 30")
+lo=$(python3 -c "print(float('$mid') - 1.5)"); hi=$(python3 -c "print(float('$mid') + 1.5)")
 { conf_head; cat <<C
 pipelines = ( { name = "k"; interval = "1m";
   source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["ohlcv"]; };
-  transforms = ( { plugin = "alerts"; rules = ( { name = "band"; when = "ohlcv.close > 150 and ohlcv.close < 152"; } ); } );
+  transforms = ( { plugin = "alerts"; rules = ( { name = "band"; when = "ohlcv.close > $lo and ohlcv.close < $hi"; } ); } );
   sinks = ( { plugin = "sqlite"; path = "$TMP/k.db"; } ); } );
 C
 } > "$TMP/k.conf"
 sed -i "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/state-k\"|" "$TMP/k.conf"
 $B --once -c "$TMP/k.conf" > /dev/null 2>&1
-changes=$(sqlite3 "$TMP/k.db" "select count(*) from (select (close > 150 and close < 152) c,
-    lag(close > 150 and close < 152, 1, 0) over (order by open_time) p from ohlcv) where c != p")
+changes=$(sqlite3 "$TMP/k.db" "select count(*) from (select (close > $lo and close < $hi) c,
+    lag(close > $lo and close < $hi, 1, 0) over (order by open_time) p from ohlcv) where c != p")
 [ "$changes" -ge 2 ] && pass "the candles enter and leave the band ($changes changes)" || fail "fixture: $changes changes"
 expect_eq "$(sqlite3 "$TMP/k.db" "select count(*) from alert")" "$changes" "one alert row per change, in one batch"
 expect_eq "$(sqlite3 "$TMP/k.db" "select group_concat(state, ' ') from (select state from alert order by ts)")" \
