@@ -25,7 +25,7 @@ serve() {
 }
 # collect NAME STREAMS [LISTEN]: a streaming pipeline into $TMP/NAME.db, started in the background
 collect() {
-    { conf_head | sed "s|};\$|${3:+http_listen = \"$3\"; }};|"; cat <<C
+    { conf_head | sed "s|};\$|${3:+http_listen = \"$3\"; }};|; s|$TMP/state|$TMP/$1.state|"; cat <<C
 pipelines = (
   { name = "live"; batch_interval = "50ms";
     source = { plugin = "binance-spot"; mode = "stream"; ws_url = "$WS"; base_url = "$REST";
@@ -94,6 +94,20 @@ collect big '"trade"'
 wait_for "ids_ok $TMP/big.db 60" 30 || fail "oversized: trades 1..60 did not all arrive"
 stop; expect_eq "$(cat "$TMP/rc")" 0 "oversized: clean stop"
 expect_contains "$TMP/big.err" "message larger than 4096 bytes" "oversized: the bound is enforced and named"
+
+# 3b. a restart: the last trade id is a checkpoint, and what was traded while coinpipe was down
+#     is fetched over REST when it starts again
+serve restart
+collect restart '"trade"'
+wait_for "ids_ok $TMP/restart.db 50" 30 || fail "restart: trades 1..50 did not arrive"
+stop; expect_eq "$(cat "$TMP/rc")" 0 "restart: first run stops cleanly"
+mv "$TMP/restart.err" "$TMP/restart1.err"
+collect restart '"trade"'
+wait_for "ids_ok $TMP/restart.db 100" 30 || fail "restart: trades 1..100 did not all arrive after the restart"
+stop; expect_eq "$(cat "$TMP/rc")" 0 "restart: second run stops cleanly"
+expect_eq "$(sq "$TMP/restart.db" "SELECT count(*), count(DISTINCT trade_id) FROM trade")" "100 100" "restart: every trade id once across the restart"
+expect_contains "$TMP/restart.err" "repair: BTCUSDT trades from id 51 fetched over REST after a restart (30 rows" \
+    "restart: the trades made while coinpipe was down are repaired from the checkpoint"
 
 # 4. a server that never answers the upgrade: timed out, retried, and SIGTERM still stops at once
 serve no_upgrade

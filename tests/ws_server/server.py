@@ -23,6 +23,8 @@ Scenario (--scenario), each connection a phase:
             phase 2: trades 51..80.
   oversized phase 1: trades 1..30, then a frame larger than the client's bound; phase 2:
             trades 31..60.
+  restart   phase 1: trades 1..50, then the connection stays open (the test stops coinpipe);
+            trades 51..80 happen while coinpipe is down; phase 2: trades 81..100.
   no_upgrade  the WebSocket port accepts TCP connections and never answers the upgrade.
 The status file (--status) is rewritten as JSON after each phase: produced (the highest trade id
 that exists), candles (open times of the closed candles sent), book (the last book ticker),
@@ -124,6 +126,16 @@ class Exchange:
                 await asyncio.sleep(3600)
                 return
             await self.send_trades(ws, range(51, 81))
+        elif s == "restart":
+            if phase == 1:
+                await self.send_trades(ws, range(1, 51))
+                self.produced = 80  # while coinpipe is down
+                self.phase_done = 1
+                self.write_status()
+                await ws.wait_closed()
+                return
+            await asyncio.sleep(0.5)
+            await self.send_trades(ws, range(81, 101))
         elif s == "oversized":
             if phase == 1:
                 await self.send_trades(ws, range(1, 31))

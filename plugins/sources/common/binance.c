@@ -1075,6 +1075,8 @@ typedef struct bn_live {
     cp_batch *trades, *tops, *candles;
     uint64_t messages, bad, repairs, repaired_rows, reconnects;
     uint64_t counted, counted_bad; /* reported to the metrics so far */
+    int64_t *saved_trade;           /* the checkpoint of each symbol's last trade id, as set */
+    bool restarted;                 /* checkpoints from an earlier run: repair from them */
 } bn_live;
 
 static const bn_sym *sym_of(const bn *b, const sj_val *s, size_t *idx)
@@ -1153,8 +1155,9 @@ static void repair_trades(bn_live *lv, size_t si, int64_t from, int64_t to)
         cp_log_warn(ctx, "repair: %s trade ids %" PRId64 "..%" PRId64 " fetched over REST (%" PRId64 " rows; repair %" PRIu64
                          ")", s->native, from, to, got, lv->repairs);
     else
-        cp_log_warn(ctx, "repair: %s trades from id %" PRId64 " fetched over REST after a reconnect (%" PRId64
-                         " rows; repair %" PRIu64 ")", s->native, from, got, lv->repairs);
+        cp_log_warn(ctx, "repair: %s trades from id %" PRId64 " fetched over REST after a %s (%" PRId64
+                         " rows; repair %" PRIu64 ")", s->native, from, lv->restarted ? "restart" : "reconnect", got,
+                    lv->repairs);
 }
 
 enum { EV_E, EV_TIME, EV_S, EV_T, EV_P, EV_Q, EV_TT, EV_M, EV_U, EV_B, EV_BQ, EV_A, EV_AQ, EV_N };
@@ -1314,6 +1317,7 @@ static void live_event(void *user, cp_ws *ws, cp_ws_event ev, const char *data, 
                     cp_stream_count(lv->ctx, CP_STREAM_GAPS, 1);
                     repair_trades(lv, i, lv->last_trade[i] + 1, -1);
                 }
+        lv->restarted = false;
     } else if (ev == CP_WS_CLOSED) {
         lv->closed = true;
         cp_log_warn(lv->ctx, "stream connection closed: %.*s", (int)len, data);
@@ -1366,6 +1370,14 @@ static void live_emit(bn_live *lv)
             cp_emit(lv->ctx, *bs[i]);
             *bs[i] = cp_batch_new(lv->ctx, sc[i], 64);
         }
+    /* after the rows: the last trade id of each symbol, so that a restart repairs from there */
+    for (size_t i = 0; i < lv->b->n; i++)
+        if (lv->last_trade[i] > lv->saved_trade[i]) {
+            char key[96];
+            snprintf(key, sizeof key, "stream_trade_id:%s", lv->b->sym[i].native);
+            if (su_state_set_i64(lv->ctx, key, lv->last_trade[i]) == CP_OK)
+                lv->saved_trade[i] = lv->last_trade[i];
+        }
 }
 
 cp_status bn_run(bn *b, cp_ctx *ctx)
@@ -1397,8 +1409,18 @@ cp_status bn_run(bn *b, cp_ctx *ctx)
     cp_status st = CP_OK;
     if (!lv.last_trade || !lv.trades || !lv.tops || !lv.candles)
         st = CP_ERR_NOMEM;
-    for (size_t i = 0; lv.last_trade && i < b->n; i++)
-        lv.last_trade[i] = -1;
+    lv.saved_trade = malloc(b->n * sizeof *lv.saved_trade);
+    if (!lv.saved_trade)
+        st = CP_ERR_NOMEM;
+    for (size_t i = 0; lv.last_trade && lv.saved_trade && i < b->n; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "stream_trade_id:%s", b->sym[i].native);
+        lv.last_trade[i] = lv.saved_trade[i] = -1;
+        if (b->want[ST_TRADE] && su_state_get_i64(ctx, key, &lv.last_trade[i])) {
+            lv.saved_trade[i] = lv.last_trade[i];
+            lv.restarted = lv.reconnected = true;
+        }
+    }
     int64_t backoff = 0;
     while (st == CP_OK && !cp_stopping(ctx)) {
         cp_ws_options o = {.size = sizeof o, .url = url.p, .max_message = (size_t)b->cfg->max_message};
@@ -1442,6 +1464,7 @@ cp_status bn_run(bn *b, cp_ctx *ctx)
     cp_batch_free(ctx, lv.tops);
     cp_batch_free(ctx, lv.candles);
     free(lv.last_trade);
+    free(lv.saved_trade);
     cp_buf_free(&url);
     return cp_stopping(ctx) ? CP_OK : st;
 }
