@@ -547,9 +547,10 @@ static void athena_table(cp_buf *b, const cp_schema *s, const char *root)
 {
     cp_buf_puts(b, "-- times are ISO-8601 UTC text (OpenCSVSerde): from_iso8601_timestamp(col) to compute with them\n");
     cp_buf_printf(b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", s->stream);
-    for (size_t i = 0; i < s->nfields; i++)
-        cp_buf_printf(b, "  `%s` %s%s\n", s->fields[i].name, cp_sql_type(s->fields[i].type, "athena", false),
-                      i + 1 < s->nfields ? "," : "");
+    for (size_t i = 0; i < s->nfields; i++) {
+        const cp_field *f = cp_schema_field(s, i);
+        cp_buf_printf(b, "  `%s` %s%s\n", f->name, cp_sql_type(f->type, "athena", false), i + 1 < s->nfields ? "," : "");
+    }
     cp_buf_printf(b,
                   ")\nPARTITIONED BY (`year` string, `month` string, `day` string)\n"
                   "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n"
@@ -587,9 +588,9 @@ static void snowflake_table(cp_buf *b, const cp_schema *s)
     cp_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s (\n", q.p ? q.p : "");
     for (size_t i = 0; i < s->nfields; i++) {
         cp_buf_puts(b, "    ");
-        cp_sql_ident(b, s->fields[i].name);
-        cp_buf_printf(b, " %s%s,\n", cp_sql_type(s->fields[i].type, "snowflake", false),
-                      s->fields[i].flags & CP_FIELD_KEY ? " NOT NULL" : "");
+        const cp_field *f = cp_schema_field(s, i);
+        cp_sql_ident(b, f->name);
+        cp_buf_printf(b, " %s%s,\n", cp_sql_type(f->type, "snowflake", false), f->flags & CP_FIELD_KEY ? " NOT NULL" : "");
     }
     cp_buf_puts(b, "    PRIMARY KEY (");
     cp_sql_keys(b, s);

@@ -4,7 +4,8 @@
  * Header-only (static inline): the sqlite and postgresql sinks build their statements and their
  * `coinpipe ddl` output with it, and a third-party SQL sink may too without any core symbol.
  * Dialects are named as `coinpipe ddl` names them: "postgresql", "sqlite", "athena",
- * "snowflake". Identifiers are always double-quoted. Nothing allocates except the cp_buf
+ * "snowflake". Schemas are read through cp_schema_field(), so one built with another ABI 2.x
+ * layout is read right. Identifiers are always double-quoted. Nothing allocates except the cp_buf
  * (coinpipe/buf.h) appended to; check its `oom` once at the end.
  */
 #ifndef COINPIPE_SQL_H
@@ -61,10 +62,10 @@ static inline size_t cp_sql_keys(cp_buf *b, const cp_schema *s)
 {
     size_t k = 0;
     for (size_t i = 0; i < s->nfields; i++)
-        if (s->fields[i].flags & CP_FIELD_KEY) {
+        if (cp_schema_field(s, i)->flags & CP_FIELD_KEY) {
             if (k++)
                 cp_buf_puts(b, ", ");
-            cp_sql_ident(b, s->fields[i].name);
+            cp_sql_ident(b, cp_schema_field(s, i)->name);
         }
     return k;
 }
@@ -79,7 +80,7 @@ static inline void cp_sql_create_table(cp_buf *b, const char *qualified, const c
     cp_buf_printf(b, "CREATE TABLE IF NOT EXISTS %s (\n", qualified);
     size_t nkeys = 0;
     for (size_t i = 0; i < s->nfields; i++) {
-        const cp_field *f = &s->fields[i];
+        const cp_field *f = cp_schema_field(s, i);
         cp_buf_puts(b, "    ");
         cp_sql_ident(b, f->name);
         cp_buf_putc(b, ' ');
@@ -137,7 +138,7 @@ static inline void cp_sql_columns(cp_buf *b, const cp_schema *s, const char *pre
             cp_buf_puts(b, ", ");
         if (prefix)
             cp_buf_puts(b, prefix);
-        cp_sql_ident(b, s->fields[i].name);
+        cp_sql_ident(b, cp_schema_field(s, i)->name);
     }
 }
 
@@ -155,7 +156,7 @@ static inline void cp_sql_on_conflict(cp_buf *b, const cp_schema *s, bool latest
 {
     size_t nkeys = 0;
     for (size_t i = 0; i < s->nfields; i++)
-        nkeys += (s->fields[i].flags & CP_FIELD_KEY) != 0;
+        nkeys += (cp_schema_field(s, i)->flags & CP_FIELD_KEY) != 0;
     if (!nkeys)
         return;
     if (!latest_wins || nkeys == s->nfields) {
@@ -169,7 +170,7 @@ static inline void cp_sql_on_conflict(cp_buf *b, const cp_schema *s, bool latest
     for (int where = 0; where < 2; where++) {
         size_t k = 0;
         for (size_t i = 0; i < s->nfields; i++) {
-            const cp_field *f = &s->fields[i];
+            const cp_field *f = cp_schema_field(s, i);
             if (f->flags & CP_FIELD_KEY)
                 continue;
             const char *cast = pg && f->type == CP_T_DECIMAL ? "::text" : "";
@@ -206,7 +207,7 @@ static inline const char *cp_sql_read_missing(const cp_read_query *q, const bool
         const char *c = k < q->nseries ? q->series[k] : q->time_column;
         bool found = false;
         for (size_t i = 0; i < q->schema->nfields && !found; i++)
-            found = have[i] && !strcmp(q->schema->fields[i].name, c);
+            found = have[i] && !strcmp(cp_schema_field(q->schema, i)->name, c);
         if (!found)
             return c;
     }
@@ -219,7 +220,7 @@ static inline const char *cp_sql_read_missing(const cp_read_query *q, const bool
 static inline void cp_sql_read_col(cp_buf *b, const cp_read_query *q, size_t i, const bool *have, bool pg,
                                    const char *alias)
 {
-    const cp_field *f = &q->schema->fields[i];
+    const cp_field *f = cp_schema_field(q->schema, i);
     if (!have[i]) {
         cp_buf_puts(b, "NULL");
         return;
