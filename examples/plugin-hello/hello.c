@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: MIT
  *
  * Collects: one `spot_price` row per configured coin with a constant price, to show the
- * whole plugin contract: a config struct filled from a declarative option table, an
+ * whole plugin contract: a config struct filled from a declarative option table, a check
+ * of what the table cannot say (run by `coinpipe run --check` and at every start), an
  * instance created per configured element, a batch built from the stream catalog's schema
  * and handed to the core with cp_emit(), and a checkpoint in the state store.
  */
@@ -34,6 +35,38 @@ typedef struct hello {
     const hello_config *cfg;
     long long cycles;
 } hello;
+
+/* 3a. The check: what the option table cannot express, offline. Each report names its option,
+ * so the core prints it with that option's file:line, and says what is allowed. */
+static bool plain_decimal(const char *s)
+{
+    size_t digits = 0;
+    if (*s == '-')
+        s++;
+    for (; *s >= '0' && *s <= '9'; s++)
+        digits++;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            digits++;
+    return digits > 0 && *s == '\0';
+}
+
+static cp_status hello_check(const void *config, cp_check *chk)
+{
+    const hello_config *c = config;
+    cp_status st = CP_OK;
+    if (!plain_decimal(c->price)) {
+        cp_check_error(chk, "price", "\"%s\" is not a decimal number such as \"42.00\"", c->price);
+        st = CP_ERR_CONFIG;
+    }
+    for (size_t i = 0; i < c->coins.n; i++)
+        if (!c->coins.v[i][0] || strspn(c->coins.v[i], "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->coins.v[i])) {
+            cp_check_error(chk, "coins", "\"%s\" is not a coin id (lowercase letters, digits, dashes: \"bitcoin\")",
+                           c->coins.v[i]);
+            st = CP_ERR_CONFIG;
+        }
+    return st;
+}
 
 static cp_status hello_create(cp_ctx *ctx, const void *config, void **instance)
 {
@@ -84,5 +117,5 @@ static cp_status hello_collect(void *instance, cp_ctx *ctx)
 /* 4. The descriptor: the only exported symbol, stamped with the ABI it was built against. */
 CP_PLUGIN_DEFINE(.name = "hello", .kind = CP_SOURCE, .version = "1.0.0",
                  .description = "Example out-of-tree source: constant spot prices", .options = options,
-                 .config_size = sizeof(hello_config), .create = hello_create, .destroy = hello_destroy,
-                 .collect = hello_collect);
+                 .config_size = sizeof(hello_config), .check = hello_check, .create = hello_create,
+                 .destroy = hello_destroy, .collect = hello_collect);

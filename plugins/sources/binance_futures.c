@@ -27,8 +27,12 @@ static const cp_option fut_options[] = {
 
 static const bn_api fut_api = {"binance-futures", "/fapi/v1", true};
 
+static cp_status fut_check(const void *config, cp_check *chk) { return bn_check(config, fut_streams, chk); }
+
 static cp_status fut_create(cp_ctx *ctx, const void *config, void **instance)
 {
+    if (cp_check_run_logged(ctx, config, fut_check) != CP_OK)
+        return CP_ERR_CONFIG;
     return bn_create(ctx, config, &fut_api, fut_streams, (bn **)instance);
 }
 
@@ -51,6 +55,6 @@ static cp_status fut_schemas(cp_ctx *ctx, const void *config, const cp_schema *c
 
 CP_PLUGIN_DEFINE(.name = "binance-futures", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance USD-M futures: ticker, book, trade, ohlcv, funding, open_interest (/fapi/v1)",
-                 .options = fut_options, .config_size = sizeof(bn_cfg), .create = fut_create,
+                 .options = fut_options, .config_size = sizeof(bn_cfg), .check = fut_check, .create = fut_create,
                  .destroy = fut_destroy, .collect = fut_collect, .backfill = fut_backfill,
                  .candle_series = fut_candle_series, .schemas = fut_schemas);

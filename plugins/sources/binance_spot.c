@@ -31,8 +31,12 @@ static const cp_option spot_options[] = {
 
 static const bn_api spot_api = {"binance", "/api/v3", false};
 
+static cp_status spot_check(const void *config, cp_check *chk) { return bn_check(config, spot_streams, chk); }
+
 static cp_status spot_create(cp_ctx *ctx, const void *config, void **instance)
 {
+    if (cp_check_run_logged(ctx, config, spot_check) != CP_OK)
+        return CP_ERR_CONFIG;
     return bn_create(ctx, config, &spot_api, spot_streams, (bn **)instance);
 }
 
@@ -56,6 +60,6 @@ static cp_status spot_schemas(cp_ctx *ctx, const void *config, const cp_schema *
 
 CP_PLUGIN_DEFINE(.name = "binance-spot", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Binance spot: ticker, book_top, book_level, trade, ohlcv (REST /api/v3)",
-                 .options = spot_options, .config_size = sizeof(bn_cfg), .create = spot_create,
+                 .options = spot_options, .config_size = sizeof(bn_cfg), .check = spot_check, .create = spot_create,
                  .destroy = spot_destroy, .collect = spot_collect, .backfill = spot_backfill,
                  .candle_series = spot_candle_series, .schemas = spot_schemas, .run = spot_run);

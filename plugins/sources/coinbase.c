@@ -269,24 +269,54 @@ static void cb_error_message(const char *body, size_t len, char *out, size_t out
     su_error_json(body, len, out, outlen, paths);
 }
 
+/* Coinbase's candle granularities, as kline_interval spells them */
+static const char *const cb_intervals[] = {"1m", "5m", "15m", "1h", "6h", "1d", NULL};
+static const char *const cb_stream_hints[] = {
+    "stats", "Coinbase's 24-hour stats (/products/{id}/stats) are not a stream of their own: the ticker stream "
+             "carries them (open, high, low and volume of each ticker row)",
+    "candles", "candles (/products/{id}/candles) are the ohlcv stream",
+    "trades", "recent trades (/products/{id}/trades) are the trade stream",
+    "book", "the order book (/products/{id}/book) is collected as book_top (best bid and ask) and book_level "
+            "(depth levels)",
+    NULL};
+
+/* product ids as Coinbase writes them: btc-usd and BTC/USD become BTC-USD; false when not one */
+static bool product_id(const char *in, char *out, size_t len)
+{
+    size_t n = strlen(in);
+    if (n + 1 > len)
+        return false;
+    for (size_t k = 0; k <= n; k++)
+        out[k] = in[k] == '/' ? '-' : (in[k] >= 'a' && in[k] <= 'z') ? (char)(in[k] - 32) : in[k];
+    return strchr(out, '-') && strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+}
+
+static cp_status cb_check(const void *config, cp_check *chk)
+{
+    const cb_cfg *cfg = config;
+    bool ok = su_check_streams(chk, &cfg->streams, cb_streams, cb_stream_hints);
+    ok &= su_check_interval(chk, cfg->kline_interval, cb_intervals, "Coinbase",
+                            "granularities 60 300 900 3600 21600 86400 seconds");
+    ok &= su_check_url(chk, "base_url", cfg->base_url);
+    for (size_t i = 0; i < cfg->symbols.n; i++) {
+        char id[64];
+        if (!product_id(cfg->symbols.v[i], id, sizeof id)) {
+            cp_check_error(chk, "symbols", "\"%s\" is not a Coinbase product id such as BTC-USD", cfg->symbols.v[i]);
+            ok = false;
+        }
+    }
+    return ok ? CP_OK : CP_ERR_CONFIG;
+}
+
 static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
 {
     su_reqs_error_format(cb_error_message);
     const cb_cfg *cfg = config;
-    if (!su_streams_valid(ctx, &cfg->streams, cb_streams))
+    if (cp_check_run_logged(ctx, config, cb_check) != CP_OK)
         return CP_ERR_CONFIG;
     int64_t iv = su_interval_ms(cfg->kline_interval);
-    if (iv != 60000 && iv != 300000 && iv != 900000 && iv != 3600000 && iv != 21600000 && iv != 86400000) {
-        cp_log_error(ctx, "kline_interval: \"%s\" is not a Coinbase granularity (1m 5m 15m 1h 6h 1d)",
-                     cfg->kline_interval ? cfg->kline_interval : "");
-        return CP_ERR_CONFIG;
-    }
     char host[256];
     su_url_host(cfg->base_url, host, sizeof host);
-    if (!host[0]) {
-        cp_log_error(ctx, "base_url: \"%s\" is not an absolute URL", cfg->base_url ? cfg->base_url : "");
-        return CP_ERR_CONFIG;
-    }
     cb *c = calloc(1, sizeof *c);
     if (!c || !(c->sym = calloc(cfg->symbols.n, sizeof *c->sym)) ||
         !(c->unknown = calloc(cfg->symbols.n, sizeof *c->unknown))) {
@@ -306,14 +336,7 @@ static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
             cb_destroy(c);
             return CP_ERR_NOMEM;
         }
-        for (size_t k = 0; k <= len; k++) /* btc-usd, BTC/USD → BTC-USD */
-            c->sym[i][k] = in[k] == '/' ? '-' : (in[k] >= 'a' && in[k] <= 'z') ? (char)(in[k] - 32) : in[k];
-        if (!strchr(c->sym[i], '-') || strspn(c->sym[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != len) {
-            cp_log_error(ctx, "symbols: \"%s\" is not a Coinbase product id such as BTC-USD", in);
-            c->n++;
-            cb_destroy(c);
-            return CP_ERR_CONFIG;
-        }
+        product_id(in, c->sym[i], len + 1); /* btc-usd, BTC/USD → BTC-USD (cb_check accepted it) */
     }
     cp_http_limits lim = {.size = sizeof lim,
                           .max_concurrent = (int)cfg->max_concurrent,
@@ -663,6 +686,6 @@ static cp_status cb_declare(cp_ctx *ctx, const void *config, const cp_schema *co
 
 CP_PLUGIN_DEFINE(.name = "coinbase", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "Coinbase Exchange: ticker (+stats), book_top, book_level, trade, ohlcv (/products)",
-                 .options = cb_options, .config_size = sizeof(cb_cfg), .create = cb_create, .destroy = cb_destroy,
-                 .collect = cb_collect, .backfill = cb_backfill, .candle_series = cb_candle_series,
+                 .options = cb_options, .config_size = sizeof(cb_cfg), .check = cb_check, .create = cb_create,
+                 .destroy = cb_destroy, .collect = cb_collect, .backfill = cb_backfill, .candle_series = cb_candle_series,
                  .schemas = cb_declare);

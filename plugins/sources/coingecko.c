@@ -214,10 +214,30 @@ static void cg_error_message(const char *body, size_t len, char *out, size_t out
     su_error_json(body, len, out, outlen, paths);
 }
 
+static const char *const cg_stream_hints[] = {
+    "markets", "coin markets (/coins/markets) are the market stream",
+    "price", "prices (/simple/price) are the spot_price stream",
+    "simple_price", "prices (/simple/price) are the spot_price stream",
+    NULL};
+
+static cp_status cg_check(const void *config, cp_check *chk)
+{
+    const cg_cfg *cfg = config;
+    bool ok = su_check_streams(chk, &cfg->streams, cg_streams, cg_stream_hints);
+    if (su_list_has(&cfg->streams, "spot_price") && cfg->coins.n == 0) {
+        cp_check_error(chk, "streams", "stream \"spot_price\" needs the option coins, a list of CoinGecko coin ids "
+                                       "such as [\"bitcoin\", \"ethereum\"] (market and global need none)");
+        ok = false;
+    }
+    if (cfg->base_url)
+        ok &= su_check_url(chk, "base_url", cfg->base_url);
+    return ok ? CP_OK : CP_ERR_CONFIG;
+}
+
 static cp_status cg_create(cp_ctx *ctx, const void *config, void **instance)
 {
     const cg_cfg *cfg = config;
-    if (!su_streams_valid(ctx, &cfg->streams, cg_streams))
+    if (cp_check_run_logged(ctx, config, cg_check) != CP_OK)
         return CP_ERR_CONFIG;
     cg *g = calloc(1, sizeof *g);
     if (!g)
@@ -233,18 +253,8 @@ static cp_status cg_create(cp_ctx *ctx, const void *config, void **instance)
     g->want_market = su_list_has(&cfg->streams, "market");
     g->want_price = su_list_has(&cfg->streams, "spot_price");
     g->want_global = su_list_has(&cfg->streams, "global");
-    if (g->want_price && cfg->coins.n == 0) {
-        cp_log_error(ctx, "spot_price needs a coins list (CoinGecko ids such as \"bitcoin\")");
-        free(g);
-        return CP_ERR_CONFIG;
-    }
     char host[256];
     su_url_host(g->base, host, sizeof host);
-    if (!host[0]) {
-        cp_log_error(ctx, "base_url: \"%s\" is not an absolute URL", g->base);
-        free(g);
-        return CP_ERR_CONFIG;
-    }
     cp_http_limits lim = {.size = sizeof lim,
                           .max_concurrent = (int)cfg->max_concurrent,
                           .weight_per_minute = cfg->calls_per_minute};
@@ -391,5 +401,5 @@ static cp_status cg_schemas(cp_ctx *ctx, const void *config, const cp_schema *co
 
 CP_PLUGIN_DEFINE(.name = "coingecko", .kind = CP_SOURCE, .version = "0.1.0",
                  .description = "CoinGecko: market (coins/markets), spot_price (simple/price), global",
-                 .options = cg_options, .config_size = sizeof(cg_cfg), .create = cg_create, .destroy = cg_destroy,
-                 .collect = cg_collect, .schemas = cg_schemas);
+                 .options = cg_options, .config_size = sizeof(cg_cfg), .check = cg_check, .create = cg_create,
+                 .destroy = cg_destroy, .collect = cg_collect, .schemas = cg_schemas);

@@ -33,4 +33,21 @@ expect_contains "$TMP/out" '"coin_id":"ethereum","vs_currency":"usd"' "example r
 expect_contains "$TMP/out" '"price":"42.000000001"' "decimal kept verbatim"
 COINPIPE_PLUGIN_PATH="$TMP/plugins" "$bin" --once -c "$TMP/hello.conf" > /dev/null 2> "$TMP/err2"
 expect_contains "$TMP/err2" "hello cycle 2" "state store survives a restart"
+# the plugin's own check callback, built out of tree: --check and a start report it at the option's line
+cat > "$TMP/bad_hello.conf" <<EOF
+global = { state_dir = "$TMP/state"; };
+pipelines = ( { name = "hello"; interval = "1m";
+    source = { plugin = "hello";
+               coins = ["bitcoin", "Ether Eum"];
+               price = "forty-two"; };
+    sinks = ( { plugin = "stdout"; format = "jsonl"; } ); } );
+EOF
+COINPIPE_PLUGIN_PATH="$TMP/plugins" "$bin" run --check -c "$TMP/bad_hello.conf" > "$TMP/out" 2> "$TMP/err3"; rc=$?
+expect_eq "$rc" 1 "--check refuses what the out-of-tree plugin's check refuses"
+expect_eq "$(cat "$TMP/err3")" "$TMP/bad_hello.conf:5: option 'price' for plugin 'hello': \"forty-two\" is not a decimal number such as \"42.00\"
+$TMP/bad_hello.conf:4: option 'coins' for plugin 'hello': \"Ether Eum\" is not a coin id (lowercase letters, digits, dashes: \"bitcoin\")
+coinpipe: $TMP/bad_hello.conf: 2 errors" "each report on its own line, the option's file:line first"
+COINPIPE_PLUGIN_PATH="$TMP/plugins" "$bin" --once -c "$TMP/bad_hello.conf" > "$TMP/out" 2> "$TMP/err4"; rc=$?
+expect_eq "$rc" 1 "a start refuses the same config"
+expect_eq "$(cat "$TMP/err4")" "$(cat "$TMP/err3")" "a start reports the same lines as --check"
 finish

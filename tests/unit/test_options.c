@@ -22,16 +22,22 @@ typedef struct cfg {
 } cfg;
 
 static const cp_option item_options[] = {
-    {"name", CP_OPT_STRING, NULL, CP_OPT_REQUIRED, 0, 0, offsetof(item, name), NULL, "A name."},
-    {"every", CP_OPT_DURATION, "\"5m\"", 0, 0, 0, offsetof(item, every), NULL, "How often."},
-    {"tags", CP_OPT_STRLIST, "[\"a\"]", 0, 0, 0, offsetof(item, tags), NULL, "Tags."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "name", .type = CP_OPT_STRING, .flags = CP_OPT_REQUIRED, .offset = offsetof(item, name),
+     .doc = "A name."},
+    {.name = "every", .type = CP_OPT_DURATION, .def = "\"5m\"", .offset = offsetof(item, every),
+     .doc = "How often."},
+    {.name = "tags", .type = CP_OPT_STRLIST, .def = "[\"a\"]", .offset = offsetof(item, tags),
+     .doc = "Tags."},
+    CP_OPTION_END,
 };
 static const cp_group_spec spec = {sizeof(cp_group_spec), item_options, sizeof(item)};
 static const cp_option options[] = {
-    {"rules", CP_OPT_GROUPLIST, NULL, 0, 1, 3, offsetof(cfg, rules), CP_GROUP_SPEC(spec), "Rules."},
-    {"title", CP_OPT_STRING, "\"t\"", 0, 0, 0, offsetof(cfg, title), NULL, "A title."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "rules", .type = CP_OPT_GROUPLIST, .min = 1, .max = 3, .offset = offsetof(cfg, rules),
+     .choices = CP_GROUP_SPEC(spec),
+     .doc = "Rules."},
+    {.name = "title", .type = CP_OPT_STRING, .def = "\"t\"", .offset = offsetof(cfg, title),
+     .doc = "A title."},
+    CP_OPTION_END,
 };
 
 /* fills cfg from `text` written to a file; returns the fill's result, errors in *errs */

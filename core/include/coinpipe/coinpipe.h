@@ -11,9 +11,10 @@
  * - The plugin reaches the core only through the host table (`ctx->host`).
  * - Every struct can grow by appending, and every struct the core reads from a plugin says
  *   how big it was when the plugin was built, so the core reads only what the plugin knows:
- *     cp_plugin        `size`; its option table's stride is `option_size` (both stamped by
- *                      CP_PLUGIN_DEFINE): the core walks the table in steps of option_size
- *                      and reads no byte of an entry beyond it;
+ *     cp_plugin        `size`; its option tables' stride is `option_size` (both stamped by
+ *                      CP_PLUGIN_DEFINE): the core walks the table, and the nested table of
+ *                      a group list (cp_group_spec, itself stamped with `size`), in steps of
+ *                      option_size and reads no byte of an entry beyond it;
  *     cp_schema        `size` and `field_size` (stamped by CP_SCHEMA()): the core walks
  *                      `fields` in steps of field_size;
  *     cp_http_request  `size` and `response_size` (stamped by CP_HTTP_REQUEST()): the core

@@ -461,18 +461,45 @@ static void bn_error_message(const char *body, size_t len, char *out, size_t out
     su_error_json(body, len, out, outlen, paths);
 }
 
+/* the kline intervals Binance serves whose candles have a fixed length (1M, a calendar month, has not) */
+static const char *const bn_intervals[] = {"1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h",
+                                           "6h", "8h", "12h", "1d", "3d", "1w", NULL};
+/* names users reach for, after Binance's endpoints */
+static const char *const bn_stream_hints[] = {
+    "depth", "the order book (/depth) is collected as book_top (best bid and ask) and book_level (depth levels)",
+    "book", "the order book is collected as book_top (best bid and ask) and book_level (depth levels)",
+    "trades", "recent trades (/trades) are the trade stream",
+    "klines", "candles (/klines) are the ohlcv stream",
+    "tickers", "24-hour tickers (/ticker/24hr) are the ticker stream",
+    "premiumIndex", "the funding rate (/premiumIndex) is the funding stream (binance-futures)",
+    "openInterest", "open interest (/openInterest) is the open_interest stream (binance-futures)",
+    NULL};
+
+cp_status bn_check(const bn_cfg *cfg, const char *const *streams, cp_check *chk)
+{
+    bool ok = su_check_streams(chk, &cfg->streams, streams, bn_stream_hints);
+    ok &= su_check_interval(chk, cfg->kline_interval, bn_intervals, "Binance", NULL);
+    ok &= su_check_url(chk, "base_url", cfg->base_url);
+    if (cfg->mode && strcmp(cfg->mode, "stream") == 0)
+        for (size_t i = 0; i < cfg->streams.n; i++) {
+            const char *st = cfg->streams.v[i];
+            bool known = false;
+            for (size_t k = 0; streams[k]; k++)
+                known |= strcmp(streams[k], st) == 0;
+            if (known && strcmp(st, "trade") != 0 && strcmp(st, "book_top") != 0 && strcmp(st, "ohlcv") != 0) {
+                cp_check_error(chk, "streams", "mode = \"stream\" collects trade, book_top and ohlcv, not \"%s\" "
+                                               "(use mode = \"poll\" for it, in a pipeline of its own)", st);
+                ok = false;
+            }
+        }
+    return ok ? CP_OK : CP_ERR_CONFIG;
+}
+
 cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out)
 {
     su_reqs_error_format(bn_error_message);
-    if (!su_streams_valid(ctx, &cfg->streams, streams))
-        return CP_ERR_CONFIG;
+    (void)streams; /* checked by the plugin's check callback, which create() runs first */
     int64_t iv = su_interval_ms(cfg->kline_interval);
-    if (iv < 60000) {
-        cp_log_error(ctx, "kline_interval: \"%s\" is not a Binance interval (1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h "
-                          "1d 3d 1w)",
-                     cfg->kline_interval ? cfg->kline_interval : "");
-        return CP_ERR_CONFIG;
-    }
     bn *b = calloc(1, sizeof *b);
     if (!b)
         return CP_ERR_NOMEM;
@@ -482,11 +509,6 @@ cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const cha
     for (size_t i = 0; i < ST_COUNT; i++)
         b->want[i] = su_list_has(&cfg->streams, stream_names[i]);
     su_url_host(cfg->base_url, b->host, sizeof b->host);
-    if (!b->host[0]) {
-        cp_log_error(ctx, "base_url: \"%s\" is not an absolute URL", cfg->base_url ? cfg->base_url : "");
-        free(b);
-        return CP_ERR_CONFIG;
-    }
     cp_http_limits lim = {.size = sizeof lim,
                           .max_concurrent = (int)cfg->max_concurrent,
                           .weight_per_minute = cfg->weight_per_minute,

@@ -90,7 +90,10 @@ typedef struct bn_api {
 
 typedef struct bn bn;
 
-/* Validates the config, declares the host's limits and creates the client. */
+/* cp_plugin.check of both plugins: stream names out of `streams` (NULL-terminated), the kline
+ * interval as Binance spells it, an absolute base URL. Offline. */
+cp_status bn_check(const bn_cfg *cfg, const char *const *streams, cp_check *chk);
+/* Declares the host's limits and creates the client, for a config bn_check accepted. */
 cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out);
 void bn_destroy(bn *b);
 /* mode = "stream": runs the WebSocket streams until cp_stopping (the plugin's run callback). */

@@ -3,6 +3,8 @@
  */
 #include "srcutil.h"
 
+#include <coinpipe/text.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -510,7 +512,84 @@ bool su_list_has(const cp_strlist *l, const char *name)
     return false;
 }
 
-bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported)
+static void join_words(cp_buf *b, const char *const *words, const char *sep)
+{
+    for (size_t k = 0; words[k]; k++)
+        cp_buf_printf(b, "%s%s", k ? sep : "", words[k]);
+}
+
+bool su_check_streams(cp_check *chk, const cp_strlist *streams, const char *const *supported,
+                      const char *const *hints)
+{
+    bool ok = true;
+    for (size_t i = 0; streams && i < streams->n; i++) {
+        const char *name = streams->v[i];
+        size_t k = 0, best_d = 3;
+        const char *best = NULL;
+        for (; supported[k] && strcmp(supported[k], name) != 0; k++) {
+            size_t d = cp_edit_distance(name, supported[k]);
+            if (d < best_d) {
+                best_d = d;
+                best = supported[k];
+            }
+        }
+        if (supported[k])
+            continue;
+        const char *hint = NULL;
+        for (size_t h = 0; hints && hints[h] && hints[h + 1]; h += 2)
+            if (strcmp(hints[h], name) == 0)
+                hint = hints[h + 1];
+        cp_buf list = {0};
+        join_words(&list, supported, ", ");
+        char more[256] = "";
+        if (hint)
+            snprintf(more, sizeof more, "; %s", hint);
+        else if (best)
+            snprintf(more, sizeof more, "; did you mean \"%s\"?", best);
+        cp_check_error(chk, "streams", "unknown stream \"%s\" (this source collects: %s)%s", name,
+                       list.p ? list.p : "", more);
+        cp_buf_free(&list);
+        ok = false;
+    }
+    return ok;
+}
+
+bool su_check_interval(cp_check *chk, const char *interval, const char *const *allowed, const char *exchange,
+                       const char *granularity)
+{
+    const char *iv = interval ? interval : "";
+    int64_t ms = su_interval_ms(iv);
+    const char *same = NULL;
+    for (size_t k = 0; allowed[k]; k++) {
+        if (strcmp(allowed[k], iv) == 0)
+            return true;
+        if (ms > 0 && su_interval_ms(allowed[k]) == ms)
+            same = allowed[k];
+    }
+    cp_buf list = {0};
+    join_words(&list, allowed, " ");
+    char more[128] = "";
+    if (same)
+        snprintf(more, sizeof more, "; write \"%s\" for this length", same);
+    cp_check_error(chk, "kline_interval", "\"%s\" is not a %s candle interval (allowed: %s%s%s)%s", iv, exchange,
+                   list.p ? list.p : "", granularity ? "; " : "", granularity ? granularity : "", more);
+    cp_buf_free(&list);
+    return false;
+}
+
+bool su_check_url(cp_check *chk, const char *option, const char *url)
+{
+    char host[256];
+    su_url_host(url, host, sizeof host);
+    if (host[0])
+        return true;
+    cp_check_error(chk, option, "\"%s\" is not an absolute URL such as \"https://api.example.com\"", url ? url : "");
+    return false;
+}
+
+
+/* logs each stream of `streams` not in `supported`; false when there is one */
+static bool streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported)
 {
     bool ok = true;
     for (size_t i = 0; streams && i < streams->n; i++) {
@@ -533,7 +612,7 @@ bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const 
 cp_status su_schemas(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported, cp_schema_fn fn,
                      void *user)
 {
-    if (!su_streams_valid(ctx, streams, supported))
+    if (!streams_valid(ctx, streams, supported))
         return CP_ERR_CONFIG;
     for (size_t i = 0; streams && i < streams->n; i++) {
         const cp_schema *s = cp_stream_find(streams->v[i]);

@@ -134,8 +134,22 @@ cp_status su_state_set_i64(cp_ctx *ctx, const char *key, int64_t v);
 
 /* Whether `name` is in the list. */
 bool su_list_has(const cp_strlist *l, const char *name);
-/* Validates every entry of `streams` against `supported` (NULL-terminated); logs and returns false otherwise. */
-bool su_streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported);
+/* ---- the sources' check callbacks (cp_plugin.check): offline, each problem reported with its option ---- */
+
+/* Reports every entry of `streams` not in `supported` (NULL-terminated) on option 'streams', saying
+ * what the source collects; `hints` (NULL or pairs {name, text, ..., NULL}) add a reason for names
+ * users reach for ("depth" on Binance, "stats" on Coinbase). A close spelling gets "did you mean".
+ * Returns false when anything was reported. */
+bool su_check_streams(cp_check *chk, const cp_strlist *streams, const char *const *supported,
+                      const char *const *hints);
+/* Reports (on 'kline_interval') an interval that is not one of `allowed` (NULL-terminated, the
+ * exact spellings the exchange uses), naming `exchange` and listing them; when it means the
+ * same length as one of them ("60m" for "1h") says which to write. `granularity` (may be NULL)
+ * is appended to the list, e.g. "i.e. 60 300 900 seconds". Returns false when reported. */
+bool su_check_interval(cp_check *chk, const char *interval, const char *const *allowed, const char *exchange,
+                       const char *granularity);
+/* Reports `option` unless `url` is an absolute URL (scheme://host...). Returns false when reported. */
+bool su_check_url(cp_check *chk, const char *option, const char *url);
 /* cp_plugin.schemas of a source whose `streams` option lists catalog streams out of `supported`:
  * declares their catalog schemas in the order of the option; CP_ERR_CONFIG (logged) for a
  * stream it does not collect. */

@@ -13,14 +13,17 @@ typedef struct cfg {
 } cfg;
 
 static const cp_option item_options[] = {
-    {"name", CP_OPT_STRING, NULL, 0, 0, 0, offsetof(item, name), NULL, "A name."},
-    {"far", CP_OPT_INT, NULL, 0, 0, 0, sizeof(item), NULL, "Lies beyond the element."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "name", .type = CP_OPT_STRING, .offset = offsetof(item, name),
+     .doc = "A name."},
+    {.name = "far", .type = CP_OPT_INT, .offset = sizeof(item),
+     .doc = "Lies beyond the element."},
+    CP_OPTION_END,
 };
 static const cp_group_spec spec = {sizeof(cp_group_spec), item_options, sizeof(item)};
 static const cp_option options[] = {
-    {"rules", CP_OPT_GROUPLIST, NULL, 0, 0, 0, offsetof(cfg, rules), CP_GROUP_SPEC(spec), "Rules."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "rules", .type = CP_OPT_GROUPLIST, .offset = offsetof(cfg, rules), .choices = CP_GROUP_SPEC(spec),
+     .doc = "Rules."},
+    CP_OPTION_END,
 };
 
 static cp_status c(cp_ctx *ctx, const void *cf, void **inst) { *inst = (void *)1; return CP_OK; }

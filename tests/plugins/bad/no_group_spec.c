@@ -10,8 +10,9 @@ typedef struct cfg {
 } cfg;
 
 static const cp_option options[] = {
-    {"rules", CP_OPT_GROUPLIST, NULL, 0, 0, 0, offsetof(cfg, rules), NULL, "Rules."},
-    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "rules", .type = CP_OPT_GROUPLIST, .offset = offsetof(cfg, rules),
+     .doc = "Rules."},
+    CP_OPTION_END,
 };
 
 static cp_status c(cp_ctx *ctx, const void *cf, void **inst) { *inst = (void *)1; return CP_OK; }
