@@ -279,8 +279,8 @@ static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf
     if (code == 200 && !tried) {
         cp_buf_reset(body);
         cp_buf_puts(body, pipeline ? "{\"error\":\"no pipeline of that name has a sink that can be read back\"}\n"
-                                   : "{\"error\":\"no pipeline has a sink that can be read back (sqlite, "
-                                     "postgresql)\"}\n");
+                                   : "{\"error\":\"no pipeline has a sink that can be read back (a sink "
+                                     "plugin with the read_range callback)\"}\n");
         return 404;
     }
     if (code == 200)

@@ -194,6 +194,21 @@ static void visit(core_plugin *p, void *user)
             f->n++;
 }
 
+void core_ddl_dialects(const core_config *cfg, char *buf, size_t size)
+{
+    found f = {.dialect = ""};
+    for (size_t i = 0; i < cfg->npipelines; i++)
+        for (size_t k = 0; k < cfg->pipelines[i].nsinks; k++)
+            note_dialects(&f, &cfg->pipelines[i].sinks[k].plugin->desc);
+    core_loader_each(&cfg->search, visit, &f, false);
+    for (size_t i = 0; i < f.n; i++)
+        free(f.names[i]);
+    size_t n = strlen(f.dialects);
+    if (n)
+        f.dialects[n - 1] = '\0'; /* the last comma */
+    snprintf(buf, size, "%s", n ? f.dialects + 1 : "none");
+}
+
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs)
 {
     found f = {.dialect = dialect};

@@ -15,5 +15,8 @@
  * plugin failed to declare or render (the rest is printed); 2 no plugin renders the dialect.
  * errs says why. */
 int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_errors *errs);
+/* Writes the dialects that the configured sinks and the sink plugins on the search path render,
+ * comma-separated ("none" when no plugin renders any), into buf (always NUL-terminated). */
+void core_ddl_dialects(const core_config *cfg, char *buf, size_t size);
 
 #endif /* COINPIPE_CORE_DDL_H */

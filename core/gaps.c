@@ -471,8 +471,8 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
             r.sink_ec = &r.pc->sinks[i];
     if (!r.sink_ec) {
         fprintf(stderr,
-                "coinpipe gaps: pipeline '%s' has no SQL sink to read candles from (sqlite, postgresql or "
-                "another sink plugin with the candle_gaps callback)\n",
+                "coinpipe gaps: pipeline '%s' has no SQL sink to read candles from (no sink plugin "
+                "with the stored_series and candle_gaps callbacks)\n",
                 r.pc->name);
         return 2;
     }

@@ -350,8 +350,9 @@ static int cmd_ddl(const cmd_args *a)
     if (!cfg)
         return rc;
     if (!a->arg) {
-        fprintf(stderr, "coinpipe: ddl needs a dialect: athena, snowflake or postgresql (or sqlite, or one a "
-                        "sink plugin renders)\n");
+        char dialects[512];
+        core_ddl_dialects(cfg, dialects, sizeof dialects);
+        fprintf(stderr, "coinpipe: ddl needs a dialect: one that a sink plugin renders (%s)\n", dialects);
         rc = 2;
     } else {
         core_errors errs = {0};
@@ -411,7 +412,8 @@ static const cmd commands[] = {
      "--to defaults to now. DATE: 2024-01-01, 2024-01-01T12:30:00Z or milliseconds since the epoch.\n"},
     {"gaps", cmd_gaps, 0, "--pipeline NAME [--from DATE] [--to DATE] [--fill] [-c FILE]",
      "List the missing candle ranges of a pipeline's SQL sink; --fill backfills them.",
-     "Lists the missing candle ranges in the pipeline's first SQL sink (sqlite, postgresql),\n"
+     "Lists the missing candle ranges in the pipeline's first SQL sink (the first sink whose plugin\n"
+     "has the stored_series and candle_gaps callbacks),\n"
      "for the series its source collects: one line per gap on stdout,\n"
      "  EXCHANGE  SYMBOL  INTERVAL  FIRST_MISSING  END  N candles\n"
      "with END exclusive (the open time of the next stored candle), times ISO-8601 UTC, and a\n"
@@ -425,7 +427,7 @@ static const cmd commands[] = {
      "List the dead-letter files, or replay them into their sinks.",
      "replay writes each file into the sink it came from, as configured now, and removes it once\n"
      "written; SIGINT/SIGTERM ends the current write early and keeps the rest (exit status 1).\n"},
-    {"ddl", cmd_ddl, CMD_ARG, "athena|snowflake|postgresql|sqlite [-c FILE]",
+    {"ddl", cmd_ddl, CMD_ARG, "DIALECT [-c FILE]",
      "Print CREATE statements for the streams the config's pipelines write.",
      "The sources and transforms declare the streams; each configured sink whose plugin renders the\n"
      "dialect prints its statements for them (`coinpipe --describe PLUGIN` lists a sink's dialects).\n"

@@ -134,7 +134,9 @@ expect_contains "$TMP/out" "coinpipe: unknown command 'frobnicate'" "the unknown
 expect_not_contains "$TMP/out" "cannot read config file" "no config is read for an unknown command"
 $B ddl -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
 expect_eq "$rc" 2 "ddl without a dialect exits 2"
-expect_contains "$TMP/out" "ddl needs a dialect: athena, snowflake or postgresql" "ddl names the dialects"
+expect_contains "$TMP/out" "ddl needs a dialect: one that a sink plugin renders (" "ddl says where dialects come from"
+expect_contains "$TMP/out" "athena" "ddl names s3-csv's athena dialect"
+expect_contains "$TMP/out" "postgresql" "ddl names postgresql's dialect"
 $B dead -c "$TMP/jsonl.conf" > "$TMP/out" 2>&1; rc=$?
 expect_eq "$rc" 2 "dead without an action exits 2"
 expect_contains "$TMP/out" "dead needs 'list' or 'replay'" "dead names its actions"

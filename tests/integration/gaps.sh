@@ -99,7 +99,7 @@ expect_contains "$TMP/err" "3 series checked, 3 gaps, 65 missing candles" "three
 # 4. errors: exit 2 with one line
 gaps base --pipeline plain
 expect_eq "$(rc)" 2 "no SQL sink: exit 2"
-expect_eq "$(cat "$TMP/err")" "coinpipe gaps: pipeline 'plain' has no SQL sink to read candles from (sqlite, postgresql or another sink plugin with the candle_gaps callback)" \
+expect_eq "$(cat "$TMP/err")" "coinpipe gaps: pipeline 'plain' has no SQL sink to read candles from (no sink plugin with the stored_series and candle_gaps callbacks)" \
     "no SQL sink: one clear line"
 gaps base --pipeline nope
 expect_eq "$(rc)" 2 "unknown pipeline: exit 2"
