@@ -71,6 +71,10 @@ printf 'HTTP/1.1 429 Too Many\r\nRetry-After: 9223372036854775807\r\nContent-Len
 printf 'HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1/x\r\nContent-Length: 0\r\n\r\n' > "$out/fuzz_http_response/corpus/redirect"
 printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n' > "$out/fuzz_http_response/corpus/chunked"
 { printf 'HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n'; printf '[1,2,3]' | gzip -c; } > "$out/fuzz_http_response/corpus/gzip"
+seed fuzz_parquet # column count, rows, row group size, zstd, then per column type and scale, then cells
+printf '\x08\x05\x02\x01\x00\x00\x81\x00\x02\x00\x83\x08\x84\x00\x85\x12\x05\x00\x80\x00' > "$out/fuzz_parquet/corpus/types"
+printf '\x01\x03\x00\x00\x05\x02\x11\x00\x00\x00\x00\x00\x00\x00\x00\x0843123.45\x11\x00\x00\x00\x00\x00\x00\x00\x00\x05-1e-2\x00' \
+    > "$out/fuzz_parquet/corpus/decimals"
 for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay in its corpus
     t=$(basename "$r")
     mkdir -p "$out/$t/corpus"

@@ -1,0 +1,870 @@
+/* Parquet file encoder: see parquet.h. Written from the Apache Parquet format specification
+ * (parquet.thrift, Encodings.md) and the Thrift compact protocol specification.
+ * SPDX-License-Identifier: MIT
+ */
+#include "parquet.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <zstd.h>
+
+/* Thrift compact protocol type ids */
+enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6, T_DOUBLE = 7,
+       T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12 };
+/* parquet.thrift enums */
+enum { PT_BOOLEAN = 0, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6, PT_FLBA = 7 };
+enum { REP_REQUIRED = 0, REP_OPTIONAL = 1 };
+enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_TIMESTAMP_MILLIS = 9 };
+enum { ENC_PLAIN = 0, ENC_RLE = 3 };
+enum { CODEC_UNCOMPRESSED = 0, CODEC_ZSTD = 6 };
+enum { PAGE_DATA = 0 };
+
+#define DEC_BYTES 16
+
+/* ---- Thrift compact writer ---- */
+
+typedef struct tw {
+    cp_buf *b;
+    int16_t last[16]; /* last field id per nesting level */
+    int depth;
+} tw;
+
+static void put_varint(cp_buf *b, uint64_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (char)((v & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (char)v;
+    cp_buf_put(b, tmp, n);
+}
+
+static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+
+static void tw_field(tw *w, int16_t id, int type)
+{
+    int16_t delta = (int16_t)(id - w->last[w->depth]);
+    if (delta > 0 && delta <= 15) {
+        cp_buf_putc(w->b, (char)((delta << 4) | type));
+    } else {
+        cp_buf_putc(w->b, (char)type);
+        put_varint(w->b, zigzag(id));
+    }
+    w->last[w->depth] = id;
+}
+
+static void tw_i32(tw *w, int16_t id, int32_t v)
+{
+    tw_field(w, id, T_I32);
+    put_varint(w->b, zigzag(v));
+}
+
+static void tw_i64(tw *w, int16_t id, int64_t v)
+{
+    tw_field(w, id, T_I64);
+    put_varint(w->b, zigzag(v));
+}
+
+static void tw_bool(tw *w, int16_t id, bool v) { tw_field(w, id, v ? T_TRUE : T_FALSE); }
+
+static void tw_bin(tw *w, int16_t id, const void *p, size_t n)
+{
+    tw_field(w, id, T_BINARY);
+    put_varint(w->b, n);
+    cp_buf_put(w->b, (const char *)p, n);
+}
+
+static void tw_begin(tw *w, int16_t id) /* a struct field; its fields follow */
+{
+    tw_field(w, id, T_STRUCT);
+    w->last[++w->depth] = 0;
+}
+
+static void tw_end(tw *w) /* ends a struct (a field's or a list element's) */
+{
+    cp_buf_putc(w->b, T_STOP);
+    w->depth--;
+}
+
+static void tw_list(tw *w, int16_t id, int elem, size_t n)
+{
+    tw_field(w, id, T_LIST);
+    if (n < 15) {
+        cp_buf_putc(w->b, (char)((n << 4) | (size_t)elem));
+    } else {
+        cp_buf_putc(w->b, (char)(0xf0 | elem));
+        put_varint(w->b, n);
+    }
+}
+
+static void tw_elem(tw *w) { w->last[++w->depth] = 0; } /* a struct list element begins */
+
+/* ---- values ---- */
+
+typedef unsigned __int128 u128;
+
+/* Decimal text -> unscaled 128-bit value at `scale`. 0, or -1 with a reason in `why`. */
+static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const char **why)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    char dig[128];
+    size_t nd = 0;
+    long point = -1, exp = 0;
+    bool any = false;
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            any = true;
+            if (nd == 0 && s[i] == '0' && point < 0)
+                continue; /* leading zeros of the integer part */
+            if (nd >= sizeof dig) {
+                *why = "has too many digits";
+                return -1;
+            }
+            dig[nd++] = s[i];
+        } else if (s[i] == '.' && point < 0) {
+            point = (long)nd;
+        } else {
+            break;
+        }
+    }
+    if (!any) {
+        *why = "is not a decimal number";
+        return -1;
+    }
+    if (point < 0)
+        point = (long)nd;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (s[i] == '-' || s[i] == '+'))
+            eneg = s[i++] == '-';
+        if (i >= n) {
+            *why = "is not a decimal number";
+            return -1;
+        }
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (exp < 100000)
+                exp = exp * 10 + (s[i] - '0');
+        if (eneg)
+            exp = -exp;
+    }
+    if (i != n) {
+        *why = "is not a decimal number";
+        return -1;
+    }
+    /* value = 0.dig * 10^(point + exp); digit k (0-based) has weight 10^(point + exp - 1 - k) */
+    long intdigits = point + exp;
+    u128 v = 0, lim = 1;
+    for (int k = 0; k < CP_PQ_DEC_PRECISION; k++)
+        lim *= 10;
+    for (size_t k = 0; k < nd; k++) {
+        long pos = intdigits - 1 - (long)k; /* power of ten of this digit */
+        if (pos < -(long)scale) {
+            if (dig[k] != '0') {
+                *why = "has more digits after the point than the column's scale";
+                return -1;
+            }
+            continue;
+        }
+        if (pos + scale >= CP_PQ_DEC_PRECISION) {
+            if (dig[k] != '0') {
+                *why = "does not fit DECIMAL(38, scale)";
+                return -1;
+            }
+            continue;
+        }
+        u128 d = (u128)(dig[k] - '0');
+        for (long e = 0; e < pos + scale; e++)
+            d *= 10;
+        v += d;
+        if (v >= lim) {
+            *why = "does not fit DECIMAL(38, scale)";
+            return -1;
+        }
+    }
+    *out = neg ? -(__int128)v : (__int128)v;
+    return 0;
+}
+
+static void dec_bytes(__int128 v, unsigned char out[DEC_BYTES])
+{
+    u128 u = (u128)v;
+    for (int k = DEC_BYTES - 1; k >= 0; k--) {
+        out[k] = (unsigned char)(u & 0xff);
+        u >>= 8;
+    }
+}
+
+static void put_le64(cp_buf *b, uint64_t v)
+{
+    char t[8];
+    for (int k = 0; k < 8; k++)
+        t[k] = (char)(v >> (8 * k));
+    cp_buf_put(b, t, 8);
+}
+
+static void put_le32(cp_buf *b, uint32_t v)
+{
+    char t[4];
+    for (int k = 0; k < 4; k++)
+        t[k] = (char)(v >> (8 * k));
+    cp_buf_put(b, t, 4);
+}
+
+/* ---- statistics ---- */
+
+typedef struct stats {
+    bool have;
+    int64_t imin, imax;
+    double dmin, dmax;
+    __int128 qmin, qmax;
+    const cp_pq_value *smin, *smax;
+    int64_t nulls;
+} stats;
+
+static int bytes_cmp(const cp_pq_value *a, const cp_pq_value *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->s, b->s, n) : 0;
+    if (c)
+        return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static void stats_add(stats *st, cp_pq_type t, const cp_pq_value *v, __int128 q)
+{
+    switch (t) {
+    case CP_PQ_INT64:
+    case CP_PQ_TS:
+    case CP_PQ_BOOL: {
+        int64_t x = t == CP_PQ_BOOL ? (int64_t)v->b : v->i;
+        if (!st->have || x < st->imin)
+            st->imin = x;
+        if (!st->have || x > st->imax)
+            st->imax = x;
+        break;
+    }
+    case CP_PQ_DOUBLE:
+        if (v->d != v->d)
+            return; /* NaN is left out of min/max */
+        if (!st->have || v->d < st->dmin)
+            st->dmin = v->d;
+        if (!st->have || v->d > st->dmax)
+            st->dmax = v->d;
+        break;
+    case CP_PQ_STRING:
+        if (!st->have || bytes_cmp(v, st->smin) < 0)
+            st->smin = v;
+        if (!st->have || bytes_cmp(v, st->smax) > 0)
+            st->smax = v;
+        break;
+    case CP_PQ_DEC:
+        if (!st->have || q < st->qmin)
+            st->qmin = q;
+        if (!st->have || q > st->qmax)
+            st->qmax = q;
+        break;
+    }
+    st->have = true;
+}
+
+static void stats_write(tw *w, int16_t id, cp_pq_type t, const stats *st)
+{
+    tw_begin(w, id);
+    tw_i64(w, 3, st->nulls);
+    if (st->have) {
+        cp_buf mx = {0}, mn = {0};
+        switch (t) {
+        case CP_PQ_INT64:
+        case CP_PQ_TS:
+            put_le64(&mx, (uint64_t)st->imax);
+            put_le64(&mn, (uint64_t)st->imin);
+            break;
+        case CP_PQ_BOOL:
+            cp_buf_putc(&mx, (char)st->imax);
+            cp_buf_putc(&mn, (char)st->imin);
+            break;
+        case CP_PQ_DOUBLE: {
+            /* the specification: a zero minimum is written as -0.0, a zero maximum as +0.0 */
+            double lo = st->dmin == 0 ? -0.0 : st->dmin, hi = st->dmax == 0 ? 0.0 : st->dmax;
+            uint64_t u;
+            memcpy(&u, &hi, 8);
+            put_le64(&mx, u);
+            memcpy(&u, &lo, 8);
+            put_le64(&mn, u);
+            break;
+        }
+        case CP_PQ_STRING:
+            cp_buf_put(&mx, st->smax->s ? st->smax->s : "", st->smax->len);
+            cp_buf_put(&mn, st->smin->s ? st->smin->s : "", st->smin->len);
+            break;
+        case CP_PQ_DEC: {
+            unsigned char q[DEC_BYTES];
+            dec_bytes(st->qmax, q);
+            cp_buf_put(&mx, (const char *)q, DEC_BYTES);
+            dec_bytes(st->qmin, q);
+            cp_buf_put(&mn, (const char *)q, DEC_BYTES);
+            break;
+        }
+        }
+        tw_bin(w, 5, mx.p ? mx.p : "", mx.len);
+        tw_bin(w, 6, mn.p ? mn.p : "", mn.len);
+        bool oom = mx.oom || mn.oom;
+        cp_buf_free(&mx);
+        cp_buf_free(&mn);
+        if (oom)
+            w->b->oom = true;
+    }
+    tw_end(w);
+}
+
+/* ---- pages ---- */
+
+static int phys_type(cp_pq_type t)
+{
+    switch (t) {
+    case CP_PQ_INT64:
+    case CP_PQ_TS:
+        return PT_INT64;
+    case CP_PQ_DOUBLE:
+        return PT_DOUBLE;
+    case CP_PQ_BOOL:
+        return PT_BOOLEAN;
+    case CP_PQ_STRING:
+        return PT_BYTE_ARRAY;
+    case CP_PQ_DEC:
+        return PT_FLBA;
+    }
+    return PT_BYTE_ARRAY;
+}
+
+/* Definition levels (bit width 1) as RLE runs of the RLE/bit-packed hybrid, 4-byte length first. */
+static void put_def_levels(cp_buf *b, const cp_pq_value *cells, size_t ncols, size_t col, size_t r0, size_t n)
+{
+    size_t at = b->len;
+    put_le32(b, 0);
+    size_t i = 0;
+    while (i < n) {
+        bool def = !cells[(r0 + i) * ncols + col].null;
+        size_t run = 1;
+        while (i + run < n && !cells[(r0 + i + run) * ncols + col].null == def)
+            run++;
+        put_varint(b, (uint64_t)run << 1);
+        cp_buf_putc(b, (char)def);
+        i += run;
+    }
+    if (!b->oom) {
+        uint32_t len = (uint32_t)(b->len - at - 4);
+        for (int k = 0; k < 4; k++)
+            b->p[at + (size_t)k] = (char)(len >> (8 * k));
+    }
+}
+
+typedef struct chunk_meta {
+    int64_t offset, uncompressed, compressed, nvalues;
+    stats st;
+} chunk_meta;
+
+/* Writes one column chunk (one data page) of rows [r0, r0 + n) to `out`. */
+static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp_pq_value *cells, size_t r0,
+                       size_t n, const cp_pq_options *opt, cp_buf *out, chunk_meta *m, char *err, size_t errlen)
+{
+    cp_buf body = {0};
+    memset(&m->st, 0, sizeof m->st);
+    if (c->nullable)
+        put_def_levels(&body, cells, ncols, col, r0, n);
+    unsigned char bits = 0;
+    int nbits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
+        if (v->null) {
+            if (!c->nullable) {
+                snprintf(err, errlen, "row %zu, column %s: NULL in a column that is not nullable", r0 + i, c->name);
+                cp_buf_free(&body);
+                return -1;
+            }
+            m->st.nulls++;
+            continue;
+        }
+        __int128 q = 0;
+        switch (c->type) {
+        case CP_PQ_INT64:
+        case CP_PQ_TS:
+            put_le64(&body, (uint64_t)v->i);
+            break;
+        case CP_PQ_DOUBLE: {
+            uint64_t u;
+            memcpy(&u, &v->d, 8);
+            put_le64(&body, u);
+            break;
+        }
+        case CP_PQ_BOOL:
+            bits |= (unsigned char)((v->b ? 1 : 0) << nbits);
+            if (++nbits == 8) {
+                cp_buf_putc(&body, (char)bits);
+                bits = 0;
+                nbits = 0;
+            }
+            break;
+        case CP_PQ_STRING:
+            if (v->len > UINT32_MAX) {
+                snprintf(err, errlen, "row %zu, column %s: string longer than 4 GiB", r0 + i, c->name);
+                cp_buf_free(&body);
+                return -1;
+            }
+            put_le32(&body, (uint32_t)v->len);
+            cp_buf_put(&body, v->s ? v->s : "", v->len);
+            break;
+        case CP_PQ_DEC: {
+            const char *why = NULL;
+            if (dec_parse(v->s ? v->s : "", v->len, c->scale, &q, &why) != 0) {
+                snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(38, %d))", r0 + i, c->name,
+                         v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, c->scale);
+                cp_buf_free(&body);
+                return -1;
+            }
+            unsigned char be[DEC_BYTES];
+            dec_bytes(q, be);
+            cp_buf_put(&body, (const char *)be, DEC_BYTES);
+            break;
+        }
+        }
+        stats_add(&m->st, c->type, v, q);
+    }
+    if (nbits)
+        cp_buf_putc(&body, (char)bits);
+    if (body.oom) {
+        snprintf(err, errlen, "column %s: out of memory", c->name);
+        cp_buf_free(&body);
+        return -1;
+    }
+    const char *data = body.p ? body.p : "";
+    size_t dlen = body.len;
+    void *z = NULL;
+    if (opt->zstd) {
+        size_t cap = ZSTD_compressBound(dlen);
+        z = malloc(cap ? cap : 1);
+        size_t zn = z ? ZSTD_compress(z, cap, data, dlen, opt->zstd_level) : 0;
+        if (!z || ZSTD_isError(zn)) {
+            snprintf(err, errlen, "column %s: zstd: %s", c->name, z ? ZSTD_getErrorName(zn) : "out of memory");
+            free(z);
+            cp_buf_free(&body);
+            return -1;
+        }
+        data = z;
+        dlen = zn;
+    }
+    if (body.len > INT32_MAX || dlen > INT32_MAX) {
+        snprintf(err, errlen, "column %s: page larger than 2 GiB (use smaller row groups)", c->name);
+        free(z);
+        cp_buf_free(&body);
+        return -1;
+    }
+    m->offset = (int64_t)out->len;
+    tw w = {.b = out};
+    tw_i32(&w, 1, PAGE_DATA);
+    tw_i32(&w, 2, (int32_t)body.len);
+    tw_i32(&w, 3, (int32_t)dlen);
+    tw_begin(&w, 5);
+    tw_i32(&w, 1, (int32_t)n);
+    tw_i32(&w, 2, ENC_PLAIN);
+    tw_i32(&w, 3, ENC_RLE);
+    tw_i32(&w, 4, ENC_RLE);
+    tw_end(&w);
+    cp_buf_putc(out, T_STOP);
+    size_t hdr = out->len - (size_t)m->offset;
+    cp_buf_put(out, data, dlen);
+    m->uncompressed = (int64_t)(hdr + body.len);
+    m->compressed = (int64_t)(hdr + dlen);
+    m->nvalues = (int64_t)n;
+    free(z);
+    cp_buf_free(&body);
+    return 0;
+}
+
+static void write_schema_element(tw *w, const cp_pq_column *c)
+{
+    tw_elem(w);
+    tw_i32(w, 1, phys_type(c->type));
+    if (c->type == CP_PQ_DEC)
+        tw_i32(w, 2, DEC_BYTES);
+    tw_i32(w, 3, c->nullable ? REP_OPTIONAL : REP_REQUIRED);
+    tw_bin(w, 4, c->name, strlen(c->name));
+    if (c->type == CP_PQ_STRING)
+        tw_i32(w, 6, CT_UTF8);
+    else if (c->type == CP_PQ_TS)
+        tw_i32(w, 6, CT_TIMESTAMP_MILLIS);
+    else if (c->type == CP_PQ_DEC) {
+        tw_i32(w, 6, CT_DECIMAL);
+        tw_i32(w, 7, c->scale);
+        tw_i32(w, 8, CP_PQ_DEC_PRECISION);
+    }
+    if (c->type == CP_PQ_STRING || c->type == CP_PQ_TS || c->type == CP_PQ_DEC) {
+        tw_begin(w, 10); /* LogicalType (a union) */
+        if (c->type == CP_PQ_STRING) {
+            tw_begin(w, 1); /* STRING */
+            tw_end(w);
+        } else if (c->type == CP_PQ_DEC) {
+            tw_begin(w, 5); /* DECIMAL */
+            tw_i32(w, 1, c->scale);
+            tw_i32(w, 2, CP_PQ_DEC_PRECISION);
+            tw_end(w);
+        } else {
+            tw_begin(w, 8); /* TIMESTAMP */
+            tw_bool(w, 1, true);
+            tw_begin(w, 2); /* unit: TimeUnit union */
+            tw_begin(w, 1); /* MILLIS */
+            tw_end(w);
+            tw_end(w);
+            tw_end(w);
+        }
+        tw_end(w);
+    }
+    tw_end(w);
+}
+
+int cp_parquet_encode(const cp_pq_column *cols, size_t ncols, const cp_pq_value *cells, size_t nrows,
+                      const cp_pq_options *opt, cp_buf *out, char *err, size_t errlen)
+{
+    static const cp_pq_options none = {0};
+    if (!opt)
+        opt = &none;
+    size_t start = out->len;
+    if (ncols == 0) {
+        snprintf(err, errlen, "parquet: a file needs at least one column");
+        return -1;
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        if (!cols[c].name || !cols[c].name[0]) {
+            snprintf(err, errlen, "parquet: column %zu has no name", c);
+            return -1;
+        }
+        if (cols[c].type == CP_PQ_DEC && (cols[c].scale < 0 || cols[c].scale > CP_PQ_DEC_PRECISION)) {
+            snprintf(err, errlen, "parquet: column %s: scale %d is outside 0..38", cols[c].name, cols[c].scale);
+            return -1;
+        }
+    }
+    size_t per = opt->row_group_rows ? opt->row_group_rows : (nrows ? nrows : 1);
+    size_t ngroups = nrows ? (nrows + per - 1) / per : 0;
+    chunk_meta *meta = calloc(ngroups * ncols + 1, sizeof *meta);
+    if (!meta) {
+        snprintf(err, errlen, "parquet: out of memory");
+        return -1;
+    }
+    cp_buf_put(out, "PAR1", 4);
+    for (size_t g = 0; g < ngroups; g++) {
+        size_t r0 = g * per, n = nrows - r0 < per ? nrows - r0 : per;
+        for (size_t c = 0; c < ncols; c++)
+            if (write_chunk(&cols[c], ncols, c, cells, r0, n, opt, out, &meta[g * ncols + c], err, errlen) != 0)
+                goto fail;
+    }
+    size_t footer = out->len;
+    tw w = {.b = out};
+    tw_i32(&w, 1, 1);
+    tw_list(&w, 2, T_STRUCT, ncols + 1);
+    tw_elem(&w);
+    tw_bin(&w, 4, "schema", 6);
+    tw_i32(&w, 5, (int32_t)ncols);
+    tw_end(&w);
+    for (size_t c = 0; c < ncols; c++)
+        write_schema_element(&w, &cols[c]);
+    tw_i64(&w, 3, (int64_t)nrows);
+    tw_list(&w, 4, T_STRUCT, ngroups);
+    for (size_t g = 0; g < ngroups; g++) {
+        size_t r0 = g * per, n = nrows - r0 < per ? nrows - r0 : per;
+        int64_t total = 0, ztotal = 0;
+        tw_elem(&w);
+        tw_list(&w, 1, T_STRUCT, ncols);
+        for (size_t c = 0; c < ncols; c++) {
+            const chunk_meta *m = &meta[g * ncols + c];
+            total += m->uncompressed;
+            ztotal += m->compressed;
+            tw_elem(&w); /* ColumnChunk */
+            tw_i64(&w, 2, m->offset);
+            tw_begin(&w, 3); /* ColumnMetaData */
+            tw_i32(&w, 1, phys_type(cols[c].type));
+            tw_list(&w, 2, T_I32, 2);
+            put_varint(out, zigzag(ENC_PLAIN));
+            put_varint(out, zigzag(ENC_RLE));
+            tw_list(&w, 3, T_BINARY, 1);
+            put_varint(out, strlen(cols[c].name));
+            cp_buf_puts(out, cols[c].name);
+            tw_i32(&w, 4, opt->zstd ? CODEC_ZSTD : CODEC_UNCOMPRESSED);
+            tw_i64(&w, 5, m->nvalues);
+            tw_i64(&w, 6, m->uncompressed);
+            tw_i64(&w, 7, m->compressed);
+            tw_i64(&w, 9, m->offset);
+            stats_write(&w, 12, cols[c].type, &m->st);
+            tw_end(&w);
+            tw_end(&w);
+        }
+        tw_i64(&w, 2, total);
+        tw_i64(&w, 3, (int64_t)n);
+        tw_i64(&w, 5, meta[g * ncols].offset);
+        tw_i64(&w, 6, ztotal);
+        tw_end(&w);
+    }
+    tw_bin(&w, 6, "coinpipe", 8);
+    cp_buf_putc(out, T_STOP);
+    put_le32(out, (uint32_t)(out->len - footer));
+    cp_buf_put(out, "PAR1", 4);
+    free(meta);
+    if (out->oom) {
+        snprintf(err, errlen, "parquet: out of memory");
+        return -1;
+    }
+    return 0;
+fail:
+    free(meta);
+    out->len = start;
+    if (out->p)
+        out->p[start] = '\0';
+    return -1;
+}
+
+/* ---- footer check: a Thrift compact reader ---- */
+
+typedef struct tr {
+    const unsigned char *p, *end;
+    int depth;
+    bool bad;
+} tr;
+
+static uint64_t tr_varint(tr *r)
+{
+    uint64_t v = 0;
+    for (int s = 0; s < 70; s += 7) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return 0;
+        }
+        unsigned char c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << s;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static int64_t tr_zz(tr *r)
+{
+    uint64_t u = tr_varint(r);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static void tr_skip(tr *r, int type);
+
+/* Reads a field header: its type (T_STOP at the end) and id. */
+static int tr_field(tr *r, int16_t *last, int16_t *id)
+{
+    if (r->p >= r->end) {
+        r->bad = true;
+        return T_STOP;
+    }
+    unsigned char h = *r->p++;
+    int type = h & 0x0f;
+    if (type == T_STOP)
+        return T_STOP;
+    if (h >> 4)
+        *id = (int16_t)(*last + (h >> 4));
+    else
+        *id = (int16_t)tr_zz(r);
+    *last = *id;
+    return type;
+}
+
+static void tr_list_header(tr *r, int *elem, uint64_t *n)
+{
+    if (r->p >= r->end) {
+        r->bad = true;
+        return;
+    }
+    unsigned char h = *r->p++;
+    *elem = h & 0x0f;
+    *n = h >> 4;
+    if (*n == 15)
+        *n = tr_varint(r);
+    if (*n > (uint64_t)(r->end - r->p))
+        r->bad = true; /* every element takes at least one byte (booleans: one each too) */
+}
+
+static void tr_skip(tr *r, int type)
+{
+    if (r->bad)
+        return;
+    if (++r->depth > 64) {
+        r->bad = true;
+        return;
+    }
+    switch (type) {
+    case T_TRUE:
+    case T_FALSE:
+        break;
+    case T_BYTE:
+        if (r->p >= r->end)
+            r->bad = true;
+        else
+            r->p++;
+        break;
+    case T_I16:
+    case T_I32:
+    case T_I64:
+        tr_varint(r);
+        break;
+    case T_DOUBLE:
+        if (r->end - r->p < 8)
+            r->bad = true;
+        else
+            r->p += 8;
+        break;
+    case T_BINARY: {
+        uint64_t n = tr_varint(r);
+        if (n > (uint64_t)(r->end - r->p))
+            r->bad = true;
+        else
+            r->p += n;
+        break;
+    }
+    case T_LIST:
+    case T_SET: {
+        int elem = 0;
+        uint64_t n = 0;
+        tr_list_header(r, &elem, &n);
+        for (uint64_t k = 0; k < n && !r->bad; k++) {
+            if (elem == T_TRUE || elem == T_FALSE) {
+                tr_skip(r, T_BYTE); /* list booleans are one byte each */
+            } else {
+                tr_skip(r, elem);
+            }
+        }
+        break;
+    }
+    case T_MAP: {
+        uint64_t n = tr_varint(r);
+        if (n && !r->bad) {
+            if (r->p >= r->end) {
+                r->bad = true;
+                break;
+            }
+            unsigned char kv = *r->p++;
+            if (n > (uint64_t)(r->end - r->p))
+                r->bad = true;
+            for (uint64_t k = 0; k < n && !r->bad; k++) {
+                tr_skip(r, kv >> 4);
+                tr_skip(r, kv & 0x0f);
+            }
+        }
+        break;
+    }
+    case T_STRUCT: {
+        int16_t last = 0, id = 0;
+        for (int t; !r->bad && (t = tr_field(r, &last, &id)) != T_STOP;)
+            tr_skip(r, t);
+        break;
+    }
+    default:
+        r->bad = true;
+    }
+    r->depth--;
+}
+
+/* ColumnChunk: checks meta_data's data_page_offset + total_compressed_size lies in [4, limit]. */
+static void check_chunk(tr *r, int64_t limit, bool *bad_range)
+{
+    int16_t last = 0, id = 0;
+    for (int t; !r->bad && (t = tr_field(r, &last, &id)) != T_STOP;) {
+        if (id == 3 && t == T_STRUCT) {
+            int16_t l2 = 0, i2 = 0;
+            int64_t off = -1, size = -1;
+            for (int t2; !r->bad && (t2 = tr_field(r, &l2, &i2)) != T_STOP;) {
+                if ((i2 == 9 || i2 == 7) && t2 == T_I64) {
+                    int64_t v = tr_zz(r);
+                    if (i2 == 9)
+                        off = v;
+                    else
+                        size = v;
+                } else {
+                    tr_skip(r, t2);
+                }
+            }
+            if (off < 4 || size < 0 || off > limit || size > limit - off)
+                *bad_range = true;
+        } else {
+            tr_skip(r, t);
+        }
+    }
+}
+
+int cp_parquet_check(const unsigned char *p, size_t len, int64_t *nrows, int64_t *ngroups, char *err,
+                     size_t errlen)
+{
+    if (len < 12 || memcmp(p, "PAR1", 4) != 0 || memcmp(p + len - 4, "PAR1", 4) != 0) {
+        snprintf(err, errlen, "parquet: no PAR1 magic at both ends");
+        return -1;
+    }
+    uint32_t flen = (uint32_t)p[len - 8] | (uint32_t)p[len - 7] << 8 | (uint32_t)p[len - 6] << 16 |
+                    (uint32_t)p[len - 5] << 24;
+    if (flen > len - 12) {
+        snprintf(err, errlen, "parquet: footer length %u exceeds the file", flen);
+        return -1;
+    }
+    int64_t limit = (int64_t)(len - 8 - flen);
+    tr r = {.p = p + limit, .end = p + len - 8};
+    int16_t last = 0, id = 0;
+    int64_t rows = -1, sum = 0, groups = 0;
+    bool bad_range = false;
+    for (int t; !r.bad && (t = tr_field(&r, &last, &id)) != T_STOP;) {
+        if (id == 3 && t == T_I64) {
+            rows = tr_zz(&r);
+        } else if (id == 4 && t == T_LIST) {
+            int elem = 0;
+            uint64_t n = 0;
+            tr_list_header(&r, &elem, &n);
+            if (elem != T_STRUCT && n)
+                r.bad = true;
+            for (uint64_t g = 0; g < n && !r.bad; g++, groups++) {
+                int16_t l2 = 0, i2 = 0;
+                for (int t2; !r.bad && (t2 = tr_field(&r, &l2, &i2)) != T_STOP;) {
+                    if (i2 == 3 && t2 == T_I64) {
+                        sum += tr_zz(&r);
+                    } else if (i2 == 1 && t2 == T_LIST) {
+                        int e3 = 0;
+                        uint64_t n3 = 0;
+                        tr_list_header(&r, &e3, &n3);
+                        if (e3 != T_STRUCT && n3)
+                            r.bad = true;
+                        for (uint64_t k = 0; k < n3 && !r.bad; k++)
+                            check_chunk(&r, limit, &bad_range);
+                    } else {
+                        tr_skip(&r, t2);
+                    }
+                }
+            }
+        } else {
+            tr_skip(&r, t);
+        }
+    }
+    if (r.bad || r.p != r.end) {
+        snprintf(err, errlen, "parquet: malformed FileMetaData at footer byte %td", r.p - (p + limit));
+        return -1;
+    }
+    if (rows < 0 || rows != sum) {
+        snprintf(err, errlen, "parquet: num_rows %lld but the row groups hold %lld", (long long)rows, (long long)sum);
+        return -1;
+    }
+    if (bad_range) {
+        snprintf(err, errlen, "parquet: a column chunk lies outside the file's data");
+        return -1;
+    }
+    if (nrows)
+        *nrows = rows;
+    if (ngroups)
+        *ngroups = groups;
+    return 0;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Parquet files from coinpipe's encoder (every contract type, NULLs, one and several row groups,
+# uncompressed and zstd) read back by an independent reader, hyparquet from npm, and compared
+# cell by cell with what was written (decimals as exact text); see tests/sinks/parquet_read.mjs.
+# SPDX-License-Identifier: MIT
+. "$(dirname "$0")/lib/common.sh"
+command -v node > /dev/null || { fail "node is missing"; finish; exit 1; }
+services="$COINPIPE_SRC/tests/services"
+if [ ! -d "$services/node_modules/hyparquet-compressors" ]; then
+    (cd "$services" && { npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; }) >&2 \
+        || { fail "npm could not install hyparquet"; finish; exit 1; }
+fi
+writer="$COINPIPE_BUILD/tests/test_parquet"
+if "$writer" --write "$TMP" 2> "$TMP/write.err"; then pass "the encoder wrote the files"; else fail "test_parquet --write: $(cat "$TMP/write.err")"; fi
+if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_read.mjs" "$TMP" > "$TMP/read.out" 2>&1; then
+    pass "hyparquet read every file back cell for cell"
+else
+    fail "hyparquet disagrees:"; sed 's/^/    /' "$TMP/read.out" >&2
+fi
+expect_contains "$TMP/read.out" "ok: zstd_groups.parquet: 10 rows, 4 row groups, ZSTD, 80 cells equal" "several zstd row groups"
+expect_contains "$TMP/read.out" "ok: plain.parquet: 10 rows, 1 row groups, UNCOMPRESSED, 80 cells equal" "one uncompressed row group"
+# a wrong expectation must be caught (the comparison can fail)
+sed -i 's/43123.45000000/43123.45000001/' "$TMP/expected.json"
+if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_read.mjs" "$TMP" > "$TMP/neg.out" 2>&1; then
+    fail "a changed expected decimal went unnoticed"
+else
+    expect_contains "$TMP/neg.out" 'row 0, column price: read "43123.45000000", want "43123.45000001"' "a differing decimal is reported"
+fi
+finish

@@ -1,0 +1,404 @@
+/* The Parquet encoder (plugins/sinks/common/parquet.c) against the format specification: page
+ * and footer bytes worked out by hand from parquet.thrift and the Thrift compact protocol,
+ * definition levels, decimals, statistics, row groups, zstd, errors naming row and column.
+ * `test_parquet --write DIR` writes the files that tests/integration/parquet_reader.sh reads
+ * back with an independent reader (hyparquet), with the expected cells in DIR/expected.json.
+ * SPDX-License-Identifier: MIT
+ */
+#include "testkit.h"
+
+#include "../../plugins/sinks/common/parquet.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <zstd.h>
+
+static const unsigned char *find(const cp_buf *b, const void *needle, size_t n)
+{
+    for (size_t i = 0; b->len >= n && i <= b->len - n; i++)
+        if (memcmp(b->p + i, needle, n) == 0)
+            return (const unsigned char *)b->p + i;
+    return NULL;
+}
+
+static void check_ok(const cp_buf *b, int64_t rows, int64_t groups)
+{
+    char err[256] = "";
+    int64_t r = -1, g = -1;
+    assert_int_equal(cp_parquet_check((const unsigned char *)b->p, b->len, &r, &g, err, sizeof err), 0);
+    assert_int_equal(r, rows);
+    assert_int_equal(g, groups);
+}
+
+/* One REQUIRED INT64 column of 1, 2, 3: the data page header byte for byte. */
+static void test_page_header_bytes(void **state)
+{
+    (void)state;
+    cp_pq_column col = {.name = "n", .type = CP_PQ_INT64};
+    cp_pq_value v[3] = {{.i = 1}, {.i = 2}, {.i = 3}};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, 3, NULL, &b, err, sizeof err), 0);
+    static const unsigned char want[] = {
+        'P', 'A', 'R', '1',
+        0x15, 0x00,       /* 1: type = DATA_PAGE (i32, zigzag 0) */
+        0x15, 0x30,       /* 2: uncompressed_page_size = 24 */
+        0x15, 0x30,       /* 3: compressed_page_size = 24 */
+        0x2c,             /* 5: data_page_header (struct, delta 2) */
+        0x15, 0x06,       /*   1: num_values = 3 */
+        0x15, 0x00,       /*   2: encoding = PLAIN */
+        0x15, 0x06,       /*   3: definition_level_encoding = RLE */
+        0x15, 0x06,       /*   4: repetition_level_encoding = RLE */
+        0x00, 0x00,       /* stops */
+        1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+    };
+    assert_true(b.len > sizeof want);
+    assert_memory_equal(b.p, want, sizeof want);
+    assert_memory_equal(b.p + b.len - 4, "PAR1", 4);
+    /* FileMetaData starts with version = 1 and a schema list of 2 structs */
+    uint32_t flen = (uint32_t)(unsigned char)b.p[b.len - 8] | (uint32_t)(unsigned char)b.p[b.len - 7] << 8;
+    const unsigned char *f = (const unsigned char *)b.p + b.len - 8 - flen;
+    static const unsigned char meta[] = {0x15, 0x02, 0x19, 0x2c};
+    assert_memory_equal(f, meta, sizeof meta);
+    /* statistics: null_count 0, max_value 3, min_value 1 (8-byte little-endian) */
+    static const unsigned char st[] = {0x36, 0x00, 0x28, 0x08, 3, 0, 0, 0, 0, 0, 0, 0, 0x18, 0x08, 1, 0, 0, 0, 0, 0, 0, 0, 0x00};
+    assert_non_null(find(&b, st, sizeof st));
+    check_ok(&b, 3, 1);
+    cp_buf_free(&b);
+}
+
+/* Nullable column 5, NULL, NULL, 7: RLE runs of definition levels, then only the two values. */
+static void test_definition_levels(void **state)
+{
+    (void)state;
+    cp_pq_column col = {.name = "n", .type = CP_PQ_INT64, .nullable = true};
+    cp_pq_value v[4] = {{.i = 5}, {.null = true}, {.null = true}, {.i = 7}};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, 4, NULL, &b, err, sizeof err), 0);
+    static const unsigned char body[] = {6, 0, 0, 0, 0x02, 1, 0x04, 0, 0x02, 1, 5, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
+    assert_non_null(find(&b, body, sizeof body));
+    static const unsigned char nulls[] = {0x36, 0x04, 0x28}; /* null_count = 2, then max_value */
+    assert_non_null(find(&b, nulls, sizeof nulls));
+    check_ok(&b, 4, 1);
+    cp_buf_free(&b);
+}
+
+static void dec_value(const char *text, int scale, const unsigned char want[16])
+{
+    cp_pq_column col = {.name = "price", .type = CP_PQ_DEC, .scale = scale};
+    cp_pq_value v = {.s = text, .len = strlen(text)};
+    cp_buf b = {0};
+    char err[256] = "";
+    int rc = cp_parquet_encode(&col, 1, &v, 1, NULL, &b, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%s: %s", text, err);
+    if (!find(&b, want, 16))
+        fail_msg("%s at scale %d: unscaled bytes not found", text, scale);
+    cp_buf_free(&b);
+}
+
+/* FIXED_LEN_BYTE_ARRAY(16): big-endian two's complement of the unscaled value. */
+static void test_decimal_bytes(void **state)
+{
+    (void)state;
+    unsigned char w[16];
+    memset(w, 0xff, 16);
+    w[15] = 0x6a; /* -150 */
+    dec_value("-1.5", 2, w);
+    dec_value("-1.50", 2, w);
+    dec_value("-15e-1", 2, w);
+    memset(w, 0, 16);
+    w[13] = 0x41, w[14] = 0xcd, w[15] = 0x19; /* 4312345 */
+    dec_value("43123.45", 2, w);
+    dec_value("0043123.4500000", 2, w);
+    memset(w, 0, 16);
+    w[15] = 15;
+    dec_value("1.5E-7", 8, w);
+    /* 10^38 - 1 at scale 18: 0x4B3B4CA85A86C47A098A223FFFFFFFFF */
+    static const unsigned char max[16] = {0x4b, 0x3b, 0x4c, 0xa8, 0x5a, 0x86, 0xc4, 0x7a,
+                                          0x09, 0x8a, 0x22, 0x3f, 0xff, 0xff, 0xff, 0xff};
+    dec_value("99999999999999999999.999999999999999999", 18, max);
+}
+
+static void expect_error(const cp_pq_column *cols, size_t ncols, const cp_pq_value *v, size_t nrows, const char *msg)
+{
+    cp_buf b = {0};
+    cp_buf_puts(&b, "keep");
+    char err[256] = "";
+    assert_int_equal(cp_parquet_encode(cols, ncols, v, nrows, NULL, &b, err, sizeof err), -1);
+    if (!strstr(err, msg))
+        fail_msg("error '%s' lacks '%s'", err, msg);
+    assert_int_equal(b.len, 4); /* the buffer is restored */
+    assert_string_equal(b.p, "keep");
+    cp_buf_free(&b);
+}
+
+/* A value that does not fit is rejected with its row and column, never rounded. */
+static void test_errors(void **state)
+{
+    (void)state;
+    cp_pq_column cols[2] = {{.name = "n", .type = CP_PQ_INT64}, {.name = "price", .type = CP_PQ_DEC, .scale = 2}};
+    cp_pq_value v[4] = {{.i = 1}, {.s = "1.00", .len = 4}, {.i = 2}, {.s = "1.005", .len = 5}};
+    expect_error(cols, 2, v, 2, "row 1, column price: decimal 1.005 has more digits after the point");
+    v[3] = (cp_pq_value){.s = "1e36", .len = 4};
+    expect_error(cols, 2, v, 2, "row 1, column price: decimal 1e36 does not fit DECIMAL(38, scale)");
+    v[3] = (cp_pq_value){.s = "12abc", .len = 5};
+    expect_error(cols, 2, v, 2, "row 1, column price: decimal 12abc is not a decimal number");
+    v[3] = (cp_pq_value){.s = "", .len = 0};
+    expect_error(cols, 2, v, 2, "is not a decimal number");
+    v[3] = (cp_pq_value){.s = "1.2", .len = 3};
+    v[2] = (cp_pq_value){.null = true};
+    expect_error(cols, 2, v, 2, "row 1, column n: NULL in a column that is not nullable");
+    cp_pq_column bad = {.name = "x", .type = CP_PQ_DEC, .scale = 39};
+    expect_error(&bad, 1, v, 0, "column x: scale 39 is outside 0..38");
+    expect_error(cols, 0, v, 0, "at least one column");
+}
+
+/* Strings: min/max by unsigned bytes, logical type STRING in the schema; bools bit-packed. */
+static void test_strings_bools_stats(void **state)
+{
+    (void)state;
+    cp_pq_column cols[2] = {{.name = "s", .type = CP_PQ_STRING}, {.name = "b", .type = CP_PQ_BOOL}};
+    cp_pq_value v[6] = {{.s = "b", .len = 1}, {.b = true}, {.s = "\xc3\xa9", .len = 2}, {.b = false},
+                        {.s = "a", .len = 1}, {.b = true}};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(cols, 2, v, 3, NULL, &b, err, sizeof err), 0);
+    static const unsigned char plain[] = {1, 0, 0, 0, 'b', 2, 0, 0, 0, 0xc3, 0xa9, 1, 0, 0, 0, 'a'};
+    assert_non_null(find(&b, plain, sizeof plain));
+    static const unsigned char st[] = {0x36, 0x00, 0x28, 0x02, 0xc3, 0xa9, 0x18, 0x01, 'a', 0x00};
+    assert_non_null(find(&b, st, sizeof st));
+    /* bool page: header (num_values 3) then one byte 0b101 */
+    static const unsigned char bools[] = {0x15, 0x06, 0x15, 0x06, 0x00, 0x00, 0x05};
+    assert_non_null(find(&b, bools, sizeof bools));
+    /* schema element of s: BYTE_ARRAY, REQUIRED, name, converted UTF8, logicalType {1: STRING {}} */
+    static const unsigned char sch[] = {0x15, 0x0c, 0x25, 0x00, 0x18, 0x01, 's', 0x25, 0x00, 0x4c, 0x1c, 0x00, 0x00, 0x00};
+    assert_non_null(find(&b, sch, sizeof sch));
+    check_ok(&b, 3, 1);
+    cp_buf_free(&b);
+}
+
+/* Several row groups with zstd: each page decompresses to the PLAIN values. */
+static void test_row_groups_zstd(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    cp_pq_column col = {.name = "ts", .type = CP_PQ_TS};
+    cp_pq_value *v = calloc(N, sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < N; i++)
+        v[i].i = 1764846000000 + i;
+    cp_pq_options o = {.row_group_rows = 300, .zstd = true};
+    cp_buf z = {0}, p = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &z, err, sizeof err), 0);
+    o.zstd = false;
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &p, err, sizeof err), 0);
+    check_ok(&z, N, 4);
+    check_ok(&p, N, 4);
+    assert_true(z.len < p.len / 2);
+    /* the first page: header (compressed size = zstd frame), then a frame holding 300 values */
+    const unsigned char *frame = find(&z, "\x28\xb5\x2f\xfd", 4);
+    assert_non_null(frame);
+    unsigned char out[300 * 8];
+    /* the page's frame is followed by the next page: decompress exactly one frame */
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ZSTD_inBuffer in = {frame, z.len - (size_t)(frame - (const unsigned char *)z.p), 0};
+    ZSTD_outBuffer ob = {out, sizeof out, 0};
+    size_t rc = ZSTD_decompressStream(d, &ob, &in);
+    ZSTD_freeDCtx(d);
+    assert_false(ZSTD_isError(rc));
+    assert_int_equal(ob.pos, sizeof out);
+    int64_t first = 0, last = 0;
+    memcpy(&first, out, 8);
+    memcpy(&last, out + 299 * 8, 8);
+    assert_int_equal(first, 1764846000000);
+    assert_int_equal(last, 1764846000299);
+    /* TIMESTAMP(isAdjustedToUTC = true, MILLIS) in the schema */
+    static const unsigned char ts[] = {0x8c, 0x11, 0x1c, 0x1c, 0x00, 0x00, 0x00, 0x00};
+    assert_non_null(find(&z, ts, sizeof ts));
+    cp_buf_free(&z);
+    cp_buf_free(&p);
+    free(v);
+}
+
+/* The footer check rejects what is not a Parquet file. */
+static void test_check_rejects(void **state)
+{
+    (void)state;
+    cp_pq_column col = {.name = "n", .type = CP_PQ_INT64};
+    cp_pq_value v = {.i = 1};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, &v, 1, NULL, &b, err, sizeof err), 0);
+    assert_int_equal(cp_parquet_check((const unsigned char *)b.p, 8, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "PAR1"));
+    b.p[b.len - 8] = (char)0xff; /* footer length beyond the file */
+    assert_int_equal(cp_parquet_check((const unsigned char *)b.p, b.len, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "footer length"));
+    cp_buf_free(&b);
+    assert_int_equal(cp_parquet_encode(&col, 1, &v, 1, NULL, &b, err, sizeof err), 0);
+    uint32_t flen = (uint32_t)(unsigned char)b.p[b.len - 8];
+    b.p[b.len - 8 - flen + 1] = 0x04; /* num_rows... version's value now zigzag 2 -> still fine; break the list */
+    b.p[b.len - 8 - flen + 2] = 0x1f;
+    assert_int_equal(cp_parquet_check((const unsigned char *)b.p, b.len, NULL, NULL, err, sizeof err), -1);
+    cp_buf_free(&b);
+    /* zero rows: a valid file with no row group */
+    assert_int_equal(cp_parquet_encode(&col, 1, &v, 0, NULL, &b, err, sizeof err), 0);
+    check_ok(&b, 0, 0);
+    cp_buf_free(&b);
+}
+
+/* ---- --write DIR: files for the independent reader ---- */
+
+enum { WCOLS = 8, WROWS = 10 };
+static const cp_pq_column wcols[WCOLS] = {
+    {.name = "exchange", .type = CP_PQ_STRING},
+    {.name = "ts", .type = CP_PQ_TS},
+    {.name = "price", .type = CP_PQ_DEC, .nullable = true, .scale = 8},
+    {.name = "supply", .type = CP_PQ_DEC, .nullable = true, .scale = CP_PQ_DEC_SCALE},
+    {.name = "trade_count", .type = CP_PQ_INT64, .nullable = true},
+    {.name = "mid", .type = CP_PQ_DOUBLE, .nullable = true},
+    {.name = "maker", .type = CP_PQ_BOOL, .nullable = true},
+    {.name = "side", .type = CP_PQ_STRING, .nullable = true},
+};
+/* per row: exchange, ts, price text, its canonical text, supply text, canonical, count, mid, maker, side */
+static const struct wrow {
+    const char *ex;
+    int64_t ts;
+    const char *price, *price_want, *supply, *supply_want;
+    int64_t count;
+    double mid;
+    int maker; /* -1 NULL */
+    const char *side;
+} wrows[WROWS] = {
+    {"binance", 1764846000123, "43123.45", "43123.45000000", "21000000", "21000000.000000000000000000", 5, 43123.5, 1, "buy"},
+    {"binance", 1764846001000, "-0.00000015", "-0.00000015", NULL, NULL, -7, -2.25, 0, "sell"},
+    {"coinbase", 0, NULL, NULL, "2e-18", "0.000000000000000002", 0, 0.5, -1, NULL},
+    {"coinbase", -1000, "0", "0.00000000", "99999999999999999999.999999999999999999",
+     "99999999999999999999.999999999999999999", INT64_MAX, 1e300, 1, ""},
+    {"\xc3\xa9xchange", 253402300799999, "1E+3", "1000.00000000", "-123456789012345678.9",
+     "-123456789012345678.900000000000000000", INT64_MIN, -0.0, 0, "\xe2\x82\xbf"},
+    {"binance-futures", 1, "9999999999.99999999", "9999999999.99999999", "0.000000000000000001", "0.000000000000000001",
+     42, 3.0, 1, "buy"},
+    {"x", 2, NULL, NULL, NULL, NULL, 1, 1234.5, -1, NULL},
+    {"y", 3, "1.10000000000", "1.10000000", "7", "7.000000000000000000", 2, 0.125, 0, "sell"},
+    {"z", 4, "-42", "-42.00000000", "-0", "0.000000000000000000", 3, -1e-5, 1, "a,b\"c"},
+    {"", 5, ".5", "0.50000000", "5.", "5.000000000000000000", 4, 2.5, 0, "buy"},
+};
+
+static void json_str(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_files(const char *dir)
+{
+    cp_pq_value cells[WROWS * WCOLS];
+    memset(cells, 0, sizeof cells);
+    for (int r = 0; r < WROWS; r++) {
+        const struct wrow *w = &wrows[r];
+        cp_pq_value *c = &cells[r * WCOLS];
+        c[0] = (cp_pq_value){.s = w->ex, .len = strlen(w->ex)};
+        c[1] = (cp_pq_value){.i = w->ts};
+        c[2] = w->price ? (cp_pq_value){.s = w->price, .len = strlen(w->price)} : (cp_pq_value){.null = true};
+        c[3] = w->supply ? (cp_pq_value){.s = w->supply, .len = strlen(w->supply)} : (cp_pq_value){.null = true};
+        c[4] = r == 6 ? (cp_pq_value){.null = true} : (cp_pq_value){.i = w->count};
+        c[5] = r == 2 ? (cp_pq_value){.null = true} : (cp_pq_value){.d = w->mid};
+        c[6] = w->maker < 0 ? (cp_pq_value){.null = true} : (cp_pq_value){.b = w->maker == 1};
+        c[7] = w->side ? (cp_pq_value){.s = w->side, .len = strlen(w->side)} : (cp_pq_value){.null = true};
+    }
+    static const struct {
+        const char *name;
+        cp_pq_options o;
+    } files[] = {
+        {"plain.parquet", {0}},
+        {"zstd_groups.parquet", {.row_group_rows = 3, .zstd = true}},
+        {"one_row_groups.parquet", {.row_group_rows = 1, .zstd = true, .zstd_level = 19}},
+    };
+    char path[4096];
+    snprintf(path, sizeof path, "%s/expected.json", dir);
+    FILE *ej = fopen(path, "w");
+    if (!ej)
+        return 1;
+    fputs("{\"columns\": [", ej);
+    for (int c = 0; c < WCOLS; c++) {
+        fprintf(ej, "%s", c ? ", " : "");
+        json_str(ej, wcols[c].name);
+    }
+    fputs("],\n \"rows\": [\n", ej);
+    for (int r = 0; r < WROWS; r++) {
+        const struct wrow *w = &wrows[r];
+        char ts[32], cnt[32], mid[48];
+        snprintf(ts, sizeof ts, "%lld", (long long)w->ts);
+        snprintf(cnt, sizeof cnt, "%lld", (long long)w->count);
+        snprintf(mid, sizeof mid, "%.17g", w->mid);
+        fputs(r ? ",\n  [" : "  [", ej);
+        json_str(ej, w->ex);
+        fputs(", ", ej);
+        json_str(ej, ts);
+        fputs(", ", ej);
+        json_str(ej, w->price_want);
+        fputs(", ", ej);
+        json_str(ej, w->supply_want);
+        fputs(", ", ej);
+        json_str(ej, r == 6 ? NULL : cnt);
+        fputs(", ", ej);
+        json_str(ej, r == 2 ? NULL : mid);
+        fputs(", ", ej);
+        json_str(ej, w->maker < 0 ? NULL : w->maker ? "true" : "false");
+        fputs(", ", ej);
+        json_str(ej, w->side);
+        fputs("]", ej);
+    }
+    fputs("\n ],\n \"files\": [", ej);
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        cp_buf b = {0};
+        char err[256];
+        if (cp_parquet_encode(wcols, WCOLS, cells, WROWS, &files[k].o, &b, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            fclose(ej);
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, files[k].name);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f) != 0) {
+            fprintf(stderr, "cannot write %s\n", path);
+            fclose(ej);
+            return 1;
+        }
+        size_t per = files[k].o.row_group_rows ? files[k].o.row_group_rows : WROWS;
+        fprintf(ej, "%s{\"name\": \"%s\", \"row_groups\": %zu, \"codec\": \"%s\"}", k ? ", " : "", files[k].name,
+                (WROWS + per - 1) / per, files[k].o.zstd ? "ZSTD" : "UNCOMPRESSED");
+        cp_buf_free(&b);
+    }
+    fputs("]}\n", ej);
+    return fclose(ej) != 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--write") == 0)
+        return write_files(argv[2]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_page_header_bytes),
+        cmocka_unit_test(test_definition_levels),
+        cmocka_unit_test(test_decimal_bytes),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_strings_bools_stats),
+        cmocka_unit_test(test_row_groups_zstd),
+        cmocka_unit_test(test_check_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
