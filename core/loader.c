@@ -325,6 +325,11 @@ static int validate_desc(const char *path, const cp_plugin *d, char *err, size_t
                                    : "ddl_dialects but no ddl callback");
         return -1;
     }
+    if (d->tick && d->kind != CP_TRANSFORM) {
+        snprintf(err, errlen, "%s: %s plugin '%s' has a tick callback, which only transforms have", path,
+                 core_kind_name(d->kind), d->name);
+        return -1;
+    }
     if (d->schemas && d->kind == CP_SINK) {
         snprintf(err, errlen, "%s: sink plugin '%s' has a schemas callback, which only sources and transforms have",
                  path, d->name);

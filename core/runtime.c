@@ -116,6 +116,28 @@ static void route(pipeline *p, size_t stage, cp_batch *b)
     core_batch_unref(b);
 }
 
+/* Time passes for the transforms that ask for it (cp_plugin.tick), after a cycle or on a
+ * continuous pipeline's timer: what they emit takes the route of their process() batches.
+ * Returns the number of transforms that ticked. */
+static size_t pipeline_tick(pipeline *p)
+{
+    int64_t now = core_util_now_ms();
+    size_t ticked = 0;
+    for (size_t k = 0; k < p->ntransforms; k++) {
+        core_instance *t = &p->transforms[k];
+        const cp_plugin *d = &t->ec->plugin->desc;
+        if (!d->tick)
+            continue;
+        ticked++;
+        cp_status st = d->tick(t->data, &t->ctx.pub, now);
+        if (st != CP_OK) {
+            core_log_tagged(&t->ctx.tag, CP_LOG_ERROR, "tick failed: %s", cp_strerror(st));
+            p->cycle_failed = true;
+        }
+    }
+    return ticked;
+}
+
 static cp_status emit_cb(core_ctx *c, cp_batch *b)
 {
     core_metrics_emitted(&c->tag, core_batch_rows(b));
@@ -165,13 +187,22 @@ static void stream_commit(void *user, int64_t rows, int64_t duration_ms)
     }
 }
 
+/* the flush thread's timer, right after a flush (nothing pending): what the transforms emit
+ * as time passes is committed at once; a failed tick counts with the next micro-batch */
+static void stream_tick(void *user)
+{
+    pipeline *p = user;
+    if (pipeline_tick(p))
+        pipeline_commit(p);
+}
+
 static void streams_start(pipeline_set *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         pipeline *p = &s->p[i];
         if (!p->cfg->continuous || p->stream)
             continue;
-        const core_stream_ops ops = {stream_route, stream_commit, p};
+        const core_stream_ops ops = {stream_route, stream_commit, stream_tick, p};
         p->stream = core_stream_start(&p->source, p->cfg->batch_interval_ms, p->cfg->batch_rows, &ops);
     }
 }
@@ -302,6 +333,7 @@ static void run_cycle(pipeline *p)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cycle failed: %s", cp_strerror(st));
         p->cycle_failed = true;
     }
+    pipeline_tick(p); /* also after a failed cycle: a source that stopped delivering is news */
     pipeline_commit(p); /* the cycle's batches are durable before it counts as done */
     p->cycles++;
     core_metrics_cycle(p->cfg->name, core_util_mono_ms() - t0, !p->cycle_failed);

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#define TICK_MS 1000 /* how often time passes for the transforms (ops.tick) */
+
 typedef struct pending {
     cp_batch *b;
 } pending;
@@ -162,12 +164,17 @@ static void *flush_thread(void *arg)
     core_stream *s = arg;
     pthread_mutex_lock(&s->lock);
     int64_t next = core_util_mono_ms() + s->interval_ms;
+    int64_t next_tick = core_util_mono_ms() + TICK_MS;
     for (;;) {
         int64_t now = core_util_mono_ms();
         if (s->quit || now >= next || (int64_t)s->rows >= s->max_rows) {
             flush_locked(s);
             if (s->quit)
                 break;
+            if (s->ops.tick && core_util_mono_ms() >= next_tick) {
+                s->ops.tick(s->ops.user);
+                next_tick = core_util_mono_ms() + TICK_MS;
+            }
             next = core_util_mono_ms() + s->interval_ms;
             continue;
         }

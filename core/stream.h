@@ -11,10 +11,13 @@
 typedef struct core_stream core_stream;
 
 /* What the runtime does with a micro-batch: route it (transforms, latest rows, sink queues;
- * takes ownership), then commit (spools, then checkpoints). Both run on the flush thread. */
+ * takes ownership), then commit (spools, then checkpoints). `tick` (optional): time passes,
+ * about once a second, right after a flush with nothing pending. All run on the flush thread,
+ * holding the lock the source's emit takes. */
 typedef struct core_stream_ops {
     void (*route)(void *user, cp_batch *b);
     void (*commit)(void *user, int64_t rows, int64_t duration_ms);
+    void (*tick)(void *user);
     void *user;
 } core_stream_ops;
 

@@ -8,7 +8,10 @@
  * and from the `preset = "quality"` set. A rule's `when` is an expression of the language in
  * alerts_expr.h over one stream's columns; it is evaluated for each row of that stream, per
  * series (exchange or source, symbol, and interval for ohlcv), in row order. Rules using
- * stale() are evaluated for every known series of their stream each time a batch passes.
+ * stale() are evaluated for every known series of their stream each time a batch passes and
+ * at every tick (after each poll cycle, failed ones included, and about once a second in a
+ * continuous pipeline), so a feed that stops altogether still fires. A series is known once
+ * a row of it has passed since the start.
  *
  * latest(STREAM.COLUMN, "series"...) reads another pipeline's newest value from the core's
  * latest-rows table (cp_latest_value), e.g. for a divergence between two exchanges.
@@ -622,6 +625,28 @@ static void evaluate(alerts *a, cp_ctx *ctx, const rule *r, series *s, rowctx *r
     step(a, ctx, r, s, st, res, &lhs, &rhs);
 }
 
+/* Evaluates the stale() rules for every known series of their stream as of `now`, then
+ * emits the alert rows pending from this call and the rows before it. */
+static cp_status evaluate_stale(alerts *a, cp_ctx *ctx, int64_t now)
+{
+    for (size_t i = 0; i < a->nrules; i++) {
+        if (!ax_uses_stale(a->rules[i].expr))
+            continue;
+        for (size_t bk = 0; bk < NBUCKETS; bk++)
+            for (series *s = a->series[bk]; s; s = s->next)
+                if (s->schema == a->rules[i].schema) {
+                    rowctx rc = {.ctx = ctx, .s = s, .now = now};
+                    evaluate(a, ctx, &a->rules[i], s, &rc, now, false);
+                }
+    }
+    if (a->out) {
+        cp_batch *out = a->out;
+        a->out = NULL;
+        return cp_emit(ctx, out);
+    }
+    return CP_OK;
+}
+
 static cp_status alerts_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
 {
     alerts *a = instance;
@@ -657,23 +682,13 @@ static cp_status alerts_process(void *instance, cp_ctx *ctx, const cp_batch *bat
             if (a->rules[i].schema == cat && !ax_uses_stale(a->rules[i].expr))
                 evaluate(a, ctx, &a->rules[i], s, &rc, t, true);
     }
-    /* staleness: every known series of each stale rule's stream, as of now */
-    for (size_t i = 0; i < a->nrules; i++) {
-        if (!ax_uses_stale(a->rules[i].expr))
-            continue;
-        for (size_t bk = 0; bk < NBUCKETS; bk++)
-            for (series *s = a->series[bk]; s; s = s->next)
-                if (s->schema == a->rules[i].schema) {
-                    rowctx rc = {.ctx = ctx, .s = s, .now = now};
-                    evaluate(a, ctx, &a->rules[i], s, &rc, now, false);
-                }
-    }
-    if (a->out) {
-        cp_batch *out = a->out;
-        a->out = NULL;
-        return cp_emit(ctx, out);
-    }
-    return CP_OK;
+    return evaluate_stale(a, ctx, now);
+}
+
+/* time passes without rows (e.g. every cycle of the source fails): the stale() rules */
+static cp_status alerts_tick(void *instance, cp_ctx *ctx, int64_t now_ms)
+{
+    return evaluate_stale(instance, ctx, now_ms);
 }
 
 /* declares `alert`: every configured rule may emit it, whatever reaches the transform */
@@ -688,5 +703,5 @@ static cp_status alerts_schemas(cp_ctx *ctx, const void *config, const cp_schema
 CP_PLUGIN_DEFINE(.name = "alerts", .kind = CP_TRANSFORM, .version = "1.0.0",
                  .description = "Alert rules over the passing rows: emits `alert` rows when a rule fires or resolves",
                  .options = alerts_options, .config_size = sizeof(alerts_config), .create = alerts_create,
-                 .destroy = alerts_destroy, .process = alerts_process, .schemas = alerts_schemas,
+                 .destroy = alerts_destroy, .process = alerts_process, .tick = alerts_tick, .schemas = alerts_schemas,
                  .check = alerts_check);

@@ -221,4 +221,41 @@ grep -q "reload" "$TMP/x.err" && pass "reloaded" || fail "no reload in the log"
 kill -TERM $xpid; wait $xpid
 expect_eq "$(sqlite3 "$TMP/x.db" "select rule || ' ' || state || ' ' || (threshold = 100) from alert")" "diverge firing 1" \
     "once, over several cycles"
+# 11. a feed that stops altogether: every cycle fails (the exchange answers 400), so no row passes
+#     the transform; stale() is evaluated at the tick after each cycle, fires once, and resolves
+#     when data comes back. book_top is stamped when received, so it is fresh while it flows.
+ctl /_mock/reset
+before=$(nposts)
+{ conf_head; cat <<C
+pipelines = ( { name = "st"; interval = "1s";
+  source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["book_top"]; };
+  transforms = ( { plugin = "alerts"; rules = ( { name = "feed-stale"; when = "stale(book_top, 2s)"; } ); } );
+  sinks = ( { plugin = "sqlite"; path = "$TMP/st.db"; },
+            { plugin = "webhook"; url = "$RECV/hooks/T000/SECRET-TOKEN"; format = "json"; per_minute = 100000; } ); } );
+C
+} > "$TMP/st.conf"
+sed -i "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/state-st\"|" "$TMP/st.conf"
+$B -c "$TMP/st.conf" > /dev/null 2> "$TMP/st.err" &
+spid=$!
+wait_for "[ \"\$(sqlite3 $TMP/st.db 'select count(*) from book_top' 2>/dev/null)\" -ge 1 ]" 15 \
+    || { fail "no book_top collected"; cat "$TMP/st.err" >&2; }
+ctl "/_mock/fault?path=/api/v3/depth&kind=status&status=400&count=-1"
+wait_for "[ \"\$(sqlite3 $TMP/st.db \"select count(*) from alert where state = 'firing'\" 2>/dev/null)\" = 1 ]" 15 \
+    && pass "stale() fires while every cycle fails" || { fail "no firing row while the feed is down"; cat "$TMP/st.err" >&2; }
+nrows=$(sqlite3 "$TMP/st.db" "select count(*) from book_top")
+sleep 3 # several more failed cycles: still one firing row
+expect_eq "$(sqlite3 "$TMP/st.db" "select count(*) from book_top")" "$nrows" "no row collected meanwhile (the source is down)"
+grep -q "cycle failed" "$TMP/st.err" && pass "the cycles fail" || fail "no failed cycle in the log"
+expect_eq "$(sqlite3 "$TMP/st.db" "select rule || ' ' || state from alert")" "feed-stale firing" "one firing row over the failed cycles"
+expect_eq "$(rctl /_recv/posts | python3 -c 'import json,sys; print(" ".join(p["body"]["rule"] + ":" + p["body"]["state"] for p in json.load(sys.stdin)[int(sys.argv[1]):]))' "$before")" \
+    "feed-stale:firing" "one webhook post, the firing"
+ctl /_mock/reset # the exchange is back
+wait_for "[ \"\$(sqlite3 $TMP/st.db \"select count(*) from alert where state = 'resolved'\" 2>/dev/null)\" = 1 ]" 15 \
+    && pass "resolves when data comes back" || { fail "no resolved row"; cat "$TMP/st.err" >&2; }
+wait_for "[ \$((\$(nposts) - before)) -ge 2 ]" 10
+kill -TERM $spid; wait $spid
+expect_eq "$(sqlite3 "$TMP/st.db" "select group_concat(state, ' ') from (select state from alert order by ts)")" \
+    "firing resolved" "firing, then resolved, nothing more"
+expect_eq "$(rctl /_recv/posts | python3 -c 'import json,sys; print(" ".join(p["body"]["state"] for p in json.load(sys.stdin)[int(sys.argv[1]):]))' "$before")" \
+    "firing resolved" "the webhook got the firing and the resolution"
 finish

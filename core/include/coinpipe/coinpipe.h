@@ -810,10 +810,24 @@ typedef struct cp_plugin {
      * source waits in cp_ws_poll(); a NATS consumer in its own library's fetch with a timeout.
      */
     cp_status (*run)(void *instance, cp_ctx *ctx);
+
+    /* ---- since ABI 2.0: time passing without rows ---- */
+
+    /**
+     * Transform, optional (since ABI 2.0): `now_ms` (UTC ms, as cp_now_ms) has come, whether or
+     * not rows did: for what depends on time alone, such as a feed that went quiet. The core
+     * calls it on the pipeline's worker thread, never concurrently with process(): after every
+     * poll cycle, whether the cycle succeeded or failed (also when the source emitted nothing),
+     * and about once a second for a continuous pipeline (on its flush thread). Like process(),
+     * it may cp_emit() batches: they go through the transforms after this one, then the latest
+     * rows and the sinks, and are committed with the cycle (or, for a continuous pipeline, right
+     * after the call). An error is logged and marks the cycle failed.
+     */
+    cp_status (*tick)(void *instance, cp_ctx *ctx, int64_t now_ms);
 } cp_plugin;
 
 /** sizeof(cp_plugin) in ABI 2.0 (the end of its last 2.0 member): the smallest descriptor the core loads. */
-#define CP_PLUGIN_SIZE_2_0 ((uint32_t)(offsetof(cp_plugin, run) + sizeof(void (*)(void))))
+#define CP_PLUGIN_SIZE_2_0 ((uint32_t)(offsetof(cp_plugin, tick) + sizeof(void (*)(void))))
 
 /**
  * Defines the descriptor with the ABI fields stamped from this header, e.g.
