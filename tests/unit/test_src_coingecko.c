@@ -76,17 +76,26 @@ static void test_values(void **state)
     tk_destroy(t);
 }
 
+/* A coingecko instance collecting the top `top` markets from the recorded payload
+ * tests/fixtures/`file` (the log cleared first); tk_collect succeeds. */
+static tk_instance *markets_from_fixture(const char *file, int top)
+{
+    char url[256], cfg[512];
+    mockex_ctl("/_mock/reset");
+    snprintf(url, sizeof url, "/_mock/fault?path=/api/v3/coins/markets&kind=fixture&file=%s", file);
+    mockex_ctl(url);
+    snprintf(cfg, sizeof cfg, "base_url = \"%s/api/v3\"; streams = [\"market\"]; top = %d;", mockex_base, top);
+    tk_log_clear();
+    tk_instance *t = tk_create("coingecko", cfg);
+    assert_int_equal(tk_collect(t), CP_OK);
+    return t;
+}
+
 /* json-c path: 1e400 and an integer beyond uint64 drop their coin's row, named; the rest stay */
 static void test_bad_values(void **state)
 {
     (void)state;
-    mockex_ctl("/_mock/reset");
-    mockex_ctl("/_mock/fault?path=/api/v3/coins/markets&kind=fixture&file=bad_values/coingecko_coins_markets.json");
-    char cfg[512];
-    snprintf(cfg, sizeof cfg, "base_url = \"%s/api/v3\"; streams = [\"market\"]; top = 4;", mockex_base);
-    tk_log_clear();
-    tk_instance *t = tk_create("coingecko", cfg);
-    assert_int_equal(tk_collect(t), CP_OK);
+    tk_instance *t = markets_from_fixture("bad_values/coingecko_coins_markets.json", 4);
     const cp_batch *b = tk_find(t, "market", 0);
     assert_non_null(b);
     assert_int_equal(tk_rows(t, "market"), 2);
@@ -95,6 +104,17 @@ static void test_bad_values(void **state)
     tk_assert_text(b, 1, "coin_id", "solana");
     tk_assert_log_contains("coins/markets ethereum: field 'market_cap': not a finite decimal number; row dropped");
     tk_assert_log_contains("coins/markets tether: field 'total_volume': integer out of range; row dropped");
+    tk_destroy(t);
+}
+
+/* json-c path: a repeated key drops its coin's row, named (json-c alone keeps the last silently) */
+static void test_duplicate_key(void **state)
+{
+    (void)state;
+    tk_instance *t = markets_from_fixture("bad_values/coingecko_coins_markets_dup.json", 2);
+    assert_int_equal(tk_rows(t, "market"), 1);
+    tk_assert_text(tk_find(t, "market", 0), 0, "coin_id", "solana");
+    tk_assert_log_contains("coins/markets bitcoin: field 'current_price': duplicate key; row dropped");
     tk_destroy(t);
 }
 
@@ -133,6 +153,7 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_values), cmocka_unit_test(test_bad_values),
+                                       cmocka_unit_test(test_duplicate_key),
                                        cmocka_unit_test(test_top_pagination)};
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -29,6 +29,62 @@ cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
     return CP_OK;
 }
 
+/* json-c keeps the last of a repeated key silently. A member whose key the body repeats gets
+ * this marker as its value instead (a string carrying dup_mark as userdata), which su_jval
+ * reports as `dup` so that the row setters refuse it as the scanner's rows do. */
+static char dup_mark;
+
+static bool is_dup(json_object *o) { return o && json_object_get_userdata(o) == &dup_mark; }
+
+/* Walks the value v just read by the scanner alongside o, json-c's tree of the same text, and
+ * marks the members of o's objects whose keys v repeats. A member's later occurrence replaces
+ * the tree json-c kept, so walking an earlier occurrence against it only ever marks members
+ * the marker then replaces. False when the scanner stops (json-c is laxer: nothing more marked). */
+static bool mark_dups(sj *j, const sj_val *v, json_object *o)
+{
+    if (v->type == SJ_ARRAY) {
+        json_object *a = json_object_is_type(o, json_type_array) ? o : NULL;
+        for (size_t i = 0; sj_next(j); i++) {
+            sj_val e;
+            if (!sj_value(j, &e) ||
+                !mark_dups(j, &e, a && i < json_object_array_length(a) ? json_object_array_get_idx(a, i) : NULL))
+                return false;
+        }
+        return !j->err;
+    }
+    if (v->type != SJ_OBJECT)
+        return true;
+    json_object *obj = json_object_is_type(o, json_type_object) ? o : NULL;
+    json_object *seen = obj ? json_object_new_object() : NULL; /* the keys read so far, as a set */
+    sj_val k, e;
+    bool ok = true;
+    while (ok && sj_member(j, &k)) {
+        char small[128], *key = k.len < sizeof small ? small : malloc(k.len + 1);
+        ok = key && sj_value(j, &e);
+        if (ok) {
+            key[sj_decode(&k, key)] = '\0';
+            json_object *m = NULL;
+            if (seen && json_object_object_get_ex(seen, key, NULL)) {
+                json_object *mark = json_object_new_string("duplicate key");
+                if (mark) {
+                    json_object_set_userdata(mark, &dup_mark, NULL);
+                    json_object_object_add(obj, key, mark);
+                }
+            } else {
+                if (seen)
+                    json_object_object_add(seen, key, NULL);
+                if (obj)
+                    json_object_object_get_ex(obj, key, &m);
+            }
+            ok = mark_dups(j, &e, is_dup(m) ? NULL : m);
+        }
+        if (key != small)
+            free(key);
+    }
+    json_object_put(seen);
+    return ok && !j->err;
+}
+
 json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
 {
     if (!r->body || r->body_len == 0 || r->body_len > INT_MAX) {
@@ -56,6 +112,11 @@ json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response 
             return NULL;
         }
     }
+    sj j;
+    sj_val v;
+    sj_init(&j, r->body, r->body_len);
+    if (sj_value(&j, &v))
+        mark_dups(&j, &v, o);
     return o;
 }
 
@@ -70,6 +131,12 @@ json_object *su_get(json_object *o, const char *key)
 sj_val su_jval(json_object *o)
 {
     sj_val v = {.type = SJ_NONE};
+    if (is_dup(o)) {
+        v.type = SJ_STRING, v.dup = true;
+        v.p = json_object_get_string(o);
+        v.len = strlen(v.p);
+        return v;
+    }
     switch (o ? json_object_get_type(o) : json_type_null) {
     case json_type_null: break;
     case json_type_boolean: v.type = json_object_get_boolean(o) ? SJ_TRUE : SJ_FALSE; break;
@@ -275,9 +342,17 @@ void su_vstr(su_row *r, size_t col, const sj_val *v, const char *field)
     free(t.heap);
 }
 
+/* A member su_parse marked as a repeated key: refused, named. */
+static bool refuse_dup(su_row *r, json_object *v, const char *field)
+{
+    if (is_dup(v))
+        refuse_value(r, field, "duplicate key");
+    return is_dup(v);
+}
+
 void su_require(su_row *r, json_object *v, const char *field)
 {
-    if (!v)
+    if (!refuse_dup(r, v, field) && !v)
         fail(r, field);
 }
 
@@ -295,7 +370,7 @@ void su_int(su_row *r, size_t col, json_object *v, const char *field)
 
 void su_unix_s(su_row *r, size_t col, json_object *v, const char *field)
 {
-    if (!r->ok || !v)
+    if (!r->ok || !v || refuse_dup(r, v, field))
         return;
     int64_t s = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
     if (s < 0 || s > INT64_MAX / 1000 || cp_batch_set_int(r->ctx, r->b, r->row, col, s * 1000) != CP_OK)
@@ -304,7 +379,7 @@ void su_unix_s(su_row *r, size_t col, json_object *v, const char *field)
 
 void su_iso_ts(su_row *r, size_t col, json_object *v, const char *field)
 {
-    if (!r->ok || !v)
+    if (!r->ok || !v || refuse_dup(r, v, field))
         return;
     int64_t ms = json_object_is_type(v, json_type_string) ? cp_utc_parse_iso8601(json_object_get_string(v)) : -1;
     if (ms < 0 || cp_batch_set_int(r->ctx, r->b, r->row, col, ms) != CP_OK)
