@@ -51,6 +51,7 @@ typedef struct pl_entry {
     int64_t last_error_ms;
     bool continuous;
     uint64_t sev[NSEV];
+    uint64_t rows_invalid; /* rows the source dropped for a bad value (CP_ROWS_INVALID) */
     uint64_t lat[NLAT], lat_count; /* non-cumulative */
     double lat_sum_ms;
 } pl_entry;
@@ -347,14 +348,14 @@ static bool pl_healthy(const pl_entry *e, int64_t now, int64_t *age)
 }
 
 /* appends `pipeline="..."` and the value of every active pipeline for one per-pipeline metric */
-typedef enum { PL_CYCLES, PL_FAILURES, PL_SKIPPED, PL_LAST_OK, PL_HEALTHY } pl_field;
+typedef enum { PL_CYCLES, PL_FAILURES, PL_SKIPPED, PL_LAST_OK, PL_HEALTHY, PL_INVALID } pl_field;
 
 static void pl_series(cp_buf *b, const char *name, pl_field f, int64_t now)
 {
     for (size_t i = 0; i < M.pl.n; i++) {
         const pl_entry *e = &M.pl.v[i];
         cp_buf_printf(b, "%s{", name);
-        put_label(b, "pipeline", e->name, f == PL_SKIPPED || f == PL_LAST_OK || f == PL_HEALTHY);
+        put_label(b, "pipeline", e->name, f != PL_CYCLES && f != PL_FAILURES);
         if (f == PL_CYCLES || f == PL_FAILURES)
             put_label(b, "plugin", e->plugin, true);
         int64_t age;
@@ -362,6 +363,7 @@ static void pl_series(cp_buf *b, const char *name, pl_field f, int64_t now)
         case PL_CYCLES: cp_buf_printf(b, " %llu\n", (unsigned long long)e->cycles); break;
         case PL_FAILURES: cp_buf_printf(b, " %llu\n", (unsigned long long)e->failures); break;
         case PL_SKIPPED: cp_buf_printf(b, " %llu\n", (unsigned long long)e->skipped); break;
+        case PL_INVALID: cp_buf_printf(b, " %llu\n", (unsigned long long)e->rows_invalid); break;
         case PL_LAST_OK: cp_buf_printf(b, " %.3f\n", (double)e->last_ok_ms / 1000.0); break;
         case PL_HEALTHY: cp_buf_printf(b, " %d\n", e->active && pl_healthy(e, now, &age) ? 1 : 0); break;
         }
@@ -392,11 +394,13 @@ static size_t sink_totals(core_sink_stats *out, size_t *first_idx)
 
 void core_metrics_stream_event(const char *pipeline, cp_stream_event ev, uint64_t n)
 {
-    if (!pipeline || ev < 1 || ev > NSEV)
+    if (!pipeline || ev < 1 || (ev > NSEV && ev != CP_ROWS_INVALID))
         return;
     pthread_mutex_lock(&M.lock);
     pl_entry *e = pl_find(pipeline, true);
-    if (e)
+    if (e && ev == CP_ROWS_INVALID)
+        e->rows_invalid += n;
+    else if (e)
         e->sev[ev - 1] += n;
     pthread_mutex_unlock(&M.lock);
 }
@@ -478,6 +482,9 @@ void core_metrics_render(cp_buf *b)
     help(b, "coinpipe_pipeline_skipped_ticks_total", "counter",
          "Ticks skipped because the previous cycle of the pipeline was still running.");
     pl_series(b, "coinpipe_pipeline_skipped_ticks_total", PL_SKIPPED, now);
+    help(b, "coinpipe_rows_invalid_total", "counter",
+         "Rows the source dropped for a bad value (out of range, not finite, a repeated key; each logged).");
+    pl_series(b, "coinpipe_rows_invalid_total", PL_INVALID, now);
     help(b, "coinpipe_pipeline_last_success_timestamp_seconds", "gauge",
          "End of the last successful cycle (Unix time; 0 = none yet).");
     pl_series(b, "coinpipe_pipeline_last_success_timestamp_seconds", PL_LAST_OK, now);

@@ -219,6 +219,7 @@ void su_bad_element(cp_ctx *ctx, const char *endpoint, const char *symbol, const
 {
     cp_log_error(ctx, "%s %s: field '%s': %s; row dropped, the response's other rows are kept", endpoint,
                  symbol ? symbol : "-", field ? field : "?", why ? why : "unexpected value");
+    cp_stream_count(ctx, CP_ROWS_INVALID, 1);
 }
 
 void su_row_drop(su_row *r, const char *endpoint, const char *symbol)

@@ -64,7 +64,8 @@ typedef struct su_row {
 su_row su_row_add(cp_ctx *ctx, cp_batch *b);
 /* Takes back the row r was filling (the last of its batch) and logs an error naming endpoint,
  * symbol, field and reason ("ticker/24hr ETHBTC: field 'lastPrice': not a finite decimal number;
- * row dropped ..."); error lines are counted per pipeline in the metrics (errors). */
+ * row dropped ..."); error lines are counted per pipeline in the metrics (errors), the row in
+ * coinpipe_rows_invalid_total (CP_ROWS_INVALID). */
 void su_row_drop(su_row *r, const char *endpoint, const char *symbol);
 /* The same log line for an element that never became a row (why NULL: unexpected value). */
 void su_bad_element(cp_ctx *ctx, const char *endpoint, const char *symbol, const char *field, const char *why);
