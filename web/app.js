@@ -21,7 +21,7 @@ const api = (path, args) => {
 const latest = new Map();  /* series key -> {stream, seq, ts, row} */
 let maxSeq = 0;
 const seriesKey = (stream, row) =>
-  [stream, row.exchange || row.source, row.symbol || row.coin_id, row.interval || row.vs_currency || ""].join("|");
+  [stream, row.exchange || row.source, row.symbol || row.coin_id, row.interval || row.vs_currency || (row.rule ? row.pipeline + "/" + row.rule : "")].join("|");
 const marketKey = row => (row.exchange || row.source) + "|" + (row.symbol || row.coin_id);
 const sparks = new Map();  /* market key -> closes (at most 48) */
 
@@ -115,7 +115,21 @@ function loadSpark(mk) {
     .then(cs => { sparks.set(k, cs.map(c => Number(c.close))); renderMarkets(); }).catch(() => {});
 }
 
+/* the `alert` rows whose newest state is firing, newest first */
+function renderAlerts() {
+  const firing = [...latest.values()].filter(r => r.stream === "alert" && r.row.state === "firing")
+    .sort((a, b) => (b.ts || 0) - (a.ts || 0));
+  $("#alerts").hidden = firing.length === 0;
+  const frag = document.createDocumentFragment();
+  for (const r of firing)
+    frag.append(el("tr", {class: "alert", "data-rule": r.row.rule},
+      el("td", null, r.row.rule), el("td", null, r.row.exchange), el("td", null, r.row.symbol),
+      el("td", {class: "num"}, fmtNum(r.row.value)), el("td", null, r.row.message), el("td", {class: "num"}, fmtAgo(r.ts))));
+  $("#alert-table tbody").replaceChildren(frag);
+}
+
 function renderMarkets() {
+  renderAlerts();
   const body = $("#market-table tbody");
   const rows = markets();
   $("#market-empty").hidden = rows.length > 0;

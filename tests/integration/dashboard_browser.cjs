@@ -37,6 +37,8 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
     const row = () => page.$eval(sel, tr => ({last: tr.dataset.last, ts: Number(tr.dataset.ts),
                                               text: tr.querySelector(".last").textContent}));
     out.first = await row();
+    await page.waitForSelector("#alert-table tr.alert", {timeout: 10000}).catch(() => {});
+    out.alerts = await page.$$eval("#alert-table tr.alert", trs => trs.map(t => t.dataset.rule + " " + t.children[2].textContent));
     await page.screenshot({path: path.join(shots, "dashboard-markets.png")});
     // live: the row's newest time moves without a reload
     const until = Date.now() + 8000;

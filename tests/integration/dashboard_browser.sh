@@ -25,7 +25,8 @@ pipelines = (
  { name = "spot"; interval = "1s";
    source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT", "ETHBTC", "BNBBTC"];
               streams = ["ticker", "book_top", "ohlcv", "trade"]; kline_interval = "1h"; };
-   transforms = ( { plugin = "spread"; }, { plugin = "indicators"; } );
+   transforms = ( { plugin = "spread"; }, { plugin = "indicators"; },
+                  { plugin = "alerts"; rules = ( { name = "btc-above-one"; when = "ticker.last > 1"; symbols = ["BTC-USDT"]; } ); } );
    sinks = ( { plugin = "sqlite"; path = "$TMP/c.db"; } ); }
 );
 CONF
@@ -64,6 +65,7 @@ say(all(u.startswith("http://127.0.0.1:%s/" % sys.argv[3]) for u in p["requests"
 say(any(s.startswith("Min") for s in p["stats"]) and any(s.startswith("Change %") for s in p["stats"]), "statistics shown")
 say(any(s.startswith("Bid") for s in p["book"]), "book top shown")
 say(p["trades"] > 0, "recent trades shown (%d)" % p["trades"])
+say(p.get("alerts") == ["btc-above-one BTC-USDT"], "the firing alert is shown: %r" % p.get("alerts"))
 say(p["lower_chart"], "RSI/MACD pane shown (the indicators transform runs)")
 say(any(h.startswith("spot") for h in p["health"]), "health view lists the pipeline")
 say(p["interactive_ms"] < 5000, "interactive in %d ms" % p["interactive_ms"])
