@@ -103,8 +103,20 @@ static void test_unknown_symbol(void **state)
 {
     snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BNBBTC\", \"FOOBAR\"];", mockex_base);
     tk_instance *t = tk_create("binance-spot", cfgbuf);
-    assert_int_equal(tk_collect(t), CP_ERR_CONFIG);
+    /* the unknown symbol is skipped with a warning; the others are collected */
+    assert_int_equal(tk_collect(t), CP_OK);
     tk_assert_log_contains("unknown symbol \\\"FOOBAR\\\"");
+    tk_assert_log_contains("skipped");
+    assert_int_equal(tk_rows(t, "ticker"), 1);
+    tk_assert_text(tk_find(t, "ticker", 0), 0, "native_symbol", "BNBBTC");
+    assert_true(tk_rows(t, "book_top") == 1);
+    tk_destroy(t);
+
+    /* no symbol known at all: the cycle fails */
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"FOOBAR\"];", mockex_base);
+    t = tk_create("binance-spot", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_ERR_CONFIG);
+    tk_assert_log_contains("no configured symbol is listed");
     assert_int_equal(tk_emitted_count(t), 0);
     tk_destroy(t);
 }

@@ -615,24 +615,33 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
     }
     json_object_put(want);
     json_object_put(root);
+    /* an unknown symbol is skipped with a warning (a typo or a delisting must not stop the others);
+     * the known ones keep their configured order */
     cp_status ret = CP_OK;
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (!sym[i].native) {
-            cp_log_error(ctx, "symbols: unknown symbol \"%s\" (not listed by %s%s/exchangeInfo)", b->cfg->symbols.v[i],
-                         b->cfg->base_url, b->api->prefix);
-            ret = CP_ERR_CONFIG;
-        } else if (!sym[i].norm) {
-            ret = CP_ERR_NOMEM;
+            cp_log_warn(ctx, "symbols: unknown symbol \"%s\" (not listed by %s%s/exchangeInfo); skipped",
+                        b->cfg->symbols.v[i], b->cfg->base_url, b->api->prefix);
+            continue;
         }
+        if (!sym[i].norm)
+            ret = CP_ERR_NOMEM;
+        sym[kept++] = sym[i];
+    }
+    if (ret == CP_OK && kept == 0) {
+        cp_log_error(ctx, "symbols: no configured symbol is listed by %s%s/exchangeInfo", b->cfg->base_url,
+                     b->api->prefix);
+        ret = CP_ERR_CONFIG;
     }
     if (ret != CP_OK) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < kept; i++)
             free(sym[i].native), free(sym[i].norm);
         free(sym);
         return ret;
     }
     b->sym = sym;
-    b->n = n;
+    b->n = kept;
     b->resolved = true;
     cp_log_debug(ctx, "exchangeInfo: %zu symbols validated", found);
     return CP_OK;
@@ -921,10 +930,13 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
 
 cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user)
 {
-    for (size_t i = 0; b->want[ST_OHLCV] && i < b->cfg->symbols.n; i++) {
+    /* offline only the native symbols are known; exchangeInfo gives the normalized ones (and drops
+     * the unknown) */
+    size_t n = b->resolved ? b->n : b->cfg->symbols.n;
+    for (size_t i = 0; b->want[ST_OHLCV] && i < n; i++) {
         char nat[64];
-        native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
-        /* offline only the native symbol is known; exchangeInfo gives the normalized one */
+        if (!b->resolved)
+            native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
         cp_series s = CP_SERIES(.exchange = b->api->exchange, .symbol = b->resolved ? b->sym[i].norm : NULL,
                                 .native_symbol = b->resolved ? b->sym[i].native : nat,
                                 .interval = b->cfg->kline_interval);
