@@ -214,6 +214,33 @@ static void test_ohlcv_values_and_incremental(void **state)
     tk_destroy(t);
 }
 
+/* Whether a candle is closed follows from its open time, the interval and the clock, not from its
+ * place in the response: when the candle still moving has no trade yet, Coinbase's newest candle
+ * is a closed one, and it is written (and the checkpoint moves to it). */
+static void test_ohlcv_newest_closed(void **state)
+{
+    (void)state;
+    pin(T0);
+    char ctl[128];
+    snprintf(ctl, sizeof ctl, "/_mock/config?outage=%lld-%lld", (long long)(T0 - 30000), (long long)(T0 + M));
+    mockex_ctl(ctl); /* no candle yet for the minute that is still moving */
+    tk_instance *t = tk_create("coinbase", cb_cfg("streams = [\"ohlcv\"]; warmup = 3;"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "ohlcv"), 6);
+    const cp_batch *b = tk_find(t, "ohlcv", 0);
+    assert_int_equal(tk_int(b, 2, "open_time"), T0 - 30000 - M); /* the response's first element */
+    tk_assert_text(b, 2, "symbol", "BTC-USD");
+    /* the next cycle asks from the candle after it */
+    mockex_ctl("/_mock/reset");
+    pin(T0 + M);
+    tk_clear_emitted(t);
+    assert_int_equal(tk_collect(t), CP_OK);
+    char *q = mockex_query("/products/BTC-USD/candles", 0);
+    assert_string_equal(q, "granularity=60&start=2026-01-01T00:00:00Z&end=2026-01-01T00:01:59Z");
+    free(q);
+    tk_destroy(t);
+}
+
 static void test_backfill(void **state)
 {
     (void)state;
@@ -311,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup(test_values, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_values, mockex_test_setup),
         cmocka_unit_test_setup(test_ohlcv_values_and_incremental, mockex_test_setup),
+        cmocka_unit_test_setup(test_ohlcv_newest_closed, mockex_test_setup),
         cmocka_unit_test_setup(test_backfill, mockex_test_setup),
         cmocka_unit_test_setup(test_errors, mockex_test_setup),
     };
