@@ -29,12 +29,17 @@ typedef struct cg_cfg {
     int64_t max_concurrent;
 } cg_cfg;
 
+#define CG_PUBLIC "https://api.coingecko.com"
+#define CG_PRO "https://pro-api.coingecko.com"
+#define CG_API "/api/v3"
+
 static const char *const plans[] = {"demo", "pro", NULL};
 static const char *const cg_streams[] = {"market", "spot_price", "global", NULL};
 
 static const cp_option cg_options[] = {
-    {.name = "base_url", .type = CP_OPT_STRING, .offset = offsetof(cg_cfg, base_url),
-     .doc = "Base URL of the API (default: the public host, or the pro host when api_plan is pro)."},
+    {.name = "base_url", .type = CP_OPT_STRING, .def = "\"" CG_PUBLIC "\"", .offset = offsetof(cg_cfg, base_url),
+     .doc = "Host root of the API; the source appends /api/v3 (a value that already ends in it works too). With "
+            "api_plan = pro the default is " CG_PRO "."},
     {.name = "api_key", .type = CP_OPT_STRING, .flags = CP_OPT_SECRET, .offset = offsetof(cg_cfg, api_key),
      .doc = "CoinGecko API key (optional on the public API)."},
     {.name = "api_plan", .type = CP_OPT_ENUM, .def = "\"demo\"", .offset = offsetof(cg_cfg, api_plan),
@@ -61,7 +66,7 @@ static const cp_option cg_options[] = {
 
 typedef struct cg {
     const cg_cfg *cfg;
-    const char *base;
+    char base[1024]; /* base_url's host root + /api/v3 */
     char header[300];
     const char *headers[2];
     bool want_market, want_price, want_global;
@@ -229,8 +234,7 @@ static cp_status cg_check(const void *config, cp_check *chk)
                                        "such as [\"bitcoin\", \"ethereum\"] (market and global need none)");
         ok = false;
     }
-    if (cfg->base_url)
-        ok &= su_check_url(chk, "base_url", cfg->base_url);
+    ok &= su_check_url(chk, "base_url", cfg->base_url);
     return ok ? CP_OK : CP_ERR_CONFIG;
 }
 
@@ -244,8 +248,16 @@ static cp_status cg_create(cp_ctx *ctx, const void *config, void **instance)
         return CP_ERR_NOMEM;
     g->cfg = cfg;
     bool pro = cfg->api_plan && strcmp(cfg->api_plan, "pro") == 0;
-    g->base = cfg->base_url ? cfg->base_url
-                            : pro ? "https://pro-api.coingecko.com/api/v3" : "https://api.coingecko.com/api/v3";
+    char *root = su_base_root(pro && strcmp(cfg->base_url, CG_PUBLIC) == 0 ? CG_PRO : cfg->base_url, CG_API);
+    if (root)
+        snprintf(g->base, sizeof g->base, "%s" CG_API, root);
+    free(root);
+    if (!root || strlen(g->base) + 1 >= sizeof g->base) {
+        if (root)
+            cp_log_error(ctx, "base_url: longer than %zu characters", sizeof g->base - sizeof CG_API);
+        free(g);
+        return root ? CP_ERR_CONFIG : CP_ERR_NOMEM;
+    }
     if (cfg->api_key && *cfg->api_key) {
         snprintf(g->header, sizeof g->header, "%s: %s", pro ? "x-cg-pro-api-key" : "x-cg-demo-api-key", cfg->api_key);
         g->headers[0] = g->header;

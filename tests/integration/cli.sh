@@ -95,6 +95,8 @@ $B --describe stdout > "$TMP/out" 2>&1
 expect_contains "$TMP/out" "format" "describe lists format"
 expect_contains "$TMP/out" "one of: table csv jsonl" "describe lists enum choices"
 expect_contains "$TMP/out" "retry_max_interval" "describe lists the core sink options"
+$B --describe coingecko > "$TMP/out" 2>&1
+expect_contains "$TMP/out" 'base_url          string      default: "https://api.coingecko.com"' "describe shows coingecko's base_url default, a host root"
 $B --describe nosuch > "$TMP/out" 2>&1; rc=$?
 expect_eq "$rc" 1 "describe of a missing plugin fails"
 COINPIPE_PLUGIN_PATH="$COINPIPE_TEST_PLUGIN_DIR/bad" $B --list-plugins > "$TMP/out" 2>&1

@@ -13,10 +13,10 @@ cat > "$TMP/c.conf" <<CONF
 global = { state_dir = "$TMP/state"; log_format = "logfmt"; plugin_path = ["$COINPIPE_BUILD_PLUGIN_DIR"];
            http_listen = "127.0.0.1:$port"; shutdown_timeout = "5s"; };
 pipelines = (
-  { name = "cg"; interval = "1h"; source = { plugin = "coingecko"; base_url = "$URL/api/v3";
+  { name = "cg"; interval = "1h"; source = { plugin = "coingecko"; base_url = "$URL";
       streams = ["market"]; top = 4; };
     sinks = ( { plugin = "stdout"; format = "jsonl"; } ); },
-  { name = "cg-global"; interval = "1h"; source = { plugin = "coingecko"; base_url = "$URL/api/v3";
+  { name = "cg-global"; interval = "1h"; source = { plugin = "coingecko"; base_url = "$URL";
       streams = ["global"]; };
     sinks = ( { plugin = "stdout"; format = "jsonl"; } ); }
 );

@@ -94,7 +94,7 @@ pipelines = (
    sinks = ( { plugin = "stdout"; format = "jsonl"; } ); },
  { name = "bf"; interval = "1m"; source = { plugin = "binance-futures"; base_url = "$url"; symbols = ["BTCUSDT"]; };
    sinks = ( { plugin = "stdout"; format = "jsonl"; } ); },
- { name = "cg"; interval = "1m"; source = { plugin = "coingecko"; base_url = "$url/api/v3";
+ { name = "cg"; interval = "1m"; source = { plugin = "coingecko"; base_url = "$url";
      streams = ["market", "spot_price", "global"]; coins = ["bitcoin", "ethereum"]; };
    sinks = ( { plugin = "stdout"; format = "jsonl"; } ); },
  { name = "cb"; interval = "1m"; source = { plugin = "coinbase"; base_url = "$url"; symbols = ["BTC-USD"];

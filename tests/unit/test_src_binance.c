@@ -121,6 +121,19 @@ static void test_unknown_symbol(void **state)
     tk_destroy(t);
 }
 
+/* base_url is the host root; a value that already ends in /api/v3 (with or without a slash) works too */
+static void test_base_url_with_api_path(void **state)
+{
+    (void)state;
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s/api/v3/\"; symbols = [\"BNBBTC\"]; streams = [\"ticker\"];",
+             mockex_base);
+    tk_instance *t = tk_create("binance-spot", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "ticker"), 1);
+    assert_int_equal(mockex_count("/api/v3/ticker/24hr"), 1);
+    tk_destroy(t);
+}
+
 static void test_retry_5xx_and_429(void **state)
 {
     tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"book_top\"];"));
@@ -329,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_values, mockex_test_setup),
         cmocka_unit_test_setup(test_unknown_symbol, mockex_test_setup),
+        cmocka_unit_test_setup(test_base_url_with_api_path, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_values, mockex_test_setup),
         cmocka_unit_test_setup(test_retry_5xx_and_429, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_bodies, mockex_test_setup),

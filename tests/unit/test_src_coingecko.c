@@ -150,10 +150,36 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* base_url is the host root as for every source: /api/v3 is appended, a value that already ends in
+ * it (with or without a slash) works too, and a 404 names the option. */
+static void test_base_url_root(void **state)
+{
+    (void)state;
+    const char *forms[] = {"", "/", "/api/v3", "/api/v3/"};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        char cfg[512];
+        snprintf(cfg, sizeof cfg, "base_url = \"%s%s\"; streams = [\"global\"];", mockex_base, forms[i]);
+        mockex_ctl("/_mock/reset");
+        tk_instance *t = tk_create("coingecko", cfg);
+        assert_int_equal(tk_collect(t), CP_OK);
+        assert_int_equal(tk_rows(t, "global"), 1);
+        assert_int_equal(mockex_count("/api/v3/global"), 1);
+        tk_destroy(t);
+    }
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "base_url = \"%s/v3\"; streams = [\"global\"];", mockex_base);
+    tk_log_clear();
+    tk_instance *t = tk_create("coingecko", cfg);
+    assert_int_not_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("global: HTTP 404 (no such path on this host): check the source's option base_url");
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_values), cmocka_unit_test(test_bad_values),
                                        cmocka_unit_test(test_duplicate_key),
-                                       cmocka_unit_test(test_top_pagination)};
+                                       cmocka_unit_test(test_top_pagination),
+                                       cmocka_unit_test(test_base_url_root)};
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -37,6 +37,7 @@ struct bn {
     bn_sym *sym;
     bool resolved;
     char host[256];
+    char *base; /* base_url's host root: the API prefix is appended to it */
 };
 
 /* ---- parsers ------------------------------------------------------------------------------ */
@@ -508,6 +509,10 @@ cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const cha
     b->interval_ms = iv;
     for (size_t i = 0; i < ST_COUNT; i++)
         b->want[i] = su_list_has(&cfg->streams, stream_names[i]);
+    if (!(b->base = su_base_root(cfg->base_url, api->prefix))) {
+        free(b);
+        return CP_ERR_NOMEM;
+    }
     su_url_host(cfg->base_url, b->host, sizeof b->host);
     cp_http_limits lim = {.size = sizeof lim,
                           .max_concurrent = (int)cfg->max_concurrent,
@@ -527,6 +532,7 @@ void bn_destroy(bn *b)
         free(b->sym[i].norm);
     }
     free(b->sym);
+    free(b->base);
     free(b);
 }
 
@@ -556,7 +562,7 @@ static void native_of(const char *in, bool futures, char *out, size_t len)
 static cp_status resolve(bn *b, cp_ctx *ctx)
 {
     char url[1024];
-    snprintf(url, sizeof url, "%s%s/exchangeInfo", b->cfg->base_url, b->api->prefix);
+    snprintf(url, sizeof url, "%s%s/exchangeInfo", b->base, b->api->prefix);
     cp_http_request rq =
         CP_HTTP_REQUEST(.url = url, .weight = b->api->futures ? 1 : 20, .error_message = bn_error_message);
     cp_http_response rs;
@@ -622,7 +628,7 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
     for (size_t i = 0; i < n; i++) {
         if (!sym[i].native) {
             cp_log_warn(ctx, "symbols: unknown symbol \"%s\" (not listed by %s%s/exchangeInfo); skipped",
-                        b->cfg->symbols.v[i], b->cfg->base_url, b->api->prefix);
+                        b->cfg->symbols.v[i], b->base, b->api->prefix);
             continue;
         }
         if (!sym[i].norm)
@@ -630,7 +636,7 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
         sym[kept++] = sym[i];
     }
     if (ret == CP_OK && kept == 0) {
-        cp_log_error(ctx, "symbols: no configured symbol is listed by %s%s/exchangeInfo", b->cfg->base_url,
+        cp_log_error(ctx, "symbols: no configured symbol is listed by %s%s/exchangeInfo", b->base,
                      b->api->prefix);
         ret = CP_ERR_CONFIG;
     }
@@ -687,7 +693,7 @@ static void ohlcv_key(const bn *b, size_t i, char *key, size_t len)
 static bool add_klines(bn *b, su_reqs *q, size_t i, int64_t start, int64_t end, size_t limit)
 {
     cp_buf u = {0};
-    cp_buf_printf(&u, "%s%s/klines?symbol=%s&interval=%s", b->cfg->base_url, b->api->prefix, b->sym[i].native,
+    cp_buf_printf(&u, "%s%s/klines?symbol=%s&interval=%s", b->base, b->api->prefix, b->sym[i].native,
                   b->cfg->kline_interval);
     if (start >= 0)
         cp_buf_printf(&u, "&startTime=%" PRId64, start);
@@ -721,7 +727,7 @@ static void symbols_param(const bn *b, size_t from, size_t to, cp_buf *u)
 static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
 {
     bool ok = true;
-    const char *base = b->cfg->base_url, *pre = b->api->prefix;
+    const char *base = b->base, *pre = b->api->prefix;
     /* candles first: they are most of the rows, so the sinks get their first chunk soonest */
     if (b->want[ST_OHLCV]) {
         for (size_t i = 0; i < b->n && ok; i++) {
@@ -1036,7 +1042,7 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
             } else {
                 cp_buf u = {0};
                 cp_buf_printf(&u, "%s%s/fundingRate?symbol=%s&startTime=%" PRId64 "&endTime=%" PRId64 "&limit=1000",
-                              b->cfg->base_url, b->api->prefix, b->sym[i].native, next[s], to_ms - 1);
+                              b->base, b->api->prefix, b->sym[i].native, next[s], to_ms - 1);
                 ok = su_reqs_add(&q, (su_req){K_FUNDING_HIST, i, next[s], to_ms, 1000}, 1, &u);
                 cp_buf_free(&u);
             }
@@ -1132,7 +1138,7 @@ static void repair_trades(bn_live *lv, size_t si, int64_t from, int64_t to)
     int64_t next = from, got = 0;
     for (int page = 0; page < 1000 && !cp_stopping(ctx) && (to < 0 || next <= to); page++) {
         char url[1024];
-        snprintf(url, sizeof url, "%s%s/historicalTrades?symbol=%s&fromId=%" PRId64 "&limit=1000", b->cfg->base_url,
+        snprintf(url, sizeof url, "%s%s/historicalTrades?symbol=%s&fromId=%" PRId64 "&limit=1000", b->base,
                  b->api->prefix, s->native, next);
         cp_http_request rq = CP_HTTP_REQUEST(.url = url, .weight = 25);
         cp_http_response rs;

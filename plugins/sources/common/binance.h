@@ -49,7 +49,8 @@ extern const char *const bn_modes[]; /* poll, stream */
 /* Option entries common to both plugins (defaults differ: base URL and weight budget). */
 #define BN_COMMON_OPTIONS(DEF_BASE, DEF_WEIGHT, DEF_STREAMS)                                                        \
     {.name = "base_url", .type = CP_OPT_STRING, .def = DEF_BASE, .offset = offsetof(bn_cfg, base_url), \
-     .doc = "Base URL of the REST API (point it at a testnet, Binance.US or a mock)."}, \
+     .doc = "Host root of the REST API (a testnet, Binance.US or a mock); the source appends /api/v3 or /fapi/v1, " \
+            "and a value that already ends in it works too."}, \
     {.name = "symbols", .type = CP_OPT_STRLIST, .flags = CP_OPT_REQUIRED, .min = 1, .max = 10000, \
      .offset = offsetof(bn_cfg, symbols), \
      .doc = "Symbols to collect, native (BTCUSDT) or normalized (BTC-USDT); validated against exchangeInfo."}, \

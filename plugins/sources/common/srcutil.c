@@ -22,11 +22,34 @@ cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
         cp_log_debug(ctx, "%s: no response: %s (%s)", endpoint, cp_strerror(r->status), r->error);
         return r->status;
     }
+    if (r->code == 404) { /* the usual cause: a base_url with a path the source appends again, or none */
+        cp_log_error(ctx, "%s: HTTP 404 (no such path on this host): check the source's option base_url, the API's "
+                          "host root such as \"https://api.example.com\" (the source appends the API path)",
+                     endpoint);
+        return CP_ERR_HTTP;
+    }
     if (r->code < 200 || r->code > 299) {
         cp_log_debug(ctx, "%s: HTTP %ld: %s", endpoint, r->code, r->error[0] ? r->error : "(no message)");
         return CP_ERR_HTTP;
     }
     return CP_OK;
+}
+
+char *su_base_root(const char *url, const char *api_path)
+{
+    size_t n = strlen(url), p = api_path ? strlen(api_path) : 0;
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (p > 0 && n >= p && strncmp(url + n - p, api_path, p) == 0)
+        n -= p;
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    char *out = malloc(n + 1);
+    if (out) {
+        memcpy(out, url, n);
+        out[n] = '\0';
+    }
+    return out;
 }
 
 /* json-c keeps the last of a repeated key silently. A member whose key the body repeats gets

@@ -152,6 +152,11 @@ bool su_check_streams(cp_check *chk, const cp_strlist *streams, const char *cons
  * is appended to the list, e.g. "i.e. 60 300 900 seconds". Returns false when reported. */
 bool su_check_interval(cp_check *chk, const char *interval, const char *const *allowed, const char *exchange,
                        const char *granularity);
+/* The host root a base_url option names: `url` without trailing slashes and without a trailing
+ * `api_path` (e.g. "/api/v3"; NULL or "" for none), so "https://h", "https://h/" and
+ * "https://h/api/v3/" all give "https://h" and the source appends its API path to it.
+ * Returns a malloc'd string the caller frees, NULL when out of memory. */
+char *su_base_root(const char *url, const char *api_path);
 /* Reports `option` unless `url` is an absolute URL (scheme://host...). Returns false when reported. */
 bool su_check_url(cp_check *chk, const char *option, const char *url);
 /* cp_plugin.schemas of a source whose `streams` option lists catalog streams out of `supported`:
