@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 TABLES = ["ticker", "book_top", "spread", "ohlcv"]
+FLOORS = ("curl", "parse", "write")  # transport, the project's own parse, the SQLite write
 GNU_TIME = "/usr/bin/time"
 BF_FROM, BF_TO = "2025-01-01", "2026-01-01"
 
@@ -237,9 +238,13 @@ def rm_db(db):
 # ---- one N: interleaved rounds -----------------------------------------------------------
 
 class Contender:
-    def __init__(self, key, label, argv, prep=None, check=None, stdin=None, stdout=None):
+    """One measured program. check(stdout path) returns a row count or None; figures(stdout path)
+    returns measurements that replace the process's own (a floor that times only its measured
+    part, e.g. the SQLite write floor, whose loading of the rows is not part of the floor)."""
+    def __init__(self, key, label, argv, prep=None, check=None, stdin=None, stdout=None, figures=None):
         self.key, self.label, self.argv = key, label, argv
         self.prep, self.check, self.stdin, self.stdout = prep, check, stdin, stdout
+        self.figures = figures
 
 
 def scenario(a, work, nginx, n, rounds, warmup, with_seq):
@@ -286,6 +291,23 @@ def scenario(a, work, nginx, n, rounds, warmup, with_seq):
             raise RuntimeError("parse floor: unexpected output %r" % out)
         return None
 
+    # the write floor inserts the rows a cycle wrote: one coinpipe cycle first gives them
+    ref_db, floor_db = os.path.join(d, "reference.db"), os.path.join(d, "write-floor.db")
+    rm_db(ref_db)
+    prep_cp()
+    m = measure([coinpipe, "--once", "-c", os.path.join(d, "cycle.conf")], errlog=errlog)
+    if m["rc"] != 0:
+        raise RuntimeError("coinpipe --once exited %d (see %s)" % (m["rc"], errlog))
+    with sqlite3.connect(cp_db) as src, sqlite3.connect(ref_db) as dst:
+        src.backup(dst)
+
+    def write_figures(path):
+        with open(path) as f:
+            out = f.read().split()
+        if len(out) != 6 or out[0] != "rows" or int(out[1]) != count_rows(ref_db):
+            raise RuntimeError("write floor: unexpected output %r" % " ".join(out))
+        return {"wall": float(out[3]), "cpu": float(out[5])}
+
     cs = [Contender("coinpipe", "coinpipe --once", [coinpipe, "--once", "-c", os.path.join(d, "cycle.conf")],
                     prep=prep_cp, check=lambda _: count_rows(cp_db))]
     for t in ((1, 16) if with_seq else (16,)):
@@ -297,8 +319,15 @@ def scenario(a, work, nginx, n, rounds, warmup, with_seq):
     cs.append(Contender("curl", "transport floor: curl, 16 parallel",
                         ["curl", "-s", "--parallel", "--parallel-max", "16", "-w", "%{http_code}\\n",
                          "-K", os.path.join(d, "curl.cfg")], stdout=os.path.join(d, "curl.out"), check=check_curl))
-    cs.append(Contender("parse", "parse floor: json-c, same files", [os.path.join(a.build, "bench", "bench_parse_floor")],
+    cs.append(Contender("parse", "parse floor: jscan (the project's scanner), same files",
+                        [os.path.join(a.build, "bench", "bench_parse_floor"), "jscan"],
                         stdin=os.path.join(d, "files.txt"), stdout=os.path.join(d, "parse.out"), check=check_parse))
+    cs.append(Contender("jsonc", "parse: json-c tree, same files (reference)",
+                        [os.path.join(a.build, "bench", "bench_parse_floor"), "json-c"],
+                        stdin=os.path.join(d, "files.txt"), stdout=os.path.join(d, "jsonc.out"), check=check_parse))
+    cs.append(Contender("write", "write floor: SQLite, one prepared INSERT, one transaction",
+                        [os.path.join(a.build, "bench", "bench_write_floor"), ref_db, floor_db],
+                        prep=lambda: rm_db(floor_db), stdout=os.path.join(d, "write.out"), figures=write_figures))
     runs = {c.key: [] for c in cs}
     rows = {}
     for r in range(-warmup, rounds):
@@ -312,6 +341,8 @@ def scenario(a, work, nginx, n, rounds, warmup, with_seq):
             if m["rc"] != 0:
                 raise RuntimeError("%s exited %d (see %s)" % (c.label, m["rc"], errlog))
             got = c.check(c.stdout) if c.check else None
+            if c.figures:
+                m.update(c.figures(c.stdout))
             if got is not None:
                 rows[c.key] = got
             m["round"] = r
@@ -347,6 +378,10 @@ def summarize(res):
             ratios["cpu_" + k] = paired(lambda i, k=k: (res["runs"][k][i]["cpu"] / max(res["rows"][k], 1)) /
                                         (cp[i]["cpu"] / rows))
     ratios["floor"] = paired(lambda i: cp[i]["wall"] / (res["runs"]["curl"][i]["wall"] + res["runs"]["parse"][i]["wall"]))
+    # the stages overlap (fetch, parse and the SQLite write run at once): the cycle against the
+    # slowest of its stages' floors
+    ratios["slowest"] = paired(lambda i: cp[i]["wall"] / max(res["runs"][k][i]["wall"] for k in FLOORS))
+    ratios["slowest_key"] = max(FLOORS, key=lambda k: med([m["wall"] for m in res["runs"][k]]))
     ratios["transport"] = paired(lambda i: cp[i]["wall"] / res["runs"]["curl"][i]["wall"])
     return out, ratios
 
@@ -375,7 +410,8 @@ def idle_rss(a, work, nginx, n):
     opts = {"binance-futures": 'symbols = ["S000USDT"];', "coinbase": 'symbols = ["BTC-USD"];',
             "coingecko": "", "s3-csv": 'bucket = "bench"; endpoint = "%s"; access_key_id = "bench"; '
             'secret_access_key = "bench";' % base,
-            "postgresql": 'conninfo = "host=127.0.0.1 port=1 connect_timeout=1";'}
+            "postgresql": 'conninfo = "host=127.0.0.1 port=1 connect_timeout=1";',
+            "alerts": 'preset = "quality";', "webhook": 'url = "%s/hook";' % base}
     extra = []
     for name, kind in sorted(have.items()):
         if name in ("binance-spot", "spread", "sqlite"):
@@ -390,8 +426,8 @@ def idle_rss(a, work, nginx, n):
                          '    sinks = ( { plugin = "stdout"; } ); }' % (name, name, o))
         elif kind == "transform":
             extra.append('  { name = "idle-%s"; interval = "1d"; source = { plugin = "binance-spot"; base_url = "%s";\n'
-                         '      symbols = ["S000USDT"]; };\n    transforms = ( { plugin = "%s"; } );\n'
-                         '    sinks = ( { plugin = "stdout"; } ); }' % (name, base, name))
+                         '      symbols = ["S000USDT"]; };\n    transforms = ( { plugin = "%s"; %s } );\n'
+                         '    sinks = ( { plugin = "stdout"; } ); }' % (name, base, name, o))
         elif kind == "sink":
             extra.append('  { name = "idle-%s"; interval = "1d"; source = { plugin = "binance-spot"; base_url = "%s";\n'
                          '      symbols = ["S000USDT"]; };\n    sinks = ( { plugin = "%s"; %s } ); }' % (name, base, name, o))
@@ -486,7 +522,7 @@ def perf_profile(a, work, nginx, n):
     """perf of one cycle with DWARF call graphs: inclusive time of the project's own functions
     (which stage costs what) and the top self-time symbols."""
     if not shutil.which("perf"):
-        return None
+        return None, None
     d = os.path.join(work, "n%d" % n)
     rm_db(os.path.join(d, "coinpipe.db"))
     shutil.rmtree(os.path.join(d, "state"), ignore_errors=True)
@@ -495,7 +531,7 @@ def perf_profile(a, work, nginx, n):
                         os.path.join(a.build, "coinpipe"), "--once", "-c", os.path.join(d, "cycle.conf")],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        return "perf record failed: " + r.stderr.strip()[-500:]
+        return "perf record failed: " + r.stderr.strip()[-500:], None
 
     def report(*args):
         rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
@@ -503,13 +539,59 @@ def perf_profile(a, work, nginx, n):
         return [l.rstrip() for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")]
     mine = ("core_", "bn_", "su_", "sq_", "sp_", "json_tokener_parse", "sqlite3_step", "fsync", "strtod",
             "curl_multi_perform")
-    incl = [l for l in report("--children", "--sort", "symbol")
-            if "[.]" in l and any(m in l.split("[.]", 1)[1] for m in mine)][:22]
+    children = report("--children", "--sort", "symbol")
+    incl = [l for l in children if "[.]" in l and any(m in l.split("[.]", 1)[1] for m in mine)][:22]
     self_ = [l for l in report("--no-children", "--sort", "dso,symbol", "--percent-limit", "1.5")][:12]
-    return "\n".join(["inclusive (children) time of the stages:"] + incl + ["", "self time:"] + self_)
+    # each stage's share of the process's samples (inclusive, the largest line of its symbols)
+    shares = {}
+    for l in children:
+        if "[.]" not in l or "%" not in l:
+            continue
+        sym = l.split("[.]", 1)[1].split()[0]
+        try:
+            pct = float(l.split("%", 1)[0]) / 100.0
+        except ValueError:
+            continue
+        for stage, names in STAGE_SYMBOLS.items():
+            if sym in names:
+                shares[stage] = max(shares.get(stage, 0.0), pct) if stage != "parse" else shares.get(stage, 0.0) + pct
+    text = "\n".join(["inclusive (children) time of the stages:"] + incl + ["", "self time:"] + self_)
+    return text, shares
 
 
 # ---- report ------------------------------------------------------------------------------
+
+# the functions whose inclusive samples are a stage of the cycle (perf_profile); the parse
+# stage is the sum of the Binance parsers (responses into rows), the others one symbol each
+STAGE_SYMBOLS = {"transport": ("curl_multi_perform",),
+                 "parse": ("bn_parse_ticker", "bn_parse_depth", "bn_parse_klines"),
+                 "spool": ("core_spool_append",),
+                 "write": ("sq_write",)}
+
+
+def stage_table(summ, shares):
+    """Each stage of the cycle against its own floor. The floors' figures are measured (median
+    wall and CPU); a stage's CPU inside coinpipe is its share of the perf samples times the
+    cycle's median CPU (no perf run: only the floors)."""
+    cpu = summ["coinpipe"]["cpu"]
+    rows = [("transport", "curl", "fetch the responses (libcurl, kernel)"),
+            ("parse", "parse", "responses into rows (jscan, decimals, batch cells)"),
+            ("write", "write", "rows into SQLite (sq_write)")]
+    t = ["Each stage against its own floor (floors: median of the rounds; a stage's CPU inside coinpipe "
+         "from its share of the perf samples of one cycle times the cycle's median CPU):", "",
+         "| stage | floor | floor wall s | floor CPU s | coinpipe stage CPU s | stage CPU / floor CPU |",
+         "|---|---|---:|---:|---:|---:|"]
+    for stage, key, what in rows:
+        f = summ[key]
+        sc = shares.get(stage) * cpu if shares and shares.get(stage) is not None else None
+        t.append("| %s: %s | %s | %.3f | %.3f | %s | %s |" % (
+            stage, what, f["label"].split(": ", 1)[1] if ": " in f["label"] else f["label"], f["wall"], f["cpu"],
+            "%.3f" % sc if sc is not None else "—", "%.2f×" % (sc / f["cpu"]) if sc is not None and f["cpu"] else "—"))
+    if shares and shares.get("spool") is not None:
+        t.append("| spool: serialise, checksum, write (fsync at the commit) | — | — | — | %.3f | — |" % (shares["spool"] * cpu))
+    t.append("| the whole cycle | slowest floor | %.3f | — | %.3f (wall %.3f) | — |" % (
+        max(summ[k]["wall"] for k in FLOORS), cpu, summ["coinpipe"]["wall"]))
+    return t + [""]
 
 def fmt_table(summary, order):
     t = ["| contender | runs | median wall s (min–max) | median CPU s | peak RSS MB | rows | rows/s | CPU µs/row | nginx CPU s |",
@@ -518,7 +600,7 @@ def fmt_table(summary, order):
         if k not in summary:
             continue
         s = summary[k]
-        floor = k in ("curl", "parse")
+        floor = k in ("curl", "parse", "jsonc", "write")
         t.append("| %s | %d | %.3f (%.3f–%.3f) | %.3f | %.1f | %s | %s | %s | %.3f |" % (
             s["label"], s["runs"], s["wall"], s["wmin"], s["wmax"], s["cpu"], s["rss"],
             "—" if floor else "{:,}".format(s["rows"]), "—" if floor else "{:,.0f}".format(s["rps"]),
@@ -579,7 +661,7 @@ def main():
                                   0 if a.quick or not main_n else 1, with_seq=True)
         idle = None if a.quick else idle_rss(a, work, nginx, a.symbols)
         bf = None if a.quick else backfill(a, work, nginx, a.backfill_runs)
-        prof = None if a.quick else perf_profile(a, work, nginx, a.symbols)
+        prof, prof_shares = (None, None) if a.quick else perf_profile(a, work, nginx, a.symbols)
         others = [] if a.quick else other_benches(a)
     finally:
         nginx.stop()
@@ -606,19 +688,21 @@ def main():
           "URLs. CPU = user+sys of the process (wait4); nginx CPU is the server's, measured separately.", ""]
     main_res = results[a.symbols]
     summ, rat = summarize(main_res)
-    order = ["coinpipe", "py1", "py16", "curl", "parse"]
+    order = ["coinpipe", "py1", "py16", "curl", "parse", "jsonc", "write"]
     L += ["## One cycle, N = %d symbols (%d rounds)" % (a.symbols, a.rounds), ""] + fmt_table(summ, order) + [""]
     cp = summ["coinpipe"]
     L += ["Ratios (median of per-round ratios):", "",
           "| ratio | value | target | |", "|---|---:|---:|---|"]
     if "wall_py16" in rat:
-        L.append("| wall: Python 16 threads / coinpipe | %.1f× | ≥ 10× | %s |" % (rat["wall_py16"], verdict(rat["wall_py16"] >= 10)))
+        L.append("| wall: Python 16 threads / coinpipe | %.1f× | ≥ 15× | %s |" % (rat["wall_py16"], verdict(rat["wall_py16"] >= 15)))
     if "wall_py1" in rat:
         L.append("| wall: Python sequential / coinpipe | %.1f× | — | |" % rat["wall_py1"])
+    L.append("| wall: coinpipe / slowest stage floor (%s) | %.2f× | ≤ 1.3× | %s |" % (
+        summ[rat["slowest_key"]]["label"].split(":")[0], rat["slowest"], verdict(rat["slowest"] <= 1.3)))
     L.append("| wall: coinpipe / (transport + parse floor) | %.2f× | ≤ 3× | %s |" % (rat["floor"], verdict(rat["floor"] <= 3)))
     L.append("| wall: coinpipe / transport floor | %.2f× | — | |" % rat["transport"])
     if "cpu_py1" in rat:
-        L.append("| CPU per row: Python sequential / coinpipe | %.1f× | ≥ 10× | %s |" % (rat["cpu_py1"], verdict(rat["cpu_py1"] >= 10)))
+        L.append("| CPU per row: Python sequential / coinpipe | %.1f× | ≥ 15× | %s |" % (rat["cpu_py1"], verdict(rat["cpu_py1"] >= 15)))
     if "cpu_py16" in rat:
         L.append("| CPU per row: Python 16 threads / coinpipe | %.1f× | — | |" % rat["cpu_py16"])
     L.append("| peak RSS of the coinpipe cycle | %.1f MB | < 40 MB | %s |" % (cp["rss"], verdict(cp["rss"] < 40)))
@@ -630,6 +714,7 @@ def main():
               "{:,}".format(cp["rows"]),
               "; Python " + ", ".join("%s %s" % (summ[k]["label"], "{:,}".format(summ[k]["rows"])) for k in mism)
               if mism else " (the Python baselines write the same count)", main_res["urls"]), ""]
+    L += stage_table(summ, prof_shares)
     if idle:
         L += ["Idle: %s, interval 1d and run_at_start = false (no cycle runs), measured 3 s after start: "
               "VmRSS %.1f MB = anonymous %.1f MB + file-backed %.1f MB (mostly shared libraries: libcurl and "

@@ -2,7 +2,7 @@
 # Smoke test of the benchmark harness (bench/run.py) at N=5 symbols: no timing assertions.
 # SPDX-License-Identifier: MIT
 # Checks that `make bench`'s driver still generates the mock data, serves it with nginx, runs
-# coinpipe, both Python baselines and both floors, counts the rows and writes the table.
+# coinpipe, both Python baselines and the floors (transport, parse, SQLite write), counts the rows and writes the table.
 # Skipped (77) where the bench-only packages are missing: bench/install-deps.sh installs them.
 . "$(dirname "$0")/lib/common.sh"
 PY=/usr/bin/python3
@@ -28,7 +28,11 @@ expect_contains "$TMP/results.md" "| 2,515 |" "rows counted: 2,515 per cycle"
 expect_contains "$TMP/results.md" "| Python baseline, sequential | 1 |" "table has the sequential Python row"
 expect_contains "$TMP/results.md" "| Python baseline, 16 threads | 1 |" "table has the threaded Python row"
 expect_contains "$TMP/results.md" "| transport floor: curl, 16 parallel | 1 |" "table has the transport floor"
-expect_contains "$TMP/results.md" "| parse floor: json-c, same files | 1 |" "table has the parse floor"
+expect_contains "$TMP/results.md" "| parse floor: jscan (the project's scanner), same files | 1 |" "table has the parse floor"
 expect_contains "$TMP/results.md" "(the Python baselines write the same count)" "baselines write the same rows"
+expect_contains "$TMP/results.md" "| parse: json-c tree, same files (reference) | 1 |" "table has json-c for reference"
+expect_contains "$TMP/results.md" "| write floor: SQLite, one prepared INSERT, one transaction | 1 |" "table has the write floor"
 expect_contains "$TMP/results.md" "| wall: coinpipe / (transport + parse floor) |" "ratios computed"
+expect_contains "$TMP/results.md" "| wall: coinpipe / slowest stage floor (" "the cycle against its slowest stage's floor"
+expect_contains "$TMP/results.md" "| write: rows into SQLite (sq_write) | SQLite, one prepared INSERT" "each stage against its floor"
 finish

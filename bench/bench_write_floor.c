@@ -1,0 +1,150 @@
+/* Write floor: the rows of one database inserted into a fresh one by a minimal SQLite program.
+ * SPDX-License-Identifier: MIT
+ *
+ * Usage: bench_write_floor FROM.db TO.db
+ * Reads every table of FROM (the database a benchmark cycle wrote) into memory, creates the same
+ * tables in a new TO with coinpipe's settings (WAL, synchronous = NORMAL), then times the least
+ * any collector writing these rows to SQLite does: one transaction, per table one prepared
+ * INSERT of positional parameters, per row the binds, one step and a reset, then COMMIT. Rows go
+ * in FROM's key order (the B-tree's most favourable order). Only that part is timed; prints
+ * "rows N wall W cpu C" (seconds; cpu is user+sys of this process meanwhile). Not run by ctest.
+ */
+#include <sqlite3.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+typedef struct table {
+    char *name, *sql;
+    int ncols;
+    size_t nrows;
+    sqlite3_value **cells; /* nrows * ncols */
+} table;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+static void die(sqlite3 *db, const char *what)
+{
+    fprintf(stderr, "bench_write_floor: %s: %s\n", what, db ? sqlite3_errmsg(db) : "out of memory");
+    exit(1);
+}
+
+static void load(sqlite3 *db, table *t)
+{
+    char *q = sqlite3_mprintf("SELECT * FROM \"%w\"", t->name);
+    sqlite3_stmt *st = NULL;
+    if (!q || sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+        die(db, t->name);
+    sqlite3_free(q);
+    t->ncols = sqlite3_column_count(st);
+    size_t cap = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (t->nrows == cap) {
+            cap = cap ? cap * 2 : 1024;
+            t->cells = realloc(t->cells, cap * (size_t)t->ncols * sizeof *t->cells);
+            if (!t->cells)
+                die(NULL, "load");
+        }
+        for (int c = 0; c < t->ncols; c++)
+            if (!(t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = sqlite3_value_dup(sqlite3_column_value(st, c))))
+                die(NULL, "load");
+        t->nrows++;
+    }
+    sqlite3_finalize(st);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: bench_write_floor FROM.db TO.db\n");
+        return 2;
+    }
+    sqlite3 *src = NULL, *dst = NULL;
+    if (sqlite3_open_v2(argv[1], &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        die(src, argv[1]);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(src, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                                "ORDER BY name", -1, &st, NULL) != SQLITE_OK)
+        die(src, "sqlite_master");
+    table *tabs = NULL;
+    size_t ntabs = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        tabs = realloc(tabs, (ntabs + 1) * sizeof *tabs);
+        if (!tabs)
+            die(NULL, "tables");
+        tabs[ntabs] = (table){strdup((const char *)sqlite3_column_text(st, 0)),
+                              strdup((const char *)sqlite3_column_text(st, 1)), 0, 0, NULL};
+        ntabs++;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < ntabs; i++)
+        load(src, &tabs[i]);
+    sqlite3_close(src);
+
+    remove(argv[2]);
+    if (sqlite3_open(argv[2], &dst) != SQLITE_OK)
+        die(dst, argv[2]);
+    if (sqlite3_exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+        die(dst, "pragmas");
+    sqlite3_stmt **ins = calloc(ntabs ? ntabs : 1, sizeof *ins);
+    for (size_t i = 0; i < ntabs; i++) {
+        if (sqlite3_exec(dst, tabs[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+            die(dst, tabs[i].sql);
+        char *q = sqlite3_mprintf("INSERT INTO \"%w\" VALUES (?", tabs[i].name);
+        for (int c = 1; c < tabs[i].ncols; c++)
+            q = sqlite3_mprintf("%z, ?", q);
+        q = sqlite3_mprintf("%z)", q);
+        if (!q || sqlite3_prepare_v2(dst, q, -1, &ins[i], NULL) != SQLITE_OK)
+            die(dst, q ? q : "insert");
+        sqlite3_free(q);
+    }
+
+    size_t rows = 0;
+    double w0 = now_s(), c0 = cpu_s();
+    if (sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        die(dst, "BEGIN");
+    for (size_t i = 0; i < ntabs; i++) {
+        const table *t = &tabs[i];
+        for (size_t r = 0; r < t->nrows; r++) {
+            for (int c = 0; c < t->ncols; c++)
+                sqlite3_bind_value(ins[i], c + 1, t->cells[r * (size_t)t->ncols + (size_t)c]);
+            if (sqlite3_step(ins[i]) != SQLITE_DONE)
+                die(dst, t->name);
+            sqlite3_reset(ins[i]);
+        }
+        rows += t->nrows;
+    }
+    if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        die(dst, "COMMIT");
+    double wall = now_s() - w0, cpu = cpu_s() - c0;
+
+    for (size_t i = 0; i < ntabs; i++) {
+        sqlite3_finalize(ins[i]);
+        for (size_t k = 0; k < tabs[i].nrows * (size_t)tabs[i].ncols; k++)
+            sqlite3_value_free(tabs[i].cells[k]);
+        free(tabs[i].cells);
+        free(tabs[i].name);
+        free(tabs[i].sql);
+    }
+    free(tabs);
+    free(ins);
+    sqlite3_close(dst);
+    printf("rows %zu wall %.6f cpu %.6f\n", rows, wall, cpu);
+    return 0;
+}
