@@ -66,8 +66,10 @@ static const cp_option global_options[] = {
      "or ?access_token=TOKEN for a browser); none when unset. Read at start only."},
     {.name = "http_memory_budget", .type = CP_OPT_SIZE, .def = "\"256M\"", .min = 1048576, .max = 68719476736.0,
      .offset = offsetof(global_opts, http_memory_budget),
-     .doc = "Bytes of HTTP response bodies (decompressed) all requests together may hold while they arrive; a "
-     "response that would pass it fails with an error. Read at start only."},
+     .doc = "Bytes the process may hold of what servers sent: HTTP response bodies (decompressed) from their "
+     "first byte until the plugin releases them, and WebSocket messages being assembled or waiting to be read; a "
+     "response that would pass it fails, a WebSocket connection is closed, with an error naming the host. Read at "
+     "start only."},
     {.name = "retry_after_max", .type = CP_OPT_DURATION, .def = "\"5m\"", .min = 1000, .max = 86400000,
      .offset = offsetof(global_opts, retry_after_max),
      .doc = "Longest Retry-After (429, 5xx) waited for; a longer one fails the request and pauses that host for the "

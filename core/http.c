@@ -12,8 +12,10 @@
  *    a sink's uploads run on while the daemon drains (bounded by their own timeouts);
  *  - redirects are not followed, except same-host https ones when http_redirects says so
  *    (the headers and credentials never leave their origin);
- *  - every response body in flight counts against one memory budget (decompressed bytes);
- *    a body that would pass it fails with a clear error;
+ *  - every response body alive in the process counts against one memory budget (decompressed
+ *    bytes), from its first byte until the caller releases the response
+ *    (cp_http_response_clear); a body that would pass it fails with a clear error naming the
+ *    host and the budget. WebSocket messages the core buffers count against the same budget;
  *  - per-host weight budget: a sliding window of the weights sent in the last minute (never
  *    more than `weight_per_minute` in any window, which also bounds Binance's calendar-minute
  *    count), tightened by the server's own count when the host reports one in a header such
@@ -94,7 +96,15 @@ static int64_t g_backoff_ms = 500;
 static int64_t g_retry_after_max_ms = DEFAULT_RETRY_AFTER_MAX_MS;
 static bool g_redirect_same_host_https;
 static atomic_size_t g_budget = DEFAULT_BUDGET;
-static atomic_size_t g_in_flight_bytes;
+static atomic_size_t g_held_bytes;
+/* the bodies handed to callers, with the bytes they hold against the budget until released */
+struct held {
+    const char *p;
+    size_t n;
+};
+static pthread_mutex_t g_held_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct held *g_held;
+static size_t g_nheld, g_capheld;
 static int64_t g_window_ms = 60000;
 static bool g_inited;
 
@@ -161,24 +171,77 @@ void core_http_configure(size_t memory_budget, int64_t retry_after_max_ms, bool 
 
 bool core_http_budget_take(size_t n)
 {
-    size_t cur = atomic_load(&g_in_flight_bytes);
+    size_t cur = atomic_load(&g_held_bytes);
     do {
         if (n > atomic_load(&g_budget) || cur > atomic_load(&g_budget) - n)
             return false;
-    } while (!atomic_compare_exchange_weak(&g_in_flight_bytes, &cur, cur + n));
+    } while (!atomic_compare_exchange_weak(&g_held_bytes, &cur, cur + n));
     return true;
 }
 
 void core_http_budget_release(size_t n)
 {
-    size_t cur = atomic_load(&g_in_flight_bytes);
+    size_t cur = atomic_load(&g_held_bytes);
     do {
         if (n > cur)
             n = cur; /* never below zero, whatever a caller releases */
-    } while (!atomic_compare_exchange_weak(&g_in_flight_bytes, &cur, cur - n));
+    } while (!atomic_compare_exchange_weak(&g_held_bytes, &cur, cur - n));
 }
 
 size_t core_http_budget(void) { return atomic_load(&g_budget); }
+
+size_t core_http_budget_used(void) { return atomic_load(&g_held_bytes); }
+
+void core_http_budget_describe(char *out, size_t outlen)
+{
+    size_t b = core_http_budget();
+    if (b % (1u << 20) == 0)
+        snprintf(out, outlen, "http_memory_budget = %zu MiB", b >> 20);
+    else if (b % 1024 == 0)
+        snprintf(out, outlen, "http_memory_budget = %zu KiB", b >> 10);
+    else
+        snprintf(out, outlen, "http_memory_budget = %zu bytes", b);
+}
+
+/* A body handed to the caller keeps its n bytes taken until core_http_response_clear. When the
+ * list cannot grow, the bytes are given back at once: the budget turns approximate, never wrong
+ * the other way round (a body counted twice, or forever). */
+static void held_add(const char *p, size_t n)
+{
+    if (!p || !n)
+        return;
+    pthread_mutex_lock(&g_held_lock);
+    if (g_nheld == g_capheld) {
+        size_t cap = g_capheld ? g_capheld * 2 : 16;
+        struct held *a = realloc(g_held, cap * sizeof *a);
+        if (!a) {
+            pthread_mutex_unlock(&g_held_lock);
+            core_http_budget_release(n);
+            return;
+        }
+        g_held = a;
+        g_capheld = cap;
+    }
+    g_held[g_nheld++] = (struct held){p, n};
+    pthread_mutex_unlock(&g_held_lock);
+}
+
+/* The body is being freed: its bytes go back to the budget. */
+static void held_drop(const char *p)
+{
+    if (!p)
+        return;
+    size_t n = 0;
+    pthread_mutex_lock(&g_held_lock);
+    for (size_t i = g_nheld; i-- > 0;)
+        if (g_held[i].p == p) {
+            n = g_held[i].n;
+            g_held[i] = g_held[--g_nheld];
+            break;
+        }
+    pthread_mutex_unlock(&g_held_lock);
+    core_http_budget_release(n);
+}
 
 int core_http_init(void)
 {
@@ -216,8 +279,13 @@ void core_http_shutdown(void)
     if (g_inited)
         curl_global_cleanup();
     g_inited = false;
-    atomic_store(&g_in_flight_bytes, 0);
+    atomic_store(&g_held_bytes, 0);
     pthread_mutex_unlock(&g_lock);
+    pthread_mutex_lock(&g_held_lock);
+    free(g_held);
+    g_held = NULL;
+    g_nheld = g_capheld = 0;
+    pthread_mutex_unlock(&g_held_lock);
 }
 
 static bool stopping(const atomic_bool *stop) { return stop && atomic_load(stop); }
@@ -372,6 +440,7 @@ void core_http_response_clear(cp_http_response *r)
 {
     if (!r)
         return;
+    held_drop(r->body);
     free(r->body);
     free(r->headers);
     memset(r, 0, sizeof *r);
@@ -452,7 +521,7 @@ struct job {
     const cp_http_request *rq;
     char *url;       /* the URL of the next attempt: rq->url, or a followed redirect's (owned) */
     int redirects;
-    size_t counted;  /* body bytes held against the memory budget */
+    size_t counted;  /* bytes of the body being received, taken from the memory budget */
     bool over_budget;
     cp_http_response *rs;
     struct host *h;
@@ -661,17 +730,26 @@ static void log_final(const core_log_tag *tag, struct job *j)
                         j->path, j->attempts, j->attempts == 1 ? "" : "s", r->error);
 }
 
-/* Takes the body and headers of the finished attempt into the response. */
+/* Takes the body and headers of the finished attempt into the response (an earlier attempt's
+ * body goes, and its bytes with it); the body keeps its bytes of the memory budget until the
+ * caller clears the response. */
 static void take_buffers(struct job *j)
 {
+    held_drop(j->rs->body);
     free(j->rs->body);
     free(j->rs->headers);
-    j->rs->body = j->body.p ? j->body.p : calloc(1, 1);
+    if (j->body.p) {
+        j->rs->body = j->body.p;
+        held_add(j->body.p, j->counted);
+        j->counted = 0;
+    } else {
+        j->rs->body = calloc(1, 1);
+        budget_return(j);
+    }
     j->rs->body_len = j->body.len;
     j->rs->headers = j->hdrs.p ? j->hdrs.p : calloc(1, 1);
     memset(&j->body, 0, sizeof j->body);
     memset(&j->hdrs, 0, sizeof j->hdrs);
-    budget_return(j); /* the body is the caller's now */
 }
 
 /* Is a redirect from `from` to `to` one to follow? Only with http_redirects = "same-host-https",
@@ -758,11 +836,14 @@ static void completed(const core_log_tag *tag, const atomic_bool *stop, struct j
     pthread_mutex_unlock(&g_lock);
 
     if (rc != CURLE_OK) {
-        if (j->over_budget)
-            snprintf(r->error, sizeof r->error,
-                     "response bodies in flight would exceed the memory budget (http_memory_budget = %zu MiB)",
-                     core_http_budget() >> 20);
-        else
+        if (j->over_budget) {
+            char b[64];
+            core_http_budget_describe(b, sizeof b);
+            int w = snprintf(r->error, sizeof r->error, "the body from %.80s would exceed the memory budget (%s; ",
+                             j->hostname, b);
+            snprintf(r->error + w, sizeof r->error - (size_t)w, "%zu KiB held by other bodies and WebSocket messages)",
+                     core_http_budget_used() >> 10);
+        } else
             snprintf(r->error, sizeof r->error, "%s", j->too_big ? "response body larger than 64 MiB"
                                                       : j->cerr[0] ? j->cerr
                                                                    : curl_easy_strerror(rc));

@@ -13,11 +13,16 @@
  * 1009 before it is buffered further, so a hostile or broken peer costs at most that much
  * memory per connection; an inbox holds at most INBOX_MAX_BYTES of undelivered messages, past
  * which the connection is closed as too slow (the source reconnects and repairs what it lost).
+ * Every connection's buffers together (messages being assembled, messages waiting in inboxes)
+ * count against the process's one memory budget (http_memory_budget, shared with the HTTP
+ * bodies): a message that would pass it closes its connection (1008) with an error naming the
+ * host and the budget.
  * Idle connections are pinged by lws's retry-and-idle policy and dropped when the pong does not
  * come; TLS verification is libwebsockets' default against the system CAs, as libcurl's.
  */
 #include "ws.h"
 
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
@@ -112,6 +117,7 @@ __attribute__((noinline)) static void ws_unref(cp_ws *ws) /* not inlined: GCC 12
         free(m);
     }
     inbox_unref(ws->in);
+    core_http_budget_release(ws->rx_cap);
     free(ws->rx);
     free(ws->host);
     free(ws->path);
@@ -135,17 +141,33 @@ static inbox *inbox_of(cp_ctx *ctx, bool create)
     return in;
 }
 
-/* queues an event for the plugin; false when the inbox is over its bound */
-static bool post(cp_ws *ws, cp_ws_event type, const char *data, size_t len)
+/* frees a queued event; a message's bytes go back to the memory budget */
+static void event_free(event *e)
+{
+    if (e->type == CP_WS_MESSAGE)
+        core_http_budget_release(e->len);
+    free(e);
+}
+
+/* why a message could not be queued */
+enum { POSTED, INBOX_FULL, OVER_BUDGET };
+
+/* queues an event for the plugin; a message counts against the inbox's bound and the memory budget */
+static int post(cp_ws *ws, cp_ws_event type, const char *data, size_t len)
 {
     if (ws->user_closed)
-        return true;
+        return POSTED;
     inbox *in = ws->in;
     if (type == CP_WS_MESSAGE && in->bytes + len > INBOX_MAX_BYTES)
-        return false;
+        return INBOX_FULL;
+    if (type == CP_WS_MESSAGE && !core_http_budget_take(len))
+        return OVER_BUDGET;
     event *e = malloc(sizeof *e + len + 1);
-    if (!e)
-        return false;
+    if (!e) {
+        if (type == CP_WS_MESSAGE)
+            core_http_budget_release(len);
+        return INBOX_FULL;
+    }
     e->next = NULL;
     e->ws = ws;
     e->type = type;
@@ -161,8 +183,9 @@ static bool post(cp_ws *ws, cp_ws_event type, const char *data, size_t len)
         in->head = e;
     in->tail = e;
     pthread_cond_signal(&in->cv);
-    return true;
+    return POSTED;
 }
+
 
 static void wake_service(cp_ws *ws)
 {
@@ -187,6 +210,18 @@ static void closed(cp_ws *ws, struct lws *wsi, const char *why)
     ws->wsi = NULL;
     post(ws, CP_WS_CLOSED, why, strlen(why));
     ws_unref(ws);
+}
+
+/* closes the connection because its next `len` bytes would pass the memory budget */
+static void close_over_budget(cp_ws *ws, struct lws *wsi, size_t len)
+{
+    char b[64], why[300];
+    core_http_budget_describe(b, sizeof b);
+    snprintf(why, sizeof why,
+             "%zu more bytes from %.80s would exceed the memory budget (%s; %zu KiB held): connection closed", len,
+             ws->host, b, core_http_budget_used() >> 10);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"memory", 6);
+    closed(ws, wsi, why);
 }
 
 /* ---- the service thread ------------------------------------------------------------- */
@@ -276,8 +311,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             size_t cap = ws->rx_cap ? ws->rx_cap : 4096;
             while (cap < ws->rx_len + len)
                 cap *= 2;
+            if (!core_http_budget_take(cap - ws->rx_cap)) {
+                close_over_budget(ws, wsi, cap - ws->rx_cap);
+                ws->rx_len = 0;
+                rc = -1;
+                break;
+            }
             char *p = realloc(ws->rx, cap);
             if (!p) {
+                core_http_budget_release(cap - ws->rx_cap);
                 closed(ws, wsi, "out of memory assembling a message");
                 rc = -1;
                 break;
@@ -288,13 +330,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memcpy(ws->rx + ws->rx_len, in, len);
         ws->rx_len += len;
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            if (!post(ws, CP_WS_MESSAGE, ws->rx, ws->rx_len)) {
+            int posted = post(ws, CP_WS_MESSAGE, ws->rx, ws->rx_len);
+            if (posted == OVER_BUDGET) {
+                close_over_budget(ws, wsi, ws->rx_len);
+                rc = -1;
+            } else if (posted == INBOX_FULL) {
                 lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
                 closed(ws, wsi, "messages not read fast enough (inbox full): connection closed");
                 rc = -1;
             }
             ws->rx_len = 0;
             if (ws->rx_cap > 65536) { /* one big message does not pin its buffer */
+                core_http_budget_release(ws->rx_cap);
                 free(ws->rx);
                 ws->rx = NULL;
                 ws->rx_cap = 0;
@@ -567,7 +614,7 @@ cp_status core_ws_poll(cp_ctx *ctx, int64_t timeout_ms)
                 ws->fn(ws->user, ws, e->type, e->type == CP_WS_OPEN ? NULL : e->data, e->len);
             pthread_mutex_lock(&g.lock);
             ws_unref(e->ws);
-            free(e);
+            event_free(e);
             delivered = true;
             continue;
         }
@@ -615,7 +662,7 @@ void core_ws_close(cp_ws *ws)
             in->tail = prev;
         in->bytes -= e->len;
         ws->refs--; /* never the last: the caller's reference is dropped below */
-        free(e);
+        event_free(e);
     }
     if (ws->state != WS_CLOSED) {
         ws->close_wanted = true;

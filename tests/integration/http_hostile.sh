@@ -48,9 +48,9 @@ PY
     expect_contains "$TMP/$mode.err" "$want" "$mode: the error says why"
 }
 run_case retryafter 15 "longer than retry_after_max (300 s): its requests fail until"
-run_case bomb 30 "would exceed the memory budget (http_memory_budget = 32 MiB)"
-run_case huge 30 "would exceed the memory budget (http_memory_budget = 32 MiB)"
-run_case endless 30 "would exceed the memory budget (http_memory_budget = 32 MiB)"
+run_case bomb 30 "would exceed the memory budget (http_memory_budget = 32 MiB;"
+run_case huge 30 "would exceed the memory budget (http_memory_budget = 32 MiB;"
+run_case endless 30 "would exceed the memory budget (http_memory_budget = 32 MiB;"
 run_case redirect 15 "redirect to http://localhost:"
 expect_eq "$(grep -c '^localhost' "$TMP/redirect.log")" 0 "redirect: nothing was sent to the other host"
 run_case redirectftp 15 "redirect to ftp://127.0.0.1"

@@ -309,6 +309,38 @@ static void test_memory_budget(void **state)
     assert_int_equal(core_http_budget(), (size_t)256 << 20);
 }
 
+/* One budget covers every body alive: a body the caller still holds (not cleared) counts, so a
+ * second response that would pass the budget fails naming the host and the budget; clearing
+ * the first gives its bytes back. */
+static void test_memory_budget_held_bodies(void **state)
+{
+    (void)state;
+    const char *path = "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000";
+    cp_http_response a, b;
+    assert_int_equal(get(path, &a), CP_OK);
+    size_t len = a.body_len;
+    assert_true(len > 64 * 1024);
+    assert_int_equal(core_http_budget_used(), len); /* held until cleared, decompressed bytes */
+    core_http_response_clear(&a);
+    assert_int_equal(core_http_budget_used(), 0);
+
+    core_http_configure(len + len / 2, 0, false); /* room for one body, not two */
+    assert_int_equal(get(path, &a), CP_OK);
+    assert_int_equal(a.code, 200);
+    assert_int_equal(get(path, &b), CP_ERR_HTTP); /* `a` is still held */
+    assert_int_equal(b.code, 0);
+    assert_non_null(strstr(b.error, "the body from 127.0.0.1 would exceed the memory budget (http_memory_budget = "));
+    assert_int_equal(b.attempts, 1); /* not retried */
+    core_http_response_clear(&b);
+    assert_int_equal(core_http_budget_used(), len);
+    core_http_response_clear(&a);
+    assert_int_equal(get(path, &b), CP_OK);
+    assert_int_equal(b.body_len, len);
+    core_http_response_clear(&b);
+    assert_int_equal(core_http_budget_used(), 0);
+    core_http_configure(0, 0, false);
+}
+
 /* The server's error text comes from the request's formatter; without one the body's first line. */
 static void fmt_error(const char *body, size_t len, char *out, size_t outlen)
 {
@@ -355,6 +387,7 @@ int main(void)
         cmocka_unit_test_setup(test_budget_per_owner, mockex_test_setup),
         cmocka_unit_test_setup(test_stop_per_call, mockex_test_setup),
         cmocka_unit_test_setup(test_memory_budget, mockex_test_setup),
+        cmocka_unit_test_setup(test_memory_budget_held_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_error_formatter, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, mockex_group_teardown);

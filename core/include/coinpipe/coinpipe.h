@@ -321,7 +321,9 @@ typedef struct cp_http_request {
     ((cp_http_request){.size = (uint32_t)sizeof(cp_http_request),                                       \
                        .response_size = (uint32_t)sizeof(cp_http_response), __VA_ARGS__})
 
-/** The result of one request, filled by the core. Release with cp_http_response_clear(). */
+/** The result of one request, filled by the core. Release with cp_http_response_clear(): until
+ * then its body counts against the process's memory budget (http_memory_budget), so a body
+ * kept longer than needed makes later responses fail as over the budget. */
 typedef struct cp_http_response {
     cp_status status;     /**< CP_OK when a response arrived (any HTTP code); else why not */
     long code;            /**< HTTP status code (0 when no response arrived) */
@@ -1098,7 +1100,8 @@ static inline cp_status cp_check_run_logged(cp_ctx *ctx, const void *config,
     return st == CP_OK && l.reports == 0 ? CP_OK : CP_ERR_CONFIG;
 }
 
-/** Frees the body and headers of a response and zeroes it. Safe to call twice. */
+/** Frees the body and headers of a response, gives the body's bytes back to the memory budget
+ * and zeroes the response. Safe to call twice. */
 static inline void cp_http_response_clear(cp_ctx *ctx, cp_http_response *r) { ctx->host->http_response_clear(r); }
 /**
  * Value of header `name` (case-insensitive) in a response, not NUL-terminated: its length
