@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "state.h"
+#include "stream.h"
 #include "util.h"
 #include "ws.h"
 
@@ -269,6 +270,12 @@ static void h_stream_count(cp_ctx *ctx, cp_stream_event ev, uint64_t n)
     core_metrics_stream_event(((core_ctx *)ctx)->tag.pipeline, ev, n);
 }
 
+static uint64_t h_commit_ticket(cp_ctx *ctx) { return core_stream_ticket((core_ctx *)ctx); }
+static cp_status h_commit_wait(cp_ctx *ctx, uint64_t ticket, int64_t timeout_ms)
+{
+    return core_stream_wait((core_ctx *)ctx, ticket, timeout_ms);
+}
+
 const cp_host core_host = {
     .size = sizeof(cp_host),
     .abi_major = CP_ABI_MAJOR,
@@ -317,6 +324,8 @@ const cp_host core_host = {
     .ws_poll = core_ws_poll,
     .ws_close = core_ws_close,
     .stream_count = h_stream_count,
+    .commit_ticket = h_commit_ticket,
+    .commit_wait = h_commit_wait,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

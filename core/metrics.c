@@ -52,6 +52,9 @@ typedef struct pl_entry {
     bool continuous;
     uint64_t sev[NSEV];
     uint64_t rows_invalid; /* rows the source dropped for a bad value (CP_ROWS_INVALID) */
+    uint64_t msg[3];       /* CP_MSG_PUBLISHED, CP_MSG_ACKED, CP_MSG_REDELIVERED */
+    uint64_t lag;          /* CP_MSG_LAG, a gauge */
+    bool broker;           /* one of the CP_MSG_* was reported */
     uint64_t lat[NLAT], lat_count; /* non-cumulative */
     double lat_sum_ms;
 } pl_entry;
@@ -394,12 +397,18 @@ static size_t sink_totals(core_sink_stats *out, size_t *first_idx)
 
 void core_metrics_stream_event(const char *pipeline, cp_stream_event ev, uint64_t n)
 {
-    if (!pipeline || ev < 1 || (ev > NSEV && ev != CP_ROWS_INVALID))
+    if (!pipeline || ev < 1 || ev > CP_MSG_LAG)
         return;
     pthread_mutex_lock(&M.lock);
     pl_entry *e = pl_find(pipeline, true);
+    if (e && ev >= CP_MSG_PUBLISHED)
+        e->broker = true;
     if (e && ev == CP_ROWS_INVALID)
         e->rows_invalid += n;
+    else if (e && ev == CP_MSG_LAG)
+        e->lag = n;
+    else if (e && ev >= CP_MSG_PUBLISHED)
+        e->msg[ev - CP_MSG_PUBLISHED] += n;
     else if (e)
         e->sev[ev - 1] += n;
     pthread_mutex_unlock(&M.lock);
@@ -420,6 +429,27 @@ void core_metrics_stream_latency(const char *pipeline, const int64_t *ms, size_t
         e->lat_sum_ms += v;
     }
     pthread_mutex_unlock(&M.lock);
+}
+
+/* messages through a broker (the nats sink and source): pipelines that reported any */
+static void render_broker(cp_buf *b)
+{
+    static const char *const names[] = {"coinpipe_messages_published_total", "coinpipe_messages_acked_total",
+                                        "coinpipe_messages_redelivered_total", "coinpipe_consumer_lag_messages"};
+    static const char *const docs[] = {
+        "Messages a sink published that the broker acknowledged as stored.",
+        "Messages a source acknowledged to the broker once their rows were committed to the spools.",
+        "Messages the broker delivered to a source more than once.",
+        "Messages the source's consumer has yet to receive (as of its last fetch)."};
+    for (size_t m = 0; m < 4; m++) {
+        help(b, names[m], m < 3 ? "counter" : "gauge", docs[m]);
+        for (size_t i = 0; i < M.pl.n; i++)
+            if (M.pl.v[i].broker) {
+                cp_buf_printf(b, "%s{", names[m]);
+                put_label(b, "pipeline", M.pl.v[i].name, true);
+                cp_buf_printf(b, " %llu\n", (unsigned long long)(m < 3 ? M.pl.v[i].msg[m] : M.pl.v[i].lag));
+            }
+    }
 }
 
 /* the streams' counters and latency histograms (continuous pipelines only) */
@@ -512,6 +542,7 @@ void core_metrics_render(cp_buf *b)
     }
 
     render_streams(b);
+    render_broker(b);
 
     static const char *const emit_names[2] = {"coinpipe_batches_emitted_total", "coinpipe_rows_emitted_total"};
     for (int m = 0; m < 2; m++) {

@@ -147,10 +147,11 @@ static cp_status emit_cb(core_ctx *c, cp_batch *b)
 
 /* The order is the durability promise: first the batches the cycle emitted reach every
  * sink's spool (fsync), then the checkpoints that say they were collected. */
-static void pipeline_commit(pipeline *p)
+static bool pipeline_commit(pipeline *p)
 {
+    bool synced = true;
     for (size_t k = 0; k < p->nsinks; k++)
-        core_sink_commit(p->sinks[k]);
+        synced &= core_sink_commit(p->sinks[k]);
     if (p->refused) { /* a batch missed a sink: no checkpoint may move past it */
         core_state_freeze(p->source.ctx.state);
         for (size_t k = 0; k < p->ntransforms; k++)
@@ -158,12 +159,13 @@ static void pipeline_commit(pipeline *p)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_WARN,
                         "checkpoints not saved: a batch could not be queued at shutdown; the next start collects "
                         "it again");
-        return;
+        return false;
     }
     if (core_state_flush(p->source.ctx.state) != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cannot persist checkpoints: the next start re-collects");
     for (size_t k = 0; k < p->ntransforms; k++)
         core_state_flush(p->transforms[k].ctx.state);
+    return synced;
 }
 
 static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user); }
@@ -172,11 +174,11 @@ static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user); 
 
 static void stream_route(void *user, cp_batch *b) { route(user, 0, b); }
 
-static void stream_commit(void *user, int64_t rows, int64_t duration_ms)
+static bool stream_commit(void *user, int64_t rows, int64_t duration_ms)
 {
     pipeline *p = user;
     (void)rows;
-    pipeline_commit(p);
+    bool ok = pipeline_commit(p);
     p->cycles++;
     core_metrics_cycle(p->cfg->name, duration_ms, !p->cycle_failed);
     if (p->cycle_failed) {
@@ -185,6 +187,7 @@ static void stream_commit(void *user, int64_t rows, int64_t duration_ms)
     } else {
         p->last_ok_ms = core_util_now_ms();
     }
+    return ok;
 }
 
 /* the flush thread's timer, right after a flush (nothing pending): what the transforms emit

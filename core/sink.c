@@ -500,15 +500,19 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
     }
 }
 
-void core_sink_commit(core_sink *s)
+bool core_sink_commit(core_sink *s)
 {
+    bool ok = true;
     pthread_mutex_lock(&s->lock);
     if (s->spool && s->unsynced) {
-        if (core_spool_sync(s->spool) != CP_OK)
+        if (core_spool_sync(s->spool) != CP_OK) {
             core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR, "cannot fsync the spool: %s", strerror(errno));
+            ok = false;
+        }
         s->unsynced = 0;
     }
     pthread_mutex_unlock(&s->lock);
+    return ok;
 }
 
 bool core_sink_drain(core_sink *s, int64_t deadline_mono_ms)

@@ -23,8 +23,8 @@ core_sink *core_sink_start(const core_pipeline_cfg *pl, const core_element_cfg *
                            const char *state_dir, char *err, size_t errlen);
 /* opens <state_dir>/spool/<pipeline>/<sink>/ and queues what it holds unconfirmed, first */
 int core_sink_attach_spool(core_sink *s, char *err, size_t errlen);
-/* fsyncs what the sink's spool received (end of a cycle) */
-void core_sink_commit(core_sink *s);
+/* fsyncs what the sink's spool received (end of a cycle); false when the fsync failed (logged) */
+bool core_sink_commit(core_sink *s);
 /* takes a reference on b; with overflow = block, waits while the queue or spool is full or the
  * spool cannot be written, until the shared stop flag is set: then (and after core_sink_halt)
  * returns CP_ERR_STOPPED without keeping b */

@@ -39,6 +39,11 @@ struct core_stream {
     size_t np, cap;
     size_t rows;
     bool quit; /* the flush thread's last flush */
+    /* commit tickets: rows emitted now belong to micro-batch `gen`; every micro-batch up to
+     * `committed` is in the spools; `broken` once a commit failed (no ticket completes again) */
+    uint64_t gen, committed;
+    bool broken;
+    pthread_cond_t cv_commit;
     pthread_t runner, flusher;
     bool runner_ok, flusher_ok;
 };
@@ -130,6 +135,20 @@ cp_status core_stream_push(core_stream *s, cp_batch *b)
     return st;
 }
 
+/* waits on cv (holding lock) for at most `ms` milliseconds */
+static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *lock, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, lock, &ts);
+}
+
 /* routes and commits what is pending (under s->lock) */
 static void flush_locked(core_stream *s)
 {
@@ -151,7 +170,12 @@ static void flush_locked(core_stream *s)
         s->ops.route(s->ops.user, s->p[i].b);
     s->np = 0;
     s->rows = 0;
-    s->ops.commit(s->ops.user, (int64_t)rows, core_util_mono_ms() - t0);
+    if (!s->ops.commit(s->ops.user, (int64_t)rows, core_util_mono_ms() - t0))
+        s->broken = true;
+    if (!s->broken)
+        s->committed = s->gen;
+    s->gen++;
+    pthread_cond_broadcast(&s->cv_commit);
     int64_t now = core_util_now_ms();
     for (size_t i = 0; i < nts; i++)
         ts[i] = now - ts[i];
@@ -178,16 +202,7 @@ static void *flush_thread(void *arg)
             next = core_util_mono_ms() + s->interval_ms;
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t left = next - now;
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->cv, &s->lock, &ts);
+        wait_ms(&s->cv, &s->lock, next - now);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -232,6 +247,35 @@ static cp_status stream_emit(core_ctx *c, cp_batch *b)
     return core_stream_push(c->emit_user, b);
 }
 
+uint64_t core_stream_ticket(core_ctx *c)
+{
+    if (c->emit != stream_emit)
+        return 0;
+    core_stream *s = c->emit_user;
+    pthread_mutex_lock(&s->lock);
+    uint64_t t = s->np ? s->gen : s->committed; /* nothing pending: all of it is committed */
+    pthread_mutex_unlock(&s->lock);
+    return t;
+}
+
+cp_status core_stream_wait(core_ctx *c, uint64_t ticket, int64_t timeout_ms)
+{
+    if (c->emit != stream_emit || !ticket)
+        return CP_ERR_UNSUPPORTED;
+    core_stream *s = c->emit_user;
+    int64_t end = core_util_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    pthread_mutex_lock(&s->lock);
+    while (s->committed < ticket && !s->broken) {
+        int64_t left = end - core_util_mono_ms();
+        if (left <= 0)
+            break;
+        wait_ms(&s->cv_commit, &s->lock, left);
+    }
+    cp_status st = s->committed >= ticket ? CP_OK : s->broken ? CP_ERR_IO : CP_ERR_TIMEOUT;
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
 core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64_t rows, const core_stream_ops *ops)
 {
     core_stream *s = calloc(1, sizeof *s);
@@ -243,8 +287,11 @@ core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64
     s->ops = *ops;
     s->interval_ms = interval_ms > 0 ? interval_ms : 250;
     s->max_rows = rows > 0 ? rows : 10000;
+    s->committed = 1; /* tickets start at 1: 0 means "unsupported" */
+    s->gen = 2;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->cv_commit, NULL);
     s->flusher_ok = pthread_create(&s->flusher, NULL, flush_thread, s) == 0;
     s->runner_ok = s->flusher_ok && pthread_create(&s->runner, NULL, run_thread, s) == 0;
     if (!s->runner_ok) {
@@ -275,5 +322,6 @@ void core_stream_stop(core_stream *s)
     free(s->p);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->cv_commit);
     free(s);
 }

@@ -11,12 +11,14 @@
 typedef struct core_stream core_stream;
 
 /* What the runtime does with a micro-batch: route it (transforms, latest rows, sink queues;
- * takes ownership), then commit (spools, then checkpoints). `tick` (optional): time passes,
+ * takes ownership), then commit (spools, then checkpoints; false when a batch missed a sink or a
+ * spool could not be synced: the source's commit tickets never complete again). `tick`
+ * (optional): time passes,
  * about once a second, right after a flush with nothing pending. All run on the flush thread,
  * holding the lock the source's emit takes. */
 typedef struct core_stream_ops {
     void (*route)(void *user, cp_batch *b);
-    void (*commit)(void *user, int64_t rows, int64_t duration_ms);
+    bool (*commit)(void *user, int64_t rows, int64_t duration_ms);
     void (*tick)(void *user);
     void *user;
 } core_stream_ops;
@@ -28,6 +30,10 @@ typedef struct core_stream_ops {
 core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64_t rows, const core_stream_ops *ops);
 /* The source's emit: merges `b` (taken) into the pending rows of its stream. */
 cp_status core_stream_push(core_stream *s, cp_batch *b);
+/* cp_commit_ticket and cp_commit_wait for the source context `c` (host table): 0 and
+ * CP_ERR_UNSUPPORTED when `c` is not the source of a running continuous pipeline. */
+uint64_t core_stream_ticket(core_ctx *c);
+cp_status core_stream_wait(core_ctx *c, uint64_t ticket, int64_t timeout_ms);
 /* Stops the source (its stop flag), waits for run() to return, flushes and commits what it
  * emitted, and ends both threads. NULL is a no-op. */
 void core_stream_stop(core_stream *s);

@@ -19,7 +19,7 @@ done
 exec 9> "${TMPDIR:-/tmp}/coinpipe-packaging-test.lock"
 flock 9
 export DEBIAN_FRONTEND=noninteractive
-pkgs="coinpipe coinpipe-postgresql coinpipe-dev"
+pkgs="coinpipe coinpipe-postgresql coinpipe-nats coinpipe-dev"
 purge() { $SUDO apt-get purge -y -q $pkgs > "$TMP/purge.log" 2>&1; }
 already=$(dpkg-query -W -f='${Package} ${Status}\n' $pkgs 2> /dev/null | grep -c "install ok installed")
 [ "$already" -gt 0 ] && echo "note: coinpipe packages were installed before this test; they are replaced and purged"
@@ -43,6 +43,12 @@ dpkg-deb -c "$TMP/debs"/coinpipe-postgresql_*.deb | grep -q "\./usr/lib/$multiar
     && pass "coinpipe-postgresql has the PostgreSQL sink" || fail "postgresql.so not in coinpipe-postgresql"
 dpkg-deb -c "$TMP/debs"/coinpipe_*.deb | grep -q "postgresql.so" && fail "postgresql.so also in coinpipe" \
     || pass "coinpipe does not carry the PostgreSQL sink"
+for so in nats.so nats_consumer.so; do
+    dpkg-deb -c "$TMP/debs"/coinpipe-nats_*.deb | grep -q "\./usr/lib/$multiarch/coinpipe/plugins/$so$" \
+        && pass "coinpipe-nats has $so" || fail "$so not in coinpipe-nats"
+    dpkg-deb -c "$TMP/debs"/coinpipe_*.deb | grep -q "/$so$" && fail "$so also in coinpipe" || pass "coinpipe does not carry $so"
+done
+dpkg-deb -I "$TMP/debs"/coinpipe_*.deb | grep -q "libnats" && fail "coinpipe depends on libnats" || pass "coinpipe does not pull in libnats"
 dpkg-deb -I "$TMP/debs"/coinpipe_*.deb | grep -q "libpq" && fail "coinpipe depends on libpq" || pass "coinpipe does not pull in libpq"
 dpkg-deb -f "$TMP/debs"/coinpipe_*.deb Depends | grep -q "libmicrohttpd" \
     && pass "coinpipe depends on libmicrohttpd (opened at run time)" || fail "coinpipe lacks a libmicrohttpd dependency"
@@ -52,7 +58,7 @@ for f in index.html app.js style.css lightweight-charts.standalone.production.js
         && pass "the dashboard's $f is in coinpipe" || fail "usr/share/coinpipe/web/$f not in coinpipe"
 done
 
-(cd "$TMP/debs" && $SUDO apt-get install -y -q --allow-downgrades ./coinpipe_*.deb ./coinpipe-postgresql_*.deb ./coinpipe-dev_*.deb) \
+(cd "$TMP/debs" && $SUDO apt-get install -y -q --allow-downgrades ./coinpipe_*.deb ./coinpipe-postgresql_*.deb ./coinpipe-nats_*.deb ./coinpipe-dev_*.deb) \
     > "$TMP/install.log" 2>&1
 rc=$?
 expect_eq "$rc" 0 "apt-get install ./*.deb"

@@ -405,6 +405,16 @@ typedef enum cp_stream_event {
     CP_STREAM_BAD_MESSAGES = 6,  /**< messages that could not be read (malformed, unknown) */
     CP_ROWS_INVALID = 7,         /**< rows any source (polled too) dropped for a bad value:
                                   *   coinpipe_rows_invalid_total; an older core ignores it */
+    /* A message broker between processes (the nats sink and nats-consumer source); an older
+     * core ignores them: */
+    CP_MSG_PUBLISHED = 8,   /**< sink: messages the broker acknowledged as stored
+                             *   (coinpipe_messages_published_total) */
+    CP_MSG_ACKED = 9,       /**< source: messages acknowledged to the broker after their rows were
+                             *   committed to the spools (coinpipe_messages_acked_total) */
+    CP_MSG_REDELIVERED = 10,/**< source: messages the broker delivered more than once
+                             *   (coinpipe_messages_redelivered_total) */
+    CP_MSG_LAG = 11,        /**< source: a gauge, not a count: `n` is how many messages the consumer
+                             *   has yet to receive right now (coinpipe_consumer_lag_messages) */
 } cp_stream_event;
 
 /* ------------------------------------------------------------------------- */
@@ -570,6 +580,11 @@ struct cp_host {
 
     /* metrics of continuous sources (since ABI 2.0; see cp_stream_count) */
     void (*stream_count)(cp_ctx *ctx, cp_stream_event ev, uint64_t n);
+
+    /* continuous sources: what is committed (added in 2.0 after the first cores: check with
+     * CP_HOST_HAS; see cp_commit_ticket) */
+    uint64_t (*commit_ticket)(cp_ctx *ctx);
+    cp_status (*commit_wait)(cp_ctx *ctx, uint64_t ticket, int64_t timeout_ms);
 };
 
 /** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
@@ -1169,6 +1184,34 @@ static inline void cp_stream_count(cp_ctx *ctx, cp_stream_event ev, uint64_t n)
 {
     if (CP_HOST_HAS(ctx->host, stream_count))
         ctx->host->stream_count(ctx, ev, n);
+}
+
+/**
+ * Continuous source only, inside run(): a ticket for every row the source cp_emit()ted so far,
+ * to pass to cp_commit_wait(). A source that must tell its upstream what is safe (a message
+ * broker's ack, a replication slot's position) takes a ticket after emitting the rows of some
+ * messages and acknowledges those messages once the ticket is committed. Cheap (one lock).
+ * Returns 0 when the core lacks it (cores before this addition) or outside a continuous
+ * pipeline: then cp_commit_wait() answers CP_ERR_UNSUPPORTED.
+ */
+static inline uint64_t cp_commit_ticket(cp_ctx *ctx)
+{
+    return CP_HOST_HAS(ctx->host, commit_ticket) ? ctx->host->commit_ticket(ctx) : 0;
+}
+/**
+ * Continuous source only: waits up to `timeout_ms` (0: just looks) until every row emitted
+ * before cp_commit_ticket() returned `ticket` is in every sink's spool (fsynced, the micro-batch
+ * committed as the pipeline commits), so that losing this process can no longer lose them.
+ * CP_OK when committed; CP_ERR_TIMEOUT when not yet; CP_ERR_IO when a micro-batch could not
+ * be committed (at shutdown): the rows are not safe, never acknowledge them upstream;
+ * CP_ERR_UNSUPPORTED for ticket 0 (see cp_commit_ticket). Waiting does not speed the commit
+ * up: micro-batches are cut every `batch_interval` or `batch_rows` as usual.
+ */
+static inline cp_status cp_commit_wait(cp_ctx *ctx, uint64_t ticket, int64_t timeout_ms)
+{
+    if (!ticket || !CP_HOST_HAS(ctx->host, commit_wait))
+        return CP_ERR_UNSUPPORTED;
+    return ctx->host->commit_wait(ctx, ticket, timeout_ms);
 }
 
 #ifdef __cplusplus

@@ -1,0 +1,55 @@
+# NATS servers with JetStream for the integration tests (sourced after common.sh): each on free
+# loopback ports, its store under $TMP, started and stopped by pid.
+# SPDX-License-Identifier: MIT
+command -v nats-server >/dev/null || { echo "nats-server missing (tools/deps-debian.txt)" >&2; exit 1; }
+. "$COINPIPE_SRC/tests/services/free-port.sh"
+declare -A NATS_PORT NATS_MON NATS_ROUTE NATS_PID
+# nats_define NAME... : ports for each server; more than one name makes them a cluster
+nats_define() {
+    local n
+    for n in "$@"; do
+        NATS_PORT[$n]=$(free_port); NATS_MON[$n]=$(free_port); NATS_ROUTE[$n]=$(free_port)
+    done
+    for n in "$@"; do
+        {
+            echo "server_name: $n"
+            echo "listen: 127.0.0.1:${NATS_PORT[$n]}"
+            echo "http: 127.0.0.1:${NATS_MON[$n]}"
+            echo "jetstream { store_dir: \"$TMP/nats-$n\" }"
+            if [ $# -gt 1 ]; then
+                local routes="" m
+                for m in "$@"; do [ "$m" != "$n" ] && routes="$routes nats-route://127.0.0.1:${NATS_ROUTE[$m]}"; done
+                echo "cluster { name: coinpipe_test; listen: 127.0.0.1:${NATS_ROUTE[$n]}; routes: [$routes ] }"
+            fi
+        } > "$TMP/$n.nats.conf"
+    done
+}
+# nats_start NAME: starts (or restarts) the server and waits for its client port
+nats_start() {
+    nats-server -c "$TMP/$1.nats.conf" >> "$TMP/$1.nats.log" 2>&1 &
+    NATS_PID[$1]=$!; PIDS+=($!)
+    wait_port "${NATS_PORT[$1]}" 20 || { echo "nats-server $1 did not start:" >&2; tail -n 20 "$TMP/$1.nats.log" >&2; exit 1; }
+}
+# nats_stop NAME [SIGNAL]: stops the server by pid and waits for it
+nats_stop() { kill "-${2:-TERM}" "${NATS_PID[$1]}" 2>/dev/null; wait "${NATS_PID[$1]}" 2>/dev/null; }
+# nats_url NAME: its client URL
+nats_url() { echo "nats://127.0.0.1:${NATS_PORT[$1]}"; }
+# nats_jsz NAME FIELD: a top-level number of the server's /jsz (e.g. messages)
+nats_jsz() {
+    python3 -c 'import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1]))[sys.argv[2]])' \
+        "http://127.0.0.1:${NATS_MON[$1]}/jsz" "$2"
+}
+# nats_consumer_field NAME STREAM DURABLE FIELD: a number of the consumer's state (num_pending, num_ack_pending)
+nats_consumer_field() {
+    python3 - "http://127.0.0.1:${NATS_MON[$1]}/jsz?consumers=true" "$2" "$3" "$4" <<'P'
+import json, sys, urllib.request
+j = json.load(urllib.request.urlopen(sys.argv[1]))
+for a in j.get("account_details", []):
+    for s in a.get("stream_detail", []):
+        if s["name"] == sys.argv[2]:
+            for c in s.get("consumer_detail", []):
+                if c["name"] == sys.argv[3]:
+                    print(c[sys.argv[4]]); sys.exit(0)
+print(-1)
+P
+}
