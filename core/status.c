@@ -180,6 +180,26 @@ static void streams_table(const samples *ss, FILE *out)
     }
 }
 
+/* pipelines that publish to or consume from a message broker (the nats sink and source) */
+static void broker_table(const samples *ss, FILE *out)
+{
+    bool header = false;
+    char b1[256];
+    for (size_t i = 0; i < ss->n; i++) {
+        if (strcmp(ss->v[i].name, "coinpipe_messages_published_total") != 0)
+            continue;
+        const char *p = label(&ss->v[i], "pipeline", b1, sizeof b1);
+        if (!header)
+            fprintf(out, "\n%-24s %12s %12s %12s %12s\n", "BROKER PIPELINE", "PUBLISHED", "ACKED", "REDELIVERED",
+                    "LAG");
+        header = true;
+        fprintf(out, "%-24s %12.0f %12.0f %12.0f %12.0f\n", p, ss->v[i].v,
+                value(ss, "coinpipe_messages_acked_total", "pipeline", p, NULL, NULL),
+                value(ss, "coinpipe_messages_redelivered_total", "pipeline", p, NULL, NULL),
+                value(ss, "coinpipe_consumer_lag_messages", "pipeline", p, NULL, NULL));
+    }
+}
+
 int core_status_main(const char *listen, FILE *out)
 {
     char err[512] = "";
@@ -243,6 +263,7 @@ int core_status_main(const char *listen, FILE *out)
 #undef SV
     }
     streams_table(&ss, out);
+    broker_table(&ss, out);
     bool header = false;
     for (size_t i = 0; i < ss.n; i++) {
         if (strcmp(ss.v[i].name, "coinpipe_http_requests_total") != 0)

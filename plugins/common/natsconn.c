@@ -1,10 +1,14 @@
 /* NATS connection options shared by the nats sink and the nats-consumer source.
  * SPDX-License-Identifier: MIT
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr */
+#endif
 #include "natsconn.h"
 
 #include <coinpipe/buf.h>
 
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,3 +201,17 @@ void nc_token(cp_buf *out, const char *s, size_t len)
         cp_buf_putc(out, ch <= ' ' || ch == '.' || ch == '*' || ch == '>' || ch == 0x7f ? '_' : (char)ch);
     }
 }
+
+/* libnats keeps threads and global state of its own: it must stay mapped until the process
+ * ends, not go with the plugin that loaded it (the core unloads plugins at exit, and the
+ * library's state would be lost in the middle of its teardown). */
+__attribute__((constructor)) static void nc_load(void)
+{
+    Dl_info info = {0};
+    if (dladdr((void *)natsConnection_Connect, &info) && info.dli_fname)
+        dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+/* When the plugin is unloaded (after every instance is destroyed), the library's threads end;
+ * with the sink and the source in one process the second call finds it closed and returns. */
+__attribute__((destructor)) static void nc_unload(void) { nats_CloseAndWait(2000); }

@@ -164,6 +164,7 @@ static cp_status ns_create(cp_ctx *ctx, const void *config, void **instance)
     char name[256];
     snprintf(name, sizeof name, "coinpipe %s/%s", cp_pipeline_name(ctx), cp_instance_name(ctx));
     cp_status st = nc_open(ctx, &s->cfg->conn, name, &jo, &s->conn);
+    nats_ReleaseThreadMemory(); /* the library's per-thread state, on each thread that called it */
     if (st != CP_OK) {
         free(s);
         return st;
@@ -178,6 +179,7 @@ static void ns_destroy(void *instance)
     if (!s)
         return;
     nc_close(&s->conn);
+    nats_ReleaseThreadMemory();
     cp_buf_free(&s->body);
     cp_buf_free(&s->subject);
     cp_buf_free(&s->keys);
@@ -478,9 +480,17 @@ static void drop_pending(ns *s)
         natsMsgList_Destroy(&pending);
 }
 
+static cp_status write_batch(ns *s, cp_ctx *ctx, const cp_batch *b);
+
 static cp_status ns_write(void *instance, cp_ctx *ctx, const cp_batch *b)
 {
-    ns *s = instance;
+    cp_status st = write_batch(instance, ctx, b);
+    nats_ReleaseThreadMemory();
+    return st;
+}
+
+static cp_status write_batch(ns *s, cp_ctx *ctx, const cp_batch *b)
+{
     const cp_schema *sc = cp_batch_schema(ctx, b);
     size_t n = cp_batch_rows(ctx, b);
     if (!n)

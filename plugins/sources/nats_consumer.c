@@ -125,6 +125,7 @@ static cp_status nq_create(cp_ctx *ctx, const void *config, void **instance)
     char name[256];
     snprintf(name, sizeof name, "coinpipe %s/%s", cp_pipeline_name(ctx), cp_instance_name(ctx));
     cp_status st = nc_open(ctx, &q->cfg->conn, name, &jo, &q->conn);
+    nats_ReleaseThreadMemory(); /* the library's per-thread state, on each thread that called it */
     if (st != CP_OK) {
         free(q);
         return st;
@@ -154,6 +155,7 @@ static void nq_destroy(void *instance)
     if (q->sub)
         natsSubscription_Destroy(q->sub);
     nc_close(&q->conn);
+    nats_ReleaseThreadMemory();
     for (size_t i = 0; i < q->nschemas; i++) {
         free(q->schemas[i].key);
         free(q->schemas[i].stream);
@@ -719,6 +721,7 @@ static cp_status nq_run(void *instance, cp_ctx *ctx)
     if (q->nwaits)
         cp_log_info(ctx, "%zu messages left unacknowledged: JetStream delivers them again", q->unacked);
     release_waits(q);
+    nats_ReleaseThreadMemory();
     return result;
 }
 

@@ -3,7 +3,8 @@
 # the nats sink, a second coinpipe process consumes with nats-consumer into SQLite. The writer's
 # ohlcv table equals what the collector fetched (a SQLite sink beside the nats sink in the
 # collector's pipeline records it), a second collection of the same candles adds no message to
-# the stream and no row, and the consumer has acknowledged everything.
+# the stream and no row, and the consumer has acknowledged everything (the broker, the writer's
+# /metrics and `coinpipe status` agree).
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/nats.sh"
@@ -26,12 +27,16 @@ C
     } | sed "s|state_dir = \"$TMP/state\"|state_dir = \"$1\"|" > "$TMP/col.conf"
     $B --once -c "$TMP/col.conf" > /dev/null 2>> "$TMP/col.err"
 }
+LISTEN=127.0.0.1:$(free_port)
 { conf_head; cat <<C
 pipelines = ( { name = "wr"; batch_interval = "100ms";
   source = { plugin = "nats-consumer"; servers = ["$(nats_url n1)"]; stream = "MD"; durable = "w"; subject = "md.>"; };
   sinks = ( { plugin = "sqlite"; path = "$TMP/written.db"; } ); } );
 C
-} | sed "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/wstate\"|" > "$TMP/wr.conf"
+} | sed "s|state_dir = \"$TMP/state\"|state_dir = \"$TMP/wstate\"; http_listen = \"$LISTEN\"|" > "$TMP/wr.conf"
+metric() { # NAME: its value for pipeline wr on the writer's /metrics
+    curl -s "http://$LISTEN/metrics" | awk -v m="$1{pipeline=\"wr\"}" '$1 == m {print $2}'
+}
 
 collector "$TMP/cstate1"; rc=$?
 expect_eq "$rc" 0 "collector publishes (--once)"
@@ -63,6 +68,12 @@ expect_eq "$(sqlite3 "$TMP/written.db" "$q" | md5sum)" "$(sqlite3 "$TMP/fetched1
 wait_for "[ \"\$(nats_consumer_field n1 MD w num_ack_pending)\" = 0 ]" 10 && pass "every message acknowledged" \
     || fail "$(nats_consumer_field n1 MD w num_ack_pending) messages unacknowledged"
 expect_eq "$(nats_consumer_field n1 MD w num_pending)" 0 "the consumer has nothing left to read"
+expect_eq "$(metric coinpipe_messages_acked_total)" "$msgs1" "/metrics: every message acked once"
+expect_eq "$(metric coinpipe_messages_redelivered_total)" 0 "/metrics: nothing redelivered"
+expect_eq "$(metric coinpipe_consumer_lag_messages)" 0 "/metrics: no consumer lag"
+$B status -c "$TMP/wr.conf" > "$TMP/status" 2>&1
+expect_contains "$TMP/status" "BROKER PIPELINE" "coinpipe status shows the broker table"
+expect_eq "$(awk '$1 == "wr" && NF == 5 {print $3, $4, $5}' "$TMP/status")" "$msgs1 0 0" "status: acked, redelivered, lag"
 
 kill -TERM $W; wait $W; rc=$?
 expect_eq "$rc" 0 "the writer stops cleanly on SIGTERM"
