@@ -194,6 +194,23 @@ void core_batch_drop_last_row(cp_batch *b)
         b->rows--;
 }
 
+size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch *b, size_t row), void *user)
+{
+    size_t out = 0;
+    for (size_t r = 0; r < b->rows; r++) {
+        if (!keep(user, b, r))
+            continue;
+        if (out != r)
+            for (size_t c = 0; c < b->schema.nfields; c++) {
+                b->cols[c].cells[out] = b->cols[c].cells[r];
+                b->cols[c].null[out] = b->cols[c].null[r];
+            }
+        out++;
+    }
+    b->rows = out;
+    return out;
+}
+
 static struct cell *cell_for(cp_batch *b, size_t row, size_t col, int t1, int t2)
 {
     if (!b || row >= b->rows || col >= b->schema.nfields)

@@ -14,6 +14,9 @@ void core_batch_unref(cp_batch *b); /* frees at zero; this is cp_batch_free */
 cp_batch *core_batch_copy(const cp_batch *b);
 size_t core_batch_add_row(cp_batch *b);
 void core_batch_drop_last_row(cp_batch *b);
+/* keeps the rows for which keep() is true, in order, in place (text stays in the arena);
+ * returns how many remain */
+size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch *b, size_t row), void *user);
 cp_status core_batch_set_int(cp_batch *b, size_t row, size_t col, int64_t v);
 cp_status core_batch_set_double(cp_batch *b, size_t row, size_t col, double v);
 cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len);

@@ -238,6 +238,20 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
                       : strcmp(so.overflow, "drop_oldest") == 0      ? CORE_OVERFLOW_DROP_OLDEST
                                                                      : CORE_OVERFLOW_DROP_NEWEST;
         free(so.overflow);
+    } else if (want == CP_SOURCE) {
+        static const char *const reserved[] = {"plugin", "name", "shard", NULL};
+        core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+        const char *shard = NULL;
+        const config_setting_t *sh = config_setting_get_member(g, "shard");
+        if (sh && !(shard = config_setting_get_string(sh)))
+            core_errors_add(errs, "%s:%d: source option 'shard' must be a string \"I/N\"", file,
+                            config_setting_source_line(sh));
+        else if (shard && !core_shard_parse(shard, &e->shard, err, sizeof err))
+            core_errors_add(errs, "%s:%d: source option 'shard': %s", file, config_setting_source_line(sh), err);
+        /* one config for N collectors: the systemd template unit coinpipe@I-N sets COINPIPE_SHARD=I/N */
+        else if (!sh && getenv("COINPIPE_SHARD") && *getenv("COINPIPE_SHARD") &&
+                 !core_shard_parse(getenv("COINPIPE_SHARD"), &e->shard, err, sizeof err))
+            core_errors_add(errs, "%s:%d: environment variable COINPIPE_SHARD: %s", file, e->line, err);
     } else {
         static const char *const reserved[] = {"plugin", "name", NULL};
         core_options_fill(d->options, g, e->cfg, reserved, what, errs);

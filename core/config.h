@@ -8,6 +8,7 @@
 #include "log.h"
 #include "options.h"
 #include "sched.h"
+#include "shard.h"
 
 #include <coinpipe/coinpipe.h>
 
@@ -23,6 +24,8 @@ typedef struct core_element_cfg {
     bool spool;
     int64_t spool_max_bytes;
     int overflow; /* CORE_OVERFLOW_* */
+    /* source-only core option */
+    core_shard shard; /* `shard = "I/N"`; count 0: none */
 } core_element_cfg;
 
 enum { CORE_OVERFLOW_BLOCK = 0, CORE_OVERFLOW_DROP_OLDEST = 1, CORE_OVERFLOW_DROP_NEWEST = 2 };

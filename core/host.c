@@ -44,6 +44,8 @@ static cp_status h_emit(cp_ctx *c, cp_batch *b)
     if (!b)
         return CP_ERR_INVALID;
     core_ctx *k = cx(c);
+    if (k->shard)
+        core_shard_filter(k->shard, b); /* rows of symbols another collector's shard holds */
     if (core_batch_rows(b) == 0 || !k->emit) {
         core_batch_unref(b);
         return k->emit ? CP_OK : CP_ERR_UNSUPPORTED;
@@ -270,6 +272,11 @@ static void h_stream_count(cp_ctx *ctx, cp_stream_event ev, uint64_t n)
     core_metrics_stream_event(((core_ctx *)ctx)->tag.pipeline, ev, n);
 }
 
+static bool h_shard_keep(cp_ctx *ctx, const char *symbol, size_t len)
+{
+    return core_shard_keep(((core_ctx *)ctx)->shard, symbol, len);
+}
+
 static uint64_t h_commit_ticket(cp_ctx *ctx) { return core_stream_ticket((core_ctx *)ctx); }
 static cp_status h_commit_wait(cp_ctx *ctx, uint64_t ticket, int64_t timeout_ms)
 {
@@ -326,6 +333,7 @@ const cp_host core_host = {
     .stream_count = h_stream_count,
     .commit_ticket = h_commit_ticket,
     .commit_wait = h_commit_wait,
+    .shard_keep = h_shard_keep,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

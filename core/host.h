@@ -5,6 +5,7 @@
 #define COINPIPE_CORE_HOST_H
 
 #include "log.h"
+#include "shard.h"
 #include "state.h"
 
 #include <coinpipe/coinpipe.h>
@@ -24,6 +25,7 @@ typedef struct core_ctx {
     int64_t progress_start, progress_last; /* cp_progress display */
     int64_t commit_last;                   /* mono ms of cp_progress's last commit */
     void (*commit)(struct core_ctx *ctx);  /* makes emitted batches, then checkpoints, durable */
+    const core_shard *shard;               /* a source's `shard`: what it emits is filtered; NULL: none */
 } core_ctx;
 extern const cp_host core_host;
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance);

@@ -22,6 +22,8 @@ void core_instance_init(core_instance *in, const core_instance_opts *o)
         core_ctx_init(&in->ctx, o->pipeline, o->ec->plugin->desc.kind, o->ec->plugin->name, name);
     else
         core_ctx_init(&in->ctx, o->pipeline, o->kind, name, name);
+    if (o->ec && o->ec->plugin->desc.kind == CP_SOURCE && o->ec->shard.count)
+        in->ctx.shard = &o->ec->shard;
     atomic_init(&in->own_stop, false);
     in->ctx.stopping = o->stopping ? o->stopping : &in->own_stop;
     if (o->state_dir) {

@@ -20,9 +20,17 @@ if command -v systemd-analyze > /dev/null; then
     rc=$?
     expect_eq "$rc" 0 "systemd-analyze verify passes"
     [ $rc -eq 0 ] || cat "$TMP/verify" >&2
+    # the template for sharded collectors, as instance 1-3 (shard 1/3)
+    sed "s|^ExecStart=[^ ]*|ExecStart=$COINPIPE_BIN|" "$COINPIPE_BUILD/systemd/coinpipe@.service" > "$TMP/coinpipe@.service"
+    systemd-analyze verify --man=no "$TMP/coinpipe@1-3.service" > "$TMP/verify@" 2>&1
+    expect_eq "$?:$(cat "$TMP/verify@")" "0:" "systemd-analyze verify passes coinpipe@1-3.service without a remark"
 else
     echo "note: systemd-analyze not installed (Debian package systemd); verify not run"
 fi
+for key in "Environment=COINPIPE_SHARD=%I" "StateDirectory=coinpipe-%i" "WorkingDirectory=%S/coinpipe-%i" "Type=notify"; do
+    grep -qxF -- "$key" "$COINPIPE_BUILD/systemd/coinpipe@.service" || fail "coinpipe@.service lacks $key"
+done
+pass "coinpipe@.service gives each instance its shard and state directory"
 
 # sd_notify: a datagram socket standing in for systemd
 cat > "$TMP/notify.py" <<'PY'

@@ -585,6 +585,10 @@ struct cp_host {
      * CP_HOST_HAS; see cp_commit_ticket) */
     uint64_t (*commit_ticket)(cp_ctx *ctx);
     cp_status (*commit_wait)(cp_ctx *ctx, uint64_t ticket, int64_t timeout_ms);
+
+    /* sources: the symbols of this collector's shard (added in 2.0 after the first cores; see
+     * cp_shard_keep) */
+    bool (*shard_keep)(cp_ctx *ctx, const char *symbol, size_t len);
 };
 
 /** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
@@ -1212,6 +1216,20 @@ static inline cp_status cp_commit_wait(cp_ctx *ctx, uint64_t ticket, int64_t tim
     if (!ticket || !CP_HOST_HAS(ctx->host, commit_wait))
         return CP_ERR_UNSUPPORTED;
     return ctx->host->commit_wait(ctx, ticket, timeout_ms);
+}
+
+/**
+ * Source: true when the normalized symbol `symbol` ("BTC-USDT", `len` bytes, need not be
+ * NUL-terminated) belongs to this instance's shard (the core option `shard = "I/N"` of every
+ * source: FNV-1a 32 of the symbol's bytes modulo N equals I). Always true without `shard` or on
+ * a core that lacks it. Ask it before fetching a symbol, so that N collectors with the same
+ * configuration and shards 0/N .. N-1/N split the work; whatever a source emits is filtered by
+ * the same rule anyway (rows whose `symbol` column belongs to another shard are dropped on
+ * cp_emit). Thread-safe, cheap, no allocation.
+ */
+static inline bool cp_shard_keep(cp_ctx *ctx, const char *symbol, size_t len)
+{
+    return !CP_HOST_HAS(ctx->host, shard_keep) || ctx->host->shard_keep(ctx, symbol, len);
 }
 
 #ifdef __cplusplus

@@ -624,7 +624,7 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
     /* an unknown symbol is skipped with a warning (a typo or a delisting must not stop the others);
      * the known ones keep their configured order */
     cp_status ret = CP_OK;
-    size_t kept = 0;
+    size_t kept = 0, other_shard = 0;
     for (size_t i = 0; i < n; i++) {
         if (!sym[i].native) {
             cp_log_warn(ctx, "symbols: unknown symbol \"%s\" (not listed by %s%s/exchangeInfo); skipped",
@@ -633,9 +633,16 @@ static cp_status resolve(bn *b, cp_ctx *ctx)
         }
         if (!sym[i].norm)
             ret = CP_ERR_NOMEM;
+        else if (!cp_shard_keep(ctx, sym[i].norm, strlen(sym[i].norm))) { /* another collector's */
+            free(sym[i].native), free(sym[i].norm);
+            other_shard++;
+            continue;
+        }
         sym[kept++] = sym[i];
     }
-    if (ret == CP_OK && kept == 0) {
+    if (other_shard)
+        cp_log_info(ctx, "shard: %zu of %zu symbols are this collector's", kept, kept + other_shard);
+    if (ret == CP_OK && kept == 0 && !other_shard) {
         cp_log_error(ctx, "symbols: no configured symbol is listed by %s%s/exchangeInfo", b->base,
                      b->api->prefix);
         ret = CP_ERR_CONFIG;

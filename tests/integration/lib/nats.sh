@@ -18,8 +18,8 @@ nats_define() {
             echo "jetstream { store_dir: \"$TMP/nats-$n\" }"
             if [ $# -gt 1 ]; then
                 local routes="" m
-                for m in "$@"; do [ "$m" != "$n" ] && routes="$routes nats-route://127.0.0.1:${NATS_ROUTE[$m]}"; done
-                echo "cluster { name: coinpipe_test; listen: 127.0.0.1:${NATS_ROUTE[$n]}; routes: [$routes ] }"
+                for m in "$@"; do [ "$m" != "$n" ] && routes="$routes${routes:+, }\"nats-route://127.0.0.1:${NATS_ROUTE[$m]}\""; done
+                echo "cluster { name: coinpipe_test, listen: \"127.0.0.1:${NATS_ROUTE[$n]}\", routes: [$routes] }"
             fi
         } > "$TMP/$n.nats.conf"
     done
