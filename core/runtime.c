@@ -567,7 +567,7 @@ static void *sigwatch_thread(void *arg)
     sigset_t set = signal_set();
     while (!atomic_load(&w->done)) {
         struct timespec ts = {0, 100 * 1000000L};
-        int sig = sigtimedwait(&set, NULL, &ts); /* SIGHUP: ignored in these modes */
+        int sig = sigtimedwait(&set, NULL, &ts); /* SIGHUP: ignored here, sigwatch_stop's wake-up */
         if (sig == SIGINT || sig == SIGTERM) {
             const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
             if (atomic_exchange(&rt->stop_asked, true)) {
@@ -597,11 +597,14 @@ static void sigwatch_start(core_runtime *rt)
     rt->watch.running = pthread_create(&rt->watch.thread, NULL, sigwatch_thread, &rt->watch) == 0;
 }
 
+/* Ends the guard at once: a SIGHUP sent to its thread (ignored by it) ends its wait, so --once and
+ * backfill exit as soon as their work is done, not up to 100 ms later. */
 static void sigwatch_stop(core_runtime *rt)
 {
     if (!rt->watch.running)
         return;
     atomic_store(&rt->watch.done, true);
+    pthread_kill(rt->watch.thread, SIGHUP);
     pthread_join(rt->watch.thread, NULL);
     rt->watch.running = false;
 }

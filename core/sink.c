@@ -490,11 +490,11 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
         s->count++;
         s->st.batches_in++;
         s->st.rows_in += core_batch_rows(b);
-        if (s->unsynced > (8 << 20)) { /* long runs of emits (backfill): keep the unsynced tail short */
-            core_spool_sync(s->spool);
-            s->unsynced = 0;
-        }
         pthread_cond_signal(&s->work);
+        if (s->unsynced > (8 << 20)) { /* long runs of emits (backfill): keep the unsynced tail short */
+            s->unsynced = 0;
+            core_spool_sync_unlocked(s->spool, &s->lock); /* the worker writes on meanwhile */
+        }
         pthread_mutex_unlock(&s->lock);
         return CP_OK;
     }
@@ -505,11 +505,11 @@ bool core_sink_commit(core_sink *s)
     bool ok = true;
     pthread_mutex_lock(&s->lock);
     if (s->spool && s->unsynced) {
-        if (core_spool_sync(s->spool) != CP_OK) {
+        s->unsynced = 0;
+        if (core_spool_sync_unlocked(s->spool, &s->lock) != CP_OK) { /* the worker writes on meanwhile */
             core_log_tagged(&s->in.ctx.tag, CP_LOG_ERROR, "cannot fsync the spool: %s", strerror(errno));
             ok = false;
         }
-        s->unsynced = 0;
     }
     pthread_mutex_unlock(&s->lock);
     return ok;

@@ -373,6 +373,29 @@ cp_status core_spool_sync(core_spool *s)
     return CP_OK;
 }
 
+cp_status core_spool_sync_unlocked(core_spool *s, pthread_mutex_t *lock)
+{
+    if (!s->dirty || s->fd < 0)
+        return CP_OK;
+    /* a descriptor of its own: the current segment may be closed (confirmed and deleted) or
+     * replaced (a new segment) meanwhile; syncing the file it names is what the caller asked for */
+    int fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return core_spool_sync(s);
+    uint64_t mark = s->next_seq;
+    pthread_mutex_unlock(lock);
+    int rc = fdatasync(fd), e = errno;
+    close(fd);
+    pthread_mutex_lock(lock);
+    if (rc != 0) {
+        errno = e;
+        return CP_ERR_IO;
+    }
+    if (s->next_seq == mark) /* nothing appended meanwhile: all of it is durable */
+        s->dirty = false;
+    return CP_OK;
+}
+
 static entry *find(core_spool *s, uint64_t seq)
 {
     size_t lo = s->first, hi = s->nidx;

@@ -63,6 +63,7 @@ static void test_rows_keys_and_upsert(void **state)
     sqlite3 *db = reader();
     assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
     assert_text(db, "PRAGMA journal_mode", "wal");
+    assert_int_equal(scalar_int(db, "PRAGMA page_size"), 32768); /* a new database's pages */
     assert_text(db, "SELECT group_concat(name) FROM pragma_table_info('ohlcv') WHERE pk > 0 ORDER BY pk",
                 "exchange,symbol,interval,open_time");
     assert_int_equal(scalar_int(db, "SELECT open_time FROM ohlcv ORDER BY open_time LIMIT 1"), FX_T0);
@@ -77,6 +78,30 @@ static void test_rows_keys_and_upsert(void **state)
     assert_text(db, "SELECT close FROM ohlcv ORDER BY open_time DESC LIMIT 1", "99999.25");
     sqlite3_close(db);
     tk_batch_free(moved);
+    tk_batch_free(b);
+    tk_destroy(t);
+}
+
+/* Zero and NULL cells of every type stay apart (the sink reads a NULL as 0 or NaN first) */
+static void test_zero_is_not_null(void **state)
+{
+    tk_instance *t = open_sink(NULL, "zero");
+    const cp_host *h = tk_host();
+    cp_batch *b = fx_candles(FX_T0, 2);
+    h->batch_set_int(b, 0, CP_OHLCV_TRADE_COUNT, 0);
+    h->batch_set_null(b, 1, CP_OHLCV_TRADE_COUNT);
+    h->batch_set_decimal(b, 0, CP_OHLCV_QUOTE_VOLUME, "0", 1);
+    h->batch_set_int(b, 0, CP_OHLCV_CLOSE_TIME, -1);
+    assert_int_equal(tk_write(t, b), CP_OK);
+    sqlite3 *db = reader();
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT quote(trade_count) || ',' || quote(quote_volume) || ',' || close_time FROM ohlcv "
+             "WHERE open_time = %lld", (long long)FX_T0);
+    assert_text(db, sql, "0,0.0,-1");
+    snprintf(sql, sizeof sql, "SELECT quote(trade_count) || ',' || quote(quote_volume) FROM ohlcv WHERE open_time = %lld",
+             (long long)FX_T0 + 60000);
+    assert_text(db, sql, "NULL,NULL");
+    sqlite3_close(db);
     tk_batch_free(b);
     tk_destroy(t);
 }
@@ -216,6 +241,7 @@ static void test_old_rowid_table_still_written(void **state)
     assert_int_equal(tk_write(t, moved), CP_OK);
     db = reader();
     assert_int_equal(scalar_int(db, "SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'ohlcv'"), 0);
+    assert_int_equal(scalar_int(db, "PRAGMA page_size"), 4096); /* an existing database keeps its pages */
     assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT close FROM ohlcv WHERE open_time = %lld", (long long)FX_T0 + 60000);
@@ -345,6 +371,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_keys_and_upsert),
+        cmocka_unit_test(test_zero_is_not_null),
         cmocka_unit_test(test_decimal_as_text_is_exact),
         cmocka_unit_test(test_reader_reads_while_writing),
         cmocka_unit_test(test_schema_evolution_and_conflict),

@@ -296,6 +296,13 @@ void su_vrequire(su_row *r, const sj_val *v, const char *field)
         refuse_value(r, field, "missing");
 }
 
+/* A decimal text of at most 24 characters without an exponent is below 10^24: its double is
+ * finite, no need to ask (the usual price or quantity, checked without a host call). */
+static bool short_plain(const char *p, size_t len)
+{
+    return len <= 24 && !memchr(p, 'e', len) && !memchr(p, 'E', len);
+}
+
 void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field)
 {
     if (!r->ok || duplicate(r, v, field) || v->type == SJ_NONE || v->type == SJ_NULL ||
@@ -317,7 +324,8 @@ void su_vdec(su_row *r, size_t col, const sj_val *v, const char *field)
     if (!text_of(v, &t))
         fail(r, field);
     else if (cp_batch_set_decimal(r->ctx, r->b, r->row, col, t.p, t.len) != CP_OK ||
-             !isfinite(cp_batch_get_double(r->ctx, r->b, r->row, col))) /* "1e400": decimal text, no double */
+             (!short_plain(t.p, t.len) && /* "1e400": decimal text, no double */
+              !isfinite(cp_batch_get_double(r->ctx, r->b, r->row, col))))
         refuse_value(r, field, "not a finite decimal number"); /* "NaN", "1e400", "12abc" */
     free(t.heap);
 }
