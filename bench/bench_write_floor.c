@@ -3,10 +3,11 @@
  *
  * Usage: bench_write_floor FROM.db TO.db
  * Reads every table of FROM (the database a benchmark cycle wrote) into memory, creates the same
- * tables in a new TO with coinpipe's settings (WAL, synchronous = NORMAL), then times the least
+ * tables in a new TO with coinpipe's settings (FROM's page size, WAL, synchronous = NORMAL), then times the least
  * any collector writing these rows to SQLite does: one transaction, per table one prepared
- * INSERT of positional parameters, per row the binds, one step and a reset, then COMMIT. Rows go
- * in FROM's key order (the B-tree's most favourable order). Only that part is timed; prints
+ * INSERT of positional parameters, per row the binds, one step and a reset, then COMMIT and the
+ * close (which checkpoints the WAL into the database, as coinpipe's exit does). Rows go in FROM's
+ * key order (the B-tree's most favourable order). Only that part is timed; prints
  * "rows N wall W cpu C" (seconds; cpu is user+sys of this process meanwhile). Not run by ctest.
  */
 #include <sqlite3.h>
@@ -93,6 +94,10 @@ int main(int argc, char **argv)
         ntabs++;
     }
     sqlite3_finalize(st);
+    int page_size = 4096;
+    if (sqlite3_prepare_v2(src, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        page_size = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
     for (size_t i = 0; i < ntabs; i++)
         load(src, &tabs[i]);
     sqlite3_close(src);
@@ -100,7 +105,10 @@ int main(int argc, char **argv)
     remove(argv[2]);
     if (sqlite3_open(argv[2], &dst) != SQLITE_OK)
         die(dst, argv[2]);
-    if (sqlite3_exec(dst, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+    char pragmas[128];
+    snprintf(pragmas, sizeof pragmas, "PRAGMA page_size = %d; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
+             page_size);
+    if (sqlite3_exec(dst, pragmas, NULL, NULL, NULL) != SQLITE_OK)
         die(dst, "pragmas");
     sqlite3_stmt **ins = calloc(ntabs ? ntabs : 1, sizeof *ins);
     for (size_t i = 0; i < ntabs; i++) {
@@ -132,10 +140,13 @@ int main(int argc, char **argv)
     }
     if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         die(dst, "COMMIT");
+    for (size_t i = 0; i < ntabs; i++)
+        sqlite3_finalize(ins[i]);
+    if (sqlite3_close(dst) != SQLITE_OK) /* the WAL checkpointed into the database, as any writer's exit does */
+        die(dst, "close");
     double wall = now_s() - w0, cpu = cpu_s() - c0;
 
     for (size_t i = 0; i < ntabs; i++) {
-        sqlite3_finalize(ins[i]);
         for (size_t k = 0; k < tabs[i].nrows * (size_t)tabs[i].ncols; k++)
             sqlite3_value_free(tabs[i].cells[k]);
         free(tabs[i].cells);
@@ -144,7 +155,6 @@ int main(int argc, char **argv)
     }
     free(tabs);
     free(ins);
-    sqlite3_close(dst);
     printf("rows %zu wall %.6f cpu %.6f\n", rows, wall, cpu);
     return 0;
 }

@@ -310,6 +310,16 @@ def scenario(a, work, nginx, n, rounds, warmup, with_seq):
 
     cs = [Contender("coinpipe", "coinpipe --once", [coinpipe, "--once", "-c", os.path.join(d, "cycle.conf")],
                     prep=prep_cp, check=lambda _: count_rows(cp_db))]
+    if a.compare:  # another build of coinpipe (e.g. main before a change), paired in the same rounds
+        cmp_db, cmp_state = os.path.join(d, "compare.db"), os.path.join(d, "compare-state")
+        cycle_conf(os.path.join(d, "compare.conf"), base, syms, cmp_db, cmp_state)
+
+        def prep_cmp():
+            rm_db(cmp_db)
+            shutil.rmtree(cmp_state, ignore_errors=True)
+        cs.append(Contender("compare", "coinpipe --once, %s" % a.compare_label,
+                            [os.path.join(a.compare, "coinpipe"), "--once", "-c", os.path.join(d, "compare.conf")],
+                            prep=prep_cmp, check=lambda _: count_rows(cmp_db)))
     for t in ((1, 16) if with_seq else (16,)):
         cs.append(Contender("py%d" % t, "Python baseline, %s" % ("sequential" if t == 1 else "16 threads"),
                             [PY, os.path.join(HERE, "baseline", "collector.py"), "--base-url", base,
@@ -377,6 +387,15 @@ def summarize(res):
             ratios["wall_" + k] = paired(lambda i, k=k: res["runs"][k][i]["wall"] / cp[i]["wall"])
             ratios["cpu_" + k] = paired(lambda i, k=k: (res["runs"][k][i]["cpu"] / max(res["rows"][k], 1)) /
                                         (cp[i]["cpu"] / rows))
+    if "compare" in res["runs"]:
+        cmpr = res["runs"]["compare"]
+        ratios["cmp_wall"] = paired(lambda i: cmpr[i]["wall"] / cp[i]["wall"])
+        ratios["cmp_cpu"] = paired(lambda i: cmpr[i]["cpu"] / cp[i]["cpu"])
+        for k in ("py1", "py16"):
+            if k in res["runs"]:
+                ratios["cmp_wall_" + k] = paired(lambda i, k=k: res["runs"][k][i]["wall"] / cmpr[i]["wall"])
+                ratios["cmp_cpu_" + k] = paired(lambda i, k=k: (res["runs"][k][i]["cpu"] / max(res["rows"][k], 1)) /
+                                                (cmpr[i]["cpu"] / max(res["rows"]["compare"], 1)))
     ratios["floor"] = paired(lambda i: cp[i]["wall"] / (res["runs"]["curl"][i]["wall"] + res["runs"]["parse"][i]["wall"]))
     # the stages overlap (fetch, parse and the SQLite write run at once): the cycle against the
     # slowest of its stages' floors
@@ -636,6 +655,8 @@ def main():
     ap.add_argument("--backfill-runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="smoke mode: no warm-up, idle, backfill, perf, other benches")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--compare", help="directory of another coinpipe build (coinpipe + plugins/) run in the same rounds")
+    ap.add_argument("--compare-label", default="the compared build", help="its name in the report")
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     scaling = sorted({int(x) for x in a.scaling.split(",") if x.strip()} - {a.symbols})
@@ -688,7 +709,7 @@ def main():
           "URLs. CPU = user+sys of the process (wait4); nginx CPU is the server's, measured separately.", ""]
     main_res = results[a.symbols]
     summ, rat = summarize(main_res)
-    order = ["coinpipe", "py1", "py16", "curl", "parse", "jsonc", "write"]
+    order = ["coinpipe", "compare", "py1", "py16", "curl", "parse", "jsonc", "write"]
     L += ["## One cycle, N = %d symbols (%d rounds)" % (a.symbols, a.rounds), ""] + fmt_table(summ, order) + [""]
     cp = summ["coinpipe"]
     L += ["Ratios (median of per-round ratios):", "",
@@ -706,6 +727,13 @@ def main():
     if "cpu_py16" in rat:
         L.append("| CPU per row: Python 16 threads / coinpipe | %.1f× | — | |" % rat["cpu_py16"])
     L.append("| peak RSS of the coinpipe cycle | %.1f MB | < 40 MB | %s |" % (cp["rss"], verdict(cp["rss"] < 40)))
+    if "cmp_cpu" in rat:
+        lab = summ["compare"]["label"].split(", ", 1)[1]
+        L.append("| %s / this build: wall, CPU | %.2f×, %.2f× | — | |" % (lab, rat["cmp_wall"], rat["cmp_cpu"]))
+        if "cmp_wall_py16" in rat:
+            L.append("| %s: wall Python 16 threads / it | %.1f× | — | |" % (lab, rat["cmp_wall_py16"]))
+        if "cmp_cpu_py1" in rat:
+            L.append("| %s: CPU per row Python sequential / it | %.1f× | — | |" % (lab, rat["cmp_cpu_py1"]))
     if idle:
         L.append("| idle RSS, all plugins loaded | %.1f MB | < 10 MB | %s |" % (idle["rss"], verdict(idle["rss"] < 10)))
     mism = [k for k in ("py1", "py16") if k in summ and summ[k]["rows"] != cp["rows"]]
