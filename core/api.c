@@ -47,7 +47,7 @@ static struct {
 /* the streams of the data contract whose schema the core knows before any row passes */
 static const cp_schema *const catalog[] = {&cp_ticker_schema,    &cp_ohlcv_schema,           &cp_book_top_schema,
                                            &cp_trade_schema,     &cp_funding_schema,         &cp_open_interest_schema,
-                                           &cp_market_schema,    &cp_spot_price_schema};
+                                           &cp_market_schema,    &cp_spot_price_schema,      &cp_liquidation_schema};
 
 static const cp_schema *schema_of(const char *stream)
 {
@@ -239,7 +239,7 @@ static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf
     const cp_schema *s = schema_of(stream);
     if (!s)
         return bad(body, "unknown stream (ticker, ohlcv, book_top, trade, funding, open_interest, market, "
-                         "spot_price, or one a pipeline emitted):", stream);
+                         "spot_price, liquidation, or one a pipeline emitted):", stream);
     shape sh = shape_of(s);
     if (!sh.time)
         return bad(body, "no time column to read a range of in stream", stream);

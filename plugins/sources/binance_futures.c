@@ -9,6 +9,13 @@
  *   ohlcv          GET /fapi/v1/klines         (closed candles, incremental from a checkpoint)
  *   funding        GET /fapi/v1/premiumIndex   (mark, index, settle price, funding rate, next funding)
  *   open_interest  GET /fapi/v1/openInterest
+ * mode = "stream" (no pipeline interval): the combined WebSocket streams at ws_url (common/binance_ws.c)
+ *   trade          <s>@aggTrade       (aggregate trades, trade_id = the aggregate id; ids checked,
+ *                  gaps and reconnects repaired from GET /fapi/v1/aggTrades?symbol=&fromId=)
+ *   book_top       <s>@bookTicker     ticker <s>@ticker     ohlcv <s>@kline_<i> (closed candles)
+ *   book_level     local order book from <s>@depth@100ms + GET /fapi/v1/depth (pu chained)
+ *   funding        <s>@markPrice@1s   (mark, index, settle price, funding rate, next funding)
+ *   liquidation    <s>@forceOrder     (forced orders; streamed only)
  * Backfill: ohlcv from /fapi/v1/klines (1000 per request) and funding history from
  * /fapi/v1/fundingRate. Symbols are validated against /fapi/v1/exchangeInfo and normalized
  * BTCUSDT → BTC-USDT-PERP (delivery contracts: BTC-USDT-240628). Budget 2400 weight/min.
@@ -18,10 +25,11 @@
 #include <stdlib.h>
 
 static const char *const fut_streams[] = {"ticker", "book_top", "book_level", "trade", "ohlcv", "funding",
-                                          "open_interest", NULL};
+                                          "open_interest", "liquidation", NULL};
 
 static const cp_option fut_options[] = {
     BN_COMMON_OPTIONS("\"https://fapi.binance.com\"", "2400", "[\"ticker\", \"funding\", \"open_interest\"]"),
+    BN_STREAM_OPTIONS("\"wss://fstream.binance.com\""),
     CP_OPTION_END,
 };
 
@@ -38,6 +46,7 @@ static cp_status fut_create(cp_ctx *ctx, const void *config, void **instance)
 
 static void fut_destroy(void *instance) { bn_destroy(instance); }
 static cp_status fut_collect(void *instance, cp_ctx *ctx) { return bn_collect(instance, ctx); }
+static cp_status fut_run(void *instance, cp_ctx *ctx) { return bn_run(instance, ctx); }
 static cp_status fut_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
 {
     return bn_backfill(instance, ctx, from_ms, to_ms);
@@ -54,7 +63,8 @@ static cp_status fut_schemas(cp_ctx *ctx, const void *config, const cp_schema *c
 }
 
 CP_PLUGIN_DEFINE(.name = "binance-futures", .kind = CP_SOURCE, .version = "0.1.0",
-                 .description = "Binance USD-M futures: ticker, book, trade, ohlcv, funding, open_interest (/fapi/v1)",
+                 .description = "Binance USD-M futures: ticker, book, trade, ohlcv, funding, open_interest (/fapi/v1); "
+                                "streamed: also liquidation",
                  .options = fut_options, .config_size = sizeof(bn_cfg), .check = fut_check, .create = fut_create,
                  .destroy = fut_destroy, .collect = fut_collect, .backfill = fut_backfill,
-                 .candle_series = fut_candle_series, .schemas = fut_schemas);
+                 .candle_series = fut_candle_series, .schemas = fut_schemas, .run = fut_run);

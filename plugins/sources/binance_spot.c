@@ -8,11 +8,14 @@
  *   trade       GET /api/v3/trades?symbol=&limit=        (isBuyerMaker → taker side sell)
  *   ohlcv       GET /api/v3/klines?symbol=&interval=&startTime=  (closed candles, incremental
  *               from a checkpoint per series; backfill pages 1000 candles per request)
- * mode = "stream" (no pipeline interval): the combined WebSocket stream at ws_url
+ * mode = "stream" (no pipeline interval): the combined WebSocket streams at ws_url (common/binance_ws.c)
  *   trade       <s>@trade        (ids checked; gaps and reconnects repaired from
  *               GET /api/v3/historicalTrades?symbol=&fromId=)
  *   book_top    <s>@bookTicker   (u as sequence; spot gives no event time: ts = received)
- *   ohlcv       <s>@kline_<i>    (closed candles only)
+ *   ohlcv       <s>@kline_<i>    (closed candles; those missed while disconnected from /klines)
+ *   ticker      <s>@ticker
+ *   book_level  local order book from <s>@depth@100ms + GET /api/v3/depth, top `depth` levels
+ *               every book_interval
  * Symbols are validated once against GET /api/v3/exchangeInfo, which also gives base and
  * quote assets for the normalized symbol (BTCUSDT → BTC-USDT). Request weights follow
  * Binance's documentation; the host budget defaults to 6000 per minute.

@@ -6,40 +6,8 @@
 # stall (stall_timeout), an oversized frame, and a server that never answers the upgrade.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
-. "$COINPIPE_SRC/tests/services/free-port.sh"
+. "$(dirname "$0")/lib/streaming.sh"
 B=$COINPIPE_BIN
-PY=/usr/bin/python3 # Debian's, with python3-websockets
-export COINPIPE_HTTP_BACKOFF_MS=20
-
-sq() { $PY -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$@"; }
-status() { $PY -c 'import json, sys; print(eval(sys.argv[2], {}, json.load(open(sys.argv[1]))))' "$TMP/$1.status" "$2"; }
-
-# serve SCENARIO: the exchange; sets WS and REST (URLs)
-serve() {
-    $PY "$COINPIPE_SRC/tests/ws_server/server.py" --scenario "$1" --port-file "$TMP/$1.ports" \
-        --status "$TMP/$1.status" --max-message 4096 > "$TMP/$1.server.log" 2>&1 &
-    PIDS+=($!)
-    wait_for "[ -s $TMP/$1.ports ]" 10 || { echo "ws server did not start" >&2; exit 1; }
-    read -r wp rp < "$TMP/$1.ports"
-    WS="ws://127.0.0.1:$wp" REST="http://127.0.0.1:$rp"
-}
-# collect NAME STREAMS [LISTEN]: a streaming pipeline into $TMP/NAME.db, started in the background
-collect() {
-    { conf_head | sed "s|};\$|${3:+http_listen = \"$3\"; }};|; s|$TMP/state|$TMP/$1.state|"; cat <<C
-pipelines = (
-  { name = "live"; batch_interval = "50ms";
-    source = { plugin = "binance-spot"; mode = "stream"; ws_url = "$WS"; base_url = "$REST";
-               symbols = ["BTCUSDT"]; streams = [$2]; stall_timeout = "2s"; max_message = "4k"; };
-    sinks = ( { plugin = "sqlite"; path = "$TMP/$1.db"; } ); } );
-C
-    } > "$TMP/$1.conf"
-    $B -c "$TMP/$1.conf" > /dev/null 2> "$TMP/$1.err" &
-    CP=$!
-}
-stop() { kill -TERM "$CP"; wait "$CP"; echo $? > "$TMP/rc"; }
-ids_ok() { # DB N: trade ids 1..N, each once
-    [ "$(sq "$1" "SELECT count(*), count(DISTINCT trade_id), min(CAST(trade_id AS INTEGER)), max(CAST(trade_id AS INTEGER)) FROM trade" 2>/dev/null)" = "$2 $2 1 $2" ]
-}
 
 # 1. the Done-when: cut without a close frame, a hole while away, a trade-id gap on the stream
 serve cut_gap
@@ -49,10 +17,11 @@ wait_for "ids_ok $TMP/cut.db 200" 30 || fail "cut_gap: trades 1..200 did not all
 wait_for "[ \"\$(status cut_gap phase_done)\" = 2 ]" 10 || fail "cut_gap: the server's second phase did not end"
 sleep 0.3
 # messages: 130 in phase 1 (100 trades, 20 book tickers, 5 open and 5 closed candles), 53 in
-# phase 2 (40 trades, 8 book tickers, 2 + 2 candles, 1 malformed); 1 reconnect; 2 gaps (the
-# reconnect's, ids 101..150, and ids 171..180), both filled with 60 trades; 1 bad message
+# phase 2 (40 trades, 8 book tickers, 2 + 2 candles, 1 malformed); 1 reconnect; 3 gaps (the
+# reconnect's trades, ids 101..150, and candles, 6 and 7, and ids 171..180), all filled with 60
+# trades and 2 candles; 1 bad message
 $B status -c "$TMP/cut.conf" > "$TMP/status.out" 2>&1
-expect_eq "$(awk '$1 == "live" && NF == 9 { print $2, $3, $4, $5, $6, $7 }' "$TMP/status.out")" "183 1 2 2 60 1" \
+expect_eq "$(awk '$1 == "live" && NF == 9 { print $2, $3, $4, $5, $6, $7 }' "$TMP/status.out")" "183 1 3 3 62 1" \
     "cut_gap: coinpipe status shows messages, reconnects, gaps, filled, repaired rows, bad messages"
 curl -s "http://$listen/metrics" > "$TMP/metrics"
 expect_contains "$TMP/metrics" 'coinpipe_stream_reconnects_total{pipeline="live"} 1' "cut_gap: /metrics counts reconnects"
@@ -67,8 +36,11 @@ expect_eq "$(sq "$TMP/cut.db" "SELECT price || ' ' || size || ' ' || side || ' '
 expect_eq "$(sq "$TMP/cut.db" "SELECT printf('%.2f', price) || ' ' || side FROM trade WHERE trade_id = '120'")" \
     "42001.20 sell" "cut_gap: a trade from while the client was away has the exchange's values"
 want=$(status cut_gap "' '.join(str(c) for c in candles)")
+expect_eq "$(status cut_gap 'len(candles)')" 9 "cut_gap: the server closed 9 candles, 2 of them while the client was away"
 expect_eq "$(sq "$TMP/cut.db" "SELECT group_concat(open_time, ' ') FROM (SELECT open_time FROM ohlcv ORDER BY open_time)")" \
-    "$want" "cut_gap: every closed candle, and no open one"
+    "$want" "cut_gap: every closed candle once, those closed during the cut too, and no open one"
+expect_contains "$TMP/cut.err" "repair: 2 closed 1m candles fetched over REST after a reconnect" \
+    "cut_gap: the candles closed while away come from the klines path"
 expect_eq "$(sq "$TMP/cut.db" "SELECT count(*) FROM ohlcv WHERE close_time - open_time = 59999 AND close = '42001.50' AND trade_count = 20")" \
     "$(status cut_gap 'len(candles)')" "cut_gap: candle values as served"
 expect_eq "$(sq "$TMP/cut.db" "SELECT sequence || ' ' || printf('%.2f', bid) || ' ' || printf('%.2f', ask) FROM book_top ORDER BY sequence DESC LIMIT 1")" \
@@ -78,7 +50,7 @@ expect_contains "$TMP/cut.err" "repair: BTCUSDT trade ids 171..180 fetched over 
 expect_contains "$TMP/cut.err" "repair: BTCUSDT trades from id 101 fetched over REST after a reconnect (50 rows" \
     "cut_gap: the trades missed while away are repaired after the reconnect"
 expect_contains "$TMP/cut.err" "stream message ignored" "cut_gap: a malformed frame is logged and skipped"
-expect_contains "$TMP/cut.err" "reconnects=1 repairs=2 repaired_trades=60" "cut_gap: reconnects and repairs counted"
+expect_contains "$TMP/cut.err" "reconnects=1 repairs=3 repaired_rows=62" "cut_gap: reconnects and repairs counted"
 
 # 2. a silent stall: the connection is dropped after stall_timeout and the stream resumes
 serve stall

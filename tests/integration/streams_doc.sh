@@ -28,7 +28,7 @@ expect_eq "$rc" 1 "a malformed row is refused"
 expect_contains "$TMP/out" "docs/streams.md:" "the refusal names the document and line"
 
 # every stream of the catalog has a section, and the indicators transform's fixed columns match
-for s in ticker ohlcv book_top book_level trade funding open_interest market spot_price global spread alert indicator; do
+for s in ticker ohlcv book_top book_level trade funding open_interest liquidation market spot_price global spread alert indicator; do
     grep -q "^### $s\$\|^## $s\$" "$S/docs/streams.md" && pass "docs/streams.md documents $s" || fail "no section for $s"
 done
 ind=$(sed -n '/^## indicator$/,/^## Notes$/p' "$S/docs/streams.md" | grep -o '^| `[a-z_]*` | [a-z]* | ★\? *|' |

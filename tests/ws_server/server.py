@@ -26,6 +26,22 @@ Scenario (--scenario), each connection a phase:
   restart   phase 1: trades 1..50, then the connection stays open (the test stops coinpipe);
             trades 51..80 happen while coinpipe is down; phase 2: trades 81..100.
   no_upgrade  the WebSocket port accepts TCP connections and never answers the upgrade.
+  depth     the diff depth stream <s>@depth@100ms of a book the server keeps (update ids U..u, and
+            pu on --futures), served with REST snapshots (/api/v3/depth, /fapi/v1/depth): 60
+            updates of which the 31st is never sent (a sequence gap), with 24-hour tickers and book
+            tickers between them; the status holds the book at the end (top 10 a side) and the
+            snapshots served.
+  handover  a trade every 5 ms broadcast to every open connection (trades 1..--trades); the status
+            lists each connection's open and close times (a client replacing its connections at
+            ws_max_age opens the new one before it closes the old).
+  many      --symbols symbols (exchangeInfo lists them after BTCUSDT): every connection's streams
+            are read from its URL and its SUBSCRIBE requests, a connection that sends more than 5
+            control messages in a second is cut (Binance's limit); once every stream is
+            subscribed, trades 1..100 of BTCUSDT and of the last symbol go to their subscribers.
+  futures   (with --futures) USD-M frames: aggTrade 1..60 (ids 41..45 never sent: repaired from
+            /fapi/v1/aggTrades), bookTicker, closed klines, 24hrTicker, markPriceUpdate and
+            forceOrder, then the depth scenario's book with pu chaining.
+--futures serves the USD-M paths (/fapi/v1/...) and frames instead of spot's.
 The status file (--status) is rewritten as JSON after each phase: produced (the highest trade id
 that exists), candles (open times of the closed candles sent), book (the last book ticker),
 connections, phase_done.
@@ -33,7 +49,9 @@ connections, phase_done.
 import argparse
 import asyncio
 import json
+import random
 import sys
+import time
 
 import websockets
 
@@ -67,23 +85,107 @@ def kline_frame(k, closed):
         "q": "525000.00", "V": "6.25", "Q": "262500.00", "B": "0"}}})
 
 
+def kline_row(k):
+    """kline k as GET /api/v3/klines lists it: the values kline_frame sends for it"""
+    o = T0 + k * MINUTE
+    return [o, "42000.00", "42002.00", "41999.00", "42001.50", "12.5", o + MINUTE - 1, "525000.00", 20, "6.25",
+            "262500.00", "0"]
+
+
+def agg_trade(i):
+    t = trade(i)
+    return {"a": i, "p": t["price"], "q": t["qty"], "f": i * 3, "l": i * 3 + 2, "T": t["time"],
+            "m": t["isBuyerMaker"]}
+
+
+class Book:
+    """An order book changed by numbered updates, as Binance numbers them (U..u, pu)."""
+
+    def __init__(self, futures):
+        self.rng = random.Random(14)
+        self.futures = futures
+        self.bids = {"%d.%02d" % (41990 - i, 50): "%.3f" % (1 + i * 0.25) for i in range(20)}
+        self.asks = {"%d.%02d" % (42010 + i, 50): "%.3f" % (1 + i * 0.5) for i in range(20)}
+        self.uid = 1000
+
+    def update(self):
+        U = self.uid + 1 + (self.rng.randrange(3) if self.futures else 0)
+        u = U + self.rng.randrange(4)
+        b, a = [], []
+        for _ in range(self.rng.randrange(1, 4)):
+            side, out = (self.bids, b) if self.rng.random() < 0.5 else (self.asks, a)
+            base = 41990 if side is self.bids else 42010
+            off = self.rng.randrange(25)
+            px = "%d.%02d" % (base - off if side is self.bids else base + off, 50)
+            qty = "0.000" if (px in side and self.rng.random() < 0.3) else "%.3f" % (self.rng.randrange(1, 5000) / 1000)
+            if qty == "0.000":
+                side.pop(px, None)
+            else:
+                side[px] = qty
+            out.append([px, qty])
+        now = int(time.time() * 1000)  # the book's rows are ordered by it, after a snapshot's receive time
+        ev = {"e": "depthUpdate", "E": now, "s": SYM, "U": U, "u": u, "b": b, "a": a}
+        if self.futures:
+            ev["T"] = now
+            ev["pu"] = self.uid
+        self.uid = u
+        return ev
+
+    def top(self, n):
+        bids = sorted(self.bids.items(), key=lambda x: -float(x[0]))[:n]
+        asks = sorted(self.asks.items(), key=lambda x: float(x[0]))[:n]
+        return {"bids": bids, "asks": asks}
+
+    def snapshot(self, limit):
+        t = self.top(limit)
+        snap = {"lastUpdateId": self.uid, "bids": [list(x) for x in t["bids"]], "asks": [list(x) for x in t["asks"]]}
+        if self.futures:
+            snap["E"] = snap["T"] = int(time.time() * 1000)
+        return snap
+
+
+def ticker_frame(i, futures):
+    d = {"e": "24hrTicker", "E": T0 + i, "s": SYM, "p": "12.50", "P": "0.030", "w": "42005.10", "c": "4200%d.00" % (i % 10),
+         "Q": "0.010", "o": "41990.00", "h": "42100.00", "l": "41900.00", "v": "1234.5", "q": "51850000.00",
+         "O": T0 + i - 86400000, "C": T0 + i, "F": 1, "L": 5000 + i, "n": 5000 + i}
+    if not futures:
+        d.update({"x": "41989.00", "b": "42001.00", "B": "1.5", "a": "42002.00", "A": "2.5"})
+    return json.dumps({"stream": "btcusdt@ticker", "data": d})
+
+
 class Exchange:
-    def __init__(self, scenario, status, max_message):
+    def __init__(self, scenario, status, max_message, futures=False, nsymbols=0, ntrades=2000):
         self.scenario = scenario
         self.status_path = status
         self.max_message = max_message
+        self.futures = futures
+        self.prefix = "/fapi/v1" if futures else "/api/v3"
         self.produced = 0
         self.candles = []
         self.book = None
         self.connections = 0
         self.phase_done = 0
         self.rest_requests = []
+        self.depth = Book(futures)
+        self.snapshots = 0
+        self.ticker = None
+        self.ntrades = ntrades
+        self.symbols = [SYM] + ["S%03dUSDT" % i for i in range(nsymbols)]
+        self.conn_log = []  # [open, close] per connection (monotonic seconds)
+        self.subs = {}  # connection number -> set of streams
+        self.ctl = {}  # connection number -> times of its control messages
+        self.violations = []
+        self.open_ws = {}
+        self.extra = {}
 
     def write_status(self):
+        subs = [sorted(s) for _, s in sorted(self.subs.items())]
         with open(self.status_path + ".tmp", "w") as f:
             json.dump({"produced": self.produced, "candles": self.candles, "book": self.book,
                        "connections": self.connections, "phase_done": self.phase_done,
-                       "rest": self.rest_requests}, f)
+                       "rest": self.rest_requests, "depth_book": self.depth.top(10), "depth_uid": self.depth.uid,
+                       "snapshots": self.snapshots, "ticker": self.ticker, "conn_log": self.conn_log,
+                       "subs": subs, "violations": self.violations, "extra": self.extra}, f)
         import os
         os.replace(self.status_path + ".tmp", self.status_path)
 
@@ -103,14 +205,54 @@ class Exchange:
                 self.candles.append(T0 + k * MINUTE)
             await asyncio.sleep(0.002)
 
+    async def send_depth(self, ws, n, skip):
+        """n book updates, update number `skip` applied but never sent; tickers between them"""
+        for k in range(1, n + 1):
+            ev = self.depth.update()
+            if k != skip:
+                await ws.send(json.dumps({"stream": "btcusdt@depth@100ms", "data": ev}))
+            if k % 10 == 0:
+                await ws.send(ticker_frame(k, self.futures))
+                self.ticker = k
+            await asyncio.sleep(0.01)
+
     async def handler(self, ws, path):
         self.connections += 1
         phase = self.connections
         s = self.scenario
+        me = len(self.conn_log)
+        self.conn_log.append([time.monotonic(), None])
+        try:
+            await self.scenario_handler(ws, path, phase, s)
+        finally:
+            self.conn_log[me][1] = time.monotonic()
+            self.open_ws.pop(me, None)
+            self.write_status()
+
+    async def scenario_handler(self, ws, path, phase, s):
+        if s == "depth":
+            if phase == 1:
+                await asyncio.sleep(0.2)
+                await self.send_depth(ws, 60, 31)
+            self.phase_done = phase
+            self.write_status()
+            await ws.wait_closed()
+            return
+        if s == "handover":
+            self.open_ws[len(self.conn_log) - 1] = ws
+            await ws.wait_closed()
+            return
+        if s == "many":
+            await self.many_handler(ws, path, phase)
+            return
+        if s == "futures":
+            await self.futures_handler(ws, phase)
+            return
         if s == "cut_gap":
             if phase == 1:
                 await self.send_trades(ws, range(1, 101))
                 self.produced = 150  # happen while the client is away
+                self.candles += [T0 + 6 * MINUTE, T0 + 7 * MINUTE]  # candles that close meanwhile
                 self.phase_done = 1
                 self.write_status()
                 ws.transport.abort()  # no close frame
@@ -152,6 +294,110 @@ class Exchange:
         except Exception:
             pass
 
+    async def handover_producer(self):
+        """a trade every 5 ms, to every open connection"""
+        while not self.open_ws:
+            await asyncio.sleep(0.01)
+        for i in range(1, self.ntrades + 1):
+            self.produced = i
+            await self.broadcast(trade_frame(i), None)
+            await asyncio.sleep(0.005)
+        self.phase_done = 1
+        self.write_status()
+
+    async def broadcast(self, frame, stream):
+        """frame to every open connection (subscribed to stream, unless None)"""
+        for me, ws in list(self.open_ws.items()):
+            if stream is None or stream in self.subs.get(me, ()):
+                try:
+                    await ws.send(frame)
+                except Exception:
+                    pass
+
+    async def many_handler(self, ws, path, phase):
+        me = phase
+        q = path.partition("?")[2]
+        streams = set()
+        for p in q.split("&"):
+            if p.startswith("streams="):
+                streams.update(x for x in p[8:].split("/") if x)
+        self.subs[me] = streams
+        self.ctl[me] = []
+        self.open_ws[me] = ws
+        try:
+            async for msg in ws:
+                now = time.monotonic()
+                self.ctl[me].append(now)
+                if len([t for t in self.ctl[me] if now - t < 1.0]) > 5:
+                    self.violations.append("connection %d: more than 5 control messages in a second" % me)
+                    self.write_status()
+                    await ws.close(1008, "Too many requests")
+                    return
+                req = json.loads(msg)
+                if req.get("method") == "SUBSCRIBE":
+                    for st in req["params"]:
+                        if st in self.subs[me]:
+                            self.violations.append("connection %d: %s subscribed twice" % (me, st))
+                        self.subs[me].add(st)
+                await ws.send(json.dumps({"result": None, "id": req.get("id")}))
+                self.write_status()
+        except Exception:
+            pass
+
+    async def many_producer(self):
+        want = {"%s@%s" % (x.lower(), k) for x in self.symbols for k in ("trade", "bookTicker", "kline_1m")}
+        while True:
+            got = [st for s in self.subs.values() for st in s]
+            if set(got) >= want:
+                break
+            await asyncio.sleep(0.05)
+        self.extra["all_subscribed"] = True
+        last = self.symbols[-1]
+        for i in range(1, 101):
+            self.produced = i
+            for sym in (SYM, last):
+                frame = json.dumps({"stream": "%s@trade" % sym.lower(), "data": {
+                    "e": "trade", "E": T0 + i * 1000, "s": sym, "t": i, "p": "1.%02d" % (i % 100), "q": "2",
+                    "T": T0 + i * 1000, "m": False, "M": True}})
+                await self.broadcast(frame, "%s@trade" % sym.lower())
+            await asyncio.sleep(0.005)
+        self.phase_done = 1
+        self.write_status()
+
+    async def futures_handler(self, ws, phase):
+        if phase > 1:
+            await ws.wait_closed()
+            return
+        await asyncio.sleep(0.2)
+        for i in range(1, 61):
+            self.produced = i
+            t = agg_trade(i)
+            if not 41 <= i <= 45:
+                await ws.send(json.dumps({"stream": "btcusdt@aggTrade", "data": dict(
+                    e="aggTrade", E=t["T"] + 1, s=SYM, **t)}))
+            if i % 10 == 0:
+                await ws.send(json.dumps({"stream": "btcusdt@bookTicker", "data": {
+                    "e": "bookTicker", "u": 5000 + i, "E": T0 + i * 1000 + 7, "T": T0 + i * 1000 + 6, "s": SYM,
+                    "b": "%d.10" % (42000 + i), "B": "3.5", "a": "%d.20" % (42000 + i), "A": "4.5"}}))
+                self.book = {"u": 5000 + i, "E": T0 + i * 1000 + 7}
+                await ws.send(json.dumps({"stream": "btcusdt@markPrice@1s", "data": {
+                    "e": "markPriceUpdate", "E": T0 + i * 1000, "s": SYM, "p": "42000.%02d" % i,
+                    "i": "41999.50", "P": "42001.00", "r": "0.00010000", "T": T0 + 8 * 3600000}}))
+            if i % 20 == 0:
+                k = i // 20
+                await ws.send(kline_frame(k, True).replace("btcusdt@kline_1m", "btcusdt@kline_1m"))
+                self.candles.append(T0 + k * MINUTE)
+            if i == 30:
+                await ws.send(json.dumps({"stream": "btcusdt@forceOrder", "data": {
+                    "e": "forceOrder", "E": T0 + 30001, "o": {
+                        "s": SYM, "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "0.014", "p": "41910.10",
+                        "ap": "41912.30", "X": "FILLED", "l": "0.014", "z": "0.014", "T": T0 + 30000}}}))
+            await asyncio.sleep(0.003)
+        await self.send_depth(ws, 60, 31)
+        self.phase_done = 1
+        self.write_status()
+        await ws.wait_closed()
+
     async def rest(self, reader, writer):
         try:
             line = (await reader.readline()).decode()
@@ -161,13 +407,29 @@ class Exchange:
             path, _, query = target.partition("?")
             q = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
             code, body = 200, None
-            if path == "/api/v3/exchangeInfo":
-                body = {"symbols": [{"symbol": SYM, "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT"}]}
-            elif path == "/api/v3/historicalTrades":
+            P = self.prefix
+            if path == P + "/exchangeInfo":
+                body = {"symbols": [{"symbol": x, "status": "TRADING", "baseAsset": x[:-4], "quoteAsset": "USDT",
+                                     "contractType": "PERPETUAL"} for x in self.symbols]}
+            elif path == P + ("/aggTrades" if self.futures else "/historicalTrades"):
                 start = int(q.get("fromId", "1"))
                 limit = int(q.get("limit", "500"))
                 self.rest_requests.append(target)
-                body = [trade(i) for i in range(max(start, 1), min(start + limit, self.produced + 1))]
+                body = [(agg_trade if self.futures else trade)(i)
+                        for i in range(max(start, 1), min(start + limit, self.produced + 1))]
+                self.write_status()
+            elif path == P + "/klines":
+                self.rest_requests.append(target)
+                start = int(q.get("startTime", "0"))
+                end = int(q.get("endTime", str(2 ** 62)))
+                limit = int(q.get("limit", "500"))
+                closed = self.produced // 20  # candle k closes with trade 20 k
+                body = [kline_row(k) for k in range(1, closed + 1) if start <= T0 + k * MINUTE <= end][:limit]
+                self.write_status()
+            elif path == P + "/depth":
+                self.rest_requests.append(target)
+                self.snapshots += 1
+                body = self.depth.snapshot(int(q.get("limit", "100")))
                 self.write_status()
             else:
                 code, body = 404, {"code": -1, "msg": "not here"}
@@ -189,9 +451,17 @@ async def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--status", required=True)
     ap.add_argument("--max-message", type=int, default=65536)
+    ap.add_argument("--futures", action="store_true")
+    ap.add_argument("--symbols", type=int, default=0)
+    ap.add_argument("--trades", type=int, default=2000)
     a = ap.parse_args()
-    ex = Exchange(a.scenario, a.status, a.max_message)
+    ex = Exchange(a.scenario, a.status, a.max_message, a.futures, a.symbols, a.trades)
     ex.write_status()
+    tasks = []
+    if a.scenario == "handover":
+        tasks.append(asyncio.ensure_future(ex.handover_producer()))
+    elif a.scenario == "many":
+        tasks.append(asyncio.ensure_future(ex.many_producer()))
     rest = await asyncio.start_server(ex.rest, "127.0.0.1", 0)
     if a.scenario == "no_upgrade":
         wss = await asyncio.start_server(silent, "127.0.0.1", 0)

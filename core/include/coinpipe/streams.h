@@ -243,6 +243,43 @@ static const cp_field cp_open_interest_fields[] = {
 /** Schema of stream `open_interest` (docs/streams.md). */
 static const cp_schema cp_open_interest_schema = CP_SCHEMA("open_interest", cp_open_interest_fields);
 
+/** Columns of stream `liquidation`. */
+enum cp_liquidation_col {
+    CP_LIQUIDATION_EXCHANGE = 0,
+    CP_LIQUIDATION_SYMBOL = 1,
+    CP_LIQUIDATION_NATIVE_SYMBOL = 2,
+    CP_LIQUIDATION_TS = 3,
+    CP_LIQUIDATION_SIDE = 4,
+    CP_LIQUIDATION_RECEIVED_AT = 5,
+    CP_LIQUIDATION_PRICE = 6,
+    CP_LIQUIDATION_AVG_PRICE = 7,
+    CP_LIQUIDATION_SIZE = 8,
+    CP_LIQUIDATION_FILLED_SIZE = 9,
+    CP_LIQUIDATION_LAST_FILLED_SIZE = 10,
+    CP_LIQUIDATION_ORDER_TYPE = 11,
+    CP_LIQUIDATION_TIME_IN_FORCE = 12,
+    CP_LIQUIDATION_STATUS = 13,
+    CP_LIQUIDATION_NCOLS = 14
+};
+static const cp_field cp_liquidation_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"native_symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"side", CP_T_STRING, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"avg_price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"filled_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"last_filled_size", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"order_type", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"time_in_force", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"status", CP_T_STRING, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `liquidation` (docs/streams.md). */
+static const cp_schema cp_liquidation_schema = CP_SCHEMA("liquidation", cp_liquidation_fields);
+
 /** Columns of stream `market`. */
 enum cp_market_col {
     CP_MARKET_SOURCE = 0,
@@ -433,6 +470,7 @@ static const cp_schema *const cp_stream_catalog[] = {
     &cp_trade_schema,
     &cp_funding_schema,
     &cp_open_interest_schema,
+    &cp_liquidation_schema,
     &cp_market_schema,
     &cp_spot_price_schema,
     &cp_global_schema,

@@ -21,30 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ST_TICKER, ST_BOOK_TOP, ST_BOOK_LEVEL, ST_TRADE, ST_OHLCV, ST_FUNDING, ST_OI, ST_COUNT };
-static const char *const stream_names[ST_COUNT] = {"ticker", "book_top", "book_level", "trade",
-                                                   "ohlcv",  "funding",  "open_interest"};
-static const cp_schema *const stream_schemas[ST_COUNT] = {
+const char *const bn_stream_names[BN_ST_COUNT] = {"ticker", "book_top", "book_level", "trade", "ohlcv",
+                                                 "funding", "open_interest", "liquidation"};
+static const cp_schema *const stream_schemas[BN_ST_COUNT] = {
     &cp_ticker_schema, &cp_book_top_schema, &cp_book_level_schema, &cp_trade_schema,
-    &cp_ohlcv_schema,  &cp_funding_schema,  &cp_open_interest_schema};
-
-struct bn {
-    const bn_cfg *cfg;
-    const bn_api *api;
-    bool want[ST_COUNT];
-    int64_t interval_ms;
-    size_t n;
-    bn_sym *sym;
-    bool resolved;
-    char host[256];
-    char *base; /* base_url's host root: the API prefix is appended to it */
-};
+    &cp_ohlcv_schema,  &cp_funding_schema,  &cp_open_interest_schema, &cp_liquidation_schema};
 
 /* ---- parsers ------------------------------------------------------------------------------ */
 /* Each walks the body once with the strict scanner (jscan.h), building rows as it goes; on any
  * error, syntax or payload, the rows of the response are taken back. */
 
-static void row_common(su_row *r, const bn_api *api, const bn_sym *s, size_t c_exchange, size_t c_symbol,
+void bn_row_common(su_row *r, const bn_api *api, const bn_sym *s, size_t c_exchange, size_t c_symbol,
                        size_t c_native)
 {
     su_cstr(r, c_exchange, api->exchange);
@@ -109,7 +96,7 @@ static bool ticker_row(cp_ctx *ctx, const bn_api *api, const sj_val *f, const bn
                                       CP_TICKER_CHANGE,     CP_TICKER_CHANGE_PCT, CP_TICKER_VWAP,
                                       CP_TICKER_BASE_VOLUME, CP_TICKER_QUOTE_VOLUME};
     *r = su_row_add(ctx, out);
-    row_common(r, api, s, CP_TICKER_EXCHANGE, CP_TICKER_SYMBOL, CP_TICKER_NATIVE_SYMBOL);
+    bn_row_common(r, api, s, CP_TICKER_EXCHANGE, CP_TICKER_SYMBOL, CP_TICKER_NATIVE_SYMBOL);
     su_vrequire(r, &f[TK_CLOSE_TIME], "closeTime");
     su_vint(r, CP_TICKER_TS, &f[TK_CLOSE_TIME], "closeTime");
     su_i64(r, CP_TICKER_RECEIVED_AT, received_at);
@@ -130,7 +117,7 @@ static bool premium_row(cp_ctx *ctx, const bn_api *api, const sj_val *f, const b
                         cp_batch *out, su_row *r)
 {
     *r = su_row_add(ctx, out);
-    row_common(r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
+    bn_row_common(r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
     su_vrequire(r, &f[PF_TIME], "time");
     su_vint(r, CP_FUNDING_TS, &f[PF_TIME], "time");
     su_i64(r, CP_FUNDING_RECEIVED_AT, received_at);
@@ -299,7 +286,7 @@ cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response
     }
     while (sj_next(&j) && sj_value(&j, &e) && sj_obj(&j, &e, trade_fields, TR_N, f)) {
         su_row r = su_row_add(ctx, out);
-        row_common(&r, api, s, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
+        bn_row_common(&r, api, s, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
         su_vrequire(&r, &f[TR_ID], "id");
         su_vstr(&r, CP_TRADE_TRADE_ID, &f[TR_ID], "id");
         su_vint(&r, CP_TRADE_TS, &f[TR_TIME], "time");
@@ -396,7 +383,7 @@ cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, const cp_http_r
     if (!sj_obj(&j, &v, oi_fields, OI_N, f) || !sj_end(&j))
         return su_json_error(ctx, "openInterest", rs, &j);
     su_row r = su_row_add(ctx, out);
-    row_common(&r, api, s, CP_OPEN_INTEREST_EXCHANGE, CP_OPEN_INTEREST_SYMBOL, CP_OPEN_INTEREST_NATIVE_SYMBOL);
+    bn_row_common(&r, api, s, CP_OPEN_INTEREST_EXCHANGE, CP_OPEN_INTEREST_SYMBOL, CP_OPEN_INTEREST_NATIVE_SYMBOL);
     su_vrequire(&r, &f[OI_TIME], "time");
     su_vint(&r, CP_OPEN_INTEREST_TS, &f[OI_TIME], "time");
     su_i64(&r, CP_OPEN_INTEREST_RECEIVED_AT, rs->received_at);
@@ -434,7 +421,7 @@ cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http
         if (ts < min_ts || ts >= max_ts)
             continue;
         su_row r = su_row_add(ctx, out);
-        row_common(&r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
+        bn_row_common(&r, api, s, CP_FUNDING_EXCHANGE, CP_FUNDING_SYMBOL, CP_FUNDING_NATIVE_SYMBOL);
         su_i64(&r, CP_FUNDING_TS, ts);
         su_i64(&r, CP_FUNDING_RECEIVED_AT, rs->received_at);
         su_vdec(&r, CP_FUNDING_FUNDING_RATE, &f[FH_RATE], "fundingRate");
@@ -481,18 +468,22 @@ cp_status bn_check(const bn_cfg *cfg, const char *const *streams, cp_check *chk)
     bool ok = su_check_streams(chk, &cfg->streams, streams, bn_stream_hints);
     ok &= su_check_interval(chk, cfg->kline_interval, bn_intervals, "Binance", NULL);
     ok &= su_check_url(chk, "base_url", cfg->base_url);
-    if (cfg->mode && strcmp(cfg->mode, "stream") == 0)
-        for (size_t i = 0; i < cfg->streams.n; i++) {
-            const char *st = cfg->streams.v[i];
-            bool known = false;
-            for (size_t k = 0; streams[k]; k++)
-                known |= strcmp(streams[k], st) == 0;
-            if (known && strcmp(st, "trade") != 0 && strcmp(st, "book_top") != 0 && strcmp(st, "ohlcv") != 0) {
-                cp_check_error(chk, "streams", "mode = \"stream\" collects trade, book_top and ohlcv, not \"%s\" "
-                                               "(use mode = \"poll\" for it, in a pipeline of its own)", st);
-                ok = false;
-            }
+    bool stream = cfg->mode && strcmp(cfg->mode, "stream") == 0;
+    for (size_t i = 0; i < cfg->streams.n; i++) {
+        const char *st = cfg->streams.v[i];
+        bool known = false;
+        for (size_t k = 0; streams[k]; k++)
+            known |= strcmp(streams[k], st) == 0;
+        if (known && stream && strcmp(st, "open_interest") == 0) {
+            cp_check_error(chk, "streams", "mode = \"stream\" has no open_interest stream (use mode = \"poll\" "
+                                           "for it, in a pipeline of its own)");
+            ok = false;
+        } else if (known && !stream && strcmp(st, "liquidation") == 0) {
+            cp_check_error(chk, "streams", "liquidation is streamed only: set mode = \"stream\" (in a pipeline "
+                                           "without interval)");
+            ok = false;
         }
+    }
     return ok ? CP_OK : CP_ERR_CONFIG;
 }
 
@@ -507,8 +498,8 @@ cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const cha
     b->cfg = cfg;
     b->api = api;
     b->interval_ms = iv;
-    for (size_t i = 0; i < ST_COUNT; i++)
-        b->want[i] = su_list_has(&cfg->streams, stream_names[i]);
+    for (size_t i = 0; i < BN_ST_COUNT; i++)
+        b->want[i] = su_list_has(&cfg->streams, bn_stream_names[i]);
     if (!(b->base = su_base_root(cfg->base_url, api->prefix))) {
         free(b);
         return CP_ERR_NOMEM;
@@ -559,7 +550,7 @@ static void native_of(const char *in, bool futures, char *out, size_t len)
 }
 
 /* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. */
-static cp_status resolve(bn *b, cp_ctx *ctx)
+cp_status bn_resolve(bn *b, cp_ctx *ctx)
 {
     char url[1024];
     snprintf(url, sizeof url, "%s%s/exchangeInfo", b->base, b->api->prefix);
@@ -692,7 +683,7 @@ static unsigned kline_weight(const bn *b, size_t limit)
     return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
 }
 
-static void ohlcv_key(const bn *b, size_t i, char *key, size_t len)
+void bn_ohlcv_key(const bn *b, size_t i, char *key, size_t len)
 {
     snprintf(key, len, "ohlcv/%s/%s", b->sym[i].native, b->cfg->kline_interval);
 }
@@ -730,21 +721,24 @@ static void symbols_param(const bn *b, size_t from, size_t to, cp_buf *u)
     cp_buf_free(&arr);
 }
 
-/* last[i]: the series' checkpoint (newest closed open_time collected), INT64_MIN when none */
-static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
+/* last[i]: the series' checkpoint (newest closed open_time collected), INT64_MIN when none,
+ * INT64_MAX to leave the series out; want: the streams of this cycle */
+static bool build_cycle(bn *b, su_reqs *q, const int64_t *last, const bool *want)
 {
     bool ok = true;
     const char *base = b->base, *pre = b->api->prefix;
     /* candles first: they are most of the rows, so the sinks get their first chunk soonest */
-    if (b->want[ST_OHLCV]) {
+    if (want[BN_ST_OHLCV]) {
         for (size_t i = 0; i < b->n && ok; i++) {
+            if (last[i] == INT64_MAX)
+                continue;
             if (last[i] != INT64_MIN)
                 ok = add_klines(b, q, i, last[i] + b->interval_ms, 0, (size_t)b->cfg->ohlcv_limit);
             else /* first poll of this series: the latest `warmup` closed candles (+ the open one) */
                 ok = add_klines(b, q, i, -1, 0, (size_t)b->cfg->warmup + 1);
         }
     }
-    if (b->want[ST_TICKER]) {
+    if (want[BN_ST_TICKER]) {
         if (!b->api->futures) {
             for (size_t i = 0; i < b->n && ok; i += 100) {
                 size_t to = i + 100 < b->n ? i + 100 : b->n, cnt = to - i;
@@ -768,7 +762,7 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
             }
         }
     }
-    if (b->want[ST_BOOK_TOP] || b->want[ST_BOOK_LEVEL]) {
+    if (want[BN_ST_BOOK_TOP] || want[BN_ST_BOOK_LEVEL]) {
         unsigned w;
         unsigned lim = depth_limit(b, &w);
         for (size_t i = 0; i < b->n && ok; i++) {
@@ -778,7 +772,7 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
             cp_buf_free(&u);
         }
     }
-    if (b->want[ST_TRADE]) {
+    if (want[BN_ST_TRADE]) {
         for (size_t i = 0; i < b->n && ok; i++) {
             cp_buf u = {0};
             cp_buf_printf(&u, "%s%s/trades?symbol=%s&limit=%" PRId64, base, pre, b->sym[i].native,
@@ -787,7 +781,7 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
             cp_buf_free(&u);
         }
     }
-    if (b->want[ST_FUNDING]) {
+    if (want[BN_ST_FUNDING]) {
         cp_buf u = {0};
         if (b->n > 10) {
             cp_buf_printf(&u, "%s%s/premiumIndex", base, pre);
@@ -801,7 +795,7 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
         }
         cp_buf_free(&u);
     }
-    if (b->want[ST_OI]) {
+    if (want[BN_ST_OI]) {
         for (size_t i = 0; i < b->n && ok; i++) {
             cp_buf u = {0};
             cp_buf_printf(&u, "%s%s/openInterest?symbol=%s", base, pre, b->sym[i].native);
@@ -815,7 +809,7 @@ static bool build_cycle(bn *b, su_reqs *q, const int64_t *last)
 static bool outs_new(bn *b, cp_ctx *ctx, su_outs *o, const bool *want)
 {
     size_t hint = b->n < SU_CHUNK_ROWS ? b->n : SU_CHUNK_ROWS;
-    return su_outs_new(ctx, o, stream_schemas, want ? want : b->want, ST_COUNT, hint);
+    return su_outs_new(ctx, o, stream_schemas, want ? want : b->want, BN_ST_COUNT, hint);
 }
 
 /* Parses response i of q into o. For klines, last_closed and count tell whether to page on. */
@@ -830,20 +824,20 @@ static cp_status dispatch(bn *b, cp_ctx *ctx, su_reqs *q, size_t i, su_outs *o, 
     const bn_sym *s = r->sym == SIZE_MAX ? NULL : &b->sym[r->sym];
     switch (r->kind) {
     case K_TICKER:
-        return bn_parse_ticker(ctx, b->api, rs, s ? s : b->sym, s ? 1 : b->n, o->b[ST_TICKER]);
+        return bn_parse_ticker(ctx, b->api, rs, s ? s : b->sym, s ? 1 : b->n, o->b[BN_ST_TICKER]);
     case K_DEPTH:
-        return bn_parse_depth(ctx, b->api, rs, s, (size_t)b->cfg->depth, o->b[ST_BOOK_TOP], o->b[ST_BOOK_LEVEL]);
+        return bn_parse_depth(ctx, b->api, rs, s, (size_t)b->cfg->depth, o->b[BN_ST_BOOK_TOP], o->b[BN_ST_BOOK_LEVEL]);
     case K_TRADES:
-        return bn_parse_trades(ctx, b->api, rs, s, o->b[ST_TRADE]);
+        return bn_parse_trades(ctx, b->api, rs, s, o->b[BN_ST_TRADE]);
     case K_KLINES:
         return bn_parse_klines(ctx, b->api, rs, s, b->cfg->kline_interval, now, b->cfg->include_open_candle,
-                               r->min_ts, r->max_ts, o->b[ST_OHLCV], last_closed, count);
+                               r->min_ts, r->max_ts, o->b[BN_ST_OHLCV], last_closed, count);
     case K_PREMIUM:
-        return bn_parse_premium(ctx, b->api, rs, s ? s : b->sym, s ? 1 : b->n, o->b[ST_FUNDING]);
+        return bn_parse_premium(ctx, b->api, rs, s ? s : b->sym, s ? 1 : b->n, o->b[BN_ST_FUNDING]);
     case K_OI:
-        return bn_parse_open_interest(ctx, b->api, rs, s, o->b[ST_OI]);
+        return bn_parse_open_interest(ctx, b->api, rs, s, o->b[BN_ST_OI]);
     case K_FUNDING_HIST:
-        return bn_parse_funding_history(ctx, b->api, rs, s, r->min_ts, r->max_ts, o->b[ST_FUNDING], last_closed,
+        return bn_parse_funding_history(ctx, b->api, rs, s, r->min_ts, r->max_ts, o->b[BN_ST_FUNDING], last_closed,
                                         count);
     }
     return CP_ERR_INTERNAL;
@@ -886,8 +880,8 @@ static void collect_done(void *user, su_reqs *q, size_t i)
         if (lc != c->last[si]) {
             char key[160];
             c->last[si] = lc;
-            ohlcv_key(b, si, key, sizeof key);
-            c->ok = su_outs_checkpoint(c->ctx, &c->o, ST_OHLCV, key, lc) && c->ok;
+            bn_ohlcv_key(b, si, key, sizeof key);
+            c->ok = su_outs_checkpoint(c->ctx, &c->o, BN_ST_OHLCV, key, lc) && c->ok;
         }
         /* a full page that ends in closed candles: there may be more to catch up on */
         if (count >= r->limit && r->min_ts != INT64_MIN && lc != INT64_MIN && lc + 2 * b->interval_ms <= c->now &&
@@ -897,32 +891,16 @@ static void collect_done(void *user, su_reqs *q, size_t i)
     run_fail(c, su_outs_flush(c->ctx, &c->o, SU_CHUNK_ROWS, true));
 }
 
-cp_status bn_collect(bn *b, cp_ctx *ctx)
+/* One cycle of the streams in want (candles: from last[], which gets the newest closed). */
+static cp_status collect_streams(bn *b, cp_ctx *ctx, const bool *want, int64_t *last, uint64_t *rows)
 {
-    if (b->cfg->mode && strcmp(b->cfg->mode, "stream") == 0) {
-        cp_log_error(ctx, "mode = \"stream\" runs continuously: remove the pipeline's interval and schedule");
-        return CP_ERR_CONFIG;
-    }
-    if (!b->resolved) {
-        cp_status st = resolve(b, ctx);
-        if (st != CP_OK)
-            return st;
-    }
-    run c = {.b = b, .ctx = ctx, .now = cp_now_ms(ctx), .ok = true};
-    c.last = calloc(b->n ? b->n : 1, sizeof *c.last);
-    if (!c.last || !outs_new(b, ctx, &c.o, NULL)) {
+    run c = {.b = b, .ctx = ctx, .now = cp_now_ms(ctx), .ok = true, .last = last};
+    if (!outs_new(b, ctx, &c.o, want)) {
         su_outs_free(ctx, &c.o);
-        free(c.last);
         return CP_ERR_NOMEM;
     }
-    for (size_t i = 0; i < b->n; i++) {
-        char key[160];
-        ohlcv_key(b, i, key, sizeof key);
-        if (!b->want[ST_OHLCV] || !su_state_get_i64(ctx, key, &c.last[i]))
-            c.last[i] = INT64_MIN;
-    }
     su_reqs q = {0};
-    c.ok = build_cycle(b, &q, c.last);
+    c.ok = build_cycle(b, &q, c.last, want);
     for (c.page = 0; c.ok && q.n > 0; c.page++) {
         c.ok = su_reqs_perform_each(ctx, &q, collect_done, &c) && c.ok;
         su_reqs_free(ctx, &q);
@@ -934,9 +912,42 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
     if (!c.ok)
         run_fail(&c, CP_ERR_NOMEM);
     run_fail(&c, su_outs_emit(ctx, &c.o)); /* the rest, then the checkpoints still pending */
+    if (rows)
+        *rows = c.o.rows_emitted;
     su_outs_free(ctx, &c.o);
-    free(c.last);
     return c.ret;
+}
+
+cp_status bn_collect(bn *b, cp_ctx *ctx)
+{
+    if (b->cfg->mode && strcmp(b->cfg->mode, "stream") == 0) {
+        cp_log_error(ctx, "mode = \"stream\" runs continuously: remove the pipeline's interval and schedule");
+        return CP_ERR_CONFIG;
+    }
+    if (!b->resolved) {
+        cp_status st = bn_resolve(b, ctx);
+        if (st != CP_OK)
+            return st;
+    }
+    int64_t *last = calloc(b->n ? b->n : 1, sizeof *last);
+    if (!last)
+        return CP_ERR_NOMEM;
+    for (size_t i = 0; i < b->n; i++) {
+        char key[160];
+        bn_ohlcv_key(b, i, key, sizeof key);
+        if (!b->want[BN_ST_OHLCV] || !su_state_get_i64(ctx, key, &last[i]))
+            last[i] = INT64_MIN;
+    }
+    cp_status st = collect_streams(b, ctx, b->want, last, NULL);
+    free(last);
+    return st;
+}
+
+cp_status bn_catch_up_candles(bn *b, cp_ctx *ctx, int64_t *last, uint64_t *rows)
+{
+    bool want[BN_ST_COUNT] = {0};
+    want[BN_ST_OHLCV] = true;
+    return collect_streams(b, ctx, want, last, rows);
 }
 
 /* ---- candle series (for `coinpipe gaps`) ------------------------------------------------------ */
@@ -946,7 +957,7 @@ cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user)
     /* offline only the native symbols are known; exchangeInfo gives the normalized ones (and drops
      * the unknown) */
     size_t n = b->resolved ? b->n : b->cfg->symbols.n;
-    for (size_t i = 0; b->want[ST_OHLCV] && i < n; i++) {
+    for (size_t i = 0; b->want[BN_ST_OHLCV] && i < n; i++) {
         char nat[64];
         if (!b->resolved)
             native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
@@ -987,7 +998,7 @@ static void backfill_done(void *user, su_reqs *q, size_t j)
     char key[224];
     c->adv[s] = nx;
     backfill_key(b, k, i, c->from_ms, c->to_ms, key, sizeof key);
-    c->ok = su_outs_checkpoint(c->ctx, &c->o, k ? ST_FUNDING : ST_OHLCV, key, nx >= c->to_ms ? c->to_ms : nx) &&
+    c->ok = su_outs_checkpoint(c->ctx, &c->o, k ? BN_ST_FUNDING : BN_ST_OHLCV, key, nx >= c->to_ms ? c->to_ms : nx) &&
             c->ok;
     run_fail(c, su_outs_flush(c->ctx, &c->o, SU_CHUNK_ROWS, true));
 }
@@ -995,11 +1006,11 @@ static void backfill_done(void *user, su_reqs *q, size_t j)
 cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
 {
     if (!b->resolved) {
-        cp_status st = resolve(b, ctx);
+        cp_status st = bn_resolve(b, ctx);
         if (st != CP_OK)
             return st;
     }
-    bool do_k = b->want[ST_OHLCV], do_f = b->api->futures && b->want[ST_FUNDING];
+    bool do_k = b->want[BN_ST_OHLCV], do_f = b->api->futures && b->want[BN_ST_FUNDING];
     if (!do_k && !do_f) {
         cp_log_error(ctx, "backfill: nothing to do (streams need ohlcv%s)", b->api->futures ? " or funding" : "");
         return CP_ERR_UNSUPPORTED;
@@ -1008,9 +1019,9 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
         return CP_OK;
     /* one series per (symbol, kind): next start, checkpointed under a key naming the range */
     size_t ns = b->n * 2;
-    bool want[ST_COUNT] = {0};
-    want[ST_OHLCV] = do_k;
-    want[ST_FUNDING] = do_f;
+    bool want[BN_ST_COUNT] = {0};
+    want[BN_ST_OHLCV] = do_k;
+    want[BN_ST_FUNDING] = do_f;
     run c = {.b = b, .ctx = ctx, .now = cp_now_ms(ctx), .from_ms = from_ms, .to_ms = to_ms, .ok = true};
     int64_t *next = calloc(ns, sizeof *next);
     c.adv = calloc(ns, sizeof *c.adv);
@@ -1098,420 +1109,4 @@ cp_status bn_backfill(bn *b, cp_ctx *ctx, int64_t from_ms, int64_t to_ms)
     free(next);
     free(c.adv);
     return c.ret;
-}
-
-/* ---- stream mode: the combined WebSocket stream ------------------------------------------- */
-/* One connection carries <s>@trade, <s>@bookTicker and <s>@kline_<i> of every symbol
- * (/stream?streams=a/b/c, at most 1024 streams). Trades are checked id by id: after a reconnect,
- * and whenever an id is skipped, the missing ids are fetched over REST (historicalTrades by
- * fromId) before the next message is looked at; an id seen before is not emitted again. A
- * connection silent for stall_timeout is dropped; reconnects back off exponentially with
- * jitter. Only closed candles (k.x = true) are written. */
-
-#define BN_MAX_WS_STREAMS 1024
-
-const char *const bn_modes[] = {"poll", "stream", NULL};
-
-typedef struct bn_live {
-    bn *b;
-    cp_ctx *ctx;
-    cp_ws *ws;
-    bool open, closed, reconnected;
-    int64_t last_msg;   /* mono-ish: cp_now_ms of the last message */
-    int64_t *last_trade; /* per symbol, -1 before the first */
-    cp_batch *trades, *tops, *candles;
-    uint64_t messages, bad, repairs, repaired_rows, reconnects;
-    uint64_t counted, counted_bad; /* reported to the metrics so far */
-    int64_t *saved_trade;           /* the checkpoint of each symbol's last trade id, as set */
-    bool restarted;                 /* checkpoints from an earlier run: repair from them */
-} bn_live;
-
-static const bn_sym *sym_of(const bn *b, const sj_val *s, size_t *idx)
-{
-    for (size_t i = 0; s->type == SJ_STRING && i < b->n; i++)
-        if (sj_eq(s, b->sym[i].native, strlen(b->sym[i].native))) {
-            *idx = i;
-            return &b->sym[i];
-        }
-    return NULL;
-}
-
-/* Fetches trade ids [from, to] (to < 0: up to the newest) over REST and emits them. */
-static void repair_trades(bn_live *lv, size_t si, int64_t from, int64_t to)
-{
-    bn *b = lv->b;
-    cp_ctx *ctx = lv->ctx;
-    const bn_sym *s = &b->sym[si];
-    int64_t next = from, got = 0;
-    for (int page = 0; page < 1000 && !cp_stopping(ctx) && (to < 0 || next <= to); page++) {
-        char url[1024];
-        snprintf(url, sizeof url, "%s%s/historicalTrades?symbol=%s&fromId=%" PRId64 "&limit=1000", b->base,
-                 b->api->prefix, s->native, next);
-        cp_http_request rq = CP_HTTP_REQUEST(.url = url, .weight = 25);
-        cp_http_response rs;
-        cp_http_perform(ctx, &rq, &rs, 1);
-        cp_status st = su_check(ctx, "historicalTrades", &rs);
-        cp_batch *out = st == CP_OK ? cp_batch_new(ctx, &cp_trade_schema, 1000) : NULL;
-        if (out)
-            st = bn_parse_trades(ctx, b->api, &rs, s, out);
-        cp_http_response_clear(ctx, &rs);
-        if (st != CP_OK || !out) {
-            cp_batch_free(ctx, out);
-            cp_log_error(ctx, "repair of %s trades from id %" PRId64 " failed (%s): ids %" PRId64 "..%" PRId64
-                              " are missing",
-                         s->native, from, cp_strerror(st ? st : CP_ERR_NOMEM), next, to);
-            return;
-        }
-        size_t n = cp_batch_rows(ctx, out), kept = 0;
-        int64_t newest = next - 1;
-        cp_batch *keep = cp_batch_new(ctx, &cp_trade_schema, n);
-        for (size_t r = 0; keep && r < n; r++) { /* the ids asked for, nothing the stream brings next */
-            const char *t = cp_batch_get_text(ctx, out, r, CP_TRADE_TRADE_ID, NULL);
-            int64_t id = t ? strtoll(t, NULL, 10) : -1;
-            if (id < next || (to >= 0 && id > to))
-                continue;
-            if (id > newest)
-                newest = id;
-            size_t d = cp_batch_add_row(ctx, keep);
-            for (size_t c = 0; d != SIZE_MAX && c < CP_TRADE_NCOLS; c++) {
-                size_t len;
-                const char *v = cp_batch_get_text(ctx, out, r, c, &len);
-                if (v && cp_trade_schema.fields[c].type == CP_T_DECIMAL)
-                    cp_batch_set_decimal(ctx, keep, d, c, v, len);
-                else if (v)
-                    cp_batch_set_string(ctx, keep, d, c, v, len);
-                else if (!cp_batch_is_null(ctx, out, r, c))
-                    cp_batch_set_int(ctx, keep, d, c, cp_batch_get_int(ctx, out, r, c));
-            }
-            kept++;
-        }
-        cp_batch_free(ctx, out);
-        cp_emit(ctx, keep);
-        got += (int64_t)kept;
-        if (newest > lv->last_trade[si])
-            lv->last_trade[si] = newest;
-        if (n < 1000 || newest < next)
-            break;
-        next = newest + 1;
-    }
-    lv->repairs++;
-    lv->repaired_rows += (uint64_t)got;
-    cp_stream_count(ctx, CP_STREAM_GAPS_FILLED, 1);
-    cp_stream_count(ctx, CP_STREAM_REPAIRED_ROWS, (uint64_t)got);
-    if (to >= 0)
-        cp_log_warn(ctx, "repair: %s trade ids %" PRId64 "..%" PRId64 " fetched over REST (%" PRId64 " rows; repair %" PRIu64
-                         ")", s->native, from, to, got, lv->repairs);
-    else
-        cp_log_warn(ctx, "repair: %s trades from id %" PRId64 " fetched over REST after a %s (%" PRId64
-                         " rows; repair %" PRIu64 ")", s->native, from, lv->restarted ? "restart" : "reconnect", got,
-                    lv->repairs);
-}
-
-enum { EV_E, EV_TIME, EV_S, EV_T, EV_P, EV_Q, EV_TT, EV_M, EV_U, EV_B, EV_BQ, EV_A, EV_AQ, EV_N };
-static const char *const ev_fields[EV_N] = {"e", "E", "s", "t", "p", "q", "T", "m", "u", "b", "B", "a", "A"};
-enum { KL_T, KL_TT, KL_I, KL_O, KL_C, KL_H, KL_L, KL_V, KL_N, KL_X, KL_Q, KL_VB, KL_QB, KL_COUNT };
-static const char *const kl_fields[KL_COUNT] = {"t", "T", "i", "o", "c", "h", "l", "v", "n", "x", "q", "V", "Q"};
-
-/* the members of one event object into f (and its kline k, when there is one) */
-static bool event_fields(sj *j, sj_val *f, sj_val *k, bool *has_k)
-{
-    sj_val key, v;
-    while (sj_member(j, &key)) {
-        if (!sj_value(j, &v))
-            return false;
-        if (sj_eq(&key, "k", 1) && v.type == SJ_OBJECT) {
-            if (!sj_fields(j, kl_fields, KL_COUNT, k))
-                return false;
-            *has_k = true;
-            continue;
-        }
-        for (size_t i = 0; i < EV_N; i++)
-            if (sj_eq(&key, ev_fields[i], strlen(ev_fields[i])))
-                f[i] = v;
-        if (!sj_skip(j, &v))
-            return false;
-    }
-    return !j->err;
-}
-
-static void live_message(bn_live *lv, const char *data, size_t len)
-{
-    bn *b = lv->b;
-    cp_ctx *ctx = lv->ctx;
-    int64_t now = cp_now_ms(ctx);
-    sj j;
-    sj_val top, key, v, f[EV_N], k[KL_COUNT];
-    memset(f, 0, sizeof f);
-    memset(k, 0, sizeof k);
-    bool has_k = false, ok = true;
-    sj_init(&j, data, len);
-    if (!sj_value(&j, &top) || top.type != SJ_OBJECT) {
-        ok = false;
-    } else { /* {"stream": "...", "data": {...}}, or a raw stream's event itself */
-        while (ok && sj_member(&j, &key)) {
-            if (!sj_value(&j, &v)) {
-                ok = false;
-            } else if (sj_eq(&key, "data", 4) && v.type == SJ_OBJECT) {
-                ok = event_fields(&j, f, k, &has_k);
-            } else if (sj_eq(&key, "k", 1) && v.type == SJ_OBJECT) {
-                ok = sj_fields(&j, kl_fields, KL_COUNT, k);
-                has_k = true;
-            } else {
-                for (size_t i = 0; i < EV_N; i++)
-                    if (sj_eq(&key, ev_fields[i], strlen(ev_fields[i])))
-                        f[i] = v;
-                ok = sj_skip(&j, &v);
-            }
-        }
-        ok = ok && !j.err && sj_end(&j);
-    }
-    size_t si = 0;
-    const bn_sym *s = ok ? sym_of(b, &f[EV_S], &si) : NULL;
-    if (!ok || !s) {
-        if (ok && f[EV_S].type == SJ_NONE) /* a reply to a request ({"result":null,"id":1}) */
-            return;
-        if (lv->bad++ < 10 || lv->bad % 1000 == 0)
-            cp_log_warn(ctx, "stream message ignored (%s): %.80s%s (%" PRIu64 " so far)",
-                        !ok ? (j.err ? j.err : "not a JSON object") : "unknown symbol", data, len > 80 ? "..." : "",
-                        lv->bad);
-        return;
-    }
-    int64_t tid;
-    if (sj_eq(&f[EV_E], "trade", 5) && b->want[ST_TRADE] && sj_int(&f[EV_T], &tid)) {
-        int64_t last = lv->last_trade[si];
-        if (last >= 0 && tid <= last)
-            return; /* seen already (a repair fetched it): written once */
-        if (last >= 0 && tid > last + 1) {
-            cp_log_warn(ctx, "gap: %s trade ids %" PRId64 "..%" PRId64 " skipped by the stream", s->native, last + 1,
-                        tid - 1);
-            cp_stream_count(ctx, CP_STREAM_GAPS, 1);
-            repair_trades(lv, si, last + 1, tid - 1);
-        }
-        size_t keep = cp_batch_rows(ctx, lv->trades);
-        su_row r = su_row_add(ctx, lv->trades);
-        row_common(&r, b->api, s, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
-        su_vstr(&r, CP_TRADE_TRADE_ID, &f[EV_T], "t");
-        su_vint(&r, CP_TRADE_TS, &f[EV_TT], "T");
-        su_i64(&r, CP_TRADE_RECEIVED_AT, now);
-        su_vdec(&r, CP_TRADE_PRICE, &f[EV_P], "p");
-        su_vdec(&r, CP_TRADE_SIZE, &f[EV_Q], "q");
-        if (f[EV_M].type == SJ_TRUE || f[EV_M].type == SJ_FALSE)
-            su_cstr(&r, CP_TRADE_SIDE, f[EV_M].type == SJ_TRUE ? "sell" : "buy");
-        if (!r.ok) {
-            su_truncate(ctx, lv->trades, keep);
-            lv->bad++;
-            cp_log_warn(ctx, "trade event of %s ignored: field %s", s->native, r.bad ? r.bad : "?");
-            return;
-        }
-        lv->last_trade[si] = tid;
-    } else if (has_k && b->want[ST_OHLCV]) {
-        int64_t open_time, close_time;
-        if (k[KL_X].type != SJ_TRUE && !b->cfg->include_open_candle)
-            return; /* still moving */
-        if (!sj_int(&k[KL_T], &open_time) || !sj_int(&k[KL_TT], &close_time)) {
-            lv->bad++;
-            return;
-        }
-        size_t keep = cp_batch_rows(ctx, lv->candles);
-        su_row r = su_ohlcv_row(ctx, lv->candles, b->api->exchange, s->norm, s->native, b->cfg->kline_interval,
-                                open_time, close_time, now);
-        su_vdec(&r, CP_OHLCV_OPEN, &k[KL_O], "o");
-        su_vdec(&r, CP_OHLCV_HIGH, &k[KL_H], "h");
-        su_vdec(&r, CP_OHLCV_LOW, &k[KL_L], "l");
-        su_vdec(&r, CP_OHLCV_CLOSE, &k[KL_C], "c");
-        su_vdec(&r, CP_OHLCV_VOLUME, &k[KL_V], "v");
-        su_vdec(&r, CP_OHLCV_QUOTE_VOLUME, &k[KL_Q], "q");
-        su_vint(&r, CP_OHLCV_TRADE_COUNT, &k[KL_N], "n");
-        su_vdec(&r, CP_OHLCV_TAKER_BUY_BASE_VOLUME, &k[KL_VB], "V");
-        su_vdec(&r, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, &k[KL_QB], "Q");
-        if (!r.ok) {
-            su_truncate(ctx, lv->candles, keep);
-            lv->bad++;
-        }
-    } else if (f[EV_E].type == SJ_NONE && f[EV_U].type != SJ_NONE && b->want[ST_BOOK_TOP]) { /* bookTicker */
-        size_t keep = cp_batch_rows(ctx, lv->tops);
-        su_row r = su_row_add(ctx, lv->tops);
-        row_common(&r, b->api, s, CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
-        if (f[EV_TIME].type != SJ_NONE) /* futures give an event time; spot does not */
-            su_vint(&r, CP_BOOK_TOP_TS, &f[EV_TIME], "E");
-        else
-            su_i64(&r, CP_BOOK_TOP_TS, now);
-        su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, now);
-        su_vint(&r, CP_BOOK_TOP_SEQUENCE, &f[EV_U], "u");
-        su_vdec(&r, CP_BOOK_TOP_BID, &f[EV_B], "b");
-        su_vdec(&r, CP_BOOK_TOP_BID_SIZE, &f[EV_BQ], "B");
-        su_vdec(&r, CP_BOOK_TOP_ASK, &f[EV_A], "a");
-        su_vdec(&r, CP_BOOK_TOP_ASK_SIZE, &f[EV_AQ], "A");
-        su_i64(&r, CP_BOOK_TOP_LEVELS, 1);
-        if (!r.ok) {
-            su_truncate(ctx, lv->tops, keep);
-            lv->bad++;
-        }
-    }
-}
-
-static void live_event(void *user, cp_ws *ws, cp_ws_event ev, const char *data, size_t len)
-{
-    bn_live *lv = user;
-    (void)ws;
-    lv->last_msg = cp_now_ms(lv->ctx);
-    if (ev == CP_WS_OPEN) {
-        lv->open = true;
-        cp_log_info(lv->ctx, "stream connected");
-        if (lv->reconnected) /* what happened while we were away, before the stream moves on */
-            for (size_t i = 0; i < lv->b->n; i++)
-                if (lv->b->want[ST_TRADE] && lv->last_trade[i] >= 0) {
-                    cp_stream_count(lv->ctx, CP_STREAM_GAPS, 1);
-                    repair_trades(lv, i, lv->last_trade[i] + 1, -1);
-                }
-        lv->restarted = false;
-    } else if (ev == CP_WS_CLOSED) {
-        lv->closed = true;
-        cp_log_warn(lv->ctx, "stream connection closed: %.*s", (int)len, data);
-    } else {
-        lv->messages++;
-        live_message(lv, data, len);
-    }
-}
-
-static bool live_url(const bn *b, cp_buf *u)
-{
-    const char *base = b->cfg->ws_url ? b->cfg->ws_url : "";
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
-    cp_buf_put(u, base, bl);
-    cp_buf_puts(u, "/stream?streams=");
-    size_t count = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        char low[64];
-        size_t n = strlen(b->sym[i].native);
-        for (size_t c = 0; c < n && c + 1 < sizeof low; c++)
-            low[c] = (char)((b->sym[i].native[c] >= 'A' && b->sym[i].native[c] <= 'Z') ? b->sym[i].native[c] + 32
-                                                                                      : b->sym[i].native[c]);
-        low[n < sizeof low ? n : sizeof low - 1] = 0;
-        if (b->want[ST_TRADE])
-            cp_buf_printf(u, "%s%s@trade", count++ ? "/" : "", low);
-        if (b->want[ST_BOOK_TOP])
-            cp_buf_printf(u, "%s%s@bookTicker", count++ ? "/" : "", low);
-        if (b->want[ST_OHLCV])
-            cp_buf_printf(u, "%s%s@kline_%s", count++ ? "/" : "", low, b->cfg->kline_interval);
-    }
-    return !u->oom && count > 0 && count <= BN_MAX_WS_STREAMS;
-}
-
-static void live_emit(bn_live *lv)
-{
-    if (lv->messages > lv->counted) { /* one call per poll round, not per message */
-        cp_stream_count(lv->ctx, CP_STREAM_MESSAGES, lv->messages - lv->counted);
-        lv->counted = lv->messages;
-    }
-    if (lv->bad > lv->counted_bad) {
-        cp_stream_count(lv->ctx, CP_STREAM_BAD_MESSAGES, lv->bad - lv->counted_bad);
-        lv->counted_bad = lv->bad;
-    }
-    cp_batch **bs[] = {&lv->trades, &lv->tops, &lv->candles};
-    const cp_schema *sc[] = {&cp_trade_schema, &cp_book_top_schema, &cp_ohlcv_schema};
-    for (size_t i = 0; i < 3; i++)
-        if (*bs[i] && cp_batch_rows(lv->ctx, *bs[i])) {
-            cp_emit(lv->ctx, *bs[i]);
-            *bs[i] = cp_batch_new(lv->ctx, sc[i], 64);
-        }
-    /* after the rows: the last trade id of each symbol, so that a restart repairs from there */
-    for (size_t i = 0; i < lv->b->n; i++)
-        if (lv->last_trade[i] > lv->saved_trade[i]) {
-            char key[96];
-            snprintf(key, sizeof key, "stream_trade_id:%s", lv->b->sym[i].native);
-            if (su_state_set_i64(lv->ctx, key, lv->last_trade[i]) == CP_OK)
-                lv->saved_trade[i] = lv->last_trade[i];
-        }
-}
-
-cp_status bn_run(bn *b, cp_ctx *ctx)
-{
-    if (!b->cfg->mode || strcmp(b->cfg->mode, "stream") != 0) {
-        cp_log_error(ctx, "mode = \"poll\" needs the pipeline's interval or schedule (or set mode = \"stream\")");
-        return CP_ERR_CONFIG;
-    }
-    if (b->want[ST_TICKER] || b->want[ST_BOOK_LEVEL] || b->want[ST_FUNDING] || b->want[ST_OI]) {
-        cp_log_error(ctx, "mode = \"stream\" collects trade, book_top and ohlcv; remove the other streams");
-        return CP_ERR_CONFIG;
-    }
-    if (!b->resolved) {
-        cp_status st = resolve(b, ctx);
-        if (st != CP_OK)
-            return st;
-    }
-    cp_buf url = {0};
-    if (!live_url(b, &url)) {
-        cp_log_error(ctx, "stream: %s", url.oom ? "out of memory" : "more than 1024 streams on one connection");
-        cp_buf_free(&url);
-        return CP_ERR_CONFIG;
-    }
-    bn_live lv = {.b = b, .ctx = ctx};
-    lv.last_trade = malloc(b->n * sizeof *lv.last_trade);
-    lv.trades = cp_batch_new(ctx, &cp_trade_schema, 64);
-    lv.tops = cp_batch_new(ctx, &cp_book_top_schema, 64);
-    lv.candles = cp_batch_new(ctx, &cp_ohlcv_schema, 16);
-    cp_status st = CP_OK;
-    if (!lv.last_trade || !lv.trades || !lv.tops || !lv.candles)
-        st = CP_ERR_NOMEM;
-    lv.saved_trade = malloc(b->n * sizeof *lv.saved_trade);
-    if (!lv.saved_trade)
-        st = CP_ERR_NOMEM;
-    for (size_t i = 0; lv.last_trade && lv.saved_trade && i < b->n; i++) {
-        char key[96];
-        snprintf(key, sizeof key, "stream_trade_id:%s", b->sym[i].native);
-        lv.last_trade[i] = lv.saved_trade[i] = -1;
-        if (b->want[ST_TRADE] && su_state_get_i64(ctx, key, &lv.last_trade[i])) {
-            lv.saved_trade[i] = lv.last_trade[i];
-            lv.restarted = lv.reconnected = true;
-        }
-    }
-    int64_t backoff = 0;
-    while (st == CP_OK && !cp_stopping(ctx)) {
-        cp_ws_options o = {.size = sizeof o, .url = url.p, .max_message = (size_t)b->cfg->max_message};
-        lv.open = lv.closed = false;
-        lv.last_msg = cp_now_ms(ctx);
-        st = cp_ws_open(ctx, &o, live_event, &lv, &lv.ws);
-        if (st != CP_OK)
-            break;
-        int64_t opened = cp_now_ms(ctx);
-        while (!cp_stopping(ctx) && !lv.closed) {
-            cp_status ps = cp_ws_poll(ctx, 100);
-            live_emit(&lv);
-            if (ps == CP_ERR_STOPPED)
-                break;
-            if (cp_now_ms(ctx) - lv.last_msg > b->cfg->stall_timeout) {
-                cp_log_warn(ctx, "stream stalled: nothing for %lld ms (stall_timeout); reconnecting",
-                            (long long)(cp_now_ms(ctx) - lv.last_msg));
-                break;
-            }
-        }
-        cp_ws_close(ctx, lv.ws);
-        lv.ws = NULL;
-        live_emit(&lv);
-        if (cp_stopping(ctx))
-            break;
-        lv.reconnects++;
-        lv.reconnected = true;
-        cp_stream_count(ctx, CP_STREAM_RECONNECTS, 1);
-        /* exponential backoff with jitter; a connection that lived a minute starts it over */
-        backoff = (lv.open && cp_now_ms(ctx) - opened > 60000) || backoff == 0 ? 250 : backoff * 2;
-        if (backoff > 30000)
-            backoff = 30000;
-        int64_t wait = backoff / 2 + (int64_t)(rand() % (int)(backoff / 2 + 1));
-        cp_log_info(ctx, "reconnecting in %lld ms (reconnect %" PRIu64 ")", (long long)wait, lv.reconnects);
-        cp_sleep_ms(ctx, wait);
-    }
-    cp_log_info(ctx, "stream stats: messages=%" PRIu64 " reconnects=%" PRIu64 " repairs=%" PRIu64
-                     " repaired_trades=%" PRIu64 " bad_messages=%" PRIu64,
-                lv.messages, lv.reconnects, lv.repairs, lv.repaired_rows, lv.bad);
-    cp_batch_free(ctx, lv.trades);
-    cp_batch_free(ctx, lv.tops);
-    cp_batch_free(ctx, lv.candles);
-    free(lv.last_trade);
-    free(lv.saved_trade);
-    cp_buf_free(&url);
-    return cp_stopping(ctx) ? CP_OK : st;
 }

@@ -29,6 +29,9 @@ typedef struct bn_cfg {
     char *ws_url;
     int64_t stall_timeout;
     int64_t max_message;
+    int64_t book_interval;
+    int64_t ws_max_age;
+    int64_t ws_max_streams;
 } bn_cfg;
 
 /* Options of the WebSocket stream mode. */
@@ -43,7 +46,18 @@ typedef struct bn_cfg {
      .doc = "A stream connection that brings nothing for this long is closed and opened again."}, \
     {.name = "max_message", .type = CP_OPT_SIZE, .def = "\"1M\"", .min = 1024, .max = 67108864, \
      .offset = offsetof(bn_cfg, max_message), \
-     .doc = "Largest WebSocket message accepted; a larger one drops the connection (it is reopened)."}
+     .doc = "Largest WebSocket message accepted; a larger one drops the connection (it is reopened)."}, \
+    {.name = "book_interval", .type = CP_OPT_DURATION, .def = "\"1s\"", .min = 10, .max = 3600000, \
+     .offset = offsetof(bn_cfg, book_interval), \
+     .doc = "mode = stream: how often the local order book's top `depth` levels are written as book_level " \
+            "rows (when it changed)."}, \
+    {.name = "ws_max_age", .type = CP_OPT_DURATION, .def = "\"1430m\"", .min = 1000, .max = 86400000, \
+     .offset = offsetof(bn_cfg, ws_max_age), \
+     .doc = "A stream connection this old is replaced: the new one is opened before the old one is " \
+            "closed (Binance cuts connections at 24 h)."}, \
+    {.name = "ws_max_streams", .type = CP_OPT_INT, .def = "1024", .min = 1, .max = 1024, \
+     .offset = offsetof(bn_cfg, ws_max_streams), \
+     .doc = "Streams per WebSocket connection (Binance allows 1024); more open more connections."}
 extern const char *const bn_modes[]; /* poll, stream */
 
 /* Option entries common to both plugins (defaults differ: base URL and weight budget). */
@@ -89,7 +103,28 @@ typedef struct bn_api {
     bool futures;
 } bn_api;
 
-typedef struct bn bn;
+/* The streams both plugins know (each plugin lists those it offers). */
+enum { BN_ST_TICKER, BN_ST_BOOK_TOP, BN_ST_BOOK_LEVEL, BN_ST_TRADE, BN_ST_OHLCV, BN_ST_FUNDING, BN_ST_OI,
+       BN_ST_LIQ, BN_ST_COUNT };
+extern const char *const bn_stream_names[BN_ST_COUNT];
+
+typedef struct bn_sym {
+    char *native; /* BTCUSDT */
+    char *norm;   /* BTC-USDT, BTC-USDT-PERP */
+} bn_sym;
+
+/* A client: its config, what it collects and, once exchangeInfo was read, its symbols. */
+typedef struct bn {
+    const bn_cfg *cfg;
+    const bn_api *api;
+    bool want[BN_ST_COUNT];
+    int64_t interval_ms;
+    size_t n;
+    bn_sym *sym;
+    bool resolved;
+    char host[256];
+    char *base; /* base_url's host root: the API prefix is appended to it */
+} bn;
 
 /* cp_plugin.check of both plugins: stream names out of `streams` (NULL-terminated), the kline
  * interval as Binance spells it, an absolute base URL. Offline. */
@@ -97,8 +132,20 @@ cp_status bn_check(const bn_cfg *cfg, const char *const *streams, cp_check *chk)
 /* Declares the host's limits and creates the client, for a config bn_check accepted. */
 cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const char *const *streams, bn **out);
 void bn_destroy(bn *b);
-/* mode = "stream": runs the WebSocket streams until cp_stopping (the plugin's run callback). */
+/* mode = "stream": runs the WebSocket streams until cp_stopping (the plugin's run callback;
+ * binance_ws.c). */
 cp_status bn_run(bn *b, cp_ctx *ctx);
+/* Reads exchangeInfo: validates the configured symbols, fills b->sym (b->resolved). */
+cp_status bn_resolve(bn *b, cp_ctx *ctx);
+/* Closed candles of every symbol i with last[i] != INT64_MAX from last[i] + interval on (INT64_MIN:
+ * the latest `warmup`), through the incremental klines path: rows emitted, then the ohlcv
+ * checkpoints; last[i] gets the newest closed open_time, *rows the candles emitted. */
+cp_status bn_catch_up_candles(bn *b, cp_ctx *ctx, int64_t *last, uint64_t *rows);
+/* The ohlcv checkpoint key of symbol i ("ohlcv/BTCUSDT/1m"). */
+void bn_ohlcv_key(const bn *b, size_t i, char *key, size_t len);
+/* Fills the exchange, symbol and (c_native != SIZE_MAX) native symbol columns of a row. */
+void bn_row_common(su_row *r, const bn_api *api, const bn_sym *s, size_t c_exchange, size_t c_symbol,
+                   size_t c_native);
 /* One collection cycle of every configured stream. */
 cp_status bn_collect(bn *b, cp_ctx *ctx);
 /* History of ohlcv (klines) and, on futures, funding (fundingRate) for [from, to). */
@@ -109,10 +156,6 @@ cp_status bn_candle_series(bn *b, cp_ctx *ctx, cp_series_fn fn, void *user);
 /* Response parsers (also driven by the fuzz targets). Each reads the body of one response
  * (rs->body, with rs->code and rs->received_at) with the strict scanner, appends its rows to the
  * batch(es) and returns CP_OK, or CP_ERR_PARSE (logged) leaving the batches as they were. */
-typedef struct bn_sym {
-    char *native; /* BTCUSDT */
-    char *norm;   /* BTC-USDT, BTC-USDT-PERP */
-} bn_sym;
 cp_status bn_parse_ticker(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *syms, size_t n,
                           cp_batch *out);
 cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s, size_t levels,
@@ -130,5 +173,18 @@ cp_status bn_parse_open_interest(cp_ctx *ctx, const bn_api *api, const cp_http_r
                                  cp_batch *out);
 cp_status bn_parse_funding_history(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
                                    int64_t min_ts, int64_t max_ts, cp_batch *out, int64_t *last_ts, size_t *count);
+
+/* The stream mode's message path without a connection (for the fuzz target): a live state for
+ * b (its symbols and streams filled in), messages as one connection brings them (rows kept in
+ * the state's batches, bn_live_rows(state, BN_ST_*); book_level rows after each message whose
+ * update changed a book), and a one-level book for symbol si at an update id. A gap tries a
+ * REST repair or snapshot through ctx. */
+typedef struct bn_live bn_live;
+bn_live *bn_live_new(bn *b, cp_ctx *ctx);
+void bn_live_message(bn_live *lv, const char *data, size_t len);
+bool bn_live_book(bn_live *lv, size_t si, int64_t update_id, const char *bid, const char *bid_qty, const char *ask,
+                  const char *ask_qty);
+cp_batch *bn_live_rows(bn_live *lv, size_t stream);
+void bn_live_free(bn_live *lv);
 
 #endif
