@@ -7,7 +7,7 @@ export COINPIPE_HTTP_BACKOFF_MS=20
 
 sq() { $PY -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$@"; }
 # status SCENARIO EXPR: EXPR evaluated over the server's status file
-status() { $PY -c 'import json, sys; print(eval(sys.argv[2], {}, json.load(open(sys.argv[1]))))' "$TMP/$1.status" "$2"; }
+status() { $PY -c 'import json, sys; print(eval(sys.argv[2], json.load(open(sys.argv[1]))))' "$TMP/$1.status" "$2"; }
 
 # serve SCENARIO [server options...]: the exchange; sets WS and REST (URLs)
 serve() {
@@ -27,7 +27,7 @@ collect() {
 pipelines = (
   { name = "live"; batch_interval = "50ms";
     source = { plugin = "${5:-binance-spot}"; mode = "stream"; ws_url = "$WS"; base_url = "$REST";
-               symbols = [${6:-\"BTCUSDT\"}]; streams = [$2]; stall_timeout = "2s"; max_message = "4k"; ${4:-} };
+               symbols = [${6:-\"BTCUSDT\"}]; streams = [$2]; stall_timeout = "${STALL:-2s}"; max_message = "4k"; ${4:-} };
     sinks = ( { plugin = "sqlite"; path = "$TMP/$1.db"; decimal_as = "text"; } ); } );
 C
     } > "$TMP/$1.conf"
