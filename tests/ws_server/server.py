@@ -385,7 +385,7 @@ class Exchange:
                     "i": "41999.50", "P": "42001.00", "r": "0.00010000", "T": T0 + 8 * 3600000}}))
             if i % 20 == 0:
                 k = i // 20
-                await ws.send(kline_frame(k, True).replace("btcusdt@kline_1m", "btcusdt@kline_1m"))
+                await ws.send(kline_frame(k, True))
                 self.candles.append(T0 + k * MINUTE)
             if i == 30:
                 await ws.send(json.dumps({"stream": "btcusdt@forceOrder", "data": {
