@@ -53,9 +53,11 @@ check coinbase_defaults '    source = { plugin = "coinbase"; symbols = ["BTC-USD
 $TMP/coinbase_defaults.conf:3: option 'symbols' for plugin 'coinbase': \"not a product\" is not a Coinbase product id such as BTC-USD" "2 errors"
 
 # an option the config does not write (a default) is reported at the line of the plugin's block
-check stream_mode '    source = { plugin = "binance-spot"; symbols = ["BTCUSDT"];
+check stream_mode '    source = { plugin = "binance-futures"; symbols = ["BTCUSDT"];
                mode = "stream"; };' \
-"$TMP/stream_mode.conf:3: option 'streams' for plugin 'binance-spot': mode = \"stream\" collects trade, book_top and ohlcv, not \"ticker\" (use mode = \"poll\" for it, in a pipeline of its own)" "1 error"
+"$TMP/stream_mode.conf:3: option 'streams' for plugin 'binance-futures': mode = \"stream\" has no open_interest stream (use mode = \"poll\" for it, in a pipeline of its own)" "1 error"
+check liq_poll '    source = { plugin = "binance-futures"; symbols = ["BTCUSDT"]; streams = ["liquidation"]; };' \
+"$TMP/liq_poll.conf:3: option 'streams' for plugin 'binance-futures': liquidation is streamed only: set mode = \"stream\" (in a pipeline without interval)" "1 error"
 
 # the same sources, configured right, pass --check (and the shipped examples do)
 { conf_head; cat <<'C'
