@@ -40,6 +40,7 @@ for i in 0:premiumIndex 1:openInterest; do
 done
 printf '2[{"symbol":"BTCUSDT","fundingTime":1698768000000,"fundingRate":"0.00010000","markPrice":"34287.5"}]' \
     > "$out/fuzz_binance_futures/corpus/fundingRate"
+seed fuzz_binance_ws $fx/binance_ws/*.txt
 seed fuzz_coingecko_markets $fx/coingecko/coins_markets.json
 seed fuzz_coingecko_simple $fx/coingecko/simple_price.json
 seed fuzz_coingecko_global $fx/coingecko/global.json

@@ -72,6 +72,7 @@ typedef struct book {
     bool dirty;      /* changed since written */
     int64_t retry_at; /* no snapshot before this (after a failed one) */
     int64_t written;  /* ts of the rows written last */
+    bool gap;         /* a gap waits for its snapshot (then counted as filled) */
 } book;
 
 typedef struct stream_ref {
@@ -730,8 +731,9 @@ static void on_depth(bn_live *lv, const sj_val *f, const bn_sym *s, size_t si)
         if (!bk->synced) {
             if (cp_now_ms(ctx) < bk->retry_at || !book_snapshot(lv, si))
                 return;
-            if (attempt)
+            if (bk->gap)
                 cp_stream_count(ctx, CP_STREAM_GAPS_FILLED, 1);
+            bk->gap = false;
         }
         bool drop;
         if (depth_apply(lv, bk, U, u, has_pu, pu, f, &drop))
@@ -747,7 +749,8 @@ static void on_depth(bn_live *lv, const sj_val *f, const bn_sym *s, size_t si)
                              "%s, next update %" PRId64 "..%" PRId64 "); resync %" PRIu64 " from a new snapshot",
                         s->native, bk->u + 1, U - 1, bk->u, bk->first ? ", the snapshot" : "", U, u, lv->resyncs);
         book_clear(bk);
-        bk->retry_at = 0;
+        bk->gap = true;
+        bk->retry_at = attempt ? cp_now_ms(ctx) + 1000 : 0; /* a snapshot behind the stream twice: wait */
     }
 }
 
@@ -805,9 +808,9 @@ static void link_message(bn_live *lv, link *l, const char *data, size_t len)
         if (ok && f[F_s].type == SJ_NONE && !force) /* a reply to a request ({"result":null,"id":1}) */
             return;
         if (lv->bad++ < 10 || lv->bad % 1000 == 0)
-            cp_log_warn(ctx, "stream message ignored (%s): %.80s%s (%" PRIu64 " so far)",
-                        !ok ? (j.err ? j.err : "not a JSON object") : "unknown symbol", data, len > 80 ? "..." : "",
-                        lv->bad);
+            cp_log_warn(ctx, "stream message ignored (%s): %.*s%s (%" PRIu64 " so far)",
+                        !ok ? (j.err ? j.err : "not a JSON object") : "unknown symbol", (int)(len > 80 ? 80 : len),
+                        data, len > 80 ? "..." : "", lv->bad);
         return;
     }
     const sj_val *e = &f[F_e];
