@@ -3,6 +3,7 @@
  */
 #include "api.h"
 #include "config.h"
+#include "confine.h"
 #include "ddl.h"
 #include "dead.h"
 #include "gaps.h"
@@ -230,6 +231,14 @@ static int parse_date(const char *s, int64_t *ms)
  * stdout). The caller frees it. */
 static core_config *command_config(const cmd_args *a, int fail_rc, int *rc)
 {
+    if (a->check) {
+        /* loading a plugin runs its constructors and the check runs its check callback: under
+         * --check that code may read, but neither write a file nor connect anywhere */
+        char why[200];
+        if (!core_confine_readonly(why, sizeof why))
+            fprintf(stderr, "coinpipe: warning: --check cannot confine the plugins' code (%s): their constructors "
+                    "and checks run with this process's rights\n", why);
+    }
     core_config *cfg = load_or_report(a->conf);
     if (!cfg) {
         *rc = fail_rc;
