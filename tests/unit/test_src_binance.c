@@ -99,6 +99,29 @@ static void test_bad_values(void **state)
     tk_destroy(t);
 }
 
+/* A repeated key whose value is structure is named, with where it is, and the response refused:
+ * "symbols" twice in exchangeInfo (which listing is the exchange's?), "bids" twice in a book. */
+static void test_duplicate_outer_key(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/exchangeInfo&kind=fixture&file=bad_values/binance_exchangeInfo_dup.json");
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\"];"));
+    assert_int_equal(tk_collect(t), CP_ERR_PARSE);
+    tk_assert_log_contains("exchangeInfo: duplicate key 'symbols' in the object at $; response ignored");
+    assert_int_equal(tk_emitted_count(t), 0);
+    assert_int_equal(tk_collect(t), CP_OK); /* the next cycle validates again */
+    tk_destroy(t);
+
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=fixture&file=bad_values/binance_depth_dup.json");
+    t = tk_create("binance-spot", spot_cfg("streams = [\"book_top\"];"));
+    tk_log_clear();
+    tk_collect(t);
+    tk_assert_log_contains("depth BNBBTC: duplicate key 'bids' in the object at $; response ignored");
+    assert_int_equal(tk_rows(t, "book_top"), 1); /* ETHBTC's book, not BNBBTC's */
+    tk_assert_text(tk_find(t, "book_top", 0), 0, "native_symbol", "ETHBTC");
+    tk_destroy(t);
+}
+
 static void test_unknown_symbol(void **state)
 {
     snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BNBBTC\", \"FOOBAR\"];", mockex_base);
@@ -344,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup(test_unknown_symbol, mockex_test_setup),
         cmocka_unit_test_setup(test_base_url_with_api_path, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_values, mockex_test_setup),
+        cmocka_unit_test_setup(test_duplicate_outer_key, mockex_test_setup),
         cmocka_unit_test_setup(test_retry_5xx_and_429, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),

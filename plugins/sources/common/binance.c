@@ -227,9 +227,16 @@ cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, const cp_http_response 
         free(lv);
         return CP_ERR_PARSE;
     }
+    const char *dup = NULL; /* a repeated key: which of the two is the book? neither is taken */
+    bool seen[4] = {false, false, false, false};
     while (sj_member(&j, &key) && sj_value(&j, &x)) {
         int side = sj_eq(&key, "bids", 4) ? 0 : sj_eq(&key, "asks", 4) ? 1 : -1;
-        if (side >= 0 && x.type == SJ_ARRAY) { /* a repeated key: the last one counts */
+        int known = side >= 0 ? side : sj_eq(&key, "lastUpdateId", 12) ? 2 : sj_eq(&key, "T", 1) ? 3 : -1;
+        if (known >= 0 && seen[known] && !dup)
+            dup = known == 0 ? "bids" : known == 1 ? "asks" : known == 2 ? "lastUpdateId" : "T";
+        if (known >= 0)
+            seen[known] = true;
+        if (side >= 0 && x.type == SJ_ARRAY) {
             arr[side] = true;
             if (!book_side(&j, lv + (size_t)side * want, want, &n[side]))
                 break;
@@ -237,9 +244,9 @@ cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, const cp_http_response 
         }
         if (side >= 0)
             arr[side] = false;
-        else if (sj_eq(&key, "lastUpdateId", 12))
+        else if (known == 2)
             seq = x;
-        else if (sj_eq(&key, "T", 1))
+        else if (known == 3)
             jt = x;
         if (!sj_skip(&j, &x))
             break;
@@ -247,6 +254,9 @@ cp_status bn_parse_depth(cp_ctx *ctx, const bn_api *api, const cp_http_response 
     cp_status st = CP_OK;
     if (j.err || !sj_end(&j)) {
         st = su_json_error(ctx, "depth", rs, &j);
+    } else if (dup) {
+        cp_log_error(ctx, "depth %s: duplicate key '%s' in the object at $; response ignored", s->native, dup);
+        st = CP_ERR_PARSE;
     } else if (!arr[0] || !arr[1] || seq.type == SJ_NONE || seq.type == SJ_NULL) {
         cp_log_error(ctx, "depth %s: expected lastUpdateId, bids and asks; response ignored", s->native);
         st = CP_ERR_PARSE;
@@ -561,6 +571,8 @@ cp_status bn_resolve(bn *b, cp_ctx *ctx)
     cp_status st = su_check(ctx, "exchangeInfo", &rs);
     json_object *root = st == CP_OK ? su_parse(ctx, "exchangeInfo", &rs) : NULL;
     cp_http_response_clear(ctx, &rs);
+    if (st == CP_OK && !root)
+        st = CP_ERR_PARSE; /* su_parse said why */
     if (st != CP_OK) {
         cp_log_error(ctx, "cannot validate symbols: exchangeInfo failed (%s); will retry next cycle", cp_strerror(st));
         return st;

@@ -59,19 +59,44 @@ static char dup_mark;
 
 static bool is_dup(json_object *o) { return o && json_object_get_userdata(o) == &dup_mark; }
 
+/* Where mark_dups is in the body ("$", "$.symbols[3]") and the first repeated key whose value
+ * is an object or array: structure, not a row's field, so the whole response is refused. */
+typedef struct dup_walk {
+    char path[160];
+    char key[64];
+    char at[160];
+    bool found;
+} dup_walk;
+
+/* Appends to w->path; returns the length to cut it back to. */
+static size_t path_push(dup_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t path_push(dup_walk *w, const char *fmt, ...)
+{
+    size_t n = strlen(w->path);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n < sizeof w->path - 1)
+        vsnprintf(w->path + n, sizeof w->path - n, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 /* Walks the value v just read by the scanner alongside o, json-c's tree of the same text, and
  * marks the members of o's objects whose keys v repeats. A member's later occurrence replaces
  * the tree json-c kept, so walking an earlier occurrence against it only ever marks members
- * the marker then replaces. False when the scanner stops (json-c is laxer: nothing more marked). */
-static bool mark_dups(sj *j, const sj_val *v, json_object *o)
+ * the marker then replaces. A repeated key whose value (either occurrence) is a container is
+ * recorded in w. False when the scanner stops (json-c is laxer: nothing more marked). */
+static bool mark_dups(sj *j, const sj_val *v, json_object *o, dup_walk *w)
 {
     if (v->type == SJ_ARRAY) {
         json_object *a = json_object_is_type(o, json_type_array) ? o : NULL;
         for (size_t i = 0; sj_next(j); i++) {
             sj_val e;
+            size_t cut = path_push(w, "[%zu]", i);
             if (!sj_value(j, &e) ||
-                !mark_dups(j, &e, a && i < json_object_array_length(a) ? json_object_array_get_idx(a, i) : NULL))
+                !mark_dups(j, &e, a && i < json_object_array_length(a) ? json_object_array_get_idx(a, i) : NULL, w))
                 return false;
+            w->path[cut] = '\0';
         }
         return !j->err;
     }
@@ -88,6 +113,14 @@ static bool mark_dups(sj *j, const sj_val *v, json_object *o)
             key[sj_decode(&k, key)] = '\0';
             json_object *m = NULL;
             if (seen && json_object_object_get_ex(seen, key, NULL)) {
+                json_object *kept = NULL;
+                json_object_object_get_ex(obj, key, &kept);
+                if (!w->found && (e.type == SJ_OBJECT || e.type == SJ_ARRAY || json_object_is_type(kept, json_type_object) ||
+                                  json_object_is_type(kept, json_type_array))) {
+                    w->found = true;
+                    snprintf(w->key, sizeof w->key, "%.60s", key);
+                    snprintf(w->at, sizeof w->at, "%s", w->path);
+                }
                 json_object *mark = json_object_new_string("duplicate key");
                 if (mark) {
                     json_object_set_userdata(mark, &dup_mark, NULL);
@@ -99,7 +132,9 @@ static bool mark_dups(sj *j, const sj_val *v, json_object *o)
                 if (obj)
                     json_object_object_get_ex(obj, key, &m);
             }
-            ok = mark_dups(j, &e, is_dup(m) ? NULL : m);
+            size_t cut = path_push(w, ".%s", key);
+            ok = mark_dups(j, &e, is_dup(m) ? NULL : m, w);
+            w->path[cut] = '\0';
         }
         if (key != small)
             free(key);
@@ -137,9 +172,15 @@ json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response 
     }
     sj j;
     sj_val v;
+    dup_walk w = {.path = "$"};
     sj_init(&j, r->body, r->body_len);
     if (sj_value(&j, &v))
-        mark_dups(&j, &v, o);
+        mark_dups(&j, &v, o, &w);
+    if (w.found) { /* which of the two is the data? neither is taken */
+        cp_log_error(ctx, "%s: duplicate key '%s' in the object at %s; response ignored", endpoint, w.key, w.at);
+        json_object_put(o);
+        return NULL;
+    }
     return o;
 }
 

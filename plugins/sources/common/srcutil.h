@@ -31,7 +31,9 @@ cp_status su_check(cp_ctx *ctx, const char *endpoint, const cp_http_response *r)
  * garbage, logs an error naming the endpoint and returns NULL. The caller puts the result.
  * A member whose key the body repeats in its object (json-c would keep the last silently) has a
  * marker as its value: su_jval gives it `dup`, and every row setter and su_require refuse it as
- * a duplicate key naming the field; code that reads it as structure sees a string. */
+ * a duplicate key naming the field. A repeated key whose value is an object or array (structure:
+ * "symbols" twice in exchangeInfo) refuses the whole response: logged as "ENDPOINT: duplicate key
+ * 'symbols' in the object at $; response ignored" (a path such as $.data or $[2]), NULL. */
 json_object *su_parse(cp_ctx *ctx, const char *endpoint, const cp_http_response *r);
 
 /* Member `key` of object `o`, or NULL when `o` is not an object, the key is absent or null. */
