@@ -226,8 +226,8 @@ int core_status_main(const char *listen, FILE *out)
             fprintf(out, "  %.*s\n", (int)strcspn(r, "\""), r);
         }
     }
-    fprintf(out, "\n%-24s %8s %7s %8s %10s %10s  %s\n", "PIPELINE", "CYCLES", "FAILED", "SKIPPED", "AVG CYCLE",
-            "ROWS OUT", "LAST SUCCESS");
+    fprintf(out, "\n%-24s %8s %7s %8s %10s %10s %8s  %s\n", "PIPELINE", "CYCLES", "FAILED", "SKIPPED", "AVG CYCLE",
+            "ROWS OUT", "INVALID", "LAST SUCCESS");
     for (size_t i = 0; i < ss.n; i++) {
         if (strcmp(ss.v[i].name, "coinpipe_pipeline_cycles_total") != 0)
             continue;
@@ -243,9 +243,10 @@ int core_status_main(const char *listen, FILE *out)
         ago(value(&ss, "coinpipe_pipeline_last_success_timestamp_seconds", "pipeline", p, NULL, NULL), t1, sizeof t1);
         char avg[32];
         snprintf(avg, sizeof avg, "%.3fs", cycles > 0 ? sum / cycles : 0.0);
-        fprintf(out, "%-24s %8.0f %7.0f %8.0f %10s %10.0f  %s\n", p, cycles,
+        fprintf(out, "%-24s %8.0f %7.0f %8.0f %10s %10.0f %8.0f  %s\n", p, cycles,
                 value(&ss, "coinpipe_pipeline_cycle_failures_total", "pipeline", p, NULL, NULL),
-                value(&ss, "coinpipe_pipeline_skipped_ticks_total", "pipeline", p, NULL, NULL), avg, rows, t1);
+                value(&ss, "coinpipe_pipeline_skipped_ticks_total", "pipeline", p, NULL, NULL), avg, rows,
+                value(&ss, "coinpipe_rows_invalid_total", "pipeline", p, NULL, NULL), t1);
     }
     fprintf(out, "\n%-32s %12s %6s %8s %6s %8s  %s\n", "SINK", "ROWS WRITTEN", "QUEUE", "RETRIES", "DEAD", "DROPPED",
             "LAST SUCCESS");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # coinpipe_rows_invalid_total: rows a source drops for a bad value are counted per pipeline on
 # /metrics (coingecko markets from a recorded payload with 1e400 and an integer beyond uint64:
-# two of four coins dropped, each logged), zero for a pipeline with clean values.
+# two of four coins dropped, each logged), zero for a pipeline with clean values; `coinpipe
+# status` shows the same counts in its pipeline table.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 . "$COINPIPE_SRC/tests/services/free-port.sh"
@@ -34,4 +35,10 @@ expect_eq "$(metric "$TMP/m" 'coinpipe_rows_invalid_total{pipeline="cg"}')" 2 "t
 expect_eq "$(metric "$TMP/m" 'coinpipe_rows_invalid_total{pipeline="cg-global"}')" 0 "none for the clean pipeline"
 expect_eq "$(grep -c '"coin_id":"bitcoin"\|"coin_id":"solana"' "$TMP/out")" 2 "the good coins' rows are written"
 expect_contains "$TMP/err" "field 'market_cap': not a finite decimal number; row dropped" "each dropped row logged"
+# coinpipe status shows the count in the pipeline table's INVALID column
+"$COINPIPE_BIN" status "127.0.0.1:$port" > "$TMP/status" 2>&1
+expect_contains "$TMP/status" "ROWS OUT  INVALID  LAST SUCCESS" "status: the pipeline table has an INVALID column"
+col() { awk -v p="$1" '$1 == p { print $7 }' "$TMP/status"; } # PIPELINE CYCLES FAILED SKIPPED AVG ROWS INVALID
+expect_eq "$(col cg)" 2 "status: two invalid rows for cg"
+expect_eq "$(col cg-global)" 0 "status: none for cg-global"
 finish
