@@ -70,16 +70,20 @@ expect_contains "$TMP/big.err" "message larger than 4096 bytes" "oversized: the 
 # 3b. a restart: the last trade id is a checkpoint, and what was traded while coinpipe was down
 #     is fetched over REST when it starts again
 serve restart
-collect restart '"trade"'
+collect restart '"trade", "ohlcv"'
 wait_for "ids_ok $TMP/restart.db 50" 30 || fail "restart: trades 1..50 did not arrive"
 stop; expect_eq "$(cat "$TMP/rc")" 0 "restart: first run stops cleanly"
 mv "$TMP/restart.err" "$TMP/restart1.err"
-collect restart '"trade"'
+collect restart '"trade", "ohlcv"'
 wait_for "ids_ok $TMP/restart.db 100" 30 || fail "restart: trades 1..100 did not all arrive after the restart"
 stop; expect_eq "$(cat "$TMP/rc")" 0 "restart: second run stops cleanly"
 expect_eq "$(sq "$TMP/restart.db" "SELECT count(*), count(DISTINCT trade_id) FROM trade")" "100 100" "restart: every trade id once across the restart"
 expect_contains "$TMP/restart.err" "repair: BTCUSDT trades from id 51 fetched over REST after a restart (30 rows" \
     "restart: the trades made while coinpipe was down are repaired from the checkpoint"
+expect_contains "$TMP/restart.err" "repair: 2 closed 1m candles fetched over REST after a restart" \
+    "restart: the candles closed while coinpipe was down come from the klines path, from the ohlcv checkpoint"
+expect_eq "$(sq "$TMP/restart.db" "SELECT group_concat(open_time, ' ') FROM (SELECT open_time FROM ohlcv ORDER BY open_time)")" \
+    "$(status restart "' '.join(str(c) for c in candles)")" "restart: every closed candle once across the restart"
 
 # 4. a server that never answers the upgrade: timed out, retried, and SIGTERM still stops at once
 serve no_upgrade

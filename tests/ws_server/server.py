@@ -24,7 +24,8 @@ Scenario (--scenario), each connection a phase:
   oversized phase 1: trades 1..30, then a frame larger than the client's bound; phase 2:
             trades 31..60.
   restart   phase 1: trades 1..50, then the connection stays open (the test stops coinpipe);
-            trades 51..80 happen while coinpipe is down; phase 2: trades 81..100.
+            trades 51..80 (and candles 3 and 4) happen while coinpipe is down; phase 2: trades
+            81..100.
   no_upgrade  the WebSocket port accepts TCP connections and never answers the upgrade.
   depth     the diff depth stream <s>@depth@100ms of a book the server keeps (update ids U..u, and
             pu on --futures), served with REST snapshots (/api/v3/depth, /fapi/v1/depth): 60
@@ -272,6 +273,7 @@ class Exchange:
             if phase == 1:
                 await self.send_trades(ws, range(1, 51))
                 self.produced = 80  # while coinpipe is down
+                self.candles += [T0 + 3 * MINUTE, T0 + 4 * MINUTE]  # closed meanwhile
                 self.phase_done = 1
                 self.write_status()
                 await ws.wait_closed()
