@@ -2,8 +2,10 @@
 # Streamed order books and tickers (binance-spot, mode = "stream") against the local exchange of
 # tests/ws_server/server.py: a local order book from the diff depth stream (<s>@depth@100ms) and
 # REST snapshots, kept by Binance's update-id rules; the server leaves one update out (a sequence
-# gap), the client resyncs from a new snapshot, and the book_level rows written last equal the
-# server's book. 24-hour tickers (<s>@ticker) land in the ticker table as served.
+# gap), the client resyncs from a new snapshot, and the book_level rows written then equal the
+# server's book; the connection is cut, the book changes meanwhile, and after the reconnect the
+# book is rebuilt from a new snapshot and its last rows equal the server's book again. 24-hour
+# tickers (<s>@ticker) land in the ticker table as served.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/streaming.sh"
@@ -18,17 +20,22 @@ levels() {
 serve depth
 collect book '"book_level", "ticker", "book_top"' "" 'depth = 10; book_interval = "200ms";'
 wait_for "[ \"\$(status depth phase_done)\" = 1 ]" 30 || fail "depth: the server's updates did not end"
+sleep 0.4 # more than a book_interval after the last update, before the cut
+expect_eq "$(levels bid)" "$(status depth "' '.join('%s:%s' % tuple(x) for x in depth_book['bids'])")" \
+    "depth: after the gap, the 10 best bids written last are the server's"
+expect_eq "$(status depth snapshots)" 2 "depth: one snapshot to start, one after the gap"
+wait_for "[ \"\$(status depth phase_done)\" = 2 ]" 30 || fail "depth: the server's second connection did not end"
 sleep 1.5 # more than a book_interval after the last update
 stop; expect_eq "$(cat "$TMP/rc")" 0 "depth: coinpipe stops cleanly"
 expect_eq "$(levels bid)" "$(status depth "' '.join('%s:%s' % tuple(x) for x in depth_book['bids'])")" \
-    "depth: the 10 best bids written last are the server's, level by level"
+    "depth: after the reconnect, the 10 best bids written last are the server's, level by level"
 expect_eq "$(levels ask)" "$(status depth "' '.join('%s:%s' % tuple(x) for x in depth_book['asks'])")" \
     "depth: the 10 best asks written last are the server's, level by level"
 expect_eq "$(sq "$TMP/book.db" "SELECT DISTINCT sequence FROM book_level WHERE ts = (SELECT max(ts) FROM book_level)")" \
     "$(status depth depth_uid)" "depth: the last book carries the server's last update id as its sequence"
 expect_eq "$(sq "$TMP/book.db" "SELECT count(*) FROM book_level WHERE ts = (SELECT max(ts) FROM book_level)")" 20 \
     "depth: 10 levels a side"
-expect_eq "$(status depth snapshots)" 2 "depth: one snapshot to start, one after the gap"
+expect_eq "$(status depth snapshots)" 3 "depth: a new snapshot after the reconnect"
 expect_contains "$TMP/book.err" "book: BTCUSDT depth update ids" "depth: the gap is logged with its update ids"
 expect_contains "$TMP/book.err" "resync 1 from a new snapshot" "depth: the resync is logged and counted"
 expect_contains "$TMP/book.err" "book_resyncs=1" "depth: one resync in the stream stats"

@@ -29,9 +29,10 @@ Scenario (--scenario), each connection a phase:
   no_upgrade  the WebSocket port accepts TCP connections and never answers the upgrade.
   depth     the diff depth stream <s>@depth@100ms of a book the server keeps (update ids U..u, and
             pu on --futures), served with REST snapshots (/api/v3/depth, /fapi/v1/depth): 60
-            updates of which the 31st is never sent (a sequence gap), with 24-hour tickers and book
-            tickers between them; the status holds the book at the end (top 10 a side) and the
-            snapshots served.
+            updates of which the 31st is never sent (a sequence gap), with 24-hour tickers between
+            them; then 5 updates while the connection is cut without a close frame, and 20 more on
+            the next one. The status holds the book at the end (top 10 a side) and the snapshots
+            served.
   handover  a trade every 5 ms broadcast to every open connection (trades 1..--trades); the status
             lists each connection's open and close times (a client replacing its connections at
             ws_max_age opens the new one before it closes the old).
@@ -235,6 +236,15 @@ class Exchange:
             if phase == 1:
                 await asyncio.sleep(0.2)
                 await self.send_depth(ws, 60, 31)
+                self.phase_done = phase
+                self.write_status()
+                await asyncio.sleep(0.5)  # the book is written
+                for _ in range(5):  # updates while the client is away
+                    self.depth.update()
+                ws.transport.abort()  # no close frame
+                return
+            await asyncio.sleep(0.2)
+            await self.send_depth(ws, 20, 0)
             self.phase_done = phase
             self.write_status()
             await ws.wait_closed()
