@@ -28,10 +28,12 @@ expect_contains "$TMP/hand.err" "(ws_max_age): opening its replacement" "handove
 expect_not_contains "$TMP/hand.err" "reconnecting in" "handover: no reconnect, no backoff"
 expect_not_contains "$TMP/hand.err" "gap: " "handover: no trade id skipped at a switch"
 
-# 2. 401 symbols x 3 streams = 1203: two connections (1024 + 179), each with SUBSCRIBEs
+# 2. 401 symbols x 3 streams = 1203: two connections (1024 + 179), each with SUBSCRIBEs; the
+#    second carries only quiet symbols for seconds: its answers to GET_PROPERTY keep it from
+#    being taken for stalled (stall_timeout 2s)
 serve many --symbols 400
 syms=$($PY -c 'print(", ".join(["\"BTCUSDT\""] + ["\"S%03dUSDT\"" % i for i in range(400)]))')
-STALL=30s collect many '"trade", "book_top", "ohlcv"' "" "" binance-spot "$syms"
+collect many '"trade", "book_top", "ohlcv"' "" "" binance-spot "$syms"
 wait_for "[ \"\$(status many phase_done)\" = 1 ]" 60 || fail "many: the server's trades did not end"
 wait_for "ids_ok $TMP/many.db 100 && ids_ok $TMP/many.db 100 S399USDT" 20 || fail "many: trades did not all arrive"
 stop; expect_eq "$(cat "$TMP/rc")" 0 "many: coinpipe stops cleanly"
@@ -41,6 +43,7 @@ expect_eq "$(status many 'len(set(x for s in subs for x in s))')" 1203 "many: ev
 expect_eq "$(sq "$TMP/many.db" "SELECT count(*), count(DISTINCT native_symbol || trade_id) FROM trade")" "200 200" \
     "many: the trades of the first and the last symbol (second connection), once each"
 expect_contains "$TMP/many.err" "stream: 1203 streams on 2 connections" "many: the split is logged"
-expect_not_contains "$TMP/many.err" "reconnecting in" "many: no connection lost"
+expect_not_contains "$TMP/many.err" "reconnecting in" "many: no connection lost, none taken for stalled while quiet"
+expect_eq "$(status many "extra.get('probes', 0) > 0")" True "many: a quiet connection was asked whether it is alive"
 expect_not_contains "$TMP/many.err" "stream request refused" "many: no request refused"
 finish

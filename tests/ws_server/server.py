@@ -346,6 +346,8 @@ class Exchange:
                     await ws.close(1008, "Too many requests")
                     return
                 req = json.loads(msg)
+                if req.get("method") == "GET_PROPERTY":
+                    self.extra["probes"] = self.extra.get("probes", 0) + 1
                 if req.get("method") == "SUBSCRIBE":
                     for st in req["params"]:
                         if st in self.subs[me]:

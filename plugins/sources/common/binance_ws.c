@@ -90,6 +90,7 @@ typedef struct link {
     size_t sent;      /* the connection's streams asked for so far (the URL's, then SUBSCRIBEs) */
     int64_t next_ctl; /* earliest time for the next control message */
     int64_t req_id;
+    int64_t probed;   /* when a quiet link was last asked whether it is alive */
 } link;
 
 typedef struct conn {
@@ -916,7 +917,7 @@ static cp_status link_open(bn_live *lv, conn *c, link *l)
     l->open = l->closed = l->caught_up = false;
     l->sent = 0;
     l->opened = l->last_msg = cp_now_ms(ctx);
-    l->next_ctl = 0;
+    l->next_ctl = l->probed = 0;
     return cp_ws_open(ctx, &o, link_event, l, &l->ws);
 }
 
@@ -1100,7 +1101,22 @@ static cp_status conn_step(bn_live *lv, conn *c, int64_t now)
         }
     }
     cp_status st = link_subscribe(lv, c, &c->l[0], now);
-    return st == CP_OK ? link_subscribe(lv, c, &c->l[1], now) : st;
+    if (st == CP_OK)
+        st = link_subscribe(lv, c, &c->l[1], now);
+    /* a quiet market or a dead link? Half a stall_timeout of silence asks the server a question
+     * (Binance's GET_PROPERTY); its answer keeps a live link from being taken for a stalled one */
+    p = &c->l[c->cur];
+    if (st == CP_OK && p->open && !p->closed && p->sent >= c->count && now - p->last_msg > cfg->stall_timeout / 2 &&
+        now - p->probed > cfg->stall_timeout / 2 && now >= p->next_ctl) {
+        char m[96];
+        int n = snprintf(m, sizeof m, "{\"method\":\"GET_PROPERTY\",\"params\":[\"combined\"],\"id\":%" PRId64 "}",
+                         ++p->req_id);
+        if (cp_ws_send(ctx, p->ws, m, (size_t)n) == CP_OK) {
+            p->probed = now;
+            p->next_ctl = now + CTL_GAP_MS;
+        }
+    }
+    return st;
 }
 
 /* ---- emitting ------------------------------------------------------------------------------ */
