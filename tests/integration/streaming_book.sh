@@ -11,22 +11,24 @@
 . "$(dirname "$0")/lib/streaming.sh"
 B=$COINPIPE_BIN
 
-# levels SIDE: "price:size ..." of the book_level rows written last, best first
+# levels SIDE [SEQUENCE]: "price:size ..." of the book_level rows written last (at update id
+# SEQUENCE), best first
 levels() {
     sq "$TMP/book.db" "SELECT group_concat(price || ':' || size, ' ') FROM (SELECT price, size FROM book_level
-        WHERE side = '$1' AND ts = (SELECT max(ts) FROM book_level) ORDER BY level)"
+        WHERE side = '$1' AND ts = (SELECT max(ts) FROM book_level ${2:+WHERE sequence = $2}) ORDER BY level)"
 }
 
 serve depth
 collect book '"book_level", "ticker", "book_top"' "" 'depth = 10; book_interval = "200ms";'
-wait_for "[ \"\$(status depth phase_done)\" = 1 ]" 30 || fail "depth: the server's updates did not end"
-sleep 0.4 # more than a book_interval after the last update, before the cut
-expect_eq "$(levels bid)" "$(status depth "' '.join('%s:%s' % tuple(x) for x in depth_book['bids'])")" \
-    "depth: after the gap, the 10 best bids written last are the server's"
-expect_eq "$(status depth snapshots)" 2 "depth: one snapshot to start, one after the gap"
 wait_for "[ \"\$(status depth phase_done)\" = 2 ]" 30 || fail "depth: the server's second connection did not end"
 sleep 1.5 # more than a book_interval after the last update
 stop; expect_eq "$(cat "$TMP/rc")" 0 "depth: coinpipe stops cleanly"
+expect_eq "$(levels bid "$(status depth "extra['uid1']")")" \
+    "$(status depth "' '.join('%s:%s' % tuple(x) for x in extra['book1']['bids'])")" \
+    "depth: after the gap, the 10 best bids written at the first connection's last update are the server's"
+expect_eq "$(levels ask "$(status depth "extra['uid1']")")" \
+    "$(status depth "' '.join('%s:%s' % tuple(x) for x in extra['book1']['asks'])")" \
+    "depth: after the gap, the 10 best asks written at the first connection's last update are the server's"
 expect_eq "$(levels bid)" "$(status depth "' '.join('%s:%s' % tuple(x) for x in depth_book['bids'])")" \
     "depth: after the reconnect, the 10 best bids written last are the server's, level by level"
 expect_eq "$(levels ask)" "$(status depth "' '.join('%s:%s' % tuple(x) for x in depth_book['asks'])")" \
@@ -35,7 +37,7 @@ expect_eq "$(sq "$TMP/book.db" "SELECT DISTINCT sequence FROM book_level WHERE t
     "$(status depth depth_uid)" "depth: the last book carries the server's last update id as its sequence"
 expect_eq "$(sq "$TMP/book.db" "SELECT count(*) FROM book_level WHERE ts = (SELECT max(ts) FROM book_level)")" 20 \
     "depth: 10 levels a side"
-expect_eq "$(status depth snapshots)" 3 "depth: a new snapshot after the reconnect"
+expect_eq "$(status depth snapshots)" 3 "depth: one snapshot to start, one after the gap, one after the reconnect"
 expect_contains "$TMP/book.err" "book: BTCUSDT depth update ids" "depth: the gap is logged with its update ids"
 expect_contains "$TMP/book.err" "resync 1 from a new snapshot" "depth: the resync is logged and counted"
 expect_contains "$TMP/book.err" "book_resyncs=1" "depth: one resync in the stream stats"

@@ -236,9 +236,10 @@ class Exchange:
             if phase == 1:
                 await asyncio.sleep(0.2)
                 await self.send_depth(ws, 60, 31)
+                self.extra["book1"], self.extra["uid1"] = self.depth.top(10), self.depth.uid
                 self.phase_done = phase
                 self.write_status()
-                await asyncio.sleep(0.5)  # the book is written
+                await asyncio.sleep(1.0)  # the book is written
                 for _ in range(5):  # updates while the client is away
                     self.depth.update()
                 ws.transport.abort()  # no close frame
