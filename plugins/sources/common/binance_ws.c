@@ -102,6 +102,7 @@ typedef struct conn {
     int cur;
     bool repair;          /* repair what was missed when the serving link opens */
     const char *why;      /* "reconnect" or "restart" */
+    size_t ahead;         /* symbols whose last trade on the replacement was ahead of the serving link */
     int64_t backoff, retry_at, handover_retry;
 } conn;
 
@@ -114,6 +115,7 @@ typedef struct bn_live {
     size_t nconn;
     int64_t *last_trade, *saved_trade;            /* per symbol, -1 before the first */
     int64_t *cand_from, *cand_done, *cand_saved;  /* per symbol: catch-up start, newest closed, saved */
+    bool *ahead; /* per symbol: its last trade on a replacement link was ahead of the serving link */
     book *books;
     cp_batch *out[BN_ST_COUNT];
     int64_t next_book;
@@ -506,14 +508,18 @@ static void on_trade(bn_live *lv, link *l, bool primary, const sj_val *f, const 
         row_bad(lv, lv->out[BN_ST_TRADE], cp_batch_rows(ctx, lv->out[BN_ST_TRADE]), "trade", s, &r);
         return;
     }
-    if (last >= 0 && tid <= last) { /* seen already (a repair, or the other link, brought it) */
-        if (!primary)
-            l->caught_up = true;
-        return;
-    }
-    if (last >= 0 && tid > last + 1) {
-        if (!primary)
+    if (!primary) { /* the replacement: caught up once no symbol of it is ahead of the serving link */
+        bool ahead = last >= 0 && tid > last + 1;
+        if (ahead != lv->ahead[si])
+            l->c->ahead += ahead ? 1 : (size_t)-1;
+        lv->ahead[si] = ahead;
+        l->caught_up |= !ahead;
+        if (ahead)
             return; /* the serving link brings these first */
+    }
+    if (last >= 0 && tid <= last)
+        return; /* seen already (a repair, or the other link, brought it) */
+    if (last >= 0 && tid > last + 1) {
         cp_log_warn(ctx, "gap: %s trade ids %" PRId64 "..%" PRId64 " skipped by the stream", s->native, last + 1,
                     tid - 1);
         cp_stream_count(ctx, CP_STREAM_GAPS, 1);
@@ -915,6 +921,9 @@ static cp_status link_open(bn_live *lv, conn *c, link *l)
     cp_ctx *ctx = lv->ctx;
     cp_ws_options o = {.size = sizeof o, .url = c->url, .max_message = (size_t)lv->b->cfg->max_message};
     l->open = l->closed = l->caught_up = false;
+    c->ahead = 0;
+    for (size_t i = c->first; i < c->first + c->count; i++)
+        lv->ahead[lv->plan[i].sym] = false;
     l->sent = 0;
     l->opened = l->last_msg = cp_now_ms(ctx);
     l->next_ctl = l->probed = 0;
@@ -1093,11 +1102,11 @@ static cp_status conn_step(bn_live *lv, conn *c, int64_t now)
             c->handover_retry = now + 5000;
             cp_log_warn(ctx, "connection %zu: its replacement did not open; trying again in 5 s", c->no);
         } else if (r->open && r->sent >= c->count &&
-                   (r->caught_up || (now - r->open_at > HANDOVER_MS))) {
+                   ((r->caught_up && c->ahead == 0) || (now - r->open_at > HANDOVER_MS))) {
             link_close(lv, p);
             c->cur = !c->cur;
             cp_log_info(ctx, "connection %zu handed over to its replacement (%s)", c->no,
-                        r->caught_up ? "caught up" : "after 5 s");
+                        r->caught_up && c->ahead == 0 ? "caught up" : "after 5 s");
         }
     }
     cp_status st = link_subscribe(lv, c, &c->l[0], now);
@@ -1179,6 +1188,7 @@ static void live_free(bn_live *lv)
     free(lv->cand_from);
     free(lv->cand_done);
     free(lv->cand_saved);
+    free(lv->ahead);
 }
 
 static bool live_init(bn_live *lv, bn *b, cp_ctx *ctx)
@@ -1193,7 +1203,8 @@ static bool live_init(bn_live *lv, bn *b, cp_ctx *ctx)
     lv->cand_done = malloc(n * sizeof(int64_t));
     lv->cand_saved = malloc(n * sizeof(int64_t));
     lv->books = calloc(n, sizeof *lv->books);
-    if (!lv->last_trade || !lv->saved_trade || !lv->cand_from || !lv->cand_done || !lv->cand_saved || !lv->books)
+    lv->ahead = calloc(n, sizeof *lv->ahead);
+    if (!lv->ahead || !lv->last_trade || !lv->saved_trade || !lv->cand_from || !lv->cand_done || !lv->cand_saved || !lv->books)
         return false;
     for (size_t i = 0; i < b->n; i++) {
         lv->last_trade[i] = lv->saved_trade[i] = -1;
