@@ -65,4 +65,9 @@ expect_eq "$(sq "$D" "SELECT DISTINCT sequence FROM book_level WHERE ts = (SELEC
 expect_eq "$(status futures snapshots)" 2 "book_level: one snapshot to start, one after the pu gap"
 expect_contains "$TMP/fut.err" "does not follow update id" "book_level: the pu gap is logged"
 expect_contains "$TMP/fut.err" "book_resyncs=1" "book_level: one resync"
+# the new stream's table, as the SQL sinks render it from the schema
+COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR" $B ddl postgresql -c "$COINPIPE_SRC/etc/examples/binance-futures-stream.conf" \
+    > "$TMP/ddl.sql" 2>&1
+expect_contains "$TMP/ddl.sql" 'CREATE TABLE IF NOT EXISTS "public"."liquidation" (' "ddl: a liquidation table"
+expect_contains "$TMP/ddl.sql" 'PRIMARY KEY ("exchange", "symbol", "ts", "side")' "ddl: keyed on exchange, symbol, ts, side"
 finish
