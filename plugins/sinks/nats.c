@@ -21,11 +21,13 @@
  *            text as a string, bool as true/false, NULL as null.
  *
  * The JetStream stream (`stream`, subjects <subject_prefix>.>) is created when missing with
- * `replicas`, `max_age` and `duplicate_window`. write() publishes asynchronously, at most
- * `max_pending` messages in flight, and answers CP_OK only once JetStream acknowledged every
- * message of the batch (stored on a quorum of the replicas); any failure or a missing ack
- * within `ack_timeout` is CP_RETRY, so the spool keeps the batch and the duplicate window drops
- * what did arrive when it is published again.
+ * `replicas`, `max_age` and `duplicate_window`. write() publishes asynchronously (at most
+ * `max_pending` messages in flight) and answers CP_PENDING: the batch stays in the spool. Once
+ * `max_pending_batches` batches are out, and at every flush the core asks for (about once a
+ * second, and at shutdown), the sink waits for JetStream's acks of all of them (each stored on
+ * a quorum of the replicas) and only then answers CP_OK, which confirms them all. Any failure or
+ * a missing ack within `ack_timeout` is CP_RETRY: the core publishes the window's batches again
+ * from the spool and the duplicate window drops what did arrive.
  */
 #include "common/natsconn.h"
 
@@ -52,6 +54,7 @@ typedef struct ns_config {
     int64_t ack_timeout;
     int64_t max_message_rows;
     int64_t max_message_bytes;
+    int64_t max_pending_batches;
 } ns_config;
 
 static const char *const storages[] = {"file", "memory", NULL};
@@ -75,6 +78,9 @@ static const cp_option ns_options[] = {
      .doc = "Create the stream when it does not exist (false: it must exist)."},
     {.name = "max_pending", .type = CP_OPT_INT, .def = "256", .min = 1, .max = 65536,
      .offset = offsetof(ns_config, max_pending), .doc = "Messages published and not yet acknowledged, at most."},
+    {.name = "max_pending_batches", .type = CP_OPT_INT, .def = "32", .min = 1, .max = 4096,
+     .offset = offsetof(ns_config, max_pending_batches),
+     .doc = "Batches published before their acks are collected (1: each batch waits for its own acks)."},
     {.name = "ack_timeout", .type = CP_OPT_DURATION, .def = "\"10s\"", .min = 100, .max = 600000,
      .offset = offsetof(ns_config, ack_timeout),
      .doc = "How long a batch waits for JetStream's acks before it is retried."},
@@ -97,6 +103,9 @@ typedef struct ns {
     cp_buf body, subject, keys, cols;
     size_t *order;   /* row indices grouped by subject */
     size_t norder;
+    /* the window: batches published (CP_PENDING) whose acks are not all collected yet */
+    size_t pending_batches, pending_msgs;
+    uint64_t acked0, dup0; /* the counters when the window opened */
 } ns;
 
 /* ---- checking and creating --------------------------------------------------------- */
@@ -481,6 +490,8 @@ static void drop_pending(ns *s)
 }
 
 static cp_status write_batch(ns *s, cp_ctx *ctx, const cp_batch *b);
+static cp_status give_up_window(ns *s, cp_ctx *ctx, cp_status st);
+static cp_status confirm_window(ns *s, cp_ctx *ctx);
 
 static cp_status ns_write(void *instance, cp_ctx *ctx, const cp_batch *b)
 {
@@ -493,11 +504,11 @@ static cp_status write_batch(ns *s, cp_ctx *ctx, const cp_batch *b)
 {
     const cp_schema *sc = cp_batch_schema(ctx, b);
     size_t n = cp_batch_rows(ctx, b);
-    if (!n)
-        return CP_OK;
+    if (!n) /* nothing to publish: CP_OK would confirm the window's batches */
+        return s->pending_batches ? CP_PENDING : CP_OK;
     cp_status st = ensure_stream(s, ctx);
     if (st != CP_OK)
-        return st;
+        return s->pending_batches ? give_up_window(s, ctx, st) : st;
     cp_buf_reset(&s->cols);
     for (size_t c = 0; c < sc->nfields; c++) {
         const cp_field *f = cp_schema_field(sc, c);
@@ -508,52 +519,82 @@ static cp_status write_batch(ns *s, cp_ctx *ctx, const cp_batch *b)
     st = s->cols.oom ? CP_ERR_NOMEM : group_rows(s, ctx, b, ce, cs, n);
     if (st != CP_OK)
         return st;
-    atomic_store(&s->failed, 0);
-    atomic_store(&s->have_error, false);
-    uint64_t acked0 = atomic_load(&s->acked), dup0 = atomic_load(&s->duplicates);
-    size_t msgs = 0;
+    if (!s->pending_batches) { /* a fresh window: forget what the last one counted */
+        atomic_store(&s->failed, 0);
+        atomic_store(&s->have_error, false);
+        s->acked0 = atomic_load(&s->acked);
+        s->dup0 = atomic_load(&s->duplicates);
+        s->pending_msgs = 0;
+    }
     for (size_t i = 0; i < n && st == CP_OK;) {
         row_subject(s, ctx, b, sc->stream, ce, cs, s->order[i]);
         size_t j = i + 1;
         while (j < n && j - i < (size_t)s->cfg->max_message_rows && same_subject(ctx, b, ce, cs, s->order[i], s->order[j]))
             j++;
         st = publish(s, ctx, b, sc, i, j, &i);
-        msgs++;
+        s->pending_msgs++;
         if (atomic_load(&s->failed))
             st = CP_RETRY;
     }
-    if (st == CP_OK) {
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MaxWait = s->cfg->ack_timeout;
-        natsStatus ns_st = js_PublishAsyncComplete(s->conn.js, &po);
-        if (ns_st != NATS_OK) {
-            cp_log_warn(ctx, "no JetStream ack for %zu messages of '%s' within %lld ms (%s); the batch will be retried",
-                        msgs, sc->stream, (long long)s->cfg->ack_timeout, natsStatus_GetText(ns_st));
-            st = CP_RETRY;
-        } else if (atomic_load(&s->failed)) {
-            st = CP_RETRY;
-        }
+    s->pending_batches++;
+    if (st != CP_OK)
+        return give_up_window(s, ctx, st);
+    /* a full window waits for its acks here; otherwise the batch is pending until the next
+     * write fills the window or the core's flush (about once a second) collects the acks */
+    if (s->pending_batches >= (size_t)s->cfg->max_pending_batches)
+        return confirm_window(s, ctx);
+    return CP_PENDING;
+}
+
+/* the window's batches are all retried: drop what the library still holds of them */
+static cp_status give_up_window(ns *s, cp_ctx *ctx, cp_status st)
+{
+    drop_pending(s);
+    if (atomic_load(&s->have_error)) {
+        cp_log_warn(ctx, "JetStream refused a message: %s; %zu batches will be retried", s->last_error,
+                    s->pending_batches);
+        if (strstr(s->last_error, "no responders"))
+            s->stream_ready = false; /* the stream may be gone: look again */
     }
-    if (st != CP_OK) {
-        drop_pending(s);
-        if (atomic_load(&s->have_error)) {
-            cp_log_warn(ctx, "JetStream refused a message of '%s': %s; the batch will be retried", sc->stream,
-                        s->last_error);
-            if (strstr(s->last_error, "no responders"))
-                s->stream_ready = false; /* the stream may be gone: look again */
-        }
-        return st == CP_ERR_NOMEM ? CP_ERR_NOMEM : CP_RETRY;
+    s->pending_batches = 0;
+    return st == CP_ERR_NOMEM ? CP_ERR_NOMEM : CP_RETRY;
+}
+
+/* waits for the acks of every message published since the last confirmation: CP_OK when
+ * JetStream stored them all, else CP_RETRY (the core publishes the batches again) */
+static cp_status confirm_window(ns *s, cp_ctx *ctx)
+{
+    if (!s->pending_batches)
+        return CP_OK;
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = s->cfg->ack_timeout;
+    natsStatus ns_st = js_PublishAsyncComplete(s->conn.js, &po);
+    if (ns_st != NATS_OK) {
+        cp_log_warn(ctx, "no JetStream ack for some of %zu messages within %lld ms (%s); %zu batches will be retried",
+                    s->pending_msgs, (long long)s->cfg->ack_timeout, natsStatus_GetText(ns_st), s->pending_batches);
+        return give_up_window(s, ctx, CP_RETRY);
     }
-    uint64_t acked = atomic_load(&s->acked) - acked0, dups = atomic_load(&s->duplicates) - dup0;
+    if (atomic_load(&s->failed))
+        return give_up_window(s, ctx, CP_RETRY);
+    uint64_t acked = atomic_load(&s->acked) - s->acked0, dups = atomic_load(&s->duplicates) - s->dup0;
     cp_stream_count(ctx, CP_MSG_PUBLISHED, acked);
     if (dups)
-        cp_log_debug(ctx, "%llu of %zu messages of '%s' were duplicates JetStream dropped", (unsigned long long)dups, msgs,
-                     sc->stream);
+        cp_log_debug(ctx, "%llu of %zu messages were duplicates JetStream dropped", (unsigned long long)dups,
+                     s->pending_msgs);
+    s->pending_batches = 0;
     return CP_OK;
+}
+
+static cp_status ns_flush(void *instance, cp_ctx *ctx, unsigned flags)
+{
+    (void)flags;
+    cp_status st = confirm_window(instance, ctx);
+    nats_ReleaseThreadMemory();
+    return st;
 }
 
 CP_PLUGIN_DEFINE(.name = "nats", .kind = CP_SINK, .version = "0.1.0",
                  .description = "NATS JetStream: every batch as JSON-lines messages on <prefix>.<stream>.<exchange>.<symbol>",
                  .options = ns_options, .config_size = sizeof(ns_config), .check = ns_check, .create = ns_create,
-                 .destroy = ns_destroy, .write = ns_write);
+                 .destroy = ns_destroy, .write = ns_write, .flush = ns_flush);

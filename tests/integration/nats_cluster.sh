@@ -76,7 +76,9 @@ gotc=$(pg "SELECT symbol || '|' || (extract(epoch from open_time) * 1000)::bigin
 expect_eq "$(echo "$gotc" | md5sum)" "$(echo "$candles" | md5sum)" "every served candle arrived ($(echo "$candles" | wc -l))"
 wait_for "[ \"\$(nats_consumer_field n1 MD pgwriter num_ack_pending)\" = 0 ]" 30 && pass "every message acknowledged" \
     || fail "$(nats_consumer_field n1 MD pgwriter num_ack_pending) messages unacknowledged"
-expect_eq "$(nats_consumer_field n1 MD pgwriter num_pending)" 0 "the consumer has nothing left to read"
+wait_for "[ \"\$(nats_consumer_field n1 MD pgwriter num_pending)\" = 0 ]" 30 && pass "the consumer has nothing left to read" \
+    || fail "the consumer has $(nats_consumer_field n1 MD pgwriter num_pending) messages left to read"
+expect_eq "$(pg "SELECT count(*) FROM public.${prefix}ticker")" "$nserved" "still every served row once after the consumer caught up"
 grep -q "reconnected to NATS" "$TMP/fa.err" "$TMP/fb.err" "$TMP/bn.err" "$TMP/wr.err" \
     && pass "a client lost its server and reconnected" || echo "note: no client was connected to n2"
 kill -TERM $W; wait $W; expect_eq "$?" 0 "the writer stops cleanly"

@@ -39,17 +39,30 @@ nats_jsz() {
     python3 -c 'import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1]))[sys.argv[2]])' \
         "http://127.0.0.1:${NATS_MON[$1]}/jsz" "$2"
 }
-# nats_consumer_field NAME STREAM DURABLE FIELD: a number of the consumer's state (num_pending, num_ack_pending)
+# nats_consumer_field NAME STREAM DURABLE FIELD: a number of the consumer's state (num_pending,
+# num_ack_pending) as its leader sees it (followers' copies lag); NAME is asked when it is alone
 nats_consumer_field() {
-    python3 - "http://127.0.0.1:${NATS_MON[$1]}/jsz?consumers=true" "$2" "$3" "$4" <<'P'
+    local urls="" n
+    for n in "${!NATS_MON[@]}"; do
+        [ "$n" = "$1" ] || [ ${#NATS_MON[@]} -gt 1 ] && urls="$urls http://127.0.0.1:${NATS_MON[$n]}"
+    done
+    python3 - "$2" "$3" "$4" $urls <<'P'
 import json, sys, urllib.request
-j = json.load(urllib.request.urlopen(sys.argv[1]))
-for a in j.get("account_details", []):
-    for s in a.get("stream_detail", []):
-        if s["name"] == sys.argv[2]:
+stream, durable, field = sys.argv[1:4]
+for url in sys.argv[4:]:
+    try:
+        j = json.load(urllib.request.urlopen(url + "/jsz?consumers=true", timeout=5))
+        name = json.load(urllib.request.urlopen(url + "/varz", timeout=5))["server_name"]
+    except OSError:
+        continue  # a server that is down
+    for a in j.get("account_details", []):
+        for s in a.get("stream_detail", []):
+            if s["name"] != stream:
+                continue
             for c in s.get("consumer_detail", []):
-                if c["name"] == sys.argv[3]:
-                    print(c[sys.argv[4]]); sys.exit(0)
+                leader = c.get("cluster", {}).get("leader")
+                if c["name"] == durable and (leader is None or leader == name):
+                    print(c[field]); sys.exit(0)
 print(-1)
 P
 }
