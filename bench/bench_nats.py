@@ -101,14 +101,14 @@ def write_conf(path, tmp, build, body, state):
                 f"pipelines = ( {body} );\n")
 
 
-def collector_conf(tmp, build, cl, rows, stream, start):
+def collector_conf(tmp, build, cl, rows, stream, start, extra=""):
     path = os.path.join(tmp, f"col-{stream}.conf")
     batches = rows // 2000
     write_conf(path, tmp, build,
                f'{{ name = "col"; interval = "1h"; source = {{ plugin = "fake-source"; rows = 2000; '
                f'batches = {batches}; start = {start}; }}; sinks = ( {{ plugin = "nats"; servers = [{cl.servers()}]; '
                f'replicas = 3; stream = "{stream}"; subject_prefix = "{stream.lower()}"; max_pending = 1024; '
-               f'queue_size = 64; }} ); }}', f"state-col-{stream}")
+               f'queue_size = 64; {extra} }} ); }}', f"state-col-{stream}")
     return path
 
 
@@ -189,15 +189,23 @@ def main():
     try:
         # warm-up, not timed: the cluster elects its JetStream meta leader in the first seconds
         run_collector(bin_, collector_conf(tmp, a.build, cl, 2000, "WARM", 1600000000000))
-        c0 = cl.cpu()
-        wall, cpu = run_collector(bin_, collector_conf(tmp, a.build, cl, rows, "BENCH", 1700000000000))
-        res.append(("publish: collector -> 3 servers (R3, acks)", rows, wall, cpu, cl.cpu() - c0))
 
-        c0 = cl.cpu()
-        db = os.path.join(tmp, "w.db")
-        wall, cpu = run_writer(bin_, writer_conf(tmp, a.build, cl, "BENCH", f'{{ plugin = "sqlite"; path = "{db}"; }}',
-                                                 "sq"), sqlite_count(db), rows)
-        res.append(("consume: 3 servers -> writer -> SQLite (acks)", rows, wall, cpu, cl.cpu() - c0))
+        def publish(title, stream, start, extra=""):
+            c0 = cl.cpu()
+            wall, cpu = run_collector(bin_, collector_conf(tmp, a.build, cl, rows, stream, start, extra))
+            res.append((title, rows, wall, cpu, cl.cpu() - c0))
+
+        def consume_sqlite(title, stream, state):
+            c0 = cl.cpu()
+            db = os.path.join(tmp, state + ".db")
+            wall, cpu = run_writer(bin_, writer_conf(tmp, a.build, cl, stream, f'{{ plugin = "sqlite"; path = "{db}"; }}',
+                                                     state), sqlite_count(db), rows)
+            res.append((title, rows, wall, cpu, cl.cpu() - c0))
+
+        publish("publish: collector -> 3 servers (R3, acks)", "BENCH", 1700000000000)
+        consume_sqlite("consume: 3 servers -> writer -> SQLite (acks)", "BENCH", "sq")
+        publish("publish, zstd: collector -> 3 servers (R3, acks)", "BENCHZ", 1750000000000, 'compression = "zstd";')
+        consume_sqlite("consume, zstd: 3 servers -> writer -> SQLite (acks)", "BENCHZ", "sqz")
 
         pg = os.environ.get("COINPIPE_TEST_PG")
         if pg and shutil.which("psql"):

@@ -13,6 +13,7 @@
  *            Coinpipe-Columns  name:type[:key][:null] comma-separated, in row order; types
  *                              int dbl dec text ts bool (docs/streams.md)
  *            Coinpipe-Rows     the number of rows
+ *            Coinpipe-Encoding zstd, when `compression = "zstd"`: the body is one zstd frame
  *            Nats-Msg-Id       hex of the first 16 bytes of SHA-256 over the subject and every
  *                              row's key values: a re-published message is dropped by the
  *                              stream's duplicate window
@@ -36,6 +37,7 @@
 #include <coinpipe/coinpipe.h>
 
 #include <openssl/sha.h>
+#include <zstd.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -55,7 +57,10 @@ typedef struct ns_config {
     int64_t max_message_rows;
     int64_t max_message_bytes;
     int64_t max_pending_batches;
+    char *compression;
 } ns_config;
+
+static const char *const compressions[] = {"none", "zstd", NULL};
 
 static const char *const storages[] = {"file", "memory", NULL};
 
@@ -81,6 +86,9 @@ static const cp_option ns_options[] = {
     {.name = "max_pending_batches", .type = CP_OPT_INT, .def = "32", .min = 1, .max = 4096,
      .offset = offsetof(ns_config, max_pending_batches),
      .doc = "Batches published before their acks are collected (1: each batch waits for its own acks)."},
+    {.name = "compression", .type = CP_OPT_ENUM, .def = "\"none\"", .choices = compressions,
+     .offset = offsetof(ns_config, compression),
+     .doc = "zstd: message bodies compressed (about a fifth of the bytes to store and replicate; Coinpipe-Encoding header)."},
     {.name = "ack_timeout", .type = CP_OPT_DURATION, .def = "\"10s\"", .min = 100, .max = 600000,
      .offset = offsetof(ns_config, ack_timeout),
      .doc = "How long a batch waits for JetStream's acks before it is retried."},
@@ -106,6 +114,8 @@ typedef struct ns {
     /* the window: batches published (CP_PENDING) whose acks are not all collected yet */
     size_t pending_batches, pending_msgs;
     uint64_t acked0, dup0; /* the counters when the window opened */
+    ZSTD_CCtx *zc;         /* compression = "zstd" */
+    cp_buf z;
 } ns;
 
 /* ---- checking and creating --------------------------------------------------------- */
@@ -163,6 +173,10 @@ static cp_status ns_create(cp_ctx *ctx, const void *config, void **instance)
         return CP_ERR_NOMEM;
     s->cfg = config;
     s->ctx = ctx;
+    if (strcmp(s->cfg->compression, "zstd") == 0 && !(s->zc = ZSTD_createCCtx())) {
+        free(s);
+        return CP_ERR_NOMEM;
+    }
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = s->cfg->conn.connect_timeout;
@@ -189,6 +203,8 @@ static void ns_destroy(void *instance)
         return;
     nc_close(&s->conn);
     nats_ReleaseThreadMemory();
+    ZSTD_freeCCtx(s->zc);
+    cp_buf_free(&s->z);
     cp_buf_free(&s->body);
     cp_buf_free(&s->subject);
     cp_buf_free(&s->keys);
@@ -385,8 +401,23 @@ static cp_status publish(ns *s, cp_ctx *ctx, const cp_batch *b, const cp_schema 
     for (int i = 0; i < 16; i++)
         snprintf(id + 2 * i, 3, "%02x", md[i]);
     snprintf(rows, sizeof rows, "%zu", to - from);
+    const char *data = s->body.p;
+    size_t dlen = s->body.len;
+    if (s->zc) {
+        size_t cap = ZSTD_compressBound(dlen);
+        cp_buf_reset(&s->z);
+        if (!cp_buf_reserve(&s->z, cap))
+            return CP_ERR_NOMEM;
+        size_t zn = ZSTD_compressCCtx(s->zc, s->z.p, cap, data, dlen, 1);
+        if (ZSTD_isError(zn)) {
+            cp_log_error(ctx, "zstd: %s", ZSTD_getErrorName(zn));
+            return CP_ERR_INTERNAL;
+        }
+        data = s->z.p;
+        dlen = zn;
+    }
     natsMsg *m = NULL;
-    natsStatus st = natsMsg_Create(&m, s->subject.p, NULL, s->body.p, (int)s->body.len);
+    natsStatus st = natsMsg_Create(&m, s->subject.p, NULL, data, (int)dlen);
     if (st == NATS_OK)
         st = natsMsgHeader_Set(m, "Coinpipe-Format", "coinpipe-rows/1");
     if (st == NATS_OK)
@@ -395,6 +426,8 @@ static cp_status publish(ns *s, cp_ctx *ctx, const cp_batch *b, const cp_schema 
         st = natsMsgHeader_Set(m, "Coinpipe-Columns", s->cols.p);
     if (st == NATS_OK)
         st = natsMsgHeader_Set(m, "Coinpipe-Rows", rows);
+    if (st == NATS_OK && s->zc)
+        st = natsMsgHeader_Set(m, "Coinpipe-Encoding", "zstd");
     if (st == NATS_OK)
         st = natsMsgHeader_Set(m, "Nats-Msg-Id", id);
     if (st == NATS_OK)

@@ -8,7 +8,8 @@
  * message is acknowledged only once the micro-batch its rows went into is committed to every
  * sink's spool (cp_commit_ticket / cp_commit_wait): a crash before that leaves it unacknowledged
  * and JetStream delivers it again after `ack_wait`, and the sinks' keys absorb the repeat.
- * A message that is not coinpipe-rows/1 or does not parse is dead-lettered: logged with its
+ * A body with Coinpipe-Encoding: zstd is decompressed first. A message that is not
+ * coinpipe-rows/1 or does not parse is dead-lettered: logged with its
  * subject, stream sequence and the reason, published to `dead_letter_subject` when set (with a
  * Coinpipe-Dead-Reason header), and terminated so that JetStream never delivers it again.
  */
@@ -19,6 +20,7 @@
 #include <coinpipe/coinpipe.h>
 
 #include <errno.h>
+#include <zstd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +96,11 @@ typedef struct nq {
     const cp_schema **open_sc;
     size_t nopen;
     cp_buf str; /* a string cell, unescaped */
+    ZSTD_DCtx *zd; /* for bodies with Coinpipe-Encoding: zstd, made on first use */
+    cp_buf z;
 } nq;
+
+#define MAX_BODY (256u << 20) /* a decompressed body larger than this is refused */
 
 static cp_status nq_check(const void *config, cp_check *chk)
 {
@@ -145,6 +151,20 @@ static void release_waits(nq *q)
     q->unacked = 0;
 }
 
+/* forgets the schemas read so far (none may be in use by an open batch) */
+static void clear_schemas(nq *q)
+{
+    for (size_t i = 0; i < q->nschemas; i++) {
+        free(q->schemas[i].key);
+        free(q->schemas[i].stream);
+        free(q->schemas[i].fields);
+        free(q->schemas[i].names);
+    }
+    free(q->schemas);
+    q->schemas = NULL;
+    q->nschemas = 0;
+}
+
 static void nq_destroy(void *instance)
 {
     nq *q = instance;
@@ -156,16 +176,12 @@ static void nq_destroy(void *instance)
         natsSubscription_Destroy(q->sub);
     nc_close(&q->conn);
     nats_ReleaseThreadMemory();
-    for (size_t i = 0; i < q->nschemas; i++) {
-        free(q->schemas[i].key);
-        free(q->schemas[i].stream);
-        free(q->schemas[i].fields);
-        free(q->schemas[i].names);
-    }
-    free(q->schemas);
+    clear_schemas(q);
     free(q->open);
     free(q->open_sc);
     cp_buf_free(&q->str);
+    cp_buf_free(&q->z);
+    ZSTD_freeDCtx(q->zd);
     free(q);
 }
 
@@ -492,7 +508,24 @@ static const char *read_message(nq *q, cp_ctx *ctx, natsMsg *m, char *why, size_
     long want = -1;
     if (natsMsgHeader_Get(m, "Coinpipe-Rows", &nrows) == NATS_OK)
         want = strtol(nrows, NULL, 10);
-    const char *p = natsMsg_GetData(m), *end = p + natsMsg_GetDataLength(m);
+    const char *p = natsMsg_GetData(m), *end = p + natsMsg_GetDataLength(m), *enc = NULL;
+    if (natsMsgHeader_Get(m, "Coinpipe-Encoding", &enc) == NATS_OK) {
+        if (strcmp(enc, "zstd") != 0) {
+            snprintf(why, whylen, "unknown Coinpipe-Encoding '%.32s' (this reader knows zstd)", enc);
+            return why;
+        }
+        unsigned long long n = ZSTD_getFrameContentSize(p, (size_t)(end - p));
+        if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > MAX_BODY)
+            return "the zstd body is not one frame of a known size up to 256 MiB";
+        cp_buf_reset(&q->z);
+        if ((!q->zd && !(q->zd = ZSTD_createDCtx())) || !cp_buf_reserve(&q->z, (size_t)n))
+            return "out of memory";
+        size_t got = ZSTD_decompressDCtx(q->zd, q->z.p, (size_t)n, p, (size_t)(end - p));
+        if (ZSTD_isError(got) || got != n)
+            return "the zstd body does not decompress";
+        p = q->z.p;
+        end = p + got;
+    }
     cp_batch *b = open_batch(q, ctx, sc, want > 0 ? (size_t)want : 16);
     if (!b)
         return "out of memory";
@@ -649,6 +682,8 @@ static cp_status nq_run(void *instance, cp_ctx *ctx)
         while (q->unacked >= (size_t)q->cfg->max_ack_pending / 2 && !cp_stopping(ctx) && q->nwaits)
             if (!ack_committed(q, ctx, 1000))
                 break;
+        if (q->nschemas >= 1024) /* a producer that varies its columns endlessly: start over */
+            clear_schemas(q);
         natsMsgList list = {0};
         jsErrCode jerr = 0;
         natsStatus s = natsSubscription_Fetch(&list, q->sub, (int)q->cfg->fetch_batch, q->cfg->fetch_timeout, &jerr);

@@ -14,12 +14,12 @@ command -v sqlite3 >/dev/null || { fail "sqlite3 CLI missing (tools/deps-debian.
 NPUB="python3 $(dirname "$0")/lib/nats_pub.py"
 nats_define n1
 
-collector() { # NAME START ROWS BATCHES
+collector() { # NAME START ROWS BATCHES [SINK-OPTIONS]
     { conf_head; cat <<C
 pipelines = ( { name = "$1"; interval = "1m";
   source = { plugin = "fake-source"; rows = $3; batches = $4; start = $2; symbol = "F-USDT"; };
   sinks = ( { plugin = "nats"; servers = ["$(nats_url n1)"]; stream = "MD"; subject_prefix = "md"; ack_timeout = "1s";
-              retry_initial_interval = "100ms"; retry_max_interval = "200ms"; } ); } );
+              retry_initial_interval = "100ms"; retry_max_interval = "200ms"; ${5:-} } ); } );
 C
     } | sed "s|shutdown_timeout = \"20s\"|shutdown_timeout = \"2s\"|" > "$TMP/$1.conf"
     $B --once -c "$TMP/$1.conf" > /dev/null 2>> "$TMP/$1.err"
@@ -50,8 +50,8 @@ wait_for "[ \$(count) = 2000 ]" 30 && pass "the writer has both runs' 2000 rows"
 kill -TERM $W; wait $W
 
 # 2. a backlog, the writer killed with SIGKILL while it works through it
-collector big 3000000 2000 60; rc=$?
-expect_eq "$rc" 0 "120000 rows published"
+collector big 3000000 2000 60 'compression = "zstd";'; rc=$?
+expect_eq "$rc" 0 "120000 rows published (zstd-compressed messages)"
 $B -c "$TMP/wr.conf" > /dev/null 2> "$TMP/wr2.err" &
 W=$!; PIDS+=($W)
 wait_for "[ \$(count) -gt 2000 ]" 30
@@ -73,15 +73,18 @@ $NPUB pub "${NATS_PORT[n1]}" md.junk.x.y "hello"
 $NPUB pub "${NATS_PORT[n1]}" md.junk.x.z '{"a":1}' "Coinpipe-Format=avro/1"
 $NPUB pub "${NATS_PORT[n1]}" md.ticker.fake.F-USDT '["fake","F-USDT"]' "Coinpipe-Format=coinpipe-rows/1" \
     "Coinpipe-Stream=ticker" "Coinpipe-Columns=exchange:text:key,symbol:text:key,ts:ts:key"
+$NPUB pub "${NATS_PORT[n1]}" md.ticker.fake.G-USDT '["fake","G-USDT",1]' "Coinpipe-Format=coinpipe-rows/1" \
+    "Coinpipe-Stream=ticker" "Coinpipe-Columns=exchange:text:key,symbol:text:key,ts:ts:key" "Coinpipe-Encoding=gzip"
 collector after 4000000 100 1
 wait_for "[ \$(count) = 122100 ]" 30 && pass "good messages keep flowing after bad ones" || fail "$(count) of 122100 rows"
-wait_for "grep -c 'dead letter' $TMP/wr3.err | grep -qx 3" 10 && pass "three dead letters logged" || fail "dead letters: $(grep -c 'dead letter' "$TMP/wr3.err")"
+wait_for "grep -c 'dead letter' $TMP/wr3.err | grep -qx 4" 10 && pass "four dead letters logged" || fail "dead letters: $(grep -c 'dead letter' "$TMP/wr3.err")"
 expect_contains "$TMP/wr3.err" "on subject 'md.junk.x.y' cannot be read: no Coinpipe-Format header (not a coinpipe message); republished to dead.md" "a message without headers is named with its subject and reason"
 expect_contains "$TMP/wr3.err" "cannot be read: unknown format 'avro/1' (this reader knows coinpipe-rows/1)" "an unknown format is named"
 expect_contains "$TMP/wr3.err" "cannot be read: a row has 2 cells, the columns header 3" "a short row is named"
+expect_contains "$TMP/wr3.err" "cannot be read: unknown Coinpipe-Encoding 'gzip' (this reader knows zstd)" "an unknown encoding is named"
 grep -q "dead letter: message [0-9]* of stream 'MD'" "$TMP/wr3.err" && pass "the stream sequence is named" || fail "no sequence in the dead-letter line"
-expect_eq "$($NPUB stream-msgs "${NATS_PORT[n1]}" DEAD)" 3 "the three are republished to dead.md"
-expect_eq "$(metric coinpipe_stream_bad_messages_total)" 3 "/metrics counts three bad messages"
+expect_eq "$($NPUB stream-msgs "${NATS_PORT[n1]}" DEAD)" 4 "the four are republished to dead.md"
+expect_eq "$(metric coinpipe_stream_bad_messages_total)" 4 "/metrics counts four bad messages"
 wait_for "[ \"\$(nats_consumer_field n1 MD w num_ack_pending)\" = 0 ]" 20 && pass "dead letters are terminated, not redelivered" || fail "dead letters still pending"
 kill -TERM $W; wait $W; expect_eq "$?" 0 "the writer stops cleanly"
 finish
