@@ -8,7 +8,8 @@ batches, one symbol):
   sqlite    a writer (nats-consumer -> sqlite) drains the backlog until SQLite holds them all
   postgres  the same into PostgreSQL (when COINPIPE_TEST_PG is set: run under
             tests/services/run.sh)
-  e2e       collector and SQLite writer at once: first row published to last row stored
+  zstd      publish and SQLite again with compression = "zstd"
+  e2e       collector (zstd) and SQLite writer at once: first row published to last row stored
 and prints rows/s (wall clock) and CPU per row of the coinpipe process (user + system, from
 /proc) and of the three servers together. Usage:
   tests/services/run.sh python3 bench/bench_nats.py [--build build] [--rows 1000000] [--out FILE]
@@ -222,14 +223,14 @@ def main():
         # end to end: both at once, first publish to last row stored
         db2 = os.path.join(tmp, "e2e.db")
         wconf = writer_conf(tmp, a.build, cl, "E2E", f'{{ plugin = "sqlite"; path = "{db2}"; }}', "e2e")
-        cconf = collector_conf(tmp, a.build, cl, rows, "E2E", 1800000000000)
+        cconf = collector_conf(tmp, a.build, cl, rows, "E2E", 1800000000000, 'compression = "zstd";')
         c0 = cl.cpu()
         t0 = time.time()
         col = subprocess.Popen([bin_, "--once", "-c", cconf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)  # the collector creates the stream; the writer binds to it
         wall, wcpu = run_writer(bin_, wconf, sqlite_count(db2), rows)
         _, status, ru = os.wait4(col.pid, 0)
-        res.append(("end to end: collector + writer -> SQLite at once", rows, time.time() - t0 if wall else 0,
+        res.append(("end to end, zstd: collector + writer -> SQLite at once", rows, time.time() - t0 if wall else 0,
                     ru.ru_utime + ru.ru_stime + wcpu, cl.cpu() - c0))
     finally:
         cl.stop()
