@@ -38,7 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rd r = {data, size};
     size_t ncols = byte(&r) % 9;
     size_t nrows = byte(&r) % 64;
-    cp_pq_options o = {.row_group_rows = byte(&r) % 8, .zstd = byte(&r) & 1, .zstd_level = 1};
+    unsigned char how = byte(&r);
+    static const cp_pq_codec codecs[] = {CP_PQ_UNCOMPRESSED, CP_PQ_ZSTD, CP_PQ_SNAPPY, CP_PQ_UNCOMPRESSED};
+    cp_pq_options o = {.row_group_rows = byte(&r) % 8, .codec = codecs[how & 3], .zstd_level = 1,
+                       .plain_strings = how & 4, .dict_max_bytes = how & 8 ? 16 : 0};
     cp_pq_column cols[8];
     static const char *const names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
     for (size_t c = 0; c < ncols; c++) {

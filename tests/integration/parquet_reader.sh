@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Parquet files from coinpipe's encoder (every contract type, NULLs, one and several row groups,
-# uncompressed and zstd) read back by an independent reader, hyparquet from npm, and compared
-# cell by cell with what was written (decimals as exact text); see tests/sinks/parquet_read.mjs.
+# uncompressed, zstd and snappy, dictionary-encoded and PLAIN strings) read back by an independent
+# reader, hyparquet from npm, and compared cell by cell with what was written (decimals as exact text); see tests/sinks/parquet_read.mjs.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 command -v node > /dev/null || { fail "node is missing"; finish; exit 1; }
@@ -17,8 +17,10 @@ if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_read.mjs" "$
 else
     fail "hyparquet disagrees:"; sed 's/^/    /' "$TMP/read.out" >&2
 fi
-expect_contains "$TMP/read.out" "ok: zstd_groups.parquet: 10 rows, 4 row groups, ZSTD, 80 cells equal" "several zstd row groups"
-expect_contains "$TMP/read.out" "ok: plain.parquet: 10 rows, 1 row groups, UNCOMPRESSED, 80 cells equal" "one uncompressed row group"
+expect_contains "$TMP/read.out" "ok: zstd_groups.parquet: 10 rows, 4 row groups, ZSTD, dictionary strings, 80 cells equal" "several zstd row groups"
+expect_contains "$TMP/read.out" "ok: plain.parquet: 10 rows, 1 row groups, UNCOMPRESSED, dictionary strings, 80 cells equal" "one uncompressed row group"
+expect_contains "$TMP/read.out" "ok: snappy_groups.parquet: 10 rows, 3 row groups, SNAPPY, dictionary strings, 80 cells equal" "snappy row groups"
+expect_contains "$TMP/read.out" "ok: plain_strings.parquet: 10 rows, 1 row groups, UNCOMPRESSED, plain strings, 80 cells equal" "PLAIN strings"
 # a wrong expectation must be caught (the comparison can fail)
 sed -i 's/43123.45000000/43123.45000001/' "$TMP/expected.json"
 if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_read.mjs" "$TMP" > "$TMP/neg.out" 2>&1; then

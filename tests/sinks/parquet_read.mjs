@@ -37,6 +37,10 @@ for (const f of expected.files) {
   for (const rg of meta.row_groups)
     for (const c of rg.columns)
       if (c.meta_data.codec !== f.codec) fail(`${where}: codec ${c.meta_data.codec}, want ${f.codec}`);
+  // string columns are dictionary-encoded unless the file was written with plain strings
+  const enc = meta.row_groups[0].columns[0].meta_data.encodings;
+  if (enc.includes('RLE_DICTIONARY') !== f.dictionary)
+    fail(`${where}: exchange encodings ${enc}, dictionary expected: ${f.dictionary}`);
   const elems = Object.fromEntries(meta.schema.slice(1).map((e) => [e.name, e]));
   const names = meta.schema.slice(1).map((e) => e.name);
   if (names.join() !== expected.columns.join()) fail(`${where}: columns ${names}`);
@@ -82,6 +86,7 @@ for (const f of expected.files) {
     if (ex.min_value !== '' || ex.max_value !== '\u00e9xchange')
       fail(`${where}: exchange min/max ${JSON.stringify(ex.min_value)} ${JSON.stringify(ex.max_value)}`);
   }
-  console.log(`ok: ${where}: ${rows.length} rows, ${meta.row_groups.length} row groups, ${f.codec}, ${cells} cells equal`);
+  console.log(`ok: ${where}: ${rows.length} rows, ${meta.row_groups.length} row groups, ${f.codec}, ` +
+    `${f.dictionary ? 'dictionary' : 'plain'} strings, ${cells} cells equal`);
 }
 process.exit(fails ? 1 : 0);

@@ -1,6 +1,7 @@
 /* The Parquet encoder (plugins/sinks/common/parquet.c) against the format specification: page
  * and footer bytes worked out by hand from parquet.thrift and the Thrift compact protocol,
- * definition levels, decimals, statistics, row groups, zstd, errors naming row and column.
+ * definition levels, decimals, statistics, row groups, zstd and snappy, dictionary pages and their
+ * RLE/bit-packed indices, the incremental writer, errors naming row and column.
  * `test_parquet --write DIR` writes the files that tests/integration/parquet_reader.sh reads
  * back with an independent reader (hyparquet), with the expected cells in DIR/expected.json.
  * SPDX-License-Identifier: MIT
@@ -11,6 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <snappy-c.h>
 #include <zstd.h>
 
 static const unsigned char *find(const cp_buf *b, const void *needle, size_t n)
@@ -164,7 +166,8 @@ static void test_strings_bools_stats(void **state)
                         {.s = "a", .len = 1}, {.b = true}};
     cp_buf b = {0};
     char err[256];
-    assert_int_equal(cp_parquet_encode(cols, 2, v, 3, NULL, &b, err, sizeof err), 0);
+    cp_pq_options o = {.plain_strings = true};
+    assert_int_equal(cp_parquet_encode(cols, 2, v, 3, &o, &b, err, sizeof err), 0);
     static const unsigned char plain[] = {1, 0, 0, 0, 'b', 2, 0, 0, 0, 0xc3, 0xa9, 1, 0, 0, 0, 'a'};
     assert_non_null(find(&b, plain, sizeof plain));
     static const unsigned char st[] = {0x36, 0x00, 0x28, 0x02, 0xc3, 0xa9, 0x18, 0x01, 'a', 0x00};
@@ -189,11 +192,11 @@ static void test_row_groups_zstd(void **state)
     assert_non_null(v);
     for (int i = 0; i < N; i++)
         v[i].i = 1764846000000 + i;
-    cp_pq_options o = {.row_group_rows = 300, .zstd = true};
+    cp_pq_options o = {.row_group_rows = 300, .codec = CP_PQ_ZSTD};
     cp_buf z = {0}, p = {0};
     char err[256];
     assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &z, err, sizeof err), 0);
-    o.zstd = false;
+    o.codec = CP_PQ_UNCOMPRESSED;
     assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &p, err, sizeof err), 0);
     check_ok(&z, N, 4);
     check_ok(&p, N, 4);
@@ -248,6 +251,195 @@ static void test_check_rejects(void **state)
     assert_int_equal(cp_parquet_encode(&col, 1, &v, 0, NULL, &b, err, sizeof err), 0);
     check_ok(&b, 0, 0);
     cp_buf_free(&b);
+}
+
+/* A string column of repeated values: a PLAIN dictionary page, then RLE_DICTIONARY indices. */
+static void test_dictionary_pages(void **state)
+{
+    (void)state;
+    cp_pq_column col = {.name = "s", .type = CP_PQ_STRING, .nullable = true};
+    /* 12 values: a a a a a a a a a b NULL c -> dictionary [a, b, c], indices 0 x9, 1, 2 */
+    cp_pq_value v[12];
+    for (int i = 0; i < 12; i++)
+        v[i] = (cp_pq_value){.s = "a", .len = 1};
+    v[9] = (cp_pq_value){.s = "b", .len = 1};
+    v[10] = (cp_pq_value){.null = true};
+    v[11] = (cp_pq_value){.s = "cc", .len = 2};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, 12, NULL, &b, err, sizeof err), 0);
+    static const unsigned char want[] = {
+        'P', 'A', 'R', '1',
+        0x15, 0x04,       /* 1: type = DICTIONARY_PAGE (2) */
+        0x15, 0x20,       /* 2: uncompressed_page_size = 16 */
+        0x15, 0x20,       /* 3: compressed_page_size = 16 */
+        0x4c,             /* 7: dictionary_page_header (struct, delta 4) */
+        0x15, 0x06,       /*   1: num_values = 3 */
+        0x15, 0x00,       /*   2: encoding = PLAIN */
+        0x00, 0x00,       /* stops */
+        1, 0, 0, 0, 'a', 1, 0, 0, 0, 'b', 2, 0, 0, 0, 'c', 'c',
+        /* the data page: DATA_PAGE, 16 bytes, 12 values, RLE_DICTIONARY (8), levels RLE */
+        0x15, 0x00, 0x15, 0x20, 0x15, 0x20, 0x2c, 0x15, 0x18, 0x15, 0x10, 0x15, 0x06, 0x15, 0x06, 0x00, 0x00,
+        /* definition levels: length 6, 10 defined, 1 null, 1 defined */
+        6, 0, 0, 0, 0x14, 1, 0x02, 0, 0x02, 1,
+        /* bit width 2; an RLE run of 9 zeros; one bit-packed group: 1, 2 and 6 zeros of padding */
+        2, 0x12, 0x00, 0x03, 0x09, 0x00,
+    };
+    assert_true(b.len > sizeof want);
+    assert_memory_equal(b.p, want, sizeof want);
+    /* ColumnMetaData: encodings [PLAIN, RLE, RLE_DICTIONARY], dictionary_page_offset = 4 */
+    static const unsigned char enc[] = {0x19, 0x35, 0x00, 0x06, 0x10};
+    assert_non_null(find(&b, enc, sizeof enc));
+    static const unsigned char dpo[] = {0x26, 0x08}; /* field 11 (delta 2 from 9), i64 4 */
+    assert_non_null(find(&b, dpo, sizeof dpo));
+    /* statistics over the values: min "a", max "cc", one null */
+    static const unsigned char st[] = {0x36, 0x02, 0x28, 0x02, 'c', 'c', 0x18, 0x01, 'a', 0x00};
+    assert_non_null(find(&b, st, sizeof st));
+    check_ok(&b, 12, 1);
+    cp_buf_free(&b);
+}
+
+/* The hybrid's runs: long repeats become RLE runs, the rest bit-packed in whole groups of 8. */
+static void test_dictionary_hybrid_runs(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    cp_pq_column col = {.name = "s", .type = CP_PQ_STRING};
+    static const char *const words[] = {"w0", "w1", "w2", "w3", "w4"};
+    cp_pq_value v[N];
+    /* 0 1 2 3 4 0 1 2 3 4 0 1 | 3 x 20 | 0 1 2 3 4 0 1 2 */
+    for (int i = 0; i < N; i++) {
+        int k = i < 12 ? i % 5 : i < 32 ? 3 : (i - 32) % 5;
+        v[i] = (cp_pq_value){.s = words[k], .len = 2};
+    }
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, NULL, &b, err, sizeof err), 0);
+    /* bit width 3; 12 literals padded with 4 of the run to 16 (2 groups: header 0x05), then an RLE run
+     * of 16 threes (header 32 = 0x20, value 3), then 8 literals (1 group: header 0x03) */
+    static const unsigned char idx[] = {3,    0x05, 0x88, 0x46, 0x44, 0x23, 0xb2, 0x6d, /* 0 1 2 3 4 0 1 2 | 3 4 0 1 3 3 3 3 */
+                                        0x20, 0x03,                               /* 16 x 3 */
+                                        0x03, 0x88, 0x46, 0x44};                  /* 0 1 2 3 4 0 1 2 */
+    const unsigned char *at = find(&b, idx, sizeof idx);
+    assert_non_null(at);
+    check_ok(&b, N, 1);
+    cp_buf_free(&b);
+}
+
+/* Fallback to PLAIN: unique values (16 or more, over half distinct) and a dictionary over its bound. */
+static void test_dictionary_fallback(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    cp_pq_column col = {.name = "id", .type = CP_PQ_STRING};
+    char ids[N][8];
+    cp_pq_value v[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "t%02d", i);
+        v[i] = (cp_pq_value){.s = ids[i], .len = 3};
+    }
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, NULL, &b, err, sizeof err), 0);
+    static const unsigned char plain[] = {3, 0, 0, 0, 't', '0', '0', 3, 0, 0, 0, 't', '0', '1'};
+    assert_non_null(find(&b, plain, sizeof plain));
+    assert_true(memcmp(b.p + 4, "\x15\x04", 2) != 0); /* the first page is no dictionary page */
+    static const unsigned char enc2[] = {0x19, 0x25, 0x00, 0x06};
+    assert_non_null(find(&b, enc2, sizeof enc2)); /* encodings [PLAIN, RLE] only */
+    cp_buf_free(&b);
+    /* repeated values, but the dictionary's bound is 8 bytes: "aaaa" + "bbbb" = 16 > 8 */
+    for (int i = 0; i < N; i++)
+        v[i] = (cp_pq_value){.s = i % 2 ? "aaaa" : "bbbb", .len = 4};
+    cp_pq_options o = {.dict_max_bytes = 8};
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &b, err, sizeof err), 0);
+    static const unsigned char plain2[] = {4, 0, 0, 0, 'b', 'b', 'b', 'b', 4, 0, 0, 0, 'a', 'a', 'a', 'a',
+                                           4, 0, 0, 0, 'b', 'b', 'b', 'b'}; /* not in a dictionary of two */
+    assert_non_null(find(&b, plain2, sizeof plain2));
+    check_ok(&b, N, 1);
+    cp_buf_free(&b);
+    o.dict_max_bytes = 0; /* within the default bound: a dictionary of two */
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &b, err, sizeof err), 0);
+    assert_null(find(&b, plain2, sizeof plain2));
+    assert_memory_equal(b.p + 4, "\x15\x04", 2);
+    cp_buf_free(&b);
+}
+
+/* Snappy pages: the page holds a snappy block that decompresses to the PLAIN values. */
+static void test_snappy(void **state)
+{
+    (void)state;
+    enum { N = 256 };
+    cp_pq_column col = {.name = "n", .type = CP_PQ_INT64};
+    cp_pq_value v[N];
+    for (int i = 0; i < N; i++)
+        v[i] = (cp_pq_value){.i = 7};
+    cp_pq_options o = {.codec = CP_PQ_SNAPPY};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &b, err, sizeof err), 0);
+    check_ok(&b, N, 1);
+    /* header: DATA_PAGE, uncompressed 2048 (zigzag 4096 = 0x80 0x20), then the compressed size */
+    assert_memory_equal(b.p + 4, "\x15\x00\x15\x80\x20\x15", 6);
+    const unsigned char *h = (const unsigned char *)b.p + 10;
+    uint32_t z = 0;
+    int sh = 0;
+    while (*h & 0x80) {
+        z |= (uint32_t)(*h++ & 0x7f) << sh;
+        sh += 7;
+    }
+    z |= (uint32_t)*h++ << sh;
+    size_t clen = z >> 1;
+    h += 12; /* the data page header (0x2c, num_values 512 as 0x80 0x04, three more i32) and two stops */
+    assert_true(clen < 200);
+    char out[N * 8];
+    size_t olen = sizeof out;
+    assert_int_equal(snappy_uncompress((const char *)h, clen, out, &olen), SNAPPY_OK);
+    assert_int_equal(olen, N * 8);
+    assert_memory_equal(out, "\x07\0\0\0\0\0\0\0", 8);
+    /* ColumnMetaData codec = SNAPPY (1) */
+    static const unsigned char codec[] = {0x15, 0x02, 0x16};
+    assert_non_null(find(&b, codec, sizeof codec));
+    cp_buf_free(&b);
+}
+
+/* The incremental writer gives the same bytes as a whole-file encode of the same row groups; a
+ * failed add leaves the file as it was. */
+static void test_writer_incremental(void **state)
+{
+    (void)state;
+    cp_pq_column cols[2] = {{.name = "s", .type = CP_PQ_STRING}, {.name = "p", .type = CP_PQ_DEC, .scale = 2}};
+    cp_pq_value v[8] = {{.s = "x", .len = 1}, {.s = "1.25", .len = 4}, {.s = "y", .len = 1}, {.s = "2", .len = 1},
+                        {.s = "x", .len = 1}, {.s = "-3.5", .len = 4}, {.s = "x", .len = 1}, {.s = "0.01", .len = 4}};
+    cp_pq_options o = {.row_group_rows = 2, .codec = CP_PQ_ZSTD};
+    cp_buf whole = {0}, inc = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(cols, 2, v, 4, &o, &whole, err, sizeof err), 0);
+    cp_pq_writer *w = cp_pq_writer_new(cols, 2, &o, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(cp_pq_writer_add(w, v, 2, err, sizeof err), 0);
+    size_t before = cp_pq_writer_bytes(w);
+    cp_pq_value bad[2] = {{.s = "z", .len = 1}, {.s = "0.001", .len = 5}};
+    assert_int_equal(cp_pq_writer_add(w, bad, 1, err, sizeof err), -1);
+    assert_string_equal(err, "row 0, column p: decimal 0.001 has more digits after the point than the column's "
+                             "scale (DECIMAL(38, 2))");
+    assert_int_equal(cp_pq_writer_bytes(w), before);
+    assert_int_equal(cp_pq_writer_rows(w), 2);
+    assert_int_equal(cp_pq_writer_add(w, v + 4, 2, err, sizeof err), 0);
+    cp_buf_put(&inc, "xyz", 3); /* offsets are the file's own, whatever precedes it in the buffer */
+    assert_int_equal(cp_pq_writer_finish(w, &inc, err, sizeof err), 0);
+    cp_pq_writer_free(w);
+    assert_int_equal(inc.len, whole.len + 3);
+    assert_memory_equal(inc.p + 3, whole.p, whole.len);
+    check_ok(&whole, 4, 2);
+    cp_buf_free(&whole);
+    cp_buf_free(&inc);
+    unsigned char q[16];
+    const char *why = NULL;
+    assert_int_equal(cp_pq_decimal("12.340", 6, 2, q, &why), 0);
+    assert_int_equal(q[15], 1234 & 0xff);
+    assert_int_equal(q[14], 1234 >> 8);
+    assert_int_equal(cp_pq_decimal("1e38", 4, 0, q, &why), -1);
+    assert_string_equal(why, "does not fit DECIMAL(38, scale)");
 }
 
 /* ---- --write DIR: files for the independent reader ---- */
@@ -324,8 +516,10 @@ static int write_files(const char *dir)
         cp_pq_options o;
     } files[] = {
         {"plain.parquet", {0}},
-        {"zstd_groups.parquet", {.row_group_rows = 3, .zstd = true}},
-        {"one_row_groups.parquet", {.row_group_rows = 1, .zstd = true, .zstd_level = 19}},
+        {"zstd_groups.parquet", {.row_group_rows = 3, .codec = CP_PQ_ZSTD}},
+        {"one_row_groups.parquet", {.row_group_rows = 1, .codec = CP_PQ_ZSTD, .zstd_level = 19}},
+        {"snappy_groups.parquet", {.row_group_rows = 4, .codec = CP_PQ_SNAPPY}},
+        {"plain_strings.parquet", {.plain_strings = true}},
     };
     char path[4096];
     snprintf(path, sizeof path, "%s/expected.json", dir);
@@ -379,8 +573,9 @@ static int write_files(const char *dir)
             return 1;
         }
         size_t per = files[k].o.row_group_rows ? files[k].o.row_group_rows : WROWS;
-        fprintf(ej, "%s{\"name\": \"%s\", \"row_groups\": %zu, \"codec\": \"%s\"}", k ? ", " : "", files[k].name,
-                (WROWS + per - 1) / per, files[k].o.zstd ? "ZSTD" : "UNCOMPRESSED");
+        fprintf(ej, "%s{\"name\": \"%s\", \"row_groups\": %zu, \"codec\": \"%s\", \"dictionary\": %s}", k ? ", " : "",
+                files[k].name, (WROWS + per - 1) / per, cp_pq_codec_name(files[k].o.codec),
+                files[k].o.plain_strings ? "false" : "true");
         cp_buf_free(&b);
     }
     fputs("]}\n", ej);
@@ -399,6 +594,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_strings_bools_stats),
         cmocka_unit_test(test_row_groups_zstd),
         cmocka_unit_test(test_check_rejects),
+        cmocka_unit_test(test_dictionary_pages),
+        cmocka_unit_test(test_dictionary_hybrid_runs),
+        cmocka_unit_test(test_dictionary_fallback),
+        cmocka_unit_test(test_snappy),
+        cmocka_unit_test(test_writer_incremental),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <snappy-c.h>
+#include <stdlib.h>
 #include <zstd.h>
 
 /* Thrift compact protocol type ids */
@@ -15,9 +17,8 @@ enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_
 enum { PT_BOOLEAN = 0, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6, PT_FLBA = 7 };
 enum { REP_REQUIRED = 0, REP_OPTIONAL = 1 };
 enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_TIMESTAMP_MILLIS = 9 };
-enum { ENC_PLAIN = 0, ENC_RLE = 3 };
-enum { CODEC_UNCOMPRESSED = 0, CODEC_ZSTD = 6 };
-enum { PAGE_DATA = 0 };
+enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
+enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
 
 #define DEC_BYTES 16
 
@@ -112,22 +113,27 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+'))
         neg = s[i++] == '-';
-    char dig[128];
-    size_t nd = 0;
-    long point = -1, exp = 0;
-    bool any = false;
+    /* the significant digits (leading zeros skipped) accumulate in v; `nd` of them, `frac` after the point */
+    u128 v = 0;
+    long nd = 0, frac = 0, dropped = 0; /* dropped: trailing digits beyond 38 (must be zero) */
+    bool any = false, point = false, nonzero_dropped = false;
     for (; i < n; i++) {
-        if (s[i] >= '0' && s[i] <= '9') {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
             any = true;
-            if (nd == 0 && s[i] == '0' && point < 0)
-                continue; /* leading zeros of the integer part */
-            if (nd >= sizeof dig) {
-                *why = "has too many digits";
-                return -1;
+            if (point)
+                frac++;
+            if (nd == 0 && c == '0')
+                continue;
+            if (nd < CP_PQ_DEC_PRECISION + 1) {
+                v = v * 10 + (u128)(c - '0');
+                nd++;
+            } else {
+                dropped++;
+                nonzero_dropped = nonzero_dropped || c != '0';
             }
-            dig[nd++] = s[i];
-        } else if (s[i] == '.' && point < 0) {
-            point = (long)nd;
+        } else if (c == '.' && !point) {
+            point = true;
         } else {
             break;
         }
@@ -136,8 +142,7 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
         *why = "is not a decimal number";
         return -1;
     }
-    if (point < 0)
-        point = (long)nd;
+    long exp = 0;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
         bool eneg = false;
@@ -157,36 +162,27 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
         *why = "is not a decimal number";
         return -1;
     }
-    /* value = 0.dig * 10^(point + exp); digit k (0-based) has weight 10^(point + exp - 1 - k) */
-    long intdigits = point + exp;
-    u128 v = 0, lim = 1;
-    for (int k = 0; k < CP_PQ_DEC_PRECISION; k++)
-        lim *= 10;
-    for (size_t k = 0; k < nd; k++) {
-        long pos = intdigits - 1 - (long)k; /* power of ten of this digit */
-        if (pos < -(long)scale) {
-            if (dig[k] != '0') {
-                *why = "has more digits after the point than the column's scale";
-                return -1;
-            }
-            continue;
-        }
-        if (pos + scale >= CP_PQ_DEC_PRECISION) {
-            if (dig[k] != '0') {
-                *why = "does not fit DECIMAL(38, scale)";
-                return -1;
-            }
-            continue;
-        }
-        u128 d = (u128)(dig[k] - '0');
-        for (long e = 0; e < pos + scale; e++)
-            d *= 10;
-        v += d;
-        if (v >= lim) {
-            *why = "does not fit DECIMAL(38, scale)";
+    /* value = v * 10^(dropped - frac + exp); unscaled = v * 10^shift */
+    long shift = dropped - frac + exp + scale;
+    if (nonzero_dropped && shift < 0) {
+        *why = "has more digits after the point than the column's scale";
+        return -1;
+    }
+    while (shift < 0 && v) {
+        if (v % 10) {
+            *why = "has more digits after the point than the column's scale";
             return -1;
         }
+        v /= 10;
+        nd--;
+        shift++;
     }
+    if (v && (nonzero_dropped || nd + shift > CP_PQ_DEC_PRECISION)) {
+        *why = "does not fit DECIMAL(38, scale)";
+        return -1;
+    }
+    for (; v && shift > 0; shift--)
+        v *= 10;
     *out = neg ? -(__int128)v : (__int128)v;
     return 0;
 }
@@ -198,6 +194,19 @@ static void dec_bytes(__int128 v, unsigned char out[DEC_BYTES])
         out[k] = (unsigned char)(u & 0xff);
         u >>= 8;
     }
+}
+
+int cp_pq_decimal(const char *s, size_t len, int scale, unsigned char out[16], const char **why)
+{
+    __int128 q;
+    if (scale < 0 || scale > CP_PQ_DEC_PRECISION) {
+        *why = "has a scale outside 0..38";
+        return -1;
+    }
+    if (dec_parse(s ? s : "", len, scale, &q, why) != 0)
+        return -1;
+    dec_bytes(q, out);
+    return 0;
 }
 
 static void put_le64(cp_buf *b, uint64_t v)
@@ -273,51 +282,63 @@ static void stats_add(stats *st, cp_pq_type t, const cp_pq_value *v, __int128 q)
     st->have = true;
 }
 
-static void stats_write(tw *w, int16_t id, cp_pq_type t, const stats *st)
+/* the chunk's statistics as they go into the footer (owned copies: the cells are gone by then) */
+typedef struct chunk_stats {
+    int64_t nulls;
+    bool have;
+    cp_buf min, max;
+} chunk_stats;
+
+static void stats_keep(chunk_stats *cs, cp_pq_type t, const stats *st)
+{
+    cs->nulls = st->nulls;
+    cs->have = st->have;
+    if (!st->have)
+        return;
+    cp_buf *mx = &cs->max, *mn = &cs->min;
+    switch (t) {
+    case CP_PQ_INT64:
+    case CP_PQ_TS:
+        put_le64(mx, (uint64_t)st->imax);
+        put_le64(mn, (uint64_t)st->imin);
+        break;
+    case CP_PQ_BOOL:
+        cp_buf_putc(mx, (char)st->imax);
+        cp_buf_putc(mn, (char)st->imin);
+        break;
+    case CP_PQ_DOUBLE: {
+        /* the specification: a zero minimum is written as -0.0, a zero maximum as +0.0 */
+        double lo = st->dmin == 0 ? -0.0 : st->dmin, hi = st->dmax == 0 ? 0.0 : st->dmax;
+        uint64_t u;
+        memcpy(&u, &hi, 8);
+        put_le64(mx, u);
+        memcpy(&u, &lo, 8);
+        put_le64(mn, u);
+        break;
+    }
+    case CP_PQ_STRING:
+        cp_buf_put(mx, st->smax->s ? st->smax->s : "", st->smax->len);
+        cp_buf_put(mn, st->smin->s ? st->smin->s : "", st->smin->len);
+        break;
+    case CP_PQ_DEC: {
+        unsigned char q[DEC_BYTES];
+        dec_bytes(st->qmax, q);
+        cp_buf_put(mx, (const char *)q, DEC_BYTES);
+        dec_bytes(st->qmin, q);
+        cp_buf_put(mn, (const char *)q, DEC_BYTES);
+        break;
+    }
+    }
+}
+
+static void stats_write(tw *w, int16_t id, const chunk_stats *cs)
 {
     tw_begin(w, id);
-    tw_i64(w, 3, st->nulls);
-    if (st->have) {
-        cp_buf mx = {0}, mn = {0};
-        switch (t) {
-        case CP_PQ_INT64:
-        case CP_PQ_TS:
-            put_le64(&mx, (uint64_t)st->imax);
-            put_le64(&mn, (uint64_t)st->imin);
-            break;
-        case CP_PQ_BOOL:
-            cp_buf_putc(&mx, (char)st->imax);
-            cp_buf_putc(&mn, (char)st->imin);
-            break;
-        case CP_PQ_DOUBLE: {
-            /* the specification: a zero minimum is written as -0.0, a zero maximum as +0.0 */
-            double lo = st->dmin == 0 ? -0.0 : st->dmin, hi = st->dmax == 0 ? 0.0 : st->dmax;
-            uint64_t u;
-            memcpy(&u, &hi, 8);
-            put_le64(&mx, u);
-            memcpy(&u, &lo, 8);
-            put_le64(&mn, u);
-            break;
-        }
-        case CP_PQ_STRING:
-            cp_buf_put(&mx, st->smax->s ? st->smax->s : "", st->smax->len);
-            cp_buf_put(&mn, st->smin->s ? st->smin->s : "", st->smin->len);
-            break;
-        case CP_PQ_DEC: {
-            unsigned char q[DEC_BYTES];
-            dec_bytes(st->qmax, q);
-            cp_buf_put(&mx, (const char *)q, DEC_BYTES);
-            dec_bytes(st->qmin, q);
-            cp_buf_put(&mn, (const char *)q, DEC_BYTES);
-            break;
-        }
-        }
-        tw_bin(w, 5, mx.p ? mx.p : "", mx.len);
-        tw_bin(w, 6, mn.p ? mn.p : "", mn.len);
-        bool oom = mx.oom || mn.oom;
-        cp_buf_free(&mx);
-        cp_buf_free(&mn);
-        if (oom)
+    tw_i64(w, 3, cs->nulls);
+    if (cs->have) {
+        tw_bin(w, 5, cs->max.p ? cs->max.p : "", cs->max.len);
+        tw_bin(w, 6, cs->min.p ? cs->min.p : "", cs->min.len);
+        if (cs->max.oom || cs->min.oom)
             w->b->oom = true;
     }
     tw_end(w);
@@ -365,126 +386,330 @@ static void put_def_levels(cp_buf *b, const cp_pq_value *cells, size_t ncols, si
     }
 }
 
+/* Bit-packs v[0..n) (n padded with zeros to a multiple of 8) as one run of the hybrid. */
+static void put_bitpacked(cp_buf *b, const uint32_t *v, size_t n, int bw)
+{
+    size_t groups = (n + 7) / 8;
+    put_varint(b, (uint64_t)groups << 1 | 1);
+    uint64_t acc = 0;
+    int bits = 0;
+    for (size_t k = 0; k < groups * 8; k++) {
+        acc |= (uint64_t)(k < n ? v[k] : 0) << bits;
+        bits += bw;
+        while (bits >= 8) {
+            cp_buf_putc(b, (char)(acc & 0xff));
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+}
+
+/* The RLE/bit-packed hybrid (Encodings.md) of n values of bit width bw (1..32), no length prefix:
+ * a value repeated 8 or more times is an RLE run, the rest bit-packed runs of whole groups of 8. */
+static void put_hybrid(cp_buf *b, const uint32_t *v, size_t n, int bw)
+{
+    size_t start = 0, i = 0;
+    while (i < n) {
+        size_t r = 1;
+        while (i + r < n && v[i + r] == v[i])
+            r++;
+        if (r < 8) {
+            i += r;
+            continue;
+        }
+        size_t pad = (8 - (i - start) % 8) % 8; /* fill the literals up to whole groups first */
+        i += pad;
+        r -= pad;
+        if (r < 8) {
+            i += r;
+            continue;
+        }
+        if (i > start)
+            put_bitpacked(b, v + start, i - start, bw);
+        put_varint(b, (uint64_t)r << 1);
+        for (int k = 0; k < (bw + 7) / 8; k++)
+            cp_buf_putc(b, (char)(v[i] >> (8 * k)));
+        i += r;
+        start = i;
+    }
+    if (n > start)
+        put_bitpacked(b, v + start, n - start, bw);
+}
+
+/* A string column chunk's dictionary: distinct values in first-seen order and each value's index. */
+typedef struct dict {
+    uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
+    size_t cap;
+    const cp_pq_value **ent;
+    size_t n, bytes;
+    uint32_t *idx;
+    size_t nidx;
+} dict;
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t k = 0; k < n; k++)
+        h = (h ^ (unsigned char)s[k]) * 1099511628211ull;
+    return h;
+}
+
+static void dict_free(dict *d)
+{
+    free(d->slots);
+    free(d->ent);
+    free(d->idx);
+    memset(d, 0, sizeof *d);
+}
+
+/* Builds the dictionary of the chunk's non-null values; false when it is not worth it (or no memory). */
+static bool dict_build(dict *d, const cp_pq_value *cells, size_t ncols, size_t col, size_t r0, size_t n,
+                       size_t nonnull, size_t max_bytes)
+{
+    memset(d, 0, sizeof *d);
+    d->cap = 64;
+    while (d->cap < nonnull * 2 && d->cap < (1u << 20))
+        d->cap <<= 1;
+    d->slots = calloc(d->cap, sizeof *d->slots);
+    d->ent = malloc((nonnull ? nonnull : 1) * sizeof *d->ent);
+    d->idx = malloc((nonnull ? nonnull : 1) * sizeof *d->idx);
+    if (!d->slots || !d->ent || !d->idx)
+        goto no;
+    for (size_t i = 0; i < n; i++) {
+        const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
+        if (v->null)
+            continue;
+        const char *s = v->s ? v->s : "";
+        size_t h = (size_t)hash_bytes(s, v->len) & (d->cap - 1);
+        for (;;) {
+            uint32_t e = d->slots[h];
+            if (!e) {
+                if (d->n * 2 >= d->cap) { /* the table is full enough: grow and rehash */
+                    size_t ncap = d->cap * 2;
+                    uint32_t *ns = calloc(ncap, sizeof *ns);
+                    if (!ns)
+                        goto no;
+                    for (size_t k = 0; k < d->n; k++) {
+                        const cp_pq_value *x = d->ent[k];
+                        size_t g = (size_t)hash_bytes(x->s ? x->s : "", x->len) & (ncap - 1);
+                        while (ns[g])
+                            g = (g + 1) & (ncap - 1);
+                        ns[g] = (uint32_t)k + 1;
+                    }
+                    free(d->slots);
+                    d->slots = ns;
+                    d->cap = ncap;
+                    h = (size_t)hash_bytes(s, v->len) & (d->cap - 1);
+                    continue;
+                }
+                d->ent[d->n] = v;
+                d->bytes += 4 + v->len;
+                d->slots[h] = (uint32_t)++d->n;
+                if (d->bytes > max_bytes)
+                    goto no;
+                e = (uint32_t)d->n;
+            } else if (d->ent[e - 1]->len != v->len || (v->len && memcmp(d->ent[e - 1]->s, s, v->len))) {
+                h = (h + 1) & (d->cap - 1);
+                continue;
+            }
+            d->idx[d->nidx++] = e - 1;
+            break;
+        }
+    }
+    if (nonnull >= 16 && d->n * 2 > nonnull)
+        goto no;
+    return true;
+no:
+    dict_free(d);
+    return false;
+}
+
 typedef struct chunk_meta {
-    int64_t offset, uncompressed, compressed, nvalues;
-    stats st;
+    int64_t offset, dict_offset, data_offset, uncompressed, compressed, nvalues;
+    bool dict;
+    chunk_stats st;
 } chunk_meta;
 
-/* Writes one column chunk (one data page) of rows [r0, r0 + n) to `out`. */
+/* Writes one page (header, then the body compressed by the codec) to `out`; adds its sizes to m. */
+static int put_page(cp_buf *out, bool dict_page, const cp_buf *body, int32_t nvalues, int encoding,
+                    const cp_pq_options *opt, chunk_meta *m, const char *name, char *err, size_t errlen)
+{
+    const char *data = body->p ? body->p : "";
+    size_t dlen = body->len;
+    char *z = NULL;
+    if (opt->codec == CP_PQ_ZSTD) {
+        size_t cap = ZSTD_compressBound(dlen);
+        z = malloc(cap ? cap : 1);
+        size_t zn = z ? ZSTD_compress(z, cap, data, dlen, opt->zstd_level) : 0;
+        if (!z || ZSTD_isError(zn)) {
+            snprintf(err, errlen, "column %s: zstd: %s", name, z ? ZSTD_getErrorName(zn) : "out of memory");
+            free(z);
+            return -1;
+        }
+        dlen = zn;
+    } else if (opt->codec == CP_PQ_SNAPPY) {
+        size_t zn = snappy_max_compressed_length(dlen);
+        z = malloc(zn ? zn : 1);
+        if (!z || snappy_compress(data, body->len, z, &zn) != SNAPPY_OK) {
+            snprintf(err, errlen, "column %s: snappy: %s", name, z ? "compression failed" : "out of memory");
+            free(z);
+            return -1;
+        }
+        dlen = zn;
+    }
+    if (z)
+        data = z;
+    if (body->len > INT32_MAX || dlen > INT32_MAX) {
+        snprintf(err, errlen, "column %s: page larger than 2 GiB (use smaller row groups)", name);
+        free(z);
+        return -1;
+    }
+    size_t at = out->len;
+    tw w = {.b = out};
+    tw_i32(&w, 1, dict_page ? PAGE_DICTIONARY : PAGE_DATA);
+    tw_i32(&w, 2, (int32_t)body->len);
+    tw_i32(&w, 3, (int32_t)dlen);
+    if (dict_page) {
+        tw_begin(&w, 7); /* DictionaryPageHeader */
+        tw_i32(&w, 1, nvalues);
+        tw_i32(&w, 2, ENC_PLAIN);
+    } else {
+        tw_begin(&w, 5); /* DataPageHeader */
+        tw_i32(&w, 1, nvalues);
+        tw_i32(&w, 2, encoding);
+        tw_i32(&w, 3, ENC_RLE);
+        tw_i32(&w, 4, ENC_RLE);
+    }
+    tw_end(&w);
+    cp_buf_putc(out, T_STOP);
+    size_t hdr = out->len - at;
+    cp_buf_put(out, data, dlen);
+    m->uncompressed += (int64_t)(hdr + body->len);
+    m->compressed += (int64_t)(hdr + dlen);
+    free(z);
+    return 0;
+}
+
+/* Writes one column chunk (a dictionary page for strings when it pays, then one data page) of rows
+ * [r0, r0 + n) to `out`. */
 static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp_pq_value *cells, size_t r0,
                        size_t n, const cp_pq_options *opt, cp_buf *out, chunk_meta *m, char *err, size_t errlen)
 {
     cp_buf body = {0};
-    memset(&m->st, 0, sizeof m->st);
-    if (c->nullable)
-        put_def_levels(&body, cells, ncols, col, r0, n);
-    unsigned char bits = 0;
-    int nbits = 0;
+    stats st = {0};
+    memset(m, 0, sizeof *m);
+    m->offset = (int64_t)out->len;
+    m->dict_offset = -1;
+    m->nvalues = (int64_t)n;
+    size_t nonnull = 0;
     for (size_t i = 0; i < n; i++) {
         const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
-        if (v->null) {
-            if (!c->nullable) {
-                snprintf(err, errlen, "row %zu, column %s: NULL in a column that is not nullable", r0 + i, c->name);
-                cp_buf_free(&body);
-                return -1;
-            }
-            m->st.nulls++;
+        if (!v->null) {
+            nonnull++;
             continue;
         }
-        __int128 q = 0;
-        switch (c->type) {
-        case CP_PQ_INT64:
-        case CP_PQ_TS:
-            put_le64(&body, (uint64_t)v->i);
-            break;
-        case CP_PQ_DOUBLE: {
-            uint64_t u;
-            memcpy(&u, &v->d, 8);
-            put_le64(&body, u);
-            break;
+        if (!c->nullable) {
+            snprintf(err, errlen, "row %zu, column %s: NULL in a column that is not nullable", r0 + i, c->name);
+            return -1;
         }
-        case CP_PQ_BOOL:
-            bits |= (unsigned char)((v->b ? 1 : 0) << nbits);
-            if (++nbits == 8) {
-                cp_buf_putc(&body, (char)bits);
-                bits = 0;
-                nbits = 0;
-            }
-            break;
-        case CP_PQ_STRING:
-            if (v->len > UINT32_MAX) {
-                snprintf(err, errlen, "row %zu, column %s: string longer than 4 GiB", r0 + i, c->name);
-                cp_buf_free(&body);
-                return -1;
-            }
-            put_le32(&body, (uint32_t)v->len);
-            cp_buf_put(&body, v->s ? v->s : "", v->len);
-            break;
-        case CP_PQ_DEC: {
-            const char *why = NULL;
-            if (dec_parse(v->s ? v->s : "", v->len, c->scale, &q, &why) != 0) {
-                snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(38, %d))", r0 + i, c->name,
-                         v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, c->scale);
-                cp_buf_free(&body);
-                return -1;
-            }
-            unsigned char be[DEC_BYTES];
-            dec_bytes(q, be);
-            cp_buf_put(&body, (const char *)be, DEC_BYTES);
-            break;
-        }
-        }
-        stats_add(&m->st, c->type, v, q);
+        st.nulls++;
     }
-    if (nbits)
-        cp_buf_putc(&body, (char)bits);
+    dict d = {0};
+    if (c->type == CP_PQ_STRING && !opt->plain_strings && nonnull &&
+        dict_build(&d, cells, ncols, col, r0, n, nonnull,
+                   opt->dict_max_bytes ? opt->dict_max_bytes : CP_PQ_DICT_MAX_BYTES)) {
+        for (size_t k = 0; k < d.n; k++) {
+            put_le32(&body, (uint32_t)d.ent[k]->len);
+            cp_buf_put(&body, d.ent[k]->s ? d.ent[k]->s : "", d.ent[k]->len);
+            stats_add(&st, c->type, d.ent[k], 0);
+        }
+        m->dict = true;
+        m->dict_offset = (int64_t)out->len;
+        int rc = body.oom ? -1 : put_page(out, true, &body, (int32_t)d.n, ENC_PLAIN, opt, m, c->name, err, errlen);
+        cp_buf_reset(&body);
+        if (rc == 0 && c->nullable)
+            put_def_levels(&body, cells, ncols, col, r0, n);
+        int bw = 1;
+        while (bw < 32 && (d.n - 1) >> bw)
+            bw++;
+        cp_buf_putc(&body, (char)bw);
+        put_hybrid(&body, d.idx, d.nidx, bw);
+        dict_free(&d);
+        if (rc != 0 || body.oom) {
+            if (rc == 0)
+                snprintf(err, errlen, "column %s: out of memory", c->name);
+            cp_buf_free(&body);
+            return -1;
+        }
+    } else {
+        if (c->nullable)
+            put_def_levels(&body, cells, ncols, col, r0, n);
+        unsigned char bits = 0;
+        int nbits = 0;
+        for (size_t i = 0; i < n; i++) {
+            const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
+            if (v->null)
+                continue;
+            __int128 q = 0;
+            switch (c->type) {
+            case CP_PQ_INT64:
+            case CP_PQ_TS:
+                put_le64(&body, (uint64_t)v->i);
+                break;
+            case CP_PQ_DOUBLE: {
+                uint64_t u;
+                memcpy(&u, &v->d, 8);
+                put_le64(&body, u);
+                break;
+            }
+            case CP_PQ_BOOL:
+                bits |= (unsigned char)((v->b ? 1 : 0) << nbits);
+                if (++nbits == 8) {
+                    cp_buf_putc(&body, (char)bits);
+                    bits = 0;
+                    nbits = 0;
+                }
+                break;
+            case CP_PQ_STRING:
+                if (v->len > UINT32_MAX) {
+                    snprintf(err, errlen, "row %zu, column %s: string longer than 4 GiB", r0 + i, c->name);
+                    cp_buf_free(&body);
+                    return -1;
+                }
+                put_le32(&body, (uint32_t)v->len);
+                cp_buf_put(&body, v->s ? v->s : "", v->len);
+                break;
+            case CP_PQ_DEC: {
+                const char *why = NULL;
+                if (dec_parse(v->s ? v->s : "", v->len, c->scale, &q, &why) != 0) {
+                    snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(38, %d))", r0 + i, c->name,
+                             v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, c->scale);
+                    cp_buf_free(&body);
+                    return -1;
+                }
+                unsigned char be[DEC_BYTES];
+                dec_bytes(q, be);
+                cp_buf_put(&body, (const char *)be, DEC_BYTES);
+                break;
+            }
+            }
+            stats_add(&st, c->type, v, q);
+        }
+        if (nbits)
+            cp_buf_putc(&body, (char)bits);
+    }
     if (body.oom) {
         snprintf(err, errlen, "column %s: out of memory", c->name);
         cp_buf_free(&body);
         return -1;
     }
-    const char *data = body.p ? body.p : "";
-    size_t dlen = body.len;
-    void *z = NULL;
-    if (opt->zstd) {
-        size_t cap = ZSTD_compressBound(dlen);
-        z = malloc(cap ? cap : 1);
-        size_t zn = z ? ZSTD_compress(z, cap, data, dlen, opt->zstd_level) : 0;
-        if (!z || ZSTD_isError(zn)) {
-            snprintf(err, errlen, "column %s: zstd: %s", c->name, z ? ZSTD_getErrorName(zn) : "out of memory");
-            free(z);
-            cp_buf_free(&body);
-            return -1;
-        }
-        data = z;
-        dlen = zn;
-    }
-    if (body.len > INT32_MAX || dlen > INT32_MAX) {
-        snprintf(err, errlen, "column %s: page larger than 2 GiB (use smaller row groups)", c->name);
-        free(z);
-        cp_buf_free(&body);
-        return -1;
-    }
-    m->offset = (int64_t)out->len;
-    tw w = {.b = out};
-    tw_i32(&w, 1, PAGE_DATA);
-    tw_i32(&w, 2, (int32_t)body.len);
-    tw_i32(&w, 3, (int32_t)dlen);
-    tw_begin(&w, 5);
-    tw_i32(&w, 1, (int32_t)n);
-    tw_i32(&w, 2, ENC_PLAIN);
-    tw_i32(&w, 3, ENC_RLE);
-    tw_i32(&w, 4, ENC_RLE);
-    tw_end(&w);
-    cp_buf_putc(out, T_STOP);
-    size_t hdr = out->len - (size_t)m->offset;
-    cp_buf_put(out, data, dlen);
-    m->uncompressed = (int64_t)(hdr + body.len);
-    m->compressed = (int64_t)(hdr + dlen);
-    m->nvalues = (int64_t)n;
-    free(z);
+    m->data_offset = (int64_t)out->len;
+    int rc = put_page(out, false, &body, (int32_t)n, m->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN, opt, m, c->name, err,
+                      errlen);
     cp_buf_free(&body);
-    return 0;
+    if (rc == 0)
+        stats_keep(&m->st, c->type, &st);
+    return rc;
 }
 
 static void write_schema_element(tw *w, const cp_pq_column *c)
@@ -528,103 +753,227 @@ static void write_schema_element(tw *w, const cp_pq_column *c)
     tw_end(w);
 }
 
-int cp_parquet_encode(const cp_pq_column *cols, size_t ncols, const cp_pq_value *cells, size_t nrows,
-                      const cp_pq_options *opt, cp_buf *out, char *err, size_t errlen)
+/* ---- the writer ---- */
+
+struct cp_pq_writer {
+    cp_pq_column *cols;
+    size_t ncols;
+    cp_pq_options opt;
+    cp_buf file;       /* "PAR1" and the pages so far */
+    chunk_meta *meta;  /* ngroups * ncols */
+    int64_t *grows;    /* rows per group */
+    size_t ngroups, capgroups;
+    int64_t rows;
+};
+
+const char *cp_pq_codec_name(cp_pq_codec codec)
 {
-    static const cp_pq_options none = {0};
-    if (!opt)
-        opt = &none;
-    size_t start = out->len;
+    switch (codec) {
+    case CP_PQ_UNCOMPRESSED:
+        return "UNCOMPRESSED";
+    case CP_PQ_SNAPPY:
+        return "SNAPPY";
+    case CP_PQ_ZSTD:
+        return "ZSTD";
+    }
+    return NULL;
+}
+
+static void meta_free(chunk_meta *m)
+{
+    cp_buf_free(&m->st.min);
+    cp_buf_free(&m->st.max);
+}
+
+void cp_pq_writer_free(cp_pq_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t c = 0; c < w->ncols; c++)
+        free((char *)w->cols[c].name);
+    for (size_t k = 0; k < w->ngroups * w->ncols; k++)
+        meta_free(&w->meta[k]);
+    free(w->cols);
+    free(w->meta);
+    free(w->grows);
+    cp_buf_free(&w->file);
+    free(w);
+}
+
+cp_pq_writer *cp_pq_writer_new(const cp_pq_column *cols, size_t ncols, const cp_pq_options *opt, char *err,
+                               size_t errlen)
+{
     if (ncols == 0) {
         snprintf(err, errlen, "parquet: a file needs at least one column");
-        return -1;
+        return NULL;
     }
     for (size_t c = 0; c < ncols; c++) {
         if (!cols[c].name || !cols[c].name[0]) {
             snprintf(err, errlen, "parquet: column %zu has no name", c);
-            return -1;
+            return NULL;
         }
         if (cols[c].type == CP_PQ_DEC && (cols[c].scale < 0 || cols[c].scale > CP_PQ_DEC_PRECISION)) {
             snprintf(err, errlen, "parquet: column %s: scale %d is outside 0..38", cols[c].name, cols[c].scale);
+            return NULL;
+        }
+    }
+    if (opt && !cp_pq_codec_name(opt->codec)) {
+        snprintf(err, errlen, "parquet: unknown codec %d", (int)opt->codec);
+        return NULL;
+    }
+    cp_pq_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->cols = calloc(ncols, sizeof *w->cols))) {
+        free(w);
+        snprintf(err, errlen, "parquet: out of memory");
+        return NULL;
+    }
+    w->ncols = ncols;
+    for (size_t c = 0; c < ncols; c++) {
+        w->cols[c] = cols[c];
+        if (!(w->cols[c].name = strdup(cols[c].name))) {
+            cp_pq_writer_free(w);
+            snprintf(err, errlen, "parquet: out of memory");
+            return NULL;
+        }
+    }
+    if (opt)
+        w->opt = *opt;
+    cp_buf_put(&w->file, "PAR1", 4);
+    return w;
+}
+
+int64_t cp_pq_writer_rows(const cp_pq_writer *w) { return w->rows; }
+
+size_t cp_pq_writer_bytes(const cp_pq_writer *w) { return w->file.len; }
+
+int cp_pq_writer_add(cp_pq_writer *w, const cp_pq_value *cells, size_t nrows, char *err, size_t errlen)
+{
+    size_t per = w->opt.row_group_rows ? w->opt.row_group_rows : (nrows ? nrows : 1);
+    size_t add = (nrows + per - 1) / per, start = w->file.len, g0 = w->ngroups;
+    if (w->ngroups + add > w->capgroups) {
+        size_t cap = (w->ngroups + add) * 2;
+        chunk_meta *m = realloc(w->meta, cap * w->ncols * sizeof *m);
+        if (m)
+            w->meta = m;
+        int64_t *gr = m ? realloc(w->grows, cap * sizeof *gr) : NULL;
+        if (!gr) {
+            snprintf(err, errlen, "parquet: out of memory");
             return -1;
         }
+        w->grows = gr;
+        w->capgroups = cap;
     }
-    size_t per = opt->row_group_rows ? opt->row_group_rows : (nrows ? nrows : 1);
-    size_t ngroups = nrows ? (nrows + per - 1) / per : 0;
-    chunk_meta *meta = calloc(ngroups * ncols + 1, sizeof *meta);
-    if (!meta) {
-        snprintf(err, errlen, "parquet: out of memory");
-        return -1;
-    }
-    cp_buf_put(out, "PAR1", 4);
-    for (size_t g = 0; g < ngroups; g++) {
+    for (size_t g = 0; g < add; g++) {
         size_t r0 = g * per, n = nrows - r0 < per ? nrows - r0 : per;
-        for (size_t c = 0; c < ncols; c++)
-            if (write_chunk(&cols[c], ncols, c, cells, r0, n, opt, out, &meta[g * ncols + c], err, errlen) != 0)
+        for (size_t c = 0; c < w->ncols; c++) {
+            chunk_meta *m = &w->meta[w->ngroups * w->ncols + c];
+            if (write_chunk(&w->cols[c], w->ncols, c, cells, r0, n, &w->opt, &w->file, m, err, errlen) != 0) {
+                for (size_t k = 0; k < c; k++)
+                    meta_free(&w->meta[w->ngroups * w->ncols + k]);
                 goto fail;
+            }
+        }
+        w->grows[w->ngroups++] = (int64_t)n;
     }
+    if (w->file.oom) {
+        snprintf(err, errlen, "parquet: out of memory");
+        goto fail;
+    }
+    w->rows += (int64_t)nrows;
+    return 0;
+fail:
+    while (w->ngroups > g0) {
+        w->ngroups--;
+        for (size_t c = 0; c < w->ncols; c++)
+            meta_free(&w->meta[w->ngroups * w->ncols + c]);
+    }
+    w->file.len = start;
+    w->file.oom = false;
+    if (w->file.p)
+        w->file.p[start] = '\0';
+    return -1;
+}
+
+int cp_pq_writer_finish(cp_pq_writer *w, cp_buf *out, char *err, size_t errlen)
+{
+    size_t entry = out->len;
+    cp_buf_put(out, w->file.p ? w->file.p : "", w->file.len);
     size_t footer = out->len;
-    tw w = {.b = out};
-    tw_i32(&w, 1, 1);
-    tw_list(&w, 2, T_STRUCT, ncols + 1);
-    tw_elem(&w);
-    tw_bin(&w, 4, "schema", 6);
-    tw_i32(&w, 5, (int32_t)ncols);
-    tw_end(&w);
-    for (size_t c = 0; c < ncols; c++)
-        write_schema_element(&w, &cols[c]);
-    tw_i64(&w, 3, (int64_t)nrows);
-    tw_list(&w, 4, T_STRUCT, ngroups);
-    for (size_t g = 0; g < ngroups; g++) {
-        size_t r0 = g * per, n = nrows - r0 < per ? nrows - r0 : per;
+    tw t = {.b = out};
+    tw_i32(&t, 1, 1);
+    tw_list(&t, 2, T_STRUCT, w->ncols + 1);
+    tw_elem(&t);
+    tw_bin(&t, 4, "schema", 6);
+    tw_i32(&t, 5, (int32_t)w->ncols);
+    tw_end(&t);
+    for (size_t c = 0; c < w->ncols; c++)
+        write_schema_element(&t, &w->cols[c]);
+    tw_i64(&t, 3, w->rows);
+    tw_list(&t, 4, T_STRUCT, w->ngroups);
+    for (size_t g = 0; g < w->ngroups; g++) {
         int64_t total = 0, ztotal = 0;
-        tw_elem(&w);
-        tw_list(&w, 1, T_STRUCT, ncols);
-        for (size_t c = 0; c < ncols; c++) {
-            const chunk_meta *m = &meta[g * ncols + c];
+        tw_elem(&t);
+        tw_list(&t, 1, T_STRUCT, w->ncols);
+        for (size_t c = 0; c < w->ncols; c++) {
+            const chunk_meta *m = &w->meta[g * w->ncols + c];
+            const cp_pq_column *col = &w->cols[c];
             total += m->uncompressed;
             ztotal += m->compressed;
-            tw_elem(&w); /* ColumnChunk */
-            tw_i64(&w, 2, m->offset);
-            tw_begin(&w, 3); /* ColumnMetaData */
-            tw_i32(&w, 1, phys_type(cols[c].type));
-            tw_list(&w, 2, T_I32, 2);
+            tw_elem(&t); /* ColumnChunk */
+            tw_i64(&t, 2, m->offset);
+            tw_begin(&t, 3); /* ColumnMetaData */
+            tw_i32(&t, 1, phys_type(col->type));
+            tw_list(&t, 2, T_I32, m->dict ? 3 : 2);
             put_varint(out, zigzag(ENC_PLAIN));
             put_varint(out, zigzag(ENC_RLE));
-            tw_list(&w, 3, T_BINARY, 1);
-            put_varint(out, strlen(cols[c].name));
-            cp_buf_puts(out, cols[c].name);
-            tw_i32(&w, 4, opt->zstd ? CODEC_ZSTD : CODEC_UNCOMPRESSED);
-            tw_i64(&w, 5, m->nvalues);
-            tw_i64(&w, 6, m->uncompressed);
-            tw_i64(&w, 7, m->compressed);
-            tw_i64(&w, 9, m->offset);
-            stats_write(&w, 12, cols[c].type, &m->st);
-            tw_end(&w);
-            tw_end(&w);
+            if (m->dict)
+                put_varint(out, zigzag(ENC_RLE_DICTIONARY));
+            tw_list(&t, 3, T_BINARY, 1);
+            put_varint(out, strlen(col->name));
+            cp_buf_puts(out, col->name);
+            tw_i32(&t, 4, (int32_t)w->opt.codec);
+            tw_i64(&t, 5, m->nvalues);
+            tw_i64(&t, 6, m->uncompressed);
+            tw_i64(&t, 7, m->compressed);
+            tw_i64(&t, 9, m->data_offset);
+            if (m->dict)
+                tw_i64(&t, 11, m->dict_offset);
+            stats_write(&t, 12, &m->st);
+            tw_end(&t);
+            tw_end(&t);
         }
-        tw_i64(&w, 2, total);
-        tw_i64(&w, 3, (int64_t)n);
-        tw_i64(&w, 5, meta[g * ncols].offset);
-        tw_i64(&w, 6, ztotal);
-        tw_end(&w);
+        tw_i64(&t, 2, total);
+        tw_i64(&t, 3, w->grows[g]);
+        tw_i64(&t, 5, w->meta[g * w->ncols].offset);
+        tw_i64(&t, 6, ztotal);
+        tw_end(&t);
     }
-    tw_bin(&w, 6, "coinpipe", 8);
+    tw_bin(&t, 6, "coinpipe", 8);
     cp_buf_putc(out, T_STOP);
     put_le32(out, (uint32_t)(out->len - footer));
     cp_buf_put(out, "PAR1", 4);
-    free(meta);
     if (out->oom) {
         snprintf(err, errlen, "parquet: out of memory");
+        out->len = entry;
+        out->oom = false;
+        if (out->p)
+            out->p[entry] = '\0';
         return -1;
     }
     return 0;
-fail:
-    free(meta);
-    out->len = start;
-    if (out->p)
-        out->p[start] = '\0';
-    return -1;
+}
+
+int cp_parquet_encode(const cp_pq_column *cols, size_t ncols, const cp_pq_value *cells, size_t nrows,
+                      const cp_pq_options *opt, cp_buf *out, char *err, size_t errlen)
+{
+    cp_pq_writer *w = cp_pq_writer_new(cols, ncols, opt, err, errlen);
+    if (!w)
+        return -1;
+    int rc = nrows ? cp_pq_writer_add(w, cells, nrows, err, errlen) : 0;
+    if (rc == 0)
+        rc = cp_pq_writer_finish(w, out, err, errlen);
+    cp_pq_writer_free(w);
+    return rc;
 }
 
 /* ---- footer check: a Thrift compact reader ---- */
@@ -774,25 +1123,32 @@ static void tr_skip(tr *r, int type)
     r->depth--;
 }
 
-/* ColumnChunk: checks meta_data's data_page_offset + total_compressed_size lies in [4, limit]. */
+/* ColumnChunk: checks that the chunk (from dictionary_page_offset, else data_page_offset, for
+ * total_compressed_size bytes) lies in [4, limit]. */
 static void check_chunk(tr *r, int64_t limit, bool *bad_range)
 {
     int16_t last = 0, id = 0;
     for (int t; !r->bad && (t = tr_field(r, &last, &id)) != T_STOP;) {
         if (id == 3 && t == T_STRUCT) {
             int16_t l2 = 0, i2 = 0;
-            int64_t off = -1, size = -1;
+            int64_t off = -1, size = -1, dpo = -1;
             for (int t2; !r->bad && (t2 = tr_field(r, &l2, &i2)) != T_STOP;) {
-                if ((i2 == 9 || i2 == 7) && t2 == T_I64) {
+                if ((i2 == 9 || i2 == 7 || i2 == 11) && t2 == T_I64) {
                     int64_t v = tr_zz(r);
                     if (i2 == 9)
                         off = v;
+                    else if (i2 == 11)
+                        dpo = v;
                     else
                         size = v;
                 } else {
                     tr_skip(r, t2);
                 }
             }
+            if (dpo >= 0 && (dpo > off || dpo < 4)) /* a dictionary page precedes the data pages */
+                *bad_range = true;
+            else if (dpo >= 0)
+                off = dpo;
             if (off < 4 || size < 0 || off > limit || size > limit - off)
                 *bad_range = true;
         } else {

@@ -4,8 +4,16 @@
  * Turns a table (columns described by cp_pq_column, cells row-major as cp_pq_value) into a
  * complete Parquet file in memory: "PAR1", one or more row groups of one data page (v1) per
  * column, PLAIN values, definition levels (RLE runs of the RLE/bit-packed hybrid, bit width 1)
- * for nullable columns, column statistics (min_value/max_value, null_count), zstd or no
+ * for nullable columns, column statistics (min_value/max_value, null_count), zstd, snappy or no
  * compression, and the Thrift compact-protocol FileMetaData footer.
+ *
+ * String columns are dictionary-encoded: a PLAIN dictionary page, then a data page of
+ * RLE_DICTIONARY indices (one byte of bit width, then the RLE/bit-packed hybrid). A chunk falls
+ * back to PLAIN when its dictionary would exceed dict_max_bytes, or when it has 16 or more values
+ * of which more than half are distinct (a dictionary of unique ids only adds bytes).
+ *
+ * A file is written whole (cp_parquet_encode) or a row group at a time (cp_pq_writer), so a
+ * sink keeps only the encoded bytes and the cells of the row group it is filling.
  *
  * Types (the data contract's):
  *   CP_PQ_INT64   INT64
@@ -62,12 +70,27 @@ typedef struct cp_pq_value {
     size_t len;    /**< bytes in s */
 } cp_pq_value;
 
-/** Encoder options; zero-initialised means one row group, no compression. */
+/** Page compression; the values are parquet.thrift's CompressionCodec. */
+typedef enum cp_pq_codec {
+    CP_PQ_UNCOMPRESSED = 0,
+    CP_PQ_SNAPPY = 1,
+    CP_PQ_ZSTD = 6,
+} cp_pq_codec;
+
+/** The default bound of one column chunk's dictionary (its PLAIN bytes). */
+#define CP_PQ_DICT_MAX_BYTES (1u << 20)
+
+/** Encoder options; zero-initialised means one row group, no compression, dictionaries on. */
 typedef struct cp_pq_options {
-    size_t row_group_rows; /**< rows per row group; 0 = all rows in one */
-    bool zstd;             /**< compress pages with zstd (else UNCOMPRESSED) */
+    size_t row_group_rows; /**< rows per row group; 0 = all rows given at once in one */
+    cp_pq_codec codec;     /**< page compression */
     int zstd_level;        /**< zstd level; 0 = zstd's default */
+    bool plain_strings;    /**< never dictionary-encode strings */
+    size_t dict_max_bytes; /**< 0 = CP_PQ_DICT_MAX_BYTES */
 } cp_pq_options;
+
+/** Returns the codec's name as parquet.thrift spells it ("ZSTD"), or NULL. */
+const char *cp_pq_codec_name(cp_pq_codec codec);
 
 /**
  * Appends a complete Parquet file holding `nrows` rows of `ncols` columns to `out`.
@@ -77,6 +100,46 @@ typedef struct cp_pq_options {
  */
 int cp_parquet_encode(const cp_pq_column *cols, size_t ncols, const cp_pq_value *cells, size_t nrows,
                       const cp_pq_options *opt, cp_buf *out, char *err, size_t errlen);
+
+/**
+ * Converts decimal text to the 16 big-endian bytes of its unscaled value at `scale` (what a
+ * CP_PQ_DEC cell becomes). Returns 0, or -1 with the reason in *why (a static string, e.g.
+ * "has more digits after the point than the column's scale"). Sinks call it to refuse a row
+ * before it is buffered.
+ */
+int cp_pq_decimal(const char *s, size_t len, int scale, unsigned char out[16], const char **why);
+
+/** An incremental file writer: row groups are encoded as they are added. Owned by its creator. */
+typedef struct cp_pq_writer cp_pq_writer;
+
+/**
+ * Starts a file of `ncols` columns (copied: `cols` may go away after the call) with `opt`
+ * (copied; NULL = defaults). Returns NULL with a message in `err` for a bad schema or no memory.
+ */
+cp_pq_writer *cp_pq_writer_new(const cp_pq_column *cols, size_t ncols, const cp_pq_options *opt, char *err,
+                               size_t errlen);
+
+/**
+ * Encodes `nrows` rows (row-major cells, borrowed for the call only) as row groups of at most
+ * row_group_rows rows (one group when it is 0). Returns 0, or -1 with a message naming the row
+ * (counted from the first row of this call) and column; the file is then as before the call.
+ */
+int cp_pq_writer_add(cp_pq_writer *w, const cp_pq_value *cells, size_t nrows, char *err, size_t errlen);
+
+/** Rows added so far. */
+int64_t cp_pq_writer_rows(const cp_pq_writer *w);
+
+/** Bytes the file holds so far (pages; the footer comes at finish). */
+size_t cp_pq_writer_bytes(const cp_pq_writer *w);
+
+/**
+ * Appends the complete file (pages and footer) to `out`. The writer is spent: only
+ * cp_pq_writer_free may follow. Returns 0, or -1 (no memory) with `out` as on entry.
+ */
+int cp_pq_writer_finish(cp_pq_writer *w, cp_buf *out, char *err, size_t errlen);
+
+/** Frees the writer and what it holds (NULL is fine). */
+void cp_pq_writer_free(cp_pq_writer *w);
 
 /**
  * Checks a Parquet file's frame and footer: both magics, the footer length, a well-formed
