@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `coinpipe ddl` prints DDL for the streams a config writes; the PostgreSQL DDL runs on a real
-# server (COINPIPE_TEST_PG, set by tests/services/run.sh) and --once writes the same tables.
+# `coinpipe ddl` prints DDL for the streams a config writes (Athena and Snowflake over CSV and over
+# Parquet objects); the PostgreSQL DDL runs on a real server (COINPIPE_TEST_PG, set by
+# tests/services/run.sh) and --once writes the same tables.
 set -euo pipefail
 : "${COINPIPE_BIN:?run through ctest}"
 if [ -z "${COINPIPE_TEST_PG:-}" ]; then
@@ -27,6 +28,21 @@ grep -q "storage.location.template' = 's3://my-bucket/lake/raw/ohlcv/year=\${yea
 "$COINPIPE_BIN" ddl snowflake -c "$dir/c.conf" >"$dir/snowflake.sql"
 grep -q "AUTO_INGEST = TRUE" "$dir/snowflake.sql"
 grep -q "COPY INTO \"ticker\" FROM @coinpipe_stage/ticker/" "$dir/snowflake.sql"
+# a sink writing Parquet: Athena reads it STORED AS PARQUET (native timestamps, the sink's decimal
+# scale), Snowflake through a PARQUET file format, loading by column name
+sed 's/prefix = "lake\/raw";/prefix = "lake\/pq"; format = "parquet"; decimal_scale = 12;/' "$dir/c.conf" >"$dir/pq.conf"
+"$COINPIPE_BIN" ddl athena -c "$dir/pq.conf" >"$dir/athena_pq.sql"
+grep -q "^STORED AS PARQUET$" "$dir/athena_pq.sql"
+grep -q "^  \`open_time\` timestamp,$" "$dir/athena_pq.sql"
+grep -q "^  \`close\` decimal(38,12),$" "$dir/athena_pq.sql"
+grep -q "LOCATION 's3://my-bucket/lake/pq/ohlcv/'" "$dir/athena_pq.sql"
+if grep -q "skip.header\|OpenCSVSerde" "$dir/athena_pq.sql"; then echo "sinks_ddl: CSV properties in the Parquet DDL" >&2; exit 1; fi
+"$COINPIPE_BIN" ddl snowflake -c "$dir/pq.conf" >"$dir/snowflake_pq.sql"
+grep -q "^CREATE FILE FORMAT IF NOT EXISTS coinpipe_parquet TYPE = PARQUET;$" "$dir/snowflake_pq.sql"
+grep -q "STORAGE_INTEGRATION = coinpipe_s3 FILE_FORMAT = coinpipe_parquet;" "$dir/snowflake_pq.sql"
+grep -q '^    "close" NUMBER(38,12),$' "$dir/snowflake_pq.sql"
+grep -q "COPY INTO \"ticker\" FROM @coinpipe_stage/ticker/ FILE_FORMAT = (FORMAT_NAME = 'coinpipe_parquet')" "$dir/snowflake_pq.sql"
+[ "$(grep -c '^  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE;$' "$dir/snowflake_pq.sql")" -eq 2 ]
 "$COINPIPE_BIN" ddl postgresql -c "$dir/c.conf" >"$dir/pg.sql"
 if "$COINPIPE_BIN" ddl nosuch -c "$dir/c.conf" >/dev/null 2>"$dir/err"; then exit 1; fi
 grep -q "unknown dialect 'nosuch'" "$dir/err"

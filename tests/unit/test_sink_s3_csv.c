@@ -2,9 +2,12 @@
  * SPDX-License-Identifier: MIT
  *
  * Needs COINPIPE_TEST_S3_ENDPOINT, COINPIPE_TEST_S3_BUCKET and the AWS_* credentials; `make
- * test` sets them. Objects are read back with the AWS command line client (awscli).
+ * test` sets them. Objects are read back with the AWS command line client (awscli); Parquet
+ * objects are checked here by their frame and footer, cell by cell in integration/objstore_parquet.
  */
 #include "sink_fixtures.h"
+
+#include "../../plugins/sinks/common/parquet.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -191,12 +194,92 @@ static void test_denied_names_bucket(void **state)
     tk_destroy(t);
 }
 
+/* the object at `key` in a malloc'd buffer of *len bytes */
+static unsigned char *get_bytes(const char *key, size_t *len)
+{
+    char path[] = "/tmp/coinpipe-s3-obj-XXXXXX", cmd[1024];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "aws --endpoint-url '%s' s3 cp 's3://%s/%s' '%s' > /dev/null", env("COINPIPE_TEST_S3_ENDPOINT"),
+             env("COINPIPE_TEST_S3_BUCKET"), key, path);
+    free(sh(cmd));
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *p = malloc(*len + 1);
+    assert_int_equal(fread(p, 1, *len, f), *len);
+    fclose(f);
+    unlink(path);
+    return p;
+}
+
+/* format = "parquet": a .parquet object per stream and day, a content-named key (a retry lands on
+ * it again), and a row whose decimal does not fit the scale refused with its row and column. */
+static void test_parquet_objects(void **state)
+{
+    setup_prefix("pq");
+    tk_pin_clock(FX_T0 + 1000);
+    tk_instance *t = open_sink("format = \"parquet\"; compression = \"snappy\"; decimal_scale = 23; "
+                               "row_group_rows = 2;");
+    cp_batch *b = fx_candles(FX_T0, 3);
+    fx_add_candle(b, FX_T0 + 3 * 60000, "0.000000000000000000000001"); /* 24 digits after the point */
+    tk_log_clear();
+    assert_int_equal(tk_write(t, b), CP_PENDING);
+    tk_assert_log_contains("stream ohlcv, row 3 (exchange=binance, symbol=BTC-USDT, interval=1m, "
+                           "open_time=2026-11-21T10:58:44.123Z), column close: decimal 0.000000000000000000000001 has "
+                           "more digits after the point than the column's scale (DECIMAL(38, 23)): row not written "
+                           "to Parquet");
+    assert_int_equal(tk_flush(t, CP_FLUSH_FORCE), CP_OK);
+    char *keys = list_keys();
+    assert_int_equal(count_lines(keys), 1);
+    char want[256];
+    snprintf(want, sizeof want, "%s/ohlcv/year=2026/month=11/day=21/test-20261121T105544123Z-", g_prefix);
+    assert_non_null(strstr(keys, want));
+    assert_non_null(strstr(keys, ".parquet\n"));
+    *strchr(keys, '\n') = '\0';
+    size_t len;
+    unsigned char *pq = get_bytes(keys, &len);
+    char err[256];
+    int64_t rows = 0, groups = 0;
+    assert_int_equal(cp_parquet_check(pq, len, &rows, &groups, err, sizeof err), 0);
+    assert_int_equal(rows, 3); /* the refused row is not in it */
+    assert_int_equal(groups, 2);
+    free(pq);
+    /* the same rows again (a retry): the same key */
+    cp_batch *again = fx_candles(FX_T0, 3);
+    assert_int_equal(tk_write(t, again), CP_PENDING);
+    assert_int_equal(tk_flush(t, CP_FLUSH_FORCE), CP_OK);
+    char *keys2 = list_keys();
+    assert_int_equal(count_lines(keys2), 1);
+    assert_non_null(strstr(keys2, keys));
+    free(keys2);
+    free(keys);
+    tk_batch_free(again);
+    tk_batch_free(b);
+    tk_destroy(t);
+    tk_pin_clock(0);
+    /* gzip belongs to CSV */
+    char cfg[512], *why = NULL;
+    snprintf(cfg, sizeof cfg, "bucket = \"%s\"; endpoint = \"%s\"; format = \"parquet\"; gzip = true;",
+             env("COINPIPE_TEST_S3_BUCKET"), env("COINPIPE_TEST_S3_ENDPOINT"));
+    tk_instance *bad = NULL;
+    tk_log_clear();
+    assert_int_equal(tk_try_create("s3-csv", cfg, NULL, &bad, &why), CP_ERR_CONFIG);
+    assert_null(bad);
+    tk_assert_log_contains("s3-csv: gzip = true applies to CSV; Parquet pages are compressed by `compression`");
+    free(why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pending_then_upload_bytes_and_keys),
         cmocka_unit_test(test_midnight_split_gzip_and_max_rows),
         cmocka_unit_test(test_denied_names_bucket),
+        cmocka_unit_test(test_parquet_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
