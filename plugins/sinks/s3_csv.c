@@ -156,13 +156,8 @@ static cp_status put_object(void *user, cp_ctx *ctx, const char *key, const char
     const char *resp = rc == CP_ERR_NOMEM ? NULL : rs.body;
     cp_status st;
     /* the S3 error code, e.g. <Code>AccessDenied</Code>, names the cause */
-    char why[96] = "";
-    const char *cs = resp ? strstr(resp, "<Code>") : NULL;
-    if (cs) {
-        const char *ce = strstr(cs, "</Code>");
-        if (ce && ce - cs - 6 < (long)sizeof why)
-            snprintf(why, sizeof why, "%.*s", (int)(ce - cs - 6), cs + 6);
-    }
+    char why[96];
+    cp_obj_error_code(resp, why, sizeof why);
     if (rc == CP_ERR_NOMEM || rs.status != CP_OK) {
         cp_log_warn(ctx, "s3-csv: PUT s3://%s/%s: %s", s->cfg->bucket, key,
                     rc == CP_ERR_NOMEM ? "out of memory" : rs.error);
@@ -252,14 +247,8 @@ static cp_status s3_create(cp_ctx *ctx, const void *config, void **instance)
         return CP_ERR_CONFIG;
     }
     cp_buf b = {0};
-    if (cfg->endpoint && *cfg->endpoint) {
-        size_t n = strlen(cfg->endpoint);
-        while (n && cfg->endpoint[n - 1] == '/')
-            n--;
-        cp_buf_put(&b, cfg->endpoint, n);
-    } else {
+    if (!cp_obj_endpoint(&b, cfg->endpoint))
         cp_buf_printf(&b, "https://s3.%s.amazonaws.com", s->region);
-    }
     s->endpoint = b.p;
     b = (cp_buf){0};
     cp_buf_printf(&b, "aws:amz:%s:s3", s->region);

@@ -43,6 +43,12 @@ grep -q "STORAGE_INTEGRATION = coinpipe_s3 FILE_FORMAT = coinpipe_parquet;" "$di
 grep -q '^    "close" NUMBER(38,12),$' "$dir/snowflake_pq.sql"
 grep -q "COPY INTO \"ticker\" FROM @coinpipe_stage/ticker/ FILE_FORMAT = (FORMAT_NAME = 'coinpipe_parquet')" "$dir/snowflake_pq.sql"
 [ "$(grep -c '^  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE;$' "$dir/snowflake_pq.sql")" -eq 2 ]
+# azure-blob: Snowflake over an azure:// stage, Parquet like s3-csv's
+sed 's/{ plugin = "s3-csv"; bucket = "my-bucket"; prefix = "lake\/raw"; }/{ plugin = "azure-blob"; account = "acct"; container = "lake"; prefix = "raw"; account_key = "a2V5"; format = "parquet"; }/' "$dir/c.conf" >"$dir/az.conf"
+"$COINPIPE_BIN" ddl snowflake -c "$dir/az.conf" >"$dir/snowflake_az.sql"
+grep -q "CREATE STAGE IF NOT EXISTS coinpipe_stage URL = 'azure://acct.blob.core.windows.net/lake/raw/'" "$dir/snowflake_az.sql"
+grep -q "STORAGE_INTEGRATION = coinpipe_azure FILE_FORMAT = coinpipe_parquet;" "$dir/snowflake_az.sql"
+grep -q "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE;" "$dir/snowflake_az.sql"
 "$COINPIPE_BIN" ddl postgresql -c "$dir/c.conf" >"$dir/pg.sql"
 if "$COINPIPE_BIN" ddl nosuch -c "$dir/c.conf" >/dev/null 2>"$dir/err"; then exit 1; fi
 grep -q "unknown dialect 'nosuch'" "$dir/err"

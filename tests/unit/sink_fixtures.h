@@ -1,4 +1,5 @@
-/* Batches the sink tests write: ohlcv candles with exact decimals, and small custom schemas.
+/* Batches the sink tests write: ohlcv candles with exact decimals, and small custom schemas; and
+ * the object-store tests' helpers (environment, shell commands, files read back).
  * SPDX-License-Identifier: MIT
  */
 #ifndef COINPIPE_SINK_FIXTURES_H
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FX_T0 1795258544123LL /* 2026-11-21T10:55:44.123Z */
 
@@ -73,6 +75,64 @@ static inline cp_batch *fx_evo(size_t ncols, const char *id)
     if (ncols > 3)
         h->batch_set_decimal(b, r, 3, "0.123456789012345678901", 23);
     return b;
+}
+
+/* The environment variable `name`; fails the test when it is not set. */
+static inline const char *fx_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        fail_msg("%s is not set: run under tests/services/run.sh (make test), which starts the test services", name);
+    return v;
+}
+
+/* Output of a shell command (malloc'd, NUL-terminated); fails the test on a non-zero exit. */
+static inline char *fx_sh(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t cap = 1 << 16, len = 0, n;
+    char *out = malloc(cap);
+    while ((n = fread(out + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap)
+            out = realloc(out, cap *= 2);
+    }
+    out[len] = '\0';
+    if (pclose(f) != 0)
+        fail_msg("command failed: %s", cmd);
+    return out;
+}
+
+static inline size_t fx_count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Runs `fetch` with the path of a fresh temp file appended (a command that writes the file), and
+ * returns the file's bytes (malloc'd, NUL-terminated, *len of them); the file is removed. */
+static inline unsigned char *fx_fetch_file(const char *fetch, size_t *len)
+{
+    char path[] = "/tmp/coinpipe-obj-XXXXXX", cmd[2048];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s '%s' > /dev/null", fetch, path);
+    free(fx_sh(cmd));
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *p = malloc(*len + 1);
+    assert_int_equal(fread(p, 1, *len, f), *len);
+    p[*len] = '\0';
+    fclose(f);
+    unlink(path);
+    return p;
 }
 
 #endif

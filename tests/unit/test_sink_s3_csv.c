@@ -15,13 +15,7 @@
 
 static char g_prefix[64];
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        fail_msg("%s is not set: run under tests/services/run.sh (make test), which starts the S3 server", name);
-    return v;
-}
+#define env fx_env
 
 static tk_instance *open_sink(const char *extra)
 {
@@ -31,24 +25,7 @@ static tk_instance *open_sink(const char *extra)
     return tk_create("s3-csv", cfg);
 }
 
-/* output of a shell command (malloc'd); fails the test on a non-zero exit */
-static char *sh(const char *cmd)
-{
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    size_t n;
-    while ((n = fread(out + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (len + 1 == cap)
-            out = realloc(out, cap *= 2);
-    }
-    out[len] = '\0';
-    if (pclose(f) != 0)
-        fail_msg("command failed: %s", cmd);
-    return out;
-}
+#define sh fx_sh
 
 /* the keys under the test prefix, one per line, sorted */
 static char *list_keys(void)
@@ -67,13 +44,7 @@ static char *get_object(const char *key, bool gunzip)
     return sh(cmd);
 }
 
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
+#define count_lines fx_count_lines
 
 static void setup_prefix(const char *name)
 {
@@ -197,23 +168,10 @@ static void test_denied_names_bucket(void **state)
 /* the object at `key` in a malloc'd buffer of *len bytes */
 static unsigned char *get_bytes(const char *key, size_t *len)
 {
-    char path[] = "/tmp/coinpipe-s3-obj-XXXXXX", cmd[1024];
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    snprintf(cmd, sizeof cmd, "aws --endpoint-url '%s' s3 cp 's3://%s/%s' '%s' > /dev/null", env("COINPIPE_TEST_S3_ENDPOINT"),
-             env("COINPIPE_TEST_S3_BUCKET"), key, path);
-    free(sh(cmd));
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    unsigned char *p = malloc(*len + 1);
-    assert_int_equal(fread(p, 1, *len, f), *len);
-    fclose(f);
-    unlink(path);
-    return p;
+    char fetch[1024];
+    snprintf(fetch, sizeof fetch, "aws --endpoint-url '%s' s3 cp 's3://%s/%s'",
+             env("COINPIPE_TEST_S3_ENDPOINT"), env("COINPIPE_TEST_S3_BUCKET"), key);
+    return fx_fetch_file(fetch, len);
 }
 
 /* format = "parquet": a .parquet object per stream and day, a content-named key (a retry lands on

@@ -44,6 +44,26 @@ const char *cp_obj_key_prefix(const char *prefix, size_t *len)
     return prefix;
 }
 
+bool cp_obj_endpoint(cp_buf *b, const char *endpoint)
+{
+    if (!endpoint || !*endpoint)
+        return false;
+    size_t n = strlen(endpoint);
+    while (n && endpoint[n - 1] == '/')
+        n--;
+    cp_buf_put(b, endpoint, n);
+    return true;
+}
+
+void cp_obj_error_code(const char *body, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    const char *cs = body ? strstr(body, "<Code>") : NULL;
+    const char *ce = cs ? strstr(cs, "</Code>") : NULL;
+    if (ce && (size_t)(ce - cs - 6) < outlen)
+        snprintf(out, outlen, "%.*s", (int)(ce - cs - 6), cs + 6);
+}
+
 bool cp_obj_sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];

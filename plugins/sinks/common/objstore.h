@@ -111,6 +111,14 @@ void cp_obj_free(cp_obj *o);
 /** The key prefix without leading and trailing slashes: `*len` bytes at the result. */
 const char *cp_obj_key_prefix(const char *prefix, size_t *len);
 
+/** Appends the `endpoint` option without trailing slashes to `b`; false (nothing appended) when it is
+ * empty, for the caller to append the service's default. */
+bool cp_obj_endpoint(cp_buf *b, const char *endpoint);
+
+/** The service's error code from an XML error body (<Code>AccessDenied</Code>) into `out`, "" when
+ * there is none (or it does not fit). */
+void cp_obj_error_code(const char *body, char *out, size_t outlen);
+
 /** Lower-case hex SHA-256 of the data into hex (65 bytes). False on a libcrypto failure. */
 bool cp_obj_sha256_hex(const void *data, size_t len, char hex[65]);
 
