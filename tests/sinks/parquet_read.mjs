@@ -4,28 +4,15 @@
 // Usage: node parquet_read.mjs DIR   (run from tests/integration/parquet_reader.sh)
 // SPDX-License-Identifier: MIT
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { decText, loadReader, rawDecimals } from './parquet_util.mjs';
 
 const dir = process.argv[2];
-const req = createRequire(join(process.env.SERVICES_DIR, 'package.json'));
-const { parquetMetadata, parquetReadObjects } = await import(pathToFileURL(req.resolve('hyparquet')));
-const { compressors } = await import(pathToFileURL(req.resolve('hyparquet-compressors')));
+const { parquetMetadata, parquetReadObjects, compressors } = await loadReader();
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
 let fails = 0;
 const fail = (m) => { console.error('FAIL: ' + m); fails++; };
 
-// big-endian two's complement bytes -> exact decimal text at `scale`
-function decText(bytes, scale) {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  if (bytes.length && bytes[0] & 0x80) v -= 1n << BigInt(8 * bytes.length);
-  const neg = v < 0n;
-  let s = (neg ? -v : v).toString().padStart(scale + 1, '0');
-  if (scale > 0) s = s.slice(0, s.length - scale) + '.' + s.slice(s.length - scale);
-  return (neg ? '-' : '') + s;
-}
 
 for (const f of expected.files) {
   const buf = readFileSync(join(dir, f.name));
@@ -59,9 +46,7 @@ for (const f of expected.files) {
   }
   if (scales.price !== 8 || scales.supply !== 18) fail(`${where}: decimal scales ${JSON.stringify(scales)}`);
   // decimals read as their raw bytes: the reader's own DECIMAL conversion yields floats
-  const raw = { ...meta, schema: meta.schema.map((e) => (e.name in scales ?
-    { ...e, converted_type: undefined, logical_type: undefined } : e)) };
-  const rows = await parquetReadObjects({ file, metadata: raw, compressors });
+  const rows = await parquetReadObjects({ file, metadata: rawDecimals(meta), compressors });
   if (rows.length !== expected.rows.length) fail(`${where}: ${rows.length} rows`);
   let cells = 0;
   rows.forEach((row, r) => {

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End to end: pipelines from the mock exchange (binance-spot ticker, ohlcv, book_top, trade and the
+# spread transform; binance-futures funding; coingecko markets) each write Parquet to the S3 server
+# (s3-csv, zstd) and to Azurite (azure-blob, snappy) and rows to SQLite (decimal_as = "text") in the same
+# run. An independent reader (hyparquet) reads every file back and every cell equals SQLite's
+# row, decimals exact as text (tests/sinks/parquet_vs_sqlite.mjs); a changed SQLite cell is caught.
+# SPDX-License-Identifier: MIT
+. "$(dirname "$0")/lib/common.sh"
+: "${COINPIPE_TEST_S3_ENDPOINT:?run under tests/services/run.sh (make test)}"
+: "${COINPIPE_TEST_AZURE_ENDPOINT:?run under tests/services/run.sh (make test)}"
+services="$COINPIPE_SRC/tests/services"
+export COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR"
+start_mock
+prefix="e2e-$$-$RANDOM"
+sinks() { # pipeline name
+    cat <<S
+    sinks = ( { plugin = "sqlite"; path = "$TMP/rows.db"; decimal_as = "text"; },
+              { plugin = "s3-csv"; bucket = "$COINPIPE_TEST_S3_BUCKET"; endpoint = "$COINPIPE_TEST_S3_ENDPOINT";
+                region = "us-east-1"; prefix = "$prefix"; format = "parquet"; compression = "zstd";
+                row_group_rows = 40; },
+              { plugin = "azure-blob"; account = "$COINPIPE_TEST_AZURE_ACCOUNT";
+                container = "$COINPIPE_TEST_AZURE_CONTAINER"; endpoint = "$COINPIPE_TEST_AZURE_ENDPOINT";
+                account_key = "$COINPIPE_TEST_AZURE_KEY"; prefix = "$prefix"; format = "parquet";
+                compression = "snappy"; block_size = "4K"; } );
+S
+}
+{ conf_head; cat <<C
+pipelines = (
+  { name = "spot"; interval = "1h";
+    source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT", "ETHUSDT"];
+               streams = ["ticker", "ohlcv", "book_top", "trade"]; };
+    transforms = ( { plugin = "spread"; } );
+$(sinks) },
+  { name = "futures"; interval = "1h";
+    source = { plugin = "binance-futures"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["funding"]; };
+$(sinks) },
+  { name = "cg"; interval = "1h";
+    source = { plugin = "coingecko"; base_url = "$URL"; streams = ["market"]; top = 20; };
+$(sinks) }
+);
+C
+} > "$TMP/c.conf"
+if "$COINPIPE_BIN" --once -c "$TMP/c.conf" > /dev/null 2> "$TMP/err"; then
+    pass "--once wrote SQLite, S3 and Azurite"
+else
+    fail "--once failed:"; sed 's/^/    /' "$TMP/err" >&2
+fi
+expect_not_contains "$TMP/err" "row not written to Parquet" "no row refused for its decimals"
+aws=$(command -v /usr/bin/aws || command -v aws)
+"$aws" --endpoint-url "$COINPIPE_TEST_S3_ENDPOINT" s3 cp --recursive "s3://$COINPIPE_TEST_S3_BUCKET/$prefix/" "$TMP/s3" > /dev/null 2>&1
+mkdir -p "$TMP/az"
+for b in $(python3 "$services/azure_blob.py" list "$COINPIPE_TEST_AZURE_CONTAINER" "$prefix/"); do
+    mkdir -p "$TMP/az/$(dirname "$b")"
+    python3 "$services/azure_blob.py" get "$COINPIPE_TEST_AZURE_CONTAINER" "$b" "$TMP/az/$b"
+done
+n_s3=$(find "$TMP/s3" -name '*.parquet' 2>/dev/null | wc -l)
+n_az=$(find "$TMP/az" -name '*.parquet' 2>/dev/null | wc -l)
+[ "$n_s3" -ge 6 ] && pass "$n_s3 Parquet objects in S3" || fail "only $n_s3 Parquet objects in S3"
+expect_eq "$n_az" "$n_s3" "as many blobs in Azurite"
+compare() { # label dir
+    if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_vs_sqlite.mjs" "$2" "$TMP/rows.db" > "$TMP/$1.out" 2>&1; then
+        pass "$1: every Parquet cell equals SQLite's ($(tail -1 "$TMP/$1.out"))"
+    else
+        fail "$1: the Parquet files and SQLite differ:"; sed 's/^/    /' "$TMP/$1.out" >&2
+    fi
+}
+compare s3 "$TMP/s3"
+compare azure "$TMP/az"
+for s in ticker ohlcv book_top trade spread funding market; do
+    expect_contains "$TMP/s3.out" "$s: " "S3 holds stream $s"
+done
+expect_contains "$TMP/s3.out" "codecs ZSTD;" "S3 objects are zstd"
+expect_contains "$TMP/azure.out" "codecs SNAPPY;" "Azure blobs are snappy"
+grep -q "dictionary-encoded chunks" "$TMP/s3.out" && ! grep -q " 0 dictionary-encoded chunks" "$TMP/s3.out" \
+    && pass "strings are dictionary-encoded" || fail "no dictionary-encoded chunk"
+# the comparison can fail: one decimal changed in SQLite by its last digit
+sqlite3 "$TMP/rows.db" "UPDATE ohlcv SET close = close || '1' WHERE rowid IN (SELECT rowid FROM ohlcv LIMIT 1)" 2>/dev/null \
+    || sqlite3 "$TMP/rows.db" "UPDATE ohlcv SET close = close || '1' WHERE open_time = (SELECT min(open_time) FROM ohlcv)"
+if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_vs_sqlite.mjs" "$TMP/s3" "$TMP/rows.db" > "$TMP/neg.out" 2>&1; then
+    fail "a changed decimal in SQLite went unnoticed"
+else
+    expect_contains "$TMP/neg.out" "FAIL: ohlcv: " "a changed decimal is reported"
+fi
+finish
