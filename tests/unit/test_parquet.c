@@ -440,6 +440,37 @@ static void test_writer_incremental(void **state)
     assert_int_equal(q[14], 1234 >> 8);
     assert_int_equal(cp_pq_decimal("1e38", 4, 0, q, &why), -1);
     assert_string_equal(why, "does not fit DECIMAL(38, scale)");
+    /* cells holding cp_pq_decimal's bytes (unscaled) encode as their text does */
+    unsigned char qs[4][16];
+    cp_pq_value u[8];
+    memcpy(u, v, sizeof u);
+    for (int r = 0; r < 4; r++) {
+        assert_int_equal(cp_pq_decimal(v[2 * r + 1].s, v[2 * r + 1].len, 2, qs[r], &why), 0);
+        u[2 * r + 1] = (cp_pq_value){.s = (const char *)qs[r], .len = 16, .unscaled = true};
+    }
+    cp_buf ub = {0};
+    assert_int_equal(cp_parquet_encode(cols, 2, u, 4, &o, &ub, err, sizeof err), 0);
+    cp_buf_free(&whole);
+    assert_int_equal(cp_parquet_encode(cols, 2, v, 4, &o, &whole, err, sizeof err), 0);
+    assert_int_equal(ub.len, whole.len);
+    assert_memory_equal(ub.p, whole.p, whole.len);
+    cp_buf_free(&ub);
+    /* the same rows column-major through cp_pq_writer_add_columns: the same file */
+    cp_pq_value c0[4], c1[4];
+    for (int r = 0; r < 4; r++) {
+        c0[r] = v[2 * r];
+        c1[r] = v[2 * r + 1];
+    }
+    const cp_pq_value *columns[2] = {c0, c1};
+    w = cp_pq_writer_new(cols, 2, &o, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(cp_pq_writer_add_columns(w, columns, 4, err, sizeof err), 0);
+    assert_int_equal(cp_pq_writer_finish(w, &ub, err, sizeof err), 0);
+    cp_pq_writer_free(w);
+    assert_int_equal(ub.len, whole.len);
+    assert_memory_equal(ub.p, whole.p, whole.len);
+    cp_buf_free(&ub);
+    cp_buf_free(&whole);
 }
 
 /* ---- --write DIR: files for the independent reader ---- */

@@ -25,7 +25,9 @@ struct cp_obj_part {
     size_t rows;
     cp_buf csv;
     cp_pq_writer *pw;   /* parquet: the row groups encoded so far */
-    cp_pq_value *cells; /* parquet: the rows of the group being filled; texts as offsets into `text` */
+    cp_pq_value *cells; /* parquet: the rows of the group being filled, column-major (column c at
+                         * cells + c * cap); texts as offsets into `text` */
+    const cp_pq_value **columns; /* column c's first cell, for the encoder */
     size_t staged, cap;
     cp_buf text;
 };
@@ -142,6 +144,7 @@ static void part_free(cp_obj_part *p)
     cp_buf_free(&p->csv);
     cp_pq_writer_free(p->pw);
     free(p->cells);
+    free(p->columns);
     cp_buf_free(&p->text);
 }
 
@@ -169,12 +172,18 @@ static cp_obj_part *part_for(cp_obj *o, cp_ctx *ctx, const cp_schema *schema, in
             cols[c] = (cp_pq_column){.name = f->name, .type = pq_type(f->type), .nullable = true,
                                      .scale = (int)o->cfg->decimal_scale};
         }
-        cp_pq_options opt = {.row_group_rows = (size_t)o->cfg->row_group_rows, .codec = pq_codec(o->cfg)};
+        /* zstd level 1: as small as the default level on these columns, faster */
+        cp_pq_options opt = {.row_group_rows = (size_t)o->cfg->row_group_rows, .codec = pq_codec(o->cfg),
+                             .zstd_level = 1};
         char err[256];
         p->pw = cp_pq_writer_new(cols, schema->nfields, &opt, err, sizeof err);
         free(cols);
         if (!p->pw) {
             cp_log_error(ctx, "%s: stream %s: %s", o->sink, schema->stream, err);
+            part_free(p);
+            return NULL;
+        }
+        if (!(p->columns = calloc(schema->nfields, sizeof *p->columns))) {
             part_free(p);
             return NULL;
         }
@@ -209,14 +218,18 @@ static bool encode_staged(cp_obj *o, cp_ctx *ctx, cp_obj_part *p)
     if (!p->staged)
         return true;
     size_t ncols = p->schema->nfields;
-    for (size_t k = 0; k < p->staged * ncols; k++) {
-        cp_pq_value *v = &p->cells[k];
-        cp_type t = cp_schema_field(p->schema, k % ncols)->type;
-        if (!v->null && (t == CP_T_STRING || t == CP_T_DECIMAL))
-            v->s = p->text.p + v->i;
+    for (size_t c = 0; c < ncols; c++) {
+        cp_pq_value *col = p->cells + c * p->cap;
+        p->columns[c] = col;
+        cp_type t = cp_schema_field(p->schema, c)->type;
+        if (t != CP_T_STRING && t != CP_T_DECIMAL)
+            continue;
+        for (size_t r = 0; r < p->staged; r++)
+            if (!col[r].null)
+                col[r].s = p->text.p + col[r].i;
     }
     char err[256];
-    int rc = cp_pq_writer_add(p->pw, p->cells, p->staged, err, sizeof err);
+    int rc = cp_pq_writer_add_columns(p->pw, p->columns, p->staged, err, sizeof err);
     if (rc != 0)
         cp_log_error(ctx, "%s: stream %s: %s", o->sink, p->schema->stream, err);
     p->staged = 0;
@@ -236,64 +249,72 @@ static void key_text(cp_buf *b, cp_ctx *ctx, const cp_batch *batch, size_t r, co
     }
 }
 
-/* Stages one row of a Parquet part; false when the row cannot be written exactly (logged, counted). */
+/* Stages one row of a Parquet part (decimals converted here, once, so that a value that does not
+ * fit refuses its row before anything of it is buffered); false when the row cannot be written
+ * exactly (logged, counted) or on no memory (*oom). */
 static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *batch, size_t r, bool *oom)
 {
     const cp_schema *s = p->schema;
     size_t ncols = s->nfields;
-    for (size_t c = 0; c < ncols; c++) {
-        const cp_field *f = cp_schema_field(s, c);
-        if (f->type != CP_T_DECIMAL || cp_batch_is_null(ctx, batch, r, c))
-            continue;
-        size_t len = 0;
-        const char *t = cp_batch_get_text(ctx, batch, r, c, &len);
-        unsigned char q[16];
-        const char *why = NULL;
-        if (cp_pq_decimal(t, len, (int)o->cfg->decimal_scale, q, &why) != 0) {
-            cp_buf k = {0};
-            key_text(&k, ctx, batch, r, s);
-            cp_log_error(ctx, "%s: stream %s, row %zu (%s), column %s: decimal %.*s %s (DECIMAL(38, %d)): row not "
-                         "written to Parquet",
-                         o->sink, s->stream, r, k.p ? k.p : "", f->name, len > 60 ? 60 : (int)len, t ? t : "", why,
-                         (int)o->cfg->decimal_scale);
-            cp_buf_free(&k);
-            cp_stream_count(ctx, CP_ROWS_INVALID, 1);
-            return false;
-        }
-    }
-    if ((p->staged + 1) * ncols > p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : ncols * 64;
-        cp_pq_value *n = realloc(p->cells, cap * sizeof *n);
+    if (p->staged == p->cap) { /* twice the rows per column: move each column to its new place */
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        cp_pq_value *n = realloc(p->cells, cap * ncols * sizeof *n);
         if (!n) {
             *oom = true;
             return false;
         }
+        for (size_t c = ncols; c-- > 1;)
+            memmove(n + c * cap, n + c * p->cap, p->staged * sizeof *n);
         p->cells = n;
         p->cap = cap;
     }
-    cp_pq_value *v = &p->cells[p->staged * ncols];
     size_t before = p->text.len;
     for (size_t c = 0; c < ncols; c++) {
-        cp_type t = cp_schema_field(s, c)->type;
-        v[c] = (cp_pq_value){.null = cp_batch_is_null(ctx, batch, r, c)};
-        if (v[c].null)
+        const cp_field *f = cp_schema_field(s, c);
+        cp_pq_value *v = &p->cells[c * p->cap + p->staged];
+        *v = (cp_pq_value){.null = cp_batch_is_null(ctx, batch, r, c)};
+        if (v->null)
             continue;
-        switch (t) {
+        switch (f->type) {
         case CP_T_INT64:
         case CP_T_TIMESTAMP:
-            v[c].i = cp_batch_get_int(ctx, batch, r, c);
+            v->i = cp_batch_get_int(ctx, batch, r, c);
             break;
         case CP_T_DOUBLE:
-            v[c].d = cp_batch_get_double(ctx, batch, r, c);
+            v->d = cp_batch_get_double(ctx, batch, r, c);
             break;
         case CP_T_BOOL:
-            v[c].b = cp_batch_get_bool(ctx, batch, r, c);
+            v->b = cp_batch_get_bool(ctx, batch, r, c);
             break;
+        case CP_T_DECIMAL: {
+            size_t len = 0;
+            const char *t = cp_batch_get_text(ctx, batch, r, c, &len);
+            unsigned char q[16];
+            const char *why = NULL;
+            if (cp_pq_decimal(t, len, (int)o->cfg->decimal_scale, q, &why) != 0) {
+                cp_buf k = {0};
+                key_text(&k, ctx, batch, r, s);
+                cp_log_error(ctx,
+                             "%s: stream %s, row %zu (%s), column %s: decimal %.*s %s (DECIMAL(38, %d)): row not "
+                             "written to Parquet",
+                             o->sink, s->stream, r, k.p ? k.p : "", f->name, len > 60 ? 60 : (int)len, t ? t : "",
+                             why, (int)o->cfg->decimal_scale);
+                cp_buf_free(&k);
+                cp_stream_count(ctx, CP_ROWS_INVALID, 1);
+                p->text.len = before;
+                return false;
+            }
+            v->i = (int64_t)p->text.len;
+            v->len = sizeof q;
+            v->unscaled = true;
+            cp_buf_put(&p->text, (const char *)q, sizeof q);
+            break;
+        }
         default: {
             size_t len = 0;
             const char *txt = cp_batch_get_text(ctx, batch, r, c, &len);
-            v[c].i = (int64_t)p->text.len;
-            v[c].len = len;
+            v->i = (int64_t)p->text.len;
+            v->len = len;
             cp_buf_put(&p->text, txt ? txt : "", len);
             break;
         }

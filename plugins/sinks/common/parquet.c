@@ -106,6 +106,21 @@ static void tw_elem(tw *w) { w->last[++w->depth] = 0; } /* a struct list element
 
 typedef unsigned __int128 u128;
 
+/* 10^k for k = 0..38 (10^19 and up as products: no integer literal is 128 bits wide) */
+#define P19 ((u128)10000000000000000000ull)
+static const u128 pow10_tab[CP_PQ_DEC_PRECISION + 1] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull, 1000000000ull,
+    10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull, 100000000000000ull,
+    1000000000000000ull, 10000000000000000ull, 100000000000000000ull, 1000000000000000000ull, P19, P19 * 10ull,
+    P19 * 100ull, P19 * 1000ull, P19 * 10000ull, P19 * 100000ull, P19 * 1000000ull, P19 * 10000000ull,
+    P19 * 100000000ull, P19 * 1000000000ull, P19 * 10000000000ull, P19 * 100000000000ull,
+    P19 * 1000000000000ull, P19 * 10000000000000ull, P19 * 100000000000000ull, P19 * 1000000000000000ull,
+    P19 * 10000000000000000ull, P19 * 100000000000000000ull, P19 * 1000000000000000000ull,
+    P19 * 10000000000000000000ull};
+#undef P19
+
+static u128 pow10_u128(int k) { return pow10_tab[k]; }
+
 /* Decimal text -> unscaled 128-bit value at `scale`. 0, or -1 with a reason in `why`. */
 static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const char **why)
 {
@@ -113,19 +128,25 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+'))
         neg = s[i++] == '-';
-    /* the significant digits (leading zeros skipped) accumulate in v; `nd` of them, `frac` after the point */
+    /* the significant digits (leading zeros skipped): the first 19 in lo, all of them in v once
+     * there are more; `nd` of them, `frac` digits after the point */
+    uint64_t lo = 0;
     u128 v = 0;
-    long nd = 0, frac = 0, dropped = 0; /* dropped: trailing digits beyond 38 (must be zero) */
+    long nd = 0, frac = 0, dropped = 0; /* dropped: digits beyond 39 (must be zero) */
     bool any = false, point = false, nonzero_dropped = false;
     for (; i < n; i++) {
         char c = s[i];
         if (c >= '0' && c <= '9') {
             any = true;
-            if (point)
-                frac++;
+            frac += point;
             if (nd == 0 && c == '0')
                 continue;
-            if (nd < CP_PQ_DEC_PRECISION + 1) {
+            if (nd < 19) {
+                lo = lo * 10 + (uint64_t)(c - '0');
+                nd++;
+            } else if (nd < CP_PQ_DEC_PRECISION + 1) {
+                if (nd == 19)
+                    v = lo;
                 v = v * 10 + (u128)(c - '0');
                 nd++;
             } else {
@@ -138,6 +159,8 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
             break;
         }
     }
+    if (nd <= 19)
+        v = lo;
     if (!any) {
         *why = "is not a decimal number";
         return -1;
@@ -181,8 +204,8 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
         *why = "does not fit DECIMAL(38, scale)";
         return -1;
     }
-    for (; v && shift > 0; shift--)
-        v *= 10;
+    if (v && shift > 0)
+        v *= pow10_u128((int)shift);
     *out = neg ? -(__int128)v : (__int128)v;
     return 0;
 }
@@ -365,15 +388,15 @@ static int phys_type(cp_pq_type t)
 }
 
 /* Definition levels (bit width 1) as RLE runs of the RLE/bit-packed hybrid, 4-byte length first. */
-static void put_def_levels(cp_buf *b, const cp_pq_value *cells, size_t ncols, size_t col, size_t r0, size_t n)
+static void put_def_levels(cp_buf *b, const cp_pq_value *v0, size_t stride, size_t n)
 {
     size_t at = b->len;
     put_le32(b, 0);
     size_t i = 0;
     while (i < n) {
-        bool def = !cells[(r0 + i) * ncols + col].null;
+        bool def = !v0[i * stride].null;
         size_t run = 1;
-        while (i + run < n && !cells[(r0 + i + run) * ncols + col].null == def)
+        while (i + run < n && !v0[(i + run) * stride].null == def)
             run++;
         put_varint(b, (uint64_t)run << 1);
         cp_buf_putc(b, (char)def);
@@ -463,7 +486,7 @@ static void dict_free(dict *d)
 }
 
 /* Builds the dictionary of the chunk's non-null values; false when it is not worth it (or no memory). */
-static bool dict_build(dict *d, const cp_pq_value *cells, size_t ncols, size_t col, size_t r0, size_t n,
+static bool dict_build(dict *d, const cp_pq_value *v0, size_t stride, size_t n,
                        size_t nonnull, size_t max_bytes)
 {
     memset(d, 0, sizeof *d);
@@ -476,7 +499,7 @@ static bool dict_build(dict *d, const cp_pq_value *cells, size_t ncols, size_t c
     if (!d->slots || !d->ent || !d->idx)
         goto no;
     for (size_t i = 0; i < n; i++) {
-        const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
+        const cp_pq_value *v = &v0[i * stride];
         if (v->null)
             continue;
         const char *s = v->s ? v->s : "";
@@ -530,24 +553,32 @@ typedef struct chunk_meta {
     chunk_stats st;
 } chunk_meta;
 
+/* what the pages of one writer share: its options and a zstd context */
+typedef struct pq_enc {
+    cp_pq_options opt;
+    ZSTD_CCtx *zc;
+} pq_enc;
+
 /* Writes one page (header, then the body compressed by the codec) to `out`; adds its sizes to m. */
 static int put_page(cp_buf *out, bool dict_page, const cp_buf *body, int32_t nvalues, int encoding,
-                    const cp_pq_options *opt, chunk_meta *m, const char *name, char *err, size_t errlen)
+                    pq_enc *e, chunk_meta *m, const char *name, char *err, size_t errlen)
 {
     const char *data = body->p ? body->p : "";
     size_t dlen = body->len;
     char *z = NULL;
-    if (opt->codec == CP_PQ_ZSTD) {
+    if (e->opt.codec == CP_PQ_ZSTD) {
         size_t cap = ZSTD_compressBound(dlen);
         z = malloc(cap ? cap : 1);
-        size_t zn = z ? ZSTD_compress(z, cap, data, dlen, opt->zstd_level) : 0;
-        if (!z || ZSTD_isError(zn)) {
+        if (!e->zc)
+            e->zc = ZSTD_createCCtx(); /* one context for all the writer's pages */
+        size_t zn = z && e->zc ? ZSTD_compressCCtx(e->zc, z, cap, data, dlen, e->opt.zstd_level) : 0;
+        if (!z || !e->zc || ZSTD_isError(zn)) {
             snprintf(err, errlen, "column %s: zstd: %s", name, z ? ZSTD_getErrorName(zn) : "out of memory");
             free(z);
             return -1;
         }
         dlen = zn;
-    } else if (opt->codec == CP_PQ_SNAPPY) {
+    } else if (e->opt.codec == CP_PQ_SNAPPY) {
         size_t zn = snappy_max_compressed_length(dlen);
         z = malloc(zn ? zn : 1);
         if (!z || snappy_compress(data, body->len, z, &zn) != SNAPPY_OK) {
@@ -592,8 +623,8 @@ static int put_page(cp_buf *out, bool dict_page, const cp_buf *body, int32_t nva
 
 /* Writes one column chunk (a dictionary page for strings when it pays, then one data page) of rows
  * [r0, r0 + n) to `out`. */
-static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp_pq_value *cells, size_t r0,
-                       size_t n, const cp_pq_options *opt, cp_buf *out, chunk_meta *m, char *err, size_t errlen)
+static int write_chunk(const cp_pq_column *c, const cp_pq_value *v0, size_t stride, size_t r0, size_t n,
+                       pq_enc *e, cp_buf *out, chunk_meta *m, char *err, size_t errlen)
 {
     cp_buf body = {0};
     stats st = {0};
@@ -603,7 +634,7 @@ static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp
     m->nvalues = (int64_t)n;
     size_t nonnull = 0;
     for (size_t i = 0; i < n; i++) {
-        const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
+        const cp_pq_value *v = &v0[i * stride];
         if (!v->null) {
             nonnull++;
             continue;
@@ -615,9 +646,9 @@ static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp
         st.nulls++;
     }
     dict d = {0};
-    if (c->type == CP_PQ_STRING && !opt->plain_strings && nonnull &&
-        dict_build(&d, cells, ncols, col, r0, n, nonnull,
-                   opt->dict_max_bytes ? opt->dict_max_bytes : CP_PQ_DICT_MAX_BYTES)) {
+    if (c->type == CP_PQ_STRING && !e->opt.plain_strings && nonnull &&
+        dict_build(&d, v0, stride, n, nonnull,
+                   e->opt.dict_max_bytes ? e->opt.dict_max_bytes : CP_PQ_DICT_MAX_BYTES)) {
         for (size_t k = 0; k < d.n; k++) {
             put_le32(&body, (uint32_t)d.ent[k]->len);
             cp_buf_put(&body, d.ent[k]->s ? d.ent[k]->s : "", d.ent[k]->len);
@@ -625,10 +656,10 @@ static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp
         }
         m->dict = true;
         m->dict_offset = (int64_t)out->len;
-        int rc = body.oom ? -1 : put_page(out, true, &body, (int32_t)d.n, ENC_PLAIN, opt, m, c->name, err, errlen);
+        int rc = body.oom ? -1 : put_page(out, true, &body, (int32_t)d.n, ENC_PLAIN, e, m, c->name, err, errlen);
         cp_buf_reset(&body);
         if (rc == 0 && c->nullable)
-            put_def_levels(&body, cells, ncols, col, r0, n);
+            put_def_levels(&body, v0, stride, n);
         int bw = 1;
         while (bw < 32 && (d.n - 1) >> bw)
             bw++;
@@ -643,11 +674,11 @@ static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp
         }
     } else {
         if (c->nullable)
-            put_def_levels(&body, cells, ncols, col, r0, n);
+            put_def_levels(&body, v0, stride, n);
         unsigned char bits = 0;
         int nbits = 0;
         for (size_t i = 0; i < n; i++) {
-            const cp_pq_value *v = &cells[(r0 + i) * ncols + col];
+            const cp_pq_value *v = &v0[i * stride];
             if (v->null)
                 continue;
             __int128 q = 0;
@@ -681,6 +712,14 @@ static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp
                 break;
             case CP_PQ_DEC: {
                 const char *why = NULL;
+                if (v->unscaled && v->len == DEC_BYTES) { /* converted by cp_pq_decimal already */
+                    u128 u = 0;
+                    for (int k = 0; k < DEC_BYTES; k++)
+                        u = u << 8 | (unsigned char)v->s[k];
+                    q = (__int128)u;
+                    cp_buf_put(&body, v->s, DEC_BYTES);
+                    break;
+                }
                 if (dec_parse(v->s ? v->s : "", v->len, c->scale, &q, &why) != 0) {
                     snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(38, %d))", r0 + i, c->name,
                              v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, c->scale);
@@ -704,7 +743,7 @@ static int write_chunk(const cp_pq_column *c, size_t ncols, size_t col, const cp
         return -1;
     }
     m->data_offset = (int64_t)out->len;
-    int rc = put_page(out, false, &body, (int32_t)n, m->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN, opt, m, c->name, err,
+    int rc = put_page(out, false, &body, (int32_t)n, m->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN, e, m, c->name, err,
                       errlen);
     cp_buf_free(&body);
     if (rc == 0)
@@ -758,7 +797,7 @@ static void write_schema_element(tw *w, const cp_pq_column *c)
 struct cp_pq_writer {
     cp_pq_column *cols;
     size_t ncols;
-    cp_pq_options opt;
+    pq_enc enc;
     cp_buf file;       /* "PAR1" and the pages so far */
     chunk_meta *meta;  /* ngroups * ncols */
     int64_t *grows;    /* rows per group */
@@ -797,6 +836,7 @@ void cp_pq_writer_free(cp_pq_writer *w)
     free(w->meta);
     free(w->grows);
     cp_buf_free(&w->file);
+    ZSTD_freeCCtx(w->enc.zc);
     free(w);
 }
 
@@ -837,7 +877,7 @@ cp_pq_writer *cp_pq_writer_new(const cp_pq_column *cols, size_t ncols, const cp_
         }
     }
     if (opt)
-        w->opt = *opt;
+        w->enc.opt = *opt;
     cp_buf_put(&w->file, "PAR1", 4);
     return w;
 }
@@ -846,9 +886,11 @@ int64_t cp_pq_writer_rows(const cp_pq_writer *w) { return w->rows; }
 
 size_t cp_pq_writer_bytes(const cp_pq_writer *w) { return w->file.len; }
 
-int cp_pq_writer_add(cp_pq_writer *w, const cp_pq_value *cells, size_t nrows, char *err, size_t errlen)
+/* Adds rows given row-major (cells) or column-major (columns[c][row]) as row groups. */
+static int writer_add(cp_pq_writer *w, const cp_pq_value *cells, const cp_pq_value *const *columns, size_t nrows,
+                      char *err, size_t errlen)
 {
-    size_t per = w->opt.row_group_rows ? w->opt.row_group_rows : (nrows ? nrows : 1);
+    size_t per = w->enc.opt.row_group_rows ? w->enc.opt.row_group_rows : (nrows ? nrows : 1);
     size_t add = (nrows + per - 1) / per, start = w->file.len, g0 = w->ngroups;
     if (w->ngroups + add > w->capgroups) {
         size_t cap = (w->ngroups + add) * 2;
@@ -867,7 +909,8 @@ int cp_pq_writer_add(cp_pq_writer *w, const cp_pq_value *cells, size_t nrows, ch
         size_t r0 = g * per, n = nrows - r0 < per ? nrows - r0 : per;
         for (size_t c = 0; c < w->ncols; c++) {
             chunk_meta *m = &w->meta[w->ngroups * w->ncols + c];
-            if (write_chunk(&w->cols[c], w->ncols, c, cells, r0, n, &w->opt, &w->file, m, err, errlen) != 0) {
+            const cp_pq_value *v0 = columns ? columns[c] + r0 : cells + r0 * w->ncols + c;
+            if (write_chunk(&w->cols[c], v0, columns ? 1 : w->ncols, r0, n, &w->enc, &w->file, m, err, errlen) != 0) {
                 for (size_t k = 0; k < c; k++)
                     meta_free(&w->meta[w->ngroups * w->ncols + k]);
                 goto fail;
@@ -892,6 +935,17 @@ fail:
     if (w->file.p)
         w->file.p[start] = '\0';
     return -1;
+}
+
+int cp_pq_writer_add(cp_pq_writer *w, const cp_pq_value *cells, size_t nrows, char *err, size_t errlen)
+{
+    return writer_add(w, cells, NULL, nrows, err, errlen);
+}
+
+int cp_pq_writer_add_columns(cp_pq_writer *w, const cp_pq_value *const *columns, size_t nrows, char *err,
+                             size_t errlen)
+{
+    return writer_add(w, NULL, columns, nrows, err, errlen);
 }
 
 int cp_pq_writer_finish(cp_pq_writer *w, cp_buf *out, char *err, size_t errlen)
@@ -931,7 +985,7 @@ int cp_pq_writer_finish(cp_pq_writer *w, cp_buf *out, char *err, size_t errlen)
             tw_list(&t, 3, T_BINARY, 1);
             put_varint(out, strlen(col->name));
             cp_buf_puts(out, col->name);
-            tw_i32(&t, 4, (int32_t)w->opt.codec);
+            tw_i32(&t, 4, (int32_t)w->enc.opt.codec);
             tw_i64(&t, 5, m->nvalues);
             tw_i64(&t, 6, m->uncompressed);
             tw_i64(&t, 7, m->compressed);

@@ -66,6 +66,7 @@ typedef struct cp_pq_value {
     int64_t i;     /**< CP_PQ_INT64, CP_PQ_TS (UTC milliseconds since the epoch) */
     double d;      /**< CP_PQ_DOUBLE */
     bool b;        /**< CP_PQ_BOOL */
+    bool unscaled; /**< CP_PQ_DEC: s holds the 16 bytes cp_pq_decimal made for the column's scale, not text */
     const char *s; /**< CP_PQ_STRING bytes, CP_PQ_DEC decimal text (borrowed) */
     size_t len;    /**< bytes in s */
 } cp_pq_value;
@@ -125,6 +126,14 @@ cp_pq_writer *cp_pq_writer_new(const cp_pq_column *cols, size_t ncols, const cp_
  * (counted from the first row of this call) and column; the file is then as before the call.
  */
 int cp_pq_writer_add(cp_pq_writer *w, const cp_pq_value *cells, size_t nrows, char *err, size_t errlen);
+
+/**
+ * The same with the cells column-major: columns[c][row] for c < the writer's column count (each
+ * array borrowed for the call). A sink that stages rows this way lets each column chunk read
+ * consecutive memory.
+ */
+int cp_pq_writer_add_columns(cp_pq_writer *w, const cp_pq_value *const *columns, size_t nrows, char *err,
+                             size_t errlen);
 
 /** Rows added so far. */
 int64_t cp_pq_writer_rows(const cp_pq_writer *w);
