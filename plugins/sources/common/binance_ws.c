@@ -22,9 +22,12 @@
  * counts pings, pongs and requests against 5 incoming messages a second a connection). A
  * connection silent for stall_timeout is dropped; reconnects back off exponentially with jitter,
  * each connection on its own. Binance ends a connection after 24 hours: at ws_max_age a
- * replacement is opened beside it and takes over once it is subscribed and has delivered a trade
- * the old one had delivered (or after HANDOVER_MS), so no trade falls between the two; until then
- * it only contributes the trade that comes next, and what it brings twice is dropped by id.
+ * replacement is opened beside it and takes over once it is subscribed, has delivered a trade the
+ * old one had delivered, and no symbol's last trade on it ran ahead of the old one (or after
+ * HANDOVER_MS, when a repair fills what falls between), so no trade falls between the two; until
+ * then it only contributes the trade that comes next, and what it brings twice is dropped by id.
+ * A connection quiet for half of stall_timeout is asked GET_PROPERTY: its answer tells a quiet
+ * market from a dead connection.
  *
  * The local order book. An update event carries U (first update id), u (last) and, on futures,
  * pu (the previous event's u). The first event of a symbol (or the first after a loss) fetches a
