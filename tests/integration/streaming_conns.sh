@@ -23,7 +23,11 @@ n=$(status handover 'len(conn_log)')
 expect_eq "$(( n >= 3 ))" 1 "handover: connections were replaced (got $n)"
 expect_eq "$(status handover 'all(conn_log[i + 1][0] < conn_log[i][1] for i in range(len(conn_log) - 1))')" True \
     "handover: each replacement opened before the connection it replaced closed"
-expect_eq "$(grep -c 'handed over to its replacement' "$TMP/hand.err")" "$((n - 1))" "handover: each switch is logged"
+opened=$(grep -c '(ws_max_age): opening its replacement' "$TMP/hand.err")
+switched=$(grep -c 'handed over to its replacement' "$TMP/hand.err")
+expect_eq "$opened" "$((n - 1))" "handover: each replacement is logged"
+# the last replacement may still be catching up when coinpipe is stopped
+expect_eq "$(( switched == opened || switched == opened - 1 ))" 1 "handover: each switch is logged ($switched of $opened)"
 expect_contains "$TMP/hand.err" "(ws_max_age): opening its replacement" "handover: the reason is logged"
 expect_not_contains "$TMP/hand.err" "reconnecting in" "handover: no reconnect, no backoff"
 expect_not_contains "$TMP/hand.err" "gap: " "handover: no trade id skipped at a switch"
