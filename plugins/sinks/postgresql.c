@@ -764,19 +764,21 @@ static int keys_present(pg *p, cp_ctx *ctx, const pg_table *t, const cp_batch *b
 
 static bool connected(const pg *p) { return p->conn && PQstatus(p->conn) == CONNECTION_OK; }
 
-/* the batch straight into the target table when its keys are new: CP_OK (committed),
- * CP_PENDING (not done, the transaction is open for the staging path) or a failure */
+/* The batch straight into the target table when its keys are new: the lookup, then one COPY that
+ * is its own transaction (committed when the server answers it), two round trips per batch where
+ * BEGIN ... COMMIT took five. CP_OK (committed), CP_PENDING (not done: a transaction is open for
+ * the staging path) or a failure. */
 static cp_status write_direct(pg *p, cp_ctx *ctx, pg_table *t, const cp_batch *batch)
 {
     pg_err e = {{0}, {0}, false};
     int present = t->nkeys ? keys_present(p, ctx, t, batch, &e) : 0;
-    if (present > 0)
-        return CP_PENDING;
     cp_status st = CP_OK;
-    if (present == 0)
-        st = send_copy(p, ctx, t->direct_sql, t, batch, &e);
-    if (present == 0 && st == CP_OK)
-        return run(p, ctx, "COMMIT", PGRES_COMMAND_OK, "COMMIT");
+    if (present > 0) {
+        st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
+        return st == CP_OK ? CP_PENDING : st;
+    }
+    if (present == 0 && (st = send_copy(p, ctx, t->direct_sql, t, batch, &e)) == CP_OK)
+        return CP_OK;
     if (!connected(p) || e.value || st == CP_ERR_NOMEM) {
         if (e.value)
             cp_log_error(ctx, "postgresql: COPY of %zu %s rows failed: %s", cp_batch_rows(ctx, batch), t->stream,
@@ -793,8 +795,7 @@ static cp_status write_direct(pg *p, cp_ctx *ctx, pg_table *t, const cp_batch *b
     } else {
         cp_log_debug(ctx, "postgresql: %s: direct COPY refused, using the staging table (%s)", t->stream, e.msg);
     }
-    PQclear(PQexec(p->conn, "ROLLBACK"));
-    st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
+    st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN"); /* the failed COPY left no transaction behind */
     return st == CP_OK ? CP_PENDING : st;
 }
 
@@ -812,12 +813,13 @@ static cp_status write_once(pg *p, cp_ctx *ctx, const cp_batch *batch)
         return st;
     }
     bool unique = keys_unique(p, ctx, batch, t);
-    st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
-    if (st == CP_OK && t->direct_sql && (unique || !t->nkeys)) {
+    if (t->direct_sql && (unique || !t->nkeys)) {
         st = write_direct(p, ctx, t, batch);
         if (st == CP_OK)
             return CP_OK;
         st = st == CP_PENDING ? CP_OK : st;
+    } else {
+        st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
     }
     pg_err e = {{0}, {0}, false};
     if (st == CP_OK && (st = send_copy(p, ctx, t->copy_sql, t, batch, &e)) != CP_OK)
