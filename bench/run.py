@@ -430,17 +430,19 @@ def idle_rss(a, work, nginx, n):
             "coingecko": "", "s3-csv": 'bucket = "bench"; endpoint = "%s"; access_key_id = "bench"; '
             'secret_access_key = "bench";' % base,
             "postgresql": 'conninfo = "host=127.0.0.1 port=1 connect_timeout=1";',
-            "alerts": 'preset = "quality";', "webhook": 'url = "%s/hook";' % base}
+            "alerts": 'preset = "quality";', "webhook": 'url = "%s/hook";' % base,
+            "nats": 'servers = ["nats://127.0.0.1:1"];', "nats-consumer": 'servers = ["nats://127.0.0.1:1"];'}
     extra = []
     for name, kind in sorted(have.items()):
         if name in ("binance-spot", "spread", "sqlite"):
             continue
         o = opts.get(name, "")
         if kind == "source":
-            if name != "coingecko":
-                o = 'base_url = "%s"; ' % base + o
-            else:
+            desc = subprocess.run([coinpipe, "--describe", name], capture_output=True, text=True).stdout
+            if name == "coingecko":
                 o = 'base_url = "%s";' % base
+            elif "base_url" in desc:  # the exchanges' sources; not a NATS consumer
+                o = 'base_url = "%s"; ' % base + o
             extra.append('  { name = "idle-%s"; interval = "1d"; source = { plugin = "%s"; %s };\n'
                          '    sinks = ( { plugin = "stdout"; } ); }' % (name, name, o))
         elif kind == "transform":
