@@ -209,26 +209,49 @@ typedef struct rows_out {
 static bool put_rows(void *user, const cp_batch *b)
 {
     rows_out *o = user;
+    cp_buf *body = o->body;
     const cp_schema *s = core_batch_schema(b);
     size_t nrows = core_batch_rows(b);
     /* the keys once per batch (names are [a-z0-9_]); about 330 bytes a candle reserved ahead */
     cp_buf keys = {0};
-    size_t at[64];
+    size_t at[65];
     size_t nf = s->nfields < 64 ? s->nfields : 64;
     for (size_t c = 0; c < nf; c++) {
         at[c] = keys.len;
         cp_buf_printf(&keys, c ? ",\"%s\":" : "\"%s\":", s->fields[c].name);
     }
-    cp_buf_reserve(o->body, nrows * (keys.len + nf * 12 + 8));
-    for (size_t r = 0; r < nrows && !keys.oom; r++) {
-        cp_buf_puts(o->body, o->n++ ? ",\n{" : "\n{");
+    at[nf] = keys.len;
+    /* A string column repeats its text row after row (exchange, symbol, interval), and the batch
+     * then shares it (one arena text): its JSON is written once and copied from the row above. */
+    struct {
+        const char *text;
+        size_t at, len;
+    } prev[64];
+    for (size_t c = 0; c < nf; c++)
+        prev[c].text = NULL;
+    cp_buf_reserve(body, nrows * (keys.len + nf * 12 + 8));
+    for (size_t r = 0; r < nrows && !keys.oom && !body->oom; r++) {
+        cp_buf_puts(body, o->n++ ? ",\n{" : "\n{");
         for (size_t c = 0; c < nf; c++) {
-            cp_buf_put(o->body, keys.p + at[c], (c + 1 < nf ? at[c + 1] : keys.len) - at[c]);
-            core_latest_put_value(o->body, b, r, c);
+            cp_buf_put(body, keys.p + at[c], at[c + 1] - at[c]);
+            size_t n = 0;
+            const char *t = s->fields[c].type == CP_T_STRING ? core_batch_get_text(b, r, c, &n) : NULL;
+            if (t && t == prev[c].text) {
+                if (cp_buf_reserve(body, prev[c].len)) { /* the copy's source is in the buffer itself */
+                    memcpy(body->p + body->len, body->p + prev[c].at, prev[c].len);
+                    body->len += prev[c].len;
+                    body->p[body->len] = '\0';
+                }
+                continue;
+            }
+            size_t mark = body->len;
+            core_batch_json_value(body, b, r, c);
+            if (t)
+                prev[c].text = t, prev[c].at = mark, prev[c].len = body->len - mark;
         }
-        cp_buf_putc(o->body, '}');
+        cp_buf_putc(body, '}');
     }
-    bool ok = !o->body->oom && !keys.oom;
+    bool ok = !body->oom && !keys.oom;
     cp_buf_free(&keys);
     return ok;
 }

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "batch.h"
+#include "util.h"
 
 #include <coinpipe/buf.h>
 #include <errno.h>
@@ -493,6 +494,84 @@ double core_batch_get_double(const cp_batch *b, size_t row, size_t col)
         return (double)c->v.i;
     default:
         return NAN;
+    }
+}
+
+/* ---- JSON ------------------------------------------------------------------------------ */
+
+/* JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool json_number(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return false;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    return i == n;
+}
+
+/* an integer in decimal, without printf (10^5 candles carry 4 each) */
+static void put_int(cp_buf *out, int64_t v)
+{
+    char d[24];
+    size_t n = sizeof d;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        d[--n] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        d[--n] = '-';
+    cp_buf_put(out, d + n, sizeof d - n);
+}
+
+void core_batch_json_value(cp_buf *out, const cp_batch *b, size_t r, size_t c)
+{
+    if (core_batch_is_null(b, r, c)) {
+        cp_buf_put(out, "null", 4);
+        return;
+    }
+    const struct cell *x = &b->cols[c].cells[r];
+    switch (b->fields[c].type) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP: put_int(out, x->v.i); break;
+    case CP_T_BOOL: cp_buf_puts(out, x->v.i ? "true" : "false"); break;
+    case CP_T_STRING: core_util_json_string(out, b->arena + x->off, x->len); break;
+    case CP_T_DECIMAL:
+        if (json_number(b->arena + x->off, x->len)) {
+            cp_buf_put(out, b->arena + x->off, x->len);
+            break;
+        }
+        /* a text JSON cannot carry as a number: as its double */
+        __attribute__((fallthrough));
+    case CP_T_DOUBLE:
+        if (isfinite(x->v.d))
+            cp_buf_printf(out, "%.17g", x->v.d);
+        else
+            cp_buf_put(out, "null", 4);
+        break;
+    default: cp_buf_put(out, "null", 4);
     }
 }
 

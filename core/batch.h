@@ -31,6 +31,9 @@ int64_t core_batch_get_int(const cp_batch *b, size_t row, size_t col);
 double core_batch_get_double(const cp_batch *b, size_t row, size_t col);
 const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len);
 bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
+/* appends cell (row, col) as a JSON value: null, a number (a decimal as its text when JSON's
+ * grammar allows, else its double), true/false, or a string */
+void core_batch_json_value(cp_buf *out, const cp_batch *b, size_t row, size_t col);
 bool core_decimal_valid(const char *s, size_t len);
 size_t core_batch_mem_bytes(const cp_batch *b); /* memory the batch holds (cells, text), about */
 void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capacity (when emitted) */

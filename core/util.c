@@ -341,17 +341,22 @@ void core_util_json_string(cp_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     cp_buf_putc(b, '"');
+    size_t run = 0; /* start of the bytes that need no escape, copied at once */
     for (size_t i = 0; s && i < len; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f)
+            continue;
+        cp_buf_put(b, s + run, i - run);
+        run = i + 1;
         if (c == '"' || c == '\\') {
-            cp_buf_putc(b, '\\');
-            cp_buf_putc(b, (char)c);
-        } else if (c < 0x20 || c == 0x7f) {
+            char e[2] = {'\\', (char)c};
+            cp_buf_put(b, e, sizeof e);
+        } else {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             cp_buf_put(b, u, sizeof u);
-        } else {
-            cp_buf_putc(b, (char)c);
         }
     }
+    if (s)
+        cp_buf_put(b, s + run, len - run);
     cp_buf_putc(b, '"');
 }

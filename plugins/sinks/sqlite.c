@@ -761,37 +761,34 @@ static size_t real_text(double d, char out[40])
     return (size_t)snprintf(out, 40, "%.17g", d);
 }
 
-/* sets cell (r, i) of b from column i of the current row (REAL decimals as their text) */
-static void read_cell(cp_ctx *ctx, cp_batch *b, size_t r, size_t i, sqlite3_stmt *st)
+/* sets cell (r, i), of type t, of b from column i of the current row (REAL decimals as their text) */
+static void read_cell(cp_ctx *ctx, cp_batch *b, size_t r, size_t i, cp_type t, sqlite3_stmt *st)
 {
-    int col = (int)i;
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-        cp_batch_set_null(ctx, b, r, i);
-        return;
-    }
-    const cp_schema *sc = cp_batch_schema(ctx, b);
-    switch (sc->fields[i].type) {
+    int col = (int)i, ct = sqlite3_column_type(st, col);
+    if (ct == SQLITE_NULL)
+        return; /* a new row's cells are NULL */
+    switch (t) {
     case CP_T_INT64:
     case CP_T_TIMESTAMP: cp_batch_set_int(ctx, b, r, i, sqlite3_column_int64(st, col)); break;
     case CP_T_BOOL: cp_batch_set_bool(ctx, b, r, i, sqlite3_column_int64(st, col) != 0); break;
     case CP_T_DOUBLE: cp_batch_set_double(ctx, b, r, i, sqlite3_column_double(st, col)); break;
     case CP_T_DECIMAL: {
         char d[40];
-        const char *t = d;
+        const char *text = d;
         size_t n;
-        if (sqlite3_column_type(st, col) == SQLITE_FLOAT) { /* decimal_as = "real" */
+        if (ct == SQLITE_FLOAT) { /* decimal_as = "real" */
             n = real_text(sqlite3_column_double(st, col), d);
         } else {
-            t = (const char *)sqlite3_column_text(st, col);
-            n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+            text = (const char *)sqlite3_column_text(st, col);
+            n = text ? (size_t)sqlite3_column_bytes(st, col) : 0;
         }
-        if (!t || cp_batch_set_decimal(ctx, b, r, i, t, n) != CP_OK)
+        if (!text || cp_batch_set_decimal(ctx, b, r, i, text, n) != CP_OK)
             cp_batch_set_null(ctx, b, r, i);
         break;
     }
     case CP_T_STRING: {
-        const char *t = (const char *)sqlite3_column_text(st, col);
-        cp_batch_set_string(ctx, b, r, i, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+        const char *text = (const char *)sqlite3_column_text(st, col);
+        cp_batch_set_string(ctx, b, r, i, text ? text : "", text ? (size_t)sqlite3_column_bytes(st, col) : 0);
         break;
     }
     }
@@ -846,14 +843,20 @@ static cp_status sq_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bo
     int rc = SQLITE_DONE;
     bool more = true;
     cp_batch *b = NULL;
+    size_t nf = q->schema->nfields;
+    cp_type *types = st == CP_OK ? malloc((nf + 1) * sizeof *types) : NULL;
+    if (st == CP_OK && !types)
+        st = CP_ERR_NOMEM;
+    for (size_t i = 0; types && i < nf; i++)
+        types[i] = cp_schema_field(q->schema, i)->type;
     while (st == CP_OK && sel && more && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
         if (!b && !(b = cp_batch_new(ctx, q->schema, 1024))) {
             st = CP_ERR_NOMEM;
             break;
         }
         size_t r = cp_batch_add_row(ctx, b);
-        for (size_t i = 0; i < q->schema->nfields; i++)
-            read_cell(ctx, b, r, i, sel);
+        for (size_t i = 0; i < nf; i++)
+            read_cell(ctx, b, r, i, types[i], sel);
         if (cp_batch_rows(ctx, b) == 1024) {
             more = fn(user, b);
             cp_batch_free(ctx, b);
@@ -866,6 +869,7 @@ static cp_status sq_read(void *instance, cp_ctx *ctx, const cp_read_query *q, bo
         fn(user, b);
     if (b)
         cp_batch_free(ctx, b);
+    free(types);
     sqlite3_finalize(sel);
     sqlite3_finalize(cut);
     if (txn)
