@@ -9,6 +9,7 @@
 #include <coinpipe/buf.h>
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +104,8 @@ static bool wants_tls(const nc_cfg *c)
     return false;
 }
 
-cp_status nc_open(cp_ctx *ctx, const nc_cfg *c, const char *name, jsOptions *js_opts, nc_conn *out)
+static cp_status nc_connect(cp_ctx *ctx, const nc_cfg *c, const char *name, jsOptions *js_opts, nc_conn *out,
+                            bool background)
 {
     memset(out, 0, sizeof *out);
     out->ctx = ctx;
@@ -125,7 +127,7 @@ cp_status nc_open(cp_ctx *ctx, const nc_cfg *c, const char *name, jsOptions *js_
     if (s == NATS_OK)
         s = natsOptions_SetFailRequestsOnDisconnect(o, true);
     if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, out);
+        s = natsOptions_SetRetryOnFailedConnect(o, background, background ? on_connected : NULL, out);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(o, on_disconnected, out);
     if (s == NATS_OK)
@@ -164,9 +166,16 @@ cp_status nc_open(cp_ctx *ctx, const nc_cfg *c, const char *name, jsOptions *js_
     if (s != NATS_OK) {
         cp_log_error(ctx, "cannot connect to NATS: %s (%s)", natsStatus_GetText(s), nats_GetLastError(NULL));
         nc_close(out);
-        return s == NATS_NO_MEMORY ? CP_ERR_NOMEM : CP_ERR_CONFIG;
+        return s == NATS_NO_MEMORY ? CP_ERR_NOMEM : background ? CP_ERR_CONFIG : CP_RETRY;
     }
+    if (!background)
+        log_connected(out->nc, out, true);
     return CP_OK;
+}
+
+cp_status nc_open(cp_ctx *ctx, const nc_cfg *c, const char *name, jsOptions *js_opts, nc_conn *out)
+{
+    return nc_connect(ctx, c, name, js_opts, out, true);
 }
 
 void nc_close(nc_conn *n)
@@ -188,6 +197,29 @@ void nc_close(nc_conn *n)
 bool nc_connected(const nc_conn *n)
 {
     return n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
+}
+
+void nc_name(cp_ctx *ctx, char *out, size_t len)
+{
+    snprintf(out, len, "coinpipe %s/%s", cp_pipeline_name(ctx), cp_instance_name(ctx));
+}
+
+bool nc_reopen_if_closed(nc_conn *n, const nc_cfg *c, const char *name, jsOptions *js_opts)
+{
+    if (n->nc && !natsConnection_IsClosed(n->nc))
+        return false;
+    cp_ctx *ctx = n->ctx;
+    if (n->nc) {
+        const char *why = NULL;
+        natsConnection_GetLastError(n->nc, &why);
+        cp_log_error(ctx, "the NATS connection was closed for good: %s; connecting again",
+                     why && *why ? why : "no reason given");
+    }
+    nc_close(n); /* also after a failed reopen: n->nc is NULL then */
+    /* at once, not in the background: a refusal (credentials, TLS) is logged with its reason,
+     * and the caller's next attempt (with the core's backoff) tries again */
+    nc_connect(ctx, c, name, js_opts, n, false);
+    return true;
 }
 
 void nc_token(cp_buf *out, const char *s, size_t len)

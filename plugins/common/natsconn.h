@@ -72,10 +72,17 @@ typedef struct nc_conn {
  * options libnats refuses (logged), CP_ERR_NOMEM. On CP_OK *out is the caller's, released with
  * nc_close(). */
 cp_status nc_open(cp_ctx *ctx, const nc_cfg *c, const char *name, jsOptions *js_opts, nc_conn *out);
+/* The connection name coinpipe gives a plugin instance: "coinpipe PIPELINE/INSTANCE". */
+void nc_name(cp_ctx *ctx, char *out, size_t len);
 /* Closes and frees (NULL members are fine); returns once the library runs no callback of it. */
 void nc_close(nc_conn *n);
 /* True while the connection is up. */
 bool nc_connected(const nc_conn *n);
+/* When the library gave the connection up for good (the server refused the credentials, TLS
+ * failed): logs why as an error, closes it and opens a new one with the same settings, and
+ * returns true (the caller's subscriptions are gone). False while the connection lives (up
+ * or reconnecting). */
+bool nc_reopen_if_closed(nc_conn *n, const nc_cfg *c, const char *name, jsOptions *js_opts);
 
 /* Replaces what cannot stand in a subject token ('.', '*', '>', whitespace, control bytes)
  * with '_' while copying `len` bytes of `s` into `out`; an empty token becomes "_". */

@@ -115,6 +115,8 @@ typedef struct ns {
     size_t pending_batches, pending_msgs;
     uint64_t acked0, dup0; /* the counters when the window opened */
     ZSTD_CCtx *zc;         /* compression = "zstd" */
+    jsOptions jo;          /* the JetStream options, for a new connection */
+    char name[256];
     cp_buf z;
 } ns;
 
@@ -184,9 +186,9 @@ static cp_status ns_create(cp_ctx *ctx, const void *config, void **instance)
     jo.PublishAsync.AckHandler = on_ack;
     jo.PublishAsync.AckHandlerClosure = s;
     jo.PublishAsync.StallWait = s->cfg->ack_timeout;
-    char name[256];
-    snprintf(name, sizeof name, "coinpipe %s/%s", cp_pipeline_name(ctx), cp_instance_name(ctx));
-    cp_status st = nc_open(ctx, &s->cfg->conn, name, &jo, &s->conn);
+    s->jo = jo;
+    nc_name(ctx, s->name, sizeof s->name);
+    cp_status st = nc_open(ctx, &s->cfg->conn, s->name, &s->jo, &s->conn);
     nats_ReleaseThreadMemory(); /* the library's per-thread state, on each thread that called it */
     if (st != CP_OK) {
         free(s);
@@ -539,6 +541,10 @@ static cp_status write_batch(ns *s, cp_ctx *ctx, const cp_batch *b)
     size_t n = cp_batch_rows(ctx, b);
     if (!n) /* nothing to publish: CP_OK would confirm the window's batches */
         return s->pending_batches ? CP_PENDING : CP_OK;
+    if (nc_reopen_if_closed(&s->conn, &s->cfg->conn, s->name, &s->jo)) {
+        s->stream_ready = false;
+        return s->pending_batches ? give_up_window(s, ctx, CP_RETRY) : CP_RETRY;
+    }
     cp_status st = ensure_stream(s, ctx);
     if (st != CP_OK)
         return s->pending_batches ? give_up_window(s, ctx, st) : st;

@@ -97,6 +97,8 @@ typedef struct nq {
     size_t nopen;
     cp_buf str; /* a string cell, unescaped */
     ZSTD_DCtx *zd; /* for bodies with Coinpipe-Encoding: zstd, made on first use */
+    jsOptions jo;  /* the JetStream options, for a new connection */
+    char name[256];
     cp_buf z;
 } nq;
 
@@ -128,9 +130,9 @@ static cp_status nq_create(cp_ctx *ctx, const void *config, void **instance)
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = q->cfg->conn.connect_timeout;
-    char name[256];
-    snprintf(name, sizeof name, "coinpipe %s/%s", cp_pipeline_name(ctx), cp_instance_name(ctx));
-    cp_status st = nc_open(ctx, &q->cfg->conn, name, &jo, &q->conn);
+    q->jo = jo;
+    nc_name(ctx, q->name, sizeof q->name);
+    cp_status st = nc_open(ctx, &q->cfg->conn, q->name, &q->jo, &q->conn);
     nats_ReleaseThreadMemory(); /* the library's per-thread state, on each thread that called it */
     if (st != CP_OK) {
         free(q);
@@ -673,6 +675,12 @@ static cp_status nq_run(void *instance, cp_ctx *ctx)
     int64_t pause = 100;
     cp_status result = CP_OK;
     while (!cp_stopping(ctx)) {
+        if (nc_reopen_if_closed(&q->conn, &q->cfg->conn, q->name, &q->jo)) {
+            release_waits(q); /* their acks would go nowhere: JetStream delivers them again */
+            if (q->sub)
+                natsSubscription_Destroy(q->sub);
+            q->sub = NULL;
+        }
         if (!q->sub && subscribe(q, ctx) != CP_OK) {
             cp_sleep_ms(ctx, pause);
             pause = pause * 2 > 5000 ? 5000 : pause * 2;
