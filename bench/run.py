@@ -431,7 +431,8 @@ def idle_rss(a, work, nginx, n):
             'secret_access_key = "bench";' % base,
             "postgresql": 'conninfo = "host=127.0.0.1 port=1 connect_timeout=1";',
             "alerts": 'preset = "quality";', "webhook": 'url = "%s/hook";' % base,
-            "nats": 'servers = ["nats://127.0.0.1:1"];', "nats-consumer": 'servers = ["nats://127.0.0.1:1"];'}
+            "nats": 'servers = ["nats://127.0.0.1:1"];', "nats-consumer": 'servers = ["nats://127.0.0.1:1"];',
+            "azure-blob": 'container = "bench"; account = "bench"; sas_token = "sv=bench";'}
     extra = []
     for name, kind in sorted(have.items()):
         if name in ("binance-spot", "spread", "sqlite"):
