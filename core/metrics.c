@@ -513,7 +513,8 @@ void core_metrics_render(cp_buf *b)
          "Ticks skipped because the previous cycle of the pipeline was still running.");
     pl_series(b, "coinpipe_pipeline_skipped_ticks_total", PL_SKIPPED, now);
     help(b, "coinpipe_rows_invalid_total", "counter",
-         "Rows the source dropped for a bad value (out of range, not finite, a repeated key; each logged).");
+         "Rows dropped for a bad value (out of range, not finite, a repeated key; a decimal a Parquet column "
+         "cannot hold exactly); each logged.");
     pl_series(b, "coinpipe_rows_invalid_total", PL_INVALID, now);
     help(b, "coinpipe_pipeline_last_success_timestamp_seconds", "gauge",
          "End of the last successful cycle (Unix time; 0 = none yet).");

@@ -4,6 +4,7 @@
 # (s3-csv, zstd) and to Azurite (azure-blob, snappy) and rows to SQLite (decimal_as = "text") in the same
 # run. An independent reader (hyparquet) reads every file back and every cell equals SQLite's
 # row, decimals exact as text (tests/sinks/parquet_vs_sqlite.mjs); a changed SQLite cell is caught.
+# A decimal a column cannot hold refuses its row, logged and counted in coinpipe_rows_invalid_total.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 : "${COINPIPE_TEST_S3_ENDPOINT:?run under tests/services/run.sh (make test)}"
@@ -81,4 +82,30 @@ if SERVICES_DIR="$services" node "$COINPIPE_SRC/tests/sinks/parquet_vs_sqlite.mj
 else
     expect_contains "$TMP/neg.out" "FAIL: ohlcv: " "a changed decimal is reported"
 fi
+
+# a decimal the column cannot hold (decimal_scale = 0 for candles with cents): the row is refused
+# with its stream, row, key and column, counted in coinpipe_rows_invalid_total, never rounded
+. "$services/free-port.sh"
+port=$(free_port)
+{ cat <<C
+global = { state_dir = "$TMP/state0"; log_format = "logfmt"; plugin_path = ["$COINPIPE_TEST_PLUGIN_DIR"];
+           http_listen = "127.0.0.1:$port"; shutdown_timeout = "20s"; };
+pipelines = ( { name = "scale0"; interval = "1h";
+    source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["ohlcv"]; };
+    sinks = ( { plugin = "s3-csv"; bucket = "$COINPIPE_TEST_S3_BUCKET"; endpoint = "$COINPIPE_TEST_S3_ENDPOINT";
+                region = "us-east-1"; prefix = "$prefix-scale0"; format = "parquet"; decimal_scale = 0; } ); } );
+C
+} > "$TMP/scale0.conf"
+"$COINPIPE_BIN" -c "$TMP/scale0.conf" > /dev/null 2> "$TMP/scale0.err" &
+pid=$!; PIDS+=($pid)
+metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v k="$1" 'index($0, k" ") == 1 { print $2 }'; }
+if command -v curl > /dev/null && wait_for '[ "$(metric "coinpipe_rows_invalid_total{pipeline=\"scale0\"}")" -ge 1 ] 2>/dev/null' 30; then
+    n=$(metric 'coinpipe_rows_invalid_total{pipeline="scale0"}')
+    expect_eq "$n" "$(grep -c 'row not written to Parquet' "$TMP/scale0.err")" "each refused row counted once in coinpipe_rows_invalid_total ($n)"
+else
+    fail "no refused row counted"; sed 's/^/    /' "$TMP/scale0.err" >&2
+fi
+kill -TERM $pid; wait $pid
+expect_contains "$TMP/scale0.err" "s3-csv: stream ohlcv, row 0 (exchange=binance, symbol=BTC-USDT, interval=1m, open_time=" "the refusal names stream, row and key"
+expect_contains "$TMP/scale0.err" "has more digits after the point than the column's scale (DECIMAL(38, 0)): row not written to Parquet" "and the column's type"
 finish

@@ -403,8 +403,9 @@ typedef enum cp_stream_event {
     CP_STREAM_GAPS_FILLED = 4,   /**< holes repaired completely (e.g. over REST) */
     CP_STREAM_REPAIRED_ROWS = 5, /**< rows the repairs fetched */
     CP_STREAM_BAD_MESSAGES = 6,  /**< messages that could not be read (malformed, unknown) */
-    CP_ROWS_INVALID = 7,         /**< rows any source (polled too) dropped for a bad value:
-                                  *   coinpipe_rows_invalid_total; an older core ignores it */
+    CP_ROWS_INVALID = 7,         /**< rows any source (polled too) dropped for a bad value, or a
+                                  *   sink could not store exactly (the object-store sinks' Parquet
+                                  *   decimals): coinpipe_rows_invalid_total; an older core ignores it */
     /* A message broker between processes (the nats sink and nats-consumer source); an older
      * core ignores them: */
     CP_MSG_PUBLISHED = 8,   /**< sink: messages the broker acknowledged as stored
