@@ -66,3 +66,22 @@ for url in sys.argv[4:]:
 print(-1)
 P
 }
+# nats_stream_leader STREAM: the server that leads the stream's replicas (asks each server until
+# one knows)
+nats_stream_leader() {
+    local n urls=""
+    for n in "${!NATS_MON[@]}"; do urls="$urls http://127.0.0.1:${NATS_MON[$n]}/jsz?streams=true"; done
+    python3 - "$1" $urls <<'P'
+import json, sys, urllib.request
+for url in sys.argv[2:]:
+    try:
+        j = json.load(urllib.request.urlopen(url, timeout=5))
+    except OSError:
+        continue
+    for a in j.get("account_details", []):
+        for s in a.get("stream_detail", []):
+            leader = s.get("cluster", {}).get("leader", "")
+            if s["name"] == sys.argv[1] and leader:
+                print(leader); sys.exit(0)
+P
+}
