@@ -19,6 +19,10 @@
  * every id is known), a product that is not "online" or has trading disabled gets a warning.
  * Backfill: ohlcv, 300 candles per request, checkpointed per product and range.
  * Coinbase sends prices as JSON strings (candles as numbers); both keep their exact text.
+ * mode = "stream" (no pipeline interval): the Exchange WebSocket feed at ws_url (see "stream mode"
+ * below): trade from `matches`, ticker and book_top from `ticker`, book_level from a local book
+ * kept from `level2_batch`, `heartbeat` for stalls and lost trades; holes repaired from
+ * GET /products/{id}/trades?after=, the book by subscribing again.
  * Public endpoints allow about 10 requests per second per IP: the host budget defaults to 600/min.
  */
 #include "common/srcutil.h"
@@ -42,7 +46,15 @@ typedef struct cb_cfg {
     int64_t max_pages;
     double requests_per_minute;
     int64_t max_concurrent;
+    /* stream mode */
+    char *mode;
+    char *ws_url;
+    int64_t stall_timeout;
+    int64_t max_message;
+    int64_t book_interval;
 } cb_cfg;
+
+static const char *const cb_modes[] = {"poll", "stream", NULL};
 
 enum { ST_TICKER, ST_BOOK_TOP, ST_BOOK_LEVEL, ST_TRADE, ST_OHLCV, ST_COUNT };
 static const char *const cb_streams[] = {"ticker", "book_top", "book_level", "trade", "ohlcv", NULL};
@@ -80,6 +92,22 @@ static const cp_option cb_options[] = {
     {.name = "max_concurrent", .type = CP_OPT_INT, .def = "4", .min = 1, .max = 64,
      .offset = offsetof(cb_cfg, max_concurrent),
      .doc = "Requests in flight at once to the API host."},
+    {.name = "mode", .type = CP_OPT_ENUM, .def = "\"poll\"", .offset = offsetof(cb_cfg, mode), .choices = cb_modes,
+     .doc = "poll: REST each interval; stream: the WebSocket feed, continuously (the pipeline has no interval)."},
+    {.name = "ws_url", .type = CP_OPT_STRING, .def = "\"wss://ws-feed.exchange.coinbase.com\"",
+     .offset = offsetof(cb_cfg, ws_url),
+     .doc = "URL of the Exchange WebSocket feed (mode = stream); base_url stays the REST API used for repairs."},
+    {.name = "stall_timeout", .type = CP_OPT_DURATION, .def = "\"30s\"", .min = 1000, .max = 3600000,
+     .offset = offsetof(cb_cfg, stall_timeout),
+     .doc = "A feed connection that brings nothing for this long (heartbeats come every second) is reopened."},
+    {.name = "max_message", .type = CP_OPT_SIZE, .def = "\"16M\"", .min = 1024, .max = 268435456,
+     .offset = offsetof(cb_cfg, max_message),
+     .doc = "Largest WebSocket message accepted (a level2 snapshot is the largest); a larger one drops the "
+            "connection."},
+    {.name = "book_interval", .type = CP_OPT_DURATION, .def = "\"1s\"", .min = 10, .max = 3600000,
+     .offset = offsetof(cb_cfg, book_interval),
+     .doc = "How often the top `depth` levels of each local order book are written as book_level rows "
+            "(mode = stream)."},
     CP_OPTION_END,
 };
 
@@ -172,8 +200,14 @@ static cp_status cb_parse_book(cp_ctx *ctx, json_object *root, const char *sym, 
     return CP_OK;
 }
 
-static cp_status cb_parse_trades(cp_ctx *ctx, json_object *root, const char *sym, int64_t received_at, cp_batch *out)
+/* Appends the trades of a /trades page whose trade_id is in [lo, hi]; *min_id (may be NULL) gets
+ * the smallest integer trade_id of the page (INT64_MAX when none), the cursor of the next older
+ * page. */
+static cp_status cb_parse_trades(cp_ctx *ctx, json_object *root, const char *sym, int64_t received_at, cp_batch *out,
+                                 int64_t lo, int64_t hi, int64_t *min_id)
 {
+    if (min_id)
+        *min_id = INT64_MAX;
     if (!json_object_is_type(root, json_type_array)) {
         cp_log_error(ctx, "trades %s: expected an array; response ignored", sym);
         return CP_ERR_PARSE;
@@ -181,6 +215,13 @@ static cp_status cb_parse_trades(cp_ctx *ctx, json_object *root, const char *sym
     for (size_t i = 0; i < json_object_array_length(root); i++) {
         json_object *t = json_object_array_get_idx(root, i);
         json_object *id = su_get(t, "trade_id"), *side = su_get(t, "side");
+        if (json_object_is_type(id, json_type_int)) {
+            int64_t v = json_object_get_int64(id);
+            if (min_id && v < *min_id)
+                *min_id = v;
+            if (v < lo || v > hi)
+                continue;
+        }
         su_row r = su_row_add(ctx, out);
         row_common(&r, sym, CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
         su_require(&r, id, "trade_id");
@@ -298,6 +339,18 @@ static cp_status cb_check(const void *config, cp_check *chk)
     ok &= su_check_interval(chk, cfg->kline_interval, cb_intervals, "Coinbase",
                             "granularities 60 300 900 3600 21600 86400 seconds");
     ok &= su_check_url(chk, "base_url", cfg->base_url);
+    if (cfg->mode && strcmp(cfg->mode, "stream") == 0) {
+        if (su_list_has(&cfg->streams, "ohlcv")) {
+            cp_check_error(chk, "streams", "mode = \"stream\" collects trade, ticker, book_top and book_level: the "
+                                           "Exchange feed has no candles (collect ohlcv in a polling pipeline)");
+            ok = false;
+        }
+        if (!cfg->ws_url || (strncmp(cfg->ws_url, "ws://", 5) != 0 && strncmp(cfg->ws_url, "wss://", 6) != 0)) {
+            cp_check_error(chk, "ws_url", "\"%s\" is not a WebSocket URL (wss://host[:port]/path)",
+                           cfg->ws_url ? cfg->ws_url : "");
+            ok = false;
+        }
+    }
     for (size_t i = 0; i < cfg->symbols.n; i++) {
         char id[64];
         if (!product_id(cfg->symbols.v[i], id, sizeof id)) {
@@ -477,6 +530,10 @@ static cp_status candles(cb *c, cp_ctx *ctx, su_reqs *q, size_t j, su_outs *o, i
 static cp_status cb_collect(void *instance, cp_ctx *ctx)
 {
     cb *c = instance;
+    if (c->cfg->mode && strcmp(c->cfg->mode, "stream") == 0) {
+        cp_log_error(ctx, "mode = \"stream\" runs continuously: remove the pipeline's interval and schedule");
+        return CP_ERR_CONFIG;
+    }
     cp_status vst = cb_validate(c, ctx);
     if (vst != CP_OK && vst != CP_ERR_CONFIG)
         return vst;
@@ -538,7 +595,7 @@ static cp_status cb_collect(void *instance, cp_ctx *ctx)
                 if (root && r->kind == K_BOOK)
                     st = cb_parse_book(ctx, root, sym, (size_t)c->cfg->depth, at, o.b[ST_BOOK_TOP], o.b[ST_BOOK_LEVEL]);
                 else if (root)
-                    st = cb_parse_trades(ctx, root, sym, at, o.b[ST_TRADE]);
+                    st = cb_parse_trades(ctx, root, sym, at, o.b[ST_TRADE], INT64_MIN, INT64_MAX, NULL);
                 json_object_put(root);
             }
             if (st != CP_OK && ret == CP_OK)
@@ -662,6 +719,656 @@ static cp_status cb_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
     return ret;
 }
 
+/* ---- stream mode: the Exchange WebSocket feed ----------------------------------------------- */
+/* One connection subscribes every product to `matches` (trade), `ticker` (ticker, book_top),
+ * `level2_batch` (book_level) and `heartbeat`. Coinbase's `sequence` is per product across the
+ * whole feed, so on these channels it grows with gaps: a message whose sequence is lower than one
+ * already seen is out of order and dropped. Holes are found by trade_id, consecutive per product:
+ * in `match`, in the `last_match` each subscription starts with (what happened while we were
+ * away) and in every heartbeat's `last_trade_id` (a lost trade in a quiet market). A hole is
+ * fetched over REST (GET /products/{id}/trades?after=, newest first, paged by the smallest id),
+ * and as the connection dropped messages the local book is suspect too: level2_batch of that
+ * product is subscribed again, which brings a fresh snapshot. The book (snapshot + l2update
+ * changes, sizes absolute, "0" removes a level) is written as its top `depth` levels every
+ * book_interval when it changed. A connection silent for stall_timeout is dropped (heartbeats
+ * come every second); reconnects back off exponentially with jitter. */
+
+#define CB_PX_TEXT 32 /* a price or size longer than this is refused (Coinbase's are ~20) */
+
+typedef struct cb_lvl {
+    double px;
+    char price[CB_PX_TEXT], size[CB_PX_TEXT];
+} cb_lvl;
+
+typedef struct cb_side {
+    cb_lvl *v;
+    size_t n, cap;
+    bool desc; /* bids: best (highest) first */
+} cb_side;
+
+typedef struct cb_prod {
+    int64_t last_trade, saved_trade; /* -1 before the first */
+    int64_t last_seq;
+    cb_side bids, asks;
+    bool have_book, book_dirty, resyncing;
+    int64_t book_ts, emitted_ts;
+} cb_prod;
+
+typedef struct cb_live {
+    cb *c;
+    cp_ctx *ctx;
+    cp_ws *ws;
+    bool open, closed, restarted;
+    int64_t last_msg;
+    cb_prod *p;
+    cp_batch *trades, *tickers, *tops;
+    uint64_t messages, bad, stale, repairs, repaired_rows, reconnects, resyncs;
+    uint64_t counted, counted_bad;
+    int64_t next_book;
+} cb_live;
+
+/* index of the level at px in s, or where it goes (*found false) */
+static size_t side_find(const cb_side *s, double px, bool *found)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double m = s->v[mid].px;
+        if (m == px) {
+            *found = true;
+            return mid;
+        }
+        if (s->desc ? m > px : m < px)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* one change: size 0 removes the level; false on a value that is not a price and size */
+static bool side_set(cb_side *s, const sj_val *price, const sj_val *size)
+{
+    if (price->type != SJ_STRING || size->type != SJ_STRING || price->esc || size->esc || !price->len ||
+        !size->len || price->len >= CB_PX_TEXT || size->len >= CB_PX_TEXT)
+        return false;
+    char pt[CB_PX_TEXT], st[CB_PX_TEXT], *end;
+    memcpy(pt, price->p, price->len);
+    pt[price->len] = 0;
+    memcpy(st, size->p, size->len);
+    st[size->len] = 0;
+    double px = strtod(pt, &end);
+    if (*end || !(px > 0) || px > 1e300)
+        return false;
+    double sz = strtod(st, &end);
+    if (*end || !(sz >= 0) || sz > 1e300)
+        return false;
+    bool found;
+    size_t i = side_find(s, px, &found);
+    if (sz == 0) {
+        if (found)
+            memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v), s->n--;
+        return true;
+    }
+    if (!found) {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 256;
+            cb_lvl *v = realloc(s->v, cap * sizeof *v);
+            if (!v)
+                return false;
+            s->v = v;
+            s->cap = cap;
+        }
+        memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
+        s->n++;
+        s->v[i].px = px;
+    }
+    memcpy(s->v[i].price, pt, price->len + 1);
+    memcpy(s->v[i].size, st, size->len + 1);
+    return true;
+}
+
+/* UTC ms of an ISO-8601 string value ("2014-11-07T08:19:27.028459Z"); -1 when it is not one */
+static int64_t iso_ms(const sj_val *v)
+{
+    char t[64];
+    if (v->type != SJ_STRING || v->esc || v->len >= sizeof t)
+        return -1;
+    memcpy(t, v->p, v->len);
+    t[v->len] = 0;
+    return cp_utc_parse_iso8601(t);
+}
+
+static size_t product_of(const cb *c, const sj_val *v)
+{
+    for (size_t i = 0; v->type == SJ_STRING && i < c->n; i++)
+        if (!c->unknown[i] && sj_eq(v, c->sym[i], strlen(c->sym[i])))
+            return i;
+    return SIZE_MAX;
+}
+
+static void ws_send_text(cb_live *lv, cp_buf *b)
+{
+    if (!b->oom && lv->ws && cp_ws_send(lv->ctx, lv->ws, b->p, b->len) != CP_OK)
+        cp_log_warn(lv->ctx, "cannot send on the feed connection: %.60s", b->p);
+    cp_buf_free(b);
+}
+
+/* the book of product i is suspect: subscribe its level2_batch again for a fresh snapshot */
+static void book_resync(cb_live *lv, size_t i, const char *why)
+{
+    cb_prod *p = &lv->p[i];
+    if (!lv->c->want[ST_BOOK_LEVEL] || !p->have_book)
+        return;
+    p->have_book = false;
+    p->resyncing = true;
+    p->bids.n = p->asks.n = 0;
+    lv->resyncs++;
+    cp_stream_count(lv->ctx, CP_STREAM_GAPS, 1);
+    cp_log_warn(lv->ctx, "repair: %s order book resubscribed for a fresh snapshot (%s; resync %" PRIu64 ")",
+                lv->c->sym[i], why, lv->resyncs);
+    for (int sub = 0; sub < 2; sub++) {
+        cp_buf b = {0};
+        cp_buf_printf(&b, "{\"type\":\"%s\",\"product_ids\":[\"%s\"],\"channels\":[\"level2_batch\"]}",
+                      sub ? "subscribe" : "unsubscribe", lv->c->sym[i]);
+        ws_send_text(lv, &b);
+    }
+}
+
+/* Fetches trade ids [from, to] of product i over REST (newest first, `after` = the smallest id
+ * seen so far) and emits them; the stream then moves on past `to` whatever came back. */
+static void repair_trades(cb_live *lv, size_t i, int64_t from, int64_t to)
+{
+    cb *c = lv->c;
+    cp_ctx *ctx = lv->ctx;
+    const char *sym = c->sym[i];
+    cp_batch *out = cp_batch_new(ctx, &cp_trade_schema, (size_t)(to - from + 1 < 1000 ? to - from + 1 : 1000));
+    int64_t after = to + 1;
+    cp_status st = out ? CP_OK : CP_ERR_NOMEM;
+    for (int page = 0; st == CP_OK && page < 1000 && !cp_stopping(ctx) && after > from; page++) {
+        char url[1024];
+        snprintf(url, sizeof url, "%s/products/%s/trades?after=%" PRId64 "&limit=1000", c->cfg->base_url, sym, after);
+        cp_http_request rq = CP_HTTP_REQUEST(.url = url, .error_message = cb_error_message);
+        cp_http_response rs;
+        cp_http_perform(ctx, &rq, &rs, 1);
+        st = su_check(ctx, "trades", &rs);
+        json_object *root = st == CP_OK ? su_parse(ctx, "trades", &rs) : NULL;
+        int64_t min_id = INT64_MAX;
+        if (st == CP_OK)
+            st = root ? cb_parse_trades(ctx, root, sym, rs.received_at, out, from, to, &min_id) : CP_ERR_PARSE;
+        cp_http_response_clear(ctx, &rs);
+        json_object_put(root);
+        if (st != CP_OK || min_id >= after) /* nothing older: done */
+            break;
+        after = min_id;
+    }
+    int64_t got = out ? (int64_t)cp_batch_rows(ctx, out) : 0;
+    if (out)
+        cp_emit(ctx, out);
+    if (to > lv->p[i].last_trade)
+        lv->p[i].last_trade = to;
+    lv->repairs++;
+    lv->repaired_rows += (uint64_t)got;
+    if (st != CP_OK)
+        cp_log_error(ctx, "repair of %s trade ids %" PRId64 "..%" PRId64 " failed (%s): %" PRId64 " of %" PRId64
+                          " fetched, the others are missing", sym, from, to, cp_strerror(st), got, to - from + 1);
+    else {
+        cp_stream_count(ctx, CP_STREAM_GAPS_FILLED, 1);
+        cp_log_warn(ctx, "repair: %s trade ids %" PRId64 "..%" PRId64 " fetched over REST (%" PRId64
+                         " rows; repair %" PRIu64 ")", sym, from, to, got, lv->repairs);
+        if (got < to - from + 1)
+            cp_log_error(ctx, "repair of %s trade ids %" PRId64 "..%" PRId64 ": the exchange returned %" PRId64
+                              " of them; the others are missing", sym, from, to, got);
+    }
+    cp_stream_count(ctx, CP_STREAM_REPAIRED_ROWS, (uint64_t)got);
+}
+
+/* trade id `id` of product i exists (`what` says how we know: a match in hand, or a heartbeat's
+ * last_trade_id, in_hand false, which is fetched too): repairs the ids never seen up to it (and,
+ * with `resync`, the book), then counts it as seen; false when it was already. */
+static bool trade_seen(cb_live *lv, size_t i, int64_t id, bool in_hand, bool resync, const char *what)
+{
+    cb_prod *p = &lv->p[i];
+    int64_t last = p->last_trade, to = in_hand ? id - 1 : id;
+    if (last >= 0 && id <= last)
+        return false;
+    if (last >= 0 && to > last) {
+        cp_log_warn(lv->ctx, "gap: %s trade ids %" PRId64 "..%" PRId64 " missed (%s%s)", lv->c->sym[i], last + 1, to,
+                    what, lv->restarted ? ", since the last run" : "");
+        cp_stream_count(lv->ctx, CP_STREAM_GAPS, 1);
+        if (lv->c->want[ST_TRADE])
+            repair_trades(lv, i, last + 1, to);
+        if (resync) /* not after a (re)subscription: its snapshot is fresh */
+            book_resync(lv, i, "messages were lost");
+    }
+    p->last_trade = id;
+    return true;
+}
+
+enum { F_TYPE, F_PRODUCT, F_SEQ, F_TRADE_ID, F_TIME, F_PRICE, F_SIZE, F_SIDE, F_BID, F_BID_SIZE, F_ASK, F_ASK_SIZE,
+       F_OPEN, F_HIGH, F_LOW, F_VOLUME, F_LAST_TRADE, F_MESSAGE, F_REASON, F_BIDS, F_ASKS, F_CHANGES, F_N };
+static const char *const cb_fields[F_N] = {"type", "product_id", "sequence", "trade_id", "time", "price",
+                                           "size", "side", "best_bid", "best_bid_size", "best_ask", "best_ask_size",
+                                           "open_24h", "high_24h", "low_24h", "volume_24h", "last_trade_id",
+                                           "message", "reason", "bids", "asks", "changes"};
+
+/* snapshot bids/asks ([[price, size], ...]) or l2update changes ([[side, price, size], ...]) */
+static bool book_apply(cb_prod *p, sj *j, int which)
+{
+    sj_val e[3];
+    size_t n;
+    while (sj_next(j)) {
+        sj_val el;
+        if (!sj_value(j, &el) || el.type != SJ_ARRAY || !sj_elements(j, e, 3, &n))
+            return false;
+        if (which == F_CHANGES) {
+            bool bid = n == 3 && sj_eq(&e[0], "buy", 3);
+            if (n != 3 || (!bid && !sj_eq(&e[0], "sell", 4)) || !side_set(bid ? &p->bids : &p->asks, &e[1], &e[2]))
+                return false;
+        } else if (n < 2 || !side_set(which == F_BIDS ? &p->bids : &p->asks, &e[0], &e[1])) {
+            return false;
+        }
+    }
+    return !j->err;
+}
+
+static void bad_message(cb_live *lv, const char *why, const char *data, size_t len)
+{
+    if (lv->bad++ < 10 || lv->bad % 1000 == 0)
+        cp_log_warn(lv->ctx, "feed message ignored (%s): %.80s%s (%" PRIu64 " so far)", why, data,
+                    len > 80 ? "..." : "", lv->bad);
+}
+
+static void trade_row(cb_live *lv, size_t i, const sj_val *f, int64_t now)
+{
+    su_row r = su_row_add(lv->ctx, lv->trades);
+    row_common(&r, lv->c->sym[i], CP_TRADE_EXCHANGE, CP_TRADE_SYMBOL, CP_TRADE_NATIVE_SYMBOL);
+    su_vstr(&r, CP_TRADE_TRADE_ID, &f[F_TRADE_ID], "trade_id");
+    int64_t ts = iso_ms(&f[F_TIME]);
+    if (ts < 0)
+        r.ok = false, r.bad = r.bad ? r.bad : "time";
+    su_i64(&r, CP_TRADE_TS, ts);
+    su_i64(&r, CP_TRADE_RECEIVED_AT, now);
+    su_vdec(&r, CP_TRADE_PRICE, &f[F_PRICE], "price");
+    su_vdec(&r, CP_TRADE_SIZE, &f[F_SIZE], "size");
+    if (sj_eq(&f[F_SIDE], "buy", 3)) /* the maker's side: the taker sold */
+        su_cstr(&r, CP_TRADE_SIDE, "sell");
+    else if (sj_eq(&f[F_SIDE], "sell", 4))
+        su_cstr(&r, CP_TRADE_SIDE, "buy");
+    else
+        r.ok = false, r.bad = r.bad ? r.bad : "side";
+    if (!r.ok) {
+        su_row_drop(&r, "matches", lv->c->sym[i]);
+        lv->bad++;
+    }
+}
+
+static void ticker_rows(cb_live *lv, size_t i, const sj_val *f, int64_t now)
+{
+    cb *c = lv->c;
+    int64_t ts = iso_ms(&f[F_TIME]);
+    if (ts < 0) {
+        bad_message(lv, "ticker without a time", "", 0);
+        return;
+    }
+    if (c->want[ST_TICKER]) {
+        su_row r = su_row_add(lv->ctx, lv->tickers);
+        row_common(&r, c->sym[i], CP_TICKER_EXCHANGE, CP_TICKER_SYMBOL, CP_TICKER_NATIVE_SYMBOL);
+        su_i64(&r, CP_TICKER_TS, ts);
+        su_i64(&r, CP_TICKER_RECEIVED_AT, now);
+        su_vdec(&r, CP_TICKER_LAST, &f[F_PRICE], "price");
+        su_vdec(&r, CP_TICKER_BID, &f[F_BID], "best_bid");
+        su_vdec(&r, CP_TICKER_BID_SIZE, &f[F_BID_SIZE], "best_bid_size");
+        su_vdec(&r, CP_TICKER_ASK, &f[F_ASK], "best_ask");
+        su_vdec(&r, CP_TICKER_ASK_SIZE, &f[F_ASK_SIZE], "best_ask_size");
+        su_vdec(&r, CP_TICKER_OPEN, &f[F_OPEN], "open_24h");
+        su_vdec(&r, CP_TICKER_HIGH, &f[F_HIGH], "high_24h");
+        su_vdec(&r, CP_TICKER_LOW, &f[F_LOW], "low_24h");
+        su_vdec(&r, CP_TICKER_BASE_VOLUME, &f[F_VOLUME], "volume_24h");
+        if (!r.ok) {
+            su_row_drop(&r, "ticker", c->sym[i]);
+            lv->bad++;
+        }
+    }
+    if (c->want[ST_BOOK_TOP]) {
+        su_row r = su_row_add(lv->ctx, lv->tops);
+        row_common(&r, c->sym[i], CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
+        su_i64(&r, CP_BOOK_TOP_TS, ts);
+        su_i64(&r, CP_BOOK_TOP_RECEIVED_AT, now);
+        su_vint(&r, CP_BOOK_TOP_SEQUENCE, &f[F_SEQ], "sequence");
+        su_vdec(&r, CP_BOOK_TOP_BID, &f[F_BID], "best_bid");
+        su_vdec(&r, CP_BOOK_TOP_BID_SIZE, &f[F_BID_SIZE], "best_bid_size");
+        su_vdec(&r, CP_BOOK_TOP_ASK, &f[F_ASK], "best_ask");
+        su_vdec(&r, CP_BOOK_TOP_ASK_SIZE, &f[F_ASK_SIZE], "best_ask_size");
+        su_i64(&r, CP_BOOK_TOP_LEVELS, 1);
+        if (!r.ok) {
+            su_row_drop(&r, "ticker", c->sym[i]);
+            lv->bad++;
+        }
+    }
+}
+
+static void live_message(cb_live *lv, const char *data, size_t len)
+{
+    cb *c = lv->c;
+    cp_ctx *ctx = lv->ctx;
+    int64_t now = cp_now_ms(ctx);
+    sj j, arr[3];
+    bool has_arr[3] = {false, false, false};
+    sj_val top, key, v, f[F_N];
+    memset(f, 0, sizeof f);
+    sj_init(&j, data, len);
+    bool ok = sj_value(&j, &top) && top.type == SJ_OBJECT;
+    while (ok && sj_member(&j, &key)) {
+        if (!(ok = sj_value(&j, &v)))
+            break;
+        size_t k = 0;
+        while (k < F_N && !sj_eq(&key, cb_fields[k], strlen(cb_fields[k])))
+            k++;
+        if (k < F_N) {
+            bool dup = f[k].type != SJ_NONE;
+            f[k] = v;
+            f[k].dup = dup;
+            if (k >= F_BIDS && v.type == SJ_ARRAY) { /* read once the product is known */
+                arr[k - F_BIDS] = j;
+                has_arr[k - F_BIDS] = true;
+            }
+        }
+        ok = sj_skip(&j, &v);
+    }
+    ok = ok && !j.err && sj_end(&j);
+    if (!ok) {
+        bad_message(lv, j.err ? j.err : "not a JSON object", data, len);
+        return;
+    }
+    if (sj_eq(&f[F_TYPE], "subscriptions", 13))
+        return;
+    if (sj_eq(&f[F_TYPE], "error", 5)) {
+        char m[200] = "", r[300] = "";
+        if (f[F_MESSAGE].type == SJ_STRING && f[F_MESSAGE].len < sizeof m)
+            m[sj_decode(&f[F_MESSAGE], m)] = 0;
+        if (f[F_REASON].type == SJ_STRING && f[F_REASON].len < sizeof r)
+            r[sj_decode(&f[F_REASON], r)] = 0;
+        cp_log_error(ctx, "the feed refused the subscription: %s%s%s; reconnecting", m[0] ? m : "error",
+                     r[0] ? ": " : "", r);
+        lv->closed = true;
+        return;
+    }
+    size_t i = product_of(c, &f[F_PRODUCT]);
+    if (i == SIZE_MAX) {
+        bad_message(lv, f[F_PRODUCT].type == SJ_NONE ? "no product_id" : "unknown product", data, len);
+        return;
+    }
+    cb_prod *p = &lv->p[i];
+    bool last_match = sj_eq(&f[F_TYPE], "last_match", 10);
+    int64_t seq = -1;
+    if (f[F_SEQ].type != SJ_NONE && !sj_int(&f[F_SEQ], &seq)) {
+        bad_message(lv, "sequence is not an integer", data, len);
+        return;
+    }
+    if (seq >= 0 && !last_match) { /* last_match repeats an older match: its trade id says more */
+        if (seq < p->last_seq) {
+            lv->stale++;
+            if (lv->stale <= 10 || lv->stale % 1000 == 0)
+                cp_log_warn(ctx, "out of order: %s sequence %" PRId64 " after %" PRId64 "; message dropped (%" PRIu64
+                                 " so far)", c->sym[i], seq, p->last_seq, lv->stale);
+            lv->bad++;
+            return;
+        }
+        p->last_seq = seq;
+    }
+    int64_t tid;
+    if (last_match || sj_eq(&f[F_TYPE], "match", 5)) {
+        if (!sj_int(&f[F_TRADE_ID], &tid) || tid < 0) {
+            bad_message(lv, "match without an integer trade_id", data, len);
+            return;
+        }
+        const char *how = last_match ? "before the subscription's last_match" : "skipped by the feed";
+        if (trade_seen(lv, i, tid, true, !last_match, how) && c->want[ST_TRADE])
+            trade_row(lv, i, f, now);
+    } else if (sj_eq(&f[F_TYPE], "heartbeat", 9)) {
+        if (sj_int(&f[F_LAST_TRADE], &tid) && tid >= 0 && p->last_trade >= 0)
+            trade_seen(lv, i, tid, false, true, "heartbeat last_trade_id");
+    } else if (sj_eq(&f[F_TYPE], "ticker", 6)) {
+        if (c->want[ST_TICKER] || c->want[ST_BOOK_TOP])
+            ticker_rows(lv, i, f, now);
+    } else if (sj_eq(&f[F_TYPE], "snapshot", 8) || sj_eq(&f[F_TYPE], "l2update", 8)) {
+        bool snap = f[F_TYPE].len == 8 && f[F_TYPE].p[0] == 's';
+        if (!c->want[ST_BOOK_LEVEL])
+            return;
+        if (!snap && !p->have_book)
+            return; /* before the (new) snapshot: it holds this change */
+        if (snap) {
+            p->bids.n = p->asks.n = 0;
+            p->have_book = true;
+        }
+        bool good = true;
+        for (int k = snap ? 0 : 2; good && k < (snap ? 2 : 3); k++)
+            good = has_arr[k] && book_apply(p, &arr[k], F_BIDS + k);
+        if (!good) {
+            p->have_book = false;
+            p->bids.n = p->asks.n = 0;
+            bad_message(lv, snap ? "bad snapshot" : "bad l2update", data, len);
+            cp_log_warn(ctx, "%s order book dropped until a new snapshot", c->sym[i]);
+            p->have_book = true; /* so that book_resync resubscribes */
+            book_resync(lv, i, "a malformed book message");
+            return;
+        }
+        if (snap && p->resyncing) {
+            p->resyncing = false;
+            cp_stream_count(ctx, CP_STREAM_GAPS_FILLED, 1);
+            cp_log_warn(ctx, "repair: %s order book rebuilt from a fresh snapshot (%zu bids, %zu asks)", c->sym[i],
+                        p->bids.n, p->asks.n);
+        }
+        int64_t ts = snap ? now : iso_ms(&f[F_TIME]);
+        p->book_ts = ts > p->book_ts ? ts : p->book_ts + 1;
+        p->book_dirty = true;
+        if (p->bids.n && p->asks.n && p->bids.v[0].px >= p->asks.v[0].px)
+            book_resync(lv, i, "the book crossed");
+    }
+}
+
+static void live_event(void *user, cp_ws *ws, cp_ws_event ev, const char *data, size_t len)
+{
+    cb_live *lv = user;
+    cb *c = lv->c;
+    (void)ws;
+    lv->last_msg = cp_now_ms(lv->ctx);
+    if (ev == CP_WS_OPEN) {
+        lv->open = true;
+        cp_buf b = {0};
+        cp_buf_puts(&b, "{\"type\":\"subscribe\",\"product_ids\":[");
+        for (size_t i = 0, k = 0; i < c->n; i++)
+            if (!c->unknown[i])
+                cp_buf_printf(&b, "%s\"%s\"", k++ ? "," : "", c->sym[i]);
+        cp_buf_puts(&b, "],\"channels\":[\"heartbeat\"");
+        if (c->want[ST_TRADE])
+            cp_buf_puts(&b, ",\"matches\"");
+        if (c->want[ST_TICKER] || c->want[ST_BOOK_TOP])
+            cp_buf_puts(&b, ",\"ticker\"");
+        if (c->want[ST_BOOK_LEVEL])
+            cp_buf_puts(&b, ",\"level2_batch\"");
+        cp_buf_puts(&b, "]}");
+        for (size_t i = 0; i < c->n; i++) /* each subscription starts with a snapshot */
+            lv->p[i].have_book = false;
+        cp_log_info(lv->ctx, "feed connected; subscribing");
+        ws_send_text(lv, &b);
+    } else if (ev == CP_WS_CLOSED) {
+        lv->closed = true;
+        cp_log_warn(lv->ctx, "feed connection closed: %.*s", (int)len, data);
+    } else {
+        lv->messages++;
+        live_message(lv, data, len);
+    }
+}
+
+static void live_book_rows(cb_live *lv, int64_t now)
+{
+    cb *c = lv->c;
+    cp_ctx *ctx = lv->ctx;
+    if (!c->want[ST_BOOK_LEVEL] || now < lv->next_book)
+        return;
+    lv->next_book = now + c->cfg->book_interval;
+    size_t depth = (size_t)c->cfg->depth;
+    cp_batch *out = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        cb_prod *p = &lv->p[i];
+        if (!p->have_book || !p->book_dirty || p->book_ts <= p->emitted_ts)
+            continue;
+        if (!out && !(out = cp_batch_new(ctx, &cp_book_level_schema, 2 * depth * c->n)))
+            return;
+        for (int s = 0; s < 2; s++) {
+            const cb_side *sd = s ? &p->asks : &p->bids;
+            for (size_t k = 0; k < sd->n && k < depth; k++) {
+                su_row r = su_row_add(ctx, out);
+                su_cstr(&r, CP_BOOK_LEVEL_EXCHANGE, "coinbase");
+                su_cstr(&r, CP_BOOK_LEVEL_SYMBOL, c->sym[i]);
+                su_i64(&r, CP_BOOK_LEVEL_TS, p->book_ts);
+                su_cstr(&r, CP_BOOK_LEVEL_SIDE, s ? "ask" : "bid");
+                su_i64(&r, CP_BOOK_LEVEL_LEVEL, (int64_t)k);
+                if (r.ok && (cp_batch_set_decimal(ctx, out, r.row, CP_BOOK_LEVEL_PRICE, sd->v[k].price,
+                                                  strlen(sd->v[k].price)) != CP_OK ||
+                             cp_batch_set_decimal(ctx, out, r.row, CP_BOOK_LEVEL_SIZE, sd->v[k].size,
+                                                  strlen(sd->v[k].size)) != CP_OK))
+                    r.ok = false;
+                if (!r.ok)
+                    su_truncate(ctx, out, r.row);
+            }
+        }
+        p->book_dirty = false;
+        p->emitted_ts = p->book_ts;
+    }
+    su_emit(ctx, out);
+}
+
+static void live_emit(cb_live *lv, bool final)
+{
+    cp_ctx *ctx = lv->ctx;
+    if (lv->messages > lv->counted) { /* one call per poll round, not per message */
+        cp_stream_count(ctx, CP_STREAM_MESSAGES, lv->messages - lv->counted);
+        lv->counted = lv->messages;
+    }
+    if (lv->bad > lv->counted_bad) {
+        cp_stream_count(ctx, CP_STREAM_BAD_MESSAGES, lv->bad - lv->counted_bad);
+        lv->counted_bad = lv->bad;
+    }
+    cp_batch **bs[] = {&lv->trades, &lv->tickers, &lv->tops};
+    const cp_schema *sc[] = {&cp_trade_schema, &cp_ticker_schema, &cp_book_top_schema};
+    for (size_t k = 0; k < 3; k++)
+        if (*bs[k] && cp_batch_rows(ctx, *bs[k])) {
+            cp_emit(ctx, *bs[k]);
+            *bs[k] = cp_batch_new(ctx, sc[k], 64);
+        }
+    int64_t now = cp_now_ms(ctx);
+    if (final)
+        lv->next_book = now;
+    live_book_rows(lv, now);
+    /* after the rows: the last trade id of each product, so that a restart repairs from there */
+    for (size_t i = 0; lv->c->want[ST_TRADE] && i < lv->c->n; i++)
+        if (lv->p[i].last_trade > lv->p[i].saved_trade) {
+            char key[96];
+            snprintf(key, sizeof key, "stream_trade_id:%s", lv->c->sym[i]);
+            if (su_state_set_i64(ctx, key, lv->p[i].last_trade) == CP_OK)
+                lv->p[i].saved_trade = lv->p[i].last_trade;
+        }
+}
+
+static void live_free(cb_live *lv)
+{
+    for (size_t i = 0; lv->p && i < lv->c->n; i++) {
+        free(lv->p[i].bids.v);
+        free(lv->p[i].asks.v);
+    }
+    free(lv->p);
+    cp_batch_free(lv->ctx, lv->trades);
+    cp_batch_free(lv->ctx, lv->tickers);
+    cp_batch_free(lv->ctx, lv->tops);
+}
+
+static cp_status cb_run(void *instance, cp_ctx *ctx)
+{
+    cb *c = instance;
+    if (!c->cfg->mode || strcmp(c->cfg->mode, "stream") != 0) {
+        cp_log_error(ctx, "mode = \"poll\" needs the pipeline's interval or schedule (or set mode = \"stream\")");
+        return CP_ERR_CONFIG;
+    }
+    if (c->want[ST_OHLCV]) {
+        cp_log_error(ctx, "mode = \"stream\" collects trade, ticker, book_top and book_level; remove ohlcv");
+        return CP_ERR_CONFIG;
+    }
+    cp_status st = cb_validate(c, ctx);
+    if (st != CP_OK && st != CP_ERR_CONFIG)
+        return st; /* the product list could not be read: tried again after a pause */
+    size_t known = 0;
+    for (size_t i = 0; i < c->n; i++)
+        known += !c->unknown[i];
+    if (!known) {
+        cp_log_error(ctx, "no product to stream (none of symbols is listed by %s/products)", c->cfg->base_url);
+        return CP_ERR_CONFIG;
+    }
+    cb_live lv = {.c = c, .ctx = ctx};
+    lv.p = calloc(c->n, sizeof *lv.p);
+    lv.trades = cp_batch_new(ctx, &cp_trade_schema, 64);
+    lv.tickers = cp_batch_new(ctx, &cp_ticker_schema, 64);
+    lv.tops = cp_batch_new(ctx, &cp_book_top_schema, 64);
+    st = lv.p && lv.trades && lv.tickers && lv.tops ? CP_OK : CP_ERR_NOMEM;
+    for (size_t i = 0; st == CP_OK && i < c->n; i++) {
+        cb_prod *p = &lv.p[i];
+        p->last_trade = p->saved_trade = p->last_seq = -1;
+        p->emitted_ts = INT64_MIN;
+        p->bids.desc = true;
+        char key[96];
+        snprintf(key, sizeof key, "stream_trade_id:%s", c->sym[i]);
+        if (c->want[ST_TRADE] && su_state_get_i64(ctx, key, &p->last_trade)) {
+            p->saved_trade = p->last_trade;
+            lv.restarted = true;
+        }
+    }
+    int64_t backoff = 0;
+    while (st == CP_OK && !cp_stopping(ctx)) {
+        cp_ws_options o = {.size = sizeof o, .url = c->cfg->ws_url, .max_message = (size_t)c->cfg->max_message};
+        lv.open = lv.closed = false;
+        lv.last_msg = cp_now_ms(ctx);
+        st = cp_ws_open(ctx, &o, live_event, &lv, &lv.ws);
+        if (st != CP_OK)
+            break;
+        int64_t opened = cp_now_ms(ctx);
+        while (!cp_stopping(ctx) && !lv.closed) {
+            cp_status ps = cp_ws_poll(ctx, 100);
+            live_emit(&lv, false);
+            if (ps == CP_ERR_STOPPED)
+                break;
+            if (cp_now_ms(ctx) - lv.last_msg > c->cfg->stall_timeout) {
+                cp_log_warn(ctx, "feed stalled: nothing for %lld ms (stall_timeout); reconnecting",
+                            (long long)(cp_now_ms(ctx) - lv.last_msg));
+                break;
+            }
+        }
+        cp_ws_close(ctx, lv.ws);
+        lv.ws = NULL;
+        live_emit(&lv, true);
+        lv.restarted = false;
+        if (cp_stopping(ctx))
+            break;
+        lv.reconnects++;
+        cp_stream_count(ctx, CP_STREAM_RECONNECTS, 1);
+        /* exponential backoff with jitter; a connection that lived a minute starts it over */
+        backoff = (lv.open && cp_now_ms(ctx) - opened > 60000) || backoff == 0 ? 250 : backoff * 2;
+        if (backoff > 30000)
+            backoff = 30000;
+        int64_t wait = backoff / 2 + (int64_t)(rand() % (int)(backoff / 2 + 1));
+        cp_log_info(ctx, "reconnecting in %lld ms (reconnect %" PRIu64 ")", (long long)wait, lv.reconnects);
+        cp_sleep_ms(ctx, wait);
+    }
+    cp_log_info(ctx, "feed stats: messages=%" PRIu64 " reconnects=%" PRIu64 " repairs=%" PRIu64
+                     " repaired_trades=%" PRIu64 " book_resyncs=%" PRIu64 " out_of_order=%" PRIu64
+                     " bad_messages=%" PRIu64, lv.messages, lv.reconnects, lv.repairs, lv.repaired_rows, lv.resyncs,
+                lv.stale, lv.bad);
+    live_free(&lv);
+    return cp_stopping(ctx) ? CP_OK : st;
+}
+
 /* ---- candle series (for `coinpipe gaps`) ------------------------------------------------------ */
 
 static cp_status cb_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, void *user)
@@ -685,7 +1392,7 @@ static cp_status cb_declare(cp_ctx *ctx, const void *config, const cp_schema *co
 }
 
 CP_PLUGIN_DEFINE(.name = "coinbase", .kind = CP_SOURCE, .version = "0.1.0",
-                 .description = "Coinbase Exchange: ticker (+stats), book_top, book_level, trade, ohlcv (/products)",
+                 .description = "Coinbase Exchange: ticker, book_top, book_level, trade, ohlcv (REST /products, or the feed)",
                  .options = cb_options, .config_size = sizeof(cb_cfg), .check = cb_check, .create = cb_create,
                  .destroy = cb_destroy, .collect = cb_collect, .backfill = cb_backfill, .candle_series = cb_candle_series,
-                 .schemas = cb_declare);
+                 .schemas = cb_declare, .run = cb_run);

@@ -44,6 +44,7 @@ Scenario (--scenario), each connection a phase:
             /fapi/v1/aggTrades), bookTicker, closed klines, 24hrTicker, markPriceUpdate and
             forceOrder, then the depth scenario's book with pu chaining.
 --futures serves the USD-M paths (/fapi/v1/...) and frames instead of spot's.
+  cb_feed   a Coinbase Exchange feed (see CoinbaseExchange below).
 The status file (--status) is rewritten as JSON after each phase: produced (the highest trade id
 that exists), candles (open times of the closed candles sent), book (the last book ticker),
 connections, phase_done.
@@ -423,7 +424,10 @@ class Exchange:
             q = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
             code, body = 200, None
             P = self.prefix
-            if path == P + "/exchangeInfo":
+            if hasattr(self, "rest_body"):
+                code, body = self.rest_body(path, q)
+                self.write_status()
+            elif path == P + "/exchangeInfo":
                 body = {"symbols": [{"symbol": x, "status": "TRADING", "baseAsset": x[:-4], "quoteAsset": "USDT",
                                      "contractType": "PERPETUAL"} for x in self.symbols]}
             elif path == P + ("/aggTrades" if self.futures else "/historicalTrades"):
@@ -456,6 +460,217 @@ class Exchange:
             writer.close()
 
 
+# ---- Coinbase Exchange ---------------------------------------------------------------------------
+# The documented Exchange WebSocket feed (wss://ws-feed.exchange.coinbase.com): the client sends
+#   {"type":"subscribe","product_ids":["BTC-USD"],"channels":["heartbeat","matches","ticker","level2_batch"]}
+# and gets {"type":"subscriptions","channels":[{"name":..,"product_ids":[..]},..]} (or
+# {"type":"error","message":"Failed to subscribe","reason":".."}), then per channel:
+#   matches       {"type":"last_match"|"match","trade_id":10,"sequence":50,"maker_order_id":"..",
+#                  "taker_order_id":"..","time":"2014-11-07T08:19:27.028459Z","product_id":"BTC-USD",
+#                  "size":"5.23512","price":"400.23","side":"sell"}   (side: the maker's order)
+#   ticker        {"type":"ticker","sequence":..,"product_id":..,"price":..,"open_24h":..,"volume_24h":..,
+#                  "low_24h":..,"high_24h":..,"volume_30d":..,"best_bid":..,"best_bid_size":..,
+#                  "best_ask":..,"best_ask_size":..,"side":..,"time":..,"trade_id":..,"last_size":..}
+#   level2_batch  {"type":"snapshot","product_id":..,"bids":[[price,size],..],"asks":[..]} then
+#                 {"type":"l2update","product_id":..,"time":..,"changes":[["buy",price,size],..]}
+#   heartbeat     {"type":"heartbeat","sequence":..,"last_trade_id":..,"product_id":..,"time":..}
+# REST: GET /products, GET /products/{id}/trades?after=X&limit=N (trade_id < X, newest first).
+# Scenario cb_feed, one connection after the other:
+#   1  the subscription is refused with an error message (the connection stays open);
+#   2  trades 1001..1100 (last_match 1000 first) with a ticker and an l2update each, a heartbeat
+#      every 10 trades and a malformed frame after 1050; trades 1101..1150 happen while the
+#      client is away (the book changes too); the TCP connection is aborted without a close frame;
+#   3  last_match 1150, trades 1151..1200 with every message of 1171..1180 lost (match, ticker,
+#      l2update: the client's book goes wrong), a ticker replayed with an old sequence after 1185,
+#      then 1201..1203 traded with nothing sent but a heartbeat saying last_trade_id 1203; after a
+#      pause a frame larger than the client's bound;
+#   4  trades 1204..1220, then heartbeats every 0.5 s.
+CB_PRODUCT = "BTC-USD"
+
+
+def cb_iso(ms):
+    import datetime
+    d = datetime.datetime.fromtimestamp(ms / 1000.0, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%03d459Z" % (ms % 1000)
+
+
+def cb_trade(i):
+    return {"time": cb_iso(T0 + i * 1000 + i % 997), "trade_id": i,
+            "price": "%d.%02d" % (30000 + i // 100, i % 100), "size": "0.%08d" % (i * 7919 % 99999999 + 1),
+            "side": "buy" if i % 3 == 0 else "sell"}
+
+
+class CoinbaseExchange(Exchange):
+    def __init__(self, scenario, status, max_message):
+        self.status_path = status
+        self.max_message = max_message
+        self.prefix, self.futures = "", False  # what Exchange.rest reads before it asks rest_body
+        self.produced = 1000
+        self.seq = 5000
+        self.connections = 0
+        self.phase_done = 0
+        self.rest_requests = []
+        self.bids = {"%d.00" % (29999 - k): "1.00000000" for k in range(50)}
+        self.asks = {"%d.00" % (30001 + k): "1.00000000" for k in range(50)}
+        self.last_ticker = None
+
+    def top(self, side, n=5):
+        book = self.bids if side == "bid" else self.asks
+        keys = sorted(book, key=float, reverse=(side == "bid"))[:n]
+        return [[k, book[k]] for k in keys]
+
+    def write_status(self):
+        import os
+        with open(self.status_path + ".tmp", "w") as f:
+            json.dump({"produced": self.produced, "connections": self.connections, "phase_done": self.phase_done,
+                       "rest": self.rest_requests, "bids": self.top("bid"), "asks": self.top("ask"),
+                       "ticker": self.last_ticker}, f)
+        os.replace(self.status_path + ".tmp", self.status_path)
+
+    def trade(self, i):
+        """Trade i happens: the sequence moves (other events in between), the book changes."""
+        self.produced = max(self.produced, i)
+        self.seq += 3
+        size = lambda k: "0" if k % 7 == 0 else "%d.%08d" % (k % 5, k * 31 % 100000000)
+        changes = [["buy", "%d.00" % (29990 + i % 10), size(i)], ["sell", "%d.00" % (30001 + i % 10), size(i + 3)]]
+        for side, price, sz in changes:
+            book = self.bids if side == "buy" else self.asks
+            if float(sz) == 0:
+                book.pop(price, None)
+            else:
+                book[price] = sz
+        t = cb_trade(i)
+        match = dict(t, type="match", sequence=self.seq, maker_order_id="m%d" % i, taker_order_id="t%d" % i,
+                     product_id=CB_PRODUCT)
+        bb, ba = self.top("bid", 1)[0], self.top("ask", 1)[0]
+        ticker = {"type": "ticker", "sequence": self.seq, "product_id": CB_PRODUCT, "price": t["price"],
+                  "open_24h": "29000.00", "volume_24h": "1234.50000000", "low_24h": "28900.00",
+                  "high_24h": "30500.00", "volume_30d": "45678.90000000", "best_bid": bb[0],
+                  "best_bid_size": bb[1], "best_ask": ba[0], "best_ask_size": ba[1], "side": t["side"],
+                  "time": t["time"], "trade_id": i, "last_size": t["size"]}
+        l2 = {"type": "l2update", "product_id": CB_PRODUCT, "time": t["time"], "changes": changes}
+        return match, ticker, l2
+
+    def heartbeat(self):
+        return json.dumps({"type": "heartbeat", "sequence": self.seq, "last_trade_id": self.produced,
+                           "product_id": CB_PRODUCT, "time": cb_iso(T0 + self.produced * 1000)})
+
+    def snapshot(self):
+        return json.dumps({"type": "snapshot", "product_id": CB_PRODUCT,
+                           "bids": self.top("bid", 1000), "asks": self.top("ask", 1000)})
+
+    async def reader(self, ws, conn):
+        async for raw in ws:
+            m = json.loads(raw)
+            chans = [c if isinstance(c, str) else c.get("name") for c in m.get("channels", [])]
+            if m.get("type") == "unsubscribe":
+                conn["channels"] -= set(chans)
+            elif m.get("type") == "subscribe":
+                conn["channels"] |= set(chans)
+            else:
+                await ws.send(json.dumps({"type": "error", "message": "Failed to subscribe",
+                                          "reason": "type must be subscribe or unsubscribe"}))
+                continue
+            await ws.send(self.subscriptions(conn))
+            if m.get("type") == "subscribe" and "level2_batch" in chans:
+                await ws.send(self.snapshot())
+
+    def subscriptions(self, conn):
+        return json.dumps({"type": "subscriptions", "channels": [
+            {"name": c, "product_ids": [CB_PRODUCT]} for c in sorted(conn["channels"])]})
+
+    async def send_trades(self, ws, conn, ids, lost=()):
+        for i in ids:
+            match, ticker, l2 = self.trade(i)
+            if i in lost:
+                continue
+            ch = conn["channels"]
+            if "matches" in ch:
+                await ws.send(json.dumps(match))
+            if "ticker" in ch:
+                self.last_ticker = {"best_bid": ticker["best_bid"], "best_ask": ticker["best_ask"],
+                                    "sequence": ticker["sequence"]}
+                await ws.send(json.dumps(ticker))
+            if "level2_batch" in ch:
+                await ws.send(json.dumps(l2))
+            if i % 10 == 0 and "heartbeat" in ch:
+                await ws.send(self.heartbeat())
+            await asyncio.sleep(0.002)
+
+    async def handler(self, ws, path):
+        self.connections += 1
+        phase = self.connections
+        sub = json.loads(await ws.recv())
+        if phase == 1:
+            await ws.send(json.dumps({"type": "error", "message": "Failed to subscribe",
+                                      "reason": "level2_batch is not available right now"}))
+            await ws.wait_closed()
+            return
+        conn = {"channels": set(c if isinstance(c, str) else c.get("name") for c in sub.get("channels", []))}
+        await ws.send(self.subscriptions(conn))
+        if "level2_batch" in conn["channels"]:
+            await ws.send(self.snapshot())
+        if "matches" in conn["channels"]:
+            t = cb_trade(self.produced)
+            await ws.send(json.dumps(dict(t, type="last_match", sequence=self.seq - 1, maker_order_id="m",
+                                          taker_order_id="t", product_id=CB_PRODUCT)))
+        reader = asyncio.ensure_future(self.reader(ws, conn))
+        try:
+            if phase == 2:
+                await self.send_trades(ws, conn, range(1001, 1051))
+                await ws.send('{"type":"match","product_id":"BTC-USD",')  # malformed
+                await self.send_trades(ws, conn, range(1051, 1101))
+                for i in range(1101, 1151):  # while the client is away
+                    self.trade(i)
+                self.phase_done = 2
+                self.write_status()
+                await asyncio.sleep(0.2)
+                ws.transport.abort()  # no close frame
+                return
+            if phase == 3:
+                await asyncio.sleep(0.3)
+                await self.send_trades(ws, conn, range(1151, 1186), lost=range(1171, 1181))
+                t = cb_trade(1185)
+                await ws.send(json.dumps({  # replayed: an old sequence (and values that must not land)
+                    "type": "ticker", "sequence": self.seq - 60, "product_id": CB_PRODUCT, "price": t["price"],
+                    "open_24h": "29000.00", "volume_24h": "1.0", "low_24h": "1.00", "high_24h": "2.00",
+                    "best_bid": "1.00", "best_bid_size": "1.0", "best_ask": "2.00", "best_ask_size": "1.0",
+                    "side": "buy", "time": cb_iso(T0 + 1185 * 1000 + 500), "trade_id": 1185, "last_size": "1.0"}))
+                await self.send_trades(ws, conn, range(1186, 1201))
+                for i in range(1201, 1204):  # nothing sent but the heartbeat
+                    self.trade(i)
+                await ws.send(self.heartbeat())
+                await asyncio.sleep(1.0)
+                await ws.send('{"type":"heartbeat","pad":"' + "x" * self.max_message + '"}')
+                self.phase_done = 3
+                self.write_status()
+                await ws.wait_closed()
+                return
+            await asyncio.sleep(0.3)
+            await self.send_trades(ws, conn, range(1204, 1221))
+            self.phase_done = 4
+            self.write_status()
+            while True:
+                await ws.send(self.heartbeat())
+                await asyncio.sleep(0.5)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            reader.cancel()
+
+    def rest_body(self, path, q):
+        if path == "/products":
+            return 200, [{"id": p, "base_currency": p[:3], "quote_currency": "USD", "status": "online",
+                          "trading_disabled": False} for p in (CB_PRODUCT, "ETH-USD")]
+        if path == "/products/%s/trades" % CB_PRODUCT:
+            after = int(q.get("after", str(self.produced + 1)))
+            limit = int(q.get("limit", "100"))
+            self.rest_requests.append(path + "?after=%d&limit=%d" % (after, limit))
+            hi = min(after - 1, self.produced)
+            return 200, [cb_trade(i) for i in range(hi, max(hi - limit, 0), -1)]
+        return 404, {"message": "NotFound"}
+
+
 async def silent(reader, writer):
     await asyncio.sleep(3600)
 
@@ -470,7 +685,10 @@ async def main():
     ap.add_argument("--symbols", type=int, default=0)
     ap.add_argument("--trades", type=int, default=2000)
     a = ap.parse_args()
-    ex = Exchange(a.scenario, a.status, a.max_message, a.futures, a.symbols, a.trades)
+    if a.scenario.startswith("cb_"):
+        ex = CoinbaseExchange(a.scenario, a.status, a.max_message)
+    else:
+        ex = Exchange(a.scenario, a.status, a.max_message, a.futures, a.symbols, a.trades)
     ex.write_status()
     tasks = []
     if a.scenario == "handover":
