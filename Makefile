@@ -4,7 +4,7 @@ CONF ?= etc/coinpipe.conf
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run test install clean package bench soak fuzz
+.PHONY: all deps build run test install clean package bench soak soak-stream fuzz
 
 all: build
 
@@ -44,6 +44,10 @@ bench: deps $(BUILD)/CMakeCache.txt
 # 30 minutes against the mock exchange with a sink failing 10% of writes (SOAK_MINUTES=N to shorten)
 soak: build
 	tests/soak/soak.sh
+
+# 10 minutes of a streaming pipeline against bench/ws_replay.py, cut every 2 minutes (SOAK_MINUTES=N)
+soak-stream: build
+	tests/soak/stream_soak.sh
 
 # Debian packages (coinpipe, coinpipe-postgresql, coinpipe-dev) in $(BUILD)/debs; checked with lintian.
 package: deps

@@ -661,11 +661,20 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     ap.add_argument("--compare", help="directory of another coinpipe build (coinpipe + plugins/) run in the same rounds")
     ap.add_argument("--compare-label", default="the compared build", help="its name in the report")
+    ap.add_argument("--stream", default="on", choices=["on", "off", "only"],
+                    help="the streaming section (bench/stream_bench.py): on, off, or only it")
+    ap.add_argument("--stream-count", type=int, default=300000, help="messages of a streaming throughput round")
+    ap.add_argument("--stream-rounds", type=int, default=3)
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     scaling = sorted({int(x) for x in a.scaling.split(",") if x.strip()} - {a.symbols})
     all_n = sorted(set(scaling) | {a.symbols})
     t_start = time.time()
+    if a.stream == "only":
+        write_report(a, ["# coinpipe streaming benchmark — %s, commit %s" % (
+            datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), commit_name()), ""] +
+            stream_section(a))
+        return
     work = tempfile.mkdtemp(prefix="coinpipe-bench.")
     os.chmod(work, 0o755)  # nginx workers run as an unprivileged user when started by root
     nginx = Nginx(work)
@@ -798,6 +807,26 @@ def main():
             L += ["`%s` — %s:" % (name, targets[name]), "", "```", text, "```", ""]
     if prof:
         L += ["## Profile of one coinpipe cycle (perf --call-graph dwarf, N = %d)" % a.symbols, "", "```", prof, "```", ""]
+    if a.stream == "on" and not a.quick:
+        L += stream_section(a)
+    write_report(a, L)
+
+
+def commit_name():
+    return subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip() or "unknown"
+
+
+def stream_section(a):
+    """The streaming benchmark (bench/stream_bench.py) as lines of the report."""
+    sys.path.insert(0, HERE)
+    import stream_bench
+    sa = argparse.Namespace(build=a.build, count=a.stream_count, rounds=a.stream_rounds, rate=5000, seconds=20,
+                            batch_intervals="10ms,250ms", timeout=300, keep=a.keep)
+    return stream_bench.run(sa)
+
+
+def write_report(a, L):
     text = "\n".join(L) + "\n"
     for path in a.out or ["-"]:
         if path == "-":

@@ -419,6 +419,50 @@ cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char 
     return CP_OK;
 }
 
+cp_status core_batch_append(cp_batch *dst, const cp_batch *src)
+{
+    if (!dst || !src || dst->schema.nfields != src->schema.nfields)
+        return CP_ERR_INVALID;
+    for (size_t c = 0; c < dst->schema.nfields; c++)
+        if (dst->fields[c].type != src->fields[c].type)
+            return CP_ERR_INVALID;
+    size_t n = src->rows, at = dst->rows;
+    if (!n)
+        return CP_OK;
+    if (src->alen >= UINT32_MAX - dst->alen - 1)
+        return CP_ERR_INVALID;
+    size_t want = at + n; /* appended again and again: grow geometrically */
+    if (want > dst->cap && want < dst->cap * 2)
+        want = dst->cap * 2;
+    if (core_batch_reserve(dst, want) != CP_OK)
+        return CP_ERR_NOMEM;
+    uint32_t base = (uint32_t)dst->alen;
+    if (src->alen) { /* the text of every cell at once: offsets move by `base` */
+        if (dst->alen + src->alen > dst->acap) {
+            size_t cap = dst->acap ? dst->acap : 256;
+            while (cap < dst->alen + src->alen)
+                cap *= 2;
+            char *a = realloc(dst->arena, cap);
+            if (!a)
+                return CP_ERR_NOMEM;
+            dst->arena = a;
+            dst->acap = cap;
+        }
+        memcpy(dst->arena + dst->alen, src->arena, src->alen);
+        dst->alen += src->alen;
+    }
+    for (size_t c = 0; c < dst->schema.nfields; c++) {
+        struct cell *cells = dst->cols[c].cells + at;
+        memcpy(cells, src->cols[c].cells, n * sizeof *cells);
+        memcpy(dst->cols[c].null + at, src->cols[c].null, n);
+        if (dst->fields[c].type == CP_T_STRING || dst->fields[c].type == CP_T_DECIMAL)
+            for (size_t r = 0; r < n; r++)
+                cells[r].off += base;
+    }
+    dst->rows = at + n;
+    return CP_OK;
+}
+
 void core_batch_compact(cp_batch *b)
 {
     if (!b || b->acap <= b->alen + b->alen / 8 + 64)

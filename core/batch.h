@@ -12,6 +12,10 @@ cp_status core_batch_reserve(cp_batch *b, size_t rows);
 void core_batch_ref(cp_batch *b);
 void core_batch_unref(cp_batch *b); /* frees at zero; this is cp_batch_free */
 cp_batch *core_batch_copy(const cp_batch *b);
+/* Appends every row of `src` to `dst` (the same column types; src is left as it was): cells,
+ * nulls and text copied in bulk, no value parsed again. CP_ERR_INVALID for other columns or an
+ * arena past 4 GiB, CP_ERR_NOMEM (dst then holds its own rows, maybe more capacity). */
+cp_status core_batch_append(cp_batch *dst, const cp_batch *src);
 size_t core_batch_add_row(cp_batch *b);
 void core_batch_drop_last_row(cp_batch *b);
 /* keeps the rows for which keep() is true, in order, in place (text stays in the arena);

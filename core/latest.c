@@ -276,24 +276,35 @@ void core_latest_update(const char *pipeline, const cp_batch *b)
         return;
     layout l = layout_of(core_batch_schema(b));
     cp_buf key = {0}, js = {0};
-    /* a run of rows of one series (batches come in key order) leaves its newest row */
-    size_t best = 0;
-    int64_t best_ts = row_time(b, &l, 0);
-    for (size_t r = 1; r <= rows; r++) {
-        if (r < rows && same_series(b, &l, best, r)) {
-            int64_t t = row_time(b, &l, r);
-            if (t >= best_ts || t == INT64_MIN) {
-                best = r;
-                best_ts = t;
+    /* each series leaves its newest row (a later row wins a tie): the series of a batch are
+     * found first, so that a micro-batch whose symbols interleave row by row renders one row a
+     * series, not one a row; past LATEST_SERIES series the others' rows are taken one by one */
+    enum { LATEST_SERIES = 64 };
+    size_t best[LATEST_SERIES], nbest = 0;
+    int64_t best_ts[LATEST_SERIES];
+    const char *pl = pipeline ? pipeline : "";
+    for (size_t r = 0; r < rows; r++) {
+        int64_t t = row_time(b, &l, r);
+        size_t k = nbest;
+        if (nbest && same_series(b, &l, best[nbest - 1], r)) /* runs of one series: the common case */
+            k = nbest - 1;
+        else
+            for (k = 0; k < nbest && !same_series(b, &l, best[k], r); k++)
+                ;
+        if (k < nbest) {
+            if (t >= best_ts[k] || t == INT64_MIN) {
+                best[k] = r;
+                best_ts[k] = t;
             }
-            continue;
-        }
-        take(pipeline ? pipeline : "", b, &l, best, &key, &js);
-        if (r < rows) {
-            best = r;
-            best_ts = row_time(b, &l, r);
+        } else if (nbest < LATEST_SERIES) {
+            best[nbest] = r;
+            best_ts[nbest++] = t;
+        } else {
+            take(pl, b, &l, r, &key, &js);
         }
     }
+    for (size_t k = 0; k < nbest; k++)
+        take(pl, b, &l, best[k], &key, &js);
     cp_buf_free(&key);
     cp_buf_free(&js);
 }

@@ -48,50 +48,6 @@ struct core_stream {
     bool runner_ok, flusher_ok;
 };
 
-/* appends the rows of `src` to `dst` (same schema) cell by cell */
-static cp_status append_rows(cp_batch *dst, const cp_batch *src)
-{
-    const cp_schema *sc = core_batch_schema(src);
-    size_t n = core_batch_rows(src);
-    if (core_batch_reserve(dst, core_batch_rows(dst) + n) != CP_OK)
-        return CP_ERR_NOMEM;
-    for (size_t r = 0; r < n; r++) {
-        size_t d = core_batch_add_row(dst);
-        if (d == SIZE_MAX)
-            return CP_ERR_NOMEM;
-        for (size_t c = 0; c < sc->nfields; c++) {
-            if (core_batch_is_null(src, r, c))
-                continue;
-            cp_status st = CP_OK;
-            size_t len;
-            const char *t;
-            switch (sc->fields[c].type) {
-            case CP_T_INT64:
-            case CP_T_TIMESTAMP:
-                st = core_batch_set_int(dst, d, c, core_batch_get_int(src, r, c));
-                break;
-            case CP_T_DOUBLE:
-                st = core_batch_set_double(dst, d, c, core_batch_get_double(src, r, c));
-                break;
-            case CP_T_DECIMAL:
-                t = core_batch_get_text(src, r, c, &len);
-                st = core_batch_set_decimal(dst, d, c, t, len);
-                break;
-            case CP_T_STRING:
-                t = core_batch_get_text(src, r, c, &len);
-                st = core_batch_set_string(dst, d, c, t, len);
-                break;
-            case CP_T_BOOL:
-                st = core_batch_set_bool(dst, d, c, core_batch_get_bool(src, r, c));
-                break;
-            }
-            if (st != CP_OK)
-                return st;
-        }
-    }
-    return CP_OK;
-}
-
 cp_status core_stream_push(core_stream *s, cp_batch *b)
 {
     size_t n = core_batch_rows(b);
@@ -106,7 +62,7 @@ cp_status core_stream_push(core_stream *s, cp_batch *b)
             hit = &s->p[i];
     cp_status st = CP_OK;
     if (hit) {
-        st = append_rows(hit->b, b);
+        st = core_batch_append(hit->b, b);
         core_batch_unref(b);
     } else {
         if (s->np == s->cap) {

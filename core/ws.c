@@ -601,25 +601,23 @@ cp_status core_ws_poll(cp_ctx *ctx, int64_t timeout_ms)
     for (;;) {
         if (c->stopping && atomic_load(c->stopping))
             break;
-        event *e = in->head;
-        if (e) {
-            in->head = e->next;
-            if (!in->head)
-                in->tail = NULL;
-            in->bytes -= e->len;
-            cp_ws *ws = e->ws;
-            bool deliver = !ws->user_closed;
+        if (in->head) { /* what is queued now, taken at once: one lock for many messages */
+            event *list = in->head;
+            in->head = in->tail = NULL;
+            in->bytes = 0;
             pthread_mutex_unlock(&g.lock);
-            if (deliver)
-                ws->fn(ws->user, ws, e->type, e->type == CP_WS_OPEN ? NULL : e->data, e->len);
+            for (event *e = list; e; e = e->next) /* user_closed is set on this thread (cp_ws_close) */
+                if (!e->ws->user_closed)
+                    e->ws->fn(e->ws->user, e->ws, e->type, e->type == CP_WS_OPEN ? NULL : e->data, e->len);
             pthread_mutex_lock(&g.lock);
-            ws_unref(e->ws);
-            event_free(e);
+            for (event *e = list, *n; e; e = n) {
+                n = e->next;
+                ws_unref(e->ws);
+                event_free(e);
+            }
             delivered = true;
-            continue;
+            break; /* back to the source, which emits what it made of them */
         }
-        if (delivered)
-            break;
         int64_t left = deadline - core_util_mono_ms();
         if (left <= 0)
             break;

@@ -1063,9 +1063,7 @@ static void live_message(cb_live *lv, const char *data, size_t len)
     while (ok && sj_member(&j, &key)) {
         if (!(ok = sj_value(&j, &v)))
             break;
-        size_t k = 0;
-        while (k < F_N && !sj_eq(&key, cb_fields[k], strlen(cb_fields[k])))
-            k++;
+        size_t k = sj_key_find(&key, cb_fields, F_N);
         if (k < F_N) {
             bool dup = f[k].type != SJ_NONE;
             f[k] = v;

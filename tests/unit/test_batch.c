@@ -190,6 +190,49 @@ static void test_many_rows_and_copy(void **state)
     core_batch_unref(c);
 }
 
+/* core_batch_append: rows after rows, text offsets moved, nulls kept, src untouched; other columns refused */
+static void test_append(void **state)
+{
+    (void)state;
+    cp_batch *dst = core_batch_new(&cp_trade_schema, 0), *src = core_batch_new(&cp_trade_schema, 0);
+    char id[16];
+    for (int r = 0; r < 3; r++) {
+        size_t d = core_batch_add_row(dst);
+        snprintf(id, sizeof id, "%d", r);
+        assert_int_equal(core_batch_set_string(dst, d, CP_TRADE_TRADE_ID, id, strlen(id)), CP_OK);
+        assert_int_equal(core_batch_set_decimal(dst, d, CP_TRADE_PRICE, "1.50", 4), CP_OK);
+    }
+    for (int k = 0; k < 40; k++) { /* appended again and again, as micro-batches are */
+        while (core_batch_rows(src))
+            core_batch_drop_last_row(src);
+        size_t r = core_batch_add_row(src);
+        snprintf(id, sizeof id, "%d", 100 + k);
+        assert_int_equal(core_batch_set_string(src, r, CP_TRADE_TRADE_ID, id, strlen(id)), CP_OK);
+        assert_int_equal(core_batch_set_decimal(src, r, CP_TRADE_PRICE, "0.000123000", 11), CP_OK);
+        assert_int_equal(core_batch_set_int(src, r, CP_TRADE_TS, 1000 + k), CP_OK);
+        assert_int_equal(core_batch_append(dst, src), CP_OK);
+        assert_int_equal(core_batch_rows(src), 1);
+    }
+    assert_int_equal(core_batch_rows(dst), 43);
+    size_t len;
+    assert_string_equal(core_batch_get_text(dst, 1, CP_TRADE_TRADE_ID, &len), "1");
+    assert_string_equal(core_batch_get_text(dst, 2, CP_TRADE_PRICE, &len), "1.50");
+    assert_true(core_batch_is_null(dst, 2, CP_TRADE_TS));
+    assert_string_equal(core_batch_get_text(dst, 42, CP_TRADE_TRADE_ID, &len), "139");
+    assert_string_equal(core_batch_get_text(dst, 42, CP_TRADE_PRICE, &len), "0.000123000");
+    assert_int_equal(len, 11);
+    assert_true(fabs(core_batch_get_double(dst, 42, CP_TRADE_PRICE) - 0.000123) < 1e-15);
+    assert_int_equal(core_batch_get_int(dst, 42, CP_TRADE_TS), 1039);
+    assert_true(core_batch_is_null(dst, 42, CP_TRADE_SIDE));
+    cp_batch *other = core_batch_new(&cp_ticker_schema, 0);
+    core_batch_add_row(other);
+    assert_int_equal(core_batch_append(dst, other), CP_ERR_INVALID);
+    assert_int_equal(core_batch_rows(dst), 43);
+    core_batch_unref(other);
+    core_batch_unref(src);
+    core_batch_unref(dst);
+}
+
 static void test_invalid_schema_refused(void **state)
 {
     static const cp_field bad_fields[] = {{"Bad Name", CP_T_STRING, 0}};
@@ -213,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_types_and_nulls),
         cmocka_unit_test(test_many_rows_and_copy),
         cmocka_unit_test(test_invalid_schema_refused),
+        cmocka_unit_test(test_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

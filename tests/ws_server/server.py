@@ -574,6 +574,7 @@ class CoinbaseExchange(Exchange):
             await ws.send(self.subscriptions(conn))
             if m.get("type") == "subscribe" and "level2_batch" in chans:
                 await ws.send(self.snapshot())
+                conn["resnapshots"] = conn.get("resnapshots", 0) + 1
 
     def subscriptions(self, conn):
         return json.dumps({"type": "subscriptions", "channels": [
@@ -637,6 +638,10 @@ class CoinbaseExchange(Exchange):
                     "best_bid": "1.00", "best_bid_size": "1.0", "best_ask": "2.00", "best_ask_size": "1.0",
                     "side": "buy", "time": cb_iso(T0 + 1185 * 1000 + 500), "trade_id": 1185, "last_size": "1.0"}))
                 await self.send_trades(ws, conn, range(1186, 1201))
+                for _ in range(500):  # the client's resubscription after the loss has its snapshot
+                    if conn.get("resnapshots"):
+                        break
+                    await asyncio.sleep(0.01)
                 for i in range(1201, 1204):  # nothing sent but the heartbeat
                     self.trade(i)
                 await ws.send(self.heartbeat())

@@ -351,15 +351,36 @@ bool sj_end(sj *j)
     return true;
 }
 
+size_t sj_key_find(const sj_val *key, const char *const *names, size_t n)
+{
+    if (key->type != SJ_STRING)
+        return n;
+    if (key->esc) { /* rare: decode and compare */
+        for (size_t k = 0; k < n; k++)
+            if (sj_eq(key, names[k], strlen(names[k])))
+                return k;
+        return n;
+    }
+    const char *p = key->p;
+    size_t len = key->len;
+    for (size_t k = 0; k < n; k++) { /* no strlen: the name must end where the key does */
+        const char *s = names[k];
+        size_t i = 0;
+        while (i < len && s[i] == p[i])
+            i++;
+        if (i == len && s[i] == '\0')
+            return k;
+    }
+    return n;
+}
+
 bool sj_fields(sj *j, const char *const *names, size_t n, sj_val *vals)
 {
     for (size_t k = 0; k < n; k++)
         vals[k] = (sj_val){.type = SJ_NONE};
     sj_val key, v;
     while (sj_member(j, &key)) {
-        size_t k = 0;
-        while (k < n && !sj_eq(&key, names[k], strlen(names[k])))
-            k++;
+        size_t k = sj_key_find(&key, names, n);
         if (!sj_value(j, &v) || !sj_skip(j, &v))
             return false;
         if (k < n) {
@@ -458,8 +479,14 @@ bool sj_eq(const sj_val *v, const char *s, size_t len)
 {
     if (v->type != SJ_STRING)
         return false;
-    if (!v->esc)
-        return v->len == len && memcmp(v->p, s, len) == 0;
+    if (!v->esc) {
+        if (v->len != len)
+            return false;
+        for (size_t i = 0; i < len && i < 16; i++) /* keys are short: no call for them (a hot path) */
+            if (v->p[i] != s[i])
+                return false;
+        return len <= 16 || memcmp(v->p + 16, s + 16, len - 16) == 0;
+    }
     if (v->len < len)
         return false; /* escapes only shorten */
     char buf[256];

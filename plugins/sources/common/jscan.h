@@ -83,6 +83,9 @@ bool sj_obj(sj *j, const sj_val *v, const char *const *names, size_t n, sj_val *
 size_t sj_decode(const sj_val *v, char *out);
 /* True when v is a STRING whose decoded text is s. */
 bool sj_eq(const sj_val *v, const char *s, size_t len);
+/* The index of the name (of names[0..n), NUL-terminated) that the STRING key is, or n when none
+ * is: what sj_fields matches members with, for loops of one's own over an object's members. */
+size_t sj_key_find(const sj_val *key, const char *const *names, size_t n);
 /* A NUMBER that is an integer within int64 into *out; false otherwise. */
 bool sj_int(const sj_val *v, int64_t *out);
 
