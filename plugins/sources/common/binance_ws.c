@@ -596,6 +596,12 @@ static void on_book_top(bn_live *lv, const sj_val *f, const bn_sym *s, int64_t n
     cp_ctx *ctx = lv->ctx;
     cp_batch *out = lv->out[BN_ST_BOOK_TOP];
     size_t keep = cp_batch_rows(ctx, out);
+    if (f[F_E].type == SJ_NONE && keep) { /* spot's ts is our clock: a second update of the symbol in the same
+                                            * millisecond replaces the first (the later one is kept) */
+        const char *prev = cp_batch_get_text(ctx, out, keep - 1, CP_BOOK_TOP_NATIVE_SYMBOL, NULL);
+        if (cp_batch_get_int(ctx, out, keep - 1, CP_BOOK_TOP_TS) == now && prev && strcmp(prev, s->native) == 0)
+            su_truncate(ctx, out, --keep);
+    }
     su_row r = su_row_add(ctx, out);
     bn_row_common(&r, lv->b->api, s, CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
     if (f[F_E].type != SJ_NONE) /* futures give an event time; spot does not */
