@@ -84,7 +84,7 @@ expect_contains "$TMP/cb.err" "message larger than 16384 bytes" "the oversized f
 expect_contains "$TMP/cb.err" "repair: BTC-USD order book rebuilt from a fresh snapshot (" "the resynced book comes from a new snapshot"
 expect_contains "$TMP/cb.err" "reconnects=3 repairs=3 repaired_trades=62 book_resyncs=2 out_of_order=1 bad_messages=2" \
     "reconnects, repairs, resyncs and bad messages (malformed, replayed) counted"
-expect_eq "$(awk '$1 == "cb" && NF == 9 { print $3, $4, $5, $6, $7 }' "$TMP/status.out")" "3 5 5 62 2" \
+expect_eq "$(awk '/^STREAM PIPELINE/ { t = 1; next } t && $1 == "cb" { print $3, $4, $5, $6, $7; exit }' "$TMP/status.out")" "3 5 5 62 2" \
     "coinpipe status: reconnects, gaps (3 trade holes, 2 book resyncs), gaps filled, repaired rows, bad messages"
 # REST pages: after = the end of the hole + 1
 $PY -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["rest"]))' "$TMP/cb.status" > "$TMP/rest.txt"
