@@ -50,8 +50,14 @@ for f in ticker book_level2 trades candles; do
     { printf '%s' $n; cat "$fx/coinbase/$f.json"; } > "$out/fuzz_coinbase/corpus/$f"
     n=$((n + 1))
 done
+seed fuzz_kraken
+n=0
+for f in ticker depth trades ohlc assetpairs; do
+    { printf '%s' $n; cat "$fx/kraken/$f.json"; } > "$out/fuzz_kraken/corpus/$f"
+    n=$((n + 1))
+done
 seed fuzz_config etc/coinpipe.conf etc/examples/*.conf
-seed fuzz_jscan $fx/binance/*.json $fx/binance_futures/*.json $fx/coingecko/*.json $fx/coinbase/*.json
+seed fuzz_jscan $fx/binance/*.json $fx/binance_futures/*.json $fx/coingecko/*.json $fx/coinbase/*.json $fx/kraken/*.json
 seed fuzz_decimal
 for d in 0 -0.0 0.00012300 43123.45000000 1.5e-7 1E+22 9007199254740993 123456789012345678901234567890 \
     2.2250738585072011e-308 4.9e-324 1e309 .5 5.; do

@@ -73,5 +73,5 @@ for expected in "$COINPIPE_SRC"/tests/fixtures/ddl/*.sql; do
     fi
     n=$((n + 1))
 done
-[ "$n" -eq 15 ] || { echo "sinks_ddl: $n recorded outputs compared, 15 expected" >&2; exit 1; }
+[ "$n" -eq 18 ] || { echo "sinks_ddl: $n recorded outputs compared, 18 expected" >&2; exit 1; }
 echo "sinks_ddl: ok"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Mock exchange for the source tests: Binance spot/futures, CoinGecko and Coinbase Exchange on 127.0.0.1.
+# Mock exchange for the source tests: Binance spot/futures, CoinGecko, Coinbase Exchange and Kraken on 127.0.0.1.
 # SPDX-License-Identifier: MIT
 #
 # Serves the recorded payloads of tests/fixtures/ (built from the official API documentation
@@ -232,6 +232,112 @@ def gecko_markets(q):
     return coins[(page - 1) * per:page * per]
 
 
+# ---- Kraken -------------------------------------------------------------------------------------
+# Every answer is the {"error": [...], "result": ...} envelope, HTTP 200 also for errors, as Kraken
+# sends it. OHLC serves only the latest 720 candles (the newest one still open), whatever `since`
+# asks; Trades are generated (one every 7 s of the clock) so that `since` paging can be tested.
+
+KRAKEN_IV = {1, 5, 15, 30, 60, 240, 1440, 10080, 21600}
+
+
+def kraken_pairs():
+    return json.loads(fixture("kraken/assetpairs.json"))["result"]
+
+
+def kraken_key(name):
+    """The pair key (XXBTZUSD) for a request's pair (key or altname), or None."""
+    for k, v in kraken_pairs().items():
+        if name in (k, v["altname"]):
+            return k
+    return None
+
+
+def kraken_err(msg):
+    return 200, json.dumps({"error": [msg]})
+
+
+def kraken_ok(result):
+    return 200, json.dumps({"error": [], "result": result})
+
+
+def kraken_candle(t, iv):
+    k = (t // iv) % 83
+    o = 30000 + k
+    return [t, "%.1f" % o, "%.1f" % (o + 2.5), "%.1f" % (o - 1.5), "%.1f" % (o + 0.7),
+            "%.1f" % (o + 0.3), "%.8f" % (1 + k / 64), 3 + k]
+
+
+def kraken_ohlc(key, q):
+    iv = int(q.get("interval", ["1"])[0])
+    if iv not in KRAKEN_IV:
+        return kraken_err("EQuery:Invalid arguments:interval")
+    ivs = iv * 60
+    now = now_ms() // 1000
+    current = now - now % ivs
+    first = current - 719 * ivs
+    since = int(q["since"][0]) if "since" in q else None
+    rows = []
+    for t in range(first, current + 1, ivs):
+        if since is not None and t <= since:
+            continue
+        if in_outage(t * 1000):
+            continue
+        rows.append(kraken_candle(t, ivs))
+    return kraken_ok({key: rows, "last": current - ivs})
+
+
+KRAKEN_TRADE_S = 7
+
+
+def kraken_trade(n):
+    t = n * KRAKEN_TRADE_S
+    return ["%d.%d" % (30000 + n % 101, n % 10), "%.8f" % (0.001 * (1 + n % 17)),
+            float("%d.%04d" % (t, n % 10000)), "b" if n % 3 else "s", "l" if n % 2 else "m", "", n]
+
+
+def kraken_trades(key, q):
+    count = min(int(q.get("count", ["1000"])[0]), 1000)
+    now = now_ms() // 1000
+    newest = now // KRAKEN_TRADE_S
+    if "since" in q:
+        s = q["since"][0]
+        since_s = int(s) / 1e9 if len(s) > 12 else int(s)
+        n = int(since_s // KRAKEN_TRADE_S) + 1
+        while n * KRAKEN_TRADE_S + (n % 10000) / 1e4 <= since_s:
+            n += 1
+        ids = list(range(n, min(newest, n + count - 1) + 1))
+    else:
+        ids = list(range(newest - count + 1, newest + 1))
+    rows = [kraken_trade(n) for n in ids]
+    last = "%d%04d00000" % (ids[-1] * KRAKEN_TRADE_S, ids[-1] % 10000) if ids else q.get("since", ["0"])[0]
+    text = json.dumps({"error": [], "result": {key: rows, "last": last}})
+    return 200, text
+
+
+def kraken(path, q):
+    ep = path[len("/0/public/"):]
+    if ep == "AssetPairs":
+        return 200, fixture("kraken/assetpairs.json")
+    if ep not in ("Ticker", "Depth", "Trades", "OHLC"):
+        return kraken_err("EGeneral:Unknown method")
+    if "pair" not in q:
+        return kraken_err("EGeneral:Invalid arguments")
+    names = q["pair"][0].split(",") if ep == "Ticker" else [q["pair"][0]]
+    keys = [kraken_key(n) for n in names]
+    if None in keys:
+        return kraken_err("EQuery:Unknown asset pair")
+    if ep == "Ticker":
+        one = json.loads(fixture("kraken/ticker.json"))["result"]["XXBTZUSD"]
+        return kraken_ok({k: one for k in keys})
+    if ep == "Depth":
+        book = json.loads(fixture("kraken/depth.json"))["result"]["XXBTZUSD"]
+        n = int(q.get("count", ["100"])[0])
+        return kraken_ok({keys[0]: {"asks": book["asks"][:n], "bids": book["bids"][:n]}})
+    if ep == "Trades":
+        return kraken_trades(keys[0], q)
+    return kraken_ohlc(keys[0], q)
+
+
 # ---- the handler ----------------------------------------------------------------------------
 
 class Handler(BaseHTTPRequestHandler):
@@ -314,6 +420,8 @@ class Handler(BaseHTTPRequestHandler):
         return 400, json.dumps({"code": -1121, "msg": "Invalid symbol."})
 
     def payload(self, path, q):
+        if path.startswith("/0/public/"):
+            return kraken(path, q)
         # CoinGecko
         if path == "/api/v3/coins/markets":
             return 200, json.dumps(gecko_markets(q))
