@@ -577,16 +577,15 @@ static cp_status kr_create(cp_ctx *ctx, const void *config, void **instance)
     if (cp_check_run_logged(ctx, config, kr_check) != CP_OK)
         return CP_ERR_CONFIG;
     kr *k = calloc(1, sizeof *k);
-    size_t bl = strlen(cfg->base_url);
-    while (bl > 0 && cfg->base_url[bl - 1] == '/')
-        bl--;
-    if (bl >= strlen(KR_API) && strncmp(cfg->base_url + bl - strlen(KR_API), KR_API, strlen(KR_API)) == 0)
-        bl -= strlen(KR_API); /* a base_url that already ends in the API path */
-    if (!k || !(k->p = calloc(cfg->symbols.n, sizeof *k->p)) || !(k->base = malloc(bl + sizeof KR_API))) {
+    char *root = su_base_root(cfg->base_url, KR_API); /* a base_url that already ends in the API path works too */
+    if (!k || !root || !(k->p = calloc(cfg->symbols.n, sizeof *k->p)) ||
+        !(k->base = malloc(strlen(root) + sizeof KR_API))) {
+        free(root);
         kr_destroy(k);
         return CP_ERR_NOMEM;
     }
-    snprintf(k->base, bl + sizeof KR_API, "%.*s%s", (int)bl, cfg->base_url, KR_API);
+    snprintf(k->base, strlen(root) + sizeof KR_API, "%s%s", root, KR_API);
+    free(root);
     k->cfg = cfg;
     k->n = cfg->symbols.n;
     k->interval_ms = su_interval_ms(cfg->kline_interval);
