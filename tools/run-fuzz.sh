@@ -44,6 +44,8 @@ seed fuzz_binance_ws $fx/binance_ws/*.txt
 seed fuzz_coingecko_markets $fx/coingecko/coins_markets.json
 seed fuzz_coingecko_simple $fx/coingecko/simple_price.json
 seed fuzz_coingecko_global $fx/coingecko/global.json
+seed fuzz_coingecko_coin $fx/coingecko/coin_bitcoin.json
+seed fuzz_coingecko_chart $fx/coingecko/market_chart_range.json
 seed fuzz_coinbase
 n=0
 for f in ticker book_level2 trades candles; do

@@ -11,7 +11,8 @@
 #
 # Control endpoints (all GET, answers JSON):
 #   /_mock/reset                         forget requests and faults, restore config
-#   /_mock/requests                      {"requests": [{"path","query","t_ms","weight"}...]}
+#   /_mock/requests                      {"requests": [{"path","query","t_ms","weight","headers"}...]}
+#                                        (headers: CoinGecko's x-cg-* key headers as sent)
 #   /_mock/stats?window_ms=W             {"max_window_weight": max Binance weight in any W ms, "count": n}
 #   /_mock/config?now_ms=&window_ms=     pin the exchange clock (klines up to now) / used-weight window
 #   /_mock/config?outage=START-END       no klines / candles open in [START, END) ms (an exchange outage)
@@ -232,6 +233,29 @@ def gecko_markets(q):
     return coins[(page - 1) * per:page * per]
 
 
+GECKO_COINS = {"bitcoin", "ethereum", "tether", "solana"} | {"coin-%03d" % i for i in range(3, 601)}
+
+
+def gecko_chart(q):
+    """/coins/{id}/market_chart/range with CoinGecko's automatic granularity: a range of at most a
+    day that reaches the current time gets 5-minutely points, up to 90 days hourly, longer daily
+    (00:00 UTC)."""
+    frm, to = int(q["from"][0]), int(q["to"][0])
+    now = now_ms() // 1000
+    span = to - frm
+    step = 300 if span <= 86400 and to >= now - 300 else 3600 if span <= 90 * 86400 else 86400
+    out = {"prices": [], "market_caps": [], "total_volumes": []}
+    t = frm + (-frm) % step
+    while t <= min(to, now):
+        k = (t // step) % 61
+        price = 60000 + k * 1.5 + 0.25
+        out["prices"].append([t * 1000, price])
+        out["market_caps"].append([t * 1000, price * 19600000])
+        out["total_volumes"].append([t * 1000, 1e10 + k * 1e6])
+        t += step
+    return out
+
+
 # ---- Kraken -------------------------------------------------------------------------------------
 # Every answer is the {"error": [...], "result": ...} envelope, HTTP 200 also for errors, as Kraken
 # sends it. OHLC serves only the latest 720 candles (the newest one still open), whatever `since`
@@ -364,7 +388,8 @@ class Handler(BaseHTTPRequestHandler):
         t = time.time() * 1000
         weight = binance_weight(path, q) if is_binance(path) else 0
         with LOCK:
-            STATE["requests"].append({"path": path, "query": u.query, "t_ms": t, "weight": weight})
+            keys = {k.lower(): v for k, v in self.headers.items() if k.lower().startswith("x-cg-")}
+            STATE["requests"].append({"path": path, "query": u.query, "t_ms": t, "weight": weight, "headers": keys})
             win = STATE["window_ms"]
             used = sum(r["weight"] for r in STATE["requests"] if r["t_ms"] > t - win)
             fault = None
@@ -425,6 +450,17 @@ class Handler(BaseHTTPRequestHandler):
         # CoinGecko
         if path == "/api/v3/coins/markets":
             return 200, json.dumps(gecko_markets(q))
+        if path.startswith("/api/v3/coins/"):
+            parts = path.split("/")  # ['', 'api', 'v3', 'coins', id, ...]
+            if parts[4] not in GECKO_COINS:
+                return 404, json.dumps({"error": "coin not found"})
+            if parts[5:] == ["market_chart", "range"]:
+                return 200, json.dumps(gecko_chart(q))
+            if len(parts) == 5:
+                c = json.loads(fixture("coingecko/coin_bitcoin.json"))
+                c["id"] = parts[4]
+                return 200, json.dumps(c)
+            return 404, json.dumps({"error": "Incorrect path. Please check https://www.coingecko.com/api/"})
         if path == "/api/v3/simple/price":
             allp = json.loads(fixture("coingecko/simple_price.json"))
             ids = q["ids"][0].split(",")

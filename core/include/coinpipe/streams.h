@@ -399,6 +399,57 @@ static const cp_field cp_global_fields[] = {
 /** Schema of stream `global` (docs/streams.md). */
 static const cp_schema cp_global_schema = CP_SCHEMA("global", cp_global_fields);
 
+/** Columns of stream `coin`. */
+enum cp_coin_col {
+    CP_COIN_SOURCE = 0,
+    CP_COIN_COIN_ID = 1,
+    CP_COIN_TS = 2,
+    CP_COIN_RECEIVED_AT = 3,
+    CP_COIN_SYMBOL = 4,
+    CP_COIN_NAME = 5,
+    CP_COIN_ASSET_PLATFORM_ID = 6,
+    CP_COIN_HASHING_ALGORITHM = 7,
+    CP_COIN_GENESIS_DATE = 8,
+    CP_COIN_CATEGORIES = 9,
+    CP_COIN_HOMEPAGE = 10,
+    CP_COIN_DESCRIPTION = 11,
+    CP_COIN_MARKET_CAP_RANK = 12,
+    CP_COIN_SENTIMENT_VOTES_UP_PCT = 13,
+    CP_COIN_WATCHLIST_USERS = 14,
+    CP_COIN_PRICE_USD = 15,
+    CP_COIN_MARKET_CAP_USD = 16,
+    CP_COIN_TOTAL_VOLUME_USD = 17,
+    CP_COIN_CIRCULATING_SUPPLY = 18,
+    CP_COIN_TOTAL_SUPPLY = 19,
+    CP_COIN_MAX_SUPPLY = 20,
+    CP_COIN_NCOLS = 21
+};
+static const cp_field cp_coin_fields[] = {
+    {"source", CP_T_STRING, CP_FIELD_KEY},
+    {"coin_id", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"symbol", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"name", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"asset_platform_id", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"hashing_algorithm", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"genesis_date", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"categories", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"homepage", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"description", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"market_cap_rank", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"sentiment_votes_up_pct", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"watchlist_users", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"price_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"market_cap_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"total_volume_usd", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"circulating_supply", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"total_supply", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"max_supply", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `coin` (docs/streams.md). */
+static const cp_schema cp_coin_schema = CP_SCHEMA("coin", cp_coin_fields);
+
 /** Columns of stream `spread`. */
 enum cp_spread_col {
     CP_SPREAD_EXCHANGE = 0,
@@ -474,6 +525,7 @@ static const cp_schema *const cp_stream_catalog[] = {
     &cp_market_schema,
     &cp_spot_price_schema,
     &cp_global_schema,
+    &cp_coin_schema,
     &cp_spread_schema,
     &cp_alert_schema,
     NULL,
