@@ -239,6 +239,7 @@ static core_config *command_config(const cmd_args *a, int fail_rc, int *rc)
             fprintf(stderr, "coinpipe: warning: --check cannot confine the plugins' code (%s): their constructors "
                     "and checks run with this process's rights\n", why);
     }
+    core_options_notes(a->check ? stdout : NULL); /* --check explains rules the plugins note */
     core_config *cfg = load_or_report(a->conf);
     if (!cfg) {
         *rc = fail_rc;

@@ -505,12 +505,33 @@ CP_PRINTF(3, 0) static void check_reportv_at(cp_check *chk, const char *where, c
     r->reports++;
 }
 
+static FILE *notes_out; /* where check notes go (--check: stdout), NULL: nowhere */
+
+void core_options_notes(FILE *out) { notes_out = out; }
+
+CP_PRINTF(3, 0) static void check_notev(cp_check *chk, const char *option, const char *fmt, va_list ap)
+{
+    check_run *r = (check_run *)chk;
+    if (!notes_out || !fmt)
+        return;
+    char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    const config_setting_t *s = option ? config_setting_get_member(r->group, option) : NULL;
+    const config_setting_t *at = s ? s : r->group;
+    fprintf(notes_out, "%s:%d: note: %s%s%s%s: %s\n", where_file(at), config_setting_source_line(at),
+            option ? "option '" : "", option ? option : "", option ? "' for " : "", r->what, msg);
+}
+
 int core_options_check(const cp_plugin *d, const config_setting_t *group, const void *cfg, const char *what,
                        core_errors *errs)
 {
     if (!d->check)
         return 0;
-    check_run r = {.pub = {.size = sizeof(cp_check), .reportv = check_reportv, .reportv_at = check_reportv_at},
+    check_run r = {.pub = {.size = sizeof(cp_check), .reportv = check_reportv, .reportv_at = check_reportv_at,
+                           .notev = check_notev},
                    .group = group, .what = what, .errs = errs};
     cp_status st = d->check(cfg, &r.pub);
     if (st != CP_OK && r.reports == 0)

@@ -25,6 +25,9 @@ void core_options_free(const cp_option *opts, void *cfg);
  * line of that option in `group` (of the group itself when the option is not written there,
  * "FILE:LINE: WHAT: MESSAGE" when the report names no option). A failing status without a
  * report adds a generic line. Returns 0, or -1 when any error was added. */
+/* Where the notes of check callbacks (cp_check_note) are printed from now on: stdout for
+ * `run --check`; NULL (the default) drops them. Not thread-safe: call before loading a config. */
+void core_options_notes(FILE *out);
 int core_options_check(const cp_plugin *d, const config_setting_t *group, const void *cfg, const char *what,
                        core_errors *errs);
 void core_options_describe(const cp_option *opts, FILE *out);

@@ -24,6 +24,7 @@
  * kept from `level2_batch`, `heartbeat` for stalls and lost trades; holes repaired from
  * GET /products/{id}/trades?after=, the book by subscribing again.
  * Public endpoints allow about 10 requests per second per IP: the host budget defaults to 600/min.
+ * With archive_raw every response body of a cycle (products included) is also a row of the raw stream.
  */
 #include "common/srcutil.h"
 
@@ -52,6 +53,7 @@ typedef struct cb_cfg {
     int64_t stall_timeout;
     int64_t max_message;
     int64_t book_interval;
+    bool archive_raw;
 } cb_cfg;
 
 static const char *const cb_modes[] = {"poll", "stream", NULL};
@@ -108,6 +110,8 @@ static const cp_option cb_options[] = {
      .offset = offsetof(cb_cfg, book_interval),
      .doc = "How often the top `depth` levels of each local order book are written as book_level rows "
             "(mode = stream)."},
+    {.name = "archive_raw", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(cb_cfg, archive_raw),
+     .doc = "Also emit every response body byte for byte as the raw stream (s3-csv: gzipped under <prefix>/raw/)."},
     CP_OPTION_END,
 };
 
@@ -412,6 +416,11 @@ static cp_status cb_validate(cb *c, cp_ctx *ctx)
     cp_http_request rq = CP_HTTP_REQUEST(.url = url, .error_message = cb_error_message);
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
+    if (c->cfg->archive_raw) {
+        cp_batch *raw = NULL;
+        su_raw_add(ctx, &raw, "coinbase", "products", url, &rs);
+        su_emit(ctx, raw);
+    }
     cp_status st = su_check(ctx, "products", &rs);
     json_object *root = st == CP_OK ? su_parse(ctx, "products", &rs) : NULL;
     cp_http_response_clear(ctx, &rs);
@@ -542,6 +551,7 @@ static cp_status cb_collect(void *instance, cp_ctx *ctx)
     int64_t *last = calloc(c->n ? c->n : 1, sizeof *last), *before = calloc(c->n ? c->n : 1, sizeof *before);
     su_reqs q = {0};
     su_outs o = {0};
+    cp_batch *raw = NULL;
     cp_status ret = CP_OK;
     bool ok = last && before && outs_new(c, ctx, &o, false);
     for (size_t i = 0; ok && i < c->n; i++) {
@@ -565,6 +575,8 @@ static cp_status cb_collect(void *instance, cp_ctx *ctx)
     for (int64_t page = 0; ok && q.n > 0; page++) {
         if (!(ok = su_reqs_perform(ctx, &q)))
             break;
+        for (size_t j = 0; c->cfg->archive_raw && j < q.n; j++)
+            su_raw_add(ctx, &raw, "coinbase", kind_names[q.r[j].kind], q.urls[j], &q.s[j]);
         su_reqs next = {0};
         for (size_t j = 0; j < q.n; j++) {
             const su_req *r = &q.r[j];
@@ -607,9 +619,11 @@ static cp_status cb_collect(void *instance, cp_ctx *ctx)
     su_reqs_free(ctx, &q);
     if (!ok && ret == CP_OK)
         ret = CP_ERR_NOMEM;
-    cp_status est = su_outs_emit(ctx, &o);
+    cp_status est = su_outs_emit(ctx, &o), rst = su_emit(ctx, raw);
     if (est != CP_OK && ret == CP_OK)
         ret = est;
+    if (rst != CP_OK && ret == CP_OK)
+        ret = rst;
     for (size_t i = 0; est == CP_OK && last && before && i < c->n && c->want[ST_OHLCV]; i++) {
         if (last[i] == before[i])
             continue;
@@ -1386,7 +1400,8 @@ static cp_status cb_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
 static cp_status cb_declare(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
                               cp_schema_fn fn, void *user)
 {
-    return su_schemas(ctx, &((const cb_cfg *)config)->streams, cb_streams, fn, user);
+    const cb_cfg *cfg = config;
+    return su_schemas_raw(ctx, &cfg->streams, cb_streams, cfg->archive_raw, fn, user);
 }
 
 CP_PLUGIN_DEFINE(.name = "coinbase", .kind = CP_SOURCE, .version = "0.1.0",

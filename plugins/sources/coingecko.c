@@ -17,6 +17,8 @@
  * picks the granularity from the window: a window of at most a day that reaches the current
  * time gets 5-minutely points, up to 90 days hourly points, longer windows daily points (00:00
  * UTC); the demo and public plans serve the past 365 days only.
+ * With archive_raw every response body is also emitted, before the rows read from it, as a row of
+ * the raw stream.
  * CoinGecko sends JSON numbers; their exact token text is kept. `api_key` with `api_plan`
  * demo sends x-cg-demo-api-key; pro sends x-cg-pro-api-key and defaults the base URL to
  * the pro host. The host budget defaults to 30 calls per minute (the free tier).
@@ -39,6 +41,7 @@ typedef struct cg_cfg {
     cp_strlist vs_currencies;
     double calls_per_minute;
     int64_t max_concurrent;
+    bool archive_raw;
 } cg_cfg;
 
 #define CG_PUBLIC "https://api.coingecko.com"
@@ -78,6 +81,8 @@ static const cp_option cg_options[] = {
     {.name = "max_concurrent", .type = CP_OPT_INT, .def = "2", .min = 1, .max = 16,
      .offset = offsetof(cg_cfg, max_concurrent),
      .doc = "Requests in flight at once to the API host."},
+    {.name = "archive_raw", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(cg_cfg, archive_raw),
+     .doc = "Also emit every response body byte for byte as the raw stream (s3-csv: gzipped under <prefix>/raw/)."},
     CP_OPTION_END,
 };
 
@@ -496,8 +501,9 @@ static void round_free(cp_ctx *ctx, cg_round *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Performs the round's requests (with the key header, if any); false when a URL ran out of memory. */
-static bool round_perform(cg *g, cp_ctx *ctx, cg_round *r)
+/* Performs the round's requests (with the key header, if any), emitting their bodies as the raw
+ * stream with archive_raw (endpoint: what each request asks); false when a URL ran out of memory. */
+static bool round_perform(cg *g, cp_ctx *ctx, cg_round *r, const char *endpoint)
 {
     for (size_t i = 0; i < r->n; i++) {
         if (r->urls[i].oom || !r->urls[i].p)
@@ -506,6 +512,13 @@ static bool round_perform(cg *g, cp_ctx *ctx, cg_round *r)
                                    .error_message = cg_error_message);
     }
     cp_http_perform(ctx, r->rq, r->rs, r->n);
+    if (g->cfg->archive_raw) {
+        static const char *const names[] = {"coins/markets", "simple/price", "global", "coins/{id}"};
+        cp_batch *raw = NULL;
+        for (size_t i = 0; i < r->n; i++)
+            su_raw_add(ctx, &raw, "coingecko", endpoint ? endpoint : names[r->meta[i].kind], r->urls[i].p, &r->rs[i]);
+        su_emit(ctx, raw);
+    }
     return true;
 }
 
@@ -572,7 +585,7 @@ static cp_status cg_collect(void *instance, cp_ctx *ctx)
         free(id);
         r.meta[r.n++] = (struct cg_req){.kind = R_COIN, .coin = c};
     }
-    if (!round_perform(g, ctx, &r)) {
+    if (!round_perform(g, ctx, &r, NULL)) {
         ret = CP_ERR_NOMEM;
         goto out;
     }
@@ -650,7 +663,7 @@ static cp_status backfill_coins(cg *g, cp_ctx *ctx, char ***out, bool **owned, s
         return CP_ERR_NOMEM;
     }
     market_requests(g, &r, 0, per, false);
-    if (!round_perform(g, ctx, &r))
+    if (!round_perform(g, ctx, &r, "coins/markets"))
         ret = CP_ERR_NOMEM;
     for (size_t i = 0; ret == CP_OK && i < r.n; i++) {
         ret = su_check(ctx, "coins/markets", &r.rs[i]);
@@ -743,7 +756,7 @@ static cp_status cg_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
             round_free(ctx, &r);
             break;
         }
-        cp_batch *b = round_perform(g, ctx, &r)
+        cp_batch *b = round_perform(g, ctx, &r, "coins/{id}/market_chart/range")
                           ? cp_batch_new(ctx, g->want_price ? &cp_spot_price_schema : &cp_market_schema, 256)
                           : NULL;
         bool *done = calloc(r.n, sizeof *done);
@@ -797,7 +810,8 @@ static cp_status cg_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
 static cp_status cg_schemas(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
                               cp_schema_fn fn, void *user)
 {
-    return su_schemas(ctx, &((const cg_cfg *)config)->streams, cg_streams, fn, user);
+    const cg_cfg *cfg = config;
+    return su_schemas_raw(ctx, &cfg->streams, cg_streams, cfg->archive_raw, fn, user);
 }
 
 CP_PLUGIN_DEFINE(.name = "coingecko", .kind = CP_SOURCE, .version = "0.1.0",

@@ -22,7 +22,11 @@
  * pair's wsname (or base and quote assets without their X/Z prefixes), with Kraken's XBT
  * written BTC and XDG written DOGE; native_symbol is the pair key. A symbol Kraken does not list
  * is logged as an error naming it and skipped (the others are collected; the cycle reports
- * CP_ERR_CONFIG and AssetPairs is asked again next cycle).
+ * CP_ERR_CONFIG and AssetPairs is asked again next cycle). symbols = ["top:N"] instead collects the N
+ * pairs quoted in universe_quote with the largest 24-hour volume in it (the Ticker of every pair,
+ * GET /0/public/Ticker without pair: v[1] times p[1], the volume times its VWAP), or those whose
+ * base assets CoinGecko ranks highest (universe_source = coingecko), resolved again every
+ * universe_refresh, each change logged (common/universe.h).
  * Every answer is the envelope {"error": [...], "result": ...}: a non-empty error list is an
  * error even with HTTP 200 (its messages are logged with the endpoint and pair, no row is kept
  * from that response); entries with Kraken's W severity prefix are warnings and logged as such.
@@ -31,12 +35,15 @@
  * Rate limits (Kraken's documentation): public endpoints are limited per IP address (Trades and
  * OHLC per IP and pair); one call per second stays within them. The host budget defaults to 60
  * requests a minute with one in flight at a time.
- * Prices and volumes arrive as JSON strings and are kept verbatim.
+ * Prices and volumes arrive as JSON strings and are kept verbatim. With archive_raw every response
+ * body (AssetPairs included) is also emitted as a row of the raw stream.
  */
 #include "common/srcutil.h"
+#include "common/universe.h"
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,8 @@ typedef struct kr_cfg {
     int64_t max_pages;
     double requests_per_minute;
     int64_t max_concurrent;
+    bool archive_raw;
+    su_universe_cfg u;
 } kr_cfg;
 
 enum { ST_TICKER, ST_BOOK_TOP, ST_BOOK_LEVEL, ST_TRADE, ST_OHLCV, ST_COUNT };
@@ -69,7 +78,8 @@ static const cp_option kr_options[] = {
      .doc = "Host root of the REST API (the plugin appends /0/public; a value ending in /0/public works too)."},
     {.name = "symbols", .type = CP_OPT_STRLIST, .flags = CP_OPT_REQUIRED, .min = 1, .max = 1000,
      .offset = offsetof(kr_cfg, symbols),
-     .doc = "Pairs to collect: BTC-USD, XBTUSD, XBT/USD or XXBTZUSD (resolved through AssetPairs)."},
+     .doc = "Pairs to collect: BTC-USD, XBTUSD, XBT/USD or XXBTZUSD (resolved through AssetPairs), or the rule "
+            "[\"top:N\"] (see the universe_ options)."},
     {.name = "streams", .type = CP_OPT_STRLIST, .def = "[\"ticker\"]", .min = 1, .max = 5,
      .offset = offsetof(kr_cfg, streams),
      .doc = "Streams to collect each cycle: ticker, book_top, book_level, trade, ohlcv."},
@@ -95,6 +105,9 @@ static const cp_option kr_options[] = {
     {.name = "max_concurrent", .type = CP_OPT_INT, .def = "1", .min = 1, .max = 64,
      .offset = offsetof(kr_cfg, max_concurrent),
      .doc = "Requests in flight at once to the API host."},
+    {.name = "archive_raw", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(kr_cfg, archive_raw),
+     .doc = "Also emit every response body byte for byte as the raw stream (s3-csv: gzipped under <prefix>/raw/)."},
+    SU_UNIVERSE_OPTIONS(kr_cfg, u, "\"USD\""),
     CP_OPTION_END,
 };
 
@@ -114,6 +127,8 @@ typedef struct kr {
     size_t n;
     kr_pair *p;
     bool resolved;  /* AssetPairs answered and listed every symbol */
+    size_t top;     /* symbols = ["top:N"]: N, else 0 */
+    su_universe uni;
 } kr;
 
 /* ---- the envelope ------------------------------------------------------------------------- */
@@ -502,10 +517,125 @@ static bool kr_resolve(kr *k, cp_ctx *ctx, json_object *result)
     return all;
 }
 
+/* The candidates of the universe: every pair quoted in universe_quote, with its 24 h volume in the
+ * quote asset (v[1] * p[1] of its Ticker), from an AssetPairs and a Ticker result. *syms gets the
+ * normalized symbols the candidates point to (the caller frees them and the array). */
+static su_cand *kr_candidates(kr *k, json_object *pairs, json_object *tick, size_t *n, char ***syms)
+{
+    size_t cap = (size_t)json_object_object_length(pairs);
+    su_cand *c = calloc(cap ? cap : 1, sizeof *c);
+    *syms = calloc(cap ? cap : 1, sizeof **syms);
+    *n = 0;
+    if (!c || !*syms) {
+        free(c);
+        free(*syms);
+        *syms = NULL;
+        return NULL;
+    }
+    json_object_object_foreach(pairs, key, e)
+    {
+        char sym[64];
+        if (strchr(key, '.') || !json_object_is_type(e, json_type_object) || !pair_symbol(e, sym, sizeof sym))
+            continue;
+        const char *dash = strchr(sym, '-');
+        if (!dash || strcasecmp(dash + 1, k->cfg->u.quote) != 0)
+            continue;
+        json_object *t = su_get(tick, key);
+        const char *vol = json_object_get_string(el(su_get(t, "v"), 1));
+        const char *vwap = json_object_get_string(el(su_get(t, "p"), 1));
+        char *copy = strdup(sym);
+        if (!copy)
+            break;
+        (*syms)[*n] = copy;
+        c[*n] = (su_cand){key, copy, vol && vwap ? strtod(vol, NULL) * strtod(vwap, NULL) : NAN};
+        (*n)++;
+    }
+    return c;
+}
+
+/* Rebuilds the pairs from the universe's set. */
+static bool kr_take_universe(kr *k)
+{
+    kr_pair *p = calloc(k->uni.n ? k->uni.n : 1, sizeof *p);
+    for (size_t i = 0; p && i < k->uni.n; i++) {
+        p[i].in = k->uni.symbol[i];
+        if (!(p[i].key = strdup(k->uni.native[i])) || !(p[i].sym = strdup(k->uni.symbol[i]))) {
+            for (size_t j = 0; j <= i; j++)
+                free(p[j].key), free(p[j].sym);
+            free(p);
+            p = NULL;
+        }
+    }
+    if (!p)
+        return false;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->p[i].key), free(k->p[i].sym);
+    free(k->p);
+    k->p = p;
+    k->n = k->uni.n;
+    return true;
+}
+
+/* symbols = ["top:N"]: resolves the set when it is due (AssetPairs and every pair's Ticker, and
+ * CoinGecko's ranking with universe_source = coingecko). CP_OK when the set is usable (also when a
+ * refresh failed and the old set stays), else why not. */
+static cp_status kr_universe(kr *k, cp_ctx *ctx)
+{
+    int64_t now = cp_now_ms(ctx);
+    if (!su_universe_due(&k->uni, now))
+        return CP_OK;
+    char u0[1024], u1[1024];
+    snprintf(u0, sizeof u0, "%s/AssetPairs", k->base);
+    snprintf(u1, sizeof u1, "%s/Ticker", k->base);
+    cp_http_request rq[2] = {CP_HTTP_REQUEST(.url = u0, .error_message = kr_error_message),
+                             CP_HTTP_REQUEST(.url = u1, .error_message = kr_error_message)};
+    cp_http_response rs[2];
+    cp_http_perform(ctx, rq, rs, 2);
+    if (k->cfg->archive_raw) {
+        cp_batch *raw = NULL;
+        su_raw_add(ctx, &raw, "kraken", "AssetPairs", u0, &rs[0]);
+        su_raw_add(ctx, &raw, "kraken", "Ticker", u1, &rs[1]);
+        su_emit(ctx, raw);
+    }
+    cp_status st0, st1;
+    json_object *pairs, *tick, *r0 = kr_result(ctx, "AssetPairs", "", &rs[0], &pairs, &st0);
+    json_object *r1 = kr_result(ctx, "Ticker", "", &rs[1], &tick, &st1);
+    cp_http_response_clear(ctx, &rs[0]);
+    cp_http_response_clear(ctx, &rs[1]);
+    char **ranked = NULL, **syms = NULL;
+    size_t nranked = 0, nc = 0;
+    cp_status st = !r0 ? st0 : !r1 ? st1 : CP_OK;
+    if (st == CP_OK && k->cfg->u.source && strcmp(k->cfg->u.source, "coingecko") == 0)
+        st = su_universe_coingecko(ctx, k->cfg->u.coingecko_url, 250, &ranked, &nranked);
+    su_cand *c = st == CP_OK ? kr_candidates(k, pairs, tick, &nc, &syms) : NULL;
+    if (st == CP_OK && !c)
+        st = CP_ERR_NOMEM;
+    if (st == CP_OK && su_universe_update(ctx, &k->uni, &k->cfg->u, k->top, c, nc, (const char *const *)ranked,
+                                          nranked, now) &&
+        !kr_take_universe(k))
+        st = CP_ERR_NOMEM;
+    if (st != CP_OK) {
+        k->uni.next_ms = now + k->cfg->u.refresh; /* the old set stays until the next refresh */
+        cp_log_error(ctx, "universe: cannot resolve \"top:%zu\" (%s)%s", k->top, cp_strerror(st),
+                     k->uni.resolved ? "; the current set stays" : "");
+    }
+    for (size_t i = 0; syms && i < nc; i++)
+        free(syms[i]);
+    free(syms);
+    free(c);
+    su_universe_free_list(ranked, nranked);
+    json_object_put(r0);
+    json_object_put(r1);
+    return k->uni.resolved ? CP_OK : st;
+}
+
 /* Asks AssetPairs until every symbol is known. CP_OK when all are, CP_ERR_CONFIG when some are
- * skipped, or why the list could not be read (then nothing is collected). */
+ * skipped, or why the list could not be read (then nothing is collected). A rule resolves its set
+ * instead (kr_universe). */
 static cp_status kr_validate(kr *k, cp_ctx *ctx)
 {
+    if (k->top)
+        return kr_universe(k, ctx);
     if (k->resolved)
         return CP_OK;
     char url[1024];
@@ -513,6 +643,11 @@ static cp_status kr_validate(kr *k, cp_ctx *ctx)
     cp_http_request rq = CP_HTTP_REQUEST(.url = url, .error_message = kr_error_message);
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
+    if (k->cfg->archive_raw) {
+        cp_batch *raw = NULL;
+        su_raw_add(ctx, &raw, "kraken", "AssetPairs", url, &rs);
+        su_emit(ctx, raw);
+    }
     cp_status st;
     json_object *result, *root = kr_result(ctx, "AssetPairs", "", &rs, &result, &st);
     cp_http_response_clear(ctx, &rs);
@@ -538,6 +673,7 @@ static void kr_destroy(void *instance)
     }
     free(k->p);
     free(k->base);
+    su_universe_free(&k->uni);
     free(k);
 }
 
@@ -559,9 +695,12 @@ static cp_status kr_check(const void *config, cp_check *chk)
     ok &= su_check_interval(chk, cfg->kline_interval, kr_intervals, "Kraken",
                             "i.e. 1 5 15 30 60 240 1440 10080 21600 minutes");
     ok &= su_check_url(chk, "base_url", cfg->base_url);
-    for (size_t i = 0; i < cfg->symbols.n; i++) {
+    ok &= su_universe_check(chk, &cfg->symbols, &cfg->u, "Kraken");
+    for (size_t i = 0; !su_universe_rule(&cfg->symbols) && i < cfg->symbols.n; i++) {
         const char *s = cfg->symbols.v[i];
         size_t n = strlen(s);
+        if (strncmp(s, "top:", 4) == 0)
+            continue; /* a rule: su_universe_check said what is wrong with it */
         if (n == 0 || n > 40 || strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/") != n) {
             cp_check_error(chk, "symbols", "\"%s\" is not a Kraken pair such as BTC-USD, XBTUSD or XXBTZUSD", s);
             ok = false;
@@ -587,7 +726,8 @@ static cp_status kr_create(cp_ctx *ctx, const void *config, void **instance)
     snprintf(k->base, strlen(root) + sizeof KR_API, "%s%s", root, KR_API);
     free(root);
     k->cfg = cfg;
-    k->n = cfg->symbols.n;
+    k->top = su_universe_rule(&cfg->symbols);
+    k->n = k->top ? 0 : cfg->symbols.n; /* a rule's pairs come with its first resolution */
     k->interval_ms = su_interval_ms(cfg->kline_interval);
     for (size_t i = 0; i < k->n; i++)
         k->p[i].in = cfg->symbols.v[i];
@@ -689,6 +829,7 @@ static cp_status kr_collect(void *instance, cp_ctx *ctx)
     int64_t *cursor = calloc(nn, sizeof *cursor), *cursor0 = calloc(nn, sizeof *cursor0);
     su_reqs q = {0};
     su_outs o = {0};
+    cp_batch *raw = NULL;
     cp_status ret = CP_OK;
     bool any = false, ok = last && before && cursor && cursor0 &&
                            su_outs_new(ctx, &o, kr_schemas, k->want, ST_COUNT, k->n);
@@ -727,6 +868,8 @@ static cp_status kr_collect(void *instance, cp_ctx *ctx)
         for (size_t j = 0; j < q.n; j++) {
             const su_req *r = &q.r[j];
             const kr_pair *p = r->sym == SIZE_MAX ? NULL : &k->p[r->sym];
+            if (k->cfg->archive_raw)
+                su_raw_add(ctx, &raw, "kraken", kind_names[r->kind], q.urls[j], &q.s[j]);
             cp_status st;
             json_object *result, *root = kr_result(ctx, kind_names[r->kind], p ? p->key : "", &q.s[j], &result, &st);
             if (!root) {
@@ -779,9 +922,11 @@ static cp_status kr_collect(void *instance, cp_ctx *ctx)
     su_reqs_free(ctx, &q);
     if (!ok && ret == CP_OK)
         ret = CP_ERR_NOMEM;
-    cp_status est = su_outs_emit(ctx, &o);
+    cp_status est = su_outs_emit(ctx, &o), rst = su_emit(ctx, raw);
     if (est != CP_OK && ret == CP_OK)
         ret = est;
+    if (rst != CP_OK && ret == CP_OK)
+        ret = rst;
     for (size_t i = 0; est == CP_OK && ok && i < k->n; i++) { /* checkpoints describe emitted rows only */
         char key[160];
         if (k->p[i].unknown || !k->p[i].key)
@@ -856,6 +1001,9 @@ static cp_status kr_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
                 ret = CP_ERR_NOMEM;
                 break;
             }
+            cp_batch *raw = NULL;
+            if (k->cfg->archive_raw)
+                su_raw_add(ctx, &raw, "kraken", "OHLC", q.urls[0], &q.s[0]);
             json_object *result, *root = kr_result(ctx, "OHLC", k->p[i].key, &q.s[0], &result, &ret);
             int64_t lc = INT64_MIN;
             if (root)
@@ -865,6 +1013,8 @@ static cp_status kr_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
             json_object_put(root);
             rows += cp_batch_rows(ctx, o.b[ST_OHLCV]);
             cp_status est = ret == CP_OK ? su_outs_emit(ctx, &o) : CP_OK;
+            cp_status rst = su_emit(ctx, raw);
+            est = est == CP_OK ? rst : est;
             su_outs_free(ctx, &o);
             su_reqs_free(ctx, &q);
             if (ret == CP_OK)
@@ -911,7 +1061,8 @@ static cp_status kr_candle_series(void *instance, cp_ctx *ctx, cp_series_fn fn, 
 static cp_status kr_declare(cp_ctx *ctx, const void *config, const cp_schema *const *inputs, size_t ninputs,
                             cp_schema_fn fn, void *user)
 {
-    return su_schemas(ctx, &((const kr_cfg *)config)->streams, kr_streams, fn, user);
+    const kr_cfg *cfg = config;
+    return su_schemas_raw(ctx, &cfg->streams, kr_streams, cfg->archive_raw, fn, user);
 }
 
 CP_PLUGIN_DEFINE(.name = "kraken", .kind = CP_SOURCE, .version = "0.1.0",

@@ -16,6 +16,7 @@
 #   /_mock/stats?window_ms=W             {"max_window_weight": max Binance weight in any W ms, "count": n}
 #   /_mock/config?now_ms=&window_ms=     pin the exchange clock (klines up to now) / used-weight window
 #   /_mock/config?outage=START-END       no klines / candles open in [START, END) ms (an exchange outage)
+#   /_mock/config?kraken_volume=P:V,...  Kraken's 24 h volume of pair P in the Ticker of every pair
 #   /_mock/fault?path=P&kind=K[&status=&retry_after=&count=&delay_ms=&symbol=&file=]
 #       path   prefix of the request path the fault applies to ("/api/v3/depth")
 #       kind   status (HTTP `status`, default 500, with Retry-After when given), slow (delay_ms
@@ -40,7 +41,14 @@ STATE = {}
 
 
 def reset():
-    STATE.update(requests=[], faults=[], now_ms=None, window_ms=60000, outage=None)
+    STATE.update(requests=[], faults=[], now_ms=None, window_ms=60000, outage=None,
+                 kraken_volume=dict(KRAKEN_VOLUME))
+
+
+# Kraken's 24 h base volume (Ticker v[1]) per pair when the Ticker of every pair is asked
+# (/_mock/config?kraken_volume=PAIR:V,PAIR:V changes them; VWAP p[1] stays the fixture's)
+KRAKEN_VOLUME = {"XXBTZUSD": "4412.73601799", "XETHZUSD": "3000.5", "SOLUSD": "2000.25", "XDGUSD": "1000",
+                 "USDTZUSD": "500", "XETHXXBT": "100"}
 
 
 reset()
@@ -344,6 +352,14 @@ def kraken(path, q):
         return 200, fixture("kraken/assetpairs.json")
     if ep not in ("Ticker", "Depth", "Trades", "OHLC"):
         return kraken_err("EGeneral:Unknown method")
+    if ep == "Ticker" and "pair" not in q:  # every pair, with the volumes of STATE
+        one = json.loads(fixture("kraken/ticker.json"))["result"]["XXBTZUSD"]
+        out = {}
+        for k in kraken_pairs():
+            t = json.loads(json.dumps(one))
+            t["v"][1] = STATE["kraken_volume"].get(k, "0")
+            out[k] = t
+        return kraken_ok(out)
     if "pair" not in q:
         return kraken_err("EGeneral:Invalid arguments")
     names = q["pair"][0].split(",") if ep == "Ticker" else [q["pair"][0]]
@@ -544,6 +560,10 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["now_ms"] = int(one["now_ms"]) or None
                 if "window_ms" in one:
                     STATE["window_ms"] = int(one["window_ms"])
+                if "kraken_volume" in one:
+                    for kv in one["kraken_volume"].split(","):
+                        k, _, v = kv.partition(":")
+                        STATE["kraken_volume"][k] = v
                 if "outage" in one:
                     a, _, b = one["outage"].partition("-")
                     STATE["outage"] = (int(a), int(b)) if b else None

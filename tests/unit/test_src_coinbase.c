@@ -332,6 +332,23 @@ static void test_errors(void **state)
     free(err);
 }
 
+/* archive_raw: every response body of the cycle byte for byte as a raw row */
+static void test_archive_raw(void **state)
+{
+    (void)state;
+    tk_instance *t = tk_create("coinbase", cb_cfg("streams = [\"ticker\"]; archive_raw = true;"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    assert_int_equal(tk_rows(t, "raw"), 5); /* products, then ticker and stats of both products */
+    const cp_batch *b = tk_find(t, "raw", 1);
+    char *body = mockex_get("/products/BTC-USD/stats");
+    tk_assert_text(b, 1, "source", "coinbase");
+    tk_assert_text(b, 1, "endpoint", "stats");
+    tk_assert_text(b, 1, "body", body);
+    free(body);
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup(test_ohlcv_newest_closed, mockex_test_setup),
         cmocka_unit_test_setup(test_backfill, mockex_test_setup),
         cmocka_unit_test_setup(test_errors, mockex_test_setup),
+        cmocka_unit_test_setup(test_archive_raw, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);
 }

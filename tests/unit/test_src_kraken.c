@@ -1,4 +1,4 @@
-/* kraken source against the mock exchange: recorded payloads kept verbatim, the error envelope, symbols, OHLC closed-ness, paging, backfill.
+/* kraken source against the mock exchange: recorded payloads verbatim, the envelope, symbols, candles, paging, backfill, raw, universe.
  * SPDX-License-Identifier: MIT
  */
 #include "testkit.h"
@@ -12,7 +12,8 @@ static char cfgbuf[2048];
 /* BTC-USD (normalized), XETHZUSD (pair key) and xdg/usd (wsname, lower case) */
 static const char *kr_cfg(const char *extra)
 {
-    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BTC-USD\", \"XETHZUSD\", \"xdg/usd\"]; %s",
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"BTC-USD\", \"XETHZUSD\", \"xdg/usd\"]; %s",
              mockex_base, extra);
     return cfgbuf;
 }
@@ -134,7 +135,8 @@ static void test_envelope(void **state)
     (void)state;
     fixture("/0/public/Depth", "error_unknown_pair.json");
     fixture("/0/public/Ticker", "warning_ticker.json");
-    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BTC-USD\"]; streams = [\"ticker\", \"book_top\"];",
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"BTC-USD\"]; streams = [\"ticker\", \"book_top\"];",
              mockex_base);
     tk_instance *t = tk_create("kraken", cfgbuf);
     assert_int_equal(tk_collect(t), CP_ERR_HTTP);
@@ -166,7 +168,8 @@ static void test_symbols(void **state)
 {
     (void)state;
     snprintf(cfgbuf, sizeof cfgbuf,
-             "base_url = \"%s/0/public/\"; symbols = [\"XBTUSD\", \"NOPE-USD\", \"ETH/XBT\", \"usdt-usd\"]; "
+             "base_url = \"%s/0/public/\"; requests_per_minute = 100000.0; "
+             "symbols = [\"XBTUSD\", \"NOPE-USD\", \"ETH/XBT\", \"usdt-usd\"]; "
              "streams = [\"book_top\"];",
              mockex_base);
     tk_instance *t = tk_create("kraken", cfgbuf);
@@ -193,7 +196,8 @@ static void test_ohlc_recorded(void **state)
     (void)state;
     fixture("/0/public/OHLC", "ohlc.json");
     pin(1688671410000LL); /* 1688671380 + 30 s */
-    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BTC-USD\"]; streams = [\"ohlcv\"]; warmup = 5;",
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"BTC-USD\"]; streams = [\"ohlcv\"]; warmup = 5;",
              mockex_base);
     tk_instance *t = tk_create("kraken", cfgbuf);
     assert_int_equal(tk_collect(t), CP_OK);
@@ -289,7 +293,8 @@ static void test_trades_paging(void **state)
     pin(T0);
     const char *dir = tk_tmpdir();
     snprintf(cfgbuf, sizeof cfgbuf,
-             "base_url = \"%s\"; symbols = [\"BTC-USD\"]; streams = [\"trade\"]; trade_limit = 10;", mockex_base);
+             "base_url = \"%s\"; requests_per_minute = 100000.0; "
+             "symbols = [\"BTC-USD\"]; streams = [\"trade\"]; trade_limit = 10;", mockex_base);
     tk_instance *t = tk_create_in("kraken", cfgbuf, dir);
     assert_int_equal(tk_collect(t), CP_OK);
     assert_int_equal(tk_rows(t, "trade"), 10); /* no cursor: the latest 10 */
@@ -347,6 +352,117 @@ static void test_backfill(void **state)
     tk_destroy(t);
 }
 
+/* archive_raw: every response body byte for byte as a raw row, beside the parsed rows */
+static void test_archive_raw(void **state)
+{
+    (void)state;
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"BTC-USD\"]; streams = [\"book_top\"]; "
+                                    "archive_raw = true;", mockex_base);
+    tk_instance *t = tk_create("kraken", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(tk_rows(t, "book_top"), 1);
+    assert_int_equal(tk_rows(t, "raw"), 2); /* AssetPairs, Depth */
+    const char *want[][2] = {{"AssetPairs", "/0/public/AssetPairs"},
+                             {"Depth", "/0/public/Depth?pair=XXBTZUSD&count=5"}};
+    for (size_t i = 0; i < 2; i++) {
+        const cp_batch *b = tk_find(t, "raw", i);
+        char *body = mockex_get(want[i][1]), url[256];
+        snprintf(url, sizeof url, "%s%s", mockex_base, want[i][1]);
+        tk_assert_text(b, 0, "source", "kraken");
+        tk_assert_text(b, 0, "endpoint", want[i][0]);
+        tk_assert_text(b, 0, "url", url);
+        assert_int_equal(tk_int(b, 0, "status"), 200);
+        assert_true(tk_int(b, 0, "received_at") > 1700000000000LL);
+        tk_assert_text(b, 0, "body", body);
+        free(body);
+    }
+    tk_destroy(t);
+}
+
+/* symbols = ["top:N"]: the pairs by 24 h volume in the quote asset, refreshed on schedule, changes logged */
+static void test_universe(void **state)
+{
+    (void)state;
+    pin(T0);
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"top:2\"]; streams = [\"ticker\"]; "
+                                    "universe_refresh = \"10m\";", mockex_base);
+    tk_instance *t = tk_create("kraken", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 2 of top 2 by 24 h volume in USD: added BTC-USD, ETH-USD; removed none");
+    const cp_batch *b = tk_find(t, "ticker", 0);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_assert_text(b, 0, "symbol", "BTC-USD");
+    tk_assert_text(b, 1, "symbol", "ETH-USD");
+    char *q = mockex_query("/0/public/Ticker", 0);
+    assert_string_equal(q, ""); /* every pair's ticker: the volumes */
+    free(q);
+    q = mockex_query("/0/public/Ticker", 1);
+    assert_string_equal(q, "pair=XXBTZUSD,XETHZUSD");
+    free(q);
+
+    /* SOL-USD overtakes ETH-USD: nothing changes before the refresh is due */
+    mockex_ctl("/_mock/config?kraken_volume=SOLUSD:9000");
+    pin(T0 + 5 * M);
+    tk_clear_emitted(t);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(mockex_count("/0/public/AssetPairs"), 1);
+    tk_assert_text(tk_find(t, "ticker", 0), 1, "symbol", "ETH-USD");
+
+    /* after universe_refresh: resolved again, the change logged, the rows follow */
+    pin(T0 + 11 * M);
+    tk_clear_emitted(t);
+    tk_log_clear();
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 2 of top 2 by 24 h volume in USD: added SOL-USD; removed ETH-USD");
+    b = tk_find(t, "ticker", 0);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_assert_text(b, 0, "symbol", "SOL-USD");
+    tk_assert_text(b, 0, "native_symbol", "SOLUSD");
+    tk_assert_text(b, 1, "symbol", "BTC-USD");
+    assert_int_equal(mockex_count("/0/public/AssetPairs"), 2);
+    tk_destroy(t);
+
+    /* a minimum volume: ETH-USD (3000.5 x 30689.13205 USD) is left out, BTC-USD (4412.7 x ...) stays */
+    mockex_ctl("/_mock/reset");
+    tk_log_clear();
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"top:3\"]; streams = [\"ticker\"]; "
+                                    "universe_min_volume = 100000000.0;", mockex_base);
+    t = tk_create("kraken", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 1 of top 3 by 24 h volume in USD: added BTC-USD; removed none");
+    assert_int_equal(tk_rows(t, "ticker"), 1);
+    tk_destroy(t);
+
+    /* CoinGecko's ranking (bitcoin, ethereum, then coins Kraken does not list), another quote asset */
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"top:5\"]; streams = [\"ticker\"]; "
+                                    "universe_source = \"coingecko\"; universe_coingecko_url = \"%s\"; "
+                                    "universe_quote = \"btc\";", mockex_base, mockex_base);
+    t = tk_create("kraken", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 1 of top 5 by CoinGecko market-cap rank in btc: added ETH-BTC; removed none");
+    tk_assert_text(tk_find(t, "ticker", 0), 0, "symbol", "ETH-BTC");
+    tk_destroy(t);
+
+    /* a malformed rule is refused with what to write */
+    char *err = NULL;
+    tk_instance *bad = NULL;
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"top:0\"];", mockex_base);
+    assert_int_not_equal(tk_try_create("kraken", cfgbuf, NULL, &bad, &err), CP_OK);
+    assert_non_null(strstr(err, "top:0\\\" is not a rule: write \\\"top:N\\\" with N from 1 to 1000"));
+    free(err);
+    err = NULL;
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"top:5\", \"BTC-USD\"];", mockex_base);
+    assert_int_not_equal(tk_try_create("kraken", cfgbuf, NULL, &bad, &err), CP_OK);
+    assert_non_null(strstr(err, "cannot be mixed with symbols"));
+    free(err);
+}
+
 static void test_check(void **state)
 {
     (void)state;
@@ -360,7 +476,8 @@ static void test_check(void **state)
     assert_non_null(strstr(err, "book_top"));
     free(err);
     err = NULL;
-    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BTC USD\"];", mockex_base);
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; requests_per_minute = 100000.0; "
+                                    "symbols = [\"BTC USD\"];", mockex_base);
     assert_int_not_equal(tk_try_create("kraken", cfgbuf, NULL, &bad, &err), CP_OK);
     assert_non_null(strstr(err, "is not a Kraken pair such as BTC-USD"));
     free(err);
@@ -376,6 +493,8 @@ int main(void)
         cmocka_unit_test_setup(test_ohlc_incremental, mockex_test_setup),
         cmocka_unit_test_setup(test_trades_paging, mockex_test_setup),
         cmocka_unit_test_setup(test_backfill, mockex_test_setup),
+        cmocka_unit_test_setup(test_archive_raw, mockex_test_setup),
+        cmocka_unit_test_setup(test_universe, mockex_test_setup),
         cmocka_unit_test_setup(test_check, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);

@@ -610,6 +610,8 @@ typedef struct cp_check {
     void (*reportv)(struct cp_check *chk, const char *option, const char *fmt, va_list ap);
     /** one report about the place `where` ("file:line"); see cp_check_error_at */
     void (*reportv_at)(struct cp_check *chk, const char *where, const char *fmt, va_list ap);
+    /** since ABI 2.0, may be absent (check `size`) or NULL: one explanation, not a problem; see cp_check_note */
+    void (*notev)(struct cp_check *chk, const char *option, const char *fmt, va_list ap);
 } cp_check;
 
 /**
@@ -638,6 +640,23 @@ static inline CP_PRINTF(3, 4) void cp_check_error_at(cp_check *chk, const char *
     va_list ap;
     va_start(ap, fmt);
     chk->reportv_at(chk, where, fmt, ap);
+    va_end(ap);
+}
+
+/**
+ * Explains how the configuration will be read where that is not obvious from the text (a rule
+ * such as symbols = ["top:50"] that resolves to symbols only at run time): not a problem, the
+ * check still passes. `coinpipe run --check` prints it as "FILE:LINE: note: option 'OPTION' for
+ * plugin 'NAME': MESSAGE"; elsewhere it is dropped (a plugin says the same in its log at start).
+ * A no-op with a core whose cp_check has no notes. Strings are copied.
+ */
+static inline CP_PRINTF(3, 4) void cp_check_note(cp_check *chk, const char *option, const char *fmt, ...)
+{
+    if (chk->size < offsetof(cp_check, notev) + sizeof chk->notev || !chk->notev)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    chk->notev(chk, option, fmt, ap);
     va_end(ap);
 }
 
@@ -1115,7 +1134,7 @@ static inline CP_PRINTF(3, 0) void cp_check_log_reportv_at(cp_check *chk, const 
 static inline cp_status cp_check_run_logged(cp_ctx *ctx, const void *config,
                                             cp_status (*check)(const void *config, cp_check *chk))
 {
-    cp_check_log l = {{sizeof(cp_check), cp_check_log_reportv, cp_check_log_reportv_at}, ctx, 0};
+    cp_check_log l = {{sizeof(cp_check), cp_check_log_reportv, cp_check_log_reportv_at, NULL}, ctx, 0};
     cp_status st = check(config, &l.chk);
     return st == CP_OK && l.reports == 0 ? CP_OK : CP_ERR_CONFIG;
 }

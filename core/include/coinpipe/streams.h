@@ -450,6 +450,27 @@ static const cp_field cp_coin_fields[] = {
 /** Schema of stream `coin` (docs/streams.md). */
 static const cp_schema cp_coin_schema = CP_SCHEMA("coin", cp_coin_fields);
 
+/** Columns of stream `raw`. */
+enum cp_raw_col {
+    CP_RAW_SOURCE = 0,
+    CP_RAW_URL = 1,
+    CP_RAW_RECEIVED_AT = 2,
+    CP_RAW_ENDPOINT = 3,
+    CP_RAW_STATUS = 4,
+    CP_RAW_BODY = 5,
+    CP_RAW_NCOLS = 6
+};
+static const cp_field cp_raw_fields[] = {
+    {"source", CP_T_STRING, CP_FIELD_KEY},
+    {"url", CP_T_STRING, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"endpoint", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"status", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"body", CP_T_STRING, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `raw` (docs/streams.md). */
+static const cp_schema cp_raw_schema = CP_SCHEMA("raw", cp_raw_fields);
+
 /** Columns of stream `spread`. */
 enum cp_spread_col {
     CP_SPREAD_EXCHANGE = 0,
@@ -526,6 +547,7 @@ static const cp_schema *const cp_stream_catalog[] = {
     &cp_spot_price_schema,
     &cp_global_schema,
     &cp_coin_schema,
+    &cp_raw_schema,
     &cp_spread_schema,
     &cp_alert_schema,
     NULL,

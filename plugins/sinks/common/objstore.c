@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "objstore.h"
+#include "rawobj.h"
 
 #include <coinpipe/csv.h>
 #include <coinpipe/schema.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 const char *const cp_obj_formats[] = {"csv", "parquet", NULL};
 const char *const cp_obj_codecs[] = {"zstd", "snappy", "none", NULL};
@@ -333,6 +333,10 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
 cp_status cp_obj_write(cp_obj *o, cp_ctx *ctx, const cp_batch *batch, cp_obj_put_fn put, void *user)
 {
     const cp_schema *schema = cp_batch_schema(ctx, batch);
+    if (cp_raw_is(schema)) { /* the raw archive: an object per response, written at once (rawobj.h) */
+        cp_status st = cp_raw_write(ctx, batch, o->cfg->prefix, put, user);
+        return st != CP_OK ? st : o->nparts ? CP_PENDING : CP_OK; /* CP_OK would confirm the pending parts */
+    }
     size_t rows = cp_batch_rows(ctx, batch);
     int tcol = time_column(schema);
     int64_t now = cp_now_ms(ctx);
@@ -393,37 +397,6 @@ cp_status cp_obj_flush(cp_obj *o, cp_ctx *ctx, unsigned flags, cp_obj_put_fn put
 
 /* ---- rendering ---------------------------------------------------------------------------- */
 
-/* gzip with a fixed header (no name, no time): the same CSV always gives the same bytes */
-static bool gzip_into(cp_buf *out, const char *in, size_t len)
-{
-    z_stream z = {0};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    cp_buf_reset(out);
-    if (!cp_buf_reserve(out, deflateBound(&z, (uLong)len))) {
-        deflateEnd(&z);
-        return false;
-    }
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->p;
-    z.avail_out = (uInt)(out->cap - 1);
-    int rc = deflate(&z, Z_FINISH);
-    out->len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END;
-}
-
-static void key_safe(cp_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        char c = *s;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                  c == '_' || c == '.';
-        cp_buf_putc(b, ok ? c : '_');
-    }
-}
-
 /* the object's key: <prefix>/<stream>/year=/month=/day=/<pipeline>-<first row time>-<hash>.<ext> */
 static void object_key(cp_obj *o, cp_ctx *ctx, const cp_obj_part *p, const char *hash, const char *ext, cp_buf *key)
 {
@@ -446,7 +419,7 @@ static void object_key(cp_obj *o, cp_ctx *ctx, const cp_obj_part *p, const char 
         cp_buf_putc(key, '/');
     }
     cp_buf_printf(key, "%s/year=%04d/month=%02d/day=%02d/", p->schema->stream, y, m, d);
-    key_safe(key, cp_pipeline_name(ctx));
+    cp_key_safe(key, cp_pipeline_name(ctx));
     cp_buf_printf(key, "-%s-%.16s.%s", compact, hash, ext);
 }
 
@@ -485,7 +458,7 @@ static bool render(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, cp_buf *key, const ch
     if (key->oom)
         return false;
     if (!p->pw && o->cfg->gzip) {
-        if (!gzip_into(&o->gz, b->p, b->len))
+        if (!cp_gzip_fixed(&o->gz, b->p, b->len)) /* the same CSV always gives the same bytes */
             return false;
         *data = o->gz.p;
         *len = o->gz.len;
@@ -629,6 +602,8 @@ cp_status cp_obj_ddl(const cp_obj_config *cfg, bool athena, const char *root,
             fn(user, b.p, b.len);
     }
     for (size_t i = 0; i < n && !b.oom; i++) {
+        if (cp_raw_is(schemas[i]))
+            continue; /* gzipped bodies, not rows: no table over them */
         cp_buf_reset(&b);
         if (athena)
             athena_table(&b, schemas[i], root, pq, scale);

@@ -552,6 +552,29 @@ su_row su_ohlcv_row(cp_ctx *ctx, cp_batch *out, const char *exchange, const char
     return r;
 }
 
+void su_raw_add(cp_ctx *ctx, cp_batch **raw, const char *source, const char *endpoint, const char *url,
+                const cp_http_response *r)
+{
+    if (r->status != CP_OK)
+        return;
+    if (!*raw && !(*raw = cp_batch_new(ctx, &cp_raw_schema, 8))) {
+        cp_log_error(ctx, "archive_raw: out of memory; the %s response is not archived", endpoint);
+        return;
+    }
+    su_row w = su_row_add(ctx, *raw);
+    su_cstr(&w, CP_RAW_SOURCE, source);
+    su_cstr(&w, CP_RAW_URL, url);
+    su_i64(&w, CP_RAW_RECEIVED_AT, r->received_at);
+    su_cstr(&w, CP_RAW_ENDPOINT, endpoint);
+    su_i64(&w, CP_RAW_STATUS, r->code);
+    if (w.ok && cp_batch_set_string(ctx, *raw, w.row, CP_RAW_BODY, r->body ? r->body : "", r->body_len) != CP_OK)
+        w.ok = false;
+    if (!w.ok) {
+        cp_batch_drop_last_row(ctx, *raw);
+        cp_log_error(ctx, "archive_raw: out of memory; the %s response is not archived", endpoint);
+    }
+}
+
 void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows)
 {
     while (b && cp_batch_rows(ctx, b) > nrows)
@@ -760,13 +783,21 @@ static bool streams_valid(cp_ctx *ctx, const cp_strlist *streams, const char *co
 cp_status su_schemas(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported, cp_schema_fn fn,
                      void *user)
 {
+    return su_schemas_raw(ctx, streams, supported, false, fn, user);
+}
+
+cp_status su_schemas_raw(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported, bool archive_raw,
+                         cp_schema_fn fn, void *user)
+{
     if (!streams_valid(ctx, streams, supported))
         return CP_ERR_CONFIG;
     for (size_t i = 0; streams && i < streams->n; i++) {
         const cp_schema *s = cp_stream_find(streams->v[i]);
         if (s && !fn(user, s))
-            break;
+            return CP_OK;
     }
+    if (archive_raw)
+        fn(user, &cp_raw_schema);
     return CP_OK;
 }
 

@@ -122,6 +122,18 @@ bool su_book_rows(cp_ctx *ctx, const su_book *bk, size_t levels, cp_batch *top, 
 su_row su_ohlcv_row(cp_ctx *ctx, cp_batch *out, const char *exchange, const char *symbol, const char *native,
                     const char *interval, int64_t open_time, int64_t close_time, int64_t received_at);
 
+/* The raw archive (a source's archive_raw option, docs/streams.md `raw`): appends a row for
+ * response `r` of the request for `url` (source: the exchange, endpoint: the API endpoint) to
+ * *raw, creating the batch on first use. The body is copied byte for byte. Nothing when no
+ * response arrived (r->status not CP_OK). Out of memory: the row is left out and logged. The
+ * caller emits *raw (su_emit) after the cycle's other batches. */
+void su_raw_add(cp_ctx *ctx, cp_batch **raw, const char *source, const char *endpoint, const char *url,
+                const cp_http_response *r);
+/* cp_plugin.schemas of a source with an archive_raw option: su_schemas, then the raw stream when
+ * archive_raw is set. */
+cp_status su_schemas_raw(cp_ctx *ctx, const cp_strlist *streams, const char *const *supported, bool archive_raw,
+                         cp_schema_fn fn, void *user);
+
 /* Drops rows of `b` back to `nrows` (the rows of a response that turned out bad). */
 void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows);
 /* Emits `b` if it has rows, else frees it; NULL is a no-op. */
