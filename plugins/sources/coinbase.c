@@ -25,13 +25,20 @@
  * GET /products/{id}/trades?after=, the book by subscribing again.
  * Public endpoints allow about 10 requests per second per IP: the host budget defaults to 600/min.
  * With archive_raw every response body of a cycle (products included) is also a row of the raw stream.
+ * symbols = ["top:N"] collects the N online products quoted in universe_quote with the largest
+ * 24-hour volume in it (GET /products/{id}/stats of each: volume times last), or those whose base
+ * assets CoinGecko ranks highest (universe_source = coingecko), resolved again every
+ * universe_refresh, each change logged (common/universe.h).
  */
 #include "common/srcutil.h"
+#include "common/universe.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CB_PAGE 300 /* candles per request: Coinbase rejects a range of more */
 
@@ -54,6 +61,7 @@ typedef struct cb_cfg {
     int64_t max_message;
     int64_t book_interval;
     bool archive_raw;
+    su_universe_cfg u;
 } cb_cfg;
 
 static const char *const cb_modes[] = {"poll", "stream", NULL};
@@ -69,7 +77,8 @@ static const cp_option cb_options[] = {
      .doc = "Base URL of the Exchange REST API (point it at the sandbox or a mock)."},
     {.name = "symbols", .type = CP_OPT_STRLIST, .flags = CP_OPT_REQUIRED, .min = 1, .max = 1000,
      .offset = offsetof(cb_cfg, symbols),
-     .doc = "Products to collect, e.g. BTC-USD (case-insensitive; BTC/USD is accepted too)."},
+     .doc = "Products to collect, e.g. BTC-USD (case-insensitive; BTC/USD is accepted too), or the rule "
+            "[\"top:N\"] (see the universe_ options)."},
     {.name = "streams", .type = CP_OPT_STRLIST, .def = "[\"ticker\"]", .min = 1, .max = 5,
      .offset = offsetof(cb_cfg, streams),
      .doc = "Streams to collect each cycle: ticker, book_top, book_level, trade, ohlcv."},
@@ -112,6 +121,7 @@ static const cp_option cb_options[] = {
             "(mode = stream)."},
     {.name = "archive_raw", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(cb_cfg, archive_raw),
      .doc = "Also emit every response body byte for byte as the raw stream (s3-csv: gzipped under <prefix>/raw/)."},
+    SU_UNIVERSE_OPTIONS(cb_cfg, u, "\"USD\""),
     CP_OPTION_END,
 };
 
@@ -123,6 +133,8 @@ typedef struct cb {
     char **sym;      /* BTC-USD */
     bool *unknown;   /* not listed by /products: skipped */
     bool validated;  /* /products answered and every id was listed */
+    size_t top;      /* symbols = ["top:N"]: N, else 0 */
+    su_universe uni;
 } cb;
 
 /* ---- parsers ------------------------------------------------------------------------------ */
@@ -304,6 +316,7 @@ static void cb_destroy(void *instance)
         free(c->sym[i]);
     free(c->sym);
     free(c->unknown);
+    su_universe_free(&c->uni);
     free(c);
 }
 
@@ -355,8 +368,16 @@ static cp_status cb_check(const void *config, cp_check *chk)
             ok = false;
         }
     }
+    ok &= su_universe_check(chk, &cfg->symbols, &cfg->u, "Coinbase");
+    if (su_universe_rule(&cfg->symbols) && cfg->mode && strcmp(cfg->mode, "stream") == 0) {
+        cp_check_error(chk, "symbols", "a rule such as \"top:50\" is resolved on the REST cycles of mode = \"poll\"; "
+                                       "mode = \"stream\" needs a list of products");
+        ok = false;
+    }
     for (size_t i = 0; i < cfg->symbols.n; i++) {
         char id[64];
+        if (strncmp(cfg->symbols.v[i], "top:", 4) == 0)
+            continue; /* a rule: su_universe_check said what is wrong with it */
         if (!product_id(cfg->symbols.v[i], id, sizeof id)) {
             cp_check_error(chk, "symbols", "\"%s\" is not a Coinbase product id such as BTC-USD", cfg->symbols.v[i]);
             ok = false;
@@ -375,8 +396,8 @@ static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
     char host[256];
     su_url_host(cfg->base_url, host, sizeof host);
     cb *c = calloc(1, sizeof *c);
-    if (!c || !(c->sym = calloc(cfg->symbols.n, sizeof *c->sym)) ||
-        !(c->unknown = calloc(cfg->symbols.n, sizeof *c->unknown))) {
+    size_t top = su_universe_rule(&cfg->symbols), n = top ? 1 : cfg->symbols.n; /* a rule's come later */
+    if (!c || !(c->sym = calloc(n, sizeof *c->sym)) || !(c->unknown = calloc(n, sizeof *c->unknown))) {
         if (c)
             free(c->sym);
         free(c);
@@ -384,9 +405,10 @@ static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
     }
     c->cfg = cfg;
     c->interval_ms = iv;
+    c->top = top;
     for (size_t i = 0; i < ST_COUNT; i++)
         c->want[i] = su_list_has(&cfg->streams, cb_streams[i]);
-    for (size_t i = 0; i < cfg->symbols.n; i++, c->n++) {
+    for (size_t i = 0; !top && i < cfg->symbols.n; i++, c->n++) {
         const char *in = cfg->symbols.v[i];
         size_t len = strlen(in);
         if (!(c->sym[i] = malloc(len + 1))) {
@@ -405,10 +427,111 @@ static cp_status cb_create(cp_ctx *ctx, const void *config, void **instance)
 
 /* ---- products ----------------------------------------------------------------------------- */
 
+enum { K_TICKER, K_STATS, K_BOOK, K_TRADES, K_CANDLES };
+static const char *const kind_names[] = {"ticker", "stats", "book", "trades", "candles"};
+
+/* The products of the universe's set as the instance's symbols. */
+static bool cb_take_universe(cb *c)
+{
+    size_t n = c->uni.n;
+    char **sym = calloc(n ? n : 1, sizeof *sym);
+    bool *unknown = calloc(n ? n : 1, sizeof *unknown);
+    for (size_t i = 0; sym && unknown && i < n; i++)
+        if (!(sym[i] = strdup(c->uni.native[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(sym[j]);
+            free(sym);
+            sym = NULL;
+        }
+    if (!sym || !unknown) {
+        free(sym);
+        free(unknown);
+        return false;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        free(c->sym[i]);
+    free(c->sym);
+    free(c->unknown);
+    c->sym = sym, c->unknown = unknown, c->n = n;
+    return true;
+}
+
+/* symbols = ["top:N"]: resolves the set when it is due (GET /products, then each candidate's
+ * /stats, or CoinGecko's ranking). CP_OK when the set is usable (also when a refresh failed and the
+ * old set stays), else why not. */
+static cp_status cb_universe(cb *c, cp_ctx *ctx)
+{
+    int64_t now = cp_now_ms(ctx);
+    if (!su_universe_due(&c->uni, now))
+        return CP_OK;
+    bool gecko = c->cfg->u.source && strcmp(c->cfg->u.source, "coingecko") == 0;
+    char url[1024];
+    snprintf(url, sizeof url, "%s/products", c->cfg->base_url);
+    cp_http_request rq = CP_HTTP_REQUEST(.url = url, .error_message = cb_error_message);
+    cp_http_response rs;
+    cp_http_perform(ctx, &rq, &rs, 1);
+    cp_batch *raw = NULL;
+    if (c->cfg->archive_raw)
+        su_raw_add(ctx, &raw, "coinbase", "products", url, &rs);
+    cp_status st = su_check(ctx, "products", &rs);
+    json_object *root = st == CP_OK ? su_parse(ctx, "products", &rs) : NULL;
+    cp_http_response_clear(ctx, &rs);
+    if (st == CP_OK && !json_object_is_type(root, json_type_array))
+        st = CP_ERR_PARSE;
+    size_t np = st == CP_OK ? json_object_array_length(root) : 0, nc = 0;
+    su_cand *cand = calloc(np ? np : 1, sizeof *cand);
+    su_reqs q = {0};
+    if (st == CP_OK && !cand)
+        st = CP_ERR_NOMEM;
+    for (size_t i = 0; st == CP_OK && i < np; i++) { /* online products in the quote asset */
+        json_object *e = json_object_array_get_idx(root, i);
+        const char *id = json_object_get_string(su_get(e, "id")), *quote = json_object_get_string(su_get(e, "quote_currency"));
+        const char *status = json_object_get_string(su_get(e, "status"));
+        if (!id || !quote || strcasecmp(quote, c->cfg->u.quote) != 0 || (status && strcmp(status, "online") != 0) ||
+            json_object_get_boolean(su_get(e, "trading_disabled")))
+            continue;
+        cand[nc++] = (su_cand){id, id, NAN};
+        if (!gecko) {
+            cp_buf u = {0};
+            cp_buf_printf(&u, "%s/products/%s/stats", c->cfg->base_url, id);
+            if (!su_reqs_add(&q, (su_req){K_STATS, nc - 1, 0, 0, 0}, 1, &u))
+                st = CP_ERR_NOMEM;
+            cp_buf_free(&u);
+        }
+    }
+    if (st == CP_OK && q.n && !su_reqs_perform(ctx, &q))
+        st = CP_ERR_NOMEM;
+    for (size_t j = 0; st == CP_OK && j < q.n; j++) { /* 24 h volume (base) times last (quote) */
+        if (c->cfg->archive_raw)
+            su_raw_add(ctx, &raw, "coinbase", "stats", q.urls[j], &q.s[j]);
+        json_object *o = su_check(ctx, "stats", &q.s[j]) == CP_OK ? su_parse(ctx, "stats", &q.s[j]) : NULL;
+        const char *vol = json_object_get_string(su_get(o, "volume")), *last = json_object_get_string(su_get(o, "last"));
+        if (vol && last)
+            cand[q.r[j].sym].volume = strtod(vol, NULL) * strtod(last, NULL);
+        json_object_put(o);
+    }
+    su_emit(ctx, raw);
+    for (size_t i = 0; gecko && i < nc; i++)
+        cand[i].volume = 0; /* unknown: CoinGecko's rank decides */
+    bool changed;
+    st = su_universe_resolve(ctx, &c->uni, &c->cfg->u, c->top, st, cand, nc, now, &changed);
+    if (changed && !cb_take_universe(c)) {
+        cp_log_error(ctx, "universe: out of memory taking the new set");
+        st = CP_ERR_NOMEM;
+    }
+    su_reqs_free(ctx, &q);
+    free(cand);
+    json_object_put(root);
+    return st;
+}
+
 /* Checks the configured ids against GET /products (see the top of this file). Returns CP_OK when
- * every id is listed, CP_ERR_CONFIG when some are skipped, or why the list could not be read. */
+ * every id is listed, CP_ERR_CONFIG when some are skipped, or why the list could not be read. A
+ * rule resolves its set instead (cb_universe). */
 static cp_status cb_validate(cb *c, cp_ctx *ctx)
 {
+    if (c->top)
+        return cb_universe(c, ctx);
     if (c->validated)
         return CP_OK;
     char url[1024];
@@ -466,8 +589,6 @@ static cp_status cb_validate(cb *c, cp_ctx *ctx)
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-enum { K_TICKER, K_STATS, K_BOOK, K_TRADES, K_CANDLES };
-static const char *const kind_names[] = {"ticker", "stats", "book", "trades", "candles"};
 
 /* Adds request `r` for product r.sym; candles ask for open times [r.min_ts, r.max_ts). */
 static bool add(cb *c, su_reqs *q, su_req r)

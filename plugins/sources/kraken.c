@@ -602,31 +602,25 @@ static cp_status kr_universe(kr *k, cp_ctx *ctx)
     json_object *r1 = kr_result(ctx, "Ticker", "", &rs[1], &tick, &st1);
     cp_http_response_clear(ctx, &rs[0]);
     cp_http_response_clear(ctx, &rs[1]);
-    char **ranked = NULL, **syms = NULL;
-    size_t nranked = 0, nc = 0;
+    char **syms = NULL;
+    size_t nc = 0;
+    bool changed;
     cp_status st = !r0 ? st0 : !r1 ? st1 : CP_OK;
-    if (st == CP_OK && k->cfg->u.source && strcmp(k->cfg->u.source, "coingecko") == 0)
-        st = su_universe_coingecko(ctx, k->cfg->u.coingecko_url, 250, &ranked, &nranked);
     su_cand *c = st == CP_OK ? kr_candidates(k, pairs, tick, &nc, &syms) : NULL;
     if (st == CP_OK && !c)
         st = CP_ERR_NOMEM;
-    if (st == CP_OK && su_universe_update(ctx, &k->uni, &k->cfg->u, k->top, c, nc, (const char *const *)ranked,
-                                          nranked, now) &&
-        !kr_take_universe(k))
+    st = su_universe_resolve(ctx, &k->uni, &k->cfg->u, k->top, st, c, nc, now, &changed);
+    if (changed && !kr_take_universe(k)) {
+        cp_log_error(ctx, "universe: out of memory taking the new set");
         st = CP_ERR_NOMEM;
-    if (st != CP_OK) {
-        k->uni.next_ms = now + k->cfg->u.refresh; /* the old set stays until the next refresh */
-        cp_log_error(ctx, "universe: cannot resolve \"top:%zu\" (%s)%s", k->top, cp_strerror(st),
-                     k->uni.resolved ? "; the current set stays" : "");
     }
     for (size_t i = 0; syms && i < nc; i++)
         free(syms[i]);
     free(syms);
     free(c);
-    su_universe_free_list(ranked, nranked);
     json_object_put(r0);
     json_object_put(r1);
-    return k->uni.resolved ? CP_OK : st;
+    return st;
 }
 
 /* Asks AssetPairs until every symbol is known. CP_OK when all are, CP_ERR_CONFIG when some are

@@ -17,6 +17,8 @@
 #   /_mock/config?now_ms=&window_ms=     pin the exchange clock (klines up to now) / used-weight window
 #   /_mock/config?outage=START-END       no klines / candles open in [START, END) ms (an exchange outage)
 #   /_mock/config?kraken_volume=P:V,...  Kraken's 24 h volume of pair P in the Ticker of every pair
+#   /_mock/config?coinbase_volume=P:V,.. Coinbase's 24 h volume of product P in its /stats
+#   /_mock/config?binance_volume=S:V,... Binance's quoteVolume of symbol S in the ticker/24hr of all symbols
 #   /_mock/fault?path=P&kind=K[&status=&retry_after=&count=&delay_ms=&symbol=&file=]
 #       path   prefix of the request path the fault applies to ("/api/v3/depth")
 #       kind   status (HTTP `status`, default 500, with Retry-After when given), slow (delay_ms
@@ -42,7 +44,7 @@ STATE = {}
 
 def reset():
     STATE.update(requests=[], faults=[], now_ms=None, window_ms=60000, outage=None,
-                 kraken_volume=dict(KRAKEN_VOLUME))
+                 kraken_volume=dict(KRAKEN_VOLUME), coinbase_volume={}, binance_volume={})
 
 
 # Kraken's 24 h base volume (Ticker v[1]) per pair when the Ticker of every pair is asked
@@ -494,6 +496,10 @@ class Handler(BaseHTTPRequestHandler):
             if what == "ticker":
                 return 200, fixture("coinbase/ticker.json")
             if what == "stats":
+                if parts[2] in STATE["coinbase_volume"]:  # /_mock/config?coinbase_volume=ID:V
+                    st = json.loads(fixture("coinbase/stats.json"))
+                    st["volume"] = STATE["coinbase_volume"][parts[2]]
+                    return 200, json.dumps(st)
                 return 200, fixture("coinbase/stats.json")
             if what == "book":
                 return 200, fixture("coinbase/book_level2.json")
@@ -519,7 +525,11 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, json.dumps([with_symbol(fixture(d + "/ticker_24hr.json"), s) for s in want])
             if sym:
                 return 200, json.dumps(with_symbol(fixture(d + "/ticker_24hr.json"), sym))
-            return 200, json.dumps([with_symbol(fixture(d + "/ticker_24hr.json"), s) for s in sorted(syms)])
+            out = [with_symbol(fixture(d + "/ticker_24hr.json"), s) for s in sorted(syms)]
+            for t in out:  # /_mock/config?binance_volume=SYMBOL:QUOTEVOLUME
+                if t["symbol"] in STATE["binance_volume"]:
+                    t["quoteVolume"] = STATE["binance_volume"][t["symbol"]]
+            return 200, json.dumps(out)
         if ep == "/depth":
             return 200, fixture(d + "/depth.json")
         if ep == "/trades":
@@ -560,10 +570,10 @@ class Handler(BaseHTTPRequestHandler):
                     STATE["now_ms"] = int(one["now_ms"]) or None
                 if "window_ms" in one:
                     STATE["window_ms"] = int(one["window_ms"])
-                if "kraken_volume" in one:
-                    for kv in one["kraken_volume"].split(","):
+                for which in ("kraken_volume", "coinbase_volume", "binance_volume"):
+                    for kv in one[which].split(",") if which in one else []:
                         k, _, v = kv.partition(":")
-                        STATE["kraken_volume"][k] = v
+                        STATE[which][k] = v
                 if "outage" in one:
                     a, _, b = one["outage"].partition("-")
                     STATE["outage"] = (int(a), int(b)) if b else None

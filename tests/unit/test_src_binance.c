@@ -360,6 +360,43 @@ static void test_rows_in_request_order(void **state)
     tk_destroy(t);
 }
 
+/* symbols = ["top:N"]: TRADING symbols quoted in USDT by the quoteVolume of every symbol's 24 h ticker */
+static void test_universe(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/config?binance_volume=SYM005USDT:900000000,SYM007USDT:800000000");
+    tk_pin_clock(1767225600000LL);
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"top:2\"]; streams = [\"ticker\"]; "
+                                    "universe_refresh = \"10m\";", mockex_base);
+    tk_instance *t = tk_create("binance-spot", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 2 of top 2 by 24 h volume in USDT: added SYM005-USDT, SYM007-USDT; removed none");
+    const cp_batch *b = tk_find(t, "ticker", 0);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_assert_text(b, 0, "native_symbol", "SYM005USDT");
+    tk_assert_text(b, 1, "native_symbol", "SYM007USDT");
+
+    mockex_ctl("/_mock/config?binance_volume=SYM009USDT:2000000000");
+    tk_pin_clock(1767225600000LL + 11 * 60000);
+    tk_clear_emitted(t);
+    tk_log_clear();
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 2 of top 2 by 24 h volume in USDT: added SYM009-USDT; removed SYM007-USDT");
+    b = tk_find(t, "ticker", 0);
+    tk_assert_text(b, 0, "native_symbol", "SYM009USDT");
+    tk_assert_text(b, 1, "native_symbol", "SYM005USDT");
+    tk_destroy(t);
+
+    /* stream mode takes a list only */
+    char *err = NULL;
+    tk_instance *bad = NULL;
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"top:2\"]; mode = \"stream\"; "
+                                    "streams = [\"trade\"];", mockex_base);
+    assert_int_not_equal(tk_try_create("binance-spot", cfgbuf, NULL, &bad, &err), CP_OK);
+    assert_non_null(strstr(err, "mode = \\\"stream\\\" needs a list of symbols"));
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +411,7 @@ int main(void)
         cmocka_unit_test_setup(test_incremental_ohlcv, mockex_test_setup),
         cmocka_unit_test_setup(test_catch_up_in_chunks, mockex_test_setup),
         cmocka_unit_test_setup(test_rows_in_request_order, mockex_test_setup),
+        cmocka_unit_test_setup(test_universe, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);
 }

@@ -349,6 +349,32 @@ static void test_archive_raw(void **state)
     tk_destroy(t);
 }
 
+/* symbols = ["top:N"]: the online products quoted in USD by 24 h volume x last from their stats */
+static void test_universe(void **state)
+{
+    (void)state;
+    pin(T0);
+    mockex_ctl("/_mock/config?coinbase_volume=ETH-USD:100");
+    snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"top:1\"]; streams = [\"ticker\"]; "
+                                    "universe_refresh = \"10m\";", mockex_base);
+    tk_instance *t = tk_create("coinbase", cfgbuf);
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 1 of top 1 by 24 h volume in USD: added BTC-USD; removed none");
+    assert_int_equal(tk_rows(t, "ticker"), 1);
+    tk_assert_text(tk_find(t, "ticker", 0), 0, "symbol", "BTC-USD");
+    assert_int_equal(mockex_count("/products/ETH-USD/stats"), 1); /* the candidates: USD and online */
+    assert_int_equal(mockex_count("/products/ETH-BTC/stats"), 0);
+
+    mockex_ctl("/_mock/config?coinbase_volume=ETH-USD:999999");
+    pin(T0 + 11 * 60000);
+    tk_clear_emitted(t);
+    assert_int_equal(tk_collect(t), CP_OK);
+    tk_assert_log_contains("universe: 1 of top 1 by 24 h volume in USD: added ETH-USD; removed BTC-USD");
+    assert_int_equal(tk_rows(t, "ticker"), 1);
+    tk_assert_text(tk_find(t, "ticker", 0), 0, "symbol", "ETH-USD");
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup(test_backfill, mockex_test_setup),
         cmocka_unit_test_setup(test_errors, mockex_test_setup),
         cmocka_unit_test_setup(test_archive_raw, mockex_test_setup),
+        cmocka_unit_test_setup(test_universe, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, mockex_group_setup, mockex_group_teardown);
 }

@@ -17,9 +17,11 @@
 #include "binance.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const bn_stream_names[BN_ST_COUNT] = {"ticker", "book_top", "book_level", "trade", "ohlcv",
                                                  "funding", "open_interest", "liquidation"};
@@ -478,6 +480,12 @@ cp_status bn_check(const bn_cfg *cfg, const char *const *streams, cp_check *chk)
     bool ok = su_check_streams(chk, &cfg->streams, streams, bn_stream_hints);
     ok &= su_check_interval(chk, cfg->kline_interval, bn_intervals, "Binance", NULL);
     ok &= su_check_url(chk, "base_url", cfg->base_url);
+    ok &= su_universe_check(chk, &cfg->symbols, &cfg->u, "Binance");
+    if (su_universe_rule(&cfg->symbols) && cfg->mode && strcmp(cfg->mode, "stream") == 0) {
+        cp_check_error(chk, "symbols", "a rule such as \"top:50\" is resolved on the REST cycles of mode = \"poll\"; "
+                                       "mode = \"stream\" needs a list of symbols");
+        ok = false;
+    }
     bool stream = cfg->mode && strcmp(cfg->mode, "stream") == 0;
     for (size_t i = 0; i < cfg->streams.n; i++) {
         const char *st = cfg->streams.v[i];
@@ -508,6 +516,7 @@ cp_status bn_create(cp_ctx *ctx, const bn_cfg *cfg, const bn_api *api, const cha
     b->cfg = cfg;
     b->api = api;
     b->interval_ms = iv;
+    b->top = su_universe_rule(&cfg->symbols);
     for (size_t i = 0; i < BN_ST_COUNT; i++)
         b->want[i] = su_list_has(&cfg->streams, bn_stream_names[i]);
     if (!(b->base = su_base_root(cfg->base_url, api->prefix))) {
@@ -534,6 +543,7 @@ void bn_destroy(bn *b)
     }
     free(b->sym);
     free(b->base);
+    su_universe_free(&b->uni);
     free(b);
 }
 
@@ -559,9 +569,108 @@ static void native_of(const char *in, bool futures, char *out, size_t len)
     out[j] = 0;
 }
 
-/* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. */
+/* symbols = ["top:N"]: resolves the set when it is due from exchangeInfo (the TRADING symbols
+ * quoted in universe_quote) and every symbol's 24 h ticker (quoteVolume), or CoinGecko's ranking.
+ * CP_OK when the set is usable (also when a refresh failed and the old set stays), else why not. */
+static cp_status universe(bn *b, cp_ctx *ctx)
+{
+    int64_t now = cp_now_ms(ctx);
+    if (b->resolved && !su_universe_due(&b->uni, now))
+        return CP_OK;
+    char u0[1024], u1[1024];
+    snprintf(u0, sizeof u0, "%s%s/exchangeInfo", b->base, b->api->prefix);
+    snprintf(u1, sizeof u1, "%s%s/ticker/24hr", b->base, b->api->prefix);
+    cp_http_request rq[2] = {
+        CP_HTTP_REQUEST(.url = u0, .weight = b->api->futures ? 1 : 20, .error_message = bn_error_message),
+        CP_HTTP_REQUEST(.url = u1, .weight = b->api->futures ? 40 : 80, .error_message = bn_error_message)};
+    cp_http_response rs[2];
+    cp_http_perform(ctx, rq, rs, 2);
+    cp_status st = su_check(ctx, "exchangeInfo", &rs[0]);
+    json_object *info = st == CP_OK ? su_parse(ctx, "exchangeInfo", &rs[0]) : NULL;
+    if (st == CP_OK)
+        st = su_check(ctx, "ticker/24hr", &rs[1]);
+    json_object *tick = st == CP_OK && info ? su_parse(ctx, "ticker/24hr", &rs[1]) : NULL;
+    cp_http_response_clear(ctx, &rs[0]);
+    cp_http_response_clear(ctx, &rs[1]);
+    json_object *list = su_get(info, "symbols");
+    if (st == CP_OK && (!json_object_is_type(list, json_type_array) || !json_object_is_type(tick, json_type_array)))
+        st = CP_ERR_PARSE;
+    size_t nl = st == CP_OK ? json_object_array_length(list) : 0, nc = 0;
+    su_cand *cand = calloc(nl ? nl : 1, sizeof *cand);
+    char **norms = calloc(nl ? nl : 1, sizeof *norms);
+    json_object *vol = json_object_new_object(); /* symbol -> quoteVolume */
+    if (st == CP_OK && (!cand || !norms || !vol))
+        st = CP_ERR_NOMEM;
+    for (size_t k = 0; st == CP_OK && k < json_object_array_length(tick); k++) {
+        json_object *t = json_object_array_get_idx(tick, k), *qv = su_get(t, "quoteVolume");
+        const char *sym = json_object_get_string(su_get(t, "symbol"));
+        if (sym && qv)
+            json_object_object_add(vol, sym, json_object_get(qv));
+    }
+    for (size_t k = 0; st == CP_OK && k < nl; k++) {
+        json_object *e = json_object_array_get_idx(list, k), *qv = NULL;
+        const char *native = json_object_get_string(su_get(e, "symbol"));
+        const char *base = json_object_get_string(su_get(e, "baseAsset"));
+        const char *quote = json_object_get_string(su_get(e, "quoteAsset"));
+        const char *status = json_object_get_string(su_get(e, "status"));
+        const char *ct = json_object_get_string(su_get(e, "contractType"));
+        if (!native || !base || !quote || strcasecmp(quote, b->cfg->u.quote) != 0 ||
+            (status && strcmp(status, "TRADING") != 0) || (b->api->futures && ct && strcmp(ct, "PERPETUAL") != 0))
+            continue;
+        char norm[128];
+        snprintf(norm, sizeof norm, "%s-%s%s", base, quote, b->api->futures ? "-PERP" : "");
+        if (!(norms[nc] = dupstr(norm))) {
+            st = CP_ERR_NOMEM;
+            break;
+        }
+        json_object_object_get_ex(vol, native, &qv);
+        const char *v = json_object_get_string(qv);
+        cand[nc] = (su_cand){native, norms[nc], v ? strtod(v, NULL) : NAN};
+        nc++;
+    }
+    bool changed;
+    st = su_universe_resolve(ctx, &b->uni, &b->cfg->u, b->top, st, cand, nc, now, &changed);
+    if (st == CP_OK && (changed || !b->resolved)) {
+        bn_sym *sym = calloc(b->uni.n ? b->uni.n : 1, sizeof *sym);
+        size_t kept = 0;
+        bool ok = sym != NULL;
+        for (size_t i = 0; sym && i < b->uni.n; i++) {
+            if (!cp_shard_keep(ctx, b->uni.symbol[i], strlen(b->uni.symbol[i])))
+                continue; /* another collector's */
+            sym[kept].native = dupstr(b->uni.native[i]);
+            sym[kept].norm = dupstr(b->uni.symbol[i]);
+            ok &= sym[kept].native && sym[kept].norm;
+            kept++;
+        }
+        if (!ok) {
+            for (size_t i = 0; sym && i < kept; i++)
+                free(sym[i].native), free(sym[i].norm);
+            free(sym);
+            cp_log_error(ctx, "universe: out of memory taking the new set");
+            st = CP_ERR_NOMEM;
+        } else {
+            for (size_t i = 0; i < b->n; i++)
+                free(b->sym[i].native), free(b->sym[i].norm);
+            free(b->sym);
+            b->sym = sym, b->n = kept, b->resolved = true;
+        }
+    }
+    for (size_t i = 0; norms && i < nc; i++)
+        free(norms[i]);
+    free(norms);
+    free(cand);
+    json_object_put(vol);
+    json_object_put(info);
+    json_object_put(tick);
+    return st;
+}
+
+/* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. A rule resolves
+ * its set instead (universe). */
 cp_status bn_resolve(bn *b, cp_ctx *ctx)
 {
+    if (b->top)
+        return universe(b, ctx);
     char url[1024];
     snprintf(url, sizeof url, "%s%s/exchangeInfo", b->base, b->api->prefix);
     cp_http_request rq =
@@ -936,7 +1045,7 @@ cp_status bn_collect(bn *b, cp_ctx *ctx)
         cp_log_error(ctx, "mode = \"stream\" runs continuously: remove the pipeline's interval and schedule");
         return CP_ERR_CONFIG;
     }
-    if (!b->resolved) {
+    if (!b->resolved || b->top) { /* a rule: resolved again when it is due */
         cp_status st = bn_resolve(b, ctx);
         if (st != CP_OK)
             return st;

@@ -9,6 +9,7 @@
 #define COINPIPE_SRC_BINANCE_H
 
 #include "srcutil.h"
+#include "universe.h"
 
 /** The config struct both Binance plugins fill from their option tables. */
 typedef struct bn_cfg {
@@ -32,6 +33,7 @@ typedef struct bn_cfg {
     int64_t book_interval;
     int64_t ws_max_age;
     int64_t ws_max_streams;
+    su_universe_cfg u; /* symbols = ["top:N"] (SU_UNIVERSE_OPTIONS) */
 } bn_cfg;
 
 /* Options of the WebSocket stream mode. */
@@ -67,7 +69,8 @@ extern const char *const bn_modes[]; /* poll, stream */
             "and a value that already ends in it works too."}, \
     {.name = "symbols", .type = CP_OPT_STRLIST, .flags = CP_OPT_REQUIRED, .min = 1, .max = 10000, \
      .offset = offsetof(bn_cfg, symbols), \
-     .doc = "Symbols to collect, native (BTCUSDT) or normalized (BTC-USDT); validated against exchangeInfo."}, \
+     .doc = "Symbols to collect, native (BTCUSDT) or normalized (BTC-USDT), validated against exchangeInfo; or " \
+            "the rule [\"top:N\"] (see the universe_ options)."}, \
     {.name = "streams", .type = CP_OPT_STRLIST, .def = DEF_STREAMS, .min = 1, .max = 16, \
      .offset = offsetof(bn_cfg, streams), \
      .doc = "Streams to collect each cycle (see the plugin description for the list)."}, \
@@ -94,7 +97,8 @@ extern const char *const bn_modes[]; /* poll, stream */
      .doc = "Requests in flight at once to the API host."}, \
     {.name = "max_pages", .type = CP_OPT_INT, .def = "10", .min = 1, .max = 1000, \
      .offset = offsetof(bn_cfg, max_pages), \
-     .doc = "Kline pages fetched per series and cycle when catching up after a gap."}
+     .doc = "Kline pages fetched per series and cycle when catching up after a gap."}, \
+    SU_UNIVERSE_OPTIONS(bn_cfg, u, "\"USDT\"")
 
 /** What distinguishes spot from USD-M futures. */
 typedef struct bn_api {
@@ -124,6 +128,8 @@ typedef struct bn {
     bool resolved;
     char host[256];
     char *base; /* base_url's host root: the API prefix is appended to it */
+    size_t top; /* symbols = ["top:N"]: N, else 0 */
+    su_universe uni;
 } bn;
 
 /* cp_plugin.check of both plugins: stream names out of `streams` (NULL-terminated), the kline

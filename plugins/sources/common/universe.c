@@ -183,6 +183,27 @@ bool su_universe_update(cp_ctx *ctx, su_universe *u, const su_universe_cfg *cfg,
     return changed;
 }
 
+cp_status su_universe_resolve(cp_ctx *ctx, su_universe *u, const su_universe_cfg *cfg, size_t top, cp_status st,
+                              su_cand *cands, size_t ncands, int64_t now, bool *changed)
+{
+    char **ranked = NULL;
+    size_t nranked = 0;
+    *changed = false;
+    bool gecko = cfg->source && strcmp(cfg->source, "coingecko") == 0;
+    if (st == CP_OK && gecko)
+        st = su_universe_coingecko(ctx, cfg->coingecko_url, 250, &ranked, &nranked);
+    if (st == CP_OK)
+        *changed = su_universe_update(ctx, u, cfg, top, cands, ncands, gecko ? (const char *const *)ranked : NULL,
+                                      nranked, now);
+    su_universe_free_list(ranked, nranked);
+    if (st != CP_OK) {
+        u->next_ms = now + cfg->refresh; /* the old set stays until the next refresh */
+        cp_log_error(ctx, "universe: cannot resolve \"top:%zu\" (%s)%s", top, cp_strerror(st),
+                     u->resolved ? "; the current set stays" : "");
+    }
+    return u->resolved ? CP_OK : st;
+}
+
 cp_status su_universe_coingecko(cp_ctx *ctx, const char *url, size_t want, char ***out, size_t *n)
 {
     *out = NULL, *n = 0;

@@ -83,6 +83,14 @@ bool su_universe_due(const su_universe *u, int64_t now);
 bool su_universe_update(cp_ctx *ctx, su_universe *u, const su_universe_cfg *cfg, size_t top, su_cand *cands,
                         size_t ncands, const char *const *ranked, size_t n_ranked, int64_t now);
 
+/* The end of a source's resolution, given the status `st` of fetching its candidates: with CP_OK
+ * ranks them (asking CoinGecko's ranking first when universe_source = coingecko) and updates the
+ * set (su_universe_update; *changed says whether it changed); otherwise, or when that fails, keeps
+ * the old set until the next refresh and logs why. Returns CP_OK when a set is usable (the old one
+ * included), else why not. */
+cp_status su_universe_resolve(cp_ctx *ctx, su_universe *u, const su_universe_cfg *cfg, size_t top, cp_status st,
+                              su_cand *cands, size_t ncands, int64_t now, bool *changed);
+
 /* The base assets of CoinGecko's top `want` coins by market cap (upper-case symbols, best first),
  * from <url>/api/v3/coins/markets?vs_currency=usd&order=market_cap_desc. *out is malloc'd with its
  * strings; free with su_universe_free_list. CP_OK or why not (logged). */
