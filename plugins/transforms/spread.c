@@ -15,18 +15,17 @@
  * A crossed book (bid > ask) or an empty one (bid or ask missing or <= 0) is logged at warn
  * with exchange and symbol and gives no row. A locked book (bid == ask) gives spread 0.
  *
- * Pairing book_top with book_level, whichever batch comes first:
+ * Pairing book_top with book_level, whichever batch comes first, so that each book_top row
+ * gives exactly one spread row (sinks keep the first row of a key, and CSV appends every row):
  * - Level rows are buffered per (exchange, symbol, ts), the latest MAX_SNAPSHOTS snapshots
  *   per exchange/symbol.
  * - A book_top row whose levels are buffered is emitted at once with depths.
- * - A book_top row of an exchange/symbol that has never sent levels is emitted at once with
- *   NULL depths (pipelines without book_level pay no latency).
- * - A book_top row of an exchange/symbol that does send levels, whose levels have not come
- *   yet, is held until they come; it is emitted with NULL depths when a newer book_top of the
- *   same exchange/symbol arrives first.
- * - Levels arriving for a top that was already emitted without depths (the first cycle, when
- *   the levels batch follows the tops) re-emit that row with depths: same key, so sinks that
- *   upsert by key keep the complete row.
+ * - Any other book_top row is held until its levels come (then emitted with depths), until a
+ *   newer book_top of the same exchange/symbol arrives, or until the end of the cycle (the
+ *   tick callback, also about once a second on a continuous pipeline), whichever is first;
+ *   the last two emit it with NULL depths. So a pipeline without book_level gets its rows in
+ *   the same cycle, and the first cycle, whose tops come before their levels, writes complete
+ *   rows.
  */
 #include <coinpipe/coinpipe.h>
 #include <coinpipe/streams.h>
@@ -72,17 +71,17 @@ typedef struct top {
 
 typedef struct book {
     char *exchange, *symbol; /* one allocation: "exchange\0symbol\0" */
-    bool levels_seen;        /* this exchange/symbol has sent book_level rows */
     bool pending;            /* `last` waits for its levels */
-    bool last_valid, last_had_depth;
     top last;                /* the latest book_top row */
     snapshot snaps[MAX_SNAPSHOTS];
+    struct book *next;       /* every book, for the tick */
 } book;
 
 typedef struct spread {
     double depth_bps;
     void *books; /* tsearch tree of book * */
     book *cached; /* last looked-up book */
+    book *all, **tail; /* the same books as a list, in the order they first came */
 } spread;
 
 static int book_cmp(const void *a, const void *b)
@@ -126,6 +125,8 @@ static book *book_get(spread *s, const char *exchange, const char *symbol)
         book_free(bk);
         return NULL;
     }
+    *(s->tail ? s->tail : &s->all) = bk;
+    s->tail = &bk->next;
     return s->cached = bk;
 }
 
@@ -234,7 +235,6 @@ static void flush_pending(spread *s, out_ctx *oc, book *bk)
         return;
     snapshot *sn = snapshot_find(bk, bk->last.ts);
     emit_row(s, oc, bk, &bk->last, sn);
-    bk->last_had_depth = sn != NULL;
     if (sn)
         snapshot_release(sn);
     bk->pending = false;
@@ -324,16 +324,13 @@ static void process_tops(spread *s, out_ctx *oc, const cp_batch *b)
         if (bk->pending && bk->last.ts != ts)
             flush_pending(s, oc, bk); /* its levels never came */
         bk->last = t;
-        bk->last_valid = true;
         snapshot *sn = snapshot_find(bk, ts);
-        if (sn || !bk->levels_seen) {
+        if (sn) {
             emit_row(s, oc, bk, &t, sn);
-            bk->last_had_depth = sn != NULL;
             bk->pending = false;
-            if (sn)
-                snapshot_release(sn);
+            snapshot_release(sn);
         } else {
-            bk->pending = true;
+            bk->pending = true; /* until its levels, a newer top or the tick */
         }
     }
 }
@@ -368,7 +365,6 @@ static void process_levels(spread *s, out_ctx *oc, const cp_batch *b)
                 oc->st = CP_ERR_NOMEM;
                 return;
             }
-            bk->levels_seen = true;
             sn = snapshot_slot(bk, ts);
         }
         if (sn->n == sn->cap) {
@@ -383,7 +379,7 @@ static void process_levels(spread *s, out_ctx *oc, const cp_batch *b)
         }
         sn->v[sn->n++] = (level){.bid = side[0] == 'b', .price = price, .size = size};
     }
-    /* pass 2: complete the tops that wait for these levels, or were emitted without them */
+    /* pass 2: complete the tops that wait for these levels */
     bk = NULL;
     for (size_t r = 0; r < n && oc->st == CP_OK; r++) {
         const char *ex = cp_batch_get_text(ctx, b, r, (size_t)c.exchange, NULL);
@@ -395,15 +391,8 @@ static void process_levels(spread *s, out_ctx *oc, const cp_batch *b)
             oc->st = CP_ERR_NOMEM;
             return;
         }
-        if (!bk->last_valid || (!bk->pending && bk->last_had_depth))
-            continue;
-        snapshot *got = snapshot_find(bk, bk->last.ts);
-        if (!got)
-            continue;
-        emit_row(s, oc, bk, &bk->last, got);
-        bk->last_had_depth = true;
-        bk->pending = false;
-        snapshot_release(got);
+        if (bk->pending && snapshot_find(bk, bk->last.ts))
+            flush_pending(s, oc, bk);
     }
 }
 
@@ -425,6 +414,20 @@ static void spread_destroy(void *instance)
     free(s);
 }
 
+/* Emits what `oc` collected; its status. */
+static cp_status finish(cp_ctx *ctx, out_ctx *oc)
+{
+    if (oc->out) {
+        if (oc->st == CP_OK)
+            oc->st = cp_emit(ctx, oc->out);
+        else
+            cp_batch_free(ctx, oc->out);
+    }
+    if (oc->st == CP_ERR_NOMEM)
+        cp_log_error(ctx, "out of memory");
+    return oc->st;
+}
+
 static cp_status spread_process(void *instance, cp_ctx *ctx, const cp_batch *batch)
 {
     spread *s = instance;
@@ -437,15 +440,18 @@ static cp_status spread_process(void *instance, cp_ctx *ctx, const cp_batch *bat
         process_tops(s, &oc, batch);
     else
         process_levels(s, &oc, batch);
-    if (oc.out) {
-        if (oc.st == CP_OK)
-            oc.st = cp_emit(ctx, oc.out);
-        else
-            cp_batch_free(ctx, oc.out);
-    }
-    if (oc.st == CP_ERR_NOMEM)
-        cp_log_error(ctx, "out of memory");
-    return oc.st;
+    return finish(ctx, &oc);
+}
+
+/* The end of a cycle: the tops still waiting for their levels go out without depths. */
+static cp_status spread_tick(void *instance, cp_ctx *ctx, int64_t now_ms)
+{
+    (void)now_ms;
+    spread *s = instance;
+    out_ctx oc = {.ctx = ctx, .rows_hint = 16, .st = CP_OK};
+    for (book *bk = s->all; bk && oc.st == CP_OK; bk = bk->next)
+        flush_pending(s, &oc, bk);
+    return finish(ctx, &oc);
 }
 
 /* declares `spread` when book_top reaches the transform (its rows come from book_top rows) */
@@ -463,4 +469,5 @@ static cp_status spread_schemas(cp_ctx *ctx, const void *config, const cp_schema
 CP_PLUGIN_DEFINE(.name = "spread", .kind = CP_TRANSFORM, .version = "1.0.0",
                  .description = "Spread, mid, microprice, imbalance and depth around mid from book_top/book_level",
                  .options = spread_options, .config_size = sizeof(spread_config), .create = spread_create,
-                 .destroy = spread_destroy, .process = spread_process, .schemas = spread_schemas);
+                 .destroy = spread_destroy, .process = spread_process, .schemas = spread_schemas,
+                 .tick = spread_tick);

@@ -90,6 +90,8 @@ static void test_top_only(void **st)
     add_top(b, "ETH-USDT", 1000, "2300.5", "1", "2300.5", "1"); /* locked: spread 0 */
     assert_int_equal(tk_process(t, b), CP_OK);
     assert_false(tk_input_dropped(t));
+    assert_int_equal(tk_rows(t, "spread"), 0); /* levels may follow in this cycle */
+    assert_int_equal(tk_tick(t, 2000), CP_OK); /* the cycle ends: no depths */
     const cp_batch *o = tk_find(t, "spread", 0);
     assert_non_null(o);
     assert_int_equal(tk_rows(t, "spread"), 2);
@@ -123,6 +125,7 @@ static void test_crossed_and_empty_books_are_logged(void **st)
     add_top(b, "SOL-USDT", 1000, "0", "0", "0", "0");      /* empty */
     add_top(b, "XRP-USDT", 1000, "0.5", NULL, "0.6", NULL); /* fine, sizes unknown */
     assert_int_equal(tk_process(t, b), CP_OK);
+    assert_int_equal(tk_tick(t, 2000), CP_OK);
     assert_int_equal(tk_rows(t, "spread"), 1);
     const cp_batch *o = tk_find(t, "spread", 0);
     tk_assert_text(o, 0, "symbol", "XRP-USDT");
@@ -155,26 +158,18 @@ static void test_top_before_levels(void **st)
 {
     (void)st;
     tk_instance *t = tk_create("spread", "");
-    /* first cycle: nothing says levels will come, so the top goes out at once without depth,
-     * and the row is re-emitted with depths when they come */
+    /* first cycle: the top waits for levels that may follow in the same cycle; it goes out once,
+     * complete, when they come (never first without depths: sinks keep the first row of a key) */
     cp_batch *b1 = top_for("BTC-USDT", 1000), *l1 = levels_for("BTC-USDT", 1000);
     tk_process(t, b1);
-    assert_int_equal(tk_rows(t, "spread"), 1);
-    assert_true(tk_is_null(tk_find(t, "spread", 0), 0, "bid_depth"));
+    assert_int_equal(tk_rows(t, "spread"), 0);
     tk_process(t, l1);
-    assert_int_equal(tk_rows(t, "spread"), 2);
-    const cp_batch *o = tk_find(t, "spread", 1);
+    assert_int_equal(tk_rows(t, "spread"), 1);
+    const cp_batch *o = tk_find(t, "spread", 0);
     assert_int_equal(tk_int(o, 0, "ts"), 1000);
     assert_depths(o, 0);
-    tk_clear_emitted(t);
-
-    /* later cycles: the top waits for its levels */
-    cp_batch *b2 = top_for("BTC-USDT", 2000), *l2 = levels_for("BTC-USDT", 2000);
-    tk_process(t, b2);
-    assert_int_equal(tk_rows(t, "spread"), 0);
-    tk_process(t, l2);
-    assert_int_equal(tk_rows(t, "spread"), 1);
-    assert_depths(tk_find(t, "spread", 0), 0);
+    assert_int_equal(tk_tick(t, 1500), CP_OK);
+    assert_int_equal(tk_rows(t, "spread"), 1); /* nothing left to flush */
     tk_clear_emitted(t);
 
     /* a top whose levels never come goes out without depth when the next top arrives */
@@ -191,8 +186,18 @@ static void test_top_before_levels(void **st)
     o = tk_find(t, "spread", 1);
     assert_int_equal(tk_int(o, 0, "ts"), 4000);
     assert_depths(o, 0);
+    tk_clear_emitted(t);
 
-    cp_batch *all[] = {b1, l1, b2, l2, b3, b4, l4};
+    /* ... or at the end of the cycle, once */
+    cp_batch *b5 = top_for("BTC-USDT", 5000);
+    tk_process(t, b5);
+    assert_int_equal(tk_tick(t, 6000), CP_OK);
+    assert_int_equal(tk_rows(t, "spread"), 1);
+    assert_true(tk_is_null(tk_find(t, "spread", 0), 0, "ask_depth"));
+    assert_int_equal(tk_tick(t, 7000), CP_OK);
+    assert_int_equal(tk_rows(t, "spread"), 1);
+
+    cp_batch *all[] = {b1, l1, b3, b4, l4, b5};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         tk_batch_free(all[i]);
     tk_destroy(t);

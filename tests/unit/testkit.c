@@ -243,6 +243,12 @@ cp_status tk_process(tk_instance *t, const cp_batch *b)
     return t->ec.plugin->desc.process(t->in.data, &t->in.ctx.pub, b);
 }
 
+cp_status tk_tick(tk_instance *t, int64_t now_ms)
+{
+    assert_non_null(t->ec.plugin->desc.tick);
+    return t->ec.plugin->desc.tick(t->in.data, &t->in.ctx.pub, now_ms);
+}
+
 bool tk_input_dropped(tk_instance *t) { return t->in.ctx.drop_input; }
 
 cp_status tk_write(tk_instance *t, const cp_batch *b)

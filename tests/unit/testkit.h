@@ -41,6 +41,7 @@ const char *tk_state_dir(tk_instance *t);  /* its state directory */
 cp_status tk_collect(tk_instance *t);                       /* source */
 cp_status tk_backfill(tk_instance *t, int64_t from_ms, int64_t to_ms); /* source with a backfill callback */
 cp_status tk_process(tk_instance *t, const cp_batch *b);    /* transform; input is NOT captured */
+cp_status tk_tick(tk_instance *t, int64_t now_ms);          /* transform with a tick callback */
 bool tk_input_dropped(tk_instance *t);                      /* did the last process() drop its input */
 cp_status tk_write(tk_instance *t, const cp_batch *b);      /* sink */
 cp_status tk_flush(tk_instance *t, unsigned flags);         /* sink (CP_OK if no flush callback) */
