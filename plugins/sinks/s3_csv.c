@@ -5,9 +5,9 @@
  * with format.) Rows are buffered per (stream, UTC day of the row's own event time) by the layout
  * shared with azure-blob (plugins/sinks/common/objstore.c) and uploaded with a path-style PUT
  * <endpoint>/<bucket>/<prefix>/<stream>/year=YYYY/month=MM/day=DD/<pipeline>-<first row time>-
- * <content hash>.csv[.gz]|.parquet when max_rows or max_bytes is reached, when flush_interval has
- * passed, and at shutdown. The key follows from the content, so a retried upload overwrites
- * itself. CSV per RFC 4180 with a header row, decimals verbatim, times ISO-8601 UTC with
+ * <key hash>.csv[.gz]|.parquet when max_rows or max_bytes is reached, when flush_interval has
+ * passed, and at shutdown. The name follows from the rows' keys, so a retried upload or a re-run
+ * of the same backfill overwrites its object. CSV per RFC 4180 with a header row, decimals verbatim, times ISO-8601 UTC with
  * milliseconds, NULL empty; Parquet as objstore.h describes. Uploads go through the core's HTTP service
  * (cp_http_perform: shared connections, per-request stop), signed there by libcurl's AWS SigV4
  * over exactly the headers sent (no empty "Expect:", which libcurl 7.88 would sign although it

@@ -24,6 +24,7 @@ struct cp_obj_part {
     int64_t first_ts; /* event time of its first row */
     size_t rows;
     cp_buf csv;
+    cp_buf keys;        /* the rows' key cells: the object's name follows from them */
     cp_pq_writer *pw;   /* parquet: the row groups encoded so far */
     cp_pq_value *cells; /* parquet: the rows of the group being filled, column-major (column c at
                          * cells + c * cap); texts as offsets into `text` */
@@ -142,6 +143,7 @@ static void part_free(cp_obj_part *p)
 {
     free(p->schema);
     cp_buf_free(&p->csv);
+    cp_buf_free(&p->keys);
     cp_pq_writer_free(p->pw);
     free(p->cells);
     free(p->columns);
@@ -341,7 +343,9 @@ cp_status cp_obj_write(cp_obj *o, cp_ctx *ctx, const cp_batch *batch, cp_obj_put
     int tcol = time_column(schema);
     int64_t now = cp_now_ms(ctx);
     cp_obj_part *p = NULL;
-    bool full = false, pq = parquet(o->cfg);
+    bool full = false, pq = parquet(o->cfg), keyed = false;
+    for (size_t c = 0; c < schema->nfields; c++)
+        keyed |= (cp_schema_field(schema, c)->flags & CP_FIELD_KEY) != 0;
     for (size_t r = 0; r < rows; r++) {
         int64_t ts = tcol >= 0 && !cp_batch_is_null(ctx, batch, r, (size_t)tcol)
                          ? cp_batch_get_int(ctx, batch, r, (size_t)tcol)
@@ -375,6 +379,21 @@ cp_status cp_obj_write(cp_obj *o, cp_ctx *ctx, const cp_batch *batch, cp_obj_put
                 return CP_ERR_NOMEM;
             }
             o->pending_bytes += p->csv.len - before;
+        }
+        /* the name's hash: the key columns (every column but received_at without keys), so that
+         * a retry and a re-run of the same backfill, whose rows differ in received_at, replace
+         * the object instead of adding one */
+        for (size_t c = 0; c < schema->nfields; c++) {
+            const cp_field *f = cp_schema_field(schema, c);
+            if (keyed ? !(f->flags & CP_FIELD_KEY) : !strcmp(f->name, "received_at"))
+                continue;
+            cp_csv_cell(&p->keys, ctx, batch, r, c, f->type);
+            cp_buf_putc(&p->keys, ',');
+        }
+        cp_buf_putc(&p->keys, '\n');
+        if (p->keys.oom) {
+            discard_all(o);
+            return CP_ERR_NOMEM;
         }
         p->rows++;
         full = full || p->rows >= (size_t)o->cfg->max_rows;
@@ -452,7 +471,7 @@ static bool render(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, cp_buf *key, const ch
         *type = o->cfg->gzip ? "application/gzip" : "text/csv";
     }
     char hash[65];
-    if (b->oom || !cp_obj_sha256_hex(b->p, b->len, hash))
+    if (b->oom || !cp_obj_sha256_hex(p->keys.p ? p->keys.p : "", p->keys.len, hash))
         return false;
     object_key(o, ctx, p, hash, ext, key);
     if (key->oom)

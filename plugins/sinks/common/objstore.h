@@ -3,8 +3,9 @@
  *
  * Rows are buffered per (stream, UTC day of the row's own event time) and rendered as one object
  * per stream, day and flush under <prefix>/<stream>/year=YYYY/month=MM/day=DD/
- * <pipeline>-<first row time>-<content hash>.<csv|csv.gz|parquet>: the name follows from the
- * content, so a retried upload overwrites itself. Formats:
+ * <pipeline>-<first row time>-<key hash>.<csv|csv.gz|parquet>: the name follows from the rows'
+ * key columns (every column but received_at for a stream without keys), so a retried upload
+ * overwrites itself and so does a re-run of the same backfill. Formats:
  *   csv      RFC 4180 with a header row, decimals verbatim, times ISO-8601 UTC with milliseconds,
  *            NULL empty; gzip optional (fixed header, so the same rows give the same bytes).
  *   parquet  plugins/sinks/common/parquet.h: every column OPTIONAL, decimals DECIMAL(38,
