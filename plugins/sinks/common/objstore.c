@@ -409,8 +409,13 @@ cp_status cp_obj_flush(cp_obj *o, cp_ctx *ctx, unsigned flags, cp_obj_put_fn put
 {
     if (!o->nparts)
         return CP_OK;
-    if ((flags & CP_FLUSH_FORCE) || cp_now_ms(ctx) - o->pending_since_ms >= o->cfg->flush_interval)
-        return cp_obj_upload_all(o, ctx, put, user);
+    /* the first rows go out at once (a new daemon shows its first objects within seconds);
+     * afterwards rows wait up to flush_interval, for fewer and larger objects */
+    if ((flags & CP_FLUSH_FORCE) || !o->uploaded || cp_now_ms(ctx) - o->pending_since_ms >= o->cfg->flush_interval) {
+        cp_status st = cp_obj_upload_all(o, ctx, put, user);
+        o->uploaded |= st == CP_OK;
+        return st;
+    }
     return CP_PENDING;
 }
 

@@ -66,7 +66,8 @@ extern const char *const cp_obj_codecs[];
         {.name = "max_bytes", .type = CP_OPT_SIZE, .def = "\"64M\"", .min = 1024, .max = 4294967296.0,               \
          .offset = offsetof(T, m.max_bytes), .doc = "Upload once the buffered rows reach about this size."},        \
         {.name = "flush_interval", .type = CP_OPT_DURATION, .def = "\"5m\"", .offset = offsetof(T, m.flush_interval), \
-         .doc = "Upload buffered rows at the latest this long after the first of them arrived."}
+         .doc = "Upload buffered rows at the latest this long after the first of them arrived (a new sink's "       \
+                "first rows are uploaded at once, so its first objects appear within seconds)."}
 
 typedef struct cp_obj_part cp_obj_part;
 
@@ -80,6 +81,7 @@ typedef struct cp_obj {
     int64_t pending_since_ms; /* when the oldest buffered row arrived; 0 = nothing buffered */
     cp_buf body;              /* the object being uploaded */
     cp_buf gz;
+    bool uploaded;            /* an upload succeeded: later rows wait for flush_interval */
 } cp_obj;
 
 /**
@@ -96,7 +98,8 @@ cp_status cp_obj_init(cp_obj *o, cp_ctx *ctx, const cp_obj_config *cfg, const ch
  * or whatever the upload returned when a bound was reached (see cp_obj_upload_all). */
 cp_status cp_obj_write(cp_obj *o, cp_ctx *ctx, const cp_batch *batch, cp_obj_put_fn put, void *user);
 
-/** The sink's flush: uploads when forced or flush_interval has passed; CP_PENDING otherwise. */
+/** The sink's flush: uploads when forced, when nothing was uploaded yet (a new sink's first rows
+ * go out at once) or when flush_interval has passed; CP_PENDING otherwise. */
 cp_status cp_obj_flush(cp_obj *o, cp_ctx *ctx, unsigned flags, cp_obj_put_fn put, void *user);
 
 /**
