@@ -7,9 +7,11 @@
 #include "log.h"
 #include "options.h"
 #include "sched.h"
+#include "util.h"
 
 #include <coinpipe/buf.h>
 #include <libconfig.h>
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- global ---------------------------------------------------------------------- */
 typedef struct global_opts {
@@ -31,11 +34,13 @@ typedef struct global_opts {
     int64_t http_memory_budget;
     int64_t retry_after_max;
     char *http_redirects;
+    char *cycle_log;
 } global_opts;
 
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
 static const char *const format_choices[] = {"auto", "logfmt", "json", "text", NULL};
 static const char *const redirect_choices[] = {"none", "same-host-https", NULL};
+static const char *const cycle_log_choices[] = {"info", "debug", NULL};
 
 static const cp_option global_options[] = {
     {.name = "state_dir", .type = CP_OPT_STRING, .offset = offsetof(global_opts, state_dir),
@@ -78,8 +83,30 @@ static const cp_option global_options[] = {
      .offset = offsetof(global_opts, http_redirects), .choices = redirect_choices,
      .doc = "Which HTTP redirects are followed: none, or same-host-https (https on the same host and port; headers "
      "and keys never go to another origin). Read at start only."},
+    {.name = "cycle_log", .type = CP_OPT_ENUM, .def = "\"info\"", .offset = offsetof(global_opts, cycle_log),
+     .choices = cycle_log_choices,
+     .doc = "Level of the line each poll cycle logs (pipeline, rows per stream, duration, skipped ticks): info, or "
+     "debug to see it only with log_level = \"debug\". A pipeline's own cycle_log overrides it."},
     CP_OPTION_END,
 };
+
+int core_config_state_dir_usable(const core_config *c, char *err, size_t errlen)
+{
+    if (core_util_mkdirs(c->state_dir, 0750) == 0 && access(c->state_dir, W_OK | X_OK) == 0)
+        return 0;
+    const char *why = strerror(errno);
+    if (c->state_dir_from == CORE_STATE_DIR_OPTION)
+        snprintf(err, errlen, "%s:%d: state directory %s (global.state_dir): %s", c->file, c->state_dir_line,
+                 c->state_dir, why);
+    else if (c->state_dir_from == CORE_STATE_DIR_ENV)
+        snprintf(err, errlen, "state directory %s (from STATE_DIRECTORY): %s; set global.state_dir in %s or "
+                 "STATE_DIRECTORY to a directory you can write", c->state_dir, why, c->file);
+    else
+        snprintf(err, errlen, "state directory %s: %s; it is the default because %s sets no global.state_dir: set "
+                 "one you can write, e.g. global = { state_dir = \"/home/me/.local/state/coinpipe\"; } (or the "
+                 "STATE_DIRECTORY environment variable)", c->state_dir, why, c->file);
+    return -1;
+}
 
 /* ---- pipeline -------------------------------------------------------------------- */
 typedef struct pipeline_opts {
@@ -91,6 +118,7 @@ typedef struct pipeline_opts {
     bool run_at_start;
     int64_t batch_interval;
     int64_t batch_rows;
+    char *cycle_log;
 } pipeline_opts;
 
 static const cp_option pipeline_options[] = {
@@ -114,6 +142,9 @@ static const cp_option pipeline_options[] = {
     {.name = "batch_rows", .type = CP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
      .offset = offsetof(pipeline_opts, batch_rows),
      .doc = "Continuous pipelines: a micro-batch is cut early once this many rows are pending."},
+    {.name = "cycle_log", .type = CP_OPT_ENUM, .offset = offsetof(pipeline_opts, cycle_log),
+     .choices = cycle_log_choices,
+     .doc = "Level of this pipeline's line per cycle: info or debug (default: global.cycle_log)."},
     CP_OPTION_END,
 };
 static const char *const pipeline_reserved[] = {"source", "transforms", "sinks", NULL};
@@ -337,6 +368,8 @@ static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipel
     const char *pname = p->name ? p->name : "?";
     p->batch_interval_ms = po.batch_interval;
     p->batch_rows = po.batch_rows;
+    p->cycle_log_level = !po.cycle_log ? -1 : strcmp(po.cycle_log, "debug") == 0 ? CP_LOG_DEBUG : CP_LOG_INFO;
+    free(po.cycle_log);
     p->continuous = !config_setting_get_member(g, "schedule") && !config_setting_get_member(g, "interval");
     if (p->schedule && p->interval_ms)
         core_errors_add(errs, "%s:%d: pipeline '%s' has both interval and schedule; keep one", file, p->line, pname);
@@ -416,6 +449,10 @@ core_config *core_config_load(const char *file, core_errors *errs)
     core_options_fill(global_options, gs, &go, no_reserved, "global", errs);
     const char *sd = go.state_dir ? go.state_dir : getenv("STATE_DIRECTORY");
     c->state_dir = strdup(sd && *sd ? sd : "/var/lib/coinpipe");
+    c->state_dir_from = go.state_dir ? CORE_STATE_DIR_OPTION : sd && *sd ? CORE_STATE_DIR_ENV : CORE_STATE_DIR_DEFAULT;
+    c->state_dir_line = gs && config_setting_get_member(gs, "state_dir")
+                            ? config_setting_source_line(config_setting_get_member(gs, "state_dir"))
+                            : 0;
     free(go.state_dir);
     c->log_level = CP_LOG_INFO;
     if (go.log_level)
@@ -450,6 +487,8 @@ core_config *core_config_load(const char *file, core_errors *errs)
     c->retry_after_max_ms = go.retry_after_max;
     c->http_redirects_same_host_https = go.http_redirects && strcmp(go.http_redirects, "same-host-https") == 0;
     free(go.http_redirects);
+    c->cycle_log_level = go.cycle_log && strcmp(go.cycle_log, "debug") == 0 ? CP_LOG_DEBUG : CP_LOG_INFO;
+    free(go.cycle_log);
     if (c->http_listen) {
         struct sockaddr_storage ss;
         size_t sslen;

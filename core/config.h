@@ -41,6 +41,7 @@ typedef struct core_pipeline_cfg {
     bool run_at_start;
     bool continuous;          /* neither interval nor schedule: the source's run() streams */
     int64_t batch_interval_ms, batch_rows; /* a continuous pipeline's micro-batches */
+    int cycle_log_level;      /* the pipeline's cycle_log as a cp_log_level, -1: global.cycle_log */
     core_element_cfg source;
     size_t ntransforms, nsinks;
     core_element_cfg *transforms, *sinks;
@@ -49,6 +50,8 @@ typedef struct core_pipeline_cfg {
 typedef struct core_config {
     char *file;
     char *state_dir;
+    enum { CORE_STATE_DIR_DEFAULT, CORE_STATE_DIR_ENV, CORE_STATE_DIR_OPTION } state_dir_from;
+    int state_dir_line; /* of global.state_dir, 0 when not set */
     cp_log_level log_level;
     core_log_format log_format;
     cp_strlist plugin_path;
@@ -59,6 +62,7 @@ typedef struct core_config {
     size_t http_memory_budget;            /* global.http_memory_budget: bytes of bodies in flight */
     int64_t retry_after_max_ms;           /* global.retry_after_max */
     bool http_redirects_same_host_https;  /* global.http_redirects = "same-host-https" */
+    cp_log_level cycle_log_level;         /* global.cycle_log: the level of each cycle's line */
     core_search_path search;
     size_t npipelines;
     core_pipeline_cfg *pipelines;
@@ -72,6 +76,10 @@ typedef struct core_config {
  * (made absolute), never the current directory. */
 core_config *core_config_load(const char *file, core_errors *errs);
 void core_config_free(core_config *c);
+/* Creates the state directory if needed and checks that it can be written; -1 with a message
+ * in err saying where the directory came from and which option to set (global.state_dir, or
+ * STATE_DIRECTORY) when it cannot. */
+int core_config_state_dir_usable(const core_config *c, char *err, size_t errlen);
 /* option tables of the core's own settings (for --describe, coinpipe.conf(5) and docs) */
 const cp_option *core_config_global_options(void);
 const cp_option *core_config_pipeline_options(void);

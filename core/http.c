@@ -85,6 +85,7 @@ struct host {
     int64_t ban_until_wall;
     long ban_code; /* 418, or the code whose Retry-After passed retry_after_max */
     bool ban_logged;
+    bool wait_logged;  /* a budget wait over a second was logged at info (later ones at debug) */
     struct host *next;
 };
 
@@ -1026,7 +1027,9 @@ cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *sto
             pthread_mutex_lock(&g_lock);
             struct host *h = j->h;
             bool go = false, banned = false;
-            int64_t ban_wall = h->ban_until_wall, waited = 0;
+            int64_t ban_wall = h->ban_until_wall, waited = 0, wait_ms = 0;
+            double wait_budget = 0;
+            bool wait_first = false;
             long ban_code = h->ban_code;
             if (h->ban_until > now)
                 banned = true;
@@ -1034,8 +1037,17 @@ cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *sto
                 if (h->pause_until < wake)
                     wake = h->pause_until;
             } else if (h->in_flight < h->max_concurrent && !budget_admits(h, j->weight, now, &wake)) {
-                if (!j->waiting_since)
+                if (!j->waiting_since) {
                     j->waiting_since = now;
+                    int64_t until = INT64_MAX;
+                    budget_admits(h, j->weight, now, &until);
+                    if (until != INT64_MAX && until - now > 1000) { /* a wait users notice: say why, once */
+                        wait_ms = until - now;
+                        wait_budget = h->budget;
+                        wait_first = !h->wait_logged;
+                        h->wait_logged = true;
+                    }
+                }
                 if (now + POLL_SLICE_MS < wake)
                     wake = now + POLL_SLICE_MS;
             } else if (h->in_flight < h->max_concurrent) {
@@ -1050,6 +1062,12 @@ cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *sto
                 wake = now + POLL_SLICE_MS;
             }
             pthread_mutex_unlock(&g_lock);
+            if (wait_ms)
+                core_log_tagged(tag, wait_first ? CP_LOG_INFO : CP_LOG_DEBUG,
+                                "http: waiting %.1fs for %s: request budget %.0f weight/%s spent%s",
+                                (double)wait_ms / 1000.0, j->hostname, wait_budget, g_window_ms == 60000 ? "min" : "window",
+                                wait_first ? " (the source's rate-limit option sets it; later waits are logged at debug)"
+                                           : "");
             if (waited)
                 core_metrics_http_rate_limit_wait(j->hostname, waited);
             if (banned) {

@@ -32,6 +32,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Rows per stream of one cycle, for its log line (streams in the order they first came). */
+#define CYCLE_STREAMS 16
+typedef struct cycle_rows {
+    size_t n;
+    bool more; /* streams beyond CYCLE_STREAMS were counted together */
+    struct {
+        char stream[64];
+        uint64_t rows;
+    } s[CYCLE_STREAMS];
+    uint64_t other;
+} cycle_rows;
+
 typedef struct pipeline {
     struct core_runtime *rt;
     const core_pipeline_cfg *cfg;
@@ -44,7 +56,10 @@ typedef struct pipeline {
     bool cycle_failed; /* touched only by the thread running the cycle */
     bool refused;      /* a sink refused a batch at shutdown: checkpoints stay behind (same thread) */
     int64_t next_fire;
-    uint64_t cycles, failures, skipped;
+    uint64_t cycles, failures;
+    atomic_ullong skipped;  /* the scheduler counts, the cycle's line reads */
+    uint64_t skipped_told;  /* skipped ticks the previous cycle's line reported */
+    cycle_rows rows;        /* rows per stream that reached the sinks this cycle */
     int64_t last_ok_ms;
 } pipeline;
 
@@ -88,6 +103,23 @@ struct core_runtime {
 
 /* ---- routing --------------------------------------------------------------------- */
 
+static void count_rows(cycle_rows *c, const char *stream, size_t rows)
+{
+    size_t i = 0;
+    while (i < c->n && strncmp(c->s[i].stream, stream, sizeof c->s[i].stream - 1) != 0)
+        i++;
+    if (i == c->n && c->n == CYCLE_STREAMS) {
+        c->more = true;
+        c->other += rows;
+        return;
+    }
+    if (i == c->n) {
+        snprintf(c->s[i].stream, sizeof c->s[i].stream, "%s", stream);
+        c->s[c->n++].rows = 0;
+    }
+    c->s[i].rows += rows;
+}
+
 static void route(pipeline *p, size_t stage, cp_batch *b)
 {
     if (stage < p->ntransforms) {
@@ -106,6 +138,7 @@ static void route(pipeline *p, size_t stage, cp_batch *b)
         return;
     }
     core_latest_update(p->cfg->name, b);
+    count_rows(&p->rows, core_batch_schema(b)->stream, core_batch_rows(b));
     for (size_t i = 0; i < p->nsinks; i++)
         if (core_sink_enqueue(p->sinks[i], b) != CP_OK) {
             core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "sink '%s' is stopping: batch of '%s' not queued",
@@ -276,6 +309,8 @@ static void set_free(pipeline_set *s)
 static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, bool attach, char *err, size_t errlen)
 {
     out->cfg = cfg;
+    if (core_config_state_dir_usable(cfg, err, errlen) != 0)
+        return -1;
     out->p = calloc(cfg->npipelines ? cfg->npipelines : 1, sizeof *out->p);
     if (!out->p) {
         snprintf(err, errlen, "out of memory");
@@ -326,10 +361,35 @@ static int set_build(core_runtime *rt, core_config *cfg, pipeline_set *out, bool
 
 /* ---- the worker pool --------------------------------------------------------------- */
 
+/* The cycle's one line: rows per stream that reached the sinks, duration, ticks skipped while
+ * it ran (since the previous line), at the pipeline's cycle_log level. */
+static void log_cycle(pipeline *p, int64_t ms)
+{
+    int lv = p->cfg->cycle_log_level >= 0 ? p->cfg->cycle_log_level : (int)p->rt->set.cfg->cycle_log_level;
+    uint64_t skipped = atomic_load(&p->skipped), new_skips = skipped - p->skipped_told;
+    p->skipped_told = skipped;
+    if (!core_log_would((cp_log_level)lv))
+        return;
+    cp_buf b = {0};
+    uint64_t total = p->rows.other;
+    for (size_t i = 0; i < p->rows.n; i++) {
+        cp_buf_printf(&b, "%s%s=%llu", i ? " " : "", p->rows.s[i].stream, (unsigned long long)p->rows.s[i].rows);
+        total += p->rows.s[i].rows;
+    }
+    if (p->rows.more)
+        cp_buf_printf(&b, " other=%llu", (unsigned long long)p->rows.other);
+    core_log_tagged(&p->source.ctx.tag, (cp_log_level)lv, "cycle %llu %s in %lld ms: %llu rows%s%s%s, %llu ticks skipped",
+                    (unsigned long long)p->cycles, p->cycle_failed ? "failed" : "done", (long long)ms,
+                    (unsigned long long)total, b.p ? " (" : "", b.p ? b.p : "", b.p ? ")" : "",
+                    (unsigned long long)new_skips);
+    cp_buf_free(&b);
+}
+
 static void run_cycle(pipeline *p)
 {
     int64_t t0 = core_util_mono_ms();
     p->cycle_failed = false;
+    memset(&p->rows, 0, sizeof p->rows);
     const cp_plugin *d = &p->source.ec->plugin->desc;
     cp_status st = d->collect ? d->collect(p->source.data, &p->source.ctx.pub) : CP_ERR_UNSUPPORTED;
     if (st != CP_OK) {
@@ -346,8 +406,7 @@ static void run_cycle(pipeline *p)
     } else {
         p->last_ok_ms = core_util_now_ms();
     }
-    core_log_tagged(&p->source.ctx.tag, CP_LOG_DEBUG, "cycle %llu done in %lld ms", (unsigned long long)p->cycles,
-                    (long long)(core_util_mono_ms() - t0));
+    log_cycle(p, core_util_mono_ms() - t0);
 }
 
 static void *pool_thread(void *arg)
@@ -475,7 +534,7 @@ static void log_stats(pipeline_set *s)
         pipeline *p = &s->p[i];
         core_log_tagged(&p->source.ctx.tag, CP_LOG_INFO, "pipeline stats: cycles=%llu failed=%llu skipped_ticks=%llu",
                         (unsigned long long)p->cycles, (unsigned long long)p->failures,
-                        (unsigned long long)p->skipped);
+                        (unsigned long long)atomic_load(&p->skipped));
         for (size_t k = 0; k < p->nsinks; k++) {
             core_sink_stats st;
             core_sink_stats_get(p->sinks[k], &st);
@@ -754,7 +813,8 @@ static void reload(core_runtime *rt, const char *file)
             if (strcmp(next.p[j].cfg->name, rt->set.p[i].cfg->name) == 0) {
                 next.p[j].cycles = rt->set.p[i].cycles;
                 next.p[j].failures = rt->set.p[i].failures;
-                next.p[j].skipped = rt->set.p[i].skipped;
+                atomic_store(&next.p[j].skipped, atomic_load(&rt->set.p[i].skipped));
+                next.p[j].skipped_told = rt->set.p[i].skipped_told;
                 next.p[j].last_ok_ms = rt->set.p[i].last_ok_ms;
             }
     core_config *oldcfg = rt->set.cfg;
@@ -828,11 +888,10 @@ int core_runtime_run(core_runtime *rt, const char *config_file)
             if (now < p->next_fire)
                 continue;
             if (atomic_load(&p->running)) {
-                p->skipped++;
+                unsigned long long n = atomic_fetch_add(&p->skipped, 1) + 1;
                 core_metrics_skipped(p->cfg->name);
                 core_log_tagged(&p->source.ctx.tag, CP_LOG_WARN,
-                                "tick skipped: the previous cycle is still running (%llu skipped so far)",
-                                (unsigned long long)p->skipped);
+                                "tick skipped: the previous cycle is still running (%llu skipped so far)", n);
             } else {
                 atomic_store(&p->running, true);
                 submit(rt, p);

@@ -161,6 +161,7 @@ static void schedule_retry(core_sink *s, cp_status st, const char *what, const c
 {
     s->attempts++;
     s->st.retries++;
+    size_t pending = s->npending;
     s->npending = 0; /* the sink discarded its buffer: re-deliver everything unconfirmed */
     double cap = (double)s->ec->retry_initial_ms;
     for (int i = 1; i < s->attempts && cap < (double)s->ec->retry_max_ms; i++)
@@ -171,9 +172,13 @@ static void schedule_retry(core_sink *s, cp_status st, const char *what, const c
     s->retry_until_mono = core_util_mono_ms() + wait;
     char d[32];
     core_util_format_duration(wait, d, sizeof d);
-    core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s failed (%s) for stream '%s' (%zu rows); attempt %d, retrying in %s",
-                    what, cp_strerror(st), b ? core_batch_schema(b)->stream : "-", b ? core_batch_rows(b) : 0,
-                    s->attempts, d);
+    if (b)
+        core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s failed (%s) for stream '%s' (%zu rows); attempt %d, retrying in %s",
+                        what, cp_strerror(st), core_batch_schema(b)->stream, core_batch_rows(b), s->attempts, d);
+    else /* a flush: what failed is every batch buffered since the last confirmation */
+        core_log_tagged(&s->in.ctx.tag, CP_LOG_WARN, "%s failed (%s) for the %zu batch%s buffered since the last "
+                        "confirmed write; attempt %d, retrying in %s",
+                        what, cp_strerror(st), pending, pending == 1 ? "" : "es", s->attempts, d);
 }
 
 /* moves entry k to the dead-letter directory */
@@ -186,7 +191,11 @@ static void give_up(core_sink *s, size_t k, cp_status st, const char *why)
     cp_batch *b = entry_batch(s, &e);
     if (b) {
         char reason[320], path[4200];
-        snprintf(reason, sizeof reason, "%s (%s)", why, cp_strerror(st));
+        if (transient(st)) /* no "will retry": this batch is not retried any more */
+            snprintf(reason, sizeof reason, "%s (after %d attempt%s; the last one failed transiently: %s)", why,
+                     s->attempts + 1, s->attempts ? "s" : "", st == CP_RETRY ? "the sink asked to retry" : cp_strerror(st));
+        else
+            snprintf(reason, sizeof reason, "%s (%s)", why, cp_strerror(st));
         bool saved = core_dead_write(s->state_dir, s->pipeline, s->ec->name, b, reason, path, sizeof path) == 0;
         if (saved)
             s->st.dead_lettered++;
