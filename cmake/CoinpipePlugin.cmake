@@ -17,6 +17,8 @@ function(coinpipe_add_plugin name)
   if(NOT P_NOINSTALL)
     if(P_COMPONENT)
       install(TARGETS ${name} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/coinpipe/plugins" COMPONENT ${P_COMPONENT})
+      # packaged apart (debian/coinpipe-<component>): the loader names the package when it is missing
+      set_property(GLOBAL APPEND PROPERTY COINPIPE_PLUGIN_PACKAGES "${name} coinpipe-${P_COMPONENT}")
     else()
       install(TARGETS ${name} LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}/coinpipe/plugins")
     endif()

@@ -101,6 +101,23 @@ static int pipeline_streams(const core_pipeline_cfg *pl, stream_list *l, core_er
     return rc;
 }
 
+int core_ddl_pipeline_writes(const core_pipeline_cfg *pl, const char *stream)
+{
+    if (!pl->source.plugin->desc.schemas)
+        return -1;
+    for (size_t i = 0; i < pl->ntransforms; i++)
+        if (!pl->transforms[i].plugin->desc.schemas)
+            return -1;
+    stream_list l = {0};
+    core_errors errs = {0};
+    int rc = pipeline_streams(pl, &l, &errs) == 0 ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = strcmp(l.v[i]->stream, stream) == 0;
+    list_free(&l);
+    core_errors_free(&errs);
+    return rc;
+}
+
 /* ---- sinks --------------------------------------------------------------------------- */
 
 static bool renders(const cp_plugin *d, const char *dialect)

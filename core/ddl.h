@@ -18,5 +18,9 @@ int core_ddl_print(const core_config *cfg, const char *dialect, FILE *out, core_
 /* Writes the dialects that the configured sinks and the sink plugins on the search path render,
  * comma-separated ("none" when no plugin renders any), into buf (always NUL-terminated). */
 void core_ddl_dialects(const core_config *cfg, char *buf, size_t size);
+/* Whether pipeline `pl` writes `stream`, as its source and transforms declare (their schemas
+ * callbacks, offline): 1 yes, 0 no, -1 unknown (an element without the callback, or one that
+ * failed to declare). */
+int core_ddl_pipeline_writes(const core_pipeline_cfg *pl, const char *stream);
 
 #endif /* COINPIPE_CORE_DDL_H */

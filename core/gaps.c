@@ -14,6 +14,7 @@
  */
 #include "config.h"
 #include "gaps.h"
+#include "ddl.h"
 #include "http.h"
 #include "instance.h"
 #include "log.h"
@@ -466,6 +467,11 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
         fprintf(stderr, "coinpipe gaps: no pipeline named '%s' in %s\n", o->pipeline, cfg->file);
         return 2;
     }
+    if (core_ddl_pipeline_writes(r.pc, "ohlcv") == 0) {
+        fprintf(stderr, "coinpipe gaps: pipeline '%s' writes no candles (no ohlcv stream): nothing to check\n",
+                r.pc->name);
+        return 0;
+    }
     for (size_t i = 0; i < r.pc->nsinks && !r.sink_ec; i++)
         if (r.pc->sinks[i].plugin->desc.stored_series && r.pc->sinks[i].plugin->desc.candle_gaps)
             r.sink_ec = &r.pc->sinks[i];
@@ -497,10 +503,13 @@ int core_gaps_main(core_config *cfg, const core_gaps_opts *o)
                     r.src_ec->name, r.pc->name, cp_strerror(st));
             rc = 2;
         } else if (!want.n) {
-            fprintf(stderr,
-                    "coinpipe gaps: pipeline '%s' collects no candles (its source lists no ohlcv series)\n",
-                    r.pc->name);
-            rc = 2;
+            fprintf(stderr, "coinpipe gaps: pipeline '%s' collects no candles (its source lists no ohlcv series): "
+                            "nothing to check\n", r.pc->name);
+            list_free(&want);
+            reader_close(&r);
+            core_instance_stop_on_signals(NULL);
+            core_http_shutdown();
+            return 0;
         }
     } else if (rc == 0) {
         fprintf(stderr,

@@ -124,6 +124,31 @@ void core_loader_search_path(const cp_strlist *config_dirs, core_search_path *ou
     sp_add(out, COINPIPE_PLUGIN_DIR);
 }
 
+/* The package that ships plugin `name` apart from coinpipe's own, from a "plugin-packages" file
+ * ("<plugin> <package>" lines, # comments) in a directory of the search path. */
+static bool package_of(const core_search_path *sp, const char *name, char *pkg, size_t len)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        char path[PATH_MAX + 32], line[256];
+        snprintf(path, sizeof path, "%s/plugin-packages", sp->dirs[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f)) {
+            char plugin[128], package[128];
+            if (line[0] != '#' && sscanf(line, "%127s %127s", plugin, package) == 2 && strcmp(plugin, name) == 0) {
+                snprintf(pkg, len, "%s", package);
+                found = true;
+            }
+        }
+        fclose(f);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
 void core_loader_search_path_free(core_search_path *sp)
 {
     for (size_t i = 0; i < sp->n; i++)
@@ -460,8 +485,13 @@ core_plugin *core_loader_get(const core_search_path *sp, const char *name, char 
         }
         return p;
     }
-    snprintf(err, errlen, "plugin '%s' not found: no %s.so in %s (set global.plugin_path or COINPIPE_PLUGIN_PATH)",
-             name, stem, searched.p ? searched.p : "(empty search path)");
+    char pkg[128];
+    if (package_of(sp, name, pkg, sizeof pkg))
+        snprintf(err, errlen, "plugin '%s' not found: it is shipped in the package %s, which is not installed "
+                 "(e.g. apt-get install %s); searched %s", name, pkg, pkg, searched.p ? searched.p : "(nothing)");
+    else
+        snprintf(err, errlen, "plugin '%s' not found: no %s.so in %s (set global.plugin_path or COINPIPE_PLUGIN_PATH)",
+                 name, stem, searched.p ? searched.p : "(empty search path)");
     cp_buf_free(&searched);
     return NULL;
 }

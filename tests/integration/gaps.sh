@@ -119,6 +119,25 @@ expect_contains "$TMP/out" "binance-futures  BNB-BTC-PERP  1m  2024-01-01T00:01:
     "fallback: a foreign series' hole"
 gaps base --pipeline fake --fill
 expect_eq "$(rc)" 2 "--fill without a listing source: exit 2"
+# pipelines that write no candles, beside the table of others: nothing to check, exit 0
+{ conf_head; cat <<C
+pipelines = (
+  { name = "cg"; interval = "1m"; source = { plugin = "coingecko"; base_url = "$URL"; streams = ["market"]; };
+    sinks = ( { plugin = "sqlite"; path = "$TMP/base.db"; } ); },
+  { name = "tick"; interval = "1m";
+    source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BNBBTC"]; streams = ["ticker"]; };
+    sinks = ( { plugin = "sqlite"; path = "$TMP/base.db"; } ); } );
+C
+} > "$TMP/nocandles.conf"
+sed -i "s|state_dir = \"[^\"]*\"|state_dir = \"$TMP/nocandles.state\"|" "$TMP/nocandles.conf"
+gaps nocandles --pipeline cg
+expect_eq "$(rc)" 0 "a coingecko pipeline: exit 0"
+expect_eq "$(cat "$TMP/err")" "coinpipe gaps: pipeline 'cg' writes no candles (no ohlcv stream): nothing to check" \
+    "a coingecko pipeline: nothing to check"
+expect_eq "$(wc -l < "$TMP/out")" 0 "a coingecko pipeline: no other pipeline's gaps"
+gaps nocandles --pipeline tick
+expect_eq "$(rc)" 0 "a ticker-only pipeline: exit 0"
+expect_contains "$TMP/err" "nothing to check" "a ticker-only pipeline: nothing to check"
 
 # 5. --fill with an exchange outage over the 06:00 hole: one backfill per merged range (the two
 #    early holes of both symbols are one range), not the whole history; what the outage keeps

@@ -70,6 +70,10 @@ version=$(sed -n 's/^project(coinpipe VERSION \([0-9.]*\).*/\1/p' "$COINPIPE_SRC
 /usr/bin/coinpipe --version > "$TMP/version" 2>&1
 expect_contains "$TMP/version" "coinpipe $version" "installed coinpipe --version"
 [ -f /etc/coinpipe/coinpipe.conf ] && pass "default config installed" || fail "no /etc/coinpipe/coinpipe.conf"
+expect_not_contains /etc/coinpipe/coinpipe.conf '"data/' "the installed config has no path relative to the working directory"
+expect_contains /etc/coinpipe/coinpipe.conf 'path = "/var/lib/coinpipe/coinpipe.db"' "the installed config's database is in the state directory"
+[ -f "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)/coinpipe/plugins/plugin-packages" ] \
+    && pass "plugin-packages installed beside the plugins" || fail "no plugin-packages beside the plugins"
 dpkg-query -W -f='${Conffiles}\n' coinpipe | grep -q "/etc/coinpipe/coinpipe.conf" \
     && pass "coinpipe.conf is a conffile" || fail "coinpipe.conf is not a conffile"
 

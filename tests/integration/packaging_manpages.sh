@@ -18,6 +18,11 @@ for page in coinpipe.1 coinpipe.conf.5 coinpipe-plugin.7; do
     fi
     if grep -q '%%[A-Z_]*%%\|@[A-Z_]*@' "$f"; then fail "$page has unfilled placeholders"; else pass "$page fully generated"; fi
 done
+# coinpipe(1) documents every command of the command table (`coinpipe --help` lists them)
+for c in backfill gaps dead ddl status; do
+    grep -q "^\.B $c\$\|^\.BI $c \|^\.BR \"$c " "$man_dir/coinpipe.1" && pass "coinpipe.1 documents $c" \
+        || fail "coinpipe.1 does not document the command $c"
+done
 conf5="$man_dir/coinpipe.conf.5"
 COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR" "$COINPIPE_BIN" --list-plugins -c /dev/null 2>/dev/null | tail -n +2 \
     | awk '{ print $1 }' > "$TMP/plugins"
