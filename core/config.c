@@ -208,9 +208,49 @@ static void element_free(core_element_cfg *e)
     *e = (core_element_cfg){0};
 }
 
-/* Parses one source/transform/sink group. */
-static void parse_element(core_config *c, const char *pipeline, const config_setting_t *g, cp_kind want,
-                          core_element_cfg *e, core_errors *errs)
+/* The shared block a pipeline element refers to with use = "NAME" (top-level `shared`), in *base;
+ * false (reported) when the reference is wrong. No `use`: true, *base NULL. */
+static bool shared_block(const config_setting_t *shared, const config_setting_t *g, const char *pipeline,
+                         const config_setting_t **base, const char **use_name, core_errors *errs)
+{
+    *base = NULL;
+    *use_name = NULL;
+    const config_setting_t *use = config_setting_get_member(g, "use");
+    if (!use)
+        return true;
+    const char *file = setting_file(use);
+    int line = config_setting_source_line(use);
+    const char *ref = config_setting_get_string(use);
+    if (!ref) {
+        core_errors_add(errs, "%s:%d: pipeline '%s': 'use' must be a string naming a block of the top-level "
+                        "'shared' group", file, line, pipeline);
+        return false;
+    }
+    const config_setting_t *b = shared ? config_setting_get_member(shared, ref) : NULL;
+    if (!b || config_setting_type(b) != CONFIG_TYPE_GROUP) {
+        cp_buf names = {0};
+        for (int i = 0; shared && i < config_setting_length(shared); i++)
+            cp_buf_printf(&names, "%s%s", names.len ? ", " : "",
+                          config_setting_name(config_setting_get_elem(shared, (unsigned)i)));
+        core_errors_add(errs, "%s:%d: pipeline '%s': use = \"%s\": no such block in the top-level 'shared' group "
+                        "(defined: %s)", file, line, pipeline, ref, names.len ? names.p : "none");
+        cp_buf_free(&names);
+        return false;
+    }
+    if (config_setting_get_member(b, "use")) {
+        core_errors_add(errs, "%s:%d: shared block '%s' has 'use': a shared block cannot refer to another",
+                        setting_file(b), config_setting_source_line(config_setting_get_member(b, "use")), ref);
+        return false;
+    }
+    *base = b;
+    *use_name = ref;
+    return true;
+}
+
+/* Parses one source/transform/sink group, over the shared block it refers to (use = "NAME"):
+ * every option comes from the group, else from the block. */
+static void parse_element(core_config *c, const config_setting_t *shared, const char *pipeline,
+                          const config_setting_t *g, cp_kind want, core_element_cfg *e, core_errors *errs)
 {
     const char *file = setting_file(g);
     size_t before = errs->n;
@@ -220,21 +260,23 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
                         pipeline, core_kind_name(want));
         return;
     }
-    const char *plugin = NULL;
-    if (!config_setting_lookup_string(g, "plugin", &plugin)) {
-        core_errors_add(errs, "%s:%d: pipeline '%s': %s has no 'plugin = \"NAME\";'", file, e->line, pipeline,
-                        core_kind_name(want));
+    const config_setting_t *base, *ps;
+    const char *use_name, *plugin = NULL;
+    if (!shared_block(shared, g, pipeline, &base, &use_name, errs))
+        return;
+    if (!(ps = core_options_member(g, base, "plugin")) || !(plugin = config_setting_get_string(ps))) {
+        core_errors_add(errs, "%s:%d: pipeline '%s': %s has no 'plugin = \"NAME\";'%s", file, e->line, pipeline,
+                        core_kind_name(want), base ? " (nor has the shared block it uses)" : "");
         return;
     }
-    const char *name = NULL;
-    config_setting_lookup_string(g, "name", &name);
+    const config_setting_t *ns = core_options_member(g, base, "name");
+    const char *name = ns ? config_setting_get_string(ns) : NULL;
     e->plugin_name = strdup(plugin);
-    e->name = strdup(name ? name : plugin);
+    e->name = strdup(name ? name : use_name ? use_name : plugin);
     char err[768];
     e->plugin = core_loader_get(&c->search, plugin, err, sizeof err);
     if (!e->plugin) {
-        core_errors_add(errs, "%s:%d: %s", file, config_setting_source_line(config_setting_get_member(g, "plugin")),
-                        err);
+        core_errors_add(errs, "%s:%d: %s", setting_file(ps), config_setting_source_line(ps), err);
         return;
     }
     const cp_plugin *d = &e->plugin->desc;
@@ -251,14 +293,14 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
     char what[160];
     snprintf(what, sizeof what, "plugin '%s'", plugin);
     if (want == CP_SINK) {
-        const char *reserved[16] = {"plugin", "name"};
-        size_t k = 2;
+        const char *reserved[16] = {"plugin", "name", "use"};
+        size_t k = 3;
         for (const cp_option *o = sink_core_options; o->name && k < 15; o++)
             reserved[k++] = o->name;
         reserved[k] = NULL;
-        core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+        core_options_fill_over(d->options, g, base, e->cfg, reserved, what, errs);
         sink_core_opts so = {0};
-        core_options_fill(sink_core_options, g, &so, NULL, what, errs);
+        core_options_fill_over(sink_core_options, g, base, &so, NULL, what, errs);
         e->queue_size = so.queue_size;
         e->retry_initial_ms = so.retry_initial;
         e->retry_max_ms = so.retry_max;
@@ -270,10 +312,10 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
                                                                      : CORE_OVERFLOW_DROP_NEWEST;
         free(so.overflow);
     } else if (want == CP_SOURCE) {
-        static const char *const reserved[] = {"plugin", "name", "shard", NULL};
-        core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+        static const char *const reserved[] = {"plugin", "name", "use", "shard", NULL};
+        core_options_fill_over(d->options, g, base, e->cfg, reserved, what, errs);
         const char *shard = NULL;
-        const config_setting_t *sh = config_setting_get_member(g, "shard");
+        const config_setting_t *sh = core_options_member(g, base, "shard");
         if (sh && !(shard = config_setting_get_string(sh)))
             core_errors_add(errs, "%s:%d: source option 'shard' must be a string \"I/N\"", file,
                             config_setting_source_line(sh));
@@ -284,13 +326,13 @@ static void parse_element(core_config *c, const char *pipeline, const config_set
                  !core_shard_parse(getenv("COINPIPE_SHARD"), &e->shard, err, sizeof err))
             core_errors_add(errs, "%s:%d: environment variable COINPIPE_SHARD: %s", file, e->line, err);
     } else {
-        static const char *const reserved[] = {"plugin", "name", NULL};
-        core_options_fill(d->options, g, e->cfg, reserved, what, errs);
+        static const char *const reserved[] = {"plugin", "name", "use", NULL};
+        core_options_fill_over(d->options, g, base, e->cfg, reserved, what, errs);
     }
     /* the meaning of the values (stream names, options that need each other), once their types
      * are right: here, so that --check and every start refuse the same configs */
     if (errs->n == before)
-        core_options_check(d, g, e->cfg, what, errs);
+        core_options_check_over(d, g, base, e->cfg, what, errs);
 }
 
 /* Makes instance names unique within a pipeline: a second "stdout" becomes "stdout-2". */
@@ -323,8 +365,9 @@ static void unique_names(core_pipeline_cfg *p)
     free(all);
 }
 
-static void parse_list(core_config *c, const char *pname, const config_setting_t *list, cp_kind kind,
-                       core_element_cfg **out, size_t *nout, core_errors *errs)
+static void parse_list(core_config *c, const config_setting_t *shared, const char *pname,
+                       const config_setting_t *list, cp_kind kind, core_element_cfg **out, size_t *nout,
+                       core_errors *errs)
 {
     int t = config_setting_type(list);
     if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_GROUP) {
@@ -337,7 +380,7 @@ static void parse_list(core_config *c, const char *pname, const config_setting_t
         if (!*out)
             return;
         *nout = 1;
-        parse_element(c, pname, list, kind, &(*out)[0], errs);
+        parse_element(c, shared, pname, list, kind, &(*out)[0], errs);
         return;
     }
     int n = config_setting_length(list);
@@ -346,10 +389,11 @@ static void parse_list(core_config *c, const char *pname, const config_setting_t
         return;
     *nout = (size_t)n;
     for (int i = 0; i < n; i++)
-        parse_element(c, pname, config_setting_get_elem(list, (unsigned)i), kind, &(*out)[i], errs);
+        parse_element(c, shared, pname, config_setting_get_elem(list, (unsigned)i), kind, &(*out)[i], errs);
 }
 
-static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipeline_cfg *p, core_errors *errs)
+static void parse_pipeline(core_config *c, const config_setting_t *shared, const config_setting_t *g,
+                           core_pipeline_cfg *p, core_errors *errs)
 {
     const char *file = setting_file(g);
     p->line = config_setting_source_line(g);
@@ -386,18 +430,18 @@ static void parse_pipeline(core_config *c, const config_setting_t *g, core_pipel
     if (!src)
         core_errors_add(errs, "%s:%d: pipeline '%s' has no source = { plugin = \"...\"; };", file, p->line, pname);
     else
-        parse_element(c, pname, src, CP_SOURCE, &p->source, errs);
+        parse_element(c, shared, pname, src, CP_SOURCE, &p->source, errs);
     if (src && p->continuous && p->source.plugin && !p->source.plugin->desc.run)
         core_errors_add(errs, "%s:%d: pipeline '%s' needs interval = \"1m\"; or schedule = \"*/5 * * * *\"; (plugin '%s' "
                         "cannot run continuously)", file, p->line, pname, p->source.plugin->name);
     const config_setting_t *tr = config_setting_get_member(g, "transforms");
     if (tr)
-        parse_list(c, pname, tr, CP_TRANSFORM, &p->transforms, &p->ntransforms, errs);
+        parse_list(c, shared, pname, tr, CP_TRANSFORM, &p->transforms, &p->ntransforms, errs);
     const config_setting_t *sk = config_setting_get_member(g, "sinks");
     if (!sk || (config_setting_type(sk) == CONFIG_TYPE_LIST && config_setting_length(sk) == 0))
         core_errors_add(errs, "%s:%d: pipeline '%s' has no sinks = ( { plugin = \"...\"; } );", file, p->line, pname);
     else
-        parse_list(c, pname, sk, CP_SINK, &p->sinks, &p->nsinks, errs);
+        parse_list(c, shared, pname, sk, CP_SINK, &p->sinks, &p->nsinks, errs);
     unique_names(p);
 }
 
@@ -434,9 +478,22 @@ core_config *core_config_load(const char *file, core_errors *errs)
     for (int i = 0; i < config_setting_length(root); i++) {
         const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         const char *n = config_setting_name(s);
-        if (n && strcmp(n, "global") != 0 && strcmp(n, "pipelines") != 0)
-            core_errors_add(errs, "%s:%d: unknown top-level setting '%s' (valid: global, pipelines)", setting_file(s),
-                            config_setting_source_line(s), n);
+        if (n && strcmp(n, "global") != 0 && strcmp(n, "pipelines") != 0 && strcmp(n, "shared") != 0)
+            core_errors_add(errs, "%s:%d: unknown top-level setting '%s' (valid: global, shared, pipelines)",
+                            setting_file(s), config_setting_source_line(s), n);
+    }
+    /* shared = { NAME = { plugin = "..."; ... }; ... }: blocks pipeline elements refer to with use = "NAME" */
+    const config_setting_t *shared = config_lookup(&lc, "shared");
+    if (shared && config_setting_type(shared) != CONFIG_TYPE_GROUP) {
+        core_errors_add(errs, "%s:%d: 'shared' must be a group of named blocks { lake = { plugin = \"...\"; ... }; }",
+                        setting_file(shared), config_setting_source_line(shared));
+        shared = NULL;
+    }
+    for (int i = 0; shared && i < config_setting_length(shared); i++) {
+        const config_setting_t *b = config_setting_get_elem(shared, (unsigned)i);
+        if (config_setting_type(b) != CONFIG_TYPE_GROUP)
+            core_errors_add(errs, "%s:%d: shared block '%s' must be a group { plugin = \"...\"; ... }", setting_file(b),
+                            config_setting_source_line(b), config_setting_name(b));
     }
     global_opts go = {0};
     const config_setting_t *gs = config_lookup(&lc, "global");
@@ -513,7 +570,7 @@ core_config *core_config_load(const char *file, core_errors *errs)
         if (c->pipelines) {
             c->npipelines = (size_t)n;
             for (int i = 0; i < n; i++)
-                parse_pipeline(c, config_setting_get_elem(pl, (unsigned)i), &c->pipelines[i], errs);
+                parse_pipeline(c, shared, config_setting_get_elem(pl, (unsigned)i), &c->pipelines[i], errs);
             for (size_t i = 0; i < c->npipelines; i++)
                 for (size_t j = 0; j < i; j++)
                     if (c->pipelines[i].name && c->pipelines[j].name &&

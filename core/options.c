@@ -410,30 +410,46 @@ static int apply_default(const cp_option *o, void *cfg, const char *what, core_e
     return rc;
 }
 
+const config_setting_t *core_options_member(const config_setting_t *group, const config_setting_t *base,
+                                           const char *name)
+{
+    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
+    return s ? s : base ? config_setting_get_member(base, name) : NULL;
+}
+
 int core_options_fill(const cp_option *opts, const config_setting_t *group, void *cfg,
                       const char *const *reserved, const char *what, core_errors *errs)
+{
+    return core_options_fill_over(opts, group, NULL, cfg, reserved, what, errs);
+}
+
+int core_options_fill_over(const cp_option *opts, const config_setting_t *group, const config_setting_t *base,
+                           void *cfg, const char *const *reserved, const char *what, core_errors *errs)
 {
     size_t before = errs->n;
     const char *file = group ? where_file(group) : "<config>";
     int gline = group ? config_setting_source_line(group) : 0;
-    /* unknown keys first (not when reserved is NULL: another table owns the rest) */
-    int n = group && reserved ? config_setting_length(group) : 0;
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
-        const char *name = config_setting_name(s);
-        if (!name || in_list(reserved, name))
-            continue;
-        bool known = false;
-        for (const cp_option *o = opts; o && o->name; o++)
-            if (strcmp(o->name, name) == 0)
-                known = true;
-        if (!known)
-            report_unknown(opts, reserved, s, what, errs);
+    /* unknown keys first (not when reserved is NULL: another table owns the rest), in both groups */
+    for (int pass = 0; pass < 2; pass++) {
+        const config_setting_t *g = pass ? base : group;
+        int n = g && reserved ? config_setting_length(g) : 0;
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+            const char *name = config_setting_name(s);
+            if (!name || in_list(reserved, name))
+                continue;
+            bool known = false;
+            for (const cp_option *o = opts; o && o->name; o++)
+                if (strcmp(o->name, name) == 0)
+                    known = true;
+            if (!known)
+                report_unknown(opts, reserved, s, what, errs);
+        }
     }
     for (const cp_option *o = opts; o && o->name; o++) {
-        const config_setting_t *s = group ? config_setting_get_member(group, o->name) : NULL;
+        const config_setting_t *s = core_options_member(group, base, o->name);
         if (s) {
-            convert(o, s, cfg, what, file, config_setting_source_line(s), errs);
+            convert(o, s, cfg, what, where_file(s), config_setting_source_line(s), errs);
         } else if (o->flags & CP_OPT_REQUIRED) {
             core_errors_add(errs, "%s:%d: missing required option '%s' (%s) for %s: %s", file, gline, o->name,
                             core_opt_type_name(o->type), what, o->doc ? o->doc : "");
@@ -470,6 +486,7 @@ void core_options_free(const cp_option *opts, void *cfg)
 typedef struct check_run {
     cp_check pub; /* first: the plugin's cp_check is &pub */
     const config_setting_t *group;
+    const config_setting_t *base; /* a shared block the group refers to (use = "NAME"), or NULL */
     const char *what;
     core_errors *errs;
     size_t reports;
@@ -483,7 +500,7 @@ CP_PRINTF(3, 0) static void check_reportv(cp_check *chk, const char *option, con
     for (char *p = msg; *p; p++) /* one line per report */
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    const config_setting_t *s = option ? config_setting_get_member(r->group, option) : NULL;
+    const config_setting_t *s = option ? core_options_member(r->group, r->base, option) : NULL;
     const config_setting_t *at = s ? s : r->group;
     if (option)
         core_errors_add(r->errs, "%s:%d: option '%s' for %s: %s", where_file(at), config_setting_source_line(at),
@@ -519,7 +536,7 @@ CP_PRINTF(3, 0) static void check_notev(cp_check *chk, const char *option, const
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    const config_setting_t *s = option ? config_setting_get_member(r->group, option) : NULL;
+    const config_setting_t *s = option ? core_options_member(r->group, r->base, option) : NULL;
     const config_setting_t *at = s ? s : r->group;
     fprintf(notes_out, "%s:%d: note: %s%s%s%s: %s\n", where_file(at), config_setting_source_line(at),
             option ? "option '" : "", option ? option : "", option ? "' for " : "", r->what, msg);
@@ -528,11 +545,17 @@ CP_PRINTF(3, 0) static void check_notev(cp_check *chk, const char *option, const
 int core_options_check(const cp_plugin *d, const config_setting_t *group, const void *cfg, const char *what,
                        core_errors *errs)
 {
+    return core_options_check_over(d, group, NULL, cfg, what, errs);
+}
+
+int core_options_check_over(const cp_plugin *d, const config_setting_t *group, const config_setting_t *base,
+                            const void *cfg, const char *what, core_errors *errs)
+{
     if (!d->check)
         return 0;
     check_run r = {.pub = {.size = sizeof(cp_check), .reportv = check_reportv, .reportv_at = check_reportv_at,
                            .notev = check_notev},
-                   .group = group, .what = what, .errs = errs};
+                   .group = group, .base = base, .what = what, .errs = errs};
     cp_status st = d->check(cfg, &r.pub);
     if (st != CP_OK && r.reports == 0)
         core_errors_add(errs, "%s:%d: %s refused its configuration (%s)", where_file(group),
