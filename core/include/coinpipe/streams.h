@@ -506,6 +506,45 @@ static const cp_field cp_spread_fields[] = {
 /** Schema of stream `spread` (docs/streams.md). */
 static const cp_schema cp_spread_schema = CP_SCHEMA("spread", cp_spread_fields);
 
+/** Columns of stream `trade_summary`. */
+enum cp_trade_summary_col {
+    CP_TRADE_SUMMARY_EXCHANGE = 0,
+    CP_TRADE_SUMMARY_SYMBOL = 1,
+    CP_TRADE_SUMMARY_TS = 2,
+    CP_TRADE_SUMMARY_RECEIVED_AT = 3,
+    CP_TRADE_SUMMARY_WINDOW_SIZE = 4,
+    CP_TRADE_SUMMARY_TRADES = 5,
+    CP_TRADE_SUMMARY_FIRST_TRADE_ID = 6,
+    CP_TRADE_SUMMARY_LAST_TRADE_ID = 7,
+    CP_TRADE_SUMMARY_FIRST_TS = 8,
+    CP_TRADE_SUMMARY_MEAN_PRICE = 9,
+    CP_TRADE_SUMMARY_VWAP = 10,
+    CP_TRADE_SUMMARY_VOLUME = 11,
+    CP_TRADE_SUMMARY_QUOTE_VOLUME = 12,
+    CP_TRADE_SUMMARY_MIN_PRICE = 13,
+    CP_TRADE_SUMMARY_MAX_PRICE = 14,
+    CP_TRADE_SUMMARY_NCOLS = 15
+};
+static const cp_field cp_trade_summary_fields[] = {
+    {"exchange", CP_T_STRING, CP_FIELD_KEY},
+    {"symbol", CP_T_STRING, CP_FIELD_KEY},
+    {"ts", CP_T_TIMESTAMP, CP_FIELD_KEY},
+    {"received_at", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"window_size", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"trades", CP_T_INT64, CP_FIELD_NULLABLE},
+    {"first_trade_id", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"last_trade_id", CP_T_STRING, CP_FIELD_NULLABLE},
+    {"first_ts", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+    {"mean_price", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"vwap", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"quote_volume", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"min_price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+    {"max_price", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+};
+/** Schema of stream `trade_summary` (docs/streams.md). */
+static const cp_schema cp_trade_summary_schema = CP_SCHEMA("trade_summary", cp_trade_summary_fields);
+
 /** Columns of stream `alert`. */
 enum cp_alert_col {
     CP_ALERT_PIPELINE = 0,
@@ -549,6 +588,7 @@ static const cp_schema *const cp_stream_catalog[] = {
     &cp_coin_schema,
     &cp_raw_schema,
     &cp_spread_schema,
+    &cp_trade_summary_schema,
     &cp_alert_schema,
     NULL,
 };
