@@ -334,6 +334,38 @@ static bool type_fits(cp_type t, const char *declared)
     return false;
 }
 
+/* The view "<stream>_iso": the table with every timestamp column as ISO-8601 UTC text
+ * (2026-11-21T10:55:44.123Z, exact to the millisecond), for people who query by hand; made
+ * again with the table's columns whenever the table is prepared (a column may have been added). */
+static cp_status iso_view(cp_ctx *ctx, sq *s, const cp_schema *schema)
+{
+    cp_buf sql = {0}, view = {0};
+    cp_buf_printf(&view, "%s_iso", schema->stream);
+    cp_buf_puts(&sql, "DROP VIEW IF EXISTS ");
+    cp_sql_ident(&sql, view.p ? view.p : "");
+    cp_buf_puts(&sql, "; CREATE VIEW ");
+    cp_sql_ident(&sql, view.p ? view.p : "");
+    cp_buf_puts(&sql, " AS SELECT ");
+    for (size_t i = 0; i < schema->nfields; i++) {
+        const cp_field *f = cp_schema_field(schema, i);
+        cp_buf_puts(&sql, i ? ", " : "");
+        if (f->type == CP_T_TIMESTAMP) { /* integer arithmetic: no double rounding of the ms */
+            cp_buf_puts(&sql, "strftime('%Y-%m-%dT%H:%M:%S', ");
+            cp_sql_ident(&sql, f->name);
+            cp_buf_puts(&sql, " / 1000, 'unixepoch') || printf('.%03dZ', ");
+            cp_sql_ident(&sql, f->name);
+            cp_buf_puts(&sql, " % 1000) AS ");
+        }
+        cp_sql_ident(&sql, f->name);
+    }
+    cp_buf_puts(&sql, " FROM ");
+    cp_sql_ident(&sql, schema->stream);
+    cp_status st = sql.oom || view.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
+    cp_buf_free(&sql);
+    cp_buf_free(&view);
+    return st;
+}
+
 /* creates or evolves the table of `schema`, then prepares its INSERT */
 static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema *schema)
 {
@@ -396,6 +428,8 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
                         schema->stream, f->flags & CP_FIELD_KEY ? " (not part of the existing primary key)" : "");
     }
     free(have);
+    if (st == CP_OK)
+        st = iso_view(ctx, s, schema);
 
     if (st == CP_OK) {
         cp_buf_reset(&sql);
