@@ -68,12 +68,14 @@ def now_ms():
 # ---- symbols --------------------------------------------------------------------------------
 
 SYNTH = ["SYM%03dUSDT" % i for i in range(200)]
+# spot symbols beside the recorded ones (the shipped examples collect BTC, ETH and BNB against USDT)
+EXTRA_SPOT = ["ETHUSDT", "BNBUSDT"]
 
 
 def spot_info():
     info = json.loads(fixture("binance/exchangeInfo.json"))
     tmpl = info["symbols"][-1]
-    for s in SYNTH:
+    for s in EXTRA_SPOT + SYNTH:
         e = dict(tmpl)
         e.update(symbol=s, baseAsset=s[:-4], quoteAsset="USDT")
         info["symbols"].append(e)
