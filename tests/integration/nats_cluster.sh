@@ -52,7 +52,13 @@ W=$!; PIDS+=($W)
 sleep 4
 before=$(sqlite3 "$TMP/fa.db" "SELECT count(*) FROM ticker" 2>/dev/null || echo 0)
 # the server that leads the stream: its loss makes the others elect a new leader mid-publish
-victim=$(nats_stream_leader MD)
+# (the stream may still be electing its first leader on a loaded machine: ask for up to 30 s)
+victim=""
+for _ in $(seq 60); do
+    victim=$(nats_stream_leader MD)
+    [ -n "$victim" ] && break
+    sleep 0.5
+done
 case "$victim" in n1|n2|n3) pass "stream MD is led by $victim" ;; *) fail "no leader of MD ('$victim')"; victim=n2 ;; esac
 nats_stop $victim KILL
 pass "$victim killed (SIGKILL) while $before rows of fa were served"

@@ -5,7 +5,13 @@ set -u
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/coinpipe-it-XXXXXX")
 PIDS=()
 cleanup_lib() {
+    local p t
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+    # give them up to 5 s to exit, so none still writes under $TMP while it is removed
+    for p in "${PIDS[@]:-}"; do
+        t=0
+        while [ -n "$p" ] && kill -0 "$p" 2>/dev/null && [ $t -lt 50 ]; do sleep 0.1; t=$((t + 1)); done
+    done
     rm -rf "$TMP"
 }
 trap cleanup_lib EXIT
