@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 2:
         b = fuzz_batch(ctx, &cp_trade_schema);
-        cb_parse_trades(ctx, root, "BTC-USD", at, b);
+        cb_parse_trades(ctx, root, "BTC-USD", at, b, INT64_MIN, INT64_MAX, NULL);
         break;
     default:
         b = fuzz_batch(ctx, &cp_ohlcv_schema);
