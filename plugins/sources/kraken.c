@@ -788,7 +788,7 @@ static bool trade_cursor(json_object *last, int64_t *v)
         return false;
     int64_t x = 0;
     for (size_t i = 0; i < s.len; i++) {
-        if (!isdigit((unsigned char)s.p[i]))
+        if (!isdigit((unsigned char)s.p[i]) || x > (INT64_MAX - (s.p[i] - '0')) / 10)
             return false;
         x = x * 10 + (s.p[i] - '0');
     }
