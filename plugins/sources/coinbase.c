@@ -30,6 +30,7 @@
  * assets CoinGecko ranks highest (universe_source = coingecko), resolved again every
  * universe_refresh, each change logged (common/universe.h).
  */
+#include "common/book.h"
 #include "common/srcutil.h"
 #include "common/universe.h"
 
@@ -870,21 +871,11 @@ static cp_status cb_backfill(void *instance, cp_ctx *ctx, int64_t from_ms, int64
 
 #define CB_PX_TEXT 32 /* a price or size longer than this is refused (Coinbase's are ~20) */
 
-typedef struct cb_lvl {
-    double px;
-    char price[CB_PX_TEXT], size[CB_PX_TEXT];
-} cb_lvl;
-
-typedef struct cb_side {
-    cb_lvl *v;
-    size_t n, cap;
-    bool desc; /* bids: best (highest) first */
-} cb_side;
 
 typedef struct cb_prod {
     int64_t last_trade, saved_trade; /* -1 before the first */
     int64_t last_seq;
-    cb_side bids, asks;
+    su_side bids, asks;
     bool have_book, book_dirty, resyncing;
     int64_t book_ts, emitted_ts;
 } cb_prod;
@@ -902,28 +893,8 @@ typedef struct cb_live {
     int64_t next_book;
 } cb_live;
 
-/* index of the level at px in s, or where it goes (*found false) */
-static size_t side_find(const cb_side *s, double px, bool *found)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        double m = s->v[mid].px;
-        if (m == px) {
-            *found = true;
-            return mid;
-        }
-        if (s->desc ? m > px : m < px)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
 /* one change: size 0 removes the level; false on a value that is not a price and size */
-static bool side_set(cb_side *s, const sj_val *price, const sj_val *size)
+static bool side_set(su_side *s, const sj_val *price, const sj_val *size)
 {
     if (price->type != SJ_STRING || size->type != SJ_STRING || price->esc || size->esc || !price->len ||
         !size->len || price->len >= CB_PX_TEXT || size->len >= CB_PX_TEXT)
@@ -939,29 +910,7 @@ static bool side_set(cb_side *s, const sj_val *price, const sj_val *size)
     double sz = strtod(st, &end);
     if (*end || !(sz >= 0) || sz > 1e300)
         return false;
-    bool found;
-    size_t i = side_find(s, px, &found);
-    if (sz == 0) {
-        if (found)
-            memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v), s->n--;
-        return true;
-    }
-    if (!found) {
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 256;
-            cb_lvl *v = realloc(s->v, cap * sizeof *v);
-            if (!v)
-                return false;
-            s->v = v;
-            s->cap = cap;
-        }
-        memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
-        s->n++;
-        s->v[i].px = px;
-    }
-    memcpy(s->v[i].price, pt, price->len + 1);
-    memcpy(s->v[i].size, st, size->len + 1);
-    return true;
+    return su_side_set(s, px, sz, pt, st);
 }
 
 /* UTC ms of an ISO-8601 string value ("2014-11-07T08:19:27.028459Z"); -1 when it is not one */
@@ -1352,7 +1301,7 @@ static void live_book_rows(cb_live *lv, int64_t now)
         if (!out && !(out = cp_batch_new(ctx, &cp_book_level_schema, 2 * depth * c->n)))
             return;
         for (int s = 0; s < 2; s++) {
-            const cb_side *sd = s ? &p->asks : &p->bids;
+            const su_side *sd = s ? &p->asks : &p->bids;
             for (size_t k = 0; k < sd->n && k < depth; k++) {
                 su_row r = su_row_add(ctx, out);
                 su_cstr(&r, CP_BOOK_LEVEL_EXCHANGE, "coinbase");
@@ -1410,8 +1359,8 @@ static void live_emit(cb_live *lv, bool final)
 static void live_free(cb_live *lv)
 {
     for (size_t i = 0; lv->p && i < lv->c->n; i++) {
-        free(lv->p[i].bids.v);
-        free(lv->p[i].asks.v);
+        su_side_free(&lv->p[i].bids);
+        su_side_free(&lv->p[i].asks);
     }
     free(lv->p);
     cp_batch_free(lv->ctx, lv->trades);
@@ -1486,11 +1435,7 @@ static cp_status cb_run(void *instance, cp_ctx *ctx)
             break;
         lv.reconnects++;
         cp_stream_count(ctx, CP_STREAM_RECONNECTS, 1);
-        /* exponential backoff with jitter; a connection that lived a minute starts it over */
-        backoff = (lv.open && cp_now_ms(ctx) - opened > 60000) || backoff == 0 ? 250 : backoff * 2;
-        if (backoff > 30000)
-            backoff = 30000;
-        int64_t wait = backoff / 2 + (int64_t)(rand() % (int)(backoff / 2 + 1));
+        int64_t wait = su_reconnect_wait(&backoff, lv.open && cp_now_ms(ctx) - opened > 60000);
         cp_log_info(ctx, "reconnecting in %lld ms (reconnect %" PRIu64 ")", (long long)wait, lv.reconnects);
         cp_sleep_ms(ctx, wait);
     }

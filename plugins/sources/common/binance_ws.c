@@ -39,6 +39,7 @@
  * absolute (0 removes the level); at most BOOK_MAX levels are kept a side.
  */
 #include "binance.h"
+#include "common/book.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -50,24 +51,13 @@
 #define CTL_GAP_MS 250    /* between two control messages of a connection (Binance: at most 5/s) */
 #define HANDOVER_MS 5000  /* a replacement that has not caught up by then takes over anyway */
 #define BOOK_MAX 5000     /* levels kept per side of a local book */
-#define TXT_MAX 40        /* longest price or quantity text of a book level */
+#define TXT_MAX SU_BOOK_TEXT /* longest price or quantity text of a book level */
 #define SNAPSHOT_LIMIT 1000
 
 const char *const bn_modes[] = {"poll", "stream", NULL};
 
-typedef struct lvl {
-    double px;
-    char p[TXT_MAX], q[TXT_MAX];
-} lvl;
-
-typedef struct side {
-    lvl *v;
-    size_t n, cap;
-    bool desc; /* bids: best (highest) first */
-} side;
-
 typedef struct book {
-    side bid, ask;
+    su_side bid, ask;
     int64_t u;       /* the book's update id: the snapshot's lastUpdateId, then each applied event's u */
     int64_t ts;      /* event time of the last update */
     bool synced;     /* a snapshot was applied */
@@ -153,62 +143,14 @@ static bool dec_text(const sj_val *v, char *out)
     return digit;
 }
 
-/* where px is, or would go, in s (best first) */
-static size_t side_find(const side *s, double px, bool *found)
+/* sets (q > 0) or removes (q = 0) the level at p (texts dec_text accepted); false when out of memory */
+static bool level_set(su_side *s, const char *p, const char *q)
 {
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        double m = s->v[mid].px;
-        if (m == px) {
-            *found = true;
-            return mid;
-        }
-        if (s->desc ? m > px : m < px)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-/* sets (q > 0) or removes (q = 0) the level at p; false when out of memory */
-static bool side_set(side *s, const char *p, const char *q)
-{
-    double px = strtod(p, NULL), qty = strtod(q, NULL);
-    bool found;
-    size_t i = side_find(s, px, &found);
-    if (qty == 0) {
-        if (found) {
-            memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
-            s->n--;
-        }
-        return true;
-    }
-    if (!found) {
-        if (i >= BOOK_MAX)
-            return true; /* deeper than what is kept */
-        if (s->n == BOOK_MAX)
-            s->n--; /* the deepest level goes */
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 64;
-            lvl *v = realloc(s->v, cap * sizeof *v);
-            if (!v)
-                return false;
-            s->v = v, s->cap = cap;
-        }
-        memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
-        s->n++;
-        s->v[i].px = px;
-        memcpy(s->v[i].p, p, strlen(p) + 1);
-    }
-    memcpy(s->v[i].q, q, strlen(q) + 1);
-    return true;
+    return su_side_set(s, strtod(p, NULL), strtod(q, NULL), p, q);
 }
 
 /* the levels [[price, qty, ...], ...] of the array at v (a span of the message) into s */
-static bool side_apply(side *s, const sj_val *v, const char **bad)
+static bool side_apply(su_side *s, const sj_val *v, const char **bad)
 {
     sj j;
     sj_val arr, l, two[2];
@@ -222,7 +164,7 @@ static bool side_apply(side *s, const sj_val *v, const char **bad)
             return *bad = "level", false;
         if (!dec_text(&two[0], p) || !dec_text(&two[1], q))
             return *bad = "level price or quantity", false;
-        if (!side_set(s, p, q))
+        if (!level_set(s, p, q))
             return *bad = "out of memory", false;
     }
     if (j.err)
@@ -309,11 +251,11 @@ static void book_rows(bn_live *lv, size_t si)
     /* two books never share a ts (the key): updates within one millisecond are 1 ms apart */
     int64_t ts = bk->ts > bk->written ? bk->ts : bk->written + 1;
     for (int sd = 0; sd < 2; sd++) {
-        const side *s = sd ? &bk->ask : &bk->bid;
+        const su_side *s = sd ? &bk->ask : &bk->bid;
         for (size_t i = 0; i < s->n && i < (size_t)b->cfg->depth; i++) {
             su_row r = su_row_add(ctx, out);
-            sj_val p = {.type = SJ_STRING, .p = s->v[i].p, .len = strlen(s->v[i].p)};
-            sj_val q = {.type = SJ_STRING, .p = s->v[i].q, .len = strlen(s->v[i].q)};
+            sj_val p = {.type = SJ_STRING, .p = s->v[i].price, .len = strlen(s->v[i].price)};
+            sj_val q = {.type = SJ_STRING, .p = s->v[i].size, .len = strlen(s->v[i].size)};
             bn_row_common(&r, b->api, &b->sym[si], CP_BOOK_LEVEL_EXCHANGE, CP_BOOK_LEVEL_SYMBOL, SIZE_MAX);
             su_i64(&r, CP_BOOK_LEVEL_TS, ts);
             su_i64(&r, CP_BOOK_LEVEL_SEQUENCE, bk->u);
@@ -1088,11 +1030,7 @@ static cp_status conn_step(bn_live *lv, conn *c, int64_t now)
         c->repair = true;
         c->why = "reconnect";
         cp_stream_count(ctx, CP_STREAM_RECONNECTS, 1);
-        /* exponential backoff with jitter; a connection that lived a minute starts it over */
-        c->backoff = lived || c->backoff == 0 ? 250 : c->backoff * 2;
-        if (c->backoff > 30000)
-            c->backoff = 30000;
-        int64_t wait = c->backoff / 2 + (int64_t)(rand() % (int)(c->backoff / 2 + 1));
+        int64_t wait = su_reconnect_wait(&c->backoff, lived);
         c->retry_at = now + wait;
         cp_log_info(ctx, "reconnecting in %lld ms (reconnect %" PRIu64 ")", (long long)wait, lv->reconnects);
         return CP_OK;
@@ -1186,8 +1124,8 @@ static void live_free(bn_live *lv)
         free(lv->conns[c].url);
     }
     for (size_t i = 0; lv->books && i < lv->b->n; i++) {
-        free(lv->books[i].bid.v);
-        free(lv->books[i].ask.v);
+        su_side_free(&lv->books[i].bid);
+        su_side_free(&lv->books[i].ask);
     }
     free(lv->books);
     free(lv->conns);
@@ -1220,6 +1158,7 @@ static bool live_init(bn_live *lv, bn *b, cp_ctx *ctx)
         lv->cand_from[i] = INT64_MAX;
         lv->cand_done[i] = lv->cand_saved[i] = INT64_MIN;
         lv->books[i].bid.desc = true;
+        lv->books[i].bid.max = lv->books[i].ask.max = BOOK_MAX;
     }
     for (size_t k = 0; k < BN_ST_COUNT; k++)
         if (b->want[k] && !(lv->out[k] = cp_batch_new(ctx, out_schemas[k], 64)))
@@ -1326,7 +1265,7 @@ bool bn_live_book(bn_live *lv, size_t si, int64_t update_id, const char *bid, co
 {
     book *bk = &lv->books[si];
     book_clear(bk);
-    if (!side_set(&bk->bid, bid, bid_qty) || !side_set(&bk->ask, ask, ask_qty))
+    if (!level_set(&bk->bid, bid, bid_qty) || !level_set(&bk->ask, ask, ask_qty))
         return false;
     bk->u = update_id;
     bk->synced = bk->first = bk->dirty = true;

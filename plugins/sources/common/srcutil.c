@@ -1039,3 +1039,11 @@ void su_outs_free(cp_ctx *ctx, su_outs *o)
     free(o->pend);
     memset(o, 0, sizeof *o);
 }
+
+int64_t su_reconnect_wait(int64_t *backoff, bool lived)
+{
+    *backoff = lived || *backoff == 0 ? 250 : *backoff * 2;
+    if (*backoff > 30000)
+        *backoff = 30000;
+    return *backoff / 2 + (int64_t)(rand() % (int)(*backoff / 2 + 1));
+}

@@ -251,4 +251,9 @@ bool su_outs_checkpoint(cp_ctx *ctx, su_outs *o, size_t stream, const char *key,
 /* Frees the batches and forgets pending checkpoints (their rows were not emitted). */
 void su_outs_free(cp_ctx *ctx, su_outs *o);
 
+/* The wait before a streaming source reconnects: exponential backoff from 250 ms to 30 s, the wait
+ * a random point in the upper half of the step. `*backoff` keeps the step between calls (0 at
+ * first); `lived` (the lost connection lasted a minute) starts it over. */
+int64_t su_reconnect_wait(int64_t *backoff, bool lived);
+
 #endif
