@@ -110,6 +110,8 @@ typedef struct bn_live {
     int64_t *cand_from, *cand_done, *cand_saved;  /* per symbol: catch-up start, newest closed, saved */
     bool *ahead; /* per symbol: its last trade on a replacement link was ahead of the serving link */
     book *books;
+    uint32_t *symtab; /* sym_of's table */
+    size_t symmask;
     cp_batch *out[BN_ST_COUNT];
     int64_t next_book;
     uint64_t messages, bad, repairs, repaired_rows, reconnects, resyncs;
@@ -395,6 +397,62 @@ static const char *const kl_fields[KL_COUNT] = {"t", "T", "o", "c", "h", "l", "v
 enum { FO_S, FO_SIDE, FO_TYPE, FO_TIF, FO_Q, FO_P, FO_AP, FO_X, FO_L, FO_Z, FO_T, FO_N };
 static const char *const fo_fields[FO_N] = {"s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"};
 
+/* which of ev_names `key` is (F_N: none): Binance's keys are one letter or "pu", so one switch
+ * instead of a comparison with each name (this runs for every member of every message) */
+static size_t ev_field(const sj_val *key)
+{
+    if (key->type != SJ_STRING)
+        return F_N;
+    if (key->esc) /* never from Binance: the slow way */
+        return sj_key_find(key, ev_names, F_N);
+    if (key->len == 2)
+        return key->p[0] == 'p' && key->p[1] == 'u' ? F_pu : F_N;
+    if (key->len != 1)
+        return F_N;
+    switch (key->p[0]) {
+    case 'e': return F_e;
+    case 'E': return F_E;
+    case 's': return F_s;
+    case 't': return F_t;
+    case 'p': return F_p;
+    case 'q': return F_q;
+    case 'T': return F_T;
+    case 'm': return F_m;
+    case 'u': return F_u;
+    case 'U': return F_U;
+    case 'b': return F_b;
+    case 'B': return F_B;
+    case 'a': return F_a;
+    case 'A': return F_A;
+    case 'c': return F_c;
+    case 'o': return F_o;
+    case 'h': return F_h;
+    case 'l': return F_l;
+    case 'v': return F_v;
+    case 'n': return F_n;
+    case 'w': return F_w;
+    case 'x': return F_x;
+    case 'P': return F_P;
+    case 'C': return F_C;
+    case 'O': return F_O;
+    case 'i': return F_i;
+    case 'r': return F_r;
+    case 'k': return F_k;
+    default: return F_N;
+    }
+}
+
+/* v, the value of member `key`, into f (a repeated one marked dup) */
+static void event_member(const sj_val *key, const sj_val *v, sj_val *f)
+{
+    size_t i = ev_field(key);
+    if (i < F_N) {
+        bool dup = f[i].type != SJ_NONE;
+        f[i] = *v;
+        f[i].dup = dup;
+    }
+}
+
 /* the members of the object the scanner just entered into f (a repeated one marked dup) */
 static bool event_members(sj *j, sj_val *f)
 {
@@ -405,12 +463,7 @@ static bool event_members(sj *j, sj_val *f)
             return false;
         if (v.type == SJ_ARRAY || v.type == SJ_OBJECT) /* the span, scanned again by its reader */
             v.p = at, v.len = (size_t)(j->p - at);
-        for (size_t i = 0; i < F_N; i++)
-            if (sj_eq(&key, ev_names[i], strlen(ev_names[i]))) {
-                v.dup = f[i].type != SJ_NONE;
-                f[i] = v;
-                break;
-            }
+        event_member(&key, &v, f);
     }
     return !j->err;
 }
@@ -424,13 +477,60 @@ static bool span_fields(const sj_val *v, const char *const *names, size_t n, sj_
     return sj_value(&j, &o) && o.type == SJ_OBJECT && sj_fields(&j, names, n, vals);
 }
 
-static const bn_sym *sym_of(const bn *b, const sj_val *s, size_t *idx)
+static uint32_t name_hash(const char *p, size_t len)
 {
-    for (size_t i = 0; s->type == SJ_STRING && !s->dup && i < b->n; i++)
-        if (sj_eq(s, b->sym[i].native, strlen(b->sym[i].native))) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+
+/* the symbols by native name: an open-addressed table of indexes + 1 (0: empty), at least twice
+ * as many slots as symbols, so that a message finds its symbol in about one probe however many
+ * symbols a connection carries */
+static bool symtab_init(bn_live *lv)
+{
+    const bn *b = lv->b;
+    size_t cap = 8;
+    while (cap < 2 * b->n)
+        cap *= 2;
+    lv->symtab = calloc(cap, sizeof *lv->symtab);
+    if (!lv->symtab)
+        return false;
+    lv->symmask = cap - 1;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t k = name_hash(b->sym[i].native, strlen(b->sym[i].native)) & lv->symmask;
+        while (lv->symtab[k])
+            k = (k + 1) & lv->symmask;
+        lv->symtab[k] = (uint32_t)(i + 1);
+    }
+    return true;
+}
+
+static const bn_sym *sym_of(const bn_live *lv, const sj_val *s, size_t *idx)
+{
+    const bn *b = lv->b;
+    if (s->type != SJ_STRING || s->dup)
+        return NULL;
+    if (s->esc) { /* never from Binance: the slow way */
+        for (size_t i = 0; i < b->n; i++)
+            if (sj_eq(s, b->sym[i].native, strlen(b->sym[i].native))) {
+                *idx = i;
+                return &b->sym[i];
+            }
+        return NULL;
+    }
+    for (size_t k = name_hash(s->p, s->len) & lv->symmask; lv->symtab[k]; k = (k + 1) & lv->symmask) {
+        size_t i = lv->symtab[k] - 1;
+        const char *n = b->sym[i].native;
+        size_t m = 0;
+        while (m < s->len && n[m] == s->p[m])
+            m++;
+        if (m == s->len && n[m] == '\0') {
             *idx = i;
             return &b->sym[i];
         }
+    }
     return NULL;
 }
 
@@ -712,12 +812,12 @@ static void on_depth(bn_live *lv, const sj_val *f, const bn_sym *s, size_t si)
     }
 }
 
-static void link_message(bn_live *lv, link *l, const char *data, size_t len)
+/* a message received at `now` */
+static void link_message(bn_live *lv, link *l, const char *data, size_t len, int64_t now)
 {
     bn *b = lv->b;
     cp_ctx *ctx = lv->ctx;
     bool primary = !l || l == &l->c->l[l->c->cur];
-    int64_t now = cp_now_ms(ctx);
     sj j;
     sj_val top, key, v, err = {.type = SJ_NONE}, f[F_N];
     memset(f, 0, sizeof f);
@@ -740,12 +840,7 @@ static void link_message(bn_live *lv, link *l, const char *data, size_t len)
                 ok = sj_skip(&j, &v);
                 if (v.type == SJ_ARRAY || v.type == SJ_OBJECT)
                     v.p = at, v.len = (size_t)(j.p - at);
-                for (size_t i = 0; i < F_N; i++)
-                    if (sj_eq(&key, ev_names[i], strlen(ev_names[i]))) {
-                        v.dup = f[i].type != SJ_NONE;
-                        f[i] = v;
-                        break;
-                    }
+                event_member(&key, &v, f);
             }
         }
         ok = ok && !j.err && sj_end(&j);
@@ -761,7 +856,7 @@ static void link_message(bn_live *lv, link *l, const char *data, size_t len)
     if (force && (f[F_o].type != SJ_OBJECT || !span_fields(&f[F_o], fo_fields, FO_N, fo)))
         ok = false;
     size_t si = 0;
-    const bn_sym *s = ok ? sym_of(b, force ? &fo[FO_S] : &f[F_s], &si) : NULL;
+    const bn_sym *s = ok ? sym_of(lv, force ? &fo[FO_S] : &f[F_s], &si) : NULL;
     if (!ok || !s) {
         if (ok && f[F_s].type == SJ_NONE && !force) /* a reply to a request ({"result":null,"id":1}) */
             return;
@@ -999,7 +1094,7 @@ static void link_event(void *user, cp_ws *ws, cp_ws_event ev, const char *data, 
                     data);
     } else {
         lv->messages++;
-        link_message(lv, l, data, len);
+        link_message(lv, l, data, len, l->last_msg);
     }
 }
 
@@ -1128,6 +1223,7 @@ static void live_free(bn_live *lv)
         su_side_free(&lv->books[i].ask);
     }
     free(lv->books);
+    free(lv->symtab);
     free(lv->conns);
     free(lv->plan);
     free(lv->last_trade);
@@ -1151,7 +1247,8 @@ static bool live_init(bn_live *lv, bn *b, cp_ctx *ctx)
     lv->cand_saved = malloc(n * sizeof(int64_t));
     lv->books = calloc(n, sizeof *lv->books);
     lv->ahead = calloc(n, sizeof *lv->ahead);
-    if (!lv->ahead || !lv->last_trade || !lv->saved_trade || !lv->cand_from || !lv->cand_done || !lv->cand_saved || !lv->books)
+    if (!lv->ahead || !lv->last_trade || !lv->saved_trade || !lv->cand_from || !lv->cand_done || !lv->cand_saved || !lv->books ||
+        !symtab_init(lv))
         return false;
     for (size_t i = 0; i < b->n; i++) {
         lv->last_trade[i] = lv->saved_trade[i] = -1;
@@ -1254,7 +1351,7 @@ bn_live *bn_live_new(bn *b, cp_ctx *ctx)
 
 void bn_live_message(bn_live *lv, const char *data, size_t len)
 {
-    link_message(lv, NULL, data, len);
+    link_message(lv, NULL, data, len, cp_now_ms(lv->ctx));
     for (size_t i = 0; lv->b->want[BN_ST_BOOK_LEVEL] && i < lv->b->n; i++)
         if (lv->books[i].synced && lv->books[i].dirty)
             book_rows(lv, i);
