@@ -10,14 +10,18 @@
 #               A run ends when the last trade is in SQLite (the last frame is a trade, and both
 #               commit in order). Messages/s = messages / (wall from the first byte sent to that
 #               moment); CPU = user+sys of the collector process (/proc/PID/stat) at that moment.
-#   latency     --rate messages/s (default 5,000) for --seconds, event times = the send time:
-#               coinpipe's own histogram coinpipe_stream_latency_ms (a row's ts to the spool
-#               commit of its micro-batch, the point from which the row is durable; trades carry
-#               the exchange's event time) read from /metrics, p50/p99 interpolated in the
-#               bucket (as Prometheus' histogram_quantile); and the baseline's commit time minus
-#               each trade's event time.
+#   latency     --rate messages/s (default 5,000) for --seconds, event times = the send time, at each
+#               of --batch-intervals, paired with the baseline for --latency-runs rounds (order
+#               alternating): coinpipe's own histogram coinpipe_stream_latency_ms (a row's ts to
+#               the spool commit of its micro-batch, the point from which the row is durable;
+#               trades carry the exchange's event time) read from /metrics, p50/p99 interpolated
+#               in the bucket (as Prometheus' histogram_quantile); an independent observer reading
+#               the SQLite file every millisecond (event → sink commit, per trade), which also
+#               records how late its own sleeps wake up (the machine's scheduling delay); the load
+#               average; and the baseline's commit time minus each trade's event time.
 # Run by bench/run.py (`make bench`) as its streaming section, or alone:
 #   stream_bench.py --build DIR [--count 300000] [--rounds 3] [--rate 5000] [--seconds 20] [--out FILE]
+#                   [--latency-only] [--latency-runs N] [--batch-intervals 10ms,250ms]
 import argparse
 import json
 import os
@@ -27,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -182,8 +187,78 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
+class Observer(threading.Thread):
+    """The independent check: a reader of the collector's SQLite file that notes when each trade
+    first becomes visible (its sink transaction committed) and subtracts the trade's event time.
+    It polls every `period` s (PRAGMA data_version tells whether another connection committed),
+    so a row is seen at most one poll plus the observer's own wake-up lateness after its commit:
+    the figure is an upper bound of event-to-sink-commit. The lateness of its own sleeps is
+    recorded too: a thread that only sleeps, on the same machine at the same moment, shows how
+    late the scheduler wakes a thread up."""
+
+    def __init__(self, db, period=0.001):
+        super().__init__(daemon=True)
+        self.db, self.period = db, period
+        self.next_id = {"S%03d-USDT" % i: 1 for i in range(NSYM)}
+        self.lat, self.late = [], []
+        self.stop_flag = threading.Event()
+
+    def poll(self, con):
+        now = time.time() * 1000.0
+        for sym, n in self.next_id.items():
+            while True:
+                ids = ",".join("'%d'" % i for i in range(n, n + 400))
+                rows = con.execute("SELECT CAST(trade_id AS INTEGER), ts FROM trade WHERE exchange = 'binance' AND "
+                                   "symbol = ? AND trade_id IN (%s)" % ids, (sym,)).fetchall()
+                got = {i: ts for i, ts in rows}
+                while n in got:
+                    self.lat.append(now - got[n])
+                    n += 1
+                self.next_id[sym] = n
+                if len(got) < 400:
+                    break
+
+    def run(self):
+        con, version = None, None
+        while not self.stop_flag.is_set():
+            t0 = time.monotonic()
+            time.sleep(self.period)
+            self.late.append((time.monotonic() - t0 - self.period) * 1000.0)
+            try:
+                if con is None:
+                    con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=0.05)
+                v = con.execute("PRAGMA data_version").fetchone()[0]
+                if v != version:
+                    version = v
+                    self.poll(con)
+            except sqlite3.Error:  # not created yet
+                if con is not None:
+                    con.close()
+                con, version = None, None
+        if con is not None:
+            con.close()
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join()
+
+
+def scrape_cycles(listen):
+    """(micro-batches committed, seconds they took in all) from coinpipe_pipeline_cycle_duration_seconds."""
+    text = urllib.request.urlopen("http://%s/metrics" % listen, timeout=5).read().decode()
+    n = s = 0.0
+    for line in text.splitlines():
+        if 'pipeline="live"' not in line:
+            continue
+        if line.startswith("coinpipe_pipeline_cycle_duration_seconds_count"):
+            n = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("coinpipe_pipeline_cycle_duration_seconds_sum"):
+            s = float(line.rsplit(" ", 1)[1])
+    return int(n), s
+
+
 def latency(a, work, batch_interval):
-    """coinpipe at a steady rate: p50/p99 from its histogram, the share within 25 ms, CPU."""
+    """coinpipe at a steady rate: p50/p99 from its histogram and from the observer, CPU, load."""
     rp = Replay(work, "steady-cp-" + batch_interval, ["--mode", "steady", "--rate", str(a.rate), "--seconds",
                                                       str(a.seconds)])
     db = os.path.join(work, "steady.db")
@@ -191,22 +266,32 @@ def latency(a, work, batch_interval):
     listen = "127.0.0.1:%d" % free_port()
     conf = os.path.join(work, "steady.conf")
     coinpipe_conf(conf, work, rp, db, listen, batch_interval)
+    load0 = os.getloadavg()[0]
+    obs = Observer(db)
+    obs.start()
     p = subprocess.Popen([os.path.join(a.build, "coinpipe"), "-c", conf], stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(work, "steady-coinpipe.err"), "a"))
     deadline = time.time() + a.seconds + 30
     while time.time() < deadline and not rp.state().get("done"):
         time.sleep(0.2)
     time.sleep(1.0)
+    obs.stop()
     cpu = proc_cpu(p.pid)
     buckets, count = scrape(listen)
+    commits, commit_s = scrape_cycles(listen)
     p.terminate()
     p.wait()
     st = rp.state()
     rp.stop()
     within = next((c for le, c in buckets if le == 25), 0)
-    return {"p50": histogram_quantile(0.5, buckets), "p99": histogram_quantile(0.99, buckets), "count": count,
-            "within25": within / count if count else float("nan"), "sent": st.get("sent", 0), "cpu": cpu,
-            "buckets": buckets, "batch_interval": batch_interval}
+    return {"who": "coinpipe", "p50": histogram_quantile(0.5, buckets), "p99": histogram_quantile(0.99, buckets),
+            "count": count, "within25": within / count if count else float("nan"), "sent": st.get("sent", 0),
+            "cpu": cpu, "buckets": buckets, "batch_interval": batch_interval, "obs_p50": pct(obs.lat, 0.5),
+            "obs_p99": pct(obs.lat, 0.99), "obs_count": len(obs.lat),
+            "obs_within25": sum(x <= 25 for x in obs.lat) / len(obs.lat) if obs.lat else float("nan"),
+            "late_p50": pct(obs.late, 0.5), "late_p99": pct(obs.late, 0.99),
+            "load": (load0 + os.getloadavg()[0]) / 2, "commits": commits,
+            "commit_ms": 1000 * commit_s / commits if commits else float("nan")}
 
 
 def latency_python(a, work):
@@ -216,6 +301,7 @@ def latency_python(a, work):
     lat = os.path.join(work, "py-latency.txt")
     if os.path.exists(lat):
         os.remove(lat)
+    load0 = os.getloadavg()[0]
     p = subprocess.Popen([PY, os.path.join(HERE, "baseline", "stream_collector.py"), "--url", rp.ws + "/stream",
                           "--db", db, "--latency", lat], stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(work, "steady-py.err"), "a"))
@@ -229,7 +315,32 @@ def latency_python(a, work):
     rp.stop()
     with open(lat) as f:
         xs = [int(x) for x in f.read().split()]
-    return {"p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "count": len(xs), "cpu": cpu}
+    return {"who": "python", "p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "count": len(xs), "cpu": cpu,
+            "within25": sum(x <= 25 for x in xs) / len(xs) if xs else float("nan"),
+            "load": (load0 + os.getloadavg()[0]) / 2}
+
+
+def latency_runs(a, work):
+    """--latency-runs rounds, each: coinpipe at every --batch-intervals, then the Python collector
+    (order alternating by round, so that both see the same load)."""
+    runs = []
+    for k in range(a.latency_runs):
+        order = ["coinpipe", "python"] if k % 2 == 0 else ["python", "coinpipe"]
+        for who in order:
+            for bi in (a.batch_intervals.split(",") if who == "coinpipe" else [None]):
+                r = latency(a, work, bi) if who == "coinpipe" else latency_python(a, work)
+                r["round"] = k + 1
+                runs.append(r)
+                if who == "coinpipe":
+                    log("latency round %d, batch_interval %s, load %.1f: histogram p50 %.1f p99 %.1f ms (%.2f%% "
+                        "within 25 ms, %d rows); observer p50 %.1f p99 %.1f ms (%d trades); sleep lateness p50 %.2f "
+                        "p99 %.2f ms; %d commits of %.2f ms" % (
+                            k + 1, bi, r["load"], r["p50"], r["p99"], 100 * r["within25"], r["count"], r["obs_p50"],
+                            r["obs_p99"], r["obs_count"], r["late_p50"], r["late_p99"], r["commits"], r["commit_ms"]))
+                else:
+                    log("latency round %d, Python, load %.1f: p50 %d p99 %d ms over %d trades" % (
+                        k + 1, r["load"], r["p50"], r["p99"], r["count"]))
+    return runs
 
 
 def med(xs):
@@ -240,34 +351,10 @@ def verdict(ok):
     return "**met**" if ok else "**missed**"
 
 
-def run(a):
-    """Runs everything; returns the markdown lines of the section."""
-    work = tempfile.mkdtemp(prefix="coinpipe-stream-bench.")
-    res = {"coinpipe": [], "python": []}
-    try:
-        for k in range(a.rounds):
-            order = ["coinpipe", "python"] if k % 2 == 0 else ["python", "coinpipe"]
-            for who in order:
-                r = flood_round(a, work, who, k)
-                res[who].append(r)
-                log("round %d %s: %d msgs in %.2f s wall, %.2f s CPU (%.0f msg/s, %.0f msg per CPU-s)%s" % (
-                    k + 1, who, r["msgs"], r["wall"], r["cpu"], r["msgs"] / r["wall"], r["msgs"] / r["cpu"],
-                    "" if r["ok"] else " INCOMPLETE"))
-        lats = [latency(a, work, bi) for bi in a.batch_intervals.split(",")]
-        for l in lats:
-            log("latency at %d msg/s, batch_interval %s: p50 %.1f ms, p99 %.1f ms over %d rows (%.2f%% within 25 ms)" % (
-                a.rate, l["batch_interval"], l["p50"], l["p99"], l["count"], 100 * l["within25"]))
-        lpy = latency_python(a, work)
-        log("Python latency: p50 %d ms, p99 %d ms over %d trades" % (lpy["p50"], lpy["p99"], lpy["count"]))
-    finally:
-        if a.keep:
-            log("kept %s" % work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    L = ["## Streaming (issue 14): Binance stream → SQLite", "",
-         "bench/ws_replay.py replays a Binance combined stream on 127.0.0.1 (%d symbols; 50%% trade, 30%% bookTicker, "
+def throughput_lines(a, res):
+    L = ["bench/ws_replay.py replays a Binance combined stream on 127.0.0.1 (%d symbols; 50%% trade, 30%% bookTicker, "
          "20%% depthUpdate frames, pre-encoded, written as fast as the socket takes them). coinpipe: binance-spot "
-         "`mode = \"stream\"`, streams trade and book_top → sqlite, default batch_interval 250ms. Python: "
+         "`mode = \"stream\"`, streams trade and book_top → sqlite, default batch settings. Python: "
          "bench/baseline/stream_collector.py (websockets + json + sqlite3: trade and book_top rows, a local book from "
          "the depth frames written every second, executemany + commit every 250 ms or 10,000 rows). A run ends "
          "when the last trade is in SQLite; CPU = user+sys of the collector process; %d alternating rounds of "
@@ -288,24 +375,79 @@ def run(a):
     L += ["", "| target | value | | |", "|---|---:|---:|---|",
           "| messages per CPU-second, coinpipe / Python (median of per-round ratios) | %.1f× | ≥ 20× | %s |" % (
               ratio, verdict(ratio >= 20))]
-    for l in lats:
-        L.append("| p99 event-to-commit at %s msg/s, batch_interval %s | %.1f ms | ≤ 25 ms | %s |" % (
-            "{:,}".format(int(a.rate)), l["batch_interval"], l["p99"], verdict(l["p99"] <= 25)))
-    L += ["", "Latency at a steady %s messages/s for %d s (event times = the server's send time):" % (
-        "{:,}".format(int(a.rate)), a.seconds), "",
-        "| collector | batch_interval | rows measured | p50 ms | p99 ms | within 25 ms | CPU s |",
-        "|---|---|---:|---:|---:|---:|---:|"]
-    for l in lats:
-        L.append("| coinpipe (ts → spool commit, histogram) | %s | %s | %.1f | %.1f | %.2f%% | %.2f |" % (
-            l["batch_interval"], "{:,}".format(l["count"]), l["p50"], l["p99"], 100 * l["within25"], l["cpu"]))
-    L.append("| Python (event → sqlite commit, trades) | 250 ms | %s | %d | %d | | %.2f |" % (
-        "{:,}".format(lpy["count"]), lpy["p50"], lpy["p99"], lpy["cpu"]))
-    L += ["", "coinpipe's figures come from its own histogram (buckets 1, 2, 5, 10, 25, 50 … ms; p50/p99 "
-          "interpolated within a bucket as Prometheus does); book_top rows carry the receive time (spot "
-          "bookTicker has no event time), trades the exchange's. Histogram of the last latency run: " +
-          ", ".join("≤%s: %d" % ("%g" % le if le != float("inf") else "+Inf", c) for le, c in lats[-1]["buckets"]),
-          ""]
     return L
+
+
+def latency_lines(a, runs):
+    cps = [r for r in runs if r["who"] == "coinpipe"]
+    pys = [r for r in runs if r["who"] == "python"]
+    L = ["", "| target | value | | |", "|---|---:|---:|---|"]
+    for bi in a.batch_intervals.split(","):
+        rs = [r for r in cps if r["batch_interval"] == bi]
+        p99 = med([r["p99"] for r in rs])
+        obs = med([r["obs_p99"] for r in rs])
+        L.append("| p99 event-to-commit at %s msg/s, batch_interval %s (median of %d runs: histogram / observer) "
+                 "| %.1f / %.1f ms | ≤ 25 ms | %s |" % ("{:,}".format(int(a.rate)), bi, len(rs), p99, obs,
+                                                       verdict(max(p99, obs) <= 25)))
+    L += ["", "Latency at a steady %s messages/s for %d s a run (event times = the server's send time, whole ms), "
+          "%d paired rounds, order alternating. *histogram*: coinpipe's own coinpipe_stream_latency_ms, a row's ts "
+          "→ the spool commit of its micro-batch (fdatasync done: the row is durable), p50/p99 interpolated in "
+          "the bucket as Prometheus does; book_top rows carry the receive time (spot bookTicker has no event "
+          "time), trades the exchange's. *observer*: a reader of the SQLite file polling every 1 ms (PRAGMA "
+          "data_version) notes when each trade first becomes visible: event → sink commit, an upper bound (one "
+          "poll plus its own wake-up lateness). *sleep lateness*: how late that observer thread's 1 ms sleeps "
+          "woke up at the same moment, i.e. the scheduling delay any thread saw. *commits*: micro-batches and "
+          "their mean duration (route + spool write + fdatasync + checkpoints, "
+          "coinpipe_pipeline_cycle_duration_seconds)." % ("{:,}".format(int(a.rate)), a.seconds, a.latency_runs), "",
+          "| round | collector | batch_interval | load | rows | p50 ms | p99 ms | within 25 ms | observer trades | "
+          "observer p50 ms | observer p99 ms | sleep lateness p50 / p99 ms | commits | ms a commit | CPU s |",
+          "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    for r in runs:
+        if r["who"] == "coinpipe":
+            L.append("| %d | coinpipe | %s | %.1f | %s | %.1f | %.1f | %.2f%% | %s | %.1f | %.1f | %.2f / %.2f | %d | "
+                     "%.2f | %.2f |" % (r["round"], r["batch_interval"], r["load"], "{:,}".format(r["count"]),
+                                        r["p50"], r["p99"], 100 * r["within25"], "{:,}".format(r["obs_count"]),
+                                        r["obs_p50"], r["obs_p99"], r["late_p50"], r["late_p99"], r["commits"],
+                                        r["commit_ms"], r["cpu"]))
+        else:
+            L.append("| %d | Python (event → sqlite commit, trades) | 250 ms | %.1f | %s | %d | %d | %.2f%% | | | | | "
+                     "| | %.2f |" % (r["round"], r["load"], "{:,}".format(r["count"]), r["p50"], r["p99"],
+                                     100 * r["within25"], r["cpu"]))
+    if cps:
+        L += ["", "Histogram of the last coinpipe run (cumulative): " +
+              ", ".join("≤%s: %d" % ("%g" % le if le != float("inf") else "+Inf", c) for le, c in cps[-1]["buckets"])]
+    if pys:
+        L += ["", "Python collector, median of %d runs: p50 %d ms, p99 %d ms." % (
+            len(pys), med([r["p50"] for r in pys]), med([r["p99"] for r in pys]))]
+    L.append("")
+    return L
+
+
+def run(a):
+    """Runs everything; returns the markdown lines of the section."""
+    a.latency_runs = getattr(a, "latency_runs", 1)
+    a.latency_only = getattr(a, "latency_only", False)
+    work = tempfile.mkdtemp(prefix="coinpipe-stream-bench.")
+    res = {"coinpipe": [], "python": []}
+    try:
+        for k in range(0 if a.latency_only else a.rounds):
+            order = ["coinpipe", "python"] if k % 2 == 0 else ["python", "coinpipe"]
+            for who in order:
+                r = flood_round(a, work, who, k)
+                res[who].append(r)
+                log("round %d %s: %d msgs in %.2f s wall, %.2f s CPU (%.0f msg/s, %.0f msg per CPU-s)%s" % (
+                    k + 1, who, r["msgs"], r["wall"], r["cpu"], r["msgs"] / r["wall"], r["msgs"] / r["cpu"],
+                    "" if r["ok"] else " INCOMPLETE"))
+        runs = latency_runs(a, work)
+    finally:
+        if a.keep:
+            log("kept %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    L = ["## Streaming (issue 14): Binance stream → SQLite", ""]
+    if not a.latency_only:
+        L += throughput_lines(a, res)
+    return L + latency_lines(a, runs)
 
 
 def main():
@@ -315,7 +457,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", type=float, default=5000)
     ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--batch-intervals", default="10ms,250ms", help="latency runs (comma list)")
+    ap.add_argument("--batch-intervals", default="10ms,250ms", help="coinpipe's latency runs (comma list)")
+    ap.add_argument("--latency-runs", type=int, default=1, help="paired latency rounds (coinpipe, Python)")
+    ap.add_argument("--latency-only", action="store_true", help="leave out the throughput rounds")
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--out", action="append", default=[])

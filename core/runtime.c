@@ -61,6 +61,7 @@ typedef struct pipeline {
     uint64_t skipped_told;  /* skipped ticks the previous cycle's line reported */
     cycle_rows rows;        /* rows per stream that reached the sinks this cycle */
     int64_t last_ok_ms;
+    int64_t checkpoint_ms; /* continuous pipelines: monotonic time checkpoints were last saved */
 } pipeline;
 
 typedef struct pipeline_set {
@@ -179,8 +180,9 @@ static cp_status emit_cb(core_ctx *c, cp_batch *b)
 }
 
 /* The order is the durability promise: first the batches the cycle emitted reach every
- * sink's spool (fsync), then the checkpoints that say they were collected. */
-static bool pipeline_commit(pipeline *p)
+ * sink's spool (fsync), then the checkpoints that say they were collected (unless
+ * `checkpoints` is false: they stay behind, which only means collecting again). */
+static bool pipeline_commit(pipeline *p, bool checkpoints)
 {
     bool synced = true;
     for (size_t k = 0; k < p->nsinks; k++)
@@ -194,6 +196,8 @@ static bool pipeline_commit(pipeline *p)
                         "it again");
         return false;
     }
+    if (!checkpoints)
+        return synced;
     if (core_state_flush(p->source.ctx.state) != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "cannot persist checkpoints: the next start re-collects");
     for (size_t k = 0; k < p->ntransforms; k++)
@@ -201,17 +205,27 @@ static bool pipeline_commit(pipeline *p)
     return synced;
 }
 
-static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user); }
+static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user, true); }
 
 /* ---- continuous pipelines: micro-batches take a cycle's route (core/stream.c) -------- */
 
 static void stream_route(void *user, cp_batch *b) { route(user, 0, b); }
 
+/* A micro-batch's commit: its rows reach the spools every time, the checkpoints the source set
+ * at most every CHECKPOINT_MS (and when the pipeline stops: core_state_close). Each save is a
+ * file written, two fsyncs and a rename, several times the cost of the spool's one fdatasync, and
+ * a stream commits up to hundreds of times a second; a checkpoint a second behind its rows only
+ * makes a restart repair a second more over REST, whose rows collapse on their keys. */
+#define CHECKPOINT_MS 1000
 static bool stream_commit(void *user, int64_t rows, int64_t duration_ms)
 {
     pipeline *p = user;
     (void)rows;
-    bool ok = pipeline_commit(p);
+    int64_t now = core_util_mono_ms();
+    bool checkpoints = now - p->checkpoint_ms >= CHECKPOINT_MS;
+    if (checkpoints)
+        p->checkpoint_ms = now;
+    bool ok = pipeline_commit(p, checkpoints);
     p->cycles++;
     core_metrics_cycle(p->cfg->name, duration_ms, !p->cycle_failed);
     if (p->cycle_failed) {
@@ -229,7 +243,7 @@ static void stream_tick(void *user)
 {
     pipeline *p = user;
     if (pipeline_tick(p))
-        pipeline_commit(p);
+        pipeline_commit(p, true);
 }
 
 static void streams_start(pipeline_set *s)
@@ -397,7 +411,7 @@ static void run_cycle(pipeline *p)
         p->cycle_failed = true;
     }
     pipeline_tick(p); /* also after a failed cycle: a source that stopped delivering is news */
-    pipeline_commit(p); /* the cycle's batches are durable before it counts as done */
+    pipeline_commit(p, true); /* the cycle's batches are durable before it counts as done */
     p->cycles++;
     core_metrics_cycle(p->cfg->name, core_util_mono_ms() - t0, !p->cycle_failed);
     if (p->cycle_failed) {
@@ -738,7 +752,7 @@ int core_runtime_backfill_ranges(core_runtime *rt, const core_range *ranges, siz
     if (st != CP_OK)
         core_log_tagged(&p->source.ctx.tag, CP_LOG_ERROR, "backfill stopped: %s%s", cp_strerror(st),
                         st == CP_ERR_STOPPED ? " (run the same command again to resume)" : "");
-    pipeline_commit(p);
+    pipeline_commit(p, true);
     bool drained = finish_sinks(rt);
     return (st != CP_OK || p->cycle_failed || !drained || any_sink_failed(&rt->set)) ? 1 : 0;
 }

@@ -3,9 +3,16 @@
  *
  * A continuous source (cp_plugin.run) emits rows as they arrive, often one at a time. Routing
  * each of them through the transforms and committing the spools would cost an fsync a row, so
- * the rows are merged per stream and cut into micro-batches: every `batch_interval`, or as soon
- * as `batch_rows` are pending. The flush thread routes each micro-batch exactly as a poll
- * cycle's batch is routed, then commits (spools first, checkpoints second). It holds the lock
+ * the rows are merged per stream and cut into micro-batches, paced: rows that come are cut and
+ * committed at once, unless a micro-batch was cut less than `batch_interval` ago; then they wait
+ * for that much time to pass (or for `batch_rows` of them). So a row waits at most
+ * `batch_interval` before its batch is cut, a quiet stream's rows are committed as they come
+ * (no timer phase to wait for), and a busy stream commits at most once every `batch_interval`
+ * with batches that grow with the rate: the cost of commits (an fdatasync each, a transaction
+ * in each sink) is bounded whatever the rate. `batch_interval` 0 is plain group commit: rows are
+ * cut as soon as the previous commit has finished. A pipeline with nothing pending sleeps until
+ * the next tick. The flush thread routes each micro-batch exactly as a poll cycle's batch is
+ * routed, then commits (spools first, checkpoints second). It holds the lock
  * the source's emit takes for the whole of that, so a checkpoint the source sets after emitting
  * rows can never be made durable before those rows are in the spools: the promise of a cycle
  * holds for a micro-batch.
@@ -38,7 +45,8 @@ struct core_stream {
     pending *p;
     size_t np, cap;
     size_t rows;
-    bool quit; /* the flush thread's last flush */
+    int64_t cut_ms; /* monotonic time the last micro-batch was cut */
+    bool quit;      /* the flush thread's last flush */
     /* commit tickets: rows emitted now belong to micro-batch `gen`; every micro-batch up to
      * `committed` is in the spools; `broken` once a commit failed (no ticket completes again) */
     uint64_t gen, committed;
@@ -82,7 +90,7 @@ cp_status core_stream_push(core_stream *s, cp_batch *b)
     }
     if (st == CP_OK) {
         s->rows += n;
-        if ((int64_t)s->rows >= s->max_rows)
+        if (s->rows == n || (int64_t)s->rows >= s->max_rows) /* the first rows: due now, or at a time */
             pthread_cond_signal(&s->cv);
     }
     pthread_mutex_unlock(&s->lock);
@@ -111,6 +119,7 @@ static void flush_locked(core_stream *s)
     if (!s->np)
         return;
     int64_t t0 = core_util_mono_ms();
+    s->cut_ms = t0;
     size_t rows = s->rows, nts = 0;
     int64_t *ts = malloc(rows * sizeof *ts); /* event times, for the latency to the commit */
     for (size_t i = 0; ts && i < s->np; i++) {
@@ -143,22 +152,23 @@ static void *flush_thread(void *arg)
 {
     core_stream *s = arg;
     pthread_mutex_lock(&s->lock);
-    int64_t next = core_util_mono_ms() + s->interval_ms;
     int64_t next_tick = core_util_mono_ms() + TICK_MS;
     for (;;) {
         int64_t now = core_util_mono_ms();
-        if (s->quit || now >= next || (int64_t)s->rows >= s->max_rows) {
+        int64_t due = s->cut_ms + s->interval_ms; /* paced: the next cut, for rows pending */
+        if (s->quit || (s->rows && (now >= due || (int64_t)s->rows >= s->max_rows))) {
             flush_locked(s);
             if (s->quit)
                 break;
-            if (s->ops.tick && core_util_mono_ms() >= next_tick) {
+            continue; /* what came during the commit may be due already (group commit) */
+        }
+        if (!s->rows && now >= next_tick) { /* a tick commits: only with nothing pending */
+            if (s->ops.tick)
                 s->ops.tick(s->ops.user);
-                next_tick = core_util_mono_ms() + TICK_MS;
-            }
-            next = core_util_mono_ms() + s->interval_ms;
+            next_tick = core_util_mono_ms() + TICK_MS;
             continue;
         }
-        wait_ms(&s->cv, &s->lock, next - now);
+        wait_ms(&s->cv, &s->lock, (s->rows ? due : next_tick) - now);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -241,7 +251,7 @@ core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64
     source->ctx.emit_user = s;
     s->source = source;
     s->ops = *ops;
-    s->interval_ms = interval_ms > 0 ? interval_ms : 250;
+    s->interval_ms = interval_ms >= 0 ? interval_ms : 250;
     s->max_rows = rows > 0 ? rows : 10000;
     s->committed = 1; /* tickets start at 1: 0 means "unsupported" */
     s->gen = 2;

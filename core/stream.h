@@ -13,9 +13,8 @@ typedef struct core_stream core_stream;
 /* What the runtime does with a micro-batch: route it (transforms, latest rows, sink queues;
  * takes ownership), then commit (spools, then checkpoints; false when a batch missed a sink or a
  * spool could not be synced: the source's commit tickets never complete again). `tick`
- * (optional): time passes,
- * about once a second, right after a flush with nothing pending. All run on the flush thread,
- * holding the lock the source's emit takes. */
+ * (optional): time passes, about once a second, only with nothing pending. All run on the flush
+ * thread, holding the lock the source's emit takes. */
 typedef struct core_stream_ops {
     void (*route)(void *user, cp_batch *b);
     bool (*commit)(void *user, int64_t rows, int64_t duration_ms);
@@ -25,8 +24,9 @@ typedef struct core_stream_ops {
 
 /* Starts a continuous source: a thread calling its run() (again after a growing pause when it
  * fails, never again after CP_ERR_CONFIG) and a flush thread cutting what it emits into
- * micro-batches every `interval_ms` or `rows` rows. Points the source's emit at the stream.
- * NULL when a thread cannot start (logged). */
+ * micro-batches, paced: at once when the last cut is at least `interval_ms` ago (0: whenever the
+ * previous commit is done, group commit), else when it will be, or at `rows` rows pending.
+ * Points the source's emit at the stream. NULL when a thread cannot start (logged). */
 core_stream *core_stream_start(core_instance *source, int64_t interval_ms, int64_t rows, const core_stream_ops *ops);
 /* The source's emit: merges `b` (taken) into the pending rows of its stream. */
 cp_status core_stream_push(core_stream *s, cp_batch *b);
