@@ -136,7 +136,7 @@ static const cp_option pipeline_options[] = {
      .doc = "Set to false to keep a pipeline in the file without running it."},
     {.name = "run_at_start", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(pipeline_opts, run_at_start),
      .doc = "Run one cycle as soon as coinpipe starts, then follow the schedule."},
-    {.name = "batch_interval", .type = CP_OPT_DURATION, .def = "\"250ms\"", .min = 0, .max = 60000,
+    {.name = "batch_interval", .type = CP_OPT_DURATION, .def = "\"10ms\"", .min = 0, .max = 60000,
      .offset = offsetof(pipeline_opts, batch_interval),
      .doc = "Continuous pipelines (no interval, no schedule): the longest a row waits for its micro-batch; rows are "
             "committed as they come, at most once per this interval (0: as soon as the previous commit is done)."},
