@@ -6,6 +6,8 @@
  */
 #include "sink_fixtures.h"
 
+#include <coinpipe/buf.h>
+
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
@@ -372,6 +374,192 @@ static void test_unchanged_rows_not_rewritten(void **state)
     tk_destroy(t);
 }
 
+/* rows i = from .. from + n - 1 of the fx_types schema at ts = t0 + i (ms): the decimals of
+ * fx_decimals in turn, every tenth row NULL but its keys */
+static cp_batch *fx_many(const char *stream, int64_t t0, size_t from, size_t n)
+{
+    cp_schema s = {.stream = stream, .nfields = 7, .fields = fx_types_fields};
+    cp_batch *b = tk_batch_new(&s);
+    const cp_host *h = tk_host();
+    size_t nd = sizeof fx_decimals / sizeof *fx_decimals;
+    for (size_t i = from; i < from + n; i++) {
+        size_t r = h->batch_add_row(b);
+        h->batch_set_string(b, r, 0, "many", 4);
+        h->batch_set_int(b, r, 1, t0 + (int64_t)i);
+        if (i % 10 == 9)
+            continue;
+        const char *d = fx_decimals[i % nd];
+        assert_int_equal(h->batch_set_decimal(b, r, 2, d, strlen(d)), CP_OK);
+        h->batch_set_double(b, r, 3, (double)i / 3);
+        h->batch_set_bool(b, r, 4, i % 3 == 0);
+        h->batch_set_int(b, r, 5, i % 2 ? INT64_MAX - (int64_t)i : INT64_MIN + (int64_t)i);
+        char txt[64];
+        snprintf(txt, sizeof txt, "r%zu\t\"%zu\"", i, i);
+        h->batch_set_string(b, r, 6, txt, strlen(txt));
+    }
+    return b;
+}
+
+/* every row of fx_many(stream, t0, n) read back; each decimal as the server's own parse of its text */
+static void check_many(PGconn *c, const char *stream, int64_t t0, size_t n)
+{
+    size_t nd = sizeof fx_decimals / sizeof *fx_decimals;
+    cp_buf sql = {0};
+    cp_buf_printf(&sql, "SELECT i, v::text IS NOT DISTINCT FROM (ARRAY[");
+    for (size_t k = 0; k < nd; k++)
+        cp_buf_printf(&sql, "%s'%s'", k ? ", " : "", fx_decimals[k]);
+    cp_buf_printf(
+        &sql,
+        "])[i %% %zu + 1]::numeric::text, concat_ws('|', dbl = i::float8 / 3, flag, n, txt) "
+        "FROM (SELECT *, (extract(epoch FROM ts) * 1000)::int8 - %lld AS i FROM %s%s WHERE name = 'many') "
+        "s WHERE i >= 0 ORDER BY i",
+        nd, (long long)t0, g_prefix, stream);
+    PGresult *res = PQexec(c, sql.p);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql.p, PQerrorMessage(c));
+    cp_buf_free(&sql);
+    assert_int_equal(PQntuples(res), (int)n);
+    char want[256];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(strtoll(PQgetvalue(res, (int)i, 0), NULL, 10), (long long)i);
+        bool null = i % 10 == 9;
+        if (strcmp(PQgetvalue(res, (int)i, 1), null ? "f" : "t"))
+            fail_msg("%s row %zu: decimal %s read back differently", stream, i, fx_decimals[i % nd]);
+        if (null)
+            snprintf(want, sizeof want, "%s", "");
+        else
+            snprintf(want, sizeof want, "t|%s|%lld|r%zu\t\"%zu\"", i % 3 == 0 ? "t" : "f",
+                     i % 2 ? (long long)(INT64_MAX - (int64_t)i) : (long long)(INT64_MIN + (int64_t)i), i, i);
+        if (strcmp(PQgetvalue(res, (int)i, 2), want))
+            fail_msg("%s row %zu: %s, expected %s", stream, i, PQgetvalue(res, (int)i, 2), want);
+    }
+    PQclear(res);
+}
+
+/* Batches above 250 rows go in several COPY statements of one transaction: every value of every
+ * type still round-trips; a bad value in a later statement rejects the whole batch. */
+static void test_many_rows_in_statements(void **state)
+{
+    tk_instance *t = open_sink();
+    const int64_t t0 = FX_T0 + 40 * 86400000LL;
+    cp_batch *b = fx_many("many", t0, 0, 1001), *b2 = fx_many("many", t0, 1001, 600);
+    assert_int_equal(tk_write(t, b), CP_OK);  /* new table, new keys: COPY straight into it */
+    assert_int_equal(tk_write(t, b2), CP_OK); /* new keys again */
+    assert_int_equal(tk_write(t, b), CP_OK);  /* re-delivery: through staging, nothing doubled */
+    PGconn *c = db();
+    check_many(c, "many", t0, 1601);
+
+    /* year 10000 in row 700 (the third statement): nothing of the batch is stored */
+    cp_batch *bad = fx_many("many", t0, 5000, 1001);
+    tk_host()->batch_set_int(bad, 699, 1, 253402300800000LL);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, bad), CP_REJECT);
+    tk_assert_log_contains("COPY of 1001 many rows failed: row 700 column");
+    tk_assert_log_contains("time 253402300800000 ms is outside the years 1-9999");
+    assert_string_equal(q(c, "SELECT count(*) FROM %smany"), "1601");
+    /* and the same in the staging path (a key repeats inside the batch) */
+    tk_host()->batch_set_int(bad, 699, 1, t0 + 5000);
+    tk_host()->batch_set_decimal(bad, 900, 2, "1e131072", 8);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, bad), CP_REJECT);
+    tk_assert_log_contains("COPY of 1001 many rows failed: row 901 column");
+    tk_assert_log_contains("1e131072 is outside NUMERIC's range");
+    assert_string_equal(q(c, "SELECT count(*) FROM %smany"), "1601");
+    PQfinish(c);
+    tk_batch_free(bad);
+    tk_batch_free(b);
+    tk_batch_free(b2);
+    tk_destroy(t);
+}
+
+/* ohlcv (latest delivery wins) in batches of several statements: keys repeated inside a batch and
+ * across batches, and a batch of new keys but its last, after one of only new keys (written
+ * straight into the table without looking its keys up first: the COPY meets the stored key) */
+static void test_upsert_across_statements(void **state)
+{
+    tk_instance *t = open_sink();
+    const int64_t t0 = FX_T0 + 50 * 86400000LL;
+    cp_batch *a = fx_candles(t0, 600), *b = tk_batch_new(&cp_ohlcv_schema);
+    for (size_t i = 300; i < 900; i++) {
+        char close[32];
+        snprintf(close, sizeof close, "%zu.25", 1000 + i);
+        fx_add_candle(b, t0 + (int64_t)i * 60000, close);
+    }
+    fx_add_candle(b, t0 + 450 * 60000LL, "7.75"); /* a key twice in the batch: the later wins */
+    assert_int_equal(tk_write(t, a), CP_OK);
+    assert_int_equal(tk_write(t, b), CP_OK);
+    PGconn *c = db();
+    const char *sum = "SELECT concat_ws('|', count(*), sum(close), min(close), max(close)) FROM %sohlcv "
+                      "WHERE open_time >= '2027-01-10'";
+    /* 0..299 from a (100.5 ..), 300..899 from b (1300.25 ..) but 450 = 7.75 */
+    double want_sum = 0;
+    for (int i = 0; i < 300; i++)
+        want_sum += 100.5 + i;
+    for (int i = 300; i < 900; i++)
+        want_sum += i == 450 ? 7.75 : 1000.25 + i;
+    char want[128];
+    snprintf(want, sizeof want, "900|%.2f|7.75|1899.25", want_sum);
+    assert_string_equal(q(c, sum), want);
+
+    cp_batch *fresh = fx_candles(t0 + 1000 * 60000LL, 300), *last = tk_batch_new(&cp_ohlcv_schema);
+    fx_add_candle(fresh, t0 + 1899 * 60000LL, "9.5");
+    for (size_t i = 1300; i < 1900; i++) /* in key order, 1899 (the last row) already stored */
+        fx_add_candle(last, t0 + (int64_t)i * 60000, i == 1899 ? "6.5" : "5.5");
+    assert_int_equal(tk_write(t, fresh), CP_OK);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, last), CP_OK);
+    assert_null(strstr(tk_log(), "level=error"));
+    for (int i = 1000; i < 1300; i++)
+        want_sum += 100.5 + (i - 1000);
+    want_sum += 599 * 5.5 + 6.5;
+    snprintf(want, sizeof want, "1800|%.2f", want_sum);
+    assert_string_equal(
+        q(c, "SELECT concat_ws('|', count(*), sum(close)) FROM %sohlcv WHERE open_time >= '2027-01-10'"),
+        want);
+    assert_string_equal(
+        q(c, "SELECT close::text FROM %sohlcv WHERE open_time = '2027-01-10 10:55:44.123+00'::timestamptz "
+             "+ interval '1899 minutes'"),
+        "6.5");
+    PQfinish(c);
+    tk_batch_free(a);
+    tk_batch_free(b);
+    tk_batch_free(fresh);
+    tk_batch_free(last);
+    tk_destroy(t);
+}
+
+/* A table whose primary key was dropped: its keys are looked up before every COPY, as ever,
+ * so a re-delivered batch of candles is refused (the upsert has no key to use) and never
+ * stored twice */
+static void test_table_without_key_index(void **state)
+{
+    tk_instance *t = open_sink();
+    const int64_t t0 = FX_T0 + 60 * 86400000LL;
+    cp_batch *a = fx_candles(t0 - 86400000, 300), *b = fx_candles(t0, 300),
+             *c2 = fx_candles(t0 + 86400000, 300);
+    assert_int_equal(tk_write(t, a), CP_OK); /* makes the table */
+    tk_destroy(t);
+    PGconn *c = db();
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER TABLE %sohlcv DROP CONSTRAINT %sohlcv_pkey", g_prefix, g_prefix);
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    t = open_sink();
+    assert_int_equal(tk_write(t, b), CP_OK);
+    assert_int_equal(tk_write(t, c2), CP_OK);
+    assert_int_equal(tk_write(t, c2), CP_REJECT); /* ON CONFLICT (keys) DO UPDATE needs the index */
+    assert_string_equal(q(c, "SELECT count(*) FROM %sohlcv WHERE open_time >= '2027-01-19'"), "900");
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    snprintf(sql, sizeof sql, "DROP TABLE %sohlcv", g_prefix); /* the other tests' candles need the key */
+    PQclear(PQexec(c, sql));
+    PQfinish(c);
+    tk_batch_free(a);
+    tk_batch_free(b);
+    tk_batch_free(c2);
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +571,9 @@ int main(void)
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_table_of_other_types),
         cmocka_unit_test(test_unchanged_rows_not_rewritten),
+        cmocka_unit_test(test_many_rows_in_statements),
+        cmocka_unit_test(test_upsert_across_statements),
+        cmocka_unit_test(test_table_without_key_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
