@@ -29,6 +29,7 @@
 #include <libwebsockets.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,22 +37,36 @@
 
 #define DEFAULT_MAX_MESSAGE (1u << 20)
 #define INBOX_MAX_BYTES (64u << 20)
+#define BLOCK_BYTES (64u << 10) /* an inbox's events are laid out in blocks of this size */
+#define SPARE_BLOCKS 2          /* delivered blocks an inbox keeps for the next ones */
+#define SERVICE_BUF (256u << 10) /* what lws reads from a socket at once (its default is 4 KiB) */
 
+/* An event, laid out in a block after the one before it; ws NULL: dropped by core_ws_close. */
 typedef struct event {
-    struct event *next;
     cp_ws *ws;
     cp_ws_event type;
     size_t len;
     char data[]; /* NUL-terminated */
 } event;
 
+/* Events in the order they came, packed: a flood of small messages costs no allocation each,
+ * and the poller takes every block at once. A message bigger than a block has a block of its own. */
+typedef struct block {
+    struct block *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+} block;
+
 typedef struct inbox {
     struct inbox *next;
     cp_ctx *ctx;
     pthread_cond_t cv;
-    event *head, *tail;
-    size_t bytes;
-    int refs; /* connections + pollers */
+    block *head, *tail;
+    block *spare; /* delivered blocks of BLOCK_BYTES kept for reuse (at most SPARE_BLOCKS) */
+    size_t nspare;
+    size_t bytes;  /* message bytes waiting */
+    int sleepers;  /* pollers waiting on cv: only they need a signal, and only when it was empty */
+    int refs;      /* connections + pollers */
 } inbox;
 
 typedef struct out_msg {
@@ -94,6 +109,14 @@ static struct {
 
 /* ---- under g.lock ------------------------------------------------------------------ */
 
+static void blocks_free(block *b)
+{
+    for (block *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+}
+
 /* an inbox lives while a connection or a poller holds it */
 static void inbox_unref(inbox *in)
 {
@@ -104,6 +127,8 @@ static void inbox_unref(inbox *in)
             *pp = in->next;
             break;
         }
+    blocks_free(in->head);
+    blocks_free(in->spare);
     pthread_cond_destroy(&in->cv);
     free(in);
 }
@@ -141,16 +166,42 @@ static inbox *inbox_of(cp_ctx *ctx, bool create)
     return in;
 }
 
-/* frees a queued event; a message's bytes go back to the memory budget */
-static void event_free(event *e)
+/* the room an event with `len` bytes of data takes in a block */
+static size_t event_size(size_t len)
 {
-    if (e->type == CP_WS_MESSAGE)
-        core_http_budget_release(e->len);
-    free(e);
+    return (offsetof(event, data) + len + 1 + 15) & ~(size_t)15;
 }
 
 /* why a message could not be queued */
 enum { POSTED, INBOX_FULL, OVER_BUDGET };
+
+/* room for `need` bytes at the end of the inbox: the last block, a spare one or a new one */
+static event *inbox_room(inbox *in, size_t need)
+{
+    block *t = in->tail;
+    if (!t || t->cap - t->used < need) {
+        if (need <= BLOCK_BYTES && in->spare) {
+            t = in->spare;
+            in->spare = t->next;
+            in->nspare--;
+        } else {
+            size_t cap = need > BLOCK_BYTES ? need : BLOCK_BYTES;
+            if (!(t = malloc(sizeof *t + cap)))
+                return NULL;
+            t->cap = cap;
+        }
+        t->next = NULL;
+        t->used = 0;
+        if (in->tail)
+            in->tail->next = t;
+        else
+            in->head = t;
+        in->tail = t;
+    }
+    event *e = (event *)(t->data + t->used);
+    t->used += need;
+    return e;
+}
 
 /* queues an event for the plugin; a message counts against the inbox's bound and the memory budget */
 static int post(cp_ws *ws, cp_ws_event type, const char *data, size_t len)
@@ -162,13 +213,13 @@ static int post(cp_ws *ws, cp_ws_event type, const char *data, size_t len)
         return INBOX_FULL;
     if (type == CP_WS_MESSAGE && !core_http_budget_take(len))
         return OVER_BUDGET;
-    event *e = malloc(sizeof *e + len + 1);
+    bool was_empty = !in->head;
+    event *e = inbox_room(in, event_size(len));
     if (!e) {
         if (type == CP_WS_MESSAGE)
             core_http_budget_release(len);
         return INBOX_FULL;
     }
-    e->next = NULL;
     e->ws = ws;
     e->type = type;
     e->len = len;
@@ -177,15 +228,24 @@ static int post(cp_ws *ws, cp_ws_event type, const char *data, size_t len)
     e->data[len] = '\0';
     ws->refs++;
     in->bytes += len;
-    if (in->tail)
-        in->tail->next = e;
-    else
-        in->head = e;
-    in->tail = e;
-    pthread_cond_signal(&in->cv);
+    if (was_empty && in->sleepers) /* a poller finds what came after the first when it wakes */
+        pthread_cond_signal(&in->cv);
     return POSTED;
 }
 
+/* the next event of the blocks from *b on (*at: its offset in *b, 0 to begin); NULL after the last */
+static event *next_event(block **b, size_t *at)
+{
+    while (*b && *at >= (*b)->used) {
+        *b = (*b)->next;
+        *at = 0;
+    }
+    if (!*b)
+        return NULL;
+    event *e = (event *)((*b)->data + *at);
+    *at += event_size(e->len);
+    return e;
+}
 
 static void wake_service(cp_ws *ws)
 {
@@ -225,6 +285,22 @@ static void close_over_budget(cp_ws *ws, struct lws *wsi, size_t len)
 }
 
 /* ---- the service thread ------------------------------------------------------------- */
+
+/* a complete message into the inbox; -1 (the connection closed) when it cannot wait there */
+static int deliver(cp_ws *ws, struct lws *wsi, const void *data, size_t len)
+{
+    int posted = post(ws, CP_WS_MESSAGE, data, len);
+    if (posted == OVER_BUDGET) {
+        close_over_budget(ws, wsi, len);
+        return -1;
+    }
+    if (posted == INBOX_FULL) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+        closed(ws, wsi, "messages not read fast enough (inbox full): connection closed");
+        return -1;
+    }
+    return 0;
+}
 
 static void connect_now(cp_ws *ws)
 {
@@ -298,6 +374,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             break; /* the streams we speak are text; binary frames are ignored */
         if (lws_is_first_fragment(wsi))
             ws->rx_len = 0;
+        if (ws->rx_len == 0 && len <= ws->max_message && lws_is_final_fragment(wsi) &&
+            !lws_remaining_packet_payload(wsi)) { /* a whole message in one piece (most are): no assembly */
+            rc = deliver(ws, wsi, in, len);
+            break;
+        }
         if (ws->rx_len + len > ws->max_message) {
             char why[200];
             snprintf(why, sizeof why, "message larger than %zu bytes: connection closed (1009)", ws->max_message);
@@ -330,15 +411,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memcpy(ws->rx + ws->rx_len, in, len);
         ws->rx_len += len;
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            int posted = post(ws, CP_WS_MESSAGE, ws->rx, ws->rx_len);
-            if (posted == OVER_BUDGET) {
-                close_over_budget(ws, wsi, ws->rx_len);
-                rc = -1;
-            } else if (posted == INBOX_FULL) {
-                lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-                closed(ws, wsi, "messages not read fast enough (inbox full): connection closed");
-                rc = -1;
-            }
+            rc = deliver(ws, wsi, ws->rx, ws->rx_len);
             ws->rx_len = 0;
             if (ws->rx_cap > 65536) { /* one big message does not pin its buffer */
                 core_http_budget_release(ws->rx_cap);
@@ -449,6 +522,7 @@ static int start_service(void)
     info.timeout_secs = 10;
     info.connect_timeout_secs = 10;
     info.fd_limit_per_thread = 1024;
+    info.pt_serv_buf_size = SERVICE_BUF; /* fewer, larger reads of a busy connection */
     g.lws = lws_create_context(&info);
     if (!g.lws)
         return -1;
@@ -602,18 +676,36 @@ cp_status core_ws_poll(cp_ctx *ctx, int64_t timeout_ms)
         if (c->stopping && atomic_load(c->stopping))
             break;
         if (in->head) { /* what is queued now, taken at once: one lock for many messages */
-            event *list = in->head;
+            block *list = in->head, *b = list;
             in->head = in->tail = NULL;
             in->bytes = 0;
             pthread_mutex_unlock(&g.lock);
-            for (event *e = list; e; e = e->next) /* user_closed is set on this thread (cp_ws_close) */
+            size_t at = 0, held = 0;
+            for (event *e; (e = next_event(&b, &at));) { /* user_closed is set on this thread (cp_ws_close) */
+                if (!e->ws)
+                    continue;
+                if (e->type == CP_WS_MESSAGE)
+                    held += e->len;
                 if (!e->ws->user_closed)
                     e->ws->fn(e->ws->user, e->ws, e->type, e->type == CP_WS_OPEN ? NULL : e->data, e->len);
+            }
+            core_http_budget_release(held); /* the messages' bytes, at once */
             pthread_mutex_lock(&g.lock);
-            for (event *e = list, *n; e; e = n) {
-                n = e->next;
-                ws_unref(e->ws);
-                event_free(e);
+            b = list;
+            at = 0;
+            for (event *e; (e = next_event(&b, &at));)
+                if (e->ws)
+                    ws_unref(e->ws);
+            while (list) { /* a few blocks kept for the next messages, the rest freed */
+                block *n = list->next;
+                if (list->cap == BLOCK_BYTES && in->nspare < SPARE_BLOCKS) {
+                    list->next = in->spare;
+                    in->spare = list;
+                    in->nspare++;
+                } else {
+                    free(list);
+                }
+                list = n;
             }
             delivered = true;
             break; /* back to the source, which emits what it made of them */
@@ -631,7 +723,9 @@ cp_status core_ws_poll(cp_ctx *ctx, int64_t timeout_ms)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
+        in->sleepers++;
         pthread_cond_timedwait(&in->cv, &g.lock, &ts);
+        in->sleepers--;
     }
     bool stopping = c->stopping && atomic_load(c->stopping);
     inbox_unref(in);
@@ -648,19 +742,16 @@ void core_ws_close(cp_ws *ws)
     pthread_mutex_lock(&g.lock);
     ws->user_closed = true;
     inbox *in = ws->in;
-    for (event **pp = &in->head, *prev = NULL; *pp;) { /* its undelivered events go now */
-        event *e = *pp;
-        if (e->ws != ws) {
-            prev = e;
-            pp = &e->next;
+    block *b = in->head;
+    size_t at = 0;
+    for (event *e; (e = next_event(&b, &at));) { /* its undelivered events go now (skipped by the poller) */
+        if (e->ws != ws)
             continue;
-        }
-        *pp = e->next;
-        if (in->tail == e)
-            in->tail = prev;
+        e->ws = NULL;
         in->bytes -= e->len;
+        if (e->type == CP_WS_MESSAGE)
+            core_http_budget_release(e->len);
         ws->refs--; /* never the last: the caller's reference is dropped below */
-        event_free(e);
     }
     if (ws->state != WS_CLOSED) {
         ws->close_wanted = true;
