@@ -1,14 +1,17 @@
 /* Write floor: the rows of one database inserted into a fresh one by a minimal SQLite program.
  * SPDX-License-Identifier: MIT
  *
- * Usage: bench_write_floor FROM.db TO.db
+ * Usage: bench_write_floor FROM.db TO.db [ROWS_PER_TRANSACTION]
  * Reads every table of FROM (the database a benchmark cycle wrote) into memory, creates the same
  * tables in a new TO with coinpipe's settings (FROM's page size, WAL, synchronous = NORMAL), then times the least
  * any collector writing these rows to SQLite does: one transaction, per table one prepared
  * INSERT of positional parameters, per row the binds, one step and a reset, then COMMIT and the
  * close (which checkpoints the WAL into the database, as coinpipe's exit does). Rows go in FROM's
  * key order (the B-tree's most favourable order). Only that part is timed; prints
- * "rows N wall W cpu C" (seconds; cpu is user+sys of this process meanwhile). Not run by ctest.
+ * "rows N wall W cpu C txns T" (seconds; cpu is user+sys of this process meanwhile). Not run by ctest.
+ * ROWS_PER_TRANSACTION (the streaming benchmark's micro-batches: 10000) commits every that many
+ * rows instead of once, each transaction taking every table's share of them in turn (a stream's
+ * micro-batch holds rows of each of its tables), so the commits' cost is counted as a stream pays it.
  */
 #include <sqlite3.h>
 
@@ -72,10 +75,11 @@ static void load(sqlite3 *db, table *t)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: bench_write_floor FROM.db TO.db\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: bench_write_floor FROM.db TO.db [ROWS_PER_TRANSACTION]\n");
         return 2;
     }
+    long per_txn = argc == 4 ? strtol(argv[3], NULL, 10) : 0;
     sqlite3 *src = NULL, *dst = NULL;
     if (sqlite3_open_v2(argv[1], &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         die(src, argv[1]);
@@ -123,23 +127,38 @@ int main(int argc, char **argv)
         sqlite3_free(q);
     }
 
-    size_t rows = 0;
+    size_t total = 0, rows = 0, txns = 0;
+    for (size_t i = 0; i < ntabs; i++)
+        total += tabs[i].nrows;
+    size_t *done = calloc(ntabs ? ntabs : 1, sizeof *done);
+    if (!done)
+        die(NULL, "rows");
     double w0 = now_s(), c0 = cpu_s();
-    if (sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        die(dst, "BEGIN");
-    for (size_t i = 0; i < ntabs; i++) {
-        const table *t = &tabs[i];
-        for (size_t r = 0; r < t->nrows; r++) {
-            for (int c = 0; c < t->ncols; c++)
-                sqlite3_bind_value(ins[i], c + 1, t->cells[r * (size_t)t->ncols + (size_t)c]);
-            if (sqlite3_step(ins[i]) != SQLITE_DONE)
-                die(dst, t->name);
-            sqlite3_reset(ins[i]);
+    while (rows < total) {
+        if (sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+            die(dst, "BEGIN");
+        for (size_t i = 0; i < ntabs; i++) {
+            const table *t = &tabs[i];
+            size_t end = t->nrows; /* this table's share of the transaction */
+            if (per_txn > 0 && total > (size_t)per_txn)
+                end = done[i] + (t->nrows * (size_t)per_txn + total - 1) / total;
+            if (end > t->nrows)
+                end = t->nrows;
+            for (size_t r = done[i]; r < end; r++) {
+                for (int c = 0; c < t->ncols; c++)
+                    sqlite3_bind_value(ins[i], c + 1, t->cells[r * (size_t)t->ncols + (size_t)c]);
+                if (sqlite3_step(ins[i]) != SQLITE_DONE)
+                    die(dst, t->name);
+                sqlite3_reset(ins[i]);
+            }
+            rows += end - done[i];
+            done[i] = end;
         }
-        rows += t->nrows;
+        if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            die(dst, "COMMIT");
+        txns++;
     }
-    if (sqlite3_exec(dst, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        die(dst, "COMMIT");
+    free(done);
     for (size_t i = 0; i < ntabs; i++)
         sqlite3_finalize(ins[i]);
     if (sqlite3_close(dst) != SQLITE_OK) /* the WAL checkpointed into the database, as any writer's exit does */
@@ -155,6 +174,6 @@ int main(int argc, char **argv)
     }
     free(tabs);
     free(ins);
-    printf("rows %zu wall %.6f cpu %.6f\n", rows, wall, cpu);
+    printf("rows %zu wall %.6f cpu %.6f txns %zu\n", rows, wall, cpu, txns);
     return 0;
 }
