@@ -9,7 +9,8 @@
  * s3-csv, "serialised" is the CSV encoding into its buffers, "uploaded" adds the PUTs.
  * "cpu" is this process's user+sys time over the timed part (the sink's own work); for
  * PostgreSQL "server" is the CPU time of the server's processes meanwhile, read from /proc
- * when COINPIPE_TEST_PG_PIDFILE names the postmaster (tests/services/run.sh sets it).
+ * when COINPIPE_TEST_PG_PIDFILE names the postmaster (tests/services/run.sh sets it), then both
+ * per row (client + server) and the load average, since walls on a busy machine say little.
  * "replay" (not part of "all") times writing the same batches a second time into SQLite and
  * PostgreSQL: re-delivery, e.g. a spool replayed after an outage, where every key exists.
  */
@@ -105,6 +106,18 @@ static double cpu_pg_server(void)
     return (double)ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* the 1-minute load average: the machine's other work, which wall times depend on */
+static double load_average(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &l) != 1)
+        l = -1;
+    if (f)
+        fclose(f);
+    return l;
+}
+
 static void must(cp_status st, cp_status also, const char *what)
 {
     if (st != CP_OK && st != also) {
@@ -131,9 +144,10 @@ static void run(const char *name, const char *file, const char *cfg, cp_batch **
         must(d->flush(bp.in.data, &bp.in.ctx.pub, CP_FLUSH_FORCE), CP_OK, "flush");
     double t2 = bench_now();
     double cpu = cpu_self() - c0, srv = srv0 >= 0 ? cpu_pg_server() - srv0 : -1;
-    char server[64] = "";
-    if (srv >= 0)
-        snprintf(server, sizeof server, ", server %.2f s", srv);
+    char server[96] = "";
+    if (srv >= 0) /* per row too: the server's CPU is what bounds rows/s on an idle machine */
+        snprintf(server, sizeof server, ", server %.2f s; %.2f + %.2f us/row; load %.1f", srv, cpu * 1e6 / (double)rows,
+                 srv * 1e6 / (double)rows, load_average());
     if (d->flush)
         printf("%-10s %8zu rows  serialised %9.0f rows/s  uploaded %9.0f rows/s  (%.2f s + %.2f s; cpu %.2f s)\n",
                name, rows, rows / (t1 - t0), rows / (t2 - t0), t1 - t0, t2 - t1, cpu);
