@@ -88,11 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 cp_pq_value v = cells[i * ncols + c];
                 const char *why = NULL;
                 if (cols[c].type == CP_PQ_DEC && !v.null) {
-                    if (cp_pq_decimal(v.s, v.len, cols[c].scale, q[c * nrows + i], &why) != 0)
+                    if (cp_pq_decimal(&cols[c], v.s, v.len, &v, q[c * nrows + i], &why) != 0)
                         abort(); /* the file was written: every decimal converts */
-                    v.s = (const char *)q[c * nrows + i];
-                    v.len = 16;
-                    v.unscaled = true;
                 }
                 colm[c * nrows + i] = v;
             }

@@ -32,6 +32,9 @@ static void check_ok(const cp_buf *b, int64_t rows, int64_t groups)
     assert_int_equal(g, groups);
 }
 
+/* PLAIN integers (DELTA_BINARY_PACKED is tested below) */
+static const cp_pq_options plain_ints = {.plain_ints = true};
+
 /* One REQUIRED INT64 column of 1, 2, 3: the data page header byte for byte. */
 static void test_page_header_bytes(void **state)
 {
@@ -40,7 +43,7 @@ static void test_page_header_bytes(void **state)
     cp_pq_value v[3] = {{.i = 1}, {.i = 2}, {.i = 3}};
     cp_buf b = {0};
     char err[256];
-    assert_int_equal(cp_parquet_encode(&col, 1, v, 3, NULL, &b, err, sizeof err), 0);
+    assert_int_equal(cp_parquet_encode(&col, 1, v, 3, &plain_ints, &b, err, sizeof err), 0);
     static const unsigned char want[] = {
         'P', 'A', 'R', '1',
         0x15, 0x00,       /* 1: type = DATA_PAGE (i32, zigzag 0) */
@@ -77,7 +80,7 @@ static void test_definition_levels(void **state)
     cp_pq_value v[4] = {{.i = 5}, {.null = true}, {.null = true}, {.i = 7}};
     cp_buf b = {0};
     char err[256];
-    assert_int_equal(cp_parquet_encode(&col, 1, v, 4, NULL, &b, err, sizeof err), 0);
+    assert_int_equal(cp_parquet_encode(&col, 1, v, 4, &plain_ints, &b, err, sizeof err), 0);
     static const unsigned char body[] = {6, 0, 0, 0, 0x02, 1, 0x04, 0, 0x02, 1, 5, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
     assert_non_null(find(&b, body, sizeof body));
     static const unsigned char nulls[] = {0x36, 0x04, 0x28}; /* null_count = 2, then max_value */
@@ -144,7 +147,8 @@ static void test_errors(void **state)
     cp_pq_value v[4] = {{.i = 1}, {.s = "1.00", .len = 4}, {.i = 2}, {.s = "1.005", .len = 5}};
     expect_error(cols, 2, v, 2, "row 1, column price: decimal 1.005 has more digits after the point");
     v[3] = (cp_pq_value){.s = "1e36", .len = 4};
-    expect_error(cols, 2, v, 2, "row 1, column price: decimal 1e36 does not fit DECIMAL(38, scale)");
+    expect_error(cols, 2, v, 2, "row 1, column price: decimal 1e36 has more digits before the point than the "
+                                "column's precision leaves (DECIMAL(38, 2))");
     v[3] = (cp_pq_value){.s = "12abc", .len = 5};
     expect_error(cols, 2, v, 2, "row 1, column price: decimal 12abc is not a decimal number");
     v[3] = (cp_pq_value){.s = "", .len = 0};
@@ -192,7 +196,7 @@ static void test_row_groups_zstd(void **state)
     assert_non_null(v);
     for (int i = 0; i < N; i++)
         v[i].i = 1764846000000 + i;
-    cp_pq_options o = {.row_group_rows = 300, .codec = CP_PQ_ZSTD};
+    cp_pq_options o = {.row_group_rows = 300, .codec = CP_PQ_ZSTD, .plain_ints = true};
     cp_buf z = {0}, p = {0};
     char err[256];
     assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &z, err, sizeof err), 0);
@@ -373,7 +377,7 @@ static void test_snappy(void **state)
     cp_pq_value v[N];
     for (int i = 0; i < N; i++)
         v[i] = (cp_pq_value){.i = 7};
-    cp_pq_options o = {.codec = CP_PQ_SNAPPY};
+    cp_pq_options o = {.codec = CP_PQ_SNAPPY, .plain_ints = true};
     cp_buf b = {0};
     char err[256];
     assert_int_equal(cp_parquet_encode(&col, 1, v, N, &o, &b, err, sizeof err), 0);
@@ -400,6 +404,79 @@ static void test_snappy(void **state)
     static const unsigned char codec[] = {0x15, 0x02, 0x16};
     assert_non_null(find(&b, codec, sizeof codec));
     cp_buf_free(&b);
+}
+
+/* DELTA_BINARY_PACKED pages against Encodings.md: its two worked examples, INT64's extremes (deltas
+ * that wrap), a 64-bit miniblock, INT32 decimals, and PLAIN where the deltas would be larger. */
+static void expect_delta(const cp_pq_column *col, const int64_t *x, size_t n, const unsigned char *want, size_t wlen,
+                         int encoding)
+{
+    cp_pq_value v[200];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (cp_pq_value){.i = x[i], .unscaled = true};
+    cp_buf b = {0};
+    char err[256];
+    assert_int_equal(cp_parquet_encode(col, 1, v, n, NULL, &b, err, sizeof err), 0);
+    check_ok(&b, (int64_t)n, 1);
+    /* the data page header: uncompressed = compressed = wlen, num_values n, encoding */
+    unsigned char hdr[16];
+    size_t h = 0;
+    hdr[h++] = 0x15, hdr[h++] = 0x00;
+    hdr[h++] = 0x15;
+    for (uint32_t z = (uint32_t)wlen << 1; ; z >>= 7) {
+        hdr[h++] = (unsigned char)(z & 0x7f) | (z > 0x7f ? 0x80 : 0);
+        if (z <= 0x7f)
+            break;
+    }
+    assert_memory_equal(b.p + 4, hdr, h);
+    assert_non_null(find(&b, want, wlen));
+    const unsigned char enc[] = {0x15, (unsigned char)(encoding << 1), 0x15, 0x06, 0x15, 0x06, 0x00, 0x00};
+    assert_non_null(find(&b, enc, sizeof enc));
+    cp_buf_free(&b);
+}
+
+static void test_delta_binary_packed(void **state)
+{
+    (void)state;
+    cp_pq_column i64 = {.name = "n", .type = CP_PQ_INT64};
+    /* Example 1: 1..5, deltas all 1: minimum 1, bit widths 0, no miniblock bodies */
+    static const int64_t e1[] = {1, 2, 3, 4, 5};
+    static const unsigned char w1[] = {0x80, 0x01, 0x04, 0x05, 0x02, 0x02, 0, 0, 0, 0};
+    /* PLAIN is 40 bytes: 10 are smaller */
+    expect_delta(&i64, e1, 5, w1, sizeof w1, 5);
+    /* Example 2: 7 5 3 1 2 3 4 5: deltas -2 -2 -2 1 1 1 1, minimum -2, residuals 0 0 0 3 3 3 3 at
+     * width 2 in the first miniblock, padded to 32 values (8 bytes) */
+    static const int64_t e2[] = {7, 5, 3, 1, 2, 3, 4, 5};
+    static const unsigned char w2[] = {0x80, 0x01, 0x04, 0x08, 0x0e, 0x03, 2, 0, 0, 0,
+                                       0xc0, 0x3f, 0, 0, 0, 0, 0, 0};
+    expect_delta(&i64, e2, 8, w2, sizeof w2, 5);
+    /* INT64 min, max, min, max: deltas -1, 1, -1 in two's complement (max - min wraps to -1) */
+    static const int64_t e3[] = {INT64_MIN, INT64_MAX, INT64_MIN, INT64_MAX};
+    static const unsigned char w3[] = {0x80, 0x01, 0x04, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                       0x01, 0x01, 2, 0, 0, 0, 0x08, 0, 0, 0, 0, 0, 0, 0};
+    expect_delta(&i64, e3, 4, w3, sizeof w3, 5);
+    /* two values min, max: 19 bytes of deltas against 16 of PLAIN: PLAIN */
+    static const unsigned char p4[] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    expect_delta(&i64, e3, 2, p4, sizeof p4, 0);
+    /* 130 values: a full block of 128 deltas (4 miniblocks), then a block of one delta whose
+     * unused miniblocks keep their width bytes but have no bodies */
+    int64_t e5[130];
+    for (int i = 0; i < 130; i++)
+        e5[i] = i < 129 ? 100 + i * 3 : 1000;
+    static const unsigned char w5[] = {0x80, 0x01, 0x04, 0x82, 0x01, 0xc8, 0x01, /* header: 130 values, 100 */
+                                       0x06, 0, 0, 0, 0,                         /* block 1: min 3, widths 0 */
+                                       0x88, 0x08, 0, 0, 0, 0};                  /* block 2: min 516, widths 0 */
+    expect_delta(&i64, e5, 130, w5, sizeof w5, 5);
+    /* DECIMAL(9, 2) is INT32: its smallest value, then deltas 1, 1, -2, 0 x4: minimum -2,
+     * residuals 3 3 0 2 2 2 2 at width 2; the same cells in 4 bytes each (PLAIN) for 2 rows */
+    cp_pq_column d9 = {.name = "q", .type = CP_PQ_DEC, .precision = 9, .scale = 2};
+    static const int64_t e6[] = {-999999999, -999999998, -999999997, -999999999,
+                                 -999999999, -999999999, -999999999, -999999999};
+    static const unsigned char w6[] = {0x80, 0x01, 0x04, 0x08, 0xfd, 0xa7, 0xd6, 0xb9, 0x07, 0x03, 2, 0, 0, 0,
+                                       0x8f, 0x2a, 0, 0, 0, 0, 0, 0};
+    expect_delta(&d9, e6, 8, w6, sizeof w6, 5);
+    static const unsigned char p6[] = {0x01, 0x36, 0x65, 0xc4, 0x02, 0x36, 0x65, 0xc4};
+    expect_delta(&d9, e6, 2, p6, sizeof p6, 0);
 }
 
 /* The incremental writer gives the same bytes as a whole-file encode of the same row groups; a
@@ -435,18 +512,27 @@ static void test_writer_incremental(void **state)
     cp_buf_free(&inc);
     unsigned char q[16];
     const char *why = NULL;
-    assert_int_equal(cp_pq_decimal("12.340", 6, 2, q, &why), 0);
+    cp_pq_value dv;
+    cp_pq_column d2 = {.type = CP_PQ_DEC, .scale = 2}, d0 = {.type = CP_PQ_DEC}, d18 = {.type = CP_PQ_DEC,
+                                                                                          .scale = 2, .precision = 18};
+    assert_int_equal(cp_pq_decimal(&d2, "12.340", 6, &dv, q, &why), 0);
+    assert_true(dv.unscaled && dv.s == (const char *)q && dv.len == 16);
     assert_int_equal(q[15], 1234 & 0xff);
     assert_int_equal(q[14], 1234 >> 8);
-    assert_int_equal(cp_pq_decimal("1e38", 4, 0, q, &why), -1);
-    assert_string_equal(why, "does not fit DECIMAL(38, scale)");
+    assert_int_equal(cp_pq_decimal(&d0, "1e38", 4, &dv, q, &why), -1);
+    assert_string_equal(why, "has more digits before the point than the column's precision leaves");
+    /* precision 18: the unscaled value in i, 16 integer digits at most */
+    assert_int_equal(cp_pq_decimal(&d18, "-12.340", 7, &dv, q, &why), 0);
+    assert_true(dv.unscaled && !dv.s && dv.i == -1234);
+    assert_int_equal(cp_pq_decimal(&d18, "9999999999999999.99", 19, &dv, q, &why), 0);
+    assert_int_equal(dv.i, 999999999999999999LL);
+    assert_int_equal(cp_pq_decimal(&d18, "10000000000000000", 17, &dv, q, &why), -1);
     /* cells holding cp_pq_decimal's bytes (unscaled) encode as their text does */
     unsigned char qs[4][16];
     cp_pq_value u[8];
     memcpy(u, v, sizeof u);
     for (int r = 0; r < 4; r++) {
-        assert_int_equal(cp_pq_decimal(v[2 * r + 1].s, v[2 * r + 1].len, 2, qs[r], &why), 0);
-        u[2 * r + 1] = (cp_pq_value){.s = (const char *)qs[r], .len = 16, .unscaled = true};
+        assert_int_equal(cp_pq_decimal(&d2, v[2 * r + 1].s, v[2 * r + 1].len, &u[2 * r + 1], qs[r], &why), 0);
     }
     cp_buf ub = {0};
     assert_int_equal(cp_parquet_encode(cols, 2, u, 4, &o, &ub, err, sizeof err), 0);
@@ -526,6 +612,34 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* Encodes the cells with `o` into DIR/name and adds its entry to the expectations `ej` (its
+ * name, row groups, codec, and `flag` = whether `on`). 0, or 1 with a message. */
+static int write_one(const char *dir, const char *name, const cp_pq_column *cols, size_t ncols,
+                     const cp_pq_value *cells, size_t nrows, const cp_pq_options *o, FILE *ej, bool first,
+                     const char *flag, bool on)
+{
+    cp_buf b = {0};
+    char err[256], path[4096];
+    if (cp_parquet_encode(cols, ncols, cells, nrows, o, &b, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(b.p, 1, b.len, f) == b.len;
+    cp_buf_free(&b);
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "cannot write %s\n", path);
+        return 1;
+    }
+    size_t per = o->row_group_rows ? o->row_group_rows : nrows;
+    fprintf(ej, "%s{\"name\": \"%s\", \"row_groups\": %zu, \"codec\": \"%s\", \"%s\": %s}", first ? "" : ", ",
+            name, (nrows + per - 1) / per, cp_pq_codec_name(o->codec), flag, on ? "true" : "false");
+    return 0;
+}
+
 static int write_files(const char *dir)
 {
     cp_pq_value cells[WROWS * WCOLS];
@@ -588,27 +702,106 @@ static int write_files(const char *dir)
         fputs("]", ej);
     }
     fputs("\n ],\n \"files\": [", ej);
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        cp_buf b = {0};
-        char err[256];
-        if (cp_parquet_encode(wcols, WCOLS, cells, WROWS, &files[k].o, &b, err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (write_one(dir, files[k].name, wcols, WCOLS, cells, WROWS, &files[k].o, ej, k == 0, "dictionary",
+                      !files[k].o.plain_strings)) {
             fclose(ej);
             return 1;
         }
-        snprintf(path, sizeof path, "%s/%s", dir, files[k].name);
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f) != 0) {
-            fprintf(stderr, "cannot write %s\n", path);
-            fclose(ej);
-            return 1;
-        }
-        size_t per = files[k].o.row_group_rows ? files[k].o.row_group_rows : WROWS;
-        fprintf(ej, "%s{\"name\": \"%s\", \"row_groups\": %zu, \"codec\": \"%s\", \"dictionary\": %s}", k ? ", " : "",
-                files[k].name, (WROWS + per - 1) / per, cp_pq_codec_name(files[k].o.codec),
-                files[k].o.plain_strings ? "false" : "true");
-        cp_buf_free(&b);
+    fputs("]}\n", ej);
+    return fclose(ej) != 0;
+}
+
+/* The integer columns' files for the independent reader (DIR/ints.json): INT64 with its extremes
+ * (deltas that wrap), runs of one value, NULLs and jumps; a timestamp a minute apart (zero-width
+ * miniblocks); DECIMAL(18, 8) as INT64 and DECIMAL(9, 2) as INT32 with their largest values; as
+ * DELTA_BINARY_PACKED in one page, across row groups of 129 (block and miniblock boundaries), of
+ * one row (a single value), with zstd and snappy, and PLAIN. */
+enum { IROWS = 1000 };
+static int write_int_files(const char *dir)
+{
+    static const cp_pq_column cols[4] = {
+        {.name = "a", .type = CP_PQ_INT64, .nullable = true},
+        {.name = "t", .type = CP_PQ_TS, .nullable = true},
+        {.name = "p", .type = CP_PQ_DEC, .nullable = true, .precision = 18, .scale = 8},
+        {.name = "q", .type = CP_PQ_DEC, .nullable = true, .precision = 9, .scale = 2},
+    };
+    static cp_pq_value cells[IROWS * 4];
+    static char text[IROWS * 2][32];
+    static char want[IROWS][4][32];
+    uint64_t rng = 88172645463325252ull;
+    int64_t a = 0, p = 4312345000000, q = 100;
+    for (int r = 0; r < IROWS; r++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        if (r == 0 || r == 2)
+            a = INT64_MIN;
+        else if (r == 1 || r == 4)
+            a = INT64_MAX;
+        else if (r == 3)
+            a = 0;
+        else if (r % 200 < 40)
+            a = a; /* a run of one value: zero deltas */
+        else if (r % 500 >= 450 && r % 500 < 455)
+            a = (int64_t)rng; /* jumps over the whole range */
+        else
+            a = (int64_t)((uint64_t)a + rng % 2001 - 1000);
+        p = r == 10 ? 999999999999999999LL
+            : r == 11 ? -999999999999999999LL
+            : (r == 12 ? 4312345000000 : p) + (int64_t)(rng % 200001) - 100000;
+        q = r == 20 ? 999999999 : r == 21 ? -999999999 : (int64_t)(rng % 2000000) - 1000000;
+        cp_pq_value *c = &cells[r * 4];
+        bool na = r % 17 == 5, np = r % 23 == 7;
+        c[0] = na ? (cp_pq_value){.null = true} : (cp_pq_value){.i = a};
+        c[1] = r == 500 ? (cp_pq_value){.null = true} : (cp_pq_value){.i = 1764846000000 + 60000LL * r};
+        uint64_t up = p < 0 ? -(uint64_t)p : (uint64_t)p, uq = q < 0 ? -(uint64_t)q : (uint64_t)q;
+        snprintf(text[2 * r], sizeof text[0], "%s%llu.%08llu", p < 0 ? "-" : "", (unsigned long long)(up / 100000000),
+                 (unsigned long long)(up % 100000000));
+        snprintf(text[2 * r + 1], sizeof text[0], "%s%llu.%02llu", q < 0 ? "-" : "", (unsigned long long)(uq / 100),
+                 (unsigned long long)(uq % 100));
+        c[2] = np ? (cp_pq_value){.null = true} : (cp_pq_value){.s = text[2 * r], .len = strlen(text[2 * r])};
+        c[3] = (cp_pq_value){.s = text[2 * r + 1], .len = strlen(text[2 * r + 1])};
+        snprintf(want[r][0], 32, "%lld", (long long)a);
+        snprintf(want[r][1], 32, "%lld", (long long)(1764846000000 + 60000LL * r));
+        snprintf(want[r][2], 32, "%s", text[2 * r]);
+        snprintf(want[r][3], 32, "%s", text[2 * r + 1]);
+        if (na)
+            want[r][0][0] = '\0';
+        if (r == 500)
+            want[r][1][0] = '\0';
+        if (np)
+            want[r][2][0] = '\0';
     }
+    static const struct {
+        const char *name;
+        cp_pq_options o;
+    } files[] = {
+        {"ints_delta.parquet", {0}},
+        {"ints_groups_zstd.parquet", {.row_group_rows = 129, .codec = CP_PQ_ZSTD}},
+        {"ints_one_row.parquet", {.row_group_rows = 1}},
+        {"ints_snappy.parquet", {.row_group_rows = 300, .codec = CP_PQ_SNAPPY}},
+        {"ints_plain.parquet", {.plain_ints = true, .codec = CP_PQ_ZSTD}},
+    };
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ints.json", dir);
+    FILE *ej = fopen(path, "w");
+    if (!ej)
+        return 1;
+    fputs("{\"columns\": [\"a\", \"t\", \"p\", \"q\"], \"rows\": [\n", ej);
+    for (int r = 0; r < IROWS; r++) {
+        fputs(r ? ",\n  [" : "  [", ej);
+        for (int c = 0; c < 4; c++) {
+            fputs(c ? ", " : "", ej);
+            json_str(ej, want[r][c][0] ? want[r][c] : NULL);
+        }
+        fputs("]", ej);
+    }
+    fputs("\n ],\n \"files\": [", ej);
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+        if (write_one(dir, files[k].name, cols, 4, cells, IROWS, &files[k].o, ej, k == 0, "delta",
+                      !files[k].o.plain_ints)) {
+            fclose(ej);
+            return 1;
+        }
     fputs("]}\n", ej);
     return fclose(ej) != 0;
 }
@@ -616,7 +809,7 @@ static int write_files(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write") == 0)
-        return write_files(argv[2]);
+        return write_files(argv[2]) || write_int_files(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_page_header_bytes),
         cmocka_unit_test(test_definition_levels),
@@ -630,6 +823,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dictionary_fallback),
         cmocka_unit_test(test_snappy),
         cmocka_unit_test(test_writer_incremental),
+        cmocka_unit_test(test_delta_binary_packed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

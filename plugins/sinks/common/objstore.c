@@ -35,6 +35,12 @@ struct cp_obj_part {
 
 static bool parquet(const cp_obj_config *cfg) { return cfg && cfg->format && !strcmp(cfg->format, "parquet"); }
 
+/* the decimal columns' precision (0, a config built without the option, reads as 38) */
+static int dec_precision(const cp_obj_config *cfg)
+{
+    return cfg && cfg->decimal_precision > 0 ? (int)cfg->decimal_precision : CP_PQ_DEC_PRECISION;
+}
+
 const char *cp_obj_key_prefix(const char *prefix, size_t *len)
 {
     prefix = prefix ? prefix : "";
@@ -83,6 +89,11 @@ cp_status cp_obj_init(cp_obj *o, cp_ctx *ctx, const cp_obj_config *cfg, const ch
     memset(o, 0, sizeof *o);
     o->cfg = cfg;
     o->sink = sink;
+    if (parquet(cfg) && cfg->decimal_scale > dec_precision(cfg)) {
+        cp_log_error(ctx, "%s: decimal_scale = %lld exceeds decimal_precision = %lld", sink,
+                     (long long)cfg->decimal_scale, (long long)dec_precision(cfg));
+        return CP_ERR_CONFIG;
+    }
     if (parquet(cfg) && cfg->gzip) {
         cp_log_error(ctx, "%s: gzip = true applies to CSV; Parquet pages are compressed by `compression` (zstd, snappy "
                           "or none)",
@@ -172,11 +183,11 @@ static cp_obj_part *part_for(cp_obj *o, cp_ctx *ctx, const cp_schema *schema, in
         for (size_t c = 0; c < schema->nfields; c++) {
             const cp_field *f = cp_schema_field(schema, c);
             cols[c] = (cp_pq_column){.name = f->name, .type = pq_type(f->type), .nullable = true,
-                                     .scale = (int)o->cfg->decimal_scale};
+                                     .scale = (int)o->cfg->decimal_scale, .precision = dec_precision(o->cfg)};
         }
-        /* zstd level 1: as small as the default level on these columns, faster */
+        /* zstd level 1 by default: as small as the library's default level on these columns, faster */
         cp_pq_options opt = {.row_group_rows = (size_t)o->cfg->row_group_rows, .codec = pq_codec(o->cfg),
-                             .zstd_level = 1};
+                             .zstd_level = o->cfg->zstd_level ? (int)o->cfg->zstd_level : 1};
         char err[256];
         p->pw = cp_pq_writer_new(cols, schema->nfields, &opt, err, sizeof err);
         free(cols);
@@ -224,7 +235,7 @@ static bool encode_staged(cp_obj *o, cp_ctx *ctx, cp_obj_part *p)
         cp_pq_value *col = p->cells + c * p->cap;
         p->columns[c] = col;
         cp_type t = cp_schema_field(p->schema, c)->type;
-        if (t != CP_T_STRING && t != CP_T_DECIMAL)
+        if (t != CP_T_STRING && !(t == CP_T_DECIMAL && dec_precision(o->cfg) > 18))
             continue;
         for (size_t r = 0; r < p->staged; r++)
             if (!col[r].null)
@@ -293,23 +304,25 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
             const char *t = cp_batch_get_text(ctx, batch, r, c, &len);
             unsigned char q[16];
             const char *why = NULL;
-            if (cp_pq_decimal(t, len, (int)o->cfg->decimal_scale, q, &why) != 0) {
+            cp_pq_column col = {.type = CP_PQ_DEC, .scale = (int)o->cfg->decimal_scale,
+                                .precision = dec_precision(o->cfg)};
+            if (cp_pq_decimal(&col, t, len, v, q, &why) != 0) {
                 cp_buf k = {0};
                 key_text(&k, ctx, batch, r, s);
                 cp_log_error(ctx,
-                             "%s: stream %s, row %zu (%s), column %s: decimal %.*s %s (DECIMAL(38, %d)): row not "
+                             "%s: stream %s, row %zu (%s), column %s: decimal %.*s %s (DECIMAL(%d, %d)): row not "
                              "written to Parquet",
                              o->sink, s->stream, r, k.p ? k.p : "", f->name, len > 60 ? 60 : (int)len, t ? t : "",
-                             why, (int)o->cfg->decimal_scale);
+                             why, col.precision, col.scale);
                 cp_buf_free(&k);
                 cp_stream_count(ctx, CP_ROWS_INVALID, 1);
                 p->text.len = before;
                 return false;
             }
-            v->i = (int64_t)p->text.len;
-            v->len = sizeof q;
-            v->unscaled = true;
-            cp_buf_put(&p->text, (const char *)q, sizeof q);
+            if (v->s) { /* the 16 bytes of a large precision, kept with the texts */
+                v->i = (int64_t)p->text.len;
+                cp_buf_put(&p->text, (const char *)q, sizeof q);
+            }
             break;
         }
         default: {
@@ -524,10 +537,10 @@ cp_status cp_obj_upload_all(cp_obj *o, cp_ctx *ctx, cp_obj_put_fn put, void *use
 /* ---- `coinpipe ddl`: Athena and Snowflake tables over the objects ------------------------- */
 
 /* a column's type in the dialect for the sink's format (Parquet: native times, the decimal scale) */
-static void col_type(cp_buf *b, const cp_field *f, bool athena, bool pq, int scale)
+static void col_type(cp_buf *b, const cp_field *f, bool athena, bool pq, int precision, int scale)
 {
     if (f->type == CP_T_DECIMAL)
-        cp_buf_printf(b, athena ? "decimal(38,%d)" : "NUMBER(38,%d)", scale);
+        cp_buf_printf(b, athena ? "decimal(%d,%d)" : "NUMBER(%d,%d)", precision, scale);
     else if (athena && pq && f->type == CP_T_TIMESTAMP)
         cp_buf_puts(b, "timestamp");
     else
@@ -535,7 +548,7 @@ static void col_type(cp_buf *b, const cp_field *f, bool athena, bool pq, int sca
 }
 
 /* an external table over a stream's objects, partitions found by projection */
-static void athena_table(cp_buf *b, const cp_schema *s, const char *root, bool pq, int scale)
+static void athena_table(cp_buf *b, const cp_schema *s, const char *root, bool pq, int precision, int scale)
 {
     if (!pq)
         cp_buf_puts(b, "-- times are ISO-8601 UTC text (OpenCSVSerde): from_iso8601_timestamp(col) to compute with them\n");
@@ -543,7 +556,7 @@ static void athena_table(cp_buf *b, const cp_schema *s, const char *root, bool p
     for (size_t i = 0; i < s->nfields; i++) {
         const cp_field *f = cp_schema_field(s, i);
         cp_buf_printf(b, "  `%s` ", f->name);
-        col_type(b, f, true, pq, scale);
+        col_type(b, f, true, pq, precision, scale);
         cp_buf_puts(b, i + 1 < s->nfields ? ",\n" : "\n");
     }
     cp_buf_puts(b, ")\nPARTITIONED BY (`year` string, `month` string, `day` string)\n");
@@ -584,7 +597,7 @@ static void snowflake_stage(cp_buf *b, const char *root, const char *integration
 }
 
 /* a table with the stream's key and a pipe that loads its objects as they arrive */
-static void snowflake_table(cp_buf *b, const cp_schema *s, bool pq, int scale)
+static void snowflake_table(cp_buf *b, const cp_schema *s, bool pq, int precision, int scale)
 {
     cp_buf q = {0};
     cp_sql_ident(&q, s->stream);
@@ -594,7 +607,7 @@ static void snowflake_table(cp_buf *b, const cp_schema *s, bool pq, int scale)
         const cp_field *f = cp_schema_field(s, i);
         cp_sql_ident(b, f->name);
         cp_buf_putc(b, ' ');
-        col_type(b, f, false, pq, scale);
+        col_type(b, f, false, pq, precision, scale);
         cp_buf_puts(b, f->flags & CP_FIELD_KEY ? " NOT NULL,\n" : ",\n");
     }
     cp_buf_puts(b, "    PRIMARY KEY (");
@@ -616,9 +629,11 @@ cp_status cp_obj_ddl(const cp_obj_config *cfg, bool athena, const char *root,
                      const char *integration, const cp_schema *const *schemas, size_t n, cp_text_fn fn, void *user)
 {
     bool pq = parquet(cfg);
-    int scale = cfg ? (int)cfg->decimal_scale : CP_PQ_DEC_SCALE;
-    if (!pq)
-        scale = CP_PQ_DEC_SCALE; /* CSV keeps the text: the tables' NUMBER(38,18) as before */
+    int scale = cfg ? (int)cfg->decimal_scale : CP_PQ_DEC_SCALE, precision = dec_precision(cfg);
+    if (!pq) { /* CSV keeps the text: the tables' NUMBER(38,18) as before */
+        scale = CP_PQ_DEC_SCALE;
+        precision = CP_PQ_DEC_PRECISION;
+    }
     cp_buf b = {0};
     if (!athena && n) {
         snowflake_stage(&b, root, integration, pq);
@@ -630,9 +645,9 @@ cp_status cp_obj_ddl(const cp_obj_config *cfg, bool athena, const char *root,
             continue; /* gzipped bodies, not rows: no table over them */
         cp_buf_reset(&b);
         if (athena)
-            athena_table(&b, schemas[i], root, pq, scale);
+            athena_table(&b, schemas[i], root, pq, precision, scale);
         else
-            snowflake_table(&b, schemas[i], pq, scale);
+            snowflake_table(&b, schemas[i], pq, precision, scale);
         if (!b.oom)
             fn(user, b.p, b.len);
     }

@@ -8,8 +8,8 @@
  * overwrites itself and so does a re-run of the same backfill. Formats:
  *   csv      RFC 4180 with a header row, decimals verbatim, times ISO-8601 UTC with milliseconds,
  *            NULL empty; gzip optional (fixed header, so the same rows give the same bytes).
- *   parquet  plugins/sinks/common/parquet.h: every column OPTIONAL, decimals DECIMAL(38,
- *            decimal_scale), times TIMESTAMP(MILLIS, UTC), strings dictionary-encoded, row groups
+ *   parquet  plugins/sinks/common/parquet.h: every column OPTIONAL, decimals
+ *            DECIMAL(decimal_precision, decimal_scale) (INT64 at precision 18 or less), times TIMESTAMP(MILLIS, UTC), strings dictionary-encoded, row groups
  *            of row_group_rows, zstd, snappy or no page compression. A row whose decimal does not
  *            fit the column is dropped (logged with stream, row, column and value, counted as
  *            coinpipe_rows_invalid_total) before it is buffered; the rest of its batch is written.
@@ -35,6 +35,8 @@ typedef struct cp_obj_config {
     char *compression; /* parquet only: "zstd" | "snappy" | "none" */
     int64_t row_group_rows;
     int64_t decimal_scale;
+    int64_t decimal_precision;
+    int64_t zstd_level;
     int64_t max_rows;
     int64_t max_bytes;
     int64_t flush_interval;
@@ -59,8 +61,15 @@ extern const char *const cp_obj_codecs[];
          .doc = "Rows per Parquet row group (the rows of one group are held in memory until it is encoded)."},     \
         {.name = "decimal_scale", .type = CP_OPT_INT, .def = "18", .min = 0, .max = 38,                              \
          .offset = offsetof(T, m.decimal_scale),                                                                     \
-         .doc = "Digits after the point of Parquet's DECIMAL(38, scale) columns; a row with a value that does not "  \
-                "fit is dropped and logged."},                                                                       \
+         .doc = "Digits after the point of Parquet's DECIMAL(decimal_precision, scale) columns; a row with a value "  \
+                "that does not fit is dropped and logged."},                                                         \
+        {.name = "decimal_precision", .type = CP_OPT_INT, .def = "38", .min = 1, .max = 38,                          \
+         .offset = offsetof(T, m.decimal_precision),                                                                 \
+         .doc = "Significant digits of Parquet's decimal columns: 18 or less stores them as INT64 (9 or less: "      \
+                "INT32), far smaller than the 16 bytes of a larger precision; at least decimal_scale."},             \
+        {.name = "zstd_level", .type = CP_OPT_INT, .def = "1", .min = -7, .max = 22,                                 \
+         .offset = offsetof(T, m.zstd_level), .doc = "Parquet zstd compression level (1 is fast and as small as "   \
+                                                     "higher levels on market data)."},                              \
         {.name = "max_rows", .type = CP_OPT_INT, .def = "1000000", .min = 1, .max = 1e9,                             \
          .offset = offsetof(T, m.max_rows), .doc = "Upload once one object would hold this many rows."},            \
         {.name = "max_bytes", .type = CP_OPT_SIZE, .def = "\"64M\"", .min = 1024, .max = 4294967296.0,               \

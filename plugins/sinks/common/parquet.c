@@ -14,10 +14,10 @@
 enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_BYTE = 3, T_I16 = 4, T_I32 = 5, T_I64 = 6, T_DOUBLE = 7,
        T_BINARY = 8, T_LIST = 9, T_SET = 10, T_MAP = 11, T_STRUCT = 12 };
 /* parquet.thrift enums */
-enum { PT_BOOLEAN = 0, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6, PT_FLBA = 7 };
+enum { PT_BOOLEAN = 0, PT_INT32 = 1, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6, PT_FLBA = 7 };
 enum { REP_REQUIRED = 0, REP_OPTIONAL = 1 };
 enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_TIMESTAMP_MILLIS = 9 };
-enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
+enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_DELTA_BINARY_PACKED = 5, ENC_RLE_DICTIONARY = 8 };
 enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
 
 #define DEC_BYTES 16
@@ -122,7 +122,7 @@ static const u128 pow10_tab[CP_PQ_DEC_PRECISION + 1] = {
 static u128 pow10_u128(int k) { return pow10_tab[k]; }
 
 /* Decimal text -> unscaled 128-bit value at `scale`. 0, or -1 with a reason in `why`. */
-static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const char **why)
+static int dec_parse(const char *s, size_t n, int precision, int scale, __int128 *out, const char **why)
 {
     size_t i = 0;
     bool neg = false;
@@ -200,8 +200,8 @@ static int dec_parse(const char *s, size_t n, int scale, __int128 *out, const ch
         nd--;
         shift++;
     }
-    if (v && (nonzero_dropped || nd + shift > CP_PQ_DEC_PRECISION)) {
-        *why = "does not fit DECIMAL(38, scale)";
+    if (v && (nonzero_dropped || nd + shift > precision)) {
+        *why = "has more digits before the point than the column's precision leaves";
         return -1;
     }
     if (v && shift > 0)
@@ -219,16 +219,33 @@ static void dec_bytes(__int128 v, unsigned char out[DEC_BYTES])
     }
 }
 
-int cp_pq_decimal(const char *s, size_t len, int scale, unsigned char out[16], const char **why)
+int cp_pq_precision(const cp_pq_column *col)
+{
+    return col->precision > 0 ? col->precision : CP_PQ_DEC_PRECISION;
+}
+
+/* a decimal column stored as INT32 or INT64 (precision 18 or less) */
+static bool dec_small(const cp_pq_column *c) { return c->type == CP_PQ_DEC && cp_pq_precision(c) <= 18; }
+
+int cp_pq_decimal(const cp_pq_column *col, const char *s, size_t len, cp_pq_value *v, unsigned char buf[16],
+                  const char **why)
 {
     __int128 q;
-    if (scale < 0 || scale > CP_PQ_DEC_PRECISION) {
-        *why = "has a scale outside 0..38";
+    int precision = cp_pq_precision(col);
+    if (col->scale < 0 || col->scale > precision || precision > CP_PQ_DEC_PRECISION) {
+        *why = "has a column whose scale is outside 0..precision";
         return -1;
     }
-    if (dec_parse(s ? s : "", len, scale, &q, why) != 0)
+    if (dec_parse(s ? s : "", len, precision, col->scale, &q, why) != 0)
         return -1;
-    dec_bytes(q, out);
+    *v = (cp_pq_value){.unscaled = true};
+    if (precision <= 18) {
+        v->i = (int64_t)q;
+    } else {
+        dec_bytes(q, buf);
+        v->s = (const char *)buf;
+        v->len = DEC_BYTES;
+    }
     return 0;
 }
 
@@ -312,14 +329,24 @@ typedef struct chunk_stats {
     cp_buf min, max;
 } chunk_stats;
 
-static void stats_keep(chunk_stats *cs, cp_pq_type t, const stats *st)
+static void stats_keep(chunk_stats *cs, const cp_pq_column *c, const stats *st)
 {
     cs->nulls = st->nulls;
     cs->have = st->have;
     if (!st->have)
         return;
     cp_buf *mx = &cs->max, *mn = &cs->min;
-    switch (t) {
+    if (c->type == CP_PQ_DEC && cp_pq_precision(c) <= 9) { /* INT32: plain, 4 bytes */
+        put_le32(mx, (uint32_t)st->imax);
+        put_le32(mn, (uint32_t)st->imin);
+        return;
+    }
+    if (c->type == CP_PQ_DEC && cp_pq_precision(c) <= 18) {
+        put_le64(mx, (uint64_t)st->imax);
+        put_le64(mn, (uint64_t)st->imin);
+        return;
+    }
+    switch (c->type) {
     case CP_PQ_INT64:
     case CP_PQ_TS:
         put_le64(mx, (uint64_t)st->imax);
@@ -369,9 +396,11 @@ static void stats_write(tw *w, int16_t id, const chunk_stats *cs)
 
 /* ---- pages ---- */
 
-static int phys_type(cp_pq_type t)
+static int phys_type(const cp_pq_column *c)
 {
-    switch (t) {
+    if (c->type == CP_PQ_DEC && cp_pq_precision(c) <= 18)
+        return cp_pq_precision(c) <= 9 ? PT_INT32 : PT_INT64;
+    switch (c->type) {
     case CP_PQ_INT64:
     case CP_PQ_TS:
         return PT_INT64;
@@ -457,6 +486,76 @@ static void put_hybrid(cp_buf *b, const uint32_t *v, size_t n, int bw)
     }
     if (n > start)
         put_bitpacked(b, v + start, n - start, bw);
+}
+
+/* DELTA_BINARY_PACKED (Encodings.md): blocks of DELTA_BLOCK deltas in DELTA_MINI miniblocks */
+#define DELTA_BLOCK 128
+#define DELTA_MINI 4
+#define DELTA_PER_MINI (DELTA_BLOCK / DELTA_MINI)
+
+/* Bit-packs 32 values of width w (1..64), least significant bit first, into 4 * w bytes at o. */
+static void pack32(unsigned char *o, const uint64_t *r, int w)
+{
+    u128 acc = 0;
+    int bits = 0;
+    for (int k = 0; k < DELTA_PER_MINI; k++) {
+        acc |= (u128)r[k] << bits;
+        bits += w;
+        if (bits >= 64) {
+            uint64_t lo = (uint64_t)acc;
+            for (int j = 0; j < 8; j++)
+                *o++ = (unsigned char)(lo >> (8 * j));
+            acc >>= 64;
+            bits -= 64;
+        }
+    }
+    for (uint64_t lo = (uint64_t)acc; bits > 0; bits -= 8, lo >>= 8) /* 32 * w bits: whole bytes */
+        *o++ = (unsigned char)lo;
+}
+
+/* The DELTA_BINARY_PACKED encoding of x[0..n) (n >= 1): a header (block size, miniblocks per block,
+ * value count, first value as a zigzag varint), then per block the minimum delta (zigzag varint),
+ * one bit width byte per miniblock and the miniblocks of (delta - minimum) bit-packed. Deltas wrap
+ * in two's complement at 32 bits for INT32, 64 for INT64; the bodies of miniblocks past the last
+ * value are left out, the last one used is padded to 32 values. */
+static void put_delta(cp_buf *b, const int64_t *x, size_t n, bool int32)
+{
+    put_varint(b, DELTA_BLOCK);
+    put_varint(b, DELTA_MINI);
+    put_varint(b, n);
+    put_varint(b, zigzag(x[0]));
+    uint64_t r[DELTA_BLOCK];
+    for (size_t i = 1; i < n; i += DELTA_BLOCK) {
+        size_t m = n - i < DELTA_BLOCK ? n - i : DELTA_BLOCK;
+        int64_t d[DELTA_BLOCK], min = INT64_MAX;
+        for (size_t k = 0; k < m; k++) {
+            uint64_t cur = (uint64_t)x[i + k], prev = (uint64_t)x[i + k - 1];
+            d[k] = int32 ? (int64_t)(int32_t)(uint32_t)(cur - prev) : (int64_t)(cur - prev);
+            min = d[k] < min ? d[k] : min;
+        }
+        for (size_t k = 0; k < DELTA_BLOCK; k++)
+            r[k] = k >= m ? 0 : int32 ? (uint32_t)((uint32_t)d[k] - (uint32_t)min) : (uint64_t)d[k] - (uint64_t)min;
+        put_varint(b, zigzag(min));
+        int w[DELTA_MINI];
+        size_t body = 0;
+        for (int j = 0; j < DELTA_MINI; j++) {
+            uint64_t all = 0;
+            for (int k = 0; k < DELTA_PER_MINI; k++)
+                all |= r[j * DELTA_PER_MINI + k];
+            w[j] = all ? 64 - __builtin_clzll(all) : 0;
+            if ((size_t)j * DELTA_PER_MINI < m)
+                body += (size_t)(4 * w[j]);
+            cp_buf_putc(b, (char)w[j]);
+        }
+        if (!cp_buf_reserve(b, body))
+            return;
+        for (int j = 0; j < DELTA_MINI && (size_t)j * DELTA_PER_MINI < m; j++) {
+            if (w[j])
+                pack32((unsigned char *)b->p + b->len, r + j * DELTA_PER_MINI, w[j]);
+            b->len += (size_t)(4 * w[j]);
+        }
+        b->p[b->len] = '\0';
+    }
 }
 
 /* A string column chunk's dictionary: distinct values in first-seen order and each value's index. */
@@ -549,7 +648,7 @@ no:
 
 typedef struct chunk_meta {
     int64_t offset, dict_offset, data_offset, uncompressed, compressed, nvalues;
-    bool dict;
+    bool dict, delta;
     chunk_stats st;
 } chunk_meta;
 
@@ -672,6 +771,62 @@ static int write_chunk(const cp_pq_column *c, const cp_pq_value *v0, size_t stri
             cp_buf_free(&body);
             return -1;
         }
+    } else if (c->type == CP_PQ_INT64 || c->type == CP_PQ_TS || dec_small(c)) {
+        /* INT64 or INT32 values: DELTA_BINARY_PACKED unless PLAIN is smaller */
+        bool int32 = c->type == CP_PQ_DEC && cp_pq_precision(c) <= 9;
+        int64_t *x = malloc((nonnull ? nonnull : 1) * sizeof *x);
+        if (!x) {
+            snprintf(err, errlen, "column %s: out of memory", c->name);
+            return -1;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const cp_pq_value *v = &v0[i * stride];
+            if (v->null)
+                continue;
+            int64_t y = v->i;
+            if (c->type == CP_PQ_DEC && !v->unscaled) {
+                const char *why = NULL;
+                __int128 q;
+                if (dec_parse(v->s ? v->s : "", v->len, cp_pq_precision(c), c->scale, &q, &why) != 0) {
+                    snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(%d, %d))", r0 + i, c->name,
+                             v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, cp_pq_precision(c), c->scale);
+                    free(x);
+                    return -1;
+                }
+                y = (int64_t)q;
+            }
+            if (!st.have || y < st.imin)
+                st.imin = y;
+            if (!st.have || y > st.imax)
+                st.imax = y;
+            st.have = true;
+            x[k++] = y;
+        }
+        if (c->nullable)
+            put_def_levels(&body, v0, stride, n);
+        size_t levels = body.len, plain = k * (int32 ? 4 : 8);
+        if (k && !e->opt.plain_ints) {
+            put_delta(&body, x, k, int32);
+            m->delta = body.len - levels < plain;
+            if (!m->delta)
+                body.len = levels;
+        }
+        if (!m->delta) {
+            if (!cp_buf_reserve(&body, plain)) {
+                free(x);
+                snprintf(err, errlen, "column %s: out of memory", c->name);
+                cp_buf_free(&body);
+                return -1;
+            }
+            unsigned char *o = (unsigned char *)body.p + body.len;
+            for (size_t j = 0; j < k; j++)
+                for (int q = 0; q < (int32 ? 4 : 8); q++)
+                    *o++ = (unsigned char)((uint64_t)x[j] >> (8 * q));
+            body.len += plain;
+            body.p[body.len] = '\0';
+        }
+        free(x);
     } else {
         if (c->nullable)
             put_def_levels(&body, v0, stride, n);
@@ -720,9 +875,9 @@ static int write_chunk(const cp_pq_column *c, const cp_pq_value *v0, size_t stri
                     cp_buf_put(&body, v->s, DEC_BYTES);
                     break;
                 }
-                if (dec_parse(v->s ? v->s : "", v->len, c->scale, &q, &why) != 0) {
-                    snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(38, %d))", r0 + i, c->name,
-                             v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, c->scale);
+                if (dec_parse(v->s ? v->s : "", v->len, cp_pq_precision(c), c->scale, &q, &why) != 0) {
+                    snprintf(err, errlen, "row %zu, column %s: decimal %.*s %s (DECIMAL(%d, %d))", r0 + i, c->name,
+                             v->len > 60 ? 60 : (int)v->len, v->s ? v->s : "", why, cp_pq_precision(c), c->scale);
                     cp_buf_free(&body);
                     return -1;
                 }
@@ -743,19 +898,20 @@ static int write_chunk(const cp_pq_column *c, const cp_pq_value *v0, size_t stri
         return -1;
     }
     m->data_offset = (int64_t)out->len;
-    int rc = put_page(out, false, &body, (int32_t)n, m->dict ? ENC_RLE_DICTIONARY : ENC_PLAIN, e, m, c->name, err,
-                      errlen);
+    int rc = put_page(out, false, &body, (int32_t)n,
+                      m->dict ? ENC_RLE_DICTIONARY : m->delta ? ENC_DELTA_BINARY_PACKED : ENC_PLAIN, e, m, c->name,
+                      err, errlen);
     cp_buf_free(&body);
     if (rc == 0)
-        stats_keep(&m->st, c->type, &st);
+        stats_keep(&m->st, c, &st);
     return rc;
 }
 
 static void write_schema_element(tw *w, const cp_pq_column *c)
 {
     tw_elem(w);
-    tw_i32(w, 1, phys_type(c->type));
-    if (c->type == CP_PQ_DEC)
+    tw_i32(w, 1, phys_type(c));
+    if (c->type == CP_PQ_DEC && !dec_small(c))
         tw_i32(w, 2, DEC_BYTES);
     tw_i32(w, 3, c->nullable ? REP_OPTIONAL : REP_REQUIRED);
     tw_bin(w, 4, c->name, strlen(c->name));
@@ -766,7 +922,7 @@ static void write_schema_element(tw *w, const cp_pq_column *c)
     else if (c->type == CP_PQ_DEC) {
         tw_i32(w, 6, CT_DECIMAL);
         tw_i32(w, 7, c->scale);
-        tw_i32(w, 8, CP_PQ_DEC_PRECISION);
+        tw_i32(w, 8, cp_pq_precision(c));
     }
     if (c->type == CP_PQ_STRING || c->type == CP_PQ_TS || c->type == CP_PQ_DEC) {
         tw_begin(w, 10); /* LogicalType (a union) */
@@ -776,7 +932,7 @@ static void write_schema_element(tw *w, const cp_pq_column *c)
         } else if (c->type == CP_PQ_DEC) {
             tw_begin(w, 5); /* DECIMAL */
             tw_i32(w, 1, c->scale);
-            tw_i32(w, 2, CP_PQ_DEC_PRECISION);
+            tw_i32(w, 2, cp_pq_precision(c));
             tw_end(w);
         } else {
             tw_begin(w, 8); /* TIMESTAMP */
@@ -852,8 +1008,14 @@ cp_pq_writer *cp_pq_writer_new(const cp_pq_column *cols, size_t ncols, const cp_
             snprintf(err, errlen, "parquet: column %zu has no name", c);
             return NULL;
         }
-        if (cols[c].type == CP_PQ_DEC && (cols[c].scale < 0 || cols[c].scale > CP_PQ_DEC_PRECISION)) {
-            snprintf(err, errlen, "parquet: column %s: scale %d is outside 0..38", cols[c].name, cols[c].scale);
+        if (cols[c].type == CP_PQ_DEC && (cols[c].precision < 0 || cols[c].precision > CP_PQ_DEC_PRECISION)) {
+            snprintf(err, errlen, "parquet: column %s: precision %d is outside 1..38", cols[c].name,
+                     cols[c].precision);
+            return NULL;
+        }
+        if (cols[c].type == CP_PQ_DEC && (cols[c].scale < 0 || cols[c].scale > cp_pq_precision(&cols[c]))) {
+            snprintf(err, errlen, "parquet: column %s: scale %d is outside 0..%d", cols[c].name, cols[c].scale,
+                     cp_pq_precision(&cols[c]));
             return NULL;
         }
     }
@@ -976,12 +1138,14 @@ int cp_pq_writer_finish(cp_pq_writer *w, cp_buf *out, char *err, size_t errlen)
             tw_elem(&t); /* ColumnChunk */
             tw_i64(&t, 2, m->offset);
             tw_begin(&t, 3); /* ColumnMetaData */
-            tw_i32(&t, 1, phys_type(col->type));
-            tw_list(&t, 2, T_I32, m->dict ? 3 : 2);
+            tw_i32(&t, 1, phys_type(col));
+            tw_list(&t, 2, T_I32, m->dict || m->delta ? 3 : 2);
             put_varint(out, zigzag(ENC_PLAIN));
             put_varint(out, zigzag(ENC_RLE));
             if (m->dict)
                 put_varint(out, zigzag(ENC_RLE_DICTIONARY));
+            else if (m->delta)
+                put_varint(out, zigzag(ENC_DELTA_BINARY_PACKED));
             tw_list(&t, 3, T_BINARY, 1);
             put_varint(out, strlen(col->name));
             cp_buf_puts(out, col->name);

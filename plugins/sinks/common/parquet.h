@@ -3,7 +3,7 @@
  *
  * Turns a table (columns described by cp_pq_column, cells row-major as cp_pq_value) into a
  * complete Parquet file in memory: "PAR1", one or more row groups of one data page (v1) per
- * column, PLAIN values, definition levels (RLE runs of the RLE/bit-packed hybrid, bit width 1)
+ * column, PLAIN or DELTA_BINARY_PACKED values, definition levels (RLE runs of the RLE/bit-packed hybrid, bit width 1)
  * for nullable columns, column statistics (min_value/max_value, null_count), zstd, snappy or no
  * compression, and the Thrift compact-protocol FileMetaData footer.
  *
@@ -11,6 +11,11 @@
  * RLE_DICTIONARY indices (one byte of bit width, then the RLE/bit-packed hybrid). A chunk falls
  * back to PLAIN when its dictionary would exceed dict_max_bytes, or when it has 16 or more values
  * of which more than half are distinct (a dictionary of unique ids only adds bytes).
+ *
+ * INT32 and INT64 columns (integers, timestamps, decimals of precision 18 or less) are
+ * DELTA_BINARY_PACKED (blocks of 128 values, 4 miniblocks of 32, deltas wrapping in two's
+ * complement) unless PLAIN is smaller, i.e. when the deltas need more than 60 bits (INT64) or
+ * 28 bits (INT32), or the options ask for PLAIN.
  *
  * A file is written whole (cp_parquet_encode) or a row group at a time (cp_pq_writer), so a
  * sink keeps only the encoded bytes and the cells of the row group it is filling.
@@ -21,12 +26,14 @@
  *   CP_PQ_BOOL    BOOLEAN
  *   CP_PQ_STRING  BYTE_ARRAY, logical type STRING (converted type UTF8)
  *   CP_PQ_TS      INT64, TIMESTAMP(isAdjustedToUTC = true, unit = MILLIS)
- *   CP_PQ_DEC     FIXED_LEN_BYTE_ARRAY(16), DECIMAL(precision 38, scale = column's scale):
- *                 the unscaled value as a 128-bit big-endian two's complement integer. The
- *                 decimal text (plain or with an exponent: "43123.45", "-1.5e-7") is converted
- *                 exactly; a value with non-zero digits beyond the scale or more than
- *                 38 - scale integer digits is an error naming its row and column, never rounded.
- *                 CP_PQ_DEC_SCALE (18) holds 20 integer and 18 fraction digits.
+ *   CP_PQ_DEC     DECIMAL(precision, scale) of the column, stored as its unscaled value: INT32
+ *                 for precision 1-9, INT64 for 10-18, else FIXED_LEN_BYTE_ARRAY(16) (a 128-bit
+ *                 big-endian two's complement integer), as the format's LogicalTypes.md says.
+ *                 The decimal text (plain or with an exponent: "43123.45", "-1.5e-7") is
+ *                 converted exactly; a value with non-zero digits beyond the scale or more than
+ *                 precision - scale integer digits is an error naming its row and column, never
+ *                 rounded. CP_PQ_DEC_SCALE (18) at precision 38 holds 20 integer and 18 fraction
+ *                 digits; precision 18 at scale 8 (Binance's 8 decimals) holds values below 10^10.
  */
 #ifndef COINPIPE_SINKS_PARQUET_H
 #define COINPIPE_SINKS_PARQUET_H
@@ -49,7 +56,7 @@ typedef enum cp_pq_type {
 
 /** The default decimal scale: DECIMAL(38, 18). */
 #define CP_PQ_DEC_SCALE 18
-/** The decimal precision of every CP_PQ_DEC column. */
+/** The largest decimal precision (and that of a column whose precision is 0). */
 #define CP_PQ_DEC_PRECISION 38
 
 /** One column of the schema (borrowed: strings must outlive the encode call). */
@@ -57,7 +64,8 @@ typedef struct cp_pq_column {
     const char *name;  /**< column name (UTF-8) */
     cp_pq_type type;   /**< value type */
     bool nullable;     /**< OPTIONAL (definition levels written) rather than REQUIRED */
-    int scale;         /**< CP_PQ_DEC only: digits after the point, 0..38 */
+    int scale;         /**< CP_PQ_DEC only: digits after the point, 0..precision */
+    int precision;     /**< CP_PQ_DEC only: significant digits, 1..38 (0 = 38); sets the physical type */
 } cp_pq_column;
 
 /** One cell. Which member is read depends on the column's type. */
@@ -66,7 +74,7 @@ typedef struct cp_pq_value {
     int64_t i;     /**< CP_PQ_INT64, CP_PQ_TS (UTC milliseconds since the epoch) */
     double d;      /**< CP_PQ_DOUBLE */
     bool b;        /**< CP_PQ_BOOL */
-    bool unscaled; /**< CP_PQ_DEC: s holds the 16 bytes cp_pq_decimal made for the column's scale, not text */
+    bool unscaled; /**< CP_PQ_DEC: converted by cp_pq_decimal (i, or the 16 bytes at s), not text */
     const char *s; /**< CP_PQ_STRING bytes, CP_PQ_DEC decimal text (borrowed) */
     size_t len;    /**< bytes in s */
 } cp_pq_value;
@@ -88,6 +96,7 @@ typedef struct cp_pq_options {
     int zstd_level;        /**< zstd level; 0 = zstd's default */
     bool plain_strings;    /**< never dictionary-encode strings */
     size_t dict_max_bytes; /**< 0 = CP_PQ_DICT_MAX_BYTES */
+    bool plain_ints;       /**< never DELTA_BINARY_PACKED (INT32/INT64 columns stay PLAIN) */
 } cp_pq_options;
 
 /** Returns the codec's name as parquet.thrift spells it ("ZSTD"), or NULL. */
@@ -103,12 +112,18 @@ int cp_parquet_encode(const cp_pq_column *cols, size_t ncols, const cp_pq_value 
                       const cp_pq_options *opt, cp_buf *out, char *err, size_t errlen);
 
 /**
- * Converts decimal text to the 16 big-endian bytes of its unscaled value at `scale` (what a
- * CP_PQ_DEC cell becomes). Returns 0, or -1 with the reason in *why (a static string, e.g.
- * "has more digits after the point than the column's scale"). Sinks call it to refuse a row
- * before it is buffered.
+ * Converts decimal text to the unscaled cell of CP_PQ_DEC column `col`: `v` becomes a non-null
+ * cell with `unscaled` set and, for precision 18 or less, the unscaled value in v->i; for a larger
+ * precision its 16 big-endian bytes are written to `buf` and v->s points there (v->len = 16).
+ * Returns 0, or -1 with the reason in *why (a static string, e.g. "has more digits after the
+ * point than the column's scale") and `v` untouched. Sinks call it to refuse a row before it is
+ * buffered.
  */
-int cp_pq_decimal(const char *s, size_t len, int scale, unsigned char out[16], const char **why);
+int cp_pq_decimal(const cp_pq_column *col, const char *s, size_t len, cp_pq_value *v, unsigned char buf[16],
+                  const char **why);
+
+/** The column's decimal precision (0 read as CP_PQ_DEC_PRECISION). */
+int cp_pq_precision(const cp_pq_column *col);
 
 /** An incremental file writer: row groups are encoded as they are added. Owned by its creator. */
 typedef struct cp_pq_writer cp_pq_writer;
