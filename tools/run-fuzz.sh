@@ -84,6 +84,8 @@ seed fuzz_parquet # column count, rows, row group size, zstd, then per column ty
 printf '\x08\x05\x02\x01\x00\x00\x81\x00\x02\x00\x83\x08\x84\x00\x85\x12\x05\x00\x80\x00' > "$out/fuzz_parquet/corpus/types"
 printf '\x01\x03\x00\x00\x05\x02\x11\x00\x00\x00\x00\x00\x00\x00\x00\x0843123.45\x11\x00\x00\x00\x00\x00\x00\x00\x00\x05-1e-2\x00' \
     > "$out/fuzz_parquet/corpus/decimals"
+# 188 rows in groups of 129 (DELTA_BINARY_PACKED blocks and a short last one), INT64 and DECIMAL(18, 8)
+printf '\x02\x3f\x40\x00\x80\xc0\x00\x11\x45\x08\x11\x21\x05\x21\x0b\x2d\x7f\x31\x09' > "$out/fuzz_parquet/corpus/delta"
 for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay in its corpus
     t=$(basename "$r")
     mkdir -p "$out/$t/corpus"

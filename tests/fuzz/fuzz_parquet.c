@@ -1,6 +1,7 @@
 /* libFuzzer target: random schemas and values through the Parquet encoder. The input's bytes
- * choose the column count, types, nullability, decimal scales, options and every cell (decimal
- * cells get arbitrary text). Encoding either fails with a message or yields a file that the
+ * choose the column count, types, nullability, decimal scales and precisions (INT32, INT64 and
+ * 16-byte decimals), options (PLAIN or DELTA_BINARY_PACKED integers, row groups past a delta block)
+ * and every cell (decimal cells get arbitrary text, integers small steps or any 64-bit value). Encoding either fails with a message or yields a file that the
  * module's own footer check accepts with the right row count; nothing crashes or leaks.
  * SPDX-License-Identifier: MIT
  */
@@ -38,16 +39,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rd r = {data, size};
     size_t ncols = byte(&r) % 9;
     size_t nrows = byte(&r) % 64;
+    if (nrows >= 60) /* sometimes more than a DELTA_BINARY_PACKED block */
+        nrows = 60 + (size_t)byte(&r) * 2;
     unsigned char how = byte(&r);
     static const cp_pq_codec codecs[] = {CP_PQ_UNCOMPRESSED, CP_PQ_ZSTD, CP_PQ_SNAPPY, CP_PQ_UNCOMPRESSED};
-    cp_pq_options o = {.row_group_rows = byte(&r) % 8, .codec = codecs[how & 3], .zstd_level = 1,
-                       .plain_strings = how & 4, .dict_max_bytes = how & 8 ? 16 : 0};
+    uint8_t g = byte(&r); /* rows per group: 0 (one group) to 7, or 129 to 256 */
+    cp_pq_options o = {.row_group_rows = g & 0x80 ? 129u + (g & 0x7f) : g % 8u,
+                       .codec = codecs[how & 3], .zstd_level = 1, .plain_strings = how & 4,
+                       .dict_max_bytes = how & 8 ? 16 : 0, .plain_ints = how & 16};
     cp_pq_column cols[8];
     static const char *const names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
     for (size_t c = 0; c < ncols; c++) {
         uint8_t t = byte(&r);
+        uint8_t sp = byte(&r);
+        /* precision: 38 (0), or 1..38 from the byte: INT32, INT64 and 16-byte decimals */
         cols[c] = (cp_pq_column){.name = names[c], .type = (cp_pq_type)(t % 6), .nullable = t & 0x80,
-                                 .scale = byte(&r) % 41};
+                                 .scale = sp % 41, .precision = t & 0x40 ? 1 + byte(&r) % 38 : 0};
     }
     cp_pq_value *cells = calloc(nrows * ncols + 1, sizeof *cells);
     if (!cells)
@@ -57,16 +64,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t k = byte(&r);
         v->null = (k & 0x0f) == 0;
         v->b = k & 0x10;
-        v->i = (int64_t)u64(&r);
-        uint64_t bits = v->i;
-        memcpy(&v->d, &bits, sizeof v->d);
-        size_t len = byte(&r) % 48;
-        if (len > r.n)
-            len = r.n;
-        v->s = (const char *)r.p; /* borrowed from the input */
-        v->len = len;
-        r.p += len;
-        r.n -= len;
+        cp_pq_type t = cols[i % ncols].type;
+        if (t == CP_PQ_INT64 || t == CP_PQ_TS) {
+            /* small steps (delta blocks of narrow widths), or any 64-bit value */
+            v->i = k & 0x20 ? (int64_t)(i / ncols) * (int8_t)byte(&r) : (int64_t)u64(&r);
+        } else if (t == CP_PQ_DOUBLE) {
+            uint64_t bits = u64(&r);
+            memcpy(&v->d, &bits, sizeof v->d);
+        } else if (t != CP_PQ_BOOL) {
+            size_t len = byte(&r) % 48;
+            if (len > r.n)
+                len = r.n;
+            v->s = (const char *)r.p; /* borrowed from the input */
+            v->len = len;
+            r.p += len;
+            r.n -= len;
+        }
     }
     cp_buf b = {0};
     char err[256] = "";

@@ -523,7 +523,7 @@ static void test_writer_incremental(void **state)
     assert_string_equal(why, "has more digits before the point than the column's precision leaves");
     /* precision 18: the unscaled value in i, 16 integer digits at most */
     assert_int_equal(cp_pq_decimal(&d18, "-12.340", 7, &dv, q, &why), 0);
-    assert_true(dv.unscaled && !dv.s && dv.i == -1234);
+    assert_true(dv.unscaled && dv.len == 0 && dv.i == -1234);
     assert_int_equal(cp_pq_decimal(&d18, "9999999999999999.99", 19, &dv, q, &why), 0);
     assert_int_equal(dv.i, 999999999999999999LL);
     assert_int_equal(cp_pq_decimal(&d18, "10000000000000000", 17, &dv, q, &why), -1);

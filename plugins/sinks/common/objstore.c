@@ -319,7 +319,7 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
                 p->text.len = before;
                 return false;
             }
-            if (v->s) { /* the 16 bytes of a large precision, kept with the texts */
+            if (col.precision > 18) { /* the 16 bytes of a large precision, kept with the texts */
                 v->i = (int64_t)p->text.len;
                 cp_buf_put(&p->text, (const char *)q, sizeof q);
             }

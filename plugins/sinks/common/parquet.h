@@ -68,15 +68,18 @@ typedef struct cp_pq_column {
     int precision;     /**< CP_PQ_DEC only: significant digits, 1..38 (0 = 38); sets the physical type */
 } cp_pq_column;
 
-/** One cell. Which member is read depends on the column's type. */
+/** One cell. Which member is read depends on the column's type; i, d and s share their storage
+ * (24 bytes a cell: a sink staging a row group of 20,000 rows of 16 columns holds 7.7 MB). */
 typedef struct cp_pq_value {
     bool null;     /**< SQL NULL (an error in a column that is not nullable) */
-    int64_t i;     /**< CP_PQ_INT64, CP_PQ_TS (UTC milliseconds since the epoch) */
-    double d;      /**< CP_PQ_DOUBLE */
     bool b;        /**< CP_PQ_BOOL */
     bool unscaled; /**< CP_PQ_DEC: converted by cp_pq_decimal (i, or the 16 bytes at s), not text */
-    const char *s; /**< CP_PQ_STRING bytes, CP_PQ_DEC decimal text (borrowed) */
     size_t len;    /**< bytes in s */
+    union {
+        int64_t i;     /**< CP_PQ_INT64, CP_PQ_TS (UTC milliseconds since the epoch), CP_PQ_DEC of precision <= 18 once unscaled */
+        double d;      /**< CP_PQ_DOUBLE */
+        const char *s; /**< CP_PQ_STRING bytes, CP_PQ_DEC decimal text or 16 unscaled bytes (borrowed) */
+    };
 } cp_pq_value;
 
 /** Page compression; the values are parquet.thrift's CompressionCodec. */
