@@ -13,7 +13,7 @@ services="$COINPIPE_SRC/tests/services"
 export COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR"
 start_mock
 prefix="e2e-$$-$RANDOM"
-sinks() { # pipeline name
+sinks() { # [a further sink]
     cat <<S
     sinks = ( { plugin = "sqlite"; path = "$TMP/rows.db"; decimal_as = "text"; },
               { plugin = "s3-csv"; bucket = "$COINPIPE_TEST_S3_BUCKET"; endpoint = "$COINPIPE_TEST_S3_ENDPOINT";
@@ -22,16 +22,21 @@ sinks() { # pipeline name
               { plugin = "azure-blob"; account = "$COINPIPE_TEST_AZURE_ACCOUNT";
                 container = "$COINPIPE_TEST_AZURE_CONTAINER"; endpoint = "$COINPIPE_TEST_AZURE_ENDPOINT";
                 account_key = "$COINPIPE_TEST_AZURE_KEY"; prefix = "$prefix"; format = "parquet";
-                compression = "snappy"; block_size = "4K"; } );
+                compression = "snappy"; block_size = "4K"; }${1:+,
+              $1} );
 S
 }
+# Binance's 8 decimals as DECIMAL(18, 8): INT64 decimals (a fourth sink, spot only)
+p18="{ plugin = \"s3-csv\"; bucket = \"$COINPIPE_TEST_S3_BUCKET\"; endpoint = \"$COINPIPE_TEST_S3_ENDPOINT\";
+                region = \"us-east-1\"; prefix = \"$prefix-p18\"; format = \"parquet\"; decimal_precision = 18;
+                decimal_scale = 8; zstd_level = 3; row_group_rows = 300; }"
 { conf_head; cat <<C
 pipelines = (
   { name = "spot"; interval = "1h";
     source = { plugin = "binance-spot"; base_url = "$URL"; symbols = ["BTCUSDT", "ETHUSDT"];
                streams = ["ticker", "ohlcv", "book_top", "trade"]; };
     transforms = ( { plugin = "spread"; } );
-$(sinks) },
+$(sinks "$p18") },
   { name = "futures"; interval = "1h";
     source = { plugin = "binance-futures"; base_url = "$URL"; symbols = ["BTCUSDT"]; streams = ["funding"]; };
 $(sinks) },
@@ -65,8 +70,17 @@ compare() { # label dir
         fail "$1: the Parquet files and SQLite differ:"; sed 's/^/    /' "$TMP/$1.out" >&2
     fi
 }
+"$aws" --endpoint-url "$COINPIPE_TEST_S3_ENDPOINT" s3 cp --recursive "s3://$COINPIPE_TEST_S3_BUCKET/$prefix-p18/" "$TMP/s3p18" > /dev/null 2>&1
 compare s3 "$TMP/s3"
 compare azure "$TMP/az"
+compare s3p18 "$TMP/s3p18"
+expect_contains "$TMP/s3p18.out" "decimals INT64(18,8);" "DECIMAL(18, 8) is INT64"
+expect_contains "$TMP/s3.out" "decimals FIXED_LEN_BYTE_ARRAY(38,18);" "the default DECIMAL(38, 18) is 16 bytes"
+for s in ticker ohlcv book_top trade spread; do
+    expect_contains "$TMP/s3p18.out" "$s: " "the DECIMAL(18, 8) objects hold stream $s"
+done
+grep -q " 0 DELTA_BINARY_PACKED chunks" "$TMP/s3p18.out" && fail "no DELTA_BINARY_PACKED chunk" \
+    || pass "integer columns are DELTA_BINARY_PACKED"
 for s in ticker ohlcv book_top trade spread funding market; do
     expect_contains "$TMP/s3.out" "$s: " "S3 holds stream $s"
 done

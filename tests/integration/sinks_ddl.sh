@@ -43,6 +43,10 @@ grep -q "STORAGE_INTEGRATION = coinpipe_s3 FILE_FORMAT = coinpipe_parquet;" "$di
 grep -q '^    "close" NUMBER(38,12),$' "$dir/snowflake_pq.sql"
 grep -q "COPY INTO \"ticker\" FROM @coinpipe_stage/ticker/ FILE_FORMAT = (FORMAT_NAME = 'coinpipe_parquet')" "$dir/snowflake_pq.sql"
 [ "$(grep -c '^  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE;$' "$dir/snowflake_pq.sql")" -eq 2 ]
+# decimal_precision 18: decimal(18,8) and NUMBER(18,8), the types of the INT64 decimals in the files
+sed 's/prefix = "lake\/raw";/prefix = "lake\/pq"; format = "parquet"; decimal_precision = 18; decimal_scale = 8;/' "$dir/c.conf" >"$dir/p18.conf"
+"$COINPIPE_BIN" ddl athena -c "$dir/p18.conf" | grep -q "^  \`close\` decimal(18,8),$"
+"$COINPIPE_BIN" ddl snowflake -c "$dir/p18.conf" | grep -q '^    "close" NUMBER(18,8),$'
 # azure-blob: Snowflake over an azure:// stage, Parquet like s3-csv's
 sed 's/{ plugin = "s3-csv"; bucket = "my-bucket"; prefix = "lake\/raw"; }/{ plugin = "azure-blob"; account = "acct"; container = "lake"; prefix = "raw"; account_key = "a2V5"; format = "parquet"; }/' "$dir/c.conf" >"$dir/az.conf"
 "$COINPIPE_BIN" ddl snowflake -c "$dir/az.conf" >"$dir/snowflake_az.sql"

@@ -5,20 +5,13 @@
 // SPDX-License-Identifier: MIT
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadReader, rawDecimals } from './parquet_util.mjs';
+import { decText, loadReader, rawDecimals } from './parquet_util.mjs';
 
 const dir = process.argv[2];
 const { parquetMetadata, parquetReadObjects, compressors } = await loadReader();
 const expected = JSON.parse(readFileSync(join(dir, 'ints.json'), 'utf8'));
 let fails = 0;
 const fail = (m) => { if (fails++ < 20) console.error('FAIL: ' + m); };
-
-// an unscaled integer (number or BigInt) -> exact decimal text at `scale`
-function intDecText(v, scale) {
-  const b = BigInt(v), neg = b < 0n;
-  const s = (neg ? -b : b).toString().padStart(scale + 1, '0');
-  return (neg ? '-' : '') + s.slice(0, s.length - scale) + '.' + s.slice(s.length - scale);
-}
 
 const want = { p: ['INT64', 18, 8], q: ['INT32', 9, 2] };
 for (const f of expected.files) {
@@ -50,7 +43,7 @@ for (const f of expected.files) {
     expected.columns.forEach((col, c) => {
       let v = row[col];
       if (v === null || v === undefined) v = null;
-      else if (col in want) v = intDecText(v, want[col][2]);
+      else if (col in want) v = decText(v, want[col][2]);
       else if (v instanceof Date) v = String(v.getTime());
       else v = String(v);
       const w = expected.rows[r][c];

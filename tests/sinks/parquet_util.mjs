@@ -12,11 +12,16 @@ export async function loadReader() {
   return { ...hp, compressors };
 }
 
-// big-endian two's complement bytes (a DECIMAL read raw) -> exact decimal text at `scale`
-export function decText(bytes, scale) {
+// a DECIMAL read raw -> exact decimal text at `scale`: big-endian two's complement bytes
+// (FIXED_LEN_BYTE_ARRAY), a BigInt (INT64) or a number (INT32)
+export function decText(raw, scale) {
   let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  if (bytes.length && bytes[0] & 0x80) v -= 1n << BigInt(8 * bytes.length);
+  if (typeof raw === 'bigint' || typeof raw === 'number') {
+    v = BigInt(raw);
+  } else {
+    for (const b of raw) v = (v << 8n) | BigInt(b);
+    if (raw.length && raw[0] & 0x80) v -= 1n << BigInt(8 * raw.length);
+  }
   const neg = v < 0n;
   let s = (neg ? -v : v).toString().padStart(scale + 1, '0');
   if (scale > 0) s = s.slice(0, s.length - scale) + '.' + s.slice(s.length - scale);

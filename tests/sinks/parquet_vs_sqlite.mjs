@@ -43,7 +43,8 @@ function files(d) {
 }
 
 const byStream = new Map(); // stream -> { cols, kinds, rows: [] }
-let codecs = new Set(), groups = 0, dictChunks = 0;
+let codecs = new Set(), groups = 0, dictChunks = 0, deltaChunks = 0;
+const decTypes = new Set(); // physical types of the DECIMAL columns
 for (const path of files(dir)) {
   const rel = relative(dir, path);
   const m = /(?:^|\/)([^/]+)\/year=\d{4}\/month=\d\d\/day=\d\d\/[^/]+\.parquet$/.exec(rel);
@@ -57,11 +58,13 @@ for (const path of files(dir)) {
     for (const c of rg.columns) {
       codecs.add(c.meta_data.codec);
       if (c.meta_data.encodings.includes('RLE_DICTIONARY')) dictChunks++;
+      if (c.meta_data.encodings.includes('DELTA_BINARY_PACKED')) deltaChunks++;
     }
   const elems = meta.schema.slice(1);
   const kinds = {};
   for (const e of elems) {
     const lt = e.logical_type?.type;
+    if (lt === 'DECIMAL') decTypes.add(`${e.type}(${e.logical_type.precision},${e.logical_type.scale})`);
     kinds[e.name] = lt === 'DECIMAL' ? 'dec:' + e.logical_type.scale : lt === 'TIMESTAMP' ? 'ts'
       : e.type === 'DOUBLE' ? 'dbl' : e.type === 'INT64' ? 'int' : e.type === 'BOOLEAN' ? 'bool' : 'text';
     if (lt === 'TIMESTAMP' && (e.logical_type.unit !== 'MILLIS' || !e.logical_type.isAdjustedToUTC))
@@ -117,5 +120,6 @@ for (const [stream, s] of byStream) {
   console.log(`${stream}: ${s.rows.length} rows x ${s.cols.length} columns equal to SQLite's`);
 }
 console.log(`streams ${[...byStream.keys()].sort().join(',')}; ${groups} row groups; codecs ${[...codecs].sort().join(',')}; ` +
-  `${dictChunks} dictionary-encoded chunks; ${cells} cells compared`);
+  `${dictChunks} dictionary-encoded chunks; ${deltaChunks} DELTA_BINARY_PACKED chunks; ` +
+  `decimals ${[...decTypes].sort().join(',')}; ${cells} cells compared`);
 process.exit(fails ? 1 : 0);

@@ -15,6 +15,8 @@
 #include <snappy-c.h>
 #include <zstd.h>
 
+typedef unsigned __int128 u128;
+
 static const unsigned char *find(const cp_buf *b, const void *needle, size_t n)
 {
     for (size_t i = 0; b->len >= n && i <= b->len - n; i++)
@@ -479,6 +481,115 @@ static void test_delta_binary_packed(void **state)
     expect_delta(&d9, e6, 2, p6, sizeof p6, 0);
 }
 
+/* The unscaled value of [-]int[.frac] at (precision, scale) worked out on the digits as text:
+ * false when it does not fit; else its decimal digits (with '-') in out. */
+static bool ref_unscaled(const char *s, int precision, int scale, char *out)
+{
+    bool neg = *s == '-';
+    s += neg;
+    const char *dot = strchr(s, '.');
+    size_t ni = dot ? (size_t)(dot - s) : strlen(s);
+    const char *fr = dot ? dot + 1 : "";
+    size_t nf = strlen(fr);
+    while (nf > (size_t)scale && fr[nf - 1] == '0')
+        nf--;
+    if (nf > (size_t)scale)
+        return false;
+    char digits[128];
+    size_t n = 0;
+    for (size_t k = 0; k < ni; k++)
+        digits[n++] = s[k];
+    for (size_t k = 0; k < (size_t)scale; k++)
+        digits[n++] = k < nf ? fr[k] : '0';
+    size_t lead = 0;
+    while (lead < n && digits[lead] == '0')
+        lead++;
+    if (n - lead > (size_t)precision)
+        return false;
+    if (lead == n)
+        return strcpy(out, "0"), true;
+    snprintf(out, 128, "%s%.*s", neg ? "-" : "", (int)(n - lead), digits + lead);
+    return true;
+}
+
+/* cp_pq_decimal (its one-pass path for up to 18 significant digits and its general path) agrees
+ * with the digit-by-digit reference on 20,000 random decimals: leading and trailing zeros, signs,
+ * points without digits on one side, 0 to 24 digits a side, every precision and scale. */
+static void test_decimal_reference(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    int fits = 0;
+    for (int it = 0; it < 20000; it++) {
+        char text[96], ref[128], got[128];
+        size_t n = 0;
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        uint64_t x = rng;
+        if (x & 1)
+            text[n++] = '-';
+        int ni = (int)((x >> 1) % 25), nf = (int)((x >> 6) % 25), zl = (int)((x >> 11) % 4), zt = (int)((x >> 13) % 12);
+        for (int k = 0; k < zl; k++)
+            text[n++] = '0';
+        for (int k = 0; k < ni; k++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            text[n++] = (char)('0' + rng % 10);
+        }
+        bool point = nf || zt || (x >> 17) % 2;
+        if (point)
+            text[n++] = '.';
+        for (int k = 0; k < nf; k++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            text[n++] = (char)('0' + rng % 10);
+        }
+        for (int k = 0; point && k < zt; k++)
+            text[n++] = '0';
+        text[n] = '\0';
+        if (n == (size_t)(x & 1) || (n == (size_t)(x & 1) + 1 && point))
+            continue; /* no digit at all */
+        int precision = 1 + (int)((x >> 18) % 38), scale = (int)((x >> 24) % (unsigned)(precision + 1));
+        if ((x >> 30) % 2) /* half of them at the sinks' settings */
+            precision = (x >> 31) % 2 ? 18 : 38, scale = precision == 18 ? 8 : 18;
+        cp_pq_column col = {.type = CP_PQ_DEC, .precision = precision, .scale = scale};
+        cp_pq_value v;
+        unsigned char q[16];
+        const char *why = NULL;
+        bool ok = cp_pq_decimal(&col, text, n, &v, q, &why) == 0;
+        bool want = ref_unscaled(text, precision, scale, ref);
+        if (ok != want)
+            fail_msg("%s at DECIMAL(%d, %d): encoder %s, reference %s", text, precision, scale, ok ? "fits" : why,
+                     want ? ref : "does not fit");
+        if (!ok)
+            continue;
+        fits++;
+        u128 u = 0;
+        bool neg = false;
+        if (precision <= 18) {
+            neg = v.i < 0;
+            u = neg ? (u128)(-(unsigned __int128)v.i) : (u128)v.i;
+        } else {
+            for (int k = 0; k < 16; k++)
+                u = u << 8 | q[k];
+            neg = q[0] & 0x80;
+            if (neg)
+                u = -u;
+        }
+        char rev[64];
+        int m = 0;
+        do
+            rev[m++] = (char)('0' + (int)(u % 10));
+        while ((u /= 10));
+        int g = 0;
+        if (neg && !(m == 1 && rev[0] == '0'))
+            got[g++] = '-';
+        while (m)
+            got[g++] = rev[--m];
+        got[g] = '\0';
+        if (strcmp(got, ref) && !(strcmp(ref, "0") == 0 && strcmp(got, "0") == 0))
+            fail_msg("%s at DECIMAL(%d, %d): encoder %s, reference %s", text, precision, scale, got, ref);
+    }
+    assert_true(fits > 5000);
+}
+
 /* The incremental writer gives the same bytes as a whole-file encode of the same row groups; a
  * failed add leaves the file as it was. */
 static void test_writer_incremental(void **state)
@@ -824,6 +935,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_snappy),
         cmocka_unit_test(test_writer_incremental),
         cmocka_unit_test(test_delta_binary_packed),
+        cmocka_unit_test(test_decimal_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

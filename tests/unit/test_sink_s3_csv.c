@@ -229,6 +229,59 @@ static void test_parquet_objects(void **state)
     assert_null(bad);
     tk_assert_log_contains("s3-csv: gzip = true applies to CSV; Parquet pages are compressed by `compression`");
     free(why);
+    why = NULL;
+    /* a scale the precision cannot hold */
+    snprintf(cfg, sizeof cfg, "bucket = \"%s\"; endpoint = \"%s\"; format = \"parquet\"; decimal_precision = 9; "
+             "decimal_scale = 10;", env("COINPIPE_TEST_S3_BUCKET"), env("COINPIPE_TEST_S3_ENDPOINT"));
+    tk_log_clear();
+    assert_int_equal(tk_try_create("s3-csv", cfg, NULL, &bad, &why), CP_ERR_CONFIG);
+    tk_assert_log_contains("s3-csv: decimal_scale = 10 exceeds decimal_precision = 9");
+    free(why);
+}
+
+/* decimal_precision = 9 at scale 4: INT32 decimals; a price with more than 5 digits before the
+ * point is refused with its row and column, the other rows written. */
+static void test_parquet_precision(void **state)
+{
+    (void)state;
+    setup_prefix("p9");
+    tk_pin_clock(FX_T0 + 1000);
+    tk_instance *t = open_sink("format = \"parquet\"; decimal_precision = 9; decimal_scale = 4;");
+    cp_schema s = {.stream = "evo", .nfields = 4, .fields = fx_evo_fields};
+    cp_batch *b = tk_batch_new(&s);
+    const cp_host *h = tk_host();
+    static const char *const px[3] = {"12.5", "-99999.9999", "123456.5"};
+    for (size_t r = 0; r < 3; r++) {
+        h->batch_add_row(b);
+        h->batch_set_string(b, r, 0, px[r], 1);
+        h->batch_set_int(b, r, 2, 7);
+        h->batch_set_decimal(b, r, 3, px[r], strlen(px[r]));
+    }
+    tk_log_clear();
+    assert_int_equal(tk_write(t, b), CP_PENDING);
+    tk_assert_log_contains("stream evo, row 2 (id=1), column px: decimal 123456.5 has more digits before the point "
+                           "than the column's precision leaves (DECIMAL(9, 4)): row not written to Parquet");
+    assert_int_equal(tk_flush(t, CP_FLUSH_FORCE), CP_OK);
+    char *keys = list_keys();
+    assert_int_equal(count_lines(keys), 1);
+    *strchr(keys, '\n') = '\0';
+    size_t len;
+    unsigned char *pq = get_bytes(keys, &len);
+    char err[256];
+    int64_t rows = 0;
+    assert_int_equal(cp_parquet_check(pq, len, &rows, NULL, err, sizeof err), 0);
+    assert_int_equal(rows, 2);
+    /* the schema element: converted_type DECIMAL (5), scale 4, precision 9 */
+    static const unsigned char dec9[] = {0x25, 0x0a, 0x15, 0x08, 0x15, 0x12};
+    bool found = false;
+    for (size_t i = 0; i + sizeof dec9 <= len && !found; i++)
+        found = memcmp(pq + i, dec9, sizeof dec9) == 0;
+    assert_true(found);
+    free(pq);
+    free(keys);
+    tk_batch_free(b);
+    tk_destroy(t);
+    tk_pin_clock(0);
 }
 
 int main(void)
@@ -238,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_midnight_split_gzip_and_max_rows),
         cmocka_unit_test(test_denied_names_bucket),
         cmocka_unit_test(test_parquet_objects),
+        cmocka_unit_test(test_parquet_precision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,8 +269,8 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
 {
     const cp_schema *s = p->schema;
     size_t ncols = s->nfields;
-    if (p->staged == p->cap) { /* twice the rows per column: move each column to its new place */
-        size_t cap = p->cap ? p->cap * 2 : 64;
+    if (p->staged == p->cap) { /* room for a whole row group: move each column to its new place */
+        size_t group = (size_t)o->cfg->row_group_rows, cap = p->cap ? group : group < 256 ? group : 256;
         cp_pq_value *n = realloc(p->cells, cap * ncols * sizeof *n);
         if (!n) {
             *oom = true;
@@ -285,9 +285,17 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
     for (size_t c = 0; c < ncols; c++) {
         const cp_field *f = cp_schema_field(s, c);
         cp_pq_value *v = &p->cells[c * p->cap + p->staged];
-        *v = (cp_pq_value){.null = cp_batch_is_null(ctx, batch, r, c)};
-        if (v->null)
+        *v = (cp_pq_value){0};
+        size_t len = 0;
+        const char *t = NULL;
+        if (f->type == CP_T_DECIMAL || f->type == CP_T_STRING) { /* NULL text: a NULL cell */
+            if (!(t = cp_batch_get_text(ctx, batch, r, c, &len))) {
+                v->null = true;
+                continue;
+            }
+        } else if ((v->null = cp_batch_is_null(ctx, batch, r, c))) {
             continue;
+        }
         switch (f->type) {
         case CP_T_INT64:
         case CP_T_TIMESTAMP:
@@ -300,8 +308,6 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
             v->b = cp_batch_get_bool(ctx, batch, r, c);
             break;
         case CP_T_DECIMAL: {
-            size_t len = 0;
-            const char *t = cp_batch_get_text(ctx, batch, r, c, &len);
             unsigned char q[16];
             const char *why = NULL;
             cp_pq_column col = {.type = CP_PQ_DEC, .scale = (int)o->cfg->decimal_scale,
@@ -312,8 +318,8 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
                 cp_log_error(ctx,
                              "%s: stream %s, row %zu (%s), column %s: decimal %.*s %s (DECIMAL(%d, %d)): row not "
                              "written to Parquet",
-                             o->sink, s->stream, r, k.p ? k.p : "", f->name, len > 60 ? 60 : (int)len, t ? t : "",
-                             why, col.precision, col.scale);
+                             o->sink, s->stream, r, k.p ? k.p : "", f->name, len > 60 ? 60 : (int)len, t, why,
+                             col.precision, col.scale);
                 cp_buf_free(&k);
                 cp_stream_count(ctx, CP_ROWS_INVALID, 1);
                 p->text.len = before;
@@ -325,14 +331,11 @@ static bool stage_row(cp_obj *o, cp_ctx *ctx, cp_obj_part *p, const cp_batch *ba
             }
             break;
         }
-        default: {
-            size_t len = 0;
-            const char *txt = cp_batch_get_text(ctx, batch, r, c, &len);
+        default:
             v->i = (int64_t)p->text.len;
             v->len = len;
-            cp_buf_put(&p->text, txt ? txt : "", len);
+            cp_buf_put(&p->text, t, len);
             break;
-        }
         }
     }
     if (p->text.oom) {

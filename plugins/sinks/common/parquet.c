@@ -121,9 +121,46 @@ static const u128 pow10_tab[CP_PQ_DEC_PRECISION + 1] = {
 
 static u128 pow10_u128(int k) { return pow10_tab[k]; }
 
+/* The common case of dec_parse in one pass: [-]digits[.digits] with at most 18 significant digits
+ * that fits the column. False for anything else (dec_parse's general path decides, or names the
+ * error). */
+static bool dec_fast(const char *s, size_t n, int precision, int scale, __int128 *out)
+{
+    bool neg = n && s[0] == '-', any = false;
+    uint64_t v = 0;
+    int nd = 0, frac = -1; /* significant digits; digits after the point (-1: no point yet) */
+    for (size_t i = neg; i < n; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d < 10) {
+            if ((nd || d) && ++nd > 18)
+                return false;
+            v = v * 10 + d;
+            any = true;
+            frac += frac >= 0;
+        } else if (s[i] == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            return false;
+        }
+    }
+    frac = frac < 0 ? 0 : frac;
+    while (frac > scale && v && v % 10 == 0) { /* trailing zeros beyond the scale: "0.01000000" */
+        v /= 10;
+        nd--;
+        frac--;
+    }
+    if (!any || (frac > scale && v) || (v && nd + scale - frac > precision))
+        return false;
+    u128 q = v ? (u128)v * pow10_tab[frac > scale ? 0 : scale - frac] : 0;
+    *out = neg ? -(__int128)q : (__int128)q;
+    return true;
+}
+
 /* Decimal text -> unscaled 128-bit value at `scale`. 0, or -1 with a reason in `why`. */
 static int dec_parse(const char *s, size_t n, int precision, int scale, __int128 *out, const char **why)
 {
+    if (dec_fast(s, n, precision, scale, out))
+        return 0;
     size_t i = 0;
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+'))
@@ -132,7 +169,7 @@ static int dec_parse(const char *s, size_t n, int precision, int scale, __int128
      * there are more; `nd` of them, `frac` digits after the point */
     uint64_t lo = 0;
     u128 v = 0;
-    long nd = 0, frac = 0, dropped = 0; /* dropped: digits beyond 39 (must be zero) */
+    long nd = 0, frac = 0, dropped = 0; /* dropped: digits beyond 38 (must be zero): 39 could pass 2^128 */
     bool any = false, point = false, nonzero_dropped = false;
     for (; i < n; i++) {
         char c = s[i];
@@ -144,7 +181,7 @@ static int dec_parse(const char *s, size_t n, int precision, int scale, __int128
             if (nd < 19) {
                 lo = lo * 10 + (uint64_t)(c - '0');
                 nd++;
-            } else if (nd < CP_PQ_DEC_PRECISION + 1) {
+            } else if (nd < CP_PQ_DEC_PRECISION) {
                 if (nd == 19)
                     v = lo;
                 v = v * 10 + (u128)(c - '0');
