@@ -201,64 +201,29 @@ static bool int_arg(const core_listener_req *r, const char *name, int64_t *out)
     return true;
 }
 
-typedef struct rows_out {
-    cp_buf *body;
-    size_t n;
-} rows_out;
+struct core_api_read {
+    cp_read_query q;
+    const char *series[8];
+    char *values[8];
+    char *pipeline; /* or NULL: the first store that holds the series */
+};
 
-static bool put_rows(void *user, const cp_batch *b)
+void core_api_read_free(core_api_read *rd)
 {
-    rows_out *o = user;
-    cp_buf *body = o->body;
-    const cp_schema *s = core_batch_schema(b);
-    size_t nrows = core_batch_rows(b);
-    /* the keys once per batch (names are [a-z0-9_]); about 330 bytes a candle reserved ahead */
-    cp_buf keys = {0};
-    size_t at[65];
-    size_t nf = s->nfields < 64 ? s->nfields : 64;
-    for (size_t c = 0; c < nf; c++) {
-        at[c] = keys.len;
-        cp_buf_printf(&keys, c ? ",\"%s\":" : "\"%s\":", s->fields[c].name);
-    }
-    at[nf] = keys.len;
-    /* A string column repeats its text row after row (exchange, symbol, interval), and the batch
-     * then shares it (one arena text): its JSON is written once and copied from the row above. */
-    struct {
-        const char *text;
-        size_t at, len;
-    } prev[64];
-    for (size_t c = 0; c < nf; c++)
-        prev[c].text = NULL;
-    cp_buf_reserve(body, nrows * (keys.len + nf * 12 + 8));
-    for (size_t r = 0; r < nrows && !keys.oom && !body->oom; r++) {
-        cp_buf_puts(body, o->n++ ? ",\n{" : "\n{");
-        for (size_t c = 0; c < nf; c++) {
-            cp_buf_put(body, keys.p + at[c], at[c + 1] - at[c]);
-            size_t n = 0;
-            const char *t = s->fields[c].type == CP_T_STRING ? core_batch_get_text(b, r, c, &n) : NULL;
-            if (t && t == prev[c].text) {
-                if (cp_buf_reserve(body, prev[c].len)) { /* the copy's source is in the buffer itself */
-                    memcpy(body->p + body->len, body->p + prev[c].at, prev[c].len);
-                    body->len += prev[c].len;
-                    body->p[body->len] = '\0';
-                }
-                continue;
-            }
-            size_t mark = body->len;
-            core_batch_json_value(body, b, r, c);
-            if (t)
-                prev[c].text = t, prev[c].at = mark, prev[c].len = body->len - mark;
-        }
-        cp_buf_putc(body, '}');
-    }
-    bool ok = !body->oom && !keys.oom;
-    cp_buf_free(&keys);
-    return ok;
+    if (!rd)
+        return;
+    for (size_t k = 0; k < rd->q.nseries; k++)
+        free(rd->values[k]);
+    free(rd->pipeline);
+    free(rd);
 }
 
 /* GET /api/v1/rows?stream=S&<series column>=V...&from=&to=&limit=&pipeline= (candles: stream=ohlcv) */
-static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf *body)
+unsigned core_api_read_new(const core_listener_req *r, const char *stream, cp_buf *body, core_api_read **out)
 {
+    *out = NULL;
+    if (!stream && !(stream = core_listener_arg(r, "stream")))
+        return bad(body, "missing argument", "stream");
     const cp_schema *s = schema_of(stream);
     if (!s)
         return bad(body, "unknown stream (ticker, ohlcv, book_top, trade, funding, open_interest, market, "
@@ -275,25 +240,66 @@ static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf
         return bad(body, "from and to are UTC milliseconds since the epoch", NULL);
     if (!int_arg(r, "limit", &limit) || limit < 1 || limit > LIMIT_ROWS)
         return bad(body, "limit is 1 to 100000", NULL);
+    /* the arguments are copied: the read may outlive the request's memory (a client that left) */
+    core_api_read *rd = calloc(1, sizeof *rd);
     const char *pipeline = core_listener_arg(r, "pipeline");
-    cp_read_query q = {.size = sizeof q, .schema = s, .nseries = sh.nseries, .series = sh.series,
-                       .values = values, .time_column = sh.time, .from_ms = from, .to_ms = to,
-                       .limit = (size_t)limit};
-    rows_out o = {.body = body};
+    bool ok = rd && (!pipeline || (rd->pipeline = core_util_strdup(pipeline)));
+    for (size_t k = 0; ok && k < sh.nseries; k++) {
+        rd->series[k] = sh.series[k];
+        ok = (rd->values[k] = core_util_strdup(values[k])) != NULL;
+        rd->q.nseries = k + 1;
+    }
+    if (!ok) {
+        core_api_read_free(rd);
+        cp_buf_reset(body);
+        cp_buf_puts(body, "{\"error\":\"out of memory\"}\n");
+        return 500;
+    }
+    rd->q = (cp_read_query){.size = sizeof rd->q, .schema = s, .nseries = sh.nseries, .series = rd->series,
+                            .values = (const char *const *)rd->values, .time_column = sh.time, .from_ms = from,
+                            .to_ms = to, .limit = (size_t)limit};
+    *out = rd;
+    return 0;
+}
+
+typedef struct rows_out {
+    cp_buf *body;
+    size_t n;     /* rows written */
+    size_t chunk; /* body handed to flush from this size on */
+    bool (*flush)(void *user, cp_buf *body);
+    void *user;
+    bool flushed; /* some of the answer was handed over */
+} rows_out;
+
+static bool put_rows(void *user, const cp_batch *b)
+{
+    rows_out *o = user;
+    if (!core_batch_json_rows(o->body, b, &o->n))
+        return false;
+    if (!o->flush || o->body->len < o->chunk)
+        return true;
+    o->flushed = true;
+    return o->flush(o->user, o->body);
+}
+
+unsigned core_api_read_run(core_api_read *rd, cp_buf *body, size_t chunk, bool (*flush)(void *user, cp_buf *body),
+                           void *user)
+{
+    rows_out o = {.body = body, .chunk = chunk, .flush = flush, .user = user};
     cp_buf_putc(body, '[');
     unsigned code = 200;
     pthread_mutex_lock(&A.lock);
     size_t tried = 0;
     for (size_t i = 0; i < A.n && !o.n; i++) { /* the first store that holds the series answers */
-        reader *rd = &A.v[i];
-        if (pipeline && strcmp(pipeline, rd->pipeline) != 0)
+        reader *r = &A.v[i];
+        if (rd->pipeline && strcmp(rd->pipeline, r->pipeline) != 0)
             continue;
         tried++;
-        cp_status st = rd->ec->plugin->desc.read_range(rd->in.data, &rd->in.ctx.pub, &q, put_rows, &o);
+        cp_status st = r->ec->plugin->desc.read_range(r->in.data, &r->in.ctx.pub, &rd->q, put_rows, &o);
         if (st != CP_OK) {
             cp_buf_reset(body);
-            cp_buf_printf(body, "{\"error\":\"sink '%s' of pipeline '%s' cannot be read: %s\"}\n", rd->sink,
-                          rd->pipeline, cp_strerror(st));
+            cp_buf_printf(body, "{\"error\":\"sink '%s' of pipeline '%s' cannot be read: %s\"}\n", r->sink,
+                          r->pipeline, cp_strerror(st));
             code = st == CP_RETRY ? 503 : 500;
             break;
         }
@@ -301,27 +307,14 @@ static unsigned read_rows(const core_listener_req *r, const char *stream, cp_buf
     pthread_mutex_unlock(&A.lock);
     if (code == 200 && !tried) {
         cp_buf_reset(body);
-        cp_buf_puts(body, pipeline ? "{\"error\":\"no pipeline of that name has a sink that can be read back\"}\n"
-                                   : "{\"error\":\"no pipeline has a sink that can be read back (a sink "
-                                     "plugin with the read_range callback)\"}\n");
+        cp_buf_puts(body, rd->pipeline ? "{\"error\":\"no pipeline of that name has a sink that can be read back\"}\n"
+                                       : "{\"error\":\"no pipeline has a sink that can be read back (a sink "
+                                         "plugin with the read_range callback)\"}\n");
         return 404;
     }
     if (code == 200)
         cp_buf_puts(body, o.n ? "\n]\n" : "]\n");
     return body->oom ? 500 : code;
-}
-
-unsigned core_api_candles(const core_listener_req *r, cp_buf *body)
-{
-    return read_rows(r, "ohlcv", body);
-}
-
-unsigned core_api_rows(const core_listener_req *r, cp_buf *body)
-{
-    const char *stream = core_listener_arg(r, "stream");
-    if (!stream)
-        return bad(body, "missing argument", "stream");
-    return read_rows(r, stream, body);
 }
 
 unsigned core_api_latest(const core_listener_req *r, cp_buf *body)

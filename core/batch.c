@@ -619,6 +619,114 @@ void core_batch_json_value(cp_buf *out, const cp_batch *b, size_t r, size_t c)
     }
 }
 
+enum { KEY_COPY = 32 }; /* a key is copied this many bytes at a time (the surplus is overwritten) */
+
+bool core_batch_json_rows(cp_buf *out, const cp_batch *b, size_t *count)
+{
+    size_t nf = b->schema.nfields, nrows = b->rows;
+    if (!nrows)
+        return !out->oom;
+    /* per column: its key ("name": after a comma but in the first) and the JSON of the row above
+     * when the column is a string shared with it (exchange, symbol, interval: copied, not escaped) */
+    struct jcol {
+        uint32_t key_at, key_len;
+        const char *prev; /* the text the row above had, or NULL */
+        size_t prev_at, prev_len;
+    } *jc = calloc(nf, sizeof *jc);
+    cp_buf keys = {0};
+    size_t fixed = 4 + KEY_COPY; /* ",\n{" and "}" and the keys' surplus */
+    for (size_t c = 0; jc && c < nf; c++) {
+        jc[c].key_at = (uint32_t)keys.len;
+        if (c)
+            cp_buf_putc(&keys, ',');
+        cp_buf_putc(&keys, '"');
+        cp_buf_puts(&keys, b->fields[c].name); /* names are [a-z0-9_] (valid_name) */
+        cp_buf_put(&keys, "\":", 2);
+        jc[c].key_len = (uint32_t)(keys.len - jc[c].key_at);
+        cp_type t = b->fields[c].type;
+        fixed += jc[c].key_len + (t == CP_T_STRING ? 4 : 24); /* null; an int64 or a %.17g double fits 24 */
+    }
+    bool ok = jc && cp_buf_reserve(&keys, KEY_COPY) && !keys.oom;
+    if (ok)
+        memset(keys.p + keys.len, 0, KEY_COPY);
+    for (size_t r = 0; ok && r < nrows; r++) {
+        size_t need = fixed;
+        for (size_t c = 0; c < nf; c++) { /* the texts' room: escaped strings up to 6 bytes a byte */
+            cp_type t = b->fields[c].type;
+            if ((t == CP_T_STRING || t == CP_T_DECIMAL) && !b->cols[c].null[r])
+                need += t == CP_T_STRING ? 2 + 6 * (size_t)b->cols[c].cells[r].len : b->cols[c].cells[r].len;
+        }
+        if (!(ok = cp_buf_reserve(out, need)))
+            break;
+        char *p = out->p + out->len;
+        if ((*count)++) {
+            memcpy(p, ",\n{", 3);
+            p += 3;
+        } else {
+            memcpy(p, "\n{", 2);
+            p += 2;
+        }
+        for (size_t c = 0; c < nf; c++) {
+            memcpy(p, keys.p + jc[c].key_at, KEY_COPY);
+            if (jc[c].key_len > KEY_COPY)
+                memcpy(p + KEY_COPY, keys.p + jc[c].key_at + KEY_COPY, jc[c].key_len - KEY_COPY);
+            p += jc[c].key_len;
+            const struct cell *x = &b->cols[c].cells[r];
+            if (b->cols[c].null[r]) {
+                memcpy(p, "null", 4);
+                p += 4;
+                jc[c].prev = NULL;
+                continue;
+            }
+            switch (b->fields[c].type) {
+            case CP_T_INT64:
+            case CP_T_TIMESTAMP:
+                if (x->v.i < 0)
+                    *p++ = '-';
+                p = cp_u64_digits(p, x->v.i < 0 ? 0 - (uint64_t)x->v.i : (uint64_t)x->v.i);
+                break;
+            case CP_T_BOOL:
+                memcpy(p, x->v.i ? "true" : "false", x->v.i ? 4 : 5);
+                p += x->v.i ? 4 : 5;
+                break;
+            case CP_T_STRING: {
+                const char *text = b->arena + x->off;
+                if (text == jc[c].prev) { /* the row above's text (one arena text): its JSON again */
+                    memcpy(p, out->p + jc[c].prev_at, jc[c].prev_len);
+                    p += jc[c].prev_len;
+                    break;
+                }
+                size_t mark = out->len = (size_t)(p - out->p); /* the escaper appends: room is reserved */
+                core_util_json_string(out, text, x->len);
+                jc[c].prev = text, jc[c].prev_at = mark, jc[c].prev_len = out->len - mark;
+                p = out->p + out->len;
+                break;
+            }
+            case CP_T_DECIMAL:
+                if (json_number(b->arena + x->off, x->len)) {
+                    memcpy(p, b->arena + x->off, x->len);
+                    p += x->len;
+                    break;
+                }
+                __attribute__((fallthrough)); /* a text JSON cannot carry as a number: its double */
+            case CP_T_DOUBLE:
+                if (isfinite(x->v.d))
+                    p += snprintf(p, 25, "%.17g", x->v.d);
+                else
+                    memcpy(p, "null", 4), p += 4;
+                break;
+            default: memcpy(p, "null", 4), p += 4;
+            }
+        }
+        *p++ = '}';
+        out->len = (size_t)(p - out->p);
+        out->p[out->len] = '\0';
+    }
+    cp_buf_free(&keys);
+    free(jc);
+    return ok && !out->oom;
+}
+
 const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len)
 {
     if (core_batch_is_null(b, row, col))

@@ -38,6 +38,10 @@ bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
 /* appends cell (row, col) as a JSON value: null, a number (a decimal as its text when JSON's
  * grammar allows, else its double), true/false, or a string */
 void core_batch_json_value(cp_buf *out, const cp_batch *b, size_t row, size_t col);
+/* appends every row of b as a JSON object of its columns in schema order, each after "\n{"
+ * (",\n{" once *count is above 0; *count counts the rows written), with the values of
+ * core_batch_json_value; false when out of memory (out->oom) */
+bool core_batch_json_rows(cp_buf *out, const cp_batch *b, size_t *count);
 bool core_decimal_valid(const char *s, size_t len);
 size_t core_batch_mem_bytes(const cp_batch *b); /* memory the batch holds (cells, text), about */
 void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capacity (when emitted) */

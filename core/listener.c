@@ -17,6 +17,15 @@
  * - Live clients (/api/v1/events, Server-Sent Events) are suspended connections: each holds a
  *   bounded buffer of events not yet sent; a client that falls LIMIT_EVENT_BYTES behind is
  *   disconnected (the page reconnects and reloads what it missed).
+ * - Stored rows (/api/v1/candles, /api/v1/rows: up to 10^5 rows, 32 MB of JSON) are read and
+ *   rendered on a thread of their own (at most LIMIT_READS at once, beyond that on the
+ *   listener's thread as before) while the connection waits suspended; the answer leaves in
+ *   pieces of READ_CHUNK bytes as they are rendered (chunked), so its first bytes are sent
+ *   while SQLite is still stepping, the listener's thread stays free for /health and the
+ *   live clients, and the pieces' memory is reused instead of one buffer of the whole answer.
+ *   An answer that fits one piece is sent whole with its length, errors included; an error
+ *   after pieces were sent ends the chunked answer without its last chunk (the client sees a
+ *   truncated transfer, never a short array that looks complete).
  */
 #include "api.h"
 #include "latest.h"
@@ -118,6 +127,8 @@ enum {
     LIMIT_REQUEST_BYTES = 16384, /* request line and headers, per connection */
     LIMIT_EVENT_BYTES = 4 << 20, /* events not yet sent to one live client */
     LIMIT_LIVE_CLIENTS = 500,  /* live (event stream) clients at once */
+    LIMIT_READS = 8,           /* reads of stored rows on threads of their own at once */
+    READ_CHUNK = 256 << 10,    /* a read's answer leaves in pieces of about this size */
     EVENT_POLL_MS = 200,       /* how often the latest-rows table is looked at for changes */
     HEARTBEAT_MS = 15000,      /* a comment to every live client: finds the ones gone */
 };
@@ -193,6 +204,20 @@ static bool authorized(struct MHD_Connection *c)
     return q && same_secret(q, auth_token);
 }
 
+/* adds the headers every answer has, queues r and releases it */
+static enum MHD_Result send_response(struct MHD_Connection *conn, unsigned code, const char *type,
+                                     struct MHD_Response *r)
+{
+    mhd.add_response_header(r, "Content-Type", type);
+    mhd.add_response_header(r, "Cache-Control", "no-store");
+    mhd.add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (code == MHD_HTTP_UNAUTHORIZED)
+        mhd.add_response_header(r, "WWW-Authenticate", "Bearer realm=\"coinpipe\"");
+    enum MHD_Result ret = mhd.queue_response(conn, code, r);
+    mhd.destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type, cp_buf *body)
 {
     struct MHD_Response *r = mhd.create_response_from_buffer(
@@ -202,14 +227,7 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const c
         return MHD_NO;
     }
     *body = (cp_buf){0};
-    mhd.add_response_header(r, "Content-Type", type);
-    mhd.add_response_header(r, "Cache-Control", "no-store");
-    mhd.add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (code == MHD_HTTP_UNAUTHORIZED)
-        mhd.add_response_header(r, "WWW-Authenticate", "Bearer realm=\"coinpipe\"");
-    enum MHD_Result ret = mhd.queue_response(conn, code, r);
-    mhd.destroy_response(r);
-    return ret;
+    return send_response(conn, code, type, r);
 }
 
 static unsigned route_metrics(const core_listener_req *r, cp_buf *body, const char **type)
@@ -312,8 +330,6 @@ static unsigned route_asset(const core_listener_req *r, cp_buf *body, const char
         *type = "application/json";                                                                                    \
         return core_api_##fn(r, body);                                                                                 \
     }
-API_ROUTE(candles)
-API_ROUTE(rows)
 API_ROUTE(latest)
 API_ROUTE(symbols)
 API_ROUTE(pipelines)
@@ -502,12 +518,8 @@ static enum MHD_Result live_start(struct MHD_Connection *conn)
         live_free(c);
         return MHD_NO;
     }
-    mhd.add_response_header(r, "Content-Type", "text/event-stream");
-    mhd.add_response_header(r, "Cache-Control", "no-store");
     mhd.add_response_header(r, "X-Accel-Buffering", "no");
-    enum MHD_Result ret = mhd.queue_response(conn, MHD_HTTP_OK, r);
-    mhd.destroy_response(r);
-    return ret;
+    return send_response(conn, MHD_HTTP_OK, "text/event-stream", r);
 }
 
 static void live_stop(void)
@@ -533,29 +545,277 @@ static void live_stop(void)
     live_resume(wake, nwake);
 }
 
+/* ---- reads of stored rows: a thread each, the answer streamed --------------------------- */
+
+static int request_marker; /* a request's con_cls between its calls (a read's: its reading) */
+
+typedef struct piece {
+    struct piece *next;
+    cp_buf b;   /* JSON text; sent from `off` */
+    size_t off;
+} piece;
+
+typedef struct reading {
+    core_api_read *rd;
+    struct MHD_Connection *conn;
+    piece *head, *tail; /* rendered, not yet sent */
+    piece *spare;       /* sent pieces kept for the next ones (at most 2) */
+    size_t nspare;
+    cp_buf rest;        /* when done without pieces: the whole answer (or the error) */
+    unsigned code;
+    int refs;           /* the thread and the connection */
+    bool streamed;      /* pieces were handed over: the answer is a stream */
+    bool done, suspended, gone;
+} reading;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    size_t running; /* reads on their own thread */
+    bool quit;
+} R = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
+
+static void reading_free(reading *g)
+{
+    core_api_read_free(g->rd);
+    for (piece *lists[2] = {g->head, g->spare}, **l = lists; l < lists + 2; l++)
+        for (piece *p = *l, *next; p; p = next) {
+            next = p->next;
+            cp_buf_free(&p->b);
+            free(p);
+        }
+    cp_buf_free(&g->rest);
+    free(g);
+}
+
+/* under R.lock: the connection to resume (after unlocking) when it waits suspended */
+static struct MHD_Connection *reading_wake(reading *g)
+{
+    if (!g->suspended)
+        return NULL;
+    g->suspended = false;
+    return g->conn;
+}
+
+/* drops one reference (R.lock not held) */
+static void reading_unref(reading *g)
+{
+    pthread_mutex_lock(&R.lock);
+    bool last = --g->refs == 0;
+    pthread_mutex_unlock(&R.lock);
+    if (last)
+        reading_free(g);
+}
+
+/* the read's thread hands over a piece of the answer: body's memory goes to the queue and body
+ * gets a spare one back; false when nobody will send it (the client left, the listener stops) */
+static bool reading_flush(void *user, cp_buf *body)
+{
+    reading *g = user;
+    pthread_mutex_lock(&R.lock);
+    piece *p = NULL;
+    if (!g->gone && !R.quit) {
+        p = g->spare;
+        if (p)
+            g->spare = p->next, g->nspare--;
+        else
+            p = calloc(1, sizeof *p);
+    }
+    struct MHD_Connection *wake = NULL;
+    if (p) {
+        cp_buf empty = p->b; /* a spare's memory, or none */
+        p->b = *body;
+        p->off = 0;
+        p->next = NULL;
+        if (g->tail)
+            g->tail->next = p;
+        else
+            g->head = p;
+        g->tail = p;
+        *body = empty;
+        cp_buf_reset(body);
+        g->streamed = true;
+        wake = reading_wake(g);
+    }
+    pthread_mutex_unlock(&R.lock);
+    if (wake)
+        mhd.resume_connection(wake);
+    return p != NULL;
+}
+
+static void *reading_thread(void *arg)
+{
+    reading *g = arg;
+    cp_buf body = {0};
+    unsigned code = core_api_read_run(g->rd, &body, READ_CHUNK, reading_flush, g);
+    /* the rest of a streamed answer as its last piece (g->streamed is written by this thread only) */
+    if (code == MHD_HTTP_OK && g->streamed && body.len && !reading_flush(g, &body))
+        code = MHD_HTTP_INTERNAL_SERVER_ERROR; /* nobody sends it */
+    pthread_mutex_lock(&R.lock);
+    g->code = code;
+    g->done = true;
+    if (!g->streamed) {
+        g->rest = body;
+        body = (cp_buf){0};
+    }
+    struct MHD_Connection *wake = reading_wake(g);
+    pthread_mutex_unlock(&R.lock);
+    cp_buf_free(&body);
+    if (wake) /* before `running` drops: the daemon is not stopped under a resume */
+        mhd.resume_connection(wake);
+    reading_unref(g);
+    pthread_mutex_lock(&R.lock);
+    R.running--;
+    pthread_cond_broadcast(&R.idle);
+    pthread_mutex_unlock(&R.lock);
+    return NULL;
+}
+
+/* libmicrohttpd asks for the next bytes of a streamed answer */
+static ssize_t reading_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    reading *g = cls;
+    ssize_t n = 0;
+    pthread_mutex_lock(&R.lock);
+    while (g->head && (size_t)n < max) {
+        piece *p = g->head;
+        size_t k = p->b.len - p->off < max - (size_t)n ? p->b.len - p->off : max - (size_t)n;
+        memcpy(buf + n, p->b.p + p->off, k);
+        n += (ssize_t)k;
+        p->off += k;
+        if (p->off < p->b.len)
+            break;
+        g->head = p->next;
+        if (!g->head)
+            g->tail = NULL;
+        if (g->nspare < 2) { /* its memory renders a later piece */
+            cp_buf_reset(&p->b);
+            p->next = g->spare;
+            g->spare = p;
+            g->nspare++;
+        } else {
+            cp_buf_free(&p->b);
+            free(p);
+        }
+    }
+    if (!n && g->done) {
+        n = g->code == MHD_HTTP_OK ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    } else if (!n) { /* nothing rendered yet: off the event loop until reading_flush */
+        g->suspended = true;
+        mhd.suspend_connection(g->conn);
+    }
+    pthread_mutex_unlock(&R.lock);
+    return n;
+}
+
+/* GET /api/v1/candles, /api/v1/rows: the arguments are checked here, the read runs on a thread
+ * of its own while the connection waits suspended; reading_answer answers when it is resumed */
+static enum MHD_Result reading_start(struct MHD_Connection *conn, const core_listener_req *req, const char *stream,
+                                     void **con_cls)
+{
+    cp_buf body = {0};
+    core_api_read *rd;
+    unsigned code = core_api_read_new(req, stream, &body, &rd);
+    reading *g = rd ? calloc(1, sizeof *g) : NULL;
+    pthread_mutex_lock(&R.lock);
+    bool room = g && R.running < LIMIT_READS && !R.quit;
+    if (room)
+        R.running++;
+    pthread_mutex_unlock(&R.lock);
+    if (!room) { /* on this thread, as a whole */
+        free(g);
+        if (rd)
+            code = core_api_read_run(rd, &body, 0, NULL, NULL);
+        core_api_read_free(rd);
+        return reply(conn, code, "application/json", &body);
+    }
+    *g = (reading){.rd = rd, .conn = conn, .refs = 2, .suspended = true};
+    *con_cls = g;
+    mhd.suspend_connection(conn);
+    pthread_attr_t attr;
+    pthread_t t;
+    bool started = pthread_attr_init(&attr) == 0;
+    if (started) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&t, &attr, reading_thread, g) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!started) { /* no thread: read here, answered once resumed */
+        g->code = core_api_read_run(rd, &g->rest, 0, NULL, NULL);
+        pthread_mutex_lock(&R.lock);
+        g->done = true;
+        g->refs--;
+        R.running--;
+        struct MHD_Connection *wake = reading_wake(g);
+        pthread_mutex_unlock(&R.lock);
+        mhd.resume_connection(wake);
+    }
+    return MHD_YES;
+}
+
+/* the connection of a read is resumed: its first piece is ready or the read is done */
+static enum MHD_Result reading_answer(struct MHD_Connection *conn, reading *g)
+{
+    pthread_mutex_lock(&R.lock);
+    bool streamed = g->streamed;
+    cp_buf body = g->rest;
+    g->rest = (cp_buf){0};
+    unsigned code = g->code;
+    pthread_mutex_unlock(&R.lock);
+    if (!streamed)
+        return reply(conn, code, "application/json", &body);
+    struct MHD_Response *r = mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, READ_CHUNK, reading_read, g, NULL);
+    return r ? send_response(conn, MHD_HTTP_OK, "application/json", r) : MHD_NO;
+}
+
+/* libmicrohttpd is done with a request (answered, failed or the client left) */
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    reading *g = *con_cls;
+    if (!g || (void *)g == (void *)&request_marker)
+        return;
+    *con_cls = NULL;
+    pthread_mutex_lock(&R.lock);
+    g->gone = true; /* the thread stops at its next piece */
+    pthread_mutex_unlock(&R.lock);
+    reading_unref(g);
+}
+
+/* waits for the reads' threads (each resumes its connection before it ends) */
+static void reading_stop(void)
+{
+    pthread_mutex_lock(&R.lock);
+    R.quit = true;
+    while (R.running)
+        pthread_cond_wait(&R.idle, &R.lock);
+    pthread_mutex_unlock(&R.lock);
+}
+
 typedef unsigned (*route_fn)(const core_listener_req *r, cp_buf *body, const char **type);
 static const struct route {
     const char *path; /* ending in '/': a prefix */
     bool open;        /* served without the token */
-    route_fn fn;
+    route_fn fn;      /* NULL: the live stream or a read */
+    const char *read; /* a read of stored rows (answered by reading_start): its stream, "" from ?stream= */
 } routes[] = {
-    {"/health", true, route_health},
-    {"/metrics", false, route_metrics},
-    {"/", false, route_root},
-    {"/assets/", false, route_asset},
-    {"/api/v1/candles", false, route_candles},
-    {"/api/v1/rows", false, route_rows},
-    {"/api/v1/latest", false, route_latest},
-    {"/api/v1/symbols", false, route_symbols},
-    {"/api/v1/pipelines", false, route_pipelines},
-    {"/api/v1/events", false, NULL}, /* the live stream: answered by live_start */
+    {"/health", true, route_health, NULL},
+    {"/metrics", false, route_metrics, NULL},
+    {"/", false, route_root, NULL},
+    {"/assets/", false, route_asset, NULL},
+    {"/api/v1/candles", false, NULL, "ohlcv"},
+    {"/api/v1/rows", false, NULL, ""},
+    {"/api/v1/latest", false, route_latest, NULL},
+    {"/api/v1/symbols", false, route_symbols, NULL},
+    {"/api/v1/pipelines", false, route_pipelines, NULL},
+    {"/api/v1/events", false, NULL, NULL}, /* answered by live_start */
 };
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
     (void)cls, (void)version, (void)upload;
-    static int marker;
     cp_buf body = {0};
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         cp_buf_puts(&body, "only GET\n"); /* answered before any request body is read */
@@ -564,9 +824,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (*upload_size) /* a GET with a body: nothing here reads one */
         return MHD_NO;
     if (!*con_cls) { /* first call: headers only */
-        *con_cls = &marker;
+        *con_cls = &request_marker;
         return MHD_YES;
     }
+    if (*con_cls != &request_marker) /* a read's connection, resumed */
+        return reading_answer(conn, *con_cls);
     core_listener_req req = {.conn = conn, .url = url};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         size_t pl = strlen(routes[i].path);
@@ -577,6 +839,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             cp_buf_puts(&body, "{\"error\":\"this listener needs its http_auth_token (Authorization: Bearer)\"}\n");
             return reply(conn, MHD_HTTP_UNAUTHORIZED, "application/json", &body);
         }
+        if (routes[i].read)
+            return reading_start(conn, &req, *routes[i].read ? routes[i].read : NULL, con_cls);
         if (!routes[i].fn)
             return live_start(conn);
         const char *type = "text/plain";
@@ -622,7 +886,8 @@ int core_listener_start(const char *listen, const char *token, char *err, size_t
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
                                (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_CONNECTIONS,
                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)LIMIT_PER_IP,
-                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_REQUEST_BYTES, MHD_OPTION_END);
+                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_REQUEST_BYTES,
+                               MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
     if (!daemon_) {
         snprintf(err, errlen, "http_listen \"%s\": cannot listen (address in use or not available)", listen);
         return -1;
@@ -633,6 +898,7 @@ int core_listener_start(const char *listen, const char *token, char *err, size_t
     web_dir = NULL;
     find_web_dir();
     S.quit = false;
+    R.quit = false;
     S.seq = core_latest_seq();
     S.running = pthread_create(&S.thread, NULL, publisher, NULL) == 0;
     if (!S.running)
@@ -657,6 +923,7 @@ void core_listener_stop(void)
 #ifdef COINPIPE_HAVE_MICROHTTPD
     if (daemon_) {
         live_stop();
+        reading_stop();
         mhd.stop_daemon(daemon_);
     }
     daemon_ = NULL;

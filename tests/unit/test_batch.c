@@ -247,6 +247,64 @@ static void test_invalid_schema_refused(void **state)
     core_batch_unref(b);
 }
 
+/* core_batch_json_rows writes what core_batch_json_value writes cell by cell: nulls, escapes,
+ * texts shared with the row above, decimals JSON cannot carry as written, long keys */
+static void test_json_rows(void **state)
+{
+    static const cp_field f[] = {
+        {"a_key_longer_than_thirty_two_bytes_x", CP_T_STRING, CP_FIELD_NULLABLE},
+        {"t", CP_T_TIMESTAMP, CP_FIELD_NULLABLE},
+        {"n", CP_T_INT64, CP_FIELD_NULLABLE},
+        {"d", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+        {"x", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+        {"b", CP_T_BOOL, CP_FIELD_NULLABLE},
+        {"s", CP_T_STRING, CP_FIELD_NULLABLE},
+    };
+    static const cp_schema sch = {.stream = "j", .nfields = 7, .fields = f};
+    static const char *const texts[] = {"binance", "binance", "q\"uo\\te\n", "q\"uo\\te\n", "", "binance"};
+    static const char *const decs[] = {"105.5", "+1", "007", "-0.00000001", ".5", "1e5"};
+    cp_batch *b = core_batch_new(&sch, 0);
+    for (size_t r = 0; r < 3000; r++) {
+        core_batch_add_row(b);
+        if (r % 7 != 3)
+            core_batch_set_string(b, r, 0, texts[r % 6], strlen(texts[r % 6]));
+        core_batch_set_int(b, r, 1, r == 5 ? INT64_MIN : 1704067200000 + (int64_t)r * 60000);
+        if (r % 5)
+            core_batch_set_int(b, r, 2, r == 7 ? INT64_MAX : -(int64_t)r * 99);
+        core_batch_set_decimal(b, r, 3, decs[r % 6], strlen(decs[r % 6]));
+        core_batch_set_double(b, r, 4, r % 4 ? 0.1 * (double)r : NAN);
+        if (r % 3)
+            core_batch_set_bool(b, r, 5, r % 2);
+        core_batch_set_string(b, r, 6, texts[r % 3], strlen(texts[r % 3]));
+    }
+    cp_buf want = {0}, got = {0};
+    for (size_t r = 0; r < 3000; r++) {
+        cp_buf_puts(&want, r ? ",\n{" : "\n{");
+        for (size_t c = 0; c < 7; c++) {
+            cp_buf_printf(&want, c ? ",\"%s\":" : "\"%s\":", f[c].name);
+            core_batch_json_value(&want, b, r, c);
+        }
+        cp_buf_putc(&want, '}');
+    }
+    size_t count = 0;
+    assert_true(core_batch_json_rows(&got, b, &count));
+    assert_int_equal(count, 3000);
+    assert_int_equal(got.len, want.len);
+    assert_string_equal(got.p, want.p);
+    assert_non_null(strstr(got.p, "\n{\"a_key_longer_than_thirty_two_bytes_x\":\"binance\",\"t\":1704067200000,"
+                                  "\"n\":null,\"d\":105.5,\"x\":null,\"b\":null,\"s\":\"binance\"}"));
+    assert_non_null(strstr(got.p, "\"t\":-9223372036854775808,\"n\":null,\"d\":1e5,"));
+    assert_non_null(strstr(got.p, "\"a_key_longer_than_thirty_two_bytes_x\":null,"));
+    /* a second batch continues the array: its first row after a comma */
+    assert_true(core_batch_json_rows(&got, b, &count));
+    assert_int_equal(count, 6000);
+    assert_int_equal(got.len, 2 * want.len + 1);
+    assert_memory_equal(got.p + want.len, ",", 1);
+    cp_buf_free(&want);
+    cp_buf_free(&got);
+    core_batch_unref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_many_rows_and_copy),
         cmocka_unit_test(test_invalid_schema_refused),
         cmocka_unit_test(test_append),
+        cmocka_unit_test(test_json_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

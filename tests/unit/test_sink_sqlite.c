@@ -367,6 +367,42 @@ static void test_read_back(void **state)
     tk_destroy(w);
 }
 
+/* REAL decimals read back as the shortest text that reads back as the stored double: the
+ * fast path (at most 8 decimals below 10^7) and the general one agree with printf's digits */
+static void test_read_back_real_texts(void **state)
+{
+    static const char *const closes[] = {"105",        "-0.5",           "9999999.99999999", "0.1",
+                                         "12345678.9", "0.000000001234", "123456789012",     "42153.12",
+                                         "-7.25",      "1000000",        "0.00000001",       "3e-12"};
+    static const char *const want[] = {"105",        "-0.5",           "9999999.99999999", "0.1",
+                                       "12345678.9", "0.000000001234", "123456789012",     "42153.12",
+                                       "-7.25",      "1000000",        "0.00000001",       "0.000000000003"};
+    size_t n = sizeof closes / sizeof closes[0];
+    tk_instance *w = open_sink(NULL, "texts");
+    cp_batch *b = tk_batch_new(&cp_ohlcv_schema);
+    for (size_t i = 0; i < n; i++)
+        fx_add_candle(b, FX_T0 + (int64_t)i * 60000, closes[i]);
+    assert_int_equal(tk_write(w, b), CP_OK);
+    tk_batch_free(b);
+    tk_instance *t = open_sink(NULL, NULL);
+    const char *series[] = {"exchange", "symbol", "interval"}, *values[] = {"binance", "BTC-USDT", "1m"};
+    cp_read_query q = {.size = sizeof q, .schema = &cp_ohlcv_schema, .nseries = 3, .series = series,
+                       .values = values, .time_column = "open_time", .from_ms = FX_T0, .to_ms = FX_T0 + 8 * 60000};
+    got g = {0};
+    assert_int_equal(tk_plugin(t)->read_range(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_string_equal(g.close[i], want[i]);
+    q.from_ms = FX_T0 + 8 * 60000, q.to_ms = INT64_MAX;
+    g = (got){0};
+    assert_int_equal(tk_plugin(t)->read_range(tk_instance_data(t), tk_ctx(t), &q, collect, &g), CP_OK);
+    assert_int_equal(g.n, n - 8);
+    for (size_t i = 8; i < n; i++)
+        assert_string_equal(g.close[i - 8], want[i]);
+    tk_destroy(t);
+    tk_destroy(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_old_rowid_table_still_written),
         cmocka_unit_test(test_failed_batch_leaves_nothing),
         cmocka_unit_test(test_read_back),
+        cmocka_unit_test(test_read_back_real_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

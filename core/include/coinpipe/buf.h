@@ -91,6 +91,29 @@ static inline CP_PRINTF(2, 3) void cp_buf_printf(cp_buf *b, const char *fmt, ...
     b->len += (size_t)n;
 }
 
+/** Writes u in decimal at p (1 to 20 bytes, no NUL), two digits per division; returns the end. */
+static inline char *cp_u64_digits(char *p, uint64_t u)
+{
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+    char d[20];
+    size_t n = sizeof d;
+    while (u >= 100) {
+        n -= 2;
+        memcpy(d + n, pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        n -= 2;
+        memcpy(d + n, pairs + 2 * u, 2);
+    } else {
+        d[--n] = (char)('0' + u);
+    }
+    memcpy(p, d + n, sizeof d - n);
+    return p + (sizeof d - n);
+}
+
 /** Empties the buffer (keeps its memory) and clears `oom`. */
 static inline void cp_buf_reset(cp_buf *b)
 {
