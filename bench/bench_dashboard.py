@@ -3,9 +3,11 @@
 page interactive with 1,000,000 candles stored, and the daemon's CPU with 200 live clients.
 
 Run from the source tree after a build: bench/bench_dashboard.py [--build build] [--candles N]
+[--compare DIR] (DIR: another build's coinpipe and plugins/, e.g. main's before a change: its
+candles are measured in the same rounds, request for request alternating with --build's).
 Needs python3, node with tests/services/node_modules/puppeteer-core, /usr/bin/chromium. Uses the
 mock exchange (tests/mock_exchange/server.py) on 127.0.0.1 only; everything lives in a temp dir.
-Prints a Markdown table (and --out FILE writes it).
+Prints a Markdown table with each target met or missed (and --out FILE writes it).
 SPDX-License-Identifier: MIT
 """
 import argparse, json, os, signal, socket, statistics, subprocess, sys, tempfile, threading, time
@@ -33,8 +35,23 @@ def wait_port(port, secs=20):
 
 
 def cpu_seconds(pid):
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    """the process's CPU time (user + system, every thread, ended ones included), to the ns: Linux
+    reads another process's CPU clock (clock_getcpuclockid's id); /proc's ticks as a fallback"""
+    try:
+        return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
+    except OSError:
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(v, p):
+    """the p-quantile of v (nearest rank)"""
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, int(round(p * (len(v) - 1)))))]
+
+
+def loadavg():
+    return float(open("/proc/loadavg").read().split()[0])
 
 
 class Daemon:
@@ -65,29 +82,51 @@ def get(url, out):
     return float(r.stdout)
 
 
-def bench_candles(exe, tmp, mock, n):
-    port = free_port()
+def bench_candles(builds, tmp, mock, n, requests):
+    """builds: [(label, exe)]; every build's daemon serves the same database; requests alternate
+    between them (after one warm-up request each), so a loaded machine loads them alike"""
+    exe = builds[0][1]
     conf = os.path.join(tmp, "b.conf")
-    open(conf, "w").write(conf_text(tmp, mock, port, ["BTCUSDT"], ["ohlcv"], "1d", False))
     start = 1704067200000  # 2024-01-01
+    open(conf, "w").write(conf_text(tmp, mock, free_port(), ["BTCUSDT"], ["ohlcv"], "1d", False))
     t = time.time()
     subprocess.run([exe, "backfill", "--pipeline", "b", "-c", conf, "--from", "2024-01-01",
                     "--to", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((start + n * 60000) / 1000))],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     fill_s = time.time() - t
-    d = Daemon(exe, conf, port, os.path.join(tmp, "d1.log"))
-    url = f"http://127.0.0.1:{port}/api/v1/candles?exchange=binance&symbol=BTC-USDT&interval=1m&limit=100000"
-    times, out = [], os.path.join(tmp, "candles.json")
+    daemons, res = [], {}
+    load0 = loadavg()
     try:
-        get(url, out)  # warm: the page cache, SQLite's
-        for _ in range(9):
-            times.append(get(url, out))
-        body = open(out, "rb").read()
-        count, size = body.count(b'"open_time"'), len(body)
+        for i, (label, bexe) in enumerate(builds):
+            port = free_port()
+            bconf = os.path.join(tmp, "b%d.conf" % i)
+            open(bconf, "w").write(conf_text(tmp, mock, port, ["BTCUSDT"], ["ohlcv"], "1d", False))
+            d = Daemon(bexe, bconf, port, os.path.join(tmp, "d1-%d.log" % i))
+            daemons.append(d)
+            url = f"http://127.0.0.1:{port}/api/v1/candles?exchange=binance&symbol=BTC-USDT&interval=1m&limit=100000"
+            out = os.path.join(tmp, "candles-%d.json" % i)
+            get(url, out)  # warm: the page cache, SQLite's
+            res[label] = {"url": url, "out": out, "pid": d.p.pid, "wall": [], "cpu": []}
+        for _ in range(requests):
+            for label, _e in builds:
+                r = res[label]
+                c0 = cpu_seconds(r["pid"])
+                r["wall"].append(get(r["url"], r["out"]) * 1000)
+                r["cpu"].append((cpu_seconds(r["pid"]) - c0) * 1000)
     finally:
-        d.stop()
-    return {"stored": n, "fill_s": fill_s, "count": count, "bytes": size,
-            "median_ms": statistics.median(times) * 1000, "min_ms": min(times) * 1000}
+        for d in daemons:
+            d.stop()
+    first = open(res[builds[0][0]]["out"], "rb").read()
+    out = []
+    for label, _e in builds:
+        r = res[label]
+        body = open(r["out"], "rb").read()
+        out.append({"label": label, "stored": n, "fill_s": fill_s, "count": body.count(b'"open_time"'),
+                    "bytes": len(body), "same": body == first, "requests": requests,
+                    "wall_p50": statistics.median(r["wall"]), "wall_p95": pct(r["wall"], 0.95),
+                    "wall_min": min(r["wall"]), "cpu_p50": statistics.median(r["cpu"]), "cpu_p95": pct(r["cpu"], 0.95),
+                    "load": (load0 + loadavg()) / 2})
+    return out
 
 
 PAGE_JS = r"""
@@ -203,9 +242,15 @@ def main():
     ap.add_argument("--page-candles", type=int, default=1000000)
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--secs", type=float, default=20)
+    ap.add_argument("--requests", type=int, default=20, help="candles requests per build (after one warm-up)")
+    ap.add_argument("--compare", help="another build (a directory with coinpipe and plugins/): candles paired")
+    ap.add_argument("--compare-label", default="compared")
+    ap.add_argument("--skip-page", action="store_true")
+    ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--out")
     a = ap.parse_args()
     exe = os.path.join(a.build, "coinpipe")
+    builds = [("this build", exe)] + ([(a.compare_label, os.path.join(a.compare, "coinpipe"))] if a.compare else [])
     tmp = tempfile.mkdtemp(prefix="coinpipe-bench-dash-")
     mock = subprocess.Popen([sys.executable, os.path.join(SRC, "tests/mock_exchange/server.py"), "--port-file", tmp + "/port"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -213,20 +258,35 @@ def main():
         while not os.path.exists(tmp + "/port") or not open(tmp + "/port").read().strip():
             time.sleep(0.1)
         url = "http://127.0.0.1:" + open(tmp + "/port").read().strip()
-        c = bench_candles(exe, tmp, url, a.candles)
-        p = bench_page(exe, tmp, url, a.page_candles)
-        l = bench_live(exe, tmp, url, a.clients, a.secs)
+        cs = bench_candles(builds, tmp, url, a.candles, a.requests)
+        p = None if a.skip_page else bench_page(exe, tmp, url, a.page_candles)
+        l = None if a.skip_live else bench_live(exe, tmp, url, a.clients, a.secs)
     finally:
         mock.terminate()
     rev = subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    md = f"""## Dashboard figures at {rev} ({time.strftime('%Y-%m-%d')})
-
-| figure | target | measured |
-|---|---|---|
-| `GET /api/v1/candles` answering {c['count']:,} candles ({c['bytes'] / 1e6:.1f} MB of JSON) from SQLite ({c['stored']:,} stored) | < 150 ms | median {c['median_ms']:.0f} ms, best {c['min_ms']:.0f} ms (9 runs by curl, warm) |
-| page interactive (symbol view: candles drawn) with {p['stored']:,} candles stored | < 1 s | median {p['median_ms']:.0f} ms, worst {p['max_ms']:.0f} ms (5 loads; {p['candles_drawn']:,} candles drawn) |
-| {l['clients']} live clients ({l['connected']} received events, {l['events_per_client_s']:.2f} events/s each), 200 tickers a second | < 5 % of a core | +{l['cpu_clients_pct']:.2f} % ({l['cpu_base_pct']:.2f} % without, {l['cpu_with_pct']:.2f} % with) |
-"""
+    met = lambda ok: "**met**" if ok else "**missed**"
+    c = cs[0]
+    rows = [f"| `GET /api/v1/candles` answering {c['count']:,} candles ({c['bytes'] / 1e6:.1f} MB of JSON) from SQLite "
+            f"({c['stored']:,} stored) | < 150 ms | {met(c['wall_p50'] < 150)}: wall p50 {c['wall_p50']:.0f} ms, "
+            f"p95 {c['wall_p95']:.0f} ms, best {c['wall_min']:.0f} ms; daemon CPU p50 {c['cpu_p50']:.0f} ms, "
+            f"p95 {c['cpu_p95']:.0f} ms ({c['requests']} requests by curl, warm; load {c['load']:.1f}) |"]
+    if p:
+        rows.append(f"| page interactive (symbol view: candles drawn) with {p['stored']:,} candles stored | < 1 s | "
+                    f"{met(p['median_ms'] < 1000)}: median {p['median_ms']:.0f} ms, worst {p['max_ms']:.0f} ms "
+                    f"(5 loads; {p['candles_drawn']:,} candles drawn) |")
+    if l:
+        rows.append(f"| {l['clients']} live clients ({l['connected']} received events, {l['events_per_client_s']:.2f} "
+                    f"events/s each), 200 tickers a second | < 5 % of a core | {met(l['cpu_clients_pct'] < 5)}: "
+                    f"+{l['cpu_clients_pct']:.2f} % ({l['cpu_base_pct']:.2f} % without, {l['cpu_with_pct']:.2f} % with) |")
+    md = f"## Dashboard figures at {rev} ({time.strftime('%Y-%m-%d')})\n\n| figure | target | measured |\n|---|---|---|\n"
+    md += "\n".join(rows) + "\n"
+    if len(cs) > 1:
+        md += ("\nCandles paired with another build (requests alternating on the same database):\n\n"
+               "| build | wall p50 | wall p95 | daemon CPU p50 | daemon CPU p95 | same answer |\n|---|---|---|---|---|---|\n")
+        for x in cs:
+            md += (f"| {x['label']} | {x['wall_p50']:.0f} ms | {x['wall_p95']:.0f} ms | {x['cpu_p50']:.1f} ms | "
+                   f"{x['cpu_p95']:.1f} ms | {'yes' if x['same'] else 'NO'} |\n")
+    md += f"\nLoad average (1 min) at the end: {loadavg():.1f}.\n"
     print(md)
     if a.out:
         open(a.out, "w").write(md)

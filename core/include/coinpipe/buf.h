@@ -97,21 +97,33 @@ static inline char *cp_u64_digits(char *p, uint64_t u)
     static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                 "8081828384858687888990919293949596979899";
-    char d[20];
-    size_t n = sizeof d;
+    static const uint64_t pow10[20] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+                                       1000000000u, 10000000000u, 100000000000u, 1000000000000u,
+                                       10000000000000u, 100000000000000u, 1000000000000000u,
+                                       10000000000000000u, 100000000000000000u, 1000000000000000000u,
+                                       10000000000000000000u};
+    unsigned n; /* digits: written from the end straight to p */
+#if defined(__GNUC__)
+    unsigned t = ((64u - (unsigned)__builtin_clzll(u | 1)) * 1233u) >> 12; /* about log10 */
+    n = t + 1 - (u < pow10[t]);
+    n += !n;
+#else
+    for (n = 1; n < 20 && u >= pow10[n]; n++)
+        ;
+#endif
+    char *end = p + n, *q = end;
     while (u >= 100) {
-        n -= 2;
-        memcpy(d + n, pairs + 2 * (u % 100), 2);
+        q -= 2;
+        memcpy(q, pairs + 2 * (u % 100), 2);
         u /= 100;
     }
     if (u >= 10) {
-        n -= 2;
-        memcpy(d + n, pairs + 2 * u, 2);
+        q -= 2;
+        memcpy(q, pairs + 2 * u, 2);
     } else {
-        d[--n] = (char)('0' + u);
+        *--q = (char)('0' + u);
     }
-    memcpy(p, d + n, sizeof d - n);
-    return p + (sizeof d - n);
+    return end;
 }
 
 /** Empties the buffer (keeps its memory) and clears `oom`. */
