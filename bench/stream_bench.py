@@ -223,7 +223,9 @@ def pct(xs, q):
 class Observer(threading.Thread):
     """The independent check: a reader of the collector's SQLite file that notes when each trade
     first becomes visible (its sink transaction committed) and subtracts the trade's event time.
-    It polls every `period` s (PRAGMA data_version tells whether another connection committed),
+    The rows' received_at (the source's clock when it parsed the message) splits that time into
+    upstream (event → the source thread: the server, the kernel, the WebSocket thread and its
+    handoff) and the rest (micro-batch, commit, the sink). It polls every `period` s (PRAGMA data_version tells whether another connection committed),
     so a row is seen at most one poll plus the observer's own wake-up lateness after its commit:
     the figure is an upper bound of event-to-sink-commit. The lateness of its own sleeps is
     recorded too: a thread that only sleeps, on the same machine at the same moment, shows how
@@ -233,7 +235,7 @@ class Observer(threading.Thread):
         super().__init__(daemon=True)
         self.db, self.period = db, period
         self.next_id = {"S%03d-USDT" % i: 1 for i in range(NSYM)}
-        self.lat, self.late = [], []
+        self.lat, self.late, self.up = [], [], []
         self.stop_flag = threading.Event()
 
     def poll(self, con):
@@ -241,11 +243,12 @@ class Observer(threading.Thread):
         for sym, n in self.next_id.items():
             while True:
                 ids = ",".join("'%d'" % i for i in range(n, n + 400))
-                rows = con.execute("SELECT CAST(trade_id AS INTEGER), ts FROM trade WHERE exchange = 'binance' AND "
-                                   "symbol = ? AND trade_id IN (%s)" % ids, (sym,)).fetchall()
-                got = {i: ts for i, ts in rows}
+                rows = con.execute("SELECT CAST(trade_id AS INTEGER), ts, received_at FROM trade WHERE exchange = "
+                                   "'binance' AND symbol = ? AND trade_id IN (%s)" % ids, (sym,)).fetchall()
+                got = {i: (ts, rcv) for i, ts, rcv in rows}
                 while n in got:
-                    self.lat.append(now - got[n])
+                    self.lat.append(now - got[n][0])
+                    self.up.append(got[n][1] - got[n][0])
                     n += 1
                 self.next_id[sym] = n
                 if len(got) < 400:
@@ -323,6 +326,7 @@ def latency(a, work, batch_interval):
             "obs_p99": pct(obs.lat, 0.99), "obs_count": len(obs.lat),
             "obs_within25": sum(x <= 25 for x in obs.lat) / len(obs.lat) if obs.lat else float("nan"),
             "late_p50": pct(obs.late, 0.5), "late_p99": pct(obs.late, 0.99),
+            "up_p50": pct(obs.up, 0.5), "up_p99": pct(obs.up, 0.99),
             "load": (load0 + os.getloadavg()[0]) / 2, "commits": commits,
             "commit_ms": 1000 * commit_s / commits if commits else float("nan")}
 
@@ -366,10 +370,11 @@ def latency_runs(a, work):
                 runs.append(r)
                 if who == "coinpipe":
                     log("latency round %d, batch_interval %s, load %.1f: histogram p50 %.1f p99 %.1f ms (%.2f%% "
-                        "within 25 ms, %d rows); observer p50 %.1f p99 %.1f ms (%d trades); sleep lateness p50 %.2f "
-                        "p99 %.2f ms; %d commits of %.2f ms" % (
+                        "within 25 ms, %d rows); observer p50 %.1f p99 %.1f ms (%d trades; upstream p50 %.0f p99 %.0f ms); "
+                        "sleep lateness p50 %.2f p99 %.2f ms; %d commits of %.2f ms" % (
                             k + 1, bi, r["load"], r["p50"], r["p99"], 100 * r["within25"], r["count"], r["obs_p50"],
-                            r["obs_p99"], r["obs_count"], r["late_p50"], r["late_p99"], r["commits"], r["commit_ms"]))
+                            r["obs_p99"], r["obs_count"], r["up_p50"], r["up_p99"], r["late_p50"], r["late_p99"],
+                            r["commits"], r["commit_ms"]))
                 else:
                     log("latency round %d, Python, load %.1f: p50 %d p99 %d ms over %d trades" % (
                         k + 1, r["load"], r["p50"], r["p99"], r["count"]))
@@ -450,23 +455,26 @@ def latency_lines(a, runs):
           "the bucket as Prometheus does; book_top rows carry the receive time (spot bookTicker has no event "
           "time), trades the exchange's. *observer*: a reader of the SQLite file polling every 1 ms (PRAGMA "
           "data_version) notes when each trade first becomes visible: event → sink commit, an upper bound (one "
-          "poll plus its own wake-up lateness). *sleep lateness*: how late that observer thread's 1 ms sleeps "
+          "poll plus its own wake-up lateness). *upstream*: the observed trades' received_at − ts, the part "
+          "before coinpipe's core (the replay server, the kernel, the WebSocket thread and its handoff to the "
+          "source thread). *sleep lateness*: how late that observer thread's 1 ms sleeps "
           "woke up at the same moment, i.e. the scheduling delay any thread saw. *commits*: micro-batches and "
           "their mean duration (route + spool write + fdatasync + checkpoints, "
           "coinpipe_pipeline_cycle_duration_seconds)." % ("{:,}".format(int(a.rate)), a.seconds, a.latency_runs), "",
           "| round | collector | batch_interval | load | rows | p50 ms | p99 ms | within 25 ms | observer trades | "
-          "observer p50 ms | observer p99 ms | sleep lateness p50 / p99 ms | commits | ms a commit | CPU s |",
-          "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+          "observer p50 ms | observer p99 ms | upstream p50 / p99 ms | sleep lateness p50 / p99 ms | commits | "
+          "ms a commit | CPU s |",
+          "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|"]
     for r in runs:
         if r["who"] == "coinpipe":
-            L.append("| %d | coinpipe | %s | %.1f | %s | %.1f | %.1f | %.2f%% | %s | %.1f | %.1f | %.2f / %.2f | %d | "
-                     "%.2f | %.2f |" % (r["round"], r["batch_interval"], r["load"], "{:,}".format(r["count"]),
-                                        r["p50"], r["p99"], 100 * r["within25"], "{:,}".format(r["obs_count"]),
-                                        r["obs_p50"], r["obs_p99"], r["late_p50"], r["late_p99"], r["commits"],
-                                        r["commit_ms"], r["cpu"]))
+            L.append("| %d | coinpipe | %s | %.1f | %s | %.1f | %.1f | %.2f%% | %s | %.1f | %.1f | %.0f / %.0f | "
+                     "%.2f / %.2f | %d | %.2f | %.2f |" % (
+                         r["round"], r["batch_interval"], r["load"], "{:,}".format(r["count"]), r["p50"], r["p99"],
+                         100 * r["within25"], "{:,}".format(r["obs_count"]), r["obs_p50"], r["obs_p99"], r["up_p50"],
+                         r["up_p99"], r["late_p50"], r["late_p99"], r["commits"], r["commit_ms"], r["cpu"]))
         else:
             L.append("| %d | Python (event → sqlite commit, trades) | 250 ms | %.1f | %s | %d | %d | %.2f%% | | | | | "
-                     "| | %.2f |" % (r["round"], r["load"], "{:,}".format(r["count"]), r["p50"], r["p99"],
+                     "| | | %.2f |" % (r["round"], r["load"], "{:,}".format(r["count"]), r["p50"], r["p99"],
                                      100 * r["within25"], r["cpu"]))
     if cps:
         L += ["", "Histogram of the last coinpipe run (cumulative): " +
@@ -503,8 +511,9 @@ def run(a):
         else:
             shutil.rmtree(work, ignore_errors=True)
     L = ["## Streaming (issue 14): Binance stream → SQLite", ""]
-    if not a.latency_only:
-        L += throughput_lines(a, res)
+    if a.latency_only:
+        return L + latency_lines(a, runs)[1:]
+    L += throughput_lines(a, res)
     return L + (latency_lines(a, runs) if runs else [""])
 
 
