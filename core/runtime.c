@@ -61,7 +61,6 @@ typedef struct pipeline {
     uint64_t skipped_told;  /* skipped ticks the previous cycle's line reported */
     cycle_rows rows;        /* rows per stream that reached the sinks this cycle */
     int64_t last_ok_ms;
-    int64_t checkpoint_ms; /* continuous pipelines: monotonic time checkpoints were last saved */
 } pipeline;
 
 typedef struct pipeline_set {
@@ -211,20 +210,12 @@ static void commit_cb(core_ctx *c) { pipeline_commit((pipeline *)c->emit_user, t
 
 static void stream_route(void *user, cp_batch *b) { route(user, 0, b); }
 
-/* A micro-batch's commit: its rows reach the spools every time, the checkpoints the source set
- * at most every CHECKPOINT_MS (and when the pipeline stops: core_state_close). Each save is a
- * file written, two fsyncs and a rename, several times the cost of the spool's one fdatasync, and
- * a stream commits up to hundreds of times a second; a checkpoint a second behind its rows only
- * makes a restart repair a second more over REST, whose rows collapse on their keys. */
-#define CHECKPOINT_MS 1000
-static bool stream_commit(void *user, int64_t rows, int64_t duration_ms)
+/* a micro-batch's commit: its rows reach the spools every time, the checkpoints when the stream
+ * says (core/stream.c: about once a second) */
+static bool stream_commit(void *user, int64_t rows, int64_t duration_ms, bool checkpoints)
 {
     pipeline *p = user;
     (void)rows;
-    int64_t now = core_util_mono_ms();
-    bool checkpoints = now - p->checkpoint_ms >= CHECKPOINT_MS;
-    if (checkpoints)
-        p->checkpoint_ms = now;
     bool ok = pipeline_commit(p, checkpoints);
     p->cycles++;
     core_metrics_cycle(p->cfg->name, duration_ms, !p->cycle_failed);

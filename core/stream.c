@@ -31,6 +31,12 @@
 #include <time.h>
 
 #define TICK_MS 1000 /* how often time passes for the transforms (ops.tick) */
+/* A micro-batch's commit saves the checkpoints the source set at most this often (and at the last
+ * flush). Each save is a file written, two fsyncs and a rename, several times the cost of the
+ * spool's one fdatasync, and a stream commits up to hundreds of times a second; a checkpoint a
+ * second behind its rows only makes a restart repair a second more, whose rows collapse on their
+ * keys. */
+#define CHECKPOINT_MS 1000
 
 typedef struct pending {
     cp_batch *b;
@@ -48,8 +54,10 @@ struct core_stream {
     int64_t cut_ms; /* monotonic time the last micro-batch was cut */
     bool quit;      /* the flush thread's last flush */
     /* commit tickets: rows emitted now belong to micro-batch `gen`; every micro-batch up to
-     * `committed` is in the spools; `broken` once a commit failed (no ticket completes again) */
-    uint64_t gen, committed;
+     * `committed` is in the spools; `inflight` is being committed (0: none); `broken` once a
+     * commit failed (no ticket completes again) */
+    uint64_t gen, committed, inflight;
+    int64_t checkpoint_ms; /* monotonic time a commit last saved checkpoints */
     bool broken;
     pthread_cond_t cv_commit;
     pthread_t runner, flusher;
@@ -120,10 +128,18 @@ static void flush_locked(core_stream *s)
         return;
     int64_t t0 = core_util_mono_ms();
     s->cut_ms = t0;
-    size_t rows = s->rows, nts = 0;
+    bool checkpoints = s->quit || t0 - s->checkpoint_ms >= CHECKPOINT_MS;
+    if (checkpoints)
+        s->checkpoint_ms = t0;
+    size_t rows = s->rows, nts = 0, np = s->np, cap = s->cap;
+    pending *p = s->p; /* the micro-batch: the source emits into a new list meanwhile */
+    s->p = NULL;
+    s->np = s->cap = s->rows = 0;
+    uint64_t gen = s->gen++;
+    s->inflight = gen;
     int64_t *ts = malloc(rows * sizeof *ts); /* event times, for the latency to the commit */
-    for (size_t i = 0; ts && i < s->np; i++) {
-        const cp_batch *b = s->p[i].b;
+    for (size_t i = 0; ts && i < np; i++) {
+        const cp_batch *b = p[i].b;
         int c = core_batch_col(b, "ts");
         if (c < 0 || core_batch_schema(b)->fields[c].type != CP_T_TIMESTAMP)
             continue;
@@ -131,15 +147,28 @@ static void flush_locked(core_stream *s)
             if (!core_batch_is_null(b, r, (size_t)c))
                 ts[nts++] = core_batch_get_int(b, r, (size_t)c);
     }
-    for (size_t i = 0; i < s->np; i++)
-        s->ops.route(s->ops.user, s->p[i].b);
-    s->np = 0;
-    s->rows = 0;
-    if (!s->ops.commit(s->ops.user, (int64_t)rows, core_util_mono_ms() - t0))
+    /* Without checkpoints to save, nothing the source does meanwhile can get ahead of these rows:
+     * it emits on (into the next micro-batch) while they are routed and the spools synced. A
+     * commit that saves checkpoints keeps the lock: a checkpoint set after rows that are not in
+     * this batch must not be saved with it. */
+    if (!checkpoints)
+        pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < np; i++)
+        s->ops.route(s->ops.user, p[i].b);
+    bool ok = s->ops.commit(s->ops.user, (int64_t)rows, core_util_mono_ms() - t0, checkpoints);
+    if (!checkpoints)
+        pthread_mutex_lock(&s->lock);
+    if (!ok)
         s->broken = true;
     if (!s->broken)
-        s->committed = s->gen;
-    s->gen++;
+        s->committed = gen;
+    s->inflight = 0;
+    if (!s->p) { /* the list back, for the next micro-batch */
+        s->p = p;
+        s->cap = cap;
+    } else {
+        free(p);
+    }
     pthread_cond_broadcast(&s->cv_commit);
     int64_t now = core_util_now_ms();
     for (size_t i = 0; i < nts; i++)
@@ -219,7 +248,8 @@ uint64_t core_stream_ticket(core_ctx *c)
         return 0;
     core_stream *s = c->emit_user;
     pthread_mutex_lock(&s->lock);
-    uint64_t t = s->np ? s->gen : s->committed; /* nothing pending: all of it is committed */
+    /* nothing pending: what was emitted is being committed, or is */
+    uint64_t t = s->np ? s->gen : s->inflight ? s->inflight : s->committed;
     pthread_mutex_unlock(&s->lock);
     return t;
 }

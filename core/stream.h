@@ -11,13 +11,15 @@
 typedef struct core_stream core_stream;
 
 /* What the runtime does with a micro-batch: route it (transforms, latest rows, sink queues;
- * takes ownership), then commit (spools, then checkpoints; false when a batch missed a sink or a
- * spool could not be synced: the source's commit tickets never complete again). `tick`
- * (optional): time passes, about once a second, only with nothing pending. All run on the flush
- * thread, holding the lock the source's emit takes. */
+ * takes ownership), then commit (spools, then checkpoints when `checkpoints`, about once a second
+ * and at the last flush; false when a batch missed a sink or a spool could not be synced: the
+ * source's commit tickets never complete again). `tick` (optional): time passes, about once a
+ * second, only with nothing pending. All run on the flush thread, one at a time; route and commit
+ * hold the lock the source's emit takes only when `checkpoints` (the source emits on meanwhile
+ * otherwise), tick always. */
 typedef struct core_stream_ops {
     void (*route)(void *user, cp_batch *b);
-    bool (*commit)(void *user, int64_t rows, int64_t duration_ms);
+    bool (*commit)(void *user, int64_t rows, int64_t duration_ms, bool checkpoints);
     void (*tick)(void *user);
     void *user;
 } core_stream_ops;

@@ -41,7 +41,13 @@ typedef struct record {
     int64_t commit_ms[MAX_COMMITS];
     int64_t commit_rows[MAX_COMMITS];
     size_t routed;
+    bool checkpoints[MAX_COMMITS];
+    int64_t emit_took_ms[8];     /* how long each cp_emit took */
+    cp_status wait_inflight;     /* cp_commit_wait (0 ms) on a ticket taken during a commit */
+    int64_t slow_commit_ms;      /* commits without checkpoints sleep this long */
 } record;
+
+static core_ctx *g_ctx; /* the source's context, for tickets taken during a commit */
 
 static const script *g_script;
 static record g_rec;
@@ -66,10 +72,14 @@ static cp_status script_run(void *instance, cp_ctx *ctx)
             cp_batch_set_int(ctx, b, row, 0, ++id);
             cp_batch_set_int(ctx, b, row, 1, cp_now_ms(ctx) - g_script->age_ms);
         }
+        int64_t t = core_util_mono_ms();
         pthread_mutex_lock(&g_rec.lock);
-        g_rec.emit_ms[i] = core_util_mono_ms();
+        g_rec.emit_ms[i] = t;
         pthread_mutex_unlock(&g_rec.lock);
         assert_int_equal(cp_emit(ctx, b), CP_OK);
+        pthread_mutex_lock(&g_rec.lock);
+        g_rec.emit_took_ms[i] = core_util_mono_ms() - t;
+        pthread_mutex_unlock(&g_rec.lock);
     }
     while (!cp_stopping(ctx)) {
         struct timespec ts = {0, 5 * 1000000L};
@@ -87,12 +97,23 @@ static void route(void *user, cp_batch *b)
     core_batch_unref(b);
 }
 
-static bool commit(void *user, int64_t rows, int64_t duration_ms)
+static bool commit(void *user, int64_t rows, int64_t duration_ms, bool checkpoints)
 {
     (void)user;
     (void)duration_ms;
+    if (!checkpoints && g_rec.slow_commit_ms) {
+        /* what the source would wait for: its rows are not committed before this returns */
+        uint64_t ticket = core_stream_ticket(g_ctx);
+        cp_status st = core_stream_wait(g_ctx, ticket, 0);
+        pthread_mutex_lock(&g_rec.lock);
+        g_rec.wait_inflight = st;
+        pthread_mutex_unlock(&g_rec.lock);
+        struct timespec ts = {0, g_rec.slow_commit_ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     pthread_mutex_lock(&g_rec.lock);
     if (g_rec.ncommits < MAX_COMMITS) {
+        g_rec.checkpoints[g_rec.ncommits] = checkpoints;
         g_rec.commit_ms[g_rec.ncommits] = core_util_mono_ms();
         g_rec.commit_rows[g_rec.ncommits++] = rows;
     }
@@ -126,10 +147,12 @@ typedef struct rig {
     core_stream *s;
 } rig;
 
-static void rig_start(rig *r, const char *pipeline, const script *sc, int64_t interval_ms, int64_t rows)
+static void rig_start_slow(rig *r, const char *pipeline, const script *sc, int64_t interval_ms, int64_t rows,
+                           int64_t slow_commit_ms)
 {
     memset(r, 0, sizeof *r);
     memset(&g_rec, 0, sizeof g_rec);
+    g_rec.slow_commit_ms = slow_commit_ms;
     pthread_mutex_init(&g_rec.lock, NULL);
     g_script = sc;
     r->plugin.name = "script";
@@ -140,9 +163,15 @@ static void rig_start(rig *r, const char *pipeline, const script *sc, int64_t in
     r->ec.plugin_name = "script";
     r->ec.plugin = &r->plugin;
     core_instance_init(&r->in, &(core_instance_opts){.pipeline = pipeline, .ec = &r->ec});
+    g_ctx = &r->in.ctx;
     const core_stream_ops ops = {route, commit, NULL, NULL};
     r->s = core_stream_start(&r->in, interval_ms, rows, &ops);
     assert_non_null(r->s);
+}
+
+static void rig_start(rig *r, const char *pipeline, const script *sc, int64_t interval_ms, int64_t rows)
+{
+    rig_start_slow(r, pipeline, sc, interval_ms, rows, 0);
 }
 
 static void rig_stop(rig *r)
@@ -201,6 +230,26 @@ static void test_group_commit(void **state)
         assert_true(g_rec.commit_ms[i] - g_rec.emit_ms[i] < 1000);
 }
 
+/* A commit that saves no checkpoints (all but about one a second) does not hold the source up:
+ * it emits on while the previous micro-batch is synced, and a commit ticket taken meanwhile
+ * completes only after that commit. Checkpoints are saved by the first commit and a second later. */
+static void test_emit_during_commit(void **state)
+{
+    (void)state;
+    static const script sc = {.at_ms = {0, 300, 600, -1}, .rows = {1, 1, 1}};
+    rig r;
+    rig_start_slow(&r, "overlap", &sc, 0, 10000, 800);
+    assert_true(wait_commits(3, 20000));
+    rig_stop(&r);
+    assert_int_equal(g_rec.routed, 3);
+    assert_true(g_rec.checkpoints[0]);                  /* the first commit saves them */
+    assert_false(g_rec.checkpoints[1]);                 /* 300 ms later: not yet */
+    assert_true(g_rec.checkpoints[2]);                  /* a second after the first: again */
+    /* the third row came while the second was being committed (800 ms): its emit did not wait */
+    assert_true(g_rec.emit_took_ms[2] < 400);
+    assert_int_equal(g_rec.wait_inflight, CP_ERR_TIMEOUT);
+}
+
 /* the value of one series line of the Prometheus text, -1 when absent */
 static long long series(const char *text, const char *line)
 {
@@ -256,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_paced_commits),
         cmocka_unit_test(test_batch_rows_cut_early),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_emit_during_commit),
         cmocka_unit_test(test_latency_histogram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
