@@ -247,13 +247,26 @@ static int dec_parse(const char *s, size_t n, int precision, int scale, __int128
     return 0;
 }
 
+/* big-endian 64-bit halves, whatever the host's byte order */
+static void put_be64(unsigned char *o, uint64_t x)
+{
+    for (int k = 7; k >= 0; k--, x >>= 8)
+        o[k] = (unsigned char)x;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t x = 0;
+    for (int k = 0; k < 8; k++)
+        x = x << 8 | p[k];
+    return x;
+}
+
 static void dec_bytes(__int128 v, unsigned char out[DEC_BYTES])
 {
     u128 u = (u128)v;
-    for (int k = DEC_BYTES - 1; k >= 0; k--) {
-        out[k] = (unsigned char)(u & 0xff);
-        u >>= 8;
-    }
+    put_be64(out, (uint64_t)(u >> 64));
+    put_be64(out + 8, (uint64_t)u);
 }
 
 int cp_pq_precision(const cp_pq_column *col)
@@ -905,10 +918,8 @@ static int write_chunk(const cp_pq_column *c, const cp_pq_value *v0, size_t stri
             case CP_PQ_DEC: {
                 const char *why = NULL;
                 if (v->unscaled && v->len == DEC_BYTES) { /* converted by cp_pq_decimal already */
-                    u128 u = 0;
-                    for (int k = 0; k < DEC_BYTES; k++)
-                        u = u << 8 | (unsigned char)v->s[k];
-                    q = (__int128)u;
+                    const unsigned char *b = (const unsigned char *)v->s;
+                    q = (__int128)((u128)get_be64(b) << 64 | get_be64(b + 8));
                     cp_buf_put(&body, v->s, DEC_BYTES);
                     break;
                 }
