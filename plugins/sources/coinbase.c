@@ -878,6 +878,7 @@ typedef struct cb_prod {
     su_side bids, asks;
     bool have_book, book_dirty, resyncing;
     int64_t book_ts, emitted_ts;
+    size_t ticker_row, top_row; /* its last ticker and book_top rows (su_keep_last) */
 } cb_prod;
 
 typedef struct cb_live {
@@ -1088,6 +1089,9 @@ static void trade_row(cb_live *lv, size_t i, const sj_val *f, int64_t now)
     }
 }
 
+/* A ticker message gives ticker and book_top rows keyed on its time in milliseconds: a product's
+ * later message of the same millisecond (one taker order filling several makers sends one each)
+ * replaces its earlier row in the micro-batch (su_keep_last); the sinks keep the latest across batches */
 static void ticker_rows(cb_live *lv, size_t i, const sj_val *f, int64_t now)
 {
     cb *c = lv->c;
@@ -1113,7 +1117,8 @@ static void ticker_rows(cb_live *lv, size_t i, const sj_val *f, int64_t now)
         if (!r.ok) {
             su_row_drop(&r, "ticker", c->sym[i]);
             lv->bad++;
-        }
+        } else if (!su_keep_last(lv->ctx, lv->tickers, CP_TICKER_SYMBOL, CP_TICKER_TS, &lv->p[i].ticker_row))
+            cp_log_error(lv->ctx, "ticker %s: out of memory; update dropped", c->sym[i]);
     }
     if (c->want[ST_BOOK_TOP]) {
         su_row r = su_row_add(lv->ctx, lv->tops);
@@ -1129,7 +1134,8 @@ static void ticker_rows(cb_live *lv, size_t i, const sj_val *f, int64_t now)
         if (!r.ok) {
             su_row_drop(&r, "ticker", c->sym[i]);
             lv->bad++;
-        }
+        } else if (!su_keep_last(lv->ctx, lv->tops, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_TS, &lv->p[i].top_row))
+            cp_log_error(lv->ctx, "ticker %s: out of memory; update dropped", c->sym[i]);
     }
 }
 
@@ -1399,6 +1405,7 @@ static cp_status cb_run(void *instance, cp_ctx *ctx)
         cb_prod *p = &lv.p[i];
         p->last_trade = p->saved_trade = p->last_seq = -1;
         p->emitted_ts = INT64_MIN;
+        p->ticker_row = p->top_row = SIZE_MAX;
         p->bids.desc = true;
         char key[96];
         snprintf(key, sizeof key, "stream_trade_id:%s", c->sym[i]);

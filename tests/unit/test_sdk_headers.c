@@ -205,7 +205,9 @@ static void test_sql(void **state)
     assert_string_equal(cp_sql_type(CP_T_TIMESTAMP, "snowflake", false), "TIMESTAMP_TZ");
     assert_string_equal(cp_sql_type(CP_T_DECIMAL, "sqlite", false), "REAL");
     assert_true(cp_sql_latest_wins("ohlcv"));
-    assert_false(cp_sql_latest_wins("ticker"));
+    assert_true(cp_sql_latest_wins("ticker"));
+    assert_true(cp_sql_latest_wins("book_top"));
+    assert_false(cp_sql_latest_wins("trade"));
     cp_buf_free(&b);
 }
 

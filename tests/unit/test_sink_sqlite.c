@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "sink_fixtures.h"
+#include "sqlite_read.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -24,16 +25,6 @@ static sqlite3 *reader(void)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(g_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     return db;
-}
-
-static int64_t scalar_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 static char *scalar_text(sqlite3 *db, const char *sql)

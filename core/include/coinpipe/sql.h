@@ -191,12 +191,15 @@ static inline void cp_sql_on_conflict(cp_buf *b, const cp_schema *s, bool latest
 }
 
 /**
- * Streams whose rows are updated in place while they are still moving (the open candle,
- * indicators computed from it): the latest delivery wins instead of the first.
+ * Streams whose latest delivery of a key wins instead of the first: rows updated in place while
+ * they are still moving (the open candle, indicators computed from it), and the market's state at
+ * a millisecond (ticker, book_top), of which a stream can bring several updates within one
+ * millisecond, split over two micro-batches: the last update is the state of that millisecond.
  */
 static inline bool cp_sql_latest_wins(const char *stream)
 {
-    return !strcmp(stream, "ohlcv") || !strcmp(stream, "indicator");
+    return !strcmp(stream, "ohlcv") || !strcmp(stream, "indicator") || !strcmp(stream, "ticker") ||
+           !strcmp(stream, "book_top");
 }
 
 /** The first of the query's series and time columns the table lacks (have[i] false for

@@ -109,6 +109,7 @@ typedef struct bn_live {
     int64_t *last_trade, *saved_trade;            /* per symbol, -1 before the first */
     int64_t *cand_from, *cand_done, *cand_saved;  /* per symbol: catch-up start, newest closed, saved */
     bool *ahead; /* per symbol: its last trade on a replacement link was ahead of the serving link */
+    size_t *top_row; /* per symbol: its last book_top row (su_keep_last) */
     book *books;
     uint32_t *symtab; /* sym_of's table */
     size_t symmask;
@@ -633,17 +634,14 @@ static void on_kline(bn_live *lv, const sj_val *f, const bn_sym *s, size_t si, i
     }
 }
 
-static void on_book_top(bn_live *lv, const sj_val *f, const bn_sym *s, int64_t now)
+/* ts is the event time E (futures) or, spot's bookTicker having none, our receive clock: both in
+ * milliseconds, so a symbol's later update of the same millisecond replaces its earlier one in the
+ * micro-batch, wherever that row is (su_keep_last); the sinks keep the latest across batches */
+static void on_book_top(bn_live *lv, const sj_val *f, const bn_sym *s, size_t si, int64_t now)
 {
     cp_ctx *ctx = lv->ctx;
     cp_batch *out = lv->out[BN_ST_BOOK_TOP];
     size_t keep = cp_batch_rows(ctx, out);
-    if (f[F_E].type == SJ_NONE && keep) { /* spot's ts is our clock: a second update of the symbol in the same
-                                            * millisecond replaces the first (the later one is kept) */
-        const char *prev = cp_batch_get_text(ctx, out, keep - 1, CP_BOOK_TOP_NATIVE_SYMBOL, NULL);
-        if (cp_batch_get_int(ctx, out, keep - 1, CP_BOOK_TOP_TS) == now && prev && strcmp(prev, s->native) == 0)
-            su_truncate(ctx, out, --keep);
-    }
     su_row r = su_row_add(ctx, out);
     bn_row_common(&r, lv->b->api, s, CP_BOOK_TOP_EXCHANGE, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_NATIVE_SYMBOL);
     if (f[F_E].type != SJ_NONE) /* futures give an event time; spot does not */
@@ -659,6 +657,8 @@ static void on_book_top(bn_live *lv, const sj_val *f, const bn_sym *s, int64_t n
     su_i64(&r, CP_BOOK_TOP_LEVELS, 1);
     if (!r.ok)
         row_bad(lv, out, keep, "bookTicker", s, &r);
+    else if (!su_keep_last(ctx, out, CP_BOOK_TOP_SYMBOL, CP_BOOK_TOP_TS, &lv->top_row[si]))
+        cp_log_error(ctx, "bookTicker %s: out of memory; update dropped", s->native);
 }
 
 static void on_ticker(bn_live *lv, const sj_val *f, const bn_sym *s, int64_t now)
@@ -885,7 +885,7 @@ static void link_message(bn_live *lv, link *l, const char *data, size_t len, int
     else if (force && b->want[BN_ST_LIQ])
         on_force_order(lv, fo, s, now);
     else if ((e->type == SJ_NONE || sj_eq(e, "bookTicker", 10)) && f[F_u].type != SJ_NONE && b->want[BN_ST_BOOK_TOP])
-        on_book_top(lv, f, s, now);
+        on_book_top(lv, f, s, si, now);
 }
 
 /* ---- connections -------------------------------------------------------------------------- */
@@ -1232,6 +1232,7 @@ static void live_free(bn_live *lv)
     free(lv->cand_done);
     free(lv->cand_saved);
     free(lv->ahead);
+    free(lv->top_row);
 }
 
 static bool live_init(bn_live *lv, bn *b, cp_ctx *ctx)
@@ -1247,13 +1248,15 @@ static bool live_init(bn_live *lv, bn *b, cp_ctx *ctx)
     lv->cand_saved = malloc(n * sizeof(int64_t));
     lv->books = calloc(n, sizeof *lv->books);
     lv->ahead = calloc(n, sizeof *lv->ahead);
-    if (!lv->ahead || !lv->last_trade || !lv->saved_trade || !lv->cand_from || !lv->cand_done || !lv->cand_saved || !lv->books ||
-        !symtab_init(lv))
+    lv->top_row = malloc(n * sizeof *lv->top_row);
+    if (!lv->ahead || !lv->top_row || !lv->last_trade || !lv->saved_trade || !lv->cand_from ||
+        !lv->cand_done || !lv->cand_saved || !lv->books || !symtab_init(lv))
         return false;
     for (size_t i = 0; i < b->n; i++) {
         lv->last_trade[i] = lv->saved_trade[i] = -1;
         lv->cand_from[i] = INT64_MAX;
         lv->cand_done[i] = lv->cand_saved[i] = INT64_MIN;
+        lv->top_row[i] = SIZE_MAX;
         lv->books[i].bid.desc = true;
         lv->books[i].bid.max = lv->books[i].ask.max = BOOK_MAX;
     }

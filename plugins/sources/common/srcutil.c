@@ -581,6 +581,55 @@ void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows)
         cp_batch_drop_last_row(ctx, b);
 }
 
+/* copies row `from` of b over row `to`, cell by cell */
+static bool row_copy(cp_ctx *ctx, cp_batch *b, size_t from, size_t to)
+{
+    const cp_schema *s = cp_batch_schema(ctx, b);
+    bool ok = true;
+    for (size_t c = 0; c < s->nfields && ok; c++) {
+        size_t len = 0;
+        const char *t;
+        if (cp_batch_is_null(ctx, b, from, c)) {
+            ok = cp_batch_set_null(ctx, b, to, c) == CP_OK;
+            continue;
+        }
+        switch (cp_schema_field(s, c)->type) {
+        case CP_T_INT64:
+        case CP_T_TIMESTAMP: ok = cp_batch_set_int(ctx, b, to, c, cp_batch_get_int(ctx, b, from, c)) == CP_OK; break;
+        case CP_T_DOUBLE: ok = cp_batch_set_double(ctx, b, to, c, cp_batch_get_double(ctx, b, from, c)) == CP_OK; break;
+        case CP_T_BOOL: ok = cp_batch_set_bool(ctx, b, to, c, cp_batch_get_bool(ctx, b, from, c)) == CP_OK; break;
+        case CP_T_DECIMAL:
+            t = cp_batch_get_text(ctx, b, from, c, &len);
+            ok = t && cp_batch_set_decimal(ctx, b, to, c, t, len) == CP_OK;
+            break;
+        default:
+            t = cp_batch_get_text(ctx, b, from, c, &len);
+            ok = t && cp_batch_set_string(ctx, b, to, c, t, len) == CP_OK;
+            break;
+        }
+    }
+    return ok;
+}
+
+bool su_keep_last(cp_ctx *ctx, cp_batch *b, size_t sym_col, size_t ts_col, size_t *last)
+{
+    size_t n = cp_batch_rows(ctx, b);
+    if (!n)
+        return true;
+    size_t row = n - 1, prev = *last;
+    if (prev < row && cp_batch_get_int(ctx, b, prev, ts_col) == cp_batch_get_int(ctx, b, row, ts_col)) {
+        const char *a = cp_batch_get_text(ctx, b, prev, sym_col, NULL);
+        const char *z = cp_batch_get_text(ctx, b, row, sym_col, NULL);
+        if (a && z && !strcmp(a, z)) {
+            bool ok = row_copy(ctx, b, row, prev);
+            cp_batch_drop_last_row(ctx, b);
+            return ok;
+        }
+    }
+    *last = row;
+    return true;
+}
+
 cp_status su_emit(cp_ctx *ctx, cp_batch *b)
 {
     if (!b)

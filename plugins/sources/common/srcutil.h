@@ -136,6 +136,16 @@ cp_status su_schemas_raw(cp_ctx *ctx, const cp_strlist *streams, const char *con
 
 /* Drops rows of `b` back to `nrows` (the rows of a response that turned out bad). */
 void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows);
+/* One row per key in a micro-batch for a stream whose key time can repeat (a receive clock in
+ * milliseconds, an exchange's event time in milliseconds): called after a symbol's row was
+ * completed as the last row of `b`, with `*last` the symbol's own index of its previous row
+ * (SIZE_MAX before the first; the caller keeps one per symbol and stream). When that previous
+ * row is in `b` and has the same symbol (column sym_col) and key time (ts_col), the new row is
+ * copied over it and dropped from the end: the last update of a millisecond is the one kept, in
+ * the place of the first. Otherwise *last becomes the new row's index. False when out of memory
+ * (the new row is then dropped as well). Only the symbol's previous row is compared: exchange
+ * times that go back within a batch are left to the sinks (latest wins, cp_sql_latest_wins). */
+bool su_keep_last(cp_ctx *ctx, cp_batch *b, size_t sym_col, size_t ts_col, size_t *last);
 /* Emits `b` if it has rows, else frees it; NULL is a no-op. */
 cp_status su_emit(cp_ctx *ctx, cp_batch *b);
 
