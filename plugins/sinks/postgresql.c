@@ -53,7 +53,7 @@ static const cp_option pg_options[] = {
     {.name = "table_prefix", .type = CP_OPT_STRING, .def = "\"\"", .offset = offsetof(pg_config, table_prefix),
      .doc = "Prefix of every table name (the stream name follows it)."},
     {.name = "create_tables", .type = CP_OPT_BOOL, .def = "true", .offset = offsetof(pg_config, create_tables),
-     .doc = "Create missing tables and add missing columns; off expects them to exist."},
+     .doc = "Create missing tables and add missing columns (in one transaction under the advisory lock 7165061455223025765, so that collectors sharing a database do not race); off expects them to exist."},
     {.name = "timescaledb", .type = CP_OPT_BOOL, .def = "false", .offset = offsetof(pg_config, timescaledb),
      .doc = "Make each table a TimescaleDB hypertable on its time key when the extension is installed."},
     {.name = "statement_timeout", .type = CP_OPT_DURATION, .def = "\"60s\"", .max = 86400000,
@@ -63,6 +63,9 @@ static const cp_option pg_options[] = {
     CP_OPTION_END,
 };
 
+/* the advisory lock key every coinpipe takes around its CREATE/ALTER TABLE (the bytes of
+ * "coinpipe" as a bigint); documented in docs and the man page for DBAs who see it held */
+#define PG_DDL_LOCK "7165061455223025765"
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define COPY_CHUNK (64 * 1024) /* the server parses one chunk while the next is encoded */
@@ -380,7 +383,14 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
     cp_status st = CP_OK;
 
     if (cfg->create_tables) {
-        if (cfg->schema && *cfg->schema && strcmp(cfg->schema, "public")) {
+        /* CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE of the same name
+         * (two pipelines, or two collectors, sharing a database: the second fails with a
+         * unique violation in pg_type or pg_namespace); every coinpipe's DDL runs in one
+         * transaction holding this advisory lock, so the second sees the first's table */
+        st = run(p, ctx, "BEGIN", PGRES_COMMAND_OK, "BEGIN");
+        if (st == CP_OK)
+            st = run(p, ctx, "SELECT pg_advisory_xact_lock(" PG_DDL_LOCK ")", PGRES_TUPLES_OK, "DDL lock");
+        if (st == CP_OK && cfg->schema && *cfg->schema && strcmp(cfg->schema, "public")) {
             cp_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
             cp_sql_ident(&sql, cfg->schema);
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "CREATE SCHEMA");
@@ -400,7 +410,11 @@ static cp_status prepare_table(pg *p, cp_ctx *ctx, pg_table *t, const cp_schema 
             }
             st = run(p, ctx, sql.p, PGRES_COMMAND_OK, "ALTER TABLE ADD COLUMN");
         }
-        if (st == CP_OK && cfg->timescaledb)
+        if (st == CP_OK)
+            st = run(p, ctx, "COMMIT", PGRES_COMMAND_OK, "COMMIT");
+        else if (PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(p->conn, "ROLLBACK"));
+        if (st == CP_OK && cfg->timescaledb) /* its failure is a warning: outside the DDL's transaction */
             timescale(p, ctx, target.p, s);
     }
     /* staging: the batch's columns plus an ordinal (the latest duplicate wins in DO UPDATE) */

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *conninfo(void)
@@ -560,6 +561,69 @@ static void test_table_without_key_index(void **state)
     tk_destroy(t);
 }
 
+/* Two coinpipes creating the same table at once (two pipelines or two collectors sharing a
+ * database; seen in CI: "CREATE TABLE failed: duplicate key value violates unique constraint
+ * pg_type_typname_nsp_index"). A child process plays the other coinpipe: it takes the DDL lock,
+ * creates the table and commits a second later; the sink's CREATE TABLE IF NOT EXISTS must wait
+ * for it and then find the table, not fail on the catalog's unique index. */
+static void test_concurrent_create_table(void **state)
+{
+    tk_instance *t = open_sink();
+    cp_batch *b = fx_candles(FX_T0 - 400 * 86400000LL, 3); /* before every other test's candles */
+    assert_int_equal(tk_write(t, b), CP_OK); /* <prefix>ohlcv: the template of the raced table */
+    tk_destroy(t);
+    char race[96], sql[512];
+    snprintf(race, sizeof race, "%srace_", g_prefix);
+    PGconn *c = db();
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %sohlcv", race);
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PQclear(PQexec(c, sql));
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        PGconn *o = PQconnectdb(conninfo());
+        snprintf(sql, sizeof sql,
+                 "BEGIN; SELECT pg_advisory_xact_lock(7165061455223025765); "
+                 "CREATE TABLE %sohlcv (LIKE %sohlcv INCLUDING ALL)", race, g_prefix);
+        PGresult *r = PQexec(o, sql);
+        int ok = PQstatus(o) == CONNECTION_OK && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (write(ready[1], ok ? "y" : "n", 1) != 1)
+            ok = 0;
+        usleep(1500 * 1000); /* the sink starts its DDL meanwhile */
+        r = PQexec(o, "COMMIT");
+        ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        PQfinish(o);
+        _exit(ok ? 0 : 1);
+    }
+    char got = 0;
+    assert_int_equal(read(ready[0], &got, 1), 1);
+    assert_int_equal(got, 'y');
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "conninfo = \"%s\"; table_prefix = \"%s\";", conninfo(), race);
+    t = tk_create("postgresql", cfg);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, b), CP_OK);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %sohlcv", race);
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "3");
+    PQclear(r);
+    snprintf(sql, sizeof sql, "DROP TABLE %sohlcv", race);
+    PQclear(PQexec(c, sql));
+    PQfinish(c);
+    close(ready[0]);
+    close(ready[1]);
+    tk_batch_free(b);
+    tk_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_unchanged_rows_not_rewritten),
         cmocka_unit_test(test_many_rows_in_statements),
         cmocka_unit_test(test_upsert_across_statements),
+        cmocka_unit_test(test_concurrent_create_table),
         cmocka_unit_test(test_table_without_key_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
