@@ -745,6 +745,20 @@ bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col)
     return core_batch_get_int(b, row, col) != 0;
 }
 
+bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col)
+{
+    bool z1 = core_batch_is_null(b, r1, col), z2 = core_batch_is_null(b, r2, col);
+    if (z1 || z2)
+        return z1 && z2;
+    cp_type t = b->fields[col].type;
+    if (t != CP_T_STRING && t != CP_T_DECIMAL)
+        return true; /* no text: both read as NULL */
+    const struct cell *c1 = &b->cols[col].cells[r1], *c2 = &b->cols[col].cells[r2];
+    /* a text equal to the row above's shares its bytes (core_batch_set_string): no compare */
+    return c1->len == c2->len && (c1->off == c2->off || memcmp(b->arena + c1->off, b->arena + c2->off, c1->len) == 0);
+}
+
+
 /* ---- serialisation (spool records, dead letters) ------------------------------------ */
 /* Layout, little-endian: u16 stream_len, stream, u16 nfields, per field (u16 name_len, name,
  * u8 type, u8 flags), u32 rows, then per column: rows null bytes, then the non-null values

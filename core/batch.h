@@ -35,6 +35,9 @@ int64_t core_batch_get_int(const cp_batch *b, size_t row, size_t col);
 double core_batch_get_double(const cp_batch *b, size_t row, size_t col);
 const char *core_batch_get_text(const cp_batch *b, size_t row, size_t col, size_t *len);
 bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
+/* True when cell col of rows r1 and r2 have the same text, or are both NULL (or both have no
+ * text: another type, an index out of range): what comparing cp_batch_get_text's answers says. */
+bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col);
 /* appends cell (row, col) as a JSON value: null, a number (a decimal as its text when JSON's
  * grammar allows, else its double), true/false, or a string */
 void core_batch_json_value(cp_buf *out, const cp_batch *b, size_t row, size_t col);

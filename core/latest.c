@@ -147,18 +147,9 @@ static layout layout_of(const cp_schema *s)
 
 static bool same_series(const cp_batch *b, const layout *l, size_t r1, size_t r2)
 {
-    for (size_t k = 0; k < l->nid; k++) {
-        size_t c = (size_t)l->id[k], n1 = 0, n2 = 0;
-        bool z1 = core_batch_is_null(b, r1, c), z2 = core_batch_is_null(b, r2, c);
-        if (z1 || z2) {
-            if (z1 != z2)
-                return false;
-            continue;
-        }
-        const char *a = core_batch_get_text(b, r1, c, &n1), *d = core_batch_get_text(b, r2, c, &n2);
-        if (n1 != n2 || memcmp(a, d, n1) != 0)
+    for (size_t k = 0; k < l->nid; k++)
+        if (!core_batch_same_text(b, r1, r2, (size_t)l->id[k]))
             return false;
-    }
     return true;
 }
 

@@ -233,6 +233,35 @@ static void test_append(void **state)
     core_batch_unref(dst);
 }
 
+/* core_batch_same_text: what comparing cp_batch_get_text's answers says, shared text or not */
+static void test_same_text(void **state)
+{
+    cp_batch *b = core_batch_new(&cp_trade_schema, 0);
+    const char *sym[] = {"BTC-USDT", "BTC-USDT", "ETH-USDT", NULL, NULL, "BTC-USDT"};
+    for (size_t i = 0; i < 6; i++) {
+        size_t r = core_batch_add_row(b);
+        if (sym[i])
+            assert_int_equal(core_batch_set_string(b, r, CP_TRADE_SYMBOL, sym[i], strlen(sym[i])), CP_OK);
+        core_batch_set_decimal(b, r, CP_TRADE_PRICE, i % 2 ? "1.50" : "1.5", i % 2 ? 4 : 3);
+        core_batch_set_int(b, r, CP_TRADE_TS, (int64_t)i);
+    }
+    /* rows 0 and 1 share the bytes (the row above), rows 0 and 5 are equal copies */
+    assert_ptr_equal(core_batch_get_text(b, 0, CP_TRADE_SYMBOL, NULL), core_batch_get_text(b, 1, CP_TRADE_SYMBOL, NULL));
+    assert_ptr_not_equal(core_batch_get_text(b, 0, CP_TRADE_SYMBOL, NULL), core_batch_get_text(b, 5, CP_TRADE_SYMBOL, NULL));
+    assert_true(core_batch_same_text(b, 0, 1, CP_TRADE_SYMBOL));
+    assert_true(core_batch_same_text(b, 0, 5, CP_TRADE_SYMBOL));
+    assert_false(core_batch_same_text(b, 1, 2, CP_TRADE_SYMBOL));
+    assert_false(core_batch_same_text(b, 2, 3, CP_TRADE_SYMBOL)); /* text and NULL */
+    assert_true(core_batch_same_text(b, 3, 4, CP_TRADE_SYMBOL));  /* both NULL */
+    assert_false(core_batch_same_text(b, 0, 6, CP_TRADE_SYMBOL)); /* no row 6: NULL */
+    /* decimals compare as their exact text: 1.5 is not 1.50 */
+    assert_true(core_batch_same_text(b, 0, 2, CP_TRADE_PRICE));
+    assert_false(core_batch_same_text(b, 0, 1, CP_TRADE_PRICE));
+    /* a column without text reads as NULL in both rows */
+    assert_true(core_batch_same_text(b, 0, 1, CP_TRADE_TS));
+    core_batch_unref(b);
+}
+
 static void test_invalid_schema_refused(void **state)
 {
     static const cp_field bad_fields[] = {{"Bad Name", CP_T_STRING, 0}};
@@ -316,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_invalid_schema_refused),
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_json_rows),
+        cmocka_unit_test(test_same_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

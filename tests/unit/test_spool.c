@@ -93,6 +93,36 @@ static void test_replay_in_order_after_reopen(void **state)
     core_spool_close(s);
 }
 
+/* records of different sizes in a row, a sync between them (the record buffer is kept from one
+ * append to the next and given back at a sync): each reads back as it was */
+static void test_records_of_mixed_sizes(void **state)
+{
+    const char *dir = tk_tmpdir();
+    char err[256];
+    core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
+    assert_non_null(s);
+    const int rows[] = {3000, 1, 40, 2, 3000, 5};
+    uint64_t seq[6];
+    for (int i = 0; i < 6; i++) {
+        cp_batch *b = make(i * 10000, rows[i]);
+        assert_int_equal(core_spool_append(s, b, &seq[i], NULL), CP_OK);
+        core_batch_unref(b);
+        if (i == 3)
+            assert_int_equal(core_spool_sync(s), CP_OK);
+    }
+    assert_int_equal(core_spool_sync(s), CP_OK);
+    for (int i = 0; i < 6; i++) {
+        cp_batch *b = NULL;
+        assert_int_equal(core_spool_read(s, seq[i], &b), CP_OK);
+        assert_int_equal(core_batch_rows(b), rows[i]);
+        assert_int_equal(first_id(b), i * 10000);
+        assert_int_equal(atoi(core_batch_get_text(b, (size_t)rows[i] - 1, CP_TRADE_TRADE_ID, NULL)),
+                         i * 10000 + rows[i] - 1);
+        core_batch_unref(b);
+    }
+    core_spool_close(s);
+}
+
 static char *only_segment(const char *dir)
 {
     static char path[4200];
@@ -252,6 +282,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_serialisation),
         cmocka_unit_test(test_replay_in_order_after_reopen),
+        cmocka_unit_test(test_records_of_mixed_sizes),
         cmocka_unit_test(test_torn_tail_and_flipped_byte),
         cmocka_unit_test(test_segments_deleted_when_confirmed),
         cmocka_unit_test(test_crc32c),
