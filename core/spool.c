@@ -64,6 +64,11 @@ struct core_spool {
     size_t cur;
     bool dirty;
     bool dir_dirty; /* a segment was created since the directory was last synced */
+    struct pending { /* earlier segments with records written since the last sync */
+        int fd;
+        size_t seg;
+    } *pending;
+    size_t npending, pending_cap;
     uint64_t next_seq, cursor;
     bool cursor_dirty;
     int64_t cursor_written_mono;
@@ -281,6 +286,57 @@ void core_spool_set_limit(core_spool *s, int64_t max_bytes)
     s->segment_max = seg < 65536 ? 65536 : seg > (int64_t)SEGMENT_MAX ? (int64_t)SEGMENT_MAX : seg;
 }
 
+static void delete_segment(core_spool *s, size_t i)
+{
+    char path[4200];
+    seg_path(s, s->segs[i].id, path, sizeof path);
+    unlink(path);
+    s->segs[i].deleted = true;
+    s->bytes -= s->segs[i].bytes;
+}
+
+/* The current segment is full: a new one follows. Its records not yet synced are synced at the
+ * next sync (with the rest of the cycle's), not now: by then the sink may have confirmed them
+ * all and the file is gone (fdatasync would write to the disk what is deleted a moment later). */
+static void retire_segment(core_spool *s)
+{
+    segment *g = &s->segs[s->cur];
+    if (g->live == 0 && !g->deleted) { /* every record confirmed: nothing to keep */
+        close(s->fd);
+        delete_segment(s, s->cur);
+        return;
+    }
+    if (!s->dirty) {
+        close(s->fd);
+        return;
+    }
+    if (s->npending == s->pending_cap) {
+        size_t cap = s->pending_cap ? s->pending_cap * 2 : 4;
+        struct pending *n = realloc(s->pending, cap * sizeof *n);
+        if (!n) { /* no room to remember it: sync it now */
+            (void)fdatasync(s->fd);
+            close(s->fd);
+            return;
+        }
+        s->pending = n;
+        s->pending_cap = cap;
+    }
+    s->pending[s->npending++] = (struct pending){s->fd, s->cur};
+}
+
+/* Drops the pending segments whose records were all confirmed since (deleted: no sync needed). */
+static void pending_prune(core_spool *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->npending; i++) {
+        if (s->segs[s->pending[i].seg].deleted)
+            close(s->pending[i].fd);
+        else
+            s->pending[k++] = s->pending[i];
+    }
+    s->npending = k;
+}
+
 static bool open_segment(core_spool *s)
 {
     segment *n = realloc(s->segs, (s->nsegs + 1) * sizeof *n);
@@ -293,12 +349,10 @@ static bool open_segment(core_spool *s)
     if (fd < 0)
         return false;
     (void)fchmod(fd, 0640); /* whatever the umask */
-    if (s->fd >= 0) {
-        if (s->dirty)
-            (void)fdatasync(s->fd);
-        close(s->fd);
-    }
+    if (s->fd >= 0)
+        retire_segment(s);
     s->fd = fd;
+    s->dirty = false;
     s->segs[s->nsegs] = (segment){.id = s->next_seq};
     s->cur = s->nsegs++;
     s->dir_dirty = true; /* the new name is made durable with the records, at the next sync */
@@ -378,6 +432,14 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
 cp_status core_spool_sync(core_spool *s)
 {
     cp_buf_free(&s->rec); /* a sync ends a cycle's appends, or 8 MiB of them */
+    pending_prune(s);
+    while (s->npending) {
+        struct pending *p = &s->pending[s->npending - 1];
+        if (fdatasync(p->fd) != 0)
+            return CP_ERR_IO;
+        close(p->fd);
+        s->npending--;
+    }
     if (s->dirty && s->fd >= 0) {
         if (fdatasync(s->fd) != 0)
             return CP_ERR_IO;
@@ -394,23 +456,56 @@ cp_status core_spool_sync(core_spool *s)
 cp_status core_spool_sync_unlocked(core_spool *s, pthread_mutex_t *lock)
 {
     cp_buf_free(&s->rec); /* a sync ends a cycle's appends, or 8 MiB of them */
+    pending_prune(s);
     bool data = s->dirty && s->fd >= 0, dir = s->dir_dirty;
-    if (!data && !dir)
+    if (!data && !dir && !s->npending)
         return CP_OK;
+    /* the earlier segments to sync are this call's: appends meanwhile may add others */
+    struct pending *olds = s->pending;
+    size_t nolds = s->npending;
+    s->pending = NULL;
+    s->npending = s->pending_cap = 0;
     /* a descriptor of its own: the current segment may be closed (confirmed and deleted) or
      * replaced (a new segment) meanwhile; syncing the file it names is what the caller asked for */
     int fd = data ? fcntl(s->fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (data && fd < 0)
+    if (data && fd < 0) { /* no descriptor to spare: everything with the lock held */
+        s->pending = olds;
+        s->npending = s->pending_cap = nolds;
         return core_spool_sync(s);
+    }
     uint64_t mark = s->next_seq;
     s->dir_dirty = false; /* a segment created meanwhile sets it again */
     pthread_mutex_unlock(lock);
-    int rc = data ? fdatasync(fd) : 0, e = errno;
-    if (data)
+    int rc = 0, e = 0;
+    size_t synced = 0; /* olds[0..synced) are synced and closed */
+    while (rc == 0 && synced < nolds) {
+        if ((rc = fdatasync(olds[synced].fd)) != 0)
+            e = errno;
+        else
+            close(olds[synced++].fd);
+    }
+    if (rc == 0 && data && (rc = fdatasync(fd)) != 0)
+        e = errno;
+    if (fd >= 0)
         close(fd);
     if (rc == 0 && dir && (rc = sync_dir(s->dir)) != 0)
         e = errno;
     pthread_mutex_lock(lock);
+    /* what was not synced is pending again */
+    for (size_t i = synced; i < nolds; i++) {
+        if (s->npending == s->pending_cap) {
+            size_t cap = s->pending_cap ? s->pending_cap * 2 : 4;
+            struct pending *n = realloc(s->pending, cap * sizeof *n);
+            if (!n) {
+                close(olds[i].fd); /* reported below as a failed sync */
+                continue;
+            }
+            s->pending = n;
+            s->pending_cap = cap;
+        }
+        s->pending[s->npending++] = olds[i];
+    }
+    free(olds);
     if (rc != 0) {
         s->dir_dirty |= dir;
         errno = e;
@@ -522,6 +617,12 @@ void core_spool_close(core_spool *s)
             unlink(path);
         }
     }
+    pending_prune(s);
+    for (size_t i = 0; i < s->npending; i++) {
+        (void)fdatasync(s->pending[i].fd);
+        close(s->pending[i].fd);
+    }
+    free(s->pending);
     if (s->dir_dirty)
         (void)sync_dir(s->dir);
     if (s->cursor_dirty)

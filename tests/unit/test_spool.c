@@ -123,6 +123,55 @@ static void test_records_of_mixed_sizes(void **state)
     core_spool_close(s);
 }
 
+static int segment_files(const char *dir)
+{
+    char cmd[4300], line[64];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c '[.]seg$'", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int n = fgets(line, sizeof line, p) ? atoi(line) : -1;
+    pclose(p);
+    return n;
+}
+
+/* A full segment whose records the sink has all confirmed is deleted when the next one starts
+ * (nothing left to sync or replay); one with unconfirmed records is synced at the next sync and
+ * replays after a restart. */
+static void test_full_segments(void **state)
+{
+    const char *dir = tk_tmpdir();
+    char err[256];
+    core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
+    assert_non_null(s);
+    core_spool_set_limit(s, 4 * 65536); /* segments of 64 KiB: one record of 500 rows each */
+    uint64_t seq[4];
+    const int files[4] = {1, 2, 2, 3}; /* after each append */
+    for (int i = 0; i < 4; i++) {
+        cp_batch *b = make(i * 1000, 500);
+        assert_int_equal(core_spool_append(s, b, &seq[i], NULL), CP_OK);
+        core_batch_unref(b);
+        if (i == 1)
+            core_spool_done(s, seq[1]); /* its segment, the current one, has nothing left to deliver */
+        assert_int_equal(segment_files(dir), files[i]); /* seq[1]'s went when seq[2]'s started */
+    }
+    core_spool_done(s, seq[2]);             /* an earlier segment confirmed before the sync */
+    assert_int_equal(segment_files(dir), 2); /* seq[0]'s and seq[3]'s */
+    assert_int_equal(core_spool_sync(s), CP_OK);
+    core_spool_close(s);
+    s = core_spool_open(dir, &tag, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(core_spool_pending(s), 2);
+    for (int k = 0; k < 2; k++) {
+        cp_batch *b = NULL;
+        assert_int_equal(core_spool_replay_seq(s, (size_t)k), seq[3 * k]);
+        assert_int_equal(core_spool_read(s, seq[3 * k], &b), CP_OK);
+        assert_int_equal(core_batch_rows(b), 500);
+        assert_int_equal(first_id(b), 3 * k * 1000);
+        core_batch_unref(b);
+    }
+    core_spool_close(s);
+}
+
 static char *only_segment(const char *dir)
 {
     static char path[4200];
@@ -283,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_serialisation),
         cmocka_unit_test(test_replay_in_order_after_reopen),
         cmocka_unit_test(test_records_of_mixed_sizes),
+        cmocka_unit_test(test_full_segments),
         cmocka_unit_test(test_torn_tail_and_flipped_byte),
         cmocka_unit_test(test_segments_deleted_when_confirmed),
         cmocka_unit_test(test_crc32c),
