@@ -515,7 +515,13 @@ class Handler(BaseHTTPRequestHandler):
         pre, syms, d = ("/fapi/v1", FUT_SYMBOLS, "binance_futures") if fut else ("/api/v3", SPOT_SYMBOLS, "binance")
         ep = path[len(pre):] if path.startswith(pre) else None
         if ep == "/exchangeInfo":
-            return 200, json.dumps(fut_info() if fut else spot_info())
+            info = fut_info() if fut else spot_info()
+            if not fut and "symbols" in q:  # spot lists only these, and refuses a symbol it does not have
+                want = json.loads(q["symbols"][0])
+                if any(s not in syms for s in want):
+                    return self.bad_symbol()
+                info["symbols"] = [e for e in info["symbols"] if e["symbol"] in want]
+            return 200, json.dumps(info)
         sym = q.get("symbol", [None])[0]
         if sym is not None and sym not in syms:
             return self.bad_symbol()

@@ -127,12 +127,56 @@ static void test_duplicate_outer_key(void **state)
     tk_destroy(t);
 }
 
+/* exchangeInfo lists only the configured symbols (Binance's full listing is thousands), 100 a
+ * request; a symbol Binance does not list makes the list answer 400: the full listing then */
+static void test_exchange_info_of_the_configured_symbols(void **state)
+{
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\"];"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(mockex_count("/api/v3/exchangeInfo"), 1);
+    char *q = mockex_query("/api/v3/exchangeInfo", 0);
+    assert_string_equal(q, "symbols=%5B%22BNBBTC%22%2C%22ETHBTC%22%5D");
+    free(q);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_destroy(t);
+
+    /* 150 symbols: two lists, 100 and 50 */
+    mockex_ctl("/_mock/reset");
+    cp_buf c = {0};
+    cp_buf_printf(&c, "base_url = \"%s\"; streams = [\"ticker\"]; symbols = [", mockex_base);
+    for (int i = 0; i < 150; i++)
+        cp_buf_printf(&c, "%s\"SYM%03dUSDT\"", i ? ", " : "", i);
+    cp_buf_puts(&c, "];");
+    t = tk_create("binance-spot", c.p);
+    cp_buf_free(&c);
+    assert_int_equal(tk_collect(t), CP_OK);
+    assert_int_equal(mockex_count("/api/v3/exchangeInfo"), 2);
+    bool first = false, second = false; /* the two lists go out at once: either may arrive first */
+    for (size_t k = 0; k < 2; k++) {
+        q = mockex_query("/api/v3/exchangeInfo", k);
+        assert_non_null(q);
+        if (strstr(q, "SYM000USDT") && strstr(q, "SYM099USDT") && !strstr(q, "SYM100USDT"))
+            first = true;
+        if (strstr(q, "SYM100USDT") && strstr(q, "SYM149USDT") && !strstr(q, "SYM099USDT"))
+            second = true;
+        free(q);
+    }
+    assert_true(first && second);
+    assert_int_equal(tk_rows(t, "ticker"), 150);
+    tk_destroy(t);
+}
+
 static void test_unknown_symbol(void **state)
 {
     snprintf(cfgbuf, sizeof cfgbuf, "base_url = \"%s\"; symbols = [\"BNBBTC\", \"FOOBAR\"];", mockex_base);
     tk_instance *t = tk_create("binance-spot", cfgbuf);
     /* the unknown symbol is skipped with a warning; the others are collected */
     assert_int_equal(tk_collect(t), CP_OK);
+    /* the list naming FOOBAR was refused (400), then the full listing read */
+    assert_int_equal(mockex_count("/api/v3/exchangeInfo"), 2);
+    char *q = mockex_query("/api/v3/exchangeInfo", 1);
+    assert_string_equal(q, "");
+    free(q);
     tk_assert_log_contains("unknown symbol \\\"FOOBAR\\\"");
     tk_assert_log_contains("skipped");
     assert_int_equal(tk_rows(t, "ticker"), 1);
@@ -406,6 +450,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_values, mockex_test_setup),
+        cmocka_unit_test_setup(test_exchange_info_of_the_configured_symbols, mockex_test_setup),
         cmocka_unit_test_setup(test_unknown_symbol, mockex_test_setup),
         cmocka_unit_test_setup(test_base_url_with_api_path, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_values, mockex_test_setup),

@@ -665,12 +665,74 @@ static cp_status universe(bn *b, cp_ctx *ctx)
     return st;
 }
 
-/* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. A rule resolves
- * its set instead (universe). */
-cp_status bn_resolve(bn *b, cp_ctx *ctx)
+/* exchangeInfo of spot for the configured symbols only: Binance's full listing is about 2,000
+ * symbols, megabytes that json-c builds a tree of at every start, where a collector of 200 symbols
+ * needs 200. Up to INFO_CHUNK symbols a request (a URL of about 2 kB), INFO_CHUNKS requests at
+ * most (each weighs 20, as the full listing does); more symbols take the full listing. */
+#define INFO_CHUNK 100
+#define INFO_CHUNKS 5
+
+/* Fetches the exchangeInfo listings that cover the natives: the configured symbols' on spot, else
+ * (futures, too many symbols, or a list refused: Binance answers 400 to a list that names a
+ * symbol it does not have) the full one. Any other failure fails the cycle as before, logged as
+ * the core logs a failed request. roots[0..*nroots) are the parsed answers. */
+static cp_status info_fetch(bn *b, cp_ctx *ctx, char (*nat)[64], size_t n, json_object **roots, size_t *nroots)
 {
-    if (b->top)
-        return universe(b, ctx);
+    *nroots = 0;
+    size_t chunks = (n + INFO_CHUNK - 1) / INFO_CHUNK;
+    if (!b->api->futures && n && chunks <= INFO_CHUNKS) {
+        cp_buf url[INFO_CHUNKS] = {{0}};
+        cp_http_request rq[INFO_CHUNKS] = {{0}};
+        cp_http_response rs[INFO_CHUNKS] = {{0}};
+        bool built = true;
+        for (size_t c = 0; c < chunks; c++) {
+            cp_buf arr = {0};
+            cp_buf_putc(&arr, '[');
+            for (size_t i = c * INFO_CHUNK; i < n && i < (c + 1) * INFO_CHUNK; i++)
+                cp_buf_printf(&arr, "%s\"%s\"", i > c * INFO_CHUNK ? "," : "", nat[i]);
+            cp_buf_putc(&arr, ']');
+            char *enc = arr.oom ? NULL : su_urlencode(arr.p);
+            cp_buf_printf(&url[c], "%s%s/exchangeInfo?symbols=%s", b->base, b->api->prefix, enc ? enc : "");
+            built = built && enc && !url[c].oom;
+            free(enc);
+            cp_buf_free(&arr);
+            rq[c] = CP_HTTP_REQUEST(.url = url[c].p, .weight = 20, .no_log = 1, .error_message = bn_error_message);
+        }
+        cp_status st = built ? CP_OK : CP_ERR_NOMEM;
+        const char *why = NULL; /* a list refused (400): the full listing is read instead */
+        if (built) {
+            cp_http_perform(ctx, rq, rs, chunks);
+            for (size_t c = 0; c < chunks && st == CP_OK; c++) {
+                const cp_http_response *r = &rs[c];
+                if (r->status == CP_OK && r->code == 400) {
+                    why = r->error[0] ? r->error : "HTTP 400";
+                } else if (r->status != CP_OK || r->code < 200 || r->code > 299) {
+                    /* as the core would have said it: the request is the one that failed */
+                    if (r->code)
+                        cp_log_error(ctx, "http: GET %s%s/exchangeInfo failed: HTTP %ld after %d attempt%s: %s", b->base,
+                                     b->api->prefix, r->code, r->attempts, r->attempts == 1 ? "" : "s", r->error);
+                    else
+                        cp_log_error(ctx, "http: GET %s%s/exchangeInfo failed after %d attempt%s: %s", b->base,
+                                     b->api->prefix, r->attempts, r->attempts == 1 ? "" : "s", r->error);
+                    st = su_check(ctx, "exchangeInfo", r);
+                }
+            }
+            if (why && st == CP_OK)
+                cp_log_debug(ctx, "exchangeInfo for the configured symbols: %s; reading the full listing", why);
+            for (size_t c = 0; c < chunks && !why && st == CP_OK; c++) {
+                if (!(roots[c] = su_parse(ctx, "exchangeInfo", &rs[c])))
+                    st = CP_ERR_PARSE; /* su_parse said why */
+                else
+                    (*nroots)++;
+            }
+            for (size_t c = 0; c < chunks; c++)
+                cp_http_response_clear(ctx, &rs[c]);
+        }
+        for (size_t c = 0; c < chunks; c++)
+            cp_buf_free(&url[c]);
+        if (!built || !why || st != CP_OK)
+            return st;
+    }
     char url[1024];
     snprintf(url, sizeof url, "%s%s/exchangeInfo", b->base, b->api->prefix);
     cp_http_request rq =
@@ -678,61 +740,89 @@ cp_status bn_resolve(bn *b, cp_ctx *ctx)
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
     cp_status st = su_check(ctx, "exchangeInfo", &rs);
-    json_object *root = st == CP_OK ? su_parse(ctx, "exchangeInfo", &rs) : NULL;
+    roots[0] = st == CP_OK ? su_parse(ctx, "exchangeInfo", &rs) : NULL;
     cp_http_response_clear(ctx, &rs);
-    if (st == CP_OK && !root)
+    if (st == CP_OK && !roots[0])
         st = CP_ERR_PARSE; /* su_parse said why */
-    if (st != CP_OK) {
+    *nroots = roots[0] ? 1 : 0;
+    return st;
+}
+
+/* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. A rule resolves
+ * its set instead (universe). */
+cp_status bn_resolve(bn *b, cp_ctx *ctx)
+{
+    if (b->top)
+        return universe(b, ctx);
+    size_t n = b->cfg->symbols.n;
+    char(*nat)[64] = calloc(n ? n : 1, sizeof *nat);
+    if (!nat)
+        return CP_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        native_of(b->cfg->symbols.v[i], b->api->futures, nat[i], sizeof nat[i]);
+    json_object *roots[INFO_CHUNKS] = {NULL};
+    size_t nroots = 0;
+    cp_status st = info_fetch(b, ctx, nat, n, roots, &nroots);
+    if (st != CP_OK)
         cp_log_error(ctx, "cannot validate symbols: exchangeInfo failed (%s); will retry next cycle", cp_strerror(st));
+    json_object *lists[INFO_CHUNKS] = {NULL};
+    for (size_t r = 0; r < nroots && st == CP_OK; r++) {
+        lists[r] = su_get(roots[r], "symbols");
+        if (!lists[r] || !json_object_is_type(lists[r], json_type_array)) {
+            cp_log_error(ctx, "exchangeInfo: no symbols array; will retry next cycle");
+            st = CP_ERR_PARSE;
+        }
+    }
+    if (st != CP_OK) {
+        for (size_t r = 0; r < nroots; r++)
+            json_object_put(roots[r]);
+        free(nat);
         return st;
     }
-    json_object *list = su_get(root, "symbols");
-    if (!list || !json_object_is_type(list, json_type_array)) {
-        cp_log_error(ctx, "exchangeInfo: no symbols array; will retry next cycle");
-        json_object_put(root);
-        return CP_ERR_PARSE;
-    }
     /* index the wanted natives */
-    size_t n = b->cfg->symbols.n;
-    bn_sym *sym = calloc(n, sizeof *sym);
+    bn_sym *sym = calloc(n ? n : 1, sizeof *sym);
     json_object *want = json_object_new_object();
     if (!sym || !want) {
         free(sym);
+        free(nat);
         json_object_put(want);
-        json_object_put(root);
+        for (size_t r = 0; r < nroots; r++)
+            json_object_put(roots[r]);
         return CP_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        char nat[64];
-        native_of(b->cfg->symbols.v[i], b->api->futures, nat, sizeof nat);
-        json_object_object_add(want, nat, json_object_new_int((int)i));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_object_object_add(want, nat[i], json_object_new_int((int)i));
+    free(nat);
     size_t found = 0;
-    for (size_t k = 0; k < json_object_array_length(list); k++) {
-        json_object *e = json_object_array_get_idx(list, k), *idx = NULL;
-        json_object *js = su_get(e, "symbol"), *base = su_get(e, "baseAsset"), *quote = su_get(e, "quoteAsset");
-        if (!js || !base || !quote || !json_object_object_get_ex(want, json_object_get_string(js), &idx))
-            continue;
-        size_t i = (size_t)json_object_get_int(idx);
-        if (sym[i].native)
-            continue;
-        char norm[128];
-        const char *native = json_object_get_string(js);
-        const char *ct = json_object_get_string(su_get(e, "contractType"));
-        const char *us = strchr(native, '_');
-        if (b->api->futures && (!ct || strcmp(ct, "PERPETUAL") == 0))
-            snprintf(norm, sizeof norm, "%s-%s-PERP", json_object_get_string(base), json_object_get_string(quote));
-        else if (b->api->futures && us)
-            snprintf(norm, sizeof norm, "%s-%s-%s", json_object_get_string(base), json_object_get_string(quote),
-                     us + 1);
-        else
-            snprintf(norm, sizeof norm, "%s-%s", json_object_get_string(base), json_object_get_string(quote));
-        sym[i].native = dupstr(native);
-        sym[i].norm = dupstr(norm);
-        found++;
+    for (size_t r = 0; r < nroots; r++) {
+        json_object *list = lists[r];
+        for (size_t k = 0; k < json_object_array_length(list); k++) {
+            json_object *e = json_object_array_get_idx(list, k), *idx = NULL;
+            json_object *js = su_get(e, "symbol"), *base = su_get(e, "baseAsset"), *quote = su_get(e, "quoteAsset");
+            if (!js || !base || !quote || !json_object_object_get_ex(want, json_object_get_string(js), &idx))
+                continue;
+            size_t i = (size_t)json_object_get_int(idx);
+            if (sym[i].native)
+                continue;
+            char norm[128];
+            const char *native = json_object_get_string(js);
+            const char *ct = json_object_get_string(su_get(e, "contractType"));
+            const char *us = strchr(native, '_');
+            if (b->api->futures && (!ct || strcmp(ct, "PERPETUAL") == 0))
+                snprintf(norm, sizeof norm, "%s-%s-PERP", json_object_get_string(base), json_object_get_string(quote));
+            else if (b->api->futures && us)
+                snprintf(norm, sizeof norm, "%s-%s-%s", json_object_get_string(base), json_object_get_string(quote),
+                         us + 1);
+            else
+                snprintf(norm, sizeof norm, "%s-%s", json_object_get_string(base), json_object_get_string(quote));
+            sym[i].native = dupstr(native);
+            sym[i].norm = dupstr(norm);
+            found++;
+        }
     }
     json_object_put(want);
-    json_object_put(root);
+    for (size_t r = 0; r < nroots; r++)
+        json_object_put(roots[r]);
     /* an unknown symbol is skipped with a warning (a typo or a delisting must not stop the others);
      * the known ones keep their configured order */
     cp_status ret = CP_OK;
