@@ -774,10 +774,13 @@ static size_t serialized_size(const cp_batch *b)
         const struct cell *cells = b->cols[c].cells;
         const uint8_t *nul = b->cols[c].null;
         cp_type t = b->fields[c].type;
-        size_t fixed = t == CP_T_STRING ? 4 : t == CP_T_DECIMAL ? 12 : 8;
+        size_t fixed = t == CP_T_STRING ? 4 : t == CP_T_DECIMAL ? 12 : 8, values = 0, text = 0;
         for (size_t r = 0; r < b->rows; r++)
-            if (!nul[r])
-                n += fixed + (t == CP_T_STRING || t == CP_T_DECIMAL ? cells[r].len : 0);
+            values += !nul[r];
+        if (t == CP_T_STRING || t == CP_T_DECIMAL)
+            for (size_t r = 0; r < b->rows; r++)
+                text += nul[r] ? 0 : cells[r].len;
+        n += values * fixed + text;
     }
     return n;
 }
@@ -788,7 +791,28 @@ static size_t serialized_size(const cp_batch *b)
         (w) += sizeof(v);                                                                                      \
     } while (0)
 
-/* Sized exactly first, then written in one go into the buffer (the spool's record). */
+/* memcpy of a short text (most are: symbols, decimals) without a call: two overlapping moves */
+static inline void copy_text(char *dst, const char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, z;
+        memcpy(&a, src, 8);
+        memcpy(&z, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &z, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, z;
+        memcpy(&a, src, 4);
+        memcpy(&z, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &z, 4);
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
+/* Sized exactly first, then written in one go into the buffer (the spool's record), a column
+ * at a time with its type decided once. */
 cp_status core_batch_serialize(const cp_batch *b, cp_buf *o)
 {
     size_t need = serialized_size(b);
@@ -817,14 +841,15 @@ cp_status core_batch_serialize(const cp_batch *b, cp_buf *o)
         if (b->rows)
             memcpy(w, nul, b->rows);
         w += b->rows;
+        bool value = t != CP_T_STRING, text = t == CP_T_STRING || t == CP_T_DECIMAL;
         for (size_t r = 0; r < b->rows; r++) {
             if (nul[r])
                 continue;
-            if (t != CP_T_STRING)
+            if (value)
                 PUT(w, cells[r].v.i);
-            if (t == CP_T_STRING || t == CP_T_DECIMAL) {
+            if (text) {
                 PUT(w, cells[r].len);
-                memcpy(w, b->arena + cells[r].off, cells[r].len);
+                copy_text(w, b->arena + cells[r].off, cells[r].len);
                 w += cells[r].len;
             }
         }
@@ -897,44 +922,61 @@ cp_status core_batch_deserialize_checked(const void *data, size_t len, bool chec
         goto out;
     }
     b->acap = r.left ? r.left + 1 : 0;
+    /* A text takes len + 1 bytes of the arena and at least 4 + len of the record: the arena
+     * cannot overflow, its offsets stay below the record's length. One pass per column, the
+     * cells read in place (a batch read back from the spool is a megabyte of them). */
+    char *arena = b->arena;
+    size_t alen = 0;
     for (size_t c = 0; c < nf; c++) {
-        if (rows && !take(&r, b->cols[c].null, rows))
+        uint8_t *nul = b->cols[c].null;
+        struct cell *cells = b->cols[c].cells;
+        cp_type t = b->fields[c].type;
+        bool fixed = t != CP_T_STRING, text = t == CP_T_STRING || t == CP_T_DECIMAL;
+        if (rows && !take(&r, nul, rows))
             goto out;
+        const unsigned char *p = r.p, *end = r.p + r.left;
         for (size_t i = 0; i < rows; i++) {
-            struct cell *cl = &b->cols[c].cells[i];
-            if (b->cols[c].null[i] > 1)
-                goto out;
-            if (b->cols[c].null[i]) {
-                *cl = (struct cell){0};
+            struct cell *cl = &cells[i];
+            *cl = (struct cell){0};
+            if (nul[i]) {
+                if (nul[i] > 1)
+                    goto out;
                 continue;
             }
-            cp_type t = b->fields[c].type;
-            *cl = (struct cell){0};
-            if (t != CP_T_STRING && !take(&r, &cl->v.i, 8))
-                goto out;
-            if (t == CP_T_STRING || t == CP_T_DECIMAL) {
-                uint32_t tl;
-                if (!take(&r, &tl, 4) || tl > r.left)
+            if (fixed) {
+                if (end - p < 8)
                     goto out;
-                if (t == CP_T_DECIMAL && check_decimals && !core_decimal_valid((const char *)r.p, tl))
+                memcpy(&cl->v.i, p, 8);
+                p += 8;
+                if (t == CP_T_BOOL && cl->v.i != 0 && cl->v.i != 1)
+                    goto out;
+            }
+            if (text) {
+                uint32_t tl;
+                if (end - p < 4)
+                    goto out;
+                memcpy(&tl, p, 4);
+                p += 4;
+                if (tl > (size_t)(end - p) || alen + tl + 1 > b->acap || alen + tl + 1 >= UINT32_MAX)
+                    goto out;
+                if (t == CP_T_DECIMAL && check_decimals && !core_decimal_valid((const char *)p, tl))
                     goto out;
                 const struct cell *up = i ? cl - 1 : NULL; /* the row above's text, when the same */
-                uint32_t off = t == CP_T_STRING && up && !b->cols[c].null[i - 1] && up->len == tl &&
-                                       memcmp(b->arena + up->off, r.p, tl) == 0
-                                   ? up->off
-                                   : arena_put(b, (const char *)r.p, tl);
-                if (off == UINT32_MAX) {
-                    st = CP_ERR_NOMEM;
-                    goto out;
+                if (t == CP_T_STRING && up && !nul[i - 1] && up->len == tl && memcmp(arena + up->off, p, tl) == 0) {
+                    cl->off = up->off;
+                } else {
+                    memcpy(arena + alen, p, tl);
+                    arena[alen + tl] = '\0';
+                    cl->off = (uint32_t)alen;
+                    alen += tl + 1;
                 }
-                cl->off = off;
                 cl->len = tl;
-                r.p += tl;
-                r.left -= tl;
+                p += tl;
             }
-            if (t == CP_T_BOOL && cl->v.i != 0 && cl->v.i != 1)
-                goto out;
         }
+        r.left -= (size_t)(p - r.p);
+        r.p = p;
+        b->alen = alen;
     }
     if (r.left != 0)
         goto out;

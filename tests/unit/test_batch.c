@@ -233,6 +233,54 @@ static void test_append(void **state)
     core_batch_unref(dst);
 }
 
+/* Texts of every length class the record writer copies differently (0-3, 4-7, 8-16, longer),
+ * NULLs, a text repeated from the row above and not: each cell reads back as it was written */
+static void test_roundtrip_every_text_length(void **state)
+{
+    cp_batch *b = core_batch_new(&cp_trade_schema, 0);
+    char id[64], price[64];
+    for (int i = 0; i < 300; i++) {
+        size_t r = core_batch_add_row(b);
+        int n = i % 41; /* trade ids of 0..40 characters */
+        for (int k = 0; k < n; k++)
+            id[k] = (char)('a' + (i + k) % 26);
+        core_batch_set_string(b, r, CP_TRADE_EXCHANGE, "binance", 7);
+        core_batch_set_string(b, r, CP_TRADE_SYMBOL, i % 3 ? "BTC-USDT" : "ETH-BTC", i % 3 ? 8 : 7);
+        core_batch_set_string(b, r, CP_TRADE_TRADE_ID, id, (size_t)n);
+        int pn = snprintf(price, sizeof price, i % 2 ? "%d.%0*d" : "%d", i, i % 20, 7);
+        if (i % 7)
+            core_batch_set_decimal(b, r, CP_TRADE_PRICE, price, (size_t)pn);
+        core_batch_set_int(b, r, CP_TRADE_TS, 1700000000000LL + i);
+    }
+    cp_buf o = {0};
+    assert_int_equal(core_batch_serialize(b, &o), CP_OK);
+    cp_batch *c = NULL;
+    assert_int_equal(core_batch_deserialize(o.p, o.len, &c), CP_OK);
+    assert_int_equal(core_batch_rows(c), 300);
+    for (size_t r = 0; r < 300; r++)
+        for (size_t k = 0; k < CP_TRADE_NCOLS; k++) {
+            assert_int_equal(core_batch_is_null(b, r, k), core_batch_is_null(c, r, k));
+            size_t n1 = 0, n2 = 0;
+            const char *t1 = core_batch_get_text(b, r, k, &n1), *t2 = core_batch_get_text(c, r, k, &n2);
+            assert_int_equal(t1 == NULL, t2 == NULL);
+            if (t1) {
+                assert_int_equal(n1, n2);
+                assert_memory_equal(t1, t2, n1);
+                assert_int_equal(t2[n2], '\0');
+            }
+            assert_true(core_batch_get_int(b, r, k) == core_batch_get_int(c, r, k));
+        }
+    /* and it writes the same bytes again */
+    cp_buf o2 = {0};
+    assert_int_equal(core_batch_serialize(c, &o2), CP_OK);
+    assert_int_equal(o.len, o2.len);
+    assert_memory_equal(o.p, o2.p, o.len);
+    cp_buf_free(&o);
+    cp_buf_free(&o2);
+    core_batch_unref(c);
+    core_batch_unref(b);
+}
+
 /* core_batch_same_text: what comparing cp_batch_get_text's answers says, shared text or not */
 static void test_same_text(void **state)
 {
@@ -346,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_json_rows),
         cmocka_unit_test(test_same_text),
+        cmocka_unit_test(test_roundtrip_every_text_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
