@@ -6,6 +6,7 @@
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib/common.sh"
 : "${COINPIPE_TEST_AZURE_ENDPOINT:?run under tests/services/run.sh (make test)}"
+azurite_up || fail "Azurite does not answer on port $COINPIPE_TEST_AZURE_PORT"
 export COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR"
 prefix="dur-$$-$RANDOM"
 azconf() { # name extra-sink-options source-options

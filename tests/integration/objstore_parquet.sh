@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib/common.sh"
 : "${COINPIPE_TEST_S3_ENDPOINT:?run under tests/services/run.sh (make test)}"
 : "${COINPIPE_TEST_AZURE_ENDPOINT:?run under tests/services/run.sh (make test)}"
+azurite_up || fail "Azurite does not answer on port $COINPIPE_TEST_AZURE_PORT"
 services="$COINPIPE_SRC/tests/services"
 export COINPIPE_PLUGIN_PATH="$COINPIPE_BUILD_PLUGIN_DIR"
 start_mock

@@ -51,3 +51,17 @@ for r in reqs:
         print(q["startTime"][0], q["limit"][0])
 P
 }
+# azurite_up: the shared Azurite answers before an Azure test starts. One that died earlier in the
+# run (seen once in CI, after the release tree: connections refused for the ASan tree) is started
+# again from its own start script, same port, account and data (the container made again if it was
+# lost), and the test says so on stderr.
+azurite_up() {
+    . "$COINPIPE_SRC/tests/services/free-port.sh"
+    wait_port "$COINPIPE_TEST_AZURE_PORT" 2 && return 0
+    echo "note: Azurite did not answer on port $COINPIPE_TEST_AZURE_PORT; starting it again. The end of its log:" >&2
+    tail -n 20 "$COINPIPE_TEST_AZURE_DIR/server.log" 2>/dev/null | sed 's/^/    /' >&2
+    "$COINPIPE_TEST_AZURE_DIR/start"
+    wait_port "$COINPIPE_TEST_AZURE_PORT" 30 || return 1
+    # a server killed before it saved its metadata has lost the container
+    python3 "$COINPIPE_SRC/tests/services/azure_blob.py" mkcontainer "$COINPIPE_TEST_AZURE_CONTAINER" >&2
+}
