@@ -141,11 +141,42 @@ static void test_futures_book_top_last_of_event_time(void **state)
     interleaved(&fut, "futures");
 }
 
+/* Many milliseconds of interleaved updates: the batch's text storage grows while rows are copied
+ * over earlier ones (a copy must not read text the growth moved; ASan tree) */
+static void test_many_milliseconds(void **state)
+{
+    (void)state;
+    tk_instance *sink = tk_create("sqlite", "path = \":memory:\";");
+    bn b = make_bn(&spot);
+    bn_live *lv = bn_live_new(&b, tk_ctx(sink));
+    assert_non_null(lv);
+    char bid[32];
+    for (int k = 0; k < 2000; k++) {
+        tk_pin_clock(T0 + k);
+        snprintf(bid, sizeof bid, "%d.25", 1000 + k);
+        send_top(lv, "BTCUSDT", 3 * k, "1.5", -1);
+        send_top(lv, "ETHUSDT", 3 * k + 1, "2.5", -1);
+        send_top(lv, "BTCUSDT", 3 * k + 2, bid, -1);
+    }
+    tk_pin_clock(0);
+    const cp_batch *out = bn_live_rows(lv, BN_ST_BOOK_TOP);
+    assert_int_equal(cp_batch_rows(tk_ctx(sink), out), 4000);
+    for (int k = 0; k < 2000; k++) {
+        snprintf(bid, sizeof bid, "%d.25", 1000 + k);
+        tk_assert_text(out, 2 * (size_t)k, "bid", bid);
+        assert_int_equal(tk_int(out, 2 * (size_t)k, "sequence"), 3 * k + 2);
+        assert_int_equal(tk_int(out, 2 * (size_t)k + 1, "sequence"), 3 * k + 1);
+    }
+    bn_live_free(lv);
+    tk_destroy(sink);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spot_book_top_last_of_ms),
         cmocka_unit_test(test_futures_book_top_last_of_event_time),
+        cmocka_unit_test(test_many_milliseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -581,7 +581,8 @@ void su_truncate(cp_ctx *ctx, cp_batch *b, size_t nrows)
         cp_batch_drop_last_row(ctx, b);
 }
 
-/* copies row `from` of b over row `to`, cell by cell */
+/* copies row `from` of b over row `to`, cell by cell; a text is copied out of the batch first, as
+ * setting a cell may move the batch's text storage */
 static bool row_copy(cp_ctx *ctx, cp_batch *b, size_t from, size_t to)
 {
     const cp_schema *s = cp_batch_schema(ctx, b);
@@ -589,6 +590,17 @@ static bool row_copy(cp_ctx *ctx, cp_batch *b, size_t from, size_t to)
     for (size_t c = 0; c < s->nfields && ok; c++) {
         size_t len = 0;
         const char *t;
+        char buf[256], *heap = NULL;
+        cp_type type = cp_schema_field(s, c)->type;
+        if ((type == CP_T_DECIMAL || type == CP_T_STRING) && (t = cp_batch_get_text(ctx, b, from, c, &len))) {
+            if (len >= sizeof buf && !(heap = malloc(len + 1)))
+                return false;
+            t = memcpy(heap ? heap : buf, t, len);
+            ok = (type == CP_T_DECIMAL ? cp_batch_set_decimal(ctx, b, to, c, t, len)
+                                       : cp_batch_set_string(ctx, b, to, c, t, len)) == CP_OK;
+            free(heap);
+            continue;
+        }
         if (cp_batch_is_null(ctx, b, from, c)) {
             ok = cp_batch_set_null(ctx, b, to, c) == CP_OK;
             continue;
@@ -598,14 +610,7 @@ static bool row_copy(cp_ctx *ctx, cp_batch *b, size_t from, size_t to)
         case CP_T_TIMESTAMP: ok = cp_batch_set_int(ctx, b, to, c, cp_batch_get_int(ctx, b, from, c)) == CP_OK; break;
         case CP_T_DOUBLE: ok = cp_batch_set_double(ctx, b, to, c, cp_batch_get_double(ctx, b, from, c)) == CP_OK; break;
         case CP_T_BOOL: ok = cp_batch_set_bool(ctx, b, to, c, cp_batch_get_bool(ctx, b, from, c)) == CP_OK; break;
-        case CP_T_DECIMAL:
-            t = cp_batch_get_text(ctx, b, from, c, &len);
-            ok = t && cp_batch_set_decimal(ctx, b, to, c, t, len) == CP_OK;
-            break;
-        default:
-            t = cp_batch_get_text(ctx, b, from, c, &len);
-            ok = t && cp_batch_set_string(ctx, b, to, c, t, len) == CP_OK;
-            break;
+        default: ok = false; break; /* a text that is neither NULL nor readable */
         }
     }
     return ok;
