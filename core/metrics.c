@@ -95,6 +95,7 @@ static struct {
     VEC(host_entry) hosts;
     int64_t start_ms;
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static void m_lock(void); /* M.lock, then the errors queued while it was busy */
 
 /* grows a VEC by one zeroed element; returns it or NULL */
 static void *vec_push(void **v, size_t *n, size_t *cap, size_t elem)
@@ -138,7 +139,7 @@ void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
         int64_t b = a > 0 ? core_sched_cron_next(&pc->cron, a) : -1;
         period = (a > 0 && b > a) ? b - a : 86400000;
     }
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     if (!M.start_ms)
         M.start_ms = core_util_now_ms();
     pl_entry *e = pl_find(pc->name, true);
@@ -163,7 +164,7 @@ void core_metrics_pipeline_register(const core_pipeline_cfg *pc)
 
 void core_metrics_pipeline_unregister(const char *pipeline)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     pl_entry *e = pl_find(pipeline, false);
     if (e && e->active > 0)
         e->active--;
@@ -172,7 +173,7 @@ void core_metrics_pipeline_unregister(const char *pipeline)
 
 void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     pl_entry *e = pl_find(pipeline, true);
     if (e) {
         double s = (double)duration_ms / 1000.0;
@@ -193,25 +194,98 @@ void core_metrics_cycle(const char *pipeline, int64_t duration_ms, bool ok)
     pthread_mutex_unlock(&M.lock);
 }
 
-void core_metrics_pipeline_error(const char *pipeline, const char *message)
+/* An error is logged by whatever thread meets it, often holding a lock of its own: a sink's
+ * worker moving a batch to the dead letters holds the sink's lock, while /health and /metrics
+ * hold the registry's lock and read every sink's figures under that sink's lock. Waiting for
+ * the registry there would deadlock, so an error that finds the registry busy is queued (under
+ * a lock nobody holds while taking another) and recorded by the next one to take the registry. */
+typedef struct err_item {
+    struct err_item *next;
+    int64_t ms;
+    char *pipeline, *message;
+} err_item;
+static pthread_mutex_t g_errq_lock = PTHREAD_MUTEX_INITIALIZER;
+static err_item *g_errq_head, **g_errq_tail = &g_errq_head;
+static size_t g_errq_n;
+#define ERRQ_MAX 1024 /* beyond: the oldest queued error is dropped (counted still) */
+
+static void record_error(const char *pipeline, const char *message, int64_t ms)
+{
+    pl_entry *e = pl_find(pipeline, false);
+    if (!e)
+        return;
+    e->errors++;
+    if (ms < e->last_error_ms) /* a queued error older than the one already recorded */
+        return;
+    e->last_error_ms = ms;
+    char *m = core_util_strndup(message, 512);
+    if (m) {
+        free(e->last_error);
+        e->last_error = m;
+    }
+}
+
+/* records the queued errors; under M.lock */
+static void drain_errors(void)
+{
+    pthread_mutex_lock(&g_errq_lock);
+    err_item *q = g_errq_head;
+    g_errq_head = NULL;
+    g_errq_tail = &g_errq_head;
+    g_errq_n = 0;
+    pthread_mutex_unlock(&g_errq_lock);
+    while (q) {
+        err_item *next = q->next;
+        record_error(q->pipeline, q->message, q->ms);
+        free(q->pipeline);
+        free(q->message);
+        free(q);
+        q = next;
+    }
+}
+
+static void m_lock(void)
 {
     pthread_mutex_lock(&M.lock);
-    pl_entry *e = pl_find(pipeline, false);
-    if (e) {
-        e->errors++;
-        e->last_error_ms = core_util_now_ms();
-        char *m = core_util_strndup(message, 512);
-        if (m) {
-            free(e->last_error);
-            e->last_error = m;
-        }
+    if (__atomic_load_n(&g_errq_head, __ATOMIC_RELAXED))
+        drain_errors();
+}
+
+void core_metrics_pipeline_error(const char *pipeline, const char *message)
+{
+    int64_t now = core_util_now_ms();
+    if (pthread_mutex_trylock(&M.lock) == 0) {
+        if (g_errq_head)
+            drain_errors();
+        record_error(pipeline, message, now);
+        pthread_mutex_unlock(&M.lock);
+        return;
     }
-    pthread_mutex_unlock(&M.lock);
+    err_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return;
+    it->ms = now;
+    it->pipeline = core_util_strdup(pipeline ? pipeline : "");
+    it->message = core_util_strndup(message, 512);
+    pthread_mutex_lock(&g_errq_lock);
+    *g_errq_tail = it;
+    g_errq_tail = &it->next;
+    if (++g_errq_n > ERRQ_MAX) { /* bounded: the oldest goes; the error counter loses it too */
+        err_item *old = g_errq_head;
+        g_errq_head = old->next;
+        if (!g_errq_head)
+            g_errq_tail = &g_errq_head;
+        g_errq_n--;
+        free(old->pipeline);
+        free(old->message);
+        free(old);
+    }
+    pthread_mutex_unlock(&g_errq_lock);
 }
 
 void core_metrics_skipped(const char *pipeline)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     pl_entry *e = pl_find(pipeline, true);
     if (e)
         e->skipped++;
@@ -220,7 +294,7 @@ void core_metrics_skipped(const char *pipeline)
 
 void core_metrics_emitted(const core_log_tag *tag, size_t rows)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     emit_entry *e = NULL;
     for (size_t i = 0; i < M.em.n && !e; i++)
         if (same(M.em.v[i].pipeline, tag->pipeline) && same(M.em.v[i].instance, tag->instance) &&
@@ -241,7 +315,7 @@ void core_metrics_emitted(const core_log_tag *tag, size_t rows)
 
 void core_metrics_sink_register(core_sink *s, const char *pipeline, const core_element_cfg *ec)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     sink_entry *e = PUSH(M.sk);
     if (e) {
         e->live = s;
@@ -282,7 +356,7 @@ static void sink_entry_free(sink_entry *e)
 
 void core_metrics_sink_unregister(core_sink *s)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     for (size_t i = 0; i < M.sk.n; i++) {
         sink_entry *e = &M.sk.v[i];
         if (e->live != s)
@@ -307,7 +381,7 @@ void core_metrics_sink_unregister(core_sink *s)
 
 static void host_add(const char *host, int status, uint64_t n)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     host_entry *e = NULL;
     for (size_t i = 0; i < M.hosts.n && !e; i++)
         if (M.hosts.v[i].status == status && same(M.hosts.v[i].host, host))
@@ -406,7 +480,7 @@ void core_metrics_stream_event(const char *pipeline, cp_stream_event ev, uint64_
 {
     if (!pipeline || ev < 1 || ev > CP_MSG_LAG)
         return;
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     pl_entry *e = pl_find(pipeline, true);
     if (e && ev >= CP_MSG_PUBLISHED)
         e->broker = true;
@@ -423,7 +497,7 @@ void core_metrics_stream_event(const char *pipeline, cp_stream_event ev, uint64_
 
 void core_metrics_stream_latency(const char *pipeline, const int64_t *ms, size_t n)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     pl_entry *e = pl_find(pipeline, true);
     for (size_t i = 0; e && i < n; i++) {
         double v = ms[i] < 0 ? 0 : (double)ms[i];
@@ -500,7 +574,7 @@ static void render_streams(cp_buf *b)
 
 void core_metrics_render(cp_buf *b)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     int64_t now = core_util_now_ms();
     help(b, "coinpipe_build_info", "gauge", "Version of the running coinpipe.");
     cp_buf_printf(b, "coinpipe_build_info{version=\"%s\",abi=\"%d.%d\"} 1\n", COINPIPE_VERSION, CP_ABI_MAJOR,
@@ -629,7 +703,7 @@ static void put_json_str(cp_buf *b, const char *s) { core_util_json_string(b, s,
 
 bool core_metrics_health(cp_buf *b)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     int64_t now = core_util_now_ms();
     bool ok = true;
     cp_buf reason = {0};
@@ -706,7 +780,7 @@ static void put_ms(cp_buf *b, const char *key, int64_t ms)
 
 void core_metrics_pipelines_json(cp_buf *b)
 {
-    pthread_mutex_lock(&M.lock);
+    m_lock();
     int64_t now = core_util_now_ms();
     cp_buf_printf(b, "{\"now\":%lld,\"started\":%lld,\"version\":\"%s\",\"pipelines\":[", (long long)now,
                   (long long)M.start_ms, COINPIPE_VERSION);

@@ -84,6 +84,35 @@ expect_contains "$TMP/h" "sink 'p/store' rejected its last batch" "/health names
 expect_contains "$TMP/h" '"sink":"store","healthy":false' "/health lists the sink as unhealthy"
 stop
 
+# 4b. /health and /metrics read every sink's figures under the registry's lock while the sink's
+# worker, dead-lettering under its own lock, logs the error into the registry: scraped hard while
+# a fast pipeline dead-letters, the daemon must keep answering (it deadlocked once: the scrape
+# waited for the sink, the sink for the registry)
+conf "$addr" reject | sed 's/interval = "300ms"; source = { plugin = "fake-source"; rows = 2;/interval = "100ms"; source = { plugin = "fake-source"; rows = 2; batches = 50;/' > "$TMP/d.conf"
+start "$TMP/d.conf"
+python3 - "$port" > "$TMP/scrape.out" 2>&1 <<'PY'
+import http.client, sys, threading, time
+port, bad = int(sys.argv[1]), []
+def scrape(path):
+    end = time.time() + 6
+    while time.time() < end and not bad:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", path)
+            c.getresponse().read()
+            c.close()
+        except Exception as e:
+            bad.append("%s: %s" % (path, e))
+ts = [threading.Thread(target=scrape, args=(p,)) for p in ("/health", "/metrics", "/health", "/api/v1/status")]
+for t in ts: t.start()
+for t in ts: t.join()
+print("stuck: " + bad[0] if bad else "answered")
+PY
+expect_contains "$TMP/scrape.out" "answered" "/health and /metrics keep answering while a sink dead-letters fast"
+kill -TERM "$pid"
+wait_for "! kill -0 $pid 2>/dev/null" 15 && pass "exits after the scrape" || { fail "hung after the scrape"; kill -9 "$pid"; }
+wait "$pid" 2>/dev/null
+
 # 5. a bind beyond loopback is warned about; the token guards everything but /health
 conf ":$port" ok "$token" > "$TMP/c.conf"
 start "$TMP/c.conf"
