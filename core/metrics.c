@@ -207,7 +207,14 @@ typedef struct err_item {
 static pthread_mutex_t g_errq_lock = PTHREAD_MUTEX_INITIALIZER;
 static err_item *g_errq_head, **g_errq_tail = &g_errq_head;
 static size_t g_errq_n;
-#define ERRQ_MAX 1024 /* beyond: the oldest queued error is dropped (counted still) */
+#define ERRQ_MAX 1024 /* beyond: the oldest queued error is dropped, uncounted */
+
+static void err_free(err_item *it)
+{
+    free(it->pipeline);
+    free(it->message);
+    free(it);
+}
 
 static void record_error(const char *pipeline, const char *message, int64_t ms)
 {
@@ -232,22 +239,23 @@ static void drain_errors(void)
     err_item *q = g_errq_head;
     g_errq_head = NULL;
     g_errq_tail = &g_errq_head;
-    g_errq_n = 0;
+    __atomic_store_n(&g_errq_n, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&g_errq_lock);
     while (q) {
         err_item *next = q->next;
         record_error(q->pipeline, q->message, q->ms);
-        free(q->pipeline);
-        free(q->message);
-        free(q);
+        err_free(q);
         q = next;
     }
 }
 
+/* whether errors wait in the queue: read without its lock, so only the count is looked at */
+static bool errors_queued(void) { return __atomic_load_n(&g_errq_n, __ATOMIC_RELAXED) != 0; }
+
 static void m_lock(void)
 {
     pthread_mutex_lock(&M.lock);
-    if (__atomic_load_n(&g_errq_head, __ATOMIC_RELAXED))
+    if (errors_queued())
         drain_errors();
 }
 
@@ -255,7 +263,7 @@ void core_metrics_pipeline_error(const char *pipeline, const char *message)
 {
     int64_t now = core_util_now_ms();
     if (pthread_mutex_trylock(&M.lock) == 0) {
-        if (g_errq_head)
+        if (errors_queued())
             drain_errors();
         record_error(pipeline, message, now);
         pthread_mutex_unlock(&M.lock);
@@ -270,15 +278,13 @@ void core_metrics_pipeline_error(const char *pipeline, const char *message)
     pthread_mutex_lock(&g_errq_lock);
     *g_errq_tail = it;
     g_errq_tail = &it->next;
-    if (++g_errq_n > ERRQ_MAX) { /* bounded: the oldest goes; the error counter loses it too */
+    if (__atomic_add_fetch(&g_errq_n, 1, __ATOMIC_RELAXED) > ERRQ_MAX) {
         err_item *old = g_errq_head;
         g_errq_head = old->next;
         if (!g_errq_head)
             g_errq_tail = &g_errq_head;
-        g_errq_n--;
-        free(old->pipeline);
-        free(old->message);
-        free(old);
+        __atomic_sub_fetch(&g_errq_n, 1, __ATOMIC_RELAXED);
+        err_free(old);
     }
     pthread_mutex_unlock(&g_errq_lock);
 }
