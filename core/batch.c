@@ -307,9 +307,14 @@ static inline int64_t eight_digits(const unsigned char *p)
 #endif
 }
 
-bool core_decimal_parse(const char *s, size_t len, double *out)
+/* Reads a decimal at p, before e, as far as its grammar goes: [+-] digits [. digits] [eE [+-] digits],
+ * at least one digit before the exponent. Returns where it stopped (the caller says whether
+ * that is the end it wanted), NULL when what it read is not a decimal (no digit, an exponent
+ * without one). With out, *out gets the double strtod gives for [p, stop), bit for bit; NULL
+ * also when that needs memory that is not there (a text of 72 bytes or more). */
+static const unsigned char *decimal_scan(const unsigned char *p, const unsigned char *e, double *out)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    const unsigned char *s = p;
     uint64_t m = 0; /* the significant digits (wraps when there are more than 19: strtod decides then) */
     int64_t exp = 0; /* value = m * 10^exp */
     bool neg = false;
@@ -340,7 +345,7 @@ bool core_decimal_parse(const char *s, size_t len, double *out)
         exp = -(int64_t)(p - f0);
     }
     if (!digits)
-        return false;
+        return NULL;
     if (p < e && (*p == 'e' || *p == 'E')) {
         bool eneg = false;
         if (++p < e && (*p == '-' || *p == '+'))
@@ -351,13 +356,11 @@ bool core_decimal_parse(const char *s, size_t len, double *out)
             if (x < 100000) /* far beyond any double: strtod decides, the value only has to stay large */
                 x = x * 10 + (*p - '0');
         if (p == e0)
-            return false;
+            return NULL;
         exp += eneg ? -x : x;
     }
-    if (p != e)
-        return false;
     if (!out)
-        return true;
+        return p;
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
     /* Clinger's fast path: m and 10^|exp| are exact doubles, so one IEEE multiplication or
      * division rounds the exact value once, correctly, as strtod does. */
@@ -365,21 +368,42 @@ bool core_decimal_parse(const char *s, size_t len, double *out)
         double d = (double)m;
         d = exp < 0 ? d / pow10_exact[-exp] : d * pow10_exact[exp];
         *out = neg ? -d : d;
-        return true;
+        return p;
     }
 #endif
+    size_t len = (size_t)(p - s);
     char buf[72], *tmp = len < sizeof buf ? buf : malloc(len + 1);
     if (!tmp)
-        return false;
+        return NULL;
     memcpy(tmp, s, len);
     tmp[len] = '\0';
     *out = strtod(tmp, NULL);
     if (tmp != buf)
         free(tmp);
-    return true;
+    return p;
+}
+
+bool core_decimal_parse(const char *s, size_t len, double *out)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    return decimal_scan(p, e, out) == e;
 }
 
 bool core_decimal_valid(const char *s, size_t len) { return core_decimal_parse(s, len, NULL); }
+
+/* Stores a DECIMAL cell whose text and double are known good. */
+static cp_status put_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len, double d)
+{
+    uint32_t off = arena_put(b, text, len);
+    if (off == UINT32_MAX)
+        return CP_ERR_NOMEM;
+    struct cell *c = &b->cols[col].cells[row];
+    c->v.d = d;
+    c->off = off;
+    c->len = (uint32_t)len;
+    b->cols[col].null[row] = 0;
+    return CP_OK;
+}
 
 cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len)
 {
@@ -389,15 +413,29 @@ cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char
     double d;
     if (len > 64 || !core_decimal_parse(text, len, &d))
         return CP_ERR_PARSE;
-    uint32_t off = arena_put(b, text, len);
-    if (off == UINT32_MAX)
-        return CP_ERR_NOMEM;
-    c = &b->cols[col].cells[row];
-    c->v.d = d;
-    c->off = off;
-    c->len = (uint32_t)len;
-    b->cols[col].null[row] = 0;
-    return CP_OK;
+    return put_decimal(b, row, col, text, len, d);
+}
+
+cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text, size_t avail, char term,
+                                       size_t *len, double *value)
+{
+    struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
+    if (!c || !text || !len || (term >= '0' && term <= '9') || term == '.' || term == '+' || term == '-' ||
+        term == 'e' || term == 'E')
+        return CP_ERR_INVALID;
+    /* a decimal is at most 64 bytes: its end is among the first 65 */
+    const unsigned char *p = (const unsigned char *)text, *e = p + (avail < 65 ? avail : 65);
+    double d;
+    const unsigned char *stop = decimal_scan(p, e, &d);
+    if (!stop || stop == e || *stop != (unsigned char)term)
+        return CP_ERR_PARSE;
+    cp_status st = put_decimal(b, row, col, text, (size_t)(stop - p), d);
+    if (st == CP_OK) {
+        *len = (size_t)(stop - p);
+        if (value)
+            *value = d;
+    }
+    return st;
 }
 
 cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len)

@@ -24,6 +24,10 @@ size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch
 cp_status core_batch_set_int(cp_batch *b, size_t row, size_t col, int64_t v);
 cp_status core_batch_set_double(cp_batch *b, size_t row, size_t col, double v);
 cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
+/* cp_host.batch_set_decimal_until (see cp_batch_set_decimal_until): the decimal at text that
+ * ends before the byte `term`, validated, converted and stored in one pass */
+cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text, size_t avail, char term,
+                                       size_t *len, double *value);
 cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
 cp_status core_batch_set_bool(cp_batch *b, size_t row, size_t col, bool v);
 cp_status core_batch_set_null(cp_batch *b, size_t row, size_t col);

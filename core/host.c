@@ -334,6 +334,7 @@ const cp_host core_host = {
     .commit_ticket = h_commit_ticket,
     .commit_wait = h_commit_wait,
     .shard_keep = h_shard_keep,
+    .batch_set_decimal_until = core_batch_set_decimal_until,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

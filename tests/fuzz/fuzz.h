@@ -22,10 +22,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static unsigned long fuzz_log_hash; /* of every line logged: a target may compare two runs' */
+
 __attribute__((format(printf, 3, 0))) static void fuzz_logv(cp_ctx *ctx, cp_log_level level, const char *fmt, va_list ap)
 {
     char buf[512]; /* format anyway: the parsers' messages are part of what is fuzzed */
     vsnprintf(buf, sizeof buf, fmt, ap);
+    for (const char *p = buf; *p; p++)
+        fuzz_log_hash = fuzz_log_hash * 31 + (unsigned char)*p;
+    fuzz_log_hash = fuzz_log_hash * 31 + (unsigned)level;
 }
 
 static bool fuzz_log_enabled(cp_ctx *ctx, cp_log_level level) { return false; }
@@ -105,6 +110,30 @@ static inline void fuzz_drain_cells(cp_batch *b, bool check_keys)
             (void)cp_batch_get_double(ctx, b, r, c);
         }
     }
+}
+
+/* True when batches a and b of one schema hold the same rows: NULLs, texts byte for byte, integers,
+ * doubles bit for bit. */
+static inline bool fuzz_same_rows(cp_ctx *ctx, const cp_batch *a, const cp_batch *b)
+{
+    const cp_schema *s = cp_batch_schema(ctx, a);
+    if (cp_batch_rows(ctx, a) != cp_batch_rows(ctx, b))
+        return false;
+    for (size_t r = 0; r < cp_batch_rows(ctx, a); r++)
+        for (size_t c = 0; c < s->nfields; c++) {
+            bool na = cp_batch_is_null(ctx, a, r, c);
+            if (na != cp_batch_is_null(ctx, b, r, c))
+                return false;
+            if (na)
+                continue;
+            size_t la = 0, lb = 0;
+            const char *ta = cp_batch_get_text(ctx, a, r, c, &la), *tb = cp_batch_get_text(ctx, b, r, c, &lb);
+            double da = cp_batch_get_double(ctx, a, r, c), db = cp_batch_get_double(ctx, b, r, c);
+            if (!ta != !tb || la != lb || (ta && memcmp(ta, tb, la) != 0) ||
+                cp_batch_get_int(ctx, a, r, c) != cp_batch_get_int(ctx, b, r, c) || memcmp(&da, &db, sizeof da) != 0)
+                return false;
+        }
+    return true;
 }
 
 /* fuzz_drain_cells, then frees the batch; NULL is a no-op. */

@@ -34,11 +34,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_drain(ctx, top);
     fuzz_drain(ctx, lvl);
 #elif FUZZ_BINANCE_PARSER == 2
-    cp_batch *b = fuzz_batch(ctx, &cp_ohlcv_schema);
-    int64_t last = INT64_MIN;
-    size_t count = 0;
-    bn_parse_klines(ctx, &spot, &rs, &syms[0], "1m", 1499040000000LL, false, INT64_MIN, INT64_MAX, b, &last, &count);
-    fuzz_drain(ctx, b);
+    /* read in place (kline_quick) and the general way: the same status, rows, cells and log */
+    cp_batch *b[2];
+    int64_t last[2] = {INT64_MIN, INT64_MIN};
+    size_t count[2] = {0, 0};
+    cp_status st[2];
+    unsigned long logged[2];
+    for (int k = 0; k < 2; k++) {
+        bn_klines_quick = k == 0;
+        fuzz_log_hash = 0;
+        b[k] = fuzz_batch(ctx, &cp_ohlcv_schema);
+        st[k] = bn_parse_klines(ctx, &spot, &rs, &syms[0], "1m", 1499040000000LL, false, INT64_MIN, INT64_MAX, b[k],
+                                &last[k], &count[k]);
+        logged[k] = fuzz_log_hash;
+    }
+    bn_klines_quick = true;
+    if (st[0] != st[1] || last[0] != last[1] || count[0] != count[1] || logged[0] != logged[1] ||
+        !fuzz_same_rows(ctx, b[0], b[1]))
+        abort();
+    fuzz_drain(ctx, b[0]);
+    fuzz_drain(ctx, b[1]);
 #elif FUZZ_BINANCE_PARSER == 3
     cp_batch *b = fuzz_batch(ctx, &cp_trade_schema);
     bn_parse_trades(ctx, &spot, &rs, &syms[0], b);

@@ -35,6 +35,43 @@ static void test_decimal_kept_verbatim(void **state)
     core_batch_unref(b);
 }
 
+static cp_batch *until_batch; /* where check_decimal tries core_batch_set_decimal_until */
+
+/* core_batch_set_decimal_until on s read in place as a JSON string's text: s, the closing quote,
+ * more text. It takes what core_decimal_parse takes (of at most 64 bytes), the same double,
+ * exactly s as the text, and sets nothing otherwise. */
+static void check_until(const char *s, size_t len, bool valid, double want)
+{
+    char buf[160];
+    if (len + 8 > sizeof buf)
+        return;
+    memcpy(buf, s, len);
+    memcpy(buf + len, "\",\"9\"]", 7);
+    if (core_batch_rows(until_batch) >= 1024) { /* a fresh batch now and then: memory stays small */
+        core_batch_unref(until_batch);
+        until_batch = core_batch_new(&cp_ticker_schema, 0);
+    }
+    size_t row = core_batch_add_row(until_batch), n = 99;
+    double d = 0;
+    cp_status st = core_batch_set_decimal_until(until_batch, row, CP_TICKER_LAST, buf, len + 7, '"', &n, &d);
+    bool ok = valid && len <= 64;
+    if (st != (ok ? CP_OK : CP_ERR_PARSE))
+        fail_msg("\"%.*s\": set_decimal_until gave %d", (int)len, s, (int)st);
+    if (!ok) {
+        assert_true(core_batch_is_null(until_batch, row, CP_TICKER_LAST));
+        assert_int_equal(n, 99);
+        return;
+    }
+    size_t tl = 0;
+    const char *t = core_batch_get_text(until_batch, row, CP_TICKER_LAST, &tl);
+    assert_int_equal(n, len);
+    assert_int_equal(tl, len);
+    assert_memory_equal(t, s, len);
+    double got = core_batch_get_double(until_batch, row, CP_TICKER_LAST);
+    if (memcmp(&got, &want, sizeof got) != 0 || memcmp(&d, &want, sizeof d) != 0)
+        fail_msg("\"%.*s\": set_decimal_until %.17g / %.17g, strtod %.17g", (int)len, s, got, d, want);
+}
+
 /* core_decimal_parse against the reference grammar and strtod: same verdict, same bits. */
 static void check_decimal(const char *s, size_t len)
 {
@@ -43,15 +80,48 @@ static void check_decimal(const char *s, size_t len)
     if (ok != decimal_ref_valid(s, len))
         fail_msg("\"%.*s\": parse says %s, the grammar %s", (int)len, s, ok ? "valid" : "invalid",
                  ok ? "invalid" : "valid");
+    double want = ok ? decimal_ref_value(s, len) : 0;
+    if (until_batch)
+        check_until(s, len, ok, want);
     if (!ok)
         return;
-    double want = decimal_ref_value(s, len);
     if (memcmp(&got, &want, sizeof got) != 0)
         fail_msg("\"%.*s\": %.17g, strtod %.17g", (int)len, s, got, want);
 }
 
+/* What set_decimal_until refuses before reading: a term that can be part of a decimal, no term
+ * among the first 65 bytes, the wrong column. */
+static void test_decimal_until_limits(void **state)
+{
+    (void)state;
+    cp_batch *b = core_batch_new(&cp_ticker_schema, 0);
+    size_t r = core_batch_add_row(b), n = 0;
+    double d;
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_LAST, "1.5\"", 4, '"', &n, &d), CP_OK);
+    assert_int_equal(n, 3);
+    assert_true(d == 1.5);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, "1.5\"", 3, '"', &n, &d), CP_ERR_PARSE);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, "1.5,", 4, ',', &n, NULL), CP_OK);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, "1.5e", 4, 'e', &n, &d), CP_ERR_INVALID);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, "15", 2, '5', &n, &d), CP_ERR_INVALID);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_SYMBOL, "1\"", 2, '"', &n, &d), CP_ERR_INVALID);
+    assert_int_equal(core_batch_set_decimal_until(b, r + 1, CP_TICKER_ASK, "1\"", 2, '"', &n, &d), CP_ERR_INVALID);
+    char big[80];
+    memset(big, '1', sizeof big);
+    big[64] = '"';
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_ASK, big, sizeof big, '"', &n, &d), CP_OK);
+    assert_int_equal(n, 64);
+    big[64] = '1', big[65] = '"';
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_ASK_SIZE, big, sizeof big, '"', &n, &d),
+                     CP_ERR_PARSE);
+    assert_true(core_batch_is_null(b, r, CP_TICKER_ASK_SIZE));
+    core_batch_unref(b);
+}
+
 static void test_decimal_parse_equals_strtod(void **state)
 {
+    until_batch = core_batch_new(&cp_ticker_schema, 0);
+    assert_non_null(until_batch);
     static const char *const edge[] = {
         "0", "-0", "+0", "0.0", "-0.0", ".5", "5.", "-.5", "+.5e1", "1e22", "1e23", "1e-22", "1e-23", "9007199254740992",
         "9007199254740993", "9007199254740993e-5", "4503599627370497.5", "1.7976931348623157e308", "1e309", "-1e309",
@@ -99,6 +169,8 @@ static void test_decimal_parse_equals_strtod(void **state)
             buf[k] = alpha[rand() % (sizeof alpha - 1)];
         check_decimal(buf, l);
     }
+    core_batch_unref(until_batch);
+    until_batch = NULL;
 }
 
 /* The spool's record payload, byte for byte: records written by earlier versions must still read. */
@@ -386,6 +458,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decimal_parse_equals_strtod),
+        cmocka_unit_test(test_decimal_until_limits),
         cmocka_unit_test(test_serialized_form_is_stable),
         cmocka_unit_test(test_decimal_kept_verbatim),
         cmocka_unit_test(test_types_and_nulls),

@@ -590,6 +590,11 @@ struct cp_host {
     /* sources: the symbols of this collector's shard (added in 2.0 after the first cores; see
      * cp_shard_keep) */
     bool (*shard_keep)(cp_ctx *ctx, const char *symbol, size_t len);
+
+    /* sources: a decimal read in place, its end found as it is parsed (added in 2.0 after the
+     * first cores: check with CP_HOST_HAS; see cp_batch_set_decimal_until) */
+    cp_status (*batch_set_decimal_until)(cp_batch *b, size_t row, size_t col, const char *text, size_t avail,
+                                         char term, size_t *len, double *value);
 };
 
 /** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
@@ -943,6 +948,38 @@ static inline cp_status cp_batch_set_decimal(cp_ctx *ctx, cp_batch *b, size_t ro
                                              const char *text, size_t len)
 {
     return ctx->host->batch_set_decimal(b, row, col, text, len);
+}
+/**
+ * Sets a DECIMAL cell from the decimal text that starts at `text` and ends right before the
+ * first byte `term` (e.g. the closing quote of a JSON string read in place), looked for in the
+ * first `avail` bytes: what cp_batch_set_decimal(text, n) does for the n bytes before that
+ * `term`, but the end is found while the text is validated and parsed, in one pass. On CP_OK
+ * *len gets n and *value (if not NULL) the parsed double. CP_ERR_PARSE (cell unchanged) when
+ * the text before the first byte that cannot continue a decimal is not one, when that byte is
+ * not `term`, or when no `term` is among the first 65 bytes (a decimal is at most 64);
+ * CP_ERR_INVALID for a bad index or type, or a `term` that can be part of a decimal (a digit,
+ * '+', '-', '.', 'e', 'E'). A source reads the usual form this way and, on CP_ERR_PARSE, the
+ * same value its general way, which logs what is wrong. On an older core it falls back to
+ * looking for `term` and cp_batch_set_decimal.
+ */
+static inline cp_status cp_batch_set_decimal_until(cp_ctx *ctx, cp_batch *b, size_t row, size_t col,
+                                                   const char *text, size_t avail, char term, size_t *len,
+                                                   double *value)
+{
+    if (CP_HOST_HAS(ctx->host, batch_set_decimal_until))
+        return ctx->host->batch_set_decimal_until(b, row, col, text, avail, term, len, value);
+    size_t n = 0;
+    while (n < avail && n < 65 && text[n] != term)
+        n++;
+    if (n == avail || n == 65)
+        return CP_ERR_PARSE;
+    cp_status st = ctx->host->batch_set_decimal(b, row, col, text, n);
+    if (st == CP_OK) {
+        *len = n;
+        if (value)
+            *value = ctx->host->batch_get_double(b, row, col);
+    }
+    return st;
 }
 /** Sets a STRING cell (text copied; need not be NUL-terminated). CP_ERR_INVALID on a bad index or type. */
 static inline cp_status cp_batch_set_string(cp_ctx *ctx, cp_batch *b, size_t row, size_t col,

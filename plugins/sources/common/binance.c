@@ -319,6 +319,96 @@ cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response
     return CP_OK;
 }
 
+bool bn_klines_quick = true;
+
+/* What every kline row of one response shares. */
+typedef struct kline_ids {
+    cp_ctx *ctx;
+    cp_batch *out;
+    const char *exchange, *symbol, *native, *interval;
+    size_t lex, lsym, lnat, liv;
+    int64_t received_at;
+} kline_ids;
+
+/* A JSON integer 0 or of 1 to 18 digits at *pp (no sign), then `sep`: into *x, *pp after sep. */
+static bool quick_uint(const char **pp, const char *e, char sep, int64_t *x)
+{
+    const char *p = *pp, *d0 = p;
+    int64_t v = 0;
+    if (p < e && *p == '0')
+        p++;
+    else
+        for (; p < e && (unsigned)(*p - '0') < 10 && p - d0 < 18; p++)
+            v = v * 10 + (*p - '0');
+    if (p == d0 || p >= e || *p != sep) /* a 19th digit is not `sep` either */
+        return false;
+    *x = v;
+    *pp = p + 1;
+    return true;
+}
+
+/* A decimal as a plain JSON string at *pp ("0.50051097"), finite, into the cell; *pp after it. */
+static bool quick_dec(const kline_ids *id, size_t row, size_t col, const char **pp, const char *e)
+{
+    const char *p = *pp;
+    size_t n;
+    double d;
+    if (p >= e || *p != '"' ||
+        cp_batch_set_decimal_until(id->ctx, id->out, row, col, p + 1, (size_t)(e - p - 1), '"', &n, &d) != CP_OK ||
+        !isfinite(d))
+        return false;
+    *pp = p + n + 2;
+    return true;
+}
+
+/* The usual kline read in place, in one pass: [open_time,"open","high","low","close","volume",
+ * close_time,"quote volume",trades,"taker buy base","taker buy quote",...] without whitespace,
+ * times and trades as integers of up to 18 digits, decimals as plain strings (the core finds
+ * each one's end as it validates and parses it). A row of it is appended to id->out and the
+ * scanner left after the eleventh element. Any other form (a sign, an escape, a null, spaces,
+ * a value the general reading would refuse) gives false with no row added and the scanner
+ * where it was: the general reading then decides, and logs what is wrong. */
+static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t *close_time)
+{
+    static const size_t dec_col[11] = {
+        [1] = CP_OHLCV_OPEN,           [2] = CP_OHLCV_HIGH,   [3] = CP_OHLCV_LOW,
+        [4] = CP_OHLCV_CLOSE,          [5] = CP_OHLCV_VOLUME, [7] = CP_OHLCV_QUOTE_VOLUME,
+        [9] = CP_OHLCV_TAKER_BUY_BASE_VOLUME, [10] = CP_OHLCV_TAKER_BUY_QUOTE_VOLUME,
+    };
+    const char *p = j->p, *e = j->end;
+    int64_t ot, ct = 0, trades;
+    if (!quick_uint(&p, e, ',', &ot))
+        return false;
+    cp_ctx *ctx = id->ctx;
+    cp_batch *b = id->out;
+    size_t row = cp_batch_add_row(ctx, b);
+    if (row == SIZE_MAX)
+        return false;
+    bool ok = cp_batch_set_string(ctx, b, row, CP_OHLCV_EXCHANGE, id->exchange, id->lex) == CP_OK &&
+              cp_batch_set_string(ctx, b, row, CP_OHLCV_SYMBOL, id->symbol, id->lsym) == CP_OK &&
+              cp_batch_set_string(ctx, b, row, CP_OHLCV_NATIVE_SYMBOL, id->native, id->lnat) == CP_OK &&
+              cp_batch_set_string(ctx, b, row, CP_OHLCV_INTERVAL, id->interval, id->liv) == CP_OK &&
+              cp_batch_set_int(ctx, b, row, CP_OHLCV_OPEN_TIME, ot) == CP_OK &&
+              cp_batch_set_int(ctx, b, row, CP_OHLCV_RECEIVED_AT, id->received_at) == CP_OK;
+    for (int k = 1; ok && k <= 10; k++) {
+        if (k == 6)
+            ok = quick_uint(&p, e, ',', &ct) && cp_batch_set_int(ctx, b, row, CP_OHLCV_CLOSE_TIME, ct) == CP_OK;
+        else if (k == 8)
+            ok = quick_uint(&p, e, ',', &trades) &&
+                 cp_batch_set_int(ctx, b, row, CP_OHLCV_TRADE_COUNT, trades) == CP_OK;
+        else
+            ok = quick_dec(id, row, dec_col[k], &p, e) && (k == 10 || (p < e && *p++ == ','));
+    }
+    if (!ok) {
+        cp_batch_drop_last_row(ctx, b);
+        return false;
+    }
+    sj_resume(j, p);
+    *open_time = ot;
+    *close_time = ct;
+    return true;
+}
+
 cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
                           const char *interval, int64_t now, bool include_open, int64_t min_open, int64_t max_open,
                           cp_batch *out, int64_t *last_closed, size_t *count)
@@ -334,11 +424,27 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
             cp_log_error(ctx, "klines %s: expected an array; response ignored", s->native);
         return CP_ERR_PARSE;
     }
+    kline_ids id = {ctx, out, api->exchange, s->norm, s->native, interval, strlen(api->exchange), strlen(s->norm),
+                    strlen(s->native), strlen(interval), rs->received_at};
     while (sj_next(&j)) {
         len++;
         size_t nk = 0;
         if (!sj_value(&j, &e))
             break;
+        int64_t open_time, close_time;
+        if (e.type == SJ_ARRAY && bn_klines_quick && kline_quick(&j, &id, &open_time, &close_time)) {
+            sj_val rest; /* the elements after the eleventh: only checked */
+            while (sj_next(&j) && sj_value(&j, &rest) && sj_skip(&j, &rest))
+                ;
+            if (j.err)
+                break;
+            bool closed = close_time < now;
+            if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
+                cp_batch_drop_last_row(ctx, out);
+            else if (closed && open_time > newest)
+                newest = open_time;
+            continue;
+        }
         if (e.type != SJ_ARRAY) {
             if (!sj_skip(&j, &e))
                 break;
@@ -347,7 +453,6 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
         }
         if (!sj_elements(&j, k, 11, &nk))
             break;
-        int64_t open_time, close_time;
         if (nk < 11 || !sj_int(&k[0], &open_time) || !sj_int(&k[6], &close_time)) {
             su_bad_element(ctx, "klines", s->native, nk < 11 ? "kline array" : !sj_int(&k[0], &open_time) ? "open time" : "close time",
                            nk < 11 ? "fewer than 11 elements" : "not an integer within int64");

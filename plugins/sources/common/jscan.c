@@ -340,6 +340,12 @@ bool sj_elements(sj *j, sj_val *vals, size_t max, size_t *n)
     return !j->err;
 }
 
+void sj_resume(sj *j, const char *p)
+{
+    j->p = p;
+    j->fresh = false;
+}
+
 bool sj_end(sj *j)
 {
     if (j->err)

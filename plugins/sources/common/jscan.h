@@ -65,6 +65,12 @@ bool sj_skip(sj *j, const sj_val *v);
  * container element is skipped and keeps its type), *n gets how many there were, and leaves the
  * array. False on an error. */
 bool sj_elements(sj *j, sj_val *vals, size_t max, size_t *n);
+/* For a caller's fast path over a compact form it expects: after entering a container, it may
+ * read values and separators at j->p itself (never past j->end) and, once it has read at least
+ * one complete value, hand back with the scanner at p, before a separator or the container's
+ * end; sj_next() / sj_member() go on from there. A fast path that finds another form reads
+ * nothing: it leaves j as it was, and the general reading decides and reports. */
+void sj_resume(sj *j, const char *p);
 /* After the top-level value: true when only whitespace is left, else an error. */
 bool sj_end(sj *j);
 
