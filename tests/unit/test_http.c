@@ -292,6 +292,68 @@ static void test_stop_per_call(void **state)
     core_http_response_clear(&rs);
 }
 
+/* One call's requests share a few curl handles, one after the other (at most max_concurrent
+ * at a time): nothing of a request stays on the handle for the next one (its headers, its
+ * timeout), and a body larger than the receive buffer (128 KiB) arrives whole. */
+static void test_handles_reused_within_a_call(void **state)
+{
+    (void)state;
+    cp_http_limits lim = {.size = sizeof lim, .max_concurrent = 1};
+    assert_int_equal(core_http_limits(NULL, "127.0.0.1", &lim), CP_OK);
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=400&count=1&symbol=ETHBTC");
+    static const char *const key[] = {"x-cg-demo-api-key: first-request-only", NULL};
+    char urls[5][256];
+    snprintf(urls[0], sizeof urls[0], "%s/api/v3/trades?symbol=BNBBTC&n=0", mockex_base);
+    snprintf(urls[1], sizeof urls[1], "%s/api/v3/trades?symbol=BNBBTC&n=1", mockex_base);
+    snprintf(urls[2], sizeof urls[2], "%s/api/v3/depth?symbol=ETHBTC", mockex_base);
+    snprintf(urls[3], sizeof urls[3], "%s/api/v3/depth?symbol=BNBBTC", mockex_base);
+    snprintf(urls[4], sizeof urls[4], "%s/api/v3/klines?symbol=BNBBTC&interval=1m&limit=1000", mockex_base);
+    cp_http_request rq[5] = {{.url = urls[0], .headers = key},
+                             {.url = urls[1]},
+                             {.url = urls[2], .timeout_ms = 150, .max_attempts = 1},
+                             {.url = urls[3]},
+                             {.url = urls[4]}};
+    cp_http_response rs[5];
+    assert_int_equal(core_http_perform(NULL, NULL, rq, rs, 5), CP_ERR_TIMEOUT);
+    assert_int_equal(rs[0].code, 200);
+    assert_int_equal(rs[1].code, 200);
+    assert_int_equal(rs[2].status, CP_ERR_TIMEOUT);
+    assert_int_equal(rs[3].code, 200); /* the 150 ms timeout of the request before did not stay */
+    assert_int_equal(rs[4].code, 200);
+    assert_true(rs[4].body_len > (size_t)(128 << 10));
+    /* 1000 candles, the whole JSON array: the body ends where the server's did */
+    assert_int_equal(rs[4].body[0], '[');
+    assert_int_equal(rs[4].body[rs[4].body_len - 1], ']');
+    size_t opens = 0;
+    for (size_t i = 1; i < rs[4].body_len; i++)
+        opens += rs[4].body[i] == '[';
+    assert_int_equal(opens, 1000);
+    for (int i = 0; i < 5; i++)
+        core_http_response_clear(&rs[i]);
+
+    /* the header went with the first request only */
+    json_object *root, *a = mockex_requests(&root);
+    int with_key = 0, trades = 0;
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        json_object *r = json_object_array_get_idx(a, i), *p, *h, *k;
+        if (!json_object_object_get_ex(r, "path", &p) || strcmp(json_object_get_string(p), "/api/v3/trades") != 0)
+            continue;
+        trades++;
+        json_object *q;
+        assert_true(json_object_object_get_ex(r, "query", &q));
+        bool first = strstr(json_object_get_string(q), "n=0") != NULL;
+        bool has = json_object_object_get_ex(r, "headers", &h) && json_object_object_get_ex(h, "x-cg-demo-api-key", &k);
+        if (has) {
+            with_key++;
+            assert_string_equal(json_object_get_string(k), "first-request-only");
+        }
+        assert_int_equal(has, first);
+    }
+    json_object_put(root);
+    assert_int_equal(trades, 2);
+    assert_int_equal(with_key, 1);
+}
+
 /* The memory budget: takes beyond it are refused whole, releases give back. */
 static void test_memory_budget(void **state)
 {
@@ -389,6 +451,7 @@ int main(void)
         cmocka_unit_test_setup(test_memory_budget, mockex_test_setup),
         cmocka_unit_test_setup(test_memory_budget_held_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_error_formatter, mockex_test_setup),
+        cmocka_unit_test_setup(test_handles_reused_within_a_call, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, mockex_group_teardown);
 }
