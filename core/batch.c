@@ -795,31 +795,29 @@ bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col)
 }
 
 
-/* ---- serialisation (spool records, dead letters) ------------------------------------ */
-/* Layout, little-endian: u16 stream_len, stream, u16 nfields, per field (u16 name_len, name,
- * u8 type, u8 flags), u32 rows, then per column: rows null bytes, then the non-null values
- * (INT64/TIMESTAMP/BOOL/DOUBLE: 8 bytes; DECIMAL: 8-byte double + u32 len + text; STRING:
- * u32 len + text). Every length is checked on the way back in. */
+/* ---- serialisation (spool records) -------------------------------------------------- */
+/* Two layouts, told apart by their first bytes; integers little-endian.
+ *
+ * The compact one, written since the spool went smaller (a third of v1's bytes for candles):
+ *   "CPB2", u16 stream_len, stream, u16 nfields, per field (u16 name_len, name, u8 type,
+ *   u8 flags), u32 rows, then per column: u8 0 (no NULL) or 1 (rows null bytes follow, 0 or 1),
+ *   then its non-null values:
+ *     INT64, TIMESTAMP: u8 width (1, 2, 4 or 8), the first value (8 bytes), then per value
+ *       `width` bytes of the zigzag coded difference to the one before: candle times a
+ *       minute apart take 4 bytes, a received_at shared by the batch 1;
+ *     BOOL: 1 byte (0 or 1); DOUBLE: 8 bytes;
+ *     DECIMAL: varint length + text (the double is computed again from the text when read);
+ *     STRING: varint 0 for the text of the row above (that row not NULL), else varint
+ *       length + 1 + text: exchange, symbol, interval cost a byte a row.
+ *   A varint is 7 bits a byte, least significant first, the high bit set on all but the last.
+ *   Every column takes at least a byte a row (no width 0), so rows is bounded by the length.
+ * v1, of earlier releases' spools (still read): u16 stream_len (below 256, never "CP"),
+ *   stream, u16 nfields, the same fields, u32 rows, per column: rows null bytes, then the
+ *   non-null values (INT64/TIMESTAMP/BOOL/DOUBLE: 8 bytes; DECIMAL: 8-byte double + u32 len +
+ *   text; STRING: u32 len + text).
+ * Every length is checked on the way back in (fuzz_batch_deserialize). */
 
-/* Bytes core_batch_serialize appends for b. */
-static size_t serialized_size(const cp_batch *b)
-{
-    size_t n = 2 + strlen(b->schema.stream) + 2 + 4;
-    for (size_t c = 0; c < b->schema.nfields; c++) {
-        n += 2 + strlen(b->fields[c].name) + 2 + b->rows;
-        const struct cell *cells = b->cols[c].cells;
-        const uint8_t *nul = b->cols[c].null;
-        cp_type t = b->fields[c].type;
-        size_t fixed = t == CP_T_STRING ? 4 : t == CP_T_DECIMAL ? 12 : 8, values = 0, text = 0;
-        for (size_t r = 0; r < b->rows; r++)
-            values += !nul[r];
-        if (t == CP_T_STRING || t == CP_T_DECIMAL)
-            for (size_t r = 0; r < b->rows; r++)
-                text += nul[r] ? 0 : cells[r].len;
-        n += values * fixed + text;
-    }
-    return n;
-}
+#define FORMAT "CPB2"
 
 #define PUT(w, v)                                                                                              \
     do {                                                                                                       \
@@ -847,21 +845,130 @@ static inline void copy_text(char *dst, const char *src, size_t n)
     }
 }
 
-/* Sized exactly first, then written in one go into the buffer (the spool's record), a column
- * at a time with its type decided once. */
+static inline char *put_varint(char *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        *w++ = (char)(v | 0x80);
+        v >>= 7;
+    }
+    *w++ = (char)v;
+    return w;
+}
+
+/* a signed difference as an unsigned number small when the difference is: 0, -1, 1, -2 ... */
+static inline uint64_t zigzag(uint64_t d) { return (d << 1) ^ (0 - (d >> 63)); }
+
+/* the `width` low bytes of v at w, little-endian; 8 bytes at w must be writable */
+static inline char *put_le(char *w, uint64_t v, unsigned width)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(w, &v, 8);
+#else
+    for (unsigned i = 0; i < 8; i++)
+        w[i] = (char)(v >> (8 * i));
+#endif
+    return w + width;
+}
+
+/* The writer of a record: w in o's buffer, end its last byte (kept for the NUL). */
+typedef struct wr {
+    cp_buf *o;
+    char *w, *end;
+} wr;
+
+/* makes room for n bytes at x->w (at least doubling the buffer); false when out of memory */
+static bool grow(wr *x, size_t n)
+{
+    cp_buf *o = x->o;
+    o->len = (size_t)(x->w - o->p);
+    if (!cp_buf_reserve(o, n > o->cap ? n : o->cap))
+        return false;
+    x->w = o->p + o->len;
+    x->end = o->p + o->cap - 1;
+    return true;
+}
+
+static inline bool room(wr *x, size_t n) { return (size_t)(x->end - x->w) >= n || grow(x, n); }
+
+/* An INT64/TIMESTAMP column's values: the width, the first value, then each difference to the
+ * one before. */
+static void put_ints(wr *x, const struct cell *cells, const uint8_t *nul, size_t rows)
+{
+    size_t r = 0;
+    while (r < rows && nul[r])
+        r++;
+    uint64_t first = r < rows ? (uint64_t)cells[r].v.i : 0, prev = first, all = 0;
+    for (size_t i = r + 1; i < rows; i++)
+        if (!nul[i]) {
+            all |= zigzag((uint64_t)cells[i].v.i - prev);
+            prev = (uint64_t)cells[i].v.i;
+        }
+    unsigned width = all <= 0xFF ? 1 : all <= 0xFFFF ? 2 : all <= 0xFFFFFFFF ? 4 : 8;
+    char *w = x->w;
+    *w++ = (char)width;
+    if (r == rows) {
+        x->w = w;
+        return;
+    }
+    w = put_le(w, first, 8);
+    prev = first;
+    for (size_t i = r + 1; i < rows; i++)
+        if (!nul[i]) {
+            w = put_le(w, zigzag((uint64_t)cells[i].v.i - prev), width);
+            prev = (uint64_t)cells[i].v.i;
+        }
+    x->w = w;
+}
+
+/* A DECIMAL or STRING column's values (a string the same as the row above's: one byte 0). */
+static bool put_texts(wr *x, const cp_batch *b, size_t c)
+{
+    const struct cell *cells = b->cols[c].cells;
+    const uint8_t *nul = b->cols[c].null;
+    bool str = b->fields[c].type == CP_T_STRING;
+    for (size_t r = 0; r < b->rows; r++) {
+        if (nul[r])
+            continue;
+        uint32_t len = cells[r].len;
+        if (!room(x, (size_t)len + 10))
+            return false;
+        if (str && r && !nul[r - 1] && cells[r - 1].len == len &&
+            (cells[r - 1].off == cells[r].off || memcmp(b->arena + cells[r - 1].off, b->arena + cells[r].off, len) == 0)) {
+            *x->w++ = 0;
+            continue;
+        }
+        if (len < 0x7F) /* the usual one-byte length */
+            *x->w++ = (char)(len + str);
+        else
+            x->w = put_varint(x->w, (uint64_t)len + str);
+        copy_text(x->w, b->arena + cells[r].off, len);
+        x->w += len;
+    }
+    return true;
+}
+
+/* Written column by column into the buffer (the spool's record), its type decided once; the
+ * room is checked per column, and per text for the texts. */
 cp_status core_batch_serialize(const cp_batch *b, cp_buf *o)
 {
-    size_t need = serialized_size(b);
-    if (!cp_buf_reserve(o, need))
+    size_t nf = b->schema.nfields, rows = b->rows;
+    size_t head = 4 + 2 + strlen(b->schema.stream) + 2 + 4;
+    for (size_t i = 0; i < nf; i++)
+        head += 2 + strlen(b->fields[i].name) + 2;
+    /* a guess that usually holds it all: a tenth of v1's candle bytes beyond */
+    if (!cp_buf_reserve(o, head + rows * nf * 12))
         return CP_ERR_NOMEM;
-    char *w = o->p + o->len;
-    uint16_t sl = (uint16_t)strlen(b->schema.stream), nf = (uint16_t)b->schema.nfields;
-    uint32_t rows = (uint32_t)b->rows;
+    wr x = {o, o->p + o->len, o->p + o->cap - 1};
+    char *w = x.w;
+    uint16_t sl = (uint16_t)strlen(b->schema.stream), n16 = (uint16_t)nf;
+    uint32_t rows32 = (uint32_t)rows;
+    memcpy(w, FORMAT, 4);
+    w += 4;
     PUT(w, sl);
     memcpy(w, b->schema.stream, sl);
     w += sl;
-    PUT(w, nf);
-    for (size_t i = 0; i < b->schema.nfields; i++) {
+    PUT(w, n16);
+    for (size_t i = 0; i < nf; i++) {
         uint16_t nl = (uint16_t)strlen(b->fields[i].name);
         PUT(w, nl);
         memcpy(w, b->fields[i].name, nl);
@@ -869,28 +976,40 @@ cp_status core_batch_serialize(const cp_batch *b, cp_buf *o)
         *w++ = (char)b->fields[i].type;
         *w++ = (char)b->fields[i].flags;
     }
-    PUT(w, rows);
-    for (size_t c = 0; c < b->schema.nfields; c++) {
+    PUT(w, rows32);
+    x.w = w;
+    for (size_t c = 0; c < nf; c++) {
         const struct cell *cells = b->cols[c].cells;
         const uint8_t *nul = b->cols[c].null;
         cp_type t = b->fields[c].type;
-        if (b->rows)
-            memcpy(w, nul, b->rows);
-        w += b->rows;
-        bool value = t != CP_T_STRING, text = t == CP_T_STRING || t == CP_T_DECIMAL;
-        for (size_t r = 0; r < b->rows; r++) {
-            if (nul[r])
-                continue;
-            if (value)
-                PUT(w, cells[r].v.i);
-            if (text) {
-                PUT(w, cells[r].len);
-                copy_text(w, b->arena + cells[r].off, cells[r].len);
-                w += cells[r].len;
-            }
+        /* the mode, the null bytes, the width and up to 8 bytes a row (+ 8: put_le's store) */
+        if (!room(&x, 2 + rows + rows * 8 + 8))
+            return CP_ERR_NOMEM;
+        bool any = rows && memchr(nul, 1, rows) != NULL;
+        *x.w++ = (char)any;
+        if (any) {
+            memcpy(x.w, nul, rows);
+            x.w += rows;
+        }
+        switch (t) {
+        case CP_T_INT64:
+        case CP_T_TIMESTAMP: put_ints(&x, cells, nul, rows); break;
+        case CP_T_BOOL:
+            for (size_t r = 0; r < rows; r++)
+                if (!nul[r])
+                    *x.w++ = (char)(cells[r].v.i != 0);
+            break;
+        case CP_T_DOUBLE:
+            for (size_t r = 0; r < rows; r++)
+                if (!nul[r])
+                    PUT(x.w, cells[r].v.d);
+            break;
+        default:
+            if (!put_texts(&x, b, c))
+                return CP_ERR_NOMEM;
         }
     }
-    o->len += need;
+    o->len = (size_t)(x.w - o->p);
     o->p[o->len] = '\0';
     return CP_OK;
 }
@@ -911,6 +1030,174 @@ static bool take(rd *r, void *out, size_t n)
     return true;
 }
 
+static bool get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *out)
+{
+    const unsigned char *p = *pp;
+    uint64_t v = 0;
+    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+        unsigned char c = *p++;
+        v |= (uint64_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* a column's null bytes (each 0 or 1) */
+static bool take_nulls(rd *r, uint8_t *nul, size_t rows)
+{
+    if (rows && !take(r, nul, rows))
+        return false;
+    for (size_t i = 0; i < rows; i++)
+        if (nul[i] > 1)
+            return false;
+    return true;
+}
+
+/* A text of the record at p (len bytes, checked to be there) into the arena, as cell cl's. */
+static bool arena_take(cp_batch *b, struct cell *cl, const unsigned char *p, uint64_t len)
+{
+    if (b->alen + len + 1 > b->acap || b->alen + len + 1 >= UINT32_MAX)
+        return false;
+    memcpy(b->arena + b->alen, p, len);
+    b->arena[b->alen + len] = '\0';
+    cl->off = (uint32_t)b->alen;
+    cl->len = (uint32_t)len;
+    b->alen += len + 1;
+    return true;
+}
+
+/* Column c of a v1 record: its null bytes, then its values (see the layout above). */
+static bool read_column_v1(cp_batch *b, size_t c, rd *r, bool check_decimals)
+{
+    size_t rows = b->rows;
+    uint8_t *nul = b->cols[c].null;
+    struct cell *cells = b->cols[c].cells;
+    cp_type t = b->fields[c].type;
+    bool fixed = t != CP_T_STRING, text = t == CP_T_STRING || t == CP_T_DECIMAL;
+    if (!take_nulls(r, nul, rows))
+        return false;
+    const unsigned char *p = r->p, *end = r->p + r->left;
+    for (size_t i = 0; i < rows; i++) {
+        struct cell *cl = &cells[i];
+        *cl = (struct cell){0};
+        if (nul[i])
+            continue;
+        if (fixed) {
+            if (end - p < 8)
+                return false;
+            memcpy(&cl->v.i, p, 8);
+            p += 8;
+            if (t == CP_T_BOOL && cl->v.i != 0 && cl->v.i != 1)
+                return false;
+        }
+        if (text) {
+            uint32_t tl;
+            if (end - p < 4)
+                return false;
+            memcpy(&tl, p, 4);
+            p += 4;
+            if (tl > (size_t)(end - p))
+                return false;
+            if (t == CP_T_DECIMAL && check_decimals && !core_decimal_valid((const char *)p, tl))
+                return false;
+            const struct cell *up = i ? cl - 1 : NULL; /* the row above's text, when the same */
+            if (t == CP_T_STRING && up && !nul[i - 1] && up->len == tl && memcmp(b->arena + up->off, p, tl) == 0) {
+                cl->off = up->off;
+                cl->len = tl;
+            } else if (!arena_take(b, cl, p, tl)) {
+                return false;
+            }
+            p += tl;
+        }
+    }
+    r->left -= (size_t)(p - r->p);
+    r->p = p;
+    return true;
+}
+
+/* Column c of a compact record (see the layout above); every DECIMAL's text is parsed for its
+ * double, which also checks it. */
+static bool read_column(cp_batch *b, size_t c, rd *r)
+{
+    size_t rows = b->rows;
+    uint8_t *nul = b->cols[c].null;
+    struct cell *cells = b->cols[c].cells;
+    cp_type t = b->fields[c].type;
+    uint8_t mode, width = 0;
+    if (!take(r, &mode, 1) || mode > 1)
+        return false;
+    if (mode && !take_nulls(r, nul, rows))
+        return false;
+    if (!mode && rows)
+        memset(nul, 0, rows);
+    if ((t == CP_T_INT64 || t == CP_T_TIMESTAMP) &&
+        (!take(r, &width, 1) || (width != 1 && width != 2 && width != 4 && width != 8)))
+        return false;
+    const unsigned char *p = r->p, *end = r->p + r->left;
+    uint64_t prev = 0;
+    bool first = true; /* an integer column's first value is whole, the others differences */
+    for (size_t i = 0; i < rows; i++) {
+        struct cell *cl = &cells[i];
+        *cl = (struct cell){0};
+        if (nul[i])
+            continue;
+        uint64_t k;
+        switch (t) {
+        case CP_T_INT64:
+        case CP_T_TIMESTAMP: {
+            unsigned n = first ? 8 : width;
+            if ((size_t)(end - p) < n)
+                return false;
+            k = 0;
+            for (unsigned j = 0; j < n; j++)
+                k |= (uint64_t)p[j] << (8 * j);
+            p += n;
+            prev = first ? k : prev + ((k >> 1) ^ (0 - (k & 1)));
+            first = false;
+            cl->v.i = (int64_t)prev;
+            break;
+        }
+        case CP_T_BOOL:
+            if (p == end || *p > 1)
+                return false;
+            cl->v.i = *p++;
+            break;
+        case CP_T_DOUBLE:
+            if (end - p < 8)
+                return false;
+            memcpy(&cl->v.d, p, 8);
+            p += 8;
+            break;
+        case CP_T_STRING:
+            if (!get_varint(&p, end, &k))
+                return false;
+            if (k == 0) { /* the row above's text */
+                if (i == 0 || nul[i - 1])
+                    return false;
+                cl->off = cl[-1].off;
+                cl->len = cl[-1].len;
+                break;
+            }
+            if (k - 1 > (size_t)(end - p) || !arena_take(b, cl, p, k - 1))
+                return false;
+            p += k - 1;
+            break;
+        default: /* DECIMAL */
+            if (!get_varint(&p, end, &k) || k > (size_t)(end - p) ||
+                !core_decimal_parse((const char *)p, (size_t)k, &cl->v.d) || !arena_take(b, cl, p, k))
+                return false;
+            p += k;
+        }
+    }
+    r->left -= (size_t)(p - r->p);
+    r->p = p;
+    return true;
+}
+
 cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out)
 {
     return core_batch_deserialize_checked(data, len, true, out);
@@ -920,6 +1207,11 @@ cp_status core_batch_deserialize_checked(const void *data, size_t len, bool chec
 {
     *out = NULL;
     rd r = {data, len};
+    bool compact = len >= 4 && memcmp(data, FORMAT, 4) == 0;
+    if (compact) {
+        r.p += 4;
+        r.left -= 4;
+    }
     uint16_t sl, nf;
     char stream[256];
     if (!take(&r, &sl, 2) || sl == 0 || sl >= sizeof stream || !take(&r, stream, sl))
@@ -946,74 +1238,24 @@ cp_status core_batch_deserialize_checked(const void *data, size_t len, bool chec
     }
     cp_schema sc = {.stream = stream, .nfields = nf, .fields = fields};
     uint32_t rows;
-    if (!take(&r, &rows, 4) || rows > r.left) /* every row needs at least one null byte */
+    if (!take(&r, &rows, 4) || rows > r.left) /* every row takes at least a byte of every column */
         goto out;
     b = core_batch_new(&sc, rows);
     if (!b)
         goto out; /* invalid names or types, or out of memory */
     b->rows = rows; /* every cell is set below: a null one zeroed, the others read */
-    /* the texts are what is left of the record at most: one allocation for all of them */
+    /* the texts are what is left of the record at most: one allocation for all of them. A
+     * text takes len + 1 bytes of the arena and at least 1 + len of the record: the arena
+     * cannot overflow, its offsets stay below the record's length. One pass per column, the
+     * cells read in place (a batch read back from the spool is a megabyte of them). */
     if (r.left && !(b->arena = malloc(r.left + 1))) {
         st = CP_ERR_NOMEM;
         goto out;
     }
     b->acap = r.left ? r.left + 1 : 0;
-    /* A text takes len + 1 bytes of the arena and at least 4 + len of the record: the arena
-     * cannot overflow, its offsets stay below the record's length. One pass per column, the
-     * cells read in place (a batch read back from the spool is a megabyte of them). */
-    char *arena = b->arena;
-    size_t alen = 0;
-    for (size_t c = 0; c < nf; c++) {
-        uint8_t *nul = b->cols[c].null;
-        struct cell *cells = b->cols[c].cells;
-        cp_type t = b->fields[c].type;
-        bool fixed = t != CP_T_STRING, text = t == CP_T_STRING || t == CP_T_DECIMAL;
-        if (rows && !take(&r, nul, rows))
+    for (size_t c = 0; c < nf; c++)
+        if (!(compact ? read_column(b, c, &r) : read_column_v1(b, c, &r, check_decimals)))
             goto out;
-        const unsigned char *p = r.p, *end = r.p + r.left;
-        for (size_t i = 0; i < rows; i++) {
-            struct cell *cl = &cells[i];
-            *cl = (struct cell){0};
-            if (nul[i]) {
-                if (nul[i] > 1)
-                    goto out;
-                continue;
-            }
-            if (fixed) {
-                if (end - p < 8)
-                    goto out;
-                memcpy(&cl->v.i, p, 8);
-                p += 8;
-                if (t == CP_T_BOOL && cl->v.i != 0 && cl->v.i != 1)
-                    goto out;
-            }
-            if (text) {
-                uint32_t tl;
-                if (end - p < 4)
-                    goto out;
-                memcpy(&tl, p, 4);
-                p += 4;
-                if (tl > (size_t)(end - p) || alen + tl + 1 > b->acap || alen + tl + 1 >= UINT32_MAX)
-                    goto out;
-                if (t == CP_T_DECIMAL && check_decimals && !core_decimal_valid((const char *)p, tl))
-                    goto out;
-                const struct cell *up = i ? cl - 1 : NULL; /* the row above's text, when the same */
-                if (t == CP_T_STRING && up && !nul[i - 1] && up->len == tl && memcmp(arena + up->off, p, tl) == 0) {
-                    cl->off = up->off;
-                } else {
-                    memcpy(arena + alen, p, tl);
-                    arena[alen + tl] = '\0';
-                    cl->off = (uint32_t)alen;
-                    alen += tl + 1;
-                }
-                cl->len = tl;
-                p += tl;
-            }
-        }
-        r.left -= (size_t)(p - r.p);
-        r.p = p;
-        b->alen = alen;
-    }
     if (r.left != 0)
         goto out;
     *out = b;

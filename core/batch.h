@@ -56,11 +56,18 @@ void core_batch_compact(cp_batch *b); /* gives back the text arena's unused capa
  * double strtod would give, bit for bit (Clinger's fast path, else strtod); false also when
  * out of memory for a text of 72 bytes or more */
 bool core_decimal_parse(const char *s, size_t len, double *out);
-/* binary form for the spool; deserialize checks every length (fuzzed) */
+/* Binary form for the spool, appended to out (CP_ERR_NOMEM: out is incomplete). The compact
+ * layout (batch.c) keeps a DECIMAL's text only: reading it back computes the double again with
+ * core_decimal_parse, so a DECIMAL cell's double must be what core_decimal_parse gives for its
+ * text (core_batch_set_decimal's). */
 cp_status core_batch_serialize(const cp_batch *b, cp_buf *out);
+/* A new batch (*out, the caller's) from a payload of either layout, the compact one or v1 of
+ * earlier releases' spools; every length is checked (fuzzed): CP_ERR_PARSE for anything else,
+ * CP_ERR_NOMEM. */
 cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);
-/* the same; without check_decimals a DECIMAL's text is taken as it is (a record whose checksum
- * proved it is what core_batch_serialize wrote from a valid batch) */
+/* the same; without check_decimals a v1 DECIMAL's text is taken as it is (a record whose
+ * checksum proved it is what core_batch_serialize wrote from a valid batch); the compact layout
+ * parses every decimal for its double anyway */
 cp_status core_batch_deserialize_checked(const void *data, size_t len, bool check_decimals, cp_batch **out);
 
 #endif /* COINPIPE_CORE_BATCH_H */

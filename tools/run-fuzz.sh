@@ -92,6 +92,15 @@ for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay 
     cp "$r"* "$out/$t/corpus/"
 done
 FUZZ_WRITE_SEED="$out/fuzz_batch_deserialize/corpus/ticker" "$bin/fuzz_batch_deserialize" -runs=0 > /dev/null 2>&1
+# and the payloads of a spool an earlier release wrote (the v1 layout, still read): each record
+# of the segment is a 20-byte header (its u32 payload length at 4), then the payload
+seg=tests/fixtures/spool/v1-payloads.seg
+off=0
+while [ $off -lt "$(stat -c %s $seg)" ]; do
+    len=$(od -An -tu4 -j $((off + 4)) -N4 $seg | tr -d ' ')
+    tail -c +$((off + 21)) $seg | head -c "$len" > "$out/fuzz_batch_deserialize/corpus/v1-at-$off"
+    off=$((off + 20 + len))
+done
 
 # FUZZ_RUNS=N (what `make test` uses): a fixed seed and N inputs per target, so the same code
 # always gives the same verdict and CI never fails on a lucky find; FUZZ_SECONDS=N instead

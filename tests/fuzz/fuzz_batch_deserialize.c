@@ -1,8 +1,10 @@
 /* libFuzzer target for core_batch_deserialize, the spool record decoder: no crash, and what decodes re-encodes stably.
  * SPDX-License-Identifier: MIT
  *
- * With FUZZ_WRITE_SEED=FILE set, LLVMFuzzerInitialize writes a serialized sample batch (a
- * ticker with decimals, NULLs, strings) there: tools/run-fuzz.sh uses it as the seed corpus.
+ * Both payload layouts go through it: the compact one ("CPB2") and v1, of earlier releases'
+ * spools. With FUZZ_WRITE_SEED=FILE set, LLVMFuzzerInitialize writes a serialized sample batch
+ * (a ticker with decimals, NULLs, strings, in the compact layout) there: tools/run-fuzz.sh uses
+ * it as a seed, with the v1 payloads of tests/fixtures/spool/v1-payloads.seg.
  */
 #include "fuzz.h"
 
@@ -71,6 +73,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (core_batch_serialize(b, &one) != CP_OK || core_batch_deserialize(one.p, one.len, &c) != CP_OK ||
         core_batch_serialize(c, &two) != CP_OK || one.len != two.len || memcmp(one.p, two.p, one.len) != 0)
         abort(); /* a record that decodes must survive a re-encode unchanged */
+    /* and every cell comes back: a DECIMAL's double too when it was computed from the text (a
+     * v1 payload carries any 8 bytes there) */
+    bool compact = size >= 4 && memcmp(data, "CPB2", 4) == 0;
+    const cp_schema *sc = core_batch_schema(b);
+    for (size_t r = 0; r < core_batch_rows(b); r++)
+        for (size_t k = 0; k < sc->nfields; k++) {
+            size_t n1 = 0, n2 = 0;
+            const char *t1 = core_batch_get_text(b, r, k, &n1), *t2 = core_batch_get_text(c, r, k, &n2);
+            double d1 = core_batch_get_double(b, r, k), d2 = core_batch_get_double(c, r, k);
+            if (core_batch_is_null(b, r, k) != core_batch_is_null(c, r, k) || (t1 == NULL) != (t2 == NULL) ||
+                (t1 && (n1 != n2 || memcmp(t1, t2, n1) != 0)) ||
+                ((sc->fields[k].type != CP_T_DECIMAL || compact) && memcmp(&d1, &d2, sizeof d1) != 0) ||
+                (sc->fields[k].type != CP_T_DECIMAL && core_batch_get_int(b, r, k) != core_batch_get_int(c, r, k)))
+                abort();
+        }
     cp_buf_free(&one);
     cp_buf_free(&two);
     core_batch_unref(b);

@@ -173,7 +173,8 @@ static void test_decimal_parse_equals_strtod(void **state)
     until_batch = NULL;
 }
 
-/* The spool's record payload, byte for byte: records written by earlier versions must still read. */
+/* The spool's record payload, byte for byte: the compact form written now, and the form of
+ * earlier releases ("v1"), which spools written before an upgrade hold, still read. */
 static void test_serialized_form_is_stable(void **state)
 {
     (void)state;
@@ -189,6 +190,20 @@ static void test_serialized_form_is_stable(void **state)
     }
     assert_int_equal(core_batch_set_decimal(b, 0, 1, "1.5", 3), CP_OK);
     static const unsigned char want[] = {
+        'C', 'P', 'B', '2', 1, 0, 't', 3, 0,             /* format, stream, 3 fields */
+        1, 0, 'a', CP_T_INT64, CP_FIELD_KEY,              /* a */
+        1, 0, 'b', CP_T_DECIMAL, CP_FIELD_NULLABLE,       /* b */
+        1, 0, 'c', CP_T_STRING, CP_FIELD_NULLABLE,        /* c */
+        2, 0, 0, 0,                                       /* rows */
+        0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2,                  /* a: no NULL, width 1, 1, +1 zigzag coded */
+        1, 0, 1, 3, '1', '.', '5',                        /* b: null bytes, "1.5" */
+        0, 3, 'x', 'y', 0};                               /* c: no NULL, "xy" (length + 1), the row above's */
+    cp_buf o = {0};
+    cp_buf_put(&o, "HDR", 3); /* appended after what the buffer holds */
+    assert_int_equal(core_batch_serialize(b, &o), CP_OK);
+    assert_int_equal(o.len, 3 + sizeof want);
+    assert_memory_equal(o.p + 3, want, sizeof want);
+    static const unsigned char v1[] = {
         1, 0, 't', 3, 0,                                  /* stream, 3 fields */
         1, 0, 'a', CP_T_INT64, CP_FIELD_KEY,              /* a */
         1, 0, 'b', CP_T_DECIMAL, CP_FIELD_NULLABLE,       /* b */
@@ -197,17 +212,29 @@ static void test_serialized_form_is_stable(void **state)
         0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, /* a: no nulls, 1, 2 */
         0, 1, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 3, 0, 0, 0, '1', '.', '5', /* b: 1.5 (double, text), NULL */
         0, 0, 2, 0, 0, 0, 'x', 'y', 2, 0, 0, 0, 'x', 'y'};  /* c */
-    cp_buf o = {0};
-    cp_buf_put(&o, "HDR", 3); /* appended after what the buffer holds */
-    assert_int_equal(core_batch_serialize(b, &o), CP_OK);
-    assert_int_equal(o.len, 3 + sizeof want);
-    assert_memory_equal(o.p + 3, want, sizeof want);
-    cp_batch *c = NULL;
-    assert_int_equal(core_batch_deserialize(o.p + 3, o.len - 3, &c), CP_OK);
-    assert_string_equal(core_batch_get_text(c, 1, 2, NULL), "xy");
-    assert_true(core_batch_is_null(c, 1, 1));
-    assert_true(core_batch_get_double(c, 0, 1) == 1.5);
-    core_batch_unref(c);
+    const struct {
+        const void *p;
+        size_t len;
+    } forms[] = {{o.p + 3, o.len - 3}, {v1, sizeof v1}};
+    for (size_t i = 0; i < 2; i++) {
+        cp_batch *c = NULL;
+        assert_int_equal(core_batch_deserialize(forms[i].p, forms[i].len, &c), CP_OK);
+        assert_int_equal(core_batch_rows(c), 2);
+        assert_int_equal(core_batch_get_int(c, 0, 0), 1);
+        assert_int_equal(core_batch_get_int(c, 1, 0), 2);
+        assert_string_equal(core_batch_get_text(c, 0, 1, NULL), "1.5");
+        assert_true(core_batch_get_double(c, 0, 1) == 1.5);
+        assert_true(core_batch_is_null(c, 1, 1));
+        assert_string_equal(core_batch_get_text(c, 0, 2, NULL), "xy");
+        assert_string_equal(core_batch_get_text(c, 1, 2, NULL), "xy");
+        /* read back from either form, it is written in the compact one again */
+        cp_buf again = {0};
+        assert_int_equal(core_batch_serialize(c, &again), CP_OK);
+        assert_int_equal(again.len, sizeof want);
+        assert_memory_equal(again.p, want, sizeof want);
+        cp_buf_free(&again);
+        core_batch_unref(c);
+    }
     cp_buf_free(&o);
     core_batch_unref(b);
 }

@@ -143,11 +143,11 @@ static void test_full_segments(void **state)
     char err[256];
     core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
     assert_non_null(s);
-    core_spool_set_limit(s, 4 * 65536); /* segments of 64 KiB: one record of 500 rows each */
+    core_spool_set_limit(s, 4 * 65536); /* segments of 64 KiB: one record of 2500 rows each */
     uint64_t seq[4];
     const int files[4] = {1, 2, 2, 3}; /* after each append */
     for (int i = 0; i < 4; i++) {
-        cp_batch *b = make(i * 1000, 500);
+        cp_batch *b = make(i * 10000, 2500);
         assert_int_equal(core_spool_append(s, b, &seq[i], NULL), CP_OK);
         core_batch_unref(b);
         if (i == 1)
@@ -165,8 +165,8 @@ static void test_full_segments(void **state)
         cp_batch *b = NULL;
         assert_int_equal(core_spool_replay_seq(s, (size_t)k), seq[3 * k]);
         assert_int_equal(core_spool_read(s, seq[3 * k], &b), CP_OK);
-        assert_int_equal(core_batch_rows(b), 500);
-        assert_int_equal(first_id(b), 3 * k * 1000);
+        assert_int_equal(core_batch_rows(b), 2500);
+        assert_int_equal(first_id(b), 3 * k * 10000);
         core_batch_unref(b);
     }
     core_spool_close(s);
@@ -326,6 +326,154 @@ static void test_v1_record_replayed(void **state)
     core_spool_close(s);
 }
 
+/* A spool written by the release before the compact payload (tests/fixtures/spool/v1-payloads.seg:
+ * a "CPR1" record and two "CPR2" ones, all with the v1 payload) replays after an upgrade: every
+ * cell as that release built it (the generator is the same code as fixture_batch below), and
+ * records appended after them in the compact form read back next to them. */
+static const cp_field fixture_fields[] = {
+    {"name", CP_T_STRING, CP_FIELD_KEY},       {"seq", CP_T_INT64, 0},
+    {"at", CP_T_TIMESTAMP, CP_FIELD_KEY},      {"ratio", CP_T_DOUBLE, CP_FIELD_NULLABLE},
+    {"price", CP_T_DECIMAL, CP_FIELD_NULLABLE}, {"ok", CP_T_BOOL, CP_FIELD_NULLABLE},
+    {"note", CP_T_STRING, CP_FIELD_NULLABLE},
+};
+static const cp_schema fixture_schema = {.stream = "fixture", .nfields = 7, .fields = fixture_fields};
+
+static cp_batch *fixture_batch(int first, int rows)
+{
+    static const char *const prices[] = {"43123.45000000",          "-0.00012300",     "1.5e-7",
+                                         "123456789012345678901234567890", "0.000100000000000000001",
+                                         "9007199254740993",         "0"};
+    cp_batch *b = core_batch_new(&fixture_schema, 0);
+    for (int i = 0; i < rows; i++) {
+        size_t r = core_batch_add_row(b);
+        core_batch_set_string(b, r, 0, i < rows / 2 ? "BTC-USDT" : "ETH-USDT", 8);
+        core_batch_set_int(b, r, 1, (first + i) * (i % 2 ? -1 : 1) * 1000003LL);
+        core_batch_set_int(b, r, 2, 1700000000000LL + 60000LL * (first + i));
+        if (i % 3)
+            core_batch_set_double(b, r, 3, (first + i) / 7.0);
+        if (i % 4 != 3)
+            core_batch_set_decimal(b, r, 4, prices[(first + i) % 7], strlen(prices[(first + i) % 7]));
+        if (i % 5)
+            core_batch_set_bool(b, r, 5, i % 2);
+        if (i % 2)
+            core_batch_set_string(b, r, 6, i % 4 == 1 ? "" : "a \"note\"\n", i % 4 == 1 ? 0 : 10);
+    }
+    return b;
+}
+
+/* every cell of got is want's: NULLs, texts byte for byte, integers, doubles bit for bit */
+static void assert_same_batch(const cp_batch *want, const cp_batch *got)
+{
+    assert_true(cp_schema_equal(core_batch_schema(want), core_batch_schema(got)));
+    assert_int_equal(core_batch_rows(want), core_batch_rows(got));
+    for (size_t r = 0; r < core_batch_rows(want); r++)
+        for (size_t c = 0; c < core_batch_schema(want)->nfields; c++) {
+            assert_int_equal(core_batch_is_null(want, r, c), core_batch_is_null(got, r, c));
+            size_t n1 = 0, n2 = 0;
+            const char *t1 = core_batch_get_text(want, r, c, &n1), *t2 = core_batch_get_text(got, r, c, &n2);
+            assert_int_equal(t1 == NULL, t2 == NULL);
+            if (t1) {
+                assert_int_equal(n1, n2);
+                assert_memory_equal(t1, t2, n1);
+            }
+            assert_true(core_batch_get_int(want, r, c) == core_batch_get_int(got, r, c));
+            double d1 = core_batch_get_double(want, r, c), d2 = core_batch_get_double(got, r, c);
+            assert_memory_equal(&d1, &d2, sizeof d1);
+        }
+}
+
+static void test_earlier_release_spool_replayed(void **state)
+{
+    (void)state;
+    const char *dir = tk_tmpdir(), *src = getenv("COINPIPE_SRC");
+    char from[4200], to[4200];
+    snprintf(from, sizeof from, "%s/tests/fixtures/spool/v1-payloads.seg", src ? src : ".");
+    snprintf(to, sizeof to, "%s/0000000000000001.seg", dir);
+    size_t len = 0;
+    char *seg = core_util_read_file(from, &len);
+    assert_non_null(seg);
+    assert_memory_equal(seg, "CPR1", 4);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(seg, 1, len, f), len);
+    fclose(f);
+    free(seg);
+    char err[256];
+    core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(core_spool_pending(s), 3);
+    const int first[] = {0, 3, 43}, rows[] = {3, 40, 1};
+    for (int i = 0; i < 3; i++) {
+        cp_batch *got = NULL, *want = fixture_batch(first[i], rows[i]);
+        assert_int_equal(core_spool_replay_seq(s, (size_t)i), i + 1);
+        assert_int_equal(core_spool_read(s, (uint64_t)i + 1, &got), CP_OK);
+        assert_same_batch(want, got);
+        core_batch_unref(want);
+        core_batch_unref(got);
+    }
+    cp_batch *b = fixture_batch(44, 25), *got = NULL;
+    uint64_t seq;
+    assert_int_equal(core_spool_append(s, b, &seq, NULL), CP_OK);
+    assert_int_equal(seq, 4);
+    assert_int_equal(core_spool_sync(s), CP_OK);
+    core_spool_done(s, 1);
+    core_spool_close(s);
+    s = core_spool_open(dir, &tag, err, sizeof err);
+    assert_int_equal(core_spool_pending(s), 3);
+    assert_int_equal(core_spool_read(s, 4, &got), CP_OK);
+    assert_same_batch(b, got);
+    core_batch_unref(got);
+    got = NULL;
+    assert_int_equal(core_spool_read(s, 2, &got), CP_OK);
+    assert_int_equal(core_batch_rows(got), 40);
+    core_batch_unref(got);
+    core_batch_unref(b);
+    core_spool_close(s);
+}
+
+/* The compact payload brings every cell back as it was, about a third of v1's bytes for candles. */
+static void test_compact_payload_roundtrip(void **state)
+{
+    (void)state;
+    cp_batch *b = fixture_batch(5, 300);
+    cp_buf o = {0};
+    assert_int_equal(core_batch_serialize(b, &o), CP_OK);
+    assert_memory_equal(o.p, "CPB2", 4);
+    cp_batch *c = NULL;
+    assert_int_equal(core_batch_deserialize_checked(o.p, o.len, false, &c), CP_OK);
+    assert_same_batch(b, c);
+    core_batch_unref(c);
+    cp_buf_free(&o);
+    core_batch_unref(b);
+    /* candles: repeated strings a byte, times a minute apart 4 bytes, decimals their text + 1 */
+    b = core_batch_new(&cp_ohlcv_schema, 0);
+    for (int i = 0; i < 1000; i++) {
+        size_t r = core_batch_add_row(b);
+        core_batch_set_string(b, r, CP_OHLCV_EXCHANGE, "binance", 7);
+        core_batch_set_string(b, r, CP_OHLCV_SYMBOL, "BTC-USDT", 8);
+        core_batch_set_string(b, r, CP_OHLCV_NATIVE_SYMBOL, "BTCUSDT", 7);
+        core_batch_set_string(b, r, CP_OHLCV_INTERVAL, "1m", 2);
+        core_batch_set_int(b, r, CP_OHLCV_OPEN_TIME, 1700000000000LL + 60000LL * i);
+        core_batch_set_int(b, r, CP_OHLCV_CLOSE_TIME, 1700000059999LL + 60000LL * i);
+        core_batch_set_int(b, r, CP_OHLCV_RECEIVED_AT, 1700060000123LL);
+        core_batch_set_int(b, r, CP_OHLCV_TRADE_COUNT, 1000 + i % 50);
+        for (size_t c2 = CP_OHLCV_OPEN; c2 <= CP_OHLCV_TAKER_BUY_QUOTE_VOLUME; c2++)
+            if (core_batch_schema(b)->fields[c2].type == CP_T_DECIMAL)
+                core_batch_set_decimal(b, r, c2, "43123.45000000", 14);
+    }
+    assert_int_equal(core_batch_serialize(b, &o), CP_OK);
+    /* a row: 4 strings, 2 times, received_at, trade_count, 8 decimals (v1: 286 bytes); the
+     * first row and the stream's header are the rest */
+    size_t row = 4 * 1 + 2 * 4 + 1 + 1 + 8 * (1 + 14);
+    assert_int_equal(row, 134);
+    assert_true(o.len > 1000 * row && o.len < 1000 * row + 400);
+    assert_int_equal(core_batch_deserialize(o.p, o.len, &c), CP_OK);
+    assert_same_batch(b, c);
+    core_batch_unref(c);
+    cp_buf_free(&o);
+    core_batch_unref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +485,8 @@ int main(void)
         cmocka_unit_test(test_segments_deleted_when_confirmed),
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_v1_record_replayed),
+        cmocka_unit_test(test_earlier_release_spool_replayed),
+        cmocka_unit_test(test_compact_payload_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
