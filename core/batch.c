@@ -260,6 +260,26 @@ cp_status core_batch_set_null(cp_batch *b, size_t row, size_t col)
     return CP_OK;
 }
 
+/* memcpy of a short text (most are: symbols, decimals) without a call: two overlapping moves */
+static inline void copy_text(char *dst, const char *src, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, z;
+        memcpy(&a, src, 8);
+        memcpy(&z, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &z, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, z;
+        memcpy(&a, src, 4);
+        memcpy(&z, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &z, 4);
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
 /* Appends text + NUL to the arena; returns the offset or UINT32_MAX. */
 static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
 {
@@ -287,24 +307,45 @@ static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
 static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* The value of 8 decimal digits at p, or -1 when they are not all digits (little-endian SWAR). */
-static inline int64_t eight_digits(const unsigned char *p)
+static const uint64_t pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+/* The run of digits that starts at p, at most 8 of them, read at once (8 bytes at p must be
+ * readable): m becomes m * 10^n + their value; returns their number n. Little-endian SWAR: a
+ * byte is a digit when its high nibble is 3 and adding 6 keeps it so; a carry out of a
+ * non-digit byte only reaches later bytes, so the first non-digit is found exactly. */
+static inline unsigned digit_run8(const unsigned char *p, uint64_t *m)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint64_t v;
     memcpy(&v, p, 8);
-    if ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) != UINT64_C(0x3030303030303030) ||
-        ((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) != UINT64_C(0x3030303030303030))
-        return -1;
-    v -= UINT64_C(0x3030303030303030);
+    uint64_t nd = ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
+                  (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030));
+    unsigned n = nd ? (unsigned)__builtin_ctzll(nd) >> 3 : 8;
+    if (!n)
+        return 0;
+    /* the n digits' values moved up to the top bytes: the bytes below are leading zeros */
+    v = (v - UINT64_C(0x3030303030303030)) << (8 * (8 - n));
     v = v * 10 + (v >> 8); /* pairs of digits */
     v = (((v & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32))) +
          (((v >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32)))) >> 32;
-    return (int64_t)v;
-#else
-    (void)p;
-    return -1;
+    *m = *m * pow10_u64[n] + v;
+    return n;
+}
+
+/* The digits from p on, into m (m * 10^count + their value, wrapping past 19 of them); returns
+ * where they end. */
+static inline const unsigned char *digits(const unsigned char *p, const unsigned char *e, uint64_t *m)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (e - p >= 8) {
+        unsigned n = digit_run8(p, m);
+        p += n;
+        if (n < 8)
+            return p;
+    }
 #endif
+    for (; p < e && (unsigned)(*p - '0') < 10; p++)
+        *m = *m * 10 + (unsigned)(*p - '0');
+    return p;
 }
 
 /* Reads a decimal at p, before e, as far as its grammar goes: [+-] digits [. digits] [eE [+-] digits],
@@ -312,7 +353,8 @@ static inline int64_t eight_digits(const unsigned char *p)
  * that is the end it wanted), NULL when what it read is not a decimal (no digit, an exponent
  * without one). With out, *out gets the double strtod gives for [p, stop), bit for bit; NULL
  * also when that needs memory that is not there (a text of 72 bytes or more). */
-static const unsigned char *decimal_scan(const unsigned char *p, const unsigned char *e, double *out)
+static inline __attribute__((always_inline)) const unsigned char *decimal_scan(const unsigned char *p,
+                                                                               const unsigned char *e, double *out)
 {
     const unsigned char *s = p;
     uint64_t m = 0; /* the significant digits (wraps when there are more than 19: strtod decides then) */
@@ -320,31 +362,44 @@ static const unsigned char *decimal_scan(const unsigned char *p, const unsigned 
     bool neg = false;
     if (p < e && (*p == '-' || *p == '+'))
         neg = *p++ == '-';
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(FLT_EVAL_METHOD) &&             \
+    FLT_EVAL_METHOD == 0
+    /* The usual form first: up to 7 digits, a point, up to 8 digits ("43250.12000000"), no
+     * exponent. At most 15 digits are below 2^53 whatever their zeros: one exact division. */
+    if (e - p >= 16) {
+        uint64_t ip = 0, fp = 0;
+        unsigned ni = digit_run8(p, &ip);
+        if (ni < 8 && p[ni] == '.') {
+            unsigned nf = digit_run8(p + ni + 1, &fp);
+            const unsigned char *q = p + ni + 1 + nf;
+            if (ni + nf > 0 && (q == e || ((unsigned)(*q - '0') >= 10 && (*q | 0x20) != 'e'))) {
+                if (out) {
+                    double d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
+                    *out = neg ? -d : d;
+                }
+                return q;
+            }
+        }
+    }
+#endif
     const unsigned char *start = p;
     while (p < e && *p == '0') /* leading zeros are not significant */
         p++;
     const unsigned char *sig0 = p;
-    for (; p < e && (unsigned)(*p - '0') < 10; p++)
-        m = m * 10 + (unsigned)(*p - '0');
-    size_t sig = (size_t)(p - sig0), digits = (size_t)(p - start);
+    p = digits(p, e, &m);
+    size_t sig = (size_t)(p - sig0), ndig = (size_t)(p - start);
     if (p < e && *p == '.') {
         const unsigned char *f0 = ++p;
         if (sig == 0) /* 0.000123: zeros after the point are not significant either */
             while (p < e && *p == '0')
                 p++;
         const unsigned char *f1 = p;
-        int64_t v8;
-        while (e - p >= 8 && (v8 = eight_digits(p)) >= 0) { /* 0.50051097: the usual eight at once */
-            m = m * 100000000u + (uint64_t)v8;
-            p += 8;
-        }
-        for (; p < e && (unsigned)(*p - '0') < 10; p++)
-            m = m * 10 + (unsigned)(*p - '0');
+        p = digits(p, e, &m); /* 0.50051097: the usual eight at once */
         sig += (size_t)(p - f1);
-        digits += (size_t)(p - f0);
+        ndig += (size_t)(p - f0);
         exp = -(int64_t)(p - f0);
     }
-    if (!digits)
+    if (!ndig)
         return NULL;
     if (p < e && (*p == 'e' || *p == 'E')) {
         bool eneg = false;
@@ -391,12 +446,19 @@ bool core_decimal_parse(const char *s, size_t len, double *out)
 
 bool core_decimal_valid(const char *s, size_t len) { return core_decimal_parse(s, len, NULL); }
 
-/* Stores a DECIMAL cell whose text and double are known good. */
-static cp_status put_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len, double d)
+/* Stores a DECIMAL cell whose text (at most 64 bytes) and double are known good. */
+static inline __attribute__((always_inline)) cp_status put_decimal(cp_batch *b, size_t row, size_t col,
+                                                                   const char *text, size_t len, double d)
 {
-    uint32_t off = arena_put(b, text, len);
-    if (off == UINT32_MAX)
+    uint32_t off;
+    if (b->alen + len < b->acap && b->alen + len + 1 < UINT32_MAX) { /* room: the text copied inline */
+        off = (uint32_t)b->alen;
+        copy_text(b->arena + off, text, len);
+        b->arena[off + len] = '\0';
+        b->alen += len + 1;
+    } else if ((off = arena_put(b, text, len)) == UINT32_MAX) {
         return CP_ERR_NOMEM;
+    }
     struct cell *c = &b->cols[col].cells[row];
     c->v.d = d;
     c->off = off;
@@ -420,8 +482,9 @@ cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, cons
                                        size_t *len, double *value)
 {
     struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
-    if (!c || !text || !len || (term >= '0' && term <= '9') || term == '.' || term == '+' || term == '-' ||
-        term == 'e' || term == 'E')
+    if (!c || !text || !len ||
+        (term != '"' && ((term >= '0' && term <= '9') || term == '.' || term == '+' || term == '-' || term == 'e' ||
+                         term == 'E')))
         return CP_ERR_INVALID;
     /* a decimal is at most 64 bytes: its end is among the first 65 */
     const unsigned char *p = (const unsigned char *)text, *e = p + (avail < 65 ? avail : 65);
@@ -824,26 +887,6 @@ bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col)
         memcpy((w), &(v), sizeof(v));                                                                          \
         (w) += sizeof(v);                                                                                      \
     } while (0)
-
-/* memcpy of a short text (most are: symbols, decimals) without a call: two overlapping moves */
-static inline void copy_text(char *dst, const char *src, size_t n)
-{
-    if (n >= 8 && n <= 16) {
-        uint64_t a, z;
-        memcpy(&a, src, 8);
-        memcpy(&z, src + n - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + n - 8, &z, 8);
-    } else if (n >= 4 && n < 8) {
-        uint32_t a, z;
-        memcpy(&a, src, 4);
-        memcpy(&z, src + n - 4, 4);
-        memcpy(dst, &a, 4);
-        memcpy(dst + n - 4, &z, 4);
-    } else {
-        memcpy(dst, src, n);
-    }
-}
 
 static inline char *put_varint(char *w, uint64_t v)
 {

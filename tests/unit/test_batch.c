@@ -43,17 +43,18 @@ static cp_batch *until_batch; /* where check_decimal tries core_batch_set_decima
 static void check_until(const char *s, size_t len, bool valid, double want)
 {
     char buf[160];
-    if (len + 8 > sizeof buf)
+    if (len + 40 > sizeof buf)
         return;
     memcpy(buf, s, len);
-    memcpy(buf + len, "\",\"9\"]", 7);
+    static const char after[] = "\",\"9\",\"0.1\",\"0.2\",\"0.3\"]"; /* enough for reading 16 bytes ahead */
+    memcpy(buf + len, after, sizeof after);
     if (core_batch_rows(until_batch) >= 1024) { /* a fresh batch now and then: memory stays small */
         core_batch_unref(until_batch);
         until_batch = core_batch_new(&cp_ticker_schema, 0);
     }
     size_t row = core_batch_add_row(until_batch), n = 99;
     double d = 0;
-    cp_status st = core_batch_set_decimal_until(until_batch, row, CP_TICKER_LAST, buf, len + 7, '"', &n, &d);
+    cp_status st = core_batch_set_decimal_until(until_batch, row, CP_TICKER_LAST, buf, len + sizeof after, '"', &n, &d);
     bool ok = valid && len <= 64;
     if (st != (ok ? CP_OK : CP_ERR_PARSE))
         fail_msg("\"%.*s\": set_decimal_until gave %d", (int)len, s, (int)st);
