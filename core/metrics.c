@@ -346,6 +346,7 @@ static void stats_add(core_sink_stats *to, const core_sink_stats *a)
     to->dead_lettered += a->dead_lettered;
     to->queued += a->queued;
     to->spool_bytes += a->spool_bytes;
+    to->read_back += a->read_back;
     if (a->last_success_ms > to->last_success_ms)
         to->last_success_ms = a->last_success_ms;
     if (a->last_reject_ms > to->last_reject_ms)

@@ -545,13 +545,14 @@ static void log_stats(pipeline_set *s)
             core_sink_stats_get(p->sinks[k], &st);
             core_log_tagged(NULL, CP_LOG_INFO,
                             "sink %s stats: batches_in=%llu rows_in=%llu batches_out=%llu rows_out=%llu retries=%llu "
-                            "rejected=%llu dead_lettered=%llu dropped=%llu dropped_rows=%llu queued=%zu spool_bytes=%lld",
+                            "rejected=%llu dead_lettered=%llu dropped=%llu dropped_rows=%llu queued=%zu spool_bytes=%lld "
+                            "read_back=%llu",
                             core_sink_id(p->sinks[k]), (unsigned long long)st.batches_in,
                             (unsigned long long)st.rows_in, (unsigned long long)st.batches_out,
                             (unsigned long long)st.rows_out, (unsigned long long)st.retries,
                             (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered,
                             (unsigned long long)st.dropped, (unsigned long long)st.dropped_rows, st.queued,
-                            (long long)st.spool_bytes);
+                            (long long)st.spool_bytes, (unsigned long long)st.read_back);
         }
     }
 }

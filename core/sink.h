@@ -16,6 +16,7 @@ typedef struct core_sink_stats {
     int64_t last_reject_ms; /* last batch rejected or given up on (0 = none) */
     size_t queued;
     int64_t spool_bytes;
+    uint64_t read_back; /* batches read back from the spool: queued when memory held enough already */
 } core_sink_stats;
 /* creates the instance and starts the worker; the queue is memory-only until
  * core_sink_attach_spool() (or core_sink_handover() on reload) gives it its spool */

@@ -112,7 +112,7 @@ expect_eq "$(wc -l < "$TMP/bad.out")" 3 "replayed batches written"
 expect_eq "$(ls "$TMP/state/dead/dl/bad/" | wc -l)" 0 "replayed files removed"
 
 # 5. a slow sink behind a fast source: what the sink has not taken yet waits in the spool, not
-#    in memory (at most 8 MiB of queued batches stay in memory); every batch arrives, in order
+#    in memory (at most 12 MiB of queued batches stay in memory); every batch arrives, in order
 pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 10000; batches = 40; start = 0;'
 /usr/bin/time -f %M -o "$TMP/slow.rss" $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow.err"; rc=$?
 expect_eq "$rc" 0 "--once with a slow sink succeeds"
@@ -125,6 +125,16 @@ if ! ldd "$B" | grep -q libasan; then
     [ "${rss:-999999}" -lt 80000 ] && pass "queued batches wait in the spool (peak RSS ${rss} kB)" ||
         fail "peak RSS ${rss} kB: the queue held the batches in memory"
 fi
+
+expect_eq "$(grep -c 'read_back=[1-9]' "$TMP/slow.err")" 1 "the batches beyond the memory bound were read back from the spool"
+# three such batches: while the sink writes the first, the next two fit the bound (they did not
+# fit 8 MiB): the sink takes them from memory, none is read back
+pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 10000; batches = 3; start = 0;'
+rm -f "$TMP/slow.out"
+$B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow2.err"; rc=$?
+expect_eq "$rc" 0 "--once with a slow sink and three batches succeeds"
+expect_eq "$(wc -l < "$TMP/slow.out")" 3 "the three batches written"
+expect_eq "$(grep -o 'read_back=[0-9]*' "$TMP/slow2.err")" "read_back=0" "two batches behind, none read back from the spool"
 
 # 6. ENOSPC: the spool on a tiny tmpfs (needs mount rights)
 mnt="$TMP/small"
