@@ -505,7 +505,10 @@ cp_status core_sink_enqueue(core_sink *s, cp_batch *b)
         s->st.batches_in++;
         s->st.rows_in += core_batch_rows(b);
         pthread_cond_signal(&s->work);
-        if (s->unsynced > (8 << 20)) { /* long runs of emits (backfill): keep the unsynced tail short */
+        /* long runs of emits (backfill): keep the unsynced tail short. Not much shorter: a sync
+         * blocks the pipeline, and a segment confirmed before the cycle's own sync is never
+         * written to the disk at all (a poll cycle of 200 symbols' candles is 12 MB) */
+        if (s->unsynced > ((int64_t)64 << 20)) {
             s->unsynced = 0;
             core_spool_sync_unlocked(s->spool, &s->lock); /* the worker writes on meanwhile */
         }

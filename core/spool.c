@@ -6,10 +6,11 @@
  * is: "CPR2", u32 payload length, u64 sequence number, u32 CRC-32C of (sequence number +
  * payload), payload (core_batch_serialize: its compact layout since this release, about 40 % of
  * the v1 layout's bytes; v1 payloads of earlier releases' records are still read). Records of
- * earlier versions, "CPR1" with zlib's CRC-32, are still read. Appends are written at once and fsync'd by
- * core_spool_sync (once per cycle); confirmations advance the cursor, persisted atomically at
- * most once a second (CURSOR_MS) and at close; a segment is deleted once all its records are
- * confirmed.
+ * earlier versions, "CPR1" with zlib's CRC-32, are still read. Appends are written at once and
+ * fsync'd by core_spool_sync (once per cycle): the segments holding records not yet confirmed,
+ * what the spool is for (one whose records were all confirmed is left to go unwritten).
+ * Confirmations advance the cursor, persisted atomically at most once a second (CURSOR_MS) and
+ * at close; a segment is deleted once all its records are confirmed.
  * On open, records above the cursor are indexed for replay. A torn record at a segment's
  * end (a crash mid-write) is cut off; a corrupt record elsewhere is skipped by finding the
  * next valid record; both are logged and never stop the daemon.
@@ -33,7 +34,10 @@
 #define MAGIC "CPR2"    /* CRC-32C, written since the spool went faster */
 #define MAGIC_V1 "CPR1" /* zlib's CRC-32, still read */
 #define HDR 20
-#define SEGMENT_MAX (16u << 20)
+/* Segments of 2 MiB at most: a sync writes only those holding records not yet confirmed (one
+ * whose records were all confirmed is deleted unwritten, its pages never reach the disk), so a
+ * sink that keeps up costs the spool page-cache copies, not disk writes. */
+#define SEGMENT_MAX (2u << 20)
 #define MAX_RECORD (512u << 20)
 /* The cursor is written (two fsyncs, by the sink's worker) at most this often: a cursor behind
  * only means confirmed batches replayed after a crash, which keys make harmless. */
@@ -442,7 +446,7 @@ cp_status core_spool_sync(core_spool *s)
         s->npending--;
     }
     if (s->dirty && s->fd >= 0) {
-        if (fdatasync(s->fd) != 0)
+        if (s->segs[s->cur].live && fdatasync(s->fd) != 0) /* all confirmed: nothing to keep */
             return CP_ERR_IO;
         s->dirty = false;
     }
@@ -458,6 +462,8 @@ cp_status core_spool_sync_unlocked(core_spool *s, pthread_mutex_t *lock)
 {
     cp_buf_free(&s->rec); /* a sync ends a cycle's appends, or 8 MiB of them */
     pending_prune(s);
+    if (s->dirty && s->fd >= 0 && !s->segs[s->cur].live)
+        s->dirty = false; /* its records all confirmed: nothing in it to keep */
     bool data = s->dirty && s->fd >= 0, dir = s->dir_dirty;
     if (!data && !dir && !s->npending)
         return CP_OK;
