@@ -844,6 +844,28 @@ bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col)
     return core_batch_get_int(b, row, col) != 0;
 }
 
+cp_status core_batch_column(const cp_batch *b, size_t col, cp_column *out)
+{
+    if (!b || !out || col >= b->schema.nfields || out->size < CP_COLUMN_SIZE_2_1)
+        return CP_ERR_INVALID;
+    const struct column *c = &b->cols[col];
+    cp_type t = b->fields[col].type;
+    bool text = t == CP_T_STRING || t == CP_T_DECIMAL, cells = c->cells != NULL; /* no cells before a first row */
+    cp_column v = {
+        .size = out->size < sizeof v ? out->size : sizeof v,
+        .type = t,
+        .rows = b->rows,
+        .null = c->null,
+        .values = cells && t != CP_T_STRING ? (const void *)&c->cells[0].v : NULL,
+        .stride = sizeof(struct cell),
+        .text = text ? (b->arena ? b->arena : "") : NULL,
+        .text_off = cells && text ? &c->cells[0].off : NULL,
+        .text_len = cells && text ? &c->cells[0].len : NULL,
+    };
+    memcpy(out, &v, v.size); /* no byte beyond the caller's size */
+    return CP_OK;
+}
+
 bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col)
 {
     bool z1 = core_batch_is_null(b, r1, col), z2 = core_batch_is_null(b, r2, col);

@@ -335,6 +335,7 @@ const cp_host core_host = {
     .commit_wait = h_commit_wait,
     .shard_keep = h_shard_keep,
     .batch_set_decimal_until = core_batch_set_decimal_until,
+    .batch_column = core_batch_column,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

@@ -4,6 +4,8 @@
 #include "sink_fixtures.h"
 #include "sqlite_read.h"
 
+#include <coinpipe/buf.h>
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -268,6 +270,93 @@ static void test_failed_batch_leaves_nothing(void **state)
     tk_destroy(t);
 }
 
+/* Every row of `table` as text, in key order: typeof and value of each column (quote()), rows
+ * apart by newlines. The caller frees it. */
+static char *dump(const char *table)
+{
+    sqlite3 *db = reader();
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    cp_buf out = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            static const char *const types[] = {"?", "int", "real", "text", "blob", "null"};
+            const unsigned char *v = sqlite3_column_text(st, i); /* after the type: it may convert */
+            cp_buf_printf(&out, "%s%s:", i ? "," : "", types[sqlite3_column_type(st, i)]);
+            cp_buf_puts(&out, v ? (const char *)v : "NULL");
+        }
+        cp_buf_putc(&out, '\n');
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_non_null(out.p);
+    return out.p;
+}
+
+/* Cells read in place (cp_batch_column, a core of ABI 2.1) and one host call at a time (a core
+ * without it: the table the sink gets says so) store the same values and types, NULLs and zeros
+ * of every type, decimals as REAL and as TEXT. */
+static void test_cells_in_place_and_asked_agree(void **state)
+{
+    static const cp_field f[] = {{"id", CP_T_STRING, CP_FIELD_KEY},     {"n", CP_T_INT64, CP_FIELD_NULLABLE},
+                                 {"ts", CP_T_TIMESTAMP, CP_FIELD_NULLABLE}, {"ok", CP_T_BOOL, CP_FIELD_NULLABLE},
+                                 {"x", CP_T_DOUBLE, CP_FIELD_NULLABLE},     {"px", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+                                 {"note", CP_T_STRING, CP_FIELD_NULLABLE}};
+    cp_schema every = {.stream = "every", .nfields = CP_COUNTOF(f), .fields = f};
+    const cp_host *h = tk_host();
+    cp_batch *b = tk_batch_new(&every);
+    for (size_t r = 0; r < 12; r++) {
+        char id[16];
+        int n = snprintf(id, sizeof id, "k%02zu", r);
+        h->batch_add_row(b);
+        h->batch_set_string(b, r, 0, id, (size_t)n);
+        if (r % 4 == 3)
+            continue; /* a row of NULLs */
+        bool zero = r % 4 == 0;
+        h->batch_set_int(b, r, 1, zero ? 0 : -(int64_t)r);
+        h->batch_set_int(b, r, 2, zero ? 0 : FX_T0 + (int64_t)r);
+        h->batch_set_bool(b, r, 3, !zero);
+        h->batch_set_double(b, r, 4, zero ? 0.0 : r * -0.5);
+        h->batch_set_decimal(b, r, 5, zero ? "0" : "0.00012300", zero ? 1 : 10);
+        h->batch_set_string(b, r, 6, zero ? "" : FX_NOTE, zero ? 0 : strlen(FX_NOTE));
+    }
+    cp_host old = *h;
+    old.size = offsetof(cp_host, batch_column); /* a core before ABI 2.1 */
+    const char *const modes[] = {"", "decimal_as = \"text\";"};
+    for (int m = 0; m < 2; m++) {
+        char *got[2];
+        for (int k = 0; k < 2; k++) {
+            char sub[32];
+            snprintf(sub, sizeof sub, "agree-%d-%d", m, k);
+            tk_instance *t = open_sink(modes[m], sub);
+            if (k)
+                tk_ctx(t)->host = &old;
+            cp_batch *candles = fx_candles(FX_T0, 3);
+            assert_int_equal(tk_write(t, b), CP_OK);
+            assert_int_equal(tk_write(t, candles), CP_OK);
+            tk_batch_free(candles);
+            tk_destroy(t);
+            cp_buf both = {0};
+            char *e = dump("every"), *o = dump("ohlcv");
+            cp_buf_printf(&both, "%s%s", e, o);
+            free(e);
+            free(o);
+            got[k] = both.p;
+        }
+        assert_string_equal(got[0], got[1]);
+        /* and what they agree on is right */
+        assert_non_null(strstr(got[0], "text:k00,int:0,int:0,int:0,real:0.0,"));
+        assert_non_null(strstr(got[0], "text:k03,null:NULL,null:NULL,null:NULL,null:NULL,null:NULL,null:NULL\n"));
+        assert_non_null(strstr(got[0], m ? "text:k01,int:-1,int:1795258544124,int:1,real:-0.5,text:0.00012300,text:a, \"quoted\"\nnote\n"
+                                         : "text:k01,int:-1,int:1795258544124,int:1,real:-0.5,real:0.000123,text:a, \"quoted\"\nnote\n"));
+        free(got[0]);
+        free(got[1]);
+    }
+    tk_batch_free(b);
+}
+
 /* read back (ABI 2.0) */
 typedef struct got {
     size_t n;
@@ -405,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_without_rowid_and_batch_order),
         cmocka_unit_test(test_old_rowid_table_still_written),
         cmocka_unit_test(test_failed_batch_leaves_nothing),
+        cmocka_unit_test(test_cells_in_place_and_asked_agree),
         cmocka_unit_test(test_read_back),
         cmocka_unit_test(test_read_back_real_texts),
     };

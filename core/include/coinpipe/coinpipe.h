@@ -1,7 +1,7 @@
 /* coinpipe plugin SDK: the only API a plugin sees (descriptor, host table, batches, HTTP).
  * SPDX-License-Identifier: MIT
  *
- * ABI rules (ABI 2.0)
+ * ABI rules (ABI 2.1)
  * -------------------
  * - A plugin exports one data symbol, `coinpipe_plugin`, defined with CP_PLUGIN_DEFINE().
  *   The macro stamps CP_ABI_MAJOR, CP_ABI_MINOR, sizeof(cp_plugin) and sizeof(cp_option)
@@ -21,7 +21,9 @@
  *                      walks the request array in steps of size and the response array in
  *                      steps of response_size, and writes no byte of a response beyond it;
  *     cp_series        `size` (stamped by CP_SERIES());
- *     cp_http_limits   `size`.
+ *     cp_http_limits   `size`;
+ *     cp_column        `size` (stamped by cp_batch_column(), since ABI 2.1): the core writes
+ *                      no byte of it beyond that size.
  *   A stamp of 0 is read as the ABI 2.0 size of that struct (code built against 2.0 that
  *   zero-initialises is therefore right, later code must use the macros). A stamp smaller
  *   than the 2.0 size is refused (CP_ERR_INVALID, or the loader refuses the plugin).
@@ -29,7 +31,8 @@
  *   schemas of batches the core hands out) carry the core's sizes: a plugin checks `size`
  *   before reading a field added after the minor it was built against (the wrappers below
  *   do: CP_HOST_HAS), and reads a schema it did not build through cp_schema_field(), which
- *   steps by its field_size. Additions are marked "since ABI 2.N".
+ *   steps by its field_size. Additions are marked "since ABI 2.N": 2.1 added the column
+ *   view (cp_batch_column).
  * - Status codes (cp_status) are never renumbered.
  * - Threads: the core never calls one instance's callbacks concurrently. A source and the
  *   transforms of a pipeline run on one worker thread per cycle; each sink instance runs on
@@ -58,7 +61,7 @@ extern "C" {
 #endif
 
 #define CP_ABI_MAJOR 2
-#define CP_ABI_MINOR 0
+#define CP_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define CP_EXPORT __attribute__((visibility("default")))
@@ -183,6 +186,59 @@ static inline const cp_field *cp_schema_field(const cp_schema *schema, size_t i)
 
 /** Opaque batch of rows. Created by cp_batch_new(), owned as each function documents. */
 typedef struct cp_batch cp_batch;
+
+/**
+ * A read-only view of every cell of one column of a batch (since ABI 2.1), filled by
+ * cp_batch_column(): a plugin that reads many rows (a sink) reads them in place, without a host
+ * call per cell. Read it with cp_column_is_null(), cp_column_int(), cp_column_double() and
+ * cp_column_text(). Every pointer points into the batch: valid until the batch is modified or
+ * freed (a batch borrowed by write() or process(): until the callback returns). Row r's value,
+ * text offset and text length are `stride` bytes after row r - 1's.
+ */
+typedef struct cp_column {
+    size_t size;              /**< sizeof(cp_column) of the plugin (cp_batch_column() stamps it) */
+    cp_type type;             /**< the column's type */
+    size_t rows;              /**< the batch's rows */
+    const uint8_t *null;      /**< `rows` bytes, non-zero where the cell is NULL (its value and
+                               *   text are then meaningless) */
+    const void *values;       /**< row 0's value: an int64_t for INT64, TIMESTAMP and BOOL (0 or 1),
+                               *   a double for DOUBLE and DECIMAL (its parsed double, never NaN);
+                               *   NULL for STRING */
+    size_t stride;            /**< bytes from one row's value (text offset, text length) to the next */
+    const char *text;         /**< STRING and DECIMAL (the exact text): where text offsets count
+                               *   from; NULL for the other types */
+    const uint32_t *text_off; /**< row 0's text offset (STRING, DECIMAL), else NULL */
+    const uint32_t *text_len; /**< row 0's text length in bytes (the text is NUL-terminated too) */
+} cp_column;
+
+/** sizeof(cp_column) in ABI 2.1 (the end of its last 2.1 member): the smallest stamp the core
+ *  accepts. */
+#define CP_COLUMN_SIZE_2_1 ((size_t)(offsetof(cp_column, text_len) + sizeof(const uint32_t *)))
+
+/** True when row `row` of the column is NULL. No bounds check: row < c->rows. */
+static inline bool cp_column_is_null(const cp_column *c, size_t row) { return c->null[row] != 0; }
+
+/** Row `row`'s value of an INT64, TIMESTAMP or BOOL column (a non-NULL row; no bounds or type
+ *  check). */
+static inline int64_t cp_column_int(const cp_column *c, size_t row)
+{
+    return *(const int64_t *)(const void *)((const char *)c->values + row * c->stride);
+}
+
+/** Row `row`'s value of a DOUBLE or DECIMAL column (a non-NULL row; no bounds or type check). */
+static inline double cp_column_double(const cp_column *c, size_t row)
+{
+    return *(const double *)(const void *)((const char *)c->values + row * c->stride);
+}
+
+/** Row `row`'s text of a STRING or DECIMAL column, NUL-terminated, its length in *len (a
+ *  non-NULL row; no bounds or type check). */
+static inline const char *cp_column_text(const cp_column *c, size_t row, size_t *len)
+{
+    size_t at = row * c->stride;
+    *len = *(const uint32_t *)(const void *)((const char *)c->text_len + at);
+    return c->text + *(const uint32_t *)(const void *)((const char *)c->text_off + at);
+}
 
 /* ------------------------------------------------------------------------- */
 /* Options: the declarative table the core validates config against         */
@@ -595,6 +651,9 @@ struct cp_host {
      * first cores: check with CP_HOST_HAS; see cp_batch_set_decimal_until) */
     cp_status (*batch_set_decimal_until)(cp_batch *b, size_t row, size_t col, const char *text, size_t avail,
                                          char term, size_t *len, double *value);
+
+    /* a column of a batch read at once (since ABI 2.1; see cp_batch_column) */
+    cp_status (*batch_column)(const cp_batch *b, size_t col, cp_column *out);
 };
 
 /** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
@@ -1030,6 +1089,21 @@ static inline const char *cp_batch_get_text(cp_ctx *ctx, const cp_batch *b, size
 static inline bool cp_batch_get_bool(cp_ctx *ctx, const cp_batch *b, size_t row, size_t col)
 {
     return ctx->host->batch_get_bool(b, row, col);
+}
+/**
+ * Fills *out with a view of column `col` of `b` (since ABI 2.1; see cp_column): all its rows at
+ * once, read in place, for a plugin that reads many cells (a sink writing a batch) and would
+ * otherwise make a host call per cell. Stamps out->size itself. The view borrows from the batch
+ * and stays valid until the batch is modified or freed. CP_ERR_INVALID for a bad column index;
+ * CP_ERR_UNSUPPORTED (out left as it was, but for `size`) on a core older than 2.1, or one that
+ * cannot show this column in place: read it cell by cell with cp_batch_get_*() then.
+ */
+static inline cp_status cp_batch_column(cp_ctx *ctx, const cp_batch *b, size_t col, cp_column *out)
+{
+    out->size = sizeof *out;
+    if (!CP_HOST_HAS(ctx->host, batch_column))
+        return CP_ERR_UNSUPPORTED;
+    return ctx->host->batch_column(b, col, out);
 }
 
 /**
