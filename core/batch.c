@@ -280,6 +280,24 @@ static inline void copy_text(char *dst, const char *src, size_t n)
     }
 }
 
+/* memcmp(a, b, n) == 0 for a short text without a call, the way copy_text moves it */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a0, a1, b0, b1;
+        memcpy(&a0, a, 8), memcpy(&a1, a + n - 8, 8);
+        memcpy(&b0, b, 8), memcpy(&b1, b + n - 8, 8);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4), memcpy(&a1, a + n - 4, 4);
+        memcpy(&b0, b, 4), memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* Appends text + NUL to the arena; returns the offset or UINT32_MAX. */
 static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
 {
@@ -352,9 +370,10 @@ static inline const unsigned char *digits(const unsigned char *p, const unsigned
  * at least one digit before the exponent. Returns where it stopped (the caller says whether
  * that is the end it wanted), NULL when what it read is not a decimal (no digit, an exponent
  * without one). With out, *out gets the double strtod gives for [p, stop), bit for bit; NULL
- * also when that needs memory that is not there (a text of 72 bytes or more). */
-static inline __attribute__((always_inline)) const unsigned char *decimal_scan(const unsigned char *p,
-                                                                               const unsigned char *e, double *out)
+ * also when that needs memory that is not there (a text of 72 bytes or more). The bytes up to
+ * r (r >= e) may be read; those from e to r, if any, are zeros. */
+static inline __attribute__((always_inline)) const unsigned char *
+decimal_scan(const unsigned char *p, const unsigned char *e, const unsigned char *r, double *out)
 {
     const unsigned char *s = p;
     uint64_t m = 0; /* the significant digits (wraps when there are more than 19: strtod decides then) */
@@ -366,7 +385,7 @@ static inline __attribute__((always_inline)) const unsigned char *decimal_scan(c
     FLT_EVAL_METHOD == 0
     /* The usual form first: up to 7 digits, a point, up to 8 digits ("43250.12000000"), no
      * exponent. At most 15 digits are below 2^53 whatever their zeros: one exact division. */
-    if (e - p >= 16) {
+    if (r - p >= 16) {
         uint64_t ip = 0, fp = 0;
         unsigned ni = digit_run8(p, &ip);
         if (ni < 8 && p[ni] == '.') {
@@ -440,8 +459,13 @@ static inline __attribute__((always_inline)) const unsigned char *decimal_scan(c
 
 bool core_decimal_parse(const char *s, size_t len, double *out)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
-    return decimal_scan(p, e, out) == e;
+    const unsigned char *p = (const unsigned char *)s;
+    if (len >= 16 || len < 4)
+        return decimal_scan(p, p + len, p + len, out) == p + len;
+    /* a short text is read from a copy followed by zeros: the usual form's 8-byte runs apply */
+    unsigned char pad[72] = {0}; /* 72: what decimal_scan may copy for strtod, to the compiler */
+    copy_text((char *)pad, s, len);
+    return decimal_scan(pad, pad + len, pad + sizeof pad, out) == pad + len;
 }
 
 bool core_decimal_valid(const char *s, size_t len) { return core_decimal_parse(s, len, NULL); }
@@ -489,7 +513,7 @@ cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, cons
     /* a decimal is at most 64 bytes: its end is among the first 65 */
     const unsigned char *p = (const unsigned char *)text, *e = p + (avail < 65 ? avail : 65);
     double d;
-    const unsigned char *stop = decimal_scan(p, e, &d);
+    const unsigned char *stop = decimal_scan(p, e, e, &d);
     if (!stop || stop == e || *stop != (unsigned char)term)
         return CP_ERR_PARSE;
     cp_status st = put_decimal(b, row, col, text, (size_t)(stop - p), d);
@@ -508,7 +532,7 @@ cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char 
         return CP_ERR_INVALID;
     /* the same text as the row above (exchange, symbol, interval...): share it */
     const struct cell *up = row ? c - 1 : NULL;
-    uint32_t off = up && !b->cols[col].null[row - 1] && up->len == len && memcmp(b->arena + up->off, text, len) == 0
+    uint32_t off = up && !b->cols[col].null[row - 1] && up->len == len && same_bytes(b->arena + up->off, text, len)
                        ? up->off
                        : arena_put(b, text, len);
     if (off == UINT32_MAX)
