@@ -41,8 +41,10 @@ typedef struct qent {
  * fast source costs disk reads, not memory. A batch read back costs its read and decoding,
  * and fresh pages on the sink's thread: with 8 MiB, the N = 200 poll cycle (4,000-row batches
  * of about 1 MB) read back 3 to 14 of its 26 batches whenever SQLite fell a few batches behind
- * (CPU +5 %, page faults +40 %); with 12 MiB none, for a peak RSS 4 MB higher (under 35 MB). */
-#define SINK_MEMORY_BYTES ((size_t)12 << 20)
+ * (CPU +5 %, page faults +40 %); with 12 MiB none, for a peak RSS 4 MB higher, but then up to
+ * 39.5 MB, too close to the cycle's 40 MB budget. 10 MiB reads back at most a batch or two when
+ * SQLite falls behind (CPU within the noise of 12 MiB in paired runs) for a peak 2.5 MB lower. */
+#define SINK_MEMORY_BYTES ((size_t)10 << 20)
 
 struct core_sink {
     char *id;

@@ -112,7 +112,7 @@ expect_eq "$(wc -l < "$TMP/bad.out")" 3 "replayed batches written"
 expect_eq "$(ls "$TMP/state/dead/dl/bad/" | wc -l)" 0 "replayed files removed"
 
 # 5. a slow sink behind a fast source: what the sink has not taken yet waits in the spool, not
-#    in memory (at most 12 MiB of queued batches stay in memory); every batch arrives, in order
+#    in memory (at most 10 MiB of queued batches stay in memory); every batch arrives, in order
 pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 10000; batches = 40; start = 0;'
 /usr/bin/time -f %M -o "$TMP/slow.rss" $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow.err"; rc=$?
 expect_eq "$rc" 0 "--once with a slow sink succeeds"
@@ -126,9 +126,9 @@ if ! ldd "$B" | grep -q libasan; then
         fail "peak RSS ${rss} kB: the queue held the batches in memory"
 fi
 
-# three such batches: while the sink writes the first, the next two fit the bound (they did not
-# fit 8 MiB): the sink takes them from memory, none is read back
-pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 10000; batches = 3; start = 0;'
+# three batches of 8000 rows: while the sink writes the first, the next two fit the 10 MiB bound:
+# the sink takes them from memory, none is read back
+pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 8000; batches = 3; start = 0;'
 rm -f "$TMP/slow.out"
 $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow2.err"; rc=$?
 expect_eq "$rc" 0 "--once with a slow sink and three batches succeeds"
