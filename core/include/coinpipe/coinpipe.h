@@ -647,8 +647,8 @@ struct cp_host {
      * cp_shard_keep) */
     bool (*shard_keep)(cp_ctx *ctx, const char *symbol, size_t len);
 
-    /* sources: a decimal read in place, its end found as it is parsed (added in 2.0 after the
-     * first cores: check with CP_HOST_HAS; see cp_batch_set_decimal_until) */
+    /* sources: a decimal read in place, its end found as it is parsed (since ABI 2.1: check with
+     * CP_HOST_HAS; see cp_batch_set_decimal_until) */
     cp_status (*batch_set_decimal_until)(cp_batch *b, size_t row, size_t col, const char *text, size_t avail,
                                          char term, size_t *len, double *value);
 
@@ -1009,8 +1009,8 @@ static inline cp_status cp_batch_set_decimal(cp_ctx *ctx, cp_batch *b, size_t ro
     return ctx->host->batch_set_decimal(b, row, col, text, len);
 }
 /**
- * Sets a DECIMAL cell from the decimal text that starts at `text` and ends right before the
- * first byte `term` (e.g. the closing quote of a JSON string read in place), looked for in the
+ * Sets a DECIMAL cell (since ABI 2.1) from the decimal text that starts at `text` and ends right
+ * before the first byte `term` (e.g. the closing quote of a JSON string read in place), looked for in the
  * first `avail` bytes: what cp_batch_set_decimal(text, n) does for the n bytes before that
  * `term`, but the end is found while the text is validated and parsed, in one pass. On CP_OK
  * *len gets n and *value (if not NULL) the parsed double. CP_ERR_PARSE (cell unchanged) when
