@@ -506,9 +506,8 @@ cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, cons
                                        size_t *len, double *value)
 {
     struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
-    if (!c || !text || !len ||
-        (term != '"' && ((term >= '0' && term <= '9') || term == '.' || term == '+' || term == '-' || term == 'e' ||
-                         term == 'E')))
+    if (!c || !text || !len || (term >= '0' && term <= '9') || term == '.' || term == '+' || term == '-' ||
+        term == 'e' || term == 'E')
         return CP_ERR_INVALID;
     /* a decimal is at most 64 bytes: its end is among the first 65 */
     const unsigned char *p = (const unsigned char *)text, *e = p + (avail < 65 ? avail : 65);
@@ -946,6 +945,7 @@ static inline char *put_varint(char *w, uint64_t v)
 
 /* a signed difference as an unsigned number small when the difference is: 0, -1, 1, -2 ... */
 static inline uint64_t zigzag(uint64_t d) { return (d << 1) ^ (0 - (d >> 63)); }
+static inline uint64_t unzigzag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
 
 /* the `width` low bytes of v at w, little-endian; 8 bytes at w must be writable */
 static inline char *put_le(char *w, uint64_t v, unsigned width)
@@ -1245,7 +1245,7 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
             for (unsigned j = 0; j < n; j++)
                 k |= (uint64_t)p[j] << (8 * j);
             p += n;
-            prev = first ? k : prev + ((k >> 1) ^ (0 - (k & 1)));
+            prev = first ? k : prev + unzigzag(k);
             first = false;
             cl->v.i = (int64_t)prev;
             break;

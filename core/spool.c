@@ -434,10 +434,20 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     return CP_OK;
 }
 
+/* What both syncs do first: a sync ends a cycle's appends (or a long run of them: the record
+ * buffer goes), earlier segments deleted meanwhile need no sync, and nor does the current one
+ * when its records are all confirmed: the spool keeps nothing in it. */
+static void sync_begin(core_spool *s)
+{
+    cp_buf_free(&s->rec);
+    pending_prune(s);
+    if (s->dirty && s->fd >= 0 && !s->segs[s->cur].live)
+        s->dirty = false;
+}
+
 cp_status core_spool_sync(core_spool *s)
 {
-    cp_buf_free(&s->rec); /* a sync ends a cycle's appends, or 8 MiB of them */
-    pending_prune(s);
+    sync_begin(s);
     while (s->npending) {
         struct pending *p = &s->pending[s->npending - 1];
         if (fdatasync(p->fd) != 0)
@@ -446,7 +456,7 @@ cp_status core_spool_sync(core_spool *s)
         s->npending--;
     }
     if (s->dirty && s->fd >= 0) {
-        if (s->segs[s->cur].live && fdatasync(s->fd) != 0) /* all confirmed: nothing to keep */
+        if (fdatasync(s->fd) != 0)
             return CP_ERR_IO;
         s->dirty = false;
     }
@@ -460,10 +470,7 @@ cp_status core_spool_sync(core_spool *s)
 
 cp_status core_spool_sync_unlocked(core_spool *s, pthread_mutex_t *lock)
 {
-    cp_buf_free(&s->rec); /* a sync ends a cycle's appends, or 8 MiB of them */
-    pending_prune(s);
-    if (s->dirty && s->fd >= 0 && !s->segs[s->cur].live)
-        s->dirty = false; /* its records all confirmed: nothing in it to keep */
+    sync_begin(s);
     bool data = s->dirty && s->fd >= 0, dir = s->dir_dirty;
     if (!data && !dir && !s->npending)
         return CP_OK;

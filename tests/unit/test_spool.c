@@ -373,27 +373,6 @@ static cp_batch *fixture_batch(int first, int rows)
     return b;
 }
 
-/* every cell of got is want's: NULLs, texts byte for byte, integers, doubles bit for bit */
-static void assert_same_batch(const cp_batch *want, const cp_batch *got)
-{
-    assert_true(cp_schema_equal(core_batch_schema(want), core_batch_schema(got)));
-    assert_int_equal(core_batch_rows(want), core_batch_rows(got));
-    for (size_t r = 0; r < core_batch_rows(want); r++)
-        for (size_t c = 0; c < core_batch_schema(want)->nfields; c++) {
-            assert_int_equal(core_batch_is_null(want, r, c), core_batch_is_null(got, r, c));
-            size_t n1 = 0, n2 = 0;
-            const char *t1 = core_batch_get_text(want, r, c, &n1), *t2 = core_batch_get_text(got, r, c, &n2);
-            assert_int_equal(t1 == NULL, t2 == NULL);
-            if (t1) {
-                assert_int_equal(n1, n2);
-                assert_memory_equal(t1, t2, n1);
-            }
-            assert_true(core_batch_get_int(want, r, c) == core_batch_get_int(got, r, c));
-            double d1 = core_batch_get_double(want, r, c), d2 = core_batch_get_double(got, r, c);
-            assert_memory_equal(&d1, &d2, sizeof d1);
-        }
-}
-
 static void test_earlier_release_spool_replayed(void **state)
 {
     (void)state;
@@ -419,7 +398,7 @@ static void test_earlier_release_spool_replayed(void **state)
         cp_batch *got = NULL, *want = fixture_batch(first[i], rows[i]);
         assert_int_equal(core_spool_replay_seq(s, (size_t)i), i + 1);
         assert_int_equal(core_spool_read(s, (uint64_t)i + 1, &got), CP_OK);
-        assert_same_batch(want, got);
+        tk_assert_same_batch(want, got);
         core_batch_unref(want);
         core_batch_unref(got);
     }
@@ -433,7 +412,7 @@ static void test_earlier_release_spool_replayed(void **state)
     s = core_spool_open(dir, &tag, err, sizeof err);
     assert_int_equal(core_spool_pending(s), 3);
     assert_int_equal(core_spool_read(s, 4, &got), CP_OK);
-    assert_same_batch(b, got);
+    tk_assert_same_batch(b, got);
     core_batch_unref(got);
     got = NULL;
     assert_int_equal(core_spool_read(s, 2, &got), CP_OK);
@@ -453,7 +432,7 @@ static void test_compact_payload_roundtrip(void **state)
     assert_memory_equal(o.p, "CPB2", 4);
     cp_batch *c = NULL;
     assert_int_equal(core_batch_deserialize_checked(o.p, o.len, false, &c), CP_OK);
-    assert_same_batch(b, c);
+    tk_assert_same_batch(b, c);
     core_batch_unref(c);
     cp_buf_free(&o);
     core_batch_unref(b);
@@ -480,7 +459,7 @@ static void test_compact_payload_roundtrip(void **state)
     assert_int_equal(row, 134);
     assert_true(o.len > 1000 * row && o.len < 1000 * row + 400);
     assert_int_equal(core_batch_deserialize(o.p, o.len, &c), CP_OK);
-    assert_same_batch(b, c);
+    tk_assert_same_batch(b, c);
     core_batch_unref(c);
     cp_buf_free(&o);
     core_batch_unref(b);

@@ -12,6 +12,7 @@
 #include "core/util.h"
 
 #include <coinpipe/buf.h>
+#include <coinpipe/schema.h>
 #include <ftw.h>
 #include <libconfig.h>
 #include <pthread.h>
@@ -373,3 +374,24 @@ void tk_assert_log_contains_at(const char *needle, const char *file, int line)
 }
 
 void tk_pin_clock(int64_t ms) { core_util_pin_clock(ms); }
+
+void tk_assert_same_batch(const cp_batch *want, const cp_batch *got)
+{
+    assert_true(cp_schema_equal(core_batch_schema(want), core_batch_schema(got)));
+    assert_int_equal(core_batch_rows(want), core_batch_rows(got));
+    for (size_t r = 0; r < core_batch_rows(want); r++)
+        for (size_t c = 0; c < core_batch_schema(want)->nfields; c++) {
+            assert_int_equal(core_batch_is_null(want, r, c), core_batch_is_null(got, r, c));
+            size_t n1 = 0, n2 = 0;
+            const char *t1 = core_batch_get_text(want, r, c, &n1), *t2 = core_batch_get_text(got, r, c, &n2);
+            assert_int_equal(t1 == NULL, t2 == NULL);
+            if (t1) {
+                assert_int_equal(n1, n2);
+                assert_memory_equal(t1, t2, n1);
+                assert_int_equal(t2[n2], '\0');
+            }
+            assert_true(core_batch_get_int(want, r, c) == core_batch_get_int(got, r, c));
+            double d1 = core_batch_get_double(want, r, c), d2 = core_batch_get_double(got, r, c);
+            assert_memory_equal(&d1, &d2, sizeof d1);
+        }
+}

@@ -80,6 +80,10 @@ void tk_log_clear(void);
 #define tk_assert_log_contains(needle) tk_assert_log_contains_at(needle, __FILE__, __LINE__)
 void tk_assert_log_contains_at(const char *needle, const char *file, int line);
 
+/* Asserts that `got` holds `want`'s schema and every cell of it: NULLs, texts byte for byte
+ * (NUL-terminated), integers, doubles bit for bit. */
+void tk_assert_same_batch(const cp_batch *want, const cp_batch *got);
+
 /* Pins the clock plugins see through cp_now_ms (0 unpins). */
 void tk_pin_clock(int64_t ms);
 

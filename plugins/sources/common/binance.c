@@ -409,6 +409,14 @@ static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t 
     return true;
 }
 
+/* whether a kline of [open_time, close_time] is stored: opened within [min_open, max_open), and
+ * closed before now unless open ones are wanted too */
+static bool kline_wanted(int64_t open_time, int64_t close_time, int64_t now, bool include_open, int64_t min_open,
+                         int64_t max_open)
+{
+    return open_time >= min_open && open_time < max_open && (close_time < now || include_open);
+}
+
 cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
                           const char *interval, int64_t now, bool include_open, int64_t min_open, int64_t max_open,
                           cp_batch *out, int64_t *last_closed, size_t *count)
@@ -438,10 +446,9 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
                 ;
             if (j.err)
                 break;
-            bool closed = close_time < now;
-            if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
+            if (!kline_wanted(open_time, close_time, now, include_open, min_open, max_open))
                 cp_batch_drop_last_row(ctx, out);
-            else if (closed && open_time > newest)
+            else if (close_time < now && open_time > newest)
                 newest = open_time;
             continue;
         }
@@ -458,8 +465,7 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
                            nk < 11 ? "fewer than 11 elements" : "not an integer within int64");
             continue;
         }
-        bool closed = close_time < now;
-        if (open_time < min_open || open_time >= max_open || (!closed && !include_open))
+        if (!kline_wanted(open_time, close_time, now, include_open, min_open, max_open))
             continue;
         su_row r = su_ohlcv_row(ctx, out, api->exchange, s->norm, s->native, interval, open_time, close_time,
                                 rs->received_at);
@@ -476,7 +482,7 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
             su_row_drop(&r, "klines", s->native);
             continue;
         }
-        if (closed && open_time > newest)
+        if (close_time < now && open_time > newest)
             newest = open_time;
     }
     if (j.err || !sj_end(&j))
