@@ -127,6 +127,49 @@ static void test_duplicate_outer_key(void **state)
     tk_destroy(t);
 }
 
+/* exchangeInfo is read in place: an entry is taken by its "symbol", "baseAsset" and "quoteAsset"
+ * strings (escapes resolved; the first entry naming a symbol wins; entries of other shapes are
+ * passed over), the rest of the body only validated (members it does not read may repeat); a
+ * repeated key it reads refuses the answer naming where; a body that is not JSON, or has no
+ * "symbols" array, fails the cycle, and the next one reads exchangeInfo again */
+static void test_exchange_info_forms(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/exchangeInfo&kind=fixture&file=bad_values/binance_exchangeInfo_forms.json");
+    tk_instance *t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\"];"));
+    assert_int_equal(tk_collect(t), CP_OK);
+    const cp_batch *b = tk_find(t, "ticker", 0);
+    assert_int_equal(tk_rows(t, "ticker"), 2);
+    tk_assert_text(b, tk_row_where(b, "native_symbol", "BNBBTC"), "symbol", "BNB-BTC");
+    tk_assert_text(b, tk_row_where(b, "native_symbol", "ETHBTC"), "symbol", "ETH-BTC");
+    tk_destroy(t);
+
+    static const struct {
+        const char *fault, *log;
+    } bad[] = {
+        {"kind=fixture&file=bad_values/binance_exchangeInfo_entry_dup.json",
+         "exchangeInfo: duplicate key 'baseAsset' in the object at $.symbols[1]; response ignored"},
+        {"kind=fixture&file=bad_values/binance_exchangeInfo_trailing.json",
+         "exchangeInfo: trailing data after the JSON value at byte 71; response ignored"},
+        {"kind=malformed", "exchangeInfo: malformed or truncated JSON"},
+        {"kind=truncate", "exchangeInfo: malformed or truncated JSON"},
+        {"kind=empty", "exchangeInfo: no symbols array; will retry next cycle"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char path[200];
+        snprintf(path, sizeof path, "/_mock/fault?path=/api/v3/exchangeInfo&%s", bad[k].fault);
+        mockex_ctl(path);
+        t = tk_create("binance-spot", spot_cfg("streams = [\"ticker\"];"));
+        tk_log_clear();
+        assert_int_equal(tk_collect(t), CP_ERR_PARSE);
+        tk_assert_log_contains(bad[k].log);
+        assert_int_equal(tk_emitted_count(t), 0);
+        assert_int_equal(tk_collect(t), CP_OK); /* the next cycle validates again */
+        assert_int_equal(tk_rows(t, "ticker"), 2);
+        tk_destroy(t);
+    }
+}
+
 /* exchangeInfo lists only the configured symbols (Binance's full listing is thousands), 100 a
  * request; a symbol Binance does not list makes the list answer 400: the full listing then */
 static void test_exchange_info_of_the_configured_symbols(void **state)
@@ -455,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup(test_base_url_with_api_path, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_values, mockex_test_setup),
         cmocka_unit_test_setup(test_duplicate_outer_key, mockex_test_setup),
+        cmocka_unit_test_setup(test_exchange_info_forms, mockex_test_setup),
         cmocka_unit_test_setup(test_retry_5xx_and_429, mockex_test_setup),
         cmocka_unit_test_setup(test_bad_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_ban_418, mockex_test_setup),

@@ -11,8 +11,8 @@
  *   /fapi/v1/openInterest   open_interest (futures)
  *   /fapi/v1/fundingRate    funding history (futures backfill)
  * Responses are parsed as they arrive, in the order asked for (su_reqs_perform_each; candles
- * first, symbols as configured), with the strict zero-allocation scanner (jscan.h); only
- * exchangeInfo, read once, goes through json-c.
+ * first, symbols as configured), with the strict zero-allocation scanner (jscan.h); only the
+ * universe rules' exchangeInfo and tickers (symbols = ["top:N"]) go through json-c.
  */
 #include "binance.h"
 
@@ -783,13 +783,137 @@ static cp_status universe(bn *b, cp_ctx *ctx)
 #define INFO_CHUNK 100
 #define INFO_CHUNKS 5
 
-/* Fetches the exchangeInfo listings that cover the natives: the configured symbols' on spot, else
- * (futures, too many symbols, or a list refused: Binance answers 400 to a list that names a
- * symbol it does not have) the full one. Any other failure fails the cycle as before, logged as
- * the core logs a failed request. roots[0..*nroots) are the parsed answers. */
-static cp_status info_fetch(bn *b, cp_ctx *ctx, char (*nat)[64], size_t n, json_object **roots, size_t *nroots)
+/* What bn_resolve looks for in the exchangeInfo answers: the configured natives (nat[0..n)),
+ * by[] pointing at them sorted by name (a repeated one in configured order), and what was found. */
+typedef struct info_want {
+    const char (*nat)[64];
+    const char *const *by;
+    size_t n;
+    bn_sym *sym;  /* sym[i] for nat[i]: filled by the first entry that names it */
+    size_t found; /* entries taken */
+    bool no_list; /* an answer without a "symbols" array */
+} info_want;
+
+static int by_native(const void *a, const void *b)
 {
-    *nroots = 0;
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int c = strcmp(x, y);
+    return c ? c : (x > y) - (x < y); /* one array: the address is the configured order */
+}
+
+/* The index of the configured native `s` (the last of a repeated one), or SIZE_MAX. */
+static size_t want_find(const info_want *w, const char *s)
+{
+    size_t lo = 0, hi = w->n; /* the first of by[] whose native is after s */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(w->by[mid], s) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && strcmp(w->by[lo - 1], s) == 0 ? (size_t)(w->by[lo - 1] - w->nat[0]) / sizeof w->nat[0]
+                                                   : SIZE_MAX;
+}
+
+/* A STRING value's text into out (cap bytes with its NUL); false for any other value, a text
+ * that does not fit or one holding a NUL. */
+static bool info_text(const sj_val *v, char *out, size_t cap)
+{
+    if (v->type != SJ_STRING || v->len >= cap)
+        return false;
+    size_t n = sj_decode(v, out);
+    out[n] = '\0';
+    return strlen(out) == n;
+}
+
+enum { IF_SYMBOL, IF_BASE, IF_QUOTE, IF_CONTRACT, IF_N };
+static const char *const info_fields[IF_N] = {"symbol", "baseAsset", "quoteAsset", "contractType"};
+
+/* One entry of "symbols": fills w->sym for a wanted native not yet found. */
+static bool info_entry(const bn *b, info_want *w, const sj_val *f)
+{
+    char native[64], base[64], quote[64], ct[64];
+    if (!info_text(&f[IF_SYMBOL], native, sizeof native) || !info_text(&f[IF_BASE], base, sizeof base) ||
+        !info_text(&f[IF_QUOTE], quote, sizeof quote))
+        return true; /* not a symbol this collector can be configured with */
+    size_t i = want_find(w, native);
+    if (i == SIZE_MAX || w->sym[i].native)
+        return true;
+    bool has_ct = info_text(&f[IF_CONTRACT], ct, sizeof ct);
+    const char *us = strchr(native, '_');
+    char norm[3 * 64 + 8];
+    if (b->api->futures && (!has_ct || strcmp(ct, "PERPETUAL") == 0))
+        snprintf(norm, sizeof norm, "%s-%s-PERP", base, quote);
+    else if (b->api->futures && us)
+        snprintf(norm, sizeof norm, "%s-%s-%s", base, quote, us + 1);
+    else
+        snprintf(norm, sizeof norm, "%s-%s", base, quote);
+    w->sym[i].native = dupstr(native);
+    w->sym[i].norm = dupstr(norm);
+    w->found++;
+    return w->sym[i].native && w->sym[i].norm;
+}
+
+/* Reads one exchangeInfo answer with the scanner, in place: the entries of its "symbols" array
+ * that name a wanted native fill w (the rest of the body is only validated). A malformed body,
+ * or a key read here given twice ("symbols" in the answer, "symbol", "baseAsset", "quoteAsset"
+ * or "contractType" in an entry: which one is the exchange's?) refuses the answer, logged as
+ * su_parse logs it: CP_ERR_PARSE. An answer without a "symbols" array sets w->no_list. */
+static cp_status info_read(const bn *b, cp_ctx *ctx, const cp_http_response *rs, info_want *w)
+{
+    sj j;
+    sj_val v, key;
+    if (!su_json_begin(ctx, "exchangeInfo", rs, &j, &v))
+        return CP_ERR_PARSE;
+    bool named = false, listed = false; /* "symbols" met; as an array */
+    if (v.type != SJ_OBJECT)
+        sj_skip(&j, &v);
+    else
+        while (sj_member(&j, &key) && sj_value(&j, &v)) {
+            if (!sj_eq(&key, "symbols", 7)) {
+                sj_skip(&j, &v);
+                continue;
+            }
+            if (named) {
+                cp_log_error(ctx, "exchangeInfo: duplicate key 'symbols' in the object at $; response ignored");
+                return CP_ERR_PARSE;
+            }
+            named = true;
+            if (v.type != SJ_ARRAY) {
+                sj_skip(&j, &v);
+                continue;
+            }
+            listed = true;
+            for (size_t k = 0; sj_next(&j); k++) {
+                sj_val e, f[IF_N];
+                if (!sj_value(&j, &e) || !sj_obj(&j, &e, info_fields, IF_N, f))
+                    break;
+                for (size_t c = 0; c < IF_N; c++) {
+                    if (f[c].dup) {
+                        cp_log_error(ctx, "exchangeInfo: duplicate key '%s' in the object at $.symbols[%zu]; "
+                                          "response ignored", info_fields[c], k);
+                        return CP_ERR_PARSE;
+                    }
+                }
+                if (!info_entry(b, w, f))
+                    return CP_ERR_NOMEM;
+            }
+        }
+    if (j.err || !sj_end(&j))
+        return su_json_error(ctx, "exchangeInfo", rs, &j);
+    w->no_list |= !listed;
+    return CP_OK;
+}
+
+/* Fetches and reads (info_read) the exchangeInfo answers that cover the natives: the configured
+ * symbols' on spot, else (futures, too many symbols, or a list refused: Binance answers 400 to a
+ * list that names a symbol it does not have) the full one. Any other failure fails the cycle as
+ * before, logged as the core logs a failed request. */
+static cp_status info_fetch(bn *b, cp_ctx *ctx, info_want *w)
+{
+    const char(*nat)[64] = w->nat;
+    size_t n = w->n;
     size_t chunks = (n + INFO_CHUNK - 1) / INFO_CHUNK;
     if (!b->api->futures && n && chunks <= INFO_CHUNKS) {
         cp_buf url[INFO_CHUNKS] = {{0}};
@@ -830,12 +954,8 @@ static cp_status info_fetch(bn *b, cp_ctx *ctx, char (*nat)[64], size_t n, json_
             }
             if (why && st == CP_OK)
                 cp_log_debug(ctx, "exchangeInfo for the configured symbols: %s; reading the full listing", why);
-            for (size_t c = 0; c < chunks && !why && st == CP_OK; c++) {
-                if (!(roots[c] = su_parse(ctx, "exchangeInfo", &rs[c])))
-                    st = CP_ERR_PARSE; /* su_parse said why */
-                else
-                    (*nroots)++;
-            }
+            for (size_t c = 0; c < chunks && !why && st == CP_OK; c++)
+                st = info_read(b, ctx, &rs[c], w);
             for (size_t c = 0; c < chunks; c++)
                 cp_http_response_clear(ctx, &rs[c]);
         }
@@ -851,12 +971,17 @@ static cp_status info_fetch(bn *b, cp_ctx *ctx, char (*nat)[64], size_t n, json_
     cp_http_response rs;
     cp_http_perform(ctx, &rq, &rs, 1);
     cp_status st = su_check(ctx, "exchangeInfo", &rs);
-    roots[0] = st == CP_OK ? su_parse(ctx, "exchangeInfo", &rs) : NULL;
+    if (st == CP_OK)
+        st = info_read(b, ctx, &rs, w);
     cp_http_response_clear(ctx, &rs);
-    if (st == CP_OK && !roots[0])
-        st = CP_ERR_PARSE; /* su_parse said why */
-    *nroots = roots[0] ? 1 : 0;
     return st;
+}
+
+static void syms_free(bn_sym *sym, size_t n)
+{
+    for (size_t i = 0; sym && i < n; i++)
+        free(sym[i].native), free(sym[i].norm);
+    free(sym);
 }
 
 /* Reads exchangeInfo once: every configured symbol must exist; gives base/quote. A rule resolves
@@ -867,73 +992,32 @@ cp_status bn_resolve(bn *b, cp_ctx *ctx)
         return universe(b, ctx);
     size_t n = b->cfg->symbols.n;
     char(*nat)[64] = calloc(n ? n : 1, sizeof *nat);
-    if (!nat)
+    const char **by = calloc(n ? n : 1, sizeof *by);
+    bn_sym *sym = calloc(n ? n : 1, sizeof *sym);
+    if (!nat || !by || !sym) {
+        free(nat), free((void *)by), free(sym);
         return CP_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
+    }
+    for (size_t i = 0; i < n; i++) {
         native_of(b->cfg->symbols.v[i], b->api->futures, nat[i], sizeof nat[i]);
-    json_object *roots[INFO_CHUNKS] = {NULL};
-    size_t nroots = 0;
-    cp_status st = info_fetch(b, ctx, nat, n, roots, &nroots);
+        by[i] = nat[i];
+    }
+    qsort(by, n, sizeof *by, by_native);
+    info_want w = {.nat = (const char(*)[64])nat, .by = by, .n = n, .sym = sym};
+    cp_status st = info_fetch(b, ctx, &w);
+    free(nat);
+    free((void *)by);
     if (st != CP_OK)
         cp_log_error(ctx, "cannot validate symbols: exchangeInfo failed (%s); will retry next cycle", cp_strerror(st));
-    json_object *lists[INFO_CHUNKS] = {NULL};
-    for (size_t r = 0; r < nroots && st == CP_OK; r++) {
-        lists[r] = su_get(roots[r], "symbols");
-        if (!lists[r] || !json_object_is_type(lists[r], json_type_array)) {
-            cp_log_error(ctx, "exchangeInfo: no symbols array; will retry next cycle");
-            st = CP_ERR_PARSE;
-        }
+    else if (w.no_list) {
+        cp_log_error(ctx, "exchangeInfo: no symbols array; will retry next cycle");
+        st = CP_ERR_PARSE;
     }
     if (st != CP_OK) {
-        for (size_t r = 0; r < nroots; r++)
-            json_object_put(roots[r]);
-        free(nat);
+        syms_free(sym, n);
         return st;
     }
-    /* index the wanted natives */
-    bn_sym *sym = calloc(n ? n : 1, sizeof *sym);
-    json_object *want = json_object_new_object();
-    if (!sym || !want) {
-        free(sym);
-        free(nat);
-        json_object_put(want);
-        for (size_t r = 0; r < nroots; r++)
-            json_object_put(roots[r]);
-        return CP_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++)
-        json_object_object_add(want, nat[i], json_object_new_int((int)i));
-    free(nat);
-    size_t found = 0;
-    for (size_t r = 0; r < nroots; r++) {
-        json_object *list = lists[r];
-        for (size_t k = 0; k < json_object_array_length(list); k++) {
-            json_object *e = json_object_array_get_idx(list, k), *idx = NULL;
-            json_object *js = su_get(e, "symbol"), *base = su_get(e, "baseAsset"), *quote = su_get(e, "quoteAsset");
-            if (!js || !base || !quote || !json_object_object_get_ex(want, json_object_get_string(js), &idx))
-                continue;
-            size_t i = (size_t)json_object_get_int(idx);
-            if (sym[i].native)
-                continue;
-            char norm[128];
-            const char *native = json_object_get_string(js);
-            const char *ct = json_object_get_string(su_get(e, "contractType"));
-            const char *us = strchr(native, '_');
-            if (b->api->futures && (!ct || strcmp(ct, "PERPETUAL") == 0))
-                snprintf(norm, sizeof norm, "%s-%s-PERP", json_object_get_string(base), json_object_get_string(quote));
-            else if (b->api->futures && us)
-                snprintf(norm, sizeof norm, "%s-%s-%s", json_object_get_string(base), json_object_get_string(quote),
-                         us + 1);
-            else
-                snprintf(norm, sizeof norm, "%s-%s", json_object_get_string(base), json_object_get_string(quote));
-            sym[i].native = dupstr(native);
-            sym[i].norm = dupstr(norm);
-            found++;
-        }
-    }
-    json_object_put(want);
-    for (size_t r = 0; r < nroots; r++)
-        json_object_put(roots[r]);
+    size_t found = w.found;
     /* an unknown symbol is skipped with a warning (a typo or a delisting must not stop the others);
      * the known ones keep their configured order */
     cp_status ret = CP_OK;
@@ -961,9 +1045,7 @@ cp_status bn_resolve(bn *b, cp_ctx *ctx)
         ret = CP_ERR_CONFIG;
     }
     if (ret != CP_OK) {
-        for (size_t i = 0; i < kept; i++)
-            free(sym[i].native), free(sym[i].norm);
-        free(sym);
+        syms_free(sym, kept);
         return ret;
     }
     b->sym = sym;
