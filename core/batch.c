@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <coinpipe/buf.h>
+#include <coinpipe/text.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -32,6 +33,7 @@ struct cp_batch {
     cp_field *fields;
     char *names;
     size_t rows, cap;
+    size_t fresh; /* rows [rows, fresh) are NULLs with zeroed cells, ready to be added */
     struct column *cols;
     char *arena;
     size_t alen, acap;
@@ -175,6 +177,8 @@ cp_batch *core_batch_copy(const cp_batch *src)
     return b;
 }
 
+enum { FRESH_ROWS = 64 }; /* rows cleared at once by core_batch_add_row */
+
 size_t core_batch_add_row(cp_batch *b)
 {
     if (!b)
@@ -182,17 +186,22 @@ size_t core_batch_add_row(cp_batch *b)
     if (b->rows == b->cap && core_batch_reserve(b, b->cap ? b->cap * 2 : 16) != CP_OK)
         return SIZE_MAX;
     size_t r = b->rows++;
+    if (r < b->fresh)
+        return r;
+    /* the next rows are cleared in blocks, one call per column, not cell by cell in each row */
+    size_t n = b->cap - r < FRESH_ROWS ? b->cap - r : FRESH_ROWS;
     for (size_t c = 0; c < b->schema.nfields; c++) {
-        b->cols[c].null[r] = 1;
-        b->cols[c].cells[r] = (struct cell){0};
+        memset(b->cols[c].null + r, 1, n);
+        memset(b->cols[c].cells + r, 0, n * sizeof(struct cell));
     }
+    b->fresh = r + n;
     return r;
 }
 
 void core_batch_drop_last_row(cp_batch *b)
 {
     if (b && b->rows)
-        b->rows--;
+        b->fresh = --b->rows; /* that row was written: no longer clear */
 }
 
 size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch *b, size_t row), void *user)
@@ -208,7 +217,7 @@ size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch
             }
         out++;
     }
-    b->rows = out;
+    b->rows = b->fresh = out;
     return out;
 }
 
@@ -328,23 +337,11 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 static const uint64_t pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
 /* The run of digits that starts at p, at most 8 of them, read at once (8 bytes at p must be
- * readable): m becomes m * 10^n + their value; returns their number n. Little-endian SWAR: a
- * byte is a digit when its high nibble is 3 and adding 6 keeps it so; a carry out of a
- * non-digit byte only reaches later bytes, so the first non-digit is found exactly. */
+ * readable): m becomes m * 10^n + their value; returns their number n. */
 static inline unsigned digit_run8(const unsigned char *p, uint64_t *m)
 {
     uint64_t v;
-    memcpy(&v, p, 8);
-    uint64_t nd = ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
-                  (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030));
-    unsigned n = nd ? (unsigned)__builtin_ctzll(nd) >> 3 : 8;
-    if (!n)
-        return 0;
-    /* the n digits' values moved up to the top bytes: the bytes below are leading zeros */
-    v = (v - UINT64_C(0x3030303030303030)) << (8 * (8 - n));
-    v = v * 10 + (v >> 8); /* pairs of digits */
-    v = (((v & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32))) +
-         (((v >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32)))) >> 32;
+    unsigned n = cp_digits8(p, &v);
     *m = *m * pow10_u64[n] + v;
     return n;
 }
@@ -506,8 +503,11 @@ cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, cons
                                        size_t *len, double *value)
 {
     struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
-    if (!c || !text || !len || (term >= '0' && term <= '9') || term == '.' || term == '+' || term == '-' ||
-        term == 'e' || term == 'E')
+    /* a term that can be part of a decimal (a digit, + - . e E) cannot end one: one mask test */
+    const uint64_t in_decimal = (UINT64_C(0x3FF) << ('0' - 0x20)) | (UINT64_C(1) << ('.' - 0x20)) |
+                                (UINT64_C(1) << ('+' - 0x20)) | (UINT64_C(1) << ('-' - 0x20));
+    unsigned t = (unsigned char)term - 0x20u;
+    if (!c || !text || !len || (t < 64 && ((in_decimal >> t) & 1)) || (term | 0x20) == 'e')
         return CP_ERR_INVALID;
     /* a decimal is at most 64 bytes: its end is among the first 65 */
     const unsigned char *p = (const unsigned char *)text, *e = p + (avail < 65 ? avail : 65);
@@ -888,20 +888,6 @@ cp_status core_batch_column(const cp_batch *b, size_t col, cp_column *out)
     memcpy(out, &v, v.size); /* no byte beyond the caller's size */
     return CP_OK;
 }
-
-bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col)
-{
-    bool z1 = core_batch_is_null(b, r1, col), z2 = core_batch_is_null(b, r2, col);
-    if (z1 || z2)
-        return z1 && z2;
-    cp_type t = b->fields[col].type;
-    if (t != CP_T_STRING && t != CP_T_DECIMAL)
-        return true; /* no text: both read as NULL */
-    const struct cell *c1 = &b->cols[col].cells[r1], *c2 = &b->cols[col].cells[r2];
-    /* a text equal to the row above's shares its bytes (core_batch_set_string): no compare */
-    return c1->len == c2->len && (c1->off == c2->off || memcmp(b->arena + c1->off, b->arena + c2->off, c1->len) == 0);
-}
-
 
 /* ---- serialisation (spool records) -------------------------------------------------- */
 /* Two layouts, told apart by their first bytes; integers little-endian.

@@ -42,9 +42,6 @@ bool core_batch_get_bool(const cp_batch *b, size_t row, size_t col);
 /* cp_host.batch_column (see cp_batch_column): a view of column col in place, the batch's own
  * cell array and null bytes; CP_ERR_INVALID for a bad index or an out->size below ABI 2.1's */
 cp_status core_batch_column(const cp_batch *b, size_t col, cp_column *out);
-/* True when cell col of rows r1 and r2 have the same text, or are both NULL (or both have no
- * text: another type, an index out of range): what comparing cp_batch_get_text's answers says. */
-bool core_batch_same_text(const cp_batch *b, size_t r1, size_t r2, size_t col);
 /* appends cell (row, col) as a JSON value: null, a number (a decimal as its text when JSON's
  * grammar allows, else its double), true/false, or a string */
 void core_batch_json_value(cp_buf *out, const cp_batch *b, size_t row, size_t col);

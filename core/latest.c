@@ -145,12 +145,52 @@ static layout layout_of(const cp_schema *s)
     return l;
 }
 
-static bool same_series(const cp_batch *b, const layout *l, size_t r1, size_t r2)
+/* a batch's series and time columns seen in place (core_batch_column), for the pass over its rows */
+typedef struct view {
+    size_t nid;
+    cp_column id[8];
+    cp_column time; /* rows = 0 when there is no time column */
+} view;
+
+static bool view_of(const cp_batch *b, const layout *l, view *v)
 {
-    for (size_t k = 0; k < l->nid; k++)
-        if (!core_batch_same_text(b, r1, r2, (size_t)l->id[k]))
+    v->nid = l->nid;
+    for (size_t k = 0; k < l->nid; k++) {
+        v->id[k].size = sizeof v->id[k];
+        if (core_batch_column(b, (size_t)l->id[k], &v->id[k]) != CP_OK || !v->id[k].text_off)
             return false;
+    }
+    v->time = (cp_column){.size = sizeof v->time};
+    return l->time < 0 || core_batch_column(b, (size_t)l->time, &v->time) == CP_OK;
+}
+
+/* True when rows r1 and r2 have the same text in every series column (or are both NULL there):
+ * what comparing cp_batch_get_text's answers says. Read in place: a text equal to the row
+ * above's shares its offset (core_batch_set_string), so a run of one series compares no bytes. */
+static bool same_series(const view *v, size_t r1, size_t r2)
+{
+    for (size_t k = 0; k < v->nid; k++) {
+        const cp_column *c = &v->id[k];
+        bool z1 = c->null[r1] != 0, z2 = c->null[r2] != 0;
+        if (z1 || z2) {
+            if (z1 != z2)
+                return false;
+            continue;
+        }
+        size_t a1 = r1 * c->stride, a2 = r2 * c->stride;
+        uint32_t o1 = *(const uint32_t *)(const void *)((const char *)c->text_off + a1);
+        uint32_t o2 = *(const uint32_t *)(const void *)((const char *)c->text_off + a2);
+        uint32_t n1 = *(const uint32_t *)(const void *)((const char *)c->text_len + a1);
+        uint32_t n2 = *(const uint32_t *)(const void *)((const char *)c->text_len + a2);
+        if (n1 != n2 || (o1 != o2 && memcmp(c->text + o1, c->text + o2, n1) != 0))
+            return false;
+    }
     return true;
+}
+
+static int64_t view_time(const view *v, size_t r)
+{
+    return v->time.rows && !cp_column_is_null(&v->time, r) ? cp_column_int(&v->time, r) : INT64_MIN;
 }
 
 static int64_t row_time(const cp_batch *b, const layout *l, size_t r)
@@ -274,13 +314,16 @@ void core_latest_update(const char *pipeline, const cp_batch *b)
     size_t best[LATEST_SERIES], nbest = 0;
     int64_t best_ts[LATEST_SERIES];
     const char *pl = pipeline ? pipeline : "";
+    view v;
+    if (!view_of(b, &l, &v))
+        return;
     for (size_t r = 0; r < rows; r++) {
-        int64_t t = row_time(b, &l, r);
+        int64_t t = view_time(&v, r);
         size_t k = nbest;
-        if (nbest && same_series(b, &l, best[nbest - 1], r)) /* runs of one series: the common case */
+        if (nbest && same_series(&v, best[nbest - 1], r)) /* runs of one series: the common case */
             k = nbest - 1;
         else
-            for (k = 0; k < nbest && !same_series(b, &l, best[k], r); k++)
+            for (k = 0; k < nbest && !same_series(&v, best[k], r); k++)
                 ;
         if (k < nbest) {
             if (t >= best_ts[k] || t == INT64_MIN) {

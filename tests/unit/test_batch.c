@@ -335,6 +335,62 @@ static void test_append(void **state)
 
 /* Texts of every length class the record writer copies differently (0-3, 4-7, 8-16, longer),
  * NULLs, a text repeated from the row above and not: each cell reads back as it was written */
+/* A row is NULL in every column when added, whatever its place held before: past a block of
+ * cleared rows, after a capacity grows, after the last row is dropped or rows are kept. */
+static void fill_row(cp_batch *b, size_t r)
+{
+    const cp_schema *s = core_batch_schema(b);
+    for (size_t c = 0; c < s->nfields; c++) {
+        cp_type t = s->fields[c].type;
+        cp_status st = t == CP_T_STRING    ? core_batch_set_string(b, r, c, "x", 1)
+                       : t == CP_T_DECIMAL ? core_batch_set_decimal(b, r, c, "1.5", 3)
+                       : t == CP_T_DOUBLE  ? core_batch_set_double(b, r, c, 2.5)
+                       : t == CP_T_BOOL    ? core_batch_set_bool(b, r, c, true)
+                                           : core_batch_set_int(b, r, c, 7);
+        assert_int_equal(st, CP_OK);
+    }
+}
+
+static void assert_row_null(const cp_batch *b, size_t r)
+{
+    for (size_t c = 0; c < core_batch_schema(b)->nfields; c++)
+        assert_true(core_batch_is_null(b, r, c));
+}
+
+static bool keep_even(void *user, const cp_batch *b, size_t row)
+{
+    (void)user, (void)b;
+    return row % 2 == 0;
+}
+
+static void test_added_rows_are_null(void **state)
+{
+    (void)state;
+    cp_batch *b = core_batch_new(&cp_ohlcv_schema, 100); /* a capacity that is not a multiple of the block */
+    for (size_t i = 0; i < 300; i++) {
+        size_t r = core_batch_add_row(b);
+        assert_int_equal(r, i);
+        assert_row_null(b, r);
+        fill_row(b, r);
+    }
+    core_batch_drop_last_row(b);
+    size_t r = core_batch_add_row(b);
+    assert_int_equal(r, 299);
+    assert_row_null(b, r);
+    fill_row(b, r);
+    assert_int_equal(core_batch_keep_rows(b, keep_even, NULL), 150);
+    for (size_t i = 0; i < 150; i++) { /* the places of the rows that went */
+        r = core_batch_add_row(b);
+        assert_row_null(b, r);
+        if (i % 3 == 0)
+            fill_row(b, r);
+    }
+    for (size_t i = 0; i < 300; i++)
+        for (size_t c = 0; c < cp_ohlcv_schema.nfields; c++)
+            assert_int_equal(core_batch_is_null(b, i, c), i >= 150 && (i - 150) % 3 != 0);
+    core_batch_unref(b);
+}
+
 static void test_roundtrip_every_text_length(void **state)
 {
     cp_batch *b = core_batch_new(&cp_trade_schema, 0);
@@ -369,34 +425,6 @@ static void test_roundtrip_every_text_length(void **state)
     core_batch_unref(b);
 }
 
-/* core_batch_same_text: what comparing cp_batch_get_text's answers says, shared text or not */
-static void test_same_text(void **state)
-{
-    cp_batch *b = core_batch_new(&cp_trade_schema, 0);
-    const char *sym[] = {"BTC-USDT", "BTC-USDT", "ETH-USDT", NULL, NULL, "BTC-USDT"};
-    for (size_t i = 0; i < 6; i++) {
-        size_t r = core_batch_add_row(b);
-        if (sym[i])
-            assert_int_equal(core_batch_set_string(b, r, CP_TRADE_SYMBOL, sym[i], strlen(sym[i])), CP_OK);
-        core_batch_set_decimal(b, r, CP_TRADE_PRICE, i % 2 ? "1.50" : "1.5", i % 2 ? 4 : 3);
-        core_batch_set_int(b, r, CP_TRADE_TS, (int64_t)i);
-    }
-    /* rows 0 and 1 share the bytes (the row above), rows 0 and 5 are equal copies */
-    assert_ptr_equal(core_batch_get_text(b, 0, CP_TRADE_SYMBOL, NULL), core_batch_get_text(b, 1, CP_TRADE_SYMBOL, NULL));
-    assert_ptr_not_equal(core_batch_get_text(b, 0, CP_TRADE_SYMBOL, NULL), core_batch_get_text(b, 5, CP_TRADE_SYMBOL, NULL));
-    assert_true(core_batch_same_text(b, 0, 1, CP_TRADE_SYMBOL));
-    assert_true(core_batch_same_text(b, 0, 5, CP_TRADE_SYMBOL));
-    assert_false(core_batch_same_text(b, 1, 2, CP_TRADE_SYMBOL));
-    assert_false(core_batch_same_text(b, 2, 3, CP_TRADE_SYMBOL)); /* text and NULL */
-    assert_true(core_batch_same_text(b, 3, 4, CP_TRADE_SYMBOL));  /* both NULL */
-    assert_false(core_batch_same_text(b, 0, 6, CP_TRADE_SYMBOL)); /* no row 6: NULL */
-    /* decimals compare as their exact text: 1.5 is not 1.50 */
-    assert_true(core_batch_same_text(b, 0, 2, CP_TRADE_PRICE));
-    assert_false(core_batch_same_text(b, 0, 1, CP_TRADE_PRICE));
-    /* a column without text reads as NULL in both rows */
-    assert_true(core_batch_same_text(b, 0, 1, CP_TRADE_TS));
-    core_batch_unref(b);
-}
 
 static void test_invalid_schema_refused(void **state)
 {
@@ -482,8 +510,8 @@ int main(void)
         cmocka_unit_test(test_invalid_schema_refused),
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_json_rows),
-        cmocka_unit_test(test_same_text),
         cmocka_unit_test(test_roundtrip_every_text_length),
+        cmocka_unit_test(test_added_rows_are_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,11 +141,61 @@ static void trades_keyed_by_symbol(void **state)
     core_latest_reset();
 }
 
+/* A series is its texts, however they are stored: a text shared with the row above, an equal
+ * copy further down (the rows of another series between) and NULL in two rows all match. */
+static void series_by_text(void **state)
+{
+    (void)state;
+    core_latest_reset();
+    cp_batch *b = core_batch_new(&cp_ohlcv_schema, 8);
+    candle(b, "BTC-USDT", "1m", 60000, "1");
+    candle(b, "BTC-USDT", "1m", 120000, "2"); /* shares the row above's texts */
+    candle(b, "ETH-USDT", "1m", 60000, "3");
+    candle(b, "BTC-USDT", "1m", 180000, "4"); /* a copy of the texts: newest of BTC */
+    candle(b, "BTC-USDT", "1m", 90000, "5");  /* older: not taken */
+    candle(b, "BTC-USDT", "1h", 0, "6");      /* another interval, another series */
+    candle(b, "BTC-USDTX", "1m", 240000, "7"); /* a longer symbol with the same start */
+    candle(b, "SOL-USDT", "1m", 60000, "8");
+    candle(b, "SOL-USDT", "1m", 120000, "9");
+    size_t r = core_batch_add_row(b); /* no symbol, twice: one series */
+    text(b, r, CP_OHLCV_EXCHANGE, "binance");
+    text(b, r, CP_OHLCV_INTERVAL, "1m");
+    core_batch_set_int(b, r, CP_OHLCV_OPEN_TIME, 60000);
+    text(b, r, CP_OHLCV_CLOSE, "10");
+    r = core_batch_add_row(b);
+    text(b, r, CP_OHLCV_EXCHANGE, "binance");
+    text(b, r, CP_OHLCV_INTERVAL, "1m");
+    core_batch_set_int(b, r, CP_OHLCV_OPEN_TIME, 120000);
+    text(b, r, CP_OHLCV_CLOSE, "11");
+    uint64_t before = core_latest_seq();
+    core_latest_update("p", b);
+    core_batch_unref(b);
+    assert_int_equal(core_latest_seq() - before, 6); /* one row taken per series, none twice */
+    int64_t ts = 0;
+    assert_true(num("BTC-USDT", "1m", "close", &ts) == 4);
+    assert_int_equal(ts, 180000);
+    assert_true(num("ETH-USDT", "1m", "close", NULL) == 3);
+    assert_true(num("BTC-USDT", "1h", "close", NULL) == 6);
+    assert_true(num("BTC-USDTX", "1m", "close", NULL) == 7);
+    assert_true(num("SOL-USDT", "1m", "close", NULL) == 9);
+    cp_buf out = {0};
+    assert_int_equal(core_latest_series(&out), 6);
+    assert_non_null(strstr(out.p, "\"symbol\":null"));
+    out.len = 0;
+    assert_int_equal(core_latest_json(&out, "ohlcv", NULL, 0, NULL), 6);
+    assert_non_null(strstr(out.p, "\"close\":11,")); /* the newer of the two rows without a symbol */
+    assert_null(strstr(out.p, "\"close\":10,"));
+    assert_null(strstr(out.p, "\"close\":5,"));
+    cp_buf_free(&out);
+    core_latest_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(newest_per_series),
         cmocka_unit_test(trades_keyed_by_symbol),
+        cmocka_unit_test(series_by_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

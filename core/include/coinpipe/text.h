@@ -1,10 +1,12 @@
-/* Small text helpers shared by the core and plugins (header-only): edit distance for "did you mean" hints.
+/* Small text helpers shared by the core and plugins (header-only): edit distance for "did you mean"
+ * hints, runs of decimal digits read eight at a time.
  * SPDX-License-Identifier: MIT
  */
 #ifndef COINPIPE_TEXT_H
 #define COINPIPE_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /**
@@ -31,6 +33,43 @@ static inline size_t cp_edit_distance(const char *a, const char *b)
             d[i][j] = c;
         }
     return d[la][lb];
+}
+
+/**
+ * The run of ASCII digits that starts the 8 bytes at p (all 8 must be readable; the bytes after
+ * the run may be anything): returns how many digits there are (0 to 8) and sets *value to
+ * their value (0 when there is none). On little-endian machines the 8 bytes are read at once
+ * (SWAR: a byte is a digit when its high nibble is 3 and adding 6 keeps it so; a carry out of
+ * a non-digit byte only reaches later bytes, so the first non-digit is found exactly), elsewhere
+ * byte by byte. Needs no memory.
+ */
+static inline unsigned cp_digits8(const void *p, uint64_t *value)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    uint64_t nd = ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
+                  (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030));
+    unsigned n = nd ? (unsigned)__builtin_ctzll(nd) >> 3 : 8;
+    if (!n) {
+        *value = 0;
+        return 0;
+    }
+    /* the n digits' values moved up to the top bytes: the bytes below are leading zeros */
+    v = (v - UINT64_C(0x3030303030303030)) << (8 * (8 - n));
+    v = v * 10 + (v >> 8); /* pairs of digits */
+    *value = (((v & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32))) +
+              (((v >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32)))) >> 32;
+    return n;
+#else
+    const unsigned char *s = (const unsigned char *)p;
+    unsigned n = 0;
+    uint64_t v = 0;
+    for (; n < 8 && (unsigned)(s[n] - '0') < 10; n++)
+        v = v * 10 + (unsigned)(s[n] - '0');
+    *value = v;
+    return n;
+#endif
 }
 
 #endif /* COINPIPE_TEXT_H */
