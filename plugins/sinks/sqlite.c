@@ -5,10 +5,12 @@
  * KEY is the stream's key columns (one B-tree, one insert per row); a table that already exists
  * is used as it is (a rowid table made by hand or by another tool keeps working), and a column
  * that appears in a later batch is added with ALTER TABLE ADD COLUMN. Each batch is one
- * transaction: one execution of a prepared INSERT ... SELECT ... ON CONFLICT DO NOTHING (DO
- * UPDATE for ohlcv and indicator, whose still-moving rows are re-delivered with newer values)
- * that reads the batch through a virtual table (module "coinpipe_batch", in the connection's
- * temp schema only): rows in key order append without a search from the B-tree's root each.
+ * transaction of a prepared INSERT ... SELECT ... ON CONFLICT DO NOTHING (DO UPDATE for ohlcv and
+ * indicator, whose still-moving rows are re-delivered with newer values) that reads the batch
+ * through a virtual table (module "coinpipe_batch", in the connection's temp schema only): rows
+ * in key order append without a search from the B-tree's root each. Columns that keep one value
+ * over runs of rows (exchange, symbol, interval...) are bound as parameters, one execution per
+ * run, instead of being read cell by cell (see plan_runs).
  * Times are stored as INTEGER UTC milliseconds, decimals as REAL (or their exact TEXT with
  * decimal_as = "text"). WAL by default so readers (sqlite3 shell, dashboards) read while it writes;
  * a thread of the sink's own checkpoints the WAL beside the writer once a commit leaves 1 MiB in
@@ -70,11 +72,22 @@ typedef struct sq_col {
     sq_as as;
 } sq_col;
 
-/* a stream's table and the INSERT prepared for the schema last seen on it */
+/* Statements kept per table: the INSERT reading every column from the batch, and variants binding
+ * some columns as parameters (see plan_runs). */
+#define SQ_VARIANTS 4
+
+/* an INSERT of a table: columns whose bit is set in `bound` are parameters (?<column + 1>) */
+typedef struct sq_insert {
+    uint64_t bound;
+    sqlite3_stmt *stmt;
+} sq_insert;
+
+/* a stream's table and the INSERTs prepared for the schema last seen on it; ins[0] binds nothing */
 typedef struct sq_table {
     char *stream;
-    cp_schema *schema; /* copy of the schema the statement was prepared for */
-    sqlite3_stmt *ins;
+    cp_schema *schema; /* copy of the schema the statements were prepared for */
+    sq_insert ins[SQ_VARIANTS];
+    unsigned evict; /* the variant replaced next when all are taken */
 } sq_table;
 
 /* the thread that checkpoints the WAL beside the writer (see checkpoints_apart) */
@@ -99,10 +112,13 @@ typedef struct sq {
     const cp_batch *batch;
     const cp_schema *schema;
     size_t rows;
-    size_t at;     /* the row the virtual table is on (error messages) */
+    size_t begin, end; /* the rows the virtual table shows: the run being inserted */
+    size_t at;         /* the row the virtual table is on (error messages) */
     sq_col *cols;  /* with a core of ABI 2.1 or later: the batch's columns, schema->nfields of them */
     size_t ncols;  /* allocated */
     bool in_place; /* cols hold the batch's columns (else each cell is asked for: an older core) */
+    size_t *cuts;  /* the first row of each run, then `rows` (plan_runs) */
+    size_t ncuts;  /* allocated */
 } sq;
 
 /* ---- the batch being written, read by SQLite as a virtual table ------------------------
@@ -191,8 +207,8 @@ static int vt_close(sqlite3_vtab_cursor *c)
 static int vt_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxstr, int argc, sqlite3_value **argv)
 {
     sq_cursor *c = (sq_cursor *)cur;
-    c->row = 0;
-    ((sq_vtab *)cur->pVtab)->s->at = 0;
+    sq *s = ((sq_vtab *)cur->pVtab)->s;
+    c->row = s->at = s->begin;
     return SQLITE_OK;
 }
 
@@ -223,7 +239,7 @@ static int vt_next(sqlite3_vtab_cursor *cur)
 static int vt_eof(sqlite3_vtab_cursor *cur)
 {
     const sq *s = ((sq_vtab *)cur->pVtab)->s;
-    return ((sq_cursor *)cur)->row >= s->rows;
+    return ((sq_cursor *)cur)->row >= s->end;
 }
 
 /* Cell (row, col) from the batch through the host, one call per cell where the value itself
@@ -378,10 +394,40 @@ static cp_status exec(cp_ctx *ctx, sq *s, const char *sql)
 
 static void table_clear(sq_table *t)
 {
-    sqlite3_finalize(t->ins);
+    for (size_t i = 0; i < SQ_VARIANTS; i++) {
+        sqlite3_finalize(t->ins[i].stmt);
+        t->ins[i] = (sq_insert){0};
+    }
     free(t->schema);
-    t->ins = NULL;
     t->schema = NULL;
+}
+
+/* The INSERT of `schema`'s rows into its table from the virtual table, the columns in `bound` taken
+ * from parameters instead (?<column + 1>). OR ROLLBACK: a row that breaks a constraint (a NULL
+ * key) fails the whole batch, as the sink wants anyway, so SQLite keeps no statement journal for
+ * an execution that could otherwise stop halfway (with several executions in one transaction it
+ * would copy every page the run before had touched). */
+static cp_status insert_prepare(cp_ctx *ctx, sq *s, const cp_schema *schema, uint64_t bound, sqlite3_stmt **out)
+{
+    cp_buf sql = {0};
+    cp_buf_puts(&sql, "INSERT OR ROLLBACK INTO ");
+    cp_sql_ident(&sql, schema->stream);
+    cp_buf_puts(&sql, " (");
+    cp_sql_columns(&sql, schema, NULL);
+    cp_buf_puts(&sql, ") SELECT ");
+    for (size_t i = 0; i < schema->nfields; i++) {
+        bool param = i < 64 && (bound >> i & 1);
+        cp_buf_printf(&sql, param ? "%s?%zu" : "%sc%zu", i ? ", " : "", param ? i + 1 : i);
+    }
+    cp_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
+    cp_sql_on_conflict(&sql, schema, cp_sql_latest_wins(schema->stream), "sqlite", NULL);
+    int rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    cp_buf_free(&sql);
+    if (rc == SQLITE_OK)
+        return CP_OK;
+    cp_log_error(ctx, "sqlite %s: cannot prepare the insert into \"%s\": %s", s->cfg->path, schema->stream,
+                 sqlite3_errmsg(s->db));
+    return classify(rc);
 }
 
 /* declared SQLite types a column of type `t` may already have */
@@ -505,24 +551,9 @@ static cp_status prepare_table(cp_ctx *ctx, sq *s, sq_table *t, const cp_schema 
                       schema->nfields, schema->nfields);
         st = sql.oom ? CP_ERR_NOMEM : exec(ctx, s, sql.p);
     }
-    if (st == CP_OK) {
-        cp_buf_reset(&sql);
-        cp_buf_printf(&sql, "INSERT INTO %s (", qname.p);
-        cp_sql_columns(&sql, schema, NULL);
-        cp_buf_puts(&sql, ") SELECT ");
-        for (size_t i = 0; i < schema->nfields; i++)
-            cp_buf_printf(&sql, i ? ", c%zu" : "c%zu", i);
-        cp_buf_printf(&sql, " FROM temp.coinpipe_batch_%zu WHERE true", schema->nfields);
-        cp_sql_on_conflict(&sql, schema, cp_sql_latest_wins(schema->stream), "sqlite", NULL);
-        rc = sql.oom ? SQLITE_NOMEM : sqlite3_prepare_v3(s->db, sql.p, -1, SQLITE_PREPARE_PERSISTENT, &t->ins, NULL);
-        if (rc != SQLITE_OK) {
-            cp_log_error(ctx, "sqlite %s: cannot prepare the insert into \"%s\": %s", s->cfg->path, schema->stream,
-                         sqlite3_errmsg(s->db));
-            st = classify(rc);
-        } else if (!(t->schema = cp_schema_copy(schema))) {
-            st = CP_ERR_NOMEM;
-        }
-    }
+    if (st == CP_OK && (st = insert_prepare(ctx, s, schema, 0, &t->ins[0].stmt)) == CP_OK &&
+        !(t->schema = cp_schema_copy(schema)))
+        st = CP_ERR_NOMEM;
     if (st != CP_OK)
         table_clear(t);
     cp_buf_free(&sql);
@@ -570,6 +601,159 @@ static sq_table *table_for(sq *s, const char *stream)
     return t;
 }
 
+/* Rows a run should have on average for columns to be bound over it (plan_runs): an execution of
+ * the statement costs about as much as a few dozen cells read through the virtual table. */
+#define SQ_RUN_ROWS 64
+
+/* Writes the rows at which column c (text or integer) differs from the row above into at[] and
+ * returns their number, or limit + 1 as soon as there are more than `limit`. A NULL equals a NULL;
+ * texts are compared by place first (a text repeated from the row above is stored once). One
+ * loop per type, the row above's value kept: 4,096 rows of 5 columns a batch of klines. */
+static size_t changes_of(const sq_col *c, size_t rows, size_t limit, size_t *at)
+{
+    const cp_column *v = &c->v;
+    const uint8_t *null = v->null;
+    size_t k = 0;
+    bool up_null = null[0] != 0;
+    if (c->as == SQ_INT) {
+        const char *p = v->values;
+        int64_t up;
+        memcpy(&up, p, sizeof up);
+        for (size_t r = 1; r < rows; r++) {
+            int64_t x;
+            memcpy(&x, p + r * v->stride, sizeof x);
+            bool is_null = null[r] != 0;
+            if (is_null == up_null && (is_null || x == up))
+                continue;
+            if (k == limit)
+                return limit + 1;
+            at[k++] = r;
+            up = x;
+            up_null = is_null;
+        }
+        return k;
+    }
+    const char *offs = (const char *)v->text_off, *lens = (const char *)v->text_len;
+    uint32_t up_off, up_len;
+    memcpy(&up_off, offs, sizeof up_off);
+    memcpy(&up_len, lens, sizeof up_len);
+    for (size_t r = 1; r < rows; r++) {
+        uint32_t off, len;
+        memcpy(&off, offs + r * v->stride, sizeof off);
+        memcpy(&len, lens + r * v->stride, sizeof len);
+        bool is_null = null[r] != 0;
+        if (is_null == up_null &&
+            (is_null || (len == up_len && (off == up_off || !memcmp(v->text + off, v->text + up_off, len))))) {
+            up_off = off; /* the same text: the next row likely shares this place */
+            continue;
+        }
+        if (k == limit)
+            return limit + 1;
+        at[k++] = r;
+        up_off = off;
+        up_len = len;
+        up_null = is_null;
+    }
+    return k;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Splits the rows of the batch into runs over which some columns keep one value (in a batch of
+ * klines: the exchange, symbol, native symbol, interval and time received of each series), and
+ * sets those columns' bits in *bound: they are bound as parameters, once per run, and SQLite does
+ * not read them from the virtual table row by row (an xColumn call, and for a text
+ * sqlite3_result_text, about 170 instructions a cell: 5 of the 16 cells of a kline). A column is
+ * bound when it changes at most once every SQ_RUN_ROWS rows on average; decimals and doubles,
+ * which rarely repeat, are not looked at, nor are columns after the 64th. Returns the number of
+ * runs, whose first rows are s->cuts[0...] with s->cuts[runs] = rows; 1 run and nothing bound
+ * when no column qualifies, 0 when memory is short. */
+static size_t plan_runs(sq *s, size_t rows, uint64_t *bound)
+{
+    *bound = 0;
+    size_t limit = s->in_place ? rows / SQ_RUN_ROWS : 0;
+    size_t want = rows + limit + 2; /* every change of the bound columns, the next column's, 0, rows */
+    if (want > s->ncuts) {
+        size_t *cuts = realloc(s->cuts, want * sizeof *cuts);
+        if (!cuts)
+            return 0;
+        s->cuts = cuts;
+        s->ncuts = want;
+    }
+    size_t n = s->schema->nfields < 64 ? s->schema->nfields : 64, m = 1; /* s->cuts[1...m - 1]: changes */
+    for (size_t i = 0; limit && i < n; i++) {
+        const sq_col *c = &s->cols[i];
+        if (c->as == SQ_REAL || c->v.type == CP_T_DECIMAL)
+            continue;
+        size_t k = changes_of(c, rows, limit, s->cuts + m);
+        if (k <= limit) {
+            *bound |= (uint64_t)1 << i;
+            m += k;
+        }
+    }
+    qsort(s->cuts + 1, m - 1, sizeof *s->cuts, cmp_rows);
+    size_t runs = 1;
+    s->cuts[0] = 0;
+    for (size_t j = 1; j < m; j++)
+        if (s->cuts[j] != s->cuts[runs - 1])
+            s->cuts[runs++] = s->cuts[j];
+    s->cuts[runs] = rows;
+    return runs;
+}
+
+/* the INSERT of t binding the columns in `bound`, prepared on first use; NULL when it cannot be */
+static sqlite3_stmt *insert_for(cp_ctx *ctx, sq *s, sq_table *t, uint64_t bound)
+{
+    for (size_t i = 0; i < SQ_VARIANTS; i++)
+        if (t->ins[i].stmt && t->ins[i].bound == bound)
+            return t->ins[i].stmt;
+    sqlite3_stmt *stmt = NULL;
+    if (insert_prepare(ctx, s, t->schema, bound, &stmt) != CP_OK)
+        return NULL;
+    cp_buf names = {0};
+    for (size_t i = 0; bound >> i; i++)
+        if (bound >> i & 1) {
+            cp_buf_puts(&names, names.len ? ", " : "");
+            cp_sql_ident(&names, t->schema->fields[i].name);
+        }
+    cp_log_debug(ctx, "sqlite %s: \"%s\": %s bound once per run of rows", s->cfg->path, t->stream,
+                 names.p ? names.p : "");
+    cp_buf_free(&names);
+    size_t slot = 1 + t->evict++ % (SQ_VARIANTS - 1); /* ins[0], binding nothing, stays */
+    for (size_t i = 1; i < SQ_VARIANTS; i++)
+        if (!t->ins[i].stmt) {
+            slot = i;
+            break;
+        }
+    sqlite3_finalize(t->ins[slot].stmt);
+    t->ins[slot] = (sq_insert){.bound = bound, .stmt = stmt};
+    return stmt;
+}
+
+/* binds row `row`'s cells of the columns in `bound` (texts in place: the batch outlives the run) */
+static void bind_run(const sq *s, sqlite3_stmt *stmt, uint64_t bound, size_t row)
+{
+    for (size_t i = 0; bound >> i; i++) {
+        if (!(bound >> i & 1))
+            continue;
+        const sq_col *c = &s->cols[i];
+        size_t n;
+        const char *text;
+        if (cp_column_is_null(&c->v, row))
+            sqlite3_bind_null(stmt, (int)i + 1);
+        else if (c->as == SQ_INT)
+            sqlite3_bind_int64(stmt, (int)i + 1, cp_column_int(&c->v, row));
+        else {
+            text = cp_column_text(&c->v, row, &n);
+            sqlite3_bind_text(stmt, (int)i + 1, text, (int)n, SQLITE_STATIC);
+        }
+    }
+}
+
 static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
 {
     sq *s = instance;
@@ -582,10 +766,9 @@ static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
         return CP_ERR_NOMEM;
 
     /* A table made or changed for this batch is one transaction with its rows (a batch that fails
-     * leaves no table behind). Otherwise the INSERT runs alone, as its own transaction: no BEGIN
-     * and COMMIT to run, and no statement journal (with an explicit transaction SQLite keeps one
-     * in case the statement fails halfway, in a temporary file once it outgrows 64 KiB). */
-    bool ready = t->ins && cp_schema_equal(t->schema, schema);
+     * leaves no table behind), and so is a batch written in several runs. Otherwise the INSERT
+     * runs alone, as its own transaction: no BEGIN and COMMIT to run. */
+    bool ready = t->ins[0].stmt && cp_schema_equal(t->schema, schema), txn = !ready;
     cp_status st = CP_OK;
     if (!ready && (st = exec(ctx, s, "BEGIN IMMEDIATE")) != CP_OK)
         return st == CP_REJECT ? CP_RETRY : st; /* a failed BEGIN is a lock or I/O matter */
@@ -599,19 +782,39 @@ static cp_status sq_write(void *instance, cp_ctx *ctx, const cp_batch *batch)
     s->rows = rows;
     s->at = 0;
     s->in_place = columns_in_place(ctx, s, batch, t->schema);
-    int rc = sqlite3_step(t->ins);
-    if (rc == SQLITE_DONE)
-        rc = SQLITE_OK;
-    else
-        cp_log_error(ctx, "sqlite %s: insert into \"%s\" (row %zu of %zu): %s", s->cfg->path, schema->stream,
-                     s->at < rows ? s->at + 1 : rows, rows, sqlite3_errmsg(s->db));
-    sqlite3_reset(t->ins);
+    uint64_t bound = 0;
+    size_t runs = plan_runs(s, rows, &bound);
+    sqlite3_stmt *ins = bound ? insert_for(ctx, s, t, bound) : NULL;
+    if (!ins || runs < 1) { /* one run reading every column */
+        ins = t->ins[0].stmt;
+        bound = 0;
+        runs = 1;
+    }
+    int rc = SQLITE_OK;
+    if (runs > 1 && !txn) {
+        if ((st = exec(ctx, s, "BEGIN IMMEDIATE")) != CP_OK)
+            rc = SQLITE_BUSY; /* retried: a lock or I/O matter */
+        txn = true;
+    }
+    for (size_t k = 0; rc == SQLITE_OK && k < runs; k++) {
+        s->begin = runs > 1 ? s->cuts[k] : 0;
+        s->end = runs > 1 ? s->cuts[k + 1] : rows;
+        bind_run(s, ins, bound, s->begin);
+        rc = sqlite3_step(ins);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+        else
+            cp_log_error(ctx, "sqlite %s: insert into \"%s\" (row %zu of %zu): %s", s->cfg->path, schema->stream,
+                         s->at < rows ? s->at + 1 : rows, rows, sqlite3_errmsg(s->db));
+        sqlite3_reset(ins);
+    }
+    sqlite3_clear_bindings(ins); /* they point into the batch */
     s->batch = NULL;
-    s->rows = 0;
+    s->rows = s->begin = s->end = 0;
     s->in_place = false;
-    if (rc == SQLITE_OK && (ready || (st = exec(ctx, s, "COMMIT")) == CP_OK))
+    if (rc == SQLITE_OK && (!txn || (st = exec(ctx, s, "COMMIT")) == CP_OK))
         return CP_OK;
-    if (!sqlite3_get_autocommit(s->db)) /* a failed statement alone was rolled back by SQLite */
+    if (!sqlite3_get_autocommit(s->db)) /* a statement that broke a constraint rolled back already */
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     table_clear(t); /* the rollback may have undone its CREATE or ALTER: look again next time */
     return rc != SQLITE_OK ? classify(rc) : (st == CP_REJECT ? CP_RETRY : st);
@@ -732,6 +935,7 @@ static void sq_destroy(void *instance)
     }
     free(s->tables);
     free(s->cols);
+    free(s->cuts);
     sqlite3_close_v2(s->db);
     free(s);
 }

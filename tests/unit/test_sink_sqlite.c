@@ -358,6 +358,87 @@ static void test_cells_in_place_and_asked_agree(void **state)
     tk_batch_free(b);
 }
 
+/* 700 rows of `runs` (below) with keys ("k", seq0 + row): ex is the same everywhere, sym changes
+ * every 100 rows and is NULL on rows 300-399, grp every 150 and is NULL from row 600, px and n on
+ * every row; row `null_id`'s key is NULL (none when it is 700 or more). */
+static cp_batch *runs_batch(int64_t seq0, size_t null_id)
+{
+    static const cp_field f[] = {{"id", CP_T_STRING, CP_FIELD_KEY},       {"seq", CP_T_INT64, CP_FIELD_KEY},
+                                 {"ex", CP_T_STRING, 0},                  {"sym", CP_T_STRING, CP_FIELD_NULLABLE},
+                                 {"grp", CP_T_INT64, CP_FIELD_NULLABLE},  {"px", CP_T_DECIMAL, CP_FIELD_NULLABLE},
+                                 {"n", CP_T_INT64, CP_FIELD_NULLABLE}};
+    static const cp_schema runs = {.stream = "runs", .nfields = CP_COUNTOF(f), .fields = f};
+    const cp_host *h = tk_host();
+    cp_batch *b = tk_batch_new(&runs);
+    for (size_t r = 0; r < 700; r++) {
+        char sym[16], px[32];
+        h->batch_add_row(b);
+        if (r != null_id)
+            h->batch_set_string(b, r, 0, "k", 1);
+        h->batch_set_int(b, r, 1, seq0 + (int64_t)r);
+        h->batch_set_string(b, r, 2, "binance", 7);
+        if (r / 100 != 3)
+            h->batch_set_string(b, r, 3, sym, (size_t)snprintf(sym, sizeof sym, "S%zu", r / 100));
+        if (r < 600)
+            h->batch_set_int(b, r, 4, (int64_t)(r / 150));
+        h->batch_set_decimal(b, r, 5, px, (size_t)snprintf(px, sizeof px, "%zu.25", r));
+        h->batch_set_int(b, r, 6, (int64_t)r * 7);
+    }
+    return b;
+}
+
+/* Columns that keep their value over runs of rows are bound once per run (one execution of the
+ * INSERT each) instead of being read cell by cell: the rows stored are those of the cell-by-cell
+ * reading of an older core, NULL runs and their edges included, and a run that fails takes the
+ * runs before it back with it (one transaction per batch). */
+static void test_runs_bind_repeated_columns(void **state)
+{
+    cp_host old = *tk_host();
+    old.size = offsetof(cp_host, batch_column); /* a core before ABI 2.1: no runs */
+    cp_batch *b = runs_batch(0, 700);
+    char *got[2];
+    for (int k = 1; k >= 0; k--) {
+        tk_instance *t = open_sink(NULL, k ? "runs-asked" : "runs");
+        if (k)
+            tk_ctx(t)->host = &old;
+        tk_log_clear();
+        assert_int_equal(tk_write(t, b), CP_OK);
+        if (!k)
+            tk_assert_log_contains("\\\"id\\\", \\\"ex\\\", \\\"sym\\\", \\\"grp\\\" bound once per run of rows");
+        else
+            assert_null(strstr(tk_log(), "bound once per run"));
+        tk_destroy(t);
+        got[k] = dump("runs");
+    }
+    assert_string_equal(got[0], got[1]);
+    free(got[0]);
+    free(got[1]);
+    sqlite3 *db = reader(); /* the in-place one: "runs" */
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM runs"), 700);
+    assert_text(db, "SELECT group_concat(coalesce(sym, '-') || ':' || coalesce(grp, '-') || ':' || n, ' ') FROM runs "
+                    "WHERE seq IN (0, 99, 100, 149, 150, 299, 300, 399, 400, 599, 600, 699)",
+                "S0:0:0 S0:0:693 S1:0:700 S1:0:1043 S1:1:1050 S2:1:2093 -:2:2100 -:2:2793 S4:2:2800 S5:3:4193 "
+                "S6:-:4200 S6:-:4893");
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM runs WHERE ex = 'binance' AND id = 'k'"), 700);
+
+    /* a NULL key in the eighth run: nothing of the batch stays, not the seven runs before it */
+    tk_instance *t = open_sink(NULL, NULL);
+    cp_batch *bad = runs_batch(1000, 650);
+    tk_log_clear();
+    assert_int_equal(tk_write(t, bad), CP_REJECT);
+    tk_assert_log_contains("(row 651 of 700)");
+    tk_assert_log_contains("NOT NULL constraint failed");
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM runs"), 700);
+    cp_batch *more = runs_batch(1000, 700); /* and the connection writes on */
+    assert_int_equal(tk_write(t, more), CP_OK);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM runs"), 1400);
+    sqlite3_close(db);
+    tk_destroy(t);
+    tk_batch_free(more);
+    tk_batch_free(bad);
+    tk_batch_free(b);
+}
+
 /* Size of a file, 0 when it is not there. */
 static long long file_size(const char *path)
 {
@@ -533,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_old_rowid_table_still_written),
         cmocka_unit_test(test_failed_batch_leaves_nothing),
         cmocka_unit_test(test_cells_in_place_and_asked_agree),
+        cmocka_unit_test(test_runs_bind_repeated_columns),
         cmocka_unit_test(test_checkpoints_while_writing),
         cmocka_unit_test(test_read_back),
         cmocka_unit_test(test_read_back_real_texts),
