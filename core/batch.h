@@ -69,5 +69,10 @@ cp_status core_batch_deserialize(const void *data, size_t len, cp_batch **out);
  * checksum proved it is what core_batch_serialize wrote from a valid batch); the compact layout
  * parses every decimal for its double anyway */
 cp_status core_batch_deserialize_checked(const void *data, size_t len, bool check_decimals, cp_batch **out);
+/* the same, into the memory of `reuse` when it can: reuse (NULL, or a batch of the caller's that
+ * nothing else holds) is taken either way: refilled and returned in *out when its schema is the
+ * record's (its cells and text storage grown if need be, never shrunk), else freed */
+cp_status core_batch_deserialize_into(const void *data, size_t len, bool check_decimals, cp_batch *reuse,
+                                      cp_batch **out);
 
 #endif /* COINPIPE_CORE_BATCH_H */

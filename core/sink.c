@@ -66,6 +66,7 @@ struct core_sink {
     int64_t next_flush_mono;
     int64_t retry_until_mono;
     core_spool *spool;
+    cp_batch *spare; /* the last batch read back, refilled by the next read-back (the worker's) */
     int64_t unsynced;
     core_sink_stats st;
     bool failed;
@@ -140,8 +141,11 @@ static cp_batch *entry_batch(core_sink *s, qent *e)
 {
     if (e->b)
         return e->b;
-    cp_batch *b = NULL;
-    cp_status st = s->spool ? core_spool_read(s->spool, e->seq, &b) : CP_ERR_NOT_FOUND;
+    cp_batch *b = NULL, *spare = s->spare;
+    s->spare = NULL;
+    cp_status st = s->spool ? core_spool_read(s->spool, e->seq, spare, &b) : CP_ERR_NOT_FOUND;
+    if (!s->spool)
+        core_batch_unref(spare);
     if (st == CP_OK)
         s->st.read_back++;
     if (st != CP_OK) {
@@ -150,6 +154,20 @@ static cp_batch *entry_batch(core_sink *s, qent *e)
         return NULL;
     }
     return b; /* owned by the caller */
+}
+
+/* A batch read back and written: kept to be refilled by the next read-back while one waits (its
+ * pages stay mapped: a new batch of a megabyte or two is a page fault per 4 KiB, and glibc gives
+ * a freed one back to the kernel), else freed. */
+static void keep_spare(core_sink *s, cp_batch *b)
+{
+    bool waiting = false;
+    for (size_t i = s->npending; i < s->count && !waiting; i++)
+        waiting = !AT(s, i).b;
+    if (waiting && !s->spare)
+        s->spare = b;
+    else
+        core_batch_unref(b);
 }
 
 static void pop_confirmed(core_sink *s, size_t n)
@@ -243,7 +261,8 @@ static void *worker(void *arg)
                 release(s, &lost);
                 continue;
             }
-            if (b == e->b)
+            bool read_back = b != e->b;
+            if (!read_back)
                 core_batch_ref(b);
             s->writing = true;
             pthread_mutex_unlock(&s->lock);
@@ -273,7 +292,10 @@ static void *worker(void *arg)
             } else {
                 give_up(s, k, st, "the sink rejected it permanently");
             }
-            core_batch_unref(b);
+            if (read_back)
+                keep_spare(s, b);
+            else
+                core_batch_unref(b);
             pthread_cond_broadcast(&s->space);
             continue;
         }
@@ -306,6 +328,8 @@ static void *worker(void *arg)
         }
         if (s->quit)
             break;
+        core_batch_unref(s->spare); /* idle: nothing kept */
+        s->spare = NULL;
         int64_t wait = 1000;
         if (s->npending > 0 && s->next_flush_mono - now < wait)
             wait = s->next_flush_mono - now > 0 ? s->next_flush_mono - now : 1;
@@ -620,6 +644,7 @@ void core_sink_stop(core_sink *s)
             s->count--;
         }
     }
+    core_batch_unref(s->spare);
     if (s->spool) {
         core_spool_sync(s->spool);
         core_spool_close(s->spool);

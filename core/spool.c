@@ -80,8 +80,9 @@ struct core_spool {
     int64_t bytes;      /* on disk, in segment files */
     int64_t live_bytes; /* of records not yet confirmed: what spool_max_bytes bounds */
     int64_t segment_max;
-    cp_buf rec; /* the record being appended: its capacity is kept from one append to the next
-                 * (a fresh megabyte per batch cost a page fault per 4 KiB), given back at a sync */
+    cp_buf rec; /* the record being appended or read: its capacity is kept from one to the next (a
+                 * fresh megabyte per batch cost a page fault per 4 KiB), given back at a sync and
+                 * when every record is confirmed */
 };
 
 static void seg_path(const core_spool *s, uint64_t id, char *buf, size_t len)
@@ -543,33 +544,38 @@ static entry *find(core_spool *s, uint64_t seq)
     return lo < s->nidx && s->idx[lo].seq == seq ? &s->idx[lo] : NULL;
 }
 
-cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch **out)
+cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch *reuse, cp_batch **out)
 {
     *out = NULL;
     entry *e = find(s, seq);
-    if (!e)
-        return CP_ERR_NOT_FOUND;
     char path[4200];
-    seg_path(s, s->segs[e->seg].id, path, sizeof path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return CP_ERR_IO;
-    unsigned char *buf = malloc(e->len ? e->len : 1);
-    cp_status st = CP_ERR_NOMEM;
-    if (buf) {
-        st = pread(fd, buf, e->len, (off_t)e->off) == (ssize_t)e->len ? CP_OK : CP_ERR_IO;
-        if (st == CP_OK) {
-            unsigned char hdr[HDR];
-            uint32_t crc;
-            st = pread(fd, hdr, HDR, (off_t)e->off - HDR) == HDR ? CP_OK : CP_ERR_IO;
-            memcpy(&crc, hdr + 16, 4);
-            if (st == CP_OK && (!magic_at(hdr, 4) || record_crc(magic_at(hdr, 4) == 2, seq, buf, e->len) != crc))
-                st = CP_ERR_PARSE;
-        }
-        if (st == CP_OK)
-            st = core_batch_deserialize_checked(buf, e->len, false, out); /* the checksum held: our own bytes */
+    int fd = -1;
+    if (e) {
+        seg_path(s, s->segs[e->seg].id, path, sizeof path);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
     }
-    free(buf);
+    if (fd < 0) {
+        core_batch_unref(reuse);
+        return e ? CP_ERR_IO : CP_ERR_NOT_FOUND;
+    }
+    /* read into the record buffer (the appends' and the reads' in turn, under the caller's lock):
+     * its pages are mapped already, a fresh half megabyte per read was a page fault per 4 KiB */
+    cp_buf *buf = &s->rec;
+    cp_buf_reset(buf);
+    cp_status st = cp_buf_reserve(buf, (size_t)e->len + HDR) ? CP_OK : CP_ERR_NOMEM;
+    if (st == CP_OK) { /* the header and the payload in one read */
+        unsigned char *hdr = (unsigned char *)buf->p, *payload = hdr + HDR;
+        uint32_t crc;
+        st = pread(fd, hdr, e->len + HDR, (off_t)e->off - HDR) == (ssize_t)(e->len + HDR) ? CP_OK : CP_ERR_IO;
+        memcpy(&crc, hdr + 16, 4);
+        if (st == CP_OK && (!magic_at(hdr, 4) || record_crc(magic_at(hdr, 4) == 2, seq, payload, e->len) != crc))
+            st = CP_ERR_PARSE;
+        if (st == CP_OK) { /* the checksum held: our own bytes */
+            st = core_batch_deserialize_into(payload, e->len, false, reuse, out);
+            reuse = NULL;
+        }
+    }
+    core_batch_unref(reuse);
     close(fd);
     return st;
 }
@@ -597,6 +603,7 @@ void core_spool_done(core_spool *s, uint64_t seq)
     }
     if (s->first == s->nidx) {
         s->first = s->nidx = 0;
+        cp_buf_free(&s->rec); /* nothing to read back, and appends start a new burst */
         /* everything confirmed: the current segment can go too, a new one starts on demand */
         if (s->fd >= 0 && s->segs[s->cur].live == 0 && s->segs[s->cur].bytes > s->segment_max / 4) {
             char path[4200];
