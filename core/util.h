@@ -5,6 +5,7 @@
 #define COINPIPE_CORE_UTIL_H
 
 #include <coinpipe/buf.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ double core_util_random(void);                              /* uniform [0,1), th
 char *core_util_strdup(const char *s);                      /* NULL-safe strdup; NULL on OOM */
 char *core_util_strndup(const char *s, size_t n);
 void core_util_release_memory(void); /* free heap pages back to the system (glibc malloc_trim) */
+/* Fixes glibc malloc's mmap threshold (4 MiB) and trim threshold (8 MiB) for the whole process, so
+ * that blocks a cycle frees are reused instead of unmapped and faulted in again; call it before
+ * any thread starts. False when it changed nothing: not glibc, the environment sets malloc's
+ * tunables itself (GLIBC_TUNABLES glibc.malloc.*, MALLOC_*_), or mallopt refused. */
+bool core_util_tune_memory(void);
 
 /* CRC-32C of n bytes continuing from crc (0 to start): the CPU instruction where there is one
  * (core_util_crc32c), or the table (core_util_crc32c_sw, the same values) */
