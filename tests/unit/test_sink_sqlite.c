@@ -358,7 +358,8 @@ static void test_cells_in_place_and_asked_agree(void **state)
     tk_batch_free(b);
 }
 
-/* 700 rows of `runs` (below) with keys ("k", seq0 + row): ex is the same everywhere, sym changes
+/* 700 rows of `runs` (below) with keys ("k", seq0 + row): ex is the same everywhere (each row's
+ * copy of its own, so equal texts are compared by their bytes), sym changes
  * every 100 rows and is NULL on rows 300-399, grp every 150 and is NULL from row 600, px and n on
  * every row; row `null_id`'s key is NULL (none when it is 700 or more). */
 static cp_batch *runs_batch(int64_t seq0, size_t null_id)
@@ -376,7 +377,6 @@ static cp_batch *runs_batch(int64_t seq0, size_t null_id)
         if (r != null_id)
             h->batch_set_string(b, r, 0, "k", 1);
         h->batch_set_int(b, r, 1, seq0 + (int64_t)r);
-        h->batch_set_string(b, r, 2, "binance", 7);
         if (r / 100 != 3)
             h->batch_set_string(b, r, 3, sym, (size_t)snprintf(sym, sizeof sym, "S%zu", r / 100));
         if (r < 600)
@@ -384,6 +384,8 @@ static cp_batch *runs_batch(int64_t seq0, size_t null_id)
         h->batch_set_decimal(b, r, 5, px, (size_t)snprintf(px, sizeof px, "%zu.25", r));
         h->batch_set_int(b, r, 6, (int64_t)r * 7);
     }
+    for (size_t r = 700; r-- > 0;) /* bottom up: no row shares its text with the row above */
+        h->batch_set_string(b, r, 2, "binance", 7);
     return b;
 }
 
