@@ -34,7 +34,10 @@ struct cp_batch {
     cp_field *fields;
     char *names;
     size_t rows, cap;
-    size_t fresh; /* rows [rows, fresh) are NULLs with zeroed cells, ready to be added */
+    /* rows [clear_from, clear_to) are NULLs with zeroed cells: core_batch_add_row hands them out
+     * in order. Whatever else writes cells writes below `rows` or reserves first (which forgets
+     * the range), so a row added at or above clear_from within the range is still clear. */
+    size_t clear_from, clear_to;
     struct column *cols;
     char *arena;
     size_t alen, acap;
@@ -114,6 +117,7 @@ cp_batch *core_batch_new(const cp_schema *schema, size_t rows_hint)
 
 cp_status core_batch_reserve(cp_batch *b, size_t rows)
 {
+    b->clear_from = b->clear_to = 0; /* whoever reserves may write any row below the new cap */
     if (rows <= b->cap)
         return CP_OK;
     for (size_t c = 0; c < b->schema.nfields; c++) {
@@ -187,22 +191,25 @@ size_t core_batch_add_row(cp_batch *b)
     if (b->rows == b->cap && core_batch_reserve(b, b->cap ? b->cap * 2 : 16) != CP_OK)
         return SIZE_MAX;
     size_t r = b->rows++;
-    if (r < b->fresh)
+    if (r >= b->clear_from && r < b->clear_to) {
+        b->clear_from = r + 1;
         return r;
+    }
     /* the next rows are cleared in blocks, one call per column, not cell by cell in each row */
     size_t n = b->cap - r < FRESH_ROWS ? b->cap - r : FRESH_ROWS;
     for (size_t c = 0; c < b->schema.nfields; c++) {
         memset(b->cols[c].null + r, 1, n);
         memset(b->cols[c].cells + r, 0, n * sizeof(struct cell));
     }
-    b->fresh = r + n;
+    b->clear_from = r + 1;
+    b->clear_to = r + n;
     return r;
 }
 
 void core_batch_drop_last_row(cp_batch *b)
 {
     if (b && b->rows)
-        b->fresh = --b->rows; /* that row was written: no longer clear */
+        b->rows--; /* below clear_from: cleared again when added */
 }
 
 size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch *b, size_t row), void *user)
@@ -218,7 +225,7 @@ size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch
             }
         out++;
     }
-    b->rows = b->fresh = out;
+    b->rows = out;
     return out;
 }
 
@@ -305,6 +312,8 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
         memcpy(&b0, b, 4), memcpy(&b1, b + n - 4, 4);
         return ((a0 ^ b0) | (a1 ^ b1)) == 0;
     }
+    if (n < 4) /* bytes 0, n / 2 and n - 1 are all of them */
+        return n == 0 || ((a[0] ^ b[0]) | (a[n / 2] ^ b[n / 2]) | (a[n - 1] ^ b[n - 1])) == 0;
     return memcmp(a, b, n) == 0;
 }
 

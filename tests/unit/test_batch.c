@@ -388,6 +388,53 @@ static void test_added_rows_are_null(void **state)
     for (size_t i = 0; i < 300; i++)
         for (size_t c = 0; c < cp_ohlcv_schema.nfields; c++)
             assert_int_equal(core_batch_is_null(b, i, c), i >= 150 && (i - 150) % 3 != 0);
+    /* rows appended where cleared rows were waiting, the last one dropped: added NULL again */
+    cp_batch *two = core_batch_new(&cp_ohlcv_schema, 2);
+    for (size_t i = 0; i < 2; i++)
+        fill_row(two, core_batch_add_row(two));
+    assert_int_equal(core_batch_append(b, two), CP_OK);
+    core_batch_drop_last_row(b);
+    r = core_batch_add_row(b);
+    assert_int_equal(r, 301);
+    assert_row_null(b, r);
+    core_batch_unref(two);
+    core_batch_unref(b);
+}
+
+/* A string equal to the row above's shares its bytes, one that differs anywhere does not:
+ * texts of 0 to 17 bytes, differing in their first, middle or last byte. */
+static void test_strings_shared_with_the_row_above(void **state)
+{
+    (void)state;
+    cp_batch *b = core_batch_new(&cp_trade_schema, 0);
+    char base[20], other[20];
+    for (size_t n = 0; n <= 17; n++) {
+        for (size_t i = 0; i < n; i++)
+            base[i] = (char)('a' + (i * 7 + n) % 26);
+        size_t at[] = {0, n / 2, n ? n - 1 : 0};
+        for (size_t k = 0; k < 3 && n; k++) {
+            memcpy(other, base, n);
+            other[at[k]] ^= 1;
+            size_t r0 = core_batch_add_row(b), r1 = core_batch_add_row(b), r2 = core_batch_add_row(b);
+            assert_int_equal(core_batch_set_string(b, r0, CP_TRADE_SYMBOL, base, n), CP_OK);
+            assert_int_equal(core_batch_set_string(b, r1, CP_TRADE_SYMBOL, base, n), CP_OK);
+            assert_int_equal(core_batch_set_string(b, r2, CP_TRADE_SYMBOL, other, n), CP_OK);
+            size_t l0, l1, l2;
+            const char *t0 = core_batch_get_text(b, r0, CP_TRADE_SYMBOL, &l0);
+            const char *t1 = core_batch_get_text(b, r1, CP_TRADE_SYMBOL, &l1);
+            const char *t2 = core_batch_get_text(b, r2, CP_TRADE_SYMBOL, &l2);
+            assert_ptr_equal(t0, t1); /* shared */
+            assert_ptr_not_equal(t1, t2);
+            assert_int_equal(l1, n);
+            assert_int_equal(l2, n);
+            assert_memory_equal(t1, base, n);
+            assert_memory_equal(t2, other, n);
+        }
+    }
+    size_t r = core_batch_add_row(b), s = core_batch_add_row(b); /* empty after empty: shared too */
+    assert_int_equal(core_batch_set_string(b, r, CP_TRADE_SYMBOL, "", 0), CP_OK);
+    assert_int_equal(core_batch_set_string(b, s, CP_TRADE_SYMBOL, "", 0), CP_OK);
+    assert_ptr_equal(core_batch_get_text(b, r, CP_TRADE_SYMBOL, NULL), core_batch_get_text(b, s, CP_TRADE_SYMBOL, NULL));
     core_batch_unref(b);
 }
 
@@ -512,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_json_rows),
         cmocka_unit_test(test_roundtrip_every_text_length),
         cmocka_unit_test(test_added_rows_are_null),
+        cmocka_unit_test(test_strings_shared_with_the_row_above),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
