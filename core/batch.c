@@ -1005,30 +1005,55 @@ static void put_ints(wr *x, const struct cell *cells, const uint8_t *nul, size_t
     x->w = w;
 }
 
-/* A DECIMAL or STRING column's values (a string the same as the row above's: one byte 0). */
+/* a text's length as a varint at w: the usual one byte without a loop */
+static inline char *put_len(char *w, uint64_t v)
+{
+    if (v < 0x80) {
+        *w = (char)v;
+        return w + 1;
+    }
+    return put_varint(w, v);
+}
+
+/* A DECIMAL or STRING column's values (a string the same as the row above's: one byte 0), the
+ * room for all of them made once. */
 static bool put_texts(wr *x, const cp_batch *b, size_t c)
 {
     const struct cell *cells = b->cols[c].cells;
     const uint8_t *nul = b->cols[c].null;
-    bool str = b->fields[c].type == CP_T_STRING;
-    for (size_t r = 0; r < b->rows; r++) {
-        if (nul[r])
-            continue;
-        uint32_t len = cells[r].len;
-        if (!room(x, (size_t)len + 10))
-            return false;
-        if (str && r && !nul[r - 1] && cells[r - 1].len == len &&
-            (cells[r - 1].off == cells[r].off || memcmp(b->arena + cells[r - 1].off, b->arena + cells[r].off, len) == 0)) {
-            *x->w++ = 0;
-            continue;
+    const char *arena = b->arena;
+    size_t rows = b->rows, need = 0;
+    for (size_t r = 0; r < rows; r++) /* each text and its length (a varint of 5 bytes at most); a
+                                        * NULL cell's length counts too, the bound is all it is */
+        need += (size_t)cells[r].len + 5;
+    if (!room(x, need))
+        return false;
+    char *w = x->w;
+    if (b->fields[c].type == CP_T_STRING) {
+        for (size_t r = 0; r < rows; r++) {
+            if (nul[r])
+                continue;
+            uint32_t len = cells[r].len, off = cells[r].off;
+            if (r && !nul[r - 1] && cells[r - 1].len == len &&
+                (cells[r - 1].off == off || same_bytes(arena + cells[r - 1].off, arena + off, len))) {
+                *w++ = 0;
+                continue;
+            }
+            w = put_len(w, (uint64_t)len + 1);
+            copy_text(w, arena + off, len);
+            w += len;
         }
-        if (len < 0x7F) /* the usual one-byte length */
-            *x->w++ = (char)(len + str);
-        else
-            x->w = put_varint(x->w, (uint64_t)len + str);
-        copy_text(x->w, b->arena + cells[r].off, len);
-        x->w += len;
+    } else {
+        for (size_t r = 0; r < rows; r++) {
+            if (nul[r])
+                continue;
+            uint32_t len = cells[r].len;
+            w = put_len(w, len);
+            copy_text(w, arena + cells[r].off, len);
+            w += len;
+        }
     }
+    x->w = w;
     return true;
 }
 
@@ -1142,12 +1167,13 @@ static bool take_nulls(rd *r, uint8_t *nul, size_t rows)
     return true;
 }
 
-/* A text of the record at p (len bytes, checked to be there) into the arena, as cell cl's. */
-static bool arena_take(cp_batch *b, struct cell *cl, const unsigned char *p, uint64_t len)
+/* A text of the record at p (len bytes, checked to be there) into the arena, as cell cl's (a
+ * short one copied without a call). */
+static inline bool arena_take(cp_batch *b, struct cell *cl, const unsigned char *p, uint64_t len)
 {
     if (b->alen + len + 1 > b->acap || b->alen + len + 1 >= UINT32_MAX)
         return false;
-    memcpy(b->arena + b->alen, p, len);
+    copy_text(b->arena + b->alen, (const char *)p, (size_t)len);
     b->arena[b->alen + len] = '\0';
     cl->off = (uint32_t)b->alen;
     cl->len = (uint32_t)len;
@@ -1217,8 +1243,40 @@ static inline bool record_decimal(const unsigned char *p, uint64_t len, const un
     return core_decimal_parse((const char *)p, (size_t)len, d);
 }
 
-/* Column c of a compact record (see the layout above); every DECIMAL's text is parsed for its
- * double, which also checks it. */
+/* A varint at *pp (before end), the usual one-byte length without a call. */
+static inline bool take_varint(const unsigned char **pp, const unsigned char *end, uint64_t *out)
+{
+    if (*pp < end && **pp < 0x80) {
+        *out = *(*pp)++;
+        return true;
+    }
+    return get_varint(pp, end, out);
+}
+
+/* the n (1, 2, 4 or 8) bytes at p, little-endian */
+static inline uint64_t get_le(const unsigned char *p, unsigned n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint8_t v1;
+    uint16_t v2;
+    uint32_t v4;
+    uint64_t v8;
+    switch (n) {
+    case 1: memcpy(&v1, p, 1); return v1;
+    case 2: memcpy(&v2, p, 2); return v2;
+    case 4: memcpy(&v4, p, 4); return v4;
+    default: memcpy(&v8, p, 8); return v8;
+    }
+#else
+    uint64_t k = 0;
+    for (unsigned j = 0; j < n; j++)
+        k |= (uint64_t)p[j] << (8 * j);
+    return k;
+#endif
+}
+
+/* Column c of a compact record (see the layout above), one loop per type; every DECIMAL's text
+ * is parsed for its double, which also checks it. */
 static bool read_column(cp_batch *b, size_t c, rd *r)
 {
     size_t rows = b->rows;
@@ -1236,56 +1294,75 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
         (!take(r, &width, 1) || (width != 1 && width != 2 && width != 4 && width != 8)))
         return false;
     const unsigned char *p = r->p, *end = r->p + r->left;
-    uint64_t prev = 0;
-    bool first = true; /* an integer column's first value is whole, the others differences */
-    for (size_t i = 0; i < rows; i++) {
-        struct cell *cl = &cells[i];
-        *cl = (struct cell){0};
-        if (nul[i])
-            continue;
-        uint64_t k;
-        switch (t) {
-        case CP_T_INT64:
-        case CP_T_TIMESTAMP: {
+    uint64_t k;
+    switch (t) {
+    case CP_T_INT64:
+    case CP_T_TIMESTAMP: {
+        uint64_t prev = 0;
+        bool first = true; /* the first value is whole (8 bytes), the others differences */
+        for (size_t i = 0; i < rows; i++) {
+            cells[i] = (struct cell){0};
+            if (nul[i])
+                continue;
             unsigned n = first ? 8 : width;
             if ((size_t)(end - p) < n)
                 return false;
-            k = 0;
-            for (unsigned j = 0; j < n; j++)
-                k |= (uint64_t)p[j] << (8 * j);
+            k = get_le(p, n);
             p += n;
             prev = first ? k : prev + unzigzag(k);
             first = false;
-            cl->v.i = (int64_t)prev;
-            break;
+            cells[i].v.i = (int64_t)prev;
         }
-        case CP_T_BOOL:
+        break;
+    }
+    case CP_T_BOOL:
+        for (size_t i = 0; i < rows; i++) {
+            cells[i] = (struct cell){0};
+            if (nul[i])
+                continue;
             if (p == end || *p > 1)
                 return false;
-            cl->v.i = *p++;
-            break;
-        case CP_T_DOUBLE:
+            cells[i].v.i = *p++;
+        }
+        break;
+    case CP_T_DOUBLE:
+        for (size_t i = 0; i < rows; i++) {
+            cells[i] = (struct cell){0};
+            if (nul[i])
+                continue;
             if (end - p < 8)
                 return false;
-            memcpy(&cl->v.d, p, 8);
+            memcpy(&cells[i].v.d, p, 8);
             p += 8;
-            break;
-        case CP_T_STRING:
-            if (!get_varint(&p, end, &k))
+        }
+        break;
+    case CP_T_STRING:
+        for (size_t i = 0; i < rows; i++) {
+            struct cell *cl = &cells[i];
+            *cl = (struct cell){0};
+            if (nul[i])
+                continue;
+            if (!take_varint(&p, end, &k))
                 return false;
             if (k == 0) { /* the row above's text */
                 if (i == 0 || nul[i - 1])
                     return false;
                 cl->off = cl[-1].off;
                 cl->len = cl[-1].len;
-                break;
+                continue;
             }
             if (k - 1 > (size_t)(end - p) || !arena_take(b, cl, p, k - 1))
                 return false;
             p += k - 1;
-            break;
-        default: /* DECIMAL */
-            if (!get_varint(&p, end, &k) || k > (size_t)(end - p) || !record_decimal(p, k, end, &cl->v.d) ||
+        }
+        break;
+    default: /* DECIMAL */
+        for (size_t i = 0; i < rows; i++) {
+            struct cell *cl = &cells[i];
+            *cl = (struct cell){0};
+            if (nul[i])
+                continue;
+            if (!take_varint(&p, end, &k) || k > (size_t)(end - p) || !record_decimal(p, k, end, &cl->v.d) ||
                 !arena_take(b, cl, p, k))
                 return false;
             p += k;
