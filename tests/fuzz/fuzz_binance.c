@@ -29,10 +29,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bn_parse_ticker(ctx, &spot, &rs, syms, 3, b);
     fuzz_drain(ctx, b);
 #elif FUZZ_BINANCE_PARSER == 1
-    cp_batch *top = fuzz_batch(ctx, &cp_book_top_schema), *lvl = fuzz_batch(ctx, &cp_book_level_schema);
-    bn_parse_depth(ctx, &fut, &rs, &syms[1], 5, top, lvl);
-    fuzz_drain(ctx, top);
-    fuzz_drain(ctx, lvl);
+    /* levels read in place (level_quick) and the general way: the same status, rows, cells and log */
+    cp_batch *top[2], *lvl[2];
+    cp_status st[2];
+    unsigned long logged[2];
+    for (int k = 0; k < 2; k++) {
+        bn_quick = k == 0;
+        fuzz_log_hash = 0;
+        top[k] = fuzz_batch(ctx, &cp_book_top_schema);
+        lvl[k] = fuzz_batch(ctx, &cp_book_level_schema);
+        st[k] = bn_parse_depth(ctx, &fut, &rs, &syms[1], 5, top[k], lvl[k]);
+        logged[k] = fuzz_log_hash;
+    }
+    bn_quick = true;
+    if (st[0] != st[1] || logged[0] != logged[1] || !fuzz_same_rows(ctx, top[0], top[1]) ||
+        !fuzz_same_rows(ctx, lvl[0], lvl[1]))
+        abort();
+    for (int k = 0; k < 2; k++) {
+        fuzz_drain(ctx, top[k]);
+        fuzz_drain(ctx, lvl[k]);
+    }
 #elif FUZZ_BINANCE_PARSER == 2
     /* read in place (kline_quick) and the general way: the same status, rows, cells and log */
     cp_batch *b[2];
@@ -41,14 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cp_status st[2];
     unsigned long logged[2];
     for (int k = 0; k < 2; k++) {
-        bn_klines_quick = k == 0;
+        bn_quick = k == 0;
         fuzz_log_hash = 0;
         b[k] = fuzz_batch(ctx, &cp_ohlcv_schema);
         st[k] = bn_parse_klines(ctx, &spot, &rs, &syms[0], "1m", 1499040000000LL, false, INT64_MIN, INT64_MAX, b[k],
                                 &last[k], &count[k]);
         logged[k] = fuzz_log_hash;
     }
-    bn_klines_quick = true;
+    bn_quick = true;
     if (st[0] != st[1] || last[0] != last[1] || count[0] != count[1] || logged[0] != logged[1] ||
         !fuzz_same_rows(ctx, b[0], b[1]))
         abort();

@@ -185,6 +185,29 @@ cp_status bn_parse_premium(cp_ctx *ctx, const bn_api *api, const cp_http_respons
     return each_symbol(ctx, "premiumIndex", api, rs, syms, n, out, premium_fields, PF_N, premium_row);
 }
 
+bool bn_quick = true;
+
+/* A level in its usual form read in place, ["price","size"] without whitespace, both plain
+ * strings (sj_plain_run): *L as the general reading makes it and the scanner after the level;
+ * false with the scanner unmoved for any other form, which the general reading decides. */
+static bool level_quick(sj *j, su_level *L)
+{
+    const char *p = j->p, *e = j->end;
+    if (e - p < 7 || p[0] != '[' || p[1] != '"')
+        return false;
+    const char *a = p + 2, *ae = sj_plain_run(a, e);
+    if (e - ae < 5 || ae[0] != '"' || ae[1] != ',' || ae[2] != '"')
+        return false;
+    const char *b = ae + 3, *be = sj_plain_run(b, e);
+    if (e - be < 2 || be[0] != '"' || be[1] != ']')
+        return false;
+    *L = (su_level){.price = {.type = SJ_STRING, .p = a, .len = (size_t)(ae - a)},
+                    .size = {.type = SJ_STRING, .p = b, .len = (size_t)(be - b)},
+                    .ok = true};
+    sj_resume(j, be + 2);
+    return true;
+}
+
 /* One side of a book: an array of [price, size, ...] arrays; the first `max` kept in lv, *n counts all. */
 static bool book_side(sj *j, su_level *lv, size_t max, size_t *n)
 {
@@ -193,9 +216,11 @@ static bool book_side(sj *j, su_level *lv, size_t max, size_t *n)
     while (sj_next(j)) {
         su_level L = {.ok = false};
         size_t m = 0;
-        if (!sj_value(j, &l))
+        if (bn_quick && level_quick(j, &L)) {
+            /* read */
+        } else if (!sj_value(j, &l)) {
             return false;
-        if (l.type == SJ_ARRAY) {
+        } else if (l.type == SJ_ARRAY) {
             if (!sj_elements(j, two, 2, &m))
                 return false;
             L.ok = m >= 2 && two[0].type != SJ_NULL && two[1].type != SJ_NULL;
@@ -320,8 +345,6 @@ cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response
     return CP_OK;
 }
 
-bool bn_klines_quick = true;
-
 /* What every kline row of one response shares. */
 typedef struct kline_ids {
     cp_ctx *ctx;
@@ -386,7 +409,7 @@ static bool quick_dec(const kline_ids *id, size_t row, size_t col, const char **
  * close_time,"quote volume",trades,"taker buy base","taker buy quote",...] without whitespace,
  * times and trades as integers of up to 18 digits, decimals as plain strings (the core finds
  * each one's end as it validates and parses it). A row of it is appended to id->out and the
- * scanner left after the eleventh element, or after a twelfth that is a short plain string.
+ * scanner left after the eleventh element, or after a twelfth that is a plain string.
  * Any other form (a sign, an escape, a null, spaces, a value the general reading would refuse)
  * gives false with no row added and the scanner where it was: the general reading then
  * decides, and logs what is wrong. */
@@ -425,13 +448,11 @@ static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t 
         cp_batch_drop_last_row(ctx, b);
         return false;
     }
-    /* the usual twelfth element too, Binance's unused "0": a short string of printable ASCII
-     * without a quote or backslash is valid JSON as it is (whatever follows, the scanner reads) */
+    /* the usual twelfth element too, Binance's unused "0": a plain string is valid JSON as it
+     * is (whatever follows, the scanner reads) */
     if (e - p >= 3 && p[0] == ',' && p[1] == '"') {
-        const char *q = p + 2, *qe = e - p > 18 ? p + 18 : e;
-        while (q < qe && *q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
-            q++;
-        if (q < qe && *q == '"')
+        const char *q = sj_plain_run(p + 2, e);
+        if (q < e && *q == '"')
             p = q + 1;
     }
     sj_resume(j, p);
@@ -471,7 +492,7 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
         if (!sj_value(&j, &e))
             break;
         int64_t open_time, close_time;
-        if (e.type == SJ_ARRAY && bn_klines_quick && kline_quick(&j, &id, &open_time, &close_time)) {
+        if (e.type == SJ_ARRAY && bn_quick && kline_quick(&j, &id, &open_time, &close_time)) {
             sj_val rest; /* the elements after the eleventh: only checked */
             while (sj_next(&j) && sj_value(&j, &rest) && sj_skip(&j, &rest))
                 ;

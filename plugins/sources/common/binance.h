@@ -170,9 +170,9 @@ cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response
 /* Appends candles with open_time in [min_open, max_open) and, unless include_open, only closed
  * ones (close_time < now). *last_closed gets the newest closed open_time appended (or stays),
  * *count the number of array elements in the response. */
-/* Tests only: false reads every kline the general way (kline_quick off), so that a test can
- * compare what the two readings make of the same body. */
-extern bool bn_klines_quick;
+/* Tests only: false reads every kline and book level the general way (kline_quick and
+ * level_quick off), so that a test can compare what the two readings make of the same body. */
+extern bool bn_quick;
 cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response *rs, const bn_sym *s,
                           const char *interval, int64_t now, bool include_open, int64_t min_open, int64_t max_open,
                           cp_batch *out, int64_t *last_closed, size_t *count);

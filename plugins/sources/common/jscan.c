@@ -83,29 +83,6 @@ static int hexval(unsigned char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Skips printable ASCII other than '"' and '\\', eight bytes at a time where it can. */
-static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *e)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    while (e - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-        /* a high bit marks a quote, a backslash, a byte below 0x20 or one above 0x7F; the
-         * lowest marked byte is always a real one */
-        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x;
-        t &= highs;
-        if (t)
-            return p + (__builtin_ctzll(t) >> 3);
-        p += 8;
-    }
-#endif
-    while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-        p++;
-    return p;
-}
-
 static bool scan_string(sj *j, sj_val *v)
 {
     const unsigned char *p = (const unsigned char *)j->p + 1, *e = (const unsigned char *)j->end;
@@ -113,7 +90,7 @@ static bool scan_string(sj *j, sj_val *v)
     v->p = (const char *)p;
     v->esc = false;
     for (;;) {
-        p = plain_run(p, e);
+        p = (const unsigned char *)sj_plain_run((const char *)p, (const char *)e);
         if (p >= e)
             return eod(j);
         if (*p == '"')

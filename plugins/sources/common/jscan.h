@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SJ_MAX_DEPTH 32 /* nested arrays and objects (json-c's default limit) */
 
@@ -71,6 +72,31 @@ bool sj_elements(sj *j, sj_val *vals, size_t max, size_t *n);
  * end; sj_next() / sj_member() go on from there. A fast path that finds another form reads
  * nothing: it leaves j as it was, and the general reading decides and reports. */
 void sj_resume(sj *j, const char *p);
+/* For such a fast path (and the scanner's strings): where the run of bytes from p (before e)
+ * ends that a JSON string holds as they are (printable ASCII other than '"' and '\\'), read
+ * eight at a time: a string whose bytes are all such is valid, its value its bytes. */
+static inline const char *sj_plain_run(const char *s, const char *end)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = (const unsigned char *)end;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        /* a high bit marks a quote, a backslash, a byte below 0x20 or one above 0x7F; the
+         * lowest marked byte is always a real one */
+        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x;
+        t &= highs;
+        if (t)
+            return (const char *)p + (__builtin_ctzll(t) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return (const char *)p;
+}
 /* After the top-level value: true when only whitespace is left, else an error. */
 bool sj_end(sj *j);
 
