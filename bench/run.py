@@ -542,23 +542,24 @@ def other_benches(a):
     return out
 
 
-def perf_profile(a, work, nginx, n):
-    """perf of one cycle with DWARF call graphs: inclusive time of the project's own functions
-    (which stage costs what) and the top self-time symbols."""
+def perf_profile(a, work, nginx, n, cycles=8):
+    """perf of `cycles` cycles (each on a fresh database and state dir) with DWARF call graphs:
+    inclusive time of the project's own functions (which stage costs what) and the top
+    self-time symbols. One cycle gave about 60 samples (1.7 % each): too few for a stage's share."""
     if not shutil.which("perf"):
         return None, None
     d = os.path.join(work, "n%d" % n)
-    rm_db(os.path.join(d, "coinpipe.db"))
-    shutil.rmtree(os.path.join(d, "state"), ignore_errors=True)
     data = os.path.join(work, "perf.data")
+    loop = ('for i in $(seq %d); do rm -rf "$1/state" "$1/coinpipe.db" "$1/coinpipe.db-wal" "$1/coinpipe.db-shm"; '
+            '"$2" --once -c "$1/cycle.conf" || exit 1; done' % cycles)
     r = subprocess.run(["perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", data, "--",
-                        os.path.join(a.build, "coinpipe"), "--once", "-c", os.path.join(d, "cycle.conf")],
+                        "sh", "-c", loop, "sh", d, os.path.join(a.build, "coinpipe")],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return "perf record failed: " + r.stderr.strip()[-500:], None
 
     def report(*args):
-        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none"] + list(args),
+        rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none", "--comm", "coinpipe"] + list(args),
                              capture_output=True, text=True)
         return [l.rstrip() for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")]
     mine = ("core_", "bn_", "su_", "sq_", "sp_", "json_tokener_parse", "sqlite3_step", "fsync", "strtod",
@@ -566,19 +567,22 @@ def perf_profile(a, work, nginx, n):
     children = report("--children", "--sort", "symbol")
     incl = [l for l in children if "[.]" in l and any(m in l.split("[.]", 1)[1] for m in mine)][:22]
     self_ = [l for l in report("--no-children", "--sort", "dso,symbol", "--percent-limit", "1.5")][:12]
-    # each stage's share of the process's samples (inclusive, the largest line of its symbols)
-    shares = {}
-    for l in children:
-        if "[.]" not in l or "%" not in l:
+    # each stage's share of the process's samples: the samples with one of the stage's
+    # functions anywhere in their call chain (perf report lists a function again for its
+    # inlined copies and per loaded copy of a plugin, so its lines can neither be summed nor
+    # is the largest one the whole)
+    scr = subprocess.run(["perf", "script", "-i", data, "--comm", "coinpipe", "-F", "ip,sym"],
+                         capture_output=True, text=True).stdout
+    total, hits = 0, {stage: 0 for stage in STAGE_SYMBOLS}
+    for block in scr.split("\n\n"):
+        frames = {f.split()[1].split("+")[0] for f in block.strip().splitlines() if len(f.split()) >= 2}
+        if not block.strip():
             continue
-        sym = l.split("[.]", 1)[1].split()[0]
-        try:
-            pct = float(l.split("%", 1)[0]) / 100.0
-        except ValueError:
-            continue
+        total += 1
         for stage, names in STAGE_SYMBOLS.items():
-            if sym in names:
-                shares[stage] = max(shares.get(stage, 0.0), pct) if stage != "parse" else shares.get(stage, 0.0) + pct
+            if frames.intersection(names):
+                hits[stage] += 1
+    shares = {stage: n / total for stage, n in hits.items() if n} if total else {}
     text = "\n".join(["inclusive (children) time of the stages:"] + incl + ["", "self time:"] + self_)
     return text, shares
 
@@ -602,7 +606,7 @@ def stage_table(summ, shares):
             ("parse", "parse", "responses into rows (jscan, decimals, batch cells)"),
             ("write", "write", "rows into SQLite (sq_write)")]
     t = ["Each stage against its own floor (floors: median of the rounds; a stage's CPU inside coinpipe "
-         "from its share of the perf samples of one cycle times the cycle's median CPU):", "",
+         "from its share of the perf samples of 8 cycles times the cycle's median CPU):", "",
          "| stage | floor | floor wall s | floor CPU s | coinpipe stage CPU s | stage CPU / floor CPU |",
          "|---|---|---:|---:|---:|---:|"]
     for stage, key, what in rows:
@@ -810,7 +814,7 @@ def main():
         for name, text in others:
             L += ["`%s` — %s:" % (name, targets[name]), "", "```", text, "```", ""]
     if prof:
-        L += ["## Profile of one coinpipe cycle (perf --call-graph dwarf, N = %d)" % a.symbols, "", "```", prof, "```", ""]
+        L += ["## Profile of 8 coinpipe cycles (perf --call-graph dwarf, 499 Hz, N = %d)" % a.symbols, "", "```", prof, "```", ""]
     if a.stream == "on" and not a.quick:
         L += stream_section(a)
     write_report(a, L)
