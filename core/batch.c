@@ -1295,13 +1295,14 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
         return false;
     const unsigned char *p = r->p, *end = r->p + r->left;
     uint64_t k;
+    if (rows) /* a NULL cell stays zeroed, the others are read below */
+        memset(cells, 0, rows * sizeof *cells);
     switch (t) {
     case CP_T_INT64:
     case CP_T_TIMESTAMP: {
         uint64_t prev = 0;
         bool first = true; /* the first value is whole (8 bytes), the others differences */
         for (size_t i = 0; i < rows; i++) {
-            cells[i] = (struct cell){0};
             if (nul[i])
                 continue;
             unsigned n = first ? 8 : width;
@@ -1317,7 +1318,6 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
     }
     case CP_T_BOOL:
         for (size_t i = 0; i < rows; i++) {
-            cells[i] = (struct cell){0};
             if (nul[i])
                 continue;
             if (p == end || *p > 1)
@@ -1327,7 +1327,6 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
         break;
     case CP_T_DOUBLE:
         for (size_t i = 0; i < rows; i++) {
-            cells[i] = (struct cell){0};
             if (nul[i])
                 continue;
             if (end - p < 8)
@@ -1339,7 +1338,6 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
     case CP_T_STRING:
         for (size_t i = 0; i < rows; i++) {
             struct cell *cl = &cells[i];
-            *cl = (struct cell){0};
             if (nul[i])
                 continue;
             if (!take_varint(&p, end, &k))
@@ -1359,7 +1357,6 @@ static bool read_column(cp_batch *b, size_t c, rd *r)
     default: /* DECIMAL */
         for (size_t i = 0; i < rows; i++) {
             struct cell *cl = &cells[i];
-            *cl = (struct cell){0};
             if (nul[i])
                 continue;
             if (!take_varint(&p, end, &k) || k > (size_t)(end - p) || !record_decimal(p, k, end, &cl->v.d) ||

@@ -193,16 +193,12 @@ static int64_t view_time(const view *v, size_t r)
     return v->time.rows && !cp_column_is_null(&v->time, r) ? cp_column_int(&v->time, r) : INT64_MIN;
 }
 
-static int64_t row_time(const cp_batch *b, const layout *l, size_t r)
-{
-    return l->time >= 0 && !core_batch_is_null(b, r, (size_t)l->time) ? core_batch_get_int(b, r, (size_t)l->time)
-                                                                        : INT64_MIN;
-}
-
 void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c) { core_batch_json_value(out, b, r, c); }
 
-/* takes row r of b as the newest of its series unless a newer one is stored */
-static void take(const char *pipeline, const cp_batch *b, const layout *l, size_t r, cp_buf *key, cp_buf *js)
+/* takes row r of b, whose time is ts (INT64_MIN: none), as the newest of its series unless a
+ * newer one is stored */
+static void take(const char *pipeline, const cp_batch *b, const layout *l, size_t r, int64_t ts, cp_buf *key,
+                 cp_buf *js)
 {
     const cp_schema *s = core_batch_schema(b);
     key->len = 0;
@@ -215,7 +211,6 @@ static void take(const char *pipeline, const cp_batch *b, const layout *l, size_
     }
     if (key->oom)
         return;
-    int64_t ts = row_time(b, l, r);
     pthread_mutex_lock(&L.lock);
     if ((L.n + 1) * 4 > L.cap * 3 && !grow()) {
         pthread_mutex_unlock(&L.lock);
@@ -334,11 +329,11 @@ void core_latest_update(const char *pipeline, const cp_batch *b)
             best[nbest] = r;
             best_ts[nbest++] = t;
         } else {
-            take(pl, b, &l, r, &key, &js);
+            take(pl, b, &l, r, t, &key, &js);
         }
     }
     for (size_t k = 0; k < nbest; k++)
-        take(pl, b, &l, best[k], &key, &js);
+        take(pl, b, &l, best[k], best_ts[k], &key, &js);
     cp_buf_free(&key);
     cp_buf_free(&js);
 }

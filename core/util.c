@@ -308,19 +308,14 @@ static uint32_t crc32c_mul(uint32_t a, uint32_t b)
     return p;
 }
 
-/* x^(8n) modulo the polynomial: what n zero bytes after it make of a register (times it) */
-static uint32_t crc32c_x8n(size_t n)
-{
-    uint32_t r = UINT32_C(1) << 31, sq = UINT32_C(1) << 23; /* x^0, x^8 */
-    for (; n; n >>= 1) {
-        if (n & 1)
-            r = crc32c_mul(sq, r);
-        sq = crc32c_mul(sq, sq);
-    }
-    return r;
-}
-
 enum { CRC_LANE = 4096 }; /* bytes of each of the three lanes of a block */
+
+/* x^(8 * CRC_LANE) and x^(16 * CRC_LANE) modulo the polynomial, reflected: what CRC_LANE and
+ * 2 * CRC_LANE zero bytes after a register make of it (times it). Square-and-multiply with
+ * crc32c_mul from x^8 gives them; test_spool's test_crc32c checks the lanes against the table
+ * at lengths around the blocks'. */
+#define CRC_X8_LANE UINT32_C(0x35D73A62)
+#define CRC_X8_2LANES UINT32_C(0x28461564)
 
 /* The instruction takes 3 cycles and another can start each cycle: three lanes of a block (a
  * spool record is a megabyte) run at once, from 0 but the first, and are joined by the CRC's
@@ -329,21 +324,18 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 {
     const unsigned char *p = data;
     uint64_t c = ~crc;
-    if (n >= 3 * CRC_LANE) {
-        uint32_t x1 = crc32c_x8n(CRC_LANE), x2 = crc32c_x8n(2 * CRC_LANE);
-        for (; n >= 3 * CRC_LANE; n -= 3 * CRC_LANE, p += 3 * CRC_LANE) {
-            uint64_t c1 = 0, c2 = 0;
-            for (size_t i = 0; i < CRC_LANE; i += 8) {
-                uint64_t v0, v1, v2;
-                memcpy(&v0, p + i, 8);
-                memcpy(&v1, p + CRC_LANE + i, 8);
-                memcpy(&v2, p + 2 * CRC_LANE + i, 8);
-                c = __builtin_ia32_crc32di(c, v0);
-                c1 = __builtin_ia32_crc32di(c1, v1);
-                c2 = __builtin_ia32_crc32di(c2, v2);
-            }
-            c = crc32c_mul(x2, (uint32_t)c) ^ crc32c_mul(x1, (uint32_t)c1) ^ (uint32_t)c2;
+    for (; n >= 3 * CRC_LANE; n -= 3 * CRC_LANE, p += 3 * CRC_LANE) {
+        uint64_t c1 = 0, c2 = 0;
+        for (size_t i = 0; i < CRC_LANE; i += 8) {
+            uint64_t v0, v1, v2;
+            memcpy(&v0, p + i, 8);
+            memcpy(&v1, p + CRC_LANE + i, 8);
+            memcpy(&v2, p + 2 * CRC_LANE + i, 8);
+            c = __builtin_ia32_crc32di(c, v0);
+            c1 = __builtin_ia32_crc32di(c1, v1);
+            c2 = __builtin_ia32_crc32di(c2, v2);
         }
+        c = crc32c_mul(CRC_X8_2LANES, (uint32_t)c) ^ crc32c_mul(CRC_X8_LANE, (uint32_t)c1) ^ (uint32_t)c2;
     }
     for (; n >= 8; n -= 8, p += 8) {
         uint64_t v;
