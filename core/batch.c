@@ -206,6 +206,18 @@ size_t core_batch_add_row(cp_batch *b)
     return r;
 }
 
+cp_status core_batch_fill_down(cp_batch *b, size_t col, size_t from, size_t to)
+{
+    if (!b || col >= b->schema.nfields || from >= to || to > b->rows)
+        return CP_ERR_INVALID;
+    struct column *c = &b->cols[col];
+    const struct cell v = c->cells[from]; /* a text is shared, as set_string shares a repeated one */
+    for (size_t r = from + 1; r < to; r++)
+        c->cells[r] = v;
+    memset(c->null + from + 1, c->null[from], to - from - 1);
+    return CP_OK;
+}
+
 void core_batch_drop_last_row(cp_batch *b)
 {
     if (b && b->rows)

@@ -21,6 +21,9 @@ void core_batch_drop_last_row(cp_batch *b);
 /* keeps the rows for which keep() is true, in order, in place (text stays in the arena);
  * returns how many remain */
 size_t core_batch_keep_rows(cp_batch *b, bool (*keep)(void *user, const cp_batch *b, size_t row), void *user);
+/* cp_host.batch_fill_down (see cp_batch_fill_down): rows from + 1 .. to - 1 of column col get
+ * row from's cell (value, text, NULL or not); CP_ERR_INVALID unless from < to <= rows */
+cp_status core_batch_fill_down(cp_batch *b, size_t col, size_t from, size_t to);
 cp_status core_batch_set_int(cp_batch *b, size_t row, size_t col, int64_t v);
 cp_status core_batch_set_double(cp_batch *b, size_t row, size_t col, double v);
 cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char *text, size_t len);

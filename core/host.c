@@ -336,6 +336,7 @@ const cp_host core_host = {
     .shard_keep = h_shard_keep,
     .batch_set_decimal_until = core_batch_set_decimal_until,
     .batch_column = core_batch_column,
+    .batch_fill_down = core_batch_fill_down,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

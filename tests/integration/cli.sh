@@ -101,7 +101,7 @@ $B --describe nosuch > "$TMP/out" 2>&1; rc=$?
 expect_eq "$rc" 1 "describe of a missing plugin fails"
 COINPIPE_PLUGIN_PATH="$COINPIPE_TEST_PLUGIN_DIR/bad" $B --list-plugins > "$TMP/out" 2>&1
 expect_contains "$TMP/out" "bad_abi.so: plugin ABI 99.0 is incompatible" "list reports a broken plugin with its file"
-expect_contains "$TMP/out" "coinpipe: $COINPIPE_TEST_PLUGIN_DIR/bad/abi1_sink.so: plugin ABI 1.1 is incompatible with this coinpipe's ABI 2.1 (major differs): rebuild the plugin against this version" "an ABI 1 plugin is refused with one line naming the file and both versions"
+expect_contains "$TMP/out" "coinpipe: $COINPIPE_TEST_PLUGIN_DIR/bad/abi1_sink.so: plugin ABI 1.1 is incompatible with this coinpipe's ABI 2.2 (major differs): rebuild the plugin against this version" "an ABI 1 plugin is refused with one line naming the file and both versions"
 # a config naming an ABI 1 plugin fails --check at the plugin line
 cat > "$TMP/abi1.conf" <<EOF
 global = { plugin_path = ["$COINPIPE_TEST_PLUGIN_DIR", "$COINPIPE_TEST_PLUGIN_DIR/bad"]; };
@@ -111,10 +111,10 @@ pipelines = ( { name = "p"; interval = "1m";
 EOF
 $B run --check -c "$TMP/abi1.conf" > "$TMP/out" 2> "$TMP/err"; rc=$?
 expect_eq "$rc" 1 "--check refuses a config with an ABI 1 plugin"
-expect_eq "$(cat "$TMP/err")" "$TMP/abi1.conf:4: $COINPIPE_TEST_PLUGIN_DIR/bad/abi1_sink.so: plugin ABI 1.1 is incompatible with this coinpipe's ABI 2.1 (major differs): rebuild the plugin against this version
+expect_eq "$(cat "$TMP/err")" "$TMP/abi1.conf:4: $COINPIPE_TEST_PLUGIN_DIR/bad/abi1_sink.so: plugin ABI 1.1 is incompatible with this coinpipe's ABI 2.2 (major differs): rebuild the plugin against this version
 coinpipe: $TMP/abi1.conf: 1 error" "the ABI 1 refusal is one line with file:line first"
 $B --version > "$TMP/out"
-expect_contains "$TMP/out" "plugin ABI 2.1" "version shows the ABI"
+expect_contains "$TMP/out" "plugin ABI 2.2" "version shows the ABI"
 # the command table: --help is written from it, each command has its own --help, and a word
 # that names no command is refused before any config is read
 $B --help > "$TMP/out" 2>&1; rc=$?

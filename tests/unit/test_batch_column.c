@@ -1,4 +1,5 @@
-/* Unit tests for the column view of a batch (cp_batch_column, since ABI 2.1; core/batch.c).
+/* Unit tests for the column view of a batch (cp_batch_column, since ABI 2.1; core/batch.c) and
+ * for filling a column down a range of rows (cp_batch_fill_down, since ABI 2.2).
  * SPDX-License-Identifier: MIT
  */
 #include "testkit.h"
@@ -171,6 +172,69 @@ static void test_older_core_unsupported(void **state)
     core_batch_unref(b);
 }
 
+/* The cell (r, c) as the getters see it, for comparing two cells of any type. */
+static void cell_text(const cp_batch *b, size_t r, size_t c, char *out, size_t cap)
+{
+    size_t len = 0;
+    const char *t = core_batch_get_text(b, r, c, &len);
+    snprintf(out, cap, "null=%d int=%lld dbl=%.17g bool=%d text=%.*s/%zu", core_batch_is_null(b, r, c),
+             (long long)core_batch_get_int(b, r, c), core_batch_get_double(b, r, c), core_batch_get_bool(b, r, c),
+             t ? (int)len : 4, t ? t : "NULL", len);
+}
+
+/* One fill of every column through `ctx` (the core's table, or an older one without
+ * batch_fill_down whose wrapper sets each row): rows from + 1 .. to - 1 become row from's
+ * cell, a NULL one included, rows outside stay as they were; bad ranges change nothing. */
+static void check_fill_down(cp_ctx *ctx)
+{
+    enum { ROWS = 1000 };
+    for (size_t from = 1; from <= 2; from++) { /* row 1 has values, row 2 is NULL but for the key */
+        cp_batch *b = every_type_batch(ROWS), *was = core_batch_copy(b);
+        assert_non_null(was);
+        size_t to = ROWS - 10;
+        for (size_t c = 0; c < NCOLS; c++)
+            assert_int_equal(cp_batch_fill_down(ctx, b, c, from, to), CP_OK);
+        for (size_t r = 0; r < ROWS; r++)
+            for (size_t c = 0; c < NCOLS; c++) {
+                char got[160], want[160];
+                cell_text(b, r, c, got, sizeof got);
+                cell_text(was, r > from && r < to ? from : r, c, want, sizeof want);
+                if (strcmp(got, want) != 0)
+                    fail_msg("fill_down from %zu, row %zu column %zu: %s, want %s", from, r, c, got, want);
+            }
+        /* refused, nothing changed: a bad column, an empty or reversed range, past the rows */
+        assert_int_equal(cp_batch_fill_down(ctx, b, NCOLS, 0, 5), CP_ERR_INVALID);
+        assert_int_equal(cp_batch_fill_down(ctx, b, N, 5, 5), CP_ERR_INVALID);
+        assert_int_equal(cp_batch_fill_down(ctx, b, N, 6, 5), CP_ERR_INVALID);
+        assert_int_equal(cp_batch_fill_down(ctx, b, N, 0, ROWS + 1), CP_ERR_INVALID);
+        assert_int_equal(cp_batch_fill_down(ctx, b, N, 0, 1), CP_OK); /* one row: nothing to fill */
+        assert_int_equal(core_batch_get_int(b, 0, N), -5);
+        assert_int_equal(core_batch_get_int(b, ROWS - 1, N), ROWS - 1 - 5);
+        core_batch_unref(was);
+        core_batch_unref(b);
+    }
+}
+
+static void test_fill_down(void **state)
+{
+    (void)state;
+    check_fill_down(&host_ctx);
+}
+
+/* A core older than ABI 2.2 has no batch_fill_down: the wrapper sets the rows one call at a time,
+ * the same cells (its texts read from a copy, since a text set may move the batch's texts). */
+static void test_fill_down_older_core(void **state)
+{
+    (void)state;
+    cp_host old = core_host;
+    old.size = offsetof(cp_host, batch_fill_down); /* the table ends before the 2.2 entry */
+    cp_ctx ctx = {.host = &old};
+    check_fill_down(&ctx);
+    old.size = sizeof old;
+    old.batch_fill_down = NULL; /* present but not set */
+    check_fill_down(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +242,8 @@ int main(void)
         cmocka_unit_test(test_view_of_deserialized_and_appended_batches),
         cmocka_unit_test(test_view_edges),
         cmocka_unit_test(test_older_core_unsupported),
+        cmocka_unit_test(test_fill_down),
+        cmocka_unit_test(test_fill_down_older_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

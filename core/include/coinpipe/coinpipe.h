@@ -1,7 +1,7 @@
 /* coinpipe plugin SDK: the only API a plugin sees (descriptor, host table, batches, HTTP).
  * SPDX-License-Identifier: MIT
  *
- * ABI rules (ABI 2.1)
+ * ABI rules (ABI 2.2)
  * -------------------
  * - A plugin exports one data symbol, `coinpipe_plugin`, defined with CP_PLUGIN_DEFINE().
  *   The macro stamps CP_ABI_MAJOR, CP_ABI_MINOR, sizeof(cp_plugin) and sizeof(cp_option)
@@ -32,7 +32,8 @@
  *   before reading a field added after the minor it was built against (the wrappers below
  *   do: CP_HOST_HAS), and reads a schema it did not build through cp_schema_field(), which
  *   steps by its field_size. Additions are marked "since ABI 2.N": 2.1 added the column
- *   view (cp_batch_column).
+ *   view (cp_batch_column) and cp_batch_set_decimal_until, 2.2 cp_batch_fill_down (the SDK's
+ *   wrappers fall back to the older calls on an older core).
  * - Status codes (cp_status) are never renumbered.
  * - Threads: the core never calls one instance's callbacks concurrently. A source and the
  *   transforms of a pipeline run on one worker thread per cycle; each sink instance runs on
@@ -55,13 +56,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define CP_ABI_MAJOR 2
-#define CP_ABI_MINOR 1
+#define CP_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define CP_EXPORT __attribute__((visibility("default")))
@@ -654,6 +657,10 @@ struct cp_host {
 
     /* a column of a batch read at once (since ABI 2.1; see cp_batch_column) */
     cp_status (*batch_column)(const cp_batch *b, size_t col, cp_column *out);
+
+    /* sources: one value for a range of rows at once (since ABI 2.2: check with CP_HOST_HAS; see
+     * cp_batch_fill_down) */
+    cp_status (*batch_fill_down)(cp_batch *b, size_t col, size_t from, size_t to);
 };
 
 /** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
@@ -1038,6 +1045,52 @@ static inline cp_status cp_batch_set_decimal_until(cp_ctx *ctx, cp_batch *b, siz
         if (value)
             *value = ctx->host->batch_get_double(b, row, col);
     }
+    return st;
+}
+/**
+ * Copies the cell of row `from` in column `col` (its value, its text, or its NULL) into rows
+ * from + 1 to to - 1 (since ABI 2.2): a source sets what every row of a response shares (its
+ * exchange, symbol, interval, received time) on the response's first row and fills it down
+ * once, instead of a call per row. Texts are shared, not copied. CP_ERR_INVALID (nothing
+ * changed) for a bad column, or unless from < to <= the batch's rows. On an older core it falls
+ * back to a cp_batch_set_*() call per row (reading row `from`'s cell with cp_batch_get_*()),
+ * which can also fail with CP_ERR_NOMEM (the rows before the failing one are filled).
+ */
+static inline cp_status cp_batch_fill_down(cp_ctx *ctx, cp_batch *b, size_t col, size_t from, size_t to)
+{
+    if (CP_HOST_HAS(ctx->host, batch_fill_down))
+        return ctx->host->batch_fill_down(b, col, from, to);
+    const cp_schema *sc = ctx->host->batch_schema(b);
+    if (!sc || col >= sc->nfields || from >= to || to > ctx->host->batch_rows(b))
+        return CP_ERR_INVALID;
+    cp_type t = cp_schema_field(sc, col)->type;
+    bool null = ctx->host->batch_is_null(b, from, col), text = !null && (t == CP_T_STRING || t == CP_T_DECIMAL);
+    int64_t i = ctx->host->batch_get_int(b, from, col);
+    double d = ctx->host->batch_get_double(b, from, col);
+    size_t len = 0;
+    char *copy = NULL; /* a text set may move the batch's texts: the value is read from a copy */
+    if (text) {
+        const char *at = ctx->host->batch_get_text(b, from, col, &len);
+        if (!at || !(copy = (char *)malloc(len + 1)))
+            return CP_ERR_NOMEM;
+        memcpy(copy, at, len + 1);
+    }
+    cp_status st = CP_OK;
+    for (size_t r = from + 1; r < to && st == CP_OK; r++) {
+        if (null)
+            st = ctx->host->batch_set_null(b, r, col);
+        else if (t == CP_T_STRING)
+            st = ctx->host->batch_set_string(b, r, col, copy, len);
+        else if (t == CP_T_DECIMAL)
+            st = ctx->host->batch_set_decimal(b, r, col, copy, len);
+        else if (t == CP_T_DOUBLE)
+            st = ctx->host->batch_set_double(b, r, col, d);
+        else if (t == CP_T_BOOL)
+            st = ctx->host->batch_set_bool(b, r, col, i != 0);
+        else
+            st = ctx->host->batch_set_int(b, r, col, i);
+    }
+    free(copy);
     return st;
 }
 /** Sets a STRING cell (text copied; need not be NUL-terminated). CP_ERR_INVALID on a bad index or type. */

@@ -345,14 +345,19 @@ cp_status bn_parse_trades(cp_ctx *ctx, const bn_api *api, const cp_http_response
     return CP_OK;
 }
 
-/* What every kline row of one response shares. */
+/* What every kline row of one response shares: set on its first row (`first`), filled down to
+ * the others once the response is read (kline_fill). */
 typedef struct kline_ids {
     cp_ctx *ctx;
     cp_batch *out;
     const char *exchange, *symbol, *native, *interval;
     size_t lex, lsym, lnat, liv;
     int64_t received_at;
+    size_t first;
 } kline_ids;
+
+static const size_t kline_shared[] = {CP_OHLCV_EXCHANGE, CP_OHLCV_SYMBOL, CP_OHLCV_NATIVE_SYMBOL, CP_OHLCV_INTERVAL,
+                                      CP_OHLCV_RECEIVED_AT};
 
 /* A JSON integer 0 or of 1 to 18 digits at *pp (no sign), then `sep`: into *x, *pp after sep.
  * With 24 bytes left, the digits are read eight at a time (a 13-digit time in two reads). */
@@ -429,12 +434,13 @@ static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t 
     size_t row = cp_batch_add_row(ctx, b);
     if (row == SIZE_MAX)
         return false;
-    bool ok = cp_batch_set_string(ctx, b, row, CP_OHLCV_EXCHANGE, id->exchange, id->lex) == CP_OK &&
-              cp_batch_set_string(ctx, b, row, CP_OHLCV_SYMBOL, id->symbol, id->lsym) == CP_OK &&
-              cp_batch_set_string(ctx, b, row, CP_OHLCV_NATIVE_SYMBOL, id->native, id->lnat) == CP_OK &&
-              cp_batch_set_string(ctx, b, row, CP_OHLCV_INTERVAL, id->interval, id->liv) == CP_OK &&
-              cp_batch_set_int(ctx, b, row, CP_OHLCV_OPEN_TIME, ot) == CP_OK &&
-              cp_batch_set_int(ctx, b, row, CP_OHLCV_RECEIVED_AT, id->received_at) == CP_OK;
+    bool ok = cp_batch_set_int(ctx, b, row, CP_OHLCV_OPEN_TIME, ot) == CP_OK;
+    if (ok && row == id->first) /* the later rows get them from this one (kline_fill) */
+        ok = cp_batch_set_string(ctx, b, row, CP_OHLCV_EXCHANGE, id->exchange, id->lex) == CP_OK &&
+             cp_batch_set_string(ctx, b, row, CP_OHLCV_SYMBOL, id->symbol, id->lsym) == CP_OK &&
+             cp_batch_set_string(ctx, b, row, CP_OHLCV_NATIVE_SYMBOL, id->native, id->lnat) == CP_OK &&
+             cp_batch_set_string(ctx, b, row, CP_OHLCV_INTERVAL, id->interval, id->liv) == CP_OK &&
+             cp_batch_set_int(ctx, b, row, CP_OHLCV_RECEIVED_AT, id->received_at) == CP_OK;
     for (int k = 1; ok && k <= 10; k++) {
         if (k == 6)
             ok = quick_uint(&p, e, ',', &ct) && cp_batch_set_int(ctx, b, row, CP_OHLCV_CLOSE_TIME, ct) == CP_OK;
@@ -458,6 +464,16 @@ static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t 
     sj_resume(j, p);
     *open_time = ot;
     *close_time = ct;
+    return true;
+}
+
+/* The columns every row of the response shares, from its first row down to the last. */
+static bool kline_fill(const kline_ids *id)
+{
+    size_t rows = cp_batch_rows(id->ctx, id->out);
+    for (size_t k = 0; k < sizeof kline_shared / sizeof *kline_shared && rows > id->first + 1; k++)
+        if (cp_batch_fill_down(id->ctx, id->out, kline_shared[k], id->first, rows) != CP_OK)
+            return false;
     return true;
 }
 
@@ -485,7 +501,7 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
         return CP_ERR_PARSE;
     }
     kline_ids id = {ctx, out, api->exchange, s->norm, s->native, interval, strlen(api->exchange), strlen(s->norm),
-                    strlen(s->native), strlen(interval), rs->received_at};
+                    strlen(s->native), strlen(interval), rs->received_at, keep};
     while (sj_next(&j)) {
         len++;
         size_t nk = 0;
@@ -539,6 +555,11 @@ cp_status bn_parse_klines(cp_ctx *ctx, const bn_api *api, const cp_http_response
     }
     if (j.err || !sj_end(&j))
         return bad_json(ctx, "klines", rs, &j, out, keep);
+    if (!kline_fill(&id)) {
+        cp_log_error(ctx, "klines %s: out of memory; no rows kept from this response", s->native);
+        su_truncate(ctx, out, keep);
+        return CP_ERR_NOMEM;
+    }
     *count = len;
     *last_closed = newest;
     return CP_OK;
