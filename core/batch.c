@@ -521,8 +521,9 @@ cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char
     return put_decimal(b, row, col, text, len, d);
 }
 
-cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text, size_t avail, char term,
-                                       size_t *len, double *value)
+/* core_batch_set_decimal_until's every case (called when the usual form does not apply) */
+static __attribute__((noinline)) cp_status set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text,
+                                                             size_t avail, char term, size_t *len, double *value)
 {
     struct cell *c = cell_for(b, row, col, CP_T_DECIMAL, CP_T_DECIMAL);
     /* a term that can be part of a decimal (a digit, + - . e E) cannot end one: one mask test */
@@ -544,6 +545,41 @@ cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, cons
             *value = d;
     }
     return st;
+}
+
+cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text, size_t avail, char term,
+                                       size_t *len, double *value)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(FLT_EVAL_METHOD) &&             \
+    FLT_EVAL_METHOD == 0
+    /* The usual form ("0.50051097", what decimal_scan reads first: no sign, up to 7 digits, a
+     * point, up to 8 digits) with 17 bytes readable, ended by `term`, into a good cell: the same
+     * value decimal_scan gives, without its frame and the general checks (set_decimal_until
+     * decides every other case). */
+    if (avail >= 17 && text && b && row < b->rows && col < b->schema.nfields && b->fields[col].type == CP_T_DECIMAL && len) {
+        const unsigned char *p = (const unsigned char *)text;
+        uint64_t ip = 0, fp = 0;
+        unsigned ni = digit_run8(p, &ip);
+        if (ni < 8 && p[ni] == '.') {
+            unsigned nf = digit_run8(p + ni + 1, &fp);
+            size_t n = ni + 1 + nf;
+            unsigned char t = p[n];
+            /* `t` ends the decimal (no digit, exponent, sign or point) and is `term` */
+            if (ni + nf > 0 && t == (unsigned char)term && (unsigned)(t - '0') >= 10 && (t | 0x20) != 'e' &&
+                t != '.' && t != '+' && t != '-') {
+                double d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
+                cp_status st = put_decimal(b, row, col, text, n, d);
+                if (st == CP_OK) {
+                    *len = n;
+                    if (value)
+                        *value = d;
+                }
+                return st;
+            }
+        }
+    }
+#endif
+    return set_decimal_until(b, row, col, text, avail, term, len, value);
 }
 
 cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len)

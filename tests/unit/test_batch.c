@@ -107,6 +107,30 @@ static void test_decimal_until_limits(void **state)
     assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, "15", 2, '5', &n, &d), CP_ERR_INVALID);
     assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_SYMBOL, "1\"", 2, '"', &n, &d), CP_ERR_INVALID);
     assert_int_equal(core_batch_set_decimal_until(b, r + 1, CP_TICKER_ASK, "1\"", 2, '"', &n, &d), CP_ERR_INVALID);
+    /* the same with 17 bytes or more to read (the usual form's quick reading applies): a term
+     * that continues a decimal is refused, even where it follows one in the usual form */
+    static const char pad[] = "0000000000000000000000";
+    char t[40];
+    snprintf(t, sizeof t, "1.5.%s", pad);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, t, strlen(t), '.', &n, &d), CP_ERR_INVALID);
+    snprintf(t, sizeof t, "1.5+%s", pad);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, t, strlen(t), '+', &n, &d), CP_ERR_INVALID);
+    snprintf(t, sizeof t, "1.5-%s", pad);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, t, strlen(t), '-', &n, &d), CP_ERR_INVALID);
+    snprintf(t, sizeof t, "1.5E%s", pad);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, t, strlen(t), 'E', &n, &d), CP_ERR_INVALID);
+    snprintf(t, sizeof t, "12345678.5\"%s", pad); /* 8 digits before the point: the general reading */
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_BID, t, strlen(t), '"', &n, &d), CP_OK);
+    assert_int_equal(n, 10);
+    assert_true(d == 12345678.5);
+    snprintf(t, sizeof t, "1.5\"%s", pad);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_SYMBOL, t, strlen(t), '"', &n, &d), CP_ERR_INVALID);
+    assert_int_equal(core_batch_set_decimal_until(b, r + 1, CP_TICKER_ASK, t, strlen(t), '"', &n, &d), CP_ERR_INVALID);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_ASK, NULL, strlen(t), '"', &n, &d), CP_ERR_INVALID);
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_ASK, t, strlen(t), '"', NULL, &d), CP_ERR_INVALID);
+    assert_true(core_batch_is_null(b, r, CP_TICKER_ASK));
+    assert_int_equal(core_batch_set_decimal_until(b, r, CP_TICKER_ASK, t, strlen(t), '"', &n, &d), CP_OK);
+    assert_int_equal(n, 3);
     char big[80];
     memset(big, '1', sizeof big);
     big[64] = '"';
