@@ -4,8 +4,9 @@
  * Every plugin reaches the network through core_http_perform() (cp_http_perform in the SDK):
  *  - one curl multi handle per call, so several pipelines may call it at once; every easy
  *    handle joins one curl share handle, so connections, DNS answers and TLS sessions live on
- *    from one cycle to the next; a call's easy handles go from one request to the next
- *    (reset between them), with a 128 KiB receive buffer;
+ *    from one cycle to the next; a call's easy handles go from one request to the next (a plain
+ *    GET after a plain GET with the same timeout keeps the handle's options, any other request
+ *    gets a handle reset to libcurl's defaults), with a 128 KiB receive buffer;
  *  - the per-host state (concurrency, weight budget, pauses, bans) is keyed by (host name,
  *    budget owner: the plugin that sends), so one source's budget never throttles another
  *    source behind the same host; it is shared under one mutex;
@@ -531,6 +532,7 @@ struct job {
     char hostname[256];
     char path[512];
     CURL *easy;
+    long plain; /* what its handle is set up for (struct easy) */
     struct curl_slist *hl;
     cp_buf body, hdrs;
     bool too_big;
@@ -574,14 +576,46 @@ static size_t on_header(char *p, size_t sz, size_t n, void *user)
     return j->hdrs.oom ? 0 : len;
 }
 
-static void split_url(struct job *j)
+/* The end of the URL's origin ("scheme://authority"): where its path starts, or 0 if none. */
+static size_t origin_len(const char *url)
 {
+    const char *a = strstr(url, "://");
+    return a ? strcspn(a + 3, "/?#") + (size_t)(a + 3 - url) : 0;
+}
+
+/* The host (the budget's key) and path (for logs) of the job's URL as libcurl parses them.
+ * When `prev` (the call's request before, NULL for none) has the same origin and this path is
+ * plain (printable ASCII without dot segments, escapes or backslashes, and the rest of the URL
+ * printable ASCII), they are taken without parsing again: the host is prev's, the path the
+ * URL's text up to its query or fragment. */
+static void split_url(struct job *j, const struct job *prev)
+{
+    const char *url = j->rq->url;
+    if (prev && prev->hostname[0] != '?') {
+        size_t o = origin_len(prev->rq->url);
+        if (o && url[o] == '/' && strncmp(url, prev->rq->url, o) == 0) {
+            size_t n = strcspn(url + o, "?#");
+            bool plain = n < sizeof j->path;
+            for (size_t i = 0; plain && i < n; i++) {
+                unsigned char c = (unsigned char)url[o + i];
+                plain = c > 0x20 && c < 0x7f && c != '%' && c != '\\' && !(c == '.' && url[o + i - 1] == '/');
+            }
+            for (const char *q = url + o + n; plain && *q; q++)
+                plain = (unsigned char)*q > 0x20 && (unsigned char)*q < 0x7f;
+            if (plain) {
+                memcpy(j->hostname, prev->hostname, sizeof j->hostname);
+                memcpy(j->path, url + o, n);
+                j->path[n] = 0;
+                return;
+            }
+        }
+    }
     snprintf(j->hostname, sizeof j->hostname, "?");
     snprintf(j->path, sizeof j->path, "?");
     CURLU *u = curl_url();
     if (!u)
         return;
-    if (curl_url_set(u, CURLUPART_URL, j->rq->url, 0) == CURLUE_OK) {
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
         char *s = NULL;
         if (curl_url_get(u, CURLUPART_HOST, &s, 0) == CURLUE_OK && s) {
             snprintf(j->hostname, sizeof j->hostname, "%s", s);
@@ -621,57 +655,11 @@ static void job_reset_buffers(struct job *j)
     j->over_budget = false;
 }
 
-/* The easy handles of one core_http_perform_each call that have finished a transfer: the next
- * request of the call takes one (curl_easy_reset: options back to their defaults, the handle's
- * receive buffer and caches kept) instead of making and freeing a handle per request. */
-struct easy_pool {
-    CURL **v;
-    size_t n, cap;
-};
-
-static CURL *easy_take(struct easy_pool *ep)
-{
-    if (!ep->n)
-        return curl_easy_init();
-    CURL *e = ep->v[--ep->n];
-    curl_easy_reset(e);
-    return e;
-}
-
-/* e has left its multi handle */
-static void easy_give(struct easy_pool *ep, CURL *e)
-{
-    if (ep->n == ep->cap) {
-        size_t cap = ep->cap ? ep->cap * 2 : 16;
-        CURL **v = realloc(ep->v, cap * sizeof *v);
-        if (!v) {
-            curl_easy_cleanup(e);
-            return;
-        }
-        ep->v = v;
-        ep->cap = cap;
-    }
-    ep->v[ep->n++] = e;
-}
-
-static void easy_pool_free(struct easy_pool *ep)
-{
-    for (size_t i = 0; i < ep->n; i++)
-        curl_easy_cleanup(ep->v[i]);
-    free(ep->v);
-    *ep = (struct easy_pool){0};
-}
-
-static bool start(struct job *j, CURLM *multi, struct easy_pool *ep)
+/* Sets every option of a handle just reset (or new) for the job's request; false when out of
+ * memory. */
+static bool setup(CURL *e, struct job *j, long timeout)
 {
     const cp_http_request *rq = j->rq;
-    job_reset_buffers(j);
-    j->cerr[0] = 0;
-    CURL *e = easy_take(ep);
-    if (!e)
-        return false;
-    long timeout = rq->timeout_ms > 0 ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
-    curl_easy_setopt(e, CURLOPT_URL, j->url);
     if (g_share)
         curl_easy_setopt(e, CURLOPT_SHARE, g_share);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -689,11 +677,7 @@ static bool start(struct job *j, CURLM *multi, struct easy_pool *ep)
                                                                                        : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are judged in completed() */
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->cerr);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     if (rq->method && strcmp(rq->method, "GET") != 0) {
         if (strcmp(rq->method, "HEAD") == 0)
             curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -707,10 +691,8 @@ static bool start(struct job *j, CURLM *multi, struct easy_pool *ep)
     if (!j->hl && rq->headers) {
         for (size_t i = 0; rq->headers[i]; i++) {
             struct curl_slist *n = curl_slist_append(j->hl, rq->headers[i]);
-            if (!n) {
-                curl_easy_cleanup(e);
+            if (!n)
                 return false;
-            }
             j->hl = n;
         }
     }
@@ -721,11 +703,102 @@ static bool start(struct job *j, CURLM *multi, struct easy_pool *ep)
         if (rq->userpwd)
             curl_easy_setopt(e, CURLOPT_USERPWD, rq->userpwd);
     }
+    return true;
+}
+
+/* The easy handles of one core_http_perform_each call that have finished a transfer: the next
+ * request of the call takes one instead of making and freeing a handle per request. A handle
+ * whose last request was a plain GET (no method, body, headers or signing of its own) keeps
+ * its options for the next plain GET with the same timeout: only the URL and the job change,
+ * as libcurl means a handle to be reused. Any other request takes a handle reset to libcurl's
+ * defaults (curl_easy_reset) and sets every option again, so nothing of one request stays on
+ * the handle for the next. */
+struct easy {
+    CURL *e;
+    long plain; /* the timeout of the plain GET it is set up for; 0 = not set up */
+};
+
+struct easy_pool {
+    struct easy *v;
+    size_t n, cap;
+};
+
+static bool plain_get(const cp_http_request *rq)
+{
+    return (!rq->method || strcmp(rq->method, "GET") == 0) && !rq->body && !rq->headers && !rq->aws_sigv4;
+}
+
+/* A handle for a request; *ready when it is set up for a plain GET with this timeout (plain 0:
+ * the request is not a plain GET) and needs only the URL and the job. */
+static CURL *easy_take(struct easy_pool *ep, long plain, bool *ready)
+{
+    *ready = false;
+    if (!ep->n)
+        return curl_easy_init();
+    size_t i = ep->n;
+    while (plain && i-- > 0)
+        if (ep->v[i].plain == plain)
+            break;
+    if (!plain || i >= ep->n)
+        i = ep->n - 1;
+    struct easy x = ep->v[i];
+    ep->v[i] = ep->v[--ep->n];
+    *ready = plain && x.plain == plain;
+    if (!*ready)
+        curl_easy_reset(x.e);
+    return x.e;
+}
+
+/* e has left its multi handle; plain: what it is set up for (see struct easy) */
+static void easy_give(struct easy_pool *ep, CURL *e, long plain)
+{
+    if (ep->n == ep->cap) {
+        size_t cap = ep->cap ? ep->cap * 2 : 16;
+        struct easy *v = realloc(ep->v, cap * sizeof *v);
+        if (!v) {
+            curl_easy_cleanup(e);
+            return;
+        }
+        ep->v = v;
+        ep->cap = cap;
+    }
+    ep->v[ep->n++] = (struct easy){e, plain};
+}
+
+static void easy_pool_free(struct easy_pool *ep)
+{
+    for (size_t i = 0; i < ep->n; i++)
+        curl_easy_cleanup(ep->v[i].e);
+    free(ep->v);
+    *ep = (struct easy_pool){0};
+}
+
+static bool start(struct job *j, CURLM *multi, struct easy_pool *ep)
+{
+    const cp_http_request *rq = j->rq;
+    job_reset_buffers(j);
+    j->cerr[0] = 0;
+    long timeout = rq->timeout_ms > 0 ? rq->timeout_ms : DEFAULT_TIMEOUT_MS;
+    long plain = plain_get(rq) ? timeout : 0;
+    bool ready;
+    CURL *e = easy_take(ep, plain, &ready);
+    if (!e)
+        return false;
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->cerr);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    if (!ready && !setup(e, j, timeout)) {
+        curl_easy_cleanup(e);
+        return false;
+    }
     if (curl_multi_add_handle(multi, e) != CURLM_OK) {
-        easy_give(ep, e);
+        easy_give(ep, e, 0);
         return false;
     }
     j->easy = e;
+    j->plain = plain;
     j->active = true;
     j->attempts++;
     return true;
@@ -1015,6 +1088,7 @@ cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *sto
     size_t left = n;
     struct easy_pool easies = {0};
     int64_t now = core_util_mono_ms();
+    const struct job *prev = NULL; /* the request before with a URL */
     for (size_t i = 0; i < n; i++) {
         struct job *j = &jobs[i];
         j->rq = &reqs[i];
@@ -1027,7 +1101,8 @@ cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *sto
             fail_now(tag, j, CP_ERR_INVALID, "no URL");
             continue;
         }
-        split_url(j);
+        split_url(j, prev);
+        prev = j;
         j->url = core_util_strdup(reqs[i].url);
         pthread_mutex_lock(&g_lock);
         j->h = j->url ? host_get(j->hostname, owner_of(tag)) : NULL;
@@ -1152,7 +1227,7 @@ cp_status core_http_perform_each(const core_log_tag *tag, const atomic_bool *sto
             CURLcode rc = m->data.result;
             completed(tag, stop, j, rc, core_util_mono_ms());
             curl_multi_remove_handle(multi, j->easy);
-            easy_give(&easies, j->easy);
+            easy_give(&easies, j->easy, j->plain);
             j->easy = NULL;
             j->active = false;
             freed = true;

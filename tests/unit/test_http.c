@@ -354,6 +354,88 @@ static void test_handles_reused_within_a_call(void **state)
     assert_int_equal(with_key, 1);
 }
 
+/* A handle whose last request was a plain GET keeps its options for the next plain GET with the
+ * same timeout; any other request, and a plain GET after one, starts from reset options: a HEAD
+ * (no body read) between plain GETs leaves no trace on the GET after it, and each GET on a
+ * handle that kept its options gets its own URL's body and its own timeout. */
+static void test_plain_gets_keep_options(void **state)
+{
+    (void)state;
+    cp_http_limits lim = {.size = sizeof lim, .max_concurrent = 1};
+    assert_int_equal(core_http_limits(NULL, "127.0.0.1", &lim), CP_OK);
+    mockex_ctl("/_mock/fault?path=/api/v3/depth&kind=slow&delay_ms=400&count=1&symbol=LTCBTC");
+    char urls[6][256];
+    snprintf(urls[0], sizeof urls[0], "%s/api/v3/depth?symbol=BNBBTC", mockex_base);
+    snprintf(urls[1], sizeof urls[1], "%s/api/v3/depth?symbol=ETHBTC", mockex_base);
+    snprintf(urls[2], sizeof urls[2], "%s/api/v3/trades?symbol=BNBBTC", mockex_base);
+    snprintf(urls[3], sizeof urls[3], "%s/api/v3/klines?symbol=BNBBTC&interval=1m&limit=3", mockex_base);
+    snprintf(urls[4], sizeof urls[4], "%s/api/v3/depth?symbol=LTCBTC", mockex_base);
+    snprintf(urls[5], sizeof urls[5], "%s/api/v3/trades?symbol=ETHBTC", mockex_base);
+    cp_http_request rq[6] = {{.url = urls[0]},
+                             {.url = urls[1], .method = "HEAD", .max_attempts = 1},
+                             {.url = urls[2]},
+                             {.url = urls[3]},
+                             {.url = urls[4], .timeout_ms = 150, .max_attempts = 1},
+                             {.url = urls[5]}};
+    cp_http_response rs[6];
+    assert_int_equal(core_http_perform(NULL, NULL, rq, rs, 6), CP_ERR_TIMEOUT);
+    assert_int_equal(rs[0].code, 200);
+    assert_non_null(strstr(rs[0].body, "\"bids\""));
+    assert_int_equal(rs[1].status, CP_OK); /* the mock answers HEAD with 501 and no body is read */
+    assert_int_equal(rs[1].body_len, 0);
+    assert_int_equal(rs[2].code, 200); /* a GET again after the HEAD: the whole body */
+    assert_true(rs[2].body_len > 0);
+    assert_non_null(strstr(rs[2].body, "\"id\""));
+    assert_int_equal(rs[3].code, 200); /* the handle kept its options: the body of its own URL */
+    assert_int_equal(rs[3].body[0], '[');
+    assert_int_equal(rs[3].body[1], '[');
+    assert_null(strstr(rs[3].body, "\"id\""));
+    assert_int_equal(rs[4].status, CP_ERR_TIMEOUT); /* its own 150 ms, not the kept 10 s */
+    assert_int_equal(rs[5].code, 200);              /* and the 150 ms did not stay either */
+    assert_non_null(strstr(rs[5].body, "\"id\""));
+    for (int i = 0; i < 6; i++)
+        core_http_response_clear(&rs[i]);
+    assert_int_equal(mockex_count("/api/v3/trades"), 2);
+}
+
+/* Host and path of each request, as the logs and the budgets see them: a request with the
+ * same origin as the one before takes its host; a path libcurl would normalise (a dot segment)
+ * is parsed by libcurl, so the log names the path that was sent. */
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void test_host_and_path_per_request(void **state)
+{
+    (void)state;
+    mockex_ctl("/_mock/fault?path=/api/v3/trades&kind=status&status=500&count=-1");
+    char urls[4][256];
+    snprintf(urls[0], sizeof urls[0], "%s/api/v3/depth?symbol=BNBBTC", mockex_base);
+    snprintf(urls[1], sizeof urls[1], "%s/api/v3/trades?symbol=BNBBTC", mockex_base);
+    snprintf(urls[2], sizeof urls[2], "%s/api/v3/./trades?symbol=ETHBTC", mockex_base);
+    snprintf(urls[3], sizeof urls[3], "%s/api/v3/trades#part", mockex_base);
+    cp_http_request rq[4] = {{.url = urls[0]},
+                             {.url = urls[1], .max_attempts = 1},
+                             {.url = urls[2], .max_attempts = 1},
+                             {.url = urls[3], .max_attempts = 1}};
+    cp_http_response rs[4];
+    tk_log_clear();
+    assert_int_equal(core_http_perform(NULL, NULL, rq, rs, 4), CP_OK);
+    assert_int_equal(rs[0].code, 200);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(rs[i].code, 500);
+    for (int i = 0; i < 4; i++)
+        core_http_response_clear(&rs[i]);
+    assert_int_equal(count_of(tk_log(), "http: GET 127.0.0.1/api/v3/trades failed: HTTP 500 after 1 attempt"), 3);
+    assert_null(strstr(tk_log(), "/./"));
+    assert_null(strstr(tk_log(), "#part"));
+    assert_int_equal(mockex_count("/api/v3/trades"), 3);
+}
+
 /* The memory budget: takes beyond it are refused whole, releases give back. */
 static void test_memory_budget(void **state)
 {
@@ -452,6 +534,8 @@ int main(void)
         cmocka_unit_test_setup(test_memory_budget_held_bodies, mockex_test_setup),
         cmocka_unit_test_setup(test_error_formatter, mockex_test_setup),
         cmocka_unit_test_setup(test_handles_reused_within_a_call, mockex_test_setup),
+        cmocka_unit_test_setup(test_plain_gets_keep_options, mockex_test_setup),
+        cmocka_unit_test_setup(test_host_and_path_per_request, mockex_test_setup),
     };
     return cmocka_run_group_tests(tests, group_setup, mockex_group_teardown);
 }
