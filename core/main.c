@@ -452,6 +452,30 @@ static const cmd commands[] = {
      "Write coinpipe.conf(5) sections in roff.", NULL},
 };
 
+/* LeakSanitizer checks for leaks at exit(): the sanitizer builds take the ordinary exit */
+#if defined(__SANITIZE_ADDRESS__)
+#define LEAK_CHECK_AT_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define LEAK_CHECK_AT_EXIT 1
+#endif
+#endif
+
+/* Ends the process once main's own clean-up is done (threads joined, sinks closed, state and
+ * spool written, plugins unloaded with their destructors, the core's memory freed): stdio is
+ * flushed and the process exits without running the atexit handlers and destructors of the
+ * libraries still loaded, about 40 through libcurl (OpenSSL's clean-up, Kerberos, GnuTLS,
+ * p11-kit...), which only free their own memory: about 0.2 ms of CPU, 2 % of a one-symbol
+ * --once run. */
+static int end_process(int rc)
+{
+#ifndef LEAK_CHECK_AT_EXIT
+    fflush(NULL);
+    _exit(rc);
+#endif
+    return rc;
+}
+
 static const cmd *find_command(const char *name, bool option)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -568,5 +592,5 @@ int main(int argc, char **argv)
     }
     int rc = (chosen ? chosen : command)->fn(&a);
     core_loader_shutdown();
-    return rc;
+    return end_process(rc);
 }

@@ -124,6 +124,14 @@ void core_util_iso8601(int64_t ms, char *buf, size_t len)
 
 int core_util_mkdirs(const char *path, unsigned mode)
 {
+    /* the usual case, a directory that exists already (every state write, every start after the
+     * first): one call instead of one per component from the root */
+    if (*path) {
+        if (mkdir(path, mode) == 0 || errno == EEXIST)
+            return 0;
+        if (errno != ENOENT) /* ENOENT: a parent is missing */
+            return -1;
+    }
     char tmp[4096];
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof tmp) {
