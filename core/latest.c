@@ -188,6 +188,22 @@ static bool same_series(const view *v, size_t r1, size_t r2)
     return true;
 }
 
+/* True when row r (> 0) shares the row above's texts in every series column (the same offsets, or
+ * NULL in both): same_series without reading a text, what a run of one series usually is. */
+static bool same_as_above(const view *v, size_t r)
+{
+    for (size_t k = 0; k < v->nid; k++) {
+        const cp_column *c = &v->id[k];
+        const char *off = (const char *)c->text_off + r * c->stride, *len = (const char *)c->text_len + r * c->stride;
+        uint32_t o1, o2, n1, n2;
+        memcpy(&o1, off - c->stride, 4), memcpy(&o2, off, 4);
+        memcpy(&n1, len - c->stride, 4), memcpy(&n2, len, 4);
+        if (c->null[r - 1] != c->null[r] || (!c->null[r] && ((o1 ^ o2) | (n1 ^ n2))))
+            return false;
+    }
+    return true;
+}
+
 static int64_t view_time(const view *v, size_t r)
 {
     return v->time.rows && !cp_column_is_null(&v->time, r) ? cp_column_int(&v->time, r) : INT64_MIN;
@@ -195,9 +211,49 @@ static int64_t view_time(const view *v, size_t r)
 
 void core_latest_put_value(cp_buf *out, const cp_batch *b, size_t r, size_t c) { core_batch_json_value(out, b, r, c); }
 
+/* What every row a batch leaves renders alike, made once a batch: the object's opening up to
+ * its "seq" ({"pipeline":..,"stream":..,"seq":) and each field's name ("name":), at offsets. */
+typedef struct prefix {
+    cp_buf text;
+    size_t head;     /* the opening is text[0, head) */
+    size_t *name_at; /* field c's name is text[name_at[c], name_at[c + 1]) */
+} prefix;
+
+static bool prefix_make(prefix *x, const char *pipeline, const cp_schema *s)
+{
+    *x = (prefix){.name_at = malloc((s->nfields + 1) * sizeof *x->name_at)};
+    if (!x->name_at)
+        return false;
+    cp_buf_puts(&x->text, "{\"pipeline\":");
+    core_util_json_string(&x->text, pipeline, strlen(pipeline));
+    cp_buf_puts(&x->text, ",\"stream\":");
+    core_util_json_string(&x->text, s->stream, strlen(s->stream));
+    cp_buf_puts(&x->text, ",\"seq\":");
+    x->head = x->text.len;
+    for (size_t c = 0; c < s->nfields; c++) {
+        x->name_at[c] = x->text.len;
+        core_util_json_string(&x->text, s->fields[c].name, strlen(s->fields[c].name));
+        cp_buf_putc(&x->text, ':');
+    }
+    x->name_at[s->nfields] = x->text.len;
+    return !x->text.oom;
+}
+
+static void prefix_free(prefix *x)
+{
+    cp_buf_free(&x->text);
+    free(x->name_at);
+}
+
+static void put_u64(cp_buf *b, uint64_t v)
+{
+    if (cp_buf_reserve(b, 20))
+        b->len = (size_t)(cp_u64_digits(b->p + b->len, v) - b->p);
+}
+
 /* takes row r of b, whose time is ts (INT64_MIN: none), as the newest of its series unless a
  * newer one is stored */
-static void take(const char *pipeline, const cp_batch *b, const layout *l, size_t r, int64_t ts, cp_buf *key,
+static void take(const prefix *x, const cp_batch *b, const layout *l, size_t r, int64_t ts, cp_buf *key,
                  cp_buf *js)
 {
     const cp_schema *s = core_batch_schema(b);
@@ -222,24 +278,25 @@ static void take(const char *pipeline, const cp_batch *b, const layout *l, size_
         return;
     }
     uint64_t seq = ++L.seq;
+    bool described = e->key && e->series; /* a series' description never changes: made once */
     if (!e->key)
         schema_note(s);
     pthread_mutex_unlock(&L.lock);
 
     js->len = 0; /* rendered outside the lock */
-    cp_buf_puts(js, "{\"pipeline\":");
-    core_util_json_string(js, pipeline, strlen(pipeline));
-    cp_buf_puts(js, ",\"stream\":");
-    core_util_json_string(js, s->stream, strlen(s->stream));
-    cp_buf_printf(js, ",\"seq\":%llu,\"ts\":", (unsigned long long)seq);
-    if (ts == INT64_MIN)
+    cp_buf_put(js, x->text.p, x->head);
+    put_u64(js, seq);
+    cp_buf_puts(js, ",\"ts\":");
+    if (ts == INT64_MIN) {
         cp_buf_puts(js, "null");
-    else
-        cp_buf_printf(js, "%lld", (long long)ts);
+    } else {
+        if (ts < 0)
+            cp_buf_putc(js, '-');
+        put_u64(js, ts < 0 ? 0 - (uint64_t)ts : (uint64_t)ts);
+    }
     cp_buf_puts(js, ",\"row\":{");
     for (size_t c = 0; c < s->nfields; c++) {
-        core_util_json_string(js, s->fields[c].name, strlen(s->fields[c].name));
-        cp_buf_putc(js, ':');
+        cp_buf_put(js, x->text.p + x->name_at[c], x->name_at[c + 1] - x->name_at[c]);
         core_latest_put_value(js, b, r, c);
         if (c + 1 < s->nfields)
             cp_buf_putc(js, ',');
@@ -249,18 +306,19 @@ static void take(const char *pipeline, const cp_batch *b, const layout *l, size_
     if (!json)
         return;
 
-    size_t mark = js->len; /* the series' description, for core_latest_series */
-    cp_buf_puts(js, "{\"stream\":");
-    core_util_json_string(js, s->stream, strlen(s->stream));
-    for (size_t k = 0; k < l->nid; k++) {
-        const char *name = s->fields[l->id[k]].name;
-        cp_buf_putc(js, ',');
-        core_util_json_string(js, name, strlen(name));
-        cp_buf_putc(js, ':');
-        core_latest_put_value(js, b, r, (size_t)l->id[k]);
+    char *series = NULL;
+    if (!described) { /* the series' description, for core_latest_series */
+        size_t mark = js->len;
+        cp_buf_puts(js, "{\"stream\":");
+        core_util_json_string(js, s->stream, strlen(s->stream));
+        for (size_t k = 0; k < l->nid; k++) {
+            cp_buf_putc(js, ',');
+            cp_buf_put(js, x->text.p + x->name_at[l->id[k]], x->name_at[l->id[k] + 1] - x->name_at[l->id[k]]);
+            core_latest_put_value(js, b, r, (size_t)l->id[k]);
+        }
+        cp_buf_putc(js, '}');
+        series = js->oom ? NULL : core_util_strndup(js->p + mark, js->len - mark);
     }
-    cp_buf_putc(js, '}');
-    char *series = js->oom ? NULL : core_util_strndup(js->p + mark, js->len - mark);
 
     pthread_mutex_lock(&L.lock);
     if ((L.n + 1) * 4 > L.cap * 3 && !grow()) { /* another thread may have filled the table meanwhile */
@@ -308,32 +366,43 @@ void core_latest_update(const char *pipeline, const cp_batch *b)
     enum { LATEST_SERIES = 64 };
     size_t best[LATEST_SERIES], nbest = 0;
     int64_t best_ts[LATEST_SERIES];
-    const char *pl = pipeline ? pipeline : "";
     view v;
     if (!view_of(b, &l, &v))
         return;
+    prefix x;
+    if (!prefix_make(&x, pipeline ? pipeline : "", core_batch_schema(b))) {
+        prefix_free(&x);
+        return;
+    }
+    size_t kprev = LATEST_SERIES; /* the series of the row above (LATEST_SERIES: taken alone) */
     for (size_t r = 0; r < rows; r++) {
         int64_t t = view_time(&v, r);
         size_t k = nbest;
-        if (nbest && same_series(&v, best[nbest - 1], r)) /* runs of one series: the common case */
+        if (r && kprev < nbest && same_as_above(&v, r)) /* runs of one series: the common case */
+            k = kprev;
+        else if (nbest && same_series(&v, best[nbest - 1], r))
             k = nbest - 1;
         else
             for (k = 0; k < nbest && !same_series(&v, best[k], r); k++)
                 ;
+        kprev = k;
         if (k < nbest) {
             if (t >= best_ts[k] || t == INT64_MIN) {
                 best[k] = r;
                 best_ts[k] = t;
             }
         } else if (nbest < LATEST_SERIES) {
+            kprev = nbest;
             best[nbest] = r;
             best_ts[nbest++] = t;
         } else {
-            take(pl, b, &l, r, t, &key, &js);
+            kprev = LATEST_SERIES;
+            take(&x, b, &l, r, t, &key, &js);
         }
     }
     for (size_t k = 0; k < nbest; k++)
-        take(pl, b, &l, best[k], best_ts[k], &key, &js);
+        take(&x, b, &l, best[k], best_ts[k], &key, &js);
+    prefix_free(&x);
     cp_buf_free(&key);
     cp_buf_free(&js);
 }

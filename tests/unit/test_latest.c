@@ -11,6 +11,7 @@
 #include <coinpipe/streams.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,12 +191,58 @@ static void series_by_text(void **state)
     core_latest_reset();
 }
 
+/* Past 64 series in a batch the others' rows are taken one by one; runs of one series go with
+ * the series of the row above whichever way it was taken. A time before 1970 renders as a
+ * negative number, a series keeps its one description over updates. */
+static void many_series_runs(void **state)
+{
+    (void)state;
+    core_latest_reset();
+    cp_batch *b = core_batch_new(&cp_ohlcv_schema, 256);
+    char sym[16];
+    for (int s = 0; s < 70; s++) {
+        snprintf(sym, sizeof sym, "S%02d-USDT", s);
+        static const int64_t t[3] = {60000, 180000, 120000}; /* a run: its middle row is the newest */
+        for (int i = 0; i < 3; i++)
+            candle(b, sym, "1m", t[i], i == 1 ? "2" : "1");
+    }
+    candle(b, "S00-USDT", "1m", 240000, "3"); /* the first series again, newest */
+    candle(b, "S69-USDT", "1m", 30000, "4");  /* the last one again, older: not taken */
+    core_latest_update("p", b);
+    core_batch_unref(b);
+    int64_t ts = 0;
+    assert_true(num("S00-USDT", "1m", "close", &ts) == 3);
+    assert_int_equal(ts, 240000);
+    for (int s = 1; s < 70; s++) {
+        snprintf(sym, sizeof sym, "S%02d-USDT", s);
+        assert_true(num(sym, "1m", "close", &ts) == 2);
+        assert_int_equal(ts, 180000);
+    }
+    b = core_batch_new(&cp_ohlcv_schema, 2);
+    candle(b, "OLD-USDT", "1m", -60000, "5");
+    candle(b, "S01-USDT", "1m", 300000, "6");
+    core_latest_update("p", b);
+    core_batch_unref(b);
+    cp_buf out = {0};
+    assert_int_equal(core_latest_json(&out, "ohlcv", "OLD-USDT", 0, NULL), 1);
+    assert_non_null(strstr(out.p, "\"ts\":-60000,\"row\":{"));
+    out.len = 0;
+    assert_int_equal(core_latest_series(&out), 71);
+    const char *one = "{\"stream\":\"ohlcv\",\"exchange\":\"binance\",\"symbol\":\"S01-USDT\",\"interval\":\"1m\"}";
+    const char *at = strstr(out.p, one);
+    assert_non_null(at);
+    assert_null(strstr(at + 1, one));
+    cp_buf_free(&out);
+    core_latest_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(newest_per_series),
         cmocka_unit_test(trades_keyed_by_symbol),
         cmocka_unit_test(series_by_text),
+        cmocka_unit_test(many_series_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
