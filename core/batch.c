@@ -329,21 +329,30 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
     return memcmp(a, b, n) == 0;
 }
 
-/* Appends text + NUL to the arena; returns the offset or UINT32_MAX. */
-static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
+/* Room for `len` more bytes in the arena (its offsets stay below UINT32_MAX); false when there
+ * is no memory or the arena would grow past that. */
+static bool arena_room(cp_batch *b, size_t len)
 {
-    if (len >= UINT32_MAX / 2 || b->alen + len + 1 >= UINT32_MAX)
-        return UINT32_MAX;
-    if (b->alen + len + 1 > b->acap) {
+    if (len >= UINT32_MAX / 2 || b->alen + len >= UINT32_MAX)
+        return false;
+    if (b->alen + len > b->acap) {
         size_t cap = b->acap ? b->acap * 2 : 256;
-        while (cap < b->alen + len + 1)
+        while (cap < b->alen + len)
             cap *= 2;
         char *a = realloc(b->arena, cap);
         if (!a)
-            return UINT32_MAX;
+            return false;
         b->arena = a;
         b->acap = cap;
     }
+    return true;
+}
+
+/* Appends text + NUL to the arena; returns the offset or UINT32_MAX. */
+static uint32_t arena_put(cp_batch *b, const char *text, size_t len)
+{
+    if (!arena_room(b, len + 1))
+        return UINT32_MAX;
     uint32_t off = (uint32_t)b->alen;
     if (len)
         memcpy(b->arena + off, text, len);
@@ -547,39 +556,136 @@ static __attribute__((noinline)) cp_status set_decimal_until(cp_batch *b, size_t
     return st;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(FLT_EVAL_METHOD) &&             \
+    FLT_EVAL_METHOD == 0
+#define USUAL_DECIMAL 1
+/* The usual form ("0.50051097", what decimal_scan reads first: no sign, up to 7 digits, a point,
+ * up to 8 digits) at p, 17 bytes readable, ended by `term`: its length in *n and the value
+ * decimal_scan gives in *d. False for anything else, which the general reading decides. */
+static inline __attribute__((always_inline)) bool usual_decimal(const unsigned char *p, unsigned char term, size_t *n,
+                                                                double *d)
+{
+    uint64_t ip = 0, fp = 0;
+    unsigned ni = digit_run8(p, &ip);
+    if (ni >= 8 || p[ni] != '.')
+        return false;
+    unsigned nf = digit_run8(p + ni + 1, &fp);
+    unsigned char t = p[ni + 1 + nf];
+    /* `t` ends the decimal (no digit, exponent, sign or point) and is `term` */
+    if (ni + nf == 0 || t != term || (unsigned)(t - '0') < 10 || (t | 0x20) == 'e' || t == '.' || t == '+' ||
+        t == '-')
+        return false;
+    *n = ni + 1 + nf;
+    *d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
+    return true;
+}
+#endif
+
 cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text, size_t avail, char term,
                                        size_t *len, double *value)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(FLT_EVAL_METHOD) &&             \
-    FLT_EVAL_METHOD == 0
-    /* The usual form ("0.50051097", what decimal_scan reads first: no sign, up to 7 digits, a
-     * point, up to 8 digits) with 17 bytes readable, ended by `term`, into a good cell: the same
-     * value decimal_scan gives, without its frame and the general checks (set_decimal_until
-     * decides every other case). */
-    if (avail >= 17 && text && b && row < b->rows && col < b->schema.nfields && b->fields[col].type == CP_T_DECIMAL && len) {
-        const unsigned char *p = (const unsigned char *)text;
-        uint64_t ip = 0, fp = 0;
-        unsigned ni = digit_run8(p, &ip);
-        if (ni < 8 && p[ni] == '.') {
-            unsigned nf = digit_run8(p + ni + 1, &fp);
-            size_t n = ni + 1 + nf;
-            unsigned char t = p[n];
-            /* `t` ends the decimal (no digit, exponent, sign or point) and is `term` */
-            if (ni + nf > 0 && t == (unsigned char)term && (unsigned)(t - '0') >= 10 && (t | 0x20) != 'e' &&
-                t != '.' && t != '+' && t != '-') {
-                double d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
-                cp_status st = put_decimal(b, row, col, text, n, d);
-                if (st == CP_OK) {
-                    *len = n;
-                    if (value)
-                        *value = d;
-                }
-                return st;
-            }
+#ifdef USUAL_DECIMAL
+    /* the usual form into a good cell first, without the general checks and frame */
+    size_t n;
+    double d;
+    if (avail >= 17 && text && b && row < b->rows && col < b->schema.nfields && b->fields[col].type == CP_T_DECIMAL &&
+        len && usual_decimal((const unsigned char *)text, (unsigned char)term, &n, &d)) {
+        cp_status st = put_decimal(b, row, col, text, n, d);
+        if (st == CP_OK) {
+            *len = n;
+            if (value)
+                *value = d;
         }
+        return st;
     }
 #endif
     return set_decimal_until(b, row, col, text, avail, term, len, value);
+}
+
+/* A JSON integer at p of 1 to 18 digits, no sign, no leading zero, followed by a byte that ends
+ * a number (not a digit, a point or an exponent): the byte after it, or NULL. */
+static inline const unsigned char *json_uint(const unsigned char *p, const unsigned char *e, int64_t *x)
+{
+    const unsigned char *d0 = p;
+    uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (e - p >= 24) { /* eight at a time: a 13-digit time in two reads */
+        uint64_t w;
+        unsigned n = cp_digits8(p, &v);
+        if (n == 8) {
+            n += cp_digits8(p + 8, &w);
+            v = v * pow10_u64[n - 8] + w;
+            if (n == 16) {
+                unsigned k = cp_digits8(p + 16, &w);
+                v = v * pow10_u64[k] + w;
+                n += k;
+            }
+        }
+        p += n;
+    } else
+#endif
+        for (; p < e && (unsigned)(*p - '0') < 10 && p - d0 < 19; p++)
+            v = v * 10 + (unsigned)(*p - '0');
+    if (p == d0 || p - d0 > 18 || (p - d0 > 1 && *d0 == '0') || p >= e || (unsigned)(*p - '0') < 10 || *p == '.' ||
+        (*p | 0x20) == 'e')
+        return NULL;
+    *x = (int64_t)v;
+    return p;
+}
+
+cp_status core_batch_set_json_elements(cp_batch *b, size_t row, const char *kinds, const size_t *cols, const char *text,
+                                       size_t avail, size_t *len)
+{
+    if (!b || row >= b->rows || !kinds || !cols || !text || !len)
+        return CP_ERR_INVALID;
+    size_t n = strlen(kinds);
+    if (n > 64)
+        return CP_ERR_INVALID;
+    if (!arena_room(b, n * 65)) /* every decimal's text and NUL, at once */
+        return CP_ERR_NOMEM;
+    const unsigned char *p = (const unsigned char *)text, *e = p + avail;
+    for (size_t i = 0; i < n; i++) {
+        size_t col = cols[i];
+        int t = col < b->schema.nfields ? (int)b->fields[col].type : 0; /* 0: out of range */
+        if (kinds[i] == 'i') {
+            if (t != CP_T_INT64 && t != CP_T_TIMESTAMP)
+                return CP_ERR_INVALID;
+            int64_t v;
+            if ((i && (p >= e || *p++ != ',')) || !(p = json_uint(p, e, &v)))
+                return CP_ERR_PARSE;
+            b->cols[col].cells[row].v.i = v;
+            b->cols[col].null[row] = 0;
+            continue;
+        }
+        if (kinds[i] != 'd' || t != CP_T_DECIMAL)
+            return CP_ERR_INVALID;
+        struct column *cl = &b->cols[col];
+        if ((i && (p >= e || *p++ != ',')) || p >= e || *p++ != '"')
+            return CP_ERR_PARSE;
+        size_t dn = 0;
+        double d;
+#ifdef USUAL_DECIMAL
+        if (e - p < 17 || !usual_decimal(p, '"', &dn, &d))
+#endif
+        {
+            const unsigned char *lim = p + (e - p < 65 ? e - p : 65), *stop = decimal_scan(p, lim, lim, &d);
+            if (!stop || stop == lim || *stop != '"' || !isfinite(d))
+                return CP_ERR_PARSE;
+            dn = (size_t)(stop - p);
+        }
+        uint32_t off = (uint32_t)b->alen; /* room made above */
+        copy_text(b->arena + off, (const char *)p, dn);
+        b->arena[off + dn] = '\0';
+        b->alen += dn + 1;
+        struct cell *c = &cl->cells[row];
+        c->v.d = d;
+        c->off = off;
+        c->len = (uint32_t)dn;
+        cl->null[row] = 0;
+        p += dn + 1;
+    }
+    *len = (size_t)(p - (const unsigned char *)text);
+    return CP_OK;
 }
 
 cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len)

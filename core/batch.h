@@ -31,6 +31,10 @@ cp_status core_batch_set_decimal(cp_batch *b, size_t row, size_t col, const char
  * ends before the byte `term`, validated, converted and stored in one pass */
 cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, const char *text, size_t avail, char term,
                                        size_t *len, double *value);
+/* cp_host.batch_set_json_elements (see cp_batch_set_json_elements): JSON array elements of the
+ * usual forms (kinds: 'i' an integer, 'd' a decimal in a string) into the columns cols of a row */
+cp_status core_batch_set_json_elements(cp_batch *b, size_t row, const char *kinds, const size_t *cols, const char *text,
+                                       size_t avail, size_t *len);
 cp_status core_batch_set_string(cp_batch *b, size_t row, size_t col, const char *text, size_t len);
 cp_status core_batch_set_bool(cp_batch *b, size_t row, size_t col, bool v);
 cp_status core_batch_set_null(cp_batch *b, size_t row, size_t col);

@@ -337,6 +337,7 @@ const cp_host core_host = {
     .batch_set_decimal_until = core_batch_set_decimal_until,
     .batch_column = core_batch_column,
     .batch_fill_down = core_batch_fill_down,
+    .batch_set_json_elements = core_batch_set_json_elements,
 };
 
 void core_ctx_init(core_ctx *c, const char *pipeline, cp_kind kind, const char *plugin, const char *instance)

@@ -65,6 +65,9 @@ for d in 0 -0.0 0.00012300 43123.45000000 1.5e-7 1E+22 9007199254740993 12345678
     2.2250738585072011e-308 4.9e-324 1e309 .5 5.; do
     printf '%s' "$d" > "$out/fuzz_decimal/corpus/$d"
 done
+# a kline's elements, read by core_batch_set_json_elements and the SDK wrapper's fallback
+printf '%s' '1767195600000,"0.50000000","0.50095336","0.49975271","0.50051097","156.71706496",1767195659999,"78.35853248",1666,"76.28311180","38.14155590","0"]' \
+    > "$out/fuzz_decimal/corpus/kline"
 seed fuzz_alerts_expr
 for x in 'ticker.last > 60000' 'change_pct(ticker.last, 1h) < -5' 'stale(ticker, 3m)' \
     'abs(zscore(ticker.last, 20)) > 4 and not (ticker.bid >= ticker.ask)' 'ticker.last + 0.2 == 0.3 || ticker.last * 3 != 1.5e-7' \

@@ -4,7 +4,9 @@
 #include "testkit.h"
 
 #include "core/batch.h"
+#include "core/host.h"
 #include "decimal_ref.h"
+#include "row_text.h"
 
 #include <coinpipe/buf.h>
 #include <coinpipe/streams.h>
@@ -569,6 +571,126 @@ static void test_json_rows(void **state)
     core_batch_unref(b);
 }
 
+/* A kline as Binance sends it, from after its '[' (what cp_batch_set_json_elements reads) */
+static const char kline_text[] = "1767195600000,\"0.50000000\",\"0.50095336\",\"0.49975271\",\"0.50051097\","
+                                 "\"156.71706496\",1767195659999,\"78.35853248\",1666,\"76.28311180\",\"38.14155590\",\"0\"]";
+static const size_t kline_cols[11] = {CP_OHLCV_OPEN_TIME,  CP_OHLCV_OPEN,         CP_OHLCV_HIGH,
+                                      CP_OHLCV_LOW,        CP_OHLCV_CLOSE,        CP_OHLCV_VOLUME,
+                                      CP_OHLCV_CLOSE_TIME, CP_OHLCV_QUOTE_VOLUME, CP_OHLCV_TRADE_COUNT,
+                                      CP_OHLCV_TAKER_BUY_BASE_VOLUME, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME};
+
+/* One reading of `text` into a fresh row of b through ctx; the row's cells as text in out. */
+static cp_status read_elements(cp_ctx *ctx, cp_batch *b, const char *kinds, const char *text, size_t avail,
+                               size_t *len, char *out, size_t cap)
+{
+    size_t row = core_batch_add_row(b);
+    cp_status st = cp_batch_set_json_elements(ctx, b, row, kinds, kline_cols, text, avail, len);
+    row_text(b, row, out, cap);
+    return st;
+}
+
+/* The elements of a kline read in place: the values, the texts, the bytes read; what is refused. */
+static void test_json_elements(void **state)
+{
+    (void)state;
+    cp_ctx ctx = {.host = &core_host};
+    cp_batch *b = core_batch_new(&cp_ohlcv_schema, 0);
+    size_t row = core_batch_add_row(b), n = 0, avail = strlen(kline_text);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "idddddididd", kline_cols, kline_text, avail, &n),
+                     CP_OK);
+    assert_int_equal(n, strlen(kline_text) - strlen(",\"0\"]"));
+    assert_int_equal(core_batch_get_int(b, row, CP_OHLCV_OPEN_TIME), 1767195600000LL);
+    assert_int_equal(core_batch_get_int(b, row, CP_OHLCV_CLOSE_TIME), 1767195659999LL);
+    assert_int_equal(core_batch_get_int(b, row, CP_OHLCV_TRADE_COUNT), 1666);
+    assert_string_equal(core_batch_get_text(b, row, CP_OHLCV_HIGH, NULL), "0.50095336");
+    assert_true(core_batch_get_double(b, row, CP_OHLCV_HIGH) == strtod("0.50095336", NULL));
+    assert_string_equal(core_batch_get_text(b, row, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME, NULL), "38.14155590");
+    assert_true(core_batch_is_null(b, row, CP_OHLCV_SYMBOL));
+    /* fewer elements: only those */
+    row = core_batch_add_row(b);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "id", kline_cols, kline_text, avail, &n), CP_OK);
+    assert_int_equal(n, strlen("1767195600000,\"0.50000000\""));
+    assert_true(core_batch_is_null(b, row, CP_OHLCV_HIGH));
+    /* refused before reading: a bad row, letter, column or type, NULLs, too many letters */
+    size_t bad_cols[2] = {CP_OHLCV_SYMBOL, 99};
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row + 1, "i", kline_cols, kline_text, avail, &n),
+                     CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "x", kline_cols, kline_text, avail, &n), CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "d", kline_cols, kline_text, avail, &n), CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "i", kline_cols + 1, kline_text, avail, &n),
+                     CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "d", bad_cols, "\"1\"", 3, &n), CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "i", bad_cols + 1, "1,", 2, &n), CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, NULL, kline_cols, kline_text, avail, &n),
+                     CP_ERR_INVALID);
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, "i", kline_cols, kline_text, avail, NULL),
+                     CP_ERR_INVALID);
+    char many[66];
+    memset(many, 'i', 65);
+    many[65] = '\0';
+    assert_int_equal(cp_batch_set_json_elements(&ctx, b, row, many, kline_cols, kline_text, avail, &n),
+                     CP_ERR_INVALID);
+    /* not the usual forms: a sign, a leading zero, 19 digits, a fraction or exponent after an
+     * integer, a space, an escape, an infinite decimal, one of 65 bytes, the text's end */
+    static const char *const not_usual[] = {
+        "-1,\"1\"",          "01,\"1\"",  "1234567890123456789,\"1\"", "1.5,\"1\"", "1e3,\"1\"", " 1,\"1\"",
+        "1, \"1\"",          "1,\"1\\u0030\"", "1,\"1e999\"", "1,1",   "1",        "1,\"1",
+        "1,\"00000000000000000000000000000000000000000000000000000000000000001\"",
+    };
+    for (size_t i = 0; i < sizeof not_usual / sizeof *not_usual; i++) {
+        row = core_batch_add_row(b);
+        if (cp_batch_set_json_elements(&ctx, b, row, "id", kline_cols, not_usual[i], strlen(not_usual[i]), &n) !=
+            CP_ERR_PARSE)
+            fail_msg("%s: read", not_usual[i]);
+    }
+    core_batch_unref(b);
+}
+
+/* A core older than ABI 2.2: the wrapper reads the same texts the same way through
+ * set_decimal_until and set_int (the same status, bytes read and cells), for the kline with
+ * each byte replaced, removed or the text cut short. */
+static void test_json_elements_older_core(void **state)
+{
+    (void)state;
+    cp_host old = core_host;
+    old.size = offsetof(cp_host, batch_set_json_elements);
+    cp_ctx now = {.host = &core_host}, before = {.host = &old};
+    cp_batch *b[2] = {core_batch_new(&cp_ohlcv_schema, 0), core_batch_new(&cp_ohlcv_schema, 0)};
+    static const char subst[] = "-+09.eE\"\\ ,x1";
+    size_t len = strlen(kline_text), cases = 0;
+    for (size_t at = 0; at <= len; at++)
+        for (size_t k = 0; k < sizeof subst + 1; k++) { /* each replacement, then a removal, then a cut */
+            char text[256];
+            size_t tl = len;
+            memcpy(text, kline_text, len + 1);
+            if (at == len && k < sizeof subst)
+                continue;
+            if (k + 1 < sizeof subst)
+                text[at] = subst[k];
+            else if (k + 1 == sizeof subst)
+                memmove(text + at, text + at + 1, len - at), tl--;
+            else
+                tl = at;
+            char got[2][2048];
+            size_t n[2] = {0, 0};
+            cp_status st[2];
+            for (int v = 0; v < 2; v++) {
+                if (core_batch_rows(b[v]) >= 512) {
+                    core_batch_unref(b[v]);
+                    b[v] = core_batch_new(&cp_ohlcv_schema, 0);
+                }
+                st[v] = read_elements(v ? &before : &now, b[v], "idddddididd", text, tl, &n[v], got[v], sizeof got[v]);
+            }
+            if (st[0] != st[1] || (st[0] == CP_OK && (n[0] != n[1] || strcmp(got[0], got[1]) != 0)))
+                fail_msg("\"%.*s\": core %d (%zu) %s, wrapper %d (%zu) %s", (int)tl, text, (int)st[0], n[0], got[0],
+                         (int)st[1], n[1], got[1]);
+            cases++;
+        }
+    assert_true(cases > 1500);
+    core_batch_unref(b[0]);
+    core_batch_unref(b[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +706,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_every_text_length),
         cmocka_unit_test(test_added_rows_are_null),
         cmocka_unit_test(test_strings_shared_with_the_row_above),
+        cmocka_unit_test(test_json_elements),
+        cmocka_unit_test(test_json_elements_older_core),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
-/* The Binance kline parser (common/binance.c, bn_parse_klines) driven directly: what every row
- * of a response shares (exchange, symbols, interval, received time) is set on the response's
- * first row and filled down to the others (cp_batch_fill_down), whichever way each row was read.
+/* The Binance kline parser (common/binance.c, bn_parse_klines) driven directly: a kline's
+ * elements read in place (cp_batch_set_json_elements), and what every row of a response shares
+ * (exchange, symbols, interval, received time) set on the response's first row and filled down to
+ * the others (cp_batch_fill_down), whichever way each row was read.
  * SPDX-License-Identifier: MIT
  */
 #include "testkit.h"
@@ -88,8 +89,8 @@ static void check_rows(const cp_batch *b)
     }
 }
 
-/* Read in place, read the general way, and read in place on a core without batch_fill_down
- * (ABI 2.1: the wrapper sets each row): the same rows, cell for cell. */
+/* Read in place, read the general way, and read in place on cores without batch_fill_down or
+ * batch_set_json_elements (the wrappers set each row, each cell): the same rows, cell for cell. */
 static void test_shared_columns_filled_down(void **state)
 {
     (void)state;
@@ -104,18 +105,22 @@ static void test_shared_columns_filled_down(void **state)
     check_rows(general);
     tk_assert_same_batch(general, quick);
 
-    cp_host old = *ctx->host;
-    old.size = offsetof(cp_host, batch_fill_down);
-    const cp_host *saved = ctx->host;
-    ctx->host = &old;
-    cp_batch *older = parse_three(ctx);
-    ctx->host = saved;
-    check_rows(older);
-    tk_assert_same_batch(quick, older);
+    /* ABI 2.1's table, then one with batch_fill_down but not batch_set_json_elements */
+    size_t sizes[] = {offsetof(cp_host, batch_fill_down), offsetof(cp_host, batch_set_json_elements)};
+    for (size_t k = 0; k < 2; k++) {
+        cp_host old = *ctx->host;
+        old.size = sizes[k];
+        const cp_host *saved = ctx->host;
+        ctx->host = &old;
+        cp_batch *older = parse_three(ctx);
+        ctx->host = saved;
+        check_rows(older);
+        tk_assert_same_batch(quick, older);
+        cp_batch_free(ctx, older);
+    }
 
     cp_batch_free(ctx, quick);
     cp_batch_free(ctx, general);
-    cp_batch_free(ctx, older);
     tk_destroy(t);
 }
 

@@ -32,8 +32,8 @@
  *   before reading a field added after the minor it was built against (the wrappers below
  *   do: CP_HOST_HAS), and reads a schema it did not build through cp_schema_field(), which
  *   steps by its field_size. Additions are marked "since ABI 2.N": 2.1 added the column
- *   view (cp_batch_column) and cp_batch_set_decimal_until, 2.2 cp_batch_fill_down (the SDK's
- *   wrappers fall back to the older calls on an older core).
+ *   view (cp_batch_column) and cp_batch_set_decimal_until, 2.2 cp_batch_fill_down and
+ *   cp_batch_set_json_elements (the SDK's wrappers fall back to the older calls on an older core).
  * - Status codes (cp_status) are never renumbered.
  * - Threads: the core never calls one instance's callbacks concurrently. A source and the
  *   transforms of a pipeline run on one worker thread per cycle; each sink instance runs on
@@ -661,6 +661,10 @@ struct cp_host {
     /* sources: one value for a range of rows at once (since ABI 2.2: check with CP_HOST_HAS; see
      * cp_batch_fill_down) */
     cp_status (*batch_fill_down)(cp_batch *b, size_t col, size_t from, size_t to);
+    /* sources: the elements of a JSON array read in place into a row (since ABI 2.2: check with
+     * CP_HOST_HAS; see cp_batch_set_json_elements) */
+    cp_status (*batch_set_json_elements)(cp_batch *b, size_t row, const char *kinds, const size_t *cols,
+                                         const char *text, size_t avail, size_t *len);
 };
 
 /** True when the host table has `field` (added after ABI 2.0): `size` covers it and it is set. */
@@ -1092,6 +1096,64 @@ static inline cp_status cp_batch_fill_down(cp_ctx *ctx, cp_batch *b, size_t col,
     }
     free(copy);
     return st;
+}
+/**
+ * Reads the elements of a JSON array in their usual forms, in place, into row `row` (since ABI
+ * 2.2): a source reads a row-shaped element (a Binance kline) in one call instead of a call per
+ * cell. `kinds` has a letter per element: 'i' an integer of 1 to 18 digits without sign or
+ * leading zero (then a byte that is not a digit, '.', 'e' or 'E'), into the INT64 or TIMESTAMP
+ * column cols[i]; 'd' a JSON string holding a decimal, "0.50051097", what
+ * cp_batch_set_decimal_until reads up to the closing quote, finite, into the DECIMAL column
+ * cols[i] (text kept, the double strtod gives). The elements are separated by single commas, no
+ * whitespace; `text` is where the first one starts (after the '['), `avail` the bytes readable
+ * from it; at most 64 elements. On CP_OK *len gets the bytes read: what follows the last element
+ * is the caller's. CP_ERR_INVALID for a bad row, a NULL pointer, more than 64 letters, or on
+ * reaching an element whose letter is neither or whose column is out of range or of another type.
+ * CP_ERR_PARSE when the text is not of that form: the source then reads the array its general
+ * way, which logs what is wrong. On either, cells of the row before the element where it
+ * stopped may have been set (drop the row, or set them again). On an older core it
+ * falls back to cp_batch_set_decimal_until() and cp_batch_set_int() per element.
+ */
+static inline cp_status cp_batch_set_json_elements(cp_ctx *ctx, cp_batch *b, size_t row, const char *kinds,
+                                                   const size_t *cols, const char *text, size_t avail, size_t *len)
+{
+    if (CP_HOST_HAS(ctx->host, batch_set_json_elements))
+        return ctx->host->batch_set_json_elements(b, row, kinds, cols, text, avail, len);
+    const cp_schema *sc = ctx->host->batch_schema(b);
+    if (!sc || row >= ctx->host->batch_rows(b) || !kinds || !cols || !text || !len || strlen(kinds) > 64)
+        return CP_ERR_INVALID;
+    size_t at = 0;
+    for (size_t i = 0; kinds[i]; i++) {
+        cp_type t = cols[i] < sc->nfields ? cp_schema_field(sc, cols[i])->type : (cp_type)0;
+        if (kinds[i] == 'i' ? t != CP_T_INT64 && t != CP_T_TIMESTAMP : kinds[i] != 'd' || t != CP_T_DECIMAL)
+            return CP_ERR_INVALID;
+        if (i && (at >= avail || text[at++] != ','))
+            return CP_ERR_PARSE;
+        cp_status st;
+        if (kinds[i] == 'i') {
+            size_t d0 = at;
+            uint64_t v = 0;
+            for (; at < avail && at - d0 < 19 && (unsigned)(text[at] - '0') < 10; at++)
+                v = v * 10 + (unsigned)(text[at] - '0');
+            if (at == d0 || at - d0 > 18 || (at - d0 > 1 && text[d0] == '0') || at >= avail ||
+                (unsigned)(text[at] - '0') < 10 || text[at] == '.' || (text[at] | 0x20) == 'e')
+                return CP_ERR_PARSE;
+            st = ctx->host->batch_set_int(b, row, cols[i], (int64_t)v);
+        } else {
+            size_t n = 0;
+            double d = 0;
+            if (at >= avail || text[at] != '"')
+                return CP_ERR_PARSE;
+            st = cp_batch_set_decimal_until(ctx, b, row, cols[i], text + at + 1, avail - at - 1, '"', &n, &d);
+            if (st == CP_OK && !(d - d == 0)) /* not finite */
+                return CP_ERR_PARSE;
+            at += n + 2;
+        }
+        if (st != CP_OK)
+            return st;
+    }
+    *len = at;
+    return CP_OK;
 }
 /** Sets a STRING cell (text copied; need not be NUL-terminated). CP_ERR_INVALID on a bad index or type. */
 static inline cp_status cp_batch_set_string(cp_ctx *ctx, cp_batch *b, size_t row, size_t col,

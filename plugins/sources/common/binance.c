@@ -359,101 +359,37 @@ typedef struct kline_ids {
 static const size_t kline_shared[] = {CP_OHLCV_EXCHANGE, CP_OHLCV_SYMBOL, CP_OHLCV_NATIVE_SYMBOL, CP_OHLCV_INTERVAL,
                                       CP_OHLCV_RECEIVED_AT};
 
-/* A JSON integer 0 or of 1 to 18 digits at *pp (no sign), then `sep`: into *x, *pp after sep.
- * With 24 bytes left, the digits are read eight at a time (a 13-digit time in two reads). */
-static bool quick_uint(const char **pp, const char *e, char sep, int64_t *x)
-{
-    static const uint64_t pow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
-    const char *p = *pp, *d0 = p;
-    uint64_t v = 0;
-    if (e - p >= 24) {
-        uint64_t w;
-        unsigned n = cp_digits8(p, &v);
-        if (n == 8) {
-            n += cp_digits8(p + 8, &w);
-            v = v * pow10[n - 8] + w;
-            if (n == 16) { /* up to 2 more: a 19th is neither `sep` nor allowed */
-                unsigned k = cp_digits8(p + 16, &w);
-                if (k > 2)
-                    return false;
-                v = v * pow10[k] + w;
-                n += k;
-            }
-        }
-        p += n;
-        if (n > 1 && *d0 == '0')
-            return false; /* a leading zero: not JSON */
-    } else if (p < e && *p == '0') {
-        p++;
-    } else {
-        for (; p < e && (unsigned)(*p - '0') < 10 && p - d0 < 18; p++)
-            v = v * 10 + (uint64_t)(*p - '0');
-    }
-    if (p == d0 || p >= e || *p != sep) /* a 19th digit is not `sep` either */
-        return false;
-    *x = (int64_t)v;
-    *pp = p + 1;
-    return true;
-}
-
-/* A decimal as a plain JSON string at *pp ("0.50051097"), finite, into the cell; *pp after it. */
-static bool quick_dec(const kline_ids *id, size_t row, size_t col, const char **pp, const char *e)
-{
-    const char *p = *pp;
-    size_t n;
-    double d;
-    if (p >= e || *p != '"' ||
-        cp_batch_set_decimal_until(id->ctx, id->out, row, col, p + 1, (size_t)(e - p - 1), '"', &n, &d) != CP_OK ||
-        !isfinite(d))
-        return false;
-    *pp = p + n + 2;
-    return true;
-}
-
-/* The usual kline read in place, in one pass: [open_time,"open","high","low","close","volume",
- * close_time,"quote volume",trades,"taker buy base","taker buy quote",...] without whitespace,
- * times and trades as integers of up to 18 digits, decimals as plain strings (the core finds
- * each one's end as it validates and parses it). A row of it is appended to id->out and the
- * scanner left after the eleventh element, or after a twelfth that is a plain string.
- * Any other form (a sign, an escape, a null, spaces, a value the general reading would refuse)
- * gives false with no row added and the scanner where it was: the general reading then
- * decides, and logs what is wrong. */
+/* The usual kline read in place by the core (cp_batch_set_json_elements): [open_time,"open",
+ * "high","low","close","volume",close_time,"quote volume",trades,"taker buy base","taker buy
+ * quote",...] without whitespace, times and trades as integers of up to 18 digits, decimals as
+ * plain strings. A row of it is appended to id->out and the scanner left after the eleventh
+ * element, or after a twelfth that is a plain string. Any other form (a sign, an escape, a null,
+ * spaces, a value the general reading would refuse) gives false with no row added and the
+ * scanner where it was: the general reading then decides, and logs what is wrong. */
 static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t *close_time)
 {
-    static const size_t dec_col[11] = {
-        [1] = CP_OHLCV_OPEN,           [2] = CP_OHLCV_HIGH,   [3] = CP_OHLCV_LOW,
-        [4] = CP_OHLCV_CLOSE,          [5] = CP_OHLCV_VOLUME, [7] = CP_OHLCV_QUOTE_VOLUME,
-        [9] = CP_OHLCV_TAKER_BUY_BASE_VOLUME, [10] = CP_OHLCV_TAKER_BUY_QUOTE_VOLUME,
-    };
+    static const size_t cols[11] = {CP_OHLCV_OPEN_TIME,   CP_OHLCV_OPEN,         CP_OHLCV_HIGH,
+                                    CP_OHLCV_LOW,         CP_OHLCV_CLOSE,        CP_OHLCV_VOLUME,
+                                    CP_OHLCV_CLOSE_TIME,  CP_OHLCV_QUOTE_VOLUME, CP_OHLCV_TRADE_COUNT,
+                                    CP_OHLCV_TAKER_BUY_BASE_VOLUME, CP_OHLCV_TAKER_BUY_QUOTE_VOLUME};
     const char *p = j->p, *e = j->end;
-    int64_t ot, ct = 0, trades;
-    if (!quick_uint(&p, e, ',', &ot))
-        return false;
     cp_ctx *ctx = id->ctx;
     cp_batch *b = id->out;
-    size_t row = cp_batch_add_row(ctx, b);
+    size_t row = cp_batch_add_row(ctx, b), n;
     if (row == SIZE_MAX)
         return false;
-    bool ok = cp_batch_set_int(ctx, b, row, CP_OHLCV_OPEN_TIME, ot) == CP_OK;
+    bool ok = cp_batch_set_json_elements(ctx, b, row, "idddddididd", cols, p, (size_t)(e - p), &n) == CP_OK;
     if (ok && row == id->first) /* the later rows get them from this one (kline_fill) */
         ok = cp_batch_set_string(ctx, b, row, CP_OHLCV_EXCHANGE, id->exchange, id->lex) == CP_OK &&
              cp_batch_set_string(ctx, b, row, CP_OHLCV_SYMBOL, id->symbol, id->lsym) == CP_OK &&
              cp_batch_set_string(ctx, b, row, CP_OHLCV_NATIVE_SYMBOL, id->native, id->lnat) == CP_OK &&
              cp_batch_set_string(ctx, b, row, CP_OHLCV_INTERVAL, id->interval, id->liv) == CP_OK &&
              cp_batch_set_int(ctx, b, row, CP_OHLCV_RECEIVED_AT, id->received_at) == CP_OK;
-    for (int k = 1; ok && k <= 10; k++) {
-        if (k == 6)
-            ok = quick_uint(&p, e, ',', &ct) && cp_batch_set_int(ctx, b, row, CP_OHLCV_CLOSE_TIME, ct) == CP_OK;
-        else if (k == 8)
-            ok = quick_uint(&p, e, ',', &trades) &&
-                 cp_batch_set_int(ctx, b, row, CP_OHLCV_TRADE_COUNT, trades) == CP_OK;
-        else
-            ok = quick_dec(id, row, dec_col[k], &p, e) && (k == 10 || (p < e && *p++ == ','));
-    }
     if (!ok) {
         cp_batch_drop_last_row(ctx, b);
         return false;
     }
+    p += n;
     /* the usual twelfth element too, Binance's unused "0": a plain string is valid JSON as it
      * is (whatever follows, the scanner reads) */
     if (e - p >= 3 && p[0] == ',' && p[1] == '"') {
@@ -462,8 +398,8 @@ static bool kline_quick(sj *j, const kline_ids *id, int64_t *open_time, int64_t 
             p = q + 1;
     }
     sj_resume(j, p);
-    *open_time = ot;
-    *close_time = ct;
+    *open_time = cp_batch_get_int(ctx, b, row, CP_OHLCV_OPEN_TIME);
+    *close_time = cp_batch_get_int(ctx, b, row, CP_OHLCV_CLOSE_TIME);
     return true;
 }
 
