@@ -6,13 +6,17 @@
 
 #include <coinpipe/buf.h>
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static char g_path[512];
+static char g_sqlite_tmp[512]; /* SQLite's directory for temporary files (SQLITE_TMPDIR, set in main) */
 
 static tk_instance *open_sink(const char *extra, const char *sub)
 {
@@ -57,7 +61,7 @@ static void test_rows_keys_and_upsert(void **state)
     sqlite3 *db = reader();
     assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3);
     assert_text(db, "PRAGMA journal_mode", "wal");
-    assert_int_equal(scalar_int(db, "PRAGMA page_size"), 32768); /* a new database's pages */
+    assert_int_equal(scalar_int(db, "PRAGMA page_size"), 65536); /* a new database's pages */
     assert_text(db, "SELECT group_concat(name) FROM pragma_table_info('ohlcv') WHERE pk > 0 ORDER BY pk",
                 "exchange,symbol,interval,open_time");
     assert_int_equal(scalar_int(db, "SELECT open_time FROM ohlcv ORDER BY open_time LIMIT 1"), FX_T0);
@@ -604,8 +608,41 @@ static void test_read_back_real_texts(void **state)
     tk_destroy(w);
 }
 
+/* The writer keeps its temp schema (the virtual tables) and its statement journals in memory: the
+ * first batch of a stream runs DDL statements inside its transaction, and with 64 KiB pages each
+ * of their statement journals passed SQLite's 64 KiB spill threshold and became a new file in
+ * the temp directory (eight files in an N = 200 cycle). An instance that only reads keeps the
+ * default. */
+static void test_no_temp_files(void **state)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_true(inotify_add_watch(fd, g_sqlite_tmp, IN_CREATE) >= 0);
+    tk_instance *t = open_sink(NULL, "tempfiles");
+    cp_batch *c = fx_candles(FX_T0, 3000), *e2 = fx_evo(2, "a"), *e4 = fx_evo(4, "b");
+    assert_int_equal(tk_write(t, c), CP_OK);  /* CREATE TABLE, its view, the virtual table */
+    assert_int_equal(tk_write(t, e2), CP_OK); /* a second stream */
+    assert_int_equal(tk_write(t, e4), CP_OK); /* ALTER TABLE ADD COLUMN twice, the view again */
+    char ev[4096];
+    assert_int_equal(read(fd, ev, sizeof ev), -1); /* nothing was created there */
+    assert_int_equal(errno, EAGAIN);
+    sqlite3 *db = reader();
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM ohlcv"), 3000);
+    assert_int_equal(scalar_int(db, "SELECT count(*) FROM evo WHERE qty = 7"), 1);
+    assert_int_equal(scalar_int(db, "PRAGMA page_size"), 65536);
+    sqlite3_close(db);
+    close(fd);
+    tk_batch_free(c);
+    tk_batch_free(e2);
+    tk_batch_free(e4);
+    tk_destroy(t);
+}
+
 int main(void)
 {
+    /* before SQLite reads it (at its initialisation, the process's first SQLite call) */
+    snprintf(g_sqlite_tmp, sizeof g_sqlite_tmp, "%s", tk_tmpdir());
+    setenv("SQLITE_TMPDIR", g_sqlite_tmp, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_keys_and_upsert),
         cmocka_unit_test(test_zero_is_not_null),
@@ -620,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_checkpoints_while_writing),
         cmocka_unit_test(test_read_back),
         cmocka_unit_test(test_read_back_real_texts),
+        cmocka_unit_test(test_no_temp_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
