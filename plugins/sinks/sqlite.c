@@ -906,7 +906,12 @@ static int wal_committed(void *arg, sqlite3 *db, const char *name, int frames)
 
 /* A file database in WAL mode: once a commit leaves SQ_CHECKPOINT_BYTES in the WAL, a thread of
  * the sink's own copies the committed pages into the database file, beside the writer and the
- * source, and the writer then starts the WAL over. SQLite's own rule (a checkpoint by the
+ * source. The writer starts the WAL over when a transaction of its begins after a checkpoint has
+ * copied every frame: not while it is behind the source, as it is all through a poll cycle (it
+ * begins its next batch before the checkpoint ends), so the WAL grows (19 MB in the N = 200 cycle)
+ * and every commit past the threshold asks for a checkpoint. Waiting for one instead, or
+ * checkpointing on the writer's thread, saved a few per cent of the cycle's CPU and lengthened
+ * its wall by more (bench/README.md, fourth pass). SQLite's own rule (a checkpoint by the
  * committing connection once the WAL holds 1000 pages, 64 MB with 64 KiB pages) checkpointed
  * nothing in the N = 200 poll cycle: the close of the last connection then copied and synced all
  * 15 MB at the cycle's end, alone, a fifth of its wall time; checkpoints on the writer's own
