@@ -111,13 +111,15 @@ expect_contains "$TMP/replay" "3 of 3 dead-letter files replayed" "replay count"
 expect_eq "$(wc -l < "$TMP/bad.out")" 3 "replayed batches written"
 expect_eq "$(ls "$TMP/state/dead/dl/bad/" | wc -l)" 0 "replayed files removed"
 
-# 5. a slow sink behind a fast source: what the sink has not taken yet waits in the spool, not
-#    in memory (at most 10 MiB of queued batches stay in memory); every batch arrives, in order
-pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 10000; batches = 40; start = 0;'
+# 5. a slower sink behind a fast source: at most 10 MiB of queued batches stay in memory; a sink
+#    that confirms each batch within 100 ms paces the source (a batch past the bound waits for
+#    room), so none is read back from the spool; every batch arrives, in order
+pipeline slow 'mode = "ok"; delay = "10ms";' 'rows = 10000; batches = 40; start = 0;'
 /usr/bin/time -f %M -o "$TMP/slow.rss" $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow.err"; rc=$?
 expect_eq "$rc" 0 "--once with a slow sink succeeds"
 expect_eq "$(wc -l < "$TMP/slow.out")" 40 "every batch written"
 expect_eq "$(awk '{print $3}' "$TMP/slow.out" | tr '\n' ' ')" "$(seq 0 10000 390000 | tr '\n' ' ')" "in the order emitted"
+expect_eq "$(grep -o 'read_back=[0-9]*' "$TMP/slow.err")" "read_back=0" "a sink of 10 ms a batch paces the source: none read back"
 rss=$(tail -1 "$TMP/slow.rss")
 # 40 batches of 10000 ticker rows are ~170 MB in memory; bounded, the peak stays far below
 # (not measured under ASan, whose quarantine keeps freed memory)
@@ -134,8 +136,9 @@ $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow2.err"; rc=$?
 expect_eq "$rc" 0 "--once with a slow sink and three batches succeeds"
 expect_eq "$(wc -l < "$TMP/slow.out")" 3 "the three batches written"
 expect_eq "$(grep -o 'read_back=[0-9]*' "$TMP/slow2.err")" "read_back=0" "the three taken from memory, none read back from the spool"
-# four, while the sink's first write takes a second: the fourth is past the bound, waits in the
-# spool alone and is read back from it (the source emits them in well under a second)
+# four, while the sink's first write takes a second (too slow to pace the source, which is not
+# held up): the fourth is past the bound, waits in the spool alone and is read back from it (the
+# source emits them in well under a second)
 pipeline slow 'mode = "ok"; delay = "1s";' 'rows = 10000; batches = 4; start = 0;'
 rm -f "$TMP/slow.out"
 $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow3.err"; rc=$?
