@@ -2,18 +2,29 @@
  * SPDX-License-Identifier: MIT
  *
  * Directory <state_dir>/spool/<pipeline>/<sink>/ holds segment files "<first seq, 16 hex>.seg"
- * and "cursor" (the highest sequence number below which everything is confirmed). A record
- * is: "CPR2", u32 payload length, u64 sequence number, u32 CRC-32C of (sequence number +
- * payload), payload (core_batch_serialize: its compact layout since this release, about 40 % of
- * the v1 layout's bytes; v1 payloads of earlier releases' records are still read). Records of
- * earlier versions, "CPR1" with zlib's CRC-32, are still read. Appends are written at once and
- * fsync'd by core_spool_sync (once per cycle): the segments holding records not yet confirmed,
- * what the spool is for (one whose records were all confirmed is left to go unwritten).
- * Confirmations advance the cursor, persisted atomically at most once a second (CURSOR_MS) and
- * at close; a segment is deleted once all its records are confirmed.
- * On open, records above the cursor are indexed for replay. A torn record at a segment's
- * end (a crash mid-write) is cut off; a corrupt record elsewhere is skipped by finding the
- * next valid record; both are logged and never stop the daemon.
+ * (or ".rseg", below), spares ("<16 hex>.spare") and "cursor" (the highest sequence number
+ * below which everything is confirmed). A record is: "CPR2", u32 payload length, u64 sequence
+ * number, u32 CRC-32C of (sequence number + payload), payload (core_batch_serialize: its compact
+ * layout since this release, about 40 % of the v1 layout's bytes; v1 payloads of earlier
+ * releases' records are still read). Records of earlier versions, "CPR1" with zlib's CRC-32,
+ * are still read. Appends are written at once and fsync'd by core_spool_sync (once per cycle):
+ * the segments holding records not yet confirmed, what the spool is for (one whose records were
+ * all confirmed is left to go unwritten). Confirmations advance the cursor, persisted atomically
+ * at most once a second (CURSOR_MS) and at close.
+ * A segment whose records are all confirmed is kept as a spare, "<its id>.spare" (up to SPARES
+ * of them, within the bound with the records not yet confirmed; else deleted), and a new
+ * segment is a spare renamed "<first seq>.rseg" and written over from its start, its pages in
+ * the page cache already: writing into a new file costs the kernel a page, a block reservation
+ * and a buffer head per 4 KiB, and deleting it as much again; since the sink queue paces the
+ * source (sink.c), a poll cycle's sink is at most a few segments behind, so most of its segments
+ * are spares written over. A reused segment's earlier data past its own records is cut off
+ * before it is synced and at open; spares go at close (and at open: one left by a crash holds
+ * confirmed records only).
+ * On open, records above the cursor are indexed for replay. A torn record at a segment's end (a
+ * crash mid-write: no record follows) is cut off; a corrupt record elsewhere is skipped by
+ * finding the next valid record; both are logged and never stop the daemon. In a reused
+ * segment, a record numbered below the segment's first, or bytes that are no record up to the
+ * end or up to such a record, are the spare's earlier data: cut off there.
  */
 #include "batch.h"
 #include "log.h"
@@ -39,15 +50,20 @@
  * sink that keeps up costs the spool page-cache copies, not disk writes. */
 #define SEGMENT_MAX (2u << 20)
 #define MAX_RECORD (512u << 20)
+/* Confirmed segments kept to be written over, at most: the N = 200 poll cycle writes 7 segments
+ * of 2 MiB, its paced sink one or two behind the one being written. */
+#define SPARES 3
 /* The cursor is written (two fsyncs, by the sink's worker) at most this often: a cursor behind
  * only means confirmed batches replayed after a crash, which keys make harmless. */
 #define CURSOR_MS 1000
 
 typedef struct segment {
     uint64_t id; /* first sequence number */
-    int64_t bytes;
-    size_t live; /* records in it not yet confirmed */
+    int64_t bytes; /* of its records: they end there */
+    int64_t stale; /* reused: the file's size when its earlier data reaches past `bytes`, else 0 */
+    size_t live;   /* records in it not yet confirmed */
     bool deleted;
+    bool reused; /* "<id>.rseg": a spare written over */
 } segment;
 
 typedef struct entry {
@@ -80,14 +96,25 @@ struct core_spool {
     int64_t bytes;      /* on disk, in segment files */
     int64_t live_bytes; /* of records not yet confirmed: what spool_max_bytes bounds */
     int64_t segment_max;
+    int64_t max_bytes; /* the bound (core_spool_set_limit; 0: none given): spares fit in it too */
+    struct spare { /* "<id>.spare": a segment whose records were all confirmed */
+        uint64_t id;
+        int64_t size;
+    } spares[SPARES];
+    size_t nspares;
     cp_buf rec; /* the record being appended or read: its capacity is kept from one to the next (a
                  * fresh megabyte per batch cost a page fault per 4 KiB), given back at a sync and
                  * when every record is confirmed */
 };
 
-static void seg_path(const core_spool *s, uint64_t id, char *buf, size_t len)
+static void file_path(const core_spool *s, uint64_t id, const char *ext, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/%016llx.seg", s->dir, (unsigned long long)id);
+    snprintf(buf, len, "%s/%016llx.%s", s->dir, (unsigned long long)id, ext);
+}
+
+static void seg_path(const core_spool *s, const segment *g, char *buf, size_t len)
+{
+    file_path(s, g->id, g->reused ? "rseg" : "seg", buf, len);
 }
 
 /* The checksum of a record, by the version its magic names (v1: zlib's CRC-32). */
@@ -109,9 +136,9 @@ static int magic_at(const unsigned char *p, size_t n)
     return memcmp(p, MAGIC, n) == 0 ? 1 : memcmp(p, MAGIC_V1, n) == 0 ? 2 : 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_seg(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = ((const segment *)a)->id, y = ((const segment *)b)->id;
     return x < y ? -1 : x > y;
 }
 
@@ -129,11 +156,14 @@ static bool idx_push(core_spool *s, entry e)
     return true;
 }
 
-/* Parses a whole segment file into the index; repairs a torn tail. */
+/* Parses a whole segment file into the index; repairs a torn tail, and cuts a reused segment's
+ * earlier data off (see the top). */
 static void scan_segment(core_spool *s, size_t si)
 {
     char path[4200];
-    seg_path(s, s->segs[si].id, path, sizeof path);
+    seg_path(s, &s->segs[si], path, sizeof path);
+    bool reused = s->segs[si].reused, own_torn = false;
+    size_t cut = SIZE_MAX; /* where the file is cut: its records end there */
     size_t len;
     unsigned char *data = (unsigned char *)core_util_read_file(path, &len);
     if (!data) {
@@ -141,6 +171,8 @@ static void scan_segment(core_spool *s, size_t si)
         return;
     }
     size_t pos = 0, skipped = 0, bad_at = 0;
+    bool bad_torn = false, bad_own = false; /* the bytes at bad_at: a record's header running past
+                                             * the end; a header of this segment's own */
     while (pos < len) {
         bool ok = false, torn = false;
         uint32_t plen = 0;
@@ -157,6 +189,11 @@ static void scan_segment(core_spool *s, size_t si)
                 ok = record_crc(m == 2, seq, data + pos + HDR, plen) == crc;
             else if (plen <= MAX_RECORD)
                 torn = true; /* runs past the end of the file */
+        }
+        if (ok && reused && seq < s->segs[si].id) { /* the spare's: so is what is skipped before it */
+            cut = skipped ? bad_at : pos;
+            own_torn = skipped && bad_own;
+            break;
         }
         if (ok) {
             if (skipped) {
@@ -177,23 +214,36 @@ static void scan_segment(core_spool *s, size_t si)
             pos += HDR + plen;
             continue;
         }
-        if (torn && !skipped) {
-            core_log_tagged(s->tag, CP_LOG_WARN,
-                            "spool: torn record at the end of %s (offset %zu, %zu bytes): an interrupted write, cut off",
-                            path, pos, len - pos);
-            if (truncate(path, (off_t)pos) != 0)
-                core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot truncate %s: %s", path, strerror(errno));
-            len = pos;
-            break;
-        }
-        if (!skipped)
+        if (!skipped) { /* what the bytes that are no record start with */
             bad_at = pos;
+            bad_torn = torn;
+            bad_own = m && (!reused || (len - pos >= HDR && seq >= s->segs[si].id));
+        }
         skipped++;
         pos++;
     }
-    if (skipped)
+    /* no record up to the end: a record cut short by a crash (its header runs past the end: had
+     * a record followed, the header was corrupt, reported above), or in a reused segment the
+     * spare's earlier data; both cut off */
+    if (skipped && cut == SIZE_MAX && (bad_torn || reused)) {
+        cut = bad_at;
+        own_torn = bad_own;
+    } else if (skipped && cut == SIZE_MAX) {
         core_log_tagged(s->tag, CP_LOG_ERROR, "spool: corrupt data at the end of %s from offset %zu: %zu bytes skipped",
                         path, bad_at, skipped);
+    }
+    if (cut != SIZE_MAX) {
+        if (own_torn)
+            core_log_tagged(s->tag, CP_LOG_WARN,
+                            "spool: torn record at the end of %s (offset %zu, %zu bytes): an interrupted write, cut off",
+                            path, cut, len - cut);
+        else
+            core_log_tagged(s->tag, CP_LOG_DEBUG, "spool: %s: the reused file's earlier data from offset %zu cut off",
+                            path, cut);
+        if (truncate(path, (off_t)cut) != 0)
+            core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot truncate %s: %s", path, strerror(errno));
+        len = cut;
+    }
     s->segs[si].bytes = (int64_t)len;
     s->bytes += (int64_t)len;
     free(data);
@@ -234,39 +284,46 @@ core_spool *core_spool_open(const char *dir, const core_log_tag *tag, char *err,
     }
     s->next_seq = s->cursor + 1;
     DIR *d = opendir(dir);
-    uint64_t *ids = NULL;
-    size_t nids = 0;
+    segment *found = NULL;
+    size_t nfound = 0;
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l != 20 || strcmp(e->d_name + 16, ".seg") != 0)
+        const char *ext = e->d_name + 16;
+        if (strlen(e->d_name) < 20 || strspn(e->d_name, "0123456789abcdef") != 16)
             continue;
-        uint64_t *n = realloc(ids, (nids + 1) * sizeof *n);
+        if (strcmp(ext, ".spare") == 0) { /* left by a crash: confirmed records only */
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+            continue;
+        }
+        if (strcmp(ext, ".seg") != 0 && strcmp(ext, ".rseg") != 0)
+            continue;
+        segment *n = realloc(found, (nfound + 1) * sizeof *n);
         if (!n)
             break;
-        ids = n;
-        ids[nids++] = strtoull(e->d_name, NULL, 16);
+        found = n;
+        found[nfound++] = (segment){.id = strtoull(e->d_name, NULL, 16), .reused = ext[1] == 'r'};
     }
     if (d)
         closedir(d);
-    if (nids)
-        qsort(ids, nids, sizeof *ids, cmp_u64);
-    s->segs = calloc(nids + 1, sizeof *s->segs);
+    if (nfound)
+        qsort(found, nfound, sizeof *found, cmp_seg);
+    s->segs = calloc(nfound + 1, sizeof *s->segs);
     if (!s->segs) {
-        free(ids);
+        free(found);
         core_spool_close(s);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (size_t i = 0; i < nids; i++) {
-        s->segs[s->nsegs] = (segment){.id = ids[i]};
+    for (size_t i = 0; i < nfound; i++) {
+        s->segs[s->nsegs] = found[i];
         scan_segment(s, s->nsegs++);
     }
-    free(ids);
+    free(found);
     /* segments with nothing left to deliver go now */
     for (size_t i = 0; i < s->nsegs; i++)
         if (!s->segs[i].live) {
-            seg_path(s, s->segs[i].id, path, sizeof path);
+            seg_path(s, &s->segs[i], path, sizeof path);
             unlink(path);
             s->bytes -= s->segs[i].bytes;
             s->segs[i].deleted = true;
@@ -289,16 +346,35 @@ void core_spool_set_limit(core_spool *s, int64_t max_bytes)
 {
     /* segments of a quarter of the bound (64 KiB .. 16 MiB), so confirmed space comes back soon */
     int64_t seg = max_bytes / 4;
+    s->max_bytes = max_bytes;
     s->segment_max = seg < 65536 ? 65536 : seg > (int64_t)SEGMENT_MAX ? (int64_t)SEGMENT_MAX : seg;
 }
 
+/* Segment i's records are all confirmed: its file becomes a spare (renamed "<id>.spare", to be
+ * written over by a new segment) while there is room for one, else it is deleted. */
 static void delete_segment(core_spool *s, size_t i)
 {
-    char path[4200];
-    seg_path(s, s->segs[i].id, path, sizeof path);
-    unlink(path);
-    s->segs[i].deleted = true;
-    s->bytes -= s->segs[i].bytes;
+    segment *g = &s->segs[i];
+    char path[4200], spare[4200];
+    seg_path(s, g, path, sizeof path);
+    file_path(s, g->id, "spare", spare, sizeof spare);
+    int64_t size = g->stale > g->bytes ? g->stale : g->bytes, kept = s->live_bytes + size;
+    for (size_t k = 0; k < s->nspares; k++)
+        kept += s->spares[k].size;
+    if (s->nspares < SPARES && (!s->max_bytes || kept <= s->max_bytes) && rename(path, spare) == 0)
+        s->spares[s->nspares++] = (struct spare){g->id, size};
+    else
+        unlink(path);
+    g->deleted = true;
+    s->bytes -= g->bytes;
+}
+
+/* A reused segment's earlier data past its records (fd open on it) is cut off: before it is
+ * synced, or after a write that failed */
+static void cut_stale(segment *g, int fd)
+{
+    if (g->stale && ftruncate(fd, (off_t)g->bytes) == 0)
+        g->stale = 0;
 }
 
 /* The current segment is full: a new one follows. Its records not yet synced are synced at the
@@ -320,6 +396,7 @@ static void retire_segment(core_spool *s)
         size_t cap = s->pending_cap ? s->pending_cap * 2 : 4;
         struct pending *n = realloc(s->pending, cap * sizeof *n);
         if (!n) { /* no room to remember it: sync it now */
+            cut_stale(g, s->fd);
             (void)fdatasync(s->fd);
             close(s->fd);
             return;
@@ -349,17 +426,33 @@ static bool open_segment(core_spool *s)
     if (!n)
         return false;
     s->segs = n;
-    char path[4200];
-    seg_path(s, s->next_seq, path, sizeof path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return false;
-    (void)fchmod(fd, 0640); /* whatever the umask */
+    char path[4200], from[4200];
+    segment g = {.id = s->next_seq, .reused = s->nspares > 0};
+    int fd = -1;
+    if (g.reused) { /* the newest spare, renamed: its pages are the likeliest to be in memory */
+        struct spare sp = s->spares[--s->nspares];
+        file_path(s, sp.id, "spare", from, sizeof from);
+        seg_path(s, &g, path, sizeof path);
+        if (rename(from, path) != 0)
+            unlink(from);
+        else if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+            unlink(path);
+        g.stale = sp.size;
+    }
+    if (fd < 0) {
+        g.reused = false;
+        g.stale = 0;
+        seg_path(s, &g, path, sizeof path);
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0)
+            return false;
+        (void)fchmod(fd, 0640); /* whatever the umask */
+    }
     if (s->fd >= 0)
         retire_segment(s);
     s->fd = fd;
     s->dirty = false;
-    s->segs[s->nsegs] = (segment){.id = s->next_seq};
+    s->segs[s->nsegs] = g;
     s->cur = s->nsegs++;
     s->dir_dirty = true; /* the new name is made durable with the records, at the next sync */
     return true;
@@ -401,15 +494,18 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
         return CP_ERR_IO;
     }
     size_t done = 0;
-    while (done < rec.len) {
-        ssize_t w = write(s->fd, rec.p + done, rec.len - done);
+    segment *g = &s->segs[s->cur];
+    while (done < rec.len) { /* at the records' end: a reused file's earlier data is written over */
+        ssize_t w = pwrite(s->fd, rec.p + done, rec.len - done, (off_t)(g->bytes + (int64_t)done));
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
             int e = errno ? errno : EIO;
             /* take back a partial record so the segment stays well-formed */
-            if (done && ftruncate(s->fd, (off_t)s->segs[s->cur].bytes) != 0)
+            if (done && ftruncate(s->fd, (off_t)g->bytes) != 0)
                 core_log_tagged(s->tag, CP_LOG_ERROR, "spool: cannot undo a partial write: %s", strerror(errno));
+            else if (done)
+                g->stale = 0;
             cp_buf_free(&rec);
             errno = e;
             return CP_ERR_IO;
@@ -418,6 +514,8 @@ cp_status core_spool_append(core_spool *s, const cp_batch *b, uint64_t *seq_out,
     }
     entry e = {seq, s->cur, (uint64_t)s->segs[s->cur].bytes + HDR, plen, false};
     if (!idx_push(s, e)) {
+        if (ftruncate(s->fd, (off_t)g->bytes) == 0) /* not queued: not replayed either */
+            g->stale = 0;
         cp_buf_free(&rec);
         return CP_ERR_NOMEM;
     }
@@ -451,12 +549,14 @@ cp_status core_spool_sync(core_spool *s)
     sync_begin(s);
     while (s->npending) {
         struct pending *p = &s->pending[s->npending - 1];
+        cut_stale(&s->segs[p->seg], p->fd);
         if (fdatasync(p->fd) != 0)
             return CP_ERR_IO;
         close(p->fd);
         s->npending--;
     }
     if (s->dirty && s->fd >= 0) {
+        cut_stale(&s->segs[s->cur], s->fd);
         if (fdatasync(s->fd) != 0)
             return CP_ERR_IO;
         s->dirty = false;
@@ -475,7 +575,12 @@ cp_status core_spool_sync_unlocked(core_spool *s, pthread_mutex_t *lock)
     bool data = s->dirty && s->fd >= 0, dir = s->dir_dirty;
     if (!data && !dir && !s->npending)
         return CP_OK;
-    /* the earlier segments to sync are this call's: appends meanwhile may add others */
+    /* the earlier segments to sync are this call's: appends meanwhile may add others; a reused
+     * one's earlier data is cut off first (appends meanwhile write past the records only) */
+    for (size_t i = 0; i < s->npending; i++)
+        cut_stale(&s->segs[s->pending[i].seg], s->pending[i].fd);
+    if (data)
+        cut_stale(&s->segs[s->cur], s->fd);
     struct pending *olds = s->pending;
     size_t nolds = s->npending;
     s->pending = NULL;
@@ -551,7 +656,7 @@ cp_status core_spool_read(core_spool *s, uint64_t seq, cp_batch *reuse, cp_batch
     char path[4200];
     int fd = -1;
     if (e) {
-        seg_path(s, s->segs[e->seg].id, path, sizeof path);
+        seg_path(s, &s->segs[e->seg], path, sizeof path);
         fd = open(path, O_RDONLY | O_CLOEXEC);
     }
     if (fd < 0) {
@@ -588,13 +693,8 @@ void core_spool_done(core_spool *s, uint64_t seq)
     e->done = true;
     s->live_bytes -= HDR + (int64_t)e->len;
     segment *g = &s->segs[e->seg];
-    if (g->live && --g->live == 0 && e->seg != s->cur && !g->deleted) {
-        char path[4200];
-        seg_path(s, g->id, path, sizeof path);
-        unlink(path);
-        g->deleted = true;
-        s->bytes -= g->bytes;
-    }
+    if (g->live && --g->live == 0 && e->seg != s->cur && !g->deleted)
+        delete_segment(s, e->seg); /* a spare, or gone */
     /* advance the cursor over the confirmed prefix */
     while (s->first < s->nidx && s->idx[s->first].done) {
         s->cursor = s->idx[s->first].seq;
@@ -606,13 +706,9 @@ void core_spool_done(core_spool *s, uint64_t seq)
         cp_buf_free(&s->rec); /* nothing to read back, and appends start a new burst */
         /* everything confirmed: the current segment can go too, a new one starts on demand */
         if (s->fd >= 0 && s->segs[s->cur].live == 0 && s->segs[s->cur].bytes > s->segment_max / 4) {
-            char path[4200];
-            seg_path(s, s->segs[s->cur].id, path, sizeof path);
             close(s->fd);
             s->fd = -1;
-            unlink(path);
-            s->bytes -= s->segs[s->cur].bytes;
-            s->segs[s->cur].deleted = true;
+            delete_segment(s, s->cur);
         }
     } else if (s->first > 4096 && s->first * 2 > s->nidx) {
         memmove(s->idx, s->idx + s->first, (s->nidx - s->first) * sizeof *s->idx);
@@ -627,19 +723,26 @@ void core_spool_close(core_spool *s)
 {
     if (!s)
         return;
+    char path[4200];
     if (s->fd >= 0) {
-        if (s->dirty)
+        if (s->dirty) {
+            cut_stale(&s->segs[s->cur], s->fd);
             (void)fdatasync(s->fd);
+        }
         close(s->fd);
         /* an empty current segment leaves no file behind */
         if (s->nsegs && s->segs[s->cur].live == 0 && !s->segs[s->cur].deleted) {
-            char path[4200];
-            seg_path(s, s->segs[s->cur].id, path, sizeof path);
+            seg_path(s, &s->segs[s->cur], path, sizeof path);
             unlink(path);
         }
     }
+    for (size_t i = 0; i < s->nspares; i++) { /* nothing left to write over */
+        file_path(s, s->spares[i].id, "spare", path, sizeof path);
+        unlink(path);
+    }
     pending_prune(s);
     for (size_t i = 0; i < s->npending; i++) {
+        cut_stale(&s->segs[s->pending[i].seg], s->pending[i].fd);
         (void)fdatasync(s->pending[i].fd);
         close(s->pending[i].fd);
     }

@@ -89,6 +89,13 @@ printf '\x01\x03\x00\x00\x05\x02\x11\x00\x00\x00\x00\x00\x00\x00\x00\x0843123.45
     > "$out/fuzz_parquet/corpus/decimals"
 # 188 rows in groups of 129 (DELTA_BINARY_PACKED blocks and a short last one), INT64 and DECIMAL(18, 8)
 printf '\x02\x3f\x40\x00\x80\xc0\x00\x11\x45\x08\x11\x21\x05\x21\x0b\x2d\x7f\x31\x09' > "$out/fuzz_parquet/corpus/delta"
+# the spool's segment files (first byte: bit 0 a reused segment, bits 1-7 its first sequence
+# number - 1): a segment of an earlier release, as a new segment 1, a reused segment 1 and a reused
+# segment 3 (its records numbered below 3 are a spare's earlier data)
+seed fuzz_spool
+for h in 00 01 05; do
+    { printf "\x$h"; cat tests/fixtures/spool/v1-payloads.seg; } > "$out/fuzz_spool/corpus/v1-$h"
+done
 for r in tests/fuzz/regressions/*/; do # inputs that once crashed a target stay in its corpus
     t=$(basename "$r")
     mkdir -p "$out/$t/corpus"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -123,10 +124,11 @@ static void test_records_of_mixed_sizes(void **state)
     core_spool_close(s);
 }
 
-static int segment_files(const char *dir)
+/* files of dir whose names end in ext: "[.]r\\?seg" for segments, new or reused */
+static int files_ending(const char *dir, const char *ext)
 {
     char cmd[4300], line[64];
-    snprintf(cmd, sizeof cmd, "ls %s | grep -c '[.]seg$'", dir);
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c '%s$'", dir, ext);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     int n = fgets(line, sizeof line, p) ? atoi(line) : -1;
@@ -134,9 +136,11 @@ static int segment_files(const char *dir)
     return n;
 }
 
-/* A full segment whose records the sink has all confirmed is deleted when the next one starts
- * (nothing left to sync or replay); one with unconfirmed records is synced at the next sync and
- * replays after a restart. */
+static int segment_files(const char *dir) { return files_ending(dir, "[.]r\\?seg"); }
+
+/* A full segment whose records the sink has all confirmed becomes a spare when the next one
+ * starts (nothing left to sync or replay), written over by the segment after; one with
+ * unconfirmed records is synced at the next sync and replays after a restart. */
 static void test_full_segments(void **state)
 {
     const char *dir = tk_tmpdir();
@@ -146,18 +150,25 @@ static void test_full_segments(void **state)
     core_spool_set_limit(s, 4 * 65536); /* segments of 64 KiB: one record of 2500 rows each */
     uint64_t seq[4];
     const int files[4] = {1, 2, 2, 3}; /* after each append */
+    int64_t bytes[4];
     for (int i = 0; i < 4; i++) {
         cp_batch *b = make(i * 10000, 2500);
-        assert_int_equal(core_spool_append(s, b, &seq[i], NULL), CP_OK);
+        assert_int_equal(core_spool_append(s, b, &seq[i], &bytes[i]), CP_OK);
         core_batch_unref(b);
         if (i == 1)
             core_spool_done(s, seq[1]); /* its segment, the current one, has nothing left to deliver */
         assert_int_equal(segment_files(dir), files[i]); /* seq[1]'s went when seq[2]'s started */
+        assert_int_equal(files_ending(dir, "[.]spare"), i == 2);    /* and seq[3]'s took its file */
+        assert_int_equal(files_ending(dir, "[.]rseg"), i == 3);
     }
     core_spool_done(s, seq[2]);             /* an earlier segment confirmed before the sync */
     assert_int_equal(segment_files(dir), 2); /* seq[0]'s and seq[3]'s */
+    /* not kept as a spare: with the two records not yet confirmed it would pass the bound */
+    assert_true(bytes[0] + bytes[2] + bytes[3] > 4 * 65536);
+    assert_int_equal(files_ending(dir, "[.]spare"), 0);
     assert_int_equal(core_spool_sync(s), CP_OK);
     core_spool_close(s);
+    assert_int_equal(files_ending(dir, "[.]spare"), 0); /* spares go at close */
     s = core_spool_open(dir, &tag, err, sizeof err);
     assert_non_null(s);
     assert_int_equal(core_spool_pending(s), 2);
@@ -236,6 +247,25 @@ static void test_torn_tail_and_flipped_byte(void **state)
     assert_true(next > seq[2] || next > seq[1]);
     core_batch_unref(b);
     core_spool_close(s);
+    /* the first record's length made to run past the end of the file: a record follows it, so
+     * it is corrupt, not torn (nothing is cut); the next opens find the same */
+    fd = open(seg, O_RDWR);
+    uint32_t huge = 1u << 24;
+    assert_int_equal(pwrite(fd, &huge, 4, 4), 4);
+    close(fd);
+    assert_int_equal(stat(seg, &st), 0);
+    for (int again = 0; again < 2; again++) {
+        tk_log_clear();
+        s = core_spool_open(dir, &tag, err, sizeof err);
+        assert_int_equal(core_spool_pending(s), 2); /* and the record appended above */
+        assert_int_equal(core_spool_replay_seq(s, 0), seq[1]);
+        assert_int_equal(core_spool_replay_seq(s, 1), next);
+        tk_assert_log_contains("corrupt data in");
+        struct stat now;
+        assert_int_equal(stat(seg, &now), 0);
+        assert_int_equal(now.st_size, st.st_size);
+        core_spool_close(s);
+    }
     free(seg);
 }
 
@@ -642,6 +672,73 @@ static void test_sync_skips_confirmed(void **state)
     core_batch_unref(b);
 }
 
+/* A process killed (here: a child that ends without closing its spool, as kill -9 leaves the
+ * files) while a reused segment holds its new records over a spare's older ones: the next open
+ * replays every unconfirmed record once and cuts the spare's data off, whether what follows the
+ * new records is a whole earlier record (numbered below the segment) or a part of one. */
+static void test_reused_segment_after_a_crash(void **state)
+{
+    (void)state;
+    for (int whole = 0; whole < 2; whole++) {
+        const char *dir = tk_tmpdir();
+        char err[256];
+        uint64_t seq[4];
+        int64_t size[4];
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) { /* the process that dies */
+            core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
+            core_spool_set_limit(s, 4 * 65536); /* segments of 64 KiB: one 2500-row record fills one */
+            const int rows[4] = {2500, 1, 2500, whole ? 2500 : 3};
+            const int first[4] = {10000, 20000, 30000, 40000}; /* ids of one length: sizes alike */
+            for (int i = 0; i < 4; i++) {
+                cp_batch *b = make(first[i], rows[i]);
+                if (core_spool_append(s, b, &seq[i], &size[i]) != CP_OK)
+                    _exit(2);
+                core_batch_unref(b);
+                if (i == 2) { /* the first segment's two records confirmed: it becomes a spare */
+                    core_spool_done(s, seq[0]);
+                    core_spool_done(s, seq[1]);
+                }
+            }
+            if (write(fds[1], seq, sizeof seq) != (ssize_t)sizeof seq || write(fds[1], size, sizeof size) != (ssize_t)sizeof size)
+                _exit(3);
+            _exit(0); /* no sync, no close */
+        }
+        close(fds[1]);
+        int st = -1;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_int_equal(st, 0);
+        assert_int_equal(read(fds[0], seq, sizeof seq), (ssize_t)sizeof seq);
+        assert_int_equal(read(fds[0], size, sizeof size), (ssize_t)sizeof size);
+        close(fds[0]);
+        assert_int_equal(files_ending(dir, "[.]rseg"), 1); /* the fourth record wrote the spare over */
+        if (whole)
+            assert_int_equal(size[3], size[0]); /* the spare's second record follows, whole */
+        core_spool *s = core_spool_open(dir, &tag, err, sizeof err);
+        assert_non_null(s);
+        assert_int_equal(core_spool_pending(s), 2);
+        for (int k = 0; k < 2; k++) {
+            cp_batch *b = NULL;
+            assert_int_equal(core_spool_replay_seq(s, (size_t)k), seq[2 + k]);
+            assert_int_equal(core_spool_read(s, seq[2 + k], NULL, &b), CP_OK);
+            assert_int_equal(first_id(b), 30000 + 10000 * k);
+            assert_int_equal(core_batch_rows(b), k == 0 || whole ? 2500 : 3);
+            core_batch_unref(b);
+        }
+        char cmd[4300], line[64];
+        snprintf(cmd, sizeof cmd, "stat -c %%s %s/*.rseg", dir);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof line, p));
+        pclose(p);
+        assert_int_equal(atoll(line), size[3]); /* the spare's data cut off */
+        core_spool_close(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_replay_in_order_after_reopen),
         cmocka_unit_test(test_records_of_mixed_sizes),
         cmocka_unit_test(test_full_segments),
+        cmocka_unit_test(test_reused_segment_after_a_crash),
         cmocka_unit_test(test_torn_tail_and_flipped_byte),
         cmocka_unit_test(test_segments_deleted_when_confirmed),
         cmocka_unit_test(test_crc32c),
