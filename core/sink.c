@@ -40,13 +40,15 @@ typedef struct qent {
 
 /* With a spool, queued batches stay in memory up to this many bytes (and queue_size batches);
  * the rest wait in the spool alone and are read back in turn, so a sink that falls behind a
- * fast source costs disk reads, not memory. A batch read back costs its read and decoding,
- * and fresh pages on the sink's thread: with 8 MiB, the N = 200 poll cycle (4,000-row batches
- * of about 1 MB) read back 3 to 14 of its 26 batches whenever SQLite fell a few batches behind
- * (CPU +5 %, page faults +40 %); with 12 MiB none, for a peak RSS 4 MB higher, but then up to
- * 39.5 MB, too close to the cycle's 40 MB budget. 10 MiB reads back at most a batch or two when
- * SQLite falls behind (CPU within the noise of 12 MiB in paired runs) for a peak 2.5 MB lower. */
-#define SINK_MEMORY_BYTES ((size_t)10 << 20)
+ * fast source costs disk reads, not memory. A sink quick enough to pace the source
+ * (SINK_PACE_MS) keeps the source within this bound instead, so the bound is also how far the
+ * source runs ahead of such a sink. Before pacing, 10 MiB was the least that kept the read-backs
+ * of the N = 200 poll cycle (4,000-row batches of about 1 MB) to a batch or two (8 MiB read back 3
+ * to 14 of its 26 batches: CPU +5 %, page faults +40 %). With pacing none is read back at 6 MiB
+ * either, and the batches waiting in memory take fewer fresh pages: 2-3 % less CPU in that
+ * cycle, 4,850 page faults instead of 5,750, a peak RSS 3.5 MB lower, a wall up to 2 % longer
+ * (4 MiB: no less CPU than 6). A slower sink reads back what passes the bound, as before. */
+#define SINK_MEMORY_BYTES ((size_t)6 << 20)
 
 /* A sink that confirms each batch within this many ms (SQLite on a local disk: a few ms for a
  * poll cycle's 4,500 candles, tens on a loaded machine) paces the source instead: a batch past

@@ -111,7 +111,7 @@ expect_contains "$TMP/replay" "3 of 3 dead-letter files replayed" "replay count"
 expect_eq "$(wc -l < "$TMP/bad.out")" 3 "replayed batches written"
 expect_eq "$(ls "$TMP/state/dead/dl/bad/" | wc -l)" 0 "replayed files removed"
 
-# 5. a slower sink behind a fast source: at most 10 MiB of queued batches stay in memory; a sink
+# 5. a slower sink behind a fast source: at most 6 MiB of queued batches stay in memory; a sink
 #    that confirms each batch within 100 ms paces the source (a batch past the bound waits for
 #    room), so none is read back from the spool; every batch arrives, in order
 pipeline slow 'mode = "ok"; delay = "10ms";' 'rows = 10000; batches = 40; start = 0;'
@@ -128,8 +128,8 @@ if ! ldd "$B" | grep -q libasan; then
         fail "peak RSS ${rss} kB: the queue held the batches in memory"
 fi
 
-# three batches of 8000 rows: while the sink writes the first, the next two fit the 10 MiB bound:
-# the sink takes them from memory, none is read back
+# three batches of 8000 rows: while the sink writes the first, the next two wait in memory (the
+# 6 MiB bound, or pacing when they do not fit): the sink takes them from memory, none is read back
 pipeline slow 'mode = "ok"; delay = "30ms";' 'rows = 8000; batches = 3; start = 0;'
 rm -f "$TMP/slow.out"
 $B --once -c "$TMP/slow.conf" > /dev/null 2> "$TMP/slow2.err"; rc=$?
