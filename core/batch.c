@@ -377,6 +377,23 @@ static inline unsigned digit_run8(const unsigned char *p, uint64_t *m)
     return n;
 }
 
+/* The usual form of a decimal at p, 16 bytes readable: up to 7 digits, a point, up to 8 digits
+ * ("43250.12000000"), no sign. At most 15 digits are below 2^53 whatever their zeros: one exact
+ * division gives *d. Returns the byte after the last digit (whoever calls decides whether it
+ * ends the decimal), NULL for any other form. */
+static inline __attribute__((always_inline)) const unsigned char *usual_form(const unsigned char *p, double *d)
+{
+    uint64_t ip = 0, fp = 0;
+    unsigned ni = digit_run8(p, &ip);
+    if (ni >= 8 || p[ni] != '.')
+        return NULL;
+    unsigned nf = digit_run8(p + ni + 1, &fp);
+    if (ni + nf == 0)
+        return NULL;
+    *d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
+    return p + ni + 1 + nf;
+}
+
 /* The digits from p on, into m (m * 10^count + their value, wrapping past 19 of them); returns
  * where they end. */
 static inline const unsigned char *digits(const unsigned char *p, const unsigned char *e, uint64_t *m)
@@ -411,21 +428,13 @@ decimal_scan(const unsigned char *p, const unsigned char *e, const unsigned char
         neg = *p++ == '-';
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(FLT_EVAL_METHOD) &&             \
     FLT_EVAL_METHOD == 0
-    /* The usual form first: up to 7 digits, a point, up to 8 digits ("43250.12000000"), no
-     * exponent. At most 15 digits are below 2^53 whatever their zeros: one exact division. */
-    if (r - p >= 16) {
-        uint64_t ip = 0, fp = 0;
-        unsigned ni = digit_run8(p, &ip);
-        if (ni < 8 && p[ni] == '.') {
-            unsigned nf = digit_run8(p + ni + 1, &fp);
-            const unsigned char *q = p + ni + 1 + nf;
-            if (ni + nf > 0 && (q == e || ((unsigned)(*q - '0') >= 10 && (*q | 0x20) != 'e'))) {
-                if (out) {
-                    double d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
-                    *out = neg ? -d : d;
-                }
-                return q;
-            }
+    if (r - p >= 16) { /* the usual form first, ended by no digit and no exponent */
+        double d;
+        const unsigned char *q = usual_form(p, &d);
+        if (q && (q == e || ((unsigned)(*q - '0') >= 10 && (*q | 0x20) != 'e'))) {
+            if (out)
+                *out = neg ? -d : d;
+            return q;
         }
     }
 #endif
@@ -565,18 +574,14 @@ static __attribute__((noinline)) cp_status set_decimal_until(cp_batch *b, size_t
 static inline __attribute__((always_inline)) bool usual_decimal(const unsigned char *p, unsigned char term, size_t *n,
                                                                 double *d)
 {
-    uint64_t ip = 0, fp = 0;
-    unsigned ni = digit_run8(p, &ip);
-    if (ni >= 8 || p[ni] != '.')
+    const unsigned char *q = usual_form(p, d);
+    if (!q)
         return false;
-    unsigned nf = digit_run8(p + ni + 1, &fp);
-    unsigned char t = p[ni + 1 + nf];
+    unsigned char t = *q;
     /* `t` ends the decimal (no digit, exponent, sign or point) and is `term` */
-    if (ni + nf == 0 || t != term || (unsigned)(t - '0') < 10 || (t | 0x20) == 'e' || t == '.' || t == '+' ||
-        t == '-')
+    if (t != term || (unsigned)(t - '0') < 10 || (t | 0x20) == 'e' || t == '.' || t == '+' || t == '-')
         return false;
-    *n = ni + 1 + nf;
-    *d = (double)(ip * pow10_u64[nf] + fp) / pow10_exact[nf];
+    *n = (size_t)(q - p);
     return true;
 }
 #endif
@@ -602,37 +607,6 @@ cp_status core_batch_set_decimal_until(cp_batch *b, size_t row, size_t col, cons
     return set_decimal_until(b, row, col, text, avail, term, len, value);
 }
 
-/* A JSON integer at p of 1 to 18 digits, no sign, no leading zero, followed by a byte that ends
- * a number (not a digit, a point or an exponent): the byte after it, or NULL. */
-static inline const unsigned char *json_uint(const unsigned char *p, const unsigned char *e, int64_t *x)
-{
-    const unsigned char *d0 = p;
-    uint64_t v = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (e - p >= 24) { /* eight at a time: a 13-digit time in two reads */
-        uint64_t w;
-        unsigned n = cp_digits8(p, &v);
-        if (n == 8) {
-            n += cp_digits8(p + 8, &w);
-            v = v * pow10_u64[n - 8] + w;
-            if (n == 16) {
-                unsigned k = cp_digits8(p + 16, &w);
-                v = v * pow10_u64[k] + w;
-                n += k;
-            }
-        }
-        p += n;
-    } else
-#endif
-        for (; p < e && (unsigned)(*p - '0') < 10 && p - d0 < 19; p++)
-            v = v * 10 + (unsigned)(*p - '0');
-    if (p == d0 || p - d0 > 18 || (p - d0 > 1 && *d0 == '0') || p >= e || (unsigned)(*p - '0') < 10 || *p == '.' ||
-        (*p | 0x20) == 'e')
-        return NULL;
-    *x = (int64_t)v;
-    return p;
-}
-
 cp_status core_batch_set_json_elements(cp_batch *b, size_t row, const char *kinds, const size_t *cols, const char *text,
                                        size_t avail, size_t *len)
 {
@@ -651,7 +625,8 @@ cp_status core_batch_set_json_elements(cp_batch *b, size_t row, const char *kind
             if (t != CP_T_INT64 && t != CP_T_TIMESTAMP)
                 return CP_ERR_INVALID;
             int64_t v;
-            if ((i && (p >= e || *p++ != ',')) || !(p = json_uint(p, e, &v)))
+            if ((i && (p >= e || *p++ != ',')) ||
+                !(p = (const unsigned char *)cp_json_uint((const char *)p, (const char *)e, &v)))
                 return CP_ERR_PARSE;
             b->cols[col].cells[row].v.i = v;
             b->cols[col].null[row] = 0;

@@ -177,12 +177,9 @@ static bool same_series(const view *v, size_t r1, size_t r2)
                 return false;
             continue;
         }
-        size_t a1 = r1 * c->stride, a2 = r2 * c->stride;
-        uint32_t o1 = *(const uint32_t *)(const void *)((const char *)c->text_off + a1);
-        uint32_t o2 = *(const uint32_t *)(const void *)((const char *)c->text_off + a2);
-        uint32_t n1 = *(const uint32_t *)(const void *)((const char *)c->text_len + a1);
-        uint32_t n2 = *(const uint32_t *)(const void *)((const char *)c->text_len + a2);
-        if (n1 != n2 || (o1 != o2 && memcmp(c->text + o1, c->text + o2, n1) != 0))
+        size_t n1, n2;
+        const char *t1 = cp_column_text(c, r1, &n1), *t2 = cp_column_text(c, r2, &n2);
+        if (n1 != n2 || (t1 != t2 && memcmp(t1, t2, n1) != 0))
             return false;
     }
     return true;
@@ -194,11 +191,9 @@ static bool same_as_above(const view *v, size_t r)
 {
     for (size_t k = 0; k < v->nid; k++) {
         const cp_column *c = &v->id[k];
-        const char *off = (const char *)c->text_off + r * c->stride, *len = (const char *)c->text_len + r * c->stride;
-        uint32_t o1, o2, n1, n2;
-        memcpy(&o1, off - c->stride, 4), memcpy(&o2, off, 4);
-        memcpy(&n1, len - c->stride, 4), memcpy(&n2, len, 4);
-        if (c->null[r - 1] != c->null[r] || (!c->null[r] && ((o1 ^ o2) | (n1 ^ n2))))
+        size_t n1, n2;
+        const char *t1 = cp_column_text(c, r - 1, &n1), *t2 = cp_column_text(c, r, &n2);
+        if (c->null[r - 1] != c->null[r] || (!c->null[r] && (t1 != t2 || n1 != n2)))
             return false;
     }
     return true;

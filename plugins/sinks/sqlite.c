@@ -632,14 +632,11 @@ static size_t changes_of(const sq_col *c, size_t rows, size_t limit, size_t *at)
     size_t k = 0;
     bool up_null = null[0] != 0;
     if (c->as == SQ_INT) {
-        const char *p = v->values;
-        int64_t up;
-        memcpy(&up, p, sizeof up);
+        int64_t up = up_null ? 0 : cp_column_int(v, 0); /* a NULL's value: 0 */
         for (size_t r = 1; r < rows; r++) {
-            int64_t x;
-            memcpy(&x, p + r * v->stride, sizeof x);
             bool is_null = null[r] != 0;
-            if (is_null == up_null && (is_null || x == up))
+            int64_t x = is_null ? 0 : cp_column_int(v, r);
+            if (is_null == up_null && x == up)
                 continue;
             if (k == limit)
                 return limit + 1;
@@ -649,24 +646,20 @@ static size_t changes_of(const sq_col *c, size_t rows, size_t limit, size_t *at)
         }
         return k;
     }
-    const char *offs = (const char *)v->text_off, *lens = (const char *)v->text_len;
-    uint32_t up_off, up_len;
-    memcpy(&up_off, offs, sizeof up_off);
-    memcpy(&up_len, lens, sizeof up_len);
+    size_t up_len = 0;
+    const char *up = up_null ? NULL : cp_column_text(v, 0, &up_len); /* a NULL's text: none */
     for (size_t r = 1; r < rows; r++) {
-        uint32_t off, len;
-        memcpy(&off, offs + r * v->stride, sizeof off);
-        memcpy(&len, lens + r * v->stride, sizeof len);
         bool is_null = null[r] != 0;
-        if (is_null == up_null &&
-            (is_null || (len == up_len && (off == up_off || !memcmp(v->text + off, v->text + up_off, len))))) {
-            up_off = off; /* the same text: the next row likely shares this place */
+        size_t len = 0;
+        const char *t = is_null ? NULL : cp_column_text(v, r, &len);
+        if (is_null == up_null && (is_null || (len == up_len && (t == up || !memcmp(t, up, len))))) {
+            up = t; /* the same text: the next row likely shares this place */
             continue;
         }
         if (k == limit)
             return limit + 1;
         at[k++] = r;
-        up_off = off;
+        up = t;
         up_len = len;
         up_null = is_null;
     }

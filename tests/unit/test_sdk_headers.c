@@ -1,9 +1,10 @@
-/* The header-only SDK helpers (coinpipe/utc.h, csv.h, schema.h, sql.h): values and exact text.
+/* The header-only SDK helpers (coinpipe/utc.h, csv.h, schema.h, sql.h, text.h): values and exact text.
  * SPDX-License-Identifier: MIT
  */
 #include <coinpipe/csv.h>
 #include <coinpipe/schema.h>
 #include <coinpipe/sql.h>
+#include <coinpipe/text.h>
 #include <coinpipe/utc.h>
 
 #include <setjmp.h>
@@ -211,11 +212,55 @@ static void test_sql(void **state)
     cp_buf_free(&b);
 }
 
+/* cp_json_uint on a copy of `s` padded to `pad` readable bytes (below 24: the digit-by-digit
+ * reading; 24 or more: eight at a time): the offset it stops at, or -1 */
+static long json_uint_at(const char *s, size_t pad, int64_t *x)
+{
+    char buf[64];
+    size_t n = strlen(s);
+    memset(buf, ' ', sizeof buf);
+    memcpy(buf, s, n);
+    const char *end = cp_json_uint(buf, buf + (n > pad ? n : pad), x);
+    return end ? (long)(end - buf) : -1;
+}
+
+static void test_text_numbers(void **state)
+{
+    (void)state;
+    uint64_t v = 99;
+    assert_int_equal(cp_digits8("12345678", &v), 8);
+    assert_int_equal(v, 12345678);
+    assert_int_equal(cp_digits8("042.5xyz", &v), 3);
+    assert_int_equal(v, 42);
+    assert_int_equal(cp_digits8("x1234567", &v), 0);
+    assert_int_equal(v, 0);
+    for (size_t pad = 0; pad <= 32; pad += 32) { /* both readings give the same answers */
+        int64_t x = -1;
+        assert_int_equal(json_uint_at("1767195600000,", pad, &x), 13);
+        assert_int_equal(x, INT64_C(1767195600000));
+        assert_int_equal(json_uint_at("0]", pad, &x), 1);
+        assert_int_equal(x, 0);
+        assert_int_equal(json_uint_at("999999999999999999,", pad, &x), 18);
+        assert_int_equal(x, INT64_C(999999999999999999));
+        x = 7;
+        assert_int_equal(json_uint_at("1000000000000000000,", pad, &x), -1); /* 19 digits */
+        assert_int_equal(json_uint_at("012,", pad, &x), -1);                 /* a leading zero */
+        assert_int_equal(json_uint_at("-5,", pad, &x), -1);                  /* a sign */
+        assert_int_equal(json_uint_at("12.5,", pad, &x), -1);                /* a fraction */
+        assert_int_equal(json_uint_at("12e3,", pad, &x), -1);                /* an exponent */
+        assert_int_equal(json_uint_at(",", pad, &x), -1);                    /* no digit */
+        assert_int_equal(x, 7);                                              /* unchanged */
+    }
+    int64_t x = 0;
+    assert_null(cp_json_uint("12", "12" + 2, &x)); /* nothing after the digits */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utc_iso8601), cmocka_unit_test(test_utc_days), cmocka_unit_test(test_utc_parse),
         cmocka_unit_test(test_csv),         cmocka_unit_test(test_schema),   cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_text_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

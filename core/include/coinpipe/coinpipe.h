@@ -59,6 +59,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <coinpipe/text.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -1131,14 +1133,12 @@ static inline cp_status cp_batch_set_json_elements(cp_ctx *ctx, cp_batch *b, siz
             return CP_ERR_PARSE;
         cp_status st;
         if (kinds[i] == 'i') {
-            size_t d0 = at;
-            uint64_t v = 0;
-            for (; at < avail && at - d0 < 19 && (unsigned)(text[at] - '0') < 10; at++)
-                v = v * 10 + (unsigned)(text[at] - '0');
-            if (at == d0 || at - d0 > 18 || (at - d0 > 1 && text[d0] == '0') || at >= avail ||
-                (unsigned)(text[at] - '0') < 10 || text[at] == '.' || (text[at] | 0x20) == 'e')
+            int64_t v;
+            const char *end = cp_json_uint(text + at, text + avail, &v);
+            if (!end)
                 return CP_ERR_PARSE;
-            st = ctx->host->batch_set_int(b, row, cols[i], (int64_t)v);
+            at = (size_t)(end - text);
+            st = ctx->host->batch_set_int(b, row, cols[i], v);
         } else {
             size_t n = 0;
             double d = 0;

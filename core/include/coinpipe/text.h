@@ -1,5 +1,5 @@
 /* Small text helpers shared by the core and plugins (header-only): edit distance for "did you mean"
- * hints, runs of decimal digits read eight at a time.
+ * hints, runs of decimal digits read eight at a time, a JSON integer read in place.
  * SPDX-License-Identifier: MIT
  */
 #ifndef COINPIPE_TEXT_H
@@ -70,6 +70,42 @@ static inline unsigned cp_digits8(const void *p, uint64_t *value)
     *value = v;
     return n;
 #endif
+}
+
+/**
+ * A JSON integer at p (e: the end of what is readable) of 1 to 18 digits, without sign or
+ * leading zero, followed by a byte that ends a number (not a digit, '.', 'e' or 'E'): sets *x
+ * and returns where that byte is; NULL (*x unchanged) for anything else, a 19th digit included.
+ * With 24 bytes readable from p the digits are read eight at a time (cp_digits8). Needs no
+ * memory.
+ */
+static inline const char *cp_json_uint(const char *p, const char *e, int64_t *x)
+{
+    static const uint64_t p10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+    const char *d0 = p;
+    uint64_t v = 0;
+    if (e - p >= 24) { /* eight at a time: a 13-digit time in two reads */
+        uint64_t w;
+        unsigned n = cp_digits8(p, &v);
+        if (n == 8) {
+            n += cp_digits8(p + 8, &w);
+            v = v * p10[n - 8] + w;
+            if (n == 16) {
+                unsigned k = cp_digits8(p + 16, &w);
+                v = v * p10[k] + w;
+                n += k;
+            }
+        }
+        p += n;
+    } else {
+        for (; p < e && (unsigned)(*p - '0') < 10 && p - d0 < 19; p++)
+            v = v * 10 + (unsigned)(*p - '0');
+    }
+    if (p == d0 || p - d0 > 18 || (p - d0 > 1 && *d0 == '0') || p >= e || (unsigned)(*p - '0') < 10 || *p == '.' ||
+        (*p | 0x20) == 'e')
+        return NULL;
+    *x = (int64_t)v;
+    return p;
 }
 
 #endif /* COINPIPE_TEXT_H */
